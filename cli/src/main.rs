@@ -1,0 +1,137 @@
+//! The `eddy` binary: flags, runtime, logging and signals, wired to the library crates.
+//!
+//! `eddy serve` opens the data directory, accepts Postgres connections, and on Ctrl-C or
+//! SIGTERM stops accepting, ends the open connections and shuts the engine down (running
+//! queries finish their current epoch) before exiting. Logs go to stderr (`RUST_LOG`,
+//! default `info`); stdout carries only the `eddy listening on <address>` line that
+//! scripts and tests wait for.
+//!
+//! Never: hold logic of its own beyond wiring, or print anything else to stdout.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use eddy_executor::{Durability, Engine, EngineConfig};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use tracing_subscriber::EnvFilter;
+
+/// Eddy: a streaming SQL database. It speaks ksqlDB's SQL over the Postgres wire protocol,
+/// so psql and any Postgres driver can connect.
+#[derive(Debug, Parser)]
+#[command(name = "eddy", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: open the data directory and accept Postgres connections.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Directory holding Eddy's logs and state; created if it does not exist.
+    #[arg(long, value_name = "DIR", default_value = "./eddy-data")]
+    data_dir: PathBuf,
+    /// Address to accept Postgres connections on (host:port); port 0 picks a free port,
+    /// and the line printed on stdout shows the real one.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5433")]
+    listen: String,
+    /// When a write is acknowledged: `fsync` once it is on disk, so no acknowledged write
+    /// is ever lost; `os` once the operating system has it, for lower latency at the risk
+    /// of losing the last moments of writes on power loss.
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = DurabilityArg::Fsync)]
+    durability: DurabilityArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum DurabilityArg {
+    Fsync,
+    Os,
+}
+
+impl From<DurabilityArg> for Durability {
+    fn from(durability: DurabilityArg) -> Self {
+        match durability {
+            DurabilityArg::Fsync => Durability::Fsync,
+            DurabilityArg::Os => Durability::Os,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+    }
+}
+
+fn init_tracing() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = EngineConfig::new(&args.data_dir);
+    config.durability = args.durability.into();
+    let engine = Engine::open(config)
+        .await
+        .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    info!(%address, data_dir = %args.data_dir.display(), "eddy listening");
+    println!("eddy listening on {address}");
+    let shutdown = CancellationToken::new();
+    tokio::spawn(cancel_on_signal(shutdown.clone()));
+    let served = eddy_server::serve(engine.clone(), listener, shutdown).await;
+    info!("shutting down the engine");
+    engine.shutdown().await;
+    info!("eddy stopped");
+    served.context("the server stopped with an error")
+}
+
+/// Cancels `shutdown` on Ctrl-C (SIGINT) or SIGTERM.
+async fn cancel_on_signal(shutdown: CancellationToken) {
+    let interrupt = async {
+        if let Err(signal_error) = tokio::signal::ctrl_c().await {
+            warn!(%signal_error, "cannot watch for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = interrupt => info!("interrupt received, shutting down"),
+        () = terminate_signal() => info!("SIGTERM received, shutting down"),
+    }
+    shutdown.cancel();
+}
+
+#[cfg(unix)]
+async fn terminate_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            terminate.recv().await;
+        }
+        Err(signal_error) => {
+            warn!(%signal_error, "cannot watch for SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn terminate_signal() {
+    std::future::pending::<()>().await;
+}

@@ -1,0 +1,504 @@
+//! End-to-end tests of the `eddy` binary: restarts, kill -9 recovery of acknowledged rows and
+//! of running persistent queries, push queries across connections, cancel, and real clients
+//! (psql, psycopg) against a real server process.
+//!
+//! Every server listens on 127.0.0.1 on a port chosen at run time and is stopped by its test.
+//! No test asserts on time: each waits for an event, with a generous bound that only turns a
+//! hang into a failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+/// Bound on any single wait: a hang becomes a failure with a message, never a stuck CI.
+const WAIT_MAX: Duration = Duration::from_secs(60);
+
+/// A running `eddy serve` process.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(extra_args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the eddy binary starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let address = loop {
+            let line = lines
+                .next()
+                .expect("eddy prints its address before closing stdout")
+                .expect("stdout is readable");
+            if let Some(address) = line.strip_prefix("eddy listening on ") {
+                break address.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server { child, address }
+    }
+
+    fn port(&self) -> u16 {
+        self.address
+            .rsplit(':')
+            .next()
+            .and_then(|port| port.parse().ok())
+            .expect("address has a port")
+    }
+
+    async fn connect(&self) -> Client {
+        let config = format!("host=127.0.0.1 port={} user=eddy dbname=eddy", self.port());
+        let (client, connection) = tokio_postgres::connect(&config, NoTls)
+            .await
+            .expect("connects");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        client
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        assert!(
+            status.is_ok_and(|status| status.success()),
+            "kill -TERM works"
+        );
+        let deadline = Instant::now() + WAIT_MAX;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait works") {
+                assert!(status.success(), "eddy exits cleanly on SIGTERM: {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "eddy did not exit after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// kill -9: no shutdown code runs.
+    fn kill(mut self) {
+        self.child.kill().expect("SIGKILL works");
+        self.child.wait().expect("wait works");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn execute(client: &Client, sql: &str) {
+    client
+        .batch_execute(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+/// The first column of every row, as text, sorted.
+async fn column(client: &Client, sql: &str) -> Vec<String> {
+    let messages = client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    let mut values: Vec<String> = messages
+        .into_iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).unwrap_or("NULL").to_string()),
+            _ => None,
+        })
+        .collect();
+    values.sort();
+    values
+}
+
+async fn count(client: &Client, sql: &str) -> i64 {
+    column(client, sql).await[0].parse().expect("a count")
+}
+
+/// Polls until the query's count reaches `expected` (persistent queries are asynchronous).
+async fn wait_for_count(client: &Client, sql: &str, expected: i64) {
+    let deadline = Instant::now() + WAIT_MAX;
+    loop {
+        let current = count(client, sql).await;
+        if current == expected {
+            return;
+        }
+        assert!(
+            current < expected,
+            "{sql}: {current} rows, more than the {expected} expected"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{sql}: stuck at {current} of {expected} rows"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_and_persistent_queries_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    execute(
+        &client,
+        "CREATE STREAM clicks (user_id BIGINT KEY, url STRING) WITH (PARTITIONS = 2);
+         CREATE STREAM slow AS SELECT user_id, url FROM clicks WHERE url LIKE '/slow%' EMIT CHANGES;
+         INSERT INTO clicks (user_id, url) VALUES (1, '/slow/a'), (2, '/fast'), (3, '/slow/b');",
+    )
+    .await;
+    wait_for_count(&client, "SELECT COUNT(*) FROM slow", 2).await;
+    drop(client);
+    server.stop();
+
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    assert_eq!(count(&client, "SELECT COUNT(*) FROM clicks").await, 3);
+    execute(
+        &client,
+        "INSERT INTO clicks (user_id, url) VALUES (4, '/slow/c'), (5, '/fast');",
+    )
+    .await;
+    wait_for_count(&client, "SELECT COUNT(*) FROM slow", 3).await;
+    assert_eq!(
+        column(&client, "SELECT url FROM slow").await,
+        ["/slow/a", "/slow/b", "/slow/c"]
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_inserts_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let setup = server.connect().await;
+    execute(
+        &setup,
+        "CREATE STREAM events (id BIGINT KEY, writer INT) WITH (PARTITIONS = 3);",
+    )
+    .await;
+    // Four writers insert until the server dies; each remembers what was acknowledged.
+    let mut writers = Vec::new();
+    for writer in 0..4i64 {
+        let client = server.connect().await;
+        writers.push(tokio::spawn(async move {
+            let mut acknowledged = Vec::new();
+            for sequence in 0..100_000i64 {
+                let id = writer * 1_000_000 + sequence;
+                let sql = format!("INSERT INTO events (id, writer) VALUES ({id}, {writer})");
+                if client.simple_query(&sql).await.is_err() {
+                    break;
+                }
+                acknowledged.push(id);
+            }
+            acknowledged
+        }));
+    }
+    // Let every writer get some rows acknowledged, then kill without warning.
+    wait_until(|| async { count(&setup, "SELECT COUNT(*) FROM events").await >= 200 }).await;
+    server.kill();
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    let stored: Vec<i64> = column(&client, "SELECT id FROM events")
+        .await
+        .into_iter()
+        .map(|id| id.parse().unwrap())
+        .collect();
+    let stored_set: std::collections::HashSet<i64> = stored.iter().copied().collect();
+    assert_eq!(stored.len(), stored_set.len(), "no row is stored twice");
+    let lost: Vec<&i64> = acknowledged
+        .iter()
+        .filter(|id| !stored_set.contains(id))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged rows lost, e.g. {:?}",
+        lost.len(),
+        &lost[..lost.len().min(5)]
+    );
+    // Rows that were written but not yet acknowledged may or may not be there; nothing else.
+    assert!(
+        stored.len() <= acknowledged.len() + 4,
+        "at most one unacknowledged row per writer"
+    );
+    execute(&client, "INSERT INTO events (id, writer) VALUES (-1, -1);").await;
+    assert_eq!(
+        count(&client, "SELECT COUNT(*) FROM events").await,
+        stored.len() as i64 + 1
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistent_query_killed_repeatedly_has_no_duplicates_and_no_gaps() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    execute(
+        &client,
+        "CREATE STREAM readings (sensor INT KEY, reading BIGINT) WITH (PARTITIONS = 2);
+         CREATE STREAM even WITH (PARTITIONS = 3) AS
+             SELECT sensor, reading, reading * 10 AS scaled FROM readings WHERE reading % 2 = 0
+             PARTITION BY reading EMIT CHANGES;",
+    )
+    .await;
+    drop(client);
+    let mut server = server;
+    let mut inserted = 0i64;
+    for round in 0..5 {
+        let client = server.connect().await;
+        // 20 inserts of 500 rows each; the query runs while they land.
+        for batch in 0..20 {
+            let values: Vec<String> = (0..500)
+                .map(|i| {
+                    let reading = inserted + batch * 500 + i;
+                    format!("({}, {reading})", reading % 7)
+                })
+                .collect();
+            execute(
+                &client,
+                &format!(
+                    "INSERT INTO readings (sensor, reading) VALUES {};",
+                    values.join(", ")
+                ),
+            )
+            .await;
+        }
+        inserted += 20 * 500;
+        // Kill while the query is (most likely) mid-epoch.
+        drop(client);
+        server.kill();
+        server = Server::start(data.path(), &[]);
+        let _ = round;
+    }
+    let client = server.connect().await;
+    assert_eq!(
+        count(&client, "SELECT COUNT(*) FROM readings").await,
+        inserted
+    );
+    wait_for_count(&client, "SELECT COUNT(*) FROM even", inserted / 2).await;
+    let duplicates = count(
+        &client,
+        "SELECT COUNT(*) FROM (SELECT reading FROM even GROUP BY reading HAVING COUNT(*) > 1) AS repeated",
+    )
+    .await;
+    assert_eq!(duplicates, 0, "no reading is in the output twice");
+    let wrong = count(
+        &client,
+        "SELECT COUNT(*) FROM even WHERE scaled <> reading * 10 OR reading % 2 <> 0",
+    )
+    .await;
+    assert_eq!(wrong, 0);
+    let expected_sum: i64 = (0..inserted).filter(|reading| reading % 2 == 0).sum();
+    assert_eq!(
+        count(&client, "SELECT SUM(reading) FROM even").await,
+        expected_sum
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_query_sees_rows_inserted_by_another_connection() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let writer = server.connect().await;
+    execute(&writer, "CREATE STREAM ticks (n BIGINT);").await;
+    let reader = server.connect().await;
+    let rows = reader.query_raw(
+        "SELECT n FROM ticks WHERE n > 1 EMIT CHANGES LIMIT 2",
+        Vec::<i64>::new(),
+    );
+    let insert = async {
+        // The push query starts at the end of the stream: write after it has started.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        for n in 1..=3i64 {
+            execute(&writer, &format!("INSERT INTO ticks (n) VALUES ({n});")).await;
+        }
+    };
+    let (rows, ()) = tokio::join!(
+        async {
+            use futures::TryStreamExt;
+            let stream = rows.await.expect("push query starts");
+            let rows: Vec<tokio_postgres::Row> =
+                tokio::time::timeout(WAIT_MAX, stream.try_collect())
+                    .await
+                    .expect("rows arrive")
+                    .unwrap();
+            rows
+        },
+        insert
+    );
+    let values: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(values, [2, 3]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_runs_a_session_and_streams_a_push_query_with_copy() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let port = server.port().to_string();
+    let psql = |sql: &str| {
+        let output = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                "eddy",
+                "-d",
+                "eddy",
+                "-X",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                sql,
+            ])
+            .output()
+            .expect("psql runs (install postgresql-client)");
+        let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+        let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+        (output.status.success(), stdout, stderr)
+    };
+    let (ok, _, stderr) = psql("CREATE STREAM pageviews (page STRING, ms BIGINT)");
+    assert!(ok, "{stderr}");
+    let (ok, stdout, stderr) = psql("INSERT INTO pageviews VALUES ('/a', 5), ('/b', 15)");
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("INSERT 0 2"), "{stdout}");
+    let (ok, stdout, stderr) = psql("SELECT page, ms FROM pageviews ORDER BY ms");
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("/a") && stdout.contains("/b") && stdout.contains("(2 rows)"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = psql("SELEC 1");
+    assert!(!ok && stderr.contains("syntax error"), "{stderr}");
+
+    // A live COPY: psql prints rows as they arrive; LIMIT ends it.
+    let copy = std::thread::spawn({
+        let port = port.clone();
+        move || {
+            Command::new("psql")
+                .args(["-h", "127.0.0.1", "-p", &port, "-U", "eddy", "-d", "eddy", "-X", "-q", "-c"])
+                .arg("SET 'auto.offset.reset' = 'earliest'; COPY (SELECT page FROM pageviews EMIT CHANGES LIMIT 3) TO STDOUT")
+                .output()
+                .expect("psql runs")
+        }
+    });
+    let (ok, _, stderr) = psql("INSERT INTO pageviews VALUES ('/c', 25)");
+    assert!(ok, "{stderr}");
+    let output = copy.join().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.lines().collect::<Vec<_>>(), ["/a", "/b", "/c"]);
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psycopg_prepares_statements_and_streams_a_push_query() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let script = r#"
+import sys, threading, psycopg
+dsn = f"host=127.0.0.1 port={sys.argv[1]} user=eddy dbname=eddy"
+with psycopg.connect(dsn, autocommit=True) as conn:
+    conn.execute("CREATE STREAM orders (id BIGINT KEY, amount DOUBLE, note STRING)")
+    # Run often enough that psycopg prepares it server-side (prepare_threshold = 5).
+    for i in range(20):
+        conn.execute("INSERT INTO orders (id, amount, note) VALUES (%s, %s, %s)", (i, i * 1.5, f"n{i}"))
+    rows = conn.execute("SELECT id, amount FROM orders WHERE id >= %s ORDER BY id", (18,)).fetchall()
+    assert rows == [(18, 27.0), (19, 28.5)], rows
+    def later():
+        with psycopg.connect(dsn, autocommit=True) as writer:
+            import time; time.sleep(0.3)
+            writer.execute("INSERT INTO orders (id, amount, note) VALUES (100, 1.0, 'late')")
+    threading.Thread(target=later).start()
+    conn.execute("SET 'auto.offset.reset' = 'latest'")
+    cur = conn.cursor()
+    seen = [row for row in cur.stream("SELECT id, note FROM orders WHERE id >= %s EMIT CHANGES LIMIT 1", (100,))]
+    assert seen == [(100, "late")], seen
+print("psycopg ok")
+"#;
+    let output = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(server.port().to_string())
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success() && String::from_utf8_lossy(&output.stdout).contains("psycopg ok"),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    server.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_ends_a_push_query_and_the_session_goes_on() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    execute(&client, "CREATE STREAM quiet (n BIGINT);").await;
+    let cancel = client.cancel_token();
+    let canceller = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        cancel
+            .cancel_query(NoTls)
+            .await
+            .expect("cancel request is sent");
+    });
+    let error = client
+        .simple_query("SELECT n FROM quiet EMIT CHANGES")
+        .await
+        .expect_err("a cancelled push query ends with an error");
+    assert_eq!(
+        error.code(),
+        Some(&tokio_postgres::error::SqlState::QUERY_CANCELED),
+        "{error}"
+    );
+    canceller.await.unwrap();
+    assert_eq!(count(&client, "SELECT COUNT(*) FROM quiet").await, 0);
+    server.stop();
+}
+
+async fn wait_until<F, Fut>(mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + WAIT_MAX;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "condition not reached in time");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

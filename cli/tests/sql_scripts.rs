@@ -1,0 +1,686 @@
+//! Runs each `tests/sql/<name>.sql` through a real server and snapshots the transcript
+//! (`cli/tests/snapshots/<name>.snap`): every statement, then its rows, `OK <tag>` or
+//! `ERROR <SQLSTATE>: <message>`.
+//!
+//! Statements end with `;` at the end of a line and are sent one at a time with the
+//! simple query protocol. The client here is a minimal one written over the protocol
+//! itself, because tokio-postgres's `simple_query` drops command tags (it keeps only the
+//! row count) and fails on COPY; the protocol tests in `server/tests/` use tokio-postgres.
+//! Comment lines are copied into the transcript and may carry directives:
+//! - `-- @restart`: shut the engine down, reopen the same data directory, reconnect;
+//! - `-- @push <n>`: the next statement (a push query) runs on a second connection, which
+//!   collects its first n rows; `-- @await-push` waits for them and prints them as `+`
+//!   lines (sorted, since row order across keys and partitions is not defined);
+//! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
+//!   n rows (persistent queries are asynchronous).
+//!
+//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. Waits are bounded by `WAIT_MAX`;
+//! nothing asserts on time.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_executor::{Durability, Engine, EngineConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// The longest the runner waits for a push query's rows or a stream's row count.
+const WAIT_MAX: Duration = Duration::from_secs(30);
+/// Pause between two polls of `-- @wait-rows`.
+const POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+macro_rules! sql_scripts {
+    ($($name:ident),+ $(,)?) => {
+        /// Every script that has a test below.
+        const SCRIPTS: &[&str] = &[$(stringify!($name)),+];
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                run_script(stringify!($name)).await;
+            }
+        )+
+    };
+}
+
+sql_scripts!(
+    catalog,
+    create_stream,
+    errors,
+    insert,
+    persistent_query,
+    pull_query,
+    push_query,
+    session,
+    smoke
+);
+
+#[test]
+fn every_script_has_a_test() {
+    let mut on_disk: Vec<String> = std::fs::read_dir(scripts_dir())
+        .expect("tests/sql exists")
+        .filter_map(|entry| {
+            let path = entry.expect("readable directory entry").path();
+            let is_sql = path.extension().is_some_and(|extension| extension == "sql");
+            is_sql.then(|| path.file_stem()?.to_str().map(str::to_owned))?
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = SCRIPTS.iter().map(|name| (*name).to_owned()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "add each tests/sql/*.sql to sql_scripts! in this file"
+    );
+}
+
+fn scripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/sql")
+}
+
+async fn run_script(name: &str) {
+    let path = scripts_dir().join(format!("{name}.sql"));
+    let script = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let data_dir = tempfile::tempdir().expect("temporary data directory");
+    let mut runner = Runner::start(data_dir.path()).await;
+    runner.run(&script).await;
+    let transcript = runner.finish().await;
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_description(format!("tests/sql/{name}.sql"));
+    settings.bind(|| insta::assert_snapshot!(name, transcript));
+}
+
+/// An engine and `eddy_server::serve` in this process, on a free port.
+struct Server {
+    engine: Arc<Engine>,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+    address: SocketAddr,
+}
+
+impl Server {
+    async fn start(data_dir: &Path) -> Server {
+        let mut config = EngineConfig::new(data_dir);
+        // Restarts here are graceful; crash durability has its own end-to-end tests.
+        config.durability = Durability::Os;
+        let engine = Engine::open(config).await.expect("engine opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("free port");
+        let address = listener.local_addr().expect("bound address");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(eddy_server::serve(
+            engine.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        Server {
+            engine,
+            shutdown,
+            task,
+            address,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("server task does not panic")
+            .expect("server stops cleanly");
+        self.engine.shutdown().await;
+    }
+}
+
+/// A push query running on its own connection.
+struct PendingPush {
+    rows_expected: usize,
+    rows: mpsc::UnboundedReceiver<Result<Vec<Option<String>>, String>>,
+    task: JoinHandle<()>,
+}
+
+struct Runner {
+    data_dir: PathBuf,
+    /// Absent only while `-- @restart` replaces them.
+    server: Option<Server>,
+    client: Option<WireClient>,
+    transcript: String,
+    push_next: Option<usize>,
+    pending_push: Option<PendingPush>,
+}
+
+impl Runner {
+    async fn start(data_dir: &Path) -> Runner {
+        let server = Server::start(data_dir).await;
+        let client = WireClient::connect(server.address).await;
+        Runner {
+            data_dir: data_dir.to_owned(),
+            server: Some(server),
+            client: Some(client),
+            transcript: String::new(),
+            push_next: None,
+            pending_push: None,
+        }
+    }
+
+    async fn finish(self) -> String {
+        assert!(
+            self.pending_push.is_none(),
+            "a `-- @push` was never awaited with `-- @await-push`"
+        );
+        if let Some(client) = self.client {
+            client.terminate().await;
+        }
+        if let Some(server) = self.server {
+            server.stop().await;
+        }
+        self.transcript
+    }
+
+    fn client(&mut self) -> &mut WireClient {
+        self.client
+            .as_mut()
+            .expect("connected outside `-- @restart`")
+    }
+
+    fn address(&self) -> SocketAddr {
+        self.server
+            .as_ref()
+            .expect("running outside `-- @restart`")
+            .address
+    }
+
+    async fn run(&mut self, script: &str) {
+        let mut statement = String::new();
+        for line in script.lines() {
+            let trimmed = line.trim();
+            if statement.is_empty() {
+                if trimmed.is_empty() {
+                    continue;
+                }
+                if trimmed.starts_with("--") {
+                    self.transcript.push_str(trimmed);
+                    self.transcript.push('\n');
+                    self.directive(trimmed).await;
+                    continue;
+                }
+            }
+            statement.push_str(line);
+            statement.push('\n');
+            if trimmed.ends_with(';') {
+                self.statement(statement.trim_end()).await;
+                statement.clear();
+            }
+        }
+        if !statement.trim().is_empty() {
+            self.statement(statement.trim_end()).await;
+        }
+    }
+
+    async fn directive(&mut self, comment: &str) {
+        let words: Vec<&str> = comment.trim_start_matches('-').split_whitespace().collect();
+        match words.as_slice() {
+            ["@restart", ..] => self.restart().await,
+            ["@push", rows] => {
+                let rows = rows
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad row count in {comment}"));
+                self.push_next = Some(rows);
+            }
+            ["@await-push", ..] => self.await_push().await,
+            ["@wait-rows", stream, rows] => {
+                let rows = rows
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad row count in {comment}"));
+                self.wait_rows(stream, rows).await;
+            }
+            [directive, ..] if directive.starts_with('@') => {
+                panic!("unknown directive {comment}")
+            }
+            _ => {}
+        }
+    }
+
+    async fn statement(&mut self, sql: &str) {
+        self.transcript.push_str(sql);
+        self.transcript.push('\n');
+        if let Some(rows_expected) = self.push_next.take() {
+            self.start_push(sql, rows_expected).await;
+        } else {
+            let replies = self.client().simple_query(sql).await;
+            let ordered = has_order_by(sql);
+            for reply in replies {
+                reply.render(ordered, &mut self.transcript);
+            }
+        }
+        self.transcript.push('\n');
+    }
+
+    async fn restart(&mut self) {
+        assert!(
+            self.pending_push.is_none(),
+            "await the push query before `-- @restart`"
+        );
+        if let Some(client) = self.client.take() {
+            client.terminate().await;
+        }
+        // The old engine must be closed before the data directory is opened again.
+        if let Some(server) = self.server.take() {
+            server.stop().await;
+        }
+        let server = Server::start(&self.data_dir).await;
+        self.client = Some(WireClient::connect(server.address).await);
+        self.server = Some(server);
+    }
+
+    async fn start_push(&mut self, sql: &str, rows_expected: usize) {
+        assert!(self.pending_push.is_none(), "only one `-- @push` at a time");
+        let client = WireClient::connect(self.address()).await;
+        let (started_sender, started) = oneshot::channel();
+        let (row_sender, rows) = mpsc::unbounded_channel();
+        let sql = sql.to_owned();
+        let task = tokio::spawn(async move {
+            client
+                .stream_rows(&sql, rows_expected, started_sender, row_sender)
+                .await;
+        });
+        let started = tokio::time::timeout(WAIT_MAX, started)
+            .await
+            .expect("push query starts within WAIT_MAX")
+            .expect("push task reports its start");
+        match started {
+            Ok(columns) => {
+                self.transcript.push_str(&format!(
+                    "PUSH {} (awaiting {rows_expected} rows)\n",
+                    columns.join(" | ")
+                ));
+                self.pending_push = Some(PendingPush {
+                    rows_expected,
+                    rows,
+                    task,
+                });
+            }
+            Err(error) => {
+                self.transcript.push_str(&error);
+                self.transcript.push('\n');
+            }
+        }
+    }
+
+    async fn await_push(&mut self) {
+        let mut push = self
+            .pending_push
+            .take()
+            .expect("`-- @await-push` needs a `-- @push` before it");
+        let mut rows = Vec::new();
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        while rows.len() < push.rows_expected {
+            match tokio::time::timeout_at(deadline, push.rows.recv()).await {
+                Ok(Some(Ok(row))) => rows.push(row),
+                Ok(Some(Err(error))) => {
+                    self.transcript.push_str(&error);
+                    self.transcript.push('\n');
+                    break;
+                }
+                Ok(None) => break,
+                Err(_elapsed) => panic!(
+                    "push query delivered {} of {} rows within {WAIT_MAX:?}: {rows:?}",
+                    rows.len(),
+                    push.rows_expected
+                ),
+            }
+        }
+        push.task.abort();
+        rows.sort();
+        for row in rows {
+            self.transcript.push_str("+ ");
+            self.transcript.push_str(&render_cells(&row).join(" | "));
+            self.transcript.push('\n');
+        }
+    }
+
+    async fn wait_rows(&mut self, stream: &str, rows_expected: u64) {
+        let sql = format!("SELECT COUNT(*) FROM {stream}");
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        loop {
+            let replies = self.client().simple_query(&sql).await;
+            let count = match replies.as_slice() {
+                [Reply::Rows { rows, .. }] => rows
+                    .first()
+                    .and_then(|row| row.first().cloned().flatten())
+                    .and_then(|count| count.parse::<u64>().ok()),
+                _ => None,
+            };
+            let Some(count) = count else {
+                panic!("`{sql}` did not return a count: {replies:?}");
+            };
+            if count >= rows_expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{stream} holds {count} of {rows_expected} rows after {WAIT_MAX:?}"
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+}
+
+/// True when the statement defines its rows' order: ORDER BY, and Eddy's own listings
+/// (SHOW, LIST, DESCRIBE), whose order is part of their output.
+fn has_order_by(sql: &str) -> bool {
+    let words: Vec<String> = sql
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .flat_map(str::split_whitespace)
+        .map(str::to_ascii_uppercase)
+        .collect();
+    let listing = matches!(
+        words.first().map(String::as_str),
+        Some("SHOW" | "LIST" | "DESCRIBE")
+    );
+    listing
+        || words
+            .windows(2)
+            .any(|pair| pair[0] == "ORDER" && pair[1] == "BY")
+}
+
+fn render_cells(row: &[Option<String>]) -> Vec<String> {
+    row.iter()
+        .map(|cell| cell.clone().unwrap_or_else(|| "NULL".to_owned()))
+        .collect()
+}
+
+/// What the server answered for one statement.
+#[derive(Debug)]
+enum Reply {
+    /// A result set; its `SELECT n` tag is left out, as `(n rows)` says the same.
+    Rows {
+        columns: Vec<String>,
+        rows: Vec<Vec<Option<String>>>,
+    },
+    Copy {
+        lines: Vec<String>,
+        tag: String,
+    },
+    Command(String),
+    Notice(String),
+    Error {
+        code: String,
+        message: String,
+    },
+    Empty,
+}
+
+impl Reply {
+    fn render(self, ordered: bool, out: &mut String) {
+        match self {
+            Reply::Rows { columns, mut rows } => {
+                if !ordered {
+                    rows.sort();
+                }
+                render_table(&columns, &rows, out);
+            }
+            Reply::Copy { lines, tag } => {
+                for line in lines {
+                    out.push_str(&line);
+                }
+                out.push_str(&format!("OK {tag}\n"));
+            }
+            Reply::Command(tag) => out.push_str(&format!("OK {tag}\n")),
+            Reply::Notice(message) => out.push_str(&format!("NOTICE: {message}\n")),
+            Reply::Error { code, message } => out.push_str(&format!("ERROR {code}: {message}\n")),
+            Reply::Empty => out.push_str("OK (empty query)\n"),
+        }
+    }
+}
+
+/// Columns aligned as psql aligns them (left), then the row count.
+fn render_table(columns: &[String], rows: &[Vec<Option<String>>], out: &mut String) {
+    let cells: Vec<Vec<String>> = rows.iter().map(|row| render_cells(row)).collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            cells
+                .iter()
+                .filter_map(|row| row.get(index))
+                .map(|cell| cell.chars().count())
+                .chain([name.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |values: &[String]| -> String {
+        let padded: Vec<String> = values
+            .iter()
+            .zip(&widths)
+            .map(|(value, width)| format!("{value:<width$}"))
+            .collect();
+        format!("{}\n", padded.join(" | ").trim_end())
+    };
+    out.push_str(&line(columns));
+    let rule: Vec<String> = widths.iter().map(|width| "-".repeat(*width)).collect();
+    out.push_str(&format!("{}\n", rule.join("-+-")));
+    for row in &cells {
+        out.push_str(&line(row));
+    }
+    let count = rows.len();
+    out.push_str(&format!(
+        "({count} row{})\n",
+        if count == 1 { "" } else { "s" }
+    ));
+}
+
+/// A minimal Postgres client: startup, simple queries, COPY out, terminate.
+struct WireClient {
+    socket: TcpStream,
+}
+
+impl WireClient {
+    async fn connect(address: SocketAddr) -> WireClient {
+        let socket = TcpStream::connect(address).await.expect("server accepts");
+        let mut client = WireClient { socket };
+        let mut startup = Vec::new();
+        startup.extend_from_slice(&196_608i32.to_be_bytes()); // protocol 3.0
+        for text in ["user", "eddy", "database", "eddy", ""] {
+            startup.extend_from_slice(text.as_bytes());
+            startup.push(0);
+        }
+        let length = i32::try_from(startup.len() + 4).expect("small startup message");
+        let mut message = length.to_be_bytes().to_vec();
+        message.extend_from_slice(&startup);
+        client.write(&message).await;
+        loop {
+            let (kind, body) = client.read_message().await;
+            match kind {
+                b'R' => assert_eq!(
+                    body,
+                    [0, 0, 0, 0],
+                    "trust authentication (AuthenticationOk)"
+                ),
+                b'Z' => return client,
+                b'E' => panic!("startup failed: {:?}", error_fields(&body)),
+                _ => {}
+            }
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) {
+        self.socket.write_all(bytes).await.expect("write to server");
+    }
+
+    async fn read_message(&mut self) -> (u8, Vec<u8>) {
+        let socket = &mut self.socket;
+        let kind = socket.read_u8().await.expect("message type from server");
+        let length = socket.read_i32().await.expect("message length from server");
+        let body_length = usize::try_from(length - 4).expect("valid message length");
+        let mut body = vec![0; body_length];
+        socket
+            .read_exact(&mut body)
+            .await
+            .expect("message body from server");
+        (kind, body)
+    }
+
+    async fn send_query(&mut self, sql: &str) {
+        let length = i32::try_from(sql.len() + 5).expect("query fits a message");
+        let mut message = vec![b'Q'];
+        message.extend_from_slice(&length.to_be_bytes());
+        message.extend_from_slice(sql.as_bytes());
+        message.push(0);
+        self.write(&message).await;
+    }
+
+    /// Sends `sql` and reads every reply up to ReadyForQuery.
+    async fn simple_query(&mut self, sql: &str) -> Vec<Reply> {
+        self.send_query(sql).await;
+        let mut replies = Vec::new();
+        let mut columns = None;
+        let mut rows = Vec::new();
+        let mut copy_lines = None;
+        loop {
+            let (kind, body) = self.read_message().await;
+            match kind {
+                b'T' => columns = Some(row_description(&body)),
+                b'D' => rows.push(data_row(&body)),
+                b'H' => copy_lines = Some(Vec::new()),
+                b'd' => copy_lines
+                    .get_or_insert_with(Vec::new)
+                    .push(String::from_utf8_lossy(&body).into_owned()),
+                b'C' => {
+                    let tag = cstring(&body);
+                    replies.push(match (columns.take(), copy_lines.take()) {
+                        (Some(columns), _) => Reply::Rows {
+                            columns,
+                            rows: std::mem::take(&mut rows),
+                        },
+                        (None, Some(lines)) => Reply::Copy { lines, tag },
+                        (None, None) => Reply::Command(tag),
+                    });
+                }
+                b'E' => {
+                    let (code, message) = error_fields(&body);
+                    replies.push(Reply::Error { code, message });
+                }
+                b'N' => replies.push(Reply::Notice(error_fields(&body).1)),
+                b'I' => replies.push(Reply::Empty),
+                b'Z' => return replies,
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs a push query: reports its columns (or error) on `started`, then each row on
+    /// `rows` until `rows_expected` arrived; dropping the connection then ends the query.
+    async fn stream_rows(
+        mut self,
+        sql: &str,
+        rows_expected: usize,
+        started: oneshot::Sender<Result<Vec<String>, String>>,
+        rows: mpsc::UnboundedSender<Result<Vec<Option<String>>, String>>,
+    ) {
+        self.send_query(sql).await;
+        let mut started = Some(started);
+        let mut received = 0;
+        while received < rows_expected {
+            let (kind, body) = self.read_message().await;
+            match kind {
+                b'T' => {
+                    if let Some(started) = started.take() {
+                        let _receiver_waits = started.send(Ok(row_description(&body)));
+                    }
+                }
+                b'D' => {
+                    received += 1;
+                    if rows.send(Ok(data_row(&body))).is_err() {
+                        return;
+                    }
+                }
+                b'E' => {
+                    let (code, message) = error_fields(&body);
+                    let error = format!("ERROR {code}: {message}");
+                    match started.take() {
+                        Some(started) => {
+                            let _receiver_waits = started.send(Err(error));
+                        }
+                        None => {
+                            let _receiver_waits = rows.send(Err(error));
+                        }
+                    }
+                    return;
+                }
+                b'Z' => return,
+                _ => {}
+            }
+        }
+    }
+
+    async fn terminate(mut self) {
+        self.write(&[b'X', 0, 0, 0, 4]).await;
+    }
+}
+
+fn cstring(bytes: &[u8]) -> String {
+    let end = bytes
+        .iter()
+        .position(|byte| *byte == 0)
+        .unwrap_or(bytes.len());
+    String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+fn row_description(body: &[u8]) -> Vec<String> {
+    let count = i16::from_be_bytes([body[0], body[1]]);
+    let mut rest = &body[2..];
+    let mut columns = Vec::new();
+    for _ in 0..count {
+        let name = cstring(rest);
+        // The name's NUL, then table OID, column, type OID, size, modifier, format.
+        rest = &rest[name.len() + 1 + 18..];
+        columns.push(name);
+    }
+    columns
+}
+
+fn data_row(body: &[u8]) -> Vec<Option<String>> {
+    let count = i16::from_be_bytes([body[0], body[1]]);
+    let mut rest = &body[2..];
+    let mut cells = Vec::new();
+    for _ in 0..count {
+        let length = i32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        rest = &rest[4..];
+        match usize::try_from(length) {
+            Ok(length) => {
+                cells.push(Some(String::from_utf8_lossy(&rest[..length]).into_owned()));
+                rest = &rest[length..];
+            }
+            Err(_) => cells.push(None),
+        }
+    }
+    cells
+}
+
+/// SQLSTATE and message of an ErrorResponse or NoticeResponse.
+fn error_fields(body: &[u8]) -> (String, String) {
+    let mut code = String::new();
+    let mut message = String::new();
+    let mut rest = body;
+    while let Some((&field, tail)) = rest.split_first() {
+        if field == 0 {
+            break;
+        }
+        let value = cstring(tail);
+        rest = &tail[value.len() + 1..];
+        match field {
+            b'C' => code = value,
+            b'M' => message = value,
+            _ => {}
+        }
+    }
+    (code, message)
+}

@@ -1,0 +1,189 @@
+//! Batch-level helpers shared by every query path: pseudo-columns, running a stateless
+//! dataflow's steps, casting to a stored schema, and routing rows to partitions.
+//!
+//! All of it works a batch at a time with Arrow kernels; nothing here loops over rows except
+//! to build index arrays.
+//!
+//! Never: change row order within a partition, or drop a row silently.
+
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{cast, filter_record_batch, take_record_batch};
+use arrow::datatypes::SchemaRef;
+use datafusion::common::hash_utils::{RandomState, create_hashes};
+use eddy_planner::Step;
+
+use crate::error::{EngineError, EngineResult};
+
+/// The hash that places keyed rows in partitions. Fixed seed, so a key's rows always go to
+/// the same partition for a given Eddy version.
+const PARTITION_HASH: RandomState = RandomState::with_seed(0x45_44_44_59);
+
+/// Adds `rowpartition` and `rowoffset` to a stored batch, giving the queryable schema.
+pub fn with_pseudo_columns(
+    stored: &RecordBatch,
+    queryable_schema: &SchemaRef,
+    partition: u32,
+    first_offset: u64,
+) -> EngineResult<RecordBatch> {
+    let rows = stored.num_rows();
+    let partition_column = Int32Array::from_value(partition as i32, rows);
+    let offset_column = Int64Array::from_iter_values(
+        (first_offset..first_offset + rows as u64).map(|offset| offset as i64),
+    );
+    let mut columns: Vec<ArrayRef> = stored.columns().to_vec();
+    columns.push(Arc::new(partition_column));
+    columns.push(Arc::new(offset_column));
+    Ok(RecordBatch::try_new(queryable_schema.clone(), columns)?)
+}
+
+/// Runs a stateless dataflow over one batch.
+pub fn apply_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<RecordBatch> {
+    for step in steps {
+        if batch.num_rows() == 0 {
+            break;
+        }
+        batch = match step {
+            Step::Filter(predicate) => {
+                let mask = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let mask = mask.as_boolean_opt().ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "filter predicate produced {} instead of booleans",
+                        mask.data_type()
+                    ))
+                })?;
+                filter_record_batch(&batch, mask)?
+            }
+            Step::Project { exprs, schema } => {
+                let columns = exprs
+                    .iter()
+                    .map(|expr| expr.evaluate(&batch)?.into_array(batch.num_rows()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                RecordBatch::try_new(schema.clone(), columns)?
+            }
+        };
+    }
+    Ok(batch)
+}
+
+/// Casts a batch's columns, by position, to `schema` (a sink's stored schema).
+pub fn cast_to_schema(batch: &RecordBatch, schema: &SchemaRef) -> EngineResult<RecordBatch> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column.clone())
+            } else {
+                cast(column, field.data_type())
+            }
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Maps a hash to a partition by its high bits (multiply-shift): the low bits of a fast hash
+/// of small integers are not evenly spread.
+fn partition_of_hash(hash: u64, partitions: u32) -> u32 {
+    ((u128::from(hash) * u128::from(partitions)) >> 64) as u32
+}
+
+/// Splits a batch by the hash of its key columns into `partitions` partitions, keeping row
+/// order within each. Returns (partition, rows) for the non-empty partitions.
+pub fn partition_by_key(
+    batch: &RecordBatch,
+    key_indices: &[usize],
+    partitions: u32,
+) -> EngineResult<Vec<(u32, RecordBatch)>> {
+    if partitions == 1 || batch.num_rows() == 0 {
+        return Ok(vec![(0, batch.clone())]);
+    }
+    let keys: Vec<ArrayRef> = key_indices
+        .iter()
+        .map(|index| batch.column(*index).clone())
+        .collect();
+    let mut hashes = vec![0u64; batch.num_rows()];
+    create_hashes(&keys, &PARTITION_HASH, &mut hashes)?;
+    let mut indices: Vec<Vec<u32>> = vec![Vec::new(); partitions as usize];
+    for (row, hash) in hashes.iter().enumerate() {
+        indices[partition_of_hash(*hash, partitions) as usize].push(row as u32);
+    }
+    let mut routed = Vec::new();
+    for (partition, rows) in indices.into_iter().enumerate() {
+        if !rows.is_empty() {
+            let rows = UInt32Array::from(rows);
+            routed.push((partition as u32, take_record_batch(batch, &rows)?));
+        }
+    }
+    Ok(routed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    #[test]
+    fn keyed_rows_keep_their_partition_and_their_order() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let keys = Int64Array::from(vec![1, 2, 1, 3, 1, 2]);
+        let values = Int64Array::from(vec![10, 20, 11, 30, 12, 21]);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(keys), Arc::new(values)]).unwrap();
+        let routed = partition_by_key(&batch, &[0], 4).unwrap();
+        let total: usize = routed.iter().map(|(_, rows)| rows.num_rows()).sum();
+        assert_eq!(total, 6);
+        for (_, rows) in &routed {
+            let keys = rows.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+            let values = rows.column(1).as_primitive::<arrow::datatypes::Int64Type>();
+            for key in [1, 2, 3] {
+                let of_key: Vec<i64> = (0..rows.num_rows())
+                    .filter(|row| keys.value(*row) == key)
+                    .map(|row| values.value(row))
+                    .collect();
+                let mut sorted = of_key.clone();
+                sorted.sort();
+                assert_eq!(of_key, sorted, "rows of key {key} stay in order");
+            }
+        }
+        let partition_of = |key: i64| {
+            routed
+                .iter()
+                .find(|(_, rows)| {
+                    let keys = rows.column(0).as_primitive::<arrow::datatypes::Int64Type>();
+                    (0..rows.num_rows()).any(|row| keys.value(row) == key)
+                })
+                .map(|(partition, _)| *partition)
+        };
+        let again = partition_by_key(&batch, &[0], 4).unwrap();
+        assert_eq!(routed.len(), again.len());
+        assert!(partition_of(1).is_some());
+    }
+
+    #[test]
+    fn consecutive_keys_spread_over_every_partition() {
+        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Int64, true)]));
+        let keys = Int64Array::from_iter_values(0..1000);
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(keys)]).unwrap();
+        for partitions in [2u32, 3, 8] {
+            let routed = partition_by_key(&batch, &[0], partitions).unwrap();
+            assert_eq!(
+                routed.len(),
+                partitions as usize,
+                "{partitions} partitions all get rows"
+            );
+            let fair = 1000 / partitions as usize;
+            for (partition, rows) in &routed {
+                assert!(
+                    rows.num_rows() > fair / 2 && rows.num_rows() < fair * 2,
+                    "partition {partition} of {partitions} got {} rows",
+                    rows.num_rows()
+                );
+            }
+        }
+    }
+}

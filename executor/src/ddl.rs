@@ -1,0 +1,707 @@
+//! Statements that change the catalog: CREATE STREAM, CREATE STREAM .. AS SELECT,
+//! INSERT INTO .. SELECT, DROP, TERMINATE.
+//!
+//! Each one holds the engine's DDL lock from check to change, creates storage before the
+//! catalog names it, persists the catalog change, and only then publishes it in memory and
+//! starts or stops query tasks. A crash at any point leaves either the old catalog (plus an
+//! orphan log that the next open removes) or the new one.
+//!
+//! Never: publish a catalog change that is not yet durable.
+
+use std::collections::BTreeMap;
+
+use eddy_parser::{
+    CreateAsSelect, CreateSource, Emit, InsertSelect, KeyKind, Property, PropertyValue,
+    TerminateTarget,
+};
+use eddy_planner::{
+    Catalog, CatalogEntry, Column, ObjectKind, PSEUDO_COLUMNS, PlanError, QueryDef, QueryStatus,
+    SourceDef, SourceKind, StatelessPlan, TimestampColumn, arrow_type, lower_stateless,
+    storable_type,
+};
+use tracing::info;
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::limits::PARTITIONS_MAX;
+use crate::output::{CommandComplete, QueryOutput};
+use crate::persistent;
+use crate::timestamps::ChronoFormat;
+
+/// WITH properties Eddy accepts. The Kafka-facing ones are recorded and shown by DESCRIBE so
+/// that ksqlDB scripts run unchanged; the others take effect.
+const RECORDED_PROPERTIES: &[&str] = &[
+    "KAFKA_TOPIC",
+    "VALUE_FORMAT",
+    "KEY_FORMAT",
+    "FORMAT",
+    "REPLICAS",
+    "VALUE_DELIMITER",
+    "KEY_DELIMITER",
+    "WRAP_SINGLE_VALUE",
+];
+const EFFECTIVE_PROPERTIES: &[&str] = &["PARTITIONS", "TIMESTAMP", "TIMESTAMP_FORMAT"];
+
+pub async fn create_source(engine: &Engine, create: &CreateSource) -> EngineResult<QueryOutput> {
+    let kind: SourceKind = create.kind.into();
+    reject_unsupported_create(kind, create.or_replace)?;
+    if create.source_only {
+        return Err(PlanError::Unsupported {
+            feature: "CREATE SOURCE STREAM (a read-only stream)".into(),
+        }
+        .into());
+    }
+    let _ddl = engine.ddl_lock.lock().await;
+    if exists(engine, &create.name, create.if_not_exists)? {
+        return Ok(created(kind));
+    }
+    let columns = declared_columns(create)?;
+    let settings = parse_properties(&create.properties, &columns, None)?;
+    let mut catalog = engine.read_catalog().clone();
+    let mut entries = Vec::new();
+    let source = new_source(
+        &mut catalog,
+        &mut entries,
+        &create.name,
+        kind,
+        columns,
+        settings,
+        None,
+    );
+    engine
+        .store
+        .create_topic(&source.topic, source.stored_schema(), source.partitions)?;
+    entries.push(catalog.put_source(source));
+    publish(engine, catalog, entries).await?;
+    info!(stream = %create.name, "stream created");
+    Ok(created(kind))
+}
+
+pub async fn create_as_select(
+    engine: &Engine,
+    create: &CreateAsSelect,
+    sql: &str,
+) -> EngineResult<QueryOutput> {
+    let kind: SourceKind = create.kind.into();
+    reject_unsupported_create(kind, create.or_replace)?;
+    check_persistent_select(&create.select)?;
+    let _ddl = engine.ddl_lock.lock().await;
+    if exists(engine, &create.name, create.if_not_exists)? {
+        return Ok(created(kind));
+    }
+    let plan = engine.planner.plan_query(&create.select.query).await?;
+    let dataflow = lower_stateless(&plan, true)?;
+    if dataflow.limit.is_some() {
+        return Err(PlanError::Invalid {
+            message: "a persistent query cannot have a LIMIT".into(),
+        }
+        .into());
+    }
+    let inputs = engine.planner.relations(&create.select.query);
+    let input = single_stream_input(engine, &inputs)?;
+    let mut columns = output_columns(&dataflow)?;
+    mark_keys(&mut columns, &create.select, &input)?;
+    let settings = parse_properties(&create.properties, &columns, Some(input.partitions))?;
+    let mut catalog = engine.read_catalog().clone();
+    let mut entries = Vec::new();
+    let (number, counter) = catalog.allocate_number();
+    entries.push(counter);
+    let query_id = format!("CSAS_{}_{number}", create.name.to_uppercase());
+    let source = new_source(
+        &mut catalog,
+        &mut entries,
+        &create.name,
+        kind,
+        columns,
+        settings,
+        Some(query_id.clone()),
+    );
+    let query = QueryDef {
+        id: query_id.clone(),
+        producer_id: number,
+        sql: sql.to_string(),
+        sink: source.name.clone(),
+        sources: inputs,
+        status: QueryStatus::Running,
+    };
+    engine
+        .store
+        .create_topic(&source.topic, source.stored_schema(), source.partitions)?;
+    entries.push(catalog.put_source(source));
+    entries.push(catalog.put_query(query.clone()));
+    publish(engine, catalog, entries).await?;
+    persistent::start(engine, query).await?;
+    Ok(QueryOutput::Command(
+        CommandComplete::new(created_tag(kind))
+            .with_notice(format!("Created query with ID {query_id}")),
+    ))
+}
+
+pub async fn insert_select(
+    engine: &Engine,
+    insert: &InsertSelect,
+    sql: &str,
+) -> EngineResult<QueryOutput> {
+    check_persistent_select(&insert.select)?;
+    if insert.select.partition_by.is_some() {
+        return Err(PlanError::Invalid {
+            message: "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed".into(),
+        }
+        .into());
+    }
+    if !insert.properties.is_empty() {
+        return Err(PlanError::Unsupported {
+            feature: "WITH properties on INSERT INTO .. SELECT".into(),
+        }
+        .into());
+    }
+    let _ddl = engine.ddl_lock.lock().await;
+    let target = engine
+        .read_catalog()
+        .source_required(&insert.target)?
+        .clone();
+    if target.kind != SourceKind::Stream {
+        return Err(PlanError::Unsupported {
+            feature: "INSERT INTO a table".into(),
+        }
+        .into());
+    }
+    let plan = engine.planner.plan_query(&insert.select.query).await?;
+    let dataflow = lower_stateless(&plan, true)?;
+    let inputs = engine.planner.relations(&insert.select.query);
+    single_stream_input(engine, &inputs)?;
+    if inputs.contains(&target.name) {
+        return Err(PlanError::Invalid {
+            message: format!(
+                "INSERT INTO {0} .. SELECT cannot read {0} itself",
+                target.name
+            ),
+        }
+        .into());
+    }
+    check_insert_schema(&dataflow, &target)?;
+    let mut catalog = engine.read_catalog().clone();
+    let (number, counter) = catalog.allocate_number();
+    let query_id = format!("INSERTQUERY_{number}");
+    let query = QueryDef {
+        id: query_id.clone(),
+        producer_id: number,
+        sql: sql.to_string(),
+        sink: target.name.clone(),
+        sources: inputs,
+        status: QueryStatus::Running,
+    };
+    let entries = vec![counter, catalog.put_query(query.clone())];
+    publish(engine, catalog, entries).await?;
+    persistent::start(engine, query).await?;
+    Ok(QueryOutput::Command(
+        CommandComplete::new("INSERT").with_notice(format!("Created query with ID {query_id}")),
+    ))
+}
+
+pub async fn drop_source(
+    engine: &Engine,
+    kind: SourceKind,
+    name: &str,
+    if_exists: bool,
+    _delete_topic: bool,
+) -> EngineResult<QueryOutput> {
+    let tag = match kind {
+        SourceKind::Stream => "DROP STREAM",
+        SourceKind::Table => "DROP TABLE",
+    };
+    let _ddl = engine.ddl_lock.lock().await;
+    let mut catalog = engine.read_catalog().clone();
+    let Some(source) = catalog.source(name).cloned() else {
+        if if_exists {
+            return Ok(QueryOutput::Command(CommandComplete::new(tag)));
+        }
+        return Err(PlanError::UnknownObject {
+            kind: kind.object_kind(),
+            name: name.to_string(),
+        }
+        .into());
+    };
+    if source.kind != kind {
+        return Err(PlanError::Invalid {
+            message: format!(
+                "\"{name}\" is a {0}; use DROP {1}",
+                source.kind.noun(),
+                source.kind.noun().to_uppercase()
+            ),
+        }
+        .into());
+    }
+    let readers = query_ids(catalog.readers_of(name));
+    let writers = query_ids(catalog.writers_of(name));
+    if !readers.is_empty() || !writers.is_empty() {
+        return Err(PlanError::InUse {
+            message: format!(
+                "Cannot drop {name}.\nThe following queries read from this source: [{}].\nThe following queries write into this source: [{}].\nYou need to terminate them before dropping {name}.",
+                readers.join(", "),
+                writers.join(", ")
+            ),
+        }
+        .into());
+    }
+    let mut entries: Vec<CatalogEntry> = Vec::new();
+    let dead: Vec<String> = catalog
+        .queries()
+        .filter(|query| query.sink == name || query.sources.iter().any(|input| input == name))
+        .map(|query| query.id.clone())
+        .collect();
+    for id in &dead {
+        entries.extend(catalog.remove_query(id));
+        engine.lock_stopped().remove(id);
+    }
+    if let Some((_, entry)) = catalog.remove_source(name) {
+        entries.push(entry);
+    }
+    publish(engine, catalog, entries).await?;
+    for id in &dead {
+        persistent::forget(engine, id).await?;
+    }
+    engine.store.drop_topic(&source.topic)?;
+    info!(source = %name, "dropped");
+    Ok(QueryOutput::Command(CommandComplete::new(tag)))
+}
+
+pub async fn terminate(engine: &Engine, target: &TerminateTarget) -> EngineResult<QueryOutput> {
+    let _ddl = engine.ddl_lock.lock().await;
+    let ids: Vec<String> = match target {
+        TerminateTarget::All => engine
+            .read_catalog()
+            .queries()
+            .filter(|query| query.status == QueryStatus::Running)
+            .map(|query| query.id.clone())
+            .collect(),
+        TerminateTarget::Query(id) => {
+            let catalog = engine.read_catalog();
+            let query = catalog.query(id).ok_or_else(|| PlanError::UnknownObject {
+                kind: ObjectKind::Query,
+                name: id.clone(),
+            })?;
+            if query.status != QueryStatus::Running {
+                return Err(PlanError::Invalid {
+                    message: format!("query {} is not running", query.id),
+                }
+                .into());
+            }
+            vec![query.id.clone()]
+        }
+    };
+    let mut catalog = engine.read_catalog().clone();
+    let mut entries = Vec::new();
+    for id in &ids {
+        if let Some(query) = catalog.query(id).cloned() {
+            entries.push(catalog.put_query(QueryDef {
+                status: QueryStatus::Terminated,
+                ..query
+            }));
+        }
+    }
+    publish(engine, catalog, entries).await?;
+    for id in &ids {
+        persistent::stop(engine, id).await;
+    }
+    Ok(QueryOutput::Command(CommandComplete::new("TERMINATE")))
+}
+
+fn reject_unsupported_create(kind: SourceKind, or_replace: bool) -> EngineResult<()> {
+    if kind == SourceKind::Table {
+        return Err(PlanError::Unsupported {
+            feature: "CREATE TABLE (tables with primary keys, aggregation)".into(),
+        }
+        .into());
+    }
+    if or_replace {
+        return Err(PlanError::Unsupported {
+            feature: "CREATE OR REPLACE".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+fn check_persistent_select(select: &eddy_parser::SelectStatement) -> EngineResult<()> {
+    if select.window.is_some() {
+        return Err(PlanError::Unsupported {
+            feature: "WINDOW (windowed aggregation)".into(),
+        }
+        .into());
+    }
+    if select.emit == Some(Emit::Final) {
+        return Err(PlanError::Unsupported {
+            feature: "EMIT FINAL (it needs a windowed aggregation)".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// True if the name is taken and IF NOT EXISTS says to do nothing; an error if taken otherwise.
+fn exists(engine: &Engine, name: &str, if_not_exists: bool) -> EngineResult<bool> {
+    match engine.read_catalog().source(name) {
+        Some(_) if if_not_exists => Ok(true),
+        Some(existing) => Err(PlanError::AlreadyExists {
+            kind: existing.kind.object_kind(),
+            name: name.to_string(),
+        }
+        .into()),
+        None => Ok(false),
+    }
+}
+
+fn created_tag(kind: SourceKind) -> &'static str {
+    match kind {
+        SourceKind::Stream => "CREATE STREAM",
+        SourceKind::Table => "CREATE TABLE",
+    }
+}
+
+fn created(kind: SourceKind) -> QueryOutput {
+    QueryOutput::Command(CommandComplete::new(created_tag(kind)))
+}
+
+fn query_ids(queries: Vec<&QueryDef>) -> Vec<String> {
+    queries.into_iter().map(|query| query.id.clone()).collect()
+}
+
+fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
+    if create.columns.is_empty() {
+        return Err(PlanError::Invalid {
+            message: format!("stream \"{}\" needs at least one column", create.name),
+        }
+        .into());
+    }
+    let mut columns: Vec<Column> = Vec::with_capacity(create.columns.len());
+    for column in &create.columns {
+        check_column_name(&column.name, "give the column another name")?;
+        if columns.iter().any(|existing| existing.name == column.name) {
+            return Err(PlanError::DuplicateColumn {
+                column: column.name.clone(),
+                context: "is declared more than once",
+            }
+            .into());
+        }
+        if column.key == KeyKind::PrimaryKey {
+            return Err(PlanError::InvalidDefinition {
+                message: format!(
+                    "column \"{}\": a stream has KEY columns; PRIMARY KEY declares a table's key",
+                    column.name
+                ),
+            }
+            .into());
+        }
+        columns.push(Column {
+            name: column.name.clone(),
+            data_type: arrow_type(&column.data_type),
+            key: column.key == KeyKind::Key,
+        });
+    }
+    Ok(columns)
+}
+
+/// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
+/// avoid it where the column comes from.
+fn check_column_name(name: &str, advice: &str) -> EngineResult<()> {
+    if PSEUDO_COLUMNS.contains(&name) {
+        return Err(PlanError::InvalidDefinition {
+            message: format!("\"{name}\" is a pseudo-column every stream has; {advice}"),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// What WITH properties decide.
+struct Settings {
+    partitions: Option<u32>,
+    timestamp: Option<TimestampColumn>,
+    recorded: BTreeMap<String, String>,
+}
+
+fn parse_properties(
+    properties: &[Property],
+    columns: &[Column],
+    default_partitions: Option<u32>,
+) -> EngineResult<Settings> {
+    let mut settings = Settings {
+        partitions: default_partitions,
+        timestamp: None,
+        recorded: BTreeMap::new(),
+    };
+    let mut timestamp_format = None;
+    for property in properties {
+        let name = property.name.as_str();
+        if settings.recorded.contains_key(name) {
+            return Err(invalid(format!("property {name} is given more than once")));
+        }
+        let text = property_text(&property.value);
+        match name {
+            "PARTITIONS" => {
+                let partitions: u32 = text
+                    .parse()
+                    .ok()
+                    .filter(|count| (1..=PARTITIONS_MAX).contains(count))
+                    .ok_or_else(|| invalid(format!("PARTITIONS must be a whole number from 1 to {PARTITIONS_MAX}, not {text}")))?;
+                settings.partitions = Some(partitions);
+            }
+            "TIMESTAMP" => {
+                let column_name = text.to_lowercase();
+                let column = columns
+                    .iter()
+                    .find(|column| column.name == text || column.name == column_name)
+                    .ok_or_else(|| PlanError::UnknownColumn {
+                        column: text.clone(),
+                        context: " (TIMESTAMP property)".into(),
+                    })?;
+                settings.timestamp = Some(TimestampColumn {
+                    column: column.name.clone(),
+                    format: None,
+                });
+            }
+            "TIMESTAMP_FORMAT" => {
+                ChronoFormat::from_java(&text).map_err(invalid)?;
+                timestamp_format = Some(text.clone());
+            }
+            _ if RECORDED_PROPERTIES.contains(&name) => {}
+            _ => {
+                let mut known: Vec<&str> = EFFECTIVE_PROPERTIES
+                    .iter()
+                    .chain(RECORDED_PROPERTIES)
+                    .copied()
+                    .collect();
+                known.sort_unstable();
+                return Err(invalid(format!(
+                    "unknown property {name}; Eddy accepts {}",
+                    known.join(", ")
+                )));
+            }
+        }
+        settings.recorded.insert(name.to_string(), text);
+    }
+    if let Some(format) = timestamp_format {
+        let Some(timestamp) = settings.timestamp.as_mut() else {
+            return Err(invalid(
+                "TIMESTAMP_FORMAT needs a TIMESTAMP column".to_string(),
+            ));
+        };
+        timestamp.format = Some(format);
+    }
+    if let Some(timestamp) = &settings.timestamp {
+        let column = columns
+            .iter()
+            .find(|column| column.name == timestamp.column)
+            .map(|column| &column.data_type);
+        let fits = match column {
+            Some(arrow::datatypes::DataType::Int64)
+            | Some(arrow::datatypes::DataType::Timestamp(_, _)) => timestamp.format.is_none(),
+            Some(arrow::datatypes::DataType::Utf8) => timestamp.format.is_some(),
+            _ => false,
+        };
+        if !fits {
+            return Err(EngineError::from(PlanError::InvalidDefinition {
+                message: format!(
+                    "TIMESTAMP column \"{}\" must be BIGINT (epoch milliseconds), TIMESTAMP, or STRING with a TIMESTAMP_FORMAT",
+                    timestamp.column
+                ),
+            }));
+        }
+    }
+    Ok(settings)
+}
+
+fn property_text(value: &PropertyValue) -> String {
+    match value {
+        PropertyValue::String(text) | PropertyValue::Number(text) => text.clone(),
+        PropertyValue::Boolean(flag) => flag.to_string(),
+    }
+}
+
+fn invalid(message: String) -> EngineError {
+    PlanError::Invalid { message }.into()
+}
+
+fn new_source(
+    catalog: &mut Catalog,
+    entries: &mut Vec<CatalogEntry>,
+    name: &str,
+    kind: SourceKind,
+    columns: Vec<Column>,
+    settings: Settings,
+    created_by: Option<String>,
+) -> SourceDef {
+    let (number, counter) = catalog.allocate_number();
+    entries.push(counter);
+    let sanitized: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect();
+    SourceDef {
+        name: name.to_string(),
+        kind,
+        columns,
+        properties: settings.recorded,
+        partitions: settings.partitions.unwrap_or(1),
+        timestamp: settings.timestamp,
+        topic: format!("{number:06}-{sanitized}"),
+        created_by,
+    }
+}
+
+/// Persists catalog changes, then makes them visible.
+async fn publish(
+    engine: &Engine,
+    catalog: Catalog,
+    entries: Vec<CatalogEntry>,
+) -> EngineResult<()> {
+    engine.persist_catalog(entries).await?;
+    *engine.write_catalog() = catalog;
+    Ok(())
+}
+
+fn single_stream_input(engine: &Engine, inputs: &[String]) -> EngineResult<SourceDef> {
+    let [input] = inputs else {
+        return Err(PlanError::Unsupported {
+            feature: "a persistent query over more than one source (a join)".into(),
+        }
+        .into());
+    };
+    let source = engine.read_catalog().source_required(input)?.clone();
+    if source.kind != SourceKind::Stream {
+        return Err(PlanError::Unsupported {
+            feature: "a persistent query over a table".into(),
+        }
+        .into());
+    }
+    Ok(source)
+}
+
+/// The output columns of a persistent query, as storable SQL types.
+fn output_columns(dataflow: &StatelessPlan) -> EngineResult<Vec<Column>> {
+    let mut columns: Vec<Column> = Vec::new();
+    for field in dataflow.output_schema.fields() {
+        check_column_name(
+            field.name(),
+            &format!("alias it, e.g. {0} AS event_{0}", field.name()),
+        )?;
+        if columns.iter().any(|column| column.name == *field.name()) {
+            return Err(PlanError::DuplicateColumn {
+                column: field.name().clone(),
+                context: "appears twice in the SELECT list; alias one of them",
+            }
+            .into());
+        }
+        let column_type =
+            storable_type(field.data_type()).ok_or_else(|| PlanError::Unsupported {
+                feature: format!(
+                    "storing column \"{}\" of type {} in a stream",
+                    field.name(),
+                    field.data_type()
+                ),
+            })?;
+        columns.push(Column {
+            name: field.name().clone(),
+            data_type: arrow_type(&column_type),
+            key: false,
+        });
+    }
+    Ok(columns)
+}
+
+/// The output's KEY columns: the PARTITION BY columns, or else the input's key columns that
+/// the query passes through under their own names.
+fn mark_keys(
+    columns: &mut [Column],
+    select: &eddy_parser::SelectStatement,
+    input: &SourceDef,
+) -> EngineResult<()> {
+    use eddy_parser::sqlparser::ast::{Expr, Value};
+    let Some(partition_by) = &select.partition_by else {
+        for column in columns.iter_mut() {
+            column.key = input
+                .columns
+                .iter()
+                .any(|key| key.key && key.name == column.name);
+        }
+        return Ok(());
+    };
+    for expr in partition_by {
+        let name = match expr {
+            Expr::Value(value) if matches!(value.value, Value::Null) => continue,
+            Expr::Identifier(ident) => fold(ident),
+            Expr::CompoundIdentifier(parts) => parts.last().map(fold).unwrap_or_default(),
+            other => {
+                return Err(PlanError::Unsupported {
+                    feature: format!("PARTITION BY an expression ({other}); select it with an alias and PARTITION BY the alias"),
+                }
+                .into());
+            }
+        };
+        let column = columns
+            .iter_mut()
+            .find(|column| column.name == name)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "PARTITION BY column \"{name}\" must be in the SELECT list"
+                ))
+            })?;
+        column.key = true;
+    }
+    Ok(())
+}
+
+/// "1 column", "2 columns".
+pub(crate) fn count(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}
+
+fn fold(ident: &eddy_parser::sqlparser::ast::Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+fn check_insert_schema(dataflow: &StatelessPlan, target: &SourceDef) -> EngineResult<()> {
+    let fields = dataflow.output_schema.fields();
+    if fields.len() != target.columns.len() {
+        return Err(PlanError::TypeMismatch {
+            message: format!(
+                "INSERT INTO {} .. SELECT gives {} but the stream has {}",
+                target.name,
+                count(fields.len(), "column"),
+                count(target.columns.len(), "column")
+            ),
+        }
+        .into());
+    }
+    for (field, column) in fields.iter().zip(&target.columns) {
+        if !arrow::compute::can_cast_types(field.data_type(), &column.data_type) {
+            return Err(PlanError::TypeMismatch {
+                message: format!(
+                    "column \"{}\" is {} but the SELECT gives {} ({})",
+                    column.name,
+                    eddy_planner::type_name(&column.data_type),
+                    eddy_planner::type_name(field.data_type()),
+                    field.name()
+                ),
+            }
+            .into());
+        }
+    }
+    Ok(())
+}

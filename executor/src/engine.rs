@@ -1,0 +1,207 @@
+//! The engine: the store, the catalog, the planner and the running persistent queries.
+//!
+//! `Engine::open` recovers everything: the store replays its logs, the catalog is read back,
+//! topics no source refers to (left by a crash between creating a topic and committing the
+//! catalog) are removed, and every running persistent query restarts where it committed.
+//! Catalog changes are serialized by one lock and persisted before they are acknowledged.
+//!
+//! Never: change the in-memory catalog without persisting the same change first.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use eddy_planner::{Catalog, CatalogEntry, QueryStatus, SharedCatalog, SqlPlanner};
+use eddy_storage::{Durability, Keyspace, StateBatch, Store, StoreConfig};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::error::{EngineError, EngineResult};
+use crate::persistent::{self, QueryProgress};
+use crate::provider::StoreProviders;
+use crate::session::Session;
+
+/// How to open an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// `Fsync` (default): an insert is acknowledged once it is on disk. `Os`: once the OS
+    /// has it, trading the last moments of writes on power loss for latency.
+    pub durability: Durability,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            durability: Durability::Fsync,
+        }
+    }
+}
+
+/// A persistent query's task and what it reports.
+pub(crate) struct RunningQuery {
+    pub cancel: CancellationToken,
+    pub task: JoinHandle<()>,
+    pub progress: Arc<QueryProgress>,
+}
+
+/// One Eddy database.
+pub struct Engine {
+    pub(crate) store: Arc<Store>,
+    pub(crate) catalog: SharedCatalog,
+    pub(crate) planner: SqlPlanner,
+    /// Serializes statements that change the catalog, so check-then-change is atomic.
+    pub(crate) ddl_lock: tokio::sync::Mutex<()>,
+    pub(crate) queries: Mutex<BTreeMap<String, RunningQuery>>,
+    /// Progress of queries that stopped (terminated or failed) since the engine opened.
+    pub(crate) stopped_queries: Mutex<BTreeMap<String, Arc<QueryProgress>>>,
+    pub(crate) shutdown: CancellationToken,
+    /// Spreads keyless inserts over partitions, round robin.
+    pub(crate) insert_sequence: AtomicU64,
+}
+
+impl Engine {
+    /// Opens or creates the database in `config.data_dir` and restarts its queries.
+    pub async fn open(config: EngineConfig) -> EngineResult<Arc<Engine>> {
+        let store_config = StoreConfig {
+            durability: config.durability,
+            ..StoreConfig::default()
+        };
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, store_config))
+            .await
+            .map_err(|error| EngineError::Internal(format!("store open task failed: {error}")))??;
+        let entries = store.state().scan_prefix(Keyspace::Catalog, b"")?;
+        let catalog = Catalog::load(&entries)?;
+        remove_orphan_topics(&store, &catalog)?;
+        let catalog: SharedCatalog = Arc::new(RwLock::new(catalog));
+        let planner = SqlPlanner::new(
+            catalog.clone(),
+            Arc::new(StoreProviders {
+                store: store.clone(),
+            }),
+        );
+        let engine = Arc::new(Engine {
+            store,
+            catalog,
+            planner,
+            ddl_lock: tokio::sync::Mutex::new(()),
+            queries: Mutex::new(BTreeMap::new()),
+            stopped_queries: Mutex::new(BTreeMap::new()),
+            shutdown: CancellationToken::new(),
+            insert_sequence: AtomicU64::new(0),
+        });
+        let running: Vec<_> = engine
+            .read_catalog()
+            .queries()
+            .filter(|query| query.status == QueryStatus::Running)
+            .cloned()
+            .collect();
+        for query in running {
+            let id = query.id.clone();
+            if let Err(error) = persistent::start(&engine, query).await {
+                warn!(query_id = %id, %error, "persistent query could not restart");
+                let progress = Arc::new(QueryProgress::default());
+                progress.fail(error.to_string());
+                engine.lock_stopped().insert(id, progress);
+            }
+        }
+        info!(data_dir = %config.data_dir.display(), "engine open");
+        Ok(engine)
+    }
+
+    /// A new session: one per client connection.
+    pub fn session(self: &Arc<Self>) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// Stops every persistent query after its current epoch. Queries stay `Running` in the
+    /// catalog and resume at the next open. Idempotent.
+    pub async fn shutdown(&self) {
+        self.shutdown.cancel();
+        let running: Vec<RunningQuery> = {
+            let mut queries = self.lock_queries();
+            std::mem::take(&mut *queries).into_values().collect()
+        };
+        for query in running {
+            query.cancel.cancel();
+            if let Err(error) = query.task.await {
+                warn!(%error, "persistent query task ended abnormally");
+            }
+        }
+        info!("engine shut down");
+    }
+
+    pub(crate) fn read_catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog
+            .read()
+            .expect("catalog lock is never poisoned: nothing panics while holding it")
+    }
+
+    pub(crate) fn write_catalog(&self) -> std::sync::RwLockWriteGuard<'_, Catalog> {
+        self.catalog
+            .write()
+            .expect("catalog lock is never poisoned: nothing panics while holding it")
+    }
+
+    pub(crate) fn lock_queries(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, RunningQuery>> {
+        self.queries
+            .lock()
+            .expect("query map lock is never poisoned: nothing panics while holding it")
+    }
+
+    pub(crate) fn lock_stopped(
+        &self,
+    ) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<QueryProgress>>> {
+        self.stopped_queries
+            .lock()
+            .expect("query map lock is never poisoned: nothing panics while holding it")
+    }
+
+    pub(crate) fn next_insert_sequence(&self) -> u64 {
+        self.insert_sequence.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Persists catalog changes atomically and durably. Callers apply them to the
+    /// in-memory catalog only after this succeeds.
+    pub(crate) async fn persist_catalog(&self, entries: Vec<CatalogEntry>) -> EngineResult<()> {
+        let mut batch = StateBatch::default();
+        for (key, value) in entries {
+            match value {
+                Some(value) => batch.put(Keyspace::Catalog, key, value),
+                None => batch.delete(Keyspace::Catalog, key),
+            }
+        }
+        self.commit_state(batch).await
+    }
+
+    /// Commits a state batch on a blocking thread (it waits for an fsync).
+    pub(crate) async fn commit_state(&self, batch: StateBatch) -> EngineResult<()> {
+        let state = self.store.state().clone();
+        tokio::task::spawn_blocking(move || state.commit(batch))
+            .await
+            .map_err(|error| {
+                EngineError::Internal(format!("state commit task failed: {error}"))
+            })??;
+        Ok(())
+    }
+}
+
+/// Topics that no source refers to are leftovers of a crash between creating a topic and
+/// committing the catalog entry that names it (or of a drop cut short).
+fn remove_orphan_topics(store: &Store, catalog: &Catalog) -> EngineResult<()> {
+    let referenced: HashSet<&str> = catalog
+        .sources()
+        .map(|source| source.topic.as_str())
+        .collect();
+    for topic in store.topic_names() {
+        if !referenced.contains(topic.as_str()) {
+            warn!(topic = %topic, "removing a log that no stream or table refers to");
+            store.drop_topic(&topic)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,57 @@
+//! The engine's error: what `Session` returns to the server.
+//!
+//! It wraps the errors of the crates below (parse, plan, storage, DataFusion) by variant, so
+//! the server can map every one to a SQLSTATE in one place and nothing is stringified on the
+//! way up. Bad values in user data are `Data`, a cancelled query `Cancelled`.
+
+use datafusion::error::DataFusionError;
+use eddy_parser::ParseError;
+use eddy_planner::PlanError;
+use eddy_storage::StorageError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// A query failed while running (DataFusion execution, a cast that cannot hold a value).
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+    /// An Arrow kernel failed on a batch (a cast that cannot hold a value, mismatched arrays).
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A value that does not fit where it goes (INSERT of a bad value, NULL key, ...).
+    #[error("{0}")]
+    Data(DataError),
+    /// The query was cancelled by the client.
+    #[error("canceling statement due to user request")]
+    Cancelled,
+    /// A broken invariant of Eddy itself: a bug, reported rather than panicking.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The engine is shutting down.
+    #[error("the server is shutting down")]
+    ShuttingDown,
+}
+
+/// Bad data values, by kind: each becomes a distinct 22xxx SQLSTATE.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{0}")]
+    InvalidValue(String),
+    #[error("{0}")]
+    NullNotAllowed(String),
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
+impl From<DataError> for EngineError {
+    fn from(error: DataError) -> Self {
+        EngineError::Data(error)
+    }
+}
+
+pub type EngineResult<T> = Result<T, EngineError>;

@@ -1,0 +1,114 @@
+//! What a statement gives back to its client: a command tag, or rows.
+//!
+//! Rows are always a stream of Arrow batches, finite (pull queries, SHOW, DESCRIBE) or live
+//! (push queries, which end only at their LIMIT, on cancel, or when the stream is dropped).
+//! Dropping a `RowStream` stops all work behind it: that is how cancel and disconnect free
+//! a push query's resources.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use futures::Stream;
+use futures::stream::BoxStream;
+
+use crate::error::EngineError;
+pub use eddy_parser::TransactionStatement;
+
+/// The result of one statement.
+pub enum QueryOutput {
+    /// A statement that returns no rows, e.g. `CREATE STREAM`, `INSERT 0 3`.
+    Command(CommandComplete),
+    /// A result set, sent as RowDescription + DataRows.
+    Rows(RowStream),
+    /// `COPY (query) TO STDOUT`: the same rows, sent as COPY data in text format.
+    CopyOut(RowStream),
+    /// `BEGIN` / `COMMIT` / `ROLLBACK`: accepted for client compatibility; Eddy's statements
+    /// each commit on their own.
+    Transaction(TransactionStatement),
+}
+
+/// The command tag of a statement without rows (`tag` then `rows`, as Postgres prints them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandComplete {
+    pub tag: String,
+    /// Rows affected, for INSERT and DELETE (`INSERT 0 <rows>`).
+    pub rows: Option<usize>,
+    /// A message for the user, sent as a NOTICE before the tag (e.g. the id of the query
+    /// that `CREATE STREAM .. AS SELECT` started).
+    pub notice: Option<String>,
+}
+
+impl CommandComplete {
+    pub fn new(tag: impl Into<String>) -> Self {
+        Self {
+            tag: tag.into(),
+            rows: None,
+            notice: None,
+        }
+    }
+
+    pub fn with_notice(mut self, notice: impl Into<String>) -> Self {
+        self.notice = Some(notice.into());
+        self
+    }
+
+    pub fn with_rows(tag: impl Into<String>, rows: usize) -> Self {
+        Self {
+            tag: tag.into(),
+            rows: Some(rows),
+            notice: None,
+        }
+    }
+}
+
+/// A stream of result batches with a known schema.
+pub struct RowStream {
+    schema: SchemaRef,
+    live: bool,
+    batches: BoxStream<'static, Result<RecordBatch, EngineError>>,
+}
+
+impl RowStream {
+    /// A finite result that is already computed.
+    pub fn from_batches(schema: SchemaRef, batches: Vec<RecordBatch>) -> Self {
+        let batches = futures::stream::iter(batches.into_iter().map(Ok));
+        Self {
+            schema,
+            live: false,
+            batches: Box::pin(batches),
+        }
+    }
+
+    /// A result produced while the client reads it.
+    pub fn from_stream(
+        schema: SchemaRef,
+        live: bool,
+        batches: BoxStream<'static, Result<RecordBatch, EngineError>>,
+    ) -> Self {
+        Self {
+            schema,
+            live,
+            batches,
+        }
+    }
+
+    pub fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    /// True for push queries: rows keep coming until LIMIT, cancel or disconnect, so the
+    /// server flushes each batch as it arrives and sends heartbeats while idle.
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+}
+
+impl Stream for RowStream {
+    type Item = Result<RecordBatch, EngineError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.batches.as_mut().poll_next(cx)
+    }
+}

@@ -1,0 +1,196 @@
+//! Session properties: ksqlDB's `SET 'k' = 'v'` / `UNSET 'k'` and the Postgres settings that
+//! drivers send on connect (`SET extra_float_digits = 3`, `SHOW server_version`).
+//!
+//! Every property Eddy accepts has an effect or is a client setting that Eddy's answers already
+//! satisfy (e.g. `client_encoding` must be UTF8). Anything else is refused with Postgres'
+//! "unrecognized configuration parameter", never stored and ignored.
+
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use eddy_planner::PlanError;
+
+use crate::error::EngineResult;
+use crate::output::{CommandComplete, QueryOutput, RowStream};
+use crate::session::Session;
+
+/// Where a push query starts: `latest` (default, new rows only) or `earliest`.
+pub const AUTO_OFFSET_RESET: &str = "auto.offset.reset";
+
+/// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
+/// meets every value a ksqlDB script may ask for.
+const PROCESSING_GUARANTEE: &str = "processing.guarantee";
+const PROCESSING_GUARANTEES: &[&str] = &["exactly_once_v2", "exactly_once", "at_least_once"];
+
+/// Settings Postgres drivers and psql set or read, with the values Eddy works with.
+/// `None`: any value is accepted and reported back (it has no effect on results).
+const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
+    ("application_name", None),
+    ("client_encoding", Some(&["utf8", "utf-8", "unicode"])),
+    (
+        "datestyle",
+        Some(&["iso", "iso, mdy", "iso, dmy", "iso, ymd"]),
+    ),
+    ("extra_float_digits", None),
+    ("intervalstyle", Some(&["postgres"])),
+    ("search_path", None),
+    ("statement_timeout", Some(&["0"])),
+    ("lock_timeout", Some(&["0"])),
+    ("idle_in_transaction_session_timeout", Some(&["0"])),
+    ("client_min_messages", None),
+    (
+        "timezone",
+        Some(&["utc", "etc/utc", "gmt", "z", "+00", "00:00", "+00:00"]),
+    ),
+    ("standard_conforming_strings", Some(&["on"])),
+];
+
+/// Read-only server facts clients ask for with SHOW.
+fn server_setting(name: &str) -> Option<String> {
+    Some(match name {
+        "server_version" => format!("15.0 (Eddy {})", env!("CARGO_PKG_VERSION")),
+        "server_version_num" => "150000".to_string(),
+        "server_encoding" => "UTF8".to_string(),
+        "client_encoding" => "UTF8".to_string(),
+        "standard_conforming_strings" => "on".to_string(),
+        "integer_datetimes" => "on".to_string(),
+        "datestyle" => "ISO, MDY".to_string(),
+        "timezone" => "UTC".to_string(),
+        "intervalstyle" => "postgres".to_string(),
+        "transaction_isolation" | "transaction isolation level" => "read committed".to_string(),
+        "max_identifier_length" => "63".to_string(),
+        _ => return None,
+    })
+}
+
+pub fn set(session: &mut Session, name: &str, value: &str) -> EngineResult<QueryOutput> {
+    let name = name.to_lowercase();
+    let value = value.trim().to_string();
+    if name == AUTO_OFFSET_RESET {
+        let lowered = value.to_lowercase();
+        if lowered != "earliest" && lowered != "latest" {
+            return Err(PlanError::Invalid {
+                message: format!(
+                    "invalid value for {AUTO_OFFSET_RESET}: \"{value}\" (expected 'earliest' or 'latest')"
+                ),
+            }
+            .into());
+        }
+        session.properties.insert(name, lowered);
+        return Ok(QueryOutput::Command(CommandComplete::new("SET")));
+    }
+    if name == PROCESSING_GUARANTEE {
+        let lowered = value.to_lowercase();
+        if !PROCESSING_GUARANTEES.contains(&lowered.as_str()) {
+            return Err(PlanError::Invalid {
+                message: format!(
+                    "invalid value for {PROCESSING_GUARANTEE}: \"{value}\" (expected {})",
+                    PROCESSING_GUARANTEES.join(", ")
+                ),
+            }
+            .into());
+        }
+        session.properties.insert(name, lowered);
+        return Ok(QueryOutput::Command(
+            CommandComplete::new("SET")
+                .with_notice("Eddy's persistent queries always process every row exactly once"),
+        ));
+    }
+    let Some((_, allowed)) = CLIENT_SETTINGS.iter().find(|(setting, _)| *setting == name) else {
+        return Err(PlanError::UnknownSetting { name }.into());
+    };
+    if let Some(allowed) = allowed {
+        let lowered = value.trim_matches('\'').to_lowercase();
+        if lowered != "default" && !allowed.contains(&lowered.as_str()) {
+            return Err(PlanError::Invalid {
+                message: format!(
+                    "Eddy supports {name} = {} only, not \"{value}\"",
+                    allowed.first().copied().unwrap_or_default()
+                ),
+            }
+            .into());
+        }
+    }
+    session.properties.insert(name, value);
+    Ok(QueryOutput::Command(CommandComplete::new("SET")))
+}
+
+pub fn unset(session: &mut Session, name: &str) -> EngineResult<QueryOutput> {
+    let name = name.to_lowercase();
+    let known = name == AUTO_OFFSET_RESET
+        || name == PROCESSING_GUARANTEE
+        || CLIENT_SETTINGS.iter().any(|(setting, _)| *setting == name);
+    if !known {
+        return Err(PlanError::UnknownSetting { name }.into());
+    }
+    session.properties.remove(&name);
+    Ok(QueryOutput::Command(CommandComplete::new("UNSET")))
+}
+
+pub fn properties_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("property", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, false),
+    ]))
+}
+
+pub fn show_properties(session: &Session) -> QueryOutput {
+    let mut names = vec![AUTO_OFFSET_RESET.to_string()];
+    names.extend(
+        session
+            .properties
+            .keys()
+            .filter(|name| *name != AUTO_OFFSET_RESET)
+            .cloned(),
+    );
+    let values: Vec<String> = names
+        .iter()
+        .map(|name| match session.property(name) {
+            Some(value) => value.to_string(),
+            None if name == AUTO_OFFSET_RESET => "latest".to_string(),
+            None => String::new(),
+        })
+        .collect();
+    let batch = RecordBatch::try_new(
+        properties_schema(),
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(StringArray::from(values)),
+        ],
+    )
+    .expect("two string columns of equal length match the properties schema");
+    QueryOutput::Rows(RowStream::from_batches(properties_schema(), vec![batch]))
+}
+
+pub fn variable_schema(name: &str) -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(
+        name.to_lowercase(),
+        DataType::Utf8,
+        false,
+    )]))
+}
+
+/// Postgres `SHOW name`.
+pub fn show_variable(session: &Session, name: &str) -> EngineResult<QueryOutput> {
+    let name = name.to_lowercase();
+    if name == "all" {
+        return Ok(show_properties(session));
+    }
+    let value = session
+        .property(&name)
+        .map(str::to_string)
+        .or_else(|| server_setting(&name))
+        .or_else(|| (name == AUTO_OFFSET_RESET).then(|| "latest".to_string()))
+        .ok_or_else(|| PlanError::UnknownSetting { name: name.clone() })?;
+    let schema = variable_schema(&name);
+    let batch = RecordBatch::try_new(
+        schema.clone(),
+        vec![Arc::new(StringArray::from(vec![value]))],
+    )
+    .expect("one string column matches the variable schema");
+    Ok(QueryOutput::Rows(RowStream::from_batches(
+        schema,
+        vec![batch],
+    )))
+}

@@ -1,0 +1,202 @@
+//! A client's session: the one public way to run statements against an engine.
+//!
+//! The server, the shell and the tests all drive this API. A session holds the client's
+//! properties (`SET 'auto.offset.reset' = 'earliest'`) and dispatches each statement to the
+//! module that runs it. Prepared statements (the extended protocol) are parsed once and
+//! executed with parameters many times.
+//!
+//! Never: hold a lock across an await that waits on a client.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::scalar::ScalarValue;
+use eddy_parser::{ParsedStatement, Statement};
+
+use crate::engine::Engine;
+use crate::error::{EngineError, EngineResult};
+use crate::output::{CommandComplete, QueryOutput};
+use crate::{ddl, insert, properties, query, show};
+
+/// One client's connection to the engine.
+pub struct Session {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) properties: BTreeMap<String, String>,
+}
+
+/// A statement parsed (and where possible planned) once, to be executed many times.
+#[derive(Clone, Debug)]
+pub struct PreparedStatement {
+    sql: String,
+    statement: Option<ParsedStatement>,
+    parameter_types: Vec<DataType>,
+    result_schema: Option<SchemaRef>,
+}
+
+impl PreparedStatement {
+    pub fn sql(&self) -> &str {
+        &self.sql
+    }
+
+    /// The type of each parameter `$1`, `$2`, ... in order.
+    pub fn parameter_types(&self) -> &[DataType] {
+        &self.parameter_types
+    }
+
+    /// The columns of the rows it returns; None for statements without rows and for COPY.
+    pub fn result_schema(&self) -> Option<SchemaRef> {
+        self.result_schema.clone()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+        Self {
+            engine,
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// Splits a query string into its statements (none for an empty string).
+    pub fn parse(&self, sql: &str) -> EngineResult<Vec<ParsedStatement>> {
+        Ok(eddy_parser::parse_sql(sql)?)
+    }
+
+    /// Runs one statement.
+    pub async fn execute(&mut self, statement: &ParsedStatement) -> EngineResult<QueryOutput> {
+        self.execute_with(statement, &[]).await
+    }
+
+    /// Parses one statement for the extended protocol and works out its parameter types and
+    /// result columns.
+    pub async fn prepare(&mut self, sql: &str) -> EngineResult<PreparedStatement> {
+        let mut statements = self.parse(sql)?;
+        if statements.len() > 1 {
+            return Err(eddy_planner::PlanError::Invalid {
+                message: "cannot insert multiple commands into a prepared statement".into(),
+            }
+            .into());
+        }
+        let statement = statements.pop();
+        let (parameter_types, result_schema) = match &statement {
+            Some(statement) => self.describe(&statement.statement).await?,
+            None => (Vec::new(), None),
+        };
+        Ok(PreparedStatement {
+            sql: sql.to_string(),
+            statement,
+            parameter_types,
+            result_schema,
+        })
+    }
+
+    /// Runs a prepared statement with its parameters.
+    pub async fn execute_prepared(
+        &mut self,
+        prepared: &PreparedStatement,
+        parameters: Vec<ScalarValue>,
+    ) -> EngineResult<QueryOutput> {
+        if parameters.len() != prepared.parameter_types.len() {
+            return Err(eddy_planner::PlanError::Invalid {
+                message: format!(
+                    "the statement takes {} parameters but {} were given",
+                    prepared.parameter_types.len(),
+                    parameters.len()
+                ),
+            }
+            .into());
+        }
+        match &prepared.statement {
+            Some(statement) => self.execute_with(statement, &parameters).await,
+            None => Ok(QueryOutput::Command(CommandComplete::new("EMPTY"))),
+        }
+    }
+
+    async fn execute_with(
+        &mut self,
+        parsed: &ParsedStatement,
+        parameters: &[ScalarValue],
+    ) -> EngineResult<QueryOutput> {
+        if self.engine.shutdown.is_cancelled() {
+            return Err(EngineError::ShuttingDown);
+        }
+        let engine = self.engine.clone();
+        match &parsed.statement {
+            Statement::CreateSource(create) => ddl::create_source(&engine, create).await,
+            Statement::CreateAsSelect(create) => {
+                ddl::create_as_select(&engine, create, &parsed.sql).await
+            }
+            Statement::InsertSelect(insert) => {
+                ddl::insert_select(&engine, insert, &parsed.sql).await
+            }
+            Statement::InsertValues(values) => {
+                insert::insert_values(&engine, values, parameters).await
+            }
+            Statement::Select(select) => query::select(self, select, parameters)
+                .await
+                .map(QueryOutput::Rows),
+            Statement::Copy(select) => query::select(self, select, parameters)
+                .await
+                .map(QueryOutput::CopyOut),
+            Statement::Delete(_) => Err(eddy_planner::PlanError::Unsupported {
+                feature: "DELETE (it needs a table with a primary key)".into(),
+            }
+            .into()),
+            Statement::ShowStreams { .. } => {
+                show::show_sources(&engine, eddy_planner::SourceKind::Stream)
+            }
+            Statement::ShowTables { .. } => {
+                show::show_sources(&engine, eddy_planner::SourceKind::Table)
+            }
+            Statement::ShowQueries { .. } => show::show_queries(&engine),
+            Statement::ShowProperties => Ok(properties::show_properties(self)),
+            Statement::ShowVariable { name } => properties::show_variable(self, name),
+            Statement::Describe { name, .. } => show::describe(&engine, name),
+            Statement::Terminate(target) => ddl::terminate(&engine, target).await,
+            Statement::Drop {
+                kind,
+                name,
+                if_exists,
+                delete_topic,
+            } => ddl::drop_source(&engine, (*kind).into(), name, *if_exists, *delete_topic).await,
+            Statement::Set { name, value } => properties::set(self, name, value),
+            Statement::Unset { name } => properties::unset(self, name),
+            Statement::Transaction(transaction) => {
+                Ok(QueryOutput::Transaction(*transaction))
+            }
+        }
+    }
+
+    /// Parameter types and result columns of a statement, for Describe.
+    async fn describe(
+        &self,
+        statement: &Statement,
+    ) -> EngineResult<(Vec<DataType>, Option<SchemaRef>)> {
+        Ok(match statement {
+            Statement::Select(select) => {
+                let (types, schema) = query::describe(self, select).await?;
+                (types, Some(schema))
+            }
+            Statement::Copy(select) => (query::describe(self, select).await?.0, None),
+            Statement::InsertValues(values) => {
+                (insert::parameter_types(&self.engine, values)?, None)
+            }
+            Statement::ShowStreams { .. } | Statement::ShowTables { .. } => {
+                (Vec::new(), Some(show::sources_schema()))
+            }
+            Statement::ShowQueries { .. } => (Vec::new(), Some(show::queries_schema())),
+            Statement::Describe { .. } => (Vec::new(), Some(show::describe_schema())),
+            Statement::ShowProperties => (Vec::new(), Some(properties::properties_schema())),
+            Statement::ShowVariable { name } => {
+                (Vec::new(), Some(properties::variable_schema(name)))
+            }
+            _ => (Vec::new(), None),
+        })
+    }
+
+    /// The value of a session property, if set.
+    pub(crate) fn property(&self, name: &str) -> Option<&str> {
+        self.properties.get(name).map(String::as_str)
+    }
+}

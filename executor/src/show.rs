@@ -1,0 +1,226 @@
+//! SHOW STREAMS, SHOW TABLES, SHOW QUERIES and DESCRIBE, as ordinary result sets so that
+//! psql and every driver can read them.
+//!
+//! DESCRIBE answers one table with a `section` column (the source, its columns, its
+//! properties, the queries reading and writing it), since a wire result has one shape.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceKind, type_name};
+use eddy_storage::Offset;
+
+use crate::ddl::count;
+use crate::engine::Engine;
+use crate::error::EngineResult;
+use crate::output::{QueryOutput, RowStream};
+use crate::persistent;
+
+pub fn sources_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("key_columns", DataType::Utf8, false),
+        Field::new("partitions", DataType::Int64, false),
+        Field::new("rows", DataType::Int64, false),
+        Field::new("created_by", DataType::Utf8, true),
+    ]))
+}
+
+pub fn show_sources(engine: &Engine, kind: SourceKind) -> EngineResult<QueryOutput> {
+    let catalog = engine.read_catalog();
+    let sources: Vec<_> = catalog
+        .sources()
+        .filter(|source| source.kind == kind)
+        .collect();
+    let names: Vec<&str> = sources.iter().map(|source| source.name.as_str()).collect();
+    let keys: Vec<String> = sources
+        .iter()
+        .map(|source| {
+            let keys: Vec<&str> = source
+                .columns
+                .iter()
+                .filter(|column| column.key)
+                .map(|column| column.name.as_str())
+                .collect();
+            keys.join(", ")
+        })
+        .collect();
+    let partitions: Vec<i64> = sources
+        .iter()
+        .map(|source| source.partitions as i64)
+        .collect();
+    let rows: Vec<i64> = sources
+        .iter()
+        .map(|source| {
+            engine
+                .store
+                .topic(&source.topic)
+                .map(|topic| {
+                    (0..topic.partition_count())
+                        .map(|partition| topic.end_offset(partition).0 as i64)
+                        .sum()
+                })
+                .unwrap_or(0)
+        })
+        .collect();
+    let created_by: Vec<Option<&str>> = sources
+        .iter()
+        .map(|source| source.created_by.as_deref())
+        .collect();
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(names)),
+        Arc::new(StringArray::from(keys)),
+        Arc::new(Int64Array::from(partitions)),
+        Arc::new(Int64Array::from(rows)),
+        Arc::new(StringArray::from(created_by)),
+    ];
+    rows_output(sources_schema(), columns)
+}
+
+pub fn queries_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("query_id", DataType::Utf8, false),
+        Field::new("status", DataType::Utf8, false),
+        Field::new("sink", DataType::Utf8, false),
+        Field::new("rows_processed", DataType::Int64, false),
+        Field::new("lag", DataType::Int64, true),
+        Field::new("statement", DataType::Utf8, false),
+    ]))
+}
+
+/// Each query with its status, the input rows it has processed (committed, so counted across
+/// restarts), and its lag: input rows not yet processed (for running queries).
+pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
+    let catalog = engine.read_catalog();
+    let running = engine.lock_queries();
+    let stopped = engine.lock_stopped();
+    let mut ids = Vec::new();
+    let mut statuses = Vec::new();
+    let mut sinks = Vec::new();
+    let mut processed = Vec::new();
+    let mut lags = Vec::new();
+    let mut statements = Vec::new();
+    for query in catalog.queries() {
+        let progress = running
+            .get(&query.id)
+            .map(|running| &running.progress)
+            .or_else(|| stopped.get(&query.id));
+        let error = progress.and_then(|progress| progress.error());
+        let status = match (query.status, &error) {
+            (QueryStatus::Terminated, _) => "TERMINATED".to_string(),
+            (QueryStatus::Running, Some(error)) => format!("ERROR: {error}"),
+            (QueryStatus::Running, None) => "RUNNING".to_string(),
+        };
+        let rows_processed = persistent::rows_processed(engine, &query.id)?;
+        let input_rows: u64 = query
+            .sources
+            .iter()
+            .filter_map(|name| catalog.source(name))
+            .filter_map(|source| engine.store.topic(&source.topic))
+            .map(|topic| {
+                (0..topic.partition_count())
+                    .map(|partition| topic.end_offset(partition).0)
+                    .sum::<u64>()
+            })
+            .sum();
+        let running_cleanly = query.status == QueryStatus::Running && error.is_none();
+        ids.push(query.id.clone());
+        statuses.push(status);
+        sinks.push(query.sink.clone());
+        processed.push(rows_processed as i64);
+        lags.push(running_cleanly.then(|| input_rows.saturating_sub(rows_processed) as i64));
+        statements.push(query.sql.clone());
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from(ids)),
+        Arc::new(StringArray::from(statuses)),
+        Arc::new(StringArray::from(sinks)),
+        Arc::new(Int64Array::from(processed)),
+        Arc::new(Int64Array::from(lags)),
+        Arc::new(StringArray::from(statements)),
+    ];
+    rows_output(queries_schema(), columns)
+}
+
+pub fn describe_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("section", DataType::Utf8, false),
+        Field::new("name", DataType::Utf8, false),
+        Field::new("value", DataType::Utf8, false),
+    ]))
+}
+
+pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
+    let catalog = engine.read_catalog();
+    let source = catalog.source_required(name)?;
+    let mut rows: Vec<(&str, String, String)> = Vec::new();
+    let rows_total: u64 = engine
+        .store
+        .topic(&source.topic)
+        .map(|topic| {
+            (0..topic.partition_count())
+                .map(|partition| topic.end_offset(partition).0)
+                .sum()
+        })
+        .unwrap_or(Offset(0).0);
+    rows.push((
+        source.kind.noun(),
+        source.name.clone(),
+        format!(
+            "{}, {}",
+            count(source.partitions as usize, "partition"),
+            count(rows_total as usize, "row")
+        ),
+    ));
+    for column in &source.columns {
+        let key = if column.key { " KEY" } else { "" };
+        rows.push((
+            "column",
+            column.name.clone(),
+            format!("{}{key}", type_name(&column.data_type)),
+        ));
+    }
+    for (pseudo, data_type) in PSEUDO_COLUMNS.iter().zip(["BIGINT", "INTEGER", "BIGINT"]) {
+        rows.push(("pseudo-column", pseudo.to_string(), data_type.to_string()));
+    }
+    if let Some(timestamp) = &source.timestamp {
+        let format = timestamp
+            .format
+            .as_deref()
+            .map(|format| format!(" ({format})"))
+            .unwrap_or_default();
+        rows.push((
+            "rowtime from",
+            timestamp.column.clone(),
+            format!("column{format}"),
+        ));
+    }
+    for (property, value) in &source.properties {
+        rows.push(("property", property.clone(), value.clone()));
+    }
+    for query in catalog.readers_of(name) {
+        rows.push(("read by", query.id.clone(), query.sql.clone()));
+    }
+    for query in catalog.writers_of(name) {
+        rows.push(("written by", query.id.clone(), query.sql.clone()));
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|row| row.0))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|row| row.1.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|row| row.2.as_str()),
+        )),
+    ];
+    rows_output(describe_schema(), columns)
+}
+
+fn rows_output(schema: SchemaRef, columns: Vec<ArrayRef>) -> EngineResult<QueryOutput> {
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(QueryOutput::Rows(RowStream::from_batches(
+        schema,
+        vec![batch],
+    )))
+}

@@ -1,0 +1,207 @@
+//! Event time: a row's `rowtime` (epoch milliseconds) from an explicit value, a TIMESTAMP
+//! column, or the clock.
+//!
+//! `TIMESTAMP_FORMAT` takes ksqlDB's Java DateTimeFormatter patterns; they are translated
+//! once into chrono's format language, so values parse without Java. A pattern letter Eddy
+//! cannot translate is refused at CREATE, not misread at INSERT.
+//!
+//! Never: read the clock for a row that carries its own time.
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+
+use crate::error::{DataError, EngineResult};
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+const STRICT: CastOptions<'static> = CastOptions {
+    safe: false,
+    format_options: arrow::util::display::FormatOptions::new(),
+};
+
+/// Event times from a column: BIGINT (epoch ms), TIMESTAMP, or STRING in `format`.
+/// A NULL or unparsable value is a data error naming the column.
+pub fn rowtimes_from_column(
+    column: &ArrayRef,
+    column_name: &str,
+    format: Option<&ChronoFormat>,
+) -> EngineResult<Int64Array> {
+    if column.null_count() > 0 {
+        let message = if column_name == eddy_planner::ROWTIME {
+            "rowtime cannot be NULL: a row needs its event time".to_string()
+        } else {
+            format!("the TIMESTAMP column \"{column_name}\" is NULL: a row needs its event time")
+        };
+        return Err(DataError::NullNotAllowed(message).into());
+    }
+    match (column.data_type(), format) {
+        (DataType::Utf8, Some(format)) => {
+            let strings = column.as_string::<i32>();
+            let mut rowtimes = Vec::with_capacity(strings.len());
+            for text in strings.iter().flatten() {
+                rowtimes.push(format.parse_ms(text).ok_or_else(|| {
+                    DataError::InvalidValue(format!(
+                        "\"{text}\" in column \"{column_name}\" does not match TIMESTAMP_FORMAT '{}'",
+                        format.java_pattern
+                    ))
+                })?);
+            }
+            Ok(Int64Array::from(rowtimes))
+        }
+        _ => {
+            let as_timestamp = cast_with_options(
+                column,
+                &DataType::Timestamp(TimeUnit::Millisecond, None),
+                &STRICT,
+            )
+            .map_err(|error| {
+                DataError::InvalidValue(format!(
+                    "column \"{column_name}\" cannot be read as a timestamp: {error}"
+                ))
+            })?;
+            let as_ms = cast_with_options(&as_timestamp, &DataType::Int64, &STRICT)?;
+            Ok(as_ms.as_primitive::<arrow::datatypes::Int64Type>().clone())
+        }
+    }
+}
+
+/// A Java DateTimeFormatter pattern and its chrono translation.
+#[derive(Debug, Clone)]
+pub struct ChronoFormat {
+    pub java_pattern: String,
+    chrono_pattern: String,
+    has_time: bool,
+    has_zone: bool,
+}
+
+impl ChronoFormat {
+    /// Translates the pattern letters ksqlDB users write; anything else is an error.
+    pub fn from_java(java_pattern: &str) -> Result<ChronoFormat, String> {
+        let mut chrono_pattern = String::new();
+        let mut has_time = false;
+        let mut has_zone = false;
+        let chars: Vec<char> = java_pattern.chars().collect();
+        let mut index = 0;
+        while index < chars.len() {
+            let letter = chars[index];
+            let mut run = 1;
+            while index + run < chars.len() && chars[index + run] == letter {
+                run += 1;
+            }
+            match letter {
+                '\'' => {
+                    let end = chars[index + 1..]
+                        .iter()
+                        .position(|c| *c == '\'')
+                        .map(|position| index + 1 + position)
+                        .ok_or_else(|| {
+                            format!("unterminated quote in TIMESTAMP_FORMAT '{java_pattern}'")
+                        })?;
+                    let literal: String = chars[index + 1..end].iter().collect();
+                    chrono_pattern.push_str(&literal.replace('%', "%%"));
+                    index = end + 1;
+                    continue;
+                }
+                'y' | 'u' => chrono_pattern.push_str(if run == 2 { "%y" } else { "%Y" }),
+                'M' => chrono_pattern.push_str(match run {
+                    1 | 2 => "%m",
+                    3 => "%b",
+                    _ => "%B",
+                }),
+                'd' => chrono_pattern.push_str("%d"),
+                'H' => {
+                    has_time = true;
+                    chrono_pattern.push_str("%H")
+                }
+                'h' => {
+                    has_time = true;
+                    chrono_pattern.push_str("%I")
+                }
+                'm' => chrono_pattern.push_str("%M"),
+                's' => chrono_pattern.push_str("%S"),
+                'S' => chrono_pattern.push_str(match run {
+                    1..=3 => "%3f",
+                    4..=6 => "%6f",
+                    _ => "%9f",
+                }),
+                'a' => chrono_pattern.push_str("%p"),
+                'X' | 'x' => {
+                    has_zone = true;
+                    chrono_pattern.push_str(if run >= 3 { "%:z" } else { "%z" })
+                }
+                'Z' => {
+                    has_zone = true;
+                    chrono_pattern.push_str("%z")
+                }
+                'E' => chrono_pattern.push_str(if run >= 4 { "%A" } else { "%a" }),
+                c if c.is_ascii_alphabetic() => {
+                    return Err(format!(
+                        "TIMESTAMP_FORMAT letter '{c}' is not supported (supported: y M d H h m s S a X Z E and quoted text)"
+                    ));
+                }
+                c => {
+                    for _ in 0..run {
+                        if c == '%' {
+                            chrono_pattern.push_str("%%");
+                        } else {
+                            chrono_pattern.push(c);
+                        }
+                    }
+                }
+            }
+            index += run;
+        }
+        Ok(ChronoFormat {
+            java_pattern: java_pattern.to_string(),
+            chrono_pattern,
+            has_time,
+            has_zone,
+        })
+    }
+
+    /// Epoch milliseconds of a text in this format (UTC unless the format has a zone).
+    pub fn parse_ms(&self, text: &str) -> Option<i64> {
+        if self.has_zone {
+            return DateTime::parse_from_str(text, &self.chrono_pattern)
+                .ok()
+                .map(|t| t.timestamp_millis());
+        }
+        if self.has_time {
+            return NaiveDateTime::parse_from_str(text, &self.chrono_pattern)
+                .ok()
+                .map(|t| t.and_utc().timestamp_millis());
+        }
+        NaiveDate::parse_from_str(text, &self.chrono_pattern)
+            .ok()
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_patterns_parse_like_ksqldb() {
+        let format = ChronoFormat::from_java("yyyy-MM-dd'T'HH:mm:ss.SSS").unwrap();
+        assert_eq!(
+            format.parse_ms("2024-01-02T03:04:05.678"),
+            Some(1_704_164_645_678)
+        );
+        let format = ChronoFormat::from_java("yyyy-MM-dd HH:mm:ssXXX").unwrap();
+        assert_eq!(
+            format.parse_ms("2024-01-02 03:04:05+01:00"),
+            Some(1_704_161_045_000)
+        );
+        let format = ChronoFormat::from_java("dd/MM/yyyy").unwrap();
+        assert_eq!(format.parse_ms("02/01/2024"), Some(1_704_153_600_000));
+        assert_eq!(format.parse_ms("2024-01-02"), None);
+        assert!(ChronoFormat::from_java("yyyy-QQ").is_err());
+    }
+}

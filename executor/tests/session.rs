@@ -1,0 +1,72 @@
+//! The session API end to end, without the wire: statements in, Arrow batches out.
+//! (The same behaviour through the Postgres protocol is tested in `cli/tests`.)
+
+use arrow::array::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+use eddy_executor::{Engine, EngineConfig, EngineError, QueryOutput, Session};
+use futures::StreamExt;
+
+async fn run(session: &mut Session, sql: &str) -> Result<Vec<QueryOutput>, EngineError> {
+    let mut outputs = Vec::new();
+    for statement in session.parse(sql)? {
+        outputs.push(session.execute(&statement).await?);
+    }
+    Ok(outputs)
+}
+
+async fn rows(session: &mut Session, sql: &str) -> String {
+    let mut outputs = run(session, sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    let Some(QueryOutput::Rows(mut stream)) = outputs.pop() else {
+        panic!("{sql}: no rows")
+    };
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    while let Some(batch) = stream.next().await {
+        batches.push(batch.expect("batch"));
+    }
+    pretty_format_batches(&batches)
+        .expect("formats")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_insert_select_and_a_persistent_query() {
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::new(data.path())).await.unwrap();
+    let mut session = engine.session();
+    run(
+        &mut session,
+        "CREATE STREAM clicks (user_id BIGINT KEY, url STRING, ms BIGINT) WITH (PARTITIONS = 2);
+         INSERT INTO clicks (user_id, url, ms) VALUES (1, '/a', 5), (2, '/slow', 900), (3, '/slower', 1500);",
+    )
+    .await
+    .unwrap();
+    let all = rows(
+        &mut session,
+        "SELECT user_id, url, ms FROM clicks ORDER BY user_id",
+    )
+    .await;
+    assert!(all.contains("/slower"), "{all}");
+    run(&mut session, "CREATE STREAM slow AS SELECT user_id, upper(url) AS url FROM clicks WHERE ms > 500 EMIT CHANGES;")
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let slow = rows(&mut session, "SELECT COUNT(*) AS n FROM slow").await;
+        if slow.contains("| 2 |") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the persistent query did not catch up: {slow}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let slow = rows(&mut session, "SELECT * FROM slow ORDER BY user_id").await;
+    assert_eq!(
+        slow,
+        "+---------+---------+\n| user_id | url     |\n+---------+---------+\n| 2       | /SLOW   |\n| 3       | /SLOWER |\n+---------+---------+"
+    );
+    engine.shutdown().await;
+}

@@ -1,0 +1,323 @@
+//! Eddy's statements: ksqlDB's dialect as plain data. Standard SQL parts stay sqlparser's
+//! `Query` and `Expr`, so the planner hands them to DataFusion's `SqlToRel` unchanged; only
+//! what standard SQL lacks (streams, tables, windows, EMIT, properties) gets types here.
+//!
+//! Names in Eddy's own fields are already folded the Postgres way (unquoted to lower case);
+//! names inside the embedded `Query`/`Expr` are left as written. Never: catalog lookups here.
+
+use std::fmt;
+use std::time::Duration;
+
+use sqlparser::ast::{Expr, Query};
+
+/// One statement of a possibly multi-statement string, with its own text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedStatement {
+    pub statement: Statement,
+    /// The statement's own text: trimmed, without the trailing `;`.
+    pub sql: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    /// `CREATE [OR REPLACE] [SOURCE] STREAM|TABLE [IF NOT EXISTS] name (cols) [WITH (...)]`
+    CreateSource(CreateSource),
+    /// `CREATE [OR REPLACE] STREAM|TABLE [IF NOT EXISTS] name [WITH (...)] AS SELECT ...`
+    CreateAsSelect(CreateAsSelect),
+    /// `INSERT INTO name [(cols)] VALUES (..), (..)`
+    InsertValues(InsertValues),
+    /// `INSERT INTO name [WITH (...)] SELECT ...`
+    InsertSelect(InsertSelect),
+    /// `SELECT ... [EMIT CHANGES|FINAL] [LIMIT n]`
+    Select(SelectStatement),
+    /// `COPY (SELECT ...) TO STDOUT`: psql's way to print rows as they arrive.
+    Copy(SelectStatement),
+    /// `DELETE FROM name [WHERE expr]`
+    Delete(DeleteStatement),
+    /// `SHOW|LIST STREAMS [EXTENDED]`
+    ShowStreams { extended: bool },
+    /// `SHOW|LIST TABLES [EXTENDED]`
+    ShowTables { extended: bool },
+    /// `SHOW|LIST QUERIES [EXTENDED]`
+    ShowQueries { extended: bool },
+    /// `SHOW|LIST PROPERTIES`
+    ShowProperties,
+    /// Postgres `SHOW name` (`SHOW server_version`); `SHOW ALL` has the name `all`,
+    /// `SHOW TIME ZONE` the name `timezone`.
+    ShowVariable { name: String },
+    /// `DESCRIBE [EXTENDED] name`
+    Describe { name: String, extended: bool },
+    /// `TERMINATE query_id | TERMINATE ALL`
+    Terminate(TerminateTarget),
+    /// `DROP STREAM|TABLE [IF EXISTS] name [DELETE TOPIC]`
+    Drop {
+        kind: SourceKind,
+        name: String,
+        if_exists: bool,
+        delete_topic: bool,
+    },
+    /// ksqlDB `SET 'k' = 'v'`; Postgres `SET [SESSION|LOCAL] k {=|TO} v`. The name of the
+    /// ksqlDB form is kept as written; the Postgres form's name is folded to lower case.
+    Set { name: String, value: String },
+    /// ksqlDB `UNSET 'k'`; Postgres `RESET k` (`RESET ALL` has the name `all`) and
+    /// `SET k TO DEFAULT`.
+    Unset { name: String },
+    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`.
+    Transaction(TransactionStatement),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Stream,
+    Table,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TerminateTarget {
+    /// A query id, folded to lower case (ksqlDB's query ids are case-insensitive).
+    Query(String),
+    All,
+}
+
+/// Transaction control. Isolation and access modes are accepted and dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransactionStatement {
+    Begin,
+    Commit,
+    Rollback,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    Changes,
+    Final,
+}
+
+/// How a column of `CREATE STREAM|TABLE` is stored: `col T`, `col T KEY`,
+/// `col T PRIMARY KEY`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Value,
+    Key,
+    PrimaryKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnDef {
+    pub name: String,
+    pub data_type: ColumnType,
+    pub key: KeyKind,
+}
+
+/// ksqlDB's column types. `Display` spells them the way ksqlDB does (`INTEGER`, `STRING`,
+/// `DECIMAL(10, 2)`, `MAP<STRING, BIGINT>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnType {
+    Boolean,
+    Int,
+    BigInt,
+    Double,
+    Decimal { precision: u8, scale: i8 },
+    String,
+    Bytes,
+    Date,
+    Time,
+    Timestamp,
+    Array(Box<ColumnType>),
+    Map(Box<ColumnType>, Box<ColumnType>),
+    Struct(Vec<(String, ColumnType)>),
+}
+
+/// One `NAME = value` of a `WITH (...)` clause; the name is upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Property {
+    pub name: String,
+    pub value: PropertyValue,
+}
+
+/// A property's value as written. `Display` gives the bare text (no quotes), which is what
+/// a topic name or a format name is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PropertyValue {
+    String(String),
+    Number(String),
+    Boolean(bool),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateSource {
+    pub kind: SourceKind,
+    pub name: String,
+    pub or_replace: bool,
+    /// `CREATE SOURCE STREAM|TABLE`: read-only.
+    pub source_only: bool,
+    pub if_not_exists: bool,
+    pub columns: Vec<ColumnDef>,
+    pub properties: Vec<Property>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateAsSelect {
+    pub kind: SourceKind,
+    pub name: String,
+    pub or_replace: bool,
+    pub if_not_exists: bool,
+    pub properties: Vec<Property>,
+    pub select: SelectStatement,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertValues {
+    pub target: String,
+    pub columns: Option<Vec<String>>,
+    /// Every row has the same number of values (and as many as `columns`, if given).
+    pub rows: Vec<Vec<Expr>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertSelect {
+    pub target: String,
+    pub properties: Vec<Property>,
+    pub select: SelectStatement,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeleteStatement {
+    pub target: String,
+    pub selection: Option<Expr>,
+}
+
+/// A query with ksqlDB's clauses taken out of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelectStatement {
+    /// The standard part, LIMIT included (in `query.limit_clause`).
+    pub query: Box<Query>,
+    pub emit: Option<Emit>,
+    pub partition_by: Option<Vec<Expr>>,
+    pub window: Option<WindowSpec>,
+}
+
+/// `WINDOW TUMBLING|HOPPING|SESSION (...)`. Checked here: sizes, advances and gaps are
+/// above zero, and a hopping window advances by at most its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WindowSpec {
+    Tumbling {
+        size: Duration,
+        grace: Option<Duration>,
+        retention: Option<Duration>,
+    },
+    Hopping {
+        size: Duration,
+        advance: Duration,
+        grace: Option<Duration>,
+        retention: Option<Duration>,
+    },
+    Session {
+        gap: Duration,
+        grace: Option<Duration>,
+        retention: Option<Duration>,
+    },
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            SourceKind::Stream => "STREAM",
+            SourceKind::Table => "TABLE",
+        })
+    }
+}
+
+impl fmt::Display for ColumnType {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColumnType::Boolean => formatter.write_str("BOOLEAN"),
+            ColumnType::Int => formatter.write_str("INTEGER"),
+            ColumnType::BigInt => formatter.write_str("BIGINT"),
+            ColumnType::Double => formatter.write_str("DOUBLE"),
+            ColumnType::Decimal { precision, scale } => {
+                write!(formatter, "DECIMAL({precision}, {scale})")
+            }
+            ColumnType::String => formatter.write_str("STRING"),
+            ColumnType::Bytes => formatter.write_str("BYTES"),
+            ColumnType::Date => formatter.write_str("DATE"),
+            ColumnType::Time => formatter.write_str("TIME"),
+            ColumnType::Timestamp => formatter.write_str("TIMESTAMP"),
+            ColumnType::Array(element) => write!(formatter, "ARRAY<{element}>"),
+            ColumnType::Map(key, value) => write!(formatter, "MAP<{key}, {value}>"),
+            ColumnType::Struct(fields) => {
+                formatter.write_str("STRUCT<")?;
+                for (index, (name, field_type)) in fields.iter().enumerate() {
+                    if index > 0 {
+                        formatter.write_str(", ")?;
+                    }
+                    write_identifier(formatter, name)?;
+                    write!(formatter, " {field_type}")?;
+                }
+                formatter.write_str(">")
+            }
+        }
+    }
+}
+
+/// Writes a name so that parsing it back gives the same name: bare when it is already in
+/// folded form, double-quoted otherwise.
+fn write_identifier(formatter: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
+    let mut characters = name.chars();
+    let is_bare = characters
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && characters.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if is_bare {
+        formatter.write_str(name)
+    } else {
+        write!(formatter, "\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+impl fmt::Display for PropertyValue {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropertyValue::String(text) | PropertyValue::Number(text) => formatter.write_str(text),
+            PropertyValue::Boolean(value) => write!(formatter, "{value}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_types_display_in_ksqldb_spelling() {
+        let nested = ColumnType::Struct(vec![
+            ("a".to_string(), ColumnType::Int),
+            (
+                "Mixed Case".to_string(),
+                ColumnType::Map(
+                    Box::new(ColumnType::String),
+                    Box::new(ColumnType::Array(Box::new(ColumnType::BigInt))),
+                ),
+            ),
+            (
+                "d".to_string(),
+                ColumnType::Decimal {
+                    precision: 10,
+                    scale: 2,
+                },
+            ),
+        ]);
+        assert_eq!(
+            nested.to_string(),
+            "STRUCT<a INTEGER, \"Mixed Case\" MAP<STRING, ARRAY<BIGINT>>, d DECIMAL(10, 2)>"
+        );
+        assert_eq!(ColumnType::Timestamp.to_string(), "TIMESTAMP");
+    }
+
+    #[test]
+    fn property_values_display_without_quotes() {
+        assert_eq!(PropertyValue::String("it's".into()).to_string(), "it's");
+        assert_eq!(PropertyValue::Number("-2.5".into()).to_string(), "-2.5");
+        assert_eq!(PropertyValue::Boolean(false).to_string(), "false");
+    }
+}

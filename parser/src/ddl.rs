@@ -1,0 +1,348 @@
+//! `CREATE [OR REPLACE] [SOURCE] STREAM|TABLE ...` (with columns, or `AS SELECT`), `DROP`,
+//! and the `WITH (NAME = value, ...)` properties they share with `INSERT INTO ... SELECT`.
+//! Driven by hand over tokens: sqlparser has no STREAM and cannot read ksqlDB's types.
+//!
+//! Never: check a property's meaning here (which ones exist, which are required); that
+//! belongs to the planner, which knows the catalog.
+
+use sqlparser::tokenizer::Token;
+
+use crate::ast::{
+    ColumnDef, CreateAsSelect, CreateSource, KeyKind, Property, PropertyValue, SourceKind,
+    Statement,
+};
+use crate::cursor::{Cursor, is_word};
+use crate::error::ParseError;
+use crate::select::parse_select;
+use crate::types::parse_column_type;
+
+/// After `CREATE`.
+pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    let or_replace = cursor.take_words(&["OR", "REPLACE"]);
+    let source_location = cursor.location();
+    let source_only = cursor.take_word("SOURCE");
+    if (source_only && cursor.peek_word("CONNECTOR")) || cursor.peek_word("SINK") {
+        return Err(ParseError::unsupported("CREATE CONNECTOR"));
+    }
+    if cursor.peek_word("TYPE") {
+        return Err(ParseError::unsupported("CREATE TYPE"));
+    }
+    let kind = parse_source_kind(cursor)?;
+    let if_not_exists_location = cursor.location();
+    let if_not_exists = cursor.take_words(&["IF", "NOT", "EXISTS"]);
+    if or_replace && if_not_exists {
+        return Err(cursor.source().error_at(
+            if_not_exists_location,
+            "OR REPLACE and IF NOT EXISTS cannot be used together".to_string(),
+        ));
+    }
+    let name = cursor.identifier()?;
+    let columns = if cursor.peek() == &Token::LParen {
+        Some(cursor.parenthesized_list(parse_column_def)?)
+    } else {
+        None
+    };
+    let properties = parse_optional_properties(cursor)?;
+    if cursor.peek_word("AS") {
+        if columns.is_some() {
+            return Err(cursor.error_here(format!(
+                "CREATE {kind} ... AS SELECT takes its columns from the query; remove the column list"
+            )));
+        }
+        if source_only {
+            return Err(cursor.source().error_at(
+                source_location,
+                format!("CREATE SOURCE {kind} cannot be created AS SELECT"),
+            ));
+        }
+        cursor.advance();
+        let select = parse_select(cursor.source(), cursor.rest(), cursor.end())?;
+        cursor.skip_rest();
+        return Ok(Statement::CreateAsSelect(CreateAsSelect {
+            kind,
+            name,
+            or_replace,
+            if_not_exists,
+            properties,
+            select,
+        }));
+    }
+    let Some(columns) = columns else {
+        if properties.is_empty() {
+            return Err(cursor.expected("a column list, WITH or AS"));
+        }
+        return Err(ParseError::unsupported(format!(
+            "CREATE {kind} without a column list (schema inference)"
+        )));
+    };
+    cursor.expect_end()?;
+    Ok(Statement::CreateSource(CreateSource {
+        kind,
+        name,
+        or_replace,
+        source_only,
+        if_not_exists,
+        columns,
+        properties,
+    }))
+}
+
+/// After `DROP`.
+pub(crate) fn parse_drop(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if cursor.peek_word("TYPE") {
+        return Err(ParseError::unsupported("DROP TYPE"));
+    }
+    if cursor.peek_word("CONNECTOR") {
+        return Err(ParseError::unsupported("DROP CONNECTOR"));
+    }
+    let kind = parse_source_kind(cursor)?;
+    let if_exists = cursor.take_words(&["IF", "EXISTS"]);
+    let name = cursor.identifier()?;
+    let delete_topic = cursor.take_words(&["DELETE", "TOPIC"]);
+    cursor.expect_end()?;
+    Ok(Statement::Drop {
+        kind,
+        name,
+        if_exists,
+        delete_topic,
+    })
+}
+
+fn parse_source_kind(cursor: &mut Cursor<'_>) -> Result<SourceKind, ParseError> {
+    if cursor.take_word("STREAM") {
+        Ok(SourceKind::Stream)
+    } else if cursor.take_word("TABLE") {
+        Ok(SourceKind::Table)
+    } else {
+        Err(cursor.expected("STREAM or TABLE"))
+    }
+}
+
+/// `name type [KEY | PRIMARY KEY]`
+fn parse_column_def(cursor: &mut Cursor<'_>) -> Result<ColumnDef, ParseError> {
+    let name = cursor.identifier()?;
+    let data_type = parse_column_type(cursor)?;
+    let key = if cursor.take_words(&["PRIMARY", "KEY"]) {
+        KeyKind::PrimaryKey
+    } else if cursor.take_word("KEY") {
+        KeyKind::Key
+    } else if cursor.peek_word("HEADERS") || cursor.peek_word("HEADER") {
+        return Err(ParseError::unsupported("HEADER columns"));
+    } else {
+        KeyKind::Value
+    };
+    Ok(ColumnDef {
+        name,
+        data_type,
+        key,
+    })
+}
+
+/// `[WITH (NAME = value, ...)]`; nothing when no `WITH (` follows.
+pub(crate) fn parse_optional_properties(
+    cursor: &mut Cursor<'_>,
+) -> Result<Vec<Property>, ParseError> {
+    if !(cursor.peek_word("WITH") && cursor.peek_at(1) == &Token::LParen) {
+        return Ok(Vec::new());
+    }
+    cursor.advance();
+    cursor.parenthesized_list(parse_property)
+}
+
+fn parse_property(cursor: &mut Cursor<'_>) -> Result<Property, ParseError> {
+    let Token::Word(word) = cursor.peek() else {
+        return Err(cursor.expected("a property name"));
+    };
+    let name = word.value.to_ascii_uppercase();
+    cursor.advance();
+    cursor.expect_token(&Token::Eq)?;
+    let value = match cursor.peek() {
+        Token::SingleQuotedString(text) => PropertyValue::String(text.clone()),
+        Token::Number(digits, _) => PropertyValue::Number(digits.clone()),
+        Token::Minus => match cursor.peek_at(1) {
+            Token::Number(digits, _) => {
+                cursor.advance();
+                PropertyValue::Number(format!("-{digits}"))
+            }
+            _ => return Err(cursor.expected("a string, a number, TRUE or FALSE")),
+        },
+        token if is_word(token, "TRUE") => PropertyValue::Boolean(true),
+        token if is_word(token, "FALSE") => PropertyValue::Boolean(false),
+        _ => return Err(cursor.expected("a string, a number, TRUE or FALSE")),
+    };
+    cursor.advance();
+    Ok(Property { name, value })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_sql;
+
+    fn parse_one(sql: &str) -> Result<Statement, ParseError> {
+        let mut statements = parse_sql(sql)?;
+        assert_eq!(statements.len(), 1, "{sql}");
+        Ok(statements.remove(0).statement)
+    }
+
+    fn message(sql: &str) -> String {
+        match parse_one(sql) {
+            Ok(statement) => format!("unexpectedly parsed {statement:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn create_stream_with_columns_keys_and_properties() {
+        let statement = parse_one(
+            "CREATE STREAM Clicks (User_Id BIGINT KEY, \"Url\" VARCHAR, tags ARRAY<STRING>) \
+             WITH (kafka_topic = 'clicks', Partitions = 2, wrap_single_value = false, x = -1.5)",
+        );
+        assert_eq!(
+            statement,
+            Ok(Statement::CreateSource(CreateSource {
+                kind: SourceKind::Stream,
+                name: "clicks".into(),
+                or_replace: false,
+                source_only: false,
+                if_not_exists: false,
+                columns: vec![
+                    ColumnDef {
+                        name: "user_id".into(),
+                        data_type: crate::ColumnType::BigInt,
+                        key: KeyKind::Key
+                    },
+                    ColumnDef {
+                        name: "Url".into(),
+                        data_type: crate::ColumnType::String,
+                        key: KeyKind::Value
+                    },
+                    ColumnDef {
+                        name: "tags".into(),
+                        data_type: crate::ColumnType::Array(Box::new(crate::ColumnType::String)),
+                        key: KeyKind::Value
+                    },
+                ],
+                properties: vec![
+                    Property {
+                        name: "KAFKA_TOPIC".into(),
+                        value: PropertyValue::String("clicks".into())
+                    },
+                    Property {
+                        name: "PARTITIONS".into(),
+                        value: PropertyValue::Number("2".into())
+                    },
+                    Property {
+                        name: "WRAP_SINGLE_VALUE".into(),
+                        value: PropertyValue::Boolean(false)
+                    },
+                    Property {
+                        name: "X".into(),
+                        value: PropertyValue::Number("-1.5".into())
+                    },
+                ],
+            }))
+        );
+    }
+
+    #[test]
+    fn create_table_flags() {
+        let Ok(Statement::CreateSource(create)) =
+            parse_one("CREATE OR REPLACE SOURCE TABLE t (id INT PRIMARY KEY)")
+        else {
+            panic!("CREATE SOURCE TABLE should parse");
+        };
+        assert_eq!(create.kind, SourceKind::Table);
+        assert!(create.or_replace && create.source_only && !create.if_not_exists);
+        assert_eq!(create.columns[0].key, KeyKind::PrimaryKey);
+        let Ok(Statement::CreateSource(create)) =
+            parse_one("CREATE TABLE IF NOT EXISTS t (id INT PRIMARY KEY)")
+        else {
+            panic!("CREATE TABLE IF NOT EXISTS should parse");
+        };
+        assert!(create.if_not_exists && !create.or_replace);
+    }
+
+    #[test]
+    fn create_as_select() {
+        let Ok(Statement::CreateAsSelect(create)) = parse_one(
+            "CREATE TABLE Counts WITH (KAFKA_TOPIC='counts') AS SELECT k, COUNT(*) FROM s GROUP BY k EMIT CHANGES",
+        ) else {
+            panic!("CTAS should parse");
+        };
+        assert_eq!(create.name, "counts");
+        assert_eq!(create.kind, SourceKind::Table);
+        assert_eq!(create.properties.len(), 1);
+        assert_eq!(create.select.emit, Some(crate::Emit::Changes));
+        assert_eq!(
+            create.select.query.to_string(),
+            "SELECT k, COUNT(*) FROM s GROUP BY k"
+        );
+    }
+
+    #[test]
+    fn create_errors() {
+        assert!(message("CREATE STREAM s (a INT").contains("at end of input"));
+        assert!(message("CREATE STREAM s (a INT) AS SELECT 1").contains("remove the column list"));
+        assert!(
+            message("CREATE SOURCE STREAM s AS SELECT 1").contains("cannot be created AS SELECT")
+        );
+        assert!(
+            message("CREATE OR REPLACE STREAM IF NOT EXISTS s (a INT)")
+                .contains("cannot be used together")
+        );
+        assert!(message("CREATE STREAM s").contains("expected a column list, WITH or AS"));
+        assert!(message("CREATE VIEW v AS SELECT 1").contains("expected STREAM or TABLE"));
+        assert!(message("CREATE STREAM s (a FLOAT)").contains("\"FLOAT\" is not supported"));
+        assert!(
+            message("CREATE STREAM s (a INT) WITH (kafka_topic = x)")
+                .contains("a string, a number")
+        );
+        assert!(message("CREATE STREAM s (a INT) WITH ()").contains("property name"));
+        assert_eq!(
+            parse_one("CREATE STREAM s WITH (KAFKA_TOPIC='t', VALUE_FORMAT='AVRO')"),
+            Err(ParseError::unsupported(
+                "CREATE STREAM without a column list (schema inference)"
+            ))
+        );
+        assert_eq!(
+            parse_one("CREATE TYPE t AS INT"),
+            Err(ParseError::unsupported("CREATE TYPE"))
+        );
+        assert_eq!(
+            parse_one("CREATE SINK CONNECTOR c WITH (a='b')"),
+            Err(ParseError::unsupported("CREATE CONNECTOR"))
+        );
+        assert_eq!(
+            parse_one("CREATE STREAM s (h ARRAY<BYTES> HEADERS)"),
+            Err(ParseError::unsupported("HEADER columns"))
+        );
+    }
+
+    #[test]
+    fn drop_statements() {
+        assert_eq!(
+            parse_one("DROP TABLE IF EXISTS \"T\" DELETE TOPIC"),
+            Ok(Statement::Drop {
+                kind: SourceKind::Table,
+                name: "T".into(),
+                if_exists: true,
+                delete_topic: true
+            })
+        );
+        assert_eq!(
+            parse_one("drop stream S"),
+            Ok(Statement::Drop {
+                kind: SourceKind::Stream,
+                name: "s".into(),
+                if_exists: false,
+                delete_topic: false
+            })
+        );
+        assert!(message("DROP STREAM s CASCADE").contains("near \"CASCADE\""));
+        assert_eq!(
+            parse_one("DROP TYPE t"),
+            Err(ParseError::unsupported("DROP TYPE"))
+        );
+    }
+}

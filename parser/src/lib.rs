@@ -1,0 +1,114 @@
+//! Eddy's SQL parser: ksqlDB's dialect on top of sqlparser. [`parse_sql`] turns a string of
+//! one or more statements into [`ParsedStatement`]s, each an Eddy [`Statement`] that embeds
+//! sqlparser's `Query` and `Expr` for the standard parts, so the planner hands those to
+//! DataFusion's `SqlToRel` as they are ([`sqlparser`] is re-exported so both name the same
+//! crate). Errors are [`ParseError`]s with Postgres-style messages and positions.
+//!
+//! The input is tokenized once; ksqlDB's clauses are cut out of the token stream and the
+//! rest goes to sqlparser, so every error names its place in the whole input.
+//! Never: know about catalogs, Arrow or I/O; never panic on any input.
+//!
+//! ```
+//! use eddy_parser::{Emit, Statement, parse_sql};
+//!
+//! # fn main() -> Result<(), eddy_parser::ParseError> {
+//! let parsed = parse_sql("SELECT * FROM Clicks EMIT CHANGES LIMIT 3; SHOW STREAMS")?;
+//! assert_eq!(parsed[0].sql, "SELECT * FROM Clicks EMIT CHANGES LIMIT 3");
+//! if let Statement::Select(select) = &parsed[0].statement {
+//!     assert_eq!(select.emit, Some(Emit::Changes));
+//!     assert_eq!(select.query.to_string(), "SELECT * FROM Clicks LIMIT 3");
+//! }
+//! assert_eq!(parsed[1].statement, Statement::ShowStreams { extended: false });
+//! # Ok(())
+//! # }
+//! ```
+
+mod ast;
+mod cursor;
+mod ddl;
+mod dml;
+mod error;
+mod limits;
+mod nesting;
+mod select;
+mod source;
+mod statement;
+mod types;
+
+pub use sqlparser;
+
+pub use ast::{
+    ColumnDef, ColumnType, CreateAsSelect, CreateSource, DeleteStatement, Emit, InsertSelect,
+    InsertValues, KeyKind, ParsedStatement, Property, PropertyValue, SelectStatement, SourceKind,
+    Statement, TerminateTarget, TransactionStatement, WindowSpec,
+};
+pub use error::ParseError;
+
+/// Parses one column type in ksqlDB's spelling (`BIGINT`, `MAP<STRING, ARRAY<INT>>`); the
+/// inverse of `ColumnType`'s `Display`.
+pub fn parse_column_type(text: &str) -> Result<ColumnType, ParseError> {
+    types::parse_column_type_text(text)
+}
+
+/// Parses every statement of `sql` (split on `;` outside parentheses, quotes and comments;
+/// empty statements skipped, so `""` and `" ; "` give an empty list). The first error stops
+/// the whole string, as in Postgres' simple query protocol.
+pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
+    let source = source::Source::tokenize(sql)?;
+    source
+        .statements()
+        .into_iter()
+        .map(|statement_tokens| {
+            let tokens = source
+                .tokens()
+                .get(statement_tokens.range.clone())
+                .unwrap_or(&[]);
+            let statement = statement::parse_statement(&source, tokens, statement_tokens.end)?;
+            Ok(ParsedStatement {
+                statement,
+                sql: source.text_of_tokens(statement_tokens.range).to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_input_gives_no_statements() {
+        assert_eq!(parse_sql(""), Ok(vec![]));
+        assert_eq!(parse_sql(" ; "), Ok(vec![]));
+        assert_eq!(parse_sql("-- nothing\n;/* at all */"), Ok(vec![]));
+    }
+
+    #[test]
+    fn each_statement_keeps_its_own_text() {
+        let parsed = parse_sql("  SELECT 1 ;\n\nSHOW STREAMS;").expect("statements parse");
+        let texts: Vec<&str> = parsed.iter().map(|p| p.sql.as_str()).collect();
+        assert_eq!(texts, vec!["SELECT 1", "SHOW STREAMS"]);
+    }
+
+    #[test]
+    fn error_positions_count_from_the_start_of_the_whole_input() {
+        assert_eq!(
+            parse_sql("SELECT 1; SELEC 2"),
+            Err(ParseError::Syntax {
+                message: "syntax error at or near \"SELEC\"".into(),
+                position_chars: 11
+            })
+        );
+    }
+
+    #[test]
+    fn an_error_before_a_semicolon_names_the_semicolon() {
+        assert_eq!(
+            parse_sql("SELECT 1 +; SELECT 2"),
+            Err(ParseError::Syntax {
+                message: "syntax error at or near \";\": expected an expression".into(),
+                position_chars: 11
+            })
+        );
+    }
+}

@@ -1,0 +1,522 @@
+//! Queries: ksqlDB's clauses (`EMIT`, `WINDOW TUMBLING|HOPPING|SESSION (...)`,
+//! `PARTITION BY`) are cut out of the token stream at parenthesis depth 0, and the rest goes
+//! to sqlparser's `parse_query`. Cutting first matters: sqlparser reads `FROM s EMIT CHANGES`
+//! as the table `s` aliased `EMIT` and stops before `CHANGES`.
+//!
+//! Never: hand sqlparser's query back without checking that it consumed every token.
+
+use std::time::Duration;
+
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
+
+use crate::ast::{Emit, SelectStatement, WindowSpec};
+use crate::cursor::{Cursor, is_word, matching_close_parenthesis, run_sqlparser};
+use crate::error::ParseError;
+use crate::source::Source;
+
+/// Parses a whole query from `tokens`; `end` is where the query ends in the input.
+pub(crate) fn parse_select(
+    source: &Source<'_>,
+    tokens: &[TokenWithSpan],
+    end: Location,
+) -> Result<SelectStatement, ParseError> {
+    let clauses = cut_ksql_clauses(source, tokens, end)?;
+    let (query, consumed) =
+        run_sqlparser(source, clauses.standard_tokens.clone(), end, |parser| {
+            parser.parse_query()
+        })?;
+    if let Some(leftover) = clauses.standard_tokens.get(consumed) {
+        return Err(source.syntax_error(leftover.span.start, None));
+    }
+    Ok(SelectStatement {
+        query,
+        emit: clauses.emit,
+        partition_by: clauses.partition_by,
+        window: clauses.window,
+    })
+}
+
+/// A query split into its standard tokens and the ksqlDB clauses taken out of it.
+struct KsqlClauses {
+    standard_tokens: Vec<TokenWithSpan>,
+    emit: Option<Emit>,
+    partition_by: Option<Vec<sqlparser::ast::Expr>>,
+    window: Option<WindowSpec>,
+}
+
+fn cut_ksql_clauses(
+    source: &Source<'_>,
+    tokens: &[TokenWithSpan],
+    end: Location,
+) -> Result<KsqlClauses, ParseError> {
+    let mut clauses = KsqlClauses {
+        standard_tokens: Vec::with_capacity(tokens.len()),
+        emit: None,
+        partition_by: None,
+        window: None,
+    };
+    let mut depth: usize = 0;
+    let mut from_seen = false;
+    let mut index = 0;
+    while let Some(token) = tokens.get(index) {
+        let next = tokens.get(index + 1).map(|next| &next.token);
+        let at_depth_zero = depth == 0;
+        match &token.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if !at_depth_zero {
+            clauses.standard_tokens.push(token.clone());
+            index += 1;
+            continue;
+        }
+        let clause_error = |message: &str| source.error_at(token.span.start, message.to_string());
+        if let Some(emit) = emit_clause(&token.token, next) {
+            if clauses.emit.is_some() {
+                return Err(clause_error("EMIT is given twice"));
+            }
+            if let Some(after) = tokens.get(index + 2)
+                && !is_word(&after.token, "LIMIT")
+            {
+                return Err(
+                    source.syntax_error(after.span.start, Some("end of query or LIMIT after EMIT"))
+                );
+            }
+            clauses.emit = Some(emit);
+            index += 2;
+        } else if let Some(kind) = ksql_window_kind(tokens, index) {
+            if clauses.window.is_some() {
+                return Err(clause_error("WINDOW is given twice"));
+            }
+            if !from_seen {
+                return Err(clause_error("WINDOW must follow FROM"));
+            }
+            let open_index = index + 2;
+            let Some(close_index) = matching_close_parenthesis(tokens, open_index) else {
+                return Err(source.syntax_error(end, Some("\")\"")));
+            };
+            let inner = tokens.get(open_index + 1..close_index).unwrap_or(&[]);
+            let close_location = tokens
+                .get(close_index)
+                .map_or(end, |close| close.span.start);
+            let mut cursor = Cursor::new(source, inner, close_location);
+            clauses.window = Some(parse_window_body(kind, &mut cursor)?);
+            index = close_index + 1;
+        } else if is_word(&token.token, "PARTITION") && next.is_some_and(|t| is_word(t, "BY")) {
+            if clauses.partition_by.is_some() {
+                return Err(clause_error("PARTITION BY is given twice"));
+            }
+            let rest = tokens.get(index + 2..).unwrap_or(&[]).to_vec();
+            let (expressions, consumed) = run_sqlparser(source, rest, end, |parser| {
+                parser.parse_comma_separated(Parser::parse_expr)
+            })?;
+            clauses.partition_by = Some(expressions);
+            index += 2 + consumed;
+        } else if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
+            return Err(ParseError::unsupported("WITHIN (stream-stream join)"));
+        } else {
+            from_seen |= is_word(&token.token, "FROM");
+            clauses.standard_tokens.push(token.clone());
+            index += 1;
+        }
+    }
+    Ok(clauses)
+}
+
+fn emit_clause(token: &Token, next: Option<&Token>) -> Option<Emit> {
+    if !is_word(token, "EMIT") {
+        return None;
+    }
+    match next {
+        Some(next) if is_word(next, "CHANGES") => Some(Emit::Changes),
+        Some(next) if is_word(next, "FINAL") => Some(Emit::Final),
+        _ => None,
+    }
+}
+
+/// The kind token (`TUMBLING`, `HOPPING`, `SESSION`) when the token at `window_index` is
+/// `WINDOW` followed by a kind and `(`; a standard named window (`WINDOW w AS (...)`) gives
+/// `None`.
+fn ksql_window_kind(tokens: &[TokenWithSpan], window_index: usize) -> Option<&Token> {
+    let window = &tokens.get(window_index)?.token;
+    let kind = &tokens.get(window_index + 1)?.token;
+    let open = &tokens.get(window_index + 2)?.token;
+    let kind_matches = ["TUMBLING", "HOPPING", "SESSION"]
+        .iter()
+        .any(|name| is_word(kind, name));
+    (is_word(window, "WINDOW") && kind_matches && *open == Token::LParen).then_some(kind)
+}
+
+/// What one item of a window body set, and where it was written.
+#[derive(Default)]
+struct WindowItems {
+    gap: Option<Duration>,
+    size: Option<(Duration, Location)>,
+    advance: Option<(Duration, Location)>,
+    grace: Option<Duration>,
+    retention: Option<Duration>,
+}
+
+/// The inside of `TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS)`,
+/// `HOPPING (SIZE .., ADVANCE BY .., ..)` or `SESSION (5 MINUTES, ..)`.
+fn parse_window_body(kind: &Token, cursor: &mut Cursor<'_>) -> Result<WindowSpec, ParseError> {
+    let is_session = is_word(kind, "SESSION");
+    let mut items = WindowItems::default();
+    if is_session {
+        let gap_location = cursor.location();
+        let gap = parse_duration(cursor)?;
+        if gap.is_zero() {
+            return Err(cursor.source().error_at(
+                gap_location,
+                "SESSION gap must be greater than zero".to_string(),
+            ));
+        }
+        items.gap = Some(gap);
+        if !cursor.is_at_end() {
+            cursor.expect_token(&Token::Comma)?;
+            parse_window_items(cursor, &mut items, is_session)?;
+        }
+    } else {
+        parse_window_items(cursor, &mut items, is_session)?;
+    }
+    cursor.expect_end()?;
+    build_window(kind, items, cursor)
+}
+
+fn parse_window_items(
+    cursor: &mut Cursor<'_>,
+    items: &mut WindowItems,
+    is_session: bool,
+) -> Result<(), ParseError> {
+    loop {
+        let item_location = cursor.location();
+        let source = cursor.source();
+        let duplicate =
+            |name: &str| source.error_at(item_location, format!("{name} is given twice"));
+        if !is_session && cursor.take_word("SIZE") {
+            if items.size.is_some() {
+                return Err(duplicate("SIZE"));
+            }
+            items.size = Some((parse_duration(cursor)?, item_location));
+        } else if !is_session && cursor.take_words(&["ADVANCE", "BY"]) {
+            if items.advance.is_some() {
+                return Err(duplicate("ADVANCE BY"));
+            }
+            items.advance = Some((parse_duration(cursor)?, item_location));
+        } else if cursor.take_word("RETENTION") {
+            if items.retention.is_some() {
+                return Err(duplicate("RETENTION"));
+            }
+            items.retention = Some(parse_duration(cursor)?);
+        } else if cursor.take_words(&["GRACE", "PERIOD"]) {
+            if items.grace.is_some() {
+                return Err(duplicate("GRACE PERIOD"));
+            }
+            items.grace = Some(parse_duration(cursor)?);
+        } else if is_session {
+            return Err(cursor.expected("RETENTION or GRACE PERIOD"));
+        } else {
+            return Err(cursor.expected("SIZE, ADVANCE BY, RETENTION or GRACE PERIOD"));
+        }
+        if !cursor.take_token(&Token::Comma) {
+            return Ok(());
+        }
+    }
+}
+
+fn build_window(
+    kind: &Token,
+    items: WindowItems,
+    cursor: &Cursor<'_>,
+) -> Result<WindowSpec, ParseError> {
+    let source = cursor.source();
+    let WindowItems {
+        gap,
+        size,
+        advance,
+        grace,
+        retention,
+    } = items;
+    if let Some(gap) = gap {
+        return Ok(WindowSpec::Session {
+            gap,
+            grace,
+            retention,
+        });
+    }
+    let Some((size, size_location)) = size else {
+        return Err(source.error_at(cursor.end(), "the window needs a SIZE".to_string()));
+    };
+    if size.is_zero() {
+        return Err(source.error_at(
+            size_location,
+            "window SIZE must be greater than zero".to_string(),
+        ));
+    }
+    if is_word(kind, "TUMBLING") {
+        if let Some((_, advance_location)) = advance {
+            return Err(source.error_at(
+                advance_location,
+                "ADVANCE BY belongs to HOPPING windows, not TUMBLING ones".to_string(),
+            ));
+        }
+        return Ok(WindowSpec::Tumbling {
+            size,
+            grace,
+            retention,
+        });
+    }
+    let Some((advance, advance_location)) = advance else {
+        return Err(source.error_at(
+            cursor.end(),
+            "a HOPPING window needs ADVANCE BY".to_string(),
+        ));
+    };
+    if advance.is_zero() || advance > size {
+        return Err(source.error_at(
+            advance_location,
+            "ADVANCE BY must be greater than zero and at most the window SIZE".to_string(),
+        ));
+    }
+    Ok(WindowSpec::Hopping {
+        size,
+        advance,
+        grace,
+        retention,
+    })
+}
+
+/// `<whole number> <unit>`, unit one of MILLISECOND(S), SECOND(S), MINUTE(S), HOUR(S), DAY(S).
+fn parse_duration(cursor: &mut Cursor<'_>) -> Result<Duration, ParseError> {
+    let number_location = cursor.location();
+    let Token::Number(digits, _) = cursor.peek() else {
+        return Err(cursor.expected("a whole number"));
+    };
+    let Ok(count) = digits.parse::<u64>() else {
+        return Err(cursor.error_here(format!("\"{digits}\" is not a whole number of time units")));
+    };
+    cursor.advance();
+    let seconds_per_unit = match cursor.peek_keyword().as_deref() {
+        Some("MILLISECOND" | "MILLISECONDS") => {
+            cursor.advance();
+            return Ok(Duration::from_millis(count));
+        }
+        Some("SECOND" | "SECONDS") => 1,
+        Some("MINUTE" | "MINUTES") => 60,
+        Some("HOUR" | "HOURS") => 60 * 60,
+        Some("DAY" | "DAYS") => 24 * 60 * 60,
+        _ => {
+            return Err(
+                cursor.expected("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS)")
+            );
+        }
+    };
+    cursor.advance();
+    count
+        .checked_mul(seconds_per_unit)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            cursor
+                .source()
+                .error_at(number_location, "the duration is too long".to_string())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(sql: &str) -> Result<SelectStatement, ParseError> {
+        let source = Source::tokenize(sql).expect("test input tokenizes");
+        let end = source
+            .tokens()
+            .last()
+            .map_or(Location::new(1, 1), |t| t.span.end);
+        parse_select(&source, source.tokens(), end)
+    }
+
+    fn message(sql: &str) -> String {
+        match parse(sql) {
+            Ok(select) => format!("unexpectedly parsed {}", select.query),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn emit_is_cut_before_or_after_limit() {
+        for sql in [
+            "SELECT * FROM s EMIT CHANGES LIMIT 3",
+            "SELECT * FROM s LIMIT 3 EMIT CHANGES",
+        ] {
+            let select = parse(sql).expect("query parses");
+            assert_eq!(select.emit, Some(Emit::Changes), "{sql}");
+            assert_eq!(select.query.to_string(), "SELECT * FROM s LIMIT 3", "{sql}");
+        }
+        let select = parse("SELECT * FROM s emit final").expect("query parses");
+        assert_eq!(select.emit, Some(Emit::Final));
+        assert_eq!(select.query.to_string(), "SELECT * FROM s");
+    }
+
+    #[test]
+    fn without_emit_a_query_is_plain() {
+        let select = parse("SELECT emit FROM s WHERE a = 1").expect("query parses");
+        assert_eq!(select.emit, None);
+        assert_eq!(select.query.to_string(), "SELECT emit FROM s WHERE a = 1");
+    }
+
+    #[test]
+    fn only_limit_may_follow_emit() {
+        assert!(message("SELECT * FROM s EMIT CHANGES WHERE a = 1").contains("near \"WHERE\""));
+        assert!(message("SELECT * FROM s EMIT CHANGES EMIT FINAL").contains("near \"EMIT\""));
+    }
+
+    #[test]
+    fn partition_by_is_cut_out_with_its_expressions() {
+        let select = parse("SELECT * FROM s WHERE a > 1 PARTITION BY b, c->d EMIT CHANGES")
+            .expect("query parses");
+        let partition_by: Vec<String> = select
+            .partition_by
+            .expect("PARTITION BY was given")
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(partition_by, vec!["b", "c.d"]);
+        assert_eq!(select.query.to_string(), "SELECT * FROM s WHERE a > 1");
+    }
+
+    #[test]
+    fn partition_by_inside_over_is_left_to_sqlparser() {
+        let select =
+            parse("SELECT rank() OVER (PARTITION BY a ORDER BY b) FROM t").expect("query parses");
+        assert_eq!(select.partition_by, None);
+        assert_eq!(
+            select.query.to_string(),
+            "SELECT rank() OVER (PARTITION BY a ORDER BY b) FROM t"
+        );
+    }
+
+    #[test]
+    fn windows_of_each_kind() {
+        let select = parse(
+            "SELECT k, COUNT(*) FROM s WINDOW TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS) GROUP BY k",
+        )
+        .expect("query parses");
+        assert_eq!(
+            select.window,
+            Some(WindowSpec::Tumbling {
+                size: Duration::from_secs(60),
+                grace: Some(Duration::from_secs(10)),
+                retention: None
+            })
+        );
+        assert_eq!(
+            select.query.to_string(),
+            "SELECT k, COUNT(*) FROM s GROUP BY k"
+        );
+        let select = parse(
+            "SELECT 1 FROM s WINDOW HOPPING (SIZE 2 HOURS, ADVANCE BY 30 MINUTES, RETENTION 7 DAYS)",
+        )
+        .expect("query parses");
+        assert_eq!(
+            select.window,
+            Some(WindowSpec::Hopping {
+                size: Duration::from_secs(7200),
+                advance: Duration::from_secs(1800),
+                grace: None,
+                retention: Some(Duration::from_secs(7 * 86400))
+            })
+        );
+        let select =
+            parse("SELECT 1 FROM s WINDOW SESSION (500 MILLISECONDS, GRACE PERIOD 1 SECOND)")
+                .expect("query parses");
+        assert_eq!(
+            select.window,
+            Some(WindowSpec::Session {
+                gap: Duration::from_millis(500),
+                grace: Some(Duration::from_secs(1)),
+                retention: None
+            })
+        );
+    }
+
+    #[test]
+    fn named_standard_windows_stay_in_the_query() {
+        let select =
+            parse("SELECT sum(a) OVER w FROM t WINDOW w AS (ORDER BY b)").expect("query parses");
+        assert_eq!(select.window, None);
+        assert!(
+            select
+                .query
+                .to_string()
+                .contains("WINDOW w AS (ORDER BY b)")
+        );
+    }
+
+    #[test]
+    fn bad_windows_say_what_is_wrong() {
+        assert!(
+            message("SELECT 1 FROM s WINDOW TUMBLING (GRACE PERIOD 1 SECOND)")
+                .contains("needs a SIZE")
+        );
+        assert!(
+            message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 0 SECONDS)")
+                .contains("greater than zero")
+        );
+        assert!(message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 1 WEEK)").contains("time unit"));
+        assert!(
+            message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 1 SECOND, SIZE 2 SECONDS)")
+                .contains("given twice")
+        );
+        assert!(
+            message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 1 SECOND, ADVANCE BY 1 SECOND)")
+                .contains("HOPPING")
+        );
+        assert!(
+            message("SELECT 1 FROM s WINDOW HOPPING (SIZE 1 SECOND)").contains("needs ADVANCE BY")
+        );
+        assert!(
+            message("SELECT 1 FROM s WINDOW HOPPING (SIZE 1 SECOND, ADVANCE BY 2 SECONDS)")
+                .contains("at most")
+        );
+        assert!(message("SELECT 1 FROM s WINDOW SESSION (SIZE 1 SECOND)").contains("whole number"));
+        assert!(
+            message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 99999999999999999 DAYS)")
+                .contains("too long")
+        );
+        assert!(
+            message("SELECT 1 WINDOW TUMBLING (SIZE 1 SECOND) FROM s").contains("must follow FROM")
+        );
+        assert!(message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 1 SECOND").contains("end of input"));
+    }
+
+    #[test]
+    fn within_is_unsupported_but_within_group_is_not() {
+        assert_eq!(
+            parse("SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.k = b.k").err(),
+            Some(ParseError::unsupported("WITHIN (stream-stream join)"))
+        );
+        assert!(parse("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM t").is_ok());
+    }
+
+    #[test]
+    fn struct_dereference_becomes_field_access() {
+        let select = parse("SELECT s->a->b FROM t WHERE s->a->b > 1").expect("query parses");
+        assert_eq!(
+            select.query.to_string(),
+            "SELECT s.a.b FROM t WHERE s.a.b > 1"
+        );
+    }
+
+    #[test]
+    fn leftover_tokens_are_a_syntax_error_at_the_first_of_them() {
+        assert_eq!(
+            parse("SELECT * FORM s").err(),
+            Some(ParseError::Syntax {
+                message: "syntax error at or near \"FORM\"".into(),
+                position_chars: 10
+            })
+        );
+    }
+}

@@ -1,0 +1,586 @@
+//! One statement's tokens to a `Statement`: the first words pick the grammar. Queries go
+//! to `select`, DDL to `ddl`, row statements to `dml`; the session statements (SHOW, SET,
+//! DESCRIBE, TERMINATE, transactions) are small enough to live here.
+//!
+//! Statements Eddy knows but does not run yet are `Unsupported` (SQLSTATE 0A000), so a
+//! ksqlDB or psql user learns it is not a typo. Never: guess at a statement it cannot read.
+
+use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
+
+use crate::ast::{Statement, TerminateTarget, TransactionStatement};
+use crate::cursor::{Cursor, fold_identifier};
+use crate::ddl::{parse_create, parse_drop};
+use crate::dml::{parse_copy, parse_delete, parse_insert};
+use crate::error::ParseError;
+use crate::select::parse_select;
+use crate::source::Source;
+
+/// Statements recognized and refused: ksqlDB's that Eddy lacks, and Postgres' that clients
+/// may send. The feature named in the error is the keyword.
+const UNSUPPORTED_STATEMENTS: &[&str] = &[
+    "ALTER",
+    "PAUSE",
+    "RESUME",
+    "DEFINE",
+    "UNDEFINE",
+    "RUN",
+    "PRINT",
+    "EXPLAIN",
+    "ASSERT",
+    "UPDATE",
+    "MERGE",
+    "TRUNCATE",
+    "SAVEPOINT",
+    "RELEASE",
+    "PREPARE",
+    "EXECUTE",
+    "DEALLOCATE",
+    "DISCARD",
+    "LISTEN",
+    "UNLISTEN",
+    "NOTIFY",
+    "GRANT",
+    "REVOKE",
+    "VACUUM",
+    "ANALYZE",
+];
+
+/// ksqlDB's SHOW/LIST targets that Eddy does not have yet.
+const UNSUPPORTED_SHOW_TARGETS: &[&[&str]] = &[
+    &["ALL", "TOPICS"],
+    &["TOPICS"],
+    &["FUNCTIONS"],
+    &["TYPES"],
+    &["VARIABLES"],
+    &["CONNECTORS"],
+    &["SOURCE", "CONNECTORS"],
+    &["SINK", "CONNECTORS"],
+    &["CONNECTOR", "PLUGINS"],
+];
+
+pub(crate) fn parse_statement(
+    source: &Source<'_>,
+    tokens: &[TokenWithSpan],
+    end: Location,
+) -> Result<Statement, ParseError> {
+    let mut cursor = Cursor::new(source, tokens, end);
+    if cursor.peek() == &Token::LParen {
+        return Ok(Statement::Select(parse_select(source, tokens, end)?));
+    }
+    let Some(keyword) = cursor.peek_keyword() else {
+        return Err(cursor.expected("a statement"));
+    };
+    if matches!(keyword.as_str(), "SELECT" | "WITH" | "VALUES") {
+        return Ok(Statement::Select(parse_select(source, tokens, end)?));
+    }
+    if UNSUPPORTED_STATEMENTS.contains(&keyword.as_str()) {
+        return Err(ParseError::unsupported(keyword));
+    }
+    cursor.advance();
+    let statement = match keyword.as_str() {
+        "CREATE" => parse_create(&mut cursor)?,
+        "DROP" => parse_drop(&mut cursor)?,
+        "INSERT" => parse_insert(&mut cursor)?,
+        "DELETE" => parse_delete(&mut cursor)?,
+        "COPY" => parse_copy(&mut cursor)?,
+        "SHOW" => parse_show(&mut cursor, true)?,
+        "LIST" => parse_show(&mut cursor, false)?,
+        "DESCRIBE" => parse_describe(&mut cursor)?,
+        "TERMINATE" => parse_terminate(&mut cursor)?,
+        "SET" => parse_set(&mut cursor)?,
+        "UNSET" | "RESET" => parse_unset(&mut cursor)?,
+        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" => {
+            parse_transaction(&keyword, &mut cursor)?
+        }
+        _ => return Err(source.syntax_error(tokens_start(tokens, end), None)),
+    };
+    cursor.expect_end()?;
+    Ok(statement)
+}
+
+fn tokens_start(tokens: &[TokenWithSpan], end: Location) -> Location {
+    tokens.first().map_or(end, |token| token.span.start)
+}
+
+/// After `SHOW` (`allow_variables`) or `LIST` (ksqlDB's synonym, without Postgres variables).
+fn parse_show(cursor: &mut Cursor<'_>, allow_variables: bool) -> Result<Statement, ParseError> {
+    if cursor.take_word("STREAMS") {
+        return Ok(Statement::ShowStreams {
+            extended: cursor.take_word("EXTENDED"),
+        });
+    }
+    if cursor.take_word("TABLES") {
+        return Ok(Statement::ShowTables {
+            extended: cursor.take_word("EXTENDED"),
+        });
+    }
+    if cursor.take_word("QUERIES") {
+        return Ok(Statement::ShowQueries {
+            extended: cursor.take_word("EXTENDED"),
+        });
+    }
+    if cursor.take_word("PROPERTIES") {
+        return Ok(Statement::ShowProperties);
+    }
+    if let Some(target) = UNSUPPORTED_SHOW_TARGETS.iter().find(|words| {
+        words
+            .iter()
+            .enumerate()
+            .all(|(offset, word)| cursor.peek_word_at(offset, word))
+    }) {
+        return Err(ParseError::unsupported(format!(
+            "SHOW {}",
+            target.join(" ")
+        )));
+    }
+    if !allow_variables {
+        return Err(cursor.expected("STREAMS, TABLES, QUERIES or PROPERTIES"));
+    }
+    if cursor.take_words(&["TIME", "ZONE"]) {
+        return Ok(Statement::ShowVariable {
+            name: "timezone".into(),
+        });
+    }
+    if cursor.take_words(&["TRANSACTION", "ISOLATION", "LEVEL"]) {
+        return Ok(Statement::ShowVariable {
+            name: "transaction_isolation".into(),
+        });
+    }
+    Ok(Statement::ShowVariable {
+        name: parse_dotted_name(cursor)?,
+    })
+}
+
+/// `name[.name...]`, each part folded: Postgres setting names such as `my.setting`.
+fn parse_dotted_name(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
+    let mut name = cursor.identifier()?;
+    while cursor.take_token(&Token::Period) {
+        name.push('.');
+        name.push_str(&cursor.identifier()?);
+    }
+    Ok(name)
+}
+
+/// After `DESCRIBE`.
+fn parse_describe(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    for listing in ["STREAMS", "TABLES"] {
+        let ends_after =
+            matches!(cursor.peek_at(1), Token::EOF) || cursor.peek_word_at(1, "EXTENDED");
+        if cursor.peek_word(listing) && ends_after {
+            return Err(ParseError::unsupported(format!("DESCRIBE {listing}")));
+        }
+    }
+    for other in ["FUNCTION", "CONNECTOR"] {
+        if cursor.peek_word(other) && matches!(cursor.peek_at(1), Token::Word(_)) {
+            return Err(ParseError::unsupported(format!("DESCRIBE {other}")));
+        }
+    }
+    let extended = matches!(cursor.peek_at(1), Token::Word(_)) && cursor.take_word("EXTENDED");
+    let name = cursor.identifier()?;
+    Ok(Statement::Describe { name, extended })
+}
+
+/// After `TERMINATE`: a query id (case-insensitive, so always folded) or `ALL`.
+fn parse_terminate(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if cursor.take_word("ALL") {
+        return Ok(Statement::Terminate(TerminateTarget::All));
+    }
+    let Token::Word(word) = cursor.peek() else {
+        return Err(cursor.expected("a query id or ALL"));
+    };
+    let query_id = word.value.to_ascii_lowercase();
+    cursor.advance();
+    Ok(Statement::Terminate(TerminateTarget::Query(query_id)))
+}
+
+/// After `SET`: ksqlDB's `SET 'k' = 'v'` or Postgres' `SET [SESSION|LOCAL] k {=|TO} v`.
+/// `SET LOCAL` acts as `SET SESSION`: Eddy's transactions do not scope settings.
+fn parse_set(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if let Token::SingleQuotedString(name) = cursor.peek() {
+        cursor.advance();
+        expect_assignment(cursor)?;
+        return parse_set_value(cursor, name.clone());
+    }
+    if cursor.take_words(&["SESSION", "CHARACTERISTICS"]) {
+        return Err(ParseError::unsupported("SET SESSION CHARACTERISTICS"));
+    }
+    let _ = cursor.take_word("SESSION") || cursor.take_word("LOCAL");
+    if cursor.take_words(&["TIME", "ZONE"]) {
+        if cursor.take_word("LOCAL") || cursor.take_word("DEFAULT") {
+            return Ok(Statement::Unset {
+                name: "timezone".into(),
+            });
+        }
+        return parse_set_value(cursor, "timezone".into());
+    }
+    let name = parse_dotted_name(cursor)?;
+    expect_assignment(cursor)?;
+    parse_set_value(cursor, name)
+}
+
+fn expect_assignment(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
+    if cursor.take_token(&Token::Eq) || cursor.take_word("TO") {
+        Ok(())
+    } else {
+        Err(cursor.expected("\"=\" or TO"))
+    }
+}
+
+/// `DEFAULT` (an unset), or one or more values joined by `, `: strings unquoted, numbers
+/// as written, words folded like names (Postgres' rule for `SET datestyle = ISO`).
+fn parse_set_value(cursor: &mut Cursor<'_>, name: String) -> Result<Statement, ParseError> {
+    if cursor.take_word("DEFAULT") {
+        return Ok(Statement::Unset { name });
+    }
+    let mut values = vec![parse_one_set_value(cursor)?];
+    while cursor.take_token(&Token::Comma) {
+        values.push(parse_one_set_value(cursor)?);
+    }
+    Ok(Statement::Set {
+        name,
+        value: values.join(", "),
+    })
+}
+
+fn parse_one_set_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
+    let sign = match cursor.peek() {
+        Token::Minus => "-",
+        Token::Plus => "+",
+        _ => "",
+    };
+    let value_token = if sign.is_empty() {
+        cursor.peek()
+    } else {
+        cursor.peek_at(1)
+    };
+    let value = match value_token {
+        Token::SingleQuotedString(text) if sign.is_empty() => text.clone(),
+        Token::Number(digits, _) => format!("{sign}{digits}"),
+        Token::Word(word) if sign.is_empty() => fold_identifier(word),
+        _ => return Err(cursor.expected("a value")),
+    };
+    if !sign.is_empty() {
+        cursor.advance();
+    }
+    cursor.advance();
+    Ok(value)
+}
+
+/// After `UNSET` (ksqlDB, `UNSET 'k'`) or `RESET` (Postgres, `RESET k`, `RESET ALL`).
+fn parse_unset(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if let Token::SingleQuotedString(name) = cursor.peek() {
+        cursor.advance();
+        return Ok(Statement::Unset { name: name.clone() });
+    }
+    if cursor.take_words(&["TIME", "ZONE"]) {
+        return Ok(Statement::Unset {
+            name: "timezone".into(),
+        });
+    }
+    Ok(Statement::Unset {
+        name: parse_dotted_name(cursor)?,
+    })
+}
+
+/// After BEGIN, START, COMMIT, END, ROLLBACK or ABORT. Transaction modes are read and
+/// dropped.
+fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    let transaction = match keyword {
+        "BEGIN" => {
+            let _ = cursor.take_word("WORK") || cursor.take_word("TRANSACTION");
+            parse_transaction_modes(cursor)?;
+            TransactionStatement::Begin
+        }
+        "START" => {
+            cursor.expect_word("TRANSACTION")?;
+            parse_transaction_modes(cursor)?;
+            TransactionStatement::Begin
+        }
+        "COMMIT" | "END" => {
+            parse_transaction_end(cursor)?;
+            TransactionStatement::Commit
+        }
+        _ => {
+            parse_transaction_end(cursor)?;
+            if cursor.peek_word("TO") {
+                return Err(ParseError::unsupported("ROLLBACK TO SAVEPOINT"));
+            }
+            TransactionStatement::Rollback
+        }
+    };
+    Ok(Statement::Transaction(transaction))
+}
+
+/// `[WORK | TRANSACTION] [AND [NO] CHAIN]` after COMMIT, END, ROLLBACK and ABORT.
+fn parse_transaction_end(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
+    let _ = cursor.take_word("WORK") || cursor.take_word("TRANSACTION");
+    if cursor.take_words(&["AND", "NO", "CHAIN"]) {
+        return Ok(());
+    }
+    if cursor.peek_word("AND") {
+        return Err(ParseError::unsupported("AND CHAIN"));
+    }
+    Ok(())
+}
+
+/// Postgres' transaction modes, separated by optional commas.
+fn parse_transaction_modes(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
+    loop {
+        if cursor.take_words(&["ISOLATION", "LEVEL"]) {
+            let level_read = cursor.take_words(&["READ", "UNCOMMITTED"])
+                || cursor.take_words(&["READ", "COMMITTED"])
+                || cursor.take_words(&["REPEATABLE", "READ"])
+                || cursor.take_word("SERIALIZABLE");
+            if !level_read {
+                return Err(cursor.expected("an isolation level"));
+            }
+        } else {
+            let mode_read = cursor.take_words(&["READ", "ONLY"])
+                || cursor.take_words(&["READ", "WRITE"])
+                || cursor.take_word("DEFERRABLE")
+                || cursor.take_words(&["NOT", "DEFERRABLE"]);
+            if !mode_read {
+                return Ok(());
+            }
+        }
+        let _ = cursor.take_token(&Token::Comma);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse_sql;
+
+    fn parse_one(sql: &str) -> Result<Statement, ParseError> {
+        let mut statements = parse_sql(sql)?;
+        assert_eq!(statements.len(), 1, "{sql}");
+        Ok(statements.remove(0).statement)
+    }
+
+    fn message(sql: &str) -> String {
+        match parse_one(sql) {
+            Ok(statement) => format!("unexpectedly parsed {statement:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+
+    #[test]
+    fn show_and_list_listings() {
+        assert_eq!(
+            parse_one("SHOW STREAMS"),
+            Ok(Statement::ShowStreams { extended: false })
+        );
+        assert_eq!(
+            parse_one("list streams extended"),
+            Ok(Statement::ShowStreams { extended: true })
+        );
+        assert_eq!(
+            parse_one("SHOW TABLES EXTENDED"),
+            Ok(Statement::ShowTables { extended: true })
+        );
+        assert_eq!(
+            parse_one("LIST QUERIES"),
+            Ok(Statement::ShowQueries { extended: false })
+        );
+        assert_eq!(parse_one("SHOW PROPERTIES"), Ok(Statement::ShowProperties));
+        assert_eq!(
+            parse_one("SHOW ALL TOPICS"),
+            Err(ParseError::unsupported("SHOW ALL TOPICS"))
+        );
+        assert_eq!(
+            parse_one("LIST SOURCE CONNECTORS"),
+            Err(ParseError::unsupported("SHOW SOURCE CONNECTORS"))
+        );
+        assert!(message("LIST server_version").contains("expected STREAMS"));
+    }
+
+    #[test]
+    fn show_postgres_variables() {
+        for (sql, name) in [
+            ("SHOW server_version", "server_version"),
+            ("SHOW ALL", "all"),
+            ("show TimeZone", "timezone"),
+            ("SHOW TIME ZONE", "timezone"),
+            ("SHOW TRANSACTION ISOLATION LEVEL", "transaction_isolation"),
+            ("SHOW my.Setting", "my.setting"),
+            ("SHOW \"Odd\"", "Odd"),
+        ] {
+            assert_eq!(
+                parse_one(sql),
+                Ok(Statement::ShowVariable { name: name.into() }),
+                "{sql}"
+            );
+        }
+        assert!(message("SHOW").contains("at end of input"));
+        assert!(message("SHOW STREAMS FOR").contains("near \"FOR\""));
+    }
+
+    #[test]
+    fn describe_forms() {
+        assert_eq!(
+            parse_one("DESCRIBE Clicks"),
+            Ok(Statement::Describe {
+                name: "clicks".into(),
+                extended: false
+            })
+        );
+        assert_eq!(
+            parse_one("DESCRIBE EXTENDED \"Clicks\""),
+            Ok(Statement::Describe {
+                name: "Clicks".into(),
+                extended: true
+            })
+        );
+        assert_eq!(
+            parse_one("DESCRIBE extended"),
+            Ok(Statement::Describe {
+                name: "extended".into(),
+                extended: false
+            })
+        );
+        assert_eq!(
+            parse_one("DESCRIBE STREAMS"),
+            Err(ParseError::unsupported("DESCRIBE STREAMS"))
+        );
+        assert_eq!(
+            parse_one("DESCRIBE TABLES EXTENDED"),
+            Err(ParseError::unsupported("DESCRIBE TABLES"))
+        );
+        assert_eq!(
+            parse_one("DESCRIBE FUNCTION abs"),
+            Err(ParseError::unsupported("DESCRIBE FUNCTION"))
+        );
+    }
+
+    #[test]
+    fn terminate_folds_query_ids() {
+        assert_eq!(
+            parse_one("TERMINATE CSAS_Clicks_0"),
+            Ok(Statement::Terminate(TerminateTarget::Query(
+                "csas_clicks_0".into()
+            )))
+        );
+        assert_eq!(
+            parse_one("TERMINATE \"CTAS_X_1\""),
+            Ok(Statement::Terminate(TerminateTarget::Query(
+                "ctas_x_1".into()
+            )))
+        );
+        assert_eq!(
+            parse_one("terminate all"),
+            Ok(Statement::Terminate(TerminateTarget::All))
+        );
+        assert!(message("TERMINATE").contains("expected a query id or ALL"));
+    }
+
+    #[test]
+    fn set_in_ksqldb_and_postgres_forms() {
+        let set = |name: &str, value: &str| {
+            Ok(Statement::Set {
+                name: name.into(),
+                value: value.into(),
+            })
+        };
+        assert_eq!(
+            parse_one("SET 'auto.offset.reset' = 'earliest'"),
+            set("auto.offset.reset", "earliest")
+        );
+        assert_eq!(
+            parse_one("SET extra_float_digits = 3"),
+            set("extra_float_digits", "3")
+        );
+        assert_eq!(
+            parse_one("SET SESSION Application_Name TO 'psql'"),
+            set("application_name", "psql")
+        );
+        assert_eq!(
+            parse_one("SET LOCAL DateStyle = ISO, 'MDY'"),
+            set("datestyle", "iso, MDY")
+        );
+        assert_eq!(parse_one("SET TIME ZONE 'UTC'"), set("timezone", "UTC"));
+        assert_eq!(parse_one("SET x = -1"), set("x", "-1"));
+        assert_eq!(
+            parse_one("SET x TO DEFAULT"),
+            Ok(Statement::Unset { name: "x".into() })
+        );
+        assert_eq!(
+            parse_one("SET TIME ZONE LOCAL"),
+            Ok(Statement::Unset {
+                name: "timezone".into()
+            })
+        );
+        assert!(message("SET x 3").contains("expected \"=\" or TO"));
+        assert!(message("SET x =").contains("at end of input"));
+        assert_eq!(
+            parse_one("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"),
+            Err(ParseError::unsupported("SET SESSION CHARACTERISTICS"))
+        );
+    }
+
+    #[test]
+    fn unset_and_reset() {
+        let unset = |name: &str| Ok(Statement::Unset { name: name.into() });
+        assert_eq!(
+            parse_one("UNSET 'auto.offset.reset'"),
+            unset("auto.offset.reset")
+        );
+        assert_eq!(parse_one("RESET Search_Path"), unset("search_path"));
+        assert_eq!(parse_one("RESET ALL"), unset("all"));
+        assert_eq!(parse_one("RESET TIME ZONE"), unset("timezone"));
+    }
+
+    #[test]
+    fn transaction_statements() {
+        let begin = Ok(Statement::Transaction(TransactionStatement::Begin));
+        let commit = Ok(Statement::Transaction(TransactionStatement::Commit));
+        let rollback = Ok(Statement::Transaction(TransactionStatement::Rollback));
+        for sql in [
+            "BEGIN",
+            "BEGIN WORK",
+            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+            "START TRANSACTION READ WRITE NOT DEFERRABLE",
+        ] {
+            assert_eq!(parse_one(sql), begin, "{sql}");
+        }
+        for sql in [
+            "COMMIT",
+            "COMMIT WORK",
+            "END",
+            "END TRANSACTION",
+            "COMMIT AND NO CHAIN",
+        ] {
+            assert_eq!(parse_one(sql), commit, "{sql}");
+        }
+        for sql in ["ROLLBACK", "ROLLBACK WORK", "ABORT", "ABORT TRANSACTION"] {
+            assert_eq!(parse_one(sql), rollback, "{sql}");
+        }
+        assert_eq!(
+            parse_one("COMMIT AND CHAIN"),
+            Err(ParseError::unsupported("AND CHAIN"))
+        );
+        assert_eq!(
+            parse_one("ROLLBACK TO SAVEPOINT a"),
+            Err(ParseError::unsupported("ROLLBACK TO SAVEPOINT"))
+        );
+        assert!(message("BEGIN ISOLATION LEVEL SOMETIMES").contains("isolation level"));
+        assert!(message("START").contains("expected TRANSACTION"));
+    }
+
+    #[test]
+    fn known_but_unsupported_and_unknown_statements() {
+        assert_eq!(
+            parse_one("EXPLAIN SELECT 1"),
+            Err(ParseError::unsupported("EXPLAIN"))
+        );
+        assert_eq!(parse_one("pause q1"), Err(ParseError::unsupported("PAUSE")));
+        assert_eq!(
+            parse_one("SELEC 1"),
+            Err(ParseError::Syntax {
+                message: "syntax error at or near \"SELEC\"".into(),
+                position_chars: 1
+            })
+        );
+        assert!(message("42").contains("expected a statement"));
+    }
+}

@@ -1,0 +1,373 @@
+//! The catalog: every stream, table and persistent query Eddy knows, with their schemas.
+//!
+//! The planner owns the catalog's shape; the executor persists it in the state store's
+//! catalog keyspace (one key per object, JSON values) in the same atomic commit as the change
+//! it describes. Column types are stored in their SQL spelling and parsed back on load, so
+//! the stored form never depends on Arrow's or serde's layout of `DataType`.
+//!
+//! Never: hold anything but definitions here (no offsets, no state, no file paths).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ObjectKind, PlanError, PlanResult};
+use crate::types::{arrow_type, type_name};
+
+/// Pseudo-columns every source exposes (ksqlDB's names, folded to lower case as Postgres
+/// folds unquoted identifiers). `rowtime` is stored; partition and offset come from the log.
+pub const ROWTIME: &str = "rowtime";
+pub const ROWPARTITION: &str = "rowpartition";
+pub const ROWOFFSET: &str = "rowoffset";
+pub const PSEUDO_COLUMNS: [&str; 3] = [ROWTIME, ROWPARTITION, ROWOFFSET];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceKind {
+    Stream,
+    Table,
+}
+
+impl SourceKind {
+    pub fn object_kind(self) -> ObjectKind {
+        match self {
+            SourceKind::Stream => ObjectKind::Stream,
+            SourceKind::Table => ObjectKind::Table,
+        }
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            SourceKind::Stream => "stream",
+            SourceKind::Table => "table",
+        }
+    }
+}
+
+impl From<eddy_parser::SourceKind> for SourceKind {
+    fn from(kind: eddy_parser::SourceKind) -> Self {
+        match kind {
+            eddy_parser::SourceKind::Stream => SourceKind::Stream,
+            eddy_parser::SourceKind::Table => SourceKind::Table,
+        }
+    }
+}
+
+/// One user-declared column of a source.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(with = "sql_type")]
+    pub data_type: DataType,
+    /// A `KEY` column of a stream (or `PRIMARY KEY` of a table): rows are partitioned by it.
+    pub key: bool,
+}
+
+/// Where a source's `rowtime` comes from, besides an explicit `ROWTIME` in INSERT.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TimestampColumn {
+    pub column: String,
+    /// `TIMESTAMP_FORMAT`: a Java DateTimeFormatter pattern for a STRING column.
+    pub format: Option<String>,
+}
+
+/// A stream or table.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SourceDef {
+    pub name: String,
+    pub kind: SourceKind,
+    pub columns: Vec<Column>,
+    /// WITH properties as given (names upper-cased), shown by DESCRIBE.
+    pub properties: BTreeMap<String, String>,
+    pub partitions: u32,
+    pub timestamp: Option<TimestampColumn>,
+    /// The storage topic holding its rows; a new one for every CREATE, so that a dropped
+    /// and re-created source never sees old rows.
+    pub topic: String,
+    /// The persistent query that created it (CREATE .. AS SELECT), if any.
+    pub created_by: Option<String>,
+}
+
+impl SourceDef {
+    /// The schema of rows in the source's log: user columns, then `rowtime`.
+    pub fn stored_schema(&self) -> SchemaRef {
+        let mut fields: Vec<Field> = self
+            .columns
+            .iter()
+            .map(|column| Field::new(&column.name, column.data_type.clone(), true))
+            .collect();
+        fields.push(Field::new(ROWTIME, DataType::Int64, false));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The schema queries see: the stored schema plus `rowpartition` and `rowoffset`.
+    pub fn queryable_schema(&self) -> SchemaRef {
+        let stored = self.stored_schema();
+        let mut fields: Vec<Field> = stored.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(ROWPARTITION, DataType::Int32, false));
+        fields.push(Field::new(ROWOFFSET, DataType::Int64, false));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// Positions of the key columns in `columns` (and so in the stored schema).
+    pub fn key_indices(&self) -> Vec<usize> {
+        self.columns
+            .iter()
+            .enumerate()
+            .filter(|(_, column)| column.key)
+            .map(|(index, _)| index)
+            .collect()
+    }
+
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|column| column.name == name)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum QueryStatus {
+    Running,
+    /// Terminated by `TERMINATE`; kept so that SHOW QUERIES can tell, until its sink is dropped.
+    Terminated,
+}
+
+/// A persistent query: `CREATE STREAM .. AS SELECT` or `INSERT INTO .. SELECT`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QueryDef {
+    pub id: String,
+    /// A number unique to this query, never reused: its writes to a sink log are tagged with
+    /// it, so the log can recognize a repeated write after a crash.
+    pub producer_id: u64,
+    /// The statement text, as the user wrote it; re-planned on every start.
+    pub sql: String,
+    pub sink: String,
+    pub sources: Vec<String>,
+    pub status: QueryStatus,
+}
+
+/// Everything Eddy knows, keyed by folded name.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    sources: BTreeMap<String, SourceDef>,
+    queries: BTreeMap<String, QueryDef>,
+    next_object_number: u64,
+}
+
+/// Key prefixes in the catalog keyspace.
+const SOURCE_PREFIX: &[u8] = b"source/";
+const QUERY_PREFIX: &[u8] = b"query/";
+const COUNTER_KEY: &[u8] = b"counter/object";
+
+/// One change to persist: a key of the catalog keyspace and its new value (None: delete).
+pub type CatalogEntry = (Vec<u8>, Option<Vec<u8>>);
+
+impl Catalog {
+    /// Rebuilds the catalog from the pairs of the catalog keyspace.
+    pub fn load(entries: &[(Vec<u8>, Vec<u8>)]) -> PlanResult<Catalog> {
+        let mut catalog = Catalog::default();
+        for (key, value) in entries {
+            if key.starts_with(SOURCE_PREFIX) {
+                let source: SourceDef = decode(key, value)?;
+                catalog.sources.insert(source.name.clone(), source);
+            } else if key.starts_with(QUERY_PREFIX) {
+                let query: QueryDef = decode(key, value)?;
+                catalog.queries.insert(query.id.clone(), query);
+            } else if key.as_slice() == COUNTER_KEY {
+                catalog.next_object_number = decode(key, value)?;
+            }
+        }
+        Ok(catalog)
+    }
+
+    pub fn source(&self, name: &str) -> Option<&SourceDef> {
+        self.sources.get(name)
+    }
+
+    pub fn source_required(&self, name: &str) -> PlanResult<&SourceDef> {
+        self.sources
+            .get(name)
+            .ok_or_else(|| PlanError::UnknownObject {
+                kind: ObjectKind::StreamOrTable,
+                name: name.to_string(),
+            })
+    }
+
+    pub fn sources(&self) -> impl Iterator<Item = &SourceDef> {
+        self.sources.values()
+    }
+
+    /// Looks a query up by id, ignoring case (ksqlDB's ids are upper case, and Postgres
+    /// clients fold unquoted words to lower case).
+    pub fn query(&self, id: &str) -> Option<&QueryDef> {
+        self.queries
+            .values()
+            .find(|query| query.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn queries(&self) -> impl Iterator<Item = &QueryDef> {
+        self.queries.values()
+    }
+
+    /// Running queries that read `source`.
+    pub fn readers_of(&self, source: &str) -> Vec<&QueryDef> {
+        self.queries
+            .values()
+            .filter(|query| query.status == QueryStatus::Running)
+            .filter(|query| query.sources.iter().any(|name| name == source))
+            .collect()
+    }
+
+    /// Running queries that write `source`.
+    pub fn writers_of(&self, source: &str) -> Vec<&QueryDef> {
+        self.queries
+            .values()
+            .filter(|query| query.status == QueryStatus::Running && query.sink == source)
+            .collect()
+    }
+
+    /// A number never handed out before (topics and query ids), and the entry persisting it.
+    pub fn allocate_number(&mut self) -> (u64, CatalogEntry) {
+        self.next_object_number += 1;
+        let number = self.next_object_number;
+        (number, (COUNTER_KEY.to_vec(), Some(encode(&number))))
+    }
+
+    pub fn put_source(&mut self, source: SourceDef) -> CatalogEntry {
+        let entry = (source_key(&source.name), Some(encode(&source)));
+        self.sources.insert(source.name.clone(), source);
+        entry
+    }
+
+    pub fn remove_source(&mut self, name: &str) -> Option<(SourceDef, CatalogEntry)> {
+        let source = self.sources.remove(name)?;
+        Some((source, (source_key(name), None)))
+    }
+
+    pub fn put_query(&mut self, query: QueryDef) -> CatalogEntry {
+        let entry = (query_key(&query.id), Some(encode(&query)));
+        self.queries.insert(query.id.clone(), query);
+        entry
+    }
+
+    pub fn remove_query(&mut self, id: &str) -> Option<CatalogEntry> {
+        self.queries.remove(id).map(|_| (query_key(id), None))
+    }
+}
+
+fn source_key(name: &str) -> Vec<u8> {
+    [SOURCE_PREFIX, name.as_bytes()].concat()
+}
+
+fn query_key(id: &str) -> Vec<u8> {
+    [QUERY_PREFIX, id.as_bytes()].concat()
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing these plain structs to JSON cannot fail: no maps with non-string keys,
+    // no custom serializers that error.
+    serde_json::to_vec(value).expect("catalog entries serialize to JSON")
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(key: &[u8], value: &[u8]) -> PlanResult<T> {
+    serde_json::from_slice(value).map_err(|error| PlanError::Invalid {
+        message: format!(
+            "catalog entry {} is unreadable: {error}",
+            String::from_utf8_lossy(key)
+        ),
+    })
+}
+
+/// Column types persist as their SQL spelling (`DECIMAL(10, 2)`, `ARRAY<STRING>`).
+mod sql_type {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        data_type: &DataType,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&type_name(data_type))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<DataType, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        eddy_parser::parse_column_type(&text)
+            .map(|column_type| arrow_type(&column_type))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clicks() -> SourceDef {
+        SourceDef {
+            name: "clicks".into(),
+            kind: SourceKind::Stream,
+            columns: vec![
+                Column {
+                    name: "user_id".into(),
+                    data_type: DataType::Int64,
+                    key: true,
+                },
+                Column {
+                    name: "url".into(),
+                    data_type: DataType::Utf8,
+                    key: false,
+                },
+            ],
+            properties: BTreeMap::from([("PARTITIONS".into(), "2".into())]),
+            partitions: 2,
+            timestamp: None,
+            topic: "clicks-1".into(),
+            created_by: None,
+        }
+    }
+
+    #[test]
+    fn catalog_round_trips_through_its_entries() {
+        let mut catalog = Catalog::default();
+        let (number, counter) = catalog.allocate_number();
+        assert_eq!(number, 1);
+        let source_entry = catalog.put_source(clicks());
+        let query_entry = catalog.put_query(QueryDef {
+            id: "CSAS_SLOW_2".into(),
+            producer_id: 2,
+            sql: "CREATE STREAM slow AS SELECT * FROM clicks".into(),
+            sink: "slow".into(),
+            sources: vec!["clicks".into()],
+            status: QueryStatus::Running,
+        });
+        let entries: Vec<(Vec<u8>, Vec<u8>)> = [counter, source_entry, query_entry]
+            .into_iter()
+            .map(|(key, value)| (key, value.expect("puts have values")))
+            .collect();
+        let loaded = Catalog::load(&entries).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&clicks()));
+        assert_eq!(
+            loaded.query("csas_slow_2").map(|q| q.sink.as_str()),
+            Some("slow")
+        );
+        assert_eq!(loaded.readers_of("clicks").len(), 1);
+        let mut loaded = loaded;
+        assert_eq!(loaded.allocate_number().0, 2);
+    }
+
+    #[test]
+    fn schemas_put_rowtime_after_the_columns() {
+        let source = clicks();
+        let names: Vec<String> = source
+            .queryable_schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            ["user_id", "url", "rowtime", "rowpartition", "rowoffset"]
+        );
+        assert_eq!(source.key_indices(), vec![0]);
+    }
+}

@@ -1,0 +1,76 @@
+//! Errors of planning: a statement that parsed but cannot be run against the catalog.
+//!
+//! Each variant is one thing a user did or asked for; the server maps each to a SQLSTATE
+//! (`server/src/sqlstate.rs`). DataFusion's own errors are wrapped, never stringified.
+
+use std::fmt;
+
+use datafusion::error::DataFusionError;
+
+/// What kind of named object an error is about: relations (streams, tables) and queries get
+/// different SQLSTATEs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    Stream,
+    Table,
+    /// A name looked up among both streams and tables.
+    StreamOrTable,
+    Query,
+}
+
+impl fmt::Display for ObjectKind {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(match self {
+            ObjectKind::Stream => "stream",
+            ObjectKind::Table => "table",
+            ObjectKind::StreamOrTable => "stream or table",
+            ObjectKind::Query => "query",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// A stream, table or query named in the statement does not exist.
+    #[error("{kind} \"{name}\" does not exist")]
+    UnknownObject { kind: ObjectKind, name: String },
+    /// A column named in the statement does not exist in its source.
+    #[error("column \"{column}\" does not exist{context}")]
+    UnknownColumn { column: String, context: String },
+    /// SET, SHOW or UNSET of a property Eddy does not know.
+    #[error("unrecognized configuration parameter \"{name}\"")]
+    UnknownSetting { name: String },
+    /// CREATE of a name that is taken.
+    #[error("{kind} \"{name}\" already exists")]
+    AlreadyExists { kind: ObjectKind, name: String },
+    /// A column name given twice where names must be unique.
+    #[error("column \"{column}\" {context}")]
+    DuplicateColumn {
+        column: String,
+        context: &'static str,
+    },
+    /// A stream or table definition that cannot be (a PRIMARY KEY on a stream, a column
+    /// named like a pseudo-column, a TIMESTAMP column of the wrong type).
+    #[error("{message}")]
+    InvalidDefinition { message: String },
+    /// A value or expression of the wrong type for where it is used.
+    #[error("{message}")]
+    TypeMismatch { message: String },
+    /// A statement that is well-formed but invalid here (bad property, bad key, wrong arity).
+    #[error("{message}")]
+    Invalid { message: String },
+    /// An object is in use and cannot be dropped or changed (ksqlDB's wording).
+    #[error("{message}")]
+    InUse { message: String },
+    /// Something Eddy recognizes but does not do yet.
+    #[error("{feature} is not supported yet")]
+    Unsupported { feature: String },
+    /// A broken invariant of the planner: a bug, reported rather than panicking.
+    #[error("internal planner error: {message}")]
+    Internal { message: String },
+    /// DataFusion rejected the query while planning it.
+    #[error(transparent)]
+    DataFusion(#[from] DataFusionError),
+}
+
+pub type PlanResult<T> = Result<T, PlanError>;

@@ -1,0 +1,23 @@
+//! Eddy's planner: the catalog, and statements turned into plans through DataFusion.
+//!
+//! Principal types: [`Catalog`] (streams, tables, persistent queries and their schemas),
+//! [`SqlPlanner`] (SELECTs planned by DataFusion against the catalog) and [`StatelessPlan`]
+//! (a persistent or push query lowered to steps the executor runs batch at a time).
+//! Statements that Eddy does not run yet fail here with [`PlanError::Unsupported`].
+//!
+//! Never: read files, spawn tasks, or know about the wire protocol.
+
+pub mod catalog;
+pub mod dataflow;
+pub mod error;
+pub mod sql;
+pub mod types;
+
+pub use catalog::{
+    Catalog, CatalogEntry, Column, PSEUDO_COLUMNS, QueryDef, QueryStatus, ROWOFFSET, ROWPARTITION,
+    ROWTIME, SourceDef, SourceKind, TimestampColumn,
+};
+pub use dataflow::{StatelessPlan, Step, compile, lower_stateless};
+pub use error::{ObjectKind, PlanError, PlanResult};
+pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
+pub use types::{arrow_type, storable_type, type_name};

@@ -1,0 +1,377 @@
+//! Planning SELECTs with DataFusion against Eddy's catalog.
+//!
+//! One `SessionState` (target_partitions = 1, since Eddy's own tasks give the parallelism and
+//! small reads must stay cheap) whose only schema resolves names through the catalog to
+//! `TableProvider`s that the executor makes (the planner never touches storage). Before
+//! DataFusion sees a query, two ksqlDB rules are applied to its AST: `*` expands to a source's
+//! declared columns only (pseudo-columns like `rowtime` are selectable but not part of `*`),
+//! and unnamed expressions are named `ksql_col_<n>`, as ksqlDB names them.
+//!
+//! Never: run a query here. Planning is pure; execution is the executor's.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, RwLock};
+
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::prelude::SessionConfig;
+use datafusion::sql::parser::Statement as DfStatement;
+use eddy_parser::sqlparser::ast::{
+    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SelectItemQualifiedWildcardKind,
+    SetExpr, Statement as SqlStatement, TableFactor, Visit, Visitor,
+};
+use std::ops::ControlFlow;
+
+use crate::catalog::{Catalog, SourceDef};
+use crate::error::PlanResult;
+
+/// DataFusion's names for the one catalog and schema Eddy has.
+pub const CATALOG_NAME: &str = "eddy";
+pub const SCHEMA_NAME: &str = "public";
+
+/// The executor's side of planning: a `TableProvider` for a source. Its schema must be the
+/// source's `queryable_schema()`; its `scan` serves pull queries.
+pub trait SourceProviders: Send + Sync + fmt::Debug {
+    fn provider(&self, source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError>;
+}
+
+pub type SharedCatalog = Arc<RwLock<Catalog>>;
+
+/// Plans SELECTs against the catalog.
+#[derive(Clone)]
+pub struct SqlPlanner {
+    state: SessionState,
+    catalog: SharedCatalog,
+}
+
+impl fmt::Debug for SqlPlanner {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.debug_struct("SqlPlanner").finish_non_exhaustive()
+    }
+}
+
+impl SqlPlanner {
+    pub fn new(catalog: SharedCatalog, providers: Arc<dyn SourceProviders>) -> Self {
+        let mut config = SessionConfig::new()
+            .with_target_partitions(1)
+            .with_information_schema(false)
+            .with_default_catalog_and_schema(CATALOG_NAME, SCHEMA_NAME);
+        // Eddy's batches hold Utf8; CAST(x AS STRING) must produce the same type.
+        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .build();
+        let schema = Arc::new(CatalogSchema {
+            catalog: catalog.clone(),
+            providers,
+        });
+        let catalog_provider = MemoryCatalogProvider::new();
+        catalog_provider
+            .register_schema(SCHEMA_NAME, schema)
+            .expect("a fresh in-memory catalog accepts its first schema");
+        state
+            .catalog_list()
+            .register_catalog(CATALOG_NAME.to_string(), Arc::new(catalog_provider));
+        Self { state, catalog }
+    }
+
+    pub fn state(&self) -> &SessionState {
+        &self.state
+    }
+
+    /// The logical plan of a SELECT, after ksqlDB's naming rules and DataFusion's analyzer
+    /// (type coercion), not yet optimized.
+    pub async fn plan_query(&self, query: &Query) -> PlanResult<LogicalPlan> {
+        let mut query = query.clone();
+        {
+            let catalog = self
+                .catalog
+                .read()
+                .expect("catalog lock is never poisoned: no panics while held");
+            check_relations_exist(&query, &catalog)?;
+            rewrite_query(&mut query, &catalog, true);
+        }
+        let statement = DfStatement::Statement(Box::new(SqlStatement::Query(Box::new(query))));
+        let plan = self.state.statement_to_plan(statement).await?;
+        let plan = self.state.analyzer().execute_and_check(
+            plan,
+            self.state.config_options(),
+            |_, _| {},
+        )?;
+        Ok(plan)
+    }
+
+    /// The names of the catalog sources a query reads (for a persistent query's inputs).
+    pub fn relations(&self, query: &Query) -> Vec<String> {
+        relation_names(query)
+    }
+}
+
+/// The one schema: every stream and table of the catalog.
+struct CatalogSchema {
+    catalog: SharedCatalog,
+    providers: Arc<dyn SourceProviders>,
+}
+
+impl fmt::Debug for CatalogSchema {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("CatalogSchema")
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl SchemaProvider for CatalogSchema {
+    fn table_names(&self) -> Vec<String> {
+        let catalog = self.catalog.read().expect("catalog lock is never poisoned");
+        catalog
+            .sources()
+            .map(|source| source.name.clone())
+            .collect()
+    }
+
+    async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>, DataFusionError> {
+        let source = {
+            let catalog = self.catalog.read().expect("catalog lock is never poisoned");
+            catalog.source(name).cloned()
+        };
+        source
+            .map(|source| self.providers.provider(&source))
+            .transpose()
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        let catalog = self.catalog.read().expect("catalog lock is never poisoned");
+        catalog.source(name).is_some()
+    }
+}
+
+/// Folds a name the way DataFusion does: unquoted identifiers to lower case.
+fn fold(ident: &Ident) -> String {
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
+}
+
+fn object_name_last(name: &ObjectName) -> Option<&Ident> {
+    match name.0.last() {
+        Some(ObjectNamePart::Identifier(ident)) => Some(ident),
+        _ => None,
+    }
+}
+
+/// Every relation named in FROM clauses, folded, except the query's own CTEs.
+fn relation_names(query: &Query) -> Vec<String> {
+    struct Relations {
+        names: Vec<String>,
+    }
+    impl Visitor for Relations {
+        type Break = ();
+        fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
+            if let Some(ident) = object_name_last(relation) {
+                let name = fold(ident);
+                if !self.names.contains(&name) {
+                    self.names.push(name);
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut visitor = Relations { names: Vec::new() };
+    let _ = query.visit(&mut visitor);
+    let ctes = cte_names(query);
+    visitor.names.retain(|name| !ctes.contains(name));
+    visitor.names
+}
+
+fn cte_names(query: &Query) -> HashSet<String> {
+    struct Ctes {
+        names: HashSet<String>,
+    }
+    impl Visitor for Ctes {
+        type Break = ();
+        fn pre_visit_query(&mut self, query: &Query) -> ControlFlow<()> {
+            if let Some(with) = &query.with {
+                for cte in &with.cte_tables {
+                    self.names.insert(fold(&cte.alias.name));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let mut visitor = Ctes {
+        names: HashSet::new(),
+    };
+    let _ = query.visit(&mut visitor);
+    visitor.names
+}
+
+fn check_relations_exist(query: &Query, catalog: &Catalog) -> PlanResult<()> {
+    for name in relation_names(query) {
+        catalog.source_required(&name)?;
+    }
+    Ok(())
+}
+
+/// Applies ksqlDB's projection rules to every SELECT of the query. `top_level` queries also
+/// get `ksql_col_<n>` names for unnamed expressions (inner ones keep DataFusion's names, which
+/// only the outer query sees).
+fn rewrite_query(query: &mut Query, catalog: &Catalog, top_level: bool) {
+    rewrite_set_expr(&mut query.body, catalog, top_level);
+}
+
+fn rewrite_set_expr(body: &mut SetExpr, catalog: &Catalog, top_level: bool) {
+    match body {
+        SetExpr::Select(select) => {
+            let relations: Vec<(Ident, Option<&SourceDef>)> = select
+                .from
+                .iter()
+                .flat_map(|from| {
+                    std::iter::once(&from.relation)
+                        .chain(from.joins.iter().map(|join| &join.relation))
+                })
+                .filter_map(|factor| relation_of(factor, catalog))
+                .collect();
+            let mut projection = Vec::with_capacity(select.projection.len());
+            for item in select.projection.drain(..) {
+                expand_item(item, &relations, &mut projection);
+            }
+            if top_level {
+                name_unnamed_items(&mut projection, &relations);
+            }
+            select.projection = projection;
+            for from in &mut select.from {
+                rewrite_factor(&mut from.relation, catalog);
+                for join in &mut from.joins {
+                    rewrite_factor(&mut join.relation, catalog);
+                }
+            }
+        }
+        SetExpr::Query(query) => rewrite_query(query, catalog, top_level),
+        SetExpr::SetOperation { left, right, .. } => {
+            rewrite_set_expr(left, catalog, top_level);
+            rewrite_set_expr(right, catalog, false);
+        }
+        _ => {}
+    }
+}
+
+/// ksqlDB's names for SELECT items without an alias: a column keeps its name, a struct
+/// field (`s.a`, `s->a`) takes the field's name, anything else is `ksql_col_<position>`.
+fn name_unnamed_items(projection: &mut [SelectItem], relations: &[(Ident, Option<&SourceDef>)]) {
+    for (position, item) in projection.iter_mut().enumerate() {
+        let SelectItem::UnnamedExpr(expr) = item else {
+            continue;
+        };
+        let name = match expr {
+            Expr::Identifier(_) => continue,
+            Expr::CompoundIdentifier(parts) => {
+                let qualified_column = parts.len() == 2
+                    && relations
+                        .iter()
+                        .any(|(qualifier, _)| fold(qualifier) == fold(&parts[0]));
+                if qualified_column {
+                    continue;
+                }
+                match parts.last() {
+                    Some(field) => Ident::with_quote('"', fold(field)),
+                    None => continue,
+                }
+            }
+            _ => Ident::new(format!("ksql_col_{position}")),
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias: name,
+        };
+    }
+}
+
+fn rewrite_factor(factor: &mut TableFactor, catalog: &Catalog) {
+    if let TableFactor::Derived { subquery, .. } = factor {
+        rewrite_query(subquery, catalog, false);
+    }
+}
+
+/// The qualifier a FROM item is referred to by, and its catalog source if it is one.
+fn relation_of<'a>(
+    factor: &TableFactor,
+    catalog: &'a Catalog,
+) -> Option<(Ident, Option<&'a SourceDef>)> {
+    match factor {
+        TableFactor::Table { name, alias, .. } => {
+            let table = object_name_last(name)?;
+            let source = catalog.source(&fold(table));
+            let qualifier = alias
+                .as_ref()
+                .map(|alias| alias.name.clone())
+                .unwrap_or_else(|| table.clone());
+            Some((qualifier, source))
+        }
+        TableFactor::Derived {
+            alias: Some(alias), ..
+        } => Some((alias.name.clone(), None)),
+        _ => None,
+    }
+}
+
+/// `*` and `s.*` become the declared columns of catalog sources, so pseudo-columns stay out.
+/// A wildcard with options (EXCLUDE, REPLACE, ...) or over a non-catalog relation is left to
+/// DataFusion.
+fn expand_item(
+    item: SelectItem,
+    relations: &[(Ident, Option<&SourceDef>)],
+    projection: &mut Vec<SelectItem>,
+) {
+    match &item {
+        SelectItem::Wildcard(options)
+            if is_plain(options) && relations.iter().all(|(_, source)| source.is_some()) =>
+        {
+            for (qualifier, source) in relations {
+                if let Some(source) = source {
+                    push_columns(qualifier, source, projection);
+                }
+            }
+        }
+        SelectItem::QualifiedWildcard(
+            SelectItemQualifiedWildcardKind::ObjectName(name),
+            options,
+        ) if is_plain(options) => {
+            let wanted = object_name_last(name).map(fold);
+            let matched = relations
+                .iter()
+                .find(|(qualifier, _)| Some(fold(qualifier)) == wanted);
+            match matched {
+                Some((qualifier, Some(source))) => push_columns(qualifier, source, projection),
+                _ => projection.push(item),
+            }
+        }
+        _ => projection.push(item),
+    }
+}
+
+fn is_plain(options: &eddy_parser::sqlparser::ast::WildcardAdditionalOptions) -> bool {
+    options.opt_ilike.is_none()
+        && options.opt_exclude.is_none()
+        && options.opt_except.is_none()
+        && options.opt_replace.is_none()
+        && options.opt_rename.is_none()
+}
+
+fn push_columns(qualifier: &Ident, source: &SourceDef, projection: &mut Vec<SelectItem>) {
+    for column in &source.columns {
+        projection.push(SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![
+            qualifier.clone(),
+            Ident::with_quote('"', column.name.clone()),
+        ])));
+    }
+}

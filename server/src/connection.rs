@@ -1,0 +1,399 @@
+//! One client connection: its engine `Session` behind both query protocols.
+//!
+//! Simple protocol: `on_query` is overridden (rather than pgwire's `do_query` wrapper) so
+//! that each statement of a query string can change the transaction status in order;
+//! it selects the statements' work against the connection's cancel receiver itself.
+//! Extended protocol: Parse prepares once through `EddyQueryParser` (psycopg and JDBC
+//! reuse named statements many times); Describe answers NoData for statements without
+//! rows (pgwire would send an empty RowDescription when there are parameters); Execute
+//! streams rows itself with cancel, flush-when-pending and portal suspension.
+//!
+//! Never: hold the session lock while waiting on the client (rows are sent after the
+//! statement returned its stream), or call `start_query` inside a future pgwire already
+//! selects against a cancel receiver.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::channel::oneshot;
+use futures::{Sink, SinkExt};
+use pgwire::api::portal::{Format, Portal, PortalExecutionState};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::results::{
+    DescribePortalResponse, DescribeStatementResponse, FieldInfo, Response,
+};
+use pgwire::api::stmt::{QueryParser, StoredStatement};
+use pgwire::api::store::{Entry, PortalStore};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, ConnectionHandle, DEFAULT_NAME, PgWireConnectionState, Type,
+};
+use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{
+    Describe, Execute, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
+use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
+use pgwire::messages::simplequery::Query;
+use tokio::sync::Mutex;
+
+use eddy_executor::{PreparedStatement, Session};
+
+use crate::params::decode_parameters;
+use crate::respond::{output_response, result_formats, send_response};
+use crate::sqlstate::{engine_error, server_error};
+use crate::types::{pg_type, row_fields};
+
+/// The query handlers of one connection. Created per connection, so the session it
+/// holds is that client's alone; the lock is only ever taken by one message at a time.
+pub(crate) struct ConnectionHandler {
+    session: Arc<Mutex<Session>>,
+    query_parser: Arc<EddyQueryParser>,
+}
+
+impl ConnectionHandler {
+    pub(crate) fn new(session: Session) -> Self {
+        let session = Arc::new(Mutex::new(session));
+        let query_parser = Arc::new(EddyQueryParser {
+            session: session.clone(),
+        });
+        Self {
+            session,
+            query_parser,
+        }
+    }
+
+    /// Runs (or resumes) a portal and sends its result, up to `rows_max` rows.
+    async fn run_portal<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<PreparedStatement>,
+        rows_max: Option<usize>,
+    ) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = PreparedStatement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let portal_state = portal.state();
+        let mut state = portal_state.lock().await;
+        // A portal whose run fails or is cancelled stays finished, as in Postgres.
+        let response = match std::mem::replace(&mut *state, PortalExecutionState::Finished) {
+            PortalExecutionState::Initial => {
+                ExtendedQueryHandler::do_query(self, client, portal, rows_max.unwrap_or(0)).await?
+            }
+            PortalExecutionState::Suspended(rows) => Response::Query(rows),
+            PortalExecutionState::Finished => {
+                let tag = CommandComplete::new("SELECT 0".to_owned());
+                client
+                    .feed(PgWireBackendMessage::CommandComplete(tag))
+                    .await?;
+                return Ok(());
+            }
+        };
+        if let Some(rest) = send_response(client, response, false, rows_max).await? {
+            *state = PortalExecutionState::Suspended(rest);
+        }
+        Ok(())
+    }
+}
+
+/// The connection's cancel receiver for the query about to run (None before startup
+/// registered the connection).
+async fn cancel_receiver<C: ClientInfo>(client: &C) -> Option<oneshot::Receiver<()>> {
+    let handle = client.session_extensions().get::<Arc<ConnectionHandle>>()?;
+    Some(handle.start_query().await)
+}
+
+/// Runs `work` until it ends or a CancelRequest fires `cancel` (57014, the work and
+/// the result stream it owns are dropped).
+async fn until_cancelled<T>(
+    work: impl Future<Output = PgWireResult<T>>,
+    cancel: Option<oneshot::Receiver<()>>,
+) -> PgWireResult<T> {
+    match cancel {
+        None => work.await,
+        Some(cancel) => tokio::select! {
+            result = work => result,
+            _cancelled = cancel => Err(PgWireError::QueryCanceled),
+        },
+    }
+}
+
+#[async_trait]
+impl SimpleQueryHandler for ConnectionHandler {
+    async fn on_query<C>(&self, client: &mut C, query: Query) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let cancel = cancel_receiver(client).await;
+        // On error, pgwire sends the ErrorResponse and ReadyForQuery (with the status
+        // the statements before the failing one left).
+        let statements = SimpleQueryHandler::do_query(self, client, &query.query);
+        until_cancelled(statements, cancel).await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        let ready = ReadyForQuery::new(client.transaction_status());
+        client
+            .send(PgWireBackendMessage::ReadyForQuery(ready))
+            .await?;
+        Ok(())
+    }
+
+    /// Runs each statement of `query` in order and sends its messages; an error stops the
+    /// rest of the string, as in Postgres.
+    async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statements = self
+            .session
+            .lock()
+            .await
+            .parse(query)
+            .map_err(engine_error)?;
+        if statements.is_empty() {
+            send_response(client, Response::EmptyQuery, true, None).await?;
+        }
+        for statement in &statements {
+            let output = self
+                .session
+                .lock()
+                .await
+                .execute(statement)
+                .await
+                .map_err(engine_error)?;
+            let response = output_response(client, output, &Format::UnifiedText).await?;
+            send_response(client, response, true, None).await?;
+        }
+        Ok(Vec::new())
+    }
+}
+
+#[async_trait]
+impl ExtendedQueryHandler for ConnectionHandler {
+    type Statement = PreparedStatement;
+    type QueryParser = EddyQueryParser;
+
+    fn query_parser(&self) -> Arc<Self::QueryParser> {
+        self.query_parser.clone()
+    }
+
+    async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if !matches!(client.state(), PgWireConnectionState::ReadyForQuery) {
+            return Err(PgWireError::NotReadyForQuery);
+        }
+        let portal_name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let portal = match client.portal_store().get_portal(portal_name) {
+            Some(Entry::Value(portal)) => portal,
+            Some(Entry::Empty) => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+                return Ok(());
+            }
+            None => return Err(PgWireError::PortalNotFound(portal_name.to_owned())),
+        };
+        let rows_max = usize::try_from(message.max_rows)
+            .ok()
+            .filter(|rows_max| *rows_max > 0);
+        client.set_state(PgWireConnectionState::QueryInProgress);
+        let cancel = cancel_receiver(client).await;
+        until_cancelled(self.run_portal(client, &portal, rows_max), cancel).await?;
+        client.set_state(PgWireConnectionState::ReadyForQuery);
+        Ok(())
+    }
+
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        let fields = match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => {
+                let described = match client.portal_store().get_statement(name) {
+                    Some(Entry::Value(statement)) => {
+                        self.do_describe_statement(client, &statement).await?
+                    }
+                    Some(Entry::Empty) => DescribeStatementResponse::new(Vec::new(), Vec::new()),
+                    None => return Err(PgWireError::StatementNotFound(name.to_owned())),
+                };
+                let parameter_oids = described.parameters.iter().map(Type::oid).collect();
+                client
+                    .feed(PgWireBackendMessage::ParameterDescription(
+                        ParameterDescription::new(parameter_oids),
+                    ))
+                    .await?;
+                described.fields
+            }
+            TARGET_TYPE_BYTE_PORTAL => match client.portal_store().get_portal(name) {
+                Some(Entry::Value(portal)) => {
+                    self.do_describe_portal(client, &portal).await?.fields
+                }
+                Some(Entry::Empty) => Vec::new(),
+                None => return Err(PgWireError::PortalNotFound(name.to_owned())),
+            },
+            other => return Err(PgWireError::InvalidTargetType(other)),
+        };
+        let message = if fields.is_empty() {
+            PgWireBackendMessage::NoData(NoData::new())
+        } else {
+            PgWireBackendMessage::RowDescription(RowDescription::new(
+                fields.iter().map(Into::into).collect(),
+            ))
+        };
+        client.feed(message).await?;
+        Ok(())
+    }
+
+    /// Parameter types (the client's where it named them, else the planned ones) and
+    /// result columns in text format (formats are only known once bound).
+    async fn do_describe_statement<C>(
+        &self,
+        _client: &mut C,
+        statement: &StoredStatement<Self::Statement>,
+    ) -> PgWireResult<DescribeStatementResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let prepared = &statement.statement;
+        let parameters = prepared
+            .parameter_types()
+            .iter()
+            .enumerate()
+            .map(|(index, planned)| {
+                statement
+                    .parameter_types
+                    .get(index)
+                    .cloned()
+                    .flatten()
+                    .filter(|declared| *declared != Type::UNKNOWN)
+                    .unwrap_or_else(|| pg_type(planned))
+            })
+            .collect();
+        let fields = self.query_parser.get_result_schema(prepared, None)?;
+        Ok(DescribeStatementResponse::new(parameters, fields))
+    }
+
+    /// Result columns in the formats the Bind asked for.
+    async fn do_describe_portal<C>(
+        &self,
+        _client: &mut C,
+        portal: &Portal<Self::Statement>,
+    ) -> PgWireResult<DescribePortalResponse>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let fields = self.query_parser.get_result_schema(
+            &portal.statement.statement,
+            Some(&portal.result_column_format),
+        )?;
+        Ok(DescribePortalResponse::new(fields))
+    }
+
+    /// Executes a bound portal: decodes its parameters to the planned types and runs the
+    /// prepared statement. Rows come back as a lazy stream for `on_execute` to send.
+    async fn do_query<C>(
+        &self,
+        client: &mut C,
+        portal: &Portal<Self::Statement>,
+        _max_rows: usize,
+    ) -> PgWireResult<Response>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let stored = &portal.statement;
+        let prepared = &stored.statement;
+        let parameters = decode_parameters(
+            &portal.parameters,
+            &portal.parameter_format,
+            &stored.parameter_types,
+            prepared.parameter_types(),
+        )
+        .map_err(server_error)?;
+        let output = self
+            .session
+            .lock()
+            .await
+            .execute_prepared(prepared, parameters)
+            .await
+            .map_err(engine_error)?;
+        output_response(client, output, &portal.result_column_format).await
+    }
+}
+
+/// Parse messages: prepares the statement in the connection's session, once.
+pub(crate) struct EddyQueryParser {
+    session: Arc<Mutex<Session>>,
+}
+
+#[async_trait]
+impl QueryParser for EddyQueryParser {
+    type Statement = PreparedStatement;
+
+    async fn parse_sql<C>(
+        &self,
+        _client: &C,
+        sql: &str,
+        _types: &[Option<Type>],
+    ) -> PgWireResult<Option<Self::Statement>>
+    where
+        C: ClientInfo + Unpin + Send + Sync,
+    {
+        let mut session = self.session.lock().await;
+        // A query of only comments is an empty statement, answered EmptyQueryResponse.
+        if session.parse(sql).map_err(engine_error)?.is_empty() {
+            return Ok(None);
+        }
+        session.prepare(sql).await.map(Some).map_err(engine_error)
+    }
+
+    fn get_parameter_types(&self, statement: &Self::Statement) -> PgWireResult<Vec<Type>> {
+        Ok(statement.parameter_types().iter().map(pg_type).collect())
+    }
+
+    fn get_result_schema(
+        &self,
+        statement: &Self::Statement,
+        column_format: Option<&Format>,
+    ) -> PgWireResult<Vec<FieldInfo>> {
+        let Some(schema) = statement.result_schema() else {
+            return Ok(Vec::new());
+        };
+        let format = column_format.unwrap_or(&Format::UnifiedText);
+        let formats = result_formats(format, schema.fields().len()).map_err(server_error)?;
+        Ok(row_fields(&schema, &formats))
+    }
+}

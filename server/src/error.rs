@@ -1,0 +1,46 @@
+//! Errors the server itself detects, between the wire and the engine: bad parameters in a
+//! Bind, result values the Postgres wire cannot carry.
+//!
+//! Engine errors stay `EngineError`; both become SQLSTATEs in one place only
+//! (`sqlstate.rs`). Never: stringify an engine error into one of these variants.
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A Bind parameter that cannot be read as the type it was announced as.
+    #[error("invalid input for parameter ${position} of type {type_name}: {reason}")]
+    InvalidParameter {
+        /// 1-based, as in `$1`.
+        position: usize,
+        type_name: String,
+        reason: String,
+    },
+    /// A Bind whose parameter count differs from the statement's.
+    #[error(
+        "bind message supplies {supplied} parameters, but prepared statement requires {required}"
+    )]
+    ParameterCount { supplied: usize, required: usize },
+    /// A Bind whose result format codes are neither 0, 1, nor one per column.
+    #[error("bind message has {formats} result formats but query has {columns} columns")]
+    ResultFormatCount { formats: usize, columns: usize },
+    /// A result with more columns than a `DataRow` can carry (its count is an i16).
+    #[error("result has {columns} columns; at most {columns_max} can be sent")]
+    TooManyColumns { columns: usize, columns_max: usize },
+    /// One value larger than a wire message can carry (its length is an i32).
+    #[error("value in column \"{column}\" is {value_bytes} bytes, too large to send")]
+    ValueTooLarge { column: String, value_bytes: usize },
+    /// A date or time outside the range Postgres can represent.
+    #[error("value in column \"{column}\" is out of range for type {type_name}")]
+    ValueOutOfRange { column: String, type_name: String },
+    /// A column of an Arrow type that has neither a Postgres type nor a display form.
+    #[error("column \"{column}\" has type {data_type}, which cannot be sent to a client")]
+    UnsupportedType { column: String, data_type: String },
+    /// `COPY ... FROM STDIN`: Eddy ingests through INSERT only.
+    #[error("COPY FROM STDIN is not supported; use INSERT")]
+    CopyInUnsupported,
+    /// A result batch whose columns differ from the schema already described to the
+    /// client: a broken engine invariant, reported rather than sent inconsistently.
+    #[error("result batch has {actual} columns, but its schema has {expected}")]
+    BatchColumnCount { expected: usize, actual: usize },
+}
+
+pub type ServerResult<T> = Result<T, ServerError>;

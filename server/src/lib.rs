@@ -1,0 +1,150 @@
+//! Eddy's Postgres wire protocol server: [`serve`] accepts connections and translates
+//! between pgwire and the engine's `Session` API, nothing more.
+//!
+//! Each connection is a task (`process_socket`) with its own `Session`
+//! (`connection.rs`): simple and extended query protocols, text and binary formats,
+//! results streamed as they are produced (`respond.rs`), cancel through a shared
+//! `ConnectionManager` (`startup.rs`). Arrow types map to Postgres types in `types.rs` and
+//! are written by `encode.rs`; every error becomes a SQLSTATE in `sqlstate.rs`.
+//!
+//! Never: reach around the `Session` API into the engine, or let anything a client sends
+//! crash the server.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use eddy_executor::{Engine, EngineConfig};
+//! use tokio_util::sync::CancellationToken;
+//!
+//! let engine = Engine::open(EngineConfig::new("./eddy-data")).await?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
+//! let shutdown = CancellationToken::new();
+//! eddy_server::serve(engine.clone(), listener, shutdown).await?;
+//! engine.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+mod connection;
+mod encode;
+mod error;
+mod json;
+mod limits;
+mod numeric;
+mod params;
+mod respond;
+mod sqlstate;
+mod startup;
+mod text_format;
+mod types;
+
+use std::sync::Arc;
+
+use eddy_executor::Engine;
+use pgwire::api::auth::StartupHandler;
+use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use pgwire::api::{ConnectionManager, PgWireServerHandlers};
+use pgwire::tokio::process_socket;
+use socket2::{SockRef, TcpKeepalive};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use crate::connection::ConnectionHandler;
+use crate::limits::{ACCEPT_ERROR_BACKOFF, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
+use crate::startup::TrustStartupHandler;
+
+/// Accepts Postgres connections on `listener` until `shutdown` is cancelled, then stops
+/// accepting and ends the open connections (their sessions and push queries are dropped).
+/// The engine is left running: shutting it down is the caller's next step.
+pub async fn serve(
+    engine: Arc<Engine>,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let address = listener.local_addr()?;
+    let connections = Arc::new(ConnectionManager::new());
+    let startup = Arc::new(TrustStartupHandler::new(connections.clone()));
+    let cancel = Arc::new(DefaultCancelHandler::new(connections));
+    let mut tasks = JoinSet::new();
+    info!(%address, "accepting connections");
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((socket, peer)) => {
+                    set_keepalive(&socket);
+                    let handlers = ConnectionHandlers {
+                        handler: Arc::new(ConnectionHandler::new(engine.session())),
+                        startup: startup.clone(),
+                        cancel: cancel.clone(),
+                    };
+                    tasks.spawn(serve_connection(socket, handlers, peer));
+                }
+                Err(accept_error) => {
+                    warn!(%accept_error, "accept failed; retrying");
+                    tokio::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                }
+            },
+            Some(finished) = tasks.join_next(), if !tasks.is_empty() => {
+                if let Err(join_error) = finished {
+                    error!(%join_error, "connection task failed");
+                }
+            }
+        }
+    }
+    info!(%address, connections = tasks.len(), "stopped accepting connections");
+    tasks.shutdown().await;
+    Ok(())
+}
+
+async fn serve_connection(
+    socket: TcpStream,
+    handlers: ConnectionHandlers,
+    peer: std::net::SocketAddr,
+) {
+    match process_socket(socket, None, handlers).await {
+        Ok(()) => debug!(%peer, "connection closed"),
+        // Most often the client left mid-result (broken pipe): normal, not an error.
+        Err(io_error) => debug!(%peer, %io_error, "connection ended"),
+    }
+}
+
+/// TCP keepalive finds peers that vanished without closing (their machine died), which
+/// no write would notice while the connection is idle.
+fn set_keepalive(socket: &TcpStream) {
+    let keepalive = TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_RETRIES);
+    if let Err(keepalive_error) = SockRef::from(socket).set_tcp_keepalive(&keepalive) {
+        debug!(%keepalive_error, "cannot set TCP keepalive");
+    }
+}
+
+/// The handlers of one connection: its own query handler (and session), the server's
+/// shared startup and cancel handlers.
+struct ConnectionHandlers {
+    handler: Arc<ConnectionHandler>,
+    startup: Arc<TrustStartupHandler>,
+    cancel: Arc<DefaultCancelHandler>,
+}
+
+impl PgWireServerHandlers for ConnectionHandlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.handler.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.handler.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.startup.clone()
+    }
+
+    fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        self.cancel.clone()
+    }
+}

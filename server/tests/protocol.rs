@@ -1,0 +1,549 @@
+//! The wire protocol through a real driver (tokio-postgres) against an in-process server:
+//! extended-protocol parameters in binary, prepared statement reuse, portal suspension,
+//! push queries, cancel, a client leaving mid-query, COPY out, and bad input.
+//!
+//! Tests wait for events (a RowDescription, a row, an error), each wait bounded by
+//! `WAIT_MAX` so a broken server fails the test instead of hanging it; nothing asserts on
+//! time.
+
+use std::error::Error;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use eddy_executor::{Durability, Engine, EngineConfig};
+use futures::{Stream, StreamExt};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_postgres::error::{ErrorPosition, SqlState};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_util::bytes::BytesMut;
+use tokio_util::sync::CancellationToken;
+
+const WAIT_MAX: Duration = Duration::from_secs(30);
+
+struct TestServer {
+    engine: Arc<Engine>,
+    shutdown: CancellationToken,
+    task: JoinHandle<std::io::Result<()>>,
+    address: SocketAddr,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    async fn start() -> TestServer {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut config = EngineConfig::new(data_dir.path());
+        config.durability = Durability::Os;
+        let engine = Engine::open(config).await.expect("engine opens");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("free port");
+        let address = listener.local_addr().expect("bound address");
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(eddy_server::serve(
+            engine.clone(),
+            listener,
+            shutdown.clone(),
+        ));
+        TestServer {
+            engine,
+            shutdown,
+            task,
+            address,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// A client and the task driving its connection (abort it to close the socket).
+    async fn connect_with_task(&self) -> (Client, JoinHandle<()>) {
+        let config = format!(
+            "host={} port={} user=eddy dbname=eddy",
+            self.address.ip(),
+            self.address.port()
+        );
+        let (client, connection) = tokio_postgres::connect(&config, NoTls)
+            .await
+            .expect("server accepts connections");
+        let task = tokio::spawn(async move {
+            // Ends with an error when a test drops the client mid-query; that is expected.
+            let _ended = connection.await;
+        });
+        (client, task)
+    }
+
+    async fn connect(&self) -> Client {
+        self.connect_with_task().await.0
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task
+            .await
+            .expect("server task does not panic")
+            .expect("server stops cleanly");
+        self.engine.shutdown().await;
+    }
+}
+
+async fn create_readings(client: &Client) {
+    client
+        .batch_execute(
+            "CREATE STREAM readings (sensor_id BIGINT KEY, reading DOUBLE, label VARCHAR) \
+             WITH (KAFKA_TOPIC = 'readings', VALUE_FORMAT = 'JSON', PARTITIONS = 1)",
+        )
+        .await
+        .expect("stream is created");
+}
+
+fn sqlstate(error: &tokio_postgres::Error) -> SqlState {
+    error
+        .code()
+        .cloned()
+        .unwrap_or_else(|| panic!("expected a database error, got {error:?}"))
+}
+
+/// The next message of a simple-protocol stream, failing the test after `WAIT_MAX`.
+async fn next_message<S>(
+    messages: &mut S,
+) -> Option<Result<SimpleQueryMessage, tokio_postgres::Error>>
+where
+    S: Stream<Item = Result<SimpleQueryMessage, tokio_postgres::Error>> + Unpin,
+{
+    tokio::time::timeout(WAIT_MAX, messages.next())
+        .await
+        .expect("the server answers within WAIT_MAX")
+}
+
+/// Waits for the RowDescription that says a push query has started.
+async fn expect_started<S>(messages: &mut S)
+where
+    S: Stream<Item = Result<SimpleQueryMessage, tokio_postgres::Error>> + Unpin,
+{
+    match next_message(messages).await {
+        Some(Ok(SimpleQueryMessage::RowDescription(_))) => {}
+        other => panic!("expected the push query's RowDescription, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn extended_protocol_binds_binary_parameters() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    create_readings(&client).await;
+    let insert = client
+        .prepare("INSERT INTO readings (sensor_id, reading, label) VALUES ($1, $2, $3)")
+        .await
+        .expect("insert prepares");
+    assert_eq!(insert.params(), &[Type::INT8, Type::FLOAT8, Type::TEXT]);
+    let inserted = client
+        .execute(&insert, &[&7i64, &21.5f64, &"kitchen"])
+        .await
+        .expect("insert runs");
+    assert_eq!(inserted, 1);
+    client
+        .execute(&insert, &[&8i64, &19.0f64, &None::<&str>])
+        .await
+        .expect("insert with a NULL runs");
+    let rows = client
+        .query(
+            "SELECT sensor_id, reading, label FROM readings WHERE sensor_id = $1",
+            &[&7i64],
+        )
+        .await
+        .expect("select runs");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].get::<_, i64>("sensor_id"), 7);
+    assert_eq!(rows[0].get::<_, f64>("reading"), 21.5);
+    assert_eq!(
+        rows[0].get::<_, Option<String>>("label").as_deref(),
+        Some("kitchen")
+    );
+    let row = client
+        .query_one("SELECT label FROM readings WHERE sensor_id = $1", &[&8i64])
+        .await
+        .expect("one row");
+    assert_eq!(row.get::<_, Option<String>>(0), None);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_statement_runs_a_hundred_times() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    create_readings(&client).await;
+    let insert = client
+        .prepare("INSERT INTO readings (sensor_id, reading, label) VALUES ($1, $2, 'bulk')")
+        .await
+        .expect("insert prepares");
+    for sensor_id in 0..100i64 {
+        client
+            .execute(&insert, &[&sensor_id, &(sensor_id as f64)])
+            .await
+            .expect("insert runs");
+    }
+    let count = client
+        .prepare("SELECT COUNT(*) FROM readings WHERE sensor_id >= $1")
+        .await
+        .expect("count prepares");
+    for lowest in 0..100i64 {
+        let row = client
+            .query_one(&count, &[&lowest])
+            .await
+            .expect("count runs");
+        assert_eq!(row.get::<_, i64>(0), 100 - lowest);
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_portal_with_a_row_limit_is_suspended_and_resumed() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    create_readings(&client).await;
+    client
+        .batch_execute(
+            "INSERT INTO readings (sensor_id, reading, label) VALUES \
+             (1, 1.0, 'a'), (2, 2.0, 'b'), (3, 3.0, 'c'), (4, 4.0, 'd'), \
+             (5, 5.0, 'e'), (6, 6.0, 'f'), (7, 7.0, 'g')",
+        )
+        .await
+        .expect("rows are inserted");
+    let transaction = client.transaction().await.expect("BEGIN");
+    let portal = transaction
+        .bind("SELECT sensor_id FROM readings ORDER BY sensor_id", &[])
+        .await
+        .expect("portal is bound");
+    let mut batches = Vec::new();
+    loop {
+        let rows = transaction
+            .query_portal(&portal, 3)
+            .await
+            .expect("portal runs");
+        if rows.is_empty() {
+            break;
+        }
+        batches.push(
+            rows.iter()
+                .map(|row| row.get::<_, i64>(0))
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(batches, vec![vec![1, 2, 3], vec![4, 5, 6], vec![7]]);
+    transaction.commit().await.expect("COMMIT");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_query_receives_a_row_inserted_by_another_connection() {
+    let server = TestServer::start().await;
+    let writer = server.connect().await;
+    create_readings(&writer).await;
+    let subscriber = server.connect().await;
+    let messages = subscriber
+        .simple_query_raw("SELECT sensor_id, label FROM readings EMIT CHANGES")
+        .await
+        .expect("push query is sent");
+    let mut messages = pin!(messages);
+    expect_started(&mut messages).await;
+    writer
+        .batch_execute("INSERT INTO readings (sensor_id, reading, label) VALUES (1, 2.5, 'new')")
+        .await
+        .expect("row is inserted");
+    let row = loop {
+        match next_message(&mut messages).await {
+            Some(Ok(SimpleQueryMessage::Row(row))) => break row,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a row, got {other:?}"),
+        }
+    };
+    assert_eq!(row.get("sensor_id"), Some("1"));
+    assert_eq!(row.get("label"), Some("new"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_query_streams_over_the_extended_protocol() {
+    let server = TestServer::start().await;
+    let writer = server.connect().await;
+    create_readings(&writer).await;
+    let subscriber = server.connect().await;
+    let no_parameters: [&(dyn ToSql + Sync); 0] = [];
+    let rows = subscriber
+        .query_raw(
+            "SELECT sensor_id, label FROM readings EMIT CHANGES",
+            no_parameters,
+        )
+        .await
+        .expect("push query starts");
+    let mut rows = pin!(rows);
+    // The extended protocol gives no sign of when the query has subscribed, so rows are
+    // inserted until one arrives; the wait between inserts is a poll, not an assertion.
+    let mut attempts = 0;
+    let row = loop {
+        attempts += 1;
+        assert!(attempts <= 150, "no row arrived after {attempts} inserts");
+        writer
+            .batch_execute("INSERT INTO readings (sensor_id, reading, label) VALUES (9, 1.0, 'x')")
+            .await
+            .expect("row is inserted");
+        match tokio::time::timeout(Duration::from_millis(200), rows.next()).await {
+            Ok(Some(row)) => break row.expect("row decodes"),
+            Ok(None) => panic!("push query ended"),
+            Err(_not_yet) => continue,
+        }
+    };
+    assert_eq!(row.get::<_, i64>("sensor_id"), 9);
+    assert_eq!(row.get::<_, Option<String>>("label").as_deref(), Some("x"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_push_query_with_57014_and_the_connection_stays_usable() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    create_readings(&client).await;
+    let messages = client
+        .simple_query_raw("SELECT * FROM readings EMIT CHANGES")
+        .await
+        .expect("push query is sent");
+    let mut messages = pin!(messages);
+    expect_started(&mut messages).await;
+    client
+        .cancel_token()
+        .cancel_query(NoTls)
+        .await
+        .expect("cancel request is sent");
+    let error = loop {
+        match next_message(&mut messages).await {
+            Some(Err(error)) => break error,
+            Some(Ok(_)) => continue,
+            None => panic!("the push query ended without an error"),
+        }
+    };
+    assert_eq!(sqlstate(&error), SqlState::QUERY_CANCELED);
+    client
+        .batch_execute("INSERT INTO readings (sensor_id, reading, label) VALUES (1, 1.0, 'after')")
+        .await
+        .expect("the connection still runs statements");
+    let rows = client
+        .query("SELECT label FROM readings", &[])
+        .await
+        .expect("and queries");
+    assert_eq!(rows.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_stops_a_copy_of_a_push_query() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    create_readings(&client).await;
+    let copy = client
+        .copy_out("COPY (SELECT * FROM readings EMIT CHANGES) TO STDOUT")
+        .await
+        .expect("COPY starts");
+    let mut copy = pin!(copy);
+    client
+        .cancel_token()
+        .cancel_query(NoTls)
+        .await
+        .expect("cancel request is sent");
+    let ended = tokio::time::timeout(WAIT_MAX, copy.next())
+        .await
+        .expect("the COPY ends within WAIT_MAX");
+    match ended {
+        Some(Err(error)) => assert_eq!(sqlstate(&error), SqlState::QUERY_CANCELED),
+        other => panic!("expected the cancel error, got {other:?}"),
+    }
+    client
+        .simple_query("SHOW STREAMS")
+        .await
+        .expect("the connection still works");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_leaving_mid_push_query_does_not_hurt_the_server() {
+    let server = TestServer::start().await;
+    let writer = server.connect().await;
+    create_readings(&writer).await;
+    {
+        let (subscriber, connection) = server.connect_with_task().await;
+        let messages = subscriber
+            .simple_query_raw("SELECT * FROM readings EMIT CHANGES")
+            .await
+            .expect("push query is sent");
+        let mut messages = pin!(messages);
+        expect_started(&mut messages).await;
+        connection.abort();
+        let _closed = connection.await;
+    }
+    // Writes go on, and the server (which notices the departure on its next write or
+    // heartbeat) keeps serving new connections.
+    for sensor_id in 0..3i64 {
+        writer
+            .execute(
+                "INSERT INTO readings (sensor_id, reading, label) VALUES ($1, 0.5, 'later')",
+                &[&sensor_id],
+            )
+            .await
+            .expect("inserts go on");
+    }
+    let newcomer = server.connect().await;
+    let rows = newcomer
+        .query("SELECT sensor_id FROM readings", &[])
+        .await
+        .expect("a new connection works");
+    assert_eq!(rows.len(), 3);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_out_of_a_push_query_with_limit_ends_after_its_rows() {
+    let server = TestServer::start().await;
+    let writer = server.connect().await;
+    create_readings(&writer).await;
+    let reader = server.connect().await;
+    let copy = reader
+        .copy_out("COPY (SELECT sensor_id, label FROM readings EMIT CHANGES LIMIT 2) TO STDOUT")
+        .await
+        .expect("COPY starts");
+    let mut copy = pin!(copy);
+    writer
+        .batch_execute(
+            "INSERT INTO readings (sensor_id, reading, label) VALUES \
+             (1, 1.0, 'first'), (2, 2.0, 'tab\there'), (3, 3.0, 'third')",
+        )
+        .await
+        .expect("rows are inserted");
+    let mut lines = Vec::new();
+    while let Some(line) = tokio::time::timeout(WAIT_MAX, copy.next())
+        .await
+        .expect("COPY data arrives within WAIT_MAX")
+    {
+        lines.push(String::from_utf8(line.expect("COPY line").to_vec()).expect("UTF-8"));
+    }
+    assert_eq!(lines, vec!["1\tfirst\n", "2\ttab\\there\n"]);
+    server.stop().await;
+}
+
+/// An int8 parameter whose binary value has 3 bytes instead of 8.
+#[derive(Debug)]
+struct ShortInt8;
+
+impl ToSql for ShortInt8 {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn Error + Sync + Send>> {
+        out.extend_from_slice(&[1, 2, 3]);
+        Ok(IsNull::No)
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::INT8
+    }
+
+    to_sql_checked!();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_an_error_with_a_sqlstate_and_the_connection_survives() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    create_readings(&client).await;
+
+    let error = client
+        .simple_query("SELEC 1")
+        .await
+        .expect_err("garbage SQL");
+    assert_eq!(sqlstate(&error), SqlState::SYNTAX_ERROR);
+    let position = error
+        .as_db_error()
+        .and_then(|error| error.position().cloned());
+    assert!(
+        matches!(position, Some(ErrorPosition::Original(1))),
+        "{position:?}"
+    );
+
+    let error = client
+        .prepare("SELEC 1")
+        .await
+        .expect_err("garbage SQL, extended");
+    assert_eq!(sqlstate(&error), SqlState::SYNTAX_ERROR);
+
+    let error = client
+        .query("SELECT * FROM no_such_stream", &[])
+        .await
+        .expect_err("unknown stream");
+    assert_eq!(sqlstate(&error), SqlState::UNDEFINED_TABLE);
+
+    let by_text = client
+        .prepare_typed(
+            "SELECT sensor_id FROM readings WHERE sensor_id = $1",
+            &[Type::TEXT],
+        )
+        .await
+        .expect("prepares with a text parameter");
+    let error = client
+        .query(&by_text, &[&"not a number"])
+        .await
+        .expect_err("text that is no integer");
+    assert_eq!(sqlstate(&error), SqlState::INVALID_TEXT_REPRESENTATION);
+
+    let error = client
+        .query(
+            "SELECT sensor_id FROM readings WHERE sensor_id = $1",
+            &[&ShortInt8],
+        )
+        .await
+        .expect_err("a 3-byte int8");
+    assert_eq!(sqlstate(&error), SqlState::INVALID_TEXT_REPRESENTATION);
+
+    // An error stops the rest of a query string, as in Postgres.
+    let error = client
+        .batch_execute(
+            "INSERT INTO readings (sensor_id, reading, label) VALUES (100, 1.0, 'before'); \
+             SELECT * FROM no_such_stream; \
+             INSERT INTO readings (sensor_id, reading, label) VALUES (101, 1.0, 'after')",
+        )
+        .await
+        .expect_err("the middle statement fails");
+    assert_eq!(sqlstate(&error), SqlState::UNDEFINED_TABLE);
+    let rows = client
+        .query("SELECT sensor_id FROM readings ORDER BY sensor_id", &[])
+        .await
+        .expect("the connection still works");
+    let sensor_ids: Vec<i64> = rows.iter().map(|row| row.get(0)).collect();
+    assert_eq!(sensor_ids, vec![100]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_are_accepted() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    create_readings(&client).await;
+    let transaction = client.transaction().await.expect("BEGIN");
+    transaction
+        .execute(
+            "INSERT INTO readings (sensor_id, reading, label) VALUES ($1, 1.0, 'tx')",
+            &[&1i64],
+        )
+        .await
+        .expect("insert inside a transaction");
+    transaction.commit().await.expect("COMMIT");
+    let transaction = client.transaction().await.expect("BEGIN again");
+    transaction.rollback().await.expect("ROLLBACK");
+    let replies = client
+        .simple_query("BEGIN; SELECT label FROM readings; COMMIT")
+        .await
+        .expect("one string with a transaction");
+    let labels: Vec<String> = replies
+        .iter()
+        .filter_map(|reply| match reply {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(labels, vec!["tx"]);
+    server.stop().await;
+}

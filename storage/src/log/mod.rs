@@ -1,0 +1,292 @@
+//! Topics: named, partitioned, append-only logs of Arrow record batches, in the spirit of
+//! Kafka's log. A topic is a directory holding its metadata file (name, partition count,
+//! schema) and one directory of segment files per partition.
+//!
+//! Appends go through the store's committer thread (group commit); reads go straight to the
+//! partition's index, cache and files, and never wait behind an append.
+//!
+//! Never: accept a batch whose schema differs from the topic's, or show undurable rows.
+
+mod committer;
+mod frame;
+mod partition;
+mod segment;
+mod topic_files;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use tokio::sync::watch;
+
+use crate::error::StorageError;
+
+pub(crate) use committer::CommitterHandle;
+pub(crate) use partition::{LogSettings, sync_directory};
+pub(crate) use topic_files::{TopicFiles, load_topics};
+
+use frame::{EncodedFrame, ProducerTag};
+use partition::{Partition, PartitionIdentity};
+
+/// A row's position in one partition log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Offset(pub u64);
+
+/// When an append is acknowledged and its rows become visible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// After fdatasync of the segment file, shared by concurrent appends (group commit).
+    #[default]
+    Fsync,
+    /// After write(2): flushing is left to the OS, like Kafka's default. A crash of the
+    /// machine (not of the process) can lose the last acknowledged appends.
+    Os,
+}
+
+/// A named log with a fixed schema and a fixed number of partitions.
+pub struct Topic {
+    name: Arc<str>,
+    schema: SchemaRef,
+    partitions: Vec<Arc<Partition>>,
+    dropped: Arc<AtomicBool>,
+    committer: CommitterHandle,
+}
+
+impl std::fmt::Debug for Topic {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Topic")
+            .field("name", &self.name)
+            .field("partition_count", &self.partitions.len())
+            .field("dropped", &self.dropped.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+impl Topic {
+    /// Opens (or, for a new topic, creates) the partitions of a topic whose files are in place.
+    pub(crate) fn open(
+        files: &TopicFiles,
+        settings: LogSettings,
+        committer: CommitterHandle,
+    ) -> Result<Self, StorageError> {
+        let name: Arc<str> = Arc::from(files.name());
+        let dropped = Arc::new(AtomicBool::new(false));
+        let partitions = (0..files.partition_count())
+            .map(|partition| {
+                let identity = PartitionIdentity {
+                    topic: name.clone(),
+                    partition,
+                    dropped: dropped.clone(),
+                };
+                let directory = files.partition_directory(partition);
+                Partition::open(identity, directory, files.schema(), settings).map(Arc::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Topic {
+            name,
+            schema: files.schema(),
+            partitions,
+            dropped,
+            committer,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    pub fn partition_count(&self) -> u32 {
+        // Partition counts are checked against PARTITIONS_MAX (a u32) when a topic is created.
+        self.partitions.len() as u32
+    }
+
+    /// Appends the batches, in order, to one partition; resolves once they are durable (per
+    /// `Durability`) and visible to readers, with the offset of the first row. Offsets count
+    /// rows (a batch of 3 rows at offset 10 holds offsets 10, 11, 12). Empty batches are
+    /// skipped; if all are empty, the partition's end offset is returned.
+    pub async fn append(
+        &self,
+        partition: u32,
+        batches: Vec<RecordBatch>,
+    ) -> Result<Offset, StorageError> {
+        let target = self.partition(partition)?;
+        let frames = self.encode_frames(batches.into_iter().map(|batch| (partition, batch)))?;
+        if frames.is_empty() {
+            return Ok(target.end_offset());
+        }
+        let offsets = self.committer.append(frames).await?;
+        // The committer answers with one offset per frame, and there is at least one frame.
+        Ok(*offsets.first().expect("one offset per appended frame"))
+    }
+
+    /// Appends to several partitions and resolves once all are durable (one group commit).
+    /// Batches for the same partition keep their order.
+    pub async fn append_partitions(
+        &self,
+        batches: Vec<(u32, RecordBatch)>,
+    ) -> Result<(), StorageError> {
+        let frames = self.encode_frames(batches.into_iter())?;
+        if frames.is_empty() {
+            return Ok(());
+        }
+        self.committer.append(frames).await.map(|_| ())
+    }
+
+    /// Appends at most one frame per partition, tagged (producer, epoch), and resolves once all
+    /// are durable. A partition that already holds an append of this producer with this epoch
+    /// or a later one ignores it: a writer that repeats its last append after a crash, not
+    /// knowing which partitions received it, lands it exactly once. Batches for the same
+    /// partition are joined into one frame, so each partition gets all of an epoch or none.
+    /// `producer_id` must not be 0; a producer's epochs must grow.
+    pub async fn append_idempotent(
+        &self,
+        batches: Vec<(u32, RecordBatch)>,
+        producer_id: u64,
+        epoch: u64,
+    ) -> Result<(), StorageError> {
+        assert_ne!(producer_id, 0, "producer id 0 means untagged");
+        let mut by_partition: Vec<(u32, Vec<RecordBatch>)> = Vec::new();
+        for (partition, batch) in batches {
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            match by_partition
+                .iter_mut()
+                .find(|(existing, _)| *existing == partition)
+            {
+                Some((_, batches)) => batches.push(batch),
+                None => by_partition.push((partition, vec![batch])),
+            }
+        }
+        let mut frames = Vec::with_capacity(by_partition.len());
+        for (partition, batches) in by_partition {
+            let target = self.partition(partition)?.clone();
+            let batches = batches
+                .into_iter()
+                .map(|batch| self.with_topic_schema(batch))
+                .collect::<Result<Vec<_>, _>>()?;
+            let joined = arrow::compute::concat_batches(&self.schema, &batches)?;
+            let producer = ProducerTag { producer_id, epoch };
+            frames.push((
+                target,
+                EncodedFrame::encode(joined)?.with_producer(producer),
+            ));
+        }
+        if frames.is_empty() {
+            return Ok(());
+        }
+        self.committer.append(frames).await.map(|_| ())
+    }
+
+    /// The last epoch a producer appended to a partition, if any.
+    pub fn producer_epoch(
+        &self,
+        partition: u32,
+        producer_id: u64,
+    ) -> Result<Option<u64>, StorageError> {
+        Ok(self.partition(partition)?.producer_epoch(producer_id))
+    }
+
+    /// The durable end offset: one past the last row a reader can see. `Offset(0)` for a
+    /// partition that does not exist.
+    pub fn end_offset(&self, partition: u32) -> Offset {
+        self.partitions
+            .get(partition as usize)
+            .map_or(Offset(0), |partition| partition.end_offset())
+    }
+
+    /// Reads durable rows starting at `from`, up to about `rows_max` rows: whole stored
+    /// batches, the first one sliced if `from` falls inside it, and at least one batch if any
+    /// is available. Returns (offset of first row, batch) pairs; empty when `from` is at or
+    /// past the end offset. A `from` below the start of the log starts at the log's start.
+    pub fn read(
+        &self,
+        partition: u32,
+        from: Offset,
+        rows_max: usize,
+    ) -> Result<Vec<(Offset, RecordBatch)>, StorageError> {
+        self.partition(partition)?.read(from, rows_max)
+    }
+
+    /// Notified with the new durable end offset whenever it moves (and once when the topic is
+    /// dropped): readers wait on this, never on a timer. For a partition that does not exist
+    /// the receiver is already closed.
+    pub fn watch_end_offset(&self, partition: u32) -> watch::Receiver<Offset> {
+        match self.partitions.get(partition as usize) {
+            Some(partition) => partition.watch_end_offset(),
+            None => watch::channel(Offset(0)).1,
+        }
+    }
+
+    /// Cuts the partition back so that `end` becomes its end offset (exactly-once recovery of
+    /// a sink log whose last appends were not committed). A stored batch straddling `end` is
+    /// rewritten with its rows below `end`. Only called when no append is in flight.
+    pub fn truncate(&self, partition: u32, end: Offset) -> Result<(), StorageError> {
+        self.partition(partition)?.truncate(end)
+    }
+
+    /// Marks the topic dropped: appends and reads fail from now on, waiting readers wake.
+    pub(crate) fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+        for partition in &self.partitions {
+            partition.finish_drop();
+        }
+    }
+
+    fn partition(&self, partition: u32) -> Result<&Arc<Partition>, StorageError> {
+        let target = self.partitions.get(partition as usize).ok_or_else(|| {
+            StorageError::PartitionOutOfRange {
+                topic: self.name.to_string(),
+                partition,
+                partition_count: self.partition_count(),
+            }
+        })?;
+        match target.dropped_error() {
+            Some(dropped) => Err(dropped),
+            None => Ok(target),
+        }
+    }
+
+    fn encode_frames(
+        &self,
+        batches: impl Iterator<Item = (u32, RecordBatch)>,
+    ) -> Result<Vec<(Arc<Partition>, EncodedFrame)>, StorageError> {
+        let mut frames = Vec::new();
+        for (partition, batch) in batches {
+            let target = self.partition(partition)?;
+            if batch.num_rows() == 0 {
+                continue;
+            }
+            let batch = self.with_topic_schema(batch)?;
+            frames.push((target.clone(), EncodedFrame::encode(batch)?));
+        }
+        Ok(frames)
+    }
+
+    /// The batch under the topic's own schema, so that cached and decoded batches agree; `Err`
+    /// if its columns differ in name, type or nullability.
+    fn with_topic_schema(&self, batch: RecordBatch) -> Result<RecordBatch, StorageError> {
+        if Arc::ptr_eq(batch.schema_ref(), &self.schema) {
+            return Ok(batch);
+        }
+        if batch.schema_ref().fields() != self.schema.fields() {
+            return Err(StorageError::SchemaMismatch {
+                topic: self.name.to_string(),
+                expected: self.schema.to_string(),
+                found: batch.schema_ref().to_string(),
+            });
+        }
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(RecordBatch::try_new_with_options(
+            self.schema.clone(),
+            batch.columns().to_vec(),
+            &options,
+        )?)
+    }
+}

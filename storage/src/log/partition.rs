@@ -1,0 +1,968 @@
+//! One partition log: a directory of segment files, the offset index rebuilt from them at
+//! open, a cache of recent batches, and the durable end offset readers wait on. Two locks,
+//! always taken in this order: `writer` (the active segment and frames written but not yet
+//! durable; held by the committer and by truncate across file I/O) and `log` (what readers
+//! see; held only for in-memory updates). Readers take `log` alone, so they never wait behind
+//! a write or an fsync.
+//!
+//! Never: let a reader see a frame before the committer has made it durable and published it.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use arrow::buffer::Buffer;
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use tokio::sync::watch;
+use tracing::{debug, error, warn};
+
+use crate::error::StorageError;
+use crate::limits::PARTITION_CACHE_BYTES_MAX;
+use crate::log::frame::{EncodedFrame, FRAME_HEADER_BYTES, FrameHeader, decode_body};
+use crate::log::segment::{FrameEntry, parse_segment_file_name, scan_segment, segment_file_name};
+use crate::log::{Durability, Offset};
+
+/// What every partition of a store shares: how to flush and when to roll.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogSettings {
+    pub(crate) durability: Durability,
+    pub(crate) segment_bytes_max: u64,
+}
+
+/// Names a partition in errors and logs, and tells whether its topic was dropped.
+#[derive(Clone, Debug)]
+pub(crate) struct PartitionIdentity {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: u32,
+    pub(crate) dropped: Arc<AtomicBool>,
+}
+
+impl PartitionIdentity {
+    fn dropped_error(&self) -> Option<StorageError> {
+        self.dropped
+            .load(Ordering::Acquire)
+            .then(|| StorageError::TopicDropped {
+                name: self.topic.to_string(),
+            })
+    }
+
+    fn unavailable(&self, reason: &'static str) -> StorageError {
+        StorageError::PartitionUnavailable {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            reason,
+        }
+    }
+}
+
+pub(crate) struct Partition {
+    identity: PartitionIdentity,
+    directory: PathBuf,
+    schema: SchemaRef,
+    settings: LogSettings,
+    writer: Mutex<PartitionWriter>,
+    log: RwLock<PartitionLog>,
+    end_offset_sender: watch::Sender<Offset>,
+}
+
+/// The durable, published state of the partition: what readers see.
+struct PartitionLog {
+    /// Ordered by base offset, never empty; the last one is the active segment.
+    segments: Vec<SegmentIndex>,
+    end_offset: u64,
+    cache: BatchCache,
+}
+
+struct SegmentIndex {
+    base_offset: u64,
+    path: PathBuf,
+    /// Kept open for the active segment only; sealed segments are opened per read, so that
+    /// old segments cost no file handle.
+    file: Option<Arc<File>>,
+    frames: Vec<FrameEntry>,
+}
+
+impl SegmentIndex {
+    fn size_bytes(&self) -> u64 {
+        self.frames.last().map_or(0, FrameEntry::end_position_bytes)
+    }
+}
+
+/// Written but not yet published frames; owned by whoever holds the writer lock.
+struct PartitionWriter {
+    active: ActiveSegment,
+    next_offset: u64,
+    pending: Vec<PendingFrame>,
+    created_segments: Vec<ActiveSegment>,
+    /// The last epoch of each producer's tagged appends, written or pending.
+    producer_epochs: HashMap<u64, u64>,
+    /// Set when a failed round could not be rolled back: the files no longer match the index,
+    /// so the partition takes no more writes until the store is reopened (which recovers it).
+    failed: bool,
+}
+
+#[derive(Clone)]
+struct ActiveSegment {
+    base_offset: u64,
+    path: PathBuf,
+    file: Arc<File>,
+    size_bytes: u64,
+}
+
+struct PendingFrame {
+    segment_base_offset: u64,
+    entry: FrameEntry,
+    batch: RecordBatch,
+}
+
+/// Recent published batches, contiguous and ending at the end offset.
+#[derive(Default)]
+struct BatchCache {
+    batches: VecDeque<CachedBatch>,
+    memory_bytes: usize,
+}
+
+struct CachedBatch {
+    base_offset: u64,
+    batch: RecordBatch,
+    memory_bytes: usize,
+}
+
+impl BatchCache {
+    fn push(&mut self, base_offset: u64, batch: RecordBatch) {
+        let memory_bytes = batch.get_array_memory_size();
+        self.memory_bytes += memory_bytes;
+        self.batches.push_back(CachedBatch {
+            base_offset,
+            batch,
+            memory_bytes,
+        });
+        while self.memory_bytes > PARTITION_CACHE_BYTES_MAX {
+            let Some(evicted) = self.batches.pop_front() else {
+                break;
+            };
+            self.memory_bytes -= evicted.memory_bytes;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.batches.clear();
+        self.memory_bytes = 0;
+    }
+
+    /// Batches from `from` (below the end offset), or `None` if `from` is older than the cache.
+    fn read(&self, from: u64, rows_max: usize) -> Option<Vec<(Offset, RecordBatch)>> {
+        let first = self.batches.front()?;
+        if first.base_offset > from {
+            return None;
+        }
+        let start = self
+            .batches
+            .partition_point(|cached| cached.base_offset + cached.batch.num_rows() as u64 <= from);
+        let mut selection = RowBudget::new(rows_max);
+        let mut batches = Vec::new();
+        for cached in self.batches.range(start..) {
+            let (offset, batch) = slice_from(cached.base_offset, &cached.batch, from);
+            if !selection.take(batch.num_rows()) {
+                break;
+            }
+            batches.push((offset, batch));
+        }
+        Some(batches)
+    }
+}
+
+/// Whole batches up to about `rows_max` rows: the first always, the next ones while they fit.
+struct RowBudget {
+    rows_max: usize,
+    rows_taken: usize,
+    batches_taken: usize,
+}
+
+impl RowBudget {
+    fn new(rows_max: usize) -> Self {
+        RowBudget {
+            rows_max,
+            rows_taken: 0,
+            batches_taken: 0,
+        }
+    }
+
+    fn take(&mut self, rows: usize) -> bool {
+        if self.batches_taken > 0 && self.rows_taken + rows > self.rows_max {
+            return false;
+        }
+        self.rows_taken += rows;
+        self.batches_taken += 1;
+        true
+    }
+}
+
+fn slice_from(base_offset: u64, batch: &RecordBatch, from: u64) -> (Offset, RecordBatch) {
+    if from <= base_offset {
+        return (Offset(base_offset), batch.clone());
+    }
+    let skip_rows = (from - base_offset) as usize;
+    (
+        Offset(from),
+        batch.slice(skip_rows, batch.num_rows() - skip_rows),
+    )
+}
+
+/// Frames of one segment to read with one positioned read.
+struct DiskRead {
+    path: PathBuf,
+    file: Option<Arc<File>>,
+    frames: Vec<FrameEntry>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves no half-done update behind (updates are applied
+    // after their I/O succeeded), so the data is still consistent.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) fn sync_directory(directory: &Path) -> Result<(), StorageError> {
+    File::open(directory)
+        .and_then(|handle| handle.sync_all())
+        .map_err(StorageError::io("sync directory", directory))
+}
+
+fn open_segment_file(path: &Path, create: bool) -> Result<File, StorageError> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(create)
+        .open(path)
+        .map_err(StorageError::io("open segment", path))
+}
+
+impl Partition {
+    /// Opens the partition in `directory` (creating it if absent), rebuilding the offset index
+    /// from the segment files and cutting off a torn or corrupt tail of the last segment.
+    pub(crate) fn open(
+        identity: PartitionIdentity,
+        directory: PathBuf,
+        schema: SchemaRef,
+        settings: LogSettings,
+    ) -> Result<Self, StorageError> {
+        std::fs::create_dir_all(&directory)
+            .map_err(StorageError::io("create directory", &directory))?;
+        let mut base_offsets = list_segments(&directory)?;
+        if base_offsets.is_empty() {
+            open_segment_file(&directory.join(segment_file_name(0)), true)?;
+            sync_directory(&directory)?;
+            base_offsets.push(0);
+        }
+        let mut segments = Vec::with_capacity(base_offsets.len());
+        let mut end_offset = None;
+        let last_index = base_offsets.len() - 1;
+        for (index, base_offset) in base_offsets.into_iter().enumerate() {
+            let path = directory.join(segment_file_name(base_offset));
+            if let Some(expected) = end_offset.filter(|&expected| expected != base_offset) {
+                return Err(StorageError::Corrupt {
+                    path,
+                    position_bytes: 0,
+                    reason: format!(
+                        "segment starts at offset {base_offset}, the previous one ends at {expected}"
+                    ),
+                });
+            }
+            let is_last = index == last_index;
+            let segment = recover_segment(&identity, path, base_offset, is_last)?;
+            end_offset = Some(
+                segment
+                    .frames
+                    .last()
+                    .map_or(base_offset, FrameEntry::end_offset),
+            );
+            segments.push(segment);
+        }
+        // The loop ran at least once (`base_offsets` was made non-empty above), and
+        // `recover_segment` keeps the last segment's file open.
+        let end_offset = end_offset.expect("a partition has at least one segment");
+        let last = segments
+            .last()
+            .expect("a partition has at least one segment");
+        let active = ActiveSegment {
+            base_offset: last.base_offset,
+            path: last.path.clone(),
+            file: last
+                .file
+                .clone()
+                .expect("the last segment keeps its file open"),
+            size_bytes: last.size_bytes(),
+        };
+        let (end_offset_sender, _) = watch::channel(Offset(end_offset));
+        Ok(Partition {
+            identity,
+            directory,
+            schema,
+            settings,
+            writer: Mutex::new(PartitionWriter {
+                producer_epochs: producer_epochs_of(&segments),
+                active,
+                next_offset: end_offset,
+                pending: Vec::new(),
+                created_segments: Vec::new(),
+                failed: false,
+            }),
+            log: RwLock::new(PartitionLog {
+                segments,
+                end_offset,
+                cache: BatchCache::default(),
+            }),
+            end_offset_sender,
+        })
+    }
+
+    pub(crate) fn dropped_error(&self) -> Option<StorageError> {
+        self.identity.dropped_error()
+    }
+
+    pub(crate) fn producer_epoch(&self, producer_id: u64) -> Option<u64> {
+        lock(&self.writer)
+            .producer_epochs
+            .get(&producer_id)
+            .copied()
+    }
+
+    pub(crate) fn end_offset(&self) -> Offset {
+        Offset(read_lock(&self.log).end_offset)
+    }
+
+    pub(crate) fn watch_end_offset(&self) -> watch::Receiver<Offset> {
+        self.end_offset_sender.subscribe()
+    }
+
+    /// Called once the topic is marked dropped: waits out a write in progress (none starts
+    /// after it) and wakes every reader waiting on the end offset, so it reads and learns.
+    pub(crate) fn finish_drop(&self) {
+        drop(lock(&self.writer));
+        self.end_offset_sender.send_modify(|_| {});
+    }
+
+    /// Writes one frame at the end of the active segment (rolling first if it would overflow)
+    /// and returns its base offset. Not durable nor visible until `sync` and `publish`.
+    pub(crate) fn write_frame(&self, frame: &mut EncodedFrame) -> Result<Offset, StorageError> {
+        self.write_frame_locked(&mut lock(&self.writer), frame)
+    }
+
+    fn write_frame_locked(
+        &self,
+        writer: &mut PartitionWriter,
+        frame: &mut EncodedFrame,
+    ) -> Result<Offset, StorageError> {
+        if let Some(dropped) = self.identity.dropped_error() {
+            return Err(dropped);
+        }
+        if writer.failed {
+            return Err(self
+                .identity
+                .unavailable("an earlier write failed; reopen the store"));
+        }
+        let producer = frame.header().producer;
+        let repeated = writer
+            .producer_epochs
+            .get(&producer.producer_id)
+            .is_some_and(|last_epoch| !producer.is_none() && producer.epoch <= *last_epoch);
+        if repeated {
+            debug!(
+                topic = %self.identity.topic,
+                partition = self.identity.partition,
+                producer_id = producer.producer_id,
+                epoch = producer.epoch,
+                "ignoring an append this partition already holds"
+            );
+            return Ok(Offset(writer.next_offset));
+        }
+        let frame_bytes = frame.frame_bytes();
+        if writer.active.size_bytes > 0
+            && writer.active.size_bytes + frame_bytes > self.settings.segment_bytes_max
+        {
+            self.roll(writer)?;
+        }
+        let base_offset = writer.next_offset;
+        let position_bytes = writer.active.size_bytes;
+        writer
+            .active
+            .file
+            .write_all_at(frame.place(base_offset), position_bytes)
+            .map_err(StorageError::io("write segment", &writer.active.path))?;
+        writer.active.size_bytes += frame_bytes;
+        let header = frame.header();
+        let entry = FrameEntry {
+            base_offset,
+            position_bytes,
+            body_bytes: header.body_bytes,
+            row_count: header.row_count,
+            producer: header.producer,
+        };
+        if !header.producer.is_none() {
+            writer
+                .producer_epochs
+                .insert(header.producer.producer_id, header.producer.epoch);
+        }
+        writer.next_offset = entry.end_offset();
+        let segment_base_offset = writer.active.base_offset;
+        writer.pending.push(PendingFrame {
+            segment_base_offset,
+            entry,
+            batch: frame.batch().clone(),
+        });
+        Ok(Offset(base_offset))
+    }
+
+    /// Seals the active segment (durable before its successor exists, so that only the last
+    /// segment can ever have a torn tail) and starts a new one at the next offset.
+    fn roll(&self, writer: &mut PartitionWriter) -> Result<(), StorageError> {
+        if self.settings.durability == Durability::Fsync {
+            writer
+                .active
+                .file
+                .sync_data()
+                .map_err(StorageError::io("sync segment", &writer.active.path))?;
+        }
+        let path = self.directory.join(segment_file_name(writer.next_offset));
+        let file = Arc::new(open_segment_file(&path, true)?);
+        let segment = ActiveSegment {
+            base_offset: writer.next_offset,
+            path,
+            file,
+            size_bytes: 0,
+        };
+        writer.created_segments.push(segment.clone());
+        writer.active = segment;
+        if self.settings.durability == Durability::Fsync {
+            sync_directory(&self.directory)?;
+        }
+        Ok(())
+    }
+
+    /// Makes the written frames durable (per the durability setting).
+    pub(crate) fn sync(&self) -> Result<(), StorageError> {
+        self.sync_locked(&lock(&self.writer))
+    }
+
+    fn sync_locked(&self, writer: &PartitionWriter) -> Result<(), StorageError> {
+        if writer.pending.is_empty() || self.settings.durability == Durability::Os {
+            return Ok(());
+        }
+        writer
+            .active
+            .file
+            .sync_data()
+            .map_err(StorageError::io("sync segment", &writer.active.path))
+    }
+
+    /// Shows the written (and synced) frames to readers and moves the end offset.
+    pub(crate) fn publish(&self) {
+        self.publish_locked(&mut lock(&self.writer));
+    }
+
+    fn publish_locked(&self, writer: &mut PartitionWriter) {
+        if writer.pending.is_empty() && writer.created_segments.is_empty() {
+            return;
+        }
+        let pending = std::mem::take(&mut writer.pending);
+        let created_segments = std::mem::take(&mut writer.created_segments);
+        let end_offset = writer.next_offset;
+        {
+            let mut log = write_lock(&self.log);
+            for created in created_segments {
+                if let Some(sealed) = log.segments.last_mut() {
+                    sealed.file = None;
+                }
+                log.segments.push(SegmentIndex {
+                    base_offset: created.base_offset,
+                    path: created.path,
+                    file: Some(created.file),
+                    frames: Vec::new(),
+                });
+            }
+            for frame in pending {
+                let segment = log
+                    .segments
+                    .iter_mut()
+                    .rev()
+                    .find(|segment| segment.base_offset == frame.segment_base_offset);
+                // A frame is written to the active segment or to one created in this round,
+                // and both are in the index now.
+                let segment = segment.expect("a pending frame's segment is indexed");
+                segment.frames.push(frame.entry);
+                log.cache.push(frame.entry.base_offset, frame.batch);
+            }
+            log.end_offset = end_offset;
+        }
+        self.end_offset_sender.send_replace(Offset(end_offset));
+    }
+
+    /// Forgets the frames written in a failed round: removes segments created in it and cuts
+    /// the active segment back to its published size.
+    pub(crate) fn discard(&self) {
+        self.discard_locked(&mut lock(&self.writer));
+    }
+
+    fn discard_locked(&self, writer: &mut PartitionWriter) {
+        writer.pending.clear();
+        writer.producer_epochs = producer_epochs_of(&read_lock(&self.log).segments);
+        let created_segments = std::mem::take(&mut writer.created_segments);
+        let rollback = self.rollback_files(writer, created_segments);
+        if let Err(error) = rollback {
+            error!(
+                topic = %self.identity.topic,
+                partition = self.identity.partition,
+                %error,
+                "cannot roll back a failed append; the partition refuses writes until reopened"
+            );
+            writer.failed = true;
+        }
+    }
+
+    fn rollback_files(
+        &self,
+        writer: &mut PartitionWriter,
+        created_segments: Vec<ActiveSegment>,
+    ) -> Result<(), StorageError> {
+        for created in created_segments {
+            std::fs::remove_file(&created.path)
+                .map_err(StorageError::io("remove segment", &created.path))?;
+        }
+        let log = read_lock(&self.log);
+        // The index always holds at least one segment, and the last one keeps its file open.
+        let last = log
+            .segments
+            .last()
+            .expect("a partition has at least one segment");
+        let file = last
+            .file
+            .clone()
+            .expect("the last segment keeps its file open");
+        let size_bytes = last.size_bytes();
+        file.set_len(size_bytes)
+            .map_err(StorageError::io("truncate segment", &last.path))?;
+        writer.active = ActiveSegment {
+            base_offset: last.base_offset,
+            path: last.path.clone(),
+            file,
+            size_bytes,
+        };
+        writer.next_offset = log.end_offset;
+        Ok(())
+    }
+
+    /// Reads published rows from `from`; see `Topic::read`.
+    pub(crate) fn read(
+        &self,
+        from: Offset,
+        rows_max: usize,
+    ) -> Result<Vec<(Offset, RecordBatch)>, StorageError> {
+        if let Some(dropped) = self.identity.dropped_error() {
+            return Err(dropped);
+        }
+        let (from, disk_reads) = {
+            let log = read_lock(&self.log);
+            if from.0 >= log.end_offset {
+                return Ok(Vec::new());
+            }
+            // The index is never empty; its first segment starts the log (it moves up only
+            // when retention deletes segments).
+            let from = from.0.max(log.segments[0].base_offset);
+            if let Some(batches) = log.cache.read(from, rows_max) {
+                return Ok(batches);
+            }
+            (from, plan_disk_reads(&log.segments, from, rows_max))
+        };
+        let mut batches = Vec::new();
+        for disk_read in disk_reads {
+            for (base_offset, batch) in self.read_frames(&disk_read)? {
+                batches.push(slice_from(base_offset, &batch, from));
+            }
+        }
+        Ok(batches)
+    }
+
+    /// Reads a run of adjacent frames of one segment with a single positioned read.
+    fn read_frames(&self, disk_read: &DiskRead) -> Result<Vec<(u64, RecordBatch)>, StorageError> {
+        let (Some(first), Some(last)) = (disk_read.frames.first(), disk_read.frames.last()) else {
+            return Ok(Vec::new());
+        };
+        let file = match &disk_read.file {
+            Some(file) => file.clone(),
+            None => Arc::new(
+                File::open(&disk_read.path)
+                    .map_err(StorageError::io("open segment", &disk_read.path))?,
+            ),
+        };
+        let start_bytes = first.position_bytes;
+        let mut bytes = vec![0u8; (last.end_position_bytes() - start_bytes) as usize];
+        file.read_exact_at(&mut bytes, start_bytes)
+            .map_err(StorageError::io("read segment", &disk_read.path))?;
+        let buffer = Buffer::from_vec(bytes);
+        let mut batches = Vec::with_capacity(disk_read.frames.len());
+        for entry in &disk_read.frames {
+            let corrupt = |reason: String| StorageError::Corrupt {
+                path: disk_read.path.clone(),
+                position_bytes: entry.position_bytes,
+                reason,
+            };
+            let frame_start = (entry.position_bytes - start_bytes) as usize;
+            let header_bytes: [u8; FRAME_HEADER_BYTES] = buffer.as_slice()
+                [frame_start..frame_start + FRAME_HEADER_BYTES]
+                .try_into()
+                .expect("a slice of FRAME_HEADER_BYTES converts to an array of that length");
+            let header = FrameHeader::decode(&header_bytes).map_err(corrupt)?;
+            if header != entry.header(header.body_crc32) {
+                return Err(corrupt(format!(
+                    "frame header {header:?} does not match the index"
+                )));
+            }
+            let body = buffer
+                .slice_with_length(frame_start + FRAME_HEADER_BYTES, entry.body_bytes as usize);
+            let batch = decode_body(&header, &body, &self.schema).map_err(corrupt)?;
+            batches.push((entry.base_offset, batch));
+        }
+        Ok(batches)
+    }
+
+    /// Cuts the partition back so that `end` is its end offset. A batch straddling `end` is
+    /// rewritten holding only its rows below `end`.
+    pub(crate) fn truncate(&self, end: Offset) -> Result<(), StorageError> {
+        let mut writer = lock(&self.writer);
+        if let Some(dropped) = self.identity.dropped_error() {
+            return Err(dropped);
+        }
+        if writer.failed {
+            return Err(self
+                .identity
+                .unavailable("an earlier write failed; reopen the store"));
+        }
+        if !writer.pending.is_empty() {
+            return Err(self
+                .identity
+                .unavailable("cannot truncate while an append is in flight"));
+        }
+        let end_offset = read_lock(&self.log).end_offset;
+        if end.0 > end_offset {
+            return Err(StorageError::TruncateBeyondEnd {
+                topic: self.identity.topic.to_string(),
+                partition: self.identity.partition,
+                end: end.0,
+                end_offset,
+            });
+        }
+        if end.0 == end_offset {
+            return Ok(());
+        }
+        let cut = self.plan_cut(end.0);
+        let kept_rows = match &cut.straddling {
+            Some(disk_read) => self
+                .read_frames(disk_read)?
+                .pop()
+                .map(|(base_offset, batch)| batch.slice(0, (end.0 - base_offset) as usize)),
+            None => None,
+        };
+        let file = match &cut.file {
+            Some(file) => file.clone(),
+            None => Arc::new(open_segment_file(&cut.path, false)?),
+        };
+        let removed_paths = self.apply_cut(&mut writer, &cut, file.clone());
+        writer.producer_epochs = producer_epochs_of(&read_lock(&self.log).segments);
+        if let Err(error) = self.cut_files(&cut, &file, &removed_paths) {
+            writer.failed = true;
+            return Err(error);
+        }
+        if let Some(kept_rows) = kept_rows {
+            let mut frame = EncodedFrame::encode(kept_rows)?;
+            let rewritten = self
+                .write_frame_locked(&mut writer, &mut frame)
+                .and_then(|_| self.sync_locked(&writer));
+            if let Err(error) = rewritten {
+                self.discard_locked(&mut writer);
+                return Err(error);
+            }
+            self.publish_locked(&mut writer);
+        }
+        self.end_offset_sender.send_replace(Offset(end.0));
+        Ok(())
+    }
+
+    fn plan_cut(&self, end: u64) -> Cut {
+        let log = read_lock(&self.log);
+        let segment_index = log
+            .segments
+            .partition_point(|segment| segment.base_offset <= end)
+            .saturating_sub(1);
+        let segment = &log.segments[segment_index];
+        let frame_index = segment
+            .frames
+            .partition_point(|frame| frame.end_offset() <= end);
+        let cut_frame = segment.frames.get(frame_index);
+        let straddling = cut_frame
+            .filter(|frame| frame.base_offset < end)
+            .map(|frame| DiskRead {
+                path: segment.path.clone(),
+                file: segment.file.clone(),
+                frames: vec![*frame],
+            });
+        Cut {
+            segment_index,
+            frame_index,
+            position_bytes: cut_frame.map_or(segment.size_bytes(), |frame| frame.position_bytes),
+            end_offset: cut_frame.map_or(end, |frame| frame.base_offset.min(end)),
+            base_offset: segment.base_offset,
+            path: segment.path.clone(),
+            file: segment.file.clone(),
+            straddling,
+        }
+    }
+
+    /// Applies a cut to the index and the writer (memory only); returns the segment files to
+    /// remove. The segment cut into becomes the active one, with `file` kept open.
+    fn apply_cut(&self, writer: &mut PartitionWriter, cut: &Cut, file: Arc<File>) -> Vec<PathBuf> {
+        let mut log = write_lock(&self.log);
+        let removed_paths = log
+            .segments
+            .drain(cut.segment_index + 1..)
+            .map(|segment| segment.path)
+            .collect();
+        let segment = &mut log.segments[cut.segment_index];
+        segment.frames.truncate(cut.frame_index);
+        segment.file = Some(file.clone());
+        writer.active = ActiveSegment {
+            base_offset: cut.base_offset,
+            path: cut.path.clone(),
+            file,
+            size_bytes: cut.position_bytes,
+        };
+        writer.next_offset = cut.end_offset;
+        log.end_offset = cut.end_offset;
+        log.cache.clear();
+        removed_paths
+    }
+
+    /// Removes later segments (newest first, so that a crash midway leaves a gapless log) and
+    /// then cuts the segment, durably.
+    fn cut_files(
+        &self,
+        cut: &Cut,
+        file: &File,
+        removed_paths: &[PathBuf],
+    ) -> Result<(), StorageError> {
+        for path in removed_paths.iter().rev() {
+            std::fs::remove_file(path).map_err(StorageError::io("remove segment", path))?;
+        }
+        file.set_len(cut.position_bytes)
+            .and_then(|()| file.sync_data())
+            .map_err(StorageError::io("truncate segment", &cut.path))?;
+        sync_directory(&self.directory)
+    }
+}
+
+/// Where a truncation cuts: a segment, the first frame dropped from it, and its byte position.
+struct Cut {
+    segment_index: usize,
+    frame_index: usize,
+    position_bytes: u64,
+    /// The end offset right after the cut, before a straddling frame's head is rewritten.
+    end_offset: u64,
+    base_offset: u64,
+    path: PathBuf,
+    file: Option<Arc<File>>,
+    straddling: Option<DiskRead>,
+}
+
+/// Frames to read for `from` onwards, up to about `rows_max` rows, grouped per segment.
+fn plan_disk_reads(segments: &[SegmentIndex], from: u64, rows_max: usize) -> Vec<DiskRead> {
+    let first_segment = segments
+        .partition_point(|segment| segment.base_offset <= from)
+        .saturating_sub(1);
+    let mut budget = RowBudget::new(rows_max);
+    let mut disk_reads = Vec::new();
+    for segment in &segments[first_segment..] {
+        let first_frame = segment
+            .frames
+            .partition_point(|frame| frame.end_offset() <= from);
+        let mut frames = Vec::new();
+        let mut budget_spent = false;
+        for frame in &segment.frames[first_frame..] {
+            let rows = (frame.end_offset() - frame.base_offset.max(from)) as usize;
+            if !budget.take(rows) {
+                budget_spent = true;
+                break;
+            }
+            frames.push(*frame);
+        }
+        if !frames.is_empty() {
+            disk_reads.push(DiskRead {
+                path: segment.path.clone(),
+                file: segment.file.clone(),
+                frames,
+            });
+        }
+        if budget_spent {
+            break;
+        }
+    }
+    disk_reads
+}
+
+fn list_segments(directory: &Path) -> Result<Vec<u64>, StorageError> {
+    let entries =
+        std::fs::read_dir(directory).map_err(StorageError::io("list directory", directory))?;
+    let mut base_offsets = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(StorageError::io("list directory", directory))?;
+        match entry.file_name().to_str().and_then(parse_segment_file_name) {
+            Some(base_offset) => base_offsets.push(base_offset),
+            None => warn!(path = %entry.path().display(), "ignoring a file that is not a segment"),
+        }
+    }
+    base_offsets.sort_unstable();
+    Ok(base_offsets)
+}
+
+/// The last epoch of each producer that tagged a frame in these segments.
+fn producer_epochs_of(segments: &[SegmentIndex]) -> HashMap<u64, u64> {
+    let mut epochs = HashMap::new();
+    for frame in segments.iter().flat_map(|segment| &segment.frames) {
+        if !frame.producer.is_none() {
+            let last = epochs.entry(frame.producer.producer_id).or_insert(0);
+            *last = (*last).max(frame.producer.epoch);
+        }
+    }
+    epochs
+}
+
+/// Scans one segment at open; cuts a bad tail off the last segment, refuses one elsewhere.
+fn recover_segment(
+    identity: &PartitionIdentity,
+    path: PathBuf,
+    base_offset: u64,
+    is_last: bool,
+) -> Result<SegmentIndex, StorageError> {
+    let file = open_segment_file(&path, false)?;
+    let scan = scan_segment(&path, &file, base_offset, is_last)?;
+    if let Some(reason) = scan.invalid_tail {
+        if !is_last {
+            return Err(StorageError::Corrupt {
+                path,
+                position_bytes: scan.valid_bytes,
+                reason,
+            });
+        }
+        warn!(
+            topic = %identity.topic,
+            partition = identity.partition,
+            path = %path.display(),
+            position_bytes = scan.valid_bytes,
+            %reason,
+            "cutting off a torn or corrupt tail of the log"
+        );
+        file.set_len(scan.valid_bytes)
+            .and_then(|()| file.sync_data())
+            .map_err(StorageError::io("truncate segment", &path))?;
+    }
+    Ok(SegmentIndex {
+        base_offset,
+        path,
+        file: is_last.then(|| Arc::new(file)),
+        frames: scan.frames,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::Int64Array;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn ids(first: i64, rows: usize) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        let ids = Int64Array::from_iter_values(first..first + rows as i64);
+        RecordBatch::try_new(schema, vec![Arc::new(ids)]).expect("column matches the schema")
+    }
+
+    #[test]
+    fn cache_stays_bounded_contiguous_and_serves_only_what_it_holds() {
+        let mut cache = BatchCache::default();
+        let rows = 8192;
+        let batches = 2 * PARTITION_CACHE_BYTES_MAX / (rows * 8) + 1;
+        for index in 0..batches {
+            let base_offset = (index * rows) as u64;
+            cache.push(base_offset, ids(base_offset as i64, rows));
+        }
+        assert!(cache.memory_bytes <= PARTITION_CACHE_BYTES_MAX);
+        let oldest = cache
+            .batches
+            .front()
+            .expect("recent batches kept")
+            .base_offset;
+        assert!(oldest > 0, "old batches were evicted");
+        assert!(
+            cache.read(oldest - 1, 10).is_none(),
+            "older rows come from the files"
+        );
+        let end_offset = (batches * rows) as u64;
+        let tail = cache
+            .read(end_offset - 3, 10)
+            .expect("the newest rows are cached");
+        assert_eq!(tail.len(), 1);
+        assert_eq!(tail[0].0, Offset(end_offset - 3));
+        assert_eq!(tail[0].1.num_rows(), 3);
+        let two = cache.read(oldest + 1, rows + 1).expect("cached");
+        assert_eq!(two.len(), 1, "a second whole batch would pass rows_max");
+        let two = cache.read(oldest + 1, 2 * rows).expect("cached");
+        assert_eq!(two.len(), 2);
+        assert_eq!(two[1].0, Offset(oldest + rows as u64));
+    }
+
+    #[test]
+    fn a_frame_larger_than_a_segment_gets_a_segment_of_its_own() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let identity = PartitionIdentity {
+            topic: Arc::from("t"),
+            partition: 0,
+            dropped: Arc::new(AtomicBool::new(false)),
+        };
+        let settings = LogSettings {
+            durability: Durability::Fsync,
+            segment_bytes_max: 1024,
+        };
+        let schema = ids(0, 1).schema();
+        let partition = Partition::open(identity, directory.path().to_path_buf(), schema, settings)
+            .expect("opens");
+        for first in [0, 1000, 2000] {
+            let mut frame = EncodedFrame::encode(ids(first, 1000)).expect("encodes");
+            assert!(frame.frame_bytes() > settings.segment_bytes_max);
+            partition.write_frame(&mut frame).expect("writes");
+            partition.sync().expect("syncs");
+            partition.publish();
+        }
+        assert_eq!(
+            list_segments(directory.path()).expect("lists"),
+            vec![0, 1000, 2000]
+        );
+        let read = partition
+            .read(Offset(999), 1)
+            .expect("reads from the cache");
+        assert_eq!((read[0].0, read[0].1.num_rows()), (Offset(999), 1));
+        assert_eq!(partition.end_offset(), Offset(3000));
+    }
+}

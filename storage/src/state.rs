@@ -1,0 +1,266 @@
+//! Keyed state: materialized tables, operator state, committed input offsets and the catalog,
+//! in one embedded key-value store so that they change together in one atomic batch (an epoch
+//! commit). The engine is fjall 3 (an LSM tree; `reference/state-store.md` has the measurements
+//! behind the choice); the `StateStore` trait keeps redb possible as an alternative.
+//!
+//! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`).
+
+use std::path::{Path, PathBuf};
+
+use fjall::{Database, KeyspaceCreateOptions, PersistMode};
+
+use crate::error::StorageError;
+use crate::limits::STATE_WORKER_THREADS;
+
+/// The three separate key spaces of the state store (fjall keyspaces).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Keyspace {
+    /// Streams, tables, queries and their definitions.
+    Catalog,
+    /// Committed input offsets and sink end offsets of persistent queries.
+    Offsets,
+    /// Materialized tables and operator state.
+    State,
+}
+
+impl Keyspace {
+    fn name(self) -> &'static str {
+        match self {
+            Keyspace::Catalog => "catalog",
+            Keyspace::Offsets => "offsets",
+            Keyspace::State => "state",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum StateChange {
+    Put {
+        keyspace: Keyspace,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Delete {
+        keyspace: Keyspace,
+        key: Vec<u8>,
+    },
+}
+
+/// A key and its value, as returned by scans.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// Changes applied together, in order, by `StateStore::commit`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateBatch {
+    changes: Vec<StateChange>,
+}
+
+impl StateBatch {
+    pub fn put(&mut self, keyspace: Keyspace, key: Vec<u8>, value: Vec<u8>) {
+        self.changes.push(StateChange::Put {
+            keyspace,
+            key,
+            value,
+        });
+    }
+
+    pub fn delete(&mut self, keyspace: Keyspace, key: Vec<u8>) {
+        self.changes.push(StateChange::Delete { keyspace, key });
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.changes.len()
+    }
+}
+
+/// The store of keyed state. Reads see every committed batch; `commit` is atomic across
+/// keyspaces and durable when it returns.
+pub trait StateStore: Send + Sync + std::fmt::Debug {
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// All pairs whose key starts with `prefix`, in key order.
+    fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8])
+    -> Result<Vec<KeyValue>, StorageError>;
+    /// Applies the batch atomically across keyspaces and makes it durable (fjall
+    /// `PersistMode::SyncAll`) before returning. Blocking: callers use `spawn_blocking`.
+    fn commit(&self, batch: StateBatch) -> Result<(), StorageError>;
+}
+
+/// `StateStore` on fjall.
+pub(crate) struct FjallStateStore {
+    path: PathBuf,
+    database: Database,
+    keyspaces: [fjall::Keyspace; 3],
+}
+
+impl std::fmt::Debug for FjallStateStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("FjallStateStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FjallStateStore {
+    pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self, StorageError> {
+        let database = Database::builder(path)
+            .cache_size(cache_bytes)
+            .worker_threads(STATE_WORKER_THREADS)
+            .open()?;
+        let open_keyspace =
+            |keyspace: Keyspace| database.keyspace(keyspace.name(), KeyspaceCreateOptions::default);
+        let keyspaces = [
+            open_keyspace(Keyspace::Catalog)?,
+            open_keyspace(Keyspace::Offsets)?,
+            open_keyspace(Keyspace::State)?,
+        ];
+        Ok(FjallStateStore {
+            path: path.to_path_buf(),
+            database,
+            keyspaces,
+        })
+    }
+
+    fn keyspace(&self, keyspace: Keyspace) -> &fjall::Keyspace {
+        match keyspace {
+            Keyspace::Catalog => &self.keyspaces[0],
+            Keyspace::Offsets => &self.keyspaces[1],
+            Keyspace::State => &self.keyspaces[2],
+        }
+    }
+}
+
+impl StateStore for FjallStateStore {
+    fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self
+            .keyspace(keyspace)
+            .get(key)?
+            .map(|value| value.to_vec()))
+    }
+
+    fn scan_prefix(
+        &self,
+        keyspace: Keyspace,
+        prefix: &[u8],
+    ) -> Result<Vec<KeyValue>, StorageError> {
+        self.keyspace(keyspace)
+            .prefix(prefix)
+            .map(|guard| {
+                let (key, value) = guard.into_inner()?;
+                Ok((key.to_vec(), value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn commit(&self, batch: StateBatch) -> Result<(), StorageError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut write_batch = self.database.batch().durability(Some(PersistMode::SyncAll));
+        for change in batch.changes {
+            match change {
+                StateChange::Put {
+                    keyspace,
+                    key,
+                    value,
+                } => write_batch.insert(self.keyspace(keyspace), key, value),
+                StateChange::Delete { keyspace, key } => {
+                    write_batch.remove(self.keyspace(keyspace), key)
+                }
+            }
+        }
+        write_batch.commit()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CACHE_BYTES: u64 = 8 << 20;
+
+    fn open(path: &Path) -> FjallStateStore {
+        FjallStateStore::open(path, CACHE_BYTES).expect("state store opens")
+    }
+
+    #[test]
+    fn commit_get_scan_and_delete() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = open(directory.path());
+        let mut batch = StateBatch::default();
+        assert!(batch.is_empty());
+        batch.put(Keyspace::State, b"t/2".to_vec(), b"two".to_vec());
+        batch.put(Keyspace::State, b"t/1".to_vec(), b"one".to_vec());
+        batch.put(Keyspace::State, b"u/1".to_vec(), b"other".to_vec());
+        store.commit(batch).expect("commits");
+        assert_eq!(
+            store.get(Keyspace::State, b"t/1").expect("get"),
+            Some(b"one".to_vec())
+        );
+        assert_eq!(store.get(Keyspace::Catalog, b"t/1").expect("get"), None);
+        let scanned = store.scan_prefix(Keyspace::State, b"t/").expect("scan");
+        assert_eq!(
+            scanned,
+            vec![
+                (b"t/1".to_vec(), b"one".to_vec()),
+                (b"t/2".to_vec(), b"two".to_vec())
+            ]
+        );
+        let mut batch = StateBatch::default();
+        batch.delete(Keyspace::State, b"t/1".to_vec());
+        batch.put(Keyspace::State, b"t/2".to_vec(), b"TWO".to_vec());
+        store.commit(batch).expect("commits");
+        assert_eq!(store.get(Keyspace::State, b"t/1").expect("get"), None);
+        assert_eq!(
+            store.scan_prefix(Keyspace::State, b"t/").expect("scan"),
+            vec![(b"t/2".to_vec(), b"TWO".to_vec())]
+        );
+    }
+
+    #[test]
+    fn batches_span_keyspaces_and_survive_reopen() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        {
+            let store = open(directory.path());
+            let mut batch = StateBatch::default();
+            batch.put(
+                Keyspace::Catalog,
+                b"stream/clicks".to_vec(),
+                b"def".to_vec(),
+            );
+            batch.put(
+                Keyspace::Offsets,
+                b"query/1".to_vec(),
+                42u64.to_be_bytes().to_vec(),
+            );
+            batch.put(Keyspace::State, b"count/a".to_vec(), b"7".to_vec());
+            assert_eq!(batch.len(), 3);
+            store.commit(batch).expect("commits");
+        }
+        let store = open(directory.path());
+        assert_eq!(
+            store.get(Keyspace::Catalog, b"stream/clicks").expect("get"),
+            Some(b"def".to_vec())
+        );
+        assert_eq!(
+            store.get(Keyspace::Offsets, b"query/1").expect("get"),
+            Some(42u64.to_be_bytes().to_vec())
+        );
+        assert_eq!(
+            store.get(Keyspace::State, b"count/a").expect("get"),
+            Some(b"7".to_vec())
+        );
+        assert_eq!(
+            store
+                .scan_prefix(Keyspace::Offsets, b"")
+                .expect("scan")
+                .len(),
+            1
+        );
+    }
+}

@@ -1,0 +1,25 @@
+-- Session properties and the settings Postgres clients send.
+SHOW PROPERTIES;
+SET 'auto.offset.reset' = 'earliest';
+SHOW PROPERTIES;
+SET 'auto.offset.reset' = 'sometimes';
+UNSET 'auto.offset.reset';
+SHOW PROPERTIES;
+SET 'processing.guarantee' = 'exactly_once_v2';
+SET extra_float_digits = 3;
+SET application_name = 'script';
+SET client_encoding TO 'UTF8';
+SET client_encoding = 'LATIN1';
+SET datestyle = 'ISO, MDY';
+SHOW application_name;
+SHOW server_version;
+SHOW transaction_isolation;
+SHOW standard_conforming_strings;
+SHOW no_such_setting;
+RESET application_name;
+BEGIN;
+SELECT 1 AS one;
+COMMIT;
+START TRANSACTION;
+ROLLBACK;
+SELECT 1 + 1 AS two, 'text' AS word, NULL AS nothing;
