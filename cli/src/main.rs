@@ -8,6 +8,7 @@
 //!
 //! Never: hold logic of its own beyond wiring, or print anything else to stdout.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -78,6 +79,8 @@ fn init_tracing() {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colors only on a terminal: log files and CI output stay plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 

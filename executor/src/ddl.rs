@@ -21,7 +21,7 @@ use eddy_planner::{
 };
 use tracing::info;
 
-use crate::engine::Engine;
+use crate::engine::{Engine, PROCESSING_LOG};
 use crate::error::{EngineError, EngineResult};
 use crate::limits::PARTITIONS_MAX;
 use crate::output::{CommandComplete, QueryOutput};
@@ -222,6 +222,12 @@ pub async fn drop_source(
         }
         .into());
     };
+    if name == PROCESSING_LOG {
+        return Err(PlanError::InUse {
+            message: format!("{PROCESSING_LOG} is Eddy's own stream: persistent queries write the rows they cannot process there"),
+        }
+        .into());
+    }
     if source.kind != kind {
         return Err(PlanError::Invalid {
             message: format!(

@@ -23,6 +23,13 @@ use crate::persistent::{self, QueryProgress};
 use crate::provider::StoreProviders;
 use crate::session::Session;
 
+/// Eddy's own stream of rows that persistent queries could not process, with the reason
+/// (ksqlDB's processing log): queryable like any stream, never dropped.
+pub const PROCESSING_LOG: &str = "eddy_processing_log";
+
+const PROCESSING_LOG_DDL: &str =
+    "CREATE STREAM eddy_processing_log (query_id STRING, message STRING, record STRING)";
+
 /// How to open an engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
@@ -94,6 +101,7 @@ impl Engine {
             shutdown: CancellationToken::new(),
             insert_sequence: AtomicU64::new(0),
         });
+        engine.create_processing_log().await?;
         let running: Vec<_> = engine
             .read_catalog()
             .queries()
@@ -111,6 +119,22 @@ impl Engine {
         }
         info!(data_dir = %config.data_dir.display(), "engine open");
         Ok(engine)
+    }
+
+    async fn create_processing_log(&self) -> EngineResult<()> {
+        if self.read_catalog().source(PROCESSING_LOG).is_some() {
+            return Ok(());
+        }
+        let mut statements = eddy_parser::parse_sql(PROCESSING_LOG_DDL)?;
+        let Some(eddy_parser::Statement::CreateSource(create)) =
+            statements.pop().map(|parsed| parsed.statement)
+        else {
+            return Err(EngineError::Internal(
+                "the processing log's DDL is a CREATE STREAM".into(),
+            ));
+        };
+        crate::ddl::create_source(self, &create).await?;
+        Ok(())
     }
 
     /// A new session: one per client connection.

@@ -23,10 +23,10 @@ use eddy_planner::{QueryDef, SourceDef, StatelessPlan, lower_stateless};
 use eddy_storage::{Keyspace, Offset, StateBatch, Store, Topic};
 use futures::future::select_all;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::batches::{apply_steps, cast_to_schema, partition_by_key, with_pseudo_columns};
-use crate::engine::{Engine, RunningQuery};
+use crate::engine::{Engine, PROCESSING_LOG, RunningQuery};
 use crate::error::{EngineError, EngineResult};
 use crate::limits::{EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
 use crate::timestamps::{ChronoFormat, rowtimes_from_column};
@@ -132,6 +132,62 @@ fn decode_u64(bytes: &[u8]) -> EngineResult<u64> {
     Ok(u64::from_be_bytes(array))
 }
 
+/// What one epoch writes: rows per sink partition, and the rows set aside.
+struct EpochOutput {
+    sink: Vec<(u32, RecordBatch)>,
+    processing_log: Option<RecordBatch>,
+}
+
+/// Rows that could not be processed, with why, for `eddy_processing_log`.
+#[derive(Default)]
+struct BadRows {
+    messages: Vec<String>,
+    records: Vec<String>,
+}
+
+impl BadRows {
+    fn push(&mut self, row: &RecordBatch, error: &EngineError) {
+        let record: Vec<String> = row
+            .schema()
+            .fields()
+            .iter()
+            .zip(row.columns())
+            .map(|(field, column)| {
+                let value = arrow::util::display::array_value_to_string(column, 0)
+                    .unwrap_or_else(|_| "?".to_string());
+                format!("{}: {value}", field.name())
+            })
+            .collect();
+        self.messages.push(error.to_string());
+        self.records.push(record.join(", "));
+    }
+
+    fn into_batch(self, query_id: &str, schema: &SchemaRef) -> EngineResult<Option<RecordBatch>> {
+        if self.messages.is_empty() {
+            return Ok(None);
+        }
+        let rows = self.messages.len();
+        let columns: Vec<arrow::array::ArrayRef> = vec![
+            Arc::new(arrow::array::StringArray::from(vec![query_id; rows])),
+            Arc::new(arrow::array::StringArray::from(self.messages)),
+            Arc::new(arrow::array::StringArray::from(self.records)),
+            Arc::new(arrow::array::Int64Array::from_value(
+                crate::timestamps::now_ms(),
+                rows,
+            )),
+        ];
+        Ok(Some(RecordBatch::try_new(schema.clone(), columns)?))
+    }
+}
+
+/// Errors a single row can cause (and so can be set aside); any other error stops the query.
+fn is_row_error(error: &EngineError) -> bool {
+    matches!(
+        error,
+        EngineError::DataFusion(_) | EngineError::Arrow(_) | EngineError::Data(_)
+    )
+}
+
 /// Everything a query's task needs, resolved once.
 struct Runner {
     id: String,
@@ -145,6 +201,7 @@ struct Runner {
     sink_keys: Vec<usize>,
     sink_partitions: u32,
     sink_timestamp: Option<(usize, String, Option<ChronoFormat>)>,
+    processing_log: Arc<Topic>,
 }
 
 impl Runner {
@@ -162,11 +219,12 @@ impl Runner {
         };
         let plan = engine.planner.plan_query(&select.query).await?;
         let dataflow = lower_stateless(&plan, true)?;
-        let (input, sink) = {
+        let (input, sink, processing_log) = {
             let catalog = engine.read_catalog();
             (
                 catalog.source_required(&dataflow.source)?.clone(),
                 catalog.source_required(&query.sink)?.clone(),
+                catalog.source_required(PROCESSING_LOG)?.clone(),
             )
         };
         let topic = |source: &SourceDef| {
@@ -203,6 +261,7 @@ impl Runner {
             sink_keys: sink.key_indices(),
             sink_partitions: sink.partitions,
             sink_timestamp,
+            processing_log: topic(&processing_log)?,
             dataflow,
         })
     }
@@ -220,9 +279,7 @@ impl Runner {
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = self.compute(&from, &offsets)?;
-            self.sink
-                .append_idempotent(output, self.producer_id, epoch)
-                .await?;
+            self.append(output, epoch).await?;
             debug!(query_id = %self.id, epoch, "last epoch re-applied");
         }
         let mut watchers: Vec<_> = (0..partitions)
@@ -263,9 +320,7 @@ impl Runner {
             let output = self.compute(&offsets, &targets)?;
             epoch += 1;
             self.commit_progress(epoch, &offsets, &targets).await?;
-            self.sink
-                .append_idempotent(output, self.producer_id, epoch)
-                .await?;
+            self.append(output, epoch).await?;
             offsets = targets;
         }
     }
@@ -327,9 +382,10 @@ impl Runner {
     }
 
     /// The sink batches (one per sink partition) for input rows [from, to) of each partition.
-    fn compute(&self, from: &[Offset], to: &[Offset]) -> EngineResult<Vec<(u32, RecordBatch)>> {
+    fn compute(&self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let mut per_partition: Vec<Vec<RecordBatch>> =
             vec![Vec::new(); self.sink_partitions as usize];
+        let mut bad_rows = BadRows::default();
         for partition in 0..self.input.partition_count() {
             let index = partition as usize;
             let mut next = from[index];
@@ -350,11 +406,10 @@ impl Runner {
                     next = Offset(first.0 + wanted as u64);
                     let queryable =
                         with_pseudo_columns(&stored, &self.input_schema, partition, first.0)?;
-                    let output = apply_steps(&self.dataflow.steps, queryable)?;
+                    let output = self.process(queryable, &mut bad_rows)?;
                     if output.num_rows() == 0 {
                         continue;
                     }
-                    let output = self.to_sink_rows(&output)?;
                     if self.sink_keys.is_empty() {
                         per_partition[(partition % self.sink_partitions) as usize].push(output);
                     } else {
@@ -375,7 +430,54 @@ impl Runner {
             let batch = arrow::compute::concat_batches(&self.sink_schema, &batches)?;
             output.push((partition as u32, batch));
         }
-        Ok(output)
+        let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
+        Ok(EpochOutput {
+            sink: output,
+            processing_log,
+        })
+    }
+
+    /// The sink rows of one input batch. A batch that fails to evaluate (a division by zero,
+    /// a cast that cannot hold a value) is retried row by row: the rows that fail go to the
+    /// processing log with their error, and the query goes on.
+    fn process(&self, queryable: RecordBatch, bad_rows: &mut BadRows) -> EngineResult<RecordBatch> {
+        match self.process_rows(&queryable) {
+            Err(error) if is_row_error(&error) => {
+                let mut good = Vec::new();
+                for row in 0..queryable.num_rows() {
+                    let single = queryable.slice(row, 1);
+                    match self.process_rows(&single) {
+                        Ok(output) => good.push(output),
+                        Err(error) if is_row_error(&error) => bad_rows.push(&single, &error),
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(arrow::compute::concat_batches(&self.sink_schema, &good)?)
+            }
+            result => result,
+        }
+    }
+
+    fn process_rows(&self, queryable: &RecordBatch) -> EngineResult<RecordBatch> {
+        let output = apply_steps(&self.dataflow.steps, queryable.clone())?;
+        if output.num_rows() == 0 {
+            return Ok(RecordBatch::new_empty(self.sink_schema.clone()));
+        }
+        self.to_sink_rows(&output)
+    }
+
+    /// Appends an epoch's output: the sink's rows, then the rows it set aside.
+    async fn append(&self, output: EpochOutput, epoch: u64) -> EngineResult<()> {
+        self.sink
+            .append_idempotent(output.sink, self.producer_id, epoch)
+            .await?;
+        if let Some(bad_rows) = output.processing_log {
+            warn!(query_id = %self.id, rows = bad_rows.num_rows(), "rows set aside in eddy_processing_log");
+            self.processing_log
+                .append_idempotent(vec![(0, bad_rows)], self.producer_id, epoch)
+                .await?;
+        }
+        Ok(())
     }
 
     /// The dataflow's output (columns, then the carried rowtime) as rows of the sink's log.

@@ -162,9 +162,7 @@ impl Session {
             } => ddl::drop_source(&engine, (*kind).into(), name, *if_exists, *delete_topic).await,
             Statement::Set { name, value } => properties::set(self, name, value),
             Statement::Unset { name } => properties::unset(self, name),
-            Statement::Transaction(transaction) => {
-                Ok(QueryOutput::Transaction(*transaction))
-            }
+            Statement::Transaction(transaction) => Ok(QueryOutput::Transaction(*transaction)),
         }
     }
 

@@ -14,8 +14,8 @@ DESCRIBE nothing_here;
 -- A stream that a query reads or writes cannot be dropped.
 DROP STREAM source_events;
 DROP STREAM only_a;
-TERMINATE csas_only_a_2;
-TERMINATE CSAS_ONLY_A_2;
+TERMINATE csas_only_a_3;
+TERMINATE CSAS_ONLY_A_3;
 TERMINATE no_such_query;
 SHOW QUERIES;
 INSERT INTO source_events VALUES (4, 'a');

@@ -56,3 +56,12 @@ CREATE STREAM from_nowhere AS SELECT url FROM nowhere;
 INSERT INTO slow_clicks SELECT user_id FROM more_clicks;
 INSERT INTO slow_clicks SELECT user_id, url, url, url FROM more_clicks;
 INSERT INTO clicks SELECT * FROM clicks;
+
+-- A row that cannot be processed goes to eddy_processing_log with the reason; the query goes on.
+CREATE STREAM ratios (id BIGINT, numerator BIGINT, denominator BIGINT);
+CREATE STREAM divided AS SELECT id, numerator / denominator AS ratio FROM ratios;
+INSERT INTO ratios (id, numerator, denominator, rowtime) VALUES (1, 10, 2, 1000), (2, 1, 0, 2000), (3, 9, 3, 3000);
+-- @wait-rows divided 2
+SELECT id, ratio FROM divided;
+SELECT query_id, message, record FROM eddy_processing_log;
+DROP STREAM eddy_processing_log;
