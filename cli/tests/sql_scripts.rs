@@ -14,8 +14,8 @@
 //! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
 //!   n rows (persistent queries are asynchronous).
 //!
-//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. Waits are bounded by `WAIT_MAX`;
-//! nothing asserts on time.
+//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE.
+//! Waits are bounded by `WAIT_MAX`; nothing asserts on time.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -125,6 +125,17 @@ fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResul
     let schema = dataflow.output_schema.clone();
     let (sender, receiver) = mpsc::channel(PUSH_QUEUE_BATCHES_MAX);
     let queryable_schema = source.queryable_schema();
+    // Start offsets are taken now, not in the task: every row acknowledged after this
+    // statement returns reaches the subscriber.
+    let start_offsets: Vec<Offset> = (0..topic.partition_count())
+        .map(|partition| {
+            if from_earliest {
+                Offset(0)
+            } else {
+                topic.end_offset(partition)
+            }
+        })
+        .collect();
     let task = tokio::spawn(async move {
         let subscription = Subscription {
             topic,
@@ -132,7 +143,7 @@ fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResul
             dataflow,
             sender,
         };
-        subscription.run(from_earliest).await;
+        subscription.run(start_offsets).await;
     });
     let guard = AbortOnDrop(task);
     let batches = ReceiverStream::new(receiver).map(move |item| {
@@ -161,19 +172,10 @@ struct Subscription {
 }
 
 impl Subscription {
-    async fn run(self, from_earliest: bool) {
+    async fn run(self, mut offsets: Vec<Offset>) {
         let partitions = self.topic.partition_count();
         let mut watchers: Vec<watch::Receiver<Offset>> = (0..partitions)
             .map(|partition| self.topic.watch_end_offset(partition))
-            .collect();
-        let mut offsets: Vec<Offset> = (0..partitions)
-            .map(|partition| {
-                if from_earliest {
-                    Offset(0)
-                } else {
-                    self.topic.end_offset(partition)
-                }
-            })
             .collect();
         let mut rows_left = self.dataflow.limit;
         if rows_left == Some(0) {

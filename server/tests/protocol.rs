@@ -418,10 +418,14 @@ async fn copy_out_of_a_push_query_with_limit_ends_after_its_rows() {
         .await
         .expect("rows are inserted");
     let mut lines = Vec::new();
-    while let Some(line) = tokio::time::timeout(WAIT_MAX, copy.next())
-        .await
-        .expect("COPY data arrives within WAIT_MAX")
-    {
+    loop {
+        let next = tokio::time::timeout(WAIT_MAX, copy.next()).await;
+        let Ok(next) = next else {
+            panic!("the COPY neither ended nor sent a line within WAIT_MAX; got {lines:?}");
+        };
+        let Some(line) = next else {
+            break;
+        };
         lines.push(String::from_utf8(line.expect("COPY line").to_vec()).expect("UTF-8"));
     }
     assert_eq!(lines, vec!["1\tfirst\n", "2\ttab\\there\n"]);
