@@ -123,12 +123,20 @@ impl Session {
         }
         let engine = self.engine.clone();
         match &parsed.statement {
-            Statement::CreateSource(create) => ddl::create_source(&engine, create).await,
-            Statement::CreateAsSelect(create) => {
-                ddl::create_as_select(&engine, create, &parsed.sql).await
-            }
-            Statement::InsertSelect(insert) => {
-                ddl::insert_select(&engine, insert, &parsed.sql).await
+            Statement::CreateSource(_)
+            | Statement::CreateAsSelect(_)
+            | Statement::InsertSelect(_)
+            | Statement::Terminate(_)
+            | Statement::Drop { .. } => {
+                // A catalog change runs to its end even if the client goes away (dropping
+                // this future): between persisting a change and publishing it, it must not
+                // stop.
+                let parsed = parsed.clone();
+                tokio::spawn(async move { change_catalog(&engine, &parsed).await })
+                    .await
+                    .map_err(|error| {
+                        EngineError::Internal(format!("catalog change task failed: {error}"))
+                    })?
             }
             Statement::InsertValues(values) => {
                 insert::insert_values(&engine, values, parameters).await
@@ -153,13 +161,6 @@ impl Session {
             Statement::ShowProperties => Ok(properties::show_properties(self)),
             Statement::ShowVariable { name } => properties::show_variable(self, name),
             Statement::Describe { name, .. } => show::describe(&engine, name),
-            Statement::Terminate(target) => ddl::terminate(&engine, target).await,
-            Statement::Drop {
-                kind,
-                name,
-                if_exists,
-                delete_topic,
-            } => ddl::drop_source(&engine, (*kind).into(), name, *if_exists, *delete_topic).await,
             Statement::Set { name, value } => properties::set(self, name, value),
             Statement::Unset { name } => properties::unset(self, name),
             Statement::Transaction(transaction) => Ok(QueryOutput::Transaction(*transaction)),
@@ -196,5 +197,27 @@ impl Session {
     /// The value of a session property, if set.
     pub(crate) fn property(&self, name: &str) -> Option<&str> {
         self.properties.get(name).map(String::as_str)
+    }
+}
+
+/// Runs a statement that changes the catalog (and starts or stops queries).
+async fn change_catalog(engine: &Engine, parsed: &ParsedStatement) -> EngineResult<QueryOutput> {
+    match &parsed.statement {
+        Statement::CreateSource(create) => ddl::create_source(engine, create).await,
+        Statement::CreateAsSelect(create) => {
+            ddl::create_as_select(engine, create, &parsed.sql).await
+        }
+        Statement::InsertSelect(insert) => ddl::insert_select(engine, insert, &parsed.sql).await,
+        Statement::Terminate(target) => ddl::terminate(engine, target).await,
+        Statement::Drop {
+            kind,
+            name,
+            if_exists,
+            delete_topic,
+        } => ddl::drop_source(engine, (*kind).into(), name, *if_exists, *delete_topic).await,
+        _ => Err(EngineError::Internal(format!(
+            "not a catalog change: {}",
+            parsed.sql
+        ))),
     }
 }
