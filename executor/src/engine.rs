@@ -199,19 +199,17 @@ impl Engine {
                 None => batch.delete(Keyspace::Catalog, key),
             }
         }
-        self.commit_state(batch).await
+        commit_state(&self.store, batch).await
     }
+}
 
-    /// Commits a state batch on a blocking thread (it waits for an fsync).
-    pub(crate) async fn commit_state(&self, batch: StateBatch) -> EngineResult<()> {
-        let state = self.store.state().clone();
-        tokio::task::spawn_blocking(move || state.commit(batch))
-            .await
-            .map_err(|error| {
-                EngineError::Internal(format!("state commit task failed: {error}"))
-            })??;
-        Ok(())
-    }
+/// Commits a state batch on a blocking thread (it waits for an fsync).
+pub(crate) async fn commit_state(store: &Store, batch: StateBatch) -> EngineResult<()> {
+    let state = store.state().clone();
+    tokio::task::spawn_blocking(move || state.commit(batch))
+        .await
+        .map_err(|error| EngineError::Internal(format!("state commit task failed: {error}")))??;
+    Ok(())
 }
 
 /// Topics that no source refers to are leftovers of a crash between creating a topic and

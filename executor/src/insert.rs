@@ -25,7 +25,7 @@ use crate::batches::partition_by_key;
 use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
-use crate::timestamps::{ChronoFormat, now_ms, rowtimes_from_column};
+use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
 
 const STRICT: CastOptions<'static> = CastOptions {
     safe: false,
@@ -144,8 +144,8 @@ fn build_batch(
         columns.push(array);
     }
     let rowtime_position = targets.iter().position(|target| *target == Target::Rowtime);
-    let rowtimes: ArrayRef = match (rowtime_position, &source.timestamp) {
-        (Some(position), _) => {
+    let rowtimes: ArrayRef = match rowtime_position {
+        Some(position) => {
             let values = rows
                 .iter()
                 .map(|row| evaluate(engine, &row[position], parameters))
@@ -153,26 +153,10 @@ fn build_batch(
             let raw = to_array(&values, &DataType::Int64, ROWTIME)?;
             Arc::new(rowtimes_from_column(&raw, ROWTIME, None)?)
         }
-        (None, Some(timestamp)) => {
-            let index = source.column_index(&timestamp.column).ok_or_else(|| {
-                EngineError::Internal(format!(
-                    "TIMESTAMP column {} is not a column",
-                    timestamp.column
-                ))
-            })?;
-            let format = timestamp
-                .format
-                .as_deref()
-                .map(ChronoFormat::from_java)
-                .transpose()
-                .map_err(|message| PlanError::Invalid { message })?;
-            Arc::new(rowtimes_from_column(
-                &columns[index],
-                &timestamp.column,
-                format.as_ref(),
-            )?)
-        }
-        (None, None) => Arc::new(arrow::array::Int64Array::from_value(now_ms(), rows.len())),
+        None => match EventTimeColumn::of(source)? {
+            Some(event_time) => Arc::new(event_time.rowtimes(&columns)?),
+            None => Arc::new(arrow::array::Int64Array::from_value(now_ms(), rows.len())),
+        },
     };
     columns.push(rowtimes);
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));

@@ -26,10 +26,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
 use crate::batches::{apply_steps, cast_to_schema, partition_by_key, with_pseudo_columns};
-use crate::engine::{Engine, PROCESSING_LOG, RunningQuery};
+use crate::engine::{Engine, PROCESSING_LOG, RunningQuery, commit_state};
 use crate::error::{EngineError, EngineResult};
 use crate::limits::{EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
-use crate::timestamps::{ChronoFormat, rowtimes_from_column};
+use crate::timestamps::EventTimeColumn;
 
 /// How a query's task ended, if it failed, for SHOW QUERIES.
 #[derive(Debug, Default)]
@@ -94,7 +94,7 @@ pub async fn forget(engine: &Engine, id: &str) -> EngineResult<()> {
         batch.delete(Keyspace::Offsets, key);
     }
     if !batch.is_empty() {
-        engine.commit_state(batch).await?;
+        commit_state(&engine.store, batch).await?;
     }
     Ok(())
 }
@@ -200,7 +200,7 @@ struct Runner {
     sink_schema: SchemaRef,
     sink_keys: Vec<usize>,
     sink_partitions: u32,
-    sink_timestamp: Option<(usize, String, Option<ChronoFormat>)>,
+    sink_timestamp: Option<EventTimeColumn>,
     processing_log: Arc<Topic>,
 }
 
@@ -232,24 +232,7 @@ impl Runner {
                 EngineError::Internal(format!("the log of \"{}\" is missing", source.name))
             })
         };
-        let sink_timestamp = match &sink.timestamp {
-            Some(timestamp) => {
-                let index = sink.column_index(&timestamp.column).ok_or_else(|| {
-                    EngineError::Internal(format!(
-                        "TIMESTAMP column {} is not a column",
-                        timestamp.column
-                    ))
-                })?;
-                let format = timestamp
-                    .format
-                    .as_deref()
-                    .map(ChronoFormat::from_java)
-                    .transpose()
-                    .map_err(EngineError::Internal)?;
-                Some((index, timestamp.column.clone(), format))
-            }
-            None => None,
-        };
+        let sink_timestamp = EventTimeColumn::of(&sink)?;
         Ok(Runner {
             id: query.id.clone(),
             producer_id: query.producer_id,
@@ -372,13 +355,7 @@ impl Runner {
                 to.0.to_be_bytes().to_vec(),
             );
         }
-        let state = self.store.state().clone();
-        tokio::task::spawn_blocking(move || state.commit(batch))
-            .await
-            .map_err(|error| {
-                EngineError::Internal(format!("state commit task failed: {error}"))
-            })??;
-        Ok(())
+        commit_state(&self.store, batch).await
     }
 
     /// The sink batches (one per sink partition) for input rows [from, to) of each partition.
@@ -483,10 +460,10 @@ impl Runner {
     /// The dataflow's output (columns, then the carried rowtime) as rows of the sink's log.
     fn to_sink_rows(&self, output: &RecordBatch) -> EngineResult<RecordBatch> {
         let rows = cast_to_schema(output, &self.sink_schema)?;
-        let Some((index, column, format)) = &self.sink_timestamp else {
+        let Some(event_time) = &self.sink_timestamp else {
             return Ok(rows);
         };
-        let rowtimes = rowtimes_from_column(rows.column(*index), column, format.as_ref())?;
+        let rowtimes = event_time.rowtimes(rows.columns())?;
         let mut columns = rows.columns().to_vec();
         let last = columns.len() - 1;
         columns[last] = Arc::new(rowtimes);

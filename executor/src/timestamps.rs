@@ -12,7 +12,7 @@ use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
-use crate::error::{DataError, EngineResult};
+use crate::error::{DataError, EngineError, EngineResult};
 
 /// Milliseconds since the epoch, now.
 pub fn now_ms() -> i64 {
@@ -67,6 +67,44 @@ pub fn rowtimes_from_column(
             let as_ms = cast_with_options(&as_timestamp, &DataType::Int64, &STRICT)?;
             Ok(as_ms.as_primitive::<arrow::datatypes::Int64Type>().clone())
         }
+    }
+}
+
+/// Where a source's rows take their event time from, resolved once: the column's position,
+/// name, and format. None when rows take it from an explicit `rowtime` or the clock.
+pub struct EventTimeColumn {
+    pub index: usize,
+    pub name: String,
+    pub format: Option<ChronoFormat>,
+}
+
+impl EventTimeColumn {
+    pub fn of(source: &eddy_planner::SourceDef) -> EngineResult<Option<EventTimeColumn>> {
+        let Some(timestamp) = &source.timestamp else {
+            return Ok(None);
+        };
+        let index = source.column_index(&timestamp.column).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "TIMESTAMP column {} is not a column",
+                timestamp.column
+            ))
+        })?;
+        let format = timestamp
+            .format
+            .as_deref()
+            .map(ChronoFormat::from_java)
+            .transpose()
+            .map_err(|message| eddy_planner::PlanError::Invalid { message })?;
+        Ok(Some(EventTimeColumn {
+            index,
+            name: timestamp.column.clone(),
+            format,
+        }))
+    }
+
+    /// The event times of a batch of the source's rows.
+    pub fn rowtimes(&self, columns: &[ArrayRef]) -> EngineResult<Int64Array> {
+        rowtimes_from_column(&columns[self.index], &self.name, self.format.as_ref())
     }
 }
 
