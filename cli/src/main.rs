@@ -48,6 +48,37 @@ struct ServeArgs {
     /// of losing the last moments of writes on power loss.
     #[arg(long, value_enum, value_name = "MODE", default_value_t = DurabilityArg::Fsync)]
     durability: DurabilityArg,
+    /// Memory for state (tables, aggregates): half is the state store's block cache, half
+    /// the persistent queries' caches. State beyond it stays on disk and is read back on
+    /// demand. A size in bytes, or with KiB, MiB, GiB (or KB, MB, GB).
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    memory: u64,
+}
+
+/// `256MiB`, `1GiB`, `512MB`, `1048576`: a size in bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 256MiB"))?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kib" | "k" => 1 << 10,
+        "mib" | "m" => 1 << 20,
+        "gib" | "g" => 1 << 30,
+        "kb" => 1_000,
+        "mb" => 1_000_000,
+        "gb" => 1_000_000_000,
+        other => return Err(format!("unknown size unit {other:?}: use KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(multiplier)
+        .filter(|bytes| *bytes >= 16 << 20)
+        .ok_or_else(|| format!("{text:?}: give at least 16MiB"))
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -87,6 +118,7 @@ fn init_tracing() {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = EngineConfig::new(&args.data_dir);
     config.durability = args.durability.into();
+    config.memory_budget_bytes = args.memory;
     let engine = Engine::open(config)
         .await
         .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
@@ -137,4 +169,21 @@ async fn terminate_signal() {
 #[cfg(not(unix))]
 async fn terminate_signal() {
     std::future::pending::<()>().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_binary_and_decimal_units() {
+        assert_eq!(parse_size("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("512MB"), Ok(512_000_000));
+        assert_eq!(parse_size("33554432"), Ok(32 << 20));
+        assert!(parse_size("1MiB").is_err(), "below the minimum");
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("5TB").is_err());
+        assert!(parse_size("99999999999999GiB").is_err(), "overflow");
+    }
 }

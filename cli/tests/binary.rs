@@ -25,6 +25,7 @@ fn help_documents_every_flag() {
         "--data-dir",
         "--listen",
         "--durability",
+        "--memory",
         "fsync",
         "os",
         "./eddy-data",

@@ -321,6 +321,152 @@ async fn a_persistent_query_killed_repeatedly_has_no_duplicates_and_no_gaps() {
     server.stop();
 }
 
+/// Every row of a result, its cells joined by `|`, sorted.
+async fn rows(client: &Client, sql: &str) -> Vec<String> {
+    let messages = client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error:?}"));
+    let mut rows: Vec<String> = messages
+        .into_iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(
+                (0..row.len())
+                    .map(|index| row.get(index).unwrap_or("NULL").to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            ),
+            _ => None,
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// Waits until every running query has processed all of its input (lag 0, twice in a row).
+async fn settle(client: &Client) {
+    let deadline = Instant::now() + WAIT_MAX;
+    let mut settled_polls = 0;
+    while settled_polls < 2 {
+        let messages = client
+            .simple_query("SHOW QUERIES")
+            .await
+            .expect("SHOW QUERIES works");
+        let behind = messages.iter().any(|message| match message {
+            SimpleQueryMessage::Row(row) => row
+                .get("lag")
+                .is_some_and(|lag| lag.parse::<u64>().map_or(true, |lag| lag > 0)),
+            _ => false,
+        });
+        settled_polls = if behind { 0 } else { settled_polls + 1 };
+        assert!(Instant::now() < deadline, "queries did not catch up");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A small deterministic generator (SplitMix64).
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % bound
+    }
+}
+
+/// Writes until the server goes away: bids into a stream, upserts and deletes into a table.
+async fn ingest_until_killed(client: Client, seed: u64) {
+    let mut random = Random(seed);
+    loop {
+        let bids: Vec<String> = (0..200)
+            .map(|_| format!("({}, {})", random.below(50), random.below(1000)))
+            .collect();
+        let accounts: Vec<String> = (0..20)
+            .map(|_| {
+                format!(
+                    "({}, 'r{}', {})",
+                    random.below(100),
+                    random.below(5),
+                    random.below(500)
+                )
+            })
+            .collect();
+        let deleted: Vec<String> = (0..3).map(|_| random.below(100).to_string()).collect();
+        let sql = format!(
+            "INSERT INTO bids (auction, price) VALUES {};
+             INSERT INTO accounts (id, region, balance) VALUES {};
+             DELETE FROM accounts WHERE id IN ({});",
+            bids.join(", "),
+            accounts.join(", "),
+            deleted.join(", ")
+        );
+        if client.batch_execute(&sql).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_killed_during_ingestion_equal_a_batch_recomputation() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    execute(
+        &client,
+        "CREATE STREAM bids (auction BIGINT KEY, price BIGINT) WITH (PARTITIONS = 2);
+         CREATE TABLE accounts (id BIGINT PRIMARY KEY, region STRING, balance BIGINT) WITH (PARTITIONS = 2);
+         CREATE TABLE per_auction AS
+             SELECT auction, COUNT(*) AS bids, SUM(price) AS total, MAX(price) AS highest
+             FROM bids GROUP BY auction;
+         CREATE TABLE per_region AS
+             SELECT region, COUNT(*) AS accounts, SUM(balance) AS total, MIN(balance) AS low
+             FROM accounts GROUP BY region;
+         CREATE TABLE auctions_by_bids AS
+             SELECT bids, COUNT(*) AS auctions FROM per_auction GROUP BY bids;",
+    )
+    .await;
+    drop(client);
+    let mut server = server;
+    for round in 0..5u64 {
+        let writer = tokio::spawn(ingest_until_killed(server.connect().await, round));
+        // Let the writer and the queries run, then kill in the middle of it all.
+        tokio::time::sleep(Duration::from_millis(300 + 150 * round)).await;
+        server.kill();
+        writer
+            .await
+            .expect("the writer ends when the server is gone");
+        server = Server::start(data.path(), &[]);
+    }
+    let client = server.connect().await;
+    settle(&client).await;
+    assert!(count(&client, "SELECT COUNT(*) FROM bids").await > 0);
+    let checks = [
+        (
+            "SELECT auction, bids, total, highest FROM per_auction",
+            "SELECT auction, COUNT(*), SUM(price), MAX(price) FROM bids GROUP BY auction",
+        ),
+        (
+            "SELECT region, accounts, total, low FROM per_region",
+            "SELECT region, COUNT(*), SUM(balance), MIN(balance) FROM accounts GROUP BY region",
+        ),
+        (
+            "SELECT bids, auctions FROM auctions_by_bids",
+            "SELECT bids, COUNT(*) FROM per_auction GROUP BY bids",
+        ),
+    ];
+    for (materialized, recomputed) in checks {
+        assert_eq!(
+            rows(&client, materialized).await,
+            rows(&client, recomputed).await,
+            "{materialized} differs from {recomputed}"
+        );
+    }
+    server.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_query_sees_rows_inserted_by_another_connection() {
     let data = tempfile::tempdir().unwrap();

@@ -12,7 +12,9 @@
 //!   collects its first n rows; `-- @await-push` waits for them and prints them as `+`
 //!   lines (sorted, since row order across keys and partitions is not defined);
 //! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
-//!   n rows (persistent queries are asynchronous).
+//!   n rows (persistent queries are asynchronous);
+//! - `-- @settle`: polls SHOW QUERIES until every running query has processed all of its
+//!   input (lag 0), so tables derived by persistent queries are up to date.
 //!
 //! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE.
 //! Waits are bounded by `WAIT_MAX`; nothing asserts on time.
@@ -48,6 +50,7 @@ macro_rules! sql_scripts {
 }
 
 sql_scripts!(
+    aggregate,
     catalog,
     create_stream,
     errors,
@@ -56,7 +59,8 @@ sql_scripts!(
     pull_query,
     push_query,
     session,
-    smoke
+    smoke,
+    table
 );
 
 #[test]
@@ -152,6 +156,9 @@ struct Runner {
     transcript: String,
     push_next: Option<usize>,
     pending_push: Option<PendingPush>,
+    /// The last `-- @push` statement failed (its error is in the transcript): the matching
+    /// `-- @await-push` has nothing to wait for.
+    push_failed: bool,
 }
 
 impl Runner {
@@ -165,6 +172,7 @@ impl Runner {
             transcript: String::new(),
             push_next: None,
             pending_push: None,
+            push_failed: false,
         }
     }
 
@@ -239,6 +247,7 @@ impl Runner {
                     .unwrap_or_else(|_| panic!("bad row count in {comment}"));
                 self.wait_rows(stream, rows).await;
             }
+            ["@settle"] => self.settle().await,
             [directive, ..] if directive.starts_with('@') => {
                 panic!("unknown directive {comment}")
             }
@@ -308,11 +317,15 @@ impl Runner {
             Err(error) => {
                 self.transcript.push_str(&error);
                 self.transcript.push('\n');
+                self.push_failed = true;
             }
         }
     }
 
     async fn await_push(&mut self) {
+        if std::mem::take(&mut self.push_failed) {
+            return;
+        }
         let mut push = self
             .pending_push
             .take()
@@ -365,6 +378,39 @@ impl Runner {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "{stream} holds {count} of {rows_expected} rows after {WAIT_MAX:?}"
+            );
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    }
+}
+
+impl Runner {
+    /// Waits until every running query's lag is 0 in two polls in a row (a query into a
+    /// table that another query reads produces that query's input as it catches up).
+    async fn settle(&mut self) {
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        let mut settled_polls = 0;
+        loop {
+            let replies = self.client().simple_query("SHOW QUERIES").await;
+            let [Reply::Rows { columns, rows }] = replies.as_slice() else {
+                panic!("SHOW QUERIES failed: {replies:?}");
+            };
+            let lag = columns
+                .iter()
+                .position(|column| column == "lag")
+                .expect("SHOW QUERIES has a lag column");
+            let behind = rows.iter().any(|row| {
+                row[lag]
+                    .as_deref()
+                    .is_some_and(|lag| lag.parse::<u64>().map_or(true, |lag| lag > 0))
+            });
+            settled_polls = if behind { 0 } else { settled_polls + 1 };
+            if settled_polls == 2 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "queries still behind after {WAIT_MAX:?}: {rows:?}"
             );
             tokio::time::sleep(POLL_INTERVAL).await;
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::{cast, filter_record_batch, take_record_batch};
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{SchemaRef, UInt32Type};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use eddy_planner::Step;
 
@@ -39,7 +39,28 @@ pub fn with_pseudo_columns(
 }
 
 /// Runs a stateless dataflow over one batch.
-pub fn apply_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<RecordBatch> {
+pub fn apply_steps(steps: &[Step], batch: RecordBatch) -> EngineResult<RecordBatch> {
+    Ok(run_steps(steps, batch, None)?.0)
+}
+
+/// Runs a stateless dataflow over one batch and says, for each output row, which input row it
+/// comes from (filters drop rows, projections keep them): how weights and other per-row
+/// facts of the input follow the rows through the steps.
+pub fn apply_steps_tracked(
+    steps: &[Step],
+    batch: RecordBatch,
+) -> EngineResult<(RecordBatch, UInt32Array)> {
+    let rows = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
+    let (batch, rows) = run_steps(steps, batch, Some(rows))?;
+    // `run_steps` hands back the row numbers it was given.
+    Ok((batch, rows.expect("tracked rows are returned")))
+}
+
+fn run_steps(
+    steps: &[Step],
+    mut batch: RecordBatch,
+    mut rows: Option<UInt32Array>,
+) -> EngineResult<(RecordBatch, Option<UInt32Array>)> {
     for step in steps {
         if batch.num_rows() == 0 {
             break;
@@ -53,6 +74,11 @@ pub fn apply_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<Recor
                         mask.data_type()
                     ))
                 })?;
+                if let Some(tracked) = rows.as_mut() {
+                    *tracked = arrow::compute::filter(tracked, mask)?
+                        .as_primitive::<UInt32Type>()
+                        .clone();
+                }
                 filter_record_batch(&batch, mask)?
             }
             Step::Project { exprs, schema } => {
@@ -64,7 +90,7 @@ pub fn apply_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<Recor
             }
         };
     }
-    Ok(batch)
+    Ok((batch, rows))
 }
 
 /// Casts a batch's columns, by position, to `schema` (a sink's stored schema).

@@ -1,5 +1,5 @@
-//! Statements that change the catalog: CREATE STREAM, CREATE STREAM .. AS SELECT,
-//! INSERT INTO .. SELECT, DROP, TERMINATE.
+//! Statements that change the catalog: CREATE STREAM|TABLE, CREATE STREAM|TABLE .. AS
+//! SELECT, INSERT INTO .. SELECT, DROP, TERMINATE.
 //!
 //! Each one holds the engine's DDL lock from check to change, creates storage before the
 //! catalog names it, persists the catalog change, and only then publishes it in memory and
@@ -10,13 +10,14 @@
 
 use std::collections::BTreeMap;
 
+use arrow::datatypes::SchemaRef;
 use eddy_parser::{
     CreateAsSelect, CreateSource, Emit, InsertSelect, KeyKind, Property, PropertyValue,
     TerminateTarget,
 };
 use eddy_planner::{
-    Catalog, CatalogEntry, Column, ObjectKind, PSEUDO_COLUMNS, PlanError, QueryDef, QueryStatus,
-    SourceDef, SourceKind, StatelessPlan, TimestampColumn, arrow_type, lower_stateless,
+    Catalog, CatalogEntry, Column, Dataflow, ObjectKind, PSEUDO_COLUMNS, PlanError, QueryDef,
+    QueryStatus, SourceDef, SourceKind, StatelessPlan, TimestampColumn, arrow_type, lower,
     storable_type,
 };
 use tracing::info;
@@ -44,7 +45,7 @@ const EFFECTIVE_PROPERTIES: &[&str] = &["PARTITIONS", "TIMESTAMP", "TIMESTAMP_FO
 
 pub async fn create_source(engine: &Engine, create: &CreateSource) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
-    reject_unsupported_create(kind, create.or_replace)?;
+    reject_or_replace(create.or_replace)?;
     if create.source_only {
         return Err(PlanError::Unsupported {
             feature: "CREATE SOURCE STREAM (a read-only stream)".into(),
@@ -73,7 +74,7 @@ pub async fn create_source(engine: &Engine, create: &CreateSource) -> EngineResu
         .create_topic(&source.topic, source.stored_schema(), source.partitions)?;
     entries.push(catalog.put_source(source));
     publish(engine, catalog, entries).await?;
-    info!(stream = %create.name, "stream created");
+    info!(name = %create.name, kind = kind.noun(), "source created");
     Ok(created(kind))
 }
 
@@ -83,30 +84,38 @@ pub async fn create_as_select(
     sql: &str,
 ) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
-    reject_unsupported_create(kind, create.or_replace)?;
+    reject_or_replace(create.or_replace)?;
     check_persistent_select(&create.select)?;
     let _ddl = engine.ddl_lock.lock().await;
     if exists(engine, &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
     let plan = engine.planner.plan_query(&create.select.query).await?;
-    let dataflow = lower_stateless(&plan, true)?;
-    if dataflow.limit.is_some() {
+    let inputs = engine.planner.relations(&create.select.query);
+    let input = single_input(engine, &inputs)?;
+    let dataflow = lower(&plan, kind == SourceKind::Stream)?;
+    check_result_kind(kind, &dataflow, &input)?;
+    if let Dataflow::Stateless(StatelessPlan { limit: Some(_), .. }) = &dataflow {
         return Err(PlanError::Invalid {
             message: "a persistent query cannot have a LIMIT".into(),
         }
         .into());
     }
-    let inputs = engine.planner.relations(&create.select.query);
-    let input = single_stream_input(engine, &inputs)?;
-    let mut columns = output_columns(&dataflow)?;
-    mark_keys(&mut columns, &create.select, &input)?;
+    let mut columns = output_columns(dataflow.output_schema())?;
+    match kind {
+        SourceKind::Stream => mark_keys(&mut columns, &create.select, &input)?,
+        SourceKind::Table => mark_table_keys(&mut columns, &create.select, &dataflow, &input)?,
+    }
     let settings = parse_properties(&create.properties, &columns, Some(input.partitions))?;
     let mut catalog = engine.read_catalog().clone();
     let mut entries = Vec::new();
     let (number, counter) = catalog.allocate_number();
     entries.push(counter);
-    let query_id = format!("CSAS_{}_{number}", create.name.to_uppercase());
+    let prefix = match kind {
+        SourceKind::Stream => "CSAS",
+        SourceKind::Table => "CTAS",
+    };
+    let query_id = format!("{prefix}_{}_{number}", create.name.to_uppercase());
     let source = new_source(
         &mut catalog,
         &mut entries,
@@ -167,9 +176,15 @@ pub async fn insert_select(
         .into());
     }
     let plan = engine.planner.plan_query(&insert.select.query).await?;
-    let dataflow = lower_stateless(&plan, true)?;
     let inputs = engine.planner.relations(&insert.select.query);
-    single_stream_input(engine, &inputs)?;
+    let input = single_input(engine, &inputs)?;
+    let dataflow = lower(&plan, true)?;
+    check_result_kind(SourceKind::Stream, &dataflow, &input)?;
+    let Dataflow::Stateless(dataflow) = dataflow else {
+        return Err(EngineError::Internal(
+            "a query into a stream is stateless".into(),
+        ));
+    };
     if inputs.contains(&target.name) {
         return Err(PlanError::Invalid {
             message: format!(
@@ -268,6 +283,10 @@ pub async fn drop_source(
         persistent::forget(engine, id).await?;
     }
     engine.store.drop_topic(&source.topic)?;
+    if source.is_table() {
+        let forget = crate::table::forget(engine.store.state().as_ref(), &source)?;
+        crate::engine::commit_state(&engine.store, forget).await?;
+    }
     info!(source = %name, "dropped");
     Ok(QueryOutput::Command(CommandComplete::new(tag)))
 }
@@ -313,13 +332,7 @@ pub async fn terminate(engine: &Engine, target: &TerminateTarget) -> EngineResul
     Ok(QueryOutput::Command(CommandComplete::new("TERMINATE")))
 }
 
-fn reject_unsupported_create(kind: SourceKind, or_replace: bool) -> EngineResult<()> {
-    if kind == SourceKind::Table {
-        return Err(PlanError::Unsupported {
-            feature: "CREATE TABLE (tables with primary keys, aggregation)".into(),
-        }
-        .into());
-    }
+fn reject_or_replace(or_replace: bool) -> EngineResult<()> {
     if or_replace {
         return Err(PlanError::Unsupported {
             feature: "CREATE OR REPLACE".into(),
@@ -374,9 +387,14 @@ fn query_ids(queries: Vec<&QueryDef>) -> Vec<String> {
 }
 
 fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
+    let kind: SourceKind = create.kind.into();
     if create.columns.is_empty() {
         return Err(PlanError::Invalid {
-            message: format!("stream \"{}\" needs at least one column", create.name),
+            message: format!(
+                "{} \"{}\" needs at least one column",
+                kind.noun(),
+                create.name
+            ),
         }
         .into());
     }
@@ -390,10 +408,28 @@ fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
             }
             .into());
         }
-        if column.key == KeyKind::PrimaryKey {
-            return Err(PlanError::InvalidDefinition {
-                message: format!(
+        let key = match (kind, column.key) {
+            (_, KeyKind::Value) => false,
+            (SourceKind::Stream, KeyKind::Key) | (SourceKind::Table, KeyKind::PrimaryKey) => true,
+            (SourceKind::Stream, KeyKind::PrimaryKey) => {
+                return Err(invalid_definition(format!(
                     "column \"{}\": a stream has KEY columns; PRIMARY KEY declares a table's key",
+                    column.name
+                )));
+            }
+            (SourceKind::Table, KeyKind::Key) => {
+                return Err(invalid_definition(format!(
+                    "column \"{}\": a table's key is declared with PRIMARY KEY, not KEY",
+                    column.name
+                )));
+            }
+        };
+        let data_type = arrow_type(&column.data_type);
+        if kind == SourceKind::Table && key && !is_key_type(&data_type) {
+            return Err(PlanError::Unsupported {
+                feature: format!(
+                    "a PRIMARY KEY column of type {} (\"{}\")",
+                    eddy_planner::type_name(&data_type),
                     column.name
                 ),
             }
@@ -401,11 +437,26 @@ fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
         }
         columns.push(Column {
             name: column.name.clone(),
-            data_type: arrow_type(&column.data_type),
-            key: column.key == KeyKind::Key,
+            data_type,
+            key,
         });
     }
+    if kind == SourceKind::Table && !columns.iter().any(|column| column.key) {
+        return Err(invalid_definition(format!(
+            "table \"{}\" needs a PRIMARY KEY: declare one or more columns with `name TYPE PRIMARY KEY`",
+            create.name
+        )));
+    }
     Ok(columns)
+}
+
+/// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.
+fn is_key_type(data_type: &arrow::datatypes::DataType) -> bool {
+    !data_type.is_nested()
+}
+
+fn invalid_definition(message: String) -> EngineError {
+    PlanError::InvalidDefinition { message }.into()
 }
 
 /// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
@@ -574,27 +625,102 @@ async fn publish(
     Ok(())
 }
 
-fn single_stream_input(engine: &Engine, inputs: &[String]) -> EngineResult<SourceDef> {
+fn single_input(engine: &Engine, inputs: &[String]) -> EngineResult<SourceDef> {
     let [input] = inputs else {
         return Err(PlanError::Unsupported {
             feature: "a persistent query over more than one source (a join)".into(),
         }
         .into());
     };
-    let source = engine.read_catalog().source_required(input)?.clone();
-    if source.kind != SourceKind::Stream {
+    Ok(engine.read_catalog().source_required(input)?.clone())
+}
+
+/// A query's result is a stream when it passes events of a stream through, a table when it
+/// aggregates or reads a table (ksqlDB's rule): the sink must be of that kind.
+fn check_result_kind(sink: SourceKind, dataflow: &Dataflow, input: &SourceDef) -> EngineResult<()> {
+    let result = match (dataflow, input.kind) {
+        (Dataflow::Stateless(_), SourceKind::Stream) => SourceKind::Stream,
+        (Dataflow::Aggregate(_), _) | (Dataflow::Stateless(_), SourceKind::Table) => {
+            SourceKind::Table
+        }
+    };
+    match (sink, result) {
+        (SourceKind::Stream, SourceKind::Table) => Err(PlanError::Invalid {
+            message: match dataflow {
+                Dataflow::Aggregate(_) => "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT".into(),
+                Dataflow::Stateless(_) => format!("this SELECT reads table \"{}\", so its result is a table: use CREATE TABLE .. AS SELECT", input.name),
+            },
+        }
+        .into()),
+        (SourceKind::Table, SourceKind::Stream) => Err(PlanError::Invalid {
+            message: format!("this SELECT passes the events of stream \"{}\" through, so its result is a stream: use CREATE STREAM .. AS SELECT, or GROUP BY to make a table", input.name),
+        }
+        .into()),
+        _ => Ok(()),
+    }
+}
+
+/// The PRIMARY KEY of a CREATE TABLE .. AS SELECT: the GROUP BY expressions, or the input
+/// table's key columns, which the SELECT list must pass through.
+fn mark_table_keys(
+    columns: &mut [Column],
+    select: &eddy_parser::SelectStatement,
+    dataflow: &Dataflow,
+    input: &SourceDef,
+) -> EngineResult<()> {
+    if select.partition_by.is_some() {
+        return Err(invalid(
+            "a table is keyed by its GROUP BY (or its input's PRIMARY KEY); PARTITION BY is for streams".into(),
+        ));
+    }
+    let keys: Vec<usize> = match dataflow {
+        Dataflow::Aggregate(aggregate) => aggregate.key_columns.clone().ok_or_else(|| {
+            invalid("every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY".into())
+        })?,
+        Dataflow::Stateless(_) => input
+            .columns
+            .iter()
+            .filter(|column| column.key)
+            .map(|key| {
+                columns
+                    .iter()
+                    .position(|column| column.name == key.name)
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "the SELECT list must include \"{}\", the PRIMARY KEY of table \"{}\", under its own name",
+                            key.name, input.name
+                        ))
+                    })
+            })
+            .collect::<EngineResult<_>>()?,
+    };
+    if keys.is_empty() {
         return Err(PlanError::Unsupported {
-            feature: "a persistent query over a table".into(),
+            feature: "an aggregation without GROUP BY in a persistent query (a table needs a key)"
+                .into(),
         }
         .into());
     }
-    Ok(source)
+    for index in keys {
+        if !is_key_type(&columns[index].data_type) {
+            return Err(PlanError::Unsupported {
+                feature: format!(
+                    "a key column of type {} (\"{}\")",
+                    eddy_planner::type_name(&columns[index].data_type),
+                    columns[index].name
+                ),
+            }
+            .into());
+        }
+        columns[index].key = true;
+    }
+    Ok(())
 }
 
 /// The output columns of a persistent query, as storable SQL types.
-fn output_columns(dataflow: &StatelessPlan) -> EngineResult<Vec<Column>> {
+fn output_columns(output_schema: &SchemaRef) -> EngineResult<Vec<Column>> {
     let mut columns: Vec<Column> = Vec::new();
-    for field in dataflow.output_schema.fields() {
+    for field in output_schema.fields() {
         check_column_name(
             field.name(),
             &format!("alias it, e.g. {0} AS event_{0}", field.name()),
@@ -609,7 +735,7 @@ fn output_columns(dataflow: &StatelessPlan) -> EngineResult<Vec<Column>> {
         let column_type =
             storable_type(field.data_type()).ok_or_else(|| PlanError::Unsupported {
                 feature: format!(
-                    "storing column \"{}\" of type {} in a stream",
+                    "storing column \"{}\" of type {}",
                     field.name(),
                     field.data_type()
                 ),

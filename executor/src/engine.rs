@@ -7,13 +7,13 @@
 //!
 //! Never: change the in-memory catalog without persisting the same change first.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use eddy_planner::{Catalog, CatalogEntry, QueryStatus, SharedCatalog, SqlPlanner};
-use eddy_storage::{Durability, Keyspace, StateBatch, Store, StoreConfig};
+use eddy_planner::{Catalog, CatalogEntry, QueryStatus, SharedCatalog, SourceDef, SqlPlanner};
+use eddy_storage::{Durability, Keyspace, StateBatch, Store, StoreConfig, Topic};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -37,13 +37,21 @@ pub struct EngineConfig {
     /// `Fsync` (default): an insert is acknowledged once it is on disk. `Os`: once the OS
     /// has it, trading the last moments of writes on power loss for latency.
     pub durability: Durability,
+    /// Memory for state, in bytes (`--memory`): half is the state store's block cache, half
+    /// is shared by the persistent queries' caches of operator state. State that does not
+    /// fit stays on disk and is read back on demand.
+    pub memory_budget_bytes: u64,
 }
+
+/// The default `memory_budget_bytes`: 256 MiB.
+pub const MEMORY_BUDGET_DEFAULT: u64 = 256 << 20;
 
 impl EngineConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
             durability: Durability::Fsync,
+            memory_budget_bytes: MEMORY_BUDGET_DEFAULT,
         }
     }
 }
@@ -68,6 +76,10 @@ pub struct Engine {
     pub(crate) shutdown: CancellationToken,
     /// Spreads keyless inserts over partitions, round robin.
     pub(crate) insert_sequence: AtomicU64,
+    /// Operator state all persistent queries together may cache in memory.
+    pub(crate) operator_cache: Arc<crate::group_by::CacheBudget>,
+    /// One write lock per source table (by topic): a table's changelog has one writer.
+    pub(crate) table_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl Engine {
@@ -75,6 +87,7 @@ impl Engine {
     pub async fn open(config: EngineConfig) -> EngineResult<Arc<Engine>> {
         let store_config = StoreConfig {
             durability: config.durability,
+            state_cache_bytes: config.memory_budget_bytes / 2,
             ..StoreConfig::default()
         };
         let data_dir = config.data_dir.clone();
@@ -100,7 +113,20 @@ impl Engine {
             stopped_queries: Mutex::new(BTreeMap::new()),
             shutdown: CancellationToken::new(),
             insert_sequence: AtomicU64::new(0),
+            operator_cache: Arc::new(crate::group_by::CacheBudget::new(
+                (config.memory_budget_bytes / 2) as usize,
+            )),
+            table_writers: Mutex::new(HashMap::new()),
         });
+        let source_tables: Vec<_> = engine
+            .read_catalog()
+            .sources()
+            .filter(|source| source.is_table() && source.created_by.is_none())
+            .cloned()
+            .collect();
+        for table in source_tables {
+            crate::table::recover_source_table(&engine.store, &table)?;
+        }
         engine.create_processing_log().await?;
         let running: Vec<_> = engine
             .read_catalog()
@@ -183,6 +209,27 @@ impl Engine {
         self.stopped_queries
             .lock()
             .expect("query map lock is never poisoned: nothing panics while holding it")
+    }
+
+    /// The write lock of a source table's changelog.
+    pub(crate) fn table_write_lock(&self, topic: &str) -> Arc<tokio::sync::Mutex<()>> {
+        self.table_writers
+            .lock()
+            .expect("table lock map is never poisoned: nothing panics while holding it")
+            .entry(topic.to_string())
+            .or_default()
+            .clone()
+    }
+
+    /// The log of a stream or the changelog of a table.
+    pub(crate) fn topic_of(&self, source: &SourceDef) -> EngineResult<Arc<Topic>> {
+        self.store.topic(&source.topic).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "the log of {} \"{}\" is missing",
+                source.kind.noun(),
+                source.name
+            ))
+        })
     }
 
     pub(crate) fn next_insert_sequence(&self) -> u64 {

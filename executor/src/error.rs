@@ -55,3 +55,20 @@ impl From<DataError> for EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A key type that has no encoding is a statement Eddy does not support; stored bytes that do
+/// not decode are Eddy's own failure, reported rather than guessed around.
+impl From<crate::row_codec::CodecError> for EngineError {
+    fn from(error: crate::row_codec::CodecError) -> Self {
+        use crate::row_codec::CodecError;
+        match error {
+            CodecError::UnsupportedKeyType { .. } | CodecError::UnsupportedValueType { .. } => {
+                PlanError::Unsupported {
+                    feature: error.to_string(),
+                }
+                .into()
+            }
+            other => EngineError::Internal(other.to_string()),
+        }
+    }
+}

@@ -19,12 +19,13 @@ use datafusion::logical_expr::Expr as LogicalExpr;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::InsertValues;
 use eddy_parser::sqlparser::ast::{Expr, ExprWithAlias, UnaryOperator, Value};
-use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef, SourceKind};
+use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef};
 
 use crate::batches::partition_by_key;
 use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
+use crate::table::{TableChanges, write_source_table};
 use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
 
 const STRICT: CastOptions<'static> = CastOptions {
@@ -41,18 +42,18 @@ pub async fn insert_values(
         .read_catalog()
         .source_required(&insert.target)?
         .clone();
-    if source.kind == SourceKind::Table {
-        return Err(PlanError::Unsupported {
-            feature: "INSERT into tables".into(),
-        }
-        .into());
-    }
     let targets = target_columns(&source, insert)?;
     let batch = build_batch(engine, &source, &targets, &insert.rows, parameters)?;
     let rows = batch.num_rows();
-    let topic = engine.store.topic(&source.topic).ok_or_else(|| {
-        EngineError::Internal(format!("the log of stream \"{}\" is missing", source.name))
-    })?;
+    if source.is_table() {
+        check_table_writable(&source)?;
+        let changes = TableChanges::upserts(&source, batch)?;
+        write_source_table(engine, &source, changes).await?;
+        return Ok(QueryOutput::Command(CommandComplete::with_rows(
+            "INSERT", rows,
+        )));
+    }
+    let topic = engine.topic_of(&source)?;
     let key_indices = source.key_indices();
     let routed = if key_indices.is_empty() {
         let partition = (engine.next_insert_sequence() % source.partitions as u64) as u32;
@@ -64,6 +65,20 @@ pub async fn insert_values(
     Ok(QueryOutput::Command(CommandComplete::with_rows(
         "INSERT", rows,
     )))
+}
+
+/// A table written by a persistent query takes its rows from that query only.
+pub fn check_table_writable(table: &SourceDef) -> EngineResult<()> {
+    match &table.created_by {
+        Some(query) => Err(PlanError::Invalid {
+            message: format!(
+                "table \"{}\" holds the results of query {query}; write to its inputs instead",
+                table.name
+            ),
+        }
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// Where each value of a VALUES row goes: a column of the source, or its `rowtime`.
@@ -91,7 +106,7 @@ fn target_columns(source: &SourceDef, insert: &InsertValues) -> EngineResult<Vec
                 .column_index(name)
                 .ok_or_else(|| PlanError::UnknownColumn {
                     column: name.clone(),
-                    context: format!(" in stream \"{}\"", source.name),
+                    context: format!(" in {} \"{}\"", source.kind.noun(), source.name),
                 })?;
             Target::Column(index)
         };
@@ -125,8 +140,8 @@ fn build_batch(
             .into());
         }
     }
-    let stored_schema = source.stored_schema();
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(stored_schema.fields().len());
+    let row_schema = source.row_schema();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(row_schema.fields().len());
     for (index, column) in source.columns.iter().enumerate() {
         let position = targets
             .iter()
@@ -161,15 +176,17 @@ fn build_batch(
     columns.push(rowtimes);
     let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
     Ok(RecordBatch::try_new_with_options(
-        stored_schema,
-        columns,
-        &options,
+        row_schema, columns, &options,
     )?)
 }
 
 /// Casts the values of one column to its type, strictly. Values of one type (the usual case:
 /// all literals of a column alike) are built into one array and cast once.
-fn to_array(values: &[ScalarValue], data_type: &DataType, column: &str) -> EngineResult<ArrayRef> {
+pub(crate) fn to_array(
+    values: &[ScalarValue],
+    data_type: &DataType,
+    column: &str,
+) -> EngineResult<ArrayRef> {
     let value_type = values
         .iter()
         .map(ScalarValue::data_type)
@@ -234,7 +251,11 @@ fn invalid_value(
 }
 
 /// The value of one VALUES cell.
-fn evaluate(engine: &Engine, expr: &Expr, parameters: &[ScalarValue]) -> EngineResult<ScalarValue> {
+pub(crate) fn evaluate(
+    engine: &Engine,
+    expr: &Expr,
+    parameters: &[ScalarValue],
+) -> EngineResult<ScalarValue> {
     if let Some(value) = literal(expr, parameters)? {
         return Ok(value);
     }

@@ -28,10 +28,13 @@
 //! # }
 //! ```
 
+mod aggregate;
 mod batches;
 mod ddl;
+mod delete;
 mod engine;
 mod error;
+mod group_by;
 mod insert;
 mod limits;
 mod output;
@@ -39,8 +42,10 @@ mod persistent;
 mod properties;
 mod provider;
 mod query;
+mod row_codec;
 mod session;
 mod show;
+mod table;
 mod timestamps;
 
 pub use datafusion::scalar::ScalarValue;

@@ -1,5 +1,5 @@
-//! Persistent queries: `CREATE STREAM .. AS SELECT` and `INSERT INTO .. SELECT`, run as one
-//! task each, in epochs, exactly once across crashes.
+//! Persistent queries: `CREATE STREAM .. AS SELECT`, `CREATE TABLE .. AS SELECT` and
+//! `INSERT INTO .. SELECT`, run as one task each, in epochs, exactly once across crashes.
 //!
 //! An epoch reads a bounded range of every input partition, computes its output in memory,
 //! commits the range to the state store (epoch number, from- and to-offsets, one atomic
@@ -10,25 +10,35 @@
 //! the crash get it. So every input row is reflected in the sink exactly once, and a reader
 //! of the sink never sees a row that a crash could take back.
 //!
+//! A query into a table has state (its GROUP BY's groups, the table's current rows) that the
+//! epoch's commit moves forward together with the offsets, so its last epoch cannot be
+//! recomputed from the committed state: it stores the epoch's output in the same commit
+//! (`query/<id>/pending/..`) and recovery appends that again.
+//!
 //! Never: append an epoch's output before its range is committed, or advance past rows that
 //! were not processed.
 
 use std::sync::Arc;
 use std::sync::Mutex;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
+use arrow::array::{AsArray, Int64Array, RecordBatch};
+use arrow::compute::take;
+use arrow::datatypes::{Int64Type, SchemaRef};
 use eddy_parser::Statement;
-use eddy_planner::{QueryDef, SourceDef, StatelessPlan, lower_stateless};
-use eddy_storage::{Keyspace, Offset, StateBatch, Store, Topic};
+use eddy_planner::{Dataflow, QueryDef, ROWTIME, SourceDef, StatelessPlan, lower};
+use eddy_storage::{ChangeBatch, Keyspace, Offset, StateBatch, Store, Topic};
 use futures::future::select_all;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::batches::{apply_steps, cast_to_schema, partition_by_key, with_pseudo_columns};
+use crate::batches::{
+    apply_steps, apply_steps_tracked, cast_to_schema, partition_by_key, with_pseudo_columns,
+};
 use crate::engine::{Engine, PROCESSING_LOG, RunningQuery, commit_state};
 use crate::error::{EngineError, EngineResult};
+use crate::group_by::{self, GroupBy};
 use crate::limits::{EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
+use crate::table::{TableChanges, primary_keys, split_weights};
 use crate::timestamps::EventTimeColumn;
 
 /// How a query's task ended, if it failed, for SHOW QUERIES.
@@ -83,15 +93,17 @@ pub async fn stop(engine: &Engine, id: &str) {
     }
 }
 
-/// Deletes a dropped query's committed offsets.
+/// Deletes a dropped query's committed offsets, stored output and operator state.
 pub async fn forget(engine: &Engine, id: &str) -> EngineResult<()> {
-    let keys = engine
-        .store
-        .state()
-        .scan_prefix(Keyspace::Offsets, &progress_prefix(id))?;
+    let state = engine.store.state();
     let mut batch = StateBatch::default();
-    for (key, _) in keys {
-        batch.delete(Keyspace::Offsets, key);
+    for (keyspace, prefix) in [
+        (Keyspace::Offsets, progress_prefix(id)),
+        (Keyspace::State, group_by::state_prefix(id)),
+    ] {
+        for (key, _) in state.scan_prefix(keyspace, &prefix)? {
+            batch.delete(keyspace, key);
+        }
     }
     if !batch.is_empty() {
         commit_state(&engine.store, batch).await?;
@@ -132,10 +144,20 @@ fn decode_u64(bytes: &[u8]) -> EngineResult<u64> {
     Ok(u64::from_be_bytes(array))
 }
 
-/// What one epoch writes: rows per sink partition, and the rows set aside.
+fn pending_key(id: &str, partition: u32) -> Vec<u8> {
+    format!("query/{id}/pending/{partition:010}").into_bytes()
+}
+
+fn pending_log_key(id: &str) -> Vec<u8> {
+    format!("query/{id}/pending-log").into_bytes()
+}
+
+/// What one epoch writes: rows per sink partition, the rows set aside, and (for a query into
+/// a table) the state changes to commit with the epoch.
 struct EpochOutput {
     sink: Vec<(u32, RecordBatch)>,
     processing_log: Option<RecordBatch>,
+    state: StateBatch,
 }
 
 /// Rows that could not be processed, with why, for `eddy_processing_log`.
@@ -188,19 +210,33 @@ fn is_row_error(error: &EngineError) -> bool {
     )
 }
 
+/// What a query computes and where its rows go.
+enum Work {
+    /// A stateless query into a stream: its last epoch can be recomputed from the input.
+    IntoStream {
+        dataflow: StatelessPlan,
+        sink_keys: Vec<usize>,
+        sink_timestamp: Option<EventTimeColumn>,
+    },
+    /// A query into a table: a GROUP BY, or a stateless query over a table.
+    IntoTable(TableOperator),
+}
+
+enum TableOperator {
+    GroupBy(Box<GroupBy>),
+    Stateless(StatelessPlan),
+}
+
 /// Everything a query's task needs, resolved once.
 struct Runner {
     id: String,
     producer_id: u64,
     store: Arc<Store>,
-    dataflow: StatelessPlan,
+    work: Work,
     input: Arc<Topic>,
-    input_schema: SchemaRef,
+    input_def: SourceDef,
     sink: Arc<Topic>,
-    sink_schema: SchemaRef,
-    sink_keys: Vec<usize>,
-    sink_partitions: u32,
-    sink_timestamp: Option<EventTimeColumn>,
+    sink_def: SourceDef,
     processing_log: Arc<Topic>,
 }
 
@@ -218,50 +254,69 @@ impl Runner {
             }
         };
         let plan = engine.planner.plan_query(&select.query).await?;
-        let dataflow = lower_stateless(&plan, true)?;
-        let (input, sink, processing_log) = {
+        let sink_def = engine.read_catalog().source_required(&query.sink)?.clone();
+        // A query into a stream carries each row's rowtime in its projection; a query into a
+        // table follows rows through its steps instead, with their weights.
+        let dataflow = lower(&plan, !sink_def.is_table())?;
+        let (input_def, processing_log) = {
             let catalog = engine.read_catalog();
             (
-                catalog.source_required(&dataflow.source)?.clone(),
-                catalog.source_required(&query.sink)?.clone(),
+                catalog.source_required(dataflow.source())?.clone(),
                 catalog.source_required(PROCESSING_LOG)?.clone(),
             )
         };
-        let topic = |source: &SourceDef| {
-            engine.store.topic(&source.topic).ok_or_else(|| {
-                EngineError::Internal(format!("the log of \"{}\" is missing", source.name))
-            })
+        let work = match (sink_def.is_table(), dataflow) {
+            (false, Dataflow::Stateless(dataflow)) => Work::IntoStream {
+                dataflow,
+                sink_keys: sink_def.key_indices(),
+                sink_timestamp: EventTimeColumn::of(&sink_def)?,
+            },
+            (true, Dataflow::Aggregate(aggregate)) => {
+                Work::IntoTable(TableOperator::GroupBy(Box::new(GroupBy::new(
+                    aggregate,
+                    &query.id,
+                    engine.operator_cache.clone(),
+                )?)))
+            }
+            (true, Dataflow::Stateless(dataflow)) => {
+                Work::IntoTable(TableOperator::Stateless(dataflow))
+            }
+            (false, Dataflow::Aggregate(_)) => {
+                return Err(EngineError::Internal(format!(
+                    "query {} aggregates into a stream",
+                    query.id
+                )));
+            }
         };
-        let sink_timestamp = EventTimeColumn::of(&sink)?;
         Ok(Runner {
             id: query.id.clone(),
             producer_id: query.producer_id,
             store: engine.store.clone(),
-            input: topic(&input)?,
-            input_schema: input.queryable_schema(),
-            sink: topic(&sink)?,
-            sink_schema: sink.stored_schema(),
-            sink_keys: sink.key_indices(),
-            sink_partitions: sink.partitions,
-            sink_timestamp,
-            processing_log: topic(&processing_log)?,
-            dataflow,
+            work,
+            input: engine.topic_of(&input_def)?,
+            input_def,
+            sink: engine.topic_of(&sink_def)?,
+            sink_def,
+            processing_log: engine.topic_of(&processing_log)?,
         })
     }
 
-    async fn run(self, cancel: CancellationToken, progress: Arc<QueryProgress>) {
+    async fn run(mut self, cancel: CancellationToken, progress: Arc<QueryProgress>) {
         if let Err(error) = self.run_epochs(&cancel).await {
             error!(query_id = %self.id, %error, "persistent query failed");
             progress.fail(error.to_string());
         }
     }
 
-    async fn run_epochs(&self, cancel: &CancellationToken) -> EngineResult<()> {
+    async fn run_epochs(&mut self, cancel: &CancellationToken) -> EngineResult<()> {
         let partitions = self.input.partition_count();
         let (mut epoch, from, mut offsets) = self.load_progress(partitions)?;
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
-            let output = self.compute(&from, &offsets)?;
+            let output = match self.work {
+                Work::IntoStream { .. } => self.compute(&from, &offsets)?,
+                Work::IntoTable(_) => self.load_pending()?,
+            };
             self.append(output, epoch).await?;
             debug!(query_id = %self.id, epoch, "last epoch re-applied");
         }
@@ -300,9 +355,11 @@ impl Runner {
                 }
                 continue;
             }
-            let output = self.compute(&offsets, &targets)?;
+            let mut output = self.compute(&offsets, &targets)?;
             epoch += 1;
-            self.commit_progress(epoch, &offsets, &targets).await?;
+            let state = std::mem::take(&mut output.state);
+            self.commit_progress(epoch, &offsets, &targets, state)
+                .await?;
             self.append(output, epoch).await?;
             offsets = targets;
         }
@@ -330,13 +387,14 @@ impl Runner {
         Ok((epoch, from, to))
     }
 
+    /// Commits the epoch: its number, its input range, and the state changes it made.
     async fn commit_progress(
         &self,
         epoch: u64,
         from: &[Offset],
         to: &[Offset],
+        mut batch: StateBatch,
     ) -> EngineResult<()> {
-        let mut batch = StateBatch::default();
         batch.put(
             Keyspace::Offsets,
             epoch_key(&self.id),
@@ -358,11 +416,15 @@ impl Runner {
         commit_state(&self.store, batch).await
     }
 
-    /// The sink batches (one per sink partition) for input rows [from, to) of each partition.
-    fn compute(&self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
-        let mut per_partition: Vec<Vec<RecordBatch>> =
-            vec![Vec::new(); self.sink_partitions as usize];
-        let mut bad_rows = BadRows::default();
+    /// Calls `process` with each input batch (queryable rows, and weights for a table's
+    /// changelog) of rows [from, to) of each partition.
+    fn read_input(
+        &self,
+        from: &[Offset],
+        to: &[Offset],
+        mut process: impl FnMut(u32, RecordBatch, Option<Int64Array>) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        let queryable_schema = self.input_def.queryable_schema();
         for partition in 0..self.input.partition_count() {
             let index = partition as usize;
             let mut next = from[index];
@@ -381,36 +443,218 @@ impl Runner {
                     let wanted = (to[index].0 - first.0).min(stored.num_rows() as u64) as usize;
                     let stored = stored.slice(0, wanted);
                     next = Offset(first.0 + wanted as u64);
-                    let queryable =
-                        with_pseudo_columns(&stored, &self.input_schema, partition, first.0)?;
-                    let output = self.process(queryable, &mut bad_rows)?;
-                    if output.num_rows() == 0 {
-                        continue;
-                    }
-                    if self.sink_keys.is_empty() {
-                        per_partition[(partition % self.sink_partitions) as usize].push(output);
-                    } else {
-                        for (sink_partition, rows) in
-                            partition_by_key(&output, &self.sink_keys, self.sink_partitions)?
-                        {
-                            per_partition[sink_partition as usize].push(rows);
+                    let (rows, weights) = match self.input_def.is_table() {
+                        true => {
+                            let (rows, weights) = split_weights(&stored)?;
+                            (rows, Some(weights))
                         }
-                    }
+                        false => (stored, None),
+                    };
+                    let queryable =
+                        with_pseudo_columns(&rows, &queryable_schema, partition, first.0)?;
+                    process(partition, queryable, weights)?;
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The epoch's output for input rows [from, to) of each partition.
+    fn compute(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        match &self.work {
+            Work::IntoStream { .. } => self.compute_into_stream(from, to),
+            Work::IntoTable(_) => self.compute_into_table(from, to),
+        }
+    }
+
+    fn compute_into_stream(&self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        let Work::IntoStream { sink_keys, .. } = &self.work else {
+            return Err(EngineError::Internal("not a query into a stream".into()));
+        };
+        let sink_partitions = self.sink_def.partitions;
+        let sink_schema = self.sink_def.stored_schema();
+        let mut per_partition: Vec<Vec<RecordBatch>> = vec![Vec::new(); sink_partitions as usize];
+        let mut bad_rows = BadRows::default();
+        self.read_input(from, to, |partition, queryable, _| {
+            let output = self.process(queryable, &mut bad_rows)?;
+            if output.num_rows() == 0 {
+                return Ok(());
+            }
+            if sink_keys.is_empty() {
+                per_partition[(partition % sink_partitions) as usize].push(output);
+            } else {
+                for (sink_partition, rows) in partition_by_key(&output, sink_keys, sink_partitions)?
+                {
+                    per_partition[sink_partition as usize].push(rows);
+                }
+            }
+            Ok(())
+        })?;
         let mut output = Vec::new();
         for (partition, batches) in per_partition.into_iter().enumerate() {
             if batches.is_empty() {
                 continue;
             }
-            let batch = arrow::compute::concat_batches(&self.sink_schema, &batches)?;
+            let batch = arrow::compute::concat_batches(&sink_schema, &batches)?;
             output.push((partition as u32, batch));
         }
         let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
         Ok(EpochOutput {
             sink: output,
             processing_log,
+            state: StateBatch::default(),
+        })
+    }
+
+    /// A query into a table: the operator's changes as the table's new rows, resolved against
+    /// its current rows; the output is stored with the commit for recovery.
+    fn compute_into_table(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        let mut bad_rows = BadRows::default();
+        let (rows, weights, rowtimes, mut state) = match &self.work {
+            Work::IntoTable(TableOperator::GroupBy(group_by)) => {
+                let mut epoch = group_by.begin_epoch()?;
+                self.read_input(from, to, |_, queryable, weights| {
+                    add_rows(
+                        group_by,
+                        &mut epoch,
+                        queryable,
+                        weights.as_ref(),
+                        &mut bad_rows,
+                    )
+                })?;
+                let Work::IntoTable(TableOperator::GroupBy(group_by)) = &mut self.work else {
+                    return Err(EngineError::Internal("the operator changed".into()));
+                };
+                let changes = group_by.finish_epoch(epoch, self.store.state().as_ref())?;
+                let (output, sources) =
+                    apply_steps_tracked(&group_by.plan().output_steps, changes.rows)?;
+                let weights = take(&changes.weights, &sources, None)?;
+                let rowtimes = take(&changes.rowtimes, &sources, None)?;
+                (output, weights, rowtimes, changes.state)
+            }
+            Work::IntoTable(TableOperator::Stateless(dataflow)) => {
+                let mut outputs = Vec::new();
+                self.read_input(from, to, |_, queryable, weights| {
+                    let rowtimes = queryable
+                        .column_by_name(ROWTIME)
+                        .cloned()
+                        .ok_or_else(|| EngineError::Internal("input rows lack rowtime".into()))?;
+                    let (output, sources) = apply_steps_tracked(&dataflow.steps, queryable)?;
+                    let weights: arrow::array::ArrayRef = match weights {
+                        Some(weights) => take(&weights, &sources, None)?,
+                        None => Arc::new(Int64Array::from_value(1, sources.len())),
+                    };
+                    let rowtimes = take(&rowtimes, &sources, None)?;
+                    if output.num_rows() > 0 {
+                        outputs.push((output, weights, rowtimes));
+                    }
+                    Ok(())
+                })?;
+                let schema = dataflow.output_schema.clone();
+                let output = arrow::compute::concat_batches(
+                    &schema,
+                    outputs.iter().map(|(output, _, _)| output),
+                )?;
+                let concat =
+                    |arrays: Vec<&dyn arrow::array::Array>| arrow::compute::concat(&arrays);
+                let weights = match outputs.is_empty() {
+                    true => Arc::new(Int64Array::from(Vec::<i64>::new())) as arrow::array::ArrayRef,
+                    false => concat(
+                        outputs
+                            .iter()
+                            .map(|(_, weights, _)| weights.as_ref())
+                            .collect(),
+                    )?,
+                };
+                let rowtimes = match outputs.is_empty() {
+                    true => Arc::new(Int64Array::from(Vec::<i64>::new())) as arrow::array::ArrayRef,
+                    false => concat(
+                        outputs
+                            .iter()
+                            .map(|(_, _, rowtimes)| rowtimes.as_ref())
+                            .collect(),
+                    )?,
+                };
+                (output, weights, rowtimes, StateBatch::default())
+            }
+            Work::IntoStream { .. } => {
+                return Err(EngineError::Internal("not a query into a table".into()));
+            }
+        };
+        let sink_rows = self.table_rows(&rows, &rowtimes)?;
+        let weights = weights
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| EngineError::Internal("weights are BIGINT".into()))?
+            .clone();
+        let changes = table_changes(&self.sink_def, sink_rows, weights)?;
+        let resolved = changes.resolve(self.store.state().as_ref(), &self.sink_def, &self.sink)?;
+        state.extend(resolved.state);
+        let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
+        self.store_pending(&resolved.changelog, processing_log.as_ref(), &mut state)?;
+        Ok(EpochOutput {
+            sink: resolved.changelog,
+            processing_log,
+            state,
+        })
+    }
+
+    /// The output columns plus `rowtime`, as the sink table's row schema.
+    fn table_rows(
+        &self,
+        output: &RecordBatch,
+        rowtimes: &arrow::array::ArrayRef,
+    ) -> EngineResult<RecordBatch> {
+        let mut columns = output.columns().to_vec();
+        columns.push(rowtimes.clone());
+        let options =
+            arrow::array::RecordBatchOptions::new().with_row_count(Some(output.num_rows()));
+        let rows = RecordBatch::try_new_with_options(
+            self.sink_def.row_schema(),
+            cast_columns(columns, &self.sink_def.row_schema())?,
+            &options,
+        )?;
+        Ok(rows)
+    }
+
+    /// Puts the epoch's output into its commit, replacing the previous epoch's.
+    fn store_pending(
+        &self,
+        changelog: &[(u32, RecordBatch)],
+        processing_log: Option<&RecordBatch>,
+        state: &mut StateBatch,
+    ) -> EngineResult<()> {
+        for partition in 0..self.sink.partition_count() {
+            let key = pending_key(&self.id, partition);
+            match changelog.iter().find(|(written, _)| *written == partition) {
+                Some((_, rows)) => state.put(Keyspace::Offsets, key, encode_batch(rows)?),
+                None => state.delete(Keyspace::Offsets, key),
+            }
+        }
+        let key = pending_log_key(&self.id);
+        match processing_log {
+            Some(rows) => state.put(Keyspace::Offsets, key, encode_batch(rows)?),
+            None => state.delete(Keyspace::Offsets, key),
+        }
+        Ok(())
+    }
+
+    /// The output of the last committed epoch, as stored with its commit.
+    fn load_pending(&self) -> EngineResult<EpochOutput> {
+        let state = self.store.state();
+        let mut sink = Vec::new();
+        for partition in 0..self.sink.partition_count() {
+            if let Some(bytes) = state.get(Keyspace::Offsets, &pending_key(&self.id, partition))? {
+                sink.push((partition, decode_batch(&bytes)?));
+            }
+        }
+        let processing_log = state
+            .get(Keyspace::Offsets, &pending_log_key(&self.id))?
+            .map(|bytes| decode_batch(&bytes))
+            .transpose()?;
+        Ok(EpochOutput {
+            sink,
+            processing_log,
+            state: StateBatch::default(),
         })
     }
 
@@ -418,6 +662,7 @@ impl Runner {
     /// a cast that cannot hold a value) is retried row by row: the rows that fail go to the
     /// processing log with their error, and the query goes on.
     fn process(&self, queryable: RecordBatch, bad_rows: &mut BadRows) -> EngineResult<RecordBatch> {
+        let sink_schema = self.sink_def.stored_schema();
         match self.process_rows(&queryable) {
             Err(error) if is_row_error(&error) => {
                 let mut good = Vec::new();
@@ -429,16 +674,19 @@ impl Runner {
                         Err(error) => return Err(error),
                     }
                 }
-                Ok(arrow::compute::concat_batches(&self.sink_schema, &good)?)
+                Ok(arrow::compute::concat_batches(&sink_schema, &good)?)
             }
             result => result,
         }
     }
 
     fn process_rows(&self, queryable: &RecordBatch) -> EngineResult<RecordBatch> {
-        let output = apply_steps(&self.dataflow.steps, queryable.clone())?;
+        let Work::IntoStream { dataflow, .. } = &self.work else {
+            return Err(EngineError::Internal("not a query into a stream".into()));
+        };
+        let output = apply_steps(&dataflow.steps, queryable.clone())?;
         if output.num_rows() == 0 {
-            return Ok(RecordBatch::new_empty(self.sink_schema.clone()));
+            return Ok(RecordBatch::new_empty(self.sink_def.stored_schema()));
         }
         self.to_sink_rows(&output)
     }
@@ -459,14 +707,122 @@ impl Runner {
 
     /// The dataflow's output (columns, then the carried rowtime) as rows of the sink's log.
     fn to_sink_rows(&self, output: &RecordBatch) -> EngineResult<RecordBatch> {
-        let rows = cast_to_schema(output, &self.sink_schema)?;
-        let Some(event_time) = &self.sink_timestamp else {
+        let sink_schema = self.sink_def.stored_schema();
+        let rows = cast_to_schema(output, &sink_schema)?;
+        let Work::IntoStream {
+            sink_timestamp: Some(event_time),
+            ..
+        } = &self.work
+        else {
             return Ok(rows);
         };
         let rowtimes = event_time.rowtimes(rows.columns())?;
         let mut columns = rows.columns().to_vec();
         let last = columns.len() - 1;
         columns[last] = Arc::new(rowtimes);
-        Ok(RecordBatch::try_new(self.sink_schema.clone(), columns)?)
+        Ok(RecordBatch::try_new(sink_schema, columns)?)
     }
+}
+
+/// Adds a batch to a GROUP BY's epoch; a batch that fails to evaluate is retried row by row,
+/// and the rows that fail go to the processing log.
+fn add_rows(
+    group_by: &GroupBy,
+    epoch: &mut group_by::Epoch,
+    queryable: RecordBatch,
+    weights: Option<&Int64Array>,
+    bad_rows: &mut BadRows,
+) -> EngineResult<()> {
+    match group_by.add(epoch, queryable.clone(), weights) {
+        Err(error) if is_row_error(&error) => {
+            for row in 0..queryable.num_rows() {
+                let single = queryable.slice(row, 1);
+                let weight = weights.map(|weights| weights.slice(row, 1));
+                match group_by.add(epoch, single.clone(), weight.as_ref()) {
+                    Ok(()) => {}
+                    Err(error) if is_row_error(&error) => bad_rows.push(&single, &error),
+                    Err(error) => return Err(error),
+                }
+            }
+            Ok(())
+        }
+        result => result,
+    }
+}
+
+/// The new contents of the sink table's keys from an epoch's weighted rows: after
+/// consolidation, a key with a +row now holds it; a key with only −rows is gone.
+fn table_changes(
+    sink: &SourceDef,
+    rows: RecordBatch,
+    weights: Int64Array,
+) -> EngineResult<TableChanges> {
+    if rows.num_rows() == 0 {
+        return Ok(TableChanges::from_parts(rows, Vec::new()));
+    }
+    let changes = ChangeBatch::try_new(rows, Some(weights))?;
+    let Some(consolidated) = ChangeBatch::consolidate(&[changes])? else {
+        return Ok(TableChanges::from_parts(
+            RecordBatch::new_empty(sink.row_schema()),
+            Vec::new(),
+        ));
+    };
+    let keys = primary_keys(sink, consolidated.rows())?;
+    let mut slot_of_key: std::collections::HashMap<&[u8], usize> =
+        std::collections::HashMap::with_capacity(keys.len());
+    let mut touched: Vec<(Vec<u8>, Option<usize>)> = Vec::with_capacity(keys.len());
+    for (row, key) in keys.iter().enumerate() {
+        let new_row = (consolidated.weight(row) > 0).then_some(row);
+        match slot_of_key.get(key) {
+            Some(&slot) => {
+                if new_row.is_some() {
+                    touched[slot].1 = new_row;
+                }
+            }
+            None => {
+                slot_of_key.insert(key, touched.len());
+                touched.push((key.to_vec(), new_row));
+            }
+        }
+    }
+    Ok(TableChanges::from_parts(
+        consolidated.rows().clone(),
+        touched,
+    ))
+}
+
+/// Casts columns, by position, to the types of `schema` where they differ.
+fn cast_columns(
+    columns: Vec<arrow::array::ArrayRef>,
+    schema: &SchemaRef,
+) -> EngineResult<Vec<arrow::array::ArrayRef>> {
+    columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(column, field)| {
+            if column.data_type() == field.data_type() {
+                Ok(column)
+            } else {
+                Ok(arrow::compute::cast(&column, field.data_type())?)
+            }
+        })
+        .collect()
+}
+
+/// A batch as Arrow IPC stream bytes, to store an epoch's output with its commit.
+fn encode_batch(batch: &RecordBatch) -> EngineResult<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut writer = arrow::ipc::writer::StreamWriter::try_new(&mut bytes, &batch.schema())?;
+    writer.write(batch)?;
+    writer.finish()?;
+    drop(writer);
+    Ok(bytes)
+}
+
+fn decode_batch(bytes: &[u8]) -> EngineResult<RecordBatch> {
+    let mut reader = arrow::ipc::reader::StreamReader::try_new(bytes, None)?;
+    reader
+        .next()
+        .transpose()?
+        .ok_or_else(|| EngineError::Internal("a stored epoch output is empty".into()))
 }

@@ -1,9 +1,11 @@
-//! DataFusion's view of Eddy's sources, for pull queries: a `TableProvider` per source that
-//! scans its log as of the moment the query starts.
+//! DataFusion's view of Eddy's sources, for pull queries: a `TableProvider` per source. A
+//! stream is scanned from its log as of the moment the query starts; a table answers from
+//! its current rows in the state store, by point reads when the query's filters give every
+//! primary key column its values (`id = 5`, `id IN (1, 2)`), else by a scan.
 //!
-//! A pull query sees every row that was durable when its scan began and nothing appended
-//! later, so a result is a consistent snapshot. Rows carry the pseudo-columns `rowtime`,
-//! `rowpartition` and `rowoffset`.
+//! A pull query sees every row that was durable (for a table: committed) when its scan began
+//! and nothing later, so a result is a consistent snapshot. Rows carry the pseudo-columns
+//! `rowtime`, `rowpartition` and `rowoffset`.
 //!
 //! Never: read past the end offsets taken at scan start, or block on a writer.
 
@@ -15,8 +17,9 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DataFusionResult};
-use datafusion::logical_expr::{Expr, TableType};
+use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::scalar::ScalarValue;
 use eddy_planner::{SourceDef, SourceProviders};
 use eddy_storage::{Offset, Store, Topic};
 
@@ -31,6 +34,13 @@ pub struct StoreProviders {
 
 impl SourceProviders for StoreProviders {
     fn provider(&self, source: &SourceDef) -> DataFusionResult<Arc<dyn TableProvider>> {
+        if source.is_table() {
+            return Ok(Arc::new(TableState {
+                table: source.clone(),
+                schema: source.queryable_schema(),
+                store: self.store.clone(),
+            }));
+        }
         let topic = self.store.topic(&source.topic).ok_or_else(|| {
             DataFusionError::Execution(format!(
                 "the log of {} \"{}\" is missing",
@@ -111,6 +121,165 @@ impl TableProvider for SourceTable {
         let all: Vec<_> = partitions.into_iter().flatten().collect();
         Ok(MemorySourceConfig::try_new_exec(
             &[all],
+            self.schema.clone(),
+            projection.cloned(),
+        )?)
+    }
+}
+
+/// One table, read from its current rows in the state store.
+pub struct TableState {
+    table: SourceDef,
+    schema: SchemaRef,
+    store: Arc<Store>,
+}
+
+impl fmt::Debug for TableState {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("TableState")
+            .field("table", &self.table.name)
+            .finish()
+    }
+}
+
+impl TableState {
+    /// The values a filter gives one key column: (column index, values), for `key = v`,
+    /// `v = key` and `key IN (v, ..)` with literal values.
+    fn key_values(&self, filter: &Expr) -> Option<(usize, Vec<ScalarValue>)> {
+        let key_index = |expr: &Expr| match expr {
+            Expr::Column(column) => self
+                .table
+                .column_index(&column.name)
+                .filter(|&index| self.table.columns[index].key),
+            _ => None,
+        };
+        let literal = |expr: &Expr| match expr {
+            Expr::Literal(value, _) => Some(value.clone()),
+            _ => None,
+        };
+        match filter {
+            Expr::BinaryExpr(binary) if binary.op == Operator::Eq => {
+                if let (Some(index), Some(value)) =
+                    (key_index(&binary.left), literal(&binary.right))
+                {
+                    return Some((index, vec![value]));
+                }
+                let index = key_index(&binary.right)?;
+                Some((index, vec![literal(&binary.left)?]))
+            }
+            Expr::InList(in_list) if !in_list.negated => {
+                let index = key_index(&in_list.expr)?;
+                let values = in_list
+                    .list
+                    .iter()
+                    .map(literal)
+                    .collect::<Option<Vec<_>>>()?;
+                Some((index, values))
+            }
+            _ => None,
+        }
+    }
+
+    /// The encoded keys the filters pin down, if they give every key column its values.
+    fn pinned_keys(&self, filters: &[Expr]) -> DataFusionResult<Option<Vec<Vec<u8>>>> {
+        let mut values: Vec<Option<Vec<ScalarValue>>> = vec![None; self.table.columns.len()];
+        for filter in filters {
+            if let Some((index, given)) = self.key_values(filter) {
+                values[index] = match values[index].take() {
+                    // Two conditions on one key column: keep the values both allow.
+                    Some(earlier) => Some(
+                        earlier
+                            .into_iter()
+                            .filter(|value| given.contains(value))
+                            .collect(),
+                    ),
+                    None => Some(given),
+                };
+            }
+        }
+        let mut key_columns = Vec::new();
+        let mut combinations: Vec<Vec<ScalarValue>> = vec![Vec::new()];
+        for index in self.table.key_indices() {
+            let Some(given) = &values[index] else {
+                return Ok(None);
+            };
+            let data_type = &self.table.columns[index].data_type;
+            // A value that cannot be the key column's type matches no row.
+            let given: Vec<ScalarValue> = given
+                .iter()
+                .filter_map(|value| value.cast_to(data_type).ok())
+                .filter(|value| !value.is_null())
+                .collect();
+            combinations = combinations
+                .iter()
+                .flat_map(|prefix| {
+                    given.iter().map(move |value| {
+                        let mut combination = prefix.clone();
+                        combination.push(value.clone());
+                        combination
+                    })
+                })
+                .collect();
+            key_columns.push(data_type.clone());
+        }
+        if combinations.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
+        let arrays = (0..key_columns.len())
+            .map(|position| {
+                ScalarValue::iter_to_array(
+                    combinations
+                        .iter()
+                        .map(|combination| combination[position].clone()),
+                )
+            })
+            .collect::<DataFusionResult<Vec<_>>>()?;
+        let keys = crate::row_codec::encode_keys(&arrays, combinations.len())
+            .map_err(|error| DataFusionError::External(Box::new(error)))?;
+        Ok(Some(keys.iter().map(<[u8]>::to_vec).collect()))
+    }
+}
+
+#[async_trait]
+impl TableProvider for TableState {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DataFusionResult<Vec<TableProviderFilterPushDown>> {
+        // Key conditions choose which rows to read; DataFusion still applies every filter.
+        Ok(filters
+            .iter()
+            .map(|filter| match self.key_values(filter) {
+                Some(_) => TableProviderFilterPushDown::Inexact,
+                None => TableProviderFilterPushDown::Unsupported,
+            })
+            .collect())
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
+        let state = self.store.state().as_ref();
+        let rows = match self.pinned_keys(filters)? {
+            Some(keys) => crate::table::lookup_rows(state, &self.table, &keys),
+            None => crate::table::scan_rows(state, &self.table),
+        }
+        .map_err(|error| DataFusionError::External(Box::new(error)))?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![rows]],
             self.schema.clone(),
             projection.cloned(),
         )?)

@@ -6,30 +6,37 @@
 //! the log's end-offset notification. Because it reads the log itself, a slow client only
 //! delays its own rows; it never holds back a persistent query or another client.
 //!
+//! A push query over a table reads the table's changelog and adds a last column `op`:
+//! `upsert` with the new row of a key, `delete` with the row that left (deleted, or no longer
+//! matching the WHERE clause).
+//!
 //! Never: keep a push query's task alive after its `RowStream` is dropped.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::array::{RecordBatch, StringArray, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{Emit, SelectStatement};
-use eddy_planner::{PlanError, StatelessPlan, lower_stateless};
+use eddy_planner::{Dataflow, PlanError, SourceDef, StatelessPlan, lower};
 use eddy_storage::{Offset, Topic};
 use futures::StreamExt;
 use futures::future::select_all;
 use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::batches::{apply_steps, with_pseudo_columns};
+use crate::batches::{apply_steps, apply_steps_tracked, with_pseudo_columns};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
 use crate::output::RowStream;
 use crate::properties::AUTO_OFFSET_RESET;
 use crate::session::Session;
+use crate::table::{primary_keys, split_weights};
 
 pub async fn select(
     session: &Session,
@@ -110,19 +117,24 @@ async fn pull(engine: &Engine, plan: &LogicalPlan) -> EngineResult<RowStream> {
 }
 
 fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {
-    let dataflow = lower_stateless(plan, false)?;
+    let dataflow = match lower(plan, false)? {
+        Dataflow::Stateless(dataflow) => dataflow,
+        Dataflow::Aggregate(_) => {
+            return Err(unsupported(
+                "GROUP BY in a push query; keep the aggregate with CREATE TABLE .. AS SELECT and subscribe to that table with SELECT * FROM it EMIT CHANGES",
+            ));
+        }
+    };
     let source = engine
         .read_catalog()
         .source_required(&dataflow.source)?
         .clone();
-    let topic = engine.store.topic(&source.topic).ok_or_else(|| {
-        EngineError::Internal(format!(
-            "the log of {} \"{}\" is missing",
-            source.kind.noun(),
-            source.name
-        ))
-    })?;
-    let schema = dataflow.output_schema.clone();
+    let topic = engine.topic_of(&source)?;
+    let schema = match source.is_table() {
+        true => with_op_column(&dataflow.output_schema),
+        false => dataflow.output_schema.clone(),
+    };
+    let changes_of = source.is_table().then(|| source.clone());
     let (sender, receiver) = mpsc::channel(PUSH_QUEUE_BATCHES_MAX);
     let queryable_schema = source.queryable_schema();
     // Start offsets are taken now, not in the task: every row acknowledged after this
@@ -136,11 +148,14 @@ fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResul
             }
         })
         .collect();
+    let schema_for_task = schema.clone();
     let task = tokio::spawn(async move {
         let subscription = Subscription {
             topic,
             queryable_schema,
             dataflow,
+            changes_of,
+            output_schema: schema_for_task,
             sender,
         };
         subscription.run(start_offsets).await;
@@ -152,6 +167,20 @@ fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResul
         item
     });
     Ok(RowStream::from_stream(schema, true, batches.boxed()))
+}
+
+/// The last column of a push query over a table: what happened to the row's key.
+pub const OP_COLUMN: &str = "op";
+/// The key now holds this row (an insert or an update).
+const OP_UPSERT: &str = "upsert";
+/// The key's row is gone (deleted, or no longer passing the query's WHERE): the row shown is
+/// the one that left.
+const OP_DELETE: &str = "delete";
+
+fn with_op_column(schema: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(OP_COLUMN, DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
 }
 
 /// Aborts a task when dropped.
@@ -168,6 +197,9 @@ struct Subscription {
     topic: Arc<Topic>,
     queryable_schema: SchemaRef,
     dataflow: StatelessPlan,
+    /// The table whose changelog this is, for a push query over a table.
+    changes_of: Option<SourceDef>,
+    output_schema: SchemaRef,
     sender: mpsc::Sender<EngineResult<RecordBatch>>,
 }
 
@@ -198,10 +230,7 @@ impl Subscription {
                 for (first, stored) in read {
                     read_any = true;
                     offsets[index] = Offset(first.0 + stored.num_rows() as u64);
-                    let output =
-                        with_pseudo_columns(&stored, &self.queryable_schema, partition, first.0)
-                            .and_then(|batch| apply_steps(&self.dataflow.steps, batch));
-                    let mut output = match output {
+                    let mut output = match self.output_of(&stored, partition, first.0) {
                         Ok(output) => output,
                         Err(error) => return self.fail(error).await,
                     };
@@ -241,6 +270,52 @@ impl Subscription {
                 () = self.sender.closed() => return,
             }
         }
+    }
+
+    /// The rows a stored batch gives the subscriber.
+    fn output_of(
+        &self,
+        stored: &RecordBatch,
+        partition: u32,
+        first_offset: u64,
+    ) -> EngineResult<RecordBatch> {
+        let Some(table) = &self.changes_of else {
+            let queryable =
+                with_pseudo_columns(stored, &self.queryable_schema, partition, first_offset)?;
+            return apply_steps(&self.dataflow.steps, queryable);
+        };
+        let (rows, weights) = split_weights(stored)?;
+        let queryable =
+            with_pseudo_columns(&rows, &self.queryable_schema, partition, first_offset)?;
+        let (output, sources) = apply_steps_tracked(&self.dataflow.steps, queryable)?;
+        if output.num_rows() == 0 {
+            return Ok(RecordBatch::new_empty(self.output_schema.clone()));
+        }
+        let keys = primary_keys(table, &rows)?;
+        let upserted: HashSet<&[u8]> = sources
+            .values()
+            .iter()
+            .filter(|&&row| weights.value(row as usize) > 0)
+            .filter_map(|&row| keys.get(row as usize))
+            .collect();
+        // An update is −old then +new of one key: the subscriber sees the new row. A key
+        // with only a −row left the table (or left the query's WHERE): a delete.
+        let mut kept = Vec::with_capacity(output.num_rows());
+        let mut ops = Vec::with_capacity(output.num_rows());
+        for (position, &row) in sources.values().iter().enumerate() {
+            let row = row as usize;
+            if weights.value(row) > 0 {
+                kept.push(position as u32);
+                ops.push(OP_UPSERT);
+            } else if !keys.get(row).is_some_and(|key| upserted.contains(key)) {
+                kept.push(position as u32);
+                ops.push(OP_DELETE);
+            }
+        }
+        let output = take_record_batch(&output, &UInt32Array::from(kept))?;
+        let mut columns = output.columns().to_vec();
+        columns.push(Arc::new(StringArray::from(ops)));
+        Ok(RecordBatch::try_new(self.output_schema.clone(), columns)?)
     }
 
     async fn fail(&self, error: EngineError) {

@@ -17,7 +17,7 @@ use eddy_parser::{ParsedStatement, Statement};
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
-use crate::{ddl, insert, properties, query, show};
+use crate::{ddl, delete, insert, properties, query, show};
 
 /// One client's connection to the engine.
 pub struct Session {
@@ -147,10 +147,7 @@ impl Session {
             Statement::Copy(select) => query::select(self, select, parameters)
                 .await
                 .map(QueryOutput::CopyOut),
-            Statement::Delete(_) => Err(eddy_planner::PlanError::Unsupported {
-                feature: "DELETE (it needs a table with a primary key)".into(),
-            }
-            .into()),
+            Statement::Delete(delete) => delete::delete(&engine, delete, parameters).await,
             Statement::ShowStreams { .. } => {
                 show::show_sources(&engine, eddy_planner::SourceKind::Stream)
             }

@@ -8,8 +8,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceKind, type_name};
-use eddy_storage::Offset;
+use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceDef, SourceKind, type_name};
 
 use crate::ddl::count;
 use crate::engine::Engine;
@@ -52,18 +51,8 @@ pub fn show_sources(engine: &Engine, kind: SourceKind) -> EngineResult<QueryOutp
         .collect();
     let rows: Vec<i64> = sources
         .iter()
-        .map(|source| {
-            engine
-                .store
-                .topic(&source.topic)
-                .map(|topic| {
-                    (0..topic.partition_count())
-                        .map(|partition| topic.end_offset(partition).0 as i64)
-                        .sum()
-                })
-                .unwrap_or(0)
-        })
-        .collect();
+        .map(|source| row_count(engine, source).map(|rows| rows as i64))
+        .collect::<EngineResult<_>>()?;
     let created_by: Vec<Option<&str>> = sources
         .iter()
         .map(|source| source.created_by.as_deref())
@@ -155,15 +144,7 @@ pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
     let source = catalog.source_required(name)?;
     let mut rows: Vec<(&str, String, String)> = Vec::new();
-    let rows_total: u64 = engine
-        .store
-        .topic(&source.topic)
-        .map(|topic| {
-            (0..topic.partition_count())
-                .map(|partition| topic.end_offset(partition).0)
-                .sum()
-        })
-        .unwrap_or(Offset(0).0);
+    let rows_total = row_count(engine, source)?;
     rows.push((
         source.kind.noun(),
         source.name.clone(),
@@ -174,7 +155,11 @@ pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
         ),
     ));
     for column in &source.columns {
-        let key = if column.key { " KEY" } else { "" };
+        let key = match (column.key, source.kind) {
+            (false, _) => "",
+            (true, SourceKind::Stream) => " KEY",
+            (true, SourceKind::Table) => " PRIMARY KEY",
+        };
         rows.push((
             "column",
             column.name.clone(),
@@ -215,6 +200,22 @@ pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
         )),
     ];
     rows_output(describe_schema(), columns)
+}
+
+/// Rows a source holds: the events in a stream's log, the current rows of a table.
+fn row_count(engine: &Engine, source: &SourceDef) -> EngineResult<u64> {
+    if source.is_table() {
+        return crate::table::row_count(engine.store.state().as_ref(), source);
+    }
+    Ok(engine
+        .store
+        .topic(&source.topic)
+        .map(|topic| {
+            (0..topic.partition_count())
+                .map(|partition| topic.end_offset(partition).0)
+                .sum()
+        })
+        .unwrap_or(0))
 }
 
 fn rows_output(schema: SchemaRef, columns: Vec<ArrayRef>) -> EngineResult<QueryOutput> {

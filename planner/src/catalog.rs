@@ -22,6 +22,9 @@ pub const ROWTIME: &str = "rowtime";
 pub const ROWPARTITION: &str = "rowpartition";
 pub const ROWOFFSET: &str = "rowoffset";
 pub const PSEUDO_COLUMNS: [&str; 3] = [ROWTIME, ROWPARTITION, ROWOFFSET];
+/// The last column of a table's changelog: the weight of the change (+1 the row is now in
+/// the table, -1 it no longer is). Internal: queries see a table's rows, not this column.
+pub const ROWWEIGHT: &str = "rowweight";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceKind {
@@ -90,8 +93,9 @@ pub struct SourceDef {
 }
 
 impl SourceDef {
-    /// The schema of rows in the source's log: user columns, then `rowtime`.
-    pub fn stored_schema(&self) -> SchemaRef {
+    /// The schema of a row: user columns, then `rowtime`. A stream's log holds these rows;
+    /// a table's changelog holds them plus `rowweight` (see `stored_schema`).
+    pub fn row_schema(&self) -> SchemaRef {
         let mut fields: Vec<Field> = self
             .columns
             .iter()
@@ -101,13 +105,29 @@ impl SourceDef {
         Arc::new(Schema::new(fields))
     }
 
-    /// The schema queries see: the stored schema plus `rowpartition` and `rowoffset`.
+    /// The schema of the source's log: rows, and for a table, the weight of each change.
+    pub fn stored_schema(&self) -> SchemaRef {
+        let rows = self.row_schema();
+        if self.kind == SourceKind::Stream {
+            return rows;
+        }
+        let mut fields: Vec<Field> = rows.fields().iter().map(|f| f.as_ref().clone()).collect();
+        fields.push(Field::new(ROWWEIGHT, DataType::Int64, false));
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The schema queries see: the row schema plus `rowpartition` and `rowoffset` (for a
+    /// table's current rows, the changelog position of the change that wrote the row).
     pub fn queryable_schema(&self) -> SchemaRef {
-        let stored = self.stored_schema();
-        let mut fields: Vec<Field> = stored.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let rows = self.row_schema();
+        let mut fields: Vec<Field> = rows.fields().iter().map(|f| f.as_ref().clone()).collect();
         fields.push(Field::new(ROWPARTITION, DataType::Int32, false));
         fields.push(Field::new(ROWOFFSET, DataType::Int64, false));
         Arc::new(Schema::new(fields))
+    }
+
+    pub fn is_table(&self) -> bool {
+        self.kind == SourceKind::Table
     }
 
     /// Positions of the key columns in `columns` (and so in the stored schema).

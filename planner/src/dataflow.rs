@@ -5,8 +5,12 @@
 //! and evaluated a batch at a time, so every DataFusion scalar function works. Weights pass
 //! through filters and projections unchanged (the Z-set rule for stateless operators).
 //!
-//! Never: accept a plan node it cannot run incrementally. Aggregates, joins, windows, sorts
-//! and DISTINCT answer `Unsupported` until their operators exist, never a wrong answer.
+//! An aggregation (`GROUP BY`, `HAVING`) lowers to an [`AggregatePlan`]: stateless steps into
+//! the aggregate, its group keys and aggregate calls, and stateless steps over its output
+//! rows (HAVING, the SELECT list). The executor keeps the aggregate's state.
+//!
+//! Never: accept a plan node it cannot run incrementally. Joins, windows, sorts and DISTINCT
+//! answer `Unsupported` until their operators exist, never a wrong answer.
 
 use std::sync::Arc;
 
@@ -15,8 +19,9 @@ use datafusion::common::DFSchema;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, LogicalPlan};
+use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
+use datafusion::scalar::ScalarValue;
 
 use crate::catalog::ROWTIME;
 use crate::error::{PlanError, PlanResult};
@@ -44,6 +49,240 @@ pub struct StatelessPlan {
     pub output_schema: SchemaRef,
     /// `LIMIT n` of a push query.
     pub limit: Option<usize>,
+}
+
+/// One aggregate function call of an aggregation.
+#[derive(Debug, Clone)]
+pub struct AggregateCall {
+    /// The function's name, lower case (`count`, `sum`, `collect_list`, ...).
+    pub function: String,
+    /// `COUNT(DISTINCT x)` and the like.
+    pub distinct: bool,
+    /// Arguments, compiled against the aggregate's input rows. Empty for `COUNT(*)`.
+    pub args: Vec<Arc<dyn PhysicalExpr>>,
+    /// Arguments that are constants (the `k` of `TOPK(x, k)`), by position.
+    pub constant_args: Vec<Option<ScalarValue>>,
+    /// The result's name and type, as DataFusion typed it.
+    pub output: Field,
+}
+
+/// A query with a GROUP BY (or aggregates over all rows) over one source.
+#[derive(Debug, Clone)]
+pub struct AggregatePlan {
+    /// The catalog source it reads.
+    pub source: String,
+    /// Applied in order to batches with the source's queryable schema.
+    pub input_steps: Vec<Step>,
+    /// The rows `input_steps` produce.
+    pub input_schema: SchemaRef,
+    /// The GROUP BY expressions, compiled against the rows `input_steps` produce.
+    pub group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    pub aggregates: Vec<AggregateCall>,
+    /// The aggregate's rows: group keys, then one column per aggregate call.
+    pub aggregate_schema: SchemaRef,
+    /// Applied to the aggregate's rows: HAVING, then the SELECT list.
+    pub output_steps: Vec<Step>,
+    /// The columns the user selected.
+    pub output_schema: SchemaRef,
+    /// Output columns that are GROUP BY keys, in GROUP BY order: the result's primary key.
+    /// `None` for an output that does not select every GROUP BY expression.
+    pub key_columns: Option<Vec<usize>>,
+}
+
+/// What a push or persistent query runs.
+#[derive(Debug, Clone)]
+pub enum Dataflow {
+    Stateless(StatelessPlan),
+    Aggregate(AggregatePlan),
+}
+
+impl Dataflow {
+    pub fn source(&self) -> &str {
+        match self {
+            Dataflow::Stateless(plan) => &plan.source,
+            Dataflow::Aggregate(plan) => &plan.source,
+        }
+    }
+
+    pub fn output_schema(&self) -> &SchemaRef {
+        match self {
+            Dataflow::Stateless(plan) => &plan.output_schema,
+            Dataflow::Aggregate(plan) => &plan.output_schema,
+        }
+    }
+}
+
+/// Lowers a logical plan (after the analyzer) to a dataflow: an aggregation if it has one,
+/// else a stateless plan (see `lower_stateless`).
+pub fn lower(plan: &LogicalPlan, carry_rowtime: bool) -> PlanResult<Dataflow> {
+    let mut output_steps = Vec::new();
+    let Some(aggregate) = lower_above_aggregate(plan, &mut output_steps)? else {
+        return lower_stateless(plan, carry_rowtime).map(Dataflow::Stateless);
+    };
+    if matches!(plan, LogicalPlan::Limit(_)) {
+        return Err(unsupported(
+            "LIMIT in a persistent or push query with GROUP BY",
+        ));
+    }
+    let mut input_steps = Vec::new();
+    let source = lower_node(&aggregate.input, &mut input_steps)?;
+    let input_schema = aggregate.input.schema();
+    let group_exprs = aggregate
+        .group_expr
+        .iter()
+        .map(|expr| match expr {
+            Expr::GroupingSet(_) => Err(unsupported(
+                "GROUPING SETS, CUBE or ROLLUP in a push or persistent query",
+            )),
+            expr => compile(expr, input_schema),
+        })
+        .collect::<PlanResult<Vec<_>>>()?;
+    let group_count = aggregate.group_expr.len();
+    let aggregates = aggregate
+        .aggr_expr
+        .iter()
+        .enumerate()
+        .map(|(position, expr)| {
+            let output = aggregate
+                .schema
+                .field(group_count + position)
+                .as_ref()
+                .clone();
+            aggregate_call(expr, input_schema, output)
+        })
+        .collect::<PlanResult<Vec<_>>>()?;
+    let aggregate_schema = Arc::new(aggregate.schema.as_arrow().clone());
+    let output_schema = Arc::new(plan.schema().as_arrow().clone());
+    Ok(Dataflow::Aggregate(AggregatePlan {
+        source,
+        input_steps,
+        input_schema: Arc::new(input_schema.as_arrow().clone()),
+        group_exprs,
+        aggregates,
+        aggregate_schema,
+        output_steps,
+        output_schema,
+        key_columns: key_columns(plan, aggregate),
+    }))
+}
+
+/// Finds the Aggregate under the SELECT list and HAVING, appending their steps.
+fn lower_above_aggregate<'a>(
+    plan: &'a LogicalPlan,
+    steps: &mut Vec<Step>,
+) -> PlanResult<Option<&'a Aggregate>> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => Ok(Some(aggregate)),
+        LogicalPlan::Limit(limit) => lower_above_aggregate(&limit.input, steps),
+        LogicalPlan::SubqueryAlias(alias) => lower_above_aggregate(&alias.input, steps),
+        LogicalPlan::Filter(filter) => {
+            let found = lower_above_aggregate(&filter.input, steps)?;
+            if found.is_some() {
+                steps.push(Step::Filter(compile(
+                    &filter.predicate,
+                    filter.input.schema(),
+                )?));
+            }
+            Ok(found)
+        }
+        LogicalPlan::Projection(projection) => {
+            let found = lower_above_aggregate(&projection.input, steps)?;
+            if found.is_some() {
+                steps.push(project_step(projection)?);
+            }
+            Ok(found)
+        }
+        _ => Ok(None),
+    }
+}
+
+fn aggregate_call(
+    expr: &Expr,
+    input_schema: &DFSchema,
+    output: Field,
+) -> PlanResult<AggregateCall> {
+    let Expr::AggregateFunction(call) = expr.clone().unalias() else {
+        return Err(PlanError::Internal {
+            message: format!("an aggregate expression that is not a function call: {expr}"),
+        });
+    };
+    let function = call.func.name().to_lowercase();
+    let params = &call.params;
+    if params.filter.is_some() {
+        return Err(unsupported(
+            "FILTER (WHERE ..) on an aggregate in a push or persistent query",
+        ));
+    }
+    if !params.order_by.is_empty() {
+        return Err(unsupported(
+            "ORDER BY inside an aggregate in a push or persistent query",
+        ));
+    }
+    let constant_args: Vec<Option<ScalarValue>> = params
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Expr::Literal(value, _) => Some(value.clone()),
+            _ => None,
+        })
+        .collect();
+    // DataFusion writes COUNT(*) as COUNT(1): a count of rows, with no argument to evaluate.
+    let count_star = function == "count"
+        && !params.distinct
+        && matches!(constant_args.as_slice(), [Some(value)] if !value.is_null());
+    let args = match count_star {
+        true => Vec::new(),
+        false => params
+            .args
+            .iter()
+            .map(|arg| compile(arg, input_schema))
+            .collect::<PlanResult<Vec<_>>>()?,
+    };
+    Ok(AggregateCall {
+        function,
+        distinct: params.distinct,
+        constant_args: if count_star {
+            Vec::new()
+        } else {
+            constant_args
+        },
+        args,
+        output,
+    })
+}
+
+/// The output positions of the GROUP BY keys, if the SELECT list passes every one through.
+fn key_columns(plan: &LogicalPlan, aggregate: &Aggregate) -> Option<Vec<usize>> {
+    let mut node = plan;
+    let projection = loop {
+        match node {
+            LogicalPlan::Projection(projection) => break projection,
+            LogicalPlan::Filter(filter) => node = &filter.input,
+            LogicalPlan::SubqueryAlias(alias) => node = &alias.input,
+            LogicalPlan::Limit(limit) => node = &limit.input,
+            _ => return None,
+        }
+    };
+    if !matches!(
+        projection.input.as_ref(),
+        LogicalPlan::Aggregate(_) | LogicalPlan::Filter(_)
+    ) {
+        return None;
+    }
+    (0..aggregate.group_expr.len())
+        .map(|group| {
+            let (qualifier, field) = aggregate.schema.qualified_field(group);
+            projection
+                .expr
+                .iter()
+                .position(|expr| match expr.clone().unalias() {
+                    Expr::Column(column) => {
+                        column.name == *field.name() && column.relation.as_ref() == qualifier
+                    }
+                    _ => false,
+                })
+        })
+        .collect()
 }
 
 /// Lowers a logical plan (after the analyzer) to a stateless dataflow. With `carry_rowtime`,
@@ -152,20 +391,12 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
         }
         LogicalPlan::Projection(projection) => {
             let source = lower_node(&projection.input, steps)?;
-            let exprs = projection
-                .expr
-                .iter()
-                .map(|expr| compile(expr, projection.input.schema()))
-                .collect::<PlanResult<Vec<_>>>()?;
-            steps.push(Step::Project {
-                exprs,
-                schema: Arc::new(projection.schema.as_arrow().clone()),
-            });
+            steps.push(project_step(projection)?);
             Ok(source)
         }
         LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps),
         LogicalPlan::Aggregate(_) => Err(unsupported(
-            "aggregation (GROUP BY, aggregate functions) in a push or persistent query",
+            "an aggregation over the result of another aggregation in a push or persistent query",
         )),
         LogicalPlan::Join(_) => Err(unsupported("a join in a push or persistent query")),
         LogicalPlan::Sort(_) => Err(unsupported("ORDER BY in a push or persistent query")),
@@ -200,6 +431,19 @@ fn unsupported(feature: &str) -> PlanError {
     PlanError::Unsupported {
         feature: feature.to_string(),
     }
+}
+
+/// The step that computes a projection's columns.
+fn project_step(projection: &Projection) -> PlanResult<Step> {
+    let exprs = projection
+        .expr
+        .iter()
+        .map(|expr| compile(expr, projection.input.schema()))
+        .collect::<PlanResult<Vec<_>>>()?;
+    Ok(Step::Project {
+        exprs,
+        schema: Arc::new(projection.schema.as_arrow().clone()),
+    })
 }
 
 /// Compiles one logical expression against the schema of the batches it will see.

@@ -10,14 +10,17 @@
 pub mod catalog;
 pub mod dataflow;
 pub mod error;
+pub mod functions;
 pub mod sql;
 pub mod types;
 
 pub use catalog::{
     Catalog, CatalogEntry, Column, PSEUDO_COLUMNS, QueryDef, QueryStatus, ROWOFFSET, ROWPARTITION,
-    ROWTIME, SourceDef, SourceKind, TimestampColumn,
+    ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn,
 };
-pub use dataflow::{StatelessPlan, Step, compile, lower_stateless};
+pub use dataflow::{
+    AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, compile, lower, lower_stateless,
+};
 pub use error::{ObjectKind, PlanError, PlanResult};
 pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
 pub use types::{arrow_type, storable_type, type_name};

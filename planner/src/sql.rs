@@ -5,7 +5,8 @@
 //! `TableProvider`s that the executor makes (the planner never touches storage). Before
 //! DataFusion sees a query, two ksqlDB rules are applied to its AST: `*` expands to a source's
 //! declared columns only (pseudo-columns like `rowtime` are selectable but not part of `*`),
-//! and unnamed expressions are named `ksql_col_<n>`, as ksqlDB names them.
+//! and unnamed expressions are named `ksql_col_<n>`, as ksqlDB names them. ksqlDB's aggregate
+//! functions (`functions`) are registered next to DataFusion's own.
 //!
 //! Never: run a query here. Planning is pure; execution is the executor's.
 
@@ -29,6 +30,7 @@ use std::ops::ControlFlow;
 
 use crate::catalog::{Catalog, SourceDef};
 use crate::error::PlanResult;
+use crate::functions;
 
 /// DataFusion's names for the one catalog and schema Eddy has.
 pub const CATALOG_NAME: &str = "eddy";
@@ -63,10 +65,12 @@ impl SqlPlanner {
             .with_default_catalog_and_schema(CATALOG_NAME, SCHEMA_NAME);
         // Eddy's batches hold Utf8; CAST(x AS STRING) must produce the same type.
         config.options_mut().sql_parser.map_string_types_to_utf8view = false;
-        let state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_default_features()
-            .build();
+        let state = functions::with_ksql_aggregates(
+            SessionStateBuilder::new()
+                .with_config(config)
+                .with_default_features(),
+        )
+        .build();
         let schema = Arc::new(CatalogSchema {
             catalog: catalog.clone(),
             providers,

@@ -68,6 +68,11 @@ impl StateBatch {
         self.changes.push(StateChange::Delete { keyspace, key });
     }
 
+    /// Appends another batch's changes after this one's.
+    pub fn extend(&mut self, other: StateBatch) {
+        self.changes.extend(other.changes);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }

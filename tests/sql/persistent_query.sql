@@ -43,7 +43,6 @@ SHOW QUERIES;
 
 -- What persistent queries cannot do yet, and mistakes.
 CREATE STREAM counts AS SELECT url, COUNT(*) FROM clicks GROUP BY url;
-CREATE TABLE counts AS SELECT url, COUNT(*) FROM clicks GROUP BY url;
 CREATE STREAM joined AS SELECT c.url FROM clicks c JOIN more_clicks m ON c.user_id = m.user_id;
 CREATE STREAM sorted AS SELECT url FROM clicks ORDER BY url;
 CREATE STREAM limited AS SELECT url FROM clicks LIMIT 3;

@@ -1,0 +1,827 @@
+//! COUNT, SUM and AVG: per-group running totals, updated by one tight typed loop over the
+//! argument's column per batch.
+//!
+//! Totals are kept wider than their results (SUM of integers in `i128`, of decimals in
+//! `i256`) and range-checked only when evaluated, so a result depends on the rows a group
+//! holds and not on the order they came and went in. Float sums are compensated (Neumaier)
+//! and count NaN and infinities apart, so retracting a large or non-finite value leaves the
+//! sum of the rest. Never: allocate or build a `ScalarValue` per row.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, AsArray, Decimal128Array, Float64Array, Int64Array,
+};
+use arrow::datatypes::{
+    DECIMAL128_MAX_PRECISION, DataType, Decimal128Type, DecimalType, Float32Type, Float64Type, i256,
+};
+
+use super::encoding::{Decoder, Encoder, corrupt};
+use super::values::with_integer_type;
+use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
+
+/// Whether SUM and AVG take `data_type` as an integer.
+pub(super) fn is_integer(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
+/// The precision of SUM over DECIMAL(`precision`, s), as DataFusion computes it.
+pub(super) fn sum_decimal_precision(precision: u8) -> u8 {
+    DECIMAL128_MAX_PRECISION.min(precision.saturating_add(10))
+}
+
+/// The error for a group left with a negative number of rows or values.
+pub(super) fn retracted_more_than_inserted(
+    function: AggregateFunction,
+    group: usize,
+) -> AggregateError {
+    AggregateError::Invariant {
+        function: function.name(),
+        detail: format!("group {group} had more rows retracted than were inserted"),
+    }
+}
+
+/// The argument's column of a batch; `Accumulator::update` checked it is there.
+fn argument<'a>(
+    function: AggregateFunction,
+    batch: &Batch<'a>,
+) -> Result<&'a dyn Array, AggregateError> {
+    batch.values.ok_or_else(|| AggregateError::Invariant {
+        function: function.name(),
+        detail: "no values for the argument".into(),
+    })
+}
+
+fn downcast<T: ArrowPrimitiveType>(
+    function: AggregateFunction,
+    array: &dyn Array,
+) -> Result<&arrow::array::PrimitiveArray<T>, AggregateError> {
+    array
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| AggregateError::Invariant {
+            function: function.name(),
+            detail: format!("cannot read an array of {}", array.data_type()),
+        })
+}
+
+/// Adds `weight` to a count of rows or values, failing on a count no input can reach.
+#[inline]
+fn add_weight(
+    count: &mut i64,
+    weight: i64,
+    function: AggregateFunction,
+) -> Result<(), AggregateError> {
+    *count = count
+        .checked_add(weight)
+        .ok_or_else(|| AggregateError::Overflow {
+            function: function.name(),
+            sql_type: "BIGINT".into(),
+        })?;
+    Ok(())
+}
+
+/// Fails if any of `groups` has a negative count; called only once a batch saw one, since
+/// within a batch a retraction may come before its insertion.
+fn check_counts(
+    function: AggregateFunction,
+    groups: &[usize],
+    count_of: impl Fn(usize) -> i64,
+) -> Result<(), AggregateError> {
+    match groups.iter().find(|&&group| count_of(group) < 0) {
+        Some(&group) => Err(retracted_more_than_inserted(function, group)),
+        None => Ok(()),
+    }
+}
+
+fn decode_count(decoder: &mut Decoder<'_>) -> Result<i64, AggregateError> {
+    let count = decoder.i64()?;
+    if count < 0 {
+        return Err(corrupt(format!("a negative count {count}")));
+    }
+    Ok(count)
+}
+
+/// COUNT(*) and COUNT(x): the sum of the weights of the rows (with a non-NULL `x`).
+pub(super) struct CountStates {
+    function: AggregateFunction,
+    counts: Vec<i64>,
+}
+
+impl CountStates {
+    pub(super) fn new(function: AggregateFunction) -> Self {
+        CountStates {
+            function,
+            counts: Vec::new(),
+        }
+    }
+}
+
+impl GroupStates for CountStates {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.counts, batch.groups);
+        let nulls = match (self.function, batch.values) {
+            (AggregateFunction::Count, Some(values)) => values.logical_nulls(),
+            _ => None,
+        };
+        let mut went_negative = false;
+        let rows = batch.groups.iter().zip(batch.weights);
+        match nulls {
+            None => {
+                for (&group, &weight) in rows {
+                    let count = &mut self.counts[group];
+                    add_weight(count, weight, self.function)?;
+                    went_negative |= *count < 0;
+                }
+            }
+            Some(nulls) => {
+                for (row, (&group, &weight)) in rows.enumerate() {
+                    if nulls.is_valid(row) {
+                        let count = &mut self.counts[group];
+                        add_weight(count, weight, self.function)?;
+                        went_negative |= *count < 0;
+                    }
+                }
+            }
+        }
+        if went_negative {
+            check_counts(self.function, batch.groups, |group| self.counts[group])?;
+        }
+        Ok(())
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        let counts = groups
+            .iter()
+            .map(|&group| self.counts.get(group).copied().unwrap_or(0));
+        Ok(Arc::new(Int64Array::from_iter_values(counts)))
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        encoder.put_i64(self.counts.get(group).copied().unwrap_or(0));
+    }
+
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        *grow_to_group(&mut self.counts, group) = decode_count(decoder)?;
+        Ok(())
+    }
+}
+
+/// The overflow error of SUM or AVG, naming the SQL type of the result.
+fn overflow(function: AggregateFunction, output_type: &DataType) -> AggregateError {
+    let sql_type = match output_type {
+        DataType::Int64 => "BIGINT".to_string(),
+        DataType::Float64 => "DOUBLE".to_string(),
+        DataType::Decimal128(precision, scale) => format!("DECIMAL({precision}, {scale})"),
+        other => other.to_string(),
+    };
+    AggregateError::Overflow {
+        function: function.name(),
+        sql_type,
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct IntegerTotal {
+    /// Σ value × weight. Each term fits `i128` (`i64` × `i64`), so the sum overflows only
+    /// past about 2^63 rows of extreme values.
+    sum: i128,
+    non_null: i64,
+}
+
+/// SUM and AVG of integers.
+pub(super) struct IntSumStates {
+    function: AggregateFunction,
+    input_type: DataType,
+    /// BIGINT for SUM, DOUBLE for AVG.
+    output_type: DataType,
+    totals: Vec<IntegerTotal>,
+}
+
+impl IntSumStates {
+    pub(super) fn new(function: AggregateFunction, input_type: DataType) -> Self {
+        let output_type = match function {
+            AggregateFunction::Avg => DataType::Float64,
+            _ => DataType::Int64,
+        };
+        IntSumStates {
+            function,
+            input_type,
+            output_type,
+            totals: Vec::new(),
+        }
+    }
+
+    fn add_column<T>(&mut self, array: &dyn Array, batch: &Batch<'_>) -> Result<(), AggregateError>
+    where
+        T: ArrowPrimitiveType,
+        T::Native: Into<i64>,
+    {
+        let array = downcast::<T>(self.function, array)?;
+        let nulls = array.nulls();
+        let mut went_negative = false;
+        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
+        for (row, ((&group, &weight), &value)) in rows.enumerate() {
+            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+                continue;
+            }
+            let value: i64 = value.into();
+            let total = &mut self.totals[group];
+            total.sum = total
+                .sum
+                .checked_add(i128::from(value) * i128::from(weight))
+                .ok_or_else(|| overflow(self.function, &self.output_type))?;
+            add_weight(&mut total.non_null, weight, self.function)?;
+            went_negative |= total.non_null < 0;
+        }
+        if went_negative {
+            check_counts(self.function, batch.groups, |group| {
+                self.totals[group].non_null
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl GroupStates for IntSumStates {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.totals, batch.groups);
+        let array = argument(self.function, batch)?;
+        with_integer_type!(&self.input_type,
+            T => self.add_column::<T>(array, batch),
+            _ => Err(AggregateError::UnsupportedType {
+                function: self.function.name(),
+                data_type: self.input_type.clone(),
+            })
+        )
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        let totals = groups
+            .iter()
+            .map(|&group| self.totals.get(group).copied().unwrap_or_default())
+            .map(|total| (total.non_null > 0).then_some(total));
+        if self.function == AggregateFunction::Avg {
+            let averages = totals
+                .map(|total| total.map(|total| total.sum as f64 / total.non_null as f64))
+                .collect::<Float64Array>();
+            return Ok(Arc::new(averages));
+        }
+        let sums = totals
+            .map(|total| {
+                total
+                    .map(|total| {
+                        i64::try_from(total.sum)
+                            .map_err(|_| overflow(self.function, &self.output_type))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Int64Array, AggregateError>>()?;
+        Ok(Arc::new(sums))
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        let total = self.totals.get(group).copied().unwrap_or_default();
+        encoder.put_i128(total.sum);
+        encoder.put_i64(total.non_null);
+    }
+
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        let sum = decoder.i128()?;
+        let non_null = decode_count(decoder)?;
+        *grow_to_group(&mut self.totals, group) = IntegerTotal { sum, non_null };
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct FloatTotal {
+    /// The compensated sum of the finite values: `sum + compensation`.
+    sum: f64,
+    compensation: f64,
+    non_null: i64,
+    nan: i64,
+    positive_infinity: i64,
+    negative_infinity: i64,
+}
+
+impl FloatTotal {
+    /// Adds `weight` copies of `value`. `may_reset` says a count of 0 means the group holds
+    /// no value; not so after a batch went negative, where a retraction can precede the
+    /// insertion it cancels and a 0 can be {+3, -5} waiting for its +5.
+    #[inline]
+    fn add(
+        &mut self,
+        value: f64,
+        weight: i64,
+        may_reset: bool,
+        function: AggregateFunction,
+    ) -> Result<(), AggregateError> {
+        if value.is_finite() {
+            let term = value * weight as f64;
+            let sum = self.sum + term;
+            // Neumaier's step: recover the low-order bits the addition lost.
+            if self.sum.abs() >= term.abs() {
+                self.compensation += (self.sum - sum) + term;
+            } else {
+                self.compensation += (term - sum) + self.sum;
+            }
+            self.sum = sum;
+        } else if value.is_nan() {
+            add_weight(&mut self.nan, weight, function)?;
+        } else if value > 0.0 {
+            add_weight(&mut self.positive_infinity, weight, function)?;
+        } else {
+            add_weight(&mut self.negative_infinity, weight, function)?;
+        }
+        add_weight(&mut self.non_null, weight, function)?;
+        if self.non_null == 0 && may_reset {
+            // No values left: drop the rounding residue so the next sum starts exact.
+            *self = FloatTotal::default();
+        }
+        Ok(())
+    }
+
+    fn sum(&self) -> Option<f64> {
+        if self.non_null <= 0 {
+            None
+        } else if self.nan > 0 || (self.positive_infinity > 0 && self.negative_infinity > 0) {
+            Some(f64::NAN)
+        } else if self.positive_infinity > 0 {
+            Some(f64::INFINITY)
+        } else if self.negative_infinity > 0 {
+            Some(f64::NEG_INFINITY)
+        } else {
+            Some(self.sum + self.compensation)
+        }
+    }
+}
+
+/// SUM and AVG of FLOAT and DOUBLE.
+pub(super) struct FloatSumStates {
+    function: AggregateFunction,
+    input_type: DataType,
+    totals: Vec<FloatTotal>,
+}
+
+impl FloatSumStates {
+    pub(super) fn new(function: AggregateFunction, input_type: DataType) -> Self {
+        FloatSumStates {
+            function,
+            input_type,
+            totals: Vec::new(),
+        }
+    }
+
+    fn add_column<T>(&mut self, array: &dyn Array, batch: &Batch<'_>) -> Result<(), AggregateError>
+    where
+        T: ArrowPrimitiveType,
+        T::Native: Into<f64>,
+    {
+        let array = downcast::<T>(self.function, array)?;
+        let nulls = array.nulls();
+        let mut went_negative = false;
+        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
+        for (row, ((&group, &weight), &value)) in rows.enumerate() {
+            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+                continue;
+            }
+            let total = &mut self.totals[group];
+            total.add(value.into(), weight, !went_negative, self.function)?;
+            went_negative |= total.non_null < 0;
+        }
+        if went_negative {
+            check_counts(self.function, batch.groups, |group| {
+                let total = &self.totals[group];
+                total
+                    .non_null
+                    .min(total.nan)
+                    .min(total.positive_infinity)
+                    .min(total.negative_infinity)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl GroupStates for FloatSumStates {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.totals, batch.groups);
+        let array = argument(self.function, batch)?;
+        match self.input_type {
+            DataType::Float32 => self.add_column::<Float32Type>(array, batch),
+            _ => self.add_column::<Float64Type>(array, batch),
+        }
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        let results = groups.iter().map(|&group| {
+            let total = self.totals.get(group).copied().unwrap_or_default();
+            let sum = total.sum()?;
+            Some(match self.function {
+                AggregateFunction::Avg => sum / total.non_null as f64,
+                _ => sum,
+            })
+        });
+        Ok(Arc::new(results.collect::<Float64Array>()))
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        let total = self.totals.get(group).copied().unwrap_or_default();
+        encoder.put_f64(total.sum);
+        encoder.put_f64(total.compensation);
+        for count in [
+            total.non_null,
+            total.nan,
+            total.positive_infinity,
+            total.negative_infinity,
+        ] {
+            encoder.put_i64(count);
+        }
+    }
+
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        let total = FloatTotal {
+            sum: decoder.f64()?,
+            compensation: decoder.f64()?,
+            non_null: decode_count(decoder)?,
+            nan: decode_count(decoder)?,
+            positive_infinity: decode_count(decoder)?,
+            negative_infinity: decode_count(decoder)?,
+        };
+        *grow_to_group(&mut self.totals, group) = total;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+struct DecimalTotal {
+    /// Σ unscaled value × weight; each term fits in 191 bits, so this cannot overflow in
+    /// practice, and the result's precision is checked when evaluated.
+    sum: i256,
+    non_null: i64,
+}
+
+impl Default for DecimalTotal {
+    fn default() -> Self {
+        DecimalTotal {
+            sum: i256::ZERO,
+            non_null: 0,
+        }
+    }
+}
+
+/// An `i256` as the nearest `f64`, exact to `f64` precision for values that fit `i128`.
+fn i256_to_f64(value: i256) -> f64 {
+    match value.to_i128() {
+        Some(value) => value as f64,
+        None => {
+            let (low, high) = value.to_parts();
+            high as f64 * 2f64.powi(128) + low as f64
+        }
+    }
+}
+
+/// SUM and AVG of DECIMAL(p, s).
+pub(super) struct DecimalSumStates {
+    function: AggregateFunction,
+    scale: i8,
+    /// DECIMAL(min(38, p + 10), s) for SUM, DOUBLE for AVG.
+    output_type: DataType,
+    totals: Vec<DecimalTotal>,
+}
+
+impl DecimalSumStates {
+    pub(super) fn new(function: AggregateFunction, scale: i8, output_type: DataType) -> Self {
+        DecimalSumStates {
+            function,
+            scale,
+            output_type,
+            totals: Vec::new(),
+        }
+    }
+}
+
+impl GroupStates for DecimalSumStates {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.totals, batch.groups);
+        let array = downcast::<Decimal128Type>(self.function, argument(self.function, batch)?)?;
+        let nulls = array.nulls();
+        let mut went_negative = false;
+        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
+        for (row, ((&group, &weight), &value)) in rows.enumerate() {
+            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+                continue;
+            }
+            let total = &mut self.totals[group];
+            let term = i256::from_i128(value).checked_mul(i256::from(weight));
+            total.sum = term
+                .and_then(|term| total.sum.checked_add(term))
+                .ok_or_else(|| overflow(self.function, &self.output_type))?;
+            add_weight(&mut total.non_null, weight, self.function)?;
+            went_negative |= total.non_null < 0;
+        }
+        if went_negative {
+            check_counts(self.function, batch.groups, |group| {
+                self.totals[group].non_null
+            })?;
+        }
+        Ok(())
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        let totals = groups
+            .iter()
+            .map(|&group| self.totals.get(group).copied().unwrap_or_default())
+            .map(|total| (total.non_null > 0).then_some(total));
+        let DataType::Decimal128(precision, scale) = self.output_type else {
+            let unit = 10f64.powi(i32::from(self.scale));
+            let averages = totals
+                .map(|total| {
+                    total.map(|total| i256_to_f64(total.sum) / unit / total.non_null as f64)
+                })
+                .collect::<Float64Array>();
+            return Ok(Arc::new(averages));
+        };
+        let sums = totals
+            .map(|total| {
+                total
+                    .map(|total| {
+                        total
+                            .sum
+                            .to_i128()
+                            .filter(|&sum| {
+                                Decimal128Type::is_valid_decimal_precision(sum, precision)
+                            })
+                            .ok_or_else(|| overflow(self.function, &self.output_type))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Decimal128Array, AggregateError>>()?;
+        Ok(Arc::new(sums.with_precision_and_scale(precision, scale)?))
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        let total = self.totals.get(group).copied().unwrap_or_default();
+        encoder.put_fixed(total.sum.to_le_bytes());
+        encoder.put_i64(total.non_null);
+    }
+
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        let sum = i256::from_le_bytes(decoder.fixed()?);
+        let non_null = decode_count(decoder)?;
+        *grow_to_group(&mut self.totals, group) = DecimalTotal { sum, non_null };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Decimal128Array, Float32Array, Float64Array, Int32Array, Int64Array};
+    use datafusion::scalar::ScalarValue;
+
+    use super::super::test_support::*;
+    use super::super::{Accumulator, AggregateError, AggregateFunction};
+    use super::*;
+
+    fn int64(value: Option<i64>) -> ScalarValue {
+        ScalarValue::Int64(value)
+    }
+
+    fn float64(value: Option<f64>) -> ScalarValue {
+        ScalarValue::Float64(value)
+    }
+
+    #[test]
+    fn count_star_sums_weights_and_counts_zero_once_all_retracted() {
+        let mut count = Accumulator::new(AggregateFunction::CountStar, None).unwrap();
+        count.update(&[0, 1, 0], None, &[1, 3, 2], &[]).unwrap();
+        assert_eq!(
+            results(&count, &[0, 1, 2]),
+            [int64(Some(3)), int64(Some(3)), int64(Some(0))]
+        );
+        // Retractions in any order, one of several copies.
+        count.update(&[1, 0, 0], None, &[-1, -2, -1], &[]).unwrap();
+        assert_eq!(results(&count, &[0, 1]), [int64(Some(0)), int64(Some(2))]);
+        assert_round_trips(&count, &[0, 1, 2]);
+        let error = count.update(&[0], None, &[-1], &[]).unwrap_err();
+        assert!(matches!(error, AggregateError::Invariant { .. }), "{error}");
+    }
+
+    #[test]
+    fn count_of_a_column_skips_nulls() {
+        let mut count = accumulator(AggregateFunction::Count, &DataType::Int32);
+        let values = arc(Int32Array::from(vec![Some(1), None, Some(3), None]));
+        apply(&mut count, values.clone(), &[0, 0, 1, 1], &[1, 1, 2, 5]);
+        assert_eq!(results(&count, &[0, 1]), [int64(Some(1)), int64(Some(2))]);
+        apply(&mut count, values, &[0, 0, 1, 1], &[-1, -1, -2, -5]);
+        assert_eq!(results(&count, &[0, 1]), [int64(Some(0)), int64(Some(0))]);
+    }
+
+    #[test]
+    fn a_retraction_may_precede_its_insertion_within_a_batch() {
+        let mut count = Accumulator::new(AggregateFunction::CountStar, None).unwrap();
+        count.update(&[0, 0], None, &[-1, 1], &[]).unwrap();
+        assert_eq!(results(&count, &[0]), [int64(Some(0))]);
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Float64);
+        apply(
+            &mut sum,
+            arc(Float64Array::from(vec![5.0, 3.0, 5.0])),
+            &[0, 0, 0],
+            &[-1, 1, 1],
+        );
+        assert_eq!(results(&sum, &[0]), [float64(Some(3.0))]);
+    }
+
+    #[test]
+    fn sum_of_integers_retracts_in_any_order() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int32);
+        let values = arc(Int32Array::from(vec![Some(10), Some(-4), None, Some(7)]));
+        apply(&mut sum, values, &[0, 0, 1, 0], &[1, 3, 1, 1]);
+        assert_eq!(
+            results(&sum, &[0, 1, 2]),
+            [int64(Some(5)), int64(None), int64(None)]
+        );
+        apply(
+            &mut sum,
+            arc(Int32Array::from(vec![7, -4])),
+            &[0, 0],
+            &[-1, -1],
+        );
+        assert_eq!(results(&sum, &[0]), [int64(Some(2))]);
+        assert_round_trips(&sum, &[0, 1]);
+        apply(
+            &mut sum,
+            arc(Int32Array::from(vec![-4, 10])),
+            &[0, 0],
+            &[-2, -1],
+        );
+        assert_eq!(results(&sum, &[0]), [int64(None)]);
+        let error = sum
+            .update(&[0], Some(&arc(Int32Array::from(vec![1]))), &[-1], &[])
+            .unwrap_err();
+        assert!(matches!(error, AggregateError::Invariant { .. }), "{error}");
+    }
+
+    #[test]
+    fn sum_overflow_is_an_error_until_retracted() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
+        apply(
+            &mut sum,
+            arc(Int64Array::from(vec![i64::MAX, 1])),
+            &[0, 0],
+            &[1, 1],
+        );
+        let error = sum.evaluate(&[0]).unwrap_err();
+        assert_eq!(error.to_string(), "SUM overflows BIGINT");
+        apply(&mut sum, arc(Int64Array::from(vec![1])), &[0], &[-1]);
+        assert_eq!(results(&sum, &[0]), [int64(Some(i64::MAX))]);
+        apply(&mut sum, arc(Int64Array::from(vec![i64::MIN])), &[1], &[2]);
+        assert!(sum.evaluate(&[1]).is_err());
+    }
+
+    #[test]
+    fn avg_of_integers_is_a_double() {
+        let mut avg = accumulator(AggregateFunction::Avg, &DataType::Int64);
+        apply(
+            &mut avg,
+            arc(Int64Array::from(vec![Some(1), Some(2), None])),
+            &[0, 0, 0],
+            &[1, 3, 1],
+        );
+        assert_eq!(
+            results(&avg, &[0, 1]),
+            [float64(Some(7.0 / 4.0)), float64(None)]
+        );
+        assert_round_trips(&avg, &[0]);
+        apply(
+            &mut avg,
+            arc(Int64Array::from(vec![2, 1])),
+            &[0, 0],
+            &[-3, -1],
+        );
+        assert_eq!(results(&avg, &[0]), [float64(None)]);
+    }
+
+    #[test]
+    fn float_sums_survive_retracting_large_and_non_finite_values() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Float64);
+        let values = arc(Float64Array::from(vec![
+            1e20,
+            1.0,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ]));
+        apply(&mut sum, values, &[0, 0, 1, 1, 1], &[1, 1, 1, 1, 1]);
+        assert!(
+            matches!(results(&sum, &[1])[0], ScalarValue::Float64(Some(value)) if value.is_nan())
+        );
+        assert_round_trips(&sum, &[0]);
+        apply(
+            &mut sum,
+            arc(Float64Array::from(vec![1e20, f64::NAN, f64::NEG_INFINITY])),
+            &[0, 1, 1],
+            &[-1, -1, -1],
+        );
+        assert_eq!(
+            results(&sum, &[0, 1]),
+            [float64(Some(1.0)), float64(Some(f64::INFINITY))]
+        );
+        apply(
+            &mut sum,
+            arc(Float64Array::from(vec![1.0, f64::INFINITY])),
+            &[0, 1],
+            &[-1, -1],
+        );
+        assert_eq!(results(&sum, &[0, 1]), [float64(None), float64(None)]);
+        apply(&mut sum, arc(Float64Array::from(vec![0.25])), &[0], &[1]);
+        assert_eq!(results(&sum, &[0]), [float64(Some(0.25))]);
+    }
+
+    #[test]
+    fn sum_and_avg_of_floats_are_doubles() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Float32);
+        let mut avg = accumulator(AggregateFunction::Avg, &DataType::Float32);
+        let values = arc(Float32Array::from(vec![Some(1.5), None, Some(2.5)]));
+        for accumulator in [&mut sum, &mut avg] {
+            apply(accumulator, values.clone(), &[0, 0, 0], &[2, 1, 1]);
+            assert_round_trips(accumulator, &[0]);
+        }
+        assert_eq!(results(&sum, &[0]), [float64(Some(5.5))]);
+        assert_eq!(results(&avg, &[0]), [float64(Some(5.5 / 3.0))]);
+    }
+
+    fn decimals(values: Vec<Option<i128>>, precision: u8, scale: i8) -> ArrayRef {
+        arc(Decimal128Array::from(values)
+            .with_precision_and_scale(precision, scale)
+            .unwrap())
+    }
+
+    #[test]
+    fn sum_and_avg_of_decimals() {
+        let input = DataType::Decimal128(10, 2);
+        let mut sum = accumulator(AggregateFunction::Sum, &input);
+        let mut avg = accumulator(AggregateFunction::Avg, &input);
+        let values = decimals(vec![Some(1050), None, Some(-25)], 10, 2);
+        for accumulator in [&mut sum, &mut avg] {
+            apply(accumulator, values.clone(), &[0, 0, 0], &[1, 1, 2]);
+            assert_round_trips(accumulator, &[0, 1]);
+        }
+        assert_eq!(sum.output_type(), &DataType::Decimal128(20, 2));
+        assert_eq!(
+            results(&sum, &[0, 1]),
+            [
+                ScalarValue::Decimal128(Some(1000), 20, 2),
+                ScalarValue::Decimal128(None, 20, 2)
+            ]
+        );
+        assert_eq!(results(&avg, &[0]), [float64(Some(10.0 / 3.0))]);
+        let retraction = decimals(vec![Some(-25), Some(1050)], 10, 2);
+        for accumulator in [&mut sum, &mut avg] {
+            apply(accumulator, retraction.clone(), &[0, 0], &[-2, -1]);
+        }
+        assert_eq!(results(&sum, &[0]), [ScalarValue::Decimal128(None, 20, 2)]);
+        assert_eq!(results(&avg, &[0]), [float64(None)]);
+    }
+
+    #[test]
+    fn decimal_sum_overflow_names_the_type() {
+        let input = DataType::Decimal128(38, 0);
+        let mut sum = accumulator(AggregateFunction::Sum, &input);
+        let largest = 10i128.pow(38) - 1;
+        apply(&mut sum, decimals(vec![Some(largest)], 38, 0), &[0], &[3]);
+        assert_eq!(
+            sum.evaluate(&[0]).unwrap_err().to_string(),
+            "SUM overflows DECIMAL(38, 0)"
+        );
+        apply(&mut sum, decimals(vec![Some(largest)], 38, 0), &[0], &[-2]);
+        assert_eq!(
+            results(&sum, &[0]),
+            [ScalarValue::Decimal128(Some(largest), 38, 0)]
+        );
+    }
+
+    #[test]
+    fn many_groups_evaluate_at_once_and_clear_frees_one() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
+        let groups: Vec<usize> = (0..1000).map(|row| row % 250).collect();
+        let values = arc(Int64Array::from_iter_values(0..1000));
+        apply(&mut sum, values, &groups, &vec![1; 1000]);
+        let all: Vec<usize> = (0..250).collect();
+        let array = sum.evaluate(&all).unwrap();
+        let sums = array.as_primitive::<arrow::datatypes::Int64Type>();
+        for group in 0..250 {
+            let expected: i64 = (0..4).map(|copy| (group + copy * 250) as i64).sum();
+            assert_eq!(sums.value(group), expected);
+        }
+    }
+}

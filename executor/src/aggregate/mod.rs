@@ -1,0 +1,726 @@
+//! Aggregate functions over Z-sets: per-group states that take weighted rows (+n inserts n
+//! copies, -n retracts n copies, in any order) and can always answer as if the retracted rows
+//! had never been seen.
+//!
+//! The aggregation operator interns group keys into dense indices and drives one
+//! [`Accumulator`] per aggregate of a query: `update` per input batch, `evaluate` for the
+//! groups that changed, `save` / `load` / `clear` to keep only some groups in memory.
+//!
+//! Never: panic on any input (bad data, a retraction of what was never inserted and corrupt
+//! saved state are errors), nor build a `ScalarValue` per row.
+//!
+//! Results of a group without rows (or whose rows were all retracted): COUNT and
+//! COUNT_DISTINCT 0; SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET NULL;
+//! COLLECT_LIST, COLLECT_SET and TOPK an empty list (ksqlDB's initial value for them).
+//!
+//! A retraction of a value removes one copy of it: from the multiset of MIN, MAX,
+//! COUNT_DISTINCT, COLLECT_SET and TOPK (`multiset.rs`), and for *_BY_OFFSET and
+//! COLLECT_LIST the copy at the retraction's own sequence if there is one, else the copy
+//! with the greatest sequence (`sequenced.rs`).
+
+mod accumulators;
+mod encoding;
+mod multiset;
+mod sequenced;
+mod values;
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, ListArray};
+use arrow::buffer::{OffsetBuffer, ScalarBuffer};
+use arrow::datatypes::{DataType, Field};
+use arrow::error::ArrowError;
+
+use self::accumulators::{CountStates, DecimalSumStates, FloatSumStates, IntSumStates};
+use self::multiset::{MultisetOutput, new_multiset_states};
+use self::sequenced::{SequencedOutput, new_sequenced_states};
+
+/// An aggregate function, by its ksqlDB name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AggregateFunction {
+    /// `COUNT(*)`: the number of rows.
+    CountStar,
+    /// `COUNT(x)`: the number of rows whose `x` is not NULL.
+    Count,
+    Sum,
+    Avg,
+    Min,
+    Max,
+    /// The number of distinct non-NULL values.
+    CountDistinct,
+    /// The non-NULL value with the greatest sequence (input position).
+    LatestByOffset,
+    /// The non-NULL value with the smallest sequence.
+    EarliestByOffset,
+    /// All values, NULLs included, in sequence order.
+    CollectList,
+    /// The distinct non-NULL values, ascending.
+    CollectSet,
+    /// The k greatest non-NULL values, descending, duplicates kept.
+    TopK(usize),
+}
+
+impl AggregateFunction {
+    /// The function a call names: `name` case-insensitively (ksqlDB names, plus DataFusion's
+    /// `mean` and `array_agg`), `arity` its number of arguments. `literal_k` is TOPK's second
+    /// argument when it is an integer literal, and is ignored for every other function.
+    /// `Ok(None)` for a name that is no aggregate function.
+    ///
+    /// `COUNT(DISTINCT x)` is the caller's to map to [`AggregateFunction::CountDistinct`].
+    pub fn from_name(
+        name: &str,
+        arity: usize,
+        literal_k: Option<i64>,
+    ) -> Result<Option<Self>, AggregateError> {
+        let name = name.to_ascii_lowercase();
+        let function = match (name.as_str(), arity) {
+            ("count", 0) => AggregateFunction::CountStar,
+            ("count", _) => AggregateFunction::Count,
+            ("sum", _) => AggregateFunction::Sum,
+            ("avg" | "mean", _) => AggregateFunction::Avg,
+            ("min", _) => AggregateFunction::Min,
+            ("max", _) => AggregateFunction::Max,
+            ("count_distinct", _) => AggregateFunction::CountDistinct,
+            ("latest_by_offset", _) => AggregateFunction::LatestByOffset,
+            ("earliest_by_offset", _) => AggregateFunction::EarliestByOffset,
+            ("collect_list" | "array_agg", _) => AggregateFunction::CollectList,
+            ("collect_set", _) => AggregateFunction::CollectSet,
+            ("topk", 2) => match literal_k {
+                Some(k) if k > 0 => AggregateFunction::TopK(usize::try_from(k).map_err(|_| {
+                    AggregateError::InvalidTopK(format!("{k} is larger than this machine allows"))
+                })?),
+                Some(k) => {
+                    return Err(AggregateError::InvalidTopK(format!(
+                        "it must be at least 1, not {k}"
+                    )));
+                }
+                None => {
+                    return Err(AggregateError::InvalidTopK(
+                        "it must be an integer literal".into(),
+                    ));
+                }
+            },
+            ("topk", _) => {
+                return Err(AggregateError::WrongArity {
+                    function: "TOPK",
+                    expected: "2 arguments (a column and a literal k)",
+                    given: arity,
+                });
+            }
+            _ => return Ok(None),
+        };
+        let expected_arity = match function {
+            AggregateFunction::CountStar => 0,
+            AggregateFunction::TopK(_) => 2,
+            _ => 1,
+        };
+        if arity != expected_arity {
+            return Err(AggregateError::WrongArity {
+                function: function.name(),
+                expected: "1 argument",
+                given: arity,
+            });
+        }
+        Ok(Some(function))
+    }
+
+    /// The ksqlDB name, as errors show it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggregateFunction::CountStar | AggregateFunction::Count => "COUNT",
+            AggregateFunction::Sum => "SUM",
+            AggregateFunction::Avg => "AVG",
+            AggregateFunction::Min => "MIN",
+            AggregateFunction::Max => "MAX",
+            AggregateFunction::CountDistinct => "COUNT_DISTINCT",
+            AggregateFunction::LatestByOffset => "LATEST_BY_OFFSET",
+            AggregateFunction::EarliestByOffset => "EARLIEST_BY_OFFSET",
+            AggregateFunction::CollectList => "COLLECT_LIST",
+            AggregateFunction::CollectSet => "COLLECT_SET",
+            AggregateFunction::TopK(_) => "TOPK",
+        }
+    }
+
+    /// The type of the function's result for an argument of type `input` (`None` for
+    /// `COUNT(*)`), or why the function does not take that type.
+    ///
+    /// SUM of a DECIMAL(p, s) is a DECIMAL(min(38, p + 10), s), as in DataFusion.
+    pub fn output_type(&self, input: Option<&DataType>) -> Result<DataType, AggregateError> {
+        let input = match (self, input) {
+            (AggregateFunction::CountStar, _) => return Ok(DataType::Int64),
+            (_, Some(input)) => input,
+            (_, None) => {
+                return Err(AggregateError::WrongArity {
+                    function: self.name(),
+                    expected: "1 argument",
+                    given: 0,
+                });
+            }
+        };
+        let unsupported = || AggregateError::UnsupportedType {
+            function: self.name(),
+            data_type: input.clone(),
+        };
+        match self {
+            AggregateFunction::CountStar
+            | AggregateFunction::Count
+            | AggregateFunction::CountDistinct => {
+                if *self == AggregateFunction::CountDistinct && !values::is_supported(input) {
+                    return Err(unsupported());
+                }
+                Ok(DataType::Int64)
+            }
+            AggregateFunction::Sum => match input {
+                _ if accumulators::is_integer(input) => Ok(DataType::Int64),
+                DataType::Float32 | DataType::Float64 => Ok(DataType::Float64),
+                DataType::Decimal128(precision, scale) => Ok(DataType::Decimal128(
+                    accumulators::sum_decimal_precision(*precision),
+                    *scale,
+                )),
+                _ => Err(unsupported()),
+            },
+            AggregateFunction::Avg => match input {
+                _ if accumulators::is_integer(input) => Ok(DataType::Float64),
+                DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
+                    Ok(DataType::Float64)
+                }
+                _ => Err(unsupported()),
+            },
+            AggregateFunction::Min
+            | AggregateFunction::Max
+            | AggregateFunction::LatestByOffset
+            | AggregateFunction::EarliestByOffset => {
+                if values::is_supported(input) {
+                    Ok(input.clone())
+                } else {
+                    Err(unsupported())
+                }
+            }
+            AggregateFunction::CollectList
+            | AggregateFunction::CollectSet
+            | AggregateFunction::TopK(_) => {
+                if values::is_supported(input) {
+                    Ok(list_of(input))
+                } else {
+                    Err(unsupported())
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for AggregateFunction {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+/// The list type of COLLECT_LIST, COLLECT_SET and TOPK: nullable items named "item".
+fn list_of(item: &DataType) -> DataType {
+    DataType::List(Field::new_list_field(item.clone(), true).into())
+}
+
+#[derive(thiserror::Error, Debug)]
+pub enum AggregateError {
+    #[error("{function} takes {expected}, but was given {given}")]
+    WrongArity {
+        function: &'static str,
+        expected: &'static str,
+        given: usize,
+    },
+    #[error("TOPK's second argument (k) is invalid: {0}")]
+    InvalidTopK(String),
+    #[error("{function} does not accept an argument of type {data_type}")]
+    UnsupportedType {
+        function: &'static str,
+        data_type: DataType,
+    },
+    /// A result that does not fit its type, e.g. "SUM overflows BIGINT".
+    #[error("{function} overflows {sql_type}")]
+    Overflow {
+        function: &'static str,
+        sql_type: String,
+    },
+    /// Saved state that cannot be read back (damaged, or written by another version).
+    #[error("saved aggregate state cannot be read: {0}")]
+    CorruptState(String),
+    /// The caller broke the contract: e.g. retracted a row it never inserted, or passed
+    /// columns of different lengths. A bug in Eddy, reported rather than panicking.
+    #[error("internal error in {function}: {detail}")]
+    Invariant {
+        function: &'static str,
+        detail: String,
+    },
+    #[error(transparent)]
+    Arrow(#[from] ArrowError),
+}
+
+/// One batch of weighted input rows, already checked for consistent lengths.
+struct Batch<'a> {
+    groups: &'a [usize],
+    /// `None` only for COUNT(*).
+    values: Option<&'a dyn Array>,
+    weights: &'a [i64],
+    /// Empty unless the function orders by sequence.
+    sequences: &'a [u64],
+}
+
+/// The per-group states of one aggregate, of one concrete type. Groups past the end of the
+/// states are empty.
+trait GroupStates: Send {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError>;
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError>;
+    fn save(&self, group: usize, encoder: &mut encoding::Encoder);
+    /// Replaces the group's state with the decoded one.
+    fn load(
+        &mut self,
+        group: usize,
+        decoder: &mut encoding::Decoder<'_>,
+    ) -> Result<(), AggregateError>;
+}
+
+/// A list array (of [`list_of`]'s type) whose row `i` holds the next `lengths[i]` of `items`.
+fn list_array(
+    function: AggregateFunction,
+    item_type: &DataType,
+    lengths: &[usize],
+    items: ArrayRef,
+) -> Result<ArrayRef, AggregateError> {
+    let too_long = || AggregateError::Overflow {
+        function: function.name(),
+        sql_type: "an ARRAY of at most 2^31 items per batch".into(),
+    };
+    let mut offsets = Vec::with_capacity(lengths.len() + 1);
+    let mut end = 0i32;
+    offsets.push(end);
+    for &length in lengths {
+        end = i32::try_from(length)
+            .ok()
+            .and_then(|length| end.checked_add(length))
+            .ok_or_else(too_long)?;
+        offsets.push(end);
+    }
+    // The offsets start at 0 and never decrease, which is all `OffsetBuffer::new` asserts.
+    let offsets = OffsetBuffer::new(ScalarBuffer::from(offsets));
+    let field = Arc::new(Field::new_list_field(item_type.clone(), true));
+    Ok(Arc::new(ListArray::try_new(field, offsets, items, None)?))
+}
+
+/// Makes sure `states` has a slot for every index in `groups`.
+fn grow_to_fit<T: Default>(states: &mut Vec<T>, groups: &[usize]) {
+    if let Some(&highest) = groups.iter().max()
+        && highest >= states.len()
+    {
+        states.resize_with(highest + 1, T::default);
+    }
+}
+
+/// Makes sure `states` has a slot for `group`.
+fn grow_to_group<T: Default>(states: &mut Vec<T>, group: usize) -> &mut T {
+    if group >= states.len() {
+        states.resize_with(group + 1, T::default);
+    }
+    &mut states[group]
+}
+
+/// All states of one aggregate of one query, indexed by dense group index (memory grows
+/// with the highest index seen).
+///
+/// After `update` or `load` returns an error, the states of the groups it touched are
+/// unspecified: the caller must fail the query (or reload those groups from the store).
+pub struct Accumulator {
+    function: AggregateFunction,
+    input_type: Option<DataType>,
+    output_type: DataType,
+    states: Box<dyn GroupStates>,
+}
+
+impl fmt::Debug for Accumulator {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Accumulator")
+            .field("function", &self.function)
+            .field("input_type", &self.input_type)
+            .field("output_type", &self.output_type)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Accumulator {
+    /// An accumulator without groups. `input_type` is the argument's type (`None` for
+    /// COUNT(*)); an unsupported type is an error here, not at the first batch.
+    pub fn new(
+        function: AggregateFunction,
+        input_type: Option<DataType>,
+    ) -> Result<Self, AggregateError> {
+        let output_type = function.output_type(input_type.as_ref())?;
+        let Some(input) = &input_type else {
+            // `output_type` accepts a missing argument only for COUNT(*).
+            return Ok(Accumulator {
+                function,
+                input_type,
+                output_type,
+                states: Box::new(CountStates::new(function)),
+            });
+        };
+        let states: Box<dyn GroupStates> = match function {
+            AggregateFunction::CountStar | AggregateFunction::Count => {
+                Box::new(CountStates::new(function))
+            }
+            AggregateFunction::Sum | AggregateFunction::Avg => match input {
+                DataType::Float32 | DataType::Float64 => {
+                    Box::new(FloatSumStates::new(function, input.clone()))
+                }
+                DataType::Decimal128(_, scale) => {
+                    Box::new(DecimalSumStates::new(function, *scale, output_type.clone()))
+                }
+                _ => Box::new(IntSumStates::new(function, input.clone())),
+            },
+            AggregateFunction::Min => new_multiset_states(function, MultisetOutput::Min, input)?,
+            AggregateFunction::Max => new_multiset_states(function, MultisetOutput::Max, input)?,
+            AggregateFunction::CountDistinct => {
+                new_multiset_states(function, MultisetOutput::CountDistinct, input)?
+            }
+            AggregateFunction::CollectSet => {
+                new_multiset_states(function, MultisetOutput::Set, input)?
+            }
+            AggregateFunction::TopK(k) => {
+                new_multiset_states(function, MultisetOutput::TopK(k), input)?
+            }
+            AggregateFunction::LatestByOffset => {
+                new_sequenced_states(function, SequencedOutput::Latest, input)?
+            }
+            AggregateFunction::EarliestByOffset => {
+                new_sequenced_states(function, SequencedOutput::Earliest, input)?
+            }
+            AggregateFunction::CollectList => {
+                new_sequenced_states(function, SequencedOutput::List, input)?
+            }
+        };
+        Ok(Accumulator {
+            function,
+            input_type,
+            output_type,
+            states,
+        })
+    }
+
+    /// The type of the arrays `evaluate` returns.
+    pub fn output_type(&self) -> &DataType {
+        &self.output_type
+    }
+
+    /// Adds `weights[i]` copies of `values[i]` (a retraction for a negative weight) to group
+    /// `group_indices[i]`, for every row `i`, growing the states for new group indices.
+    ///
+    /// `values` is `None` for COUNT(*) (and ignored by it). `sequences` gives each row's
+    /// input position; only LATEST_BY_OFFSET, EARLIEST_BY_OFFSET and COLLECT_LIST read it,
+    /// and the others accept an empty slice. Within one batch the order of rows does not
+    /// matter: a retraction may precede the insertion it cancels.
+    pub fn update(
+        &mut self,
+        group_indices: &[usize],
+        values: Option<&ArrayRef>,
+        weights: &[i64],
+        sequences: &[u64],
+    ) -> Result<(), AggregateError> {
+        let rows = group_indices.len();
+        if weights.len() != rows {
+            return Err(self.invariant(format!(
+                "{rows} group indices but {} weights",
+                weights.len()
+            )));
+        }
+        let values = match (&self.input_type, values) {
+            (None, _) => None,
+            (Some(input_type), Some(values)) => {
+                if values.len() != rows {
+                    return Err(
+                        self.invariant(format!("{rows} group indices but {} values", values.len()))
+                    );
+                }
+                if values.data_type() != input_type {
+                    return Err(self.invariant(format!(
+                        "values of type {} for an argument of type {input_type}",
+                        values.data_type()
+                    )));
+                }
+                Some(values.as_ref())
+            }
+            (Some(_), None) => return Err(self.invariant("no values for the argument".into())),
+        };
+        let uses_sequences = matches!(
+            self.function,
+            AggregateFunction::LatestByOffset
+                | AggregateFunction::EarliestByOffset
+                | AggregateFunction::CollectList
+        );
+        if uses_sequences && sequences.len() != rows {
+            return Err(self.invariant(format!(
+                "{rows} group indices but {} sequences",
+                sequences.len()
+            )));
+        }
+        self.states.update(&Batch {
+            groups: group_indices,
+            values,
+            weights,
+            sequences,
+        })
+    }
+
+    /// The current results of `groups`, in that order, as one array of
+    /// [`Accumulator::output_type`].
+    pub fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        self.states.evaluate(groups)
+    }
+
+    /// One group's state, encoded for the key-value store: a version byte, then the state.
+    pub fn save(&self, group: usize) -> Vec<u8> {
+        let mut encoder = encoding::Encoder::new();
+        self.states.save(group, &mut encoder);
+        encoder.finish()
+    }
+
+    /// Replaces `group`'s state with one that `save` encoded (for the same function and
+    /// argument type).
+    pub fn load(&mut self, group: usize, bytes: &[u8]) -> Result<(), AggregateError> {
+        let mut decoder = encoding::Decoder::new(bytes)?;
+        self.states.load(group, &mut decoder)?;
+        decoder.finish()
+    }
+
+    fn invariant(&self, detail: String) -> AggregateError {
+        AggregateError::Invariant {
+            function: self.function.name(),
+            detail,
+        }
+    }
+}
+
+#[cfg(test)]
+pub(super) mod test_support {
+    //! Shorthands for the tests of every accumulator.
+
+    use std::sync::Arc;
+
+    use arrow::array::{Array, ArrayRef, AsArray};
+    use arrow::datatypes::DataType;
+    use datafusion::scalar::ScalarValue;
+
+    use super::{Accumulator, AggregateFunction};
+
+    pub fn accumulator(function: AggregateFunction, input: &DataType) -> Accumulator {
+        Accumulator::new(function, Some(input.clone())).unwrap()
+    }
+
+    /// Applies rows of (group, value, weight) with sequences 0, 1, 2, ...
+    pub fn apply(
+        accumulator: &mut Accumulator,
+        values: ArrayRef,
+        groups: &[usize],
+        weights: &[i64],
+    ) {
+        let sequences: Vec<u64> = (0..groups.len() as u64).collect();
+        accumulator
+            .update(groups, Some(&values), weights, &sequences)
+            .unwrap();
+    }
+
+    /// The results of `groups` as scalars.
+    pub fn results(accumulator: &Accumulator, groups: &[usize]) -> Vec<ScalarValue> {
+        let array = accumulator.evaluate(groups).unwrap();
+        assert_eq!(array.data_type(), accumulator.output_type());
+        (0..array.len())
+            .map(|row| ScalarValue::try_from_array(&array, row).unwrap())
+            .collect()
+    }
+
+    /// The result of one group of a list-valued aggregate, as scalars (`None` for NULL list).
+    pub fn list_result(accumulator: &Accumulator, group: usize) -> Option<Vec<ScalarValue>> {
+        let array = accumulator.evaluate(&[group]).unwrap();
+        let list = array.as_list::<i32>();
+        if list.is_null(0) {
+            return None;
+        }
+        let items = list.value(0);
+        Some(
+            (0..items.len())
+                .map(|row| ScalarValue::try_from_array(&items, row).unwrap())
+                .collect(),
+        )
+    }
+
+    /// Saves every group of `groups`, loads it into a fresh accumulator of the same function
+    /// and checks both evaluate the same.
+    pub fn assert_round_trips(accumulator: &Accumulator, groups: &[usize]) {
+        let input = accumulator.input_type.clone();
+        let mut loaded = Accumulator::new(accumulator.function, input).unwrap();
+        for &group in groups {
+            loaded.load(group, &accumulator.save(group)).unwrap();
+        }
+        assert_eq!(
+            loaded.evaluate(groups).unwrap().to_data(),
+            accumulator.evaluate(groups).unwrap().to_data()
+        );
+    }
+
+    pub fn arc(array: impl Array + 'static) -> ArrayRef {
+        Arc::new(array)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+
+    use super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn names_resolve_case_insensitively_with_arity() {
+        let resolve = |name, arity| AggregateFunction::from_name(name, arity, None).unwrap();
+        assert_eq!(resolve("COUNT", 0), Some(AggregateFunction::CountStar));
+        assert_eq!(resolve("count", 1), Some(AggregateFunction::Count));
+        assert_eq!(
+            resolve("Latest_By_Offset", 1),
+            Some(AggregateFunction::LatestByOffset)
+        );
+        assert_eq!(
+            resolve("array_agg", 1),
+            Some(AggregateFunction::CollectList)
+        );
+        assert_eq!(resolve("upper", 1), None);
+        assert_eq!(
+            AggregateFunction::from_name("topk", 2, Some(3)).unwrap(),
+            Some(AggregateFunction::TopK(3))
+        );
+        for bad_k in [None, Some(0), Some(-2)] {
+            assert!(matches!(
+                AggregateFunction::from_name("TOPK", 2, bad_k),
+                Err(AggregateError::InvalidTopK(_))
+            ));
+        }
+        let error = AggregateFunction::from_name("sum", 2, None).unwrap_err();
+        assert_eq!(error.to_string(), "SUM takes 1 argument, but was given 2");
+        assert!(AggregateFunction::from_name("topk", 1, None).is_err());
+    }
+
+    #[test]
+    fn output_types_follow_the_argument() {
+        let output =
+            |function: AggregateFunction, input: DataType| function.output_type(Some(&input));
+        assert_eq!(
+            AggregateFunction::CountStar.output_type(None).unwrap(),
+            DataType::Int64
+        );
+        assert_eq!(
+            output(AggregateFunction::Sum, DataType::Int32).unwrap(),
+            DataType::Int64
+        );
+        assert_eq!(
+            output(AggregateFunction::Sum, DataType::Float32).unwrap(),
+            DataType::Float64
+        );
+        assert_eq!(
+            output(AggregateFunction::Sum, DataType::Decimal128(10, 2)).unwrap(),
+            DataType::Decimal128(20, 2)
+        );
+        assert_eq!(
+            output(AggregateFunction::Sum, DataType::Decimal128(33, 2)).unwrap(),
+            DataType::Decimal128(38, 2)
+        );
+        assert_eq!(
+            output(AggregateFunction::Avg, DataType::Int64).unwrap(),
+            DataType::Float64
+        );
+        assert_eq!(
+            output(AggregateFunction::Max, DataType::Utf8).unwrap(),
+            DataType::Utf8
+        );
+        assert_eq!(
+            output(AggregateFunction::TopK(2), DataType::Int64).unwrap(),
+            DataType::List(Arc::new(Field::new("item", DataType::Int64, true)))
+        );
+        assert_eq!(
+            output(AggregateFunction::Sum, DataType::Utf8)
+                .unwrap_err()
+                .to_string(),
+            "SUM does not accept an argument of type Utf8"
+        );
+        let nested = DataType::List(Arc::new(Field::new("item", DataType::Int64, true)));
+        assert!(output(AggregateFunction::Min, nested.clone()).is_err());
+        assert!(output(AggregateFunction::Count, nested).is_ok());
+        assert!(AggregateFunction::Sum.output_type(None).is_err());
+        assert!(Accumulator::new(AggregateFunction::Avg, Some(DataType::Boolean)).is_err());
+    }
+
+    #[test]
+    fn update_rejects_inconsistent_batches() {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
+        let values = arc(Int64Array::from(vec![1, 2]));
+        assert!(sum.update(&[0, 0], Some(&values), &[1], &[]).is_err());
+        assert!(sum.update(&[0], Some(&values), &[1], &[]).is_err());
+        assert!(sum.update(&[0, 0], None, &[1, 1], &[]).is_err());
+        let strings = arc(StringArray::from(vec!["a", "b"]));
+        assert!(sum.update(&[0, 0], Some(&strings), &[1, 1], &[]).is_err());
+        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        assert!(latest.update(&[0, 0], Some(&values), &[1, 1], &[]).is_err());
+        sum.update(&[0, 0], Some(&values), &[1, 1], &[]).unwrap();
+        assert!(format!("{sum:?}").contains("Sum"));
+    }
+
+    #[test]
+    fn damaged_state_is_an_error_or_a_state_never_a_panic() {
+        let functions = [
+            AggregateFunction::Count,
+            AggregateFunction::Min,
+            AggregateFunction::CountDistinct,
+            AggregateFunction::CollectSet,
+            AggregateFunction::TopK(2),
+            AggregateFunction::LatestByOffset,
+            AggregateFunction::CollectList,
+        ];
+        let values = arc(StringArray::from(vec![Some("ab"), None, Some("é")]));
+        for function in functions {
+            let mut original = accumulator(function, &DataType::Utf8);
+            apply(&mut original, values.clone(), &[0, 0, 0], &[1, 1, 2]);
+            let saved = original.save(0);
+            let mut damaged = accumulator(function, &DataType::Utf8);
+            for length in 0..saved.len() {
+                assert!(
+                    damaged.load(0, &saved[..length]).is_err(),
+                    "{function} {length}"
+                );
+            }
+            for position in 1..saved.len() {
+                for flip in [0x01, 0x80, 0xff] {
+                    let mut bytes = saved.clone();
+                    bytes[position] ^= flip;
+                    if damaged.load(0, &bytes).is_ok() {
+                        let _ = damaged.evaluate(&[0]);
+                    }
+                }
+            }
+        }
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
+        apply(&mut sum, arc(Int64Array::from(vec![5])), &[0], &[1]);
+        let saved = sum.save(0);
+        for length in 0..saved.len() {
+            assert!(sum.load(0, &saved[..length]).is_err());
+        }
+    }
+
+    #[test]
+    fn load_rejects_foreign_and_damaged_state() {
+        let mut count = Accumulator::new(AggregateFunction::CountStar, None).unwrap();
+        assert!(count.load(0, &[]).is_err());
+        assert!(count.load(0, &[99, 0]).is_err());
+        let mut saved = count.save(0);
+        saved.push(0);
+        assert!(count.load(0, &saved).is_err());
+    }
+}

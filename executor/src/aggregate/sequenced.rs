@@ -1,0 +1,467 @@
+//! LATEST_BY_OFFSET, EARLIEST_BY_OFFSET and COLLECT_LIST: each group keeps every occurrence
+//! of a value with the sequence (input position) it came with, in sequence order, plus an
+//! index by value to find what a retraction removes.
+//!
+//! A retraction of `v` with sequence `s` removes the occurrence of `v` at `s` if there is
+//! one (exact when the caller passes the sequence the row was inserted with), else the
+//! occurrences of `v` with the greatest sequences. LATEST_BY_OFFSET and EARLIEST_BY_OFFSET
+//! ignore NULLs; COLLECT_LIST keeps them.
+//!
+//! Never: end a batch with a retraction that matched no occurrence (reported as an error).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
+use super::accumulators::retracted_more_than_inserted;
+use super::encoding::{Decoder, Encoder, corrupt};
+use super::values::{Kind, ValueKind, kind_of};
+use super::{
+    AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, list_array,
+};
+
+/// What a group's occurrences evaluate to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum SequencedOutput {
+    /// The value with the greatest sequence.
+    Latest,
+    /// The value with the smallest sequence.
+    Earliest,
+    /// Every value, in sequence order.
+    List,
+}
+
+pub(super) fn new_sequenced_states(
+    function: AggregateFunction,
+    output: SequencedOutput,
+    input: &DataType,
+) -> Result<Box<dyn GroupStates>, AggregateError> {
+    let kind = kind_of(input).ok_or_else(|| AggregateError::UnsupportedType {
+        function: function.name(),
+        data_type: input.clone(),
+    })?;
+    Ok(match kind {
+        Kind::Integer(kind) => Box::new(SequencedStates::new(function, output, kind)),
+        Kind::Float(kind) => Box::new(SequencedStates::new(function, output, kind)),
+        Kind::Decimal(kind) => Box::new(SequencedStates::new(function, output, kind)),
+        Kind::Bytes(kind) => Box::new(SequencedStates::new(function, output, kind)),
+    })
+}
+
+/// The occurrences of one group's values.
+struct Occurrences<V> {
+    /// (sequence, value) → copies (positive), in sequence order.
+    by_sequence: BTreeMap<(u64, Option<V>), u64>,
+    /// The same occurrences as (value, sequence).
+    by_value: BTreeSet<(Option<V>, u64)>,
+}
+
+impl<V> Default for Occurrences<V> {
+    fn default() -> Self {
+        Occurrences {
+            by_sequence: BTreeMap::new(),
+            by_value: BTreeSet::new(),
+        }
+    }
+}
+
+impl<V: Ord + Clone> Occurrences<V> {
+    /// Adds `copies` occurrences of `value` at `sequence`; false if the count overflows.
+    fn insert(&mut self, sequence: u64, value: Option<V>, copies: u64) -> bool {
+        let key = (sequence, value);
+        if let Some(existing) = self.by_sequence.get_mut(&key) {
+            return match existing.checked_add(copies) {
+                Some(sum) => {
+                    *existing = sum;
+                    true
+                }
+                None => false,
+            };
+        }
+        self.by_value.insert((key.1.clone(), sequence));
+        self.by_sequence.insert(key, copies);
+        true
+    }
+
+    /// Removes up to `copies` occurrences of `value`, the one at `sequence` first, then those
+    /// with the greatest sequences; returns how many it could not find.
+    fn remove(&mut self, sequence: u64, value: &Option<V>, copies: u64) -> u64 {
+        let mut missing = self.remove_at(sequence, value, copies);
+        while missing > 0 {
+            let latest = self
+                .by_value
+                .range((value.clone(), 0)..=(value.clone(), u64::MAX))
+                .next_back()
+                .map(|&(_, sequence)| sequence);
+            let Some(latest) = latest else {
+                break;
+            };
+            missing = self.remove_at(latest, value, missing);
+        }
+        missing
+    }
+
+    fn remove_at(&mut self, sequence: u64, value: &Option<V>, copies: u64) -> u64 {
+        let key = (sequence, value.clone());
+        let Some(existing) = self.by_sequence.get_mut(&key) else {
+            return copies;
+        };
+        let removed = copies.min(*existing);
+        *existing -= removed;
+        if *existing == 0 {
+            self.by_sequence.remove(&key);
+            self.by_value.remove(&(key.1, sequence));
+        }
+        copies - removed
+    }
+}
+
+/// The value of a `by_sequence` key.
+fn value_of<V>(key: &(u64, Option<V>)) -> Option<&V> {
+    key.1.as_ref()
+}
+
+struct SequencedStates<K: ValueKind> {
+    function: AggregateFunction,
+    output: SequencedOutput,
+    kind: K,
+    groups: Vec<Occurrences<K::Owned>>,
+}
+
+impl<K: ValueKind> SequencedStates<K> {
+    fn new(function: AggregateFunction, output: SequencedOutput, kind: K) -> Self {
+        SequencedStates {
+            function,
+            output,
+            kind,
+            groups: Vec::new(),
+        }
+    }
+
+    fn occurrences(&self, group: usize) -> Option<&Occurrences<K::Owned>> {
+        self.groups.get(group)
+    }
+}
+
+impl<K: ValueKind> GroupStates for SequencedStates<K> {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.groups, batch.groups);
+        let array = batch.values.ok_or_else(|| AggregateError::Invariant {
+            function: self.function.name(),
+            detail: "no values for the argument".into(),
+        })?;
+        let function = self.function;
+        let keeps_nulls = self.output == SequencedOutput::List;
+        let groups = &mut self.groups;
+        // Retractions no occurrence matched yet, by (group, value): a later row of the batch
+        // may insert what they retract.
+        let mut unmatched: BTreeMap<(usize, Option<K::Owned>), u64> = BTreeMap::new();
+        self.kind.for_each_value(array, |row, value| {
+            if value.is_none() && !keeps_nulls {
+                return Ok(());
+            }
+            // `Accumulator::update` checked that every column has a row for each value.
+            let (group, weight, sequence) =
+                (batch.groups[row], batch.weights[row], batch.sequences[row]);
+            let value = value.map(K::to_owned_value);
+            let mut copies = weight.unsigned_abs();
+            let occurrences = &mut groups[group];
+            if weight < 0 {
+                let missing = occurrences.remove(sequence, &value, copies);
+                if missing > 0 {
+                    let pending = unmatched.entry((group, value)).or_default();
+                    *pending = pending.saturating_add(missing);
+                }
+                return Ok(());
+            }
+            if !unmatched.is_empty()
+                && let Some(pending) = unmatched.get_mut(&(group, value.clone()))
+            {
+                let cancelled = copies.min(*pending);
+                *pending -= cancelled;
+                copies -= cancelled;
+                if *pending == 0 {
+                    unmatched.remove(&(group, value.clone()));
+                }
+            }
+            if copies > 0 && !occurrences.insert(sequence, value, copies) {
+                return Err(AggregateError::Overflow {
+                    function: function.name(),
+                    sql_type: "BIGINT (copies of one value)".into(),
+                });
+            }
+            Ok(())
+        })?;
+        match unmatched.keys().next() {
+            Some(&(group, _)) => Err(retracted_more_than_inserted(function, group)),
+            None => Ok(()),
+        }
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        match self.output {
+            SequencedOutput::Latest => self.kind.build_array(groups.iter().map(|&group| {
+                self.occurrences(group)
+                    .and_then(|occurrences| occurrences.by_sequence.keys().next_back())
+                    .and_then(value_of)
+            })),
+            SequencedOutput::Earliest => self.kind.build_array(groups.iter().map(|&group| {
+                self.occurrences(group)
+                    .and_then(|occurrences| occurrences.by_sequence.keys().next())
+                    .and_then(value_of)
+            })),
+            SequencedOutput::List => {
+                let mut lengths = Vec::with_capacity(groups.len());
+                let mut items = Vec::new();
+                for &group in groups {
+                    let before = items.len();
+                    if let Some(occurrences) = self.occurrences(group) {
+                        for ((_, value), &copies) in &occurrences.by_sequence {
+                            let copies =
+                                usize::try_from(copies).map_err(|_| AggregateError::Overflow {
+                                    function: self.function.name(),
+                                    sql_type: "an ARRAY this machine can hold".into(),
+                                })?;
+                            items.extend(std::iter::repeat_n(value.as_ref(), copies));
+                        }
+                    }
+                    lengths.push(items.len() - before);
+                }
+                let items = self.kind.build_array(items.into_iter())?;
+                list_array(self.function, self.kind.data_type(), &lengths, items)
+            }
+        }
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        let Some(occurrences) = self.occurrences(group) else {
+            encoder.put_usize(0);
+            return;
+        };
+        encoder.put_usize(occurrences.by_sequence.len());
+        for ((sequence, value), &copies) in &occurrences.by_sequence {
+            encoder.put_u64(*sequence);
+            encoder.put_bool(value.is_some());
+            if let Some(value) = value {
+                K::encode(value, encoder);
+            }
+            encoder.put_u64(copies);
+        }
+    }
+
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        let mut occurrences = Occurrences::default();
+        for _ in 0..decoder.count()? {
+            let sequence = decoder.u64()?;
+            let value = if decoder.bool()? {
+                Some(K::decode(decoder)?)
+            } else {
+                None
+            };
+            let copies = decoder.u64()?;
+            if copies == 0 {
+                return Err(corrupt("an occurrence without copies"));
+            }
+            if occurrences
+                .by_sequence
+                .contains_key(&(sequence, value.clone()))
+            {
+                return Err(corrupt("an occurrence saved twice"));
+            }
+            occurrences.insert(sequence, value, copies);
+        }
+        *grow_to_group(&mut self.groups, group) = occurrences;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, Float64Array, Int64Array, StringArray};
+    use datafusion::scalar::ScalarValue;
+
+    use super::super::test_support::*;
+    use super::super::{Accumulator, AggregateError};
+    use super::*;
+
+    fn update(
+        accumulator: &mut Accumulator,
+        values: ArrayRef,
+        groups: &[usize],
+        weights: &[i64],
+        sequences: &[u64],
+    ) -> Result<(), AggregateError> {
+        accumulator.update(groups, Some(&values), weights, sequences)
+    }
+
+    fn utf8(value: Option<&str>) -> ScalarValue {
+        ScalarValue::Utf8(value.map(String::from))
+    }
+
+    fn strings(values: &[Option<&str>]) -> ArrayRef {
+        arc(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn latest_and_earliest_skip_nulls_and_fall_back_on_retraction() {
+        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Utf8);
+        let mut earliest = accumulator(AggregateFunction::EarliestByOffset, &DataType::Utf8);
+        let values = strings(&[Some("a"), Some("b"), Some("c"), None]);
+        for accumulator in [&mut latest, &mut earliest] {
+            update(
+                accumulator,
+                values.clone(),
+                &[0, 0, 0, 0],
+                &[1, 1, 1, 1],
+                &[10, 11, 12, 13],
+            )
+            .unwrap();
+            assert_round_trips(accumulator, &[0, 1]);
+        }
+        assert_eq!(results(&latest, &[0, 1]), [utf8(Some("c")), utf8(None)]);
+        assert_eq!(results(&earliest, &[0]), [utf8(Some("a"))]);
+        // Retract the earliest and the latest, out of order; retracting NULL is ignored.
+        let retraction = strings(&[Some("c"), None, Some("a")]);
+        for accumulator in [&mut latest, &mut earliest] {
+            update(
+                accumulator,
+                retraction.clone(),
+                &[0, 0, 0],
+                &[-1, -1, -1],
+                &[20, 21, 22],
+            )
+            .unwrap();
+        }
+        assert_eq!(results(&latest, &[0]), [utf8(Some("b"))]);
+        assert_eq!(results(&earliest, &[0]), [utf8(Some("b"))]);
+        for accumulator in [&mut latest, &mut earliest] {
+            update(accumulator, strings(&[Some("b")]), &[0], &[-1], &[23]).unwrap();
+            assert_eq!(results(accumulator, &[0]), [utf8(None)]);
+        }
+    }
+
+    #[test]
+    fn a_retraction_removes_the_occurrence_at_its_sequence_else_the_latest() {
+        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        let values = arc(Int64Array::from(vec![1, 2, 1]));
+        update(&mut latest, values, &[0, 0, 0], &[1, 1, 1], &[1, 2, 3]).unwrap();
+        // No occurrence of 1 at sequence 9: the one at 3 goes, so 2 is the latest.
+        update(
+            &mut latest,
+            arc(Int64Array::from(vec![1])),
+            &[0],
+            &[-1],
+            &[9],
+        )
+        .unwrap();
+        assert_eq!(results(&latest, &[0]), [ScalarValue::Int64(Some(2))]);
+        update(
+            &mut latest,
+            arc(Int64Array::from(vec![1])),
+            &[0],
+            &[1],
+            &[3],
+        )
+        .unwrap();
+        // An occurrence of 1 at sequence 1: that one goes, and the one at 3 stays latest.
+        update(
+            &mut latest,
+            arc(Int64Array::from(vec![1])),
+            &[0],
+            &[-1],
+            &[1],
+        )
+        .unwrap();
+        assert_eq!(results(&latest, &[0]), [ScalarValue::Int64(Some(1))]);
+        update(
+            &mut latest,
+            arc(Int64Array::from(vec![2])),
+            &[0],
+            &[-1],
+            &[0],
+        )
+        .unwrap();
+        assert_eq!(results(&latest, &[0]), [ScalarValue::Int64(Some(1))]);
+        let error = update(
+            &mut latest,
+            arc(Int64Array::from(vec![2])),
+            &[0],
+            &[-1],
+            &[0],
+        )
+        .unwrap_err();
+        assert!(matches!(error, AggregateError::Invariant { .. }), "{error}");
+    }
+
+    #[test]
+    fn collect_list_keeps_sequence_order_nulls_and_copies() {
+        let mut list = accumulator(AggregateFunction::CollectList, &DataType::Utf8);
+        let values = strings(&[Some("y"), None, Some("x"), Some("y")]);
+        update(
+            &mut list,
+            values,
+            &[0, 0, 0, 0],
+            &[1, 1, 2, 1],
+            &[5, 1, 3, 7],
+        )
+        .unwrap();
+        let expected = [None, Some("x"), Some("x"), Some("y"), Some("y")]
+            .map(utf8)
+            .to_vec();
+        assert_eq!(list_result(&list, 0), Some(expected));
+        assert_eq!(list_result(&list, 1), Some(vec![]));
+        assert_round_trips(&list, &[0, 1]);
+        let retraction = strings(&[Some("y"), None, Some("x")]);
+        update(&mut list, retraction, &[0, 0, 0], &[-1, -1, -1], &[8, 8, 8]).unwrap();
+        let expected = [Some("x"), Some("y")].map(utf8).to_vec();
+        assert_eq!(list_result(&list, 0), Some(expected));
+        let retraction = strings(&[Some("x"), Some("y")]);
+        update(&mut list, retraction, &[0, 0], &[-1, -1], &[9, 9]).unwrap();
+        assert_eq!(list_result(&list, 0), Some(vec![]));
+    }
+
+    #[test]
+    fn a_retraction_may_precede_its_insertion_within_a_batch() {
+        let mut list = accumulator(AggregateFunction::CollectList, &DataType::Float64);
+        let values = arc(Float64Array::from(vec![2.5, 1.0, 2.5]));
+        update(&mut list, values, &[0, 0, 0], &[-1, 1, 1], &[1, 2, 3]).unwrap();
+        assert_eq!(
+            list_result(&list, 0),
+            Some(vec![ScalarValue::Float64(Some(1.0))])
+        );
+        let values = arc(Float64Array::from(vec![4.0, 4.0]));
+        let error = update(&mut list, values, &[0, 0], &[1, -2], &[4, 5]).unwrap_err();
+        assert!(matches!(error, AggregateError::Invariant { .. }), "{error}");
+    }
+
+    #[test]
+    fn many_groups_evaluate_at_once() {
+        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        let mut list = accumulator(AggregateFunction::CollectList, &DataType::Int64);
+        let groups: Vec<usize> = (0..900).map(|row| row % 300).collect();
+        let sequences: Vec<u64> = (0..900).rev().collect();
+        let values = arc(Int64Array::from_iter_values(0..900));
+        for accumulator in [&mut latest, &mut list] {
+            update(
+                accumulator,
+                values.clone(),
+                &groups,
+                &vec![1; 900],
+                &sequences,
+            )
+            .unwrap();
+        }
+        let all: Vec<usize> = (0..300).collect();
+        let expected: Vec<i64> = (0..300).collect();
+        assert_eq!(
+            latest.evaluate(&all).unwrap().to_data(),
+            Int64Array::from(expected).to_data()
+        );
+        let expected = [600, 300, 0]
+            .map(|value| ScalarValue::Int64(Some(value)))
+            .to_vec();
+        assert_eq!(list_result(&list, 0), Some(expected));
+        assert_eq!(list.evaluate(&all).unwrap().len(), 300);
+    }
+}

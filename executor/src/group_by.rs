@@ -1,0 +1,538 @@
+//! The incremental GROUP BY operator of a persistent query: Z-set aggregation with state in
+//! the state store.
+//!
+//! An epoch feeds it batches of weighted input rows. Rows are interned into epoch-local group
+//! ids (DataFusion's `GroupValues`, a batch at a time); their aggregate arguments are kept
+//! until the epoch ends. Then each touched group's state is loaded (from the in-memory cache
+//! or the state store), its current result is emitted with weight −1, the epoch's rows are
+//! added (or retracted), and its new result is emitted with weight +1 unless no rows are left
+//! in it. The changes of an epoch are consolidated per group, not per batch, and the new
+//! states go into the epoch's commit.
+//!
+//! Memory: the accumulators hold only the groups of one epoch; committed states stay in a
+//! byte cache that is emptied when it outgrows its budget, and are read back on demand.
+//!
+//! Never: emit a result that the state store does not hold as of the same commit, or keep a
+//! group whose row count is zero.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{cast, concat_batches, filter, take};
+use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use datafusion::logical_expr::EmitTo;
+use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
+use datafusion::physical_plan::aggregates::order::GroupOrdering;
+use datafusion::scalar::ScalarValue;
+use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION, ROWTIME};
+use eddy_storage::{Keyspace, StateBatch, StateStore};
+
+use crate::aggregate::{Accumulator, AggregateFunction};
+use crate::batches::apply_steps_tracked;
+use crate::error::{EngineError, EngineResult};
+use crate::row_codec::encode_keys;
+
+/// The format of a stored group state; bumped when the layout changes.
+const GROUP_STATE_VERSION: u8 = 1;
+
+/// One aggregate of the plan, resolved to Eddy's accumulator.
+#[derive(Debug, Clone)]
+struct AggregateSpec {
+    function: AggregateFunction,
+    input_type: Option<DataType>,
+    /// The type DataFusion gave the result, which the steps after the aggregate expect.
+    output_type: DataType,
+}
+
+/// The GROUP BY of one persistent query.
+pub struct GroupBy {
+    plan: AggregatePlan,
+    specs: Vec<AggregateSpec>,
+    group_schema: SchemaRef,
+    /// `q/<query id>/g/`: where the groups' states live in the state keyspace.
+    state_prefix: Vec<u8>,
+    /// Committed group states by encoded group key, as stored.
+    cache: HashMap<Vec<u8>, Vec<u8>>,
+    cache_bytes: usize,
+    budget: Arc<CacheBudget>,
+}
+
+/// The memory all GROUP BY caches of an engine share.
+#[derive(Debug)]
+pub struct CacheBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl CacheBudget {
+    pub fn new(limit: usize) -> Self {
+        CacheBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Drop for GroupBy {
+    fn drop(&mut self) {
+        self.budget
+            .used
+            .fetch_sub(self.cache_bytes, Ordering::Relaxed);
+    }
+}
+
+/// Rows of one epoch, waiting for the epoch's end.
+struct Pending {
+    groups: Vec<usize>,
+    args: Vec<Option<ArrayRef>>,
+    weights: Vec<i64>,
+    sequences: Vec<u64>,
+    rowtimes: Int64Array,
+}
+
+/// One epoch's work in progress.
+pub struct Epoch {
+    interner: Box<dyn GroupValues>,
+    pending: Vec<Pending>,
+}
+
+/// What an epoch changed: rows of the aggregate (group keys, then results), each with its
+/// weight and `rowtime`, and the state changes to commit with it.
+pub struct AggregateChanges {
+    pub rows: RecordBatch,
+    pub weights: Int64Array,
+    pub rowtimes: Int64Array,
+    pub state: StateBatch,
+}
+
+impl GroupBy {
+    pub fn new(
+        plan: AggregatePlan,
+        query_id: &str,
+        budget: Arc<CacheBudget>,
+    ) -> EngineResult<Self> {
+        let group_count = plan.group_exprs.len();
+        let group_schema = Arc::new(Schema::new(
+            plan.aggregate_schema.fields()[..group_count]
+                .iter()
+                .map(|field| field.as_ref().clone().with_nullable(true))
+                .collect::<Vec<Field>>(),
+        ));
+        let specs = plan
+            .aggregates
+            .iter()
+            .map(|call| spec_of(call, &plan.input_schema))
+            .collect::<EngineResult<Vec<_>>>()?;
+        // Surfaces an unsupported argument type now, at CREATE, not at the first row.
+        for spec in &specs {
+            Accumulator::new(spec.function, spec.input_type.clone()).map_err(plan_error)?;
+        }
+        Ok(GroupBy {
+            plan,
+            specs,
+            group_schema,
+            state_prefix: format!("q/{query_id}/g/").into_bytes(),
+            cache: HashMap::new(),
+            cache_bytes: 0,
+            budget,
+        })
+    }
+
+    pub fn plan(&self) -> &AggregatePlan {
+        &self.plan
+    }
+
+    pub fn begin_epoch(&self) -> EngineResult<Epoch> {
+        Ok(Epoch {
+            interner: new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Adds a batch of input rows (the source's queryable schema) with their weights (None:
+    /// all +1) to the epoch. Rows whose group key has a NULL are dropped, as in ksqlDB.
+    pub fn add(
+        &self,
+        epoch: &mut Epoch,
+        queryable: RecordBatch,
+        weights: Option<&Int64Array>,
+    ) -> EngineResult<()> {
+        let rowtimes = int64_column(&queryable, ROWTIME)?;
+        let offsets = int64_column(&queryable, ROWOFFSET)?;
+        let partitions = queryable
+            .column_by_name(ROWPARTITION)
+            .and_then(|column| column.as_primitive_opt::<arrow::datatypes::Int32Type>())
+            .ok_or_else(|| EngineError::Internal("input rows lack rowpartition".into()))?
+            .clone();
+        let (rows, sources) = apply_steps_tracked(&self.plan.input_steps, queryable)?;
+        if rows.num_rows() == 0 {
+            return Ok(());
+        }
+        let keys = self
+            .plan
+            .group_exprs
+            .iter()
+            .map(|expr| expr.evaluate(&rows)?.into_array(rows.num_rows()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let args = self
+            .plan
+            .aggregates
+            .iter()
+            .map(|call| {
+                call.args
+                    .first()
+                    .map(|arg| arg.evaluate(&rows)?.into_array(rows.num_rows()))
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let keyed = null_free_rows(&keys);
+        let keep = |array: &ArrayRef| -> EngineResult<ArrayRef> {
+            Ok(match &keyed {
+                Some(mask) => filter(array, mask)?,
+                None => array.clone(),
+            })
+        };
+        let keys = keys.iter().map(keep).collect::<EngineResult<Vec<_>>>()?;
+        let args = args
+            .iter()
+            .map(|arg| arg.as_ref().map(keep).transpose())
+            .collect::<EngineResult<Vec<_>>>()?;
+        let sources: ArrayRef = Arc::new(sources);
+        let sources = keep(&sources)?;
+        let sources = sources.as_primitive::<arrow::datatypes::UInt32Type>();
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let mut groups = Vec::with_capacity(sources.len());
+        let keys: Vec<ArrayRef> = keys
+            .iter()
+            .zip(self.group_schema.fields())
+            .map(|(key, field)| {
+                if key.data_type() == field.data_type() {
+                    Ok(key.clone())
+                } else {
+                    cast(key, field.data_type())
+                }
+            })
+            .collect::<Result<_, _>>()?;
+        epoch.interner.intern(&keys, &mut groups)?;
+        let weights = sources
+            .values()
+            .iter()
+            .map(|&row| weights.map_or(1, |weights| weights.value(row as usize)))
+            .collect();
+        // An input position that orders rows for LATEST_BY_OFFSET and COLLECT_LIST: the
+        // offset, then the partition (at most 256 partitions fit in the low byte).
+        let sequences = sources
+            .values()
+            .iter()
+            .map(|&row| {
+                let row = row as usize;
+                ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
+            })
+            .collect();
+        let rowtimes = take(&rowtimes, sources, None)?
+            .as_primitive::<Int64Type>()
+            .clone();
+        epoch.pending.push(Pending {
+            groups,
+            args,
+            weights,
+            sequences,
+            rowtimes,
+        });
+        Ok(())
+    }
+
+    /// Ends the epoch: the aggregate's changes and the state changes that go with them.
+    pub fn finish_epoch(
+        &mut self,
+        mut epoch: Epoch,
+        state: &dyn StateStore,
+    ) -> EngineResult<AggregateChanges> {
+        let group_total = epoch.interner.len();
+        let group_keys = epoch.interner.emit(EmitTo::All)?;
+        let encoded_keys: Vec<Vec<u8>> = match group_total {
+            0 => Vec::new(),
+            rows => encode_keys(&group_keys, rows)?
+                .iter()
+                .map(<[u8]>::to_vec)
+                .collect(),
+        };
+        let mut row_counts = Accumulator::new(AggregateFunction::CountStar, None)
+            .map_err(|error| EngineError::Internal(error.to_string()))?;
+        let mut accumulators = self
+            .specs
+            .iter()
+            .map(|spec| Accumulator::new(spec.function, spec.input_type.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| EngineError::Internal(error.to_string()))?;
+        let mut rowtimes = vec![i64::MIN; group_total];
+        let mut existed = vec![false; group_total];
+        for (group, key) in encoded_keys.iter().enumerate() {
+            let stored = match self.cache.get(key) {
+                Some(bytes) => Some(bytes.clone()),
+                None => state.get(Keyspace::State, &self.state_key(key))?,
+            };
+            if let Some(bytes) = stored {
+                rowtimes[group] = load_group(&bytes, group, &mut row_counts, &mut accumulators)?;
+                existed[group] = true;
+            }
+        }
+        let before: Vec<usize> = (0..group_total).filter(|&group| existed[group]).collect();
+        let before_rows = self.results(&group_keys, &before, &accumulators)?;
+        let before_rowtimes: Vec<i64> = before.iter().map(|&group| rowtimes[group]).collect();
+        for pending in &epoch.pending {
+            row_counts
+                .update(&pending.groups, None, &pending.weights, &[])
+                .map_err(data_error)?;
+            for (accumulator, arg) in accumulators.iter_mut().zip(&pending.args) {
+                accumulator
+                    .update(
+                        &pending.groups,
+                        arg.as_ref(),
+                        &pending.weights,
+                        &pending.sequences,
+                    )
+                    .map_err(data_error)?;
+            }
+            for (&group, &rowtime) in pending.groups.iter().zip(pending.rowtimes.values()) {
+                rowtimes[group] = rowtimes[group].max(rowtime);
+            }
+        }
+        let all: Vec<usize> = (0..group_total).collect();
+        let counts = row_counts.evaluate(&all).map_err(data_error)?;
+        let counts = counts.as_primitive::<Int64Type>();
+        let after: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&group| counts.value(group) > 0)
+            .collect();
+        let after_rows = self.results(&group_keys, &after, &accumulators)?;
+        let after_rowtimes: Vec<i64> = after.iter().map(|&group| rowtimes[group]).collect();
+        let mut state_changes = StateBatch::default();
+        let cached_before = self.cache_bytes;
+        for (group, key) in encoded_keys.into_iter().enumerate() {
+            let state_key = self.state_key(&key);
+            if counts.value(group) > 0 {
+                let bytes = save_group(rowtimes[group], group, &row_counts, &accumulators);
+                state_changes.put(Keyspace::State, state_key, bytes.clone());
+                self.cache_bytes += key.len() + bytes.len();
+                if let Some(old) = self.cache.insert(key, bytes) {
+                    self.cache_bytes -= old.len();
+                }
+            } else if existed[group] {
+                state_changes.delete(Keyspace::State, state_key);
+                if let Some(old) = self.cache.remove(&key) {
+                    self.cache_bytes -= key.len() + old.len();
+                }
+            } else if counts.value(group) < 0 {
+                return Err(EngineError::Internal(format!(
+                    "a group of the aggregation has {} rows",
+                    counts.value(group)
+                )));
+            }
+        }
+        // Every state is in this epoch's commit, so a cache over budget can simply go.
+        let used = if self.cache_bytes >= cached_before {
+            self.budget
+                .used
+                .fetch_add(self.cache_bytes - cached_before, Ordering::Relaxed)
+                + (self.cache_bytes - cached_before)
+        } else {
+            self.budget
+                .used
+                .fetch_sub(cached_before - self.cache_bytes, Ordering::Relaxed)
+                - (cached_before - self.cache_bytes)
+        };
+        if used > self.budget.limit {
+            self.budget
+                .used
+                .fetch_sub(self.cache_bytes, Ordering::Relaxed);
+            self.cache.clear();
+            self.cache_bytes = 0;
+        }
+        let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
+        let weights: Int64Array = std::iter::repeat_n(-1, before.len())
+            .chain(std::iter::repeat_n(1, after.len()))
+            .collect();
+        let rowtimes =
+            Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
+        Ok(AggregateChanges {
+            rows,
+            weights,
+            rowtimes,
+            state: state_changes,
+        })
+    }
+
+    /// The aggregate's rows for `groups`: their keys, then each aggregate's result.
+    fn results(
+        &self,
+        group_keys: &[ArrayRef],
+        groups: &[usize],
+        accumulators: &[Accumulator],
+    ) -> EngineResult<RecordBatch> {
+        let indices = UInt32Array::from_iter_values(groups.iter().map(|&group| group as u32));
+        let mut columns = group_keys
+            .iter()
+            .map(|keys| take(keys, &indices, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        for (accumulator, spec) in accumulators.iter().zip(&self.specs) {
+            let values = accumulator.evaluate(groups).map_err(data_error)?;
+            // Eddy's accumulators type results as DataFusion does; a cast covers any gap.
+            columns.push(if accumulator.output_type() == &spec.output_type {
+                values
+            } else {
+                cast(&values, &spec.output_type)?
+            });
+        }
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(groups.len()));
+        Ok(RecordBatch::try_new_with_options(
+            self.plan.aggregate_schema.clone(),
+            columns,
+            &options,
+        )?)
+    }
+
+    fn state_key(&self, key: &[u8]) -> Vec<u8> {
+        [self.state_prefix.as_slice(), key].concat()
+    }
+}
+
+/// Where a query's group states live, for deleting them with the query.
+pub fn state_prefix(query_id: &str) -> Vec<u8> {
+    format!("q/{query_id}/").into_bytes()
+}
+
+fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<AggregateSpec> {
+    let unsupported =
+        |feature: String| -> EngineError { PlanError::Unsupported { feature }.into() };
+    let literal_k = match call.constant_args.get(1) {
+        Some(Some(value)) => value
+            .cast_to(&DataType::Int64)
+            .ok()
+            .and_then(|value| match value {
+                ScalarValue::Int64(k) => k,
+                _ => None,
+            }),
+        _ => None,
+    };
+    let function = if call.distinct {
+        match call.function.as_str() {
+            "count" => AggregateFunction::CountDistinct,
+            "min" | "max" => AggregateFunction::from_name(&call.function, call.args.len(), None)
+                .map_err(plan_error)?
+                .ok_or_else(|| unsupported(call.function.clone()))?,
+            other => {
+                return Err(unsupported(format!(
+                    "{}(DISTINCT ..) in a persistent query",
+                    other.to_uppercase()
+                )));
+            }
+        }
+    } else {
+        AggregateFunction::from_name(&call.function, call.args.len(), literal_k)
+            .map_err(plan_error)?
+            .ok_or_else(|| {
+                unsupported(format!(
+                    "the aggregate function {} in a persistent or push query",
+                    call.function.to_uppercase()
+                ))
+            })?
+    };
+    let input_type = match call.args.first() {
+        Some(arg) => Some(arg.data_type(input_schema)?),
+        None => None,
+    };
+    Ok(AggregateSpec {
+        function,
+        input_type,
+        output_type: call.output.data_type().clone(),
+    })
+}
+
+fn plan_error(error: crate::aggregate::AggregateError) -> EngineError {
+    PlanError::Invalid {
+        message: error.to_string(),
+    }
+    .into()
+}
+
+fn data_error(error: crate::aggregate::AggregateError) -> EngineError {
+    crate::error::DataError::OutOfRange(error.to_string()).into()
+}
+
+fn int64_column(batch: &RecordBatch, name: &str) -> EngineResult<Int64Array> {
+    batch
+        .column_by_name(name)
+        .and_then(|column| column.as_primitive_opt::<Int64Type>())
+        .cloned()
+        .ok_or_else(|| EngineError::Internal(format!("input rows lack {name}")))
+}
+
+/// A mask of the rows whose every key column is set; None when all are.
+fn null_free_rows(keys: &[ArrayRef]) -> Option<arrow::array::BooleanArray> {
+    if keys.iter().all(|key| key.null_count() == 0) {
+        return None;
+    }
+    let rows = keys.first().map_or(0, |key| key.len());
+    Some(
+        (0..rows)
+            .map(|row| Some(keys.iter().all(|key| key.is_valid(row))))
+            .collect(),
+    )
+}
+
+/// Stored group state: version, the group's rowtime, then each accumulator's state (row count
+/// first), each prefixed by its length.
+fn save_group(
+    rowtime: i64,
+    group: usize,
+    row_counts: &Accumulator,
+    accumulators: &[Accumulator],
+) -> Vec<u8> {
+    let mut bytes = vec![GROUP_STATE_VERSION];
+    bytes.extend_from_slice(&rowtime.to_le_bytes());
+    for accumulator in std::iter::once(row_counts).chain(accumulators) {
+        let state = accumulator.save(group);
+        bytes.extend_from_slice(&(state.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&state);
+    }
+    bytes
+}
+
+/// Loads a stored group state into `group` of the accumulators; returns its rowtime.
+fn load_group(
+    bytes: &[u8],
+    group: usize,
+    row_counts: &mut Accumulator,
+    accumulators: &mut [Accumulator],
+) -> EngineResult<i64> {
+    let corrupt =
+        |what: &str| EngineError::Internal(format!("a stored group state is corrupt: {what}"));
+    let (&version, rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;
+    if version != GROUP_STATE_VERSION {
+        return Err(corrupt(&format!("unknown version {version}")));
+    }
+    let (rowtime, mut rest) = rest
+        .split_first_chunk::<8>()
+        .ok_or_else(|| corrupt("no rowtime"))?;
+    for accumulator in std::iter::once(row_counts).chain(accumulators.iter_mut()) {
+        let (length, after) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| corrupt("no length"))?;
+        let length = u32::from_le_bytes(*length) as usize;
+        if after.len() < length {
+            return Err(corrupt("truncated"));
+        }
+        let (state, after) = after.split_at(length);
+        accumulator
+            .load(group, state)
+            .map_err(|error| corrupt(&error.to_string()))?;
+        rest = after;
+    }
+    Ok(i64::from_le_bytes(*rowtime))
+}

@@ -1,0 +1,373 @@
+//! Tables: keyed current state in the state store, kept in step with the table's changelog.
+//!
+//! A table has one writer: `INSERT`/`DELETE` for a source table (serialized by the table's
+//! write lock), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer states what
+//! each touched key now holds (a row, or nothing); [`TableChanges::resolve`] looks up what
+//! the key held before and gives the changelog (−old, +new per key: a Z-set, so downstream
+//! aggregates can retract) and the state changes. Current rows live in the state keyspace
+//! under `t/<topic>/<encoded key>`, as the row plus the changelog position that wrote it.
+//!
+//! A source table appends its changelog, then commits its state with the changelog offsets it
+//! reflects (`table/<topic>/applied/<partition>`); after a crash between the two, opening the
+//! engine replays the changelog past those offsets. A CTAS commits its sink's state with its
+//! epoch, before the (idempotent) append of the same changes.
+//!
+//! Never: write a table's changelog from two writers, or let a row with a NULL key in.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{concat_batches, take_record_batch};
+use arrow::datatypes::Int64Type;
+use eddy_planner::SourceDef;
+use eddy_storage::{Keyspace, Offset, StateBatch, StateStore, Store, Topic};
+use tracing::info;
+
+use crate::batches::{partition_by_key, with_pseudo_columns};
+use crate::engine::{Engine, commit_state};
+use crate::error::{DataError, EngineError, EngineResult};
+use crate::limits::PUSH_READ_ROWS_MAX;
+use crate::row_codec::{EncodedRows, decode_rows, encode_keys, encode_rows};
+
+/// Where a table's current rows live in the state keyspace.
+pub fn state_prefix(table: &SourceDef) -> Vec<u8> {
+    format!("t/{}/", table.topic).into_bytes()
+}
+
+fn applied_key(table: &SourceDef, partition: u32) -> Vec<u8> {
+    format!("table/{}/applied/{partition:010}", table.topic).into_bytes()
+}
+
+fn applied_prefix(table: &SourceDef) -> Vec<u8> {
+    format!("table/{}/", table.topic).into_bytes()
+}
+
+/// The encoded primary keys of `rows` (a batch with the table's row schema, or any batch
+/// whose first columns are the table's columns). Refuses NULL keys.
+pub fn primary_keys(table: &SourceDef, rows: &RecordBatch) -> EngineResult<EncodedRows> {
+    let key_columns: Vec<ArrayRef> = table
+        .key_indices()
+        .into_iter()
+        .map(|index| rows.column(index).clone())
+        .collect();
+    for (column, index) in key_columns.iter().zip(table.key_indices()) {
+        if column.null_count() > 0 {
+            return Err(DataError::NullNotAllowed(format!(
+                "primary key column \"{}\" of table \"{}\" cannot be NULL",
+                table.columns[index].name, table.name
+            ))
+            .into());
+        }
+    }
+    Ok(encode_keys(&key_columns, rows.num_rows())?)
+}
+
+/// What a writer says happened to a table: for each touched key, its new row or none.
+pub struct TableChanges {
+    /// New rows, with the table's row schema (columns, then `rowtime`).
+    rows: RecordBatch,
+    /// Touched keys, each once, with the index of its new row in `rows` (None: deleted).
+    keys: Vec<(Vec<u8>, Option<usize>)>,
+}
+
+impl TableChanges {
+    /// Upserts: each row replaces its key's row; of several rows with one key, the last wins.
+    pub fn upserts(table: &SourceDef, rows: RecordBatch) -> EngineResult<TableChanges> {
+        let keys = primary_keys(table, &rows)?;
+        let mut slot_of_key: HashMap<&[u8], usize> = HashMap::with_capacity(keys.len());
+        let mut touched: Vec<(Vec<u8>, Option<usize>)> = Vec::with_capacity(keys.len());
+        for (row, key) in keys.iter().enumerate() {
+            match slot_of_key.get(key) {
+                Some(&slot) => touched[slot].1 = Some(row),
+                None => {
+                    slot_of_key.insert(key, touched.len());
+                    touched.push((key.to_vec(), Some(row)));
+                }
+            }
+        }
+        Ok(TableChanges {
+            rows,
+            keys: touched,
+        })
+    }
+
+    /// Deletes of the keys in `key_rows` (the table's key columns, in key order).
+    pub fn deletes(table: &SourceDef, key_rows: &[ArrayRef]) -> EngineResult<TableChanges> {
+        let rows = key_rows.first().map_or(0, |column| column.len());
+        let mut keys: Vec<Vec<u8>> = encode_keys(key_rows, rows)?
+            .iter()
+            .map(<[u8]>::to_vec)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        Ok(TableChanges {
+            rows: RecordBatch::new_empty(table.row_schema()),
+            keys: keys.into_iter().map(|key| (key, None)).collect(),
+        })
+    }
+
+    /// New contents of keys given by the sink of a persistent query: `rows` are the rows that
+    /// are now in the table (weight +1 after consolidation), `deleted` the keys whose row left
+    /// it without a replacement.
+    pub fn from_parts(rows: RecordBatch, keys: Vec<(Vec<u8>, Option<usize>)>) -> TableChanges {
+        TableChanges { rows, keys }
+    }
+
+    /// Looks up each touched key's current row and returns the changelog batches (per
+    /// partition: −old rows, then +new rows, in the table's stored schema) and the state
+    /// changes that go with them, as if the batches were appended at the partitions'
+    /// current end offsets.
+    pub fn resolve(
+        &self,
+        state: &dyn StateStore,
+        table: &SourceDef,
+        topic: &Topic,
+    ) -> EngineResult<ResolvedChanges> {
+        let prefix = state_prefix(table);
+        let mut old_values = Vec::new();
+        let mut new_rows: Vec<u32> = Vec::new();
+        let mut removed = 0usize;
+        for (key, new_row) in &self.keys {
+            let old = state.get(Keyspace::State, &[prefix.as_slice(), key].concat())?;
+            match (&old, new_row) {
+                (Some(_), None) => removed += 1,
+                (None, None) => continue,
+                _ => {}
+            }
+            if let Some(old) = old {
+                old_values.push(old);
+            }
+            if let Some(row) = new_row {
+                new_rows.push(*row as u32);
+            }
+        }
+        let row_schema = table.row_schema();
+        let retracted = {
+            let values: Vec<&[u8]> = old_values.iter().map(Vec::as_slice).collect();
+            let queryable = decode_rows(&table.queryable_schema(), &values)?;
+            let row_columns = queryable.columns()[..row_schema.fields().len()].to_vec();
+            RecordBatch::try_new(row_schema.clone(), row_columns)?
+        };
+        let inserted = take_record_batch(&self.rows, &UInt32Array::from(new_rows))?;
+        let changes = with_weights(table, &retracted, &inserted)?;
+        let changelog = partition_by_key(&changes, &table.key_indices(), table.partitions)?;
+        let changelog: Vec<(u32, RecordBatch)> = changelog
+            .into_iter()
+            .filter(|(_, rows)| rows.num_rows() > 0)
+            .collect();
+        let mut state_changes = StateBatch::default();
+        let mut ends = Vec::with_capacity(changelog.len());
+        for (partition, rows) in &changelog {
+            let first = topic.end_offset(*partition);
+            apply_changelog(table, rows, *partition, first.0, &mut state_changes)?;
+            ends.push((*partition, Offset(first.0 + rows.num_rows() as u64)));
+        }
+        Ok(ResolvedChanges {
+            changelog,
+            state: state_changes,
+            ends,
+            upserted: inserted.num_rows(),
+            removed,
+        })
+    }
+}
+
+/// A table change ready to write.
+pub struct ResolvedChanges {
+    /// Per partition, the changelog rows (stored schema: row columns, then `rowweight`).
+    pub changelog: Vec<(u32, RecordBatch)>,
+    /// The state changes the changelog implies.
+    pub state: StateBatch,
+    /// Each written partition's end offset once the changelog is appended.
+    ends: Vec<(u32, Offset)>,
+    pub upserted: usize,
+    pub removed: usize,
+}
+
+/// −1 rows then +1 rows, as one batch of the table's stored schema.
+fn with_weights(
+    table: &SourceDef,
+    retracted: &RecordBatch,
+    inserted: &RecordBatch,
+) -> EngineResult<RecordBatch> {
+    let stored = table.stored_schema();
+    let part = |rows: &RecordBatch, weight: i64| -> EngineResult<RecordBatch> {
+        let mut columns = rows.columns().to_vec();
+        columns.push(Arc::new(Int64Array::from_value(weight, rows.num_rows())));
+        Ok(RecordBatch::try_new(stored.clone(), columns)?)
+    };
+    Ok(concat_batches(
+        &stored,
+        &[part(retracted, -1)?, part(inserted, 1)?],
+    )?)
+}
+
+/// Splits a changelog batch (stored schema) into its rows and their weights.
+pub fn split_weights(stored: &RecordBatch) -> EngineResult<(RecordBatch, Int64Array)> {
+    let last = stored.num_columns() - 1;
+    let weights = stored
+        .column(last)
+        .as_primitive_opt::<Int64Type>()
+        .ok_or_else(|| EngineError::Internal("a changelog's last column is its weight".into()))?
+        .clone();
+    Ok((stored.project(&(0..last).collect::<Vec<_>>())?, weights))
+}
+
+/// The state changes of changelog rows that start at `first_offset` of `partition`, in order:
+/// a −1 row removes its key's row, a +1 row sets it.
+fn apply_changelog(
+    table: &SourceDef,
+    stored: &RecordBatch,
+    partition: u32,
+    first_offset: u64,
+    state: &mut StateBatch,
+) -> EngineResult<()> {
+    let (rows, weights) = split_weights(stored)?;
+    let keys = primary_keys(table, &rows)?;
+    let queryable = with_pseudo_columns(&rows, &table.queryable_schema(), partition, first_offset)?;
+    let values = encode_rows(&queryable)?;
+    let prefix = state_prefix(table);
+    for ((key, value), weight) in keys.iter().zip(values.iter()).zip(weights.values()) {
+        let state_key = [prefix.as_slice(), key].concat();
+        if *weight > 0 {
+            state.put(Keyspace::State, state_key, value.to_vec());
+        } else {
+            state.delete(Keyspace::State, state_key);
+        }
+    }
+    Ok(())
+}
+
+/// Applies a change to a source table: appends its changelog, then commits its state with
+/// the offsets it reflects. Returns (rows upserted, rows removed).
+pub async fn write_source_table(
+    engine: &Engine,
+    table: &SourceDef,
+    changes: TableChanges,
+) -> EngineResult<(usize, usize)> {
+    let topic = engine.topic_of(table)?;
+    let lock = engine.table_write_lock(&table.topic);
+    let _writer = lock.lock().await;
+    let resolved = changes.resolve(engine.store.state().as_ref(), table, &topic)?;
+    let ResolvedChanges {
+        changelog,
+        mut state,
+        ends,
+        upserted,
+        removed,
+    } = resolved;
+    if changelog.is_empty() {
+        return Ok((upserted, removed));
+    }
+    topic.append_partitions(changelog).await?;
+    for (partition, end) in ends {
+        state.put(
+            Keyspace::Offsets,
+            applied_key(table, partition),
+            end.0.to_be_bytes().to_vec(),
+        );
+    }
+    commit_state(&engine.store, state).await?;
+    Ok((upserted, removed))
+}
+
+/// Brings a source table's state up to its changelog after a crash between the two.
+pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()> {
+    let Some(topic) = store.topic(&table.topic) else {
+        return Err(EngineError::Internal(format!(
+            "the changelog of table \"{}\" is missing",
+            table.name
+        )));
+    };
+    let state = store.state();
+    let mut changes = StateBatch::default();
+    let mut replayed = 0u64;
+    for partition in 0..topic.partition_count() {
+        let applied = match state.get(Keyspace::Offsets, &applied_key(table, partition))? {
+            Some(bytes) => decode_offset(&bytes)?,
+            None => 0,
+        };
+        let end = topic.end_offset(partition);
+        let mut next = Offset(applied);
+        while next < end {
+            let read = topic.read(partition, next, PUSH_READ_ROWS_MAX)?;
+            if read.is_empty() {
+                break;
+            }
+            for (first, stored) in read {
+                if first >= end {
+                    break;
+                }
+                apply_changelog(table, &stored, partition, first.0, &mut changes)?;
+                next = Offset(first.0 + stored.num_rows() as u64);
+            }
+        }
+        if next.0 > applied {
+            replayed += next.0 - applied;
+            changes.put(
+                Keyspace::Offsets,
+                applied_key(table, partition),
+                next.0.to_be_bytes().to_vec(),
+            );
+        }
+    }
+    if replayed > 0 {
+        state.commit(changes)?;
+        info!(table = %table.name, rows = replayed, "table state caught up with its changelog");
+    }
+    Ok(())
+}
+
+fn decode_offset(bytes: &[u8]) -> EngineResult<u64> {
+    let array: [u8; 8] = bytes.try_into().map_err(|_| {
+        EngineError::Internal(format!("a stored offset has {} bytes, not 8", bytes.len()))
+    })?;
+    Ok(u64::from_be_bytes(array))
+}
+
+/// Every current row of a table, with its queryable schema.
+pub fn scan_rows(state: &dyn StateStore, table: &SourceDef) -> EngineResult<RecordBatch> {
+    let pairs = state.scan_prefix(Keyspace::State, &state_prefix(table))?;
+    let values: Vec<&[u8]> = pairs.iter().map(|(_, value)| value.as_slice()).collect();
+    Ok(decode_rows(&table.queryable_schema(), &values)?)
+}
+
+/// The current rows of the given keys (encoded), skipping keys the table does not hold.
+pub fn lookup_rows(
+    state: &dyn StateStore,
+    table: &SourceDef,
+    keys: &[Vec<u8>],
+) -> EngineResult<RecordBatch> {
+    let prefix = state_prefix(table);
+    let mut values = Vec::with_capacity(keys.len());
+    for key in keys {
+        if let Some(value) = state.get(Keyspace::State, &[prefix.as_slice(), key].concat())? {
+            values.push(value);
+        }
+    }
+    let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+    Ok(decode_rows(&table.queryable_schema(), &values)?)
+}
+
+/// Number of rows a table holds now (a count of state keys).
+pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64> {
+    Ok(state
+        .scan_prefix(Keyspace::State, &state_prefix(table))?
+        .len() as u64)
+}
+
+/// The deletes of a dropped table's state and applied offsets.
+pub fn forget(state: &dyn StateStore, table: &SourceDef) -> EngineResult<StateBatch> {
+    let mut batch = StateBatch::default();
+    for prefix_keyspace in [
+        (state_prefix(table), Keyspace::State),
+        (applied_prefix(table), Keyspace::Offsets),
+    ] {
+        let (prefix, keyspace) = prefix_keyspace;
+        for (key, _) in state.scan_prefix(keyspace, &prefix)? {
+            batch.delete(keyspace, key);
+        }
+    }
+    Ok(batch)
+}
