@@ -10,90 +10,14 @@
 //! Run: `cargo bench -p eddy --bench end_to_end` (figures go to stdout; docs/benchmarks.md
 //! records them). `EDDY_BENCH_ROWS` sets the stream size (default 2,000,000).
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
-struct Server {
-    child: Child,
-    port: u16,
-}
+#[path = "common/mod.rs"]
+mod common;
 
-impl Server {
-    fn start(data_dir: &Path, durability: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--durability",
-                durability,
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("eddy starts");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("eddy prints its address")
-                .expect("readable");
-            if let Some(address) = line.strip_prefix("eddy listening on ") {
-                break address
-                    .rsplit(':')
-                    .next()
-                    .and_then(|port| port.trim().parse().ok())
-                    .expect("a port");
-            }
-        };
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, port }
-    }
-
-    async fn connect(&self) -> Client {
-        let config = format!("host=127.0.0.1 port={} user=bench", self.port);
-        let (client, connection) = tokio_postgres::connect(&config, NoTls)
-            .await
-            .expect("connects");
-        tokio::spawn(connection);
-        client
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Rows processed so far by the query whose id starts with `id_prefix` (SHOW QUERIES).
-async fn rows_processed(client: &Client, id_prefix: &str) -> usize {
-    for message in client
-        .simple_query("SHOW QUERIES")
-        .await
-        .expect("SHOW QUERIES")
-    {
-        if let SimpleQueryMessage::Row(row) = message
-            && row
-                .get("query_id")
-                .is_some_and(|id| id.starts_with(id_prefix))
-        {
-            return row
-                .get("rows_processed")
-                .and_then(|rows| rows.parse().ok())
-                .unwrap_or(0);
-        }
-    }
-    0
-}
+use common::{Server, rows_processed};
 
 const ROWS_PER_INSERT: usize = 1000;
 const WRITERS: usize = 4;
@@ -222,7 +146,7 @@ async fn main() {
         .and_then(|rows| rows.parse().ok())
         .unwrap_or(2_000_000);
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), "fsync");
+    let server = Server::start(data.path(), &["--durability", "fsync"]);
     let insert_rate = bulk_insert(&server, rows).await;
     println!(
         "bulk INSERT ({WRITERS} connections, {ROWS_PER_INSERT} rows per statement, fsync): {insert_rate:.0} rows/s"
@@ -231,10 +155,13 @@ async fn main() {
     println!(
         "stateless persistent query (filter + projection) over {rows} rows: {query_rate:.0} rows/s"
     );
+    if let Some(resident) = server.resident_bytes() {
+        println!("server resident memory after both: {} MiB", resident >> 20);
+    }
     drop(server);
     for durability in ["fsync", "os"] {
         let data = tempfile::tempdir().unwrap();
-        let server = Server::start(data.path(), durability);
+        let server = Server::start(data.path(), &["--durability", durability]);
         let (median, p99) = push_latency(&server, 1000, 5000).await;
         println!(
             "insert-to-subscriber latency at 1,000 inserts/s ({durability}): median {median:.2} ms, p99 {p99:.2} ms"

@@ -16,7 +16,8 @@
 //! - `-- @settle`: polls SHOW QUERIES until every running query has processed all of its
 //!   input (lag 0), so tables derived by persistent queries are up to date.
 //!
-//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE.
+//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. A
+//! `rows_per_second` value (SHOW QUERIES) shows as `~`: it depends on timing.
 //! Waits are bounded by `WAIT_MAX`; nothing asserts on time.
 
 use std::net::SocketAddr;
@@ -467,6 +468,14 @@ impl Reply {
     fn render(self, ordered: bool, out: &mut String) {
         match self {
             Reply::Rows { columns, mut rows } => {
+                // A throughput depends on timing: the transcript shows whether there is one.
+                if let Some(rate) = columns.iter().position(|name| name == "rows_per_second") {
+                    for row in &mut rows {
+                        if row[rate].is_some() {
+                            row[rate] = Some("~".to_string());
+                        }
+                    }
+                }
                 if !ordered {
                     rows.sort();
                 }

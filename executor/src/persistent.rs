@@ -18,8 +18,10 @@
 //! Never: append an epoch's output before its range is committed, or advance past rows that
 //! were not processed.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use arrow::array::{AsArray, Int64Array, RecordBatch};
 use arrow::compute::take;
@@ -41,11 +43,17 @@ use crate::limits::{EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
 use crate::table::{TableChanges, primary_keys, split_weights};
 use crate::timestamps::EventTimeColumn;
 
-/// How a query's task ended, if it failed, for SHOW QUERIES.
+/// What SHOW QUERIES reports of a running query: how its task ended, if it failed, and how
+/// fast it has been processing its input.
 #[derive(Debug, Default)]
 pub struct QueryProgress {
     error: Mutex<Option<String>>,
+    /// (when, input rows committed so far in this run), for the last `THROUGHPUT_WINDOW`.
+    samples: Mutex<VecDeque<(Instant, u64)>>,
 }
+
+/// The span over which SHOW QUERIES measures a query's throughput.
+const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
 
 impl QueryProgress {
     pub fn fail(&self, message: String) {
@@ -57,6 +65,41 @@ impl QueryProgress {
             .lock()
             .expect("progress lock is never poisoned")
             .clone()
+    }
+
+    /// Records that an epoch of `rows` input rows was committed.
+    fn committed(&self, rows: u64) {
+        let now = Instant::now();
+        let mut samples = self
+            .samples
+            .lock()
+            .expect("progress lock is never poisoned");
+        let total = samples.back().map_or(0, |(_, total)| *total) + rows;
+        if samples.is_empty() {
+            samples.push_back((now, 0));
+        }
+        samples.push_back((now, total));
+        while samples.len() > 2
+            && samples
+                .front()
+                .is_some_and(|(when, _)| now.duration_since(*when) > THROUGHPUT_WINDOW)
+        {
+            samples.pop_front();
+        }
+    }
+
+    /// Input rows per second over the last `THROUGHPUT_WINDOW` (0 for an idle query).
+    pub fn rows_per_second(&self) -> f64 {
+        let samples = self
+            .samples
+            .lock()
+            .expect("progress lock is never poisoned");
+        let (Some((first, first_total)), Some((_, last_total))) = (samples.front(), samples.back())
+        else {
+            return 0.0;
+        };
+        let elapsed = first.elapsed().max(Duration::from_millis(1));
+        (last_total - first_total) as f64 / elapsed.as_secs_f64()
     }
 }
 
@@ -302,13 +345,17 @@ impl Runner {
     }
 
     async fn run(mut self, cancel: CancellationToken, progress: Arc<QueryProgress>) {
-        if let Err(error) = self.run_epochs(&cancel).await {
+        if let Err(error) = self.run_epochs(&cancel, &progress).await {
             error!(query_id = %self.id, %error, "persistent query failed");
             progress.fail(error.to_string());
         }
     }
 
-    async fn run_epochs(&mut self, cancel: &CancellationToken) -> EngineResult<()> {
+    async fn run_epochs(
+        &mut self,
+        cancel: &CancellationToken,
+        progress: &QueryProgress,
+    ) -> EngineResult<()> {
         let partitions = self.input.partition_count();
         let (mut epoch, from, mut offsets) = self.load_progress(partitions)?;
         if epoch > 0 {
@@ -360,6 +407,13 @@ impl Runner {
             let state = std::mem::take(&mut output.state);
             self.commit_progress(epoch, &offsets, &targets, state)
                 .await?;
+            progress.committed(
+                offsets
+                    .iter()
+                    .zip(&targets)
+                    .map(|(from, to)| to.0 - from.0)
+                    .sum(),
+            );
             self.append(output, epoch).await?;
             offsets = targets;
         }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceDef, SourceKind, type_name};
 
@@ -74,12 +74,14 @@ pub fn queries_schema() -> SchemaRef {
         Field::new("sink", DataType::Utf8, false),
         Field::new("rows_processed", DataType::Int64, false),
         Field::new("lag", DataType::Int64, true),
+        Field::new("rows_per_second", DataType::Float64, true),
         Field::new("statement", DataType::Utf8, false),
     ]))
 }
 
 /// Each query with its status, the input rows it has processed (committed, so counted across
-/// restarts), and its lag: input rows not yet processed (for running queries).
+/// restarts), its lag (input rows not yet processed) and its throughput (input rows per
+/// second over the last 10 seconds), the last two for running queries.
 pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
     let running = engine.lock_queries();
@@ -89,6 +91,7 @@ pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
     let mut sinks = Vec::new();
     let mut processed = Vec::new();
     let mut lags = Vec::new();
+    let mut rates = Vec::new();
     let mut statements = Vec::new();
     for query in catalog.queries() {
         let progress = running
@@ -119,6 +122,10 @@ pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
         sinks.push(query.sink.clone());
         processed.push(rows_processed as i64);
         lags.push(running_cleanly.then(|| input_rows.saturating_sub(rows_processed) as i64));
+        let rate = running
+            .get(&query.id)
+            .map(|running| running.progress.rows_per_second());
+        rates.push(rate.filter(|_| running_cleanly));
         statements.push(query.sql.clone());
     }
     let columns: Vec<ArrayRef> = vec![
@@ -127,6 +134,7 @@ pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
         Arc::new(StringArray::from(sinks)),
         Arc::new(Int64Array::from(processed)),
         Arc::new(Int64Array::from(lags)),
+        Arc::new(Float64Array::from(rates)),
         Arc::new(StringArray::from(statements)),
     ];
     rows_output(queries_schema(), columns)

@@ -1,0 +1,235 @@
+//! A Nexmark-style workload end to end, over the Postgres wire like a user:
+//!
+//! 1. ingest plus aggregation: generated bids (auction, bidder, price, channel, url,
+//!    date_time) are loaded with `COPY bids FROM STDIN` from two connections while a
+//!    persistent `GROUP BY auction` count/sum/max keeps a table up to date; rows per second
+//!    from the first COPY until the query has committed every row;
+//! 2. key lookups under that load: a prepared `SELECT .. FROM auction_stats WHERE auction = $1`
+//!    on a third connection, one after another with random auctions while ingestion runs;
+//!    median and p99 latency;
+//! 3. bounded memory: a table of `EDDY_BENCH_KEYS` keys (default 10,000,000) loaded with
+//!    `--memory 256MiB`; the server's resident memory afterwards, and lookup latency.
+//!
+//! Run: `cargo bench -p eddy --bench nexmark`. `EDDY_BENCH_ROWS` sets the number of bids
+//! (default 4,000,000), `EDDY_BENCH_KEYS` the size of the table of part 3 (0 skips it).
+//! The generator follows Nexmark's bid shape (reference/nexmark.md), with hot auctions:
+//! most bids go to a small set of recent auctions.
+
+#[path = "common/mod.rs"]
+mod common;
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::{Server, rows_processed};
+use futures::SinkExt;
+use tokio_postgres::Client;
+
+/// Rows per COPY statement; each is acknowledged once durable.
+const ROWS_PER_COPY: usize = 100_000;
+const WRITERS: usize = 2;
+const CHANNELS: [&str; 4] = ["apple", "google", "facebook", "baidu"];
+
+/// A small deterministic generator (SplitMix64).
+struct Random(u64);
+
+impl Random {
+    fn below(&mut self, bound: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) % bound
+    }
+}
+
+/// Bids `first..first + count` as COPY text rows. Like Nexmark's generator, auction ids grow
+/// with time and most bids go to one of the 100 newest auctions.
+fn bids_text(first: usize, count: usize) -> String {
+    let mut random = Random(first as u64);
+    let mut text = String::with_capacity(count * 64);
+    for event in first..first + count {
+        let newest_auction = (event / 50) as u64 + 1000;
+        let auction = if random.below(100) < 92 {
+            newest_auction - random.below(100)
+        } else {
+            1000 + random.below(newest_auction - 999)
+        };
+        let bidder = 1000 + random.below(10_000);
+        let price = 100 + random.below(10_000_000);
+        let channel = CHANNELS[random.below(CHANNELS.len() as u64) as usize];
+        let date_time = 1_700_000_000_000 + event as u64;
+        let _ = writeln!(
+            text,
+            "{auction}\t{bidder}\t{price}\t{channel}\thttps://www.nexmark.com/{channel}/item.htm?query=1\t{date_time}"
+        );
+    }
+    text
+}
+
+async fn copy_in(client: &Client, statement: &str, text: String) {
+    let sink = client.copy_in(statement).await.expect("COPY starts");
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from(text)).await.expect("COPY data");
+    sink.finish().await.expect("COPY completes");
+}
+
+/// Latency percentiles of lookups, in milliseconds.
+fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
+    samples.sort_by(f64::total_cmp);
+    let at = |quantile: f64| samples[((samples.len() - 1) as f64 * quantile) as usize];
+    (at(0.5), at(0.99))
+}
+
+/// Looks up random keys one after another until `stop` is set; latencies in ms.
+async fn lookups(
+    client: Client,
+    sql: &str,
+    keys: std::ops::Range<i64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<f64> {
+    let statement = client.prepare(sql).await.expect("prepares");
+    let mut random = Random(7);
+    let mut latencies = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        let key = keys.start + random.below((keys.end - keys.start) as u64) as i64;
+        let started = Instant::now();
+        client.query(&statement, &[&key]).await.expect("lookup");
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies
+}
+
+async fn ingest_and_aggregate(server: &Server, rows: usize) {
+    let setup = server.connect().await;
+    setup
+        .batch_execute(
+            "CREATE STREAM bids (auction BIGINT KEY, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time BIGINT) \
+                 WITH (PARTITIONS = 2, TIMESTAMP = 'date_time');
+             CREATE TABLE auction_stats AS
+                 SELECT auction, COUNT(*) AS bids, SUM(price) AS volume, MAX(price) AS top_price
+                 FROM bids GROUP BY auction EMIT CHANGES;",
+        )
+        .await
+        .expect("setup");
+    // Generated before the clock starts: the benchmark measures Eddy, not the generator.
+    let chunks: Vec<String> = (0..rows)
+        .step_by(ROWS_PER_COPY)
+        .map(|first| bids_text(first, ROWS_PER_COPY.min(rows - first)))
+        .collect();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lookup = tokio::spawn(lookups(
+        server.connect().await,
+        "SELECT bids, volume, top_price FROM auction_stats WHERE auction = $1",
+        1000..1000 + (rows / 50) as i64,
+        stop.clone(),
+    ));
+    let started = Instant::now();
+    let mut writers = Vec::new();
+    let mut chunks_per_writer: Vec<Vec<String>> = vec![Vec::new(); WRITERS];
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        chunks_per_writer[index % WRITERS].push(chunk);
+    }
+    for chunks in chunks_per_writer {
+        let client = server.connect().await;
+        writers.push(tokio::spawn(async move {
+            for chunk in chunks {
+                copy_in(&client, "COPY bids FROM STDIN", chunk).await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    let ingested = started.elapsed().as_secs_f64();
+    while rows_processed(&setup, "CTAS_AUCTION_STATS").await < rows {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let total = started.elapsed().as_secs_f64();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let latencies = lookup.await.expect("lookups");
+    println!(
+        "ingest (COPY, {WRITERS} connections, fsync) plus GROUP BY auction count/sum/max over {rows} bids: {:.0} rows/s end to end (ingest alone {:.0} rows/s)",
+        rows as f64 / total,
+        rows as f64 / ingested
+    );
+    let (median, p99) = percentiles(latencies.clone());
+    println!(
+        "key lookup while ingesting (prepared, {} lookups): median {median:.3} ms, p99 {p99:.3} ms",
+        latencies.len()
+    );
+    let groups = setup
+        .query_one("SELECT COUNT(*) FROM auction_stats", &[])
+        .await
+        .expect("count");
+    println!("auction_stats holds {} auctions", groups.get::<_, i64>(0));
+}
+
+async fn bounded_memory(keys: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &["--memory", "256MiB"]);
+    let client = server.connect().await;
+    client
+        .batch_execute("CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner STRING, balance BIGINT) WITH (PARTITIONS = 2)")
+        .await
+        .expect("setup");
+    let started = Instant::now();
+    let mut peak = 0u64;
+    for first in (0..keys).step_by(ROWS_PER_COPY) {
+        let count = ROWS_PER_COPY.min(keys - first);
+        let mut text = String::with_capacity(count * 32);
+        for id in first..first + count {
+            let _ = writeln!(text, "{id}\towner-{}\t{}", id % 1000, id * 7 % 10_000);
+        }
+        copy_in(&client, "COPY accounts FROM STDIN", text).await;
+        peak = peak.max(server.resident_bytes().unwrap_or(0));
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let lookup = tokio::spawn(lookups(
+        server.connect().await,
+        "SELECT owner, balance FROM accounts WHERE id = $1",
+        0..keys as i64,
+        stop.clone(),
+    ));
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let latencies = lookup.await.expect("lookups");
+    let (median, p99) = percentiles(latencies);
+    let count = client
+        .query_one("SELECT COUNT(*) FROM accounts WHERE id < 1000", &[])
+        .await
+        .expect("count")
+        .get::<_, i64>(0);
+    assert_eq!(count, 1000.min(keys as i64), "the table holds its rows");
+    println!(
+        "table of {keys} keys with --memory 256MiB: loaded at {:.0} rows/s, peak resident memory while loading {} MiB, after {} MiB; random key lookup median {median:.3} ms, p99 {p99:.3} ms",
+        keys as f64 / seconds,
+        peak >> 20,
+        server.resident_bytes().unwrap_or(0) >> 20
+    );
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    if std::env::args().any(|arg| arg == "--list") {
+        println!("nexmark: benchmark");
+        return;
+    }
+    let variable = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(default)
+    };
+    let rows = variable("EDDY_BENCH_ROWS", 4_000_000);
+    let keys = variable("EDDY_BENCH_KEYS", 10_000_000);
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    ingest_and_aggregate(&server, rows).await;
+    drop(server);
+    if keys > 0 {
+        bounded_memory(keys).await;
+    }
+}
