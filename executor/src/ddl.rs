@@ -622,6 +622,9 @@ async fn publish(
 ) -> EngineResult<()> {
     engine.persist_catalog(entries).await?;
     *engine.write_catalog() = catalog;
+    engine
+        .catalog_version
+        .fetch_add(1, std::sync::atomic::Ordering::Release);
     Ok(())
 }
 

@@ -76,6 +76,9 @@ pub struct Engine {
     pub(crate) shutdown: CancellationToken,
     /// Spreads keyless inserts over partitions, round robin.
     pub(crate) insert_sequence: AtomicU64,
+    /// Moves on with every published catalog change: a plan made at an older version may
+    /// name sources that are gone or changed.
+    pub(crate) catalog_version: AtomicU64,
     /// Operator state all persistent queries together may cache in memory.
     pub(crate) operator_cache: Arc<crate::group_by::CacheBudget>,
     /// One write lock per source table (by topic): a table's changelog has one writer.
@@ -113,6 +116,7 @@ impl Engine {
             stopped_queries: Mutex::new(BTreeMap::new()),
             shutdown: CancellationToken::new(),
             insert_sequence: AtomicU64::new(0),
+            catalog_version: AtomicU64::new(0),
             operator_cache: Arc::new(crate::group_by::CacheBudget::new(
                 (config.memory_budget_bytes / 2) as usize,
             )),

@@ -35,11 +35,10 @@ pub struct StoreProviders {
 impl SourceProviders for StoreProviders {
     fn provider(&self, source: &SourceDef) -> DataFusionResult<Arc<dyn TableProvider>> {
         if source.is_table() {
-            return Ok(Arc::new(TableState {
-                table: source.clone(),
-                schema: source.queryable_schema(),
-                store: self.store.clone(),
-            }));
+            return Ok(Arc::new(TableState::new(
+                source.clone(),
+                self.store.clone(),
+            )));
         }
         let topic = self.store.topic(&source.topic).ok_or_else(|| {
             DataFusionError::Execution(format!(
@@ -144,6 +143,14 @@ impl fmt::Debug for TableState {
 }
 
 impl TableState {
+    pub fn new(table: SourceDef, store: Arc<Store>) -> Self {
+        TableState {
+            schema: table.queryable_schema(),
+            table,
+            store,
+        }
+    }
+
     /// The values a filter gives one key column: (column index, values), for `key = v`,
     /// `v = key` and `key IN (v, ..)` with literal values.
     fn key_values(&self, filter: &Expr) -> Option<(usize, Vec<ScalarValue>)> {
@@ -182,7 +189,7 @@ impl TableState {
     }
 
     /// The encoded keys the filters pin down, if they give every key column its values.
-    fn pinned_keys(&self, filters: &[Expr]) -> DataFusionResult<Option<Vec<Vec<u8>>>> {
+    pub fn pinned_keys(&self, filters: &[Expr]) -> DataFusionResult<Option<Vec<Vec<u8>>>> {
         let mut values: Vec<Option<Vec<ScalarValue>>> = vec![None; self.table.columns.len()];
         for filter in filters {
             if let Some((index, given)) = self.key_values(filter) {

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, StringArray, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{Emit, SelectStatement};
@@ -35,8 +37,9 @@ use crate::error::{EngineError, EngineResult};
 use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
 use crate::output::RowStream;
 use crate::properties::AUTO_OFFSET_RESET;
+use crate::provider::TableState;
 use crate::session::Session;
-use crate::table::{primary_keys, split_weights};
+use crate::table::{lookup_rows, primary_keys, split_weights};
 
 pub async fn select(
     session: &Session,
@@ -54,6 +57,21 @@ pub async fn select(
         Some(Emit::Final) => Err(unsupported("EMIT FINAL (it needs a windowed aggregation)")),
         None => pull(engine, &plan).await,
     }
+}
+
+/// The plan of a pull query, to keep with a prepared statement.
+pub async fn plan_pull(session: &Session, select: &SelectStatement) -> EngineResult<LogicalPlan> {
+    check_clauses(select)?;
+    Ok(session.engine.planner.plan_query(&select.query).await?)
+}
+
+/// Runs a pull query planned earlier (`plan_pull`) with its parameters.
+pub async fn pull_planned(
+    engine: &Engine,
+    plan: &LogicalPlan,
+    parameters: &[ScalarValue],
+) -> EngineResult<RowStream> {
+    pull(engine, &bind(plan.clone(), parameters)?).await
 }
 
 /// Parameter types and result columns of a SELECT, for the extended protocol's Describe.
@@ -108,12 +126,57 @@ fn bind(plan: LogicalPlan, parameters: &[ScalarValue]) -> EngineResult<LogicalPl
 }
 
 async fn pull(engine: &Engine, plan: &LogicalPlan) -> EngineResult<RowStream> {
+    if let Some(rows) = key_lookup(engine, plan)? {
+        return Ok(rows);
+    }
     let state = engine.planner.state();
     let physical = state.create_physical_plan(plan).await?;
     let stream = execute_stream(physical, state.task_ctx())?;
     let schema = stream.schema();
     let batches = stream.map(|batch| batch.map_err(EngineError::from));
     Ok(RowStream::from_stream(schema, false, batches.boxed()))
+}
+
+/// A pull query that only filters and projects one table, with filters that give its whole
+/// key: answered by point reads and the query's compiled steps, without DataFusion's
+/// optimizer and executor (a key lookup's latency is mostly theirs). None for any other
+/// query, which DataFusion runs.
+fn key_lookup(engine: &Engine, plan: &LogicalPlan) -> EngineResult<Option<RowStream>> {
+    let Ok(Dataflow::Stateless(dataflow)) = lower(plan, false) else {
+        return Ok(None);
+    };
+    let Some(table) = engine
+        .read_catalog()
+        .source(&dataflow.source)
+        .filter(|source| source.is_table())
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let mut filters = Vec::new();
+    plan.apply(|node| {
+        if let LogicalPlan::Filter(filter) = node {
+            filters.extend(split_conjunction(&filter.predicate).into_iter().cloned());
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let provider = TableState::new(table.clone(), engine.store.clone());
+    let Some(keys) = provider.pinned_keys(&filters)? else {
+        return Ok(None);
+    };
+    let rows = lookup_rows(engine.store.state().as_ref(), &table, &keys)?;
+    let schema = dataflow.output_schema.clone();
+    let mut output = match rows.num_rows() {
+        0 => RecordBatch::new_empty(schema.clone()),
+        _ => apply_steps(&dataflow.steps, rows)?,
+    };
+    if output.num_rows() == 0 {
+        output = RecordBatch::new_empty(schema.clone());
+    }
+    if let Some(limit) = dataflow.limit {
+        output = output.slice(0, limit.min(output.num_rows()));
+    }
+    Ok(Some(RowStream::from_batches(schema, vec![output])))
 }
 
 fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {

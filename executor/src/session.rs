@@ -9,8 +9,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::logical_expr::LogicalPlan;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
@@ -32,6 +34,8 @@ pub struct PreparedStatement {
     statement: Option<ParsedStatement>,
     parameter_types: Vec<DataType>,
     result_schema: Option<SchemaRef>,
+    /// A pull query's plan, made once, with the catalog version it was made at.
+    pull_plan: Option<(u64, Arc<LogicalPlan>)>,
 }
 
 impl PreparedStatement {
@@ -83,11 +87,20 @@ impl Session {
             Some(statement) => self.describe(&statement.statement).await?,
             None => (Vec::new(), None),
         };
+        let pull_plan = match statement.as_ref().map(|parsed| &parsed.statement) {
+            Some(Statement::Select(select)) if select.emit.is_none() => {
+                let version = self.engine.catalog_version.load(Ordering::Acquire);
+                let plan = query::plan_pull(self, select).await?;
+                Some((version, Arc::new(plan)))
+            }
+            _ => None,
+        };
         Ok(PreparedStatement {
             sql: sql.to_string(),
             statement,
             parameter_types,
             result_schema,
+            pull_plan,
         })
     }
 
@@ -106,6 +119,12 @@ impl Session {
                 ),
             }
             .into());
+        }
+        if let Some((version, plan)) = &prepared.pull_plan
+            && *version == self.engine.catalog_version.load(Ordering::Acquire)
+        {
+            let rows = query::pull_planned(&self.engine, plan, &parameters).await?;
+            return Ok(QueryOutput::Rows(rows));
         }
         match &prepared.statement {
             Some(statement) => self.execute_with(statement, &parameters).await,

@@ -197,6 +197,56 @@ async fn a_prepared_statement_runs_a_hundred_times() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_key_lookup_follows_upserts_deletes_and_a_recreated_table() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE users (id BIGINT PRIMARY KEY, name STRING) WITH (PARTITIONS = 2);
+             INSERT INTO users VALUES (1, 'ada'), (2, 'grace');",
+        )
+        .await
+        .expect("setup");
+    let lookup = client
+        .prepare("SELECT name FROM users WHERE id = $1")
+        .await
+        .expect("lookup prepares");
+    let names = |rows: Vec<tokio_postgres::Row>| -> Vec<String> {
+        rows.iter().map(|row| row.get::<_, String>(0)).collect()
+    };
+    assert_eq!(
+        names(client.query(&lookup, &[&1i64]).await.unwrap()),
+        ["ada"]
+    );
+    assert!(client.query(&lookup, &[&3i64]).await.unwrap().is_empty());
+    client
+        .batch_execute(
+            "INSERT INTO users VALUES (1, 'ada lovelace'); DELETE FROM users WHERE id = 2;",
+        )
+        .await
+        .expect("changes");
+    assert_eq!(
+        names(client.query(&lookup, &[&1i64]).await.unwrap()),
+        ["ada lovelace"]
+    );
+    assert!(client.query(&lookup, &[&2i64]).await.unwrap().is_empty());
+    // The statement was planned against the old table: it must see the new one.
+    client
+        .batch_execute(
+            "DROP TABLE users;
+             CREATE TABLE users (name STRING, id BIGINT PRIMARY KEY);
+             INSERT INTO users (id, name) VALUES (1, 'linus');",
+        )
+        .await
+        .expect("recreate");
+    assert_eq!(
+        names(client.query(&lookup, &[&1i64]).await.unwrap()),
+        ["linus"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_with_a_row_limit_is_suspended_and_resumed() {
     let server = TestServer::start().await;
     let mut client = server.connect().await;
