@@ -137,6 +137,7 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
             | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
         },
         DataFusionError::Plan(message) if is_missing_table(message) => "42P01",
+        DataFusionError::Plan(message) if message.contains(NO_MATCHING_FUNCTION) => "42883",
         DataFusionError::Plan(_) | DataFusionError::SQL(_, _) => "42601",
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
@@ -145,6 +146,10 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         _ => "XX000",
     }
 }
+
+/// How DataFusion says that a function does not take the given argument types, after a
+/// preamble of internal detail that only confuses a user.
+const NO_MATCHING_FUNCTION: &str = "No function matches the given name and argument types";
 
 /// DataFusion reports an unknown table in a plan error ("table 'x' not found").
 fn is_missing_table(message: &str) -> bool {
@@ -182,7 +187,11 @@ fn root_cause(error: &DataFusionError) -> &DataFusionError {
 
 /// The root cause's own message, without DataFusion's "Error during planning: " prefixes.
 fn datafusion_message(error: &DataFusionError) -> String {
-    root_cause(error).message().into_owned()
+    let message = root_cause(error).message().into_owned();
+    match message.find(NO_MATCHING_FUNCTION) {
+        Some(start) => message[start..].to_string(),
+        None => message,
+    }
 }
 
 pub(crate) fn server_sqlstate(error: &ServerError) -> &'static str {
@@ -378,6 +387,22 @@ mod tests {
             panic!("expected a user error");
         };
         assert_eq!(info.message, "bad plan");
+    }
+
+    #[test]
+    fn a_function_without_a_matching_signature_is_42883_without_the_preamble() {
+        let message = "Internal error: Function 'sum' failed to match any signature. \
+            This issue was likely caused by a bug in DataFusion's code. \
+            No function matches the given name and argument types 'sum(Utf8)'.";
+        let error = EngineError::DataFusion(DataFusionError::Plan(message.into()));
+        let PgWireError::UserError(info) = engine_error(error) else {
+            panic!("expected a user error");
+        };
+        assert_eq!(info.code, "42883");
+        assert_eq!(
+            info.message,
+            "No function matches the given name and argument types 'sum(Utf8)'."
+        );
     }
 
     #[test]
