@@ -180,7 +180,8 @@ fn offset_key(id: &str, bound: &str, partition: u32) -> Vec<u8> {
     format!("query/{id}/{bound}/{partition:010}").into_bytes()
 }
 
-fn decode_u64(bytes: &[u8]) -> EngineResult<u64> {
+/// A u64 stored big-endian (offsets, epochs, counts).
+pub(crate) fn decode_u64(bytes: &[u8]) -> EngineResult<u64> {
     let array: [u8; 8] = bytes.try_into().map_err(|_| {
         EngineError::Internal(format!("a stored offset has {} bytes, not 8", bytes.len()))
     })?;

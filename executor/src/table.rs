@@ -28,6 +28,7 @@ use crate::batches::{partition_by_key, with_pseudo_columns};
 use crate::engine::{Engine, commit_state};
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::limits::PUSH_READ_ROWS_MAX;
+use crate::persistent::decode_u64;
 use crate::row_codec::{EncodedRows, decode_rows, encode_keys, encode_rows};
 
 /// Where a table's current rows live in the state keyspace.
@@ -37,6 +38,11 @@ pub fn state_prefix(table: &SourceDef) -> Vec<u8> {
 
 fn applied_key(table: &SourceDef, partition: u32) -> Vec<u8> {
     format!("table/{}/applied/{partition:010}", table.topic).into_bytes()
+}
+
+/// The number of rows a table holds, kept with its state (a count of keys would read them all).
+fn rows_key(table: &SourceDef) -> Vec<u8> {
+    format!("table/{}/rows", table.topic).into_bytes()
 }
 
 fn applied_prefix(table: &SourceDef) -> Vec<u8> {
@@ -128,12 +134,14 @@ impl TableChanges {
         let mut old_values = Vec::new();
         let mut new_rows: Vec<u32> = Vec::new();
         let mut removed = 0usize;
+        let mut added = 0usize;
         for (key, new_row) in &self.keys {
             let old = state.get(Keyspace::State, &[prefix.as_slice(), key].concat())?;
             match (&old, new_row) {
                 (Some(_), None) => removed += 1,
+                (None, Some(_)) => added += 1,
                 (None, None) => continue,
-                _ => {}
+                (Some(_), Some(_)) => {}
             }
             if let Some(old) = old {
                 old_values.push(old);
@@ -157,6 +165,10 @@ impl TableChanges {
             .filter(|(_, rows)| rows.num_rows() > 0)
             .collect();
         let mut state_changes = StateBatch::default();
+        if added != removed {
+            let rows = (row_count(state, table)? + added as u64).saturating_sub(removed as u64);
+            state_changes.put(Keyspace::Offsets, rows_key(table), rows.to_be_bytes().to_vec());
+        }
         let mut ends = Vec::with_capacity(changelog.len());
         for (partition, rows) in &changelog {
             let first = topic.end_offset(*partition);
@@ -285,7 +297,7 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
     let mut replayed = 0u64;
     for partition in 0..topic.partition_count() {
         let applied = match state.get(Keyspace::Offsets, &applied_key(table, partition))? {
-            Some(bytes) => decode_offset(&bytes)?,
+            Some(bytes) => decode_u64(&bytes)?,
             None => 0,
         };
         let end = topic.end_offset(partition);
@@ -313,17 +325,15 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
         }
     }
     if replayed > 0 {
+        // The replayed changes' effect on the row count is known only once applied.
         state.commit(changes)?;
+        let rows = state.count_prefix(Keyspace::State, &state_prefix(table))?;
+        let mut count = StateBatch::default();
+        count.put(Keyspace::Offsets, rows_key(table), rows.to_be_bytes().to_vec());
+        state.commit(count)?;
         info!(table = %table.name, rows = replayed, "table state caught up with its changelog");
     }
     Ok(())
-}
-
-fn decode_offset(bytes: &[u8]) -> EngineResult<u64> {
-    let array: [u8; 8] = bytes.try_into().map_err(|_| {
-        EngineError::Internal(format!("a stored offset has {} bytes, not 8", bytes.len()))
-    })?;
-    Ok(u64::from_be_bytes(array))
 }
 
 /// Every current row of a table, with its queryable schema.

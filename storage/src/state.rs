@@ -89,6 +89,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8])
     -> Result<Vec<KeyValue>, StorageError>;
+    /// How many keys start with `prefix`, without holding them in memory.
+    fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError>;
     /// Applies the batch atomically across keyspaces and makes it durable (fjall
     /// `PersistMode::SyncAll`) before returning. Blocking: callers use `spawn_blocking`.
     fn commit(&self, batch: StateBatch) -> Result<(), StorageError>;
@@ -161,6 +163,15 @@ impl StateStore for FjallStateStore {
             .collect()
     }
 
+    fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
+        let mut keys = 0u64;
+        for guard in self.keyspace(keyspace).prefix(prefix) {
+            guard.key()?;
+            keys += 1;
+        }
+        Ok(keys)
+    }
+
     fn commit(&self, batch: StateBatch) -> Result<(), StorageError> {
         if batch.is_empty() {
             return Ok(());
@@ -208,6 +219,7 @@ mod tests {
             Some(b"one".to_vec())
         );
         assert_eq!(store.get(Keyspace::Catalog, b"t/1").expect("get"), None);
+        assert_eq!(store.count_prefix(Keyspace::State, b"t/").expect("count"), 2);
         let scanned = store.scan_prefix(Keyspace::State, b"t/").expect("scan");
         assert_eq!(
             scanned,
