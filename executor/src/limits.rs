@@ -18,3 +18,7 @@ pub const PUSH_QUEUE_BATCHES_MAX: usize = 256;
 pub const PARTITIONS_MAX: u32 = 256;
 
 const _: () = assert!(PUSH_READ_ROWS_MAX <= EPOCH_ROWS_MAX_PER_PARTITION);
+
+/// Rows a pull query's scan of a table reads from the state store at a time: its memory
+/// does not grow with the table.
+pub const TABLE_SCAN_PAGE_ROWS: usize = 8192;

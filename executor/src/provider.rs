@@ -17,14 +17,17 @@ use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::memory::MemorySourceConfig;
 use datafusion::error::{DataFusionError, Result as DataFusionResult};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{Expr, Operator, TableProviderFilterPushDown, TableType};
 use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
 use eddy_planner::{SourceDef, SourceProviders};
 use eddy_storage::{Offset, Store, Topic};
 
 use crate::batches::with_pseudo_columns;
-use crate::limits::PUSH_READ_ROWS_MAX;
+use crate::limits::{PUSH_READ_ROWS_MAX, TABLE_SCAN_PAGE_ROWS};
 
 /// Makes providers over the store for the planner.
 #[derive(Debug)]
@@ -279,16 +282,69 @@ impl TableProvider for TableState {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let state = self.store.state().as_ref();
-        let rows = match self.pinned_keys(filters)? {
-            Some(keys) => crate::table::lookup_rows(state, &self.table, &keys),
-            None => crate::table::scan_rows(state, &self.table),
-        }
-        .map_err(|error| DataFusionError::External(Box::new(error)))?;
+        let Some(keys) = self.pinned_keys(filters)? else {
+            let rows: Arc<dyn PartitionStream> = Arc::new(TableRows {
+                table: self.table.clone(),
+                schema: self.schema.clone(),
+                store: self.store.clone(),
+            });
+            return Ok(Arc::new(StreamingTableExec::try_new(
+                self.schema.clone(),
+                vec![rows],
+                projection,
+                Vec::new(),
+                false,
+                None,
+            )?));
+        };
+        let rows = crate::table::lookup_rows(self.store.state().as_ref(), &self.table, &keys)
+            .map_err(|error| DataFusionError::External(Box::new(error)))?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![rows]],
             self.schema.clone(),
             projection.cloned(),
         )?)
+    }
+}
+
+/// Every current row of a table, read a page at a time from a view of the state store taken
+/// when the scan starts: memory stays at one page however large the table.
+#[derive(Debug)]
+struct TableRows {
+    table: SourceDef,
+    schema: SchemaRef,
+    store: Arc<Store>,
+}
+
+impl PartitionStream for TableRows {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let pairs = self.store.state().iter_prefix(
+            eddy_storage::Keyspace::State,
+            &crate::table::state_prefix(&self.table),
+        );
+        let schema = self.schema.clone();
+        let pages = futures::stream::try_unfold(Some(pairs), move |pairs| {
+            let schema = schema.clone();
+            async move {
+                let Some(mut pairs) = pairs else {
+                    return Ok(None);
+                };
+                // Reading the store blocks; a page is read off the async threads.
+                let (page, pairs) = tokio::task::spawn_blocking(move || {
+                    let page = crate::table::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS);
+                    (page, pairs)
+                })
+                .await
+                .map_err(|error| DataFusionError::External(Box::new(error)))?;
+                let page = page.map_err(|error| DataFusionError::External(Box::new(error)))?;
+                let more = page.num_rows() == TABLE_SCAN_PAGE_ROWS;
+                Ok(Some((page, more.then_some(pairs))))
+            }
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), pages))
     }
 }

@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::{concat_batches, take_record_batch};
-use arrow::datatypes::Int64Type;
+use arrow::datatypes::{Int64Type, SchemaRef};
 use eddy_planner::SourceDef;
-use eddy_storage::{Keyspace, Offset, StateBatch, StateStore, Store, Topic};
+use eddy_storage::{Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
 use tracing::info;
 
 use crate::batches::{partition_by_key, with_pseudo_columns};
@@ -167,7 +167,11 @@ impl TableChanges {
         let mut state_changes = StateBatch::default();
         if added != removed {
             let rows = (row_count(state, table)? + added as u64).saturating_sub(removed as u64);
-            state_changes.put(Keyspace::Offsets, rows_key(table), rows.to_be_bytes().to_vec());
+            state_changes.put(
+                Keyspace::Offsets,
+                rows_key(table),
+                rows.to_be_bytes().to_vec(),
+            );
         }
         let mut ends = Vec::with_capacity(changelog.len());
         for (partition, rows) in &changelog {
@@ -329,18 +333,28 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
         state.commit(changes)?;
         let rows = state.count_prefix(Keyspace::State, &state_prefix(table))?;
         let mut count = StateBatch::default();
-        count.put(Keyspace::Offsets, rows_key(table), rows.to_be_bytes().to_vec());
+        count.put(
+            Keyspace::Offsets,
+            rows_key(table),
+            rows.to_be_bytes().to_vec(),
+        );
         state.commit(count)?;
         info!(table = %table.name, rows = replayed, "table state caught up with its changelog");
     }
     Ok(())
 }
 
-/// Every current row of a table, with its queryable schema.
-pub fn scan_rows(state: &dyn StateStore, table: &SourceDef) -> EngineResult<RecordBatch> {
-    let pairs = state.scan_prefix(Keyspace::State, &state_prefix(table))?;
-    let values: Vec<&[u8]> = pairs.iter().map(|(_, value)| value.as_slice()).collect();
-    Ok(decode_rows(&table.queryable_schema(), &values)?)
+/// Up to `rows_max` rows of a table scan, from its state pairs, with the queryable schema.
+pub fn decode_page(
+    schema: &SchemaRef,
+    pairs: &mut PrefixIter,
+    rows_max: usize,
+) -> EngineResult<RecordBatch> {
+    let mut values = Vec::with_capacity(rows_max);
+    for pair in pairs.by_ref().take(rows_max) {
+        values.push(pair?.1);
+    }
+    Ok(decode_rows(schema, &values)?)
 }
 
 /// The current rows of the given keys (encoded), skipping keys the table does not hold.

@@ -70,3 +70,41 @@ async fn create_insert_select_and_a_persistent_query() {
     );
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_larger_than_a_scan_page_answers_whole() {
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(EngineConfig::new(data.path())).await.unwrap();
+    let mut session = engine.session();
+    run(
+        &mut session,
+        "CREATE TABLE big (id BIGINT PRIMARY KEY, name STRING) WITH (PARTITIONS = 2);",
+    )
+    .await
+    .unwrap();
+    // 20,000 rows: more than two pages of a table scan.
+    for chunk in 0..4 {
+        let values: Vec<String> = (chunk * 5000..(chunk + 1) * 5000)
+            .map(|id| format!("({id}, 'n{id}')"))
+            .collect();
+        run(
+            &mut session,
+            &format!("INSERT INTO big VALUES {};", values.join(", ")),
+        )
+        .await
+        .unwrap();
+    }
+    let totals = rows(
+        &mut session,
+        "SELECT COUNT(*) AS n, SUM(id) AS total, COUNT(DISTINCT name) AS names FROM big",
+    )
+    .await;
+    assert!(totals.contains("| 20000 | 199990000 | 20000 |"), "{totals}");
+    let range = rows(
+        &mut session,
+        "SELECT COUNT(*) AS n FROM big WHERE id >= 19990",
+    )
+    .await;
+    assert!(range.contains("| 10 |"), "{range}");
+    engine.shutdown().await;
+}

@@ -39,5 +39,5 @@ mod store;
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
 pub use log::{Durability, Offset, Topic};
-pub use state::{KeyValue, Keyspace, StateBatch, StateStore};
+pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
 pub use store::{Store, StoreConfig};

@@ -49,6 +49,10 @@ enum StateChange {
 /// A key and its value, as returned by scans.
 pub type KeyValue = (Vec<u8>, Vec<u8>);
 
+/// The pairs under a prefix, in key order, read lazily from a view of the store as of the
+/// moment the iterator was made (later commits are not seen).
+pub type PrefixIter = Box<dyn Iterator<Item = Result<KeyValue, StorageError>> + Send>;
+
 /// Changes applied together, in order, by `StateStore::commit`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StateBatch {
@@ -89,6 +93,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8])
     -> Result<Vec<KeyValue>, StorageError>;
+    /// The pairs whose key starts with `prefix`, one at a time: for scans too large to hold.
+    fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter;
     /// How many keys start with `prefix`, without holding them in memory.
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError>;
     /// Applies the batch atomically across keyspaces and makes it durable (fjall
@@ -163,6 +169,13 @@ impl StateStore for FjallStateStore {
             .collect()
     }
 
+    fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
+        Box::new(self.keyspace(keyspace).prefix(prefix).map(|guard| {
+            let (key, value) = guard.into_inner()?;
+            Ok((key.to_vec(), value.to_vec()))
+        }))
+    }
+
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         let mut keys = 0u64;
         for guard in self.keyspace(keyspace).prefix(prefix) {
@@ -219,7 +232,15 @@ mod tests {
             Some(b"one".to_vec())
         );
         assert_eq!(store.get(Keyspace::Catalog, b"t/1").expect("get"), None);
-        assert_eq!(store.count_prefix(Keyspace::State, b"t/").expect("count"), 2);
+        assert_eq!(
+            store.count_prefix(Keyspace::State, b"t/").expect("count"),
+            2
+        );
+        let iterated: Vec<KeyValue> = store
+            .iter_prefix(Keyspace::State, b"t/")
+            .collect::<Result<_, _>>()
+            .expect("iterates");
+        assert_eq!(iterated.len(), 2);
         let scanned = store.scan_prefix(Keyspace::State, b"t/").expect("scan");
         assert_eq!(
             scanned,
