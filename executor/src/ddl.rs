@@ -284,8 +284,7 @@ pub async fn drop_source(
     }
     engine.store.drop_topic(&source.topic)?;
     if source.is_table() {
-        let forget = crate::table::forget(engine.store.state().as_ref(), &source)?;
-        crate::engine::commit_state(&engine.store, forget).await?;
+        crate::table::forget(&engine.store, &source).await?;
     }
     info!(source = %name, "dropped");
     Ok(QueryOutput::Command(CommandComplete::new(tag)))

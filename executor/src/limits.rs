@@ -22,3 +22,6 @@ const _: () = assert!(PUSH_READ_ROWS_MAX <= EPOCH_ROWS_MAX_PER_PARTITION);
 /// Rows a pull query's scan of a table reads from the state store at a time: its memory
 /// does not grow with the table.
 pub const TABLE_SCAN_PAGE_ROWS: usize = 8192;
+
+/// Keys deleted per commit when a table is dropped.
+pub const FORGET_KEYS_PER_COMMIT: usize = 65_536;

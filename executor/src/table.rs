@@ -27,7 +27,7 @@ use tracing::info;
 use crate::batches::{partition_by_key, with_pseudo_columns};
 use crate::engine::{Engine, commit_state};
 use crate::error::{DataError, EngineError, EngineResult};
-use crate::limits::PUSH_READ_ROWS_MAX;
+use crate::limits::{FORGET_KEYS_PER_COMMIT, PUSH_READ_ROWS_MAX};
 use crate::persistent::decode_u64;
 use crate::row_codec::{EncodedRows, decode_rows, encode_keys, encode_rows};
 
@@ -381,17 +381,26 @@ pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64>
         .len() as u64)
 }
 
-/// The deletes of a dropped table's state and applied offsets.
-pub fn forget(state: &dyn StateStore, table: &SourceDef) -> EngineResult<StateBatch> {
-    let mut batch = StateBatch::default();
-    for prefix_keyspace in [
-        (state_prefix(table), Keyspace::State),
-        (applied_prefix(table), Keyspace::Offsets),
+/// Deletes a dropped table's rows, row count and applied offsets, in commits of at most
+/// `FORGET_KEYS_PER_COMMIT` keys, so that dropping a large table never holds all of its keys.
+/// The catalog no longer names the table, and a new table never reuses its topic name, so a
+/// crash part way leaves keys nothing reads.
+pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
+    for (keyspace, prefix) in [
+        (Keyspace::State, state_prefix(table)),
+        (Keyspace::Offsets, applied_prefix(table)),
     ] {
-        let (prefix, keyspace) = prefix_keyspace;
-        for (key, _) in state.scan_prefix(keyspace, &prefix)? {
-            batch.delete(keyspace, key);
+        let mut keys = store.state().iter_prefix(keyspace, &prefix);
+        loop {
+            let mut batch = StateBatch::default();
+            for pair in keys.by_ref().take(FORGET_KEYS_PER_COMMIT) {
+                batch.delete(keyspace, pair?.0);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            commit_state(store, batch).await?;
         }
     }
-    Ok(batch)
+    Ok(())
 }
