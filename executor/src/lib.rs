@@ -29,6 +29,7 @@
 //! ```
 
 mod batches;
+mod copy_in;
 mod ddl;
 mod engine;
 mod error;
@@ -43,6 +44,7 @@ mod session;
 mod show;
 mod timestamps;
 
+pub use copy_in::CopyInSink;
 pub use datafusion::scalar::ScalarValue;
 pub use eddy_parser::{ParseError, ParsedStatement, TransactionStatement};
 pub use eddy_planner::{ObjectKind, PlanError};

@@ -14,6 +14,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
+use crate::copy_in::CopyInSink;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
@@ -147,6 +148,9 @@ impl Session {
             Statement::Copy(select) => query::select(self, select, parameters)
                 .await
                 .map(QueryOutput::CopyOut),
+            Statement::CopyFrom(copy) => {
+                CopyInSink::open(&engine, copy).map(|sink| QueryOutput::CopyIn(Box::new(sink)))
+            }
             Statement::Delete(_) => Err(eddy_planner::PlanError::Unsupported {
                 feature: "DELETE (it needs a table with a primary key)".into(),
             }
@@ -178,6 +182,11 @@ impl Session {
                 (types, Some(schema))
             }
             Statement::Copy(select) => (query::describe(self, select).await?.0, None),
+            Statement::CopyFrom(copy) => {
+                // Checked when prepared, as Postgres does: drivers prepare a COPY first.
+                CopyInSink::open(&self.engine, copy)?;
+                (Vec::new(), None)
+            }
             Statement::InsertValues(values) => {
                 (insert::parameter_types(&self.engine, values)?, None)
             }
