@@ -582,6 +582,119 @@ async fn psql_runs_a_session_and_streams_a_push_query_with_copy() {
     server.stop();
 }
 
+/// Runs psql with one command (`-c`), `stdin` piped in; returns (success, stdout, stderr).
+fn psql_command(port: u16, command: &str, stdin: &[u8]) -> (bool, String, String) {
+    let mut child = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args([
+            "-U",
+            "eddy",
+            "-d",
+            "eddy",
+            "-X",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            command,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("psql runs (install postgresql-client)");
+    let mut input = child.stdin.take().expect("stdin is piped");
+    std::io::Write::write_all(&mut input, stdin).expect("psql reads its input");
+    drop(input);
+    let output = child.wait_with_output().expect("psql ends");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn psql_copy_loads_a_csv_file_and_text_from_stdin() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let port = server.port();
+    let client = server.connect().await;
+    execute(
+        &client,
+        "CREATE STREAM trips (id BIGINT KEY, city STRING, fare DECIMAL(6, 2), started TIMESTAMP) \
+         WITH (PARTITIONS = 2, TIMESTAMP = 'started')",
+    )
+    .await;
+
+    // A CSV file with quoted commas and quotes, and an empty (NULL) fare every tenth row.
+    let mut csv = String::new();
+    for id in 1..=1000 {
+        let fare = if id % 10 == 0 {
+            String::new()
+        } else {
+            format!("{}.50", id % 100)
+        };
+        let city = if id % 2 == 0 {
+            "\"Oslo, \"\"Norway\"\"\""
+        } else {
+            "Bergen"
+        };
+        csv.push_str(&format!(
+            "{id},{city},{fare},2024-01-01 00:00:{:02}\n",
+            id % 60
+        ));
+    }
+    let file = data.path().join("trips.csv");
+    std::fs::write(&file, csv).unwrap();
+    let command = format!("\\copy trips FROM '{}' WITH (FORMAT csv)", file.display());
+    let (ok, stdout, stderr) = psql_command(port, &command, b"");
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "COPY 1000");
+    assert_eq!(count(&client, "SELECT COUNT(*) FROM trips").await, 1000);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT COUNT(*) FROM trips WHERE city = 'Oslo, \"Norway\"'"
+        )
+        .await,
+        500
+    );
+    assert_eq!(
+        count(&client, "SELECT COUNT(*) FROM trips WHERE fare IS NULL").await,
+        100
+    );
+    assert_eq!(
+        column(&client, "SELECT MIN(rowtime) FROM trips").await,
+        ["1704067200000"],
+        "rowtime comes from the TIMESTAMP column"
+    );
+
+    // Text format through psql's stdin, with a column list; a bad value names its line.
+    let (ok, stdout, stderr) = psql_command(
+        port,
+        "\\copy trips (id, city, started) FROM pstdin",
+        b"2001\tTromso\t2024-01-02 00:00:00\n2002\t\\N\t2024-01-02 00:00:00\n",
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "COPY 2");
+    assert_eq!(
+        column(&client, "SELECT city FROM trips WHERE id > 2000").await,
+        ["NULL", "Tromso"]
+    );
+    let (ok, _, stderr) = psql_command(
+        port,
+        "\\copy trips (id, city) FROM pstdin",
+        b"3001\tx\nnot a number\ty\n",
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("invalid value 'not a number' for column \"id\" of type BIGINT, line 2"),
+        "{stderr}"
+    );
+    assert_eq!(count(&client, "SELECT COUNT(*) FROM trips").await, 1002);
+    server.stop();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn psycopg_prepares_statements_and_streams_a_push_query() {
     let data = tempfile::tempdir().unwrap();

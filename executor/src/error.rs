@@ -46,6 +46,13 @@ pub enum DataError {
     NullNotAllowed(String),
     #[error("{0}")]
     OutOfRange(String),
+    /// COPY data that is not in its format (a line with too few or too many fields, an
+    /// unterminated quote).
+    #[error("{0}")]
+    BadCopyData(String),
+    /// Bytes that are not UTF-8 where text is expected.
+    #[error("{0}")]
+    InvalidEncoding(String),
 }
 
 impl From<DataError> for EngineError {

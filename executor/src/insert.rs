@@ -28,7 +28,7 @@ use crate::output::{CommandComplete, QueryOutput};
 use crate::table::{TableChanges, write_source_table};
 use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
 
-const STRICT: CastOptions<'static> = CastOptions {
+pub(crate) const STRICT: CastOptions<'static> = CastOptions {
     safe: false,
     format_options: arrow::util::display::FormatOptions::new(),
 };
@@ -42,7 +42,7 @@ pub async fn insert_values(
         .read_catalog()
         .source_required(&insert.target)?
         .clone();
-    let targets = target_columns(&source, insert)?;
+    let targets = target_columns(&source, insert.columns.as_deref())?;
     let batch = build_batch(engine, &source, &targets, &insert.rows, parameters)?;
     let rows = batch.num_rows();
     if source.is_table() {
@@ -81,15 +81,20 @@ pub fn check_table_writable(table: &SourceDef) -> EngineResult<()> {
     }
 }
 
-/// Where each value of a VALUES row goes: a column of the source, or its `rowtime`.
+/// Where each value of a VALUES row (or COPY line) goes: a column of the source, or its
+/// `rowtime`.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Target {
+pub(crate) enum Target {
     Column(usize),
     Rowtime,
 }
 
-fn target_columns(source: &SourceDef, insert: &InsertValues) -> EngineResult<Vec<Target>> {
-    let Some(names) = &insert.columns else {
+/// The targets of a column list; every column of the source, in order, without one.
+pub(crate) fn target_columns(
+    source: &SourceDef,
+    columns: Option<&[String]>,
+) -> EngineResult<Vec<Target>> {
+    let Some(names) = columns else {
         return Ok((0..source.columns.len()).map(Target::Column).collect());
     };
     let mut targets = Vec::with_capacity(names.len());
@@ -216,7 +221,7 @@ pub(crate) fn to_array(
     for value in values {
         let single = value.to_array_of_size(1)?;
         let cast = cast_with_options(&single, data_type, &STRICT)
-            .map_err(|error| invalid_value(value, column, data_type, &error))?;
+            .map_err(|error| invalid_value(value, column, data_type, "", &error))?;
         converted.push(cast);
     }
     let refs: Vec<&dyn arrow::array::Array> =
@@ -224,12 +229,14 @@ pub(crate) fn to_array(
     Ok(arrow::compute::concat(&refs)?)
 }
 
-/// A value that does not fit its column: names both, and why when Arrow's reason helps (a
-/// number out of range), not when it only restates the failure in Arrow's terms.
-fn invalid_value(
+/// A value that does not fit its column: names both, where it was (`place`: empty for INSERT,
+/// ", line 3" for COPY), and why when Arrow's reason helps (a number out of range), not when
+/// it only restates the failure in Arrow's terms.
+pub(crate) fn invalid_value(
     value: &ScalarValue,
     column: &str,
     data_type: &DataType,
+    place: &str,
     error: &arrow::error::ArrowError,
 ) -> EngineError {
     let shown = match value {
@@ -245,7 +252,7 @@ fn invalid_value(
         _ => String::new(),
     };
     DataError::InvalidValue(format!(
-        "invalid value {shown} for column \"{column}\" of type {type_name}{reason}"
+        "invalid value {shown} for column \"{column}\" of type {type_name}{place}{reason}"
     ))
     .into()
 }
@@ -360,7 +367,7 @@ pub fn parameter_types(engine: &Engine, insert: &InsertValues) -> EngineResult<V
         .read_catalog()
         .source_required(&insert.target)?
         .clone();
-    let targets = target_columns(&source, insert)?;
+    let targets = target_columns(&source, insert.columns.as_deref())?;
     let mut types: Vec<Option<DataType>> = Vec::new();
     for row in &insert.rows {
         for (position, cell) in row.iter().enumerate() {

@@ -30,6 +30,7 @@
 
 mod aggregate;
 mod batches;
+mod copy_in;
 mod ddl;
 mod delete;
 mod engine;
@@ -48,6 +49,7 @@ mod show;
 mod table;
 mod timestamps;
 
+pub use copy_in::CopyInSink;
 pub use datafusion::scalar::ScalarValue;
 pub use eddy_parser::{ParseError, ParsedStatement, TransactionStatement};
 pub use eddy_planner::{ObjectKind, PlanError};

@@ -17,6 +17,24 @@ pub const PUSH_QUEUE_BATCHES_MAX: usize = 256;
 /// Most partitions a stream may have: each is a directory and a reader per query.
 pub const PARTITIONS_MAX: u32 = 256;
 
+/// Rows of a COPY parsed, cast and appended together: large enough that the per-batch costs
+/// (a cast kernel per column, a log frame per partition) vanish per row, small enough that a
+/// COPY's rows become visible while it runs and its memory stays a few MiB.
+pub const COPY_CHUNK_ROWS_MAX: usize = 8192;
+
+/// Bytes of COPY input after which a chunk is appended even before it has
+/// `COPY_CHUNK_ROWS_MAX` rows, so that rows of large values still make modest log frames.
+pub const COPY_CHUNK_BYTES_MAX: usize = 8 << 20;
+
+/// Longest COPY line (a CSV row with quoted newlines spans several). Bounds the memory of a
+/// client that never ends its line (an unterminated quote); Postgres' own bound is 1 GiB.
+pub const COPY_RECORD_BYTES_MAX: usize = 64 << 20;
+
+/// Chunks of one COPY appended but not yet durable. The log commits all queued appends in one
+/// fsync, so keeping several in flight lets parsing continue while the disk syncs, instead
+/// of paying one fsync per chunk.
+pub const COPY_APPENDS_IN_FLIGHT_MAX: usize = 8;
+
 const _: () = assert!(PUSH_READ_ROWS_MAX <= EPOCH_ROWS_MAX_PER_PARTITION);
 
 /// Rows a pull query's scan of a table reads from the state store at a time: its memory
@@ -25,3 +43,9 @@ pub const TABLE_SCAN_PAGE_ROWS: usize = 8192;
 
 /// Keys deleted per commit when a table is dropped.
 pub const FORGET_KEYS_PER_COMMIT: usize = 65_536;
+
+// A chunk's text, and so roughly its log frame, stays far below what one frame may hold.
+const _: () = assert!(
+    (COPY_CHUNK_BYTES_MAX + COPY_RECORD_BYTES_MAX) as u64
+        <= eddy_storage::limits::FRAME_BODY_BYTES_MAX / 2
+);

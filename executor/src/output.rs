@@ -13,6 +13,7 @@ use arrow::record_batch::RecordBatch;
 use futures::Stream;
 use futures::stream::BoxStream;
 
+use crate::copy_in::CopyInSink;
 use crate::error::EngineError;
 pub use eddy_parser::TransactionStatement;
 
@@ -24,6 +25,8 @@ pub enum QueryOutput {
     Rows(RowStream),
     /// `COPY (query) TO STDOUT`: the same rows, sent as COPY data in text format.
     CopyOut(RowStream),
+    /// `COPY stream FROM STDIN`: the front end feeds the client's COPY data to the sink.
+    CopyIn(Box<CopyInSink>),
     /// `BEGIN` / `COMMIT` / `ROLLBACK`: accepted for client compatibility; Eddy's statements
     /// each commit on their own.
     Transaction(TransactionStatement),

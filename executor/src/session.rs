@@ -16,6 +16,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
+use crate::copy_in::CopyInSink;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
@@ -167,6 +168,9 @@ impl Session {
                 .await
                 .map(QueryOutput::CopyOut),
             Statement::Delete(delete) => delete::delete(&engine, delete, parameters).await,
+            Statement::CopyFrom(copy) => {
+                CopyInSink::open(&engine, copy).map(|sink| QueryOutput::CopyIn(Box::new(sink)))
+            }
             Statement::ShowStreams { .. } => {
                 show::show_sources(&engine, eddy_planner::SourceKind::Stream)
             }
@@ -194,6 +198,11 @@ impl Session {
                 (types, Some(schema))
             }
             Statement::Copy(select) => (query::describe(self, select).await?.0, None),
+            Statement::CopyFrom(copy) => {
+                // Checked when prepared, as Postgres does: drivers prepare a COPY first.
+                CopyInSink::open(&self.engine, copy)?;
+                (Vec::new(), None)
+            }
             Statement::InsertValues(values) => {
                 (insert::parameter_types(&self.engine, values)?, None)
             }

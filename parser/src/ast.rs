@@ -32,6 +32,8 @@ pub enum Statement {
     Select(SelectStatement),
     /// `COPY (SELECT ...) TO STDOUT`: psql's way to print rows as they arrive.
     Copy(SelectStatement),
+    /// `COPY name [(cols)] FROM STDIN [WITH] (...)`: bulk load in COPY text or CSV format.
+    CopyFrom(CopyFrom),
     /// `DELETE FROM name [WHERE expr]`
     Delete(DeleteStatement),
     /// `SHOW|LIST STREAMS [EXTENDED]`
@@ -172,6 +174,39 @@ pub struct InsertValues {
     pub columns: Option<Vec<String>>,
     /// Every row has the same number of values (and as many as `columns`, if given).
     pub rows: Vec<Vec<Expr>>,
+}
+
+/// `COPY name [(cols)] FROM STDIN ...`: the rows follow in the COPY sub-protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyFrom {
+    pub target: String,
+    pub columns: Option<Vec<String>>,
+    pub options: CopyOptions,
+}
+
+/// How COPY data is written, with Postgres' defaults already applied and checked: every
+/// character is a single ASCII character, and the delimiter, quote and NULL string do not
+/// clash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyOptions {
+    pub format: CopyFormat,
+    /// Tab for text, comma for CSV.
+    pub delimiter: char,
+    /// The spelling of NULL: `\N` for text, an unquoted empty field for CSV.
+    pub null: String,
+    /// The first line is a header, skipped.
+    pub header: bool,
+    /// CSV only: the quote character (`"`).
+    pub quote: char,
+    /// CSV only: the character that escapes a quote inside quotes (the quote itself).
+    pub escape: char,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CopyFormat {
+    /// Postgres' text format: delimited fields, backslash escapes, `\N` for NULL.
+    Text,
+    Csv,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,7 @@
 //! Statements that write or read rows: `INSERT INTO ... VALUES`, `INSERT INTO ... SELECT`,
-//! `DELETE FROM`, and psql's `COPY (SELECT ...) TO STDOUT`. Values and predicates are
-//! sqlparser expressions, so `$1` placeholders stay `Value::Placeholder` for the planner.
+//! `DELETE FROM`, psql's `COPY (SELECT ...) TO STDOUT`, and the start of `COPY name FROM STDIN`
+//! (its options are read in `copy_from`). Values and predicates are sqlparser expressions, so
+//! `$1` placeholders stay `Value::Placeholder` for the planner.
 //!
 //! Never: accept a COPY form Eddy cannot serve; each other form is named as unsupported.
 
@@ -8,6 +9,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token};
 
 use crate::ast::{DeleteStatement, InsertSelect, InsertValues, Statement};
+use crate::copy_from::parse_copy_from;
 use crate::cursor::Cursor;
 use crate::ddl::parse_optional_properties;
 use crate::error::ParseError;
@@ -90,15 +92,17 @@ pub(crate) fn parse_delete(cursor: &mut Cursor<'_>) -> Result<Statement, ParseEr
     Ok(Statement::Delete(DeleteStatement { target, selection }))
 }
 
-/// After `COPY`: only `COPY (query) TO STDOUT`.
+/// After `COPY`: `COPY (query) TO STDOUT` and `COPY name [(cols)] FROM STDIN ...`.
 pub(crate) fn parse_copy(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     if cursor.peek() != &Token::LParen {
-        cursor.identifier()?;
-        if cursor.peek() == &Token::LParen {
-            cursor.parenthesized()?;
-        }
+        let target = cursor.identifier()?;
+        let columns = if cursor.peek() == &Token::LParen {
+            Some(cursor.parenthesized_list(|inner| inner.identifier())?)
+        } else {
+            None
+        };
         if cursor.peek_word("FROM") {
-            return Err(ParseError::unsupported("COPY ... FROM"));
+            return parse_copy_from(cursor, target, columns);
         }
         if cursor.peek_word("TO") {
             return Err(ParseError::unsupported(
@@ -109,9 +113,6 @@ pub(crate) fn parse_copy(cursor: &mut Cursor<'_>) -> Result<Statement, ParseErro
     }
     let inner = cursor.parenthesized()?;
     let select = parse_select(cursor.source(), inner.rest(), inner.end())?;
-    if cursor.peek_word("FROM") {
-        return Err(ParseError::unsupported("COPY ... FROM"));
-    }
     cursor.expect_word("TO")?;
     if !cursor.take_word("STDOUT") {
         if matches!(cursor.peek(), Token::SingleQuotedString(_)) || cursor.peek_word("PROGRAM") {
@@ -236,8 +237,6 @@ mod tests {
     #[test]
     fn other_copy_forms_are_unsupported() {
         for (sql, feature) in [
-            ("COPY t FROM STDIN", "COPY ... FROM"),
-            ("COPY t (a, b) FROM STDIN", "COPY ... FROM"),
             (
                 "COPY t TO STDOUT",
                 "COPY of a table (use COPY (SELECT ...) TO STDOUT)",
@@ -258,6 +257,7 @@ mod tests {
             );
         }
         assert!(message("COPY (SELECT * FORM s) TO STDOUT").contains("near \"FORM\""));
+        assert!(message("COPY (SELECT 1) FROM STDIN").contains("expected TO"));
         assert!(message("COPY (SELECT 1 +) TO STDOUT").contains("near \")\""));
     }
 }

@@ -24,6 +24,7 @@
 //! ```
 
 mod ast;
+mod copy_from;
 mod cursor;
 mod ddl;
 mod dml;
@@ -38,9 +39,10 @@ mod types;
 pub use sqlparser;
 
 pub use ast::{
-    ColumnDef, ColumnType, CreateAsSelect, CreateSource, DeleteStatement, Emit, InsertSelect,
-    InsertValues, KeyKind, ParsedStatement, Property, PropertyValue, SelectStatement, SourceKind,
-    Statement, TerminateTarget, TransactionStatement, WindowSpec,
+    ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect, CreateSource,
+    DeleteStatement, Emit, InsertSelect, InsertValues, KeyKind, ParsedStatement, Property,
+    PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget, TransactionStatement,
+    WindowSpec,
 };
 pub use error::ParseError;
 

@@ -67,6 +67,10 @@ fn render_statement(statement: &Statement) -> String {
     match statement {
         Statement::Select(select) => format!("Select\n{}", render_select(select)),
         Statement::Copy(select) => format!("Copy\n{}", render_select(select)),
+        Statement::CopyFrom(copy) => format!(
+            "CopyFrom {:?} columns={:?}\n  options: {:?}\n",
+            copy.target, copy.columns, copy.options
+        ),
         Statement::CreateAsSelect(create) => format!(
             "CreateAsSelect {:?} {:?} or_replace={} if_not_exists={}\n  properties: {:?}\n{}",
             create.kind,
@@ -197,6 +201,13 @@ snapshot!(
     "COPY (SELECT * FROM clicks EMIT CHANGES) TO STDOUT"
 );
 
+snapshot!(
+    copy_from_stdin_in_text_and_csv,
+    "COPY Clicks FROM STDIN;\n\
+     COPY clicks (user_id, url, rowtime) FROM STDIN WITH (FORMAT csv, HEADER, NULL 'NA');\n\
+     COPY clicks FROM STDIN WITH CSV HEADER DELIMITER AS '|'"
+);
+
 snapshot!(delete_by_key, "DELETE FROM users WHERE id = $1");
 
 snapshot!(
@@ -239,7 +250,15 @@ snapshot!(
     "SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.id = b.id EMIT CHANGES"
 );
 
-snapshot!(error_copy_from_is_unsupported, "COPY clicks FROM STDIN");
+snapshot!(
+    error_copy_from_a_file_is_unsupported,
+    "COPY clicks FROM '/tmp/clicks.csv'"
+);
+
+snapshot!(
+    error_copy_from_with_a_bad_delimiter,
+    "COPY clicks (user_id, url)\nFROM STDIN WITH (FORMAT csv, DELIMITER ';;')"
+);
 
 snapshot!(
     error_create_type_is_unsupported,

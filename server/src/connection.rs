@@ -8,6 +8,9 @@
 //! rows (pgwire would send an empty RowDescription when there are parameters); Execute
 //! streams rows itself with cancel, flush-when-pending and portal suspension.
 //!
+//! COPY FROM STDIN: a statement that answers with a `CopyInSink` leaves the connection in
+//! `CopyInProgress` with the sink in `copy_in`; `copy_in.rs` takes the data from there.
+//!
 //! Never: hold the session lock while waiting on the client (rows are sent after the
 //! statement returned its stream), or call `start_query` inside a future pgwire already
 //! selects against a cancel receiver.
@@ -41,6 +44,8 @@ use tokio::sync::Mutex;
 
 use eddy_executor::{PreparedStatement, Session};
 
+use crate::copy_in::CopyInSlot;
+use crate::error::ServerError;
 use crate::params::decode_parameters;
 use crate::respond::{output_response, result_formats, send_response};
 use crate::sqlstate::{engine_error, server_error};
@@ -51,6 +56,7 @@ use crate::types::{pg_type, row_fields};
 pub(crate) struct ConnectionHandler {
     session: Arc<Mutex<Session>>,
     query_parser: Arc<EddyQueryParser>,
+    pub(crate) copy_in: CopyInSlot,
 }
 
 impl ConnectionHandler {
@@ -62,6 +68,7 @@ impl ConnectionHandler {
         Self {
             session,
             query_parser,
+            copy_in: CopyInSlot::default(),
         }
     }
 
@@ -102,14 +109,16 @@ impl ConnectionHandler {
 }
 
 /// The connection's cancel receiver for the query about to run (None before startup
-/// registered the connection).
-async fn cancel_receiver<C: ClientInfo>(client: &C) -> Option<oneshot::Receiver<()>> {
+/// registered the connection). A receiver taken earlier stops waiting (its sender is gone)
+/// without firing.
+pub(crate) async fn cancel_receiver<C: ClientInfo>(client: &C) -> Option<oneshot::Receiver<()>> {
     let handle = client.session_extensions().get::<Arc<ConnectionHandle>>()?;
     Some(handle.start_query().await)
 }
 
 /// Runs `work` until it ends or a CancelRequest fires `cancel` (57014, the work and
-/// the result stream it owns are dropped).
+/// the result stream it owns are dropped). A `cancel` whose sender was replaced (a COPY FROM
+/// took a receiver of its own) is not a cancel.
 async fn until_cancelled<T>(
     work: impl Future<Output = PgWireResult<T>>,
     cancel: Option<oneshot::Receiver<()>>,
@@ -118,7 +127,7 @@ async fn until_cancelled<T>(
         None => work.await,
         Some(cancel) => tokio::select! {
             result = work => result,
-            _cancelled = cancel => Err(PgWireError::QueryCanceled),
+            Ok(()) = cancel => Err(PgWireError::QueryCanceled),
         },
     }
 }
@@ -141,6 +150,10 @@ impl SimpleQueryHandler for ConnectionHandler {
         // the statements before the failing one left).
         let statements = SimpleQueryHandler::do_query(self, client, &query.query);
         until_cancelled(statements, cancel).await?;
+        if matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            // ReadyForQuery follows the COPY's CopyDone or CopyFail.
+            return Ok(());
+        }
         client.set_state(PgWireConnectionState::ReadyForQuery);
         let ready = ReadyForQuery::new(client.transaction_status());
         client
@@ -150,7 +163,8 @@ impl SimpleQueryHandler for ConnectionHandler {
     }
 
     /// Runs each statement of `query` in order and sends its messages; an error stops the
-    /// rest of the string, as in Postgres.
+    /// rest of the string, as in Postgres. A COPY FROM STDIN must come last: its data follows
+    /// the whole query message.
     async fn do_query<C>(&self, client: &mut C, query: &str) -> PgWireResult<Vec<Response>>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -167,7 +181,7 @@ impl SimpleQueryHandler for ConnectionHandler {
         if statements.is_empty() {
             send_response(client, Response::EmptyQuery, true, None).await?;
         }
-        for statement in &statements {
+        for (index, statement) in statements.iter().enumerate() {
             let output = self
                 .session
                 .lock()
@@ -175,7 +189,12 @@ impl SimpleQueryHandler for ConnectionHandler {
                 .execute(statement)
                 .await
                 .map_err(engine_error)?;
-            let response = output_response(client, output, &Format::UnifiedText).await?;
+            let response =
+                output_response(client, output, &Format::UnifiedText, &self.copy_in).await?;
+            if matches!(response, Response::CopyIn(_)) && index + 1 < statements.len() {
+                self.copy_in.lock().await.take();
+                return Err(server_error(ServerError::CopyInNotLast));
+            }
             send_response(client, response, true, None).await?;
         }
         Ok(Vec::new())
@@ -220,7 +239,9 @@ impl ExtendedQueryHandler for ConnectionHandler {
         client.set_state(PgWireConnectionState::QueryInProgress);
         let cancel = cancel_receiver(client).await;
         until_cancelled(self.run_portal(client, &portal, rows_max), cancel).await?;
-        client.set_state(PgWireConnectionState::ReadyForQuery);
+        if !matches!(client.state(), PgWireConnectionState::CopyInProgress(_)) {
+            client.set_state(PgWireConnectionState::ReadyForQuery);
+        }
         Ok(())
     }
 
@@ -350,7 +371,7 @@ impl ExtendedQueryHandler for ConnectionHandler {
             .execute_prepared(prepared, parameters)
             .await
             .map_err(engine_error)?;
-        output_response(client, output, &portal.result_column_format).await
+        output_response(client, output, &portal.result_column_format, &self.copy_in).await
     }
 }
 

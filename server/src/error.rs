@@ -34,9 +34,19 @@ pub enum ServerError {
     /// A column of an Arrow type that has neither a Postgres type nor a display form.
     #[error("column \"{column}\" has type {data_type}, which cannot be sent to a client")]
     UnsupportedType { column: String, data_type: String },
-    /// `COPY ... FROM STDIN`: Eddy ingests through INSERT only.
-    #[error("COPY FROM STDIN is not supported; use INSERT")]
-    CopyInUnsupported,
+    /// pgwire's COPY in both directions (replication), which no statement of Eddy starts.
+    #[error("COPY in both directions is not supported")]
+    CopyBothUnsupported,
+    /// A COPY FROM STDIN followed by more statements in one simple query: its data can only
+    /// follow the whole query message.
+    #[error("COPY FROM STDIN must be the last statement of a query string")]
+    CopyInNotLast,
+    /// The client ended its COPY FROM STDIN with CopyFail.
+    #[error("COPY from stdin failed: {message}")]
+    CopyFailed { message: String },
+    /// CopyData, CopyDone or CopyFail without a COPY FROM STDIN in progress.
+    #[error("COPY data without a COPY FROM STDIN in progress")]
+    NoCopyInProgress,
     /// A result batch whose columns differ from the schema already described to the
     /// client: a broken engine invariant, reported rather than sent inconsistently.
     #[error("result batch has {actual} columns, but its schema has {expected}")]

@@ -3,7 +3,8 @@
 //!
 //! Each connection is a task (`process_socket`) with its own `Session`
 //! (`connection.rs`): simple and extended query protocols, text and binary formats,
-//! results streamed as they are produced (`respond.rs`), cancel through a shared
+//! results streamed as they are produced (`respond.rs`), COPY FROM STDIN data handed to the
+//! engine as it arrives (`copy_in.rs`), cancel through a shared
 //! `ConnectionManager` (`startup.rs`). Arrow types map to Postgres types in `types.rs` and
 //! are written by `encode.rs`; every error becomes a SQLSTATE in `sqlstate.rs`.
 //!
@@ -25,6 +26,7 @@
 //! ```
 
 mod connection;
+mod copy_in;
 mod encode;
 mod error;
 mod json;
@@ -42,6 +44,7 @@ use std::sync::Arc;
 use eddy_executor::Engine;
 use pgwire::api::auth::StartupHandler;
 use pgwire::api::cancel::{CancelHandler, DefaultCancelHandler};
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::{ConnectionManager, PgWireServerHandlers};
 use pgwire::tokio::process_socket;
@@ -142,6 +145,10 @@ impl PgWireServerHandlers for ConnectionHandlers {
 
     fn startup_handler(&self) -> Arc<impl StartupHandler> {
         self.startup.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
+        self.handler.clone()
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {

@@ -15,12 +15,12 @@ use std::sync::Arc;
 
 use futures::stream::BoxStream;
 use futures::{FutureExt, Sink, SinkExt, Stream, StreamExt, stream};
-use pgwire::api::ClientInfo;
 use pgwire::api::portal::Format;
 use pgwire::api::results::{CopyResponse, FieldFormat, QueryResponse, Response, Tag};
+use pgwire::api::{ClientInfo, PgWireConnectionState};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
-use pgwire::messages::copy::{CopyData, CopyDone, CopyOutResponse};
+use pgwire::messages::copy::{CopyData, CopyDone, CopyInResponse, CopyOutResponse};
 use pgwire::messages::data::{DataRow, RowDescription};
 use pgwire::messages::extendedquery::PortalSuspended;
 use pgwire::messages::response::{EmptyQueryResponse, TransactionStatus};
@@ -29,6 +29,8 @@ use tracing::trace;
 
 use eddy_executor::{CommandComplete, QueryOutput, RowStream, TransactionStatement};
 
+use crate::connection::cancel_receiver;
+use crate::copy_in::{CopyIn, CopyInSlot};
 use crate::encode::{encode_copy_rows, encode_data_rows};
 use crate::error::{ServerError, ServerResult};
 use crate::limits::{HEARTBEAT_INTERVAL, HEARTBEAT_PARAMETER};
@@ -59,6 +61,7 @@ pub(crate) async fn output_response<C>(
     client: &mut C,
     output: QueryOutput,
     format: &Format,
+    copy_in: &CopyInSlot,
 ) -> PgWireResult<Response>
 where
     C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
@@ -83,6 +86,16 @@ where
                 0,
                 columns,
                 copy_data_stream(rows),
+            )))
+        }
+        QueryOutput::CopyIn(sink) => {
+            let columns = sink.column_count();
+            let cancel = cancel_receiver(client).await;
+            *copy_in.lock().await = Some(CopyIn::new(*sink, cancel));
+            Ok(Response::CopyIn(CopyResponse::new(
+                0,
+                columns,
+                stream::empty(),
             )))
         }
     }
@@ -181,14 +194,14 @@ fn copy_data_stream(rows: RowStream) -> BoxStream<'static, PgWireResult<CopyData
     Box::pin(messages)
 }
 
-/// Sends one response. `describe_rows` sends a RowDescription first (the simple
-/// protocol; the extended one describes in Describe). With `rows_max`, a result with more
+/// Sends one response. The simple protocol (`simple_protocol`) sends a RowDescription
+/// before rows (the extended one describes in Describe). With `rows_max`, a result with more
 /// rows is suspended: PortalSuspended is sent and the rest is returned for the next
-/// Execute.
+/// Execute. A COPY FROM sends CopyInResponse and leaves the connection in CopyInProgress.
 pub(crate) async fn send_response<C>(
     client: &mut C,
     response: Response,
-    describe_rows: bool,
+    simple_protocol: bool,
     rows_max: Option<usize>,
 ) -> PgWireResult<Option<QueryResponse>>
 where
@@ -215,7 +228,7 @@ where
             send_tag(client, tag).await?;
         }
         Response::Query(mut rows) => {
-            if describe_rows {
+            if simple_protocol {
                 let description =
                     RowDescription::new(rows.row_schema().iter().map(Into::into).collect());
                 client
@@ -260,9 +273,22 @@ where
                 .await?;
             send_tag(client, Tag::new("COPY").with_rows(sent.items)).await?;
         }
+        Response::CopyIn(copy) => {
+            let columns = i16::try_from(copy.columns).map_err(|_| {
+                server_error(ServerError::TooManyColumns {
+                    columns: copy.columns,
+                    columns_max: i16::MAX as usize,
+                })
+            })?;
+            let header = CopyInResponse::new(copy.format, columns, copy.column_formats());
+            client.set_state(PgWireConnectionState::CopyInProgress(!simple_protocol));
+            client
+                .send(PgWireBackendMessage::CopyInResponse(header))
+                .await?;
+        }
         Response::Error(info) => return Err(PgWireError::UserError(info)),
-        Response::CopyIn(_) | Response::CopyBoth(_) => {
-            return Err(server_error(ServerError::CopyInUnsupported));
+        Response::CopyBoth(_) => {
+            return Err(server_error(ServerError::CopyBothUnsupported));
         }
     }
     Ok(None)

@@ -124,6 +124,8 @@ fn data_sqlstate(error: &DataError) -> &'static str {
         DataError::InvalidValue(_) => "22P02",
         DataError::NullNotAllowed(_) => "23502",
         DataError::OutOfRange(_) => "22003",
+        DataError::BadCopyData(_) => "22P04",
+        DataError::InvalidEncoding(_) => "22021",
     }
 }
 
@@ -202,7 +204,9 @@ pub(crate) fn server_sqlstate(error: &ServerError) -> &'static str {
         ServerError::ValueTooLarge { .. } => "54000",
         ServerError::ValueOutOfRange { .. } => "22008",
         ServerError::UnsupportedType { .. } => "0A000",
-        ServerError::CopyInUnsupported => "0A000",
+        ServerError::CopyBothUnsupported | ServerError::CopyInNotLast => "0A000",
+        ServerError::CopyFailed { .. } => "57014",
+        ServerError::NoCopyInProgress => "08P01",
         ServerError::BatchColumnCount { .. } => "XX000",
     }
 }
@@ -416,6 +420,11 @@ mod tests {
             "23502"
         );
         assert_eq!(code_of(DataError::OutOfRange("v".into()).into()), "22003");
+        assert_eq!(code_of(DataError::BadCopyData("v".into()).into()), "22P04");
+        assert_eq!(
+            code_of(DataError::InvalidEncoding("v".into()).into()),
+            "22021"
+        );
         let storage = StorageError::TopicNotFound {
             name: "clicks".into(),
         };

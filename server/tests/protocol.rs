@@ -1,6 +1,7 @@
 //! The wire protocol through a real driver (tokio-postgres) against an in-process server:
 //! extended-protocol parameters in binary, prepared statement reuse, portal suspension,
-//! push queries, cancel, a client leaving mid-query, COPY out, and bad input.
+//! push queries, cancel, a client leaving mid-query, COPY out, COPY in (bulk load, bad rows,
+//! CopyFail, cancel), and bad input.
 //!
 //! Tests wait for events (a RowDescription, a row, an error), each wait bounded by
 //! `WAIT_MAX` so a broken server fails the test instead of hanging it; nothing asserts on
@@ -10,16 +11,16 @@ use std::error::Error;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use eddy_executor::{Durability, Engine, EngineConfig};
-use futures::{Stream, StreamExt};
+use futures::{SinkExt, Stream, StreamExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_postgres::error::{ErrorPosition, SqlState};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
-use tokio_util::bytes::BytesMut;
+use tokio_util::bytes::{Bytes, BytesMut};
 use tokio_util::sync::CancellationToken;
 
 const WAIT_MAX: Duration = Duration::from_secs(30);
@@ -599,5 +600,310 @@ async fn transactions_are_accepted() {
         })
         .collect();
     assert_eq!(labels, vec!["tx"]);
+    server.stop().await;
+}
+
+const BIDS_DDL: &str = "CREATE STREAM bids (auction BIGINT KEY, bidder BIGINT, price BIGINT, \
+                        channel STRING, url STRING, date_time BIGINT) WITH (PARTITIONS = 2)";
+
+/// Nexmark-like bids `first..first + rows` in COPY text format, cut into pieces of about
+/// `piece_bytes` (pieces end mid-line, as a driver's buffers do).
+fn bid_lines(first: u64, rows: u64, piece_bytes: usize) -> Vec<Bytes> {
+    let mut text = String::new();
+    for bid in first..first + rows {
+        text.push_str(&format!(
+            "{}\t{}\t{}\tchannel-{}\thttps://www.nexmark.com/{}/item.htm?query=1\t{}\n",
+            bid % 1000,
+            bid,
+            bid % 997 + 1,
+            bid % 4,
+            bid % 100,
+            1_700_000_000_000 + bid
+        ));
+    }
+    text.as_bytes()
+        .chunks(piece_bytes)
+        .map(Bytes::copy_from_slice)
+        .collect()
+}
+
+/// Copies `pieces` in with tokio-postgres (the extended protocol) and finishes the COPY.
+async fn copy_in_pieces(
+    client: &Client,
+    statement: &str,
+    pieces: Vec<Bytes>,
+) -> Result<u64, tokio_postgres::Error> {
+    let sink = client.copy_in(statement).await?;
+    let mut sink = pin!(sink);
+    for piece in pieces {
+        sink.send(piece).await?;
+    }
+    sink.as_mut().finish().await
+}
+
+async fn count_and_sum(client: &Client, sql: &str) -> (i64, i64) {
+    let row = client.query_one(sql, &[]).await.expect("aggregate runs");
+    (row.get(0), row.get(1))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_loads_100_000_rows_into_two_partitions() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(BIDS_DDL)
+        .await
+        .expect("stream is created");
+    let rows = 100_000;
+    let pieces = bid_lines(0, rows, 64 * 1024);
+    let started = Instant::now();
+    let copied = copy_in_pieces(&client, "COPY bids FROM STDIN", pieces)
+        .await
+        .expect("COPY succeeds");
+    let elapsed = started.elapsed();
+    assert_eq!(copied, rows);
+    eprintln!(
+        "copy_in of {rows} bids: {:.0} rows/s (unoptimized test build)",
+        rows as f64 / elapsed.as_secs_f64()
+    );
+    let expected_price_sum: i64 = (0..rows as i64).map(|bid| bid % 997 + 1).sum();
+    assert_eq!(
+        count_and_sum(&client, "SELECT COUNT(*), SUM(price) FROM bids").await,
+        (rows as i64, expected_price_sum)
+    );
+    let partitions = client
+        .query(
+            "SELECT rowpartition, COUNT(*) FROM bids GROUP BY rowpartition",
+            &[],
+        )
+        .await
+        .expect("rows per partition");
+    assert_eq!(partitions.len(), 2, "both partitions hold rows");
+    let (rows_of_auction_7, _) = count_and_sum(
+        &client,
+        "SELECT COUNT(*), COUNT(DISTINCT rowpartition) FROM bids WHERE auction = 7",
+    )
+    .await;
+    assert_eq!(rows_of_auction_7, 100);
+    let one_partition = client
+        .query_one(
+            "SELECT COUNT(DISTINCT rowpartition) FROM bids WHERE auction = 7",
+            &[],
+        )
+        .await
+        .expect("partitions of one key");
+    assert_eq!(
+        one_partition.get::<_, i64>(0),
+        1,
+        "a key's rows share a partition"
+    );
+    let rowtime = client
+        .query_one("SELECT MAX(rowtime) FROM bids", &[])
+        .await
+        .expect("rowtime");
+    assert!(
+        rowtime.get::<_, i64>(0) > 1_700_000_000_000,
+        "ingestion time"
+    );
+    server.stop().await;
+}
+
+/// auction, url, price, bidder, rowtime
+type BidRow = (i64, Option<String>, Option<i64>, Option<i64>, i64);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_csv_with_a_header_and_a_column_list() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(BIDS_DDL)
+        .await
+        .expect("stream is created");
+    let csv = "url,auction,price,rowtime\n\
+               \"https://x/a,b\",1,10,1000\n\
+               \"say \"\"hi\"\"\",2,,2000\n\
+               ,3,30,3000\n";
+    let copied = copy_in_pieces(
+        &client,
+        "COPY bids (url, auction, price, rowtime) FROM STDIN WITH (FORMAT csv, HEADER)",
+        vec![Bytes::from_static(csv.as_bytes())],
+    )
+    .await
+    .expect("COPY succeeds");
+    assert_eq!(copied, 3);
+    let rows = client
+        .query(
+            "SELECT auction, url, price, bidder, rowtime FROM bids ORDER BY auction",
+            &[],
+        )
+        .await
+        .expect("rows");
+    let rows: Vec<BidRow> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4)))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![
+            (1, Some("https://x/a,b".into()), Some(10), None, 1000),
+            (2, Some("say \"hi\"".into()), None, None, 2000),
+            (3, None, Some(30), None, 3000),
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_errors_carry_sqlstates_and_the_connection_survives() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(BIDS_DDL)
+        .await
+        .expect("stream is created");
+
+    let bad_value = "1\t1\t1\tc\tu\t1\n2\t2\tx2\tc\tu\t2\n";
+    let error = copy_in_pieces(
+        &client,
+        "COPY bids FROM STDIN",
+        vec![Bytes::from_static(bad_value.as_bytes())],
+    )
+    .await
+    .expect_err("a bad value");
+    assert_eq!(sqlstate(&error), SqlState::INVALID_TEXT_REPRESENTATION);
+    let message = error.as_db_error().map(|error| error.message().to_owned());
+    assert_eq!(
+        message.as_deref(),
+        Some("invalid value 'x2' for column \"price\" of type BIGINT, line 2")
+    );
+
+    // A bad value in the first chunk fails the COPY while the client is still sending.
+    let mut pieces = bid_lines(0, 20_000, 16 * 1024);
+    pieces.insert(0, Bytes::from_static(b"1\t1\tNaN\tc\tu\t1\n"));
+    let error = copy_in_pieces(&client, "COPY bids FROM STDIN", pieces)
+        .await
+        .expect_err("a bad value on line 1");
+    assert_eq!(sqlstate(&error), SqlState::INVALID_TEXT_REPRESENTATION);
+
+    let short_line = "1\t1\t1\n";
+    let error = copy_in_pieces(
+        &client,
+        "COPY bids FROM STDIN",
+        vec![Bytes::from_static(short_line.as_bytes())],
+    )
+    .await
+    .expect_err("a line with too few fields");
+    assert_eq!(sqlstate(&error), SqlState::BAD_COPY_FILE_FORMAT);
+
+    let error = copy_in_pieces(&client, "COPY no_such_stream FROM STDIN", Vec::new())
+        .await
+        .expect_err("an unknown stream");
+    assert_eq!(sqlstate(&error), SqlState::UNDEFINED_TABLE);
+
+    let error = client
+        .simple_query("COPY bids FROM STDIN; SELECT 1")
+        .await
+        .expect_err("COPY FROM STDIN before another statement");
+    assert_eq!(sqlstate(&error), SqlState::FEATURE_NOT_SUPPORTED);
+
+    assert_eq!(
+        count_and_sum(&client, "SELECT COUNT(*), COUNT(*) FROM bids").await,
+        (0, 0),
+        "a failed chunk appends nothing"
+    );
+    server.stop().await;
+}
+
+/// Waits until `stream` holds `expected` rows, failing if it ever holds a number of rows
+/// other than 0 or `expected`.
+async fn wait_for_rows(client: &Client, stream: &str, expected: i64) {
+    let sql = format!("SELECT COUNT(*), COUNT(*) FROM {stream}");
+    let deadline = Instant::now() + WAIT_MAX;
+    loop {
+        let (rows, _) = count_and_sum(client, &sql).await;
+        assert!(rows == 0 || rows == expected, "{stream}: {rows} rows");
+        if rows == expected {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{stream}: stuck at {rows} rows");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_fail_or_a_disconnect_keeps_the_chunks_already_appended() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(&format!(
+            "{BIDS_DDL}; {}",
+            BIDS_DDL.replace("bids", "bids_2")
+        ))
+        .await
+        .expect("streams are created");
+    // 10,000 rows: one full chunk of 8,192, appended as it fills, and the start of the next,
+    // which is dropped.
+    let sink = client
+        .copy_in("COPY bids FROM STDIN")
+        .await
+        .expect("COPY starts");
+    let mut sink = Box::pin(sink);
+    for piece in bid_lines(0, 10_000, 16 * 1024) {
+        sink.send(piece).await.expect("data is sent");
+    }
+    // Dropping the sink unfinished sends CopyFail.
+    drop(sink);
+    wait_for_rows(&client, "bids", 8192).await;
+
+    let (leaving, connection) = server.connect_with_task().await;
+    let sink = leaving
+        .copy_in("COPY bids_2 FROM STDIN")
+        .await
+        .expect("COPY starts");
+    let mut sink = Box::pin(sink);
+    for piece in bid_lines(0, 10_000, 16 * 1024) {
+        sink.send(piece).await.expect("data is sent");
+    }
+    // The first chunk is appended while the COPY goes on; then the client vanishes.
+    wait_for_rows(&client, "bids_2", 8192).await;
+    connection.abort();
+    let _aborted = connection.await;
+    drop(sink);
+    let other = server.connect().await;
+    wait_for_rows(&other, "bids_2", 8192).await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_ends_a_copy_in_with_57014() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(BIDS_DDL)
+        .await
+        .expect("stream is created");
+    let sink = client
+        .copy_in("COPY bids FROM STDIN")
+        .await
+        .expect("COPY starts");
+    let mut sink = Box::pin(sink);
+    sink.send(bid_lines(0, 10, 1024).remove(0))
+        .await
+        .expect("data is sent");
+    client
+        .cancel_token()
+        .cancel_query(NoTls)
+        .await
+        .expect("cancel request is sent");
+    let error = sink
+        .as_mut()
+        .finish()
+        .await
+        .expect_err("the COPY was cancelled");
+    assert_eq!(sqlstate(&error), SqlState::QUERY_CANCELED);
+    assert_eq!(
+        count_and_sum(&client, "SELECT COUNT(*), COUNT(*) FROM bids").await,
+        (0, 0)
+    );
     server.stop().await;
 }

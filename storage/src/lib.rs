@@ -38,6 +38,6 @@ mod store;
 
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
-pub use log::{Durability, Offset, Topic};
+pub use log::{Durability, Offset, PendingAppend, Topic};
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
 pub use store::{Store, StoreConfig};

@@ -46,12 +46,35 @@ impl CommitterHandle {
         &self,
         frames: Vec<(Arc<Partition>, EncodedFrame)>,
     ) -> Result<Vec<Offset>, StorageError> {
+        self.queue(frames).await?.durable().await
+    }
+
+    /// Queues the frames for a commit round, waiting only while the queue is full. Requests
+    /// queued one after another are committed in that order.
+    pub(crate) async fn queue(
+        &self,
+        frames: Vec<(Arc<Partition>, EncodedFrame)>,
+    ) -> Result<QueuedAppend, StorageError> {
         let (reply, reply_receiver) = oneshot::channel();
         self.sender
             .send(AppendRequest { frames, reply })
             .await
             .map_err(|_| StorageError::CommitterStopped)?;
-        reply_receiver
+        Ok(QueuedAppend { reply_receiver })
+    }
+}
+
+/// An append waiting in (or past) the committer's queue. Dropping it does not cancel the
+/// append, only the wait for it.
+#[derive(Debug)]
+pub(crate) struct QueuedAppend {
+    reply_receiver: oneshot::Receiver<Result<Vec<Offset>, StorageError>>,
+}
+
+impl QueuedAppend {
+    /// Resolves once the append is durable and visible, with each frame's base offset.
+    pub(crate) async fn durable(self) -> Result<Vec<Offset>, StorageError> {
+        self.reply_receiver
             .await
             .map_err(|_| StorageError::CommitterStopped)?
     }

@@ -26,6 +26,7 @@ pub(crate) use committer::CommitterHandle;
 pub(crate) use partition::{LogSettings, sync_directory};
 pub(crate) use topic_files::{TopicFiles, load_topics};
 
+use committer::QueuedAppend;
 use frame::{EncodedFrame, ProducerTag};
 use partition::{Partition, PartitionIdentity};
 
@@ -42,6 +43,24 @@ pub enum Durability {
     /// After write(2): flushing is left to the OS, like Kafka's default. A crash of the
     /// machine (not of the process) can lose the last acknowledged appends.
     Os,
+}
+
+/// An append queued by `Topic::queue_append_partitions`. Dropping it does not cancel the
+/// append: its rows land all the same, only nobody waits for them.
+#[derive(Debug)]
+pub struct PendingAppend {
+    /// None when there was nothing to append.
+    queued: Option<QueuedAppend>,
+}
+
+impl PendingAppend {
+    /// Resolves once the append is durable and visible to readers.
+    pub async fn durable(self) -> Result<(), StorageError> {
+        match self.queued {
+            Some(queued) => queued.durable().await.map(|_| ()),
+            None => Ok(()),
+        }
+    }
 }
 
 /// A named log with a fixed schema and a fixed number of partitions.
@@ -131,11 +150,25 @@ impl Topic {
         &self,
         batches: Vec<(u32, RecordBatch)>,
     ) -> Result<(), StorageError> {
+        self.queue_append_partitions(batches).await?.durable().await
+    }
+
+    /// Like `append_partitions`, in two steps, so that one writer can keep several appends in
+    /// flight: this queues the batches for the next group commit (waiting only while the
+    /// committer's queue is full); the returned `PendingAppend` resolves once they are
+    /// durable. Appends queued one after another keep their order within each partition.
+    pub async fn queue_append_partitions(
+        &self,
+        batches: Vec<(u32, RecordBatch)>,
+    ) -> Result<PendingAppend, StorageError> {
         let frames = self.encode_frames(batches.into_iter())?;
         if frames.is_empty() {
-            return Ok(());
+            return Ok(PendingAppend { queued: None });
         }
-        self.committer.append(frames).await.map(|_| ())
+        let queued = self.committer.queue(frames).await?;
+        Ok(PendingAppend {
+            queued: Some(queued),
+        })
     }
 
     /// Appends at most one frame per partition, tagged (producer, epoch), and resolves once all
