@@ -54,6 +54,29 @@ DELETE FROM accounts WHERE id = 4;
 -- @settle
 SELECT region, accounts, total, low, high, balances FROM by_region;
 SELECT region, total FROM rich_regions;
+-- Every aggregate over a table, through an update and a delete.
+CREATE TABLE scores (player STRING PRIMARY KEY, team STRING, points INT);
+INSERT INTO scores VALUES ('ann', 'red', 10), ('bo', 'red', 30), ('cy', 'red', 20), ('di', 'blue', 5);
+CREATE TABLE team_stats AS
+    SELECT team, COUNT(*) AS players, COUNT(points) AS scored, SUM(points) AS total,
+           AVG(points) AS mean, MIN(points) AS low, MAX(points) AS high,
+           COUNT_DISTINCT(points) AS distinct_points, LATEST_BY_OFFSET(player) AS last_player,
+           EARLIEST_BY_OFFSET(player) AS first_player, COLLECT_LIST(points) AS point_list,
+           COLLECT_SET(player) AS players_set, TOPK(points, 2) AS best
+    FROM scores GROUP BY team;
+-- @settle
+SELECT team, players, scored, total, mean, low, high, distinct_points FROM team_stats;
+SELECT team, last_player, first_player, point_list, players_set, best FROM team_stats;
+-- bo's 30 becomes 3 (the maximum goes), cy leaves red for blue, ann is deleted.
+INSERT INTO scores VALUES ('bo', 'red', 3), ('cy', 'blue', 20);
+DELETE FROM scores WHERE player = 'ann';
+-- @settle
+SELECT team, players, scored, total, mean, low, high, distinct_points FROM team_stats;
+SELECT team, last_player, first_player, point_list, players_set, best FROM team_stats;
+DELETE FROM scores WHERE player IN ('bo');
+-- @settle
+SELECT team, players, total, point_list FROM team_stats;
+
 -- A table from a table from a table.
 CREATE TABLE region_sizes AS SELECT accounts, COUNT(*) AS regions FROM by_region GROUP BY accounts;
 CREATE TABLE busy_regions AS SELECT region, accounts FROM by_region WHERE accounts > 1;

@@ -13,6 +13,11 @@ SELECT name FROM users WHERE id = 99;
 SELECT id, name FROM users WHERE id >= 3;
 SELECT country, COUNT(*) AS users, SUM(score) AS score FROM users GROUP BY country ORDER BY country;
 SELECT name FROM users ORDER BY score DESC LIMIT 2;
+-- Joins between tables and streams.
+CREATE STREAM visits (user_id BIGINT KEY, page STRING);
+INSERT INTO visits VALUES (1, '/a'), (2, '/b'), (2, '/c'), (9, '/nobody');
+SELECT u.name, v.page FROM visits v JOIN users u ON v.user_id = u.id ORDER BY v.page;
+SELECT u.name, COUNT(v.page) AS visits FROM users u LEFT JOIN visits v ON v.user_id = u.id GROUP BY u.name ORDER BY u.name;
 DELETE FROM users WHERE id = 3;
 DELETE FROM users WHERE id IN (1, 77);
 DELETE FROM users WHERE id = 3;
