@@ -50,6 +50,8 @@ struct AggregateSpec {
 pub struct GroupBy {
     plan: AggregatePlan,
     specs: Vec<AggregateSpec>,
+    /// The input is a stream: rows are only ever inserted, so states keep less.
+    append_only: bool,
     group_schema: SchemaRef,
     /// `q/<query id>/g/`: where the groups' states live in the state keyspace.
     state_prefix: Vec<u8>,
@@ -111,6 +113,7 @@ impl GroupBy {
     pub fn new(
         plan: AggregatePlan,
         query_id: &str,
+        append_only: bool,
         budget: Arc<CacheBudget>,
     ) -> EngineResult<Self> {
         let group_count = plan.group_exprs.len();
@@ -132,6 +135,7 @@ impl GroupBy {
         Ok(GroupBy {
             plan,
             specs,
+            append_only,
             group_schema,
             state_prefix: format!("q/{query_id}/g/").into_bytes(),
             cache: HashMap::new(),
@@ -266,8 +270,14 @@ impl GroupBy {
         let mut accumulators = self
             .specs
             .iter()
-            .map(|spec| Accumulator::new(spec.function, spec.input_type.clone()))
-            .collect::<Result<Vec<_>, _>>()
+            .map(|spec| {
+                let accumulator = Accumulator::new(spec.function, spec.input_type.clone())?;
+                Ok(match self.append_only {
+                    true => accumulator.append_only(),
+                    false => accumulator,
+                })
+            })
+            .collect::<Result<Vec<_>, crate::aggregate::AggregateError>>()
             .map_err(|error| EngineError::Internal(error.to_string()))?;
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];

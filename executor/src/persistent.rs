@@ -316,9 +316,11 @@ impl Runner {
                 sink_timestamp: EventTimeColumn::of(&sink_def)?,
             },
             (true, Dataflow::Aggregate(aggregate)) => {
+                // Over a stream, rows are only inserted: the accumulators can keep less.
                 Work::IntoTable(TableOperator::GroupBy(Box::new(GroupBy::new(
                     aggregate,
                     &query.id,
+                    !input_def.is_table(),
                     engine.operator_cache.clone(),
                 )?)))
             }

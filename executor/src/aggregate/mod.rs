@@ -270,6 +270,9 @@ struct Batch<'a> {
 /// states are empty.
 trait GroupStates: Send {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError>;
+    /// The input never retracts (a stream): a state may drop what only a retraction could
+    /// bring back, such as every value but the maximum.
+    fn set_append_only(&mut self) {}
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError>;
     fn save(&self, group: usize, encoder: &mut encoding::Encoder);
     /// Replaces the group's state with the decoded one.
@@ -468,6 +471,14 @@ impl Accumulator {
             weights,
             sequences,
         })
+    }
+
+    /// Declares that the input only ever inserts (every weight positive), so states keep
+    /// only what can still matter: MIN and MAX one value per group, TOPK k values. Any
+    /// retraction afterwards is a caller's error.
+    pub fn append_only(mut self) -> Self {
+        self.states.set_append_only();
+        self
     }
 
     /// The current results of `groups`, in that order, as one array of

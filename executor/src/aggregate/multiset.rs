@@ -53,6 +53,8 @@ struct MultisetStates<K: ValueKind> {
     kind: K,
     /// Per group: value → copies, every count positive between batches.
     groups: Vec<BTreeMap<K::Owned, i64>>,
+    /// The input never retracts: MIN, MAX and TOPK keep only the values they can answer.
+    append_only: bool,
 }
 
 impl<K: ValueKind> MultisetStates<K> {
@@ -62,6 +64,25 @@ impl<K: ValueKind> MultisetStates<K> {
             output,
             kind,
             groups: Vec::new(),
+            append_only: false,
+        }
+    }
+
+    /// Drops the values an append-only input can never bring back into the result.
+    fn prune(&mut self, groups: &[usize]) {
+        let keep = match self.output {
+            MultisetOutput::Min | MultisetOutput::Max => 1,
+            MultisetOutput::TopK(k) => k,
+            MultisetOutput::CountDistinct | MultisetOutput::Set => return,
+        };
+        for &group in groups {
+            let values = &mut self.groups[group];
+            while values.len() > keep {
+                match self.output {
+                    MultisetOutput::Min => values.pop_last(),
+                    _ => values.pop_first(),
+                };
+            }
         }
     }
 
@@ -143,7 +164,14 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
                 return Err(retracted_more_than_inserted(function, group));
             }
         }
+        if self.append_only {
+            self.prune(batch.groups);
+        }
         Ok(())
+    }
+
+    fn set_append_only(&mut self) {
+        self.append_only = true;
     }
 
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
@@ -224,6 +252,36 @@ mod tests {
 
     fn utf8(value: Option<&str>) -> ScalarValue {
         ScalarValue::Utf8(value.map(String::from))
+    }
+
+    #[test]
+    fn append_only_states_keep_just_what_answers() {
+        let values = arc(Int64Array::from(vec![5, 3, 9, 3, 7, 9]));
+        let groups = [0, 0, 0, 0, 0, 0];
+        let mut min = accumulator(AggregateFunction::Min, &DataType::Int64).append_only();
+        let mut max = accumulator(AggregateFunction::Max, &DataType::Int64).append_only();
+        let mut top = accumulator(AggregateFunction::TopK(2), &DataType::Int64).append_only();
+        let mut distinct =
+            accumulator(AggregateFunction::CountDistinct, &DataType::Int64).append_only();
+        for accumulator in [&mut min, &mut max, &mut top, &mut distinct] {
+            apply(accumulator, values.clone(), &groups, &[1; 6]);
+            apply(accumulator, arc(Int64Array::from(vec![4])), &[0], &[1]);
+        }
+        assert_eq!(results(&min, &[0]), [int64(Some(3))]);
+        assert_eq!(results(&max, &[0]), [int64(Some(9))]);
+        assert_eq!(
+            list_result(&top, 0),
+            Some(vec![int64(Some(9)), int64(Some(9))])
+        );
+        assert_eq!(results(&distinct, &[0]), [int64(Some(5))]);
+        // What is saved is what is kept: one value for MIN, not six.
+        let pruned = min.save(0).len();
+        let full = {
+            let mut all = accumulator(AggregateFunction::Min, &DataType::Int64);
+            apply(&mut all, values, &groups, &[1; 6]);
+            all.save(0).len()
+        };
+        assert!(pruned < full, "{pruned} bytes kept, {full} without pruning");
     }
 
     #[test]
