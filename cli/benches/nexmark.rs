@@ -5,7 +5,7 @@
 //!    persistent `GROUP BY auction` count/sum/max keeps a table up to date; rows per second
 //!    from the first COPY until the query has committed every row;
 //! 2. key lookups under that load: a prepared `SELECT .. FROM auction_stats WHERE auction = $1`
-//!    on a third connection, one after another with random auctions while ingestion runs;
+//!    on a third connection, 1,000 a second with random auctions while ingestion runs;
 //!    median and p99 latency;
 //! 3. bounded memory: a table of `EDDY_BENCH_KEYS` keys (default 10,000,000) loaded with
 //!    `--memory 256MiB`; the server's resident memory afterwards, and lookup latency.
@@ -82,7 +82,10 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-/// Looks up random keys one after another until `stop` is set; latencies in ms.
+/// Lookups per second: a steady load of point reads, as an application would send.
+const LOOKUPS_PER_SECOND: u64 = 1000;
+
+/// Looks up random keys at `LOOKUPS_PER_SECOND` until `stop` is set; latencies in ms.
 async fn lookups(
     client: Client,
     sql: &str,
@@ -92,7 +95,10 @@ async fn lookups(
     let statement = client.prepare(sql).await.expect("prepares");
     let mut random = Random(7);
     let mut latencies = Vec::new();
+    let mut ticks = tokio::time::interval(Duration::from_micros(1_000_000 / LOOKUPS_PER_SECOND));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        ticks.tick().await;
         let key = keys.start + random.below((keys.end - keys.start) as u64) as i64;
         let started = Instant::now();
         client.query(&statement, &[&key]).await.expect("lookup");
@@ -193,7 +199,7 @@ async fn bounded_memory(keys: usize) {
         0..keys as i64,
         stop.clone(),
     ));
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let latencies = lookup.await.expect("lookups");
     let (median, p99) = percentiles(latencies);

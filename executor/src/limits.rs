@@ -1,10 +1,11 @@
 //! The executor's limits, each with the reason for its value.
 
-/// Rows a persistent query reads from one input partition per epoch. An epoch costs two
-/// fsyncs (state commit, sink append) of a few milliseconds each, so an epoch must carry
-/// enough rows to amortize them (64 Ki rows at 8 ms is 8 M rows/s of headroom) while staying
-/// milliseconds of work, so a trickle of rows is still processed row-promptly.
-pub const EPOCH_ROWS_MAX_PER_PARTITION: usize = 64 * 1024;
+/// Rows a persistent query reads from one input partition per epoch, when it is behind (a
+/// query that keeps up takes what has arrived, so a trickle of rows is processed promptly).
+/// An epoch costs two fsyncs (state commit, sink append), and a GROUP BY epoch loads, saves
+/// and emits every group it touches once, however many rows it saw: a query catching up
+/// goes faster the more rows an epoch carries, while an epoch stays tens of megabytes.
+pub const EPOCH_ROWS_MAX_PER_PARTITION: usize = 256 * 1024;
 
 /// Rows a push query reads from one partition before it yields to the others: keeps one busy
 /// partition from starving the rest.
