@@ -364,7 +364,7 @@ impl Runner {
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.work {
-                Work::IntoStream { .. } => self.compute(&from, &offsets)?,
+                Work::IntoStream { .. } => off_the_runtime(|| self.compute(&from, &offsets))?,
                 Work::IntoTable(_) => self.load_pending()?,
             };
             self.append(output, epoch).await?;
@@ -405,7 +405,7 @@ impl Runner {
                 }
                 continue;
             }
-            let mut output = self.compute(&offsets, &targets)?;
+            let mut output = off_the_runtime(|| self.compute(&offsets, &targets))?;
             epoch += 1;
             let state = std::mem::take(&mut output.state);
             self.commit_progress(epoch, &offsets, &targets, state)
@@ -778,6 +778,16 @@ impl Runner {
         let last = columns.len() - 1;
         columns[last] = Arc::new(rowtimes);
         Ok(RecordBatch::try_new(sink_schema, columns)?)
+    }
+}
+
+/// Runs an epoch's computation (up to hundreds of milliseconds of CPU for a large epoch) so
+/// that the runtime moves the worker's other tasks (clients' statements, push queries) to
+/// another thread meanwhile, instead of making them wait.
+fn off_the_runtime<T>(compute: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(compute),
+        _ => compute(),
     }
 }
 
