@@ -142,26 +142,36 @@ async fn pull(engine: &Engine, plan: &LogicalPlan) -> EngineResult<RowStream> {
 /// optimizer and executor (a key lookup's latency is mostly theirs). None for any other
 /// query, which DataFusion runs.
 fn key_lookup(engine: &Engine, plan: &LogicalPlan) -> EngineResult<Option<RowStream>> {
-    let Ok(Dataflow::Stateless(dataflow)) = lower(plan, false) else {
+    // Cheap checks first (one table scanned, its key pinned), so that every other pull query
+    // goes to DataFusion without compiling anything here.
+    let mut scanned = Vec::new();
+    let mut filters = Vec::new();
+    plan.apply(|node| {
+        match node {
+            LogicalPlan::TableScan(scan) => scanned.push(scan.table_name.table().to_string()),
+            LogicalPlan::Filter(filter) => {
+                filters.extend(split_conjunction(&filter.predicate).into_iter().cloned());
+            }
+            _ => {}
+        }
+        Ok(TreeNodeRecursion::Continue)
+    })?;
+    let [scanned] = scanned.as_slice() else {
         return Ok(None);
     };
     let Some(table) = engine
         .read_catalog()
-        .source(&dataflow.source)
+        .source(scanned)
         .filter(|source| source.is_table())
         .cloned()
     else {
         return Ok(None);
     };
-    let mut filters = Vec::new();
-    plan.apply(|node| {
-        if let LogicalPlan::Filter(filter) = node {
-            filters.extend(split_conjunction(&filter.predicate).into_iter().cloned());
-        }
-        Ok(TreeNodeRecursion::Continue)
-    })?;
     let provider = TableState::new(table.clone(), engine.store.clone());
     let Some(keys) = provider.pinned_keys(&filters)? else {
+        return Ok(None);
+    };
+    let Ok(Dataflow::Stateless(dataflow)) = lower(plan, false) else {
         return Ok(None);
     };
     let rows = lookup_rows(engine.store.state().as_ref(), &table, &keys)?;
