@@ -895,6 +895,10 @@ async fn cancel_ends_a_copy_in_with_57014() {
         .cancel_query(NoTls)
         .await
         .expect("cancel request is sent");
+    // A cancel request travels on its own connection and is never acknowledged, so a
+    // CopyDone sent right behind it can win the race and end the COPY normally (in
+    // PostgreSQL too). Give the server time to take the request before finishing.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let error = sink
         .as_mut()
         .finish()
