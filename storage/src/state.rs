@@ -13,7 +13,7 @@ use crate::error::StorageError;
 use crate::limits::STATE_WORKER_THREADS;
 
 /// The three separate key spaces of the state store (fjall keyspaces).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Keyspace {
     /// Streams, tables, queries and their definitions.
     Catalog,
@@ -44,6 +44,16 @@ enum StateChange {
         keyspace: Keyspace,
         key: Vec<u8>,
     },
+}
+
+impl StateChange {
+    fn target(&self) -> (Keyspace, &[u8]) {
+        match self {
+            StateChange::Put { keyspace, key, .. } | StateChange::Delete { keyspace, key } => {
+                (*keyspace, key)
+            }
+        }
+    }
 }
 
 /// A key and its value, as returned by scans.
@@ -189,8 +199,13 @@ impl StateStore for FjallStateStore {
         if batch.is_empty() {
             return Ok(());
         }
+        // Inserting in key order keeps the memtable's skiplist searches on the nodes the
+        // previous insert just walked, which costs a fraction of scattered inserts. The sort
+        // is stable, so of two changes to one key the later still wins.
+        let mut changes = batch.changes;
+        changes.sort_by(|left, right| left.target().cmp(&right.target()));
         let mut write_batch = self.database.batch().durability(Some(PersistMode::SyncAll));
-        for change in batch.changes {
+        for change in changes {
             match change {
                 StateChange::Put {
                     keyspace,
@@ -257,6 +272,27 @@ mod tests {
         assert_eq!(
             store.scan_prefix(Keyspace::State, b"t/").expect("scan"),
             vec![(b"t/2".to_vec(), b"TWO".to_vec())]
+        );
+    }
+
+    #[test]
+    fn the_last_change_to_a_key_in_a_batch_wins() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = open(directory.path());
+        let mut batch = StateBatch::default();
+        batch.put(Keyspace::State, b"k/2".to_vec(), b"first".to_vec());
+        batch.put(Keyspace::State, b"k/1".to_vec(), b"kept".to_vec());
+        batch.delete(Keyspace::State, b"k/2".to_vec());
+        batch.put(Keyspace::State, b"k/3".to_vec(), b"gone".to_vec());
+        batch.put(Keyspace::State, b"k/2".to_vec(), b"last".to_vec());
+        batch.delete(Keyspace::State, b"k/3".to_vec());
+        store.commit(batch).expect("commits");
+        assert_eq!(
+            store.scan_prefix(Keyspace::State, b"k/").expect("scan"),
+            vec![
+                (b"k/1".to_vec(), b"kept".to_vec()),
+                (b"k/2".to_vec(), b"last".to_vec())
+            ]
         );
     }
 
