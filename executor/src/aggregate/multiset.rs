@@ -5,6 +5,7 @@
 //! Never: keep a value with zero copies, or end a batch with a negative count (that is a
 //! retraction of what was never inserted, reported as an error).
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -68,12 +69,19 @@ impl<K: ValueKind> MultisetStates<K> {
         }
     }
 
+    /// How many values a group needs when no value can be retracted: None for all of them.
+    fn values_needed_without_retractions(&self) -> Option<usize> {
+        match self.output {
+            MultisetOutput::Min | MultisetOutput::Max => Some(1),
+            MultisetOutput::TopK(k) => Some(k),
+            MultisetOutput::CountDistinct | MultisetOutput::Set => None,
+        }
+    }
+
     /// Drops the values an append-only input can never bring back into the result.
     fn prune(&mut self, groups: &[usize]) {
-        let keep = match self.output {
-            MultisetOutput::Min | MultisetOutput::Max => 1,
-            MultisetOutput::TopK(k) => k,
-            MultisetOutput::CountDistinct | MultisetOutput::Set => return,
+        let Some(keep) = self.values_needed_without_retractions() else {
+            return;
         };
         for &group in groups {
             let values = &mut self.groups[group];
@@ -121,6 +129,11 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             detail: "no values for the argument".into(),
         })?;
         let function = self.function;
+        let output = self.output;
+        let kept = match self.append_only {
+            true => self.values_needed_without_retractions(),
+            false => None,
+        };
         let groups = &mut self.groups;
         // Values whose count went negative: fine if a later row of the batch inserts them.
         let mut went_negative: Vec<(usize, K::Owned)> = Vec::new();
@@ -131,6 +144,24 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             // `Accumulator::update` checked that every column has a row for each value.
             let (group, weight) = (batch.groups[row], batch.weights[row]);
             let counts = &mut groups[group];
+            // Without retractions, a value past the group's kept ones can never be answered:
+            // skipping it spares an insert that `prune` would undo.
+            if let Some(kept) = kept
+                && weight > 0
+                && counts.len() >= kept
+            {
+                let beyond = match output {
+                    MultisetOutput::Min => counts
+                        .last_key_value()
+                        .is_some_and(|(largest, _)| value > largest.borrow()),
+                    _ => counts
+                        .first_key_value()
+                        .is_some_and(|(smallest, _)| value < smallest.borrow()),
+                };
+                if beyond {
+                    return Ok(());
+                }
+            }
             match counts.get_mut(value) {
                 Some(count) => {
                     *count = count
