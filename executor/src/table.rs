@@ -374,11 +374,13 @@ pub fn lookup_rows(
     Ok(decode_rows(&table.queryable_schema(), &values)?)
 }
 
-/// Number of rows a table holds now (a count of state keys).
+/// Number of rows a table holds now, as committed with its rows. A table never written has
+/// no count yet, and its keys (none) are counted.
 pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64> {
-    Ok(state
-        .scan_prefix(Keyspace::State, &state_prefix(table))?
-        .len() as u64)
+    match state.get(Keyspace::Offsets, &rows_key(table))? {
+        Some(bytes) => decode_u64(&bytes),
+        None => Ok(state.count_prefix(Keyspace::State, &state_prefix(table))?),
+    }
 }
 
 /// Deletes a dropped table's rows, row count and applied offsets, in commits of at most
