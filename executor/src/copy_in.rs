@@ -30,12 +30,14 @@ use eddy_planner::{PlanError, ROWTIME, SourceDef};
 use eddy_storage::{PendingAppend, Topic};
 use memchr::{memchr, memchr2, memchr3};
 
+use crate::background::run_in_background;
 use crate::batches::partition_by_key;
 use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::insert::{STRICT, Target, check_table_writable, invalid_value, target_columns};
 use crate::limits::{
-    COPY_APPENDS_IN_FLIGHT_MAX, COPY_CHUNK_BYTES_MAX, COPY_CHUNK_ROWS_MAX, COPY_RECORD_BYTES_MAX,
+    COPY_APPENDS_IN_FLIGHT_MAX, COPY_BACKGROUND_BYTES_MIN, COPY_BACKGROUND_ROWS_MIN,
+    COPY_CHUNK_BYTES_MAX, COPY_CHUNK_ROWS_MAX, COPY_RECORD_BYTES_MAX,
 };
 use crate::table::{TableChanges, write_source_table};
 use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
@@ -174,12 +176,32 @@ impl CopyInSink {
     }
 
     /// Appends the chunks the reader has ready: only full ones until the data has ended.
+    /// Splitting a large piece of data into lines, and typing a chunk of many rows, are bulk
+    /// work and run at background priority; a few lines are decoded right here.
     async fn append_chunks(&mut self, data_ended: bool) -> EngineResult<()> {
-        while let Some(chunk) = self.reader.next_chunk(data_ended)? {
-            let batch = self.batch(chunk)?;
+        loop {
+            let batch = match self.reader.unread_bytes() >= COPY_BACKGROUND_BYTES_MIN {
+                true => run_in_background(|| self.next_batch(data_ended))?,
+                false => match self.reader.next_chunk(data_ended)? {
+                    Some(chunk) if chunk.lines.len() >= COPY_BACKGROUND_ROWS_MIN => {
+                        Some(run_in_background(|| self.batch(chunk))?)
+                    }
+                    Some(chunk) => Some(self.batch(chunk)?),
+                    None => None,
+                },
+            };
+            let Some(batch) = batch else {
+                return Ok(());
+            };
             self.append(batch).await?;
         }
-        Ok(())
+    }
+
+    fn next_batch(&mut self, data_ended: bool) -> EngineResult<Option<RecordBatch>> {
+        self.reader
+            .next_chunk(data_ended)?
+            .map(|chunk| self.batch(chunk))
+            .transpose()
     }
 
     /// A chunk's cells as a batch of the stream's stored schema.
@@ -336,6 +358,11 @@ impl CopyReader {
             chunk,
             decoded: Vec::new(),
         }
+    }
+
+    /// Bytes received and not yet split into lines.
+    fn unread_bytes(&self) -> usize {
+        self.buffer.len() - self.consumed
     }
 
     fn push(&mut self, data: &[u8]) {

@@ -29,6 +29,7 @@
 //! ```
 
 mod aggregate;
+mod background;
 mod batches;
 mod copy_in;
 mod ddl;

@@ -7,6 +7,11 @@
 /// goes faster the more rows an epoch carries, while an epoch stays tens of megabytes.
 pub const EPOCH_ROWS_MAX_PER_PARTITION: usize = 256 * 1024;
 
+/// Epochs of at least this many input rows (all partitions) are computed at background
+/// priority (`background.rs`): a query catching up yields the CPU to clients' lookups, while
+/// an epoch of a query that keeps up stays on the fast path of a few rows.
+pub const BACKGROUND_EPOCH_ROWS_MIN: u64 = 16 * 1024;
+
 /// Rows a push query reads from one partition before it yields to the others: keeps one busy
 /// partition from starving the rest.
 pub const PUSH_READ_ROWS_MAX: usize = 8192;
@@ -22,6 +27,16 @@ pub const PARTITIONS_MAX: u32 = 256;
 /// (a cast kernel per column, a log frame per partition) vanish per row, small enough that a
 /// COPY's rows become visible while it runs and its memory stays a few MiB.
 pub const COPY_CHUNK_ROWS_MAX: usize = 8192;
+
+/// A change to a source table of at least this many keys reads their old rows at background
+/// priority (`background.rs`).
+pub const BACKGROUND_TABLE_KEYS_MIN: usize = 1024;
+
+/// COPY data decoded at background priority (`background.rs`): a piece of at least this many
+/// bytes is split into lines there, a chunk of at least this many rows is typed there. Less is
+/// decoded on the connection's task, where a thread handoff would cost more than the work.
+pub const COPY_BACKGROUND_BYTES_MIN: usize = 256 << 10;
+pub const COPY_BACKGROUND_ROWS_MIN: usize = 1024;
 
 /// Bytes of COPY input after which a chunk is appended even before it has
 /// `COPY_CHUNK_ROWS_MAX` rows, so that rows of large values still make modest log frames.

@@ -33,14 +33,15 @@ use futures::future::select_all;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use crate::background::run_in_background;
 use crate::batches::{
     apply_steps, apply_steps_tracked, cast_to_schema, partition_by_key, with_pseudo_columns,
 };
 use crate::engine::{Engine, PROCESSING_LOG, RunningQuery, commit_state};
 use crate::error::{EngineError, EngineResult};
 use crate::group_by::{self, GroupBy};
-use crate::limits::{EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
-use crate::table::{TableChanges, primary_keys, split_weights};
+use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
+use crate::table::{ResolvedChanges, TableChanges, primary_keys, split_weights};
 use crate::timestamps::EventTimeColumn;
 
 /// What SHOW QUERIES reports of a running query: how its task ended, if it failed, and how
@@ -364,7 +365,7 @@ impl Runner {
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.work {
-                Work::IntoStream { .. } => off_the_runtime(|| self.compute(&from, &offsets))?,
+                Work::IntoStream { .. } => self.compute_epoch(&from, &offsets)?,
                 Work::IntoTable(_) => self.load_pending()?,
             };
             self.append(output, epoch).await?;
@@ -405,7 +406,7 @@ impl Runner {
                 }
                 continue;
             }
-            let mut output = off_the_runtime(|| self.compute(&offsets, &targets))?;
+            let mut output = self.compute_epoch(&offsets, &targets)?;
             epoch += 1;
             let state = std::mem::take(&mut output.state);
             self.commit_progress(epoch, &offsets, &targets, state)
@@ -516,6 +517,15 @@ impl Runner {
         Ok(())
     }
 
+    /// `compute`, at background priority when the epoch is large.
+    fn compute_epoch(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
+        match rows >= BACKGROUND_EPOCH_ROWS_MIN {
+            true => run_in_background(|| self.compute(from, to)),
+            false => self.compute(from, to),
+        }
+    }
+
     /// The epoch's output for input rows [from, to) of each partition.
     fn compute(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         match &self.work {
@@ -567,7 +577,7 @@ impl Runner {
     /// its current rows; the output is stored with the commit for recovery.
     fn compute_into_table(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let mut bad_rows = BadRows::default();
-        let (rows, weights, rowtimes, mut state) = match &self.work {
+        let (rows, weights, rowtimes, mut state, known_rows) = match &self.work {
             Work::IntoTable(TableOperator::GroupBy(group_by)) => {
                 let mut epoch = group_by.begin_epoch()?;
                 self.read_input(from, to, |_, queryable, weights| {
@@ -587,7 +597,7 @@ impl Runner {
                     apply_steps_tracked(&group_by.plan().output_steps, changes.rows)?;
                 let weights = take(&changes.weights, &sources, None)?;
                 let rowtimes = take(&changes.rowtimes, &sources, None)?;
-                (output, weights, rowtimes, changes.state)
+                (output, weights, rowtimes, changes.state, true)
             }
             Work::IntoTable(TableOperator::Stateless(dataflow)) => {
                 let mut outputs = Vec::new();
@@ -632,7 +642,7 @@ impl Runner {
                             .collect(),
                     )?,
                 };
-                (output, weights, rowtimes, StateBatch::default())
+                (output, weights, rowtimes, StateBatch::default(), false)
             }
             Work::IntoStream { .. } => {
                 return Err(EngineError::Internal("not a query into a table".into()));
@@ -643,8 +653,22 @@ impl Runner {
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| EngineError::Internal("weights are BIGINT".into()))?
             .clone();
-        let changes = table_changes(&self.sink_def, sink_rows, weights)?;
-        let resolved = changes.resolve(self.store.state().as_ref(), &self.sink_def, &self.sink)?;
+        let state_store = self.store.state();
+        let resolved = match known_rows {
+            // The GROUP BY's old results are the rows its table holds: no lookups needed.
+            true => ResolvedChanges::of_known_rows(
+                state_store.as_ref(),
+                &self.sink_def,
+                &self.sink,
+                sink_rows,
+                weights,
+            )?,
+            false => table_changes(&self.sink_def, sink_rows, weights)?.resolve(
+                state_store.as_ref(),
+                &self.sink_def,
+                &self.sink,
+            )?,
+        };
         state.extend(resolved.state);
         let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
         self.store_pending(&resolved.changelog, processing_log.as_ref(), &mut state)?;
@@ -778,16 +802,6 @@ impl Runner {
         let last = columns.len() - 1;
         columns[last] = Arc::new(rowtimes);
         Ok(RecordBatch::try_new(sink_schema, columns)?)
-    }
-}
-
-/// Runs an epoch's computation (up to hundreds of milliseconds of CPU for a large epoch) so
-/// that the runtime moves the worker's other tasks (clients' statements, push queries) to
-/// another thread meanwhile, instead of making them wait.
-fn off_the_runtime<T>(compute: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(compute),
-        _ => compute(),
     }
 }
 

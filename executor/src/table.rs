@@ -21,13 +21,16 @@ use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Arra
 use arrow::compute::{concat_batches, take_record_batch};
 use arrow::datatypes::{Int64Type, SchemaRef};
 use eddy_planner::SourceDef;
-use eddy_storage::{Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
+use eddy_storage::{
+    ChangeBatch, Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic,
+};
 use tracing::info;
 
+use crate::background::run_in_background;
 use crate::batches::{partition_by_key, with_pseudo_columns};
 use crate::engine::{Engine, commit_state};
 use crate::error::{DataError, EngineError, EngineResult};
-use crate::limits::{FORGET_KEYS_PER_COMMIT, PUSH_READ_ROWS_MAX};
+use crate::limits::{BACKGROUND_TABLE_KEYS_MIN, FORGET_KEYS_PER_COMMIT, PUSH_READ_ROWS_MAX};
 use crate::persistent::decode_u64;
 use crate::row_codec::{EncodedRows, decode_rows, encode_keys, encode_rows};
 
@@ -159,14 +162,78 @@ impl TableChanges {
         };
         let inserted = take_record_batch(&self.rows, &UInt32Array::from(new_rows))?;
         let changes = with_weights(table, &retracted, &inserted)?;
-        let changelog = partition_by_key(&changes, &table.key_indices(), table.partitions)?;
+        ResolvedChanges::new(
+            state,
+            table,
+            topic,
+            &changes,
+            added as i64 - removed as i64,
+            (inserted.num_rows(), removed),
+        )
+    }
+}
+
+impl ResolvedChanges {
+    /// The changes of a writer that knows what each key held: a GROUP BY's results before
+    /// (weight −1) and after (+1) an epoch, with each key at most once per sign and every −1
+    /// row exactly the row the table holds for its key. Nothing is looked up.
+    pub fn of_known_rows(
+        state: &dyn StateStore,
+        table: &SourceDef,
+        topic: &Topic,
+        rows: RecordBatch,
+        weights: Int64Array,
+    ) -> EngineResult<ResolvedChanges> {
+        let Some(consolidated) =
+            ChangeBatch::consolidate(&[ChangeBatch::try_new(rows, Some(weights))?])?
+        else {
+            return ResolvedChanges::new(
+                state,
+                table,
+                topic,
+                &RecordBatch::new_empty(table.stored_schema()),
+                0,
+                (0, 0),
+            );
+        };
+        // A key's −1 row must be applied before its +1 row.
+        let (retracted, inserted): (Vec<u32>, Vec<u32>) = (0..consolidated.num_rows() as u32)
+            .partition(|&row| consolidated.weight(row as usize) < 0);
+        let changes = with_weights(
+            table,
+            &take_record_batch(consolidated.rows(), &UInt32Array::from(retracted.clone()))?,
+            &take_record_batch(consolidated.rows(), &UInt32Array::from(inserted.clone()))?,
+        )?;
+        // Each key has at most one row of each sign, so the keys gained minus the keys lost
+        // is the +1 rows minus the −1 rows.
+        ResolvedChanges::new(
+            state,
+            table,
+            topic,
+            &changes,
+            inserted.len() as i64 - retracted.len() as i64,
+            (inserted.len(), retracted.len()),
+        )
+    }
+
+    /// The changelog `changes` (stored schema, each key's −1 row before its +1 row) makes,
+    /// and the state changes that go with it, once appended at the partitions' current ends.
+    fn new(
+        state: &dyn StateStore,
+        table: &SourceDef,
+        topic: &Topic,
+        changes: &RecordBatch,
+        rows_gained: i64,
+        (upserted, removed): (usize, usize),
+    ) -> EngineResult<ResolvedChanges> {
+        let changelog = partition_by_key(changes, &table.key_indices(), table.partitions)?;
         let changelog: Vec<(u32, RecordBatch)> = changelog
             .into_iter()
             .filter(|(_, rows)| rows.num_rows() > 0)
             .collect();
         let mut state_changes = StateBatch::default();
-        if added != removed {
-            let rows = (row_count(state, table)? + added as u64).saturating_sub(removed as u64);
+        if rows_gained != 0 {
+            let rows = row_count(state, table)?.saturating_add_signed(rows_gained);
             state_changes.put(
                 Keyspace::Offsets,
                 rows_key(table),
@@ -183,7 +250,7 @@ impl TableChanges {
             changelog,
             state: state_changes,
             ends,
-            upserted: inserted.num_rows(),
+            upserted,
             removed,
         })
     }
@@ -265,7 +332,12 @@ pub async fn write_source_table(
     let topic = engine.topic_of(table)?;
     let lock = engine.table_write_lock(&table.topic);
     let _writer = lock.lock().await;
-    let resolved = changes.resolve(engine.store.state().as_ref(), table, &topic)?;
+    let state = engine.store.state();
+    // Reading the old rows of many keys is bulk work (a point read each).
+    let resolved = match changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN {
+        true => run_in_background(|| changes.resolve(state.as_ref(), table, &topic))?,
+        false => changes.resolve(state.as_ref(), table, &topic)?,
+    };
     let ResolvedChanges {
         changelog,
         mut state,
