@@ -3,11 +3,13 @@
 //! commit). The engine is fjall 3 (an LSM tree; `reference/state-store.md` has the measurements
 //! behind the choice); the `StateStore` trait keeps redb possible as an alternative.
 //!
-//! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`).
+//! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`), or read
+//! outside a snapshot: fjall's plain reads see a batch that is still being applied, half of
+//! it, and a commit is atomic to readers only through a snapshot.
 
 use std::path::{Path, PathBuf};
 
-use fjall::{Database, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::error::StorageError;
 use crate::limits::STATE_WORKER_THREADS;
@@ -160,8 +162,9 @@ impl FjallStateStore {
 impl StateStore for FjallStateStore {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
-            .keyspace(keyspace)
-            .get(key)?
+            .database
+            .snapshot()
+            .get(self.keyspace(keyspace), key)?
             .map(|value| value.to_vec()))
     }
 
@@ -170,8 +173,9 @@ impl StateStore for FjallStateStore {
         keyspace: Keyspace,
         prefix: &[u8],
     ) -> Result<Vec<KeyValue>, StorageError> {
-        self.keyspace(keyspace)
-            .prefix(prefix)
+        self.database
+            .snapshot()
+            .prefix(self.keyspace(keyspace), prefix)
             .map(|guard| {
                 let (key, value) = guard.into_inner()?;
                 Ok((key.to_vec(), value.to_vec()))
@@ -180,7 +184,11 @@ impl StateStore for FjallStateStore {
     }
 
     fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
-        Box::new(self.keyspace(keyspace).prefix(prefix).map(|guard| {
+        let pairs = self
+            .database
+            .snapshot()
+            .prefix(self.keyspace(keyspace), prefix);
+        Box::new(pairs.map(|guard| {
             let (key, value) = guard.into_inner()?;
             Ok((key.to_vec(), value.to_vec()))
         }))
@@ -188,7 +196,11 @@ impl StateStore for FjallStateStore {
 
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         let mut keys = 0u64;
-        for guard in self.keyspace(keyspace).prefix(prefix) {
+        for guard in self
+            .database
+            .snapshot()
+            .prefix(self.keyspace(keyspace), prefix)
+        {
             guard.key()?;
             keys += 1;
         }
@@ -294,6 +306,52 @@ mod tests {
                 (b"k/2".to_vec(), b"last".to_vec())
             ]
         );
+    }
+
+    #[test]
+    fn readers_see_a_commit_whole_or_not_at_all() {
+        const KEYS: u32 = 200;
+        const COMMITS: u32 = 200;
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = open(directory.path());
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for commit in 0..COMMITS {
+                    let mut batch = StateBatch::default();
+                    // A marker in a keyspace that sorts first, then the keys it vouches for.
+                    batch.put(
+                        Keyspace::Offsets,
+                        b"marker".to_vec(),
+                        commit.to_be_bytes().to_vec(),
+                    );
+                    for key in 0..KEYS {
+                        batch.put(
+                            Keyspace::State,
+                            format!("k/{key:04}").into_bytes(),
+                            commit.to_be_bytes().to_vec(),
+                        );
+                    }
+                    store.commit(batch).expect("commits");
+                }
+                done.store(true, std::sync::atomic::Ordering::Release);
+            });
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                let marker = store.get(Keyspace::Offsets, b"marker").expect("get");
+                let pairs = store.scan_prefix(Keyspace::State, b"k/").expect("scan");
+                let Some(marker) = marker else { continue };
+                // Everything the marker's commit wrote is visible once the marker is.
+                assert_eq!(pairs.len(), KEYS as usize);
+                assert!(
+                    pairs
+                        .iter()
+                        .all(|(_, value)| value.as_slice() >= marker.as_slice())
+                );
+                let values: std::collections::BTreeSet<&Vec<u8>> =
+                    pairs.iter().map(|(_, value)| value).collect();
+                assert_eq!(values.len(), 1, "one scan saw parts of several commits");
+            }
+        });
     }
 
     #[test]
