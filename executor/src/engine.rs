@@ -37,9 +37,10 @@ pub struct EngineConfig {
     /// `Fsync` (default): an insert is acknowledged once it is on disk. `Os`: once the OS
     /// has it, trading the last moments of writes on power loss for latency.
     pub durability: Durability,
-    /// Memory for state, in bytes (`--memory`): half is the state store's block cache, half
-    /// is shared by the persistent queries' caches of operator state. State that does not
-    /// fit stays on disk and is read back on demand.
+    /// Memory for state, in bytes (`--memory`): 3/8 is the state store's block cache, 3/8 is
+    /// shared by the persistent queries' caches of operator state, and each of the state
+    /// store's three memtables is sealed and flushed at 1/16. State that
+    /// does not fit stays on disk and is read back on demand.
     pub memory_budget_bytes: u64,
 }
 
@@ -90,7 +91,8 @@ impl Engine {
     pub async fn open(config: EngineConfig) -> EngineResult<Arc<Engine>> {
         let store_config = StoreConfig {
             durability: config.durability,
-            state_cache_bytes: config.memory_budget_bytes / 2,
+            state_cache_bytes: config.memory_budget_bytes / 8 * 3,
+            state_memtable_bytes: config.memory_budget_bytes / 16,
             ..StoreConfig::default()
         };
         let data_dir = config.data_dir.clone();
@@ -118,7 +120,7 @@ impl Engine {
             insert_sequence: AtomicU64::new(0),
             catalog_version: AtomicU64::new(0),
             operator_cache: Arc::new(crate::group_by::CacheBudget::new(
-                (config.memory_budget_bytes / 2) as usize,
+                (config.memory_budget_bytes / 8 * 3) as usize,
             )),
             table_writers: Mutex::new(HashMap::new()),
         });

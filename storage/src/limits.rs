@@ -19,6 +19,9 @@ const _: () = assert!(SEGMENT_BYTES_MAX_DEFAULT >= FRAME_BODY_BYTES_MAX);
 /// (10 M keys held in 241 MiB, see reference/state-store.md).
 pub const STATE_CACHE_BYTES_DEFAULT: u64 = 256 << 20;
 
+/// Default size at which a keyspace's memtable is sealed and flushed (fjall's own default).
+pub const STATE_MEMTABLE_BYTES_DEFAULT: u64 = 64 << 20;
+
 /// Append requests waiting for the committer thread. Bounded so that writers faster than the
 /// disk wait (backpressure) instead of queueing unbounded memory; large enough that a group
 /// commit round can gather every concurrent writer of a busy server.

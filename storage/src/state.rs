@@ -131,13 +131,20 @@ impl std::fmt::Debug for FjallStateStore {
 }
 
 impl FjallStateStore {
-    pub(crate) fn open(path: &Path, cache_bytes: u64) -> Result<Self, StorageError> {
+    pub(crate) fn open(
+        path: &Path,
+        cache_bytes: u64,
+        memtable_bytes: u64,
+    ) -> Result<Self, StorageError> {
         let database = Database::builder(path)
             .cache_size(cache_bytes)
             .worker_threads(STATE_WORKER_THREADS)
             .open()?;
-        let open_keyspace =
-            |keyspace: Keyspace| database.keyspace(keyspace.name(), KeyspaceCreateOptions::default);
+        let open_keyspace = |keyspace: Keyspace| {
+            database.keyspace(keyspace.name(), || {
+                KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes)
+            })
+        };
         let keyspaces = [
             open_keyspace(Keyspace::Catalog)?,
             open_keyspace(Keyspace::Offsets)?,
@@ -239,9 +246,10 @@ mod tests {
     use super::*;
 
     const CACHE_BYTES: u64 = 8 << 20;
+    const MEMTABLE_BYTES: u64 = 4 << 20;
 
     fn open(path: &Path) -> FjallStateStore {
-        FjallStateStore::open(path, CACHE_BYTES).expect("state store opens")
+        FjallStateStore::open(path, CACHE_BYTES, MEMTABLE_BYTES).expect("state store opens")
     }
 
     #[test]

@@ -14,7 +14,9 @@ use arrow::datatypes::SchemaRef;
 use tracing::info;
 
 use crate::error::StorageError;
-use crate::limits::{SEGMENT_BYTES_MAX_DEFAULT, STATE_CACHE_BYTES_DEFAULT};
+use crate::limits::{
+    SEGMENT_BYTES_MAX_DEFAULT, STATE_CACHE_BYTES_DEFAULT, STATE_MEMTABLE_BYTES_DEFAULT,
+};
 use crate::log::{CommitterHandle, Durability, LogSettings, Topic, TopicFiles, sync_directory};
 use crate::state::{FjallStateStore, StateStore};
 
@@ -31,6 +33,9 @@ pub struct StoreConfig {
     pub segment_bytes_max: u64,
     /// Block cache of the state store.
     pub state_cache_bytes: u64,
+    /// Size at which each of the state store's memtables is sealed and flushed to disk: a
+    /// keyspace holds at most about twice this in memory (one memtable filling, one flushing).
+    pub state_memtable_bytes: u64,
 }
 
 impl Default for StoreConfig {
@@ -39,6 +44,7 @@ impl Default for StoreConfig {
             durability: Durability::Fsync,
             segment_bytes_max: SEGMENT_BYTES_MAX_DEFAULT,
             state_cache_bytes: STATE_CACHE_BYTES_DEFAULT,
+            state_memtable_bytes: STATE_MEMTABLE_BYTES_DEFAULT,
         }
     }
 }
@@ -75,6 +81,7 @@ impl Store {
         let state: Arc<dyn StateStore> = Arc::new(FjallStateStore::open(
             &state_directory,
             config.state_cache_bytes,
+            config.state_memtable_bytes,
         )?);
         let settings = LogSettings {
             durability: config.durability,
