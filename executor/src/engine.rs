@@ -18,7 +18,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::background::run_in_background;
 use crate::error::{EngineError, EngineResult};
+use crate::limits::BACKGROUND_COMMIT_CHANGES_MIN;
 use crate::persistent::{self, QueryProgress};
 use crate::provider::StoreProviders;
 use crate::session::Session;
@@ -259,6 +261,10 @@ impl Engine {
 /// Commits a state batch on a blocking thread (it waits for an fsync).
 pub(crate) async fn commit_state(store: &Store, batch: StateBatch) -> EngineResult<()> {
     let state = store.state().clone();
+    // Inserting tens of thousands of keys (a GROUP BY's epoch) is bulk work.
+    if batch.len() >= BACKGROUND_COMMIT_CHANGES_MIN {
+        return Ok(run_in_background(move || state.commit(batch))?);
+    }
     tokio::task::spawn_blocking(move || state.commit(batch))
         .await
         .map_err(|error| EngineError::Internal(format!("state commit task failed: {error}")))??;

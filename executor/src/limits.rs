@@ -28,6 +28,10 @@ pub const PARTITIONS_MAX: u32 = 256;
 /// COPY's rows become visible while it runs and its memory stays a few MiB.
 pub const COPY_CHUNK_ROWS_MAX: usize = 8192;
 
+/// A state commit of at least this many changes is applied at background priority
+/// (`background.rs`).
+pub const BACKGROUND_COMMIT_CHANGES_MIN: usize = 4096;
+
 /// A change to a source table of at least this many keys reads their old rows at background
 /// priority (`background.rs`).
 pub const BACKGROUND_TABLE_KEYS_MIN: usize = 1024;

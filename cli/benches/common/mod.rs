@@ -51,9 +51,13 @@ impl Server {
         Some(kib * 1024)
     }
 
+    /// The connection string of the server.
+    pub fn config(&self) -> String {
+        format!("host=127.0.0.1 port={} user=bench", self.port)
+    }
+
     pub async fn connect(&self) -> Client {
-        let config = format!("host=127.0.0.1 port={} user=bench", self.port);
-        let (client, connection) = tokio_postgres::connect(&config, NoTls)
+        let (client, connection) = tokio_postgres::connect(&self.config(), NoTls)
             .await
             .expect("connects");
         tokio::spawn(connection);
