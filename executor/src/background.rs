@@ -1,13 +1,17 @@
-//! Bulk work at background priority: a persistent query catching up on a large epoch, or
-//! COPY decoding its chunks, runs on a thread whose OS scheduling priority is below that of
-//! the threads that answer clients. On a busy machine a point lookup then gets a core as
-//! soon as it arrives, instead of waiting behind hundreds of milliseconds of aggregation.
+//! Bulk work at background priority: a persistent query catching up on a large epoch, COPY
+//! decoding its chunks, a large state commit. It runs on a pool of threads whose OS
+//! scheduling priority is below that of the threads that answer clients, so on a busy machine
+//! a point lookup gets a core as soon as it arrives instead of waiting behind hundreds of
+//! milliseconds of aggregation.
 //!
-//! Never: run small work this way (a thread per call costs tens of microseconds), or make a
-//! job's result depend on where it ran.
+//! The pool is rayon's (`rayon-core`): its `install` runs a closure that borrows the caller's
+//! data on a pool thread and returns its result, which is what a query's `&mut self` epoch
+//! needs. Its threads live as long as the process, so their allocator caches stay warm.
+//!
+//! Never: run small work this way (a handoff costs microseconds), or make a job's result
+//! depend on where it ran.
 
-use std::sync::{Mutex, PoisonError};
-use std::thread;
+use std::sync::OnceLock;
 
 /// How much nicer than the runtime's threads bulk work runs (Linux nice values).
 const BACKGROUND_NICENESS: i32 = 10;
@@ -18,41 +22,32 @@ const NICEST: i32 = 19;
 /// a multi-threaded runtime, `work` runs right here.
 pub(crate) fn run_in_background<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
-            tokio::task::block_in_place(|| on_a_background_thread(work))
-        }
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => match pool() {
+            Some(pool) => tokio::task::block_in_place(|| pool.install(work)),
+            None => tokio::task::block_in_place(work),
+        },
         _ => work(),
     }
 }
 
-fn on_a_background_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
-    // Shared with the thread so that the work can still run here if no thread can be made.
-    let pending = Mutex::new(Some(work));
-    let take = || {
-        pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-    };
-    thread::scope(|scope| {
-        let spawned = thread::Builder::new()
-            .name("eddy-background".into())
-            .spawn_scoped(scope, || {
-                lower_this_threads_priority();
-                take().map(|work| work())
-            });
-        let done = match spawned {
-            Ok(thread) => thread
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(error) => {
-                tracing::warn!(%error, "no thread for background work; running it in place");
-                None
-            }
-        };
-        // `take` yields the work exactly once: to the thread, or else to this fallback.
-        done.unwrap_or_else(|| take().map(|work| work()).expect("the work was not run"))
+/// The process's pool of background threads: two per core, so that a long epoch of one
+/// query does not hold up another query's or a COPY's work. None if no thread could be made
+/// (a process limit); the work then runs on the caller's thread.
+fn pool() -> Option<&'static rayon_core::ThreadPool> {
+    static POOL: OnceLock<Option<rayon_core::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let threads = std::thread::available_parallelism().map_or(2, |cores| cores.get()) * 2;
+        rayon_core::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|index| format!("eddy-background-{index}"))
+            .start_handler(|_| lower_this_threads_priority())
+            .build()
+            .inspect_err(|error| {
+                tracing::warn!(%error, "no background threads; bulk work runs in place");
+            })
+            .ok()
     })
+    .as_ref()
 }
 
 /// Linux keeps a nice value per thread: this lowers the calling thread's priority only.
@@ -79,6 +74,8 @@ fn lower_this_threads_priority() {}
 
 #[cfg(test)]
 mod tests {
+    use std::thread;
+
     use super::*;
 
     #[test]
