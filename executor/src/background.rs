@@ -4,6 +4,8 @@
 //! a point lookup gets a core as soon as it arrives instead of waiting behind hundreds of
 //! milliseconds of aggregation.
 //!
+//! The threads are in Linux's SCHED_IDLE class (a nice value where that is refused).
+//!
 //! The pool is rayon's (`rayon-core`): its `install` runs a closure that borrows the caller's
 //! data on a pool thread and returns its result, which is what a query's `&mut self` epoch
 //! needs. Its threads live as long as the process, so their allocator caches stay warm.
@@ -13,7 +15,7 @@
 
 use std::sync::OnceLock;
 
-/// How much nicer than the runtime's threads bulk work runs (Linux nice values).
+/// How much nicer than the runtime's threads bulk work runs when SCHED_IDLE is refused.
 const BACKGROUND_NICENESS: i32 = 10;
 const NICEST: i32 = 19;
 
@@ -50,10 +52,20 @@ fn pool() -> Option<&'static rayon_core::ThreadPool> {
     .as_ref()
 }
 
-/// Linux keeps a nice value per thread: this lowers the calling thread's priority only.
-/// Raising it back would need a privilege, which is why bulk work gets a thread of its own.
+/// Puts the calling thread in Linux's SCHED_IDLE class: it runs whenever a core would
+/// otherwise idle, and a thread of the normal class that wakes (a connection with a lookup)
+/// takes the core from it at once, where a merely nicer thread would keep the core until its
+/// time slice ends, milliseconds later. Linux keeps scheduling attributes per thread, and a
+/// thread may always lower its own; raising them back would need a privilege, which is why
+/// bulk work has threads of its own. If the class cannot be set, a nice value is.
 #[cfg(target_os = "linux")]
 fn lower_this_threads_priority() {
+    let idle = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `idle` outlives the call, which only reads it; `pid` 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } == 0 {
+        return;
+    }
+    tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_IDLE not set");
     // SAFETY: getpriority and setpriority have no memory effects; `who` 0 is the calling
     // thread on Linux.
     let result = unsafe {
@@ -93,16 +105,13 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn work_runs_on_a_thread_of_lower_priority_inside_a_runtime() {
-        // SAFETY: getpriority only reads the calling thread's nice value.
-        let niceness = || unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
-        let (here, runtime_niceness) = (thread::current().id(), niceness());
-        let (ran_on, background_niceness) =
-            run_in_background(|| (thread::current().id(), niceness()));
+        // SAFETY: sched_getscheduler only reads the calling thread's scheduling class.
+        let class = || unsafe { libc::sched_getscheduler(0) };
+        let (here, runtime_class) = (thread::current().id(), class());
+        let (ran_on, background_class) = run_in_background(|| (thread::current().id(), class()));
         assert_ne!(ran_on, here);
-        assert_eq!(
-            background_niceness,
-            (runtime_niceness + BACKGROUND_NICENESS).min(NICEST)
-        );
+        assert_eq!(runtime_class, libc::SCHED_OTHER);
+        assert_eq!(background_class, libc::SCHED_IDLE);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
