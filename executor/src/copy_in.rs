@@ -149,7 +149,11 @@ impl CopyInSink {
     /// Takes the next piece of data; appends every chunk it completes.
     pub async fn write(&mut self, data: &[u8]) -> EngineResult<()> {
         self.check_usable()?;
-        self.reader.push(data);
+        // Copying megabytes into the reader's buffer is bulk work too.
+        match data.len() >= COPY_BACKGROUND_BYTES_MIN {
+            true => run_in_background(|| self.reader.push(data)),
+            false => self.reader.push(data),
+        }
         let written = self.append_chunks(false).await;
         self.failed = written.is_err();
         written
