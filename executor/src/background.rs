@@ -15,9 +15,7 @@
 
 use std::sync::OnceLock;
 
-/// How much nicer than the runtime's threads bulk work runs when SCHED_IDLE is refused.
-const BACKGROUND_NICENESS: i32 = 10;
-const NICEST: i32 = 19;
+use eddy_storage::lower_this_threads_priority;
 
 /// Runs `work` on a thread of background priority and returns its result; the async worker
 /// that calls it steps aside first (`block_in_place`), so the runtime goes on serving. Outside
@@ -51,38 +49,6 @@ fn pool() -> Option<&'static rayon_core::ThreadPool> {
     })
     .as_ref()
 }
-
-/// Puts the calling thread in Linux's SCHED_IDLE class: it runs whenever a core would
-/// otherwise idle, and a thread of the normal class that wakes (a connection with a lookup)
-/// takes the core from it at once, where a merely nicer thread would keep the core until its
-/// time slice ends, milliseconds later. Linux keeps scheduling attributes per thread, and a
-/// thread may always lower its own; raising them back would need a privilege, which is why
-/// bulk work has threads of its own. If the class cannot be set, a nice value is.
-#[cfg(target_os = "linux")]
-fn lower_this_threads_priority() {
-    let idle = libc::sched_param { sched_priority: 0 };
-    // SAFETY: `idle` outlives the call, which only reads it; `pid` 0 is the calling thread.
-    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &idle) } == 0 {
-        return;
-    }
-    tracing::debug!(error = %std::io::Error::last_os_error(), "SCHED_IDLE not set");
-    // SAFETY: getpriority and setpriority have no memory effects; `who` 0 is the calling
-    // thread on Linux.
-    let result = unsafe {
-        let inherited = libc::getpriority(libc::PRIO_PROCESS, 0);
-        libc::setpriority(
-            libc::PRIO_PROCESS,
-            0,
-            (inherited + BACKGROUND_NICENESS).min(NICEST),
-        )
-    };
-    if result != 0 {
-        tracing::debug!(error = %std::io::Error::last_os_error(), "background priority not set");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_this_threads_priority() {}
 
 #[cfg(test)]
 mod tests {

@@ -33,11 +33,13 @@ mod change_batch;
 mod error;
 pub mod limits;
 mod log;
+mod priority;
 mod state;
 mod store;
 
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
 pub use log::{Durability, Offset, PendingAppend, Topic};
+pub use priority::lower_this_threads_priority;
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
 pub use store::{Store, StoreConfig};

@@ -13,6 +13,7 @@ use fjall::{Database, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::error::StorageError;
 use crate::limits::STATE_WORKER_THREADS;
+use crate::priority::lower_this_threads_priority;
 
 /// The three separate key spaces of the state store (fjall keyspaces).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -136,10 +137,21 @@ impl FjallStateStore {
         cache_bytes: u64,
         memtable_bytes: u64,
     ) -> Result<Self, StorageError> {
-        let database = Database::builder(path)
+        // fjall starts its flush and compaction threads when the database opens, and a new
+        // thread inherits its creator's scheduling class: opened from a thread of background
+        // priority, they give way to the threads that answer clients.
+        let builder = Database::builder(path)
             .cache_size(cache_bytes)
-            .worker_threads(STATE_WORKER_THREADS)
-            .open()?;
+            .worker_threads(STATE_WORKER_THREADS);
+        let database = std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    lower_this_threads_priority();
+                    builder.open()
+                })
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?;
         let open_keyspace = |keyspace: Keyspace| {
             database.keyspace(keyspace.name(), || {
                 KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes)
@@ -293,6 +305,32 @@ mod tests {
             store.scan_prefix(Keyspace::State, b"t/").expect("scan"),
             vec![(b"t/2".to_vec(), b"TWO".to_vec())]
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_state_stores_own_threads_run_at_background_priority() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let _store = open(directory.path());
+        let mut fjall_threads = 0;
+        for task in std::fs::read_dir("/proc/self/task").expect("the process's threads") {
+            let Ok(task) = task else { continue };
+            // Threads of other tests come and go: one that ended is skipped.
+            let name = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+            let Some(thread_id) = task.file_name().to_str().and_then(|id| id.parse().ok()) else {
+                continue;
+            };
+            if !name.starts_with("fjall") {
+                continue;
+            }
+            // SAFETY: sched_getscheduler only reads a thread's scheduling class.
+            let class = unsafe { libc::sched_getscheduler(thread_id) };
+            if class >= 0 {
+                assert_eq!(class, libc::SCHED_IDLE, "thread {}", name.trim());
+                fjall_threads += 1;
+            }
+        }
+        assert!(fjall_threads > 0, "fjall's threads were found");
     }
 
     #[test]
