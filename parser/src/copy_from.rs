@@ -328,25 +328,12 @@ fn one_character(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse_sql;
-
-    fn parse_one(sql: &str) -> Result<Statement, ParseError> {
-        let mut statements = parse_sql(sql)?;
-        assert_eq!(statements.len(), 1, "{sql}");
-        Ok(statements.remove(0).statement)
-    }
+    use crate::test_support::{message, parse_one};
 
     fn copy_from(sql: &str) -> CopyFrom {
         match parse_one(sql) {
             Ok(Statement::CopyFrom(copy)) => copy,
             other => panic!("{sql}: expected COPY FROM, got {other:?}"),
-        }
-    }
-
-    fn message(sql: &str) -> String {
-        match parse_one(sql) {
-            Ok(statement) => format!("unexpectedly parsed {statement:?}"),
-            Err(error) => error.to_string(),
         }
     }
 

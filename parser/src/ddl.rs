@@ -177,20 +177,7 @@ fn parse_property(cursor: &mut Cursor<'_>) -> Result<Property, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse_sql;
-
-    fn parse_one(sql: &str) -> Result<Statement, ParseError> {
-        let mut statements = parse_sql(sql)?;
-        assert_eq!(statements.len(), 1, "{sql}");
-        Ok(statements.remove(0).statement)
-    }
-
-    fn message(sql: &str) -> String {
-        match parse_one(sql) {
-            Ok(statement) => format!("unexpectedly parsed {statement:?}"),
-            Err(error) => error.to_string(),
-        }
-    }
+    use crate::test_support::{message, parse_one};
 
     #[test]
     fn create_stream_with_columns_keys_and_properties() {

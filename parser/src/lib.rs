@@ -36,6 +36,25 @@ mod source;
 mod statement;
 mod types;
 
+/// What the parser's unit tests share: one statement parsed, or the error it gives.
+#[cfg(test)]
+mod test_support {
+    use crate::{ParseError, Statement, parse_sql};
+
+    pub(crate) fn parse_one(sql: &str) -> Result<Statement, ParseError> {
+        let mut statements = parse_sql(sql)?;
+        assert_eq!(statements.len(), 1, "{sql}");
+        Ok(statements.remove(0).statement)
+    }
+
+    pub(crate) fn message(sql: &str) -> String {
+        match parse_one(sql) {
+            Ok(statement) => format!("unexpectedly parsed {statement:?}"),
+            Err(error) => error.to_string(),
+        }
+    }
+}
+
 pub use sqlparser;
 
 pub use ast::{
