@@ -7,7 +7,9 @@
 //! chunk of up to `COPY_CHUNK_ROWS_MAX` rows, cast to the column types with INSERT's strict
 //! casts one kernel per column, routed to partitions like INSERT, and appended as soon as the
 //! chunk is full, with several appends in flight. So memory stays bounded and rows become
-//! visible while the COPY runs.
+//! visible while the COPY runs. All of that decoding is bulk work, done at background priority
+//! a few hundred KiB of data at a time (`append_chunks`), so that a COPY does not hold up the
+//! lookups of other clients.
 //!
 //! Like a sequence of INSERTs, a COPY is not transactional: if it fails, or its client sends
 //! CopyFail or leaves, the chunks already appended stay; the chunk being filled is dropped.
@@ -27,7 +29,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{CopyFormat, CopyFrom, CopyOptions};
 use eddy_planner::{PlanError, ROWTIME, SourceDef};
-use eddy_storage::{PendingAppend, Topic};
+use eddy_storage::{EncodedAppend, PendingAppend, Topic};
 use memchr::{memchr, memchr2, memchr3};
 
 use crate::background::run_in_background;
@@ -36,7 +38,7 @@ use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::insert::{STRICT, Target, check_table_writable, invalid_value, target_columns};
 use crate::limits::{
-    COPY_APPENDS_IN_FLIGHT_MAX, COPY_BACKGROUND_BYTES_MIN, COPY_BACKGROUND_ROWS_MIN,
+    COPY_APPENDS_IN_FLIGHT_MAX, COPY_BACKGROUND_BYTES_MIN, COPY_BACKGROUND_TAIL_BYTES_MIN,
     COPY_CHUNK_BYTES_MAX, COPY_CHUNK_ROWS_MAX, COPY_RECORD_BYTES_MAX,
 };
 use crate::table::{TableChanges, write_source_table};
@@ -180,32 +182,45 @@ impl CopyInSink {
     }
 
     /// Appends the chunks the reader has ready: only full ones until the data has ended.
-    /// Splitting a large piece of data into lines, and typing a chunk of many rows, are bulk
-    /// work and run at background priority; a few lines are decoded right here.
+    /// Decoding is bulk work: it waits until at least `COPY_BACKGROUND_BYTES_MIN` bytes are
+    /// unread, then splits them into lines, types a full chunk and encodes its log frames at
+    /// background priority, in one handoff. Only the end of the data, when it is a few lines,
+    /// is decoded right here.
     async fn append_chunks(&mut self, data_ended: bool) -> EngineResult<()> {
         loop {
-            let batch = match self.reader.unread_bytes() >= COPY_BACKGROUND_BYTES_MIN {
-                true => run_in_background(|| self.next_batch(data_ended))?,
-                false => match self.reader.next_chunk(data_ended)? {
-                    Some(chunk) if chunk.lines.len() >= COPY_BACKGROUND_ROWS_MIN => {
-                        Some(run_in_background(|| self.batch(chunk))?)
-                    }
-                    Some(chunk) => Some(self.batch(chunk)?),
-                    None => None,
-                },
+            let bulk = self.reader.unread_bytes() >= COPY_BACKGROUND_BYTES_MIN
+                || (data_ended && self.reader.pending_bytes() >= COPY_BACKGROUND_TAIL_BYTES_MIN);
+            let ready = match (bulk, data_ended) {
+                (true, _) => run_in_background(|| self.next_ready(data_ended))?,
+                (false, true) => self.next_ready(data_ended)?,
+                (false, false) => return Ok(()),
             };
-            let Some(batch) = batch else {
+            let Some(ready) = ready else {
                 return Ok(());
             };
-            self.append(batch).await?;
+            self.append(ready).await?;
         }
     }
 
-    fn next_batch(&mut self, data_ended: bool) -> EngineResult<Option<RecordBatch>> {
-        self.reader
-            .next_chunk(data_ended)?
-            .map(|chunk| self.batch(chunk))
-            .transpose()
+    /// The next chunk the reader completes, made ready to append.
+    fn next_ready(&mut self, data_ended: bool) -> EngineResult<Option<ReadyChunk>> {
+        let Some(chunk) = self.reader.next_chunk(data_ended)? else {
+            return Ok(None);
+        };
+        let batch = self.batch(chunk)?;
+        if self.table.is_some() {
+            return Ok(Some(ReadyChunk::Table(batch)));
+        }
+        let rows = batch.num_rows() as u64;
+        let routed = if self.key_indices.is_empty() {
+            let partition =
+                (self.engine.next_insert_sequence() % u64::from(self.partitions)) as u32;
+            vec![(partition, batch)]
+        } else {
+            partition_by_key(&batch, &self.key_indices, self.partitions)?
+        };
+        let encoded = self.topic.encode_partitions(routed)?;
+        Ok(Some(ReadyChunk::Stream { encoded, rows }))
     }
 
     /// A chunk's cells as a batch of the stream's stored schema.
@@ -239,33 +254,38 @@ impl CopyInSink {
         )?)
     }
 
-    /// Routes a batch like INSERT does and queues its append, waiting first for the oldest
-    /// append in flight if there are already as many as allowed.
-    async fn append(&mut self, batch: RecordBatch) -> EngineResult<()> {
-        let rows = batch.num_rows() as u64;
-        if let Some(table) = &self.table {
-            let changes = TableChanges::upserts(table, batch)?;
-            write_source_table(&self.engine, table, changes).await?;
-            self.rows_queued += rows;
-            return Ok(());
+    /// Queues a chunk's append (a table's upsert is applied right away), waiting first for
+    /// the oldest append in flight if there are already as many as allowed.
+    async fn append(&mut self, ready: ReadyChunk) -> EngineResult<()> {
+        match ready {
+            ReadyChunk::Table(batch) => {
+                let rows = batch.num_rows() as u64;
+                // `next_ready` makes table chunks only for a COPY into a table.
+                let table = self.table.as_ref().expect("a COPY into a table");
+                let changes = TableChanges::upserts(table, batch)?;
+                write_source_table(&self.engine, table, changes).await?;
+                self.rows_queued += rows;
+            }
+            ReadyChunk::Stream { encoded, rows } => {
+                while self.in_flight.len() >= COPY_APPENDS_IN_FLIGHT_MAX
+                    && let Some(oldest) = self.in_flight.pop_front()
+                {
+                    oldest.durable().await?;
+                }
+                let pending = self.topic.queue_encoded(encoded).await?;
+                self.in_flight.push_back(pending);
+                self.rows_queued += rows;
+            }
         }
-        let routed = if self.key_indices.is_empty() {
-            let partition =
-                (self.engine.next_insert_sequence() % u64::from(self.partitions)) as u32;
-            vec![(partition, batch)]
-        } else {
-            partition_by_key(&batch, &self.key_indices, self.partitions)?
-        };
-        while self.in_flight.len() >= COPY_APPENDS_IN_FLIGHT_MAX
-            && let Some(oldest) = self.in_flight.pop_front()
-        {
-            oldest.durable().await?;
-        }
-        let pending = self.topic.queue_append_partitions(routed).await?;
-        self.in_flight.push_back(pending);
-        self.rows_queued += rows;
         Ok(())
     }
+}
+
+/// A chunk ready to append: for a stream, routed to partitions and encoded as log frames; for
+/// a table, the batch its upsert is made of.
+enum ReadyChunk {
+    Stream { encoded: EncodedAppend, rows: u64 },
+    Table(RecordBatch),
 }
 
 /// A COPY's options in bytes: the parser checked that each character is one ASCII byte.
@@ -367,6 +387,12 @@ impl CopyReader {
     /// Bytes received and not yet split into lines.
     fn unread_bytes(&self) -> usize {
         self.buffer.len() - self.consumed
+    }
+
+    /// Bytes received and not yet part of a chunk: unread, or split into the chunk being
+    /// filled.
+    fn pending_bytes(&self) -> usize {
+        self.unread_bytes() + self.chunk.bytes
     }
 
     fn push(&mut self, data: &[u8]) {

@@ -32,15 +32,23 @@ pub const COPY_CHUNK_ROWS_MAX: usize = 8192;
 /// (`background.rs`).
 pub const BACKGROUND_COMMIT_CHANGES_MIN: usize = 4096;
 
+/// A persistent query's output of at least this many rows is joined and encoded as log
+/// frames at background priority (`background.rs`).
+pub const BACKGROUND_APPEND_ROWS_MIN: usize = 1024;
+
 /// A change to a source table of at least this many keys reads their old rows at background
 /// priority (`background.rs`).
 pub const BACKGROUND_TABLE_KEYS_MIN: usize = 1024;
 
-/// COPY data decoded at background priority (`background.rs`): a piece of at least this many
-/// bytes is split into lines there, a chunk of at least this many rows is typed there. Less is
-/// decoded on the connection's task, where a thread handoff would cost more than the work.
+/// COPY data is decoded (split into lines, typed, routed and encoded as log frames) at
+/// background priority (`background.rs`) once at least this many bytes are unread, so that a
+/// handoff carries thousands of rows. Until then the data waits in the reader's buffer.
 pub const COPY_BACKGROUND_BYTES_MIN: usize = 256 << 10;
-pub const COPY_BACKGROUND_ROWS_MIN: usize = 1024;
+
+/// At the end of a COPY's data, what remains (unread, or split into the chunk being filled)
+/// is decoded at background priority too if it is at least this many bytes; a few lines are
+/// decoded on the connection's task, where a thread handoff would cost more than the work.
+pub const COPY_BACKGROUND_TAIL_BYTES_MIN: usize = 16 << 10;
 
 /// Bytes of COPY input after which a chunk is appended even before it has
 /// `COPY_CHUNK_ROWS_MAX` rows, so that rows of large values still make modest log frames.

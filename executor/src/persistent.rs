@@ -40,7 +40,10 @@ use crate::batches::{
 use crate::engine::{Engine, PROCESSING_LOG, RunningQuery, commit_state};
 use crate::error::{EngineError, EngineResult};
 use crate::group_by::{self, GroupBy};
-use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
+use crate::limits::{
+    BACKGROUND_APPEND_ROWS_MIN, BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION,
+    PUSH_READ_ROWS_MAX,
+};
 use crate::table::{ResolvedChanges, TableChanges, primary_keys, split_weights};
 use crate::timestamps::EventTimeColumn;
 
@@ -774,9 +777,16 @@ impl Runner {
 
     /// Appends an epoch's output: the sink's rows, then the rows it set aside.
     async fn append(&self, output: EpochOutput, epoch: u64) -> EngineResult<()> {
-        self.sink
-            .append_idempotent(output.sink, self.producer_id, epoch)
-            .await?;
+        let rows: usize = output.sink.iter().map(|(_, rows)| rows.num_rows()).sum();
+        let encode = || {
+            self.sink
+                .encode_idempotent(output.sink, self.producer_id, epoch)
+        };
+        let encoded = match rows >= BACKGROUND_APPEND_ROWS_MIN {
+            true => run_in_background(encode)?,
+            false => encode()?,
+        };
+        self.sink.append_encoded(encoded).await?;
         if let Some(bad_rows) = output.processing_log {
             warn!(query_id = %self.id, rows = bad_rows.num_rows(), "rows set aside in eddy_processing_log");
             self.processing_log

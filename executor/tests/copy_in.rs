@@ -170,3 +170,50 @@ async fn copy_into_a_table_upserts_by_key() {
     assert!(sink.finish().await.is_err(), "a NULL key is refused");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_in_of_many_small_pieces_lands_every_row_once_in_its_partition() {
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
+        .await
+        .unwrap();
+    let mut session = engine.session();
+    execute(
+        &mut session,
+        "CREATE STREAM bids (auction BIGINT KEY, price BIGINT) WITH (PARTITIONS = 2)",
+    )
+    .await
+    .unwrap();
+    // About 1 MiB in pieces of 8 KiB, as psql sends them: decoded a few hundred KiB at a
+    // time, and the last lines when the data ends.
+    let mut text = String::new();
+    for line in 0..60_000u64 {
+        text.push_str(&format!("{}\t{line}\n", line % 1000));
+    }
+    let mut sink = copy_in(&mut session, "COPY bids FROM STDIN").await.unwrap();
+    for piece in text.as_bytes().chunks(8 << 10) {
+        sink.write(piece).await.unwrap();
+    }
+    assert_eq!(sink.finish().await.unwrap(), 60_000);
+    let totals = rows(
+        &mut session,
+        "SELECT COUNT(*) AS bids, COUNT(DISTINCT price) AS prices, SUM(price) AS total FROM bids",
+    )
+    .await;
+    assert!(
+        totals.contains("| 60000 | 60000  | 1799970000 |"),
+        "{totals}"
+    );
+    // Each key's rows all went to one partition, and none is missing.
+    let per_key = rows(
+        &mut session,
+        "SELECT COUNT(*) AS keys FROM (
+             SELECT auction, COUNT(DISTINCT rowpartition) AS partitions,
+                    MIN(price) AS first_price
+             FROM bids GROUP BY auction)
+         WHERE partitions = 1 AND first_price = auction",
+    )
+    .await;
+    assert!(per_key.contains("| 1000 |"), "{per_key}");
+    engine.shutdown().await;
+}

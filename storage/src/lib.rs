@@ -39,7 +39,7 @@ mod store;
 
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
-pub use log::{Durability, Offset, PendingAppend, Topic};
+pub use log::{Durability, EncodedAppend, Offset, PendingAppend, Topic};
 pub use priority::lower_this_threads_priority;
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
 pub use store::{Store, StoreConfig};

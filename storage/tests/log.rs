@@ -736,3 +736,55 @@ async fn tagged_appends_land_once_per_partition_and_epoch_even_across_reopen() {
     assert_eq!(ids_of(&read_all(&topic, 0, 0, 100)), vec![1, 2, 4, 7]);
     assert_eq!(ids_of(&read_all(&topic, 1, 0, 100)), vec![3, 5, 6, 6, 8]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_encoded_apart_land_like_plain_ones() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(data_dir.path(), StoreConfig::default()).expect("open");
+    let topic = store
+        .create_topic("split", ids_schema(), 2)
+        .expect("create");
+    // Encoding is plain CPU work: it may run on any thread, here one of its own.
+    let encoded = std::thread::scope(|scope| {
+        scope
+            .spawn(|| topic.encode_partitions(vec![(0, ids_batch([1, 2])), (1, ids_batch([3]))]))
+            .join()
+            .expect("encoding thread")
+    })
+    .expect("encode");
+    topic
+        .queue_encoded(encoded)
+        .await
+        .expect("queue")
+        .durable()
+        .await
+        .expect("durable");
+    let tagged = topic
+        .encode_idempotent(vec![(1, ids_batch([4]))], 7, 1)
+        .expect("encode");
+    topic.append_encoded(tagged).await.expect("append");
+    // The same epoch again is ignored, as with append_idempotent.
+    let again = topic
+        .encode_idempotent(vec![(1, ids_batch([4]))], 7, 1)
+        .expect("encode");
+    topic.append_encoded(again).await.expect("append");
+    assert_eq!(ids_of(&read_all(&topic, 0, 0, 10)), vec![1, 2]);
+    assert_eq!(ids_of(&read_all(&topic, 1, 0, 10)), vec![3, 4]);
+}
+
+#[tokio::test]
+#[should_panic(expected = "queued on topic")]
+async fn frames_encoded_by_one_topic_are_refused_by_another() {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(data_dir.path(), StoreConfig::default()).expect("open");
+    let first = store
+        .create_topic("first", ids_schema(), 1)
+        .expect("create");
+    let second = store
+        .create_topic("second", ids_schema(), 1)
+        .expect("create");
+    let encoded = first
+        .encode_partitions(vec![(0, ids_batch([1]))])
+        .expect("encode");
+    let _ = second.queue_encoded(encoded).await;
+}

@@ -63,6 +63,23 @@ impl PendingAppend {
     }
 }
 
+/// Batches encoded as log frames by `Topic::encode_partitions`, ready to be queued on the
+/// same topic.
+pub struct EncodedAppend {
+    topic: Arc<str>,
+    frames: Vec<(Arc<Partition>, EncodedFrame)>,
+}
+
+impl std::fmt::Debug for EncodedAppend {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EncodedAppend")
+            .field("topic", &self.topic)
+            .field("frames", &self.frames.len())
+            .finish()
+    }
+}
+
 /// A named log with a fixed schema and a fixed number of partitions.
 pub struct Topic {
     name: Arc<str>,
@@ -161,7 +178,29 @@ impl Topic {
         &self,
         batches: Vec<(u32, RecordBatch)>,
     ) -> Result<PendingAppend, StorageError> {
-        let frames = self.encode_frames(batches.into_iter())?;
+        let encoded = self.encode_partitions(batches)?;
+        self.queue_encoded(encoded).await
+    }
+
+    /// The first half of `queue_append_partitions`: encodes the batches as log frames, which
+    /// is CPU work, without waiting for anything. A bulk writer encodes on a thread of its
+    /// choosing and queues the result with `queue_encoded`.
+    pub fn encode_partitions(
+        &self,
+        batches: Vec<(u32, RecordBatch)>,
+    ) -> Result<EncodedAppend, StorageError> {
+        Ok(EncodedAppend {
+            topic: self.name.clone(),
+            frames: self.encode_frames(batches.into_iter())?,
+        })
+    }
+
+    /// The second half of `queue_append_partitions`: queues frames this topic encoded.
+    pub async fn queue_encoded(
+        &self,
+        encoded: EncodedAppend,
+    ) -> Result<PendingAppend, StorageError> {
+        let frames = self.frames_of(encoded);
         if frames.is_empty() {
             return Ok(PendingAppend { queued: None });
         }
@@ -169,6 +208,18 @@ impl Topic {
         Ok(PendingAppend {
             queued: Some(queued),
         })
+    }
+
+    /// The frames of an append this topic encoded.
+    fn frames_of(&self, encoded: EncodedAppend) -> Vec<(Arc<Partition>, EncodedFrame)> {
+        // Frames carry their partitions; another topic's would land in the wrong log.
+        assert!(
+            Arc::ptr_eq(&encoded.topic, &self.name),
+            "frames encoded by topic {} queued on topic {}",
+            encoded.topic,
+            self.name
+        );
+        encoded.frames
     }
 
     /// Appends at most one frame per partition, tagged (producer, epoch), and resolves once all
@@ -183,6 +234,18 @@ impl Topic {
         producer_id: u64,
         epoch: u64,
     ) -> Result<(), StorageError> {
+        let encoded = self.encode_idempotent(batches, producer_id, epoch)?;
+        self.append_encoded(encoded).await
+    }
+
+    /// The first half of `append_idempotent`: joins and encodes the batches as frames tagged
+    /// (producer, epoch), which is CPU work, without waiting for anything.
+    pub fn encode_idempotent(
+        &self,
+        batches: Vec<(u32, RecordBatch)>,
+        producer_id: u64,
+        epoch: u64,
+    ) -> Result<EncodedAppend, StorageError> {
         assert_ne!(producer_id, 0, "producer id 0 means untagged");
         let mut by_partition: Vec<(u32, Vec<RecordBatch>)> = Vec::new();
         for (partition, batch) in batches {
@@ -211,6 +274,16 @@ impl Topic {
                 EncodedFrame::encode(joined)?.with_producer(producer),
             ));
         }
+        Ok(EncodedAppend {
+            topic: self.name.clone(),
+            frames,
+        })
+    }
+
+    /// The second half of `append_idempotent`: appends frames this topic encoded and resolves
+    /// once they are durable.
+    pub async fn append_encoded(&self, encoded: EncodedAppend) -> Result<(), StorageError> {
+        let frames = self.frames_of(encoded);
         if frames.is_empty() {
             return Ok(());
         }
