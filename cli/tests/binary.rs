@@ -1,6 +1,6 @@
 //! The real `eddy` binary: its help documents every flag, `eddy serve` prints the address
 //! it listens on (with the real port for `--listen 127.0.0.1:0`), serves a Postgres
-//! client, and exits cleanly on SIGTERM.
+//! client, runs without transparent huge pages, and exits cleanly on SIGTERM.
 //!
 //! Waits are bounded by `WAIT_MAX` so a hung binary fails the test; nothing asserts on time.
 
@@ -88,6 +88,7 @@ async fn serve_prints_its_address_serves_clients_and_stops_on_sigterm() {
     let _closed = connection.await;
 
     let pid = eddy.id().expect("eddy is running").to_string();
+    assert_transparent_huge_pages_off(&pid);
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -98,4 +99,15 @@ async fn serve_prints_its_address_serves_clients_and_stops_on_sigterm() {
         .expect("eddy exits within WAIT_MAX of SIGTERM")
         .expect("exit status");
     assert!(status.success(), "eddy exits cleanly on SIGTERM: {status}");
+}
+
+/// Eddy turns transparent huge pages off for itself. Kernels older than 6.0 do not show the
+/// flag in /proc; there is nothing to check then.
+fn assert_transparent_huge_pages_off(pid: &str) {
+    let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else {
+        return;
+    };
+    if let Some(line) = status.lines().find(|line| line.starts_with("THP_enabled:")) {
+        assert_eq!(line.split_whitespace().nth(1), Some("0"), "{line}");
+    }
 }
