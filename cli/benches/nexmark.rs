@@ -1,9 +1,10 @@
 //! A Nexmark-style workload end to end, over the Postgres wire like a user:
 //!
 //! 1. ingest plus aggregation: generated bids (auction, bidder, price, channel, url,
-//!    date_time) are loaded with `COPY bids FROM STDIN` from two connections while a
-//!    persistent `GROUP BY auction` count/sum/max keeps a table up to date; rows per second
-//!    from the first COPY until the query has committed every row;
+//!    date_time) are loaded with `COPY bids FROM STDIN` from two connections, in CopyData
+//!    messages of 64 KiB as psql and the JDBC driver send them, while a persistent
+//!    `GROUP BY auction` count/sum/max keeps a table up to date; rows per second from the
+//!    first COPY until the query has committed every row;
 //! 2. key lookups under that load: a prepared `SELECT .. FROM auction_stats WHERE auction = $1`
 //!    on a third connection (its own thread and runtime, as a separate application would
 //!    have), 1,000 a second with random auctions while ingestion runs; median and p99;
@@ -68,10 +69,20 @@ fn bids_text(first: usize, count: usize) -> String {
     text
 }
 
+/// Bytes per CopyData message, as psql and the JDBC driver send a COPY's data: pieces of tens
+/// of KiB, not one message of the whole statement.
+const COPY_MESSAGE_BYTES: usize = 64 << 10;
+
 async fn copy_in(client: &Client, statement: &str, text: String) {
     let sink = client.copy_in(statement).await.expect("COPY starts");
     futures::pin_mut!(sink);
-    sink.send(Bytes::from(text)).await.expect("COPY data");
+    let data = Bytes::from(text);
+    let mut pieces = futures::stream::iter(
+        (0..data.len())
+            .step_by(COPY_MESSAGE_BYTES)
+            .map(|start| Ok(data.slice(start..data.len().min(start + COPY_MESSAGE_BYTES)))),
+    );
+    sink.send_all(&mut pieces).await.expect("COPY data");
     sink.finish().await.expect("COPY completes");
 }
 
