@@ -2,10 +2,22 @@
 //! sink, the data goes in piece by piece, and the rows come out of the stream. (The same
 //! through the Postgres protocol is tested in `server/tests/protocol.rs` and `cli/tests`.)
 
+use std::sync::Arc;
+
 use arrow::array::RecordBatch;
 use arrow::util::pretty::pretty_format_batches;
 use eddy_executor::{CopyInSink, Engine, EngineError, PlanError, QueryOutput, Session};
 use futures::StreamExt;
+
+/// An engine on a fresh data directory (kept alive by the returned guard) and a session.
+async fn open_engine() -> (tempfile::TempDir, Arc<Engine>, Session) {
+    let data = tempfile::tempdir().unwrap();
+    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
+        .await
+        .unwrap();
+    let session = engine.session();
+    (data, engine, session)
+}
 
 async fn execute(session: &mut Session, sql: &str) -> Result<QueryOutput, EngineError> {
     let mut statements = session.parse(sql)?;
@@ -35,11 +47,7 @@ async fn rows(session: &mut Session, sql: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_in_appends_rows_given_in_pieces() {
-    let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
-        .await
-        .unwrap();
-    let mut session = engine.session();
+    let (_data, engine, mut session) = open_engine().await;
     execute(
         &mut session,
         "CREATE STREAM events (kind STRING, amount DECIMAL(8, 2), at DATE, payload BYTES)",
@@ -77,11 +85,7 @@ async fn copy_in_appends_rows_given_in_pieces() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_in_is_checked_against_the_stream() {
-    let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
-        .await
-        .unwrap();
-    let mut session = engine.session();
+    let (_data, engine, mut session) = open_engine().await;
     execute(
         &mut session,
         "CREATE STREAM s (a BIGINT, tags ARRAY<STRING>)",
@@ -135,11 +139,7 @@ async fn copy_in_is_checked_against_the_stream() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_into_a_table_upserts_by_key() {
-    let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
-        .await
-        .unwrap();
-    let mut session = engine.session();
+    let (_data, engine, mut session) = open_engine().await;
     execute(
         &mut session,
         "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner STRING, balance BIGINT) WITH (PARTITIONS = 2)",
@@ -173,11 +173,7 @@ async fn copy_into_a_table_upserts_by_key() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn copy_in_of_many_small_pieces_lands_every_row_once_in_its_partition() {
-    let data = tempfile::tempdir().unwrap();
-    let engine = Engine::open(eddy_executor::EngineConfig::new(data.path()))
-        .await
-        .unwrap();
-    let mut session = engine.session();
+    let (_data, engine, mut session) = open_engine().await;
     execute(
         &mut session,
         "CREATE STREAM bids (auction BIGINT KEY, price BIGINT) WITH (PARTITIONS = 2)",
