@@ -30,6 +30,15 @@ pub(crate) fn run_in_background<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     }
 }
 
+/// `run_in_background` when `bulk`, else `work` right here: each caller decides by the size of
+/// its work, since a handoff to the pool costs more than a little work.
+pub(crate) fn run_in_background_if<T: Send>(bulk: bool, work: impl FnOnce() -> T + Send) -> T {
+    match bulk {
+        true => run_in_background(work),
+        false => work(),
+    }
+}
+
 /// The process's pool of background threads: two per core, so that a long epoch of one
 /// query does not hold up another query's or a COPY's work. None if no thread could be made
 /// (a process limit); the work then runs on the caller's thread.

@@ -32,11 +32,12 @@ use eddy_planner::{PlanError, ROWTIME, SourceDef};
 use eddy_storage::{EncodedAppend, PendingAppend, Topic};
 use memchr::{memchr, memchr2, memchr3};
 
-use crate::background::run_in_background;
-use crate::batches::partition_by_key;
+use crate::background::run_in_background_if;
 use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
-use crate::insert::{STRICT, Target, check_table_writable, invalid_value, target_columns};
+use crate::insert::{
+    STRICT, Target, check_table_writable, invalid_value, route_to_partitions, target_columns,
+};
 use crate::limits::{
     COPY_APPENDS_IN_FLIGHT_MAX, COPY_BACKGROUND_BYTES_MIN, COPY_BACKGROUND_TAIL_BYTES_MIN,
     COPY_CHUNK_BYTES_MAX, COPY_CHUNK_ROWS_MAX, COPY_RECORD_BYTES_MAX,
@@ -152,10 +153,9 @@ impl CopyInSink {
     pub async fn write(&mut self, data: &[u8]) -> EngineResult<()> {
         self.check_usable()?;
         // Copying megabytes into the reader's buffer is bulk work too.
-        match data.len() >= COPY_BACKGROUND_BYTES_MIN {
-            true => run_in_background(|| self.reader.push(data)),
-            false => self.reader.push(data),
-        }
+        run_in_background_if(data.len() >= COPY_BACKGROUND_BYTES_MIN, || {
+            self.reader.push(data)
+        });
         let written = self.append_chunks(false).await;
         self.failed = written.is_err();
         written
@@ -190,12 +190,10 @@ impl CopyInSink {
         loop {
             let bulk = self.reader.unread_bytes() >= COPY_BACKGROUND_BYTES_MIN
                 || (data_ended && self.reader.pending_bytes() >= COPY_BACKGROUND_TAIL_BYTES_MIN);
-            let ready = match (bulk, data_ended) {
-                (true, _) => run_in_background(|| self.next_ready(data_ended))?,
-                (false, true) => self.next_ready(data_ended)?,
-                (false, false) => return Ok(()),
-            };
-            let Some(ready) = ready else {
+            if !bulk && !data_ended {
+                return Ok(());
+            }
+            let Some(ready) = run_in_background_if(bulk, || self.next_ready(data_ended))? else {
                 return Ok(());
             };
             self.append(ready).await?;
@@ -212,13 +210,7 @@ impl CopyInSink {
             return Ok(Some(ReadyChunk::Table(batch)));
         }
         let rows = batch.num_rows() as u64;
-        let routed = if self.key_indices.is_empty() {
-            let partition =
-                (self.engine.next_insert_sequence() % u64::from(self.partitions)) as u32;
-            vec![(partition, batch)]
-        } else {
-            partition_by_key(&batch, &self.key_indices, self.partitions)?
-        };
+        let routed = route_to_partitions(&self.engine, batch, &self.key_indices, self.partitions)?;
         let encoded = self.topic.encode_partitions(routed)?;
         Ok(Some(ReadyChunk::Stream { encoded, rows }))
     }

@@ -54,17 +54,26 @@ pub async fn insert_values(
         )));
     }
     let topic = engine.topic_of(&source)?;
-    let key_indices = source.key_indices();
-    let routed = if key_indices.is_empty() {
-        let partition = (engine.next_insert_sequence() % source.partitions as u64) as u32;
-        vec![(partition, batch)]
-    } else {
-        partition_by_key(&batch, &key_indices, source.partitions)?
-    };
+    let routed = route_to_partitions(engine, batch, &source.key_indices(), source.partitions)?;
     topic.append_partitions(routed).await?;
     Ok(QueryOutput::Command(CommandComplete::with_rows(
         "INSERT", rows,
     )))
+}
+
+/// A batch for a stream, split by partition as every writer routes rows: by the key columns'
+/// hash, or, for a stream without a key, all to the next partition in turn.
+pub(crate) fn route_to_partitions(
+    engine: &Engine,
+    batch: RecordBatch,
+    key_indices: &[usize],
+    partitions: u32,
+) -> EngineResult<Vec<(u32, RecordBatch)>> {
+    if key_indices.is_empty() {
+        let partition = (engine.next_insert_sequence() % u64::from(partitions)) as u32;
+        return Ok(vec![(partition, batch)]);
+    }
+    partition_by_key(&batch, key_indices, partitions)
 }
 
 /// A table written by a persistent query takes its rows from that query only.

@@ -33,7 +33,7 @@ use futures::future::select_all;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::background::run_in_background;
+use crate::background::run_in_background_if;
 use crate::batches::{
     apply_steps, apply_steps_tracked, cast_to_schema, partition_by_key, with_pseudo_columns,
 };
@@ -523,10 +523,7 @@ impl Runner {
     /// `compute`, at background priority when the epoch is large.
     fn compute_epoch(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
-        match rows >= BACKGROUND_EPOCH_ROWS_MIN {
-            true => run_in_background(|| self.compute(from, to)),
-            false => self.compute(from, to),
-        }
+        run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || self.compute(from, to))
     }
 
     /// The epoch's output for input rows [from, to) of each partition.
@@ -778,14 +775,10 @@ impl Runner {
     /// Appends an epoch's output: the sink's rows, then the rows it set aside.
     async fn append(&self, output: EpochOutput, epoch: u64) -> EngineResult<()> {
         let rows: usize = output.sink.iter().map(|(_, rows)| rows.num_rows()).sum();
-        let encode = || {
+        let encoded = run_in_background_if(rows >= BACKGROUND_APPEND_ROWS_MIN, || {
             self.sink
                 .encode_idempotent(output.sink, self.producer_id, epoch)
-        };
-        let encoded = match rows >= BACKGROUND_APPEND_ROWS_MIN {
-            true => run_in_background(encode)?,
-            false => encode()?,
-        };
+        })?;
         self.sink.append_encoded(encoded).await?;
         if let Some(bad_rows) = output.processing_log {
             warn!(query_id = %self.id, rows = bad_rows.num_rows(), "rows set aside in eddy_processing_log");

@@ -26,7 +26,7 @@ use eddy_storage::{
 };
 use tracing::info;
 
-use crate::background::run_in_background;
+use crate::background::run_in_background_if;
 use crate::batches::{partition_by_key, with_pseudo_columns};
 use crate::engine::{Engine, commit_state};
 use crate::error::{DataError, EngineError, EngineResult};
@@ -334,10 +334,9 @@ pub async fn write_source_table(
     let _writer = lock.lock().await;
     let state = engine.store.state();
     // Reading the old rows of many keys is bulk work (a point read each).
-    let resolved = match changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN {
-        true => run_in_background(|| changes.resolve(state.as_ref(), table, &topic))?,
-        false => changes.resolve(state.as_ref(), table, &topic)?,
-    };
+    let resolved = run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
+        changes.resolve(state.as_ref(), table, &topic)
+    })?;
     let ResolvedChanges {
         changelog,
         mut state,
