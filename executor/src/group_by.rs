@@ -9,8 +9,14 @@
 //! in it. The changes of an epoch are consolidated per group, not per batch, and the new
 //! states go into the epoch's commit.
 //!
-//! Memory: the accumulators hold only the groups of one epoch; committed states stay in a
-//! byte cache that is emptied when it outgrows its budget, and are read back on demand.
+//! Memory: the accumulators hold only the groups of one epoch; states stay in a byte cache
+//! that is trimmed to the last epoch's states when it outgrows its budget, and are read back
+//! on demand.
+//!
+//! The query commits an epoch while it computes the next one, so the next epoch must not read
+//! the state store for what the last one changed: the cache always holds every state the last
+//! epoch wrote or deleted (a deleted group as a tombstone). Every older change is committed
+//! by the time the next epoch starts.
 //!
 //! Never: emit a result that the state store does not hold as of the same commit, or keep a
 //! group whose row count is zero.
@@ -55,10 +61,27 @@ pub struct GroupBy {
     group_schema: SchemaRef,
     /// `q/<query id>/g/`: where the groups' states live in the state keyspace.
     state_prefix: Vec<u8>,
-    /// Committed group states by encoded group key, as stored.
-    cache: HashMap<Vec<u8>, Vec<u8>>,
+    /// Group states by encoded group key, as stored, with the epoch that wrote them.
+    cache: HashMap<Vec<u8>, CachedState>,
     cache_bytes: usize,
     budget: Arc<CacheBudget>,
+    /// Epochs finished by this operator, numbering the cache's entries.
+    epochs: u64,
+}
+
+/// A group's state as the cache holds it.
+struct CachedState {
+    /// The `GroupBy::epochs` count of the epoch that wrote it.
+    epoch: u64,
+    /// The stored state; None for a group the epoch deleted.
+    state: Option<Vec<u8>>,
+}
+
+impl CachedState {
+    /// What the entry costs the cache's budget, with its key of `key_len` bytes.
+    fn bytes(&self, key_len: usize) -> usize {
+        key_len + self.state.as_ref().map_or(0, Vec::len)
+    }
 }
 
 /// The memory all GROUP BY caches of an engine share.
@@ -141,6 +164,7 @@ impl GroupBy {
             cache: HashMap::new(),
             cache_bytes: 0,
             budget,
+            epochs: 0,
         })
     }
 
@@ -283,7 +307,7 @@ impl GroupBy {
         let mut existed = vec![false; group_total];
         for (group, key) in encoded_keys.iter().enumerate() {
             let stored = match self.cache.get(key) {
-                Some(bytes) => Some(bytes.clone()),
+                Some(cached) => cached.state.clone(),
                 None => state.get(Keyspace::State, &self.state_key(key))?,
             };
             if let Some(bytes) = stored {
@@ -324,28 +348,34 @@ impl GroupBy {
         let after_rowtimes: Vec<i64> = after.iter().map(|&group| rowtimes[group]).collect();
         let mut state_changes = StateBatch::default();
         let cached_before = self.cache_bytes;
+        self.epochs += 1;
         for (group, key) in encoded_keys.into_iter().enumerate() {
             let state_key = self.state_key(&key);
-            if counts.value(group) > 0 {
+            let new_state = if counts.value(group) > 0 {
                 let bytes = save_group(rowtimes[group], group, &row_counts, &accumulators);
                 state_changes.put(Keyspace::State, state_key, bytes.clone());
-                self.cache_bytes += key.len() + bytes.len();
-                if let Some(old) = self.cache.insert(key, bytes) {
-                    self.cache_bytes -= old.len();
-                }
+                Some(bytes)
             } else if existed[group] {
                 state_changes.delete(Keyspace::State, state_key);
-                if let Some(old) = self.cache.remove(&key) {
-                    self.cache_bytes -= key.len() + old.len();
-                }
+                None
             } else if counts.value(group) < 0 {
                 return Err(EngineError::Internal(format!(
                     "a group of the aggregation has {} rows",
                     counts.value(group)
                 )));
+            } else {
+                continue;
+            };
+            let cached = CachedState {
+                epoch: self.epochs,
+                state: new_state,
+            };
+            let key_len = key.len();
+            self.cache_bytes += cached.bytes(key_len);
+            if let Some(old) = self.cache.insert(key, cached) {
+                self.cache_bytes -= old.bytes(key_len);
             }
         }
-        // Every state is in this epoch's commit, so a cache over budget can simply go.
         let used = if self.cache_bytes >= cached_before {
             self.budget
                 .used
@@ -358,11 +388,19 @@ impl GroupBy {
                 - (cached_before - self.cache_bytes)
         };
         if used > self.budget.limit {
+            // Older states are committed by the time the next epoch reads; this epoch's may
+            // not be yet, so they stay.
+            let epoch = self.epochs;
+            self.cache.retain(|_, cached| cached.epoch == epoch);
+            let kept: usize = self
+                .cache
+                .iter()
+                .map(|(key, cached)| cached.bytes(key.len()))
+                .sum();
             self.budget
                 .used
-                .fetch_sub(self.cache_bytes, Ordering::Relaxed);
-            self.cache.clear();
-            self.cache_bytes = 0;
+                .fetch_sub(self.cache_bytes - kept, Ordering::Relaxed);
+            self.cache_bytes = kept;
         }
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
         let weights: Int64Array = std::iter::repeat_n(-1, before.len())
@@ -545,4 +583,119 @@ fn load_group(
         rest = after;
     }
     Ok(i64::from_le_bytes(*rowtime))
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use eddy_parser::Statement;
+    use eddy_planner::{Dataflow, SourceDef, lower};
+
+    use super::*;
+    use crate::batches::with_pseudo_columns;
+    use crate::engine::{Engine, EngineConfig};
+
+    /// `SELECT g, COUNT(*) FROM items GROUP BY g` over a table (rows come with weights), with
+    /// a cache budget so small that every epoch trims the cache, and the engine whose state
+    /// store it reads. The tests never commit an epoch unless they say so: the query computes
+    /// an epoch while the one before is still being committed.
+    async fn count_per_group() -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(directory.path()))
+            .await
+            .expect("engine opens");
+        let mut session = engine.session();
+        for statement in session
+            .parse("CREATE TABLE items (id BIGINT PRIMARY KEY, g BIGINT) WITH (PARTITIONS = 1)")
+            .expect("parses")
+        {
+            session.execute(&statement).await.expect("creates");
+        }
+        let parsed = eddy_parser::parse_sql("SELECT g, COUNT(*) AS n FROM items GROUP BY g")
+            .expect("parses")
+            .pop()
+            .expect("one statement");
+        let Statement::Select(select) = parsed.statement else {
+            panic!("a SELECT")
+        };
+        let plan = engine
+            .planner
+            .plan_query(&select.query)
+            .await
+            .expect("plans");
+        let Dataflow::Aggregate(aggregate) = lower(&plan, false).expect("lowers") else {
+            panic!("an aggregate")
+        };
+        let items = engine
+            .read_catalog()
+            .source_required("items")
+            .expect("items exists")
+            .clone();
+        let group_by = GroupBy::new(aggregate, "test", false, Arc::new(CacheBudget::new(1)))
+            .expect("a GROUP BY");
+        (directory, engine, group_by, items)
+    }
+
+    /// One epoch of (id, g, weight) rows: its changes as (g, n, weight), and its state changes.
+    fn run_epoch(
+        group_by: &mut GroupBy,
+        items: &SourceDef,
+        state: &dyn StateStore,
+        rows: &[(i64, i64, i64)],
+    ) -> (Vec<(i64, i64, i64)>, StateBatch) {
+        let column = |values: Vec<i64>| Arc::new(Int64Array::from(values)) as ArrayRef;
+        let stored = RecordBatch::try_new(
+            items.row_schema(),
+            vec![
+                column(rows.iter().map(|row| row.0).collect()),
+                column(rows.iter().map(|row| row.1).collect()),
+                column(vec![0; rows.len()]),
+            ],
+        )
+        .expect("rows");
+        let queryable =
+            with_pseudo_columns(&stored, &items.queryable_schema(), 0, 0).expect("queryable");
+        let weights = Int64Array::from(rows.iter().map(|row| row.2).collect::<Vec<_>>());
+        let mut epoch = group_by.begin_epoch().expect("an epoch");
+        group_by
+            .add(&mut epoch, queryable, Some(&weights))
+            .expect("adds");
+        let changes = group_by.finish_epoch(epoch, state).expect("finishes");
+        let groups = changes.rows.column(0).as_primitive::<Int64Type>();
+        let counts = changes.rows.column(1).as_primitive::<Int64Type>();
+        let triples = (0..changes.rows.num_rows())
+            .map(|row| {
+                (
+                    groups.value(row),
+                    counts.value(row),
+                    changes.weights.value(row),
+                )
+            })
+            .collect();
+        (triples, changes.state)
+    }
+
+    #[tokio::test]
+    async fn an_epoch_sees_the_last_epochs_states_before_they_are_committed() {
+        let (_directory, engine, mut group_by, items) = count_per_group().await;
+        let state = engine.store.state();
+        let (first, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
+        assert_eq!(first, vec![(7, 1, 1)]);
+        // The first epoch's states are not in the store, and the cache is over its budget.
+        let (second, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(2, 7, 1)]);
+        assert_eq!(second, vec![(7, 1, -1), (7, 2, 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_group_deleted_by_the_last_epoch_stays_deleted_before_it_is_committed() {
+        let (_directory, engine, mut group_by, items) = count_per_group().await;
+        let state = engine.store.state();
+        let (_, committed) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
+        state.commit(committed).expect("commits");
+        let (removed, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, -1)]);
+        assert_eq!(removed, vec![(7, 1, -1)]);
+        // The store still holds the group; the epoch that deleted it is not committed.
+        let (again, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
+        assert_eq!(again, vec![(7, 1, 1)]);
+    }
 }

@@ -15,6 +15,13 @@
 //! recomputed from the committed state: it stores the epoch's output in the same commit
 //! (`query/<id>/pending/..`) and recovery appends that again.
 //!
+//! While an epoch is committed and appended (a task of its own), the query computes the next
+//! one; that epoch's commit waits until the write before it is done, so commits and appends
+//! happen in epoch order, one at a time. The next epoch must not read what the write in
+//! flight changes: the GROUP BY keeps the last epoch's states in its cache, a table sink's
+//! position is carried from epoch to epoch, and a query that reads its sink table's rows
+//! waits for the write first.
+//!
 //! Never: append an epoch's output before its range is committed, or advance past rows that
 //! were not processed.
 
@@ -44,7 +51,7 @@ use crate::limits::{
     BACKGROUND_APPEND_ROWS_MIN, BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION,
     PUSH_READ_ROWS_MAX,
 };
-use crate::table::{ResolvedChanges, TableChanges, primary_keys, split_weights};
+use crate::table::{ResolvedChanges, TableChanges, TablePosition, primary_keys, split_weights};
 use crate::timestamps::EventTimeColumn;
 
 /// What SHOW QUERIES reports of a running query: how its task ended, if it failed, and how
@@ -277,14 +284,23 @@ enum TableOperator {
 
 /// Everything a query's task needs, resolved once.
 struct Runner {
-    id: String,
-    producer_id: u64,
-    store: Arc<Store>,
+    writer: Arc<EpochWriter>,
     work: Work,
     input: Arc<Topic>,
     input_def: SourceDef,
-    sink: Arc<Topic>,
     sink_def: SourceDef,
+    /// A table sink's position after the last computed epoch (None until the first).
+    sink_position: Option<TablePosition>,
+}
+
+/// What commits an epoch and appends its output: the query's identity, its progress in the
+/// state store and its sinks. Shared with the task that writes one epoch while the next is
+/// computed.
+struct EpochWriter {
+    id: String,
+    producer_id: u64,
+    store: Arc<Store>,
+    sink: Arc<Topic>,
     processing_log: Arc<Topic>,
 }
 
@@ -339,40 +355,51 @@ impl Runner {
             }
         };
         Ok(Runner {
-            id: query.id.clone(),
-            producer_id: query.producer_id,
-            store: engine.store.clone(),
+            writer: Arc::new(EpochWriter {
+                id: query.id.clone(),
+                producer_id: query.producer_id,
+                store: engine.store.clone(),
+                sink: engine.topic_of(&sink_def)?,
+                processing_log: engine.topic_of(&processing_log)?,
+            }),
             work,
             input: engine.topic_of(&input_def)?,
             input_def,
-            sink: engine.topic_of(&sink_def)?,
             sink_def,
-            processing_log: engine.topic_of(&processing_log)?,
+            sink_position: None,
         })
     }
 
     async fn run(mut self, cancel: CancellationToken, progress: Arc<QueryProgress>) {
-        if let Err(error) = self.run_epochs(&cancel, &progress).await {
-            error!(query_id = %self.id, %error, "persistent query failed");
+        let mut writing = None;
+        let result = self.run_epochs(&cancel, &progress, &mut writing).await;
+        // An epoch still being written finishes before the task ends, failed or stopped.
+        let written = finish_writing(&mut writing).await;
+        if let Err(error) = result.and(written) {
+            error!(query_id = %self.writer.id, %error, "persistent query failed");
             progress.fail(error.to_string());
         }
     }
 
+    /// Runs epochs until cancelled. An epoch's commit and append run on a task of their own
+    /// (`writing`) while the next epoch is computed; the next epoch's write starts only when
+    /// that task is done, so epochs are committed and appended in order, one at a time.
     async fn run_epochs(
         &mut self,
         cancel: &CancellationToken,
-        progress: &QueryProgress,
+        progress: &Arc<QueryProgress>,
+        writing: &mut Option<Writing>,
     ) -> EngineResult<()> {
         let partitions = self.input.partition_count();
-        let (mut epoch, from, mut offsets) = self.load_progress(partitions)?;
+        let (mut epoch, from, mut offsets) = self.writer.load_progress(partitions)?;
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.work {
                 Work::IntoStream { .. } => self.compute_epoch(&from, &offsets)?,
-                Work::IntoTable(_) => self.load_pending()?,
+                Work::IntoTable(_) => self.writer.load_pending()?,
             };
-            self.append(output, epoch).await?;
-            debug!(query_id = %self.id, epoch, "last epoch re-applied");
+            self.writer.append(output, epoch).await?;
+            debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
         }
         let mut watchers: Vec<_> = (0..partitions)
             .map(|partition| self.input.watch_end_offset(partition))
@@ -396,6 +423,7 @@ impl Runner {
                 })
                 .collect();
             if targets == offsets {
+                finish_writing(writing).await?;
                 let changes = watchers
                     .iter_mut()
                     .map(|watcher| Box::pin(watcher.changed()));
@@ -409,72 +437,27 @@ impl Runner {
                 }
                 continue;
             }
-            let mut output = self.compute_epoch(&offsets, &targets)?;
-            epoch += 1;
-            let state = std::mem::take(&mut output.state);
-            self.commit_progress(epoch, &offsets, &targets, state)
-                .await?;
-            progress.committed(
-                offsets
-                    .iter()
-                    .zip(&targets)
-                    .map(|(from, to)| to.0 - from.0)
-                    .sum(),
-            );
-            self.append(output, epoch).await?;
-            offsets = targets;
-        }
-    }
-
-    /// (epoch, from-offsets, to-offsets) of the last committed epoch; zeros for a new query.
-    fn load_progress(&self, partitions: u32) -> EngineResult<(u64, Vec<Offset>, Vec<Offset>)> {
-        let state = self.store.state();
-        let epoch = match state.get(Keyspace::Offsets, &epoch_key(&self.id))? {
-            Some(bytes) => decode_u64(&bytes)?,
-            None => 0,
-        };
-        let mut from = Vec::with_capacity(partitions as usize);
-        let mut to = Vec::with_capacity(partitions as usize);
-        for partition in 0..partitions {
-            for (bound, offsets) in [("from", &mut from), ("to", &mut to)] {
-                let offset =
-                    match state.get(Keyspace::Offsets, &offset_key(&self.id, bound, partition))? {
-                        Some(bytes) => decode_u64(&bytes)?,
-                        None => 0,
-                    };
-                offsets.push(Offset(offset));
+            if !self.computes_ahead() {
+                finish_writing(writing).await?;
             }
+            let output = self.compute_epoch(&offsets, &targets)?;
+            finish_writing(writing).await?;
+            epoch += 1;
+            let writer = self.writer.clone();
+            let progress = progress.clone();
+            let from = std::mem::replace(&mut offsets, targets.clone());
+            *writing = Some(tokio::spawn(async move {
+                writer
+                    .write(epoch, &from, &targets, output, &progress)
+                    .await
+            }));
         }
-        Ok((epoch, from, to))
     }
 
-    /// Commits the epoch: its number, its input range, and the state changes it made.
-    async fn commit_progress(
-        &self,
-        epoch: u64,
-        from: &[Offset],
-        to: &[Offset],
-        mut batch: StateBatch,
-    ) -> EngineResult<()> {
-        batch.put(
-            Keyspace::Offsets,
-            epoch_key(&self.id),
-            epoch.to_be_bytes().to_vec(),
-        );
-        for (partition, (from, to)) in from.iter().zip(to).enumerate() {
-            let partition = partition as u32;
-            batch.put(
-                Keyspace::Offsets,
-                offset_key(&self.id, "from", partition),
-                from.0.to_be_bytes().to_vec(),
-            );
-            batch.put(
-                Keyspace::Offsets,
-                offset_key(&self.id, "to", partition),
-                to.0.to_be_bytes().to_vec(),
-            );
-        }
-        commit_state(&self.store, batch).await
+    /// Whether the next epoch can be computed before the last one is committed: true unless
+    /// computing it reads the sink table's rows, which that commit changes.
+    fn computes_ahead(&self) -> bool {
+        !matches!(self.work, Work::IntoTable(TableOperator::Stateless(_)))
     }
 
     /// Calls `process` with each input batch (queryable rows, and weights for a table's
@@ -565,7 +548,8 @@ impl Runner {
             let batch = arrow::compute::concat_batches(&sink_schema, &batches)?;
             output.push((partition as u32, batch));
         }
-        let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
+        let processing_log =
+            bad_rows.into_batch(&self.writer.id, &self.writer.processing_log.schema())?;
         Ok(EpochOutput {
             sink: output,
             processing_log,
@@ -592,7 +576,7 @@ impl Runner {
                 let Work::IntoTable(TableOperator::GroupBy(group_by)) = &mut self.work else {
                     return Err(EngineError::Internal("the operator changed".into()));
                 };
-                let changes = group_by.finish_epoch(epoch, self.store.state().as_ref())?;
+                let changes = group_by.finish_epoch(epoch, self.writer.store.state().as_ref())?;
                 let (output, sources) =
                     apply_steps_tracked(&group_by.plan().output_steps, changes.rows)?;
                 let weights = take(&changes.weights, &sources, None)?;
@@ -653,25 +637,28 @@ impl Runner {
             .as_primitive_opt::<Int64Type>()
             .ok_or_else(|| EngineError::Internal("weights are BIGINT".into()))?
             .clone();
-        let state_store = self.store.state();
+        let state_store = self.writer.store.state();
+        let position = match self.sink_position.take() {
+            Some(position) => position,
+            None => {
+                TablePosition::current(state_store.as_ref(), &self.sink_def, &self.writer.sink)?
+            }
+        };
         let resolved = match known_rows {
             // The GROUP BY's old results are the rows its table holds: no lookups needed.
-            true => ResolvedChanges::of_known_rows(
-                state_store.as_ref(),
-                &self.sink_def,
-                &self.sink,
-                sink_rows,
-                weights,
-            )?,
+            true => ResolvedChanges::of_known_rows(&self.sink_def, &position, sink_rows, weights)?,
             false => table_changes(&self.sink_def, sink_rows, weights)?.resolve(
                 state_store.as_ref(),
                 &self.sink_def,
-                &self.sink,
+                &position,
             )?,
         };
+        self.sink_position = Some(resolved.position);
         state.extend(resolved.state);
-        let processing_log = bad_rows.into_batch(&self.id, &self.processing_log.schema())?;
-        self.store_pending(&resolved.changelog, processing_log.as_ref(), &mut state)?;
+        let processing_log =
+            bad_rows.into_batch(&self.writer.id, &self.writer.processing_log.schema())?;
+        self.writer
+            .store_pending(&resolved.changelog, processing_log.as_ref(), &mut state)?;
         Ok(EpochOutput {
             sink: resolved.changelog,
             processing_log,
@@ -695,6 +682,126 @@ impl Runner {
             &options,
         )?;
         Ok(rows)
+    }
+
+    /// The sink rows of one input batch. A batch that fails to evaluate (a division by zero,
+    /// a cast that cannot hold a value) is retried row by row: the rows that fail go to the
+    /// processing log with their error, and the query goes on.
+    fn process(&self, queryable: RecordBatch, bad_rows: &mut BadRows) -> EngineResult<RecordBatch> {
+        let sink_schema = self.sink_def.stored_schema();
+        match self.process_rows(&queryable) {
+            Err(error) if is_row_error(&error) => {
+                let mut good = Vec::new();
+                for row in 0..queryable.num_rows() {
+                    let single = queryable.slice(row, 1);
+                    match self.process_rows(&single) {
+                        Ok(output) => good.push(output),
+                        Err(error) if is_row_error(&error) => bad_rows.push(&single, &error),
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(arrow::compute::concat_batches(&sink_schema, &good)?)
+            }
+            result => result,
+        }
+    }
+
+    fn process_rows(&self, queryable: &RecordBatch) -> EngineResult<RecordBatch> {
+        let Work::IntoStream { dataflow, .. } = &self.work else {
+            return Err(EngineError::Internal("not a query into a stream".into()));
+        };
+        let output = apply_steps(&dataflow.steps, queryable.clone())?;
+        if output.num_rows() == 0 {
+            return Ok(RecordBatch::new_empty(self.sink_def.stored_schema()));
+        }
+        self.to_sink_rows(&output)
+    }
+
+    /// The dataflow's output (columns, then the carried rowtime) as rows of the sink's log.
+    fn to_sink_rows(&self, output: &RecordBatch) -> EngineResult<RecordBatch> {
+        let sink_schema = self.sink_def.stored_schema();
+        let rows = cast_to_schema(output, &sink_schema)?;
+        let Work::IntoStream {
+            sink_timestamp: Some(event_time),
+            ..
+        } = &self.work
+        else {
+            return Ok(rows);
+        };
+        let rowtimes = event_time.rowtimes(rows.columns())?;
+        let mut columns = rows.columns().to_vec();
+        let last = columns.len() - 1;
+        columns[last] = Arc::new(rowtimes);
+        Ok(RecordBatch::try_new(sink_schema, columns)?)
+    }
+}
+
+impl EpochWriter {
+    /// (epoch, from-offsets, to-offsets) of the last committed epoch; zeros for a new query.
+    fn load_progress(&self, partitions: u32) -> EngineResult<(u64, Vec<Offset>, Vec<Offset>)> {
+        let state = self.store.state();
+        let epoch = match state.get(Keyspace::Offsets, &epoch_key(&self.id))? {
+            Some(bytes) => decode_u64(&bytes)?,
+            None => 0,
+        };
+        let mut from = Vec::with_capacity(partitions as usize);
+        let mut to = Vec::with_capacity(partitions as usize);
+        for partition in 0..partitions {
+            for (bound, offsets) in [("from", &mut from), ("to", &mut to)] {
+                let offset =
+                    match state.get(Keyspace::Offsets, &offset_key(&self.id, bound, partition))? {
+                        Some(bytes) => decode_u64(&bytes)?,
+                        None => 0,
+                    };
+                offsets.push(Offset(offset));
+            }
+        }
+        Ok((epoch, from, to))
+    }
+
+    /// Commits the epoch: its number, its input range, and the state changes it made.
+    async fn commit_progress(
+        &self,
+        epoch: u64,
+        from: &[Offset],
+        to: &[Offset],
+        mut batch: StateBatch,
+    ) -> EngineResult<()> {
+        batch.put(
+            Keyspace::Offsets,
+            epoch_key(&self.id),
+            epoch.to_be_bytes().to_vec(),
+        );
+        for (partition, (from, to)) in from.iter().zip(to).enumerate() {
+            let partition = partition as u32;
+            batch.put(
+                Keyspace::Offsets,
+                offset_key(&self.id, "from", partition),
+                from.0.to_be_bytes().to_vec(),
+            );
+            batch.put(
+                Keyspace::Offsets,
+                offset_key(&self.id, "to", partition),
+                to.0.to_be_bytes().to_vec(),
+            );
+        }
+        commit_state(&self.store, batch).await
+    }
+
+    /// Commits an epoch (its input range, and the state changes and output it carries), then
+    /// appends its output.
+    async fn write(
+        &self,
+        epoch: u64,
+        from: &[Offset],
+        to: &[Offset],
+        mut output: EpochOutput,
+        progress: &QueryProgress,
+    ) -> EngineResult<()> {
+        let state = std::mem::take(&mut output.state);
+        self.commit_progress(epoch, from, to, state).await?;
+        progress.committed(from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum());
+        self.append(output, epoch).await
     }
 
     /// Puts the epoch's output into its commit, replacing the previous epoch's.
@@ -739,39 +846,6 @@ impl Runner {
         })
     }
 
-    /// The sink rows of one input batch. A batch that fails to evaluate (a division by zero,
-    /// a cast that cannot hold a value) is retried row by row: the rows that fail go to the
-    /// processing log with their error, and the query goes on.
-    fn process(&self, queryable: RecordBatch, bad_rows: &mut BadRows) -> EngineResult<RecordBatch> {
-        let sink_schema = self.sink_def.stored_schema();
-        match self.process_rows(&queryable) {
-            Err(error) if is_row_error(&error) => {
-                let mut good = Vec::new();
-                for row in 0..queryable.num_rows() {
-                    let single = queryable.slice(row, 1);
-                    match self.process_rows(&single) {
-                        Ok(output) => good.push(output),
-                        Err(error) if is_row_error(&error) => bad_rows.push(&single, &error),
-                        Err(error) => return Err(error),
-                    }
-                }
-                Ok(arrow::compute::concat_batches(&sink_schema, &good)?)
-            }
-            result => result,
-        }
-    }
-
-    fn process_rows(&self, queryable: &RecordBatch) -> EngineResult<RecordBatch> {
-        let Work::IntoStream { dataflow, .. } = &self.work else {
-            return Err(EngineError::Internal("not a query into a stream".into()));
-        };
-        let output = apply_steps(&dataflow.steps, queryable.clone())?;
-        if output.num_rows() == 0 {
-            return Ok(RecordBatch::new_empty(self.sink_def.stored_schema()));
-        }
-        self.to_sink_rows(&output)
-    }
-
     /// Appends an epoch's output: the sink's rows, then the rows it set aside.
     async fn append(&self, output: EpochOutput, epoch: u64) -> EngineResult<()> {
         let rows: usize = output.sink.iter().map(|(_, rows)| rows.num_rows()).sum();
@@ -788,23 +862,18 @@ impl Runner {
         }
         Ok(())
     }
+}
 
-    /// The dataflow's output (columns, then the carried rowtime) as rows of the sink's log.
-    fn to_sink_rows(&self, output: &RecordBatch) -> EngineResult<RecordBatch> {
-        let sink_schema = self.sink_def.stored_schema();
-        let rows = cast_to_schema(output, &sink_schema)?;
-        let Work::IntoStream {
-            sink_timestamp: Some(event_time),
-            ..
-        } = &self.work
-        else {
-            return Ok(rows);
-        };
-        let rowtimes = event_time.rowtimes(rows.columns())?;
-        let mut columns = rows.columns().to_vec();
-        let last = columns.len() - 1;
-        columns[last] = Arc::new(rowtimes);
-        Ok(RecordBatch::try_new(sink_schema, columns)?)
+/// An epoch's commit and append, running.
+type Writing = tokio::task::JoinHandle<EngineResult<()>>;
+
+/// Waits for the epoch being written, if any, and passes on how its write ended.
+async fn finish_writing(writing: &mut Option<Writing>) -> EngineResult<()> {
+    match writing.take() {
+        Some(task) => task
+            .await
+            .map_err(|error| EngineError::Internal(format!("an epoch's write failed: {error}")))?,
+        None => Ok(()),
     }
 }
 

@@ -125,13 +125,12 @@ impl TableChanges {
 
     /// Looks up each touched key's current row and returns the changelog batches (per
     /// partition: −old rows, then +new rows, in the table's stored schema) and the state
-    /// changes that go with them, as if the batches were appended at the partitions'
-    /// current end offsets.
+    /// changes that go with them, as if the batches were appended at `position`.
     pub fn resolve(
         &self,
         state: &dyn StateStore,
         table: &SourceDef,
-        topic: &Topic,
+        position: &TablePosition,
     ) -> EngineResult<ResolvedChanges> {
         let prefix = state_prefix(table);
         let mut old_values = Vec::new();
@@ -163,13 +162,43 @@ impl TableChanges {
         let inserted = take_record_batch(&self.rows, &UInt32Array::from(new_rows))?;
         let changes = with_weights(table, &retracted, &inserted)?;
         ResolvedChanges::new(
-            state,
             table,
-            topic,
+            position,
             &changes,
             added as i64 - removed as i64,
             (inserted.num_rows(), removed),
         )
+    }
+}
+
+/// Where a table's writer stands: the rows the table holds and the end of each partition of
+/// its changelog. A persistent query carries it from epoch to epoch, so that it can compute
+/// an epoch while the one before is still being committed and appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TablePosition {
+    rows: u64,
+    ends: Vec<Offset>,
+}
+
+impl TablePosition {
+    /// The position of the table's committed state and changelog.
+    pub fn current(
+        state: &dyn StateStore,
+        table: &SourceDef,
+        topic: &Topic,
+    ) -> EngineResult<TablePosition> {
+        Ok(TablePosition {
+            rows: row_count(state, table)?,
+            ends: (0..topic.partition_count())
+                .map(|partition| topic.end_offset(partition))
+                .collect(),
+        })
+    }
+
+    fn end(&self, partition: u32) -> EngineResult<Offset> {
+        self.ends.get(partition as usize).copied().ok_or_else(|| {
+            EngineError::Internal(format!("a table change for missing partition {partition}"))
+        })
     }
 }
 
@@ -178,9 +207,8 @@ impl ResolvedChanges {
     /// (weight −1) and after (+1) an epoch, with each key at most once per sign and every −1
     /// row exactly the row the table holds for its key. Nothing is looked up.
     pub fn of_known_rows(
-        state: &dyn StateStore,
         table: &SourceDef,
-        topic: &Topic,
+        position: &TablePosition,
         rows: RecordBatch,
         weights: Int64Array,
     ) -> EngineResult<ResolvedChanges> {
@@ -188,9 +216,8 @@ impl ResolvedChanges {
             ChangeBatch::consolidate(&[ChangeBatch::try_new(rows, Some(weights))?])?
         else {
             return ResolvedChanges::new(
-                state,
                 table,
-                topic,
+                position,
                 &RecordBatch::new_empty(table.stored_schema()),
                 0,
                 (0, 0),
@@ -207,9 +234,8 @@ impl ResolvedChanges {
         // Each key has at most one row of each sign, so the keys gained minus the keys lost
         // is the +1 rows minus the −1 rows.
         ResolvedChanges::new(
-            state,
             table,
-            topic,
+            position,
             &changes,
             inserted.len() as i64 - retracted.len() as i64,
             (inserted.len(), retracted.len()),
@@ -217,11 +243,10 @@ impl ResolvedChanges {
     }
 
     /// The changelog `changes` (stored schema, each key's −1 row before its +1 row) makes,
-    /// and the state changes that go with it, once appended at the partitions' current ends.
+    /// and the state changes that go with it, once appended at `position`.
     fn new(
-        state: &dyn StateStore,
         table: &SourceDef,
-        topic: &Topic,
+        position: &TablePosition,
         changes: &RecordBatch,
         rows_gained: i64,
         (upserted, removed): (usize, usize),
@@ -232,24 +257,24 @@ impl ResolvedChanges {
             .filter(|(_, rows)| rows.num_rows() > 0)
             .collect();
         let mut state_changes = StateBatch::default();
+        let mut after = position.clone();
         if rows_gained != 0 {
-            let rows = row_count(state, table)?.saturating_add_signed(rows_gained);
+            after.rows = position.rows.saturating_add_signed(rows_gained);
             state_changes.put(
                 Keyspace::Offsets,
                 rows_key(table),
-                rows.to_be_bytes().to_vec(),
+                after.rows.to_be_bytes().to_vec(),
             );
         }
-        let mut ends = Vec::with_capacity(changelog.len());
         for (partition, rows) in &changelog {
-            let first = topic.end_offset(*partition);
+            let first = position.end(*partition)?;
             apply_changelog(table, rows, *partition, first.0, &mut state_changes)?;
-            ends.push((*partition, Offset(first.0 + rows.num_rows() as u64)));
+            after.ends[*partition as usize] = Offset(first.0 + rows.num_rows() as u64);
         }
         Ok(ResolvedChanges {
             changelog,
             state: state_changes,
-            ends,
+            position: after,
             upserted,
             removed,
         })
@@ -262,8 +287,8 @@ pub struct ResolvedChanges {
     pub changelog: Vec<(u32, RecordBatch)>,
     /// The state changes the changelog implies.
     pub state: StateBatch,
-    /// Each written partition's end offset once the changelog is appended.
-    ends: Vec<(u32, Offset)>,
+    /// The table's position once the changelog is appended and the state committed.
+    pub position: TablePosition,
     pub upserted: usize,
     pub removed: usize,
 }
@@ -335,24 +360,26 @@ pub async fn write_source_table(
     let state = engine.store.state();
     // Reading the old rows of many keys is bulk work (a point read each).
     let resolved = run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
-        changes.resolve(state.as_ref(), table, &topic)
+        let position = TablePosition::current(state.as_ref(), table, &topic)?;
+        changes.resolve(state.as_ref(), table, &position)
     })?;
     let ResolvedChanges {
         changelog,
         mut state,
-        ends,
+        position,
         upserted,
         removed,
     } = resolved;
     if changelog.is_empty() {
         return Ok((upserted, removed));
     }
+    let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
     topic.append_partitions(changelog).await?;
-    for (partition, end) in ends {
+    for partition in written {
         state.put(
             Keyspace::Offsets,
             applied_key(table, partition),
-            end.0.to_be_bytes().to_vec(),
+            position.end(partition)?.0.to_be_bytes().to_vec(),
         );
     }
     commit_state(&engine.store, state).await?;
@@ -476,4 +503,75 @@ pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineConfig;
+
+    /// Rows `(id, v)` of a table with columns `id` (key) and `v`, in its row schema.
+    fn rows(table: &SourceDef, values: &[(i64, i64)]) -> RecordBatch {
+        let column = |values: Vec<i64>| Arc::new(Int64Array::from(values)) as ArrayRef;
+        RecordBatch::try_new(
+            table.row_schema(),
+            vec![
+                column(values.iter().map(|row| row.0).collect()),
+                column(values.iter().map(|row| row.1).collect()),
+                column(vec![0; values.len()]),
+            ],
+        )
+        .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn a_carried_position_is_where_the_changes_land() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let engine = Engine::open(EngineConfig::new(directory.path()))
+            .await
+            .expect("engine opens");
+        let mut session = engine.session();
+        for statement in session
+            .parse("CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 2)")
+            .expect("parses")
+        {
+            session.execute(&statement).await.expect("creates");
+        }
+        let table = engine
+            .read_catalog()
+            .source_required("t")
+            .expect("t exists")
+            .clone();
+        let topic = engine.topic_of(&table).expect("topic");
+        let state = engine.store.state();
+        let start = TablePosition::current(state.as_ref(), &table, &topic).expect("position");
+        assert_eq!(start.rows, 0);
+        // Two changes computed one after the other, before either is written.
+        let first = ResolvedChanges::of_known_rows(
+            &table,
+            &start,
+            rows(&table, &[(1, 10), (2, 20), (3, 30)]),
+            Int64Array::from(vec![1, 1, 1]),
+        )
+        .expect("first change");
+        let second = ResolvedChanges::of_known_rows(
+            &table,
+            &first.position,
+            rows(&table, &[(1, 10), (1, 11), (2, 20)]),
+            Int64Array::from(vec![-1, 1, -1]),
+        )
+        .expect("second change");
+        assert_eq!(second.position.rows, 2);
+        for change in [first, second] {
+            topic
+                .append_partitions(change.changelog)
+                .await
+                .expect("appends");
+            state.commit(change.state).expect("commits");
+            assert_eq!(
+                TablePosition::current(state.as_ref(), &table, &topic).expect("position"),
+                change.position
+            );
+        }
+    }
 }
