@@ -3,9 +3,13 @@
 //! commit). The engine is fjall 3 (an LSM tree; `reference/state-store.md` has the measurements
 //! behind the choice); the `StateStore` trait keeps redb possible as an alternative.
 //!
+//! Readers read the snapshot published after the last commit, never one of their own: fjall's
+//! plain reads see a batch that is still being applied, and so can a fjall snapshot taken
+//! while a batch is applied, once a flush or compaction that completes meanwhile publishes a
+//! newer sequence number.
+//!
 //! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`), or read
-//! outside a snapshot: fjall's plain reads see a batch that is still being applied, half of
-//! it, and a commit is atomic to readers only through a snapshot.
+//! other than through the published snapshot.
 
 use std::path::{Path, PathBuf};
 
@@ -120,6 +124,13 @@ pub(crate) struct FjallStateStore {
     path: PathBuf,
     database: Database,
     keyspaces: [fjall::Keyspace; 3],
+    /// What readers read: a snapshot taken after the last commit, while no other was being
+    /// applied. fjall's own snapshots are not enough: a flush or compaction that completes
+    /// while a batch is being applied publishes a newer sequence number, and a snapshot taken
+    /// then sees part of the batch.
+    published: std::sync::RwLock<fjall::Snapshot>,
+    /// Held while a batch is applied and the next snapshot published.
+    committing: std::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for FjallStateStore {
@@ -164,6 +175,8 @@ impl FjallStateStore {
         ];
         Ok(FjallStateStore {
             path: path.to_path_buf(),
+            published: std::sync::RwLock::new(database.snapshot()),
+            committing: std::sync::Mutex::new(()),
             database,
             keyspaces,
         })
@@ -176,12 +189,19 @@ impl FjallStateStore {
             Keyspace::State => &self.keyspaces[2],
         }
     }
+
+    /// The store as of its last commit.
+    fn snapshot(&self) -> fjall::Snapshot {
+        self.published
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
 }
 
 impl StateStore for FjallStateStore {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
-            .database
             .snapshot()
             .get(self.keyspace(keyspace), key)?
             .map(|value| value.to_vec()))
@@ -192,8 +212,7 @@ impl StateStore for FjallStateStore {
         keyspace: Keyspace,
         prefix: &[u8],
     ) -> Result<Vec<KeyValue>, StorageError> {
-        self.database
-            .snapshot()
+        self.snapshot()
             .prefix(self.keyspace(keyspace), prefix)
             .map(|guard| {
                 let (key, value) = guard.into_inner()?;
@@ -203,10 +222,7 @@ impl StateStore for FjallStateStore {
     }
 
     fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
-        let pairs = self
-            .database
-            .snapshot()
-            .prefix(self.keyspace(keyspace), prefix);
+        let pairs = self.snapshot().prefix(self.keyspace(keyspace), prefix);
         Box::new(pairs.map(|guard| {
             let (key, value) = guard.into_inner()?;
             Ok((key.to_vec(), value.to_vec()))
@@ -215,11 +231,7 @@ impl StateStore for FjallStateStore {
 
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         let mut keys = 0u64;
-        for guard in self
-            .database
-            .snapshot()
-            .prefix(self.keyspace(keyspace), prefix)
-        {
+        for guard in self.snapshot().prefix(self.keyspace(keyspace), prefix) {
             guard.key()?;
             keys += 1;
         }
@@ -248,7 +260,15 @@ impl StateStore for FjallStateStore {
                 }
             }
         }
+        let _committing = self
+            .committing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         write_batch.commit()?;
+        *self
+            .published
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = self.database.snapshot();
         Ok(())
     }
 }
