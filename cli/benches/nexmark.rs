@@ -1,10 +1,13 @@
 //! A Nexmark-style workload end to end, over the Postgres wire like a user:
 //!
+//! 0. the machine's own wake-up round trip between two idle cores, the floor under any
+//!    lookup's latency (on a virtual machine it moves with the host's load);
 //! 1. ingest plus aggregation: generated bids (auction, bidder, price, channel, url,
 //!    date_time) are loaded with `COPY bids FROM STDIN` from two connections, in CopyData
 //!    messages of 64 KiB as psql and the JDBC driver send them, while a persistent
 //!    `GROUP BY auction` count/sum/max keeps a table up to date; rows per second from the
-//!    first COPY until the query has committed every row;
+//!    first COPY until the query has committed every row, when the table must hold every
+//!    auction;
 //! 2. key lookups under that load: a prepared `SELECT .. FROM auction_stats WHERE auction = $1`
 //!    on a third connection (its own thread and runtime, as a separate application would
 //!    have), 1,000 a second with random auctions while ingestion runs; median and p99;
@@ -93,6 +96,51 @@ fn percentiles(mut samples: Vec<f64>) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
+/// The machine's own wake-up latency, without Eddy: round trips over a Unix socket between
+/// two threads pinned to different cores, one every millisecond so that the other core has
+/// gone idle each time. A lookup needs at least one such round trip (the server's thread
+/// wakes, then the client's), so this is a floor under its latency. On a virtual machine it
+/// moves with the host's load, which makes it the context for the lookup figures.
+fn wake_up_round_trips(count: usize) -> Option<(f64, f64)> {
+    use std::io::{Read, Write};
+    use std::os::unix::net::UnixStream;
+
+    fn pin_to_core(core: usize) -> bool {
+        // SAFETY: `set` is a plain bit set that lives across the call, and its size is passed.
+        unsafe {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(core, &mut set);
+            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+        }
+    }
+    if std::thread::available_parallelism().map_or(1, |cores| cores.get()) < 2 {
+        return None;
+    }
+    let (mut near, mut far) = UnixStream::pair().ok()?;
+    let echo = std::thread::spawn(move || {
+        pin_to_core(1);
+        let mut byte = [0u8];
+        while far.read_exact(&mut byte).is_ok() && far.write_all(&byte).is_ok() {}
+    });
+    let measured = std::thread::spawn(move || {
+        pin_to_core(0);
+        let mut byte = [0u8];
+        let mut round_trips = Vec::with_capacity(count);
+        for _ in 0..count {
+            std::thread::sleep(Duration::from_millis(1));
+            let started = Instant::now();
+            near.write_all(&byte).ok()?;
+            near.read_exact(&mut byte).ok()?;
+            round_trips.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        Some(round_trips)
+    })
+    .join()
+    .ok()??;
+    let _ = echo.join();
+    Some(percentiles(measured))
+}
+
 /// Lookups per second: a steady load of point reads, as an application would send.
 const LOOKUPS_PER_SECOND: u64 = 1000;
 
@@ -126,19 +174,22 @@ fn spawn_lookups(
     keys: std::ops::Range<i64>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 ) -> std::thread::JoinHandle<Vec<f64>> {
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime for the lookups");
-        runtime.block_on(async move {
-            let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
-                .await
-                .expect("connects");
-            tokio::spawn(connection);
-            lookups(client, sql, keys, stop).await
+    std::thread::Builder::new()
+        .name("bench-lookups".into())
+        .spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the lookups");
+            runtime.block_on(async move {
+                let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+                    .await
+                    .expect("connects");
+                tokio::spawn(connection);
+                lookups(client, sql, keys, stop).await
+            })
         })
-    })
+        .expect("a thread for the lookups")
 }
 
 async fn ingest_and_aggregate(server: &Server, rows: usize) {
@@ -202,8 +253,16 @@ async fn ingest_and_aggregate(server: &Server, rows: usize) {
     let groups = setup
         .query_one("SELECT COUNT(*) FROM auction_stats", &[])
         .await
-        .expect("count");
-    println!("auction_stats holds {} auctions", groups.get::<_, i64>(0));
+        .expect("count")
+        .get::<_, i64>(0);
+    let auctions = setup
+        .query_one("SELECT COUNT(DISTINCT auction) FROM bids", &[])
+        .await
+        .expect("count")
+        .get::<_, i64>(0);
+    // Once the query has committed every bid, the table holds every auction.
+    assert_eq!(groups, auctions, "auction_stats holds every auction bid on");
+    println!("auction_stats holds {groups} auctions");
 }
 
 async fn bounded_memory(keys: usize) {
@@ -265,6 +324,11 @@ async fn main() {
     };
     let rows = variable("EDDY_BENCH_ROWS", 4_000_000);
     let keys = variable("EDDY_BENCH_KEYS", 10_000_000);
+    if let Some((median, p99)) = wake_up_round_trips(2000) {
+        println!(
+            "this machine: a wake-up round trip between two idle cores: median {median:.3} ms, p99 {p99:.3} ms"
+        );
+    }
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), &[]);
     ingest_and_aggregate(&server, rows).await;
