@@ -124,13 +124,13 @@ pub(crate) struct FjallStateStore {
     path: PathBuf,
     database: Database,
     keyspaces: [fjall::Keyspace; 3],
-    /// What readers read: a snapshot taken after the last commit, while no other was being
-    /// applied. fjall's own snapshots are not enough: a flush or compaction that completes
-    /// while a batch is being applied publishes a newer sequence number, and a snapshot taken
-    /// then sees part of the batch.
+    /// What readers read while a batch is being applied: a snapshot taken after the last
+    /// commit. A fjall snapshot opened during a commit can see part of its batch, once a
+    /// flush or compaction that completes meanwhile publishes a newer sequence number.
     published: std::sync::RwLock<fjall::Snapshot>,
-    /// Held while a batch is applied and the next snapshot published.
-    committing: std::sync::Mutex<()>,
+    /// Written while a batch is applied and its snapshot published; read while a reader
+    /// opens a snapshot of its own, which then sees every commit whole.
+    committing: std::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for FjallStateStore {
@@ -176,7 +176,7 @@ impl FjallStateStore {
         Ok(FjallStateStore {
             path: path.to_path_buf(),
             published: std::sync::RwLock::new(database.snapshot()),
-            committing: std::sync::Mutex::new(()),
+            committing: std::sync::RwLock::new(()),
             database,
             keyspaces,
         })
@@ -190,12 +190,18 @@ impl FjallStateStore {
         }
     }
 
-    /// The store as of its last commit.
+    /// The store as of its last commit. While no batch is being applied, a snapshot of its
+    /// own: it reads the newest files, where the published one would keep reading those of
+    /// its commit until the next (an idle table's lookups after compaction, say).
     fn snapshot(&self) -> fjall::Snapshot {
-        self.published
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        match self.committing.try_read() {
+            Ok(_no_commit) => self.database.snapshot(),
+            Err(_) => self
+                .published
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone(),
+        }
     }
 }
 
@@ -262,7 +268,7 @@ impl StateStore for FjallStateStore {
         }
         let _committing = self
             .committing
-            .lock()
+            .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         write_batch.commit()?;
         *self
