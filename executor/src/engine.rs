@@ -286,3 +286,26 @@ fn remove_orphan_topics(store: &Store, catalog: &Catalog) -> EngineResult<()> {
     }
     Ok(())
 }
+
+/// An engine on a fresh directory in which `ddl` has run, and the definition of the source
+/// `name` it created: the starting point of unit tests that drive operators by hand.
+#[cfg(test)]
+pub(crate) async fn open_with_source(
+    ddl: &str,
+    name: &str,
+) -> (tempfile::TempDir, Arc<Engine>, SourceDef) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(EngineConfig::new(directory.path()))
+        .await
+        .expect("engine opens");
+    let mut session = engine.session();
+    for statement in session.parse(ddl).expect("parses") {
+        session.execute(&statement).await.expect("runs");
+    }
+    let source = engine
+        .read_catalog()
+        .source_required(name)
+        .expect("the source exists")
+        .clone();
+    (directory, engine, source)
+}

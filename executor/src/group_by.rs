@@ -593,24 +593,18 @@ mod tests {
 
     use super::*;
     use crate::batches::with_pseudo_columns;
-    use crate::engine::{Engine, EngineConfig};
+    use crate::engine::{Engine, open_with_source};
 
     /// `SELECT g, COUNT(*) FROM items GROUP BY g` over a table (rows come with weights), with
     /// a cache budget so small that every epoch trims the cache, and the engine whose state
     /// store it reads. The tests never commit an epoch unless they say so: the query computes
     /// an epoch while the one before is still being committed.
     async fn count_per_group() -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
-        let directory = tempfile::tempdir().expect("temp dir");
-        let engine = Engine::open(EngineConfig::new(directory.path()))
-            .await
-            .expect("engine opens");
-        let mut session = engine.session();
-        for statement in session
-            .parse("CREATE TABLE items (id BIGINT PRIMARY KEY, g BIGINT) WITH (PARTITIONS = 1)")
-            .expect("parses")
-        {
-            session.execute(&statement).await.expect("creates");
-        }
+        let (directory, engine, items) = open_with_source(
+            "CREATE TABLE items (id BIGINT PRIMARY KEY, g BIGINT) WITH (PARTITIONS = 1)",
+            "items",
+        )
+        .await;
         let parsed = eddy_parser::parse_sql("SELECT g, COUNT(*) AS n FROM items GROUP BY g")
             .expect("parses")
             .pop()
@@ -626,11 +620,6 @@ mod tests {
         let Dataflow::Aggregate(aggregate) = lower(&plan, false).expect("lowers") else {
             panic!("an aggregate")
         };
-        let items = engine
-            .read_catalog()
-            .source_required("items")
-            .expect("items exists")
-            .clone();
         let group_by = GroupBy::new(aggregate, "test", false, Arc::new(CacheBudget::new(1)))
             .expect("a GROUP BY");
         (directory, engine, group_by, items)

@@ -508,7 +508,7 @@ pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::EngineConfig;
+    use crate::engine::open_with_source;
 
     /// Rows `(id, v)` of a table with columns `id` (key) and `v`, in its row schema.
     fn rows(table: &SourceDef, values: &[(i64, i64)]) -> RecordBatch {
@@ -526,22 +526,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_carried_position_is_where_the_changes_land() {
-        let directory = tempfile::tempdir().expect("temp dir");
-        let engine = Engine::open(EngineConfig::new(directory.path()))
-            .await
-            .expect("engine opens");
-        let mut session = engine.session();
-        for statement in session
-            .parse("CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 2)")
-            .expect("parses")
-        {
-            session.execute(&statement).await.expect("creates");
-        }
-        let table = engine
-            .read_catalog()
-            .source_required("t")
-            .expect("t exists")
-            .clone();
+        let (_directory, engine, table) = open_with_source(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 2)",
+            "t",
+        )
+        .await;
         let topic = engine.topic_of(&table).expect("topic");
         let state = engine.store.state();
         let start = TablePosition::current(state.as_ref(), &table, &topic).expect("position");
