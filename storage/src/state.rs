@@ -3,13 +3,13 @@
 //! commit). The engine is fjall 3 (an LSM tree; `reference/state-store.md` has the measurements
 //! behind the choice); the `StateStore` trait keeps redb possible as an alternative.
 //!
-//! Readers read the snapshot published after the last commit, never one of their own: fjall's
-//! plain reads see a batch that is still being applied, and so can a fjall snapshot taken
-//! while a batch is applied, once a flush or compaction that completes meanwhile publishes a
-//! newer sequence number.
+//! Every read goes through a snapshot opened while no batch is being applied, or else the one
+//! published after the last commit: fjall's plain reads see a batch that is still being
+//! applied, and so can a fjall snapshot opened meanwhile, once a flush or compaction that
+//! completes publishes a newer sequence number.
 //!
 //! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`), or read
-//! other than through the published snapshot.
+//! through anything but `FjallStateStore::snapshot`.
 
 use std::path::{Path, PathBuf};
 
