@@ -4,7 +4,9 @@
 //! a point lookup gets a core as soon as it arrives instead of waiting behind hundreds of
 //! milliseconds of aggregation.
 //!
-//! The threads are in Linux's SCHED_IDLE class (a nice value where that is refused).
+//! The threads are in Linux's SCHED_IDLE class (a nice value where that is refused), and
+//! while a job runs every core is made to choose again what to run every fraction of a
+//! millisecond (`eddy_storage::BulkWork`), so that a woken lookup does not wait for a tick.
 //!
 //! The pool is rayon's (`rayon-core`): its `install` runs a closure that borrows the caller's
 //! data on a pool thread and returns its result, which is what a query's `&mut self` epoch
@@ -15,7 +17,7 @@
 
 use std::sync::OnceLock;
 
-use eddy_storage::lower_this_threads_priority;
+use eddy_storage::{BulkWork, lower_this_threads_priority};
 
 /// Runs `work` on a thread of background priority and returns its result; the async worker
 /// that calls it steps aside first (`block_in_place`), so the runtime goes on serving. Outside
@@ -23,7 +25,10 @@ use eddy_storage::lower_this_threads_priority;
 pub(crate) fn run_in_background<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     match tokio::runtime::Handle::try_current().map(|runtime| runtime.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => match pool() {
-            Some(pool) => tokio::task::block_in_place(|| pool.install(work)),
+            Some(pool) => tokio::task::block_in_place(|| {
+                let _rescheduling = BulkWork::begin();
+                pool.install(work)
+            }),
             None => tokio::task::block_in_place(work),
         },
         _ => work(),

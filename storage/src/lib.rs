@@ -40,6 +40,6 @@ mod store;
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
 pub use log::{Durability, EncodedAppend, Offset, PendingAppend, Topic};
-pub use priority::lower_this_threads_priority;
+pub use priority::{BulkWork, lower_this_threads_priority};
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
 pub use store::{Store, StoreConfig};
