@@ -68,7 +68,8 @@ static BULK_WORK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsiz
 /// nothing else happening, the timer tick, up to 4 ms later, although the thread became
 /// eligible within microseconds. A rescheduling thread's wake-up is such an event: the core
 /// picks again, and a client thread that has become eligible runs. Measured under the
-/// Nexmark load, a lookup's p99 went from 1.0–1.2 ms to 0.6–0.7 ms (docs/benchmarks.md).
+/// Nexmark load, a lookup's p99 went from 0.9–2.0 ms to 0.6–0.8 ms (docs/benchmarks.md).
+/// On other systems this does nothing.
 ///
 /// Begun on the thread that hands the work over, which is of normal priority: the
 /// rescheduling threads are made by the first `begin` and inherit its class.
