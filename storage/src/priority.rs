@@ -99,6 +99,10 @@ impl Drop for BulkWork {
 
 /// One thread per core this process may run on, each pinned to its core, made once. A thread
 /// that cannot be made or pinned is left out, with a warning: its core then waits for ticks.
+///
+/// At most as many threads as the process has cores' worth of CPU time
+/// (`available_parallelism`, which counts a container's CPU quota): a container limited to
+/// two cores' time on a 64-core host must not spend it waking 64 threads.
 #[cfg(target_os = "linux")]
 fn rescheduling_threads() -> &'static [std::thread::Thread] {
     use std::sync::OnceLock;
@@ -106,8 +110,10 @@ fn rescheduling_threads() -> &'static [std::thread::Thread] {
 
     static THREADS: OnceLock<Vec<std::thread::Thread>> = OnceLock::new();
     THREADS.get_or_init(|| {
+        let cores_of_time = std::thread::available_parallelism().map_or(1, |cores| cores.get());
         allowed_cores()
             .into_iter()
+            .take(cores_of_time)
             .filter_map(|core| {
                 std::thread::Builder::new()
                     .name(format!("eddy-resched-{core}"))
@@ -204,7 +210,12 @@ mod tests {
     #[test]
     fn every_core_reschedules_while_bulk_work_runs_and_none_after() {
         let bulk = BulkWork::begin();
-        let cores: Vec<String> = allowed_cores().iter().map(usize::to_string).collect();
+        let cores_of_time = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        let cores: Vec<String> = allowed_cores()
+            .iter()
+            .take(cores_of_time)
+            .map(usize::to_string)
+            .collect();
         // A new thread names itself once it runs.
         let deadline = Instant::now() + Duration::from_secs(10);
         let started = loop {
