@@ -4,9 +4,10 @@
 //! that each statement of a query string can change the transaction status in order;
 //! it selects the statements' work against the connection's cancel receiver itself.
 //! Extended protocol: Parse prepares once through `EddyQueryParser` (psycopg and JDBC
-//! reuse named statements many times); Describe answers NoData for statements without
-//! rows (pgwire would send an empty RowDescription when there are parameters); Execute
-//! streams rows itself with cancel, flush-when-pending and portal suspension.
+//! reuse named statements many times); Bind queues BindComplete for the next flush instead
+//! of flushing it alone; Describe answers NoData for statements without rows (pgwire would
+//! send an empty RowDescription when there are parameters); Execute streams rows itself
+//! with cancel, flush-when-pending and portal suspension.
 //!
 //! COPY FROM STDIN: a statement that answers with a `CopyInSink` leaves the connection in
 //! `CopyInProgress` with the sink in `copy_in`; `copy_in.rs` takes the data from there.
@@ -36,7 +37,7 @@ use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
-    Describe, Execute, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Bind, BindComplete, Describe, Execute, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use pgwire::messages::simplequery::Query;
@@ -208,6 +209,41 @@ impl ExtendedQueryHandler for ConnectionHandler {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         self.query_parser.clone()
+    }
+
+    /// Binds a portal as pgwire does, but queues BindComplete rather than flushing it on its
+    /// own: it leaves with the Execute's reply at the next flush (Sync, Flush, or rows that
+    /// keep the client waiting), as in Postgres. A lookup's reply is then one write, which
+    /// wakes its client once.
+    async fn on_bind<C>(&self, client: &mut C, message: Bind) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let statement_name = message.statement_name.as_deref().unwrap_or(DEFAULT_NAME);
+        match client.portal_store().get_statement(statement_name) {
+            Some(Entry::Value(statement)) => {
+                let portal = Portal::try_new(&message, statement)?;
+                client.portal_store().put_portal(Arc::new(portal));
+            }
+            Some(Entry::Empty) if message.parameters.is_empty() => {
+                let portal_name = message.portal_name.as_deref().unwrap_or(DEFAULT_NAME);
+                client.portal_store().put_empty_portal(portal_name);
+            }
+            Some(Entry::Empty) => {
+                return Err(server_error(ServerError::ParameterCount {
+                    supplied: message.parameters.len(),
+                    required: 0,
+                }));
+            }
+            None => return Err(PgWireError::StatementNotFound(statement_name.to_owned())),
+        }
+        client
+            .feed(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
+        Ok(())
     }
 
     async fn on_execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
