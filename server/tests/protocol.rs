@@ -919,79 +919,84 @@ mod raw {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpStream;
 
-    pub fn message(tag: u8, body: &[u8]) -> Vec<u8> {
-        let mut message = vec![tag];
+    use super::WAIT_MAX;
+
+    /// `body` after its length (which counts itself), as every message frames it.
+    fn length_prefixed(body: &[u8]) -> Vec<u8> {
         let length = i32::try_from(body.len() + 4).expect("a small message");
-        message.extend_from_slice(&length.to_be_bytes());
-        message.extend_from_slice(body);
-        message
+        let mut framed = length.to_be_bytes().to_vec();
+        framed.extend_from_slice(body);
+        framed
     }
 
-    /// Connects and completes the startup as user `eddy`.
+    /// Sends tagged messages in one write.
+    pub async fn send(socket: &mut TcpStream, messages: &[(u8, &[u8])]) {
+        let mut bytes = Vec::new();
+        for (tag, body) in messages {
+            bytes.push(*tag);
+            bytes.extend(length_prefixed(body));
+        }
+        socket.write_all(&bytes).await.expect("sent");
+    }
+
+    /// Connects and completes the startup (protocol 3.0) as user `eddy`.
     pub async fn connect(address: std::net::SocketAddr) -> TcpStream {
         let mut socket = TcpStream::connect(address).await.expect("connects");
-        let mut body = 196_608_i32.to_be_bytes().to_vec();
-        body.extend_from_slice(b"user\0eddy\0database\0eddy\0\0");
-        let length = i32::try_from(body.len() + 4).expect("a small message");
-        let mut startup = length.to_be_bytes().to_vec();
-        startup.extend_from_slice(&body);
-        socket.write_all(&startup).await.expect("startup sent");
+        let mut startup = 196_608_i32.to_be_bytes().to_vec();
+        startup.extend_from_slice(b"user\0eddy\0database\0eddy\0\0");
+        socket
+            .write_all(&length_prefixed(&startup))
+            .await
+            .expect("startup sent");
         read_until(&mut socket, b'Z').await;
         socket
     }
 
     /// The tags of the backend messages read up to and including one tagged `last`.
     pub async fn read_until(socket: &mut TcpStream, last: u8) -> Vec<u8> {
-        let mut tags = Vec::new();
-        loop {
-            let tag = socket.read_u8().await.expect("a message");
-            let length = socket.read_i32().await.expect("its length");
-            let mut body = vec![0; usize::try_from(length - 4).expect("a length")];
-            socket.read_exact(&mut body).await.expect("its body");
-            tags.push(tag);
-            if tag == last {
-                return tags;
+        let read = async {
+            let mut tags = Vec::new();
+            loop {
+                let tag = socket.read_u8().await.expect("a message");
+                let length = socket.read_i32().await.expect("its length");
+                let mut body = vec![0; usize::try_from(length - 4).expect("a length")];
+                socket.read_exact(&mut body).await.expect("its body");
+                tags.push(tag);
+                if tag == last {
+                    return tags;
+                }
             }
-        }
+        };
+        tokio::time::timeout(WAIT_MAX, read)
+            .await
+            .expect("the server answers")
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bind_complete_waits_for_the_next_flush() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
 
+    // Unnamed statement and portal, no parameters, default formats.
+    const BIND: &[u8] = b"\0\0\0\0\0\0\0\0";
+    const EXECUTE_ALL_ROWS: &[u8] = b"\0\0\0\0\0";
     let server = TestServer::start().await;
     let mut socket = raw::connect(server.address).await;
-    let mut parse_and_sync = raw::message(b'P', b"\0SELECT 1\0\0\0");
-    parse_and_sync.extend(raw::message(b'S', b""));
-    socket.write_all(&parse_and_sync).await.expect("sent");
+    raw::send(&mut socket, &[(b'P', b"\0SELECT 1\0\0\0"), (b'S', b"")]).await;
     assert_eq!(raw::read_until(&mut socket, b'Z').await, b"1Z");
 
     // As in Postgres, a Bind's answer is queued, not flushed on its own: it leaves with the
     // Execute's reply, so that a lookup's reply is one write. This is the one wait here
     // that expects nothing to arrive.
-    socket
-        .write_all(&raw::message(b'B', b"\0\0\0\0\0\0\0\0"))
-        .await
-        .expect("sent");
+    raw::send(&mut socket, &[(b'B', BIND)]).await;
     let mut byte = [0u8];
     let early = tokio::time::timeout(Duration::from_millis(200), socket.read(&mut byte)).await;
     assert!(early.is_err(), "BindComplete was flushed on its own");
-
-    let mut execute_and_sync = raw::message(b'E', b"\0\0\0\0\0");
-    execute_and_sync.extend(raw::message(b'S', b""));
-    socket.write_all(&execute_and_sync).await.expect("sent");
+    raw::send(&mut socket, &[(b'E', EXECUTE_ALL_ROWS), (b'S', b"")]).await;
     assert_eq!(raw::read_until(&mut socket, b'Z').await, b"2DCZ");
 
     // A Flush sends what is queued, as a client that waits for BindComplete asks.
-    socket
-        .write_all(&raw::message(b'B', b"\0\0\0\0\0\0\0\0"))
-        .await
-        .expect("sent");
-    socket
-        .write_all(&raw::message(b'H', b""))
-        .await
-        .expect("sent");
+    raw::send(&mut socket, &[(b'B', BIND), (b'H', b"")]).await;
     assert_eq!(raw::read_until(&mut socket, b'2').await, b"2");
     server.stop().await;
 }
