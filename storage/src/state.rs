@@ -101,6 +101,26 @@ impl StateBatch {
     pub fn len(&self) -> usize {
         self.changes.len()
     }
+
+    /// The changes to apply, in key order: of several changes to one key only the last, the
+    /// one that decides what the key holds. A table's changelog retracts and re-inserts
+    /// every updated key, and the retraction's delete would cost the store an insert of its
+    /// own for nothing.
+    fn into_applied(self) -> Vec<StateChange> {
+        // Inserting in key order keeps the memtable's skiplist searches on the nodes the
+        // previous insert just walked, which costs a fraction of scattered inserts. The sort
+        // is stable, so of two changes to one key the later is the second.
+        let mut changes = self.changes;
+        changes.sort_by(|left, right| left.target().cmp(&right.target()));
+        let mut applied: Vec<StateChange> = Vec::with_capacity(changes.len());
+        for change in changes {
+            match applied.last_mut() {
+                Some(last) if last.target() == change.target() => *last = change,
+                _ => applied.push(change),
+            }
+        }
+        applied
+    }
 }
 
 /// The store of keyed state. Reads see every committed batch; `commit` is atomic across
@@ -248,13 +268,8 @@ impl StateStore for FjallStateStore {
         if batch.is_empty() {
             return Ok(());
         }
-        // Inserting in key order keeps the memtable's skiplist searches on the nodes the
-        // previous insert just walked, which costs a fraction of scattered inserts. The sort
-        // is stable, so of two changes to one key the later still wins.
-        let mut changes = batch.changes;
-        changes.sort_by(|left, right| left.target().cmp(&right.target()));
         let mut write_batch = self.database.batch().durability(Some(PersistMode::SyncAll));
-        for change in changes {
+        for change in batch.into_applied() {
             match change {
                 StateChange::Put {
                     keyspace,
@@ -376,6 +391,40 @@ mod tests {
             vec![
                 (b"k/1".to_vec(), b"kept".to_vec()),
                 (b"k/2".to_vec(), b"last".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_batch_applies_one_change_per_key_in_key_order() {
+        let mut batch = StateBatch::default();
+        batch.delete(Keyspace::State, b"k/2".to_vec());
+        batch.put(
+            Keyspace::Offsets,
+            b"k/2".to_vec(),
+            b"other keyspace".to_vec(),
+        );
+        batch.put(Keyspace::State, b"k/1".to_vec(), b"first".to_vec());
+        batch.put(
+            Keyspace::State,
+            b"k/2".to_vec(),
+            b"replaces the delete".to_vec(),
+        );
+        batch.delete(Keyspace::State, b"k/1".to_vec());
+        let put = |keyspace, key: &[u8], value: &[u8]| StateChange::Put {
+            keyspace,
+            key: key.to_vec(),
+            value: value.to_vec(),
+        };
+        assert_eq!(
+            batch.into_applied(),
+            vec![
+                put(Keyspace::Offsets, b"k/2", b"other keyspace"),
+                StateChange::Delete {
+                    keyspace: Keyspace::State,
+                    key: b"k/1".to_vec()
+                },
+                put(Keyspace::State, b"k/2", b"replaces the delete"),
             ]
         );
     }
