@@ -469,11 +469,23 @@ impl ChunkBuilder {
         self.lines.len() >= COPY_CHUNK_ROWS_MAX || self.bytes >= COPY_CHUNK_BYTES_MAX
     }
 
+    /// The chunk so far. The next one is sized like it up front, so that its builders do not
+    /// grow (and copy what they hold) cell by cell: a COPY's chunks are alike.
     fn take(&mut self) -> CellChunk {
         self.bytes = 0;
+        let columns = self
+            .columns
+            .iter_mut()
+            .map(|builder| {
+                let cells = builder.finish();
+                *builder = BinaryBuilder::with_capacity(cells.len(), cells.value_data().len());
+                cells
+            })
+            .collect();
+        let rows = self.lines.len();
         CellChunk {
-            columns: self.columns.iter_mut().map(BinaryBuilder::finish).collect(),
-            lines: std::mem::take(&mut self.lines),
+            columns,
+            lines: std::mem::replace(&mut self.lines, Vec::with_capacity(rows)),
         }
     }
 
