@@ -15,11 +15,10 @@ pub(super) struct Encoder {
 }
 
 impl Encoder {
-    /// Starts an encoding with the version byte.
-    pub(super) fn new() -> Self {
-        Encoder {
-            bytes: vec![STATE_VERSION],
-        }
+    /// Starts an encoding with the version byte at the end of `bytes`.
+    pub(super) fn appending_to(mut bytes: Vec<u8>) -> Self {
+        bytes.push(STATE_VERSION);
+        Encoder { bytes }
     }
 
     pub(super) fn finish(self) -> Vec<u8> {
@@ -171,7 +170,7 @@ mod tests {
 
     #[test]
     fn every_field_round_trips() {
-        let mut encoder = Encoder::new();
+        let mut encoder = Encoder::appending_to(Vec::new());
         for value in [0, 1, 127, 128, u64::MAX] {
             encoder.put_u64(value);
         }

@@ -20,6 +20,7 @@
 
 mod accumulators;
 mod encoding;
+mod extremum;
 mod multiset;
 mod sequenced;
 mod values;
@@ -33,6 +34,7 @@ use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 
 use self::accumulators::{CountStates, DecimalSumStates, FloatSumStates, IntSumStates};
+use self::extremum::new_extremum_states;
 use self::multiset::{MultisetOutput, new_multiset_states};
 use self::sequenced::{SequencedOutput, new_sequenced_states};
 
@@ -474,10 +476,21 @@ impl Accumulator {
     }
 
     /// Declares that the input only ever inserts (every weight positive), so states keep
-    /// only what can still matter: MIN and MAX one value per group, TOPK k values. Any
-    /// retraction afterwards is a caller's error.
+    /// only what can still matter: MIN and MAX one value per group (inline, `extremum.rs`),
+    /// TOPK k values. Any retraction afterwards is a caller's error.
     pub fn append_only(mut self) -> Self {
-        self.states.set_append_only();
+        let extremum = match self.function {
+            AggregateFunction::Min => Some(std::cmp::Ordering::Less),
+            AggregateFunction::Max => Some(std::cmp::Ordering::Greater),
+            _ => None,
+        };
+        let inline = extremum
+            .zip(self.input_type.as_ref())
+            .and_then(|(keeps, input)| new_extremum_states(self.function, keeps, input).ok());
+        match inline {
+            Some(states) => self.states = states,
+            None => self.states.set_append_only(),
+        }
         self
     }
 
@@ -487,9 +500,10 @@ impl Accumulator {
         self.states.evaluate(groups)
     }
 
-    /// One group's state, encoded for the key-value store: a version byte, then the state.
-    pub fn save(&self, group: usize) -> Vec<u8> {
-        let mut encoder = encoding::Encoder::new();
+    /// One group's state, encoded for the key-value store (a version byte, then the state),
+    /// appended to `bytes`: a state saved inside a larger value needs no buffer of its own.
+    pub fn save(&self, group: usize, bytes: Vec<u8>) -> Vec<u8> {
+        let mut encoder = encoding::Encoder::appending_to(bytes);
         self.states.save(group, &mut encoder);
         encoder.finish()
     }
@@ -569,7 +583,9 @@ pub(super) mod test_support {
         let input = accumulator.input_type.clone();
         let mut loaded = Accumulator::new(accumulator.function, input).unwrap();
         for &group in groups {
-            loaded.load(group, &accumulator.save(group)).unwrap();
+            loaded
+                .load(group, &accumulator.save(group, Vec::new()))
+                .unwrap();
         }
         assert_eq!(
             loaded.evaluate(groups).unwrap().to_data(),
@@ -699,7 +715,7 @@ mod tests {
         for function in functions {
             let mut original = accumulator(function, &DataType::Utf8);
             apply(&mut original, values.clone(), &[0, 0, 0], &[1, 1, 2]);
-            let saved = original.save(0);
+            let saved = original.save(0, Vec::new());
             let mut damaged = accumulator(function, &DataType::Utf8);
             for length in 0..saved.len() {
                 assert!(
@@ -719,7 +735,7 @@ mod tests {
         }
         let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
         apply(&mut sum, arc(Int64Array::from(vec![5])), &[0], &[1]);
-        let saved = sum.save(0);
+        let saved = sum.save(0, Vec::new());
         for length in 0..saved.len() {
             assert!(sum.load(0, &saved[..length]).is_err());
         }
@@ -730,7 +746,7 @@ mod tests {
         let mut count = Accumulator::new(AggregateFunction::CountStar, None).unwrap();
         assert!(count.load(0, &[]).is_err());
         assert!(count.load(0, &[99, 0]).is_err());
-        let mut saved = count.save(0);
+        let mut saved = count.save(0, Vec::new());
         saved.push(0);
         assert!(count.load(0, &saved).is_err());
     }

@@ -54,7 +54,8 @@ struct MultisetStates<K: ValueKind> {
     kind: K,
     /// Per group: value → copies, every count positive between batches.
     groups: Vec<BTreeMap<K::Owned, i64>>,
-    /// The input never retracts: MIN, MAX and TOPK keep only the values they can answer.
+    /// The input never retracts: TOPK keeps only the values it can answer. (MIN and MAX over
+    /// such an input use `extremum.rs` instead.)
     append_only: bool,
 }
 
@@ -72,9 +73,11 @@ impl<K: ValueKind> MultisetStates<K> {
     /// How many values a group needs when no value can be retracted: None for all of them.
     fn values_needed_without_retractions(&self) -> Option<usize> {
         match self.output {
-            MultisetOutput::Min | MultisetOutput::Max => Some(1),
             MultisetOutput::TopK(k) => Some(k),
-            MultisetOutput::CountDistinct | MultisetOutput::Set => None,
+            MultisetOutput::Min
+            | MultisetOutput::Max
+            | MultisetOutput::CountDistinct
+            | MultisetOutput::Set => None,
         }
     }
 
@@ -86,10 +89,7 @@ impl<K: ValueKind> MultisetStates<K> {
         for &group in groups {
             let values = &mut self.groups[group];
             while values.len() > keep {
-                match self.output {
-                    MultisetOutput::Min => values.pop_last(),
-                    _ => values.pop_first(),
-                };
+                values.pop_first();
             }
         }
     }
@@ -129,7 +129,6 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             detail: "no values for the argument".into(),
         })?;
         let function = self.function;
-        let output = self.output;
         let kept = match self.append_only {
             true => self.values_needed_without_retractions(),
             false => None,
@@ -144,23 +143,16 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             // `Accumulator::update` checked that every column has a row for each value.
             let (group, weight) = (batch.groups[row], batch.weights[row]);
             let counts = &mut groups[group];
-            // Without retractions, a value past the group's kept ones can never be answered:
+            // Without retractions, a value below the group's kept ones can never be answered:
             // skipping it spares an insert that `prune` would undo.
             if let Some(kept) = kept
                 && weight > 0
                 && counts.len() >= kept
+                && counts
+                    .first_key_value()
+                    .is_some_and(|(smallest, _)| value < smallest.borrow())
             {
-                let beyond = match output {
-                    MultisetOutput::Min => counts
-                        .last_key_value()
-                        .is_some_and(|(largest, _)| value > largest.borrow()),
-                    _ => counts
-                        .first_key_value()
-                        .is_some_and(|(smallest, _)| value < smallest.borrow()),
-                };
-                if beyond {
-                    return Ok(());
-                }
+                return Ok(());
             }
             match counts.get_mut(value) {
                 Some(count) => {
@@ -306,11 +298,11 @@ mod tests {
         );
         assert_eq!(results(&distinct, &[0]), [int64(Some(5))]);
         // What is saved is what is kept: one value for MIN, not six.
-        let pruned = min.save(0).len();
+        let pruned = min.save(0, Vec::new()).len();
         let full = {
             let mut all = accumulator(AggregateFunction::Min, &DataType::Int64);
             apply(&mut all, values, &groups, &[1; 6]);
-            all.save(0).len()
+            all.save(0, Vec::new()).len()
         };
         assert!(pruned < full, "{pruned} bytes kept, {full} without pruning");
     }

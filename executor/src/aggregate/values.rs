@@ -615,7 +615,7 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        let mut encoder = Encoder::new();
+        let mut encoder = Encoder::appending_to(Vec::new());
         for value in values.iter().flatten() {
             K::encode(value, &mut encoder);
         }

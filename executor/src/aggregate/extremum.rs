@@ -1,0 +1,230 @@
+//! MIN and MAX over an input that never retracts (a stream): each group keeps its extreme
+//! value and the number of rows that carried it, inline in one vector. The multiset of
+//! `multiset.rs` keeps a tree per group, for values only a retraction could bring back; a
+//! stream has none, and a GROUP BY over a stream updates these states once per input row.
+//!
+//! States are saved in the multiset's format (the group's values, each with its copies), so
+//! the two read each other's saved states.
+//!
+//! Never: accept a retraction (the caller declared the input append-only), or allocate per
+//! row for fixed-width values.
+
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+
+use arrow::array::ArrayRef;
+use arrow::datatypes::DataType;
+
+use super::encoding::{Decoder, Encoder, corrupt};
+use super::values::{Kind, ValueKind, kind_of};
+use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
+
+/// States of MIN (`keeps = Ordering::Less`) or MAX (`Ordering::Greater`) over `input`.
+pub(super) fn new_extremum_states(
+    function: AggregateFunction,
+    keeps: Ordering,
+    input: &DataType,
+) -> Result<Box<dyn GroupStates>, AggregateError> {
+    let kind = kind_of(input).ok_or_else(|| AggregateError::UnsupportedType {
+        function: function.name(),
+        data_type: input.clone(),
+    })?;
+    Ok(match kind {
+        Kind::Integer(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
+        Kind::Float(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
+        Kind::Decimal(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
+        Kind::Bytes(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
+    })
+}
+
+struct ExtremumStates<K: ValueKind> {
+    function: AggregateFunction,
+    /// How a value compares to the kept one when it replaces it.
+    keeps: Ordering,
+    kind: K,
+    /// Per group: its extreme value and how many rows had it; None before its first
+    /// non-NULL value.
+    groups: Vec<Option<(K::Owned, i64)>>,
+}
+
+impl<K: ValueKind> ExtremumStates<K> {
+    fn new(function: AggregateFunction, keeps: Ordering, kind: K) -> Self {
+        ExtremumStates {
+            function,
+            keeps,
+            kind,
+            groups: Vec::new(),
+        }
+    }
+
+    /// Folds `copies` rows of `value` into `kept`.
+    fn fold(
+        &self,
+        kept: &mut Option<(K::Owned, i64)>,
+        value: &K::Borrowed,
+        copies: i64,
+    ) -> Result<(), AggregateError> {
+        match kept {
+            Some((current, current_copies)) => match value.cmp((*current).borrow()) {
+                Ordering::Equal => {
+                    *current_copies = current_copies.checked_add(copies).ok_or_else(|| {
+                        AggregateError::Overflow {
+                            function: self.function.name(),
+                            sql_type: "BIGINT (copies of one value)".into(),
+                        }
+                    })?;
+                }
+                ordering if ordering == self.keeps => {
+                    *kept = Some((K::to_owned_value(value), copies));
+                }
+                _ => {}
+            },
+            None => *kept = Some((K::to_owned_value(value), copies)),
+        }
+        Ok(())
+    }
+}
+
+impl<K: ValueKind> GroupStates for ExtremumStates<K> {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        let mut groups = std::mem::take(&mut self.groups);
+        grow_to_fit(&mut groups, batch.groups);
+        let array = batch.values.ok_or_else(|| AggregateError::Invariant {
+            function: self.function.name(),
+            detail: "no values for the argument".into(),
+        })?;
+        let result = self.kind.for_each_value(array, |row, value| {
+            let Some(value) = value else {
+                return Ok(());
+            };
+            // `Accumulator::update` checked that every column has a row for each value.
+            let (group, weight) = (batch.groups[row], batch.weights[row]);
+            match weight {
+                0 => Ok(()),
+                ..0 => Err(AggregateError::Invariant {
+                    function: self.function.name(),
+                    detail: format!("group {group} had a row retracted from an append-only input"),
+                }),
+                copies => self.fold(&mut groups[group], value, copies),
+            }
+        });
+        self.groups = groups;
+        result
+    }
+
+    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
+        self.kind.build_array(groups.iter().map(|&group| {
+            self.groups
+                .get(group)
+                .and_then(Option::as_ref)
+                .map(|(value, _)| value)
+        }))
+    }
+
+    fn save(&self, group: usize, encoder: &mut Encoder) {
+        match self.groups.get(group).and_then(Option::as_ref) {
+            Some((value, copies)) => {
+                encoder.put_usize(1);
+                K::encode(value, encoder);
+                encoder.put_i64(*copies);
+            }
+            None => encoder.put_usize(0),
+        }
+    }
+
+    /// Reads the multiset's format; of several saved values (a multiset that kept them all)
+    /// only the extreme one matters.
+    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
+        let mut kept = None;
+        for _ in 0..decoder.count()? {
+            let value = K::decode(decoder)?;
+            let copies = decoder.i64()?;
+            if copies <= 0 {
+                return Err(corrupt(format!("{copies} copies of a value")));
+            }
+            self.fold(&mut kept, value.borrow(), copies)?;
+        }
+        *grow_to_group(&mut self.groups, group) = kept;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Int64Array, StringArray};
+    use datafusion::scalar::ScalarValue;
+
+    use super::super::test_support::*;
+    use super::*;
+
+    fn int64(value: Option<i64>) -> ScalarValue {
+        ScalarValue::Int64(value)
+    }
+
+    #[test]
+    fn keeps_the_extreme_value_per_group_across_batches() {
+        let mut min = accumulator(AggregateFunction::Min, &DataType::Utf8).append_only();
+        let mut max = accumulator(AggregateFunction::Max, &DataType::Utf8).append_only();
+        for accumulator in [&mut min, &mut max] {
+            let values = arc(StringArray::from(vec![
+                Some("m"),
+                None,
+                Some("c"),
+                Some("x"),
+                Some("k"),
+            ]));
+            apply(accumulator, values, &[0, 1, 0, 0, 2], &[1; 5]);
+            apply(
+                accumulator,
+                arc(StringArray::from(vec!["a", "z"])),
+                &[2, 2],
+                &[1, 1],
+            );
+            assert_round_trips(accumulator, &[0, 1, 2]);
+        }
+        let utf8 = |value: Option<&str>| ScalarValue::Utf8(value.map(String::from));
+        assert_eq!(
+            results(&min, &[0, 1, 2]),
+            [utf8(Some("c")), utf8(None), utf8(Some("a"))]
+        );
+        assert_eq!(
+            results(&max, &[0, 1, 2]),
+            [utf8(Some("x")), utf8(None), utf8(Some("z"))]
+        );
+    }
+
+    #[test]
+    fn reads_the_multisets_saved_state_and_saves_one_it_reads() {
+        let values = arc(Int64Array::from(vec![5, 9, 3, 9]));
+        let groups = [0; 4];
+        let mut multiset = accumulator(AggregateFunction::Max, &DataType::Int64);
+        apply(&mut multiset, values.clone(), &groups, &[1; 4]);
+        let mut inline = accumulator(AggregateFunction::Max, &DataType::Int64).append_only();
+        inline
+            .load(0, &multiset.save(0, Vec::new()))
+            .expect("reads the multiset's state");
+        assert_eq!(results(&inline, &[0]), [int64(Some(9))]);
+        // Saved back, the maximum keeps its two copies: it leaves with the second.
+        let mut reloaded = accumulator(AggregateFunction::Max, &DataType::Int64);
+        reloaded
+            .load(0, &inline.save(0, Vec::new()))
+            .expect("the multiset reads it");
+        let nine = arc(Int64Array::from(vec![9]));
+        apply(&mut reloaded, nine.clone(), &[0], &[-1]);
+        assert_eq!(results(&reloaded, &[0]), [int64(Some(9))]);
+        apply(&mut reloaded, nine, &[0], &[-1]);
+        assert_eq!(results(&reloaded, &[0]), [int64(None)]);
+    }
+
+    #[test]
+    fn a_retraction_is_refused() {
+        let mut max = accumulator(AggregateFunction::Max, &DataType::Int64).append_only();
+        let error = max
+            .update(&[0], Some(&arc(Int64Array::from(vec![7]))), &[-1], &[])
+            .expect_err("the input is append-only");
+        assert!(
+            matches!(&error, AggregateError::Invariant { detail, .. } if detail.contains("append-only")),
+            "{error}"
+        );
+    }
+}
