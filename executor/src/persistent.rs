@@ -506,7 +506,18 @@ impl Runner {
     /// `compute`, at background priority when the epoch is large.
     fn compute_epoch(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
-        run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || self.compute(from, to))
+        let started = Instant::now();
+        let output =
+            run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || self.compute(from, to))?;
+        debug!(
+            query_id = %self.writer.id,
+            rows,
+            output_rows = output.sink.iter().map(|(_, rows)| rows.num_rows()).sum::<usize>(),
+            state_changes = output.state.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "epoch computed"
+        );
+        Ok(output)
     }
 
     /// The epoch's output for input rows [from, to) of each partition.
@@ -799,7 +810,16 @@ impl EpochWriter {
         progress: &QueryProgress,
     ) -> EngineResult<()> {
         let state = std::mem::take(&mut output.state);
+        let state_changes = state.len();
+        let started = Instant::now();
         self.commit_progress(epoch, from, to, state).await?;
+        debug!(
+            query_id = %self.id,
+            epoch,
+            state_changes,
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "epoch committed"
+        );
         progress.committed(from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum());
         self.append(output, epoch).await
     }

@@ -21,7 +21,11 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
-            .env("RUST_LOG", "warn")
+            // The server logs to the benchmark's stderr: warnings, or what RUST_LOG asks for.
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::piped())
             .spawn()
             .expect("eddy starts");
