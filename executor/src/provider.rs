@@ -12,6 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
@@ -27,6 +28,7 @@ use eddy_planner::{SourceDef, SourceProviders};
 use eddy_storage::{Offset, Store, Topic};
 
 use crate::batches::with_pseudo_columns;
+use crate::error::EngineError;
 use crate::limits::{PUSH_READ_ROWS_MAX, TABLE_SCAN_PAGE_ROWS};
 
 /// Makes providers over the store for the planner.
@@ -154,9 +156,9 @@ impl TableState {
         }
     }
 
-    /// The values a filter gives one key column: (column index, values), for `key = v`,
-    /// `v = key` and `key IN (v, ..)` with literal values.
-    fn key_values(&self, filter: &Expr) -> Option<(usize, Vec<ScalarValue>)> {
+    /// The key column a filter pins and the expressions it gives it, for `key = v`,
+    /// `v = key` and `key IN (v, ..)`.
+    fn key_pin<'a>(&self, filter: &'a Expr) -> Option<(usize, Vec<&'a Expr>)> {
         let key_index = |expr: &Expr| match expr {
             Expr::Column(column) => self
                 .table
@@ -164,31 +166,66 @@ impl TableState {
                 .filter(|&index| self.table.columns[index].key),
             _ => None,
         };
-        let literal = |expr: &Expr| match expr {
-            Expr::Literal(value, _) => Some(value.clone()),
-            _ => None,
-        };
         match filter {
             Expr::BinaryExpr(binary) if binary.op == Operator::Eq => {
-                if let (Some(index), Some(value)) =
-                    (key_index(&binary.left), literal(&binary.right))
-                {
-                    return Some((index, vec![value]));
+                match (key_index(&binary.left), key_index(&binary.right)) {
+                    (Some(index), None) => Some((index, vec![binary.right.as_ref()])),
+                    (None, Some(index)) => Some((index, vec![binary.left.as_ref()])),
+                    _ => None,
                 }
-                let index = key_index(&binary.right)?;
-                Some((index, vec![literal(&binary.left)?]))
             }
             Expr::InList(in_list) if !in_list.negated => {
                 let index = key_index(&in_list.expr)?;
-                let values = in_list
-                    .list
-                    .iter()
-                    .map(literal)
-                    .collect::<Option<Vec<_>>>()?;
-                Some((index, values))
+                Some((index, in_list.list.iter().collect()))
             }
             _ => None,
         }
+    }
+
+    /// The values a filter gives one key column: (column index, values), when they are
+    /// literals.
+    fn key_values(&self, filter: &Expr) -> Option<(usize, Vec<ScalarValue>)> {
+        let (index, values) = self.key_pin(filter)?;
+        let values = values
+            .into_iter()
+            .map(|value| match value {
+                Expr::Literal(value, _) => Some(value.clone()),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some((index, values))
+    }
+
+    /// The filters that pin key columns to literals or parameters (`key = $1`), if they pin
+    /// every key column: once the parameters are bound, `pinned_keys` reads them.
+    pub fn key_pins(&self, filters: &[Expr]) -> Option<Vec<Expr>> {
+        let mut pinned = vec![false; self.table.columns.len()];
+        let pins: Vec<Expr> = filters
+            .iter()
+            .filter(|filter| match self.key_pin(filter) {
+                Some((index, values))
+                    if values
+                        .iter()
+                        .all(|value| matches!(value, Expr::Literal(..) | Expr::Placeholder(_))) =>
+                {
+                    pinned[index] = true;
+                    true
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        let whole_key = self
+            .table
+            .key_indices()
+            .into_iter()
+            .all(|index| pinned[index]);
+        whole_key.then_some(pins)
+    }
+
+    /// The current rows of `keys` (encoded keys), by point reads.
+    pub fn read_keys(&self, keys: &[Vec<u8>]) -> Result<RecordBatch, EngineError> {
+        crate::table::lookup_rows(self.store.state().as_ref(), &self.table, &self.schema, keys)
     }
 
     /// The encoded keys the filters pin down, if they give every key column its values.
@@ -297,7 +334,8 @@ impl TableProvider for TableState {
                 None,
             )?));
         };
-        let rows = crate::table::lookup_rows(self.store.state().as_ref(), &self.table, &keys)
+        let rows = self
+            .read_keys(&keys)
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![rows]],

@@ -18,9 +18,10 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, StringArray, UInt32Array};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
-use datafusion::logical_expr::LogicalPlan;
-use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::common::ParamValues;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::utils::{conjunction, split_conjunction};
+use datafusion::logical_expr::{Expr, Filter, LogicalPlan};
 use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{Emit, SelectStatement};
@@ -39,7 +40,7 @@ use crate::output::RowStream;
 use crate::properties::AUTO_OFFSET_RESET;
 use crate::provider::TableState;
 use crate::session::Session;
-use crate::table::{lookup_rows, primary_keys, split_weights};
+use crate::table::{primary_keys, split_weights};
 
 pub async fn select(
     session: &Session,
@@ -59,19 +60,32 @@ pub async fn select(
     }
 }
 
+/// A pull query planned once, to keep with a prepared statement: its logical plan, and the
+/// key lookup it is, if it is one.
+#[derive(Debug)]
+pub struct PlannedPull {
+    plan: LogicalPlan,
+    key_lookup: Option<KeyLookup>,
+}
+
 /// The plan of a pull query, to keep with a prepared statement.
-pub async fn plan_pull(session: &Session, select: &SelectStatement) -> EngineResult<LogicalPlan> {
+pub async fn plan_pull(session: &Session, select: &SelectStatement) -> EngineResult<PlannedPull> {
     check_clauses(select)?;
-    Ok(session.engine.planner.plan_query(&select.query).await?)
+    let plan = session.engine.planner.plan_query(&select.query).await?;
+    let key_lookup = KeyLookup::plan(&session.engine, &plan)?;
+    Ok(PlannedPull { plan, key_lookup })
 }
 
 /// Runs a pull query planned earlier (`plan_pull`) with its parameters.
 pub async fn pull_planned(
     engine: &Engine,
-    plan: &LogicalPlan,
+    planned: &PlannedPull,
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
-    pull(engine, &bind(plan.clone(), parameters)?).await
+    match &planned.key_lookup {
+        Some(key_lookup) => key_lookup.run(parameters),
+        None => pull(engine, &bind(planned.plan.clone(), parameters)?).await,
+    }
 }
 
 /// Parameter types and result columns of a SELECT, for the extended protocol's Describe.
@@ -126,8 +140,8 @@ fn bind(plan: LogicalPlan, parameters: &[ScalarValue]) -> EngineResult<LogicalPl
 }
 
 async fn pull(engine: &Engine, plan: &LogicalPlan) -> EngineResult<RowStream> {
-    if let Some(rows) = key_lookup(engine, plan)? {
-        return Ok(rows);
+    if let Some(key_lookup) = KeyLookup::plan(engine, plan)? {
+        return key_lookup.run(&[]);
     }
     let state = engine.planner.state();
     let physical = state.create_physical_plan(plan).await?;
@@ -138,55 +152,118 @@ async fn pull(engine: &Engine, plan: &LogicalPlan) -> EngineResult<RowStream> {
 }
 
 /// A pull query that only filters and projects one table, with filters that give its whole
-/// key: answered by point reads and the query's compiled steps, without DataFusion's
-/// optimizer and executor (a key lookup's latency is mostly theirs). None for any other
-/// query, which DataFusion runs.
-fn key_lookup(engine: &Engine, plan: &LogicalPlan) -> EngineResult<Option<RowStream>> {
-    // Cheap checks first (one table scanned, its key pinned), so that every other pull query
-    // goes to DataFusion without compiling anything here.
-    let mut scanned = Vec::new();
-    let mut filters = Vec::new();
-    plan.apply(|node| {
-        match node {
-            LogicalPlan::TableScan(scan) => scanned.push(scan.table_name.table().to_string()),
-            LogicalPlan::Filter(filter) => {
-                filters.extend(split_conjunction(&filter.predicate).into_iter().cloned());
+/// key (`key = 5`, `key IN ($1, $2)`): answered by point reads and the query's other steps,
+/// without DataFusion's optimizer and executor (a key lookup's latency is mostly theirs).
+/// Planned once per prepared statement, and run with each execution's parameters.
+#[derive(Debug)]
+pub struct KeyLookup {
+    table: TableState,
+    /// The filters that pin the key, parameters unbound.
+    pins: Vec<Expr>,
+    /// The query without its pins (the point reads do their work), lowered and compiled.
+    dataflow: StatelessPlan,
+}
+
+impl KeyLookup {
+    /// The lookup `plan` is, or None for any other query, which DataFusion runs.
+    fn plan(engine: &Engine, plan: &LogicalPlan) -> EngineResult<Option<KeyLookup>> {
+        // Cheap checks first (one table scanned, its key pinned), so that every other pull
+        // query goes to DataFusion without compiling anything here.
+        let mut scanned = Vec::new();
+        let mut filters = Vec::new();
+        plan.apply(|node| {
+            match node {
+                LogicalPlan::TableScan(scan) => scanned.push(scan.table_name.table().to_string()),
+                LogicalPlan::Filter(filter) => {
+                    filters.extend(split_conjunction(&filter.predicate).into_iter().cloned());
+                }
+                _ => {}
             }
-            _ => {}
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        let [scanned] = scanned.as_slice() else {
+            return Ok(None);
+        };
+        let Some(table) = engine
+            .read_catalog()
+            .source(scanned)
+            .filter(|source| source.is_table())
+            .cloned()
+        else {
+            return Ok(None);
+        };
+        let table = TableState::new(table, engine.store.clone());
+        let Some(pins) = table.key_pins(&filters) else {
+            return Ok(None);
+        };
+        // Anything else with a parameter cannot be compiled before it is bound.
+        let Ok(Dataflow::Stateless(dataflow)) = lower(&without_filters(plan, &pins)?, false) else {
+            return Ok(None);
+        };
+        Ok(Some(KeyLookup {
+            table,
+            pins,
+            dataflow,
+        }))
+    }
+
+    fn run(&self, parameters: &[ScalarValue]) -> EngineResult<RowStream> {
+        let parameters = ParamValues::from(parameters.to_vec());
+        let pins = self
+            .pins
+            .iter()
+            .map(|pin| bind_parameters(pin, &parameters))
+            .collect::<EngineResult<Vec<_>>>()?;
+        let keys = self.table.pinned_keys(&pins)?.ok_or_else(|| {
+            EngineError::Internal("a key lookup's filters no longer pin its key".into())
+        })?;
+        let rows = self.table.read_keys(&keys)?;
+        let schema = self.dataflow.output_schema.clone();
+        let mut output = match rows.num_rows() {
+            0 => RecordBatch::new_empty(schema.clone()),
+            _ => apply_steps(&self.dataflow.steps, rows)?,
+        };
+        if output.num_rows() == 0 {
+            output = RecordBatch::new_empty(schema.clone());
         }
-        Ok(TreeNodeRecursion::Continue)
+        if let Some(limit) = self.dataflow.limit {
+            output = output.slice(0, limit.min(output.num_rows()));
+        }
+        Ok(RowStream::from_batches(schema, vec![output]))
+    }
+}
+
+/// `plan` without the conjuncts `removed` of its filters (a filter left with none goes).
+fn without_filters(plan: &LogicalPlan, removed: &[Expr]) -> EngineResult<LogicalPlan> {
+    let rewritten = plan.clone().transform_up(|node| {
+        let LogicalPlan::Filter(filter) = node else {
+            return Ok(Transformed::no(node));
+        };
+        let kept: Vec<Expr> = split_conjunction(&filter.predicate)
+            .into_iter()
+            .filter(|conjunct| !removed.contains(conjunct))
+            .cloned()
+            .collect();
+        Ok(Transformed::yes(match conjunction(kept) {
+            Some(predicate) => LogicalPlan::Filter(Filter::try_new(predicate, filter.input)?),
+            None => Arc::unwrap_or_clone(filter.input),
+        }))
     })?;
-    let [scanned] = scanned.as_slice() else {
-        return Ok(None);
-    };
-    let Some(table) = engine
-        .read_catalog()
-        .source(scanned)
-        .filter(|source| source.is_table())
-        .cloned()
-    else {
-        return Ok(None);
-    };
-    let provider = TableState::new(table.clone(), engine.store.clone());
-    let Some(keys) = provider.pinned_keys(&filters)? else {
-        return Ok(None);
-    };
-    let Ok(Dataflow::Stateless(dataflow)) = lower(plan, false) else {
-        return Ok(None);
-    };
-    let rows = lookup_rows(engine.store.state().as_ref(), &table, &keys)?;
-    let schema = dataflow.output_schema.clone();
-    let mut output = match rows.num_rows() {
-        0 => RecordBatch::new_empty(schema.clone()),
-        _ => apply_steps(&dataflow.steps, rows)?,
-    };
-    if output.num_rows() == 0 {
-        output = RecordBatch::new_empty(schema.clone());
-    }
-    if let Some(limit) = dataflow.limit {
-        output = output.slice(0, limit.min(output.num_rows()));
-    }
-    Ok(Some(RowStream::from_batches(schema, vec![output])))
+    Ok(rewritten.data)
+}
+
+/// `expr` with its parameters (`$1`, ..) replaced by their values.
+fn bind_parameters(expr: &Expr, parameters: &ParamValues) -> EngineResult<Expr> {
+    let bound = expr.clone().transform_up(|expr| match expr {
+        Expr::Placeholder(placeholder) => {
+            let (value, metadata) = parameters
+                .get_placeholders_with_values(&placeholder.id)?
+                .into_inner();
+            Ok(Transformed::yes(Expr::Literal(value, metadata)))
+        }
+        expr => Ok(Transformed::no(expr)),
+    })?;
+    Ok(bound.data)
 }
 
 fn push(engine: &Engine, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {
@@ -393,5 +470,67 @@ impl Subscription {
 
     async fn fail(&self, error: EngineError) {
         let _ = self.sender.send(Err(error)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int32Type;
+    use eddy_parser::Statement;
+
+    use super::*;
+    use crate::engine::open_with_source;
+
+    async fn planned(session: &Session, sql: &str) -> PlannedPull {
+        let statement = session.parse(sql).expect("parses").remove(0).statement;
+        let Statement::Select(select) = statement else {
+            panic!("{sql} is a SELECT");
+        };
+        plan_pull(session, &select).await.expect("plans")
+    }
+
+    #[tokio::test]
+    async fn a_prepared_key_lookup_is_planned_once_with_its_parameters_unbound() {
+        let (_directory, engine, _) = open_with_source(
+            "CREATE TABLE stock (warehouse STRING PRIMARY KEY, sku BIGINT PRIMARY KEY, quantity INT);
+             INSERT INTO stock VALUES ('north', 1, 10), ('north', 2, 20);",
+            "stock",
+        )
+        .await;
+        let session = engine.session();
+        let lookup = planned(
+            &session,
+            "SELECT quantity FROM stock WHERE warehouse = $1 AND sku = $2",
+        )
+        .await;
+        assert!(lookup.key_lookup.is_some());
+        for (sku, quantity) in [(1, Some(10)), (2, Some(20)), (3, None)] {
+            let parameters = [ScalarValue::from("north"), ScalarValue::Int64(Some(sku))];
+            let batches: Vec<RecordBatch> = pull_planned(&engine, &lookup, &parameters)
+                .await
+                .expect("runs")
+                .map(|batch| batch.expect("a batch"))
+                .collect()
+                .await;
+            let found: Vec<i32> = batches
+                .iter()
+                .flat_map(|batch| {
+                    batch
+                        .column(0)
+                        .as_primitive::<Int32Type>()
+                        .values()
+                        .to_vec()
+                })
+                .collect();
+            assert_eq!(found, quantity.into_iter().collect::<Vec<_>>());
+        }
+        // Part of the key, or a parameter the lookup cannot compile unbound: DataFusion's.
+        for sql in [
+            "SELECT quantity FROM stock WHERE warehouse = $1",
+            "SELECT quantity FROM stock WHERE warehouse = $1 AND sku = $2 AND quantity > $3",
+        ] {
+            assert!(planned(&session, sql).await.key_lookup.is_none(), "{sql}");
+        }
     }
 }

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use arrow::datatypes::{DataType, SchemaRef};
-use datafusion::logical_expr::LogicalPlan;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
@@ -20,6 +19,7 @@ use crate::copy_in::CopyInSink;
 use crate::engine::Engine;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
+use crate::query::PlannedPull;
 use crate::{ddl, delete, insert, properties, query, show};
 
 /// One client's connection to the engine.
@@ -36,7 +36,7 @@ pub struct PreparedStatement {
     parameter_types: Vec<DataType>,
     result_schema: Option<SchemaRef>,
     /// A pull query's plan, made once, with the catalog version it was made at.
-    pull_plan: Option<(u64, Arc<LogicalPlan>)>,
+    pull_plan: Option<(u64, Arc<PlannedPull>)>,
 }
 
 impl PreparedStatement {

@@ -455,10 +455,12 @@ pub fn decode_page(
     Ok(decode_rows(schema, &values)?)
 }
 
-/// The current rows of the given keys (encoded), skipping keys the table does not hold.
+/// The current rows of the given keys (encoded), skipping keys the table does not hold, in
+/// the table's `queryable_schema` (which a caller that keeps it passes in, not rebuilt).
 pub fn lookup_rows(
     state: &dyn StateStore,
     table: &SourceDef,
+    queryable_schema: &SchemaRef,
     keys: &[Vec<u8>],
 ) -> EngineResult<RecordBatch> {
     let prefix = state_prefix(table);
@@ -469,7 +471,7 @@ pub fn lookup_rows(
         }
     }
     let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
-    Ok(decode_rows(&table.queryable_schema(), &values)?)
+    Ok(decode_rows(queryable_schema, &values)?)
 }
 
 /// Number of rows a table holds now, as committed with its rows. A table never written has

@@ -248,6 +248,114 @@ async fn a_prepared_key_lookup_follows_upserts_deletes_and_a_recreated_table() {
     server.stop().await;
 }
 
+/// Prepared lookups are planned once, with their key's parameters unbound; every shape of
+/// filter must still answer exactly as the query says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepared_lookups_of_composite_keys_in_lists_nulls_and_other_filters() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE stock (warehouse STRING PRIMARY KEY, sku BIGINT PRIMARY KEY, quantity INT);
+             INSERT INTO stock VALUES ('north', 1, 10), ('north', 2, 20), ('south', 1, 30);",
+        )
+        .await
+        .expect("setup");
+    let quantities = |rows: Vec<tokio_postgres::Row>| -> Vec<i32> {
+        rows.iter().map(|row| row.get::<_, i32>(0)).collect()
+    };
+    let both_columns = client
+        .prepare("SELECT quantity FROM stock WHERE sku = $2 AND warehouse = $1")
+        .await
+        .expect("prepares");
+    assert_eq!(
+        quantities(
+            client
+                .query(&both_columns, &[&"north", &2i64])
+                .await
+                .unwrap()
+        ),
+        [20]
+    );
+    assert_eq!(
+        quantities(
+            client
+                .query(&both_columns, &[&"south", &1i64])
+                .await
+                .unwrap()
+        ),
+        [30]
+    );
+    assert!(
+        client
+            .query(&both_columns, &[&"south", &2i64])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        client
+            .query(&both_columns, &[&None::<&str>, &1i64])
+            .await
+            .unwrap()
+            .is_empty(),
+        "NULL equals no key"
+    );
+    let listed = client
+        .prepare(
+            "SELECT quantity FROM stock WHERE warehouse IN ($1, 'south') AND sku = $2 ORDER BY quantity",
+        )
+        .await
+        .expect("prepares");
+    assert_eq!(
+        quantities(client.query(&listed, &[&"north", &1i64]).await.unwrap()),
+        [10, 30]
+    );
+    // The same key pinned twice: only what both allow.
+    let twice = client
+        .prepare("SELECT quantity FROM stock WHERE warehouse = $1 AND sku = $2 AND sku = $3")
+        .await
+        .expect("prepares");
+    assert_eq!(
+        quantities(
+            client
+                .query(&twice, &[&"north", &1i64, &1i64])
+                .await
+                .unwrap()
+        ),
+        [10]
+    );
+    assert!(
+        client
+            .query(&twice, &[&"north", &1i64, &2i64])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A filter on another column, with a parameter of its own.
+    let at_least = client
+        .prepare("SELECT quantity FROM stock WHERE warehouse = $1 AND sku = $2 AND quantity >= $3")
+        .await
+        .expect("prepares");
+    assert_eq!(
+        quantities(
+            client
+                .query(&at_least, &[&"north", &2i64, &15i32])
+                .await
+                .unwrap()
+        ),
+        [20]
+    );
+    assert!(
+        client
+            .query(&at_least, &[&"north", &2i64, &25i32])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_with_a_row_limit_is_suspended_and_resumed() {
     let server = TestServer::start().await;
