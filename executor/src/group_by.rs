@@ -11,7 +11,8 @@
 //!
 //! Memory: the accumulators hold only the groups of one epoch; states stay in a byte cache
 //! that is trimmed to the last epoch's states when it outgrows its budget, and are read back
-//! on demand.
+//! on demand. Until its first trim, the cache of a query that started without stored states
+//! holds all of them: a group it lacks is new, and costs no read.
 //!
 //! The query commits an epoch while it computes the next one, so the next epoch must not read
 //! the state store for what the last one changed: the cache always holds every state the last
@@ -68,6 +69,10 @@ pub struct GroupBy {
     /// with DataFusion's seeded hasher, several times cheaper than std's for short keys.
     cache: HashMap<Vec<u8>, CachedState>,
     cache_bytes: usize,
+    /// Whether the cache holds every state the store holds, so that a group it lacks is new
+    /// and needs no read: true from a start without stored states until the cache is first
+    /// trimmed. None until the first epoch has looked.
+    cache_is_complete: Option<bool>,
     budget: Arc<CacheBudget>,
     /// Epochs finished by this operator, numbering the cache's entries.
     epochs: u64,
@@ -167,6 +172,7 @@ impl GroupBy {
             state_prefix: format!("q/{query_id}/g/").into_bytes(),
             cache: HashMap::new(),
             cache_bytes: 0,
+            cache_is_complete: None,
             budget,
             epochs: 0,
         })
@@ -307,11 +313,23 @@ impl GroupBy {
             })
             .collect::<Result<Vec<_>, crate::aggregate::AggregateError>>()
             .map_err(|error| EngineError::Internal(error.to_string()))?;
+        let cache_is_complete = match self.cache_is_complete {
+            Some(complete) => complete,
+            None => {
+                let stored_any = state
+                    .iter_prefix(Keyspace::State, &self.state_prefix)
+                    .next()
+                    .transpose()?
+                    .is_some();
+                *self.cache_is_complete.insert(!stored_any)
+            }
+        };
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];
         for (group, key) in encoded_keys.iter().enumerate() {
             let stored = match self.cache.get(key) {
                 Some(cached) => cached.state.clone(),
+                None if cache_is_complete => None,
                 None => state.get(Keyspace::State, &self.state_key(key))?,
             };
             if let Some(bytes) = stored {
@@ -396,6 +414,7 @@ impl GroupBy {
             // not be yet, so they stay.
             let epoch = self.epochs;
             self.cache.retain(|_, cached| cached.epoch == epoch);
+            self.cache_is_complete = Some(false);
             let kept: usize = self
                 .cache
                 .iter()
@@ -608,6 +627,13 @@ mod tests {
     /// store it reads. The tests never commit an epoch unless they say so: the query computes
     /// an epoch while the one before is still being committed.
     async fn count_per_group() -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
+        count_per_group_within(1).await
+    }
+
+    /// `count_per_group` with a cache budget of `budget` bytes.
+    async fn count_per_group_within(
+        budget: usize,
+    ) -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
         let (directory, engine, items) = open_with_source(
             "CREATE TABLE items (id BIGINT PRIMARY KEY, g BIGINT) WITH (PARTITIONS = 1)",
             "items",
@@ -628,9 +654,47 @@ mod tests {
         let Dataflow::Aggregate(aggregate) = lower(&plan, false).expect("lowers") else {
             panic!("an aggregate")
         };
-        let group_by = GroupBy::new(aggregate, "test", false, Arc::new(CacheBudget::new(1)))
+        let group_by = GroupBy::new(aggregate, "test", false, Arc::new(CacheBudget::new(budget)))
             .expect("a GROUP BY");
         (directory, engine, group_by, items)
+    }
+
+    /// A state store that counts its point reads.
+    #[derive(Debug)]
+    struct CountingReads {
+        store: Arc<dyn StateStore>,
+        gets: AtomicUsize,
+    }
+
+    impl StateStore for CountingReads {
+        fn get(
+            &self,
+            keyspace: Keyspace,
+            key: &[u8],
+        ) -> Result<Option<Vec<u8>>, eddy_storage::StorageError> {
+            self.gets.fetch_add(1, Ordering::Relaxed);
+            self.store.get(keyspace, key)
+        }
+        fn scan_prefix(
+            &self,
+            keyspace: Keyspace,
+            prefix: &[u8],
+        ) -> Result<Vec<eddy_storage::KeyValue>, eddy_storage::StorageError> {
+            self.store.scan_prefix(keyspace, prefix)
+        }
+        fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> eddy_storage::PrefixIter {
+            self.store.iter_prefix(keyspace, prefix)
+        }
+        fn count_prefix(
+            &self,
+            keyspace: Keyspace,
+            prefix: &[u8],
+        ) -> Result<u64, eddy_storage::StorageError> {
+            self.store.count_prefix(keyspace, prefix)
+        }
+        fn commit(&self, batch: StateBatch) -> Result<(), eddy_storage::StorageError> {
+            self.store.commit(batch)
+        }
     }
 
     /// One epoch of (id, g, weight) rows: its changes as (g, n, weight), and its state changes.
@@ -694,5 +758,34 @@ mod tests {
         // The store still holds the group; the epoch that deleted it is not committed.
         let (again, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
         assert_eq!(again, vec![(7, 1, 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_new_querys_groups_are_not_read_back_until_its_cache_is_trimmed() {
+        let (_directory, engine, mut group_by, items) = count_per_group_within(1 << 20).await;
+        let state = CountingReads {
+            store: engine.store.state().clone(),
+            gets: AtomicUsize::new(0),
+        };
+        let (_, committed) = run_epoch(&mut group_by, &items, &state, &[(1, 7, 1), (2, 8, 1)]);
+        state.commit(committed).expect("commits");
+        let (changes, _) = run_epoch(&mut group_by, &items, &state, &[(3, 7, 1), (4, 9, 1)]);
+        assert_eq!(changes, vec![(7, 1, -1), (7, 2, 1), (9, 1, 1)]);
+        assert_eq!(
+            state.gets.load(Ordering::Relaxed),
+            0,
+            "new groups are known new"
+        );
+        // The same query started again over its stored states reads what its cache lacks.
+        let mut restarted = GroupBy::new(
+            group_by.plan().clone(),
+            "test",
+            false,
+            Arc::new(CacheBudget::new(1 << 20)),
+        )
+        .expect("a GROUP BY");
+        let (changes, _) = run_epoch(&mut restarted, &items, &state, &[(5, 8, 1)]);
+        assert_eq!(changes, vec![(8, 1, -1), (8, 2, 1)]);
+        assert_eq!(state.gets.load(Ordering::Relaxed), 1);
     }
 }
