@@ -16,7 +16,7 @@ use arrow::array::ArrayRef;
 use arrow::datatypes::DataType;
 
 use super::encoding::{Decoder, Encoder, corrupt};
-use super::values::{Kind, ValueKind, kind_of};
+use super::values::{KindStates, ValueKind, states_of_kind};
 use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
 
 /// States of MIN (`keeps = Ordering::Less`) or MAX (`Ordering::Greater`) over `input`.
@@ -25,16 +25,13 @@ pub(super) fn new_extremum_states(
     keeps: Ordering,
     input: &DataType,
 ) -> Result<Box<dyn GroupStates>, AggregateError> {
-    let kind = kind_of(input).ok_or_else(|| AggregateError::UnsupportedType {
-        function: function.name(),
-        data_type: input.clone(),
-    })?;
-    Ok(match kind {
-        Kind::Integer(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
-        Kind::Float(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
-        Kind::Decimal(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
-        Kind::Bytes(kind) => Box::new(ExtremumStates::new(function, keeps, kind)),
-    })
+    struct Make(AggregateFunction, Ordering);
+    impl KindStates for Make {
+        fn of_kind<K: ValueKind>(self, kind: K) -> Box<dyn GroupStates> {
+            Box::new(ExtremumStates::new(self.0, self.1, kind))
+        }
+    }
+    states_of_kind(function, input, Make(function, keeps))
 }
 
 struct ExtremumStates<K: ValueKind> {

@@ -16,7 +16,7 @@ use arrow::datatypes::DataType;
 
 use super::accumulators::retracted_more_than_inserted;
 use super::encoding::{Decoder, Encoder, corrupt};
-use super::values::{Kind, ValueKind, kind_of};
+use super::values::{KindStates, ValueKind, states_of_kind};
 use super::{
     AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, list_array,
 };
@@ -37,16 +37,13 @@ pub(super) fn new_sequenced_states(
     output: SequencedOutput,
     input: &DataType,
 ) -> Result<Box<dyn GroupStates>, AggregateError> {
-    let kind = kind_of(input).ok_or_else(|| AggregateError::UnsupportedType {
-        function: function.name(),
-        data_type: input.clone(),
-    })?;
-    Ok(match kind {
-        Kind::Integer(kind) => Box::new(SequencedStates::new(function, output, kind)),
-        Kind::Float(kind) => Box::new(SequencedStates::new(function, output, kind)),
-        Kind::Decimal(kind) => Box::new(SequencedStates::new(function, output, kind)),
-        Kind::Bytes(kind) => Box::new(SequencedStates::new(function, output, kind)),
-    })
+    struct Make(AggregateFunction, SequencedOutput);
+    impl KindStates for Make {
+        fn of_kind<K: ValueKind>(self, kind: K) -> Box<dyn GroupStates> {
+            Box::new(SequencedStates::new(self.0, self.1, kind))
+        }
+    }
+    states_of_kind(function, input, Make(function, output))
 }
 
 /// The occurrences of one group's values.

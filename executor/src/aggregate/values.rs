@@ -20,8 +20,8 @@ use arrow::array::{
 };
 use arrow::datatypes::DataType;
 
-use super::AggregateError;
 use super::encoding::{Decoder, Encoder, corrupt};
+use super::{AggregateError, AggregateFunction, GroupStates};
 
 /// Runs `$body` with `$T` naming the Arrow primitive type of `$data_type`, for every type
 /// whose values convert losslessly to `i64`; `$other` for any other type.
@@ -128,7 +128,7 @@ macro_rules! with_integer_type {
 pub(super) use with_integer_type;
 
 /// The kinds of value the multiset aggregates hold.
-pub(super) enum Kind {
+enum Kind {
     Integer(IntegerKind),
     Float(FloatKind),
     Decimal(DecimalKind),
@@ -136,7 +136,7 @@ pub(super) enum Kind {
 }
 
 /// The kind of `data_type`'s values, `None` for a type the multiset aggregates do not take.
-pub(super) fn kind_of(data_type: &DataType) -> Option<Kind> {
+fn kind_of(data_type: &DataType) -> Option<Kind> {
     let data_type = data_type.clone();
     Some(match &data_type {
         _ if is_stored_as_integer(&data_type) => Kind::Integer(IntegerKind { data_type }),
@@ -149,6 +149,30 @@ pub(super) fn kind_of(data_type: &DataType) -> Option<Kind> {
         | DataType::LargeBinary
         | DataType::BinaryView => Kind::Bytes(BytesKind { data_type }),
         _ => return None,
+    })
+}
+
+/// Makes one aggregate's states for values of kind `K`, for [`states_of_kind`].
+pub(super) trait KindStates {
+    fn of_kind<K: ValueKind>(self, kind: K) -> Box<dyn GroupStates>;
+}
+
+/// `make`'s states for `input`'s kind of value; an error names `function` for a type no kind
+/// covers.
+pub(super) fn states_of_kind(
+    function: AggregateFunction,
+    input: &DataType,
+    make: impl KindStates,
+) -> Result<Box<dyn GroupStates>, AggregateError> {
+    let kind = kind_of(input).ok_or_else(|| AggregateError::UnsupportedType {
+        function: function.name(),
+        data_type: input.clone(),
+    })?;
+    Ok(match kind {
+        Kind::Integer(kind) => make.of_kind(kind),
+        Kind::Float(kind) => make.of_kind(kind),
+        Kind::Decimal(kind) => make.of_kind(kind),
+        Kind::Bytes(kind) => make.of_kind(kind),
     })
 }
 
