@@ -25,7 +25,8 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
 use eddy_planner::{SourceDef, SourceProviders};
-use eddy_storage::{Offset, Store, Topic};
+use eddy_storage::{Offset, StorageError, Store, Topic};
+use futures::TryStreamExt;
 
 use crate::batches::with_pseudo_columns;
 use crate::error::EngineError;
@@ -91,43 +92,127 @@ impl TableProvider for SourceTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let mut partitions = Vec::with_capacity(self.topic.partition_count() as usize);
-        let mut rows_read = 0usize;
-        for partition in 0..self.topic.partition_count() {
-            let end = self.topic.end_offset(partition);
-            let mut batches = Vec::new();
-            let mut next = Offset(0);
-            while next < end && limit.is_none_or(|limit| rows_read < limit) {
-                let read = self
-                    .topic
-                    .read(partition, next, PUSH_READ_ROWS_MAX)
-                    .map_err(|error| DataFusionError::External(Box::new(error)))?;
-                if read.is_empty() {
+        let ends = (0..self.topic.partition_count())
+            .map(|partition| self.topic.end_offset(partition))
+            .collect();
+        let rows: Arc<dyn PartitionStream> = Arc::new(LogRows {
+            topic: self.topic.clone(),
+            schema: self.schema.clone(),
+            ends,
+            limit,
+        });
+        // One DataFusion partition: pull queries run with target_partitions = 1.
+        Ok(Arc::new(StreamingTableExec::try_new(
+            self.schema.clone(),
+            vec![rows],
+            projection,
+            Vec::new(),
+            false,
+            limit,
+        )?))
+    }
+}
+
+/// A stream's rows, read from its log a few thousand at a time up to the end offsets taken
+/// when the query was planned: memory stays at a page however long the log.
+#[derive(Debug, Clone)]
+struct LogRows {
+    topic: Arc<Topic>,
+    schema: SchemaRef,
+    /// Per partition, where the log ended when the query started; later rows are not seen.
+    ends: Vec<Offset>,
+    /// Rows wanted at most, when the query has a LIMIT the scan can honour.
+    limit: Option<usize>,
+}
+
+/// Where a `LogRows` scan is.
+struct LogPosition {
+    partition: u32,
+    next: Offset,
+    rows_read: usize,
+}
+
+impl LogRows {
+    /// The next page of rows (empty when every partition is read up to its end), and where
+    /// the scan is after it.
+    fn read_page(&self, mut at: LogPosition) -> DataFusionResult<(Vec<RecordBatch>, LogPosition)> {
+        let external = |error: StorageError| DataFusionError::External(Box::new(error));
+        while let Some(&end) = self.ends.get(at.partition as usize) {
+            if at.next >= end || self.limit.is_some_and(|limit| at.rows_read >= limit) {
+                at = LogPosition {
+                    partition: at.partition + 1,
+                    next: Offset(0),
+                    ..at
+                };
+                continue;
+            }
+            let read = self
+                .topic
+                .read(at.partition, at.next, PUSH_READ_ROWS_MAX)
+                .map_err(external)?;
+            if read.is_empty() {
+                at.next = end;
+                continue;
+            }
+            let mut page = Vec::with_capacity(read.len());
+            for (first, stored) in read {
+                if first >= end {
                     break;
                 }
-                for (first, stored) in read {
-                    if first >= end {
-                        break;
-                    }
-                    let wanted = (end.0 - first.0).min(stored.num_rows() as u64) as usize;
-                    let stored = stored.slice(0, wanted);
-                    next = Offset(first.0 + wanted as u64);
-                    rows_read += wanted;
-                    batches.push(
-                        with_pseudo_columns(&stored, &self.schema, partition, first.0)
-                            .map_err(|error| DataFusionError::External(Box::new(error)))?,
-                    );
-                }
+                let wanted = (end.0 - first.0).min(stored.num_rows() as u64) as usize;
+                at.next = Offset(first.0 + wanted as u64);
+                at.rows_read += wanted;
+                page.push(
+                    with_pseudo_columns(
+                        &stored.slice(0, wanted),
+                        &self.schema,
+                        at.partition,
+                        first.0,
+                    )
+                    .map_err(|error| DataFusionError::External(Box::new(error)))?,
+                );
             }
-            partitions.push(batches);
+            if page.is_empty() {
+                at.next = end;
+                continue;
+            }
+            return Ok((page, at));
         }
-        // One DataFusion partition: pull queries run with target_partitions = 1.
-        let all: Vec<_> = partitions.into_iter().flatten().collect();
-        Ok(MemorySourceConfig::try_new_exec(
-            &[all],
-            self.schema.clone(),
-            projection.cloned(),
-        )?)
+        Ok((Vec::new(), at))
+    }
+}
+
+impl PartitionStream for LogRows {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let rows = Arc::new(self.clone());
+        let start = LogPosition {
+            partition: 0,
+            next: Offset(0),
+            rows_read: 0,
+        };
+        let pages = futures::stream::try_unfold(Some(start), move |at| {
+            let rows = rows.clone();
+            async move {
+                let Some(at) = at else {
+                    return Ok::<_, DataFusionError>(None);
+                };
+                // Reading the log blocks; a page is read off the async threads.
+                let read = tokio::task::spawn_blocking(move || rows.read_page(at))
+                    .await
+                    .map_err(|error| DataFusionError::External(Box::new(error)))?;
+                let (page, at) = read?;
+                let done = page.is_empty();
+                Ok::<_, DataFusionError>(Some((page, (!done).then_some(at))))
+            }
+        });
+        let batches = pages
+            .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
+            .try_flatten();
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
     }
 }
 
@@ -384,5 +469,71 @@ impl PartitionStream for TableRows {
             }
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), pages))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+
+    use super::*;
+    use crate::engine::open_with_source;
+
+    #[tokio::test]
+    async fn a_stream_is_scanned_a_page_at_a_time_as_of_the_querys_start() {
+        let (_directory, engine, readings) = open_with_source(
+            "CREATE STREAM readings (id BIGINT) WITH (PARTITIONS = 2)",
+            "readings",
+        )
+        .await;
+        let mut session = engine.session();
+        let mut insert = async |first: usize, count: usize| {
+            let values: Vec<String> = (first..first + count).map(|id| format!("({id})")).collect();
+            let sql = format!("INSERT INTO readings (id) VALUES {}", values.join(", "));
+            for statement in session.parse(&sql).expect("parses") {
+                session.execute(&statement).await.expect("inserts");
+            }
+        };
+        const STATEMENTS: usize = 8;
+        const ROWS_EACH: usize = PUSH_READ_ROWS_MAX / 2;
+        for statement in 0..STATEMENTS {
+            insert(statement * ROWS_EACH, ROWS_EACH).await;
+        }
+        let topic = engine.topic_of(&readings).expect("a log");
+        let rows = LogRows {
+            ends: (0..topic.partition_count())
+                .map(|partition| topic.end_offset(partition))
+                .collect(),
+            topic,
+            schema: readings.queryable_schema(),
+            limit: None,
+        };
+        // Rows that arrive once the scan has begun are not part of its result.
+        insert(STATEMENTS * ROWS_EACH, 10).await;
+        let mut at = LogPosition {
+            partition: 0,
+            next: Offset(0),
+            rows_read: 0,
+        };
+        let mut pages = 0;
+        let mut ids = Vec::new();
+        loop {
+            let (page, after) = rows.read_page(at).expect("reads");
+            if page.is_empty() {
+                break;
+            }
+            pages += 1;
+            for batch in page {
+                ids.extend_from_slice(batch.column(0).as_primitive::<Int64Type>().values());
+            }
+            at = after;
+        }
+        assert!(pages >= 4, "{pages} pages");
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            (0..(STATEMENTS * ROWS_EACH) as i64).collect::<Vec<_>>()
+        );
     }
 }
