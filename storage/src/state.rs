@@ -112,14 +112,15 @@ impl StateBatch {
         // is stable, so of two changes to one key the later is the second.
         let mut changes = self.changes;
         changes.sort_by(|left, right| left.target().cmp(&right.target()));
-        let mut applied: Vec<StateChange> = Vec::with_capacity(changes.len());
-        for change in changes {
-            match applied.last_mut() {
-                Some(last) if last.target() == change.target() => *last = change,
-                _ => applied.push(change),
+        // In place: of two neighbours with one key, the later takes the earlier's slot.
+        changes.dedup_by(|later, kept| {
+            let same_key = later.target() == kept.target();
+            if same_key {
+                std::mem::swap(later, kept);
             }
-        }
-        applied
+            same_key
+        });
+        changes
     }
 }
 
