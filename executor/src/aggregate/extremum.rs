@@ -53,44 +53,46 @@ impl<K: ValueKind> ExtremumStates<K> {
             groups: Vec::new(),
         }
     }
+}
 
-    /// Folds `copies` rows of `value` into `kept`.
-    fn fold(
-        &self,
-        kept: &mut Option<(K::Owned, i64)>,
-        value: &K::Borrowed,
-        copies: i64,
-    ) -> Result<(), AggregateError> {
-        match kept {
-            Some((current, current_copies)) => match value.cmp((*current).borrow()) {
-                Ordering::Equal => {
-                    *current_copies = current_copies.checked_add(copies).ok_or_else(|| {
-                        AggregateError::Overflow {
-                            function: self.function.name(),
+/// Folds `copies` rows of `value` into a group's `kept` value: a value that compares to it
+/// as `keeps` replaces it, an equal one adds its copies.
+fn fold<K: ValueKind>(
+    function: AggregateFunction,
+    keeps: Ordering,
+    kept: &mut Option<(K::Owned, i64)>,
+    value: &K::Borrowed,
+    copies: i64,
+) -> Result<(), AggregateError> {
+    match kept {
+        Some((current, current_copies)) => match value.cmp((*current).borrow()) {
+            Ordering::Equal => {
+                *current_copies =
+                    current_copies
+                        .checked_add(copies)
+                        .ok_or_else(|| AggregateError::Overflow {
+                            function: function.name(),
                             sql_type: "BIGINT (copies of one value)".into(),
-                        }
-                    })?;
-                }
-                ordering if ordering == self.keeps => {
-                    *kept = Some((K::to_owned_value(value), copies));
-                }
-                _ => {}
-            },
-            None => *kept = Some((K::to_owned_value(value), copies)),
-        }
-        Ok(())
+                        })?;
+            }
+            ordering if ordering == keeps => *kept = Some((K::to_owned_value(value), copies)),
+            _ => {}
+        },
+        None => *kept = Some((K::to_owned_value(value), copies)),
     }
+    Ok(())
 }
 
 impl<K: ValueKind> GroupStates for ExtremumStates<K> {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
-        let mut groups = std::mem::take(&mut self.groups);
-        grow_to_fit(&mut groups, batch.groups);
+        grow_to_fit(&mut self.groups, batch.groups);
         let array = batch.values.ok_or_else(|| AggregateError::Invariant {
             function: self.function.name(),
             detail: "no values for the argument".into(),
         })?;
-        let result = self.kind.for_each_value(array, |row, value| {
+        let (function, keeps) = (self.function, self.keeps);
+        let groups = &mut self.groups;
+        self.kind.for_each_value(array, |row, value| {
             let Some(value) = value else {
                 return Ok(());
             };
@@ -99,14 +101,12 @@ impl<K: ValueKind> GroupStates for ExtremumStates<K> {
             match weight {
                 0 => Ok(()),
                 ..0 => Err(AggregateError::Invariant {
-                    function: self.function.name(),
+                    function: function.name(),
                     detail: format!("group {group} had a row retracted from an append-only input"),
                 }),
-                copies => self.fold(&mut groups[group], value, copies),
+                copies => fold::<K>(function, keeps, &mut groups[group], value, copies),
             }
-        });
-        self.groups = groups;
-        result
+        })
     }
 
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
@@ -139,7 +139,7 @@ impl<K: ValueKind> GroupStates for ExtremumStates<K> {
             if copies <= 0 {
                 return Err(corrupt(format!("{copies} copies of a value")));
             }
-            self.fold(&mut kept, value.borrow(), copies)?;
+            fold::<K>(self.function, self.keeps, &mut kept, value.borrow(), copies)?;
         }
         *grow_to_group(&mut self.groups, group) = kept;
         Ok(())
