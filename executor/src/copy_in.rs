@@ -6,10 +6,11 @@
 //! split anywhere) and ends it with `finish`. Lines are split into cells column-wise, per
 //! chunk of up to `COPY_CHUNK_ROWS_MAX` rows, cast to the column types with INSERT's strict
 //! casts one kernel per column, routed to partitions like INSERT, and appended as soon as the
-//! chunk is full, with several appends in flight. So memory stays bounded and rows become
-//! visible while the COPY runs. All of that decoding is bulk work, done at background priority
-//! a few hundred KiB of data at a time (`append_chunks`), so that a COPY does not hold up the
-//! lookups of other clients.
+//! chunk is full, with several appends in flight. Integer cells that are plain decimals skip
+//! the cast: they are parsed as they are split, which reads them as the cast would. So memory
+//! stays bounded and rows become visible while the COPY runs. All of that decoding is bulk
+//! work, done at background priority a few hundred KiB of data at a time (`append_chunks`),
+//! so that a COPY does not hold up the lookups of other clients.
 //!
 //! Like a sequence of INSERTs, a COPY is not transactional: if it fails, or its client sends
 //! CopyFail or leaves, the chunks already appended stay; the chunk being filled is dropped.
@@ -18,11 +19,12 @@
 //! bad value into NULL, or allocate per row beyond the cells' bytes.
 
 use std::collections::VecDeque;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BinaryArray, BinaryBuilder, Int64Array, RecordBatch, RecordBatchOptions,
-    StringArray, new_null_array,
+    Array, ArrayRef, BinaryArray, BinaryBuilder, Int64Array, NullBufferBuilder, RecordBatch,
+    RecordBatchOptions, StringArray, new_null_array,
 };
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -123,6 +125,10 @@ impl CopyInSink {
             EngineError::Internal(format!("the log of stream \"{}\" is missing", source.name))
         })?;
         let column_names = targets.iter().map(|target| target.name.clone()).collect();
+        let cell_kinds = targets
+            .iter()
+            .map(|target| CellKind::of(&target.data_type))
+            .collect();
         Ok(CopyInSink {
             engine: engine.clone(),
             topic,
@@ -137,7 +143,7 @@ impl CopyInSink {
             key_indices: source.key_indices(),
             event_time: EventTimeColumn::of(&source)?,
             targets,
-            reader: CopyReader::new(&copy.options, column_names),
+            reader: CopyReader::new(&copy.options, column_names, cell_kinds),
             in_flight: VecDeque::new(),
             rows_queued: 0,
             failed: false,
@@ -312,18 +318,65 @@ struct CopyReader {
 
 /// The cells of the lines read so far, per column.
 struct ChunkBuilder {
-    columns: Vec<BinaryBuilder>,
+    columns: Vec<CellBuilder>,
     /// The line each row started on, for errors found when the chunk is cast.
     lines: Vec<u64>,
     /// Bytes of the lines so far.
     bytes: usize,
 }
 
-/// A chunk's cells (raw bytes, decoded from the COPY format; NULL where the data said so)
-/// and the line each row started on.
+/// A chunk's cells (decoded from the COPY format; NULL where the data said so) and the line
+/// each row started on.
 struct CellChunk {
-    columns: Vec<BinaryArray>,
+    columns: Vec<Cells>,
     lines: Vec<u64>,
+}
+
+/// How the reader keeps a column's cells until the chunk is typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CellKind {
+    /// As bytes, cast to the column's type a whole chunk at a time.
+    Bytes,
+    /// Parsed as they are split while every cell is plain decimal within `min..=max`: most
+    /// of a bulk load's columns are integers, and a cast of their text costs more than the
+    /// split itself.
+    Integer { min: i64, max: i64 },
+}
+
+impl CellKind {
+    fn of(data_type: &DataType) -> CellKind {
+        let (min, max) = match data_type {
+            DataType::Int64 => (i64::MIN, i64::MAX),
+            DataType::Int32 => (i32::MIN.into(), i32::MAX.into()),
+            DataType::Int16 => (i16::MIN.into(), i16::MAX.into()),
+            _ => return CellKind::Bytes,
+        };
+        CellKind::Integer { min, max }
+    }
+}
+
+/// One column's cells of the chunk being read.
+enum CellBuilder {
+    /// Cells as bytes; `kind` is the column's, which the next chunk starts with.
+    Bytes {
+        cells: BinaryBuilder,
+        kind: CellKind,
+    },
+    /// The cells of an integer column, parsed, while each was plain decimal in range. The
+    /// first that is not turns the column back into `Bytes` for the rest of the chunk, so
+    /// that the chunk's cast decides what it means or which error it is, as for any column.
+    Integers {
+        values: Vec<i64>,
+        nulls: NullBufferBuilder,
+        min: i64,
+        max: i64,
+    },
+}
+
+/// A column's cells of a chunk: bytes to cast, or integers parsed already.
+enum Cells {
+    Bytes(BinaryArray),
+    Integers(Int64Array),
 }
 
 /// Progress of the search for the end of a line that is not complete yet, so that a long
@@ -350,9 +403,17 @@ struct LineEnd {
 }
 
 impl CopyReader {
-    fn new(options: &CopyOptions, column_names: Vec<String>) -> CopyReader {
+    /// A reader of the columns `column_names`, whose cells it keeps as `cell_kinds` says.
+    fn new(
+        options: &CopyOptions,
+        column_names: Vec<String>,
+        cell_kinds: Vec<CellKind>,
+    ) -> CopyReader {
         let chunk = ChunkBuilder {
-            columns: column_names.iter().map(|_| BinaryBuilder::new()).collect(),
+            columns: cell_kinds
+                .into_iter()
+                .map(|kind| CellBuilder::new(kind, 0, 0))
+                .collect(),
             lines: Vec::new(),
             bytes: 0,
         };
@@ -473,15 +534,7 @@ impl ChunkBuilder {
     /// grow (and copy what they hold) cell by cell: a COPY's chunks are alike.
     fn take(&mut self) -> CellChunk {
         self.bytes = 0;
-        let columns = self
-            .columns
-            .iter_mut()
-            .map(|builder| {
-                let cells = builder.finish();
-                *builder = BinaryBuilder::with_capacity(cells.len(), cells.value_data().len());
-                cells
-            })
-            .collect();
+        let columns = self.columns.iter_mut().map(CellBuilder::take).collect();
         let rows = self.lines.len();
         CellChunk {
             columns,
@@ -493,6 +546,128 @@ impl ChunkBuilder {
         self.lines.push(line);
         self.bytes += bytes;
     }
+}
+
+impl CellBuilder {
+    fn new(kind: CellKind, rows: usize, bytes: usize) -> CellBuilder {
+        match kind {
+            CellKind::Bytes => CellBuilder::Bytes {
+                cells: BinaryBuilder::with_capacity(rows, bytes),
+                kind,
+            },
+            CellKind::Integer { min, max } => CellBuilder::Integers {
+                values: Vec::with_capacity(rows),
+                nulls: NullBufferBuilder::new(rows),
+                min,
+                max,
+            },
+        }
+    }
+
+    fn append_null(&mut self) {
+        match self {
+            CellBuilder::Bytes { cells, .. } => cells.append_null(),
+            CellBuilder::Integers { values, nulls, .. } => {
+                values.push(0);
+                nulls.append_null();
+            }
+        }
+    }
+
+    fn append_value(&mut self, cell: &[u8]) {
+        if let CellBuilder::Integers {
+            values,
+            nulls,
+            min,
+            max,
+        } = self
+        {
+            if let Some(value) = plain_integer(cell).filter(|value| (*min..=*max).contains(value)) {
+                values.push(value);
+                nulls.append_non_null();
+                return;
+            }
+            self.demote_to_bytes();
+        }
+        if let CellBuilder::Bytes { cells, .. } = self {
+            cells.append_value(cell);
+        }
+    }
+
+    /// Turns integer cells back into the text they were read from (a plain decimal reads
+    /// back as the same value), to go on as bytes.
+    fn demote_to_bytes(&mut self) {
+        let CellBuilder::Integers {
+            values,
+            nulls,
+            min,
+            max,
+        } = self
+        else {
+            return;
+        };
+        let kind = CellKind::Integer {
+            min: *min,
+            max: *max,
+        };
+        let mut builder = BinaryBuilder::with_capacity(values.len(), values.len() * 8);
+        let mut text = Vec::with_capacity(24);
+        let nulls = nulls.finish();
+        for (row, value) in values.iter().enumerate() {
+            if nulls.as_ref().is_some_and(|nulls| nulls.is_null(row)) {
+                builder.append_null();
+            } else {
+                text.clear();
+                // Writing into a Vec cannot fail.
+                let _ = write!(text, "{value}");
+                builder.append_value(&text);
+            }
+        }
+        *self = CellBuilder::Bytes {
+            cells: builder,
+            kind,
+        };
+    }
+
+    /// The cells so far; the builder starts over sized like them, in its own kind (a column
+    /// that needed bytes in one chunk is tried as integers again in the next).
+    fn take(&mut self) -> Cells {
+        match self {
+            CellBuilder::Bytes { cells, kind } => {
+                let cells = cells.finish();
+                *self = CellBuilder::new(*kind, cells.len(), cells.value_data().len());
+                Cells::Bytes(cells)
+            }
+            CellBuilder::Integers { values, nulls, .. } => {
+                let rows = values.len();
+                let values = std::mem::replace(values, Vec::with_capacity(rows));
+                let cells = Int64Array::new(values.into(), nulls.finish());
+                *nulls = NullBufferBuilder::new(rows);
+                Cells::Integers(cells)
+            }
+        }
+    }
+}
+
+/// A cell that is `-?[0-9]{1,18}`: its value, which no cast reads differently and which
+/// cannot overflow. Anything else (a sign `+`, spaces, more digits) is left to the cast.
+fn plain_integer(cell: &[u8]) -> Option<i64> {
+    let (negative, digits) = match cell.split_first() {
+        Some((b'-', digits)) => (true, digits),
+        _ => (false, cell),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return None;
+    }
+    let mut value = 0i64;
+    for byte in digits {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        value = value * 10 + i64::from(digit);
+    }
+    Some(if negative { -value } else { value })
 }
 
 /// The parser admits only ASCII characters for delimiter, quote and escape, so the
@@ -640,7 +815,7 @@ fn split_text_line(
             builder.append_null();
         } else if has_escape {
             decode_text_escapes(field, decoded);
-            builder.append_value(&decoded);
+            builder.append_value(decoded);
         } else {
             builder.append_value(field);
         }
@@ -739,7 +914,7 @@ fn split_csv_line(
             Some(position) if content[position] == format.quote => {
                 let field_end = decode_csv_field(content, at, position, format, decoded)
                     .ok_or_else(|| bad_copy_data("unterminated CSV quoted field", line))?;
-                builder.append_value(&decoded);
+                builder.append_value(decoded);
                 field_end
             }
             _ => {
@@ -820,7 +995,14 @@ fn decode_csv_field(
 
 /// One COPY column of a chunk in its type. A value that does not fit is an error naming it,
 /// its column and its line.
-fn typed_column(cells: &BinaryArray, target: &CopyTarget, lines: &[u64]) -> EngineResult<ArrayRef> {
+fn typed_column(cells: &Cells, target: &CopyTarget, lines: &[u64]) -> EngineResult<ArrayRef> {
+    let cells = match cells {
+        Cells::Bytes(cells) => cells,
+        // In range of the target's type (`CellKind::of`), so the cast cannot fail.
+        Cells::Integers(values) => {
+            return Ok(cast_with_options(values, &target.data_type, &STRICT)?);
+        }
+    };
     if target.data_type == DataType::Binary {
         return bytea_column(cells, target, lines);
     }
@@ -963,10 +1145,22 @@ mod tests {
     }
 
     fn reader(options: &CopyOptions, columns: &[&str]) -> CopyReader {
+        let kinds = vec![CellKind::Bytes; columns.len()];
         CopyReader::new(
             options,
             columns.iter().map(|name| name.to_string()).collect(),
+            kinds,
         )
+    }
+
+    /// A cell as text (None for NULL).
+    fn cell_text(cells: &Cells, row: usize) -> Option<String> {
+        match cells {
+            Cells::Bytes(cells) => cells
+                .is_valid(row)
+                .then(|| String::from_utf8_lossy(cells.value(row)).into_owned()),
+            Cells::Integers(values) => values.is_valid(row).then(|| values.value(row).to_string()),
+        }
     }
 
     /// Every row of every chunk, cells as text (None for NULL), with its line.
@@ -977,11 +1171,7 @@ mod tests {
                 let cells = chunk
                     .columns
                     .iter()
-                    .map(|column| {
-                        column
-                            .is_valid(row)
-                            .then(|| String::from_utf8_lossy(column.value(row)).into_owned())
-                    })
+                    .map(|column| cell_text(column, row))
                     .collect();
                 rows.push((*line, cells));
             }
@@ -1217,7 +1407,7 @@ mod tests {
                 .take(5)
                 .collect::<Vec<_>>()
         );
-        assert_eq!(rest.columns[0].value(0), b"8192");
+        assert_eq!(cell_text(&rest.columns[0], 0).as_deref(), Some("8192"));
         assert!(reader.next_chunk(true).unwrap().is_none());
     }
 
@@ -1229,8 +1419,8 @@ mod tests {
         }
     }
 
-    fn cells_array(values: &[Option<&[u8]>]) -> BinaryArray {
-        BinaryArray::from(values.to_vec())
+    fn cells_array(values: &[Option<&[u8]>]) -> Cells {
+        Cells::Bytes(BinaryArray::from(values.to_vec()))
     }
 
     #[test]
@@ -1261,6 +1451,110 @@ mod tests {
                 "invalid value '12345.6' for column \"d\" of type DECIMAL(4, 1), line 8:"
             ),
             "{error}"
+        );
+    }
+
+    /// Reads one column of `data` with cells kept as `kind`, and types it as `data_type`.
+    fn read_typed(data: &str, kind: CellKind, data_type: &DataType) -> EngineResult<Vec<ArrayRef>> {
+        let mut reader = CopyReader::new(&options(CopyFormat::Text), vec!["n".into()], vec![kind]);
+        reader.push(data.as_bytes());
+        let mut typed = Vec::new();
+        while let Some(chunk) = reader.next_chunk(true)? {
+            let target = target("n", data_type.clone());
+            typed.push(typed_column(&chunk.columns[0], &target, &chunk.lines)?);
+        }
+        Ok(typed)
+    }
+
+    #[test]
+    fn integer_cells_parsed_as_read_type_like_their_cast_text() {
+        let plain = "1\n-22\n\\N\n007\n-0\n999999999999999999\n";
+        let mut reader = CopyReader::new(
+            &options(CopyFormat::Text),
+            vec!["n".into()],
+            vec![CellKind::of(&DataType::Int64)],
+        );
+        reader.push(plain.as_bytes());
+        let chunk = reader.next_chunk(true).unwrap().expect("a chunk");
+        let Cells::Integers(values) = &chunk.columns[0] else {
+            panic!("plain decimal cells are parsed as they are read");
+        };
+        assert_eq!(
+            values.iter().collect::<Vec<_>>(),
+            vec![
+                Some(1),
+                Some(-22),
+                None,
+                Some(7),
+                Some(0),
+                Some(999_999_999_999_999_999)
+            ]
+        );
+
+        // Whatever the cells, parsing them as they are read types them as the cast of their
+        // text does, error for error.
+        let cases = [
+            (plain, DataType::Int64),
+            ("5\n+5\n6\n", DataType::Int64),
+            ("5\n 7\n", DataType::Int64),
+            (
+                "1\n9223372036854775807\n-9223372036854775808\n",
+                DataType::Int64,
+            ),
+            ("1\n9223372036854775808\n", DataType::Int64),
+            ("1\n\\N\n-\n", DataType::Int64),
+            ("1\n\n", DataType::Int64),
+            ("1\nx3\n", DataType::Int32),
+            ("2147483647\n-2147483648\n", DataType::Int32),
+            ("1\n2147483648\n", DataType::Int32),
+            ("-32768\n32768\n", DataType::Int16),
+            ("12\n1\\x32\n", DataType::Int64),
+        ];
+        for (data, data_type) in cases {
+            let parsed = read_typed(data, CellKind::of(&data_type), &data_type);
+            let cast = read_typed(data, CellKind::Bytes, &data_type);
+            match (parsed, cast) {
+                (Ok(parsed), Ok(cast)) => assert_eq!(parsed, cast, "{data:?} as {data_type}"),
+                (Err(parsed), Err(cast)) => {
+                    assert_eq!(
+                        parsed.to_string(),
+                        cast.to_string(),
+                        "{data:?} as {data_type}"
+                    )
+                }
+                (parsed, cast) => panic!("{data:?} as {data_type}: {parsed:?} against {cast:?}"),
+            }
+        }
+        let error = read_typed(
+            "1\n2147483648\n",
+            CellKind::of(&DataType::Int32),
+            &DataType::Int32,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid value '2147483648' for column \"n\" of type INTEGER, line 2"
+        );
+
+        // One odd cell sends its chunk through the cast; the next chunk is parsed again.
+        let mut reader = CopyReader::new(
+            &options(CopyFormat::Text),
+            vec!["n".into()],
+            vec![CellKind::of(&DataType::Int64)],
+        );
+        let odd_first: String = std::iter::once("+5\n".to_string())
+            .chain((1..COPY_CHUNK_ROWS_MAX + 3).map(|row| format!("{row}\n")))
+            .collect();
+        reader.push(odd_first.as_bytes());
+        let first = reader.next_chunk(false).unwrap().expect("a full chunk");
+        assert!(matches!(first.columns[0], Cells::Bytes(_)));
+        assert_eq!(cell_text(&first.columns[0], 0).as_deref(), Some("+5"));
+        assert_eq!(cell_text(&first.columns[0], 1).as_deref(), Some("1"));
+        let second = reader.next_chunk(true).unwrap().expect("the rest");
+        assert!(matches!(second.columns[0], Cells::Integers(_)));
+        assert_eq!(
+            cell_text(&second.columns[0], 2).as_deref(),
+            Some((COPY_CHUNK_ROWS_MAX + 2).to_string().as_str())
         );
     }
 
