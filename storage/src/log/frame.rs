@@ -7,6 +7,7 @@
 //!
 //! Never: decode a body whose crc or row count does not match its header.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use arrow::buffer::Buffer;
@@ -112,11 +113,33 @@ fn u64_at(bytes: &[u8], start: usize) -> u64 {
 }
 
 /// A batch encoded as a frame whose base offset is set only when the committer places it.
+///
+/// Held in two pieces, written one after the other: the header with the IPC message, and
+/// the IPC body buffers as the encoder wrote them, so that the batch's data is not copied
+/// once more into one buffer.
 #[derive(Debug)]
 pub(crate) struct EncodedFrame {
-    bytes: Vec<u8>,
+    /// The header (filled in by `place`), message length, message and padding.
+    head: Vec<u8>,
+    /// The IPC body buffers.
+    data: Vec<u8>,
     header: FrameHeader,
     batch: RecordBatch,
+}
+
+/// Past this, a thread's IPC encoder does not keep its last buffer's capacity for the next.
+const ENCODER_SCRATCH_BYTES_MAX: usize = 8 << 20;
+
+thread_local! {
+    /// Each thread's IPC encoder, which sizes each frame's data buffer like the last one's
+    /// (frames of one writer are alike) instead of growing it from nothing.
+    static ENCODER_CONTEXT: RefCell<IpcWriteContext> = RefCell::new(reusing_encoder_context());
+}
+
+fn reusing_encoder_context() -> IpcWriteContext {
+    let mut context = IpcWriteContext::default();
+    context.set_reserve_scratch(true);
+    context
 }
 
 impl EncodedFrame {
@@ -128,12 +151,21 @@ impl EncodedFrame {
                 body_bytes_max: FRAME_BODY_BYTES_MAX,
             })?;
         assert!(row_count > 0, "empty batches are skipped before encoding");
-        let (dictionaries, encoded) = IpcDataGenerator::default().encode(
-            &batch,
-            &mut DictionaryTracker::new(false),
-            &IpcWriteOptions::default(),
-            &mut IpcWriteContext::default(),
-        )?;
+        let (dictionaries, encoded) = ENCODER_CONTEXT.with_borrow_mut(|context| {
+            let encoded = IpcDataGenerator::default().encode(
+                &batch,
+                &mut DictionaryTracker::new(false),
+                &IpcWriteOptions::default(),
+                context,
+            );
+            if encoded
+                .as_ref()
+                .is_ok_and(|(_, encoded)| encoded.arrow_data.capacity() > ENCODER_SCRATCH_BYTES_MAX)
+            {
+                *context = reusing_encoder_context();
+            }
+            encoded
+        })?;
         assert!(
             dictionaries.is_empty(),
             "topics with dictionary columns are refused at creation"
@@ -148,32 +180,37 @@ impl EncodedFrame {
                 body_bytes: body_bytes as u64,
                 body_bytes_max: FRAME_BODY_BYTES_MAX,
             })?;
-        let mut bytes = Vec::with_capacity(FRAME_HEADER_BYTES + body_bytes as usize);
-        bytes.extend_from_slice(&[0u8; FRAME_HEADER_BYTES]);
+        let mut head = Vec::with_capacity(FRAME_HEADER_BYTES + 4 + message_bytes + padding_bytes);
+        head.extend_from_slice(&[0u8; FRAME_HEADER_BYTES]);
         // The message length fits in u32: the whole body was just checked to.
-        bytes.extend_from_slice(&(message_bytes as u32).to_le_bytes());
-        bytes.extend_from_slice(&encoded.ipc_message);
-        bytes.extend(std::iter::repeat_n(0u8, padding_bytes));
-        bytes.extend_from_slice(&encoded.arrow_data);
+        head.extend_from_slice(&(message_bytes as u32).to_le_bytes());
+        head.extend_from_slice(&encoded.ipc_message);
+        head.extend(std::iter::repeat_n(0u8, padding_bytes));
+        let data = encoded.arrow_data;
+        let mut body_crc32 = crc32fast::Hasher::new();
+        body_crc32.update(&head[FRAME_HEADER_BYTES..]);
+        body_crc32.update(&data);
         let header = FrameHeader {
             body_bytes,
-            body_crc32: crc32fast::hash(&bytes[FRAME_HEADER_BYTES..]),
+            body_crc32: body_crc32.finalize(),
             row_count,
             base_offset: 0,
             producer: ProducerTag::NONE,
         };
         Ok(EncodedFrame {
-            bytes,
+            head,
+            data,
             header,
             batch,
         })
     }
 
-    /// Places the frame at `base_offset` and returns the bytes to write.
-    pub(crate) fn place(&mut self, base_offset: u64) -> &[u8] {
+    /// Places the frame at `base_offset` and returns its bytes, to write one piece after
+    /// the other.
+    pub(crate) fn place(&mut self, base_offset: u64) -> [&[u8]; 2] {
         self.header.base_offset = base_offset;
-        self.bytes[..FRAME_HEADER_BYTES].copy_from_slice(&self.header.encode());
-        &self.bytes
+        self.head[..FRAME_HEADER_BYTES].copy_from_slice(&self.header.encode());
+        [&self.head, &self.data]
     }
 
     pub(crate) fn header(&self) -> FrameHeader {
@@ -191,7 +228,7 @@ impl EncodedFrame {
     }
 
     pub(crate) fn frame_bytes(&self) -> u64 {
-        self.bytes.len() as u64
+        (self.head.len() + self.data.len()) as u64
     }
 }
 
@@ -297,7 +334,7 @@ mod tests {
     fn frame_round_trips_with_its_offset() {
         let batch = sample_batch();
         let mut frame = EncodedFrame::encode(batch.clone()).expect("encodes");
-        let bytes = frame.place(42).to_vec();
+        let bytes = frame.place(42).concat();
         let (header, body) = split(&bytes);
         assert_eq!(header.base_offset, 42);
         assert_eq!(header.row_count, 3);
@@ -307,10 +344,31 @@ mod tests {
     }
 
     #[test]
+    fn frames_encoded_one_after_another_hold_only_their_own_rows() {
+        let ids = |count: i64| {
+            let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+            let column = Int64Array::from_iter_values(0..count);
+            RecordBatch::try_new(schema, vec![Arc::new(column)]).expect("matches the schema")
+        };
+        // The thread's encoder keeps the last frame's capacity, and drops it past the bound.
+        let huge_rows = (ENCODER_SCRATCH_BYTES_MAX / 8 + 1) as i64;
+        for batch in [ids(10_000), ids(3), ids(huge_rows), ids(5), ids(10_000)] {
+            let mut frame = EncodedFrame::encode(batch.clone()).expect("encodes");
+            let frame_bytes = frame.frame_bytes();
+            let bytes = frame.place(9).concat();
+            assert_eq!(bytes.len() as u64, frame_bytes);
+            let (header, body) = split(&bytes);
+            assert_eq!(header.frame_bytes(), frame_bytes);
+            let decoded = decode_body(&header, &body, &batch.schema()).expect("decodes");
+            assert_eq!(decoded, batch);
+        }
+    }
+
+    #[test]
     fn flipped_body_byte_fails_the_crc() {
         let batch = sample_batch();
         let mut frame = EncodedFrame::encode(batch.clone()).expect("encodes");
-        let mut bytes = frame.place(0).to_vec();
+        let mut bytes = frame.place(0).concat();
         let last = bytes.len() - 1;
         bytes[last] ^= 0xff;
         let (header, body) = split(&bytes);
@@ -342,7 +400,7 @@ mod tests {
     fn sliced_batch_encodes_only_its_rows() {
         let batch = sample_batch().slice(1, 2);
         let mut frame = EncodedFrame::encode(batch.clone()).expect("encodes");
-        let bytes = frame.place(7).to_vec();
+        let bytes = frame.place(7).concat();
         let (header, body) = split(&bytes);
         let decoded = decode_body(&header, &body, &batch.schema()).expect("decodes");
         assert_eq!(decoded, batch);

@@ -397,11 +397,15 @@ impl Partition {
         }
         let base_offset = writer.next_offset;
         let position_bytes = writer.active.size_bytes;
-        writer
-            .active
-            .file
-            .write_all_at(frame.place(base_offset), position_bytes)
-            .map_err(StorageError::io("write segment", &writer.active.path))?;
+        let mut piece_position = position_bytes;
+        for piece in frame.place(base_offset) {
+            writer
+                .active
+                .file
+                .write_all_at(piece, piece_position)
+                .map_err(StorageError::io("write segment", &writer.active.path))?;
+            piece_position += piece.len() as u64;
+        }
         writer.active.size_bytes += frame_bytes;
         let header = frame.header();
         let entry = FrameEntry {

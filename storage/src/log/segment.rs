@@ -185,7 +185,7 @@ mod tests {
         )
         .expect("column matches the schema");
         let mut frame = EncodedFrame::encode(batch).expect("encodes");
-        frame.place(base_offset).to_vec()
+        frame.place(base_offset).concat()
     }
 
     #[test]
