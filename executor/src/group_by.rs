@@ -133,11 +133,14 @@ pub struct Epoch {
 }
 
 /// What an epoch changed: rows of the aggregate (group keys, then results), each with its
-/// weight and `rowtime`, and the state changes to commit with it.
+/// weight and `rowtime`, and the state changes to commit with it. The touched groups' old
+/// rows (weight −1) come first, then their new rows (+1), each in group order; `groups`
+/// numbers each row's group, so that a group's two rows can be paired without a lookup.
 pub struct AggregateChanges {
     pub rows: RecordBatch,
     pub weights: Int64Array,
     pub rowtimes: Int64Array,
+    pub groups: UInt32Array,
     pub state: StateBatch,
 }
 
@@ -431,10 +434,13 @@ impl GroupBy {
             .collect();
         let rowtimes =
             Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
+        let groups =
+            UInt32Array::from_iter_values(before.iter().chain(&after).map(|&group| group as u32));
         Ok(AggregateChanges {
             rows,
             weights,
             rowtimes,
+            groups,
             state: state_changes,
         })
     }

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{AsArray, Int64Array, RecordBatch};
 use arrow::compute::take;
-use arrow::datatypes::{Int64Type, SchemaRef};
+use arrow::datatypes::{Int64Type, SchemaRef, UInt32Type};
 use eddy_parser::Statement;
 use eddy_planner::{Dataflow, QueryDef, ROWTIME, SourceDef, StatelessPlan, lower};
 use eddy_storage::{ChangeBatch, Keyspace, Offset, StateBatch, Store, Topic};
@@ -572,7 +572,7 @@ impl Runner {
     /// its current rows; the output is stored with the commit for recovery.
     fn compute_into_table(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let mut bad_rows = BadRows::default();
-        let (rows, weights, rowtimes, mut state, known_rows) = match &self.work {
+        let (rows, weights, rowtimes, mut state, groups_of_rows) = match &self.work {
             Work::IntoTable(TableOperator::GroupBy(group_by)) => {
                 let mut epoch = group_by.begin_epoch()?;
                 self.read_input(from, to, |_, queryable, weights| {
@@ -592,7 +592,9 @@ impl Runner {
                     apply_steps_tracked(&group_by.plan().output_steps, changes.rows)?;
                 let weights = take(&changes.weights, &sources, None)?;
                 let rowtimes = take(&changes.rowtimes, &sources, None)?;
-                (output, weights, rowtimes, changes.state, true)
+                let groups = take(&changes.groups, &sources, None)?;
+                let groups = groups.as_primitive::<UInt32Type>().clone();
+                (output, weights, rowtimes, changes.state, Some(groups))
             }
             Work::IntoTable(TableOperator::Stateless(dataflow)) => {
                 let mut outputs = Vec::new();
@@ -637,7 +639,7 @@ impl Runner {
                             .collect(),
                     )?,
                 };
-                (output, weights, rowtimes, StateBatch::default(), false)
+                (output, weights, rowtimes, StateBatch::default(), None)
             }
             Work::IntoStream { .. } => {
                 return Err(EngineError::Internal("not a query into a table".into()));
@@ -655,10 +657,16 @@ impl Runner {
                 TablePosition::current(state_store.as_ref(), &self.sink_def, &self.writer.sink)?
             }
         };
-        let resolved = match known_rows {
+        let resolved = match groups_of_rows {
             // The GROUP BY's old results are the rows its table holds: no lookups needed.
-            true => ResolvedChanges::of_known_rows(&self.sink_def, &position, sink_rows, weights)?,
-            false => table_changes(&self.sink_def, sink_rows, weights)?.resolve(
+            Some(groups) => ResolvedChanges::of_known_rows(
+                &self.sink_def,
+                &position,
+                sink_rows,
+                &weights,
+                &groups,
+            )?,
+            None => table_changes(&self.sink_def, sink_rows, weights)?.resolve(
                 state_store.as_ref(),
                 &self.sink_def,
                 &position,

@@ -14,16 +14,17 @@
 //!
 //! Never: write a table's changelog from two writers, or let a row with a NULL key in.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
-use arrow::compute::{concat_batches, take_record_batch};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, UInt32Array, make_comparator,
+};
+use arrow::compute::{SortOptions, concat_batches, filter_record_batch, take_record_batch};
 use arrow::datatypes::{Int64Type, SchemaRef};
 use eddy_planner::SourceDef;
-use eddy_storage::{
-    ChangeBatch, Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic,
-};
+use eddy_storage::{Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
 use tracing::info;
 
 use crate::background::run_in_background_if;
@@ -204,32 +205,55 @@ impl TablePosition {
 
 impl ResolvedChanges {
     /// The changes of a writer that knows what each key held: a GROUP BY's results before
-    /// (weight −1) and after (+1) an epoch, with each key at most once per sign and every −1
-    /// row exactly the row the table holds for its key. Nothing is looked up.
+    /// (weight −1) and after (+1) an epoch, every −1 row first and exactly the row the table
+    /// holds for its key. `groups` numbers each row's group, ascending within each sign, so
+    /// each key has at most one row of each sign. A group whose new row equals its old one
+    /// leaves the table as it was, and both rows are dropped. Nothing is looked up.
     pub fn of_known_rows(
         table: &SourceDef,
         position: &TablePosition,
         rows: RecordBatch,
-        weights: Int64Array,
+        weights: &Int64Array,
+        groups: &UInt32Array,
     ) -> EngineResult<ResolvedChanges> {
-        let Some(consolidated) =
-            ChangeBatch::consolidate(&[ChangeBatch::try_new(rows, Some(weights))?])?
-        else {
-            return ResolvedChanges::new(
-                table,
-                position,
-                &RecordBatch::new_empty(table.stored_schema()),
-                0,
-                (0, 0),
-            );
+        let retracted_count = weights.values().partition_point(|&weight| weight < 0);
+        let (retracted_groups, inserted_groups) = groups.values().split_at(retracted_count);
+        let well_formed = weights.null_count() == 0
+            && groups.null_count() == 0
+            && weights.len() == rows.num_rows()
+            && groups.len() == rows.num_rows()
+            && weights.values()[retracted_count..]
+                .iter()
+                .all(|&weight| weight == 1)
+            && weights.values()[..retracted_count]
+                .iter()
+                .all(|&weight| weight == -1)
+            && retracted_groups.is_sorted_by(|earlier, later| earlier < later)
+            && inserted_groups.is_sorted_by(|earlier, later| earlier < later);
+        if !well_formed {
+            return Err(EngineError::Internal(
+                "a GROUP BY's changes are not its old rows, then its new rows, in group order"
+                    .into(),
+            ));
+        }
+        let unchanged = unchanged_pairs(&rows, retracted_groups, inserted_groups, retracted_count)?;
+        let rows = match unchanged.is_empty() {
+            true => rows,
+            false => {
+                let mut kept = vec![true; rows.num_rows()];
+                for &(retracted, inserted) in &unchanged {
+                    kept[retracted] = false;
+                    kept[inserted] = false;
+                }
+                filter_record_batch(&rows, &BooleanArray::from(kept))?
+            }
         };
-        // A key's −1 row must be applied before its +1 row.
-        let (retracted, inserted): (Vec<u32>, Vec<u32>) = (0..consolidated.num_rows() as u32)
-            .partition(|&row| consolidated.weight(row as usize) < 0);
+        let retracted_count = retracted_count - unchanged.len();
+        let inserted_count = rows.num_rows() - retracted_count;
         let changes = with_weights(
             table,
-            &take_record_batch(consolidated.rows(), &UInt32Array::from(retracted.clone()))?,
-            &take_record_batch(consolidated.rows(), &UInt32Array::from(inserted.clone()))?,
+            &rows.slice(0, retracted_count),
+            &rows.slice(retracted_count, inserted_count),
         )?;
         // Each key has at most one row of each sign, so the keys gained minus the keys lost
         // is the +1 rows minus the −1 rows.
@@ -237,8 +261,8 @@ impl ResolvedChanges {
             table,
             position,
             &changes,
-            inserted.len() as i64 - retracted.len() as i64,
-            (inserted.len(), retracted.len()),
+            inserted_count as i64 - retracted_count as i64,
+            (inserted_count, retracted_count),
         )
     }
 
@@ -279,6 +303,47 @@ impl ResolvedChanges {
             removed,
         })
     }
+}
+
+/// The (old row, new row) positions of the groups whose two rows are equal, column by
+/// column (as `ChangeBatch::consolidate` compares rows: NULL equals NULL, floats by their
+/// total order). Both group lists are ascending, so one merge pairs them.
+fn unchanged_pairs(
+    rows: &RecordBatch,
+    retracted_groups: &[u32],
+    inserted_groups: &[u32],
+    inserted_start: usize,
+) -> EngineResult<Vec<(usize, usize)>> {
+    let mut pairs = Vec::new();
+    let (mut retracted, mut inserted) = (0, 0);
+    while let (Some(old), Some(new)) = (
+        retracted_groups.get(retracted),
+        inserted_groups.get(inserted),
+    ) {
+        match old.cmp(new) {
+            Ordering::Less => retracted += 1,
+            Ordering::Greater => inserted += 1,
+            Ordering::Equal => {
+                pairs.push((retracted, inserted_start + inserted));
+                retracted += 1;
+                inserted += 1;
+            }
+        }
+    }
+    if pairs.is_empty() {
+        return Ok(pairs);
+    }
+    let comparators = rows
+        .columns()
+        .iter()
+        .map(|column| make_comparator(column, column, SortOptions::default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    pairs.retain(|&(old, new)| {
+        comparators
+            .iter()
+            .all(|compare| compare(old, new) == Ordering::Equal)
+    });
+    Ok(pairs)
 }
 
 /// A table change ready to write.
@@ -542,14 +607,16 @@ mod tests {
             &table,
             &start,
             rows(&table, &[(1, 10), (2, 20), (3, 30)]),
-            Int64Array::from(vec![1, 1, 1]),
+            &Int64Array::from(vec![1, 1, 1]),
+            &UInt32Array::from(vec![0, 1, 2]),
         )
         .expect("first change");
         let second = ResolvedChanges::of_known_rows(
             &table,
             &first.position,
-            rows(&table, &[(1, 10), (1, 11), (2, 20)]),
-            Int64Array::from(vec![-1, 1, -1]),
+            rows(&table, &[(1, 10), (2, 20), (1, 11)]),
+            &Int64Array::from(vec![-1, -1, 1]),
+            &UInt32Array::from(vec![0, 1, 0]),
         )
         .expect("second change");
         assert_eq!(second.position.rows, 2);
@@ -564,5 +631,52 @@ mod tests {
                 change.position
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_groups_unchanged_row_is_neither_retracted_nor_inserted() {
+        let (_directory, engine, table) = open_with_source(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 1)",
+            "t",
+        )
+        .await;
+        let topic = engine.topic_of(&table).expect("topic");
+        let state = engine.store.state();
+        let start = TablePosition::current(state.as_ref(), &table, &topic).expect("position");
+        // Group 0 keeps its row, group 1 changes, group 2 goes, group 3 comes.
+        let changes = ResolvedChanges::of_known_rows(
+            &table,
+            &start,
+            rows(
+                &table,
+                &[(1, 10), (2, 20), (3, 30), (1, 10), (2, 21), (4, 40)],
+            ),
+            &Int64Array::from(vec![-1, -1, -1, 1, 1, 1]),
+            &UInt32Array::from(vec![0, 1, 2, 0, 1, 3]),
+        )
+        .expect("changes");
+        let [(0, changelog)] = changes.changelog.as_slice() else {
+            panic!("one partition's changelog: {:?}", changes.changelog);
+        };
+        let (changed, weights) = split_weights(changelog).expect("weights");
+        let ids = changed.column(0).as_primitive::<Int64Type>();
+        let values = changed.column(1).as_primitive::<Int64Type>();
+        let changed: Vec<(i64, i64, i64)> = (0..changed.num_rows())
+            .map(|row| (ids.value(row), values.value(row), weights.value(row)))
+            .collect();
+        assert_eq!(
+            changed,
+            vec![(2, 20, -1), (3, 30, -1), (2, 21, 1), (4, 40, 1)]
+        );
+        assert_eq!((changes.upserted, changes.removed), (2, 2));
+
+        let out_of_order = ResolvedChanges::of_known_rows(
+            &table,
+            &start,
+            rows(&table, &[(1, 10), (1, 11)]),
+            &Int64Array::from(vec![1, -1]),
+            &UInt32Array::from(vec![0, 0]),
+        );
+        assert!(matches!(out_of_order, Err(EngineError::Internal(_))));
     }
 }
