@@ -681,6 +681,14 @@ mod tests {
             self.gets.fetch_add(1, Ordering::Relaxed);
             self.store.get(keyspace, key)
         }
+        fn get_many(
+            &self,
+            keyspace: Keyspace,
+            keys: &[Vec<u8>],
+        ) -> Result<Vec<Option<Vec<u8>>>, eddy_storage::StorageError> {
+            self.gets.fetch_add(keys.len(), Ordering::Relaxed);
+            self.store.get_many(keyspace, keys)
+        }
         fn scan_prefix(
             &self,
             keyspace: Keyspace,

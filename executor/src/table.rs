@@ -529,13 +529,13 @@ pub fn lookup_rows(
     keys: &[Vec<u8>],
 ) -> EngineResult<RecordBatch> {
     let prefix = state_prefix(table);
-    let mut values = Vec::with_capacity(keys.len());
-    for key in keys {
-        if let Some(value) = state.get(Keyspace::State, &[prefix.as_slice(), key].concat())? {
-            values.push(value);
-        }
-    }
-    let values: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+    let state_keys: Vec<Vec<u8>> = keys
+        .iter()
+        .map(|key| [prefix.as_slice(), key].concat())
+        .collect();
+    // One view for all keys: a lookup of several never sees one commit for some and not others.
+    let values = state.get_many(Keyspace::State, &state_keys)?;
+    let values: Vec<&[u8]> = values.iter().flatten().map(Vec::as_slice).collect();
     Ok(decode_rows(queryable_schema, &values)?)
 }
 

@@ -128,6 +128,13 @@ impl StateBatch {
 /// keyspaces and durable when it returns.
 pub trait StateStore: Send + Sync + std::fmt::Debug {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+    /// The values of `keys`, in their order, all read from one view of the store: a commit
+    /// is seen by every key or by none.
+    fn get_many(
+        &self,
+        keyspace: Keyspace,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError>;
     /// All pairs whose key starts with `prefix`, in key order.
     fn scan_prefix(&self, keyspace: Keyspace, prefix: &[u8])
     -> Result<Vec<KeyValue>, StorageError>;
@@ -232,6 +239,18 @@ impl StateStore for FjallStateStore {
             .snapshot()
             .get(self.keyspace(keyspace), key)?
             .map(|value| value.to_vec()))
+    }
+
+    fn get_many(
+        &self,
+        keyspace: Keyspace,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        let snapshot = self.snapshot();
+        let keyspace = self.keyspace(keyspace);
+        keys.iter()
+            .map(|key| Ok(snapshot.get(keyspace, key)?.map(|value| value.to_vec())))
+            .collect()
     }
 
     fn scan_prefix(
@@ -516,5 +535,36 @@ mod tests {
                 .len(),
             1
         );
+    }
+
+    #[test]
+    fn a_read_of_many_keys_sees_each_commit_whole() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = std::sync::Arc::new(open(directory.path()));
+        let keys: Vec<Vec<u8>> = (0..8).map(|key| format!("t/{key}").into_bytes()).collect();
+        let writer = {
+            let store = store.clone();
+            let keys = keys.clone();
+            std::thread::spawn(move || {
+                for round in 0u32..500 {
+                    let mut batch = StateBatch::default();
+                    for key in &keys {
+                        batch.put(Keyspace::State, key.clone(), round.to_be_bytes().to_vec());
+                    }
+                    store.commit(batch).expect("commits");
+                }
+            })
+        };
+        let mut reads = 0;
+        while !writer.is_finished() {
+            let values = store.get_many(Keyspace::State, &keys).expect("reads");
+            assert!(
+                values.iter().all(|value| *value == values[0]),
+                "one read saw two commits: {values:?}"
+            );
+            reads += 1;
+        }
+        writer.join().expect("the writer finishes");
+        assert!(reads > 0);
     }
 }
