@@ -188,32 +188,45 @@ impl PartitionStream for LogRows {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let rows = Arc::new(self.clone());
+        let rows = self.clone();
         let start = LogPosition {
             partition: 0,
             next: Offset(0),
             rows_read: 0,
         };
-        let pages = futures::stream::try_unfold(Some(start), move |at| {
-            let rows = rows.clone();
-            async move {
-                let Some(at) = at else {
-                    return Ok::<_, DataFusionError>(None);
-                };
-                // Reading the log blocks; a page is read off the async threads.
-                let read = tokio::task::spawn_blocking(move || rows.read_page(at))
-                    .await
-                    .map_err(|error| DataFusionError::External(Box::new(error)))?;
-                let (page, at) = read?;
-                let done = page.is_empty();
-                Ok::<_, DataFusionError>(Some((page, (!done).then_some(at))))
-            }
-        });
-        let batches = pages
-            .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
-            .try_flatten();
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
+        read_in_pages(self.schema.clone(), start, move |at| {
+            let (page, at) = rows.read_page(at)?;
+            let done = page.is_empty();
+            Ok((page, (!done).then_some(at)))
+        })
     }
+}
+
+/// The batches `read_page` reads, a page at a time, each off the async threads (reading the
+/// store blocks). From where the scan is, `read_page` returns a page and where the scan is
+/// after it, None once that page was the last.
+fn read_in_pages<At: Send + 'static>(
+    schema: SchemaRef,
+    start: At,
+    read_page: impl Fn(At) -> DataFusionResult<(Vec<RecordBatch>, Option<At>)> + Send + Sync + 'static,
+) -> SendableRecordBatchStream {
+    let read_page = Arc::new(read_page);
+    let pages = futures::stream::try_unfold(Some(start), move |at| {
+        let read_page = read_page.clone();
+        async move {
+            let Some(at) = at else {
+                return Ok::<_, DataFusionError>(None);
+            };
+            let (page, after) = tokio::task::spawn_blocking(move || read_page(at))
+                .await
+                .map_err(|error| DataFusionError::External(Box::new(error)))??;
+            Ok(Some((page, after)))
+        }
+    });
+    let batches = pages
+        .map_ok(|page| futures::stream::iter(page.into_iter().map(Ok)))
+        .try_flatten();
+    Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }
 
 /// One table, read from its current rows in the state store.
@@ -450,25 +463,12 @@ impl PartitionStream for TableRows {
             &crate::table::state_prefix(&self.table),
         );
         let schema = self.schema.clone();
-        let pages = futures::stream::try_unfold(Some(pairs), move |pairs| {
-            let schema = schema.clone();
-            async move {
-                let Some(mut pairs) = pairs else {
-                    return Ok(None);
-                };
-                // Reading the store blocks; a page is read off the async threads.
-                let (page, pairs) = tokio::task::spawn_blocking(move || {
-                    let page = crate::table::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS);
-                    (page, pairs)
-                })
-                .await
+        read_in_pages(self.schema.clone(), pairs, move |mut pairs| {
+            let page = crate::table::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS)
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
-                let page = page.map_err(|error| DataFusionError::External(Box::new(error)))?;
-                let more = page.num_rows() == TABLE_SCAN_PAGE_ROWS;
-                Ok(Some((page, more.then_some(pairs))))
-            }
-        });
-        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), pages))
+            let more = page.num_rows() == TABLE_SCAN_PAGE_ROWS;
+            Ok((vec![page], more.then_some(pairs)))
+        })
     }
 }
 
