@@ -329,15 +329,34 @@ impl GroupBy {
         };
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];
+        // Cached states load as they are; the groups the cache lacks are read together.
+        let mut uncached = Vec::new();
         for (group, key) in encoded_keys.iter().enumerate() {
             let stored = match self.cache.get(key) {
-                Some(cached) => cached.state.clone(),
+                Some(cached) => cached.state.as_deref(),
                 None if cache_is_complete => None,
-                None => state.get(Keyspace::State, &self.state_key(key))?,
+                None => {
+                    uncached.push(group);
+                    None
+                }
             };
             if let Some(bytes) = stored {
-                rowtimes[group] = load_group(&bytes, group, &mut row_counts, &mut accumulators)?;
+                rowtimes[group] = load_group(bytes, group, &mut row_counts, &mut accumulators)?;
                 existed[group] = true;
+            }
+        }
+        if !uncached.is_empty() {
+            let keys: Vec<Vec<u8>> = uncached
+                .iter()
+                .map(|&group| self.state_key(&encoded_keys[group]))
+                .collect();
+            let stored = state.get_many(Keyspace::State, &keys)?;
+            for (group, bytes) in uncached.into_iter().zip(stored) {
+                if let Some(bytes) = bytes {
+                    rowtimes[group] =
+                        load_group(&bytes, group, &mut row_counts, &mut accumulators)?;
+                    existed[group] = true;
+                }
             }
         }
         let before: Vec<usize> = (0..group_total).filter(|&group| existed[group]).collect();

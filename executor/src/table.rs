@@ -138,8 +138,13 @@ impl TableChanges {
         let mut new_rows: Vec<u32> = Vec::new();
         let mut removed = 0usize;
         let mut added = 0usize;
-        for (key, new_row) in &self.keys {
-            let old = state.get(Keyspace::State, &[prefix.as_slice(), key].concat())?;
+        let state_keys: Vec<Vec<u8>> = self
+            .keys
+            .iter()
+            .map(|(key, _)| [prefix.as_slice(), key].concat())
+            .collect();
+        let olds = state.get_many(Keyspace::State, &state_keys)?;
+        for ((_, new_row), old) in self.keys.iter().zip(olds) {
             match (&old, new_row) {
                 (Some(_), None) => removed += 1,
                 (None, Some(_)) => added += 1,
