@@ -261,43 +261,26 @@ async fn prepared_lookups_of_composite_keys_in_lists_nulls_and_other_filters() {
         )
         .await
         .expect("setup");
-    let quantities = |rows: Vec<tokio_postgres::Row>| -> Vec<i32> {
+    let quantities = async |statement: &tokio_postgres::Statement,
+                            parameters: &[&(dyn tokio_postgres::types::ToSql + Sync)]|
+           -> Vec<i32> {
+        let rows = client.query(statement, parameters).await.expect("looks up");
         rows.iter().map(|row| row.get::<_, i32>(0)).collect()
     };
     let both_columns = client
         .prepare("SELECT quantity FROM stock WHERE sku = $2 AND warehouse = $1")
         .await
         .expect("prepares");
-    assert_eq!(
-        quantities(
-            client
-                .query(&both_columns, &[&"north", &2i64])
-                .await
-                .unwrap()
-        ),
-        [20]
-    );
-    assert_eq!(
-        quantities(
-            client
-                .query(&both_columns, &[&"south", &1i64])
-                .await
-                .unwrap()
-        ),
-        [30]
-    );
+    assert_eq!(quantities(&both_columns, &[&"north", &2i64]).await, [20]);
+    assert_eq!(quantities(&both_columns, &[&"south", &1i64]).await, [30]);
     assert!(
-        client
-            .query(&both_columns, &[&"south", &2i64])
+        quantities(&both_columns, &[&"south", &2i64])
             .await
-            .unwrap()
             .is_empty()
     );
     assert!(
-        client
-            .query(&both_columns, &[&None::<&str>, &1i64])
+        quantities(&both_columns, &[&None::<&str>, &1i64])
             .await
-            .unwrap()
             .is_empty(),
         "NULL equals no key"
     );
@@ -307,29 +290,16 @@ async fn prepared_lookups_of_composite_keys_in_lists_nulls_and_other_filters() {
         )
         .await
         .expect("prepares");
-    assert_eq!(
-        quantities(client.query(&listed, &[&"north", &1i64]).await.unwrap()),
-        [10, 30]
-    );
+    assert_eq!(quantities(&listed, &[&"north", &1i64]).await, [10, 30]);
     // The same key pinned twice: only what both allow.
     let twice = client
         .prepare("SELECT quantity FROM stock WHERE warehouse = $1 AND sku = $2 AND sku = $3")
         .await
         .expect("prepares");
-    assert_eq!(
-        quantities(
-            client
-                .query(&twice, &[&"north", &1i64, &1i64])
-                .await
-                .unwrap()
-        ),
-        [10]
-    );
+    assert_eq!(quantities(&twice, &[&"north", &1i64, &1i64]).await, [10]);
     assert!(
-        client
-            .query(&twice, &[&"north", &1i64, &2i64])
+        quantities(&twice, &[&"north", &1i64, &2i64])
             .await
-            .unwrap()
             .is_empty()
     );
     // A filter on another column, with a parameter of its own.
@@ -338,19 +308,12 @@ async fn prepared_lookups_of_composite_keys_in_lists_nulls_and_other_filters() {
         .await
         .expect("prepares");
     assert_eq!(
-        quantities(
-            client
-                .query(&at_least, &[&"north", &2i64, &15i32])
-                .await
-                .unwrap()
-        ),
+        quantities(&at_least, &[&"north", &2i64, &15i32]).await,
         [20]
     );
     assert!(
-        client
-            .query(&at_least, &[&"north", &2i64, &25i32])
+        quantities(&at_least, &[&"north", &2i64, &25i32])
             .await
-            .unwrap()
             .is_empty()
     );
     server.stop().await;
