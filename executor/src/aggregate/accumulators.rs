@@ -50,17 +50,6 @@ pub(super) fn retracted_more_than_inserted(
     }
 }
 
-/// The argument's column of a batch; `Accumulator::update` checked it is there.
-fn argument<'a>(
-    function: AggregateFunction,
-    batch: &Batch<'a>,
-) -> Result<&'a dyn Array, AggregateError> {
-    batch.values.ok_or_else(|| AggregateError::Invariant {
-        function: function.name(),
-        detail: "no values for the argument".into(),
-    })
-}
-
 fn downcast<T: ArrowPrimitiveType>(
     function: AggregateFunction,
     array: &dyn Array,
@@ -254,7 +243,7 @@ impl IntSumStates {
 impl GroupStates for IntSumStates {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.totals, batch.groups);
-        let array = argument(self.function, batch)?;
+        let array = batch.argument(self.function)?;
         with_integer_type!(&self.input_type,
             T => self.add_column::<T>(array, batch),
             _ => Err(AggregateError::UnsupportedType {
@@ -415,7 +404,7 @@ impl FloatSumStates {
 impl GroupStates for FloatSumStates {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.totals, batch.groups);
-        let array = argument(self.function, batch)?;
+        let array = batch.argument(self.function)?;
         match self.input_type {
             DataType::Float32 => self.add_column::<Float32Type>(array, batch),
             _ => self.add_column::<Float64Type>(array, batch),
@@ -513,7 +502,7 @@ impl DecimalSumStates {
 impl GroupStates for DecimalSumStates {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.totals, batch.groups);
-        let array = downcast::<Decimal128Type>(self.function, argument(self.function, batch)?)?;
+        let array = downcast::<Decimal128Type>(self.function, batch.argument(self.function)?)?;
         let nulls = array.nulls();
         let mut went_negative = false;
         let rows = batch.groups.iter().zip(batch.weights).zip(array.values());

@@ -86,10 +86,7 @@ fn fold<K: ValueKind>(
 impl<K: ValueKind> GroupStates for ExtremumStates<K> {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.groups, batch.groups);
-        let array = batch.values.ok_or_else(|| AggregateError::Invariant {
-            function: self.function.name(),
-            detail: "no values for the argument".into(),
-        })?;
+        let array = batch.argument(self.function)?;
         let (function, keeps) = (self.function, self.keeps);
         let groups = &mut self.groups;
         self.kind.for_each_value(array, |row, value| {

@@ -268,6 +268,17 @@ struct Batch<'a> {
     sequences: &'a [u64],
 }
 
+impl<'a> Batch<'a> {
+    /// The argument's column; `Accumulator::update` checked it is there for every function
+    /// but COUNT(*).
+    fn argument(&self, function: AggregateFunction) -> Result<&'a dyn Array, AggregateError> {
+        self.values.ok_or_else(|| AggregateError::Invariant {
+            function: function.name(),
+            detail: "no values for the argument".into(),
+        })
+    }
+}
+
 /// The per-group states of one aggregate, of one concrete type. Groups past the end of the
 /// states are empty.
 trait GroupStates: Send {

@@ -121,10 +121,7 @@ impl<K: ValueKind> MultisetStates<K> {
 impl<K: ValueKind> GroupStates for MultisetStates<K> {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.groups, batch.groups);
-        let array = batch.values.ok_or_else(|| AggregateError::Invariant {
-            function: self.function.name(),
-            detail: "no values for the argument".into(),
-        })?;
+        let array = batch.argument(self.function)?;
         let function = self.function;
         let kept = match self.append_only {
             true => self.values_needed_without_retractions(),

@@ -144,10 +144,7 @@ impl<K: ValueKind> SequencedStates<K> {
 impl<K: ValueKind> GroupStates for SequencedStates<K> {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.groups, batch.groups);
-        let array = batch.values.ok_or_else(|| AggregateError::Invariant {
-            function: self.function.name(),
-            detail: "no values for the argument".into(),
-        })?;
+        let array = batch.argument(self.function)?;
         let function = self.function;
         let keeps_nulls = self.output == SequencedOutput::List;
         let groups = &mut self.groups;
