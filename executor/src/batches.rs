@@ -1,5 +1,5 @@
-//! Batch-level helpers shared by every query path: pseudo-columns, running a stateless
-//! dataflow's steps, casting to a stored schema, and routing rows to partitions.
+//! Batch-level helpers shared by every query path: pseudo-columns, casting to a stored
+//! schema, and routing rows to partitions.
 //!
 //! All of it works a batch at a time with Arrow kernels; nothing here loops over rows except
 //! to build index arrays.
@@ -8,13 +8,12 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, UInt32Array};
-use arrow::compute::{cast, filter_record_batch, take_record_batch};
-use arrow::datatypes::{SchemaRef, UInt32Type};
+use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, UInt32Array};
+use arrow::compute::{cast, take_record_batch};
+use arrow::datatypes::SchemaRef;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
-use eddy_planner::Step;
 
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 
 /// The hash that places keyed rows in partitions. Fixed seed, so a key's rows always go to
 /// the same partition for a given Eddy version.
@@ -38,76 +37,19 @@ pub fn with_pseudo_columns(
     Ok(RecordBatch::try_new(queryable_schema.clone(), columns)?)
 }
 
-/// Runs a stateless dataflow over one batch.
-pub fn apply_steps(steps: &[Step], batch: RecordBatch) -> EngineResult<RecordBatch> {
-    Ok(run_steps(steps, batch, None)?.0)
-}
-
-/// Runs a stateless dataflow over one batch and says, for each output row, which input row it
-/// comes from (filters drop rows, projections keep them): how weights and other per-row
-/// facts of the input follow the rows through the steps.
-pub fn apply_steps_tracked(
-    steps: &[Step],
-    batch: RecordBatch,
-) -> EngineResult<(RecordBatch, UInt32Array)> {
-    let rows = UInt32Array::from_iter_values(0..batch.num_rows() as u32);
-    let (batch, rows) = run_steps(steps, batch, Some(rows))?;
-    // `run_steps` hands back the row numbers it was given.
-    Ok((batch, rows.expect("tracked rows are returned")))
-}
-
-fn run_steps(
-    steps: &[Step],
-    mut batch: RecordBatch,
-    mut rows: Option<UInt32Array>,
-) -> EngineResult<(RecordBatch, Option<UInt32Array>)> {
-    for step in steps {
-        if batch.num_rows() == 0 {
-            break;
-        }
-        batch = match step {
-            Step::Filter(predicate) => {
-                let mask = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
-                let mask = mask.as_boolean_opt().ok_or_else(|| {
-                    EngineError::Internal(format!(
-                        "filter predicate produced {} instead of booleans",
-                        mask.data_type()
-                    ))
-                })?;
-                if let Some(tracked) = rows.as_mut() {
-                    *tracked = arrow::compute::filter(tracked, mask)?
-                        .as_primitive::<UInt32Type>()
-                        .clone();
-                }
-                filter_record_batch(&batch, mask)?
-            }
-            Step::Project { exprs, schema } => {
-                let columns = exprs
-                    .iter()
-                    .map(|expr| expr.evaluate(&batch)?.into_array(batch.num_rows()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                RecordBatch::try_new(schema.clone(), columns)?
-            }
-        };
-    }
-    Ok((batch, rows))
-}
-
-/// Casts a batch's columns, by position, to `schema` (a sink's stored schema).
-pub fn cast_to_schema(batch: &RecordBatch, schema: &SchemaRef) -> EngineResult<RecordBatch> {
-    let columns = batch
-        .columns()
-        .iter()
+/// Casts columns, by position, to the types of `schema` where they differ.
+pub fn cast_columns(columns: Vec<ArrayRef>, schema: &SchemaRef) -> EngineResult<Vec<ArrayRef>> {
+    columns
+        .into_iter()
         .zip(schema.fields())
         .map(|(column, field)| {
             if column.data_type() == field.data_type() {
-                Ok(column.clone())
+                Ok(column)
             } else {
-                cast(column, field.data_type())
+                Ok(cast(&column, field.data_type())?)
             }
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+        .collect()
 }
 
 /// Maps a hash to a partition by its high bits (multiply-shift): the low bits of a fast hash
@@ -149,6 +91,7 @@ pub fn partition_by_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow::array::AsArray;
     use arrow::datatypes::{DataType, Field, Schema};
 
     #[test]

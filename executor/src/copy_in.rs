@@ -30,22 +30,18 @@ use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{CopyFormat, CopyFrom, CopyOptions};
-use eddy_planner::{PlanError, ROWTIME, SourceDef};
-use eddy_storage::{EncodedAppend, PendingAppend, Topic};
+use eddy_planner::{PlanError, ROWTIME};
+use eddy_storage::{EncodedAppend, PendingAppend};
 use memchr::{memchr, memchr2, memchr3};
 
 use crate::background::run_in_background_if;
-use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
-use crate::insert::{
-    STRICT, Target, check_table_writable, invalid_value, route_to_partitions, target_columns,
-};
+use crate::ingest::values::{STRICT, Target, invalid_value, target_columns};
+use crate::ingest::writer::SourceWriter;
 use crate::limits::{
     COPY_APPENDS_IN_FLIGHT_MAX, COPY_BACKGROUND_BYTES_MIN, COPY_BACKGROUND_TAIL_BYTES_MIN,
     COPY_CHUNK_BYTES_MAX, COPY_CHUNK_ROWS_MAX, COPY_RECORD_BYTES_MAX,
 };
-use crate::table::{TableChanges, write_source_table};
-use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
 
 /// Casts that turn a value that does not fit into NULL: used only to find which row a failed
 /// strict cast choked on.
@@ -58,15 +54,11 @@ const LENIENT: CastOptions<'static> = CastOptions {
 ///
 /// After `write` returns an error the COPY is over: drop the sink (its later calls fail).
 pub struct CopyInSink {
-    engine: Arc<Engine>,
-    topic: Arc<Topic>,
+    /// Routes, appends (a stream) or upserts (a table) each chunk, and gives its rowtimes.
+    writer: SourceWriter,
     stored_schema: SchemaRef,
     /// Type of every column of the stream, for the columns the COPY leaves NULL.
     column_types: Vec<DataType>,
-    partitions: u32,
-    key_indices: Vec<usize>,
-    /// Where rows take their event time from when the COPY does not give `rowtime`.
-    event_time: Option<EventTimeColumn>,
     /// One per COPY column, in the order of the data's fields.
     targets: Vec<CopyTarget>,
     reader: CopyReader,
@@ -76,9 +68,6 @@ pub struct CopyInSink {
     rows_queued: u64,
     /// A call failed: the COPY is over.
     failed: bool,
-    /// The table a COPY upserts into (None for a stream): each chunk is one upsert, like an
-    /// INSERT of its rows.
-    table: Option<SourceDef>,
 }
 
 /// One column of the COPY data: where it goes and what it is cast to.
@@ -90,12 +79,9 @@ struct CopyTarget {
 }
 
 impl CopyInSink {
-    /// Checks the statement against the catalog and gets ready for the data.
-    pub(crate) fn open(engine: &Arc<Engine>, copy: &CopyFrom) -> EngineResult<CopyInSink> {
-        let source = engine.read_catalog().source_required(&copy.target)?.clone();
-        if source.is_table() {
-            check_table_writable(&source)?;
-        }
+    /// Gets ready for the data of `copy`, to be written through `writer`.
+    pub(crate) fn new(writer: SourceWriter, copy: &CopyFrom) -> EngineResult<CopyInSink> {
+        let source = writer.source().clone();
         let targets = target_columns(&source, copy.columns.as_deref())?
             .into_iter()
             .map(|target| match target {
@@ -121,27 +107,19 @@ impl CopyInSink {
             }
             .into());
         }
-        let topic = engine.store.topic(&source.topic).ok_or_else(|| {
-            EngineError::Internal(format!("the log of stream \"{}\" is missing", source.name))
-        })?;
         let column_names = targets.iter().map(|target| target.name.clone()).collect();
         let cell_kinds = targets
             .iter()
             .map(|target| CellKind::of(&target.data_type))
             .collect();
         Ok(CopyInSink {
-            engine: engine.clone(),
-            topic,
+            writer,
             stored_schema: source.row_schema(),
-            table: source.is_table().then(|| source.clone()),
             column_types: source
                 .columns
                 .iter()
                 .map(|column| column.data_type.clone())
                 .collect(),
-            partitions: source.partitions,
-            key_indices: source.key_indices(),
-            event_time: EventTimeColumn::of(&source)?,
             targets,
             reader: CopyReader::new(&copy.options, column_names, cell_kinds),
             in_flight: VecDeque::new(),
@@ -212,12 +190,14 @@ impl CopyInSink {
             return Ok(None);
         };
         let batch = self.batch(chunk)?;
-        if self.table.is_some() {
+        if self.writer.table().is_some() {
             return Ok(Some(ReadyChunk::Table(batch)));
         }
         let rows = batch.num_rows() as u64;
-        let routed = route_to_partitions(&self.engine, batch, &self.key_indices, self.partitions)?;
-        let encoded = self.topic.encode_partitions(routed)?;
+        let encoded = self
+            .writer
+            .topic()
+            .encode_partitions(self.writer.route(batch)?)?;
         Ok(Some(ReadyChunk::Stream { encoded, rows }))
     }
 
@@ -238,11 +218,9 @@ impl CopyInSink {
             .zip(&self.column_types)
             .map(|(typed, data_type)| typed.unwrap_or_else(|| new_null_array(data_type, rows)))
             .collect();
-        let rowtimes: ArrayRef = match (given_rowtimes, &self.event_time) {
-            (Some(given), _) => Arc::new(rowtimes_from_column(&given, ROWTIME, None)?),
-            (None, Some(event_time)) => Arc::new(event_time.rowtimes(&columns)?),
-            (None, None) => Arc::new(Int64Array::from_value(now_ms(), rows)),
-        };
+        let rowtimes = self
+            .writer
+            .rowtimes(&columns, given_rowtimes.as_ref(), rows)?;
         columns.push(rowtimes);
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
         Ok(RecordBatch::try_new_with_options(
@@ -258,10 +236,7 @@ impl CopyInSink {
         match ready {
             ReadyChunk::Table(batch) => {
                 let rows = batch.num_rows() as u64;
-                // `next_ready` makes table chunks only for a COPY into a table.
-                let table = self.table.as_ref().expect("a COPY into a table");
-                let changes = TableChanges::upserts(table, batch)?;
-                write_source_table(&self.engine, table, changes).await?;
+                self.writer.write(batch).await?;
                 self.rows_queued += rows;
             }
             ReadyChunk::Stream { encoded, rows } => {
@@ -270,7 +245,7 @@ impl CopyInSink {
                 {
                     oldest.durable().await?;
                 }
-                let pending = self.topic.queue_encoded(encoded).await?;
+                let pending = self.writer.topic().queue_encoded(encoded).await?;
                 self.in_flight.push_back(pending);
                 self.rows_queued += rows;
             }

@@ -35,6 +35,9 @@ pub enum EngineError {
     /// The engine is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// Work that would take more memory than Eddy's budget (`--memory`) allows.
+    #[error("{0}")]
+    OutOfMemory(String),
 }
 
 /// Bad data values, by kind: each becomes a distinct 22xxx SQLSTATE.
@@ -62,6 +65,15 @@ impl From<DataError> for EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+/// A statement or clause Eddy does not support yet (SQLSTATE 0A000); `feature` completes
+/// "... is not supported yet".
+pub(crate) fn unsupported(feature: impl Into<String>) -> EngineError {
+    PlanError::Unsupported {
+        feature: feature.into(),
+    }
+    .into()
+}
 
 /// A key type that has no encoding is a statement Eddy does not support; stored bytes that do
 /// not decode are Eddy's own failure, reported rather than guessed around.

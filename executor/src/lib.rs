@@ -5,10 +5,27 @@
 //! command tag or a [`RowStream`] of Arrow batches (finite for pull queries, live for push
 //! queries). The server, the shell and the tests all use this API and nothing else.
 //!
+//! Modules, lowest layer first; a module uses only the layers below its own:
+//!
+//! 0. `error`, `limits`, `clock`, `session_properties`, `background`, `batches` (pseudo-columns, casts, routing),
+//!    `changes` (the Z-set currency and its weight rules), `row_codec`, `input` (the one
+//!    reader of logs): foundations. Must not know: anything above.
+//! 1. `state`: keys, commits, operator caches, tables' rows. Must not know: operators, tasks.
+//! 2. `dataflow` (operators behind one trait; synchronous, no tokio, no logs), `ingest` (the
+//!    `SourceWriter` every writer goes through; values, event time).
+//! 3. `sinks` (stream, table, client), `pull` (DataFusion providers, key lookups),
+//!    `runtime` (pipelines, the epoch loop, push query tasks, `QueryEnv`), `output`, COPY
+//!    (`copy_in`). Must not know: the engine core or statements.
+//! 4. `engine`: the core (`EngineCore`) every statement runs against: store, catalog,
+//!    planner, running queries, writers. Private fields, methods only.
+//! 5. `statements`: one module per statement family. Must not know: each other, the
+//!    session.
+//! 6. `api`: `Engine` and `Session`, the public face; the only module that names them all.
+//!
 //! Tasks (all on the tokio runtime the caller provides):
-//! - one task per persistent query, running epochs (`persistent.rs`);
+//! - one task per persistent query, running epochs (`runtime/persistent.rs`);
 //! - one task per push query, tailing its source's log and feeding the client's bounded
-//!   queue; it ends when the client's `RowStream` is dropped (`query.rs`);
+//!   queue; it ends when the client's `RowStream` is dropped (`runtime/push.rs`);
 //! - blocking work (fsync of the state store) on `spawn_blocking`; log appends go through the
 //!   store's committer thread.
 //!
@@ -28,34 +45,34 @@
 //! # }
 //! ```
 
-mod aggregate;
+mod api;
 mod background;
 mod batches;
+mod changes;
+mod clock;
 mod copy_in;
-mod ddl;
-mod delete;
+mod dataflow;
 mod engine;
 mod error;
-mod group_by;
-mod insert;
+mod ingest;
+mod input;
 mod limits;
 mod output;
-mod persistent;
-mod properties;
-mod provider;
-mod query;
+mod pull;
 mod row_codec;
-mod session;
-mod show;
-mod table;
-mod timestamps;
+mod runtime;
+mod session_properties;
+mod sinks;
+mod state;
+mod statements;
 
+pub use api::session::{PreparedStatement, Session};
+pub use api::{Engine, EngineConfig};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use copy_in::CopyInSink;
 pub use datafusion::scalar::ScalarValue;
 pub use eddy_parser::{ParseError, ParsedStatement, TransactionStatement};
 pub use eddy_planner::{ObjectKind, PlanError};
 pub use eddy_storage::{Durability, StorageError};
-pub use engine::{Engine, EngineConfig};
 pub use error::{DataError, EngineError, EngineResult};
 pub use output::{CommandComplete, QueryOutput, RowStream};
-pub use session::{PreparedStatement, Session};

@@ -163,12 +163,6 @@ impl EncodedRows {
         self.offsets.len() - 1
     }
 
-    /// The encoding of row `row`, if the batch had that many rows.
-    pub fn get(&self, row: usize) -> Option<&[u8]> {
-        let range = *self.offsets.get(row)?..*self.offsets.get(row + 1)?;
-        Some(&self.bytes[range])
-    }
-
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> {
         self.offsets
             .windows(2)
@@ -2006,11 +2000,8 @@ mod tests {
         ]);
         let encoded = encode_rows(&batch).expect("encode");
         // Version, NULL bitmap, 4 bytes of INT, length and 2 bytes of STRING.
-        assert_eq!(
-            encoded.get(0),
-            Some(&[1, 0b011, 1, 0, 0, 0, 2, b'x', b'y'][..])
-        );
-        assert_eq!(encoded.get(1), None);
+        let rows: Vec<&[u8]> = encoded.iter().collect();
+        assert_eq!(rows, [&[1, 0b011, 1, 0, 0, 0, 2, b'x', b'y'][..]]);
     }
 
     fn key_columns_of_every_key_type() -> Vec<ArrayRef> {

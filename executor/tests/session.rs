@@ -108,3 +108,27 @@ async fn a_table_larger_than_a_scan_page_answers_whole() {
     assert!(range.contains("| 10 |"), "{range}");
     engine.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_without_an_event_time_take_the_engines_clock() {
+    let data = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(eddy_executor::ManualClock::new(1_700_000_000_000));
+    let mut config = EngineConfig::new(data.path());
+    config.clock = clock.clone();
+    let engine = Engine::open(config).await.unwrap();
+    let mut session = engine.session();
+    run(
+        &mut session,
+        "CREATE STREAM readings (id BIGINT); INSERT INTO readings (id) VALUES (1);",
+    )
+    .await
+    .unwrap();
+    clock.advance_ms(250);
+    run(&mut session, "INSERT INTO readings (id) VALUES (2)")
+        .await
+        .unwrap();
+    let times = rows(&mut session, "SELECT id, rowtime FROM readings ORDER BY id").await;
+    assert!(times.contains("| 1  | 1700000000000 |"), "{times}");
+    assert!(times.contains("| 2  | 1700000000250 |"), "{times}");
+    engine.shutdown().await;
+}

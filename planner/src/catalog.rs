@@ -26,6 +26,22 @@ pub const PSEUDO_COLUMNS: [&str; 3] = [ROWTIME, ROWPARTITION, ROWOFFSET];
 /// the table, -1 it no longer is). Internal: queries see a table's rows, not this column.
 pub const ROWWEIGHT: &str = "rowweight";
 
+/// Eddy's own stream of rows that persistent queries could not process, with the reason
+/// (ksqlDB's processing log): queryable like any stream, never dropped.
+pub const PROCESSING_LOG: &str = "eddy_processing_log";
+
+/// The columns of the processing log: the query, why its row was set aside, and the row.
+pub fn processing_log_columns() -> Vec<Column> {
+    ["query_id", "message", "record"]
+        .into_iter()
+        .map(|name| Column {
+            name: name.to_string(),
+            data_type: DataType::Utf8,
+            key: false,
+        })
+        .collect()
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceKind {
     Stream,

@@ -15,8 +15,9 @@ pub mod sql;
 pub mod types;
 
 pub use catalog::{
-    Catalog, CatalogEntry, Column, PSEUDO_COLUMNS, QueryDef, QueryStatus, ROWOFFSET, ROWPARTITION,
-    ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn,
+    Catalog, CatalogEntry, Column, PROCESSING_LOG, PSEUDO_COLUMNS, QueryDef, QueryStatus,
+    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn,
+    processing_log_columns,
 };
 pub use dataflow::{
     AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, compile, lower, lower_stateless,

@@ -86,6 +86,7 @@ pub(crate) fn engine_sqlstate(error: &EngineError) -> &'static str {
         EngineError::Cancelled => "57014",
         EngineError::Internal(_) => "XX000",
         EngineError::ShuttingDown => "57P01",
+        EngineError::OutOfMemory(_) => "53200",
     }
 }
 
@@ -413,6 +414,7 @@ mod tests {
     fn engine_states_and_data_errors() {
         assert_eq!(code_of(EngineError::Cancelled), "57014");
         assert_eq!(code_of(EngineError::ShuttingDown), "57P01");
+        assert_eq!(code_of(EngineError::OutOfMemory("state".into())), "53200");
         assert_eq!(code_of(EngineError::Internal("bug".into())), "XX000");
         assert_eq!(code_of(DataError::InvalidValue("v".into()).into()), "22P02");
         assert_eq!(

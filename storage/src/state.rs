@@ -41,7 +41,7 @@ impl Keyspace {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum StateChange {
+pub(crate) enum StateChange {
     Put {
         keyspace: Keyspace,
         key: Vec<u8>,
@@ -106,7 +106,7 @@ impl StateBatch {
     /// one that decides what the key holds. A table's changelog retracts and re-inserts
     /// every updated key, and the retraction's delete would cost the store an insert of its
     /// own for nothing.
-    fn into_applied(self) -> Vec<StateChange> {
+    pub(crate) fn into_applied(self) -> Vec<StateChange> {
         // Inserting in key order keeps the memtable's skiplist searches on the nodes the
         // previous insert just walked, which costs a fraction of scattered inserts. The sort
         // is stable, so of two changes to one key the later is the second.

@@ -111,4 +111,15 @@ CREATE TABLE bad_topk AS SELECT item, TOPK(amount, 0) FROM orders GROUP BY item;
 INSERT INTO per_customer (customer, orders) VALUES ('mallory', 1);
 DELETE FROM per_customer WHERE customer = 'bob';
 DROP TABLE accounts;
-SELECT customer, COUNT(*) FROM orders GROUP BY customer EMIT CHANGES;
+
+-- A push query may aggregate too. Over a stream its groups start empty at the end of the
+-- stream; taps has one partition, so the rows of one INSERT arrive together.
+CREATE STREAM taps (device STRING KEY, n INT);
+-- @push 2
+SELECT device, COUNT(*) AS taps, SUM(n) AS total FROM taps GROUP BY device HAVING COUNT(*) > 1 EMIT CHANGES;
+INSERT INTO taps VALUES ('a', 1), ('a', 2), ('b', 3), ('c', 4), ('c', 5);
+-- @await-push
+-- Over a table it starts from the table's current rows (its changelog from the beginning).
+-- @push 2
+SELECT region, COUNT(*) AS accounts, SUM(balance) AS total FROM accounts GROUP BY region EMIT CHANGES;
+-- @await-push

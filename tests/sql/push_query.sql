@@ -19,6 +19,12 @@ CREATE STREAM slow AS SELECT page, ms FROM pageviews WHERE ms >= 50;
 SELECT page FROM slow WHERE ms > 1000 EMIT CHANGES;
 INSERT INTO pageviews VALUES ('/slowest', 5000);
 -- @await-push
-SELECT page, COUNT(*) FROM pageviews GROUP BY page EMIT CHANGES;
+-- A push query may aggregate: each change of a group comes as the group's new row, with
+-- op = upsert (op = delete when a group has no rows left). Its groups start empty at the
+-- end of the stream; a page's rows share a partition, so each group's rows arrive together.
+-- @push 2
+SELECT page, COUNT(*) AS views, MAX(ms) AS slowest FROM pageviews WHERE page LIKE '/slow%' GROUP BY page EMIT CHANGES;
+INSERT INTO pageviews VALUES ('/slow', 70), ('/fast', 1), ('/slow', 80), ('/slower', 900);
+-- @await-push
 SELECT page FROM pageviews EMIT FINAL;
 SELECT page FROM pageviews PARTITION BY page EMIT CHANGES;

@@ -19,39 +19,23 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int64Array, RecordBatch, UInt32Array, make_comparator,
+    Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, UInt32Array, make_comparator,
 };
-use arrow::compute::{SortOptions, concat_batches, filter_record_batch, take_record_batch};
-use arrow::datatypes::{Int64Type, SchemaRef};
+use arrow::compute::{SortOptions, filter_record_batch, take_record_batch};
+use arrow::datatypes::SchemaRef;
 use eddy_planner::SourceDef;
-use eddy_storage::{Keyspace, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
+use eddy_storage::{ChangeBatch, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
 use tracing::info;
 
 use crate::background::run_in_background_if;
 use crate::batches::{partition_by_key, with_pseudo_columns};
-use crate::engine::{Engine, commit_state};
+use crate::changes::{split_weight_column, with_weight_column};
 use crate::error::{DataError, EngineError, EngineResult};
+use crate::input::read_stored;
 use crate::limits::{BACKGROUND_TABLE_KEYS_MIN, FORGET_KEYS_PER_COMMIT, PUSH_READ_ROWS_MAX};
-use crate::persistent::decode_u64;
 use crate::row_codec::{EncodedRows, decode_rows, encode_keys, encode_rows};
-
-/// Where a table's current rows live in the state keyspace.
-pub fn state_prefix(table: &SourceDef) -> Vec<u8> {
-    format!("t/{}/", table.topic).into_bytes()
-}
-
-fn applied_key(table: &SourceDef, partition: u32) -> Vec<u8> {
-    format!("table/{}/applied/{partition:010}", table.topic).into_bytes()
-}
-
-/// The number of rows a table holds, kept with its state (a count of keys would read them all).
-fn rows_key(table: &SourceDef) -> Vec<u8> {
-    format!("table/{}/rows", table.topic).into_bytes()
-}
-
-fn applied_prefix(table: &SourceDef) -> Vec<u8> {
-    format!("table/{}/", table.topic).into_bytes()
-}
+use crate::state::commit::commit_state;
+use crate::state::keys::{TableKeys, decode_u64, encode_u64};
 
 /// The encoded primary keys of `rows` (a batch with the table's row schema, or any batch
 /// whose first columns are the table's columns). Refuses NULL keys.
@@ -117,11 +101,48 @@ impl TableChanges {
         })
     }
 
-    /// New contents of keys given by the sink of a persistent query: `rows` are the rows that
-    /// are now in the table (weight +1 after consolidation), `deleted` the keys whose row left
-    /// it without a replacement.
-    pub fn from_parts(rows: RecordBatch, keys: Vec<(Vec<u8>, Option<usize>)>) -> TableChanges {
-        TableChanges { rows, keys }
+    /// The new contents of the keys of a persistent query's weighted rows (the table's row
+    /// schema): after consolidation, a key with a +row now holds it; a key with only −rows
+    /// is gone.
+    pub fn of_weighted_rows(
+        table: &SourceDef,
+        rows: RecordBatch,
+        weights: Option<Int64Array>,
+    ) -> EngineResult<TableChanges> {
+        if rows.num_rows() == 0 {
+            return Ok(TableChanges {
+                rows,
+                keys: Vec::new(),
+            });
+        }
+        let changes = ChangeBatch::try_new(rows, weights)?;
+        let Some(consolidated) = ChangeBatch::consolidate(&[changes])? else {
+            return Ok(TableChanges {
+                rows: RecordBatch::new_empty(table.row_schema()),
+                keys: Vec::new(),
+            });
+        };
+        let keys = primary_keys(table, consolidated.rows())?;
+        let mut slot_of_key: HashMap<&[u8], usize> = HashMap::with_capacity(keys.len());
+        let mut touched: Vec<(Vec<u8>, Option<usize>)> = Vec::with_capacity(keys.len());
+        for (row, key) in keys.iter().enumerate() {
+            let new_row = (consolidated.weight(row) > 0).then_some(row);
+            match slot_of_key.get(key) {
+                Some(&slot) => {
+                    if new_row.is_some() {
+                        touched[slot].1 = new_row;
+                    }
+                }
+                None => {
+                    slot_of_key.insert(key, touched.len());
+                    touched.push((key.to_vec(), new_row));
+                }
+            }
+        }
+        Ok(TableChanges {
+            rows: consolidated.rows().clone(),
+            keys: touched,
+        })
     }
 
     /// Looks up each touched key's current row and returns the changelog batches (per
@@ -133,17 +154,13 @@ impl TableChanges {
         table: &SourceDef,
         position: &TablePosition,
     ) -> EngineResult<ResolvedChanges> {
-        let prefix = state_prefix(table);
+        let keys = TableKeys::of(table);
         let mut old_values = Vec::new();
         let mut new_rows: Vec<u32> = Vec::new();
         let mut removed = 0usize;
         let mut added = 0usize;
-        let state_keys: Vec<Vec<u8>> = self
-            .keys
-            .iter()
-            .map(|(key, _)| [prefix.as_slice(), key].concat())
-            .collect();
-        let olds = state.get_many(Keyspace::State, &state_keys)?;
+        let state_keys: Vec<Vec<u8>> = self.keys.iter().map(|(key, _)| keys.row(key)).collect();
+        let olds = state.get_many(TableKeys::ROWS_KEYSPACE, &state_keys)?;
         for ((_, new_row), old) in self.keys.iter().zip(olds) {
             match (&old, new_row) {
                 (Some(_), None) => removed += 1,
@@ -166,7 +183,7 @@ impl TableChanges {
             RecordBatch::try_new(row_schema.clone(), row_columns)?
         };
         let inserted = take_record_batch(&self.rows, &UInt32Array::from(new_rows))?;
-        let changes = with_weights(table, &retracted, &inserted)?;
+        let changes = with_weight_column(&table.stored_schema(), &retracted, &inserted)?;
         ResolvedChanges::new(
             table,
             position,
@@ -255,8 +272,8 @@ impl ResolvedChanges {
         };
         let retracted_count = retracted_count - unchanged.len();
         let inserted_count = rows.num_rows() - retracted_count;
-        let changes = with_weights(
-            table,
+        let changes = with_weight_column(
+            &table.stored_schema(),
             &rows.slice(0, retracted_count),
             &rows.slice(retracted_count, inserted_count),
         )?;
@@ -290,9 +307,9 @@ impl ResolvedChanges {
         if rows_gained != 0 {
             after.rows = position.rows.saturating_add_signed(rows_gained);
             state_changes.put(
-                Keyspace::Offsets,
-                rows_key(table),
-                after.rows.to_be_bytes().to_vec(),
+                TableKeys::BOOKKEEPING_KEYSPACE,
+                TableKeys::of(table).row_count(),
+                encode_u64(after.rows),
             );
         }
         for (partition, rows) in &changelog {
@@ -363,35 +380,6 @@ pub struct ResolvedChanges {
     pub removed: usize,
 }
 
-/// −1 rows then +1 rows, as one batch of the table's stored schema.
-fn with_weights(
-    table: &SourceDef,
-    retracted: &RecordBatch,
-    inserted: &RecordBatch,
-) -> EngineResult<RecordBatch> {
-    let stored = table.stored_schema();
-    let part = |rows: &RecordBatch, weight: i64| -> EngineResult<RecordBatch> {
-        let mut columns = rows.columns().to_vec();
-        columns.push(Arc::new(Int64Array::from_value(weight, rows.num_rows())));
-        Ok(RecordBatch::try_new(stored.clone(), columns)?)
-    };
-    Ok(concat_batches(
-        &stored,
-        &[part(retracted, -1)?, part(inserted, 1)?],
-    )?)
-}
-
-/// Splits a changelog batch (stored schema) into its rows and their weights.
-pub fn split_weights(stored: &RecordBatch) -> EngineResult<(RecordBatch, Int64Array)> {
-    let last = stored.num_columns() - 1;
-    let weights = stored
-        .column(last)
-        .as_primitive_opt::<Int64Type>()
-        .ok_or_else(|| EngineError::Internal("a changelog's last column is its weight".into()))?
-        .clone();
-    Ok((stored.project(&(0..last).collect::<Vec<_>>())?, weights))
-}
-
 /// The state changes of changelog rows that start at `first_offset` of `partition`, in order:
 /// a −1 row removes its key's row, a +1 row sets it.
 fn apply_changelog(
@@ -401,59 +389,82 @@ fn apply_changelog(
     first_offset: u64,
     state: &mut StateBatch,
 ) -> EngineResult<()> {
-    let (rows, weights) = split_weights(stored)?;
+    let (rows, weights) = split_weight_column(stored)?;
     let keys = primary_keys(table, &rows)?;
     let queryable = with_pseudo_columns(&rows, &table.queryable_schema(), partition, first_offset)?;
     let values = encode_rows(&queryable)?;
-    let prefix = state_prefix(table);
+    let table_keys = TableKeys::of(table);
     for ((key, value), weight) in keys.iter().zip(values.iter()).zip(weights.values()) {
-        let state_key = [prefix.as_slice(), key].concat();
+        let state_key = table_keys.row(key);
         if *weight > 0 {
-            state.put(Keyspace::State, state_key, value.to_vec());
+            state.put(TableKeys::ROWS_KEYSPACE, state_key, value.to_vec());
         } else {
-            state.delete(Keyspace::State, state_key);
+            state.delete(TableKeys::ROWS_KEYSPACE, state_key);
         }
     }
     Ok(())
 }
 
-/// Applies a change to a source table: appends its changelog, then commits its state with
-/// the offsets it reflects. Returns (rows upserted, rows removed).
-pub async fn write_source_table(
-    engine: &Engine,
-    table: &SourceDef,
-    changes: TableChanges,
-) -> EngineResult<(usize, usize)> {
-    let topic = engine.topic_of(table)?;
-    let lock = engine.table_write_lock(&table.topic);
-    let _writer = lock.lock().await;
-    let state = engine.store.state();
-    // Reading the old rows of many keys is bulk work (a point read each).
-    let resolved = run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
-        let position = TablePosition::current(state.as_ref(), table, &topic)?;
-        changes.resolve(state.as_ref(), table, &position)
-    })?;
-    let ResolvedChanges {
-        changelog,
-        mut state,
-        position,
-        upserted,
-        removed,
-    } = resolved;
-    if changelog.is_empty() {
-        return Ok((upserted, removed));
+/// The one writer of a source table (INSERT, DELETE, COPY, and later connectors): appends
+/// its changelog, then commits its rows with the offsets they reflect, under the table's
+/// write lock.
+pub struct SourceTableWriter {
+    table: SourceDef,
+    store: Arc<Store>,
+    topic: Arc<Topic>,
+    /// Held from reading a change's old rows to committing it: the changelog has one writer.
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SourceTableWriter {
+    pub fn new(
+        table: SourceDef,
+        store: Arc<Store>,
+        topic: Arc<Topic>,
+        lock: Arc<tokio::sync::Mutex<()>>,
+    ) -> Self {
+        SourceTableWriter {
+            table,
+            store,
+            topic,
+            lock,
+        }
     }
-    let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
-    topic.append_partitions(changelog).await?;
-    for partition in written {
-        state.put(
-            Keyspace::Offsets,
-            applied_key(table, partition),
-            position.end(partition)?.0.to_be_bytes().to_vec(),
-        );
+
+    /// Applies a change: returns (rows upserted, rows removed).
+    pub async fn write(&self, changes: TableChanges) -> EngineResult<(usize, usize)> {
+        let table = &self.table;
+        let _writer = self.lock.lock().await;
+        let state = self.store.state();
+        // Reading the old rows of many keys is bulk work (a point read each).
+        let resolved =
+            run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
+                let position = TablePosition::current(state.as_ref(), table, &self.topic)?;
+                changes.resolve(state.as_ref(), table, &position)
+            })?;
+        let ResolvedChanges {
+            changelog,
+            mut state,
+            position,
+            upserted,
+            removed,
+        } = resolved;
+        if changelog.is_empty() {
+            return Ok((upserted, removed));
+        }
+        let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
+        self.topic.append_partitions(changelog).await?;
+        let keys = TableKeys::of(table);
+        for partition in written {
+            state.put(
+                TableKeys::BOOKKEEPING_KEYSPACE,
+                keys.applied_offset(partition),
+                encode_u64(position.end(partition)?.0),
+            );
+        }
+        commit_state(&self.store, state).await?;
+        Ok((upserted, removed))
     }
-    commit_state(&engine.store, state).await?;
-    Ok((upserted, removed))
 }
 
 /// Brings a source table's state up to its changelog after a crash between the two.
@@ -465,24 +476,25 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
         )));
     };
     let state = store.state();
+    let keys = TableKeys::of(table);
     let mut changes = StateBatch::default();
     let mut replayed = 0u64;
     for partition in 0..topic.partition_count() {
-        let applied = match state.get(Keyspace::Offsets, &applied_key(table, partition))? {
+        let applied = match state.get(
+            TableKeys::BOOKKEEPING_KEYSPACE,
+            &keys.applied_offset(partition),
+        )? {
             Some(bytes) => decode_u64(&bytes)?,
             None => 0,
         };
         let end = topic.end_offset(partition);
         let mut next = Offset(applied);
-        while next < end {
-            let read = topic.read(partition, next, PUSH_READ_ROWS_MAX)?;
+        loop {
+            let read = read_stored(&topic, partition, next, Some(end), PUSH_READ_ROWS_MAX)?;
             if read.is_empty() {
                 break;
             }
             for (first, stored) in read {
-                if first >= end {
-                    break;
-                }
                 apply_changelog(table, &stored, partition, first.0, &mut changes)?;
                 next = Offset(first.0 + stored.num_rows() as u64);
             }
@@ -490,26 +502,34 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
         if next.0 > applied {
             replayed += next.0 - applied;
             changes.put(
-                Keyspace::Offsets,
-                applied_key(table, partition),
-                next.0.to_be_bytes().to_vec(),
+                TableKeys::BOOKKEEPING_KEYSPACE,
+                keys.applied_offset(partition),
+                encode_u64(next.0),
             );
         }
     }
     if replayed > 0 {
         // The replayed changes' effect on the row count is known only once applied.
         state.commit(changes)?;
-        let rows = state.count_prefix(Keyspace::State, &state_prefix(table))?;
+        let rows = state.count_prefix(TableKeys::ROWS_KEYSPACE, &keys.rows_prefix())?;
         let mut count = StateBatch::default();
         count.put(
-            Keyspace::Offsets,
-            rows_key(table),
-            rows.to_be_bytes().to_vec(),
+            TableKeys::BOOKKEEPING_KEYSPACE,
+            keys.row_count(),
+            encode_u64(rows),
         );
         state.commit(count)?;
         info!(table = %table.name, rows = replayed, "table state caught up with its changelog");
     }
     Ok(())
+}
+
+/// Every current row of a table, as (key, value) pairs read from one view of the store.
+pub fn scan_rows(state: &dyn StateStore, table: &SourceDef) -> PrefixIter {
+    state.iter_prefix(
+        TableKeys::ROWS_KEYSPACE,
+        &TableKeys::of(table).rows_prefix(),
+    )
 }
 
 /// Up to `rows_max` rows of a table scan, from its state pairs, with the queryable schema.
@@ -533,13 +553,10 @@ pub fn lookup_rows(
     queryable_schema: &SchemaRef,
     keys: &[Vec<u8>],
 ) -> EngineResult<RecordBatch> {
-    let prefix = state_prefix(table);
-    let state_keys: Vec<Vec<u8>> = keys
-        .iter()
-        .map(|key| [prefix.as_slice(), key].concat())
-        .collect();
+    let table_keys = TableKeys::of(table);
+    let state_keys: Vec<Vec<u8>> = keys.iter().map(|key| table_keys.row(key)).collect();
     // One view for all keys: a lookup of several never sees one commit for some and not others.
-    let values = state.get_many(Keyspace::State, &state_keys)?;
+    let values = state.get_many(TableKeys::ROWS_KEYSPACE, &state_keys)?;
     let values: Vec<&[u8]> = values.iter().flatten().map(Vec::as_slice).collect();
     Ok(decode_rows(queryable_schema, &values)?)
 }
@@ -547,9 +564,10 @@ pub fn lookup_rows(
 /// Number of rows a table holds now, as committed with its rows. A table never written has
 /// no count yet, and its keys (none) are counted.
 pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64> {
-    match state.get(Keyspace::Offsets, &rows_key(table))? {
+    let keys = TableKeys::of(table);
+    match state.get(TableKeys::BOOKKEEPING_KEYSPACE, &keys.row_count())? {
         Some(bytes) => decode_u64(&bytes),
-        None => Ok(state.count_prefix(Keyspace::State, &state_prefix(table))?),
+        None => Ok(state.count_prefix(TableKeys::ROWS_KEYSPACE, &keys.rows_prefix())?),
     }
 }
 
@@ -558,9 +576,10 @@ pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64>
 /// The catalog no longer names the table, and a new table never reuses its topic name, so a
 /// crash part way leaves keys nothing reads.
 pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
+    let keys = TableKeys::of(table);
     for (keyspace, prefix) in [
-        (Keyspace::State, state_prefix(table)),
-        (Keyspace::Offsets, applied_prefix(table)),
+        (TableKeys::ROWS_KEYSPACE, keys.rows_prefix()),
+        (TableKeys::BOOKKEEPING_KEYSPACE, keys.bookkeeping_prefix()),
     ] {
         let mut keys = store.state().iter_prefix(keyspace, &prefix);
         loop {
@@ -579,8 +598,11 @@ pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
 
 #[cfg(test)]
 mod tests {
+    use arrow::array::AsArray;
+    use arrow::datatypes::Int64Type;
+
     use super::*;
-    use crate::engine::open_with_source;
+    use crate::api::open_with_source;
 
     /// Rows `(id, v)` of a table with columns `id` (key) and `v`, in its row schema.
     fn rows(table: &SourceDef, values: &[(i64, i64)]) -> RecordBatch {
@@ -603,8 +625,8 @@ mod tests {
             "t",
         )
         .await;
-        let topic = engine.topic_of(&table).expect("topic");
-        let state = engine.store.state();
+        let topic = engine.core().query_env().topic_of(&table).expect("topic");
+        let state = engine.core().state().clone();
         let start = TablePosition::current(state.as_ref(), &table, &topic).expect("position");
         assert_eq!(start.rows, 0);
         // Two changes computed one after the other, before either is written.
@@ -645,8 +667,8 @@ mod tests {
             "t",
         )
         .await;
-        let topic = engine.topic_of(&table).expect("topic");
-        let state = engine.store.state();
+        let topic = engine.core().query_env().topic_of(&table).expect("topic");
+        let state = engine.core().state().clone();
         let start = TablePosition::current(state.as_ref(), &table, &topic).expect("position");
         // Group 0 keeps its row, group 1 changes, group 2 goes, group 3 comes.
         let changes = ResolvedChanges::of_known_rows(
@@ -663,7 +685,7 @@ mod tests {
         let [(0, changelog)] = changes.changelog.as_slice() else {
             panic!("one partition's changelog: {:?}", changes.changelog);
         };
-        let (changed, weights) = split_weights(changelog).expect("weights");
+        let (changed, weights) = split_weight_column(changelog).expect("weights");
         let ids = changed.column(0).as_primitive::<Int64Type>();
         let values = changed.column(1).as_primitive::<Int64Type>();
         let changed: Vec<(i64, i64, i64)> = (0..changed.num_rows())

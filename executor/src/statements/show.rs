@@ -10,11 +10,10 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray}
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceDef, SourceKind, type_name};
 
-use crate::ddl::count;
-use crate::engine::Engine;
+use crate::engine::EngineCore;
 use crate::error::EngineResult;
-use crate::output::{QueryOutput, RowStream};
-use crate::persistent;
+use crate::output::{QueryOutput, RowStream, plural};
+use crate::state::tables;
 
 pub fn sources_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -26,7 +25,7 @@ pub fn sources_schema() -> SchemaRef {
     ]))
 }
 
-pub fn show_sources(engine: &Engine, kind: SourceKind) -> EngineResult<QueryOutput> {
+pub fn show_sources(engine: &EngineCore, kind: SourceKind) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
     let sources: Vec<_> = catalog
         .sources()
@@ -82,10 +81,8 @@ pub fn queries_schema() -> SchemaRef {
 /// Each query with its status, the input rows it has processed (committed, so counted across
 /// restarts), its lag (input rows not yet processed) and its throughput (input rows per
 /// second over the last 10 seconds), the last two for running queries.
-pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
+pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
-    let running = engine.lock_queries();
-    let stopped = engine.lock_stopped();
     let mut ids = Vec::new();
     let mut statuses = Vec::new();
     let mut sinks = Vec::new();
@@ -94,27 +91,19 @@ pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
     let mut rates = Vec::new();
     let mut statements = Vec::new();
     for query in catalog.queries() {
-        let progress = running
-            .get(&query.id)
-            .map(|running| &running.progress)
-            .or_else(|| stopped.get(&query.id));
-        let error = progress.and_then(|progress| progress.error());
+        let report = engine.query_report(&query.id);
+        let error = report.as_ref().and_then(|report| report.error.clone());
         let status = match (query.status, &error) {
             (QueryStatus::Terminated, _) => "TERMINATED".to_string(),
             (QueryStatus::Running, Some(error)) => format!("ERROR: {error}"),
             (QueryStatus::Running, None) => "RUNNING".to_string(),
         };
-        let rows_processed = persistent::rows_processed(engine, &query.id)?;
+        let rows_processed = engine.rows_processed(&query.id)?;
         let input_rows: u64 = query
             .sources
             .iter()
             .filter_map(|name| catalog.source(name))
-            .filter_map(|source| engine.store.topic(&source.topic))
-            .map(|topic| {
-                (0..topic.partition_count())
-                    .map(|partition| topic.end_offset(partition).0)
-                    .sum::<u64>()
-            })
+            .map(|source| engine.log_rows(source))
             .sum();
         let running_cleanly = query.status == QueryStatus::Running && error.is_none();
         ids.push(query.id.clone());
@@ -122,9 +111,7 @@ pub fn show_queries(engine: &Engine) -> EngineResult<QueryOutput> {
         sinks.push(query.sink.clone());
         processed.push(rows_processed as i64);
         lags.push(running_cleanly.then(|| input_rows.saturating_sub(rows_processed) as i64));
-        let rate = running
-            .get(&query.id)
-            .map(|running| running.progress.rows_per_second());
+        let rate = report.and_then(|report| report.rows_per_second);
         rates.push(rate.filter(|_| running_cleanly));
         statements.push(query.sql.clone());
     }
@@ -148,7 +135,7 @@ pub fn describe_schema() -> SchemaRef {
     ]))
 }
 
-pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
+pub fn describe(engine: &EngineCore, name: &str) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
     let source = catalog.source_required(name)?;
     let mut rows: Vec<(&str, String, String)> = Vec::new();
@@ -158,8 +145,8 @@ pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
         source.name.clone(),
         format!(
             "{}, {}",
-            count(source.partitions as usize, "partition"),
-            count(rows_total as usize, "row")
+            plural(source.partitions as usize, "partition"),
+            plural(rows_total as usize, "row")
         ),
     ));
     for column in &source.columns {
@@ -211,19 +198,11 @@ pub fn describe(engine: &Engine, name: &str) -> EngineResult<QueryOutput> {
 }
 
 /// Rows a source holds: the events in a stream's log, the current rows of a table.
-fn row_count(engine: &Engine, source: &SourceDef) -> EngineResult<u64> {
+fn row_count(engine: &EngineCore, source: &SourceDef) -> EngineResult<u64> {
     if source.is_table() {
-        return crate::table::row_count(engine.store.state().as_ref(), source);
+        return tables::row_count(engine.state().as_ref(), source);
     }
-    Ok(engine
-        .store
-        .topic(&source.topic)
-        .map(|topic| {
-            (0..topic.partition_count())
-                .map(|partition| topic.end_offset(partition).0)
-                .sum()
-        })
-        .unwrap_or(0))
+    Ok(engine.log_rows(source))
 }
 
 fn rows_output(schema: SchemaRef, columns: Vec<ArrayRef>) -> EngineResult<QueryOutput> {

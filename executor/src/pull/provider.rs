@@ -25,12 +25,13 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
 use eddy_planner::{SourceDef, SourceProviders};
-use eddy_storage::{Offset, StorageError, Store, Topic};
+use eddy_storage::{Offset, Store};
 use futures::TryStreamExt;
 
-use crate::batches::with_pseudo_columns;
 use crate::error::EngineError;
+use crate::input::LogCursor;
 use crate::limits::{PUSH_READ_ROWS_MAX, TABLE_SCAN_PAGE_ROWS};
+use crate::state::tables;
 
 /// Makes providers over the store for the planner.
 #[derive(Debug)]
@@ -55,7 +56,7 @@ impl SourceProviders for StoreProviders {
         })?;
         Ok(Arc::new(SourceTable {
             schema: source.queryable_schema(),
-            topic,
+            cursor: LogCursor::new(source.clone(), topic),
         }))
     }
 }
@@ -63,14 +64,14 @@ impl SourceProviders for StoreProviders {
 /// One stream or table, scanned from its log.
 pub struct SourceTable {
     schema: SchemaRef,
-    topic: Arc<Topic>,
+    cursor: LogCursor,
 }
 
 impl fmt::Debug for SourceTable {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         formatter
             .debug_struct("SourceTable")
-            .field("topic", &self.topic.name())
+            .field("stream", &self.cursor.source().name)
             .finish()
     }
 }
@@ -92,13 +93,10 @@ impl TableProvider for SourceTable {
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let ends = (0..self.topic.partition_count())
-            .map(|partition| self.topic.end_offset(partition))
-            .collect();
         let rows: Arc<dyn PartitionStream> = Arc::new(LogRows {
-            topic: self.topic.clone(),
+            ends: self.cursor.end_offsets(),
+            cursor: self.cursor.clone(),
             schema: self.schema.clone(),
-            ends,
             limit,
         });
         // One DataFusion partition: pull queries run with target_partitions = 1.
@@ -117,7 +115,7 @@ impl TableProvider for SourceTable {
 /// when the query was planned: memory stays at a page however long the log.
 #[derive(Debug, Clone)]
 struct LogRows {
-    topic: Arc<Topic>,
+    cursor: LogCursor,
     schema: SchemaRef,
     /// Per partition, where the log ended when the query started; later rows are not seen.
     ends: Vec<Offset>,
@@ -136,7 +134,7 @@ impl LogRows {
     /// The next page of rows (empty when every partition is read up to its end), and where
     /// the scan is after it.
     fn read_page(&self, mut at: LogPosition) -> DataFusionResult<(Vec<RecordBatch>, LogPosition)> {
-        let external = |error: StorageError| DataFusionError::External(Box::new(error));
+        let external = |error: EngineError| DataFusionError::External(Box::new(error));
         while let Some(&end) = self.ends.get(at.partition as usize) {
             if at.next >= end || self.limit.is_some_and(|limit| at.rows_read >= limit) {
                 at = LogPosition {
@@ -147,34 +145,18 @@ impl LogRows {
                 continue;
             }
             let read = self
-                .topic
-                .read(at.partition, at.next, PUSH_READ_ROWS_MAX)
+                .cursor
+                .read(at.partition, at.next, Some(end), PUSH_READ_ROWS_MAX)
                 .map_err(external)?;
             if read.is_empty() {
                 at.next = end;
                 continue;
             }
             let mut page = Vec::with_capacity(read.len());
-            for (first, stored) in read {
-                if first >= end {
-                    break;
-                }
-                let wanted = (end.0 - first.0).min(stored.num_rows() as u64) as usize;
-                at.next = Offset(first.0 + wanted as u64);
-                at.rows_read += wanted;
-                page.push(
-                    with_pseudo_columns(
-                        &stored.slice(0, wanted),
-                        &self.schema,
-                        at.partition,
-                        first.0,
-                    )
-                    .map_err(|error| DataFusionError::External(Box::new(error)))?,
-                );
-            }
-            if page.is_empty() {
-                at.next = end;
-                continue;
+            for (first, changes) in read {
+                at.next = Offset(first.0 + changes.num_rows() as u64);
+                at.rows_read += changes.num_rows();
+                page.push(changes.rows().clone());
             }
             return Ok((page, at));
         }
@@ -323,7 +305,7 @@ impl TableState {
 
     /// The current rows of `keys` (encoded keys), by point reads.
     pub fn read_keys(&self, keys: &[Vec<u8>]) -> Result<RecordBatch, EngineError> {
-        crate::table::lookup_rows(self.store.state().as_ref(), &self.table, &self.schema, keys)
+        tables::lookup_rows(self.store.state().as_ref(), &self.table, &self.schema, keys)
     }
 
     /// The encoded keys the filters pin down, if they give every key column its values.
@@ -458,13 +440,10 @@ impl PartitionStream for TableRows {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let pairs = self.store.state().iter_prefix(
-            eddy_storage::Keyspace::State,
-            &crate::table::state_prefix(&self.table),
-        );
+        let pairs = tables::scan_rows(self.store.state().as_ref(), &self.table);
         let schema = self.schema.clone();
         read_in_pages(self.schema.clone(), pairs, move |mut pairs| {
-            let page = crate::table::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS)
+            let page = tables::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS)
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
             let more = page.num_rows() == TABLE_SCAN_PAGE_ROWS;
             Ok((vec![page], more.then_some(pairs)))
@@ -478,7 +457,7 @@ mod tests {
     use arrow::datatypes::Int64Type;
 
     use super::*;
-    use crate::engine::open_with_source;
+    use crate::api::open_with_source;
 
     #[tokio::test]
     async fn a_stream_is_scanned_a_page_at_a_time_as_of_the_querys_start() {
@@ -500,12 +479,17 @@ mod tests {
         for statement in 0..STATEMENTS {
             insert(statement * ROWS_EACH, ROWS_EACH).await;
         }
-        let topic = engine.topic_of(&readings).expect("a log");
+        let cursor = LogCursor::new(
+            readings.clone(),
+            engine
+                .core()
+                .query_env()
+                .topic_of(&readings)
+                .expect("a log"),
+        );
         let rows = LogRows {
-            ends: (0..topic.partition_count())
-                .map(|partition| topic.end_offset(partition))
-                .collect(),
-            topic,
+            ends: cursor.end_offsets(),
+            cursor,
             schema: readings.queryable_schema(),
             limit: None,
         };

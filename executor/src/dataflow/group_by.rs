@@ -1,45 +1,40 @@
-//! The incremental GROUP BY operator of a persistent query: Z-set aggregation with state in
-//! the state store.
+//! The incremental GROUP BY operator: Z-set aggregation with its state in the state store.
+//! Weight rule: sum. A group's aggregates add up `weight × value` (or keep a multiset of
+//! values, for MIN, MAX, COUNT DISTINCT and COLLECT_*), so any row can be retracted in any
+//! order.
 //!
 //! An epoch feeds it batches of weighted input rows. Rows are interned into epoch-local group
 //! ids (DataFusion's `GroupValues`, a batch at a time); their aggregate arguments are kept
-//! until the epoch ends. Then each touched group's state is loaded (from the in-memory cache
-//! or the state store), its current result is emitted with weight −1, the epoch's rows are
-//! added (or retracted), and its new result is emitted with weight +1 unless no rows are left
-//! in it. The changes of an epoch are consolidated per group, not per batch, and the new
-//! states go into the epoch's commit.
-//!
-//! Memory: the accumulators hold only the groups of one epoch; states stay in a byte cache
-//! that is trimmed to the last epoch's states when it outgrows its budget, and are read back
-//! on demand. Until its first trim, the cache of a query that started without stored states
-//! holds all of them: a group it lacks is new, and costs no read.
-//!
-//! The query commits an epoch while it computes the next one, so the next epoch must not read
-//! the state store for what the last one changed: the cache always holds every state the last
-//! epoch wrote or deleted (a deleted group as a tombstone). Every older change is committed
-//! by the time the next epoch starts.
+//! until the epoch ends. Then each touched group's state is loaded (`OperatorCache`: the
+//! shared cache, else the state store), its current result is emitted with weight −1, the
+//! epoch's rows are added (or retracted), and its new result is emitted with weight +1 unless
+//! no rows are left in it. The changes of an epoch are consolidated per group, not per batch,
+//! and the new states go into the epoch's commit. Memory: the accumulators hold only the
+//! groups of one epoch.
 //!
 //! Never: emit a result that the state store does not hold as of the same commit, or keep a
 //! group whose row count is zero.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::{cast, concat_batches, filter, take};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
-use datafusion::common::HashMap;
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
 use datafusion::scalar::ScalarValue;
-use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION, ROWTIME};
-use eddy_storage::{Keyspace, StateBatch, StateStore};
+use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION};
+use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
-use crate::aggregate::{Accumulator, AggregateFunction};
-use crate::batches::apply_steps_tracked;
+use crate::changes::Changes;
+use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction};
+use crate::dataflow::steps::apply_steps_tracked;
+use crate::dataflow::{EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::encode_keys;
+use crate::state::keys::OperatorStateKeys;
+use crate::state::operator_cache::{CacheBudget, OperatorCache};
 
 /// The format of a stored group state; bumped when the layout changes.
 const GROUP_STATE_VERSION: u8 = 1;
@@ -56,65 +51,17 @@ struct AggregateSpec {
     output_type: DataType,
 }
 
-/// The GROUP BY of one persistent query.
+/// The GROUP BY of one query.
 pub struct GroupBy {
     plan: AggregatePlan,
     specs: Vec<AggregateSpec>,
     /// The input is a stream: rows are only ever inserted, so states keep less.
     append_only: bool,
     group_schema: SchemaRef,
-    /// `q/<query id>/g/`: where the groups' states live in the state keyspace.
-    state_prefix: Vec<u8>,
-    /// Group states by encoded group key, as stored, with the epoch that wrote them. Hashed
-    /// with DataFusion's seeded hasher, several times cheaper than std's for short keys.
-    cache: HashMap<Vec<u8>, CachedState>,
-    cache_bytes: usize,
-    /// Whether the cache holds every state the store holds, so that a group it lacks is new
-    /// and needs no read: true from a start without stored states until the cache is first
-    /// trimmed. None until the first epoch has looked.
-    cache_is_complete: Option<bool>,
-    budget: Arc<CacheBudget>,
-    /// Epochs finished by this operator, numbering the cache's entries.
-    epochs: u64,
-}
-
-/// A group's state as the cache holds it.
-struct CachedState {
-    /// The `GroupBy::epochs` count of the epoch that wrote it.
-    epoch: u64,
-    /// The stored state; None for a group the epoch deleted.
-    state: Option<Vec<u8>>,
-}
-
-impl CachedState {
-    /// What the entry costs the cache's budget, with its key of `key_len` bytes.
-    fn bytes(&self, key_len: usize) -> usize {
-        key_len + self.state.as_ref().map_or(0, Vec::len)
-    }
-}
-
-/// The memory all GROUP BY caches of an engine share.
-#[derive(Debug)]
-pub struct CacheBudget {
-    limit: usize,
-    used: AtomicUsize,
-}
-
-impl CacheBudget {
-    pub fn new(limit: usize) -> Self {
-        CacheBudget {
-            limit,
-            used: AtomicUsize::new(0),
-        }
-    }
-}
-
-impl Drop for GroupBy {
-    fn drop(&mut self) {
-        self.budget
-            .used
-            .fetch_sub(self.cache_bytes, Ordering::Relaxed);
-    }
+    /// The groups' states, by encoded group key.
+    states: OperatorCache,
+    /// The rows of the epoch in progress; None between epochs.
+    epoch: Option<Epoch>,
 }
 
 /// Rows of one epoch, waiting for the epoch's end.
@@ -133,15 +80,14 @@ pub struct Epoch {
 }
 
 /// What an epoch changed: rows of the aggregate (group keys, then results), each with its
-/// weight and `rowtime`, and the state changes to commit with it. The touched groups' old
-/// rows (weight −1) come first, then their new rows (+1), each in group order; `groups`
-/// numbers each row's group, so that a group's two rows can be paired without a lookup.
-pub struct AggregateChanges {
+/// weight and `rowtime`. The touched groups' old rows (weight −1) come first, then their new
+/// rows (+1), each in group order; `groups` numbers each row's group, so that a group's two
+/// rows can be paired without a lookup.
+struct AggregateChanges {
     pub rows: RecordBatch,
     pub weights: Int64Array,
     pub rowtimes: Int64Array,
     pub groups: UInt32Array,
-    pub state: StateBatch,
 }
 
 impl GroupBy {
@@ -172,45 +118,45 @@ impl GroupBy {
             specs,
             append_only,
             group_schema,
-            state_prefix: format!("q/{query_id}/g/").into_bytes(),
-            cache: HashMap::new(),
-            cache_bytes: 0,
-            cache_is_complete: None,
-            budget,
-            epochs: 0,
+            states: OperatorCache::new(
+                OperatorStateKeys::KEYSPACE,
+                OperatorStateKeys::of(query_id).group_prefix(),
+                budget,
+            ),
+            epoch: None,
         })
     }
 
-    pub fn plan(&self) -> &AggregatePlan {
+    #[cfg(test)]
+    fn plan(&self) -> &AggregatePlan {
         &self.plan
     }
 
-    pub fn begin_epoch(&self) -> EngineResult<Epoch> {
+    fn begin_epoch(&self) -> EngineResult<Epoch> {
         Ok(Epoch {
             interner: new_group_values(self.group_schema.clone(), &GroupOrdering::None)?,
             pending: Vec::new(),
         })
     }
 
-    /// Adds a batch of input rows (the source's queryable schema) with their weights (None:
-    /// all +1) to the epoch. Rows whose group key has a NULL are dropped, as in ksqlDB.
-    pub fn add(
-        &self,
-        epoch: &mut Epoch,
-        queryable: RecordBatch,
-        weights: Option<&Int64Array>,
-    ) -> EngineResult<()> {
-        let rowtimes = int64_column(&queryable, ROWTIME)?;
+    /// Adds a batch of input changes (rows of the source's queryable schema) to the epoch.
+    /// Rows whose group key has a NULL are dropped, as in ksqlDB. Nothing changes unless
+    /// every row can be added.
+    fn add(&mut self, changes: &Changes) -> EngineResult<()> {
+        let queryable = changes.rows().clone();
+        let weights = changes.weights();
+        let rowtimes = changes.rowtimes();
         let offsets = int64_column(&queryable, ROWOFFSET)?;
         let partitions = queryable
             .column_by_name(ROWPARTITION)
             .and_then(|column| column.as_primitive_opt::<arrow::datatypes::Int32Type>())
             .ok_or_else(|| EngineError::Internal("input rows lack rowpartition".into()))?
             .clone();
-        let (rows, sources) = apply_steps_tracked(&self.plan.input_steps, queryable)?;
+        let (rows, provenance) = apply_steps_tracked(&self.plan.input_steps, queryable)?;
         if rows.num_rows() == 0 {
             return Ok(());
         }
+        let sources = provenance.into_indices(rows.num_rows());
         let keys = self
             .plan
             .group_exprs
@@ -258,6 +204,10 @@ impl GroupBy {
                 }
             })
             .collect::<Result<_, _>>()?;
+        if self.epoch.is_none() {
+            self.epoch = Some(self.begin_epoch()?);
+        }
+        let epoch = self.epoch.as_mut().expect("the epoch was begun above");
         epoch.interner.intern(&keys, &mut groups)?;
         let weights = sources
             .values()
@@ -274,7 +224,7 @@ impl GroupBy {
                 ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
             })
             .collect();
-        let rowtimes = take(&rowtimes, sources, None)?
+        let rowtimes = take(rowtimes, sources, None)?
             .as_primitive::<Int64Type>()
             .clone();
         epoch.pending.push(Pending {
@@ -287,12 +237,17 @@ impl GroupBy {
         Ok(())
     }
 
-    /// Ends the epoch: the aggregate's changes and the state changes that go with them.
-    pub fn finish_epoch(
+    /// Ends the epoch: the aggregate's changes; the state changes that go with them go into
+    /// `state_changes`.
+    fn finish_epoch(
         &mut self,
-        mut epoch: Epoch,
         state: &dyn StateStore,
+        state_changes: &mut StateBatch,
     ) -> EngineResult<AggregateChanges> {
+        let mut epoch = match self.epoch.take() {
+            Some(epoch) => epoch,
+            None => self.begin_epoch()?,
+        };
         let group_total = epoch.interner.len();
         let group_keys = epoch.interner.emit(EmitTo::All)?;
         let encoded_keys: Vec<Vec<u8>> = match group_total {
@@ -314,51 +269,15 @@ impl GroupBy {
                     false => accumulator,
                 })
             })
-            .collect::<Result<Vec<_>, crate::aggregate::AggregateError>>()
+            .collect::<Result<Vec<_>, AggregateError>>()
             .map_err(|error| EngineError::Internal(error.to_string()))?;
-        let cache_is_complete = match self.cache_is_complete {
-            Some(complete) => complete,
-            None => {
-                let stored_any = state
-                    .iter_prefix(Keyspace::State, &self.state_prefix)
-                    .next()
-                    .transpose()?
-                    .is_some();
-                *self.cache_is_complete.insert(!stored_any)
-            }
-        };
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];
-        // Cached states load as they are; the groups the cache lacks are read together.
-        let mut uncached = Vec::new();
-        for (group, key) in encoded_keys.iter().enumerate() {
-            let stored = match self.cache.get(key) {
-                Some(cached) => cached.state.as_deref(),
-                None if cache_is_complete => None,
-                None => {
-                    uncached.push(group);
-                    None
-                }
-            };
-            if let Some(bytes) = stored {
-                rowtimes[group] = load_group(bytes, group, &mut row_counts, &mut accumulators)?;
-                existed[group] = true;
-            }
-        }
-        if !uncached.is_empty() {
-            let keys: Vec<Vec<u8>> = uncached
-                .iter()
-                .map(|&group| self.state_key(&encoded_keys[group]))
-                .collect();
-            let stored = state.get_many(Keyspace::State, &keys)?;
-            for (group, bytes) in uncached.into_iter().zip(stored) {
-                if let Some(bytes) = bytes {
-                    rowtimes[group] =
-                        load_group(&bytes, group, &mut row_counts, &mut accumulators)?;
-                    existed[group] = true;
-                }
-            }
-        }
+        self.states.read(state, &encoded_keys, |group, bytes| {
+            rowtimes[group] = load_group(bytes, group, &mut row_counts, &mut accumulators)?;
+            existed[group] = true;
+            Ok(())
+        })?;
         let before: Vec<usize> = (0..group_total).filter(|&group| existed[group]).collect();
         let before_rows = self.results(&group_keys, &before, &accumulators)?;
         let before_rowtimes: Vec<i64> = before.iter().map(|&group| rowtimes[group]).collect();
@@ -390,17 +309,16 @@ impl GroupBy {
             .collect();
         let after_rows = self.results(&group_keys, &after, &accumulators)?;
         let after_rowtimes: Vec<i64> = after.iter().map(|&group| rowtimes[group]).collect();
-        let mut state_changes = StateBatch::default();
-        let cached_before = self.cache_bytes;
-        self.epochs += 1;
+        self.states.begin_writes();
         for (group, key) in encoded_keys.into_iter().enumerate() {
-            let state_key = self.state_key(&key);
             let new_state = if counts.value(group) > 0 {
-                let bytes = save_group(rowtimes[group], group, &row_counts, &accumulators);
-                state_changes.put(Keyspace::State, state_key, bytes.clone());
-                Some(bytes)
+                Some(save_group(
+                    rowtimes[group],
+                    group,
+                    &row_counts,
+                    &accumulators,
+                ))
             } else if existed[group] {
-                state_changes.delete(Keyspace::State, state_key);
                 None
             } else if counts.value(group) < 0 {
                 return Err(EngineError::Internal(format!(
@@ -410,43 +328,9 @@ impl GroupBy {
             } else {
                 continue;
             };
-            let cached = CachedState {
-                epoch: self.epochs,
-                state: new_state,
-            };
-            let key_len = key.len();
-            self.cache_bytes += cached.bytes(key_len);
-            if let Some(old) = self.cache.insert(key, cached) {
-                self.cache_bytes -= old.bytes(key_len);
-            }
+            self.states.write(key, new_state, state_changes);
         }
-        let used = if self.cache_bytes >= cached_before {
-            self.budget
-                .used
-                .fetch_add(self.cache_bytes - cached_before, Ordering::Relaxed)
-                + (self.cache_bytes - cached_before)
-        } else {
-            self.budget
-                .used
-                .fetch_sub(cached_before - self.cache_bytes, Ordering::Relaxed)
-                - (cached_before - self.cache_bytes)
-        };
-        if used > self.budget.limit {
-            // Older states are committed by the time the next epoch reads; this epoch's may
-            // not be yet, so they stay.
-            let epoch = self.epochs;
-            self.cache.retain(|_, cached| cached.epoch == epoch);
-            self.cache_is_complete = Some(false);
-            let kept: usize = self
-                .cache
-                .iter()
-                .map(|(key, cached)| cached.bytes(key.len()))
-                .sum();
-            self.budget
-                .used
-                .fetch_sub(self.cache_bytes - kept, Ordering::Relaxed);
-            self.cache_bytes = kept;
-        }
+        self.states.end_writes();
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
         let weights: Int64Array = std::iter::repeat_n(-1, before.len())
             .chain(std::iter::repeat_n(1, after.len()))
@@ -460,7 +344,6 @@ impl GroupBy {
             weights,
             rowtimes,
             groups,
-            state: state_changes,
         })
     }
 
@@ -492,15 +375,38 @@ impl GroupBy {
             &options,
         )?)
     }
-
-    fn state_key(&self, key: &[u8]) -> Vec<u8> {
-        [self.state_prefix.as_slice(), key].concat()
-    }
 }
 
-/// Where a query's group states live, for deleting them with the query.
-pub fn state_prefix(query_id: &str) -> Vec<u8> {
-    format!("q/{query_id}/").into_bytes()
+impl Operator for GroupBy {
+    fn apply(
+        &mut self,
+        _input: usize,
+        changes: Changes,
+        _output: &mut Vec<Changes>,
+        _cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        self.add(&changes)
+    }
+
+    fn end_epoch(
+        &mut self,
+        output: &mut Vec<Changes>,
+        cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        let changes = self.finish_epoch(cx.state, cx.state_changes)?;
+        if changes.rows.num_rows() > 0 {
+            output.push(Changes::new(
+                ChangeBatch::try_new(changes.rows, Some(changes.weights))?,
+                changes.rowtimes,
+                Some(changes.groups),
+            )?);
+        }
+        Ok(())
+    }
+
+    fn has_state(&self) -> bool {
+        true
+    }
 }
 
 fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<AggregateSpec> {
@@ -550,14 +456,14 @@ fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<Aggre
     })
 }
 
-fn plan_error(error: crate::aggregate::AggregateError) -> EngineError {
+fn plan_error(error: AggregateError) -> EngineError {
     PlanError::Invalid {
         message: error.to_string(),
     }
     .into()
 }
 
-fn data_error(error: crate::aggregate::AggregateError) -> EngineError {
+fn data_error(error: AggregateError) -> EngineError {
     crate::error::DataError::OutOfRange(error.to_string()).into()
 }
 
@@ -639,55 +545,35 @@ fn load_group(
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::Int64Array;
-    use eddy_parser::Statement;
-    use eddy_planner::{Dataflow, SourceDef, lower};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use eddy_planner::{Dataflow, SourceDef};
+    use eddy_storage::{Keyspace, MemoryStateStore};
 
     use super::*;
-    use crate::batches::with_pseudo_columns;
-    use crate::engine::{Engine, open_with_source};
+    use crate::dataflow::harness::{changes, dataflow, run_operator, source};
 
-    /// `SELECT g, COUNT(*) FROM items GROUP BY g` over a table (rows come with weights), with
-    /// a cache budget so small that every epoch trims the cache, and the engine whose state
-    /// store it reads. The tests never commit an epoch unless they say so: the query computes
-    /// an epoch while the one before is still being committed.
-    async fn count_per_group() -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
-        count_per_group_within(1).await
-    }
-
-    /// `count_per_group` with a cache budget of `budget` bytes.
-    async fn count_per_group_within(
-        budget: usize,
-    ) -> (tempfile::TempDir, Arc<Engine>, GroupBy, SourceDef) {
-        let (directory, engine, items) = open_with_source(
-            "CREATE TABLE items (id BIGINT PRIMARY KEY, g BIGINT) WITH (PARTITIONS = 1)",
-            "items",
+    /// `SELECT g, COUNT(*) FROM items GROUP BY g` over a table (rows come with weights), its
+    /// cache within `budget` bytes (1: every epoch trims it), and the table.
+    async fn count_per_group(budget: usize) -> (GroupBy, SourceDef) {
+        let items = source("table items (id BIGINT KEY, g BIGINT)");
+        let Dataflow::Aggregate(plan) = dataflow(
+            std::slice::from_ref(&items),
+            "SELECT g, COUNT(*) AS n FROM items GROUP BY g",
         )
-        .await;
-        let parsed = eddy_parser::parse_sql("SELECT g, COUNT(*) AS n FROM items GROUP BY g")
-            .expect("parses")
-            .pop()
-            .expect("one statement");
-        let Statement::Select(select) = parsed.statement else {
-            panic!("a SELECT")
-        };
-        let plan = engine
-            .planner
-            .plan_query(&select.query)
-            .await
-            .expect("plans");
-        let Dataflow::Aggregate(aggregate) = lower(&plan, false).expect("lowers") else {
+        .await
+        else {
             panic!("an aggregate")
         };
-        let group_by = GroupBy::new(aggregate, "test", false, Arc::new(CacheBudget::new(budget)))
+        let group_by = GroupBy::new(plan, "test", false, Arc::new(CacheBudget::new(budget)))
             .expect("a GROUP BY");
-        (directory, engine, group_by, items)
+        (group_by, items)
     }
 
     /// A state store that counts its point reads.
-    #[derive(Debug)]
+    #[derive(Debug, Default)]
     struct CountingReads {
-        store: Arc<dyn StateStore>,
+        store: MemoryStateStore,
         gets: AtomicUsize,
     }
 
@@ -730,80 +616,76 @@ mod tests {
         }
     }
 
-    /// One epoch of (id, g, weight) rows: its changes as (g, n, weight), and its state changes.
-    fn run_epoch(
-        group_by: &mut GroupBy,
-        items: &SourceDef,
-        state: &dyn StateStore,
-        rows: &[(i64, i64, i64)],
-    ) -> (Vec<(i64, i64, i64)>, StateBatch) {
-        let column = |values: Vec<i64>| Arc::new(Int64Array::from(values)) as ArrayRef;
-        let stored = RecordBatch::try_new(
-            items.row_schema(),
+    #[tokio::test]
+    async fn groups_add_up_weights_and_emit_old_then_new_rows() {
+        let (mut group_by, items) = count_per_group(1 << 20).await;
+        let state = MemoryStateStore::default();
+        let epochs = [
+            vec![changes(&items, &["+ 1 7", "+ 2 7", "+ 3 8"])],
+            // An update moves row 2 from group 7 to group 8; row 3 leaves.
             vec![
-                column(rows.iter().map(|row| row.0).collect()),
-                column(rows.iter().map(|row| row.1).collect()),
-                column(vec![0; rows.len()]),
+                changes(&items, &["- 2 7", "+ 2 8"]),
+                changes(&items, &["- 3 8"]),
             ],
-        )
-        .expect("rows");
-        let queryable =
-            with_pseudo_columns(&stored, &items.queryable_schema(), 0, 0).expect("queryable");
-        let weights = Int64Array::from(rows.iter().map(|row| row.2).collect::<Vec<_>>());
-        let mut epoch = group_by.begin_epoch().expect("an epoch");
-        group_by
-            .add(&mut epoch, queryable, Some(&weights))
-            .expect("adds");
-        let changes = group_by.finish_epoch(epoch, state).expect("finishes");
-        let groups = changes.rows.column(0).as_primitive::<Int64Type>();
-        let counts = changes.rows.column(1).as_primitive::<Int64Type>();
-        let triples = (0..changes.rows.num_rows())
-            .map(|row| {
-                (
-                    groups.value(row),
-                    counts.value(row),
-                    changes.weights.value(row),
-                )
-            })
-            .collect();
-        (triples, changes.state)
+            vec![changes(&items, &["- 1 7"]), changes(&items, &["+ 1 7"])],
+        ];
+        let output = run_operator(&mut group_by, &state, &epochs, &[]);
+        assert_eq!(output[0], ["+ 7 2", "+ 8 1"]);
+        assert_eq!(output[1], ["+ 7 1", "- 7 2"]);
+        // Group 7's row is retracted and inserted again: consolidated, nothing changed.
+        assert!(output[2].is_empty(), "{:?}", output[2]);
     }
 
     #[tokio::test]
     async fn an_epoch_sees_the_last_epochs_states_before_they_are_committed() {
-        let (_directory, engine, mut group_by, items) = count_per_group().await;
-        let state = engine.store.state();
-        let (first, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
-        assert_eq!(first, vec![(7, 1, 1)]);
+        let (mut group_by, items) = count_per_group(1).await;
+        let state = MemoryStateStore::default();
         // The first epoch's states are not in the store, and the cache is over its budget.
-        let (second, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(2, 7, 1)]);
-        assert_eq!(second, vec![(7, 1, -1), (7, 2, 1)]);
+        let output = run_operator(
+            &mut group_by,
+            &state,
+            &[
+                vec![changes(&items, &["+ 1 7"])],
+                vec![changes(&items, &["+ 2 7"])],
+            ],
+            &[0],
+        );
+        assert_eq!(output, [vec!["+ 7 1"], vec!["- 7 1", "+ 7 2"]]);
     }
 
     #[tokio::test]
     async fn a_group_deleted_by_the_last_epoch_stays_deleted_before_it_is_committed() {
-        let (_directory, engine, mut group_by, items) = count_per_group().await;
-        let state = engine.store.state();
-        let (_, committed) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
-        state.commit(committed).expect("commits");
-        let (removed, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, -1)]);
-        assert_eq!(removed, vec![(7, 1, -1)]);
-        // The store still holds the group; the epoch that deleted it is not committed.
-        let (again, _) = run_epoch(&mut group_by, &items, state.as_ref(), &[(1, 7, 1)]);
-        assert_eq!(again, vec![(7, 1, 1)]);
+        let (mut group_by, items) = count_per_group(1).await;
+        let state = MemoryStateStore::default();
+        // The store still holds the group when the third epoch runs: the epoch that deleted
+        // it is not committed.
+        let output = run_operator(
+            &mut group_by,
+            &state,
+            &[
+                vec![changes(&items, &["+ 1 7"])],
+                vec![changes(&items, &["- 1 7"])],
+                vec![changes(&items, &["+ 1 7"])],
+            ],
+            &[1],
+        );
+        assert_eq!(output, [vec!["+ 7 1"], vec!["- 7 1"], vec!["+ 7 1"]]);
     }
 
     #[tokio::test]
     async fn a_new_querys_groups_are_not_read_back_until_its_cache_is_trimmed() {
-        let (_directory, engine, mut group_by, items) = count_per_group_within(1 << 20).await;
-        let state = CountingReads {
-            store: engine.store.state().clone(),
-            gets: AtomicUsize::new(0),
-        };
-        let (_, committed) = run_epoch(&mut group_by, &items, &state, &[(1, 7, 1), (2, 8, 1)]);
-        state.commit(committed).expect("commits");
-        let (changes, _) = run_epoch(&mut group_by, &items, &state, &[(3, 7, 1), (4, 9, 1)]);
-        assert_eq!(changes, vec![(7, 1, -1), (7, 2, 1), (9, 1, 1)]);
+        let (mut group_by, items) = count_per_group(1 << 20).await;
+        let state = CountingReads::default();
+        let output = run_operator(
+            &mut group_by,
+            &state,
+            &[
+                vec![changes(&items, &["+ 1 7", "+ 2 8"])],
+                vec![changes(&items, &["+ 3 7", "+ 4 9"])],
+            ],
+            &[],
+        );
+        assert_eq!(output[1], ["- 7 1", "+ 7 2", "+ 9 1"]);
         assert_eq!(
             state.gets.load(Ordering::Relaxed),
             0,
@@ -817,8 +699,13 @@ mod tests {
             Arc::new(CacheBudget::new(1 << 20)),
         )
         .expect("a GROUP BY");
-        let (changes, _) = run_epoch(&mut restarted, &items, &state, &[(5, 8, 1)]);
-        assert_eq!(changes, vec![(8, 1, -1), (8, 2, 1)]);
+        let output = run_operator(
+            &mut restarted,
+            &state,
+            &[vec![changes(&items, &["+ 5 8"])]],
+            &[],
+        );
+        assert_eq!(output, [vec!["- 8 1", "+ 8 2"]]);
         assert_eq!(state.gets.load(Ordering::Relaxed), 1);
     }
 }

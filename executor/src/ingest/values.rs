@@ -1,12 +1,10 @@
-//! `INSERT INTO stream [(columns)] VALUES (...), (...)`: rows from literals or expressions,
-//! cast to the stream's column types, routed to partitions by key, appended durably.
+//! Values written by INSERT, DELETE and COPY: which column each given value goes to, the
+//! value of a VALUES cell (literals and parameters without planning, any other expression
+//! evaluated by DataFusion), and strict casts to the column's type.
 //!
-//! Literals take a fast path (no DataFusion planning); any other expression is planned and
-//! evaluated by DataFusion, so every scalar function works in VALUES. Values are cast
-//! strictly: a value that does not fit its column is an error naming both, never a NULL.
+//! A value that does not fit its column is an error naming both, never a NULL.
 //!
-//! Never: acknowledge an insert before its rows are durable (the store's append resolves
-//! only then).
+//! Never: turn a bad value into NULL, or guess a column for a value.
 
 use std::sync::Arc;
 
@@ -17,78 +15,16 @@ use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::Expr as LogicalExpr;
 use datafusion::scalar::ScalarValue;
-use eddy_parser::InsertValues;
 use eddy_parser::sqlparser::ast::{Expr, ExprWithAlias, UnaryOperator, Value};
-use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef};
+use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef, SqlPlanner};
 
-use crate::batches::partition_by_key;
-use crate::engine::Engine;
 use crate::error::{DataError, EngineError, EngineResult};
-use crate::output::{CommandComplete, QueryOutput};
-use crate::table::{TableChanges, write_source_table};
-use crate::timestamps::{EventTimeColumn, now_ms, rowtimes_from_column};
 
+/// Casts that fail on a value that does not fit, instead of making it NULL.
 pub(crate) const STRICT: CastOptions<'static> = CastOptions {
     safe: false,
     format_options: arrow::util::display::FormatOptions::new(),
 };
-
-pub async fn insert_values(
-    engine: &Engine,
-    insert: &InsertValues,
-    parameters: &[ScalarValue],
-) -> EngineResult<QueryOutput> {
-    let source = engine
-        .read_catalog()
-        .source_required(&insert.target)?
-        .clone();
-    let targets = target_columns(&source, insert.columns.as_deref())?;
-    let batch = build_batch(engine, &source, &targets, &insert.rows, parameters)?;
-    let rows = batch.num_rows();
-    if source.is_table() {
-        check_table_writable(&source)?;
-        let changes = TableChanges::upserts(&source, batch)?;
-        write_source_table(engine, &source, changes).await?;
-        return Ok(QueryOutput::Command(CommandComplete::with_rows(
-            "INSERT", rows,
-        )));
-    }
-    let topic = engine.topic_of(&source)?;
-    let routed = route_to_partitions(engine, batch, &source.key_indices(), source.partitions)?;
-    topic.append_partitions(routed).await?;
-    Ok(QueryOutput::Command(CommandComplete::with_rows(
-        "INSERT", rows,
-    )))
-}
-
-/// A batch for a stream, split by partition as every writer routes rows: by the key columns'
-/// hash, or, for a stream without a key, all to the next partition in turn.
-pub(crate) fn route_to_partitions(
-    engine: &Engine,
-    batch: RecordBatch,
-    key_indices: &[usize],
-    partitions: u32,
-) -> EngineResult<Vec<(u32, RecordBatch)>> {
-    if key_indices.is_empty() {
-        let partition = (engine.next_insert_sequence() % u64::from(partitions)) as u32;
-        return Ok(vec![(partition, batch)]);
-    }
-    partition_by_key(&batch, key_indices, partitions)
-}
-
-/// A table written by a persistent query takes its rows from that query only.
-pub fn check_table_writable(table: &SourceDef) -> EngineResult<()> {
-    match &table.created_by {
-        Some(query) => Err(PlanError::Invalid {
-            message: format!(
-                "table \"{}\" holds the results of query {query}; write to its inputs instead",
-                table.name
-            ),
-        }
-        .into()),
-        None => Ok(()),
-    }
-}
 
 /// Where each value of a VALUES row (or COPY line) goes: a column of the source, or its
 /// `rowtime`.
@@ -133,65 +69,6 @@ pub(crate) fn target_columns(
         targets.push(target);
     }
     Ok(targets)
-}
-
-fn build_batch(
-    engine: &Engine,
-    source: &SourceDef,
-    targets: &[Target],
-    rows: &[Vec<Expr>],
-    parameters: &[ScalarValue],
-) -> EngineResult<RecordBatch> {
-    for row in rows {
-        if row.len() != targets.len() {
-            return Err(PlanError::Invalid {
-                message: format!(
-                    "INSERT has {} expressions but {} target columns",
-                    row.len(),
-                    targets.len()
-                ),
-            }
-            .into());
-        }
-    }
-    let row_schema = source.row_schema();
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(row_schema.fields().len());
-    for (index, column) in source.columns.iter().enumerate() {
-        let position = targets
-            .iter()
-            .position(|target| *target == Target::Column(index));
-        let array = match position {
-            Some(position) => {
-                let values = rows
-                    .iter()
-                    .map(|row| evaluate(engine, &row[position], parameters))
-                    .collect::<EngineResult<Vec<_>>>()?;
-                to_array(&values, &column.data_type, &column.name)?
-            }
-            None => new_null_array(&column.data_type, rows.len()),
-        };
-        columns.push(array);
-    }
-    let rowtime_position = targets.iter().position(|target| *target == Target::Rowtime);
-    let rowtimes: ArrayRef = match rowtime_position {
-        Some(position) => {
-            let values = rows
-                .iter()
-                .map(|row| evaluate(engine, &row[position], parameters))
-                .collect::<EngineResult<Vec<_>>>()?;
-            let raw = to_array(&values, &DataType::Int64, ROWTIME)?;
-            Arc::new(rowtimes_from_column(&raw, ROWTIME, None)?)
-        }
-        None => match EventTimeColumn::of(source)? {
-            Some(event_time) => Arc::new(event_time.rowtimes(&columns)?),
-            None => Arc::new(arrow::array::Int64Array::from_value(now_ms(), rows.len())),
-        },
-    };
-    columns.push(rowtimes);
-    let options = RecordBatchOptions::new().with_row_count(Some(rows.len()));
-    Ok(RecordBatch::try_new_with_options(
-        row_schema, columns, &options,
-    )?)
 }
 
 /// Casts the values of one column to its type, strictly. Values of one type (the usual case:
@@ -268,14 +145,14 @@ pub(crate) fn invalid_value(
 
 /// The value of one VALUES cell.
 pub(crate) fn evaluate(
-    engine: &Engine,
+    planner: &SqlPlanner,
     expr: &Expr,
     parameters: &[ScalarValue],
 ) -> EngineResult<ScalarValue> {
     if let Some(value) = literal(expr, parameters)? {
         return Ok(value);
     }
-    let state = engine.planner.state();
+    let state = planner.state();
     let empty = DFSchema::empty();
     let logical = state.create_logical_expr_from_sql_expr(
         ExprWithAlias {
@@ -367,61 +244,4 @@ fn bind_placeholders(expr: LogicalExpr, parameters: &[ScalarValue]) -> EngineRes
         Some(error) => Err(error),
         None => Ok(bound),
     }
-}
-
-/// Types of `$n` parameters: a parameter standing alone as a value takes its column's type;
-/// one inside an expression is sent as text and converted where it is used.
-pub fn parameter_types(engine: &Engine, insert: &InsertValues) -> EngineResult<Vec<DataType>> {
-    let source = engine
-        .read_catalog()
-        .source_required(&insert.target)?
-        .clone();
-    let targets = target_columns(&source, insert.columns.as_deref())?;
-    let mut types: Vec<Option<DataType>> = Vec::new();
-    for row in &insert.rows {
-        for (position, cell) in row.iter().enumerate() {
-            let mut found = Vec::new();
-            collect_placeholders(cell, &mut found);
-            for name in found {
-                let Ok(index) = name.trim_start_matches('$').parse::<usize>() else {
-                    continue;
-                };
-                if index == 0 {
-                    continue;
-                }
-                if types.len() < index {
-                    types.resize(index, None);
-                }
-                let standalone = matches!(cell, Expr::Value(value) if matches!(&value.value, Value::Placeholder(_)));
-                let data_type = match (standalone, targets.get(position)) {
-                    (true, Some(Target::Column(column))) => {
-                        source.columns[*column].data_type.clone()
-                    }
-                    (true, Some(Target::Rowtime)) => DataType::Int64,
-                    _ => DataType::Utf8,
-                };
-                types[index - 1].get_or_insert(data_type);
-            }
-        }
-    }
-    Ok(types
-        .into_iter()
-        .map(|data_type| data_type.unwrap_or(DataType::Utf8))
-        .collect())
-}
-
-fn collect_placeholders(expr: &Expr, found: &mut Vec<String>) {
-    use eddy_parser::sqlparser::ast::{ValueWithSpan, Visit, Visitor};
-    use std::ops::ControlFlow;
-    struct Placeholders<'a>(&'a mut Vec<String>);
-    impl Visitor for Placeholders<'_> {
-        type Break = ();
-        fn pre_visit_value(&mut self, value: &ValueWithSpan) -> ControlFlow<()> {
-            if let Value::Placeholder(name) = &value.value {
-                self.0.push(name.clone());
-            }
-            ControlFlow::Continue(())
-        }
-    }
-    let _ = expr.visit(&mut Placeholders(found));
 }

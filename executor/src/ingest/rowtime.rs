@@ -8,21 +8,12 @@
 //! Never: read the clock for a row that carries its own time.
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::compute::{CastOptions, cast_with_options};
+use arrow::compute::cast_with_options;
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use crate::error::{DataError, EngineError, EngineResult};
-
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
-}
-
-const STRICT: CastOptions<'static> = CastOptions {
-    safe: false,
-    format_options: arrow::util::display::FormatOptions::new(),
-};
+use crate::ingest::values::STRICT;
 
 /// Event times from a column: BIGINT (epoch ms), TIMESTAMP, or STRING in `format`.
 /// A NULL or unparsable value is a data error naming the column.

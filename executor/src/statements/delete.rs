@@ -12,16 +12,16 @@ use arrow::array::ArrayRef;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::DeleteStatement;
 use eddy_parser::sqlparser::ast::{BinaryOperator, Expr, Ident};
-use eddy_planner::{PlanError, SourceDef};
+use eddy_planner::{PlanError, SourceDef, SqlPlanner};
 
-use crate::engine::Engine;
-use crate::error::EngineResult;
-use crate::insert::{check_table_writable, evaluate, to_array};
+use crate::engine::EngineCore;
+use crate::error::{EngineError, EngineResult};
+use crate::ingest::values::{evaluate, to_array};
 use crate::output::{CommandComplete, QueryOutput};
-use crate::table::{TableChanges, write_source_table};
+use crate::state::tables::TableChanges;
 
 pub async fn delete(
-    engine: &Engine,
+    engine: &EngineCore,
     delete: &DeleteStatement,
     parameters: &[ScalarValue],
 ) -> EngineResult<QueryOutput> {
@@ -38,21 +38,24 @@ pub async fn delete(
         }
         .into());
     }
-    check_table_writable(&table)?;
+    let writer = engine.source_writer(&table)?;
     let Some(selection) = &delete.selection else {
         return Err(key_predicate_needed(&table));
     };
     let mut values: Vec<Option<Vec<ScalarValue>>> = vec![None; table.columns.len()];
-    collect_key_values(engine, &table, selection, parameters, &mut values)?;
+    collect_key_values(engine.planner(), &table, selection, parameters, &mut values)?;
     let key_columns = key_combinations(&table, &values)?;
     let changes = TableChanges::deletes(&table, &key_columns)?;
-    let (_, removed) = write_source_table(engine, &table, changes).await?;
+    let table_writer = writer.table().ok_or_else(|| {
+        EngineError::Internal(format!("table \"{}\" has no table writer", table.name))
+    })?;
+    let (_, removed) = table_writer.write(changes).await?;
     Ok(QueryOutput::Command(CommandComplete::with_rows(
         "DELETE", removed,
     )))
 }
 
-fn key_predicate_needed(table: &SourceDef) -> crate::error::EngineError {
+fn key_predicate_needed(table: &SourceDef) -> EngineError {
     let keys: Vec<String> = table
         .key_indices()
         .into_iter()
@@ -70,7 +73,7 @@ fn key_predicate_needed(table: &SourceDef) -> crate::error::EngineError {
 /// Walks a conjunction of `key = value` and `key IN (values)`, recording each key column's
 /// values.
 fn collect_key_values(
-    engine: &Engine,
+    planner: &SqlPlanner,
     table: &SourceDef,
     predicate: &Expr,
     parameters: &[ScalarValue],
@@ -78,23 +81,23 @@ fn collect_key_values(
 ) -> EngineResult<()> {
     let (column, given) = match predicate {
         Expr::Nested(inner) => {
-            return collect_key_values(engine, table, inner, parameters, values);
+            return collect_key_values(planner, table, inner, parameters, values);
         }
         Expr::BinaryOp {
             left,
             op: BinaryOperator::And,
             right,
         } => {
-            collect_key_values(engine, table, left, parameters, values)?;
-            return collect_key_values(engine, table, right, parameters, values);
+            collect_key_values(planner, table, left, parameters, values)?;
+            return collect_key_values(planner, table, right, parameters, values);
         }
         Expr::BinaryOp {
             left,
             op: BinaryOperator::Eq,
             right,
         } => match (key_column(table, left), key_column(table, right)) {
-            (Some(column), None) => (column, vec![evaluate(engine, right, parameters)?]),
-            (None, Some(column)) => (column, vec![evaluate(engine, left, parameters)?]),
+            (Some(column), None) => (column, vec![evaluate(planner, right, parameters)?]),
+            (None, Some(column)) => (column, vec![evaluate(planner, left, parameters)?]),
             _ => return Err(key_predicate_needed(table)),
         },
         Expr::InList {
@@ -107,7 +110,7 @@ fn collect_key_values(
             };
             let given = list
                 .iter()
-                .map(|item| evaluate(engine, item, parameters))
+                .map(|item| evaluate(planner, item, parameters))
                 .collect::<EngineResult<Vec<_>>>()?;
             (column, given)
         }

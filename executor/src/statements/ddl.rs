@@ -1,10 +1,11 @@
 //! Statements that change the catalog: CREATE STREAM|TABLE, CREATE STREAM|TABLE .. AS
 //! SELECT, INSERT INTO .. SELECT, DROP, TERMINATE.
 //!
-//! Each one holds the engine's DDL lock from check to change, creates storage before the
-//! catalog names it, persists the catalog change, and only then publishes it in memory and
-//! starts or stops query tasks. A crash at any point leaves either the old catalog (plus an
-//! orphan log that the next open removes) or the new one.
+//! Each one is a catalog change (`engine::CatalogChange`): it holds the catalog lock from
+//! check to change, creates storage before the catalog names it, persists the change, and
+//! only then publishes it in memory and starts or stops query tasks. A crash at any point
+//! leaves either the old catalog (plus an orphan log that the next open removes) or the new
+//! one.
 //!
 //! Never: publish a catalog change that is not yet durable.
 
@@ -16,18 +17,17 @@ use eddy_parser::{
     TerminateTarget,
 };
 use eddy_planner::{
-    Catalog, CatalogEntry, Column, Dataflow, ObjectKind, PSEUDO_COLUMNS, PlanError, QueryDef,
+    Catalog, Column, Dataflow, ObjectKind, PROCESSING_LOG, PSEUDO_COLUMNS, PlanError, QueryDef,
     QueryStatus, SourceDef, SourceKind, StatelessPlan, TimestampColumn, arrow_type, lower,
     storable_type,
 };
 use tracing::info;
 
-use crate::engine::{Engine, PROCESSING_LOG};
+use crate::engine::{EngineCore, SourceSettings};
 use crate::error::{EngineError, EngineResult};
+use crate::ingest::rowtime::ChronoFormat;
 use crate::limits::PARTITIONS_MAX;
-use crate::output::{CommandComplete, QueryOutput};
-use crate::persistent;
-use crate::timestamps::ChronoFormat;
+use crate::output::{CommandComplete, QueryOutput, plural};
 
 /// WITH properties Eddy accepts. The Kafka-facing ones are recorded and shown by DESCRIBE so
 /// that ksqlDB scripts run unchanged; the others take effect.
@@ -43,7 +43,10 @@ const RECORDED_PROPERTIES: &[&str] = &[
 ];
 const EFFECTIVE_PROPERTIES: &[&str] = &["PARTITIONS", "TIMESTAMP", "TIMESTAMP_FORMAT"];
 
-pub async fn create_source(engine: &Engine, create: &CreateSource) -> EngineResult<QueryOutput> {
+pub async fn create_source(
+    engine: &EngineCore,
+    create: &CreateSource,
+) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
     reject_or_replace(create.or_replace)?;
     if create.source_only {
@@ -52,48 +55,34 @@ pub async fn create_source(engine: &Engine, create: &CreateSource) -> EngineResu
         }
         .into());
     }
-    let _ddl = engine.ddl_lock.lock().await;
-    if exists(engine, &create.name, create.if_not_exists)? {
+    let mut change = engine.change_catalog().await;
+    if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
     let columns = declared_columns(create)?;
     let settings = parse_properties(&create.properties, &columns, None)?;
-    let mut catalog = engine.read_catalog().clone();
-    let mut entries = Vec::new();
-    let source = new_source(
-        &mut catalog,
-        &mut entries,
-        &create.name,
-        kind,
-        columns,
-        settings,
-        None,
-    );
-    engine
-        .store
-        .create_topic(&source.topic, source.stored_schema(), source.partitions)?;
-    entries.push(catalog.put_source(source));
-    publish(engine, catalog, entries).await?;
+    change.create_source(&create.name, kind, columns, settings, None)?;
+    change.publish().await?;
     info!(name = %create.name, kind = kind.noun(), "source created");
     Ok(created(kind))
 }
 
 pub async fn create_as_select(
-    engine: &Engine,
+    engine: &EngineCore,
     create: &CreateAsSelect,
     sql: &str,
 ) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
     reject_or_replace(create.or_replace)?;
     check_persistent_select(&create.select)?;
-    let _ddl = engine.ddl_lock.lock().await;
-    if exists(engine, &create.name, create.if_not_exists)? {
+    let mut change = engine.change_catalog().await;
+    if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
-    let plan = engine.planner.plan_query(&create.select.query).await?;
-    let inputs = engine.planner.relations(&create.select.query);
-    let input = single_input(engine, &inputs)?;
-    let dataflow = lower(&plan, kind == SourceKind::Stream)?;
+    let plan = engine.planner().plan_query(&create.select.query).await?;
+    let inputs = engine.planner().relations(&create.select.query);
+    let input = single_input(change.catalog(), &inputs)?;
+    let dataflow = lower(&plan, false)?;
     check_result_kind(kind, &dataflow, &input)?;
     if let Dataflow::Stateless(StatelessPlan { limit: Some(_), .. }) = &dataflow {
         return Err(PlanError::Invalid {
@@ -107,24 +96,19 @@ pub async fn create_as_select(
         SourceKind::Table => mark_table_keys(&mut columns, &create.select, &dataflow, &input)?,
     }
     let settings = parse_properties(&create.properties, &columns, Some(input.partitions))?;
-    let mut catalog = engine.read_catalog().clone();
-    let mut entries = Vec::new();
-    let (number, counter) = catalog.allocate_number();
-    entries.push(counter);
+    let number = change.allocate_number();
     let prefix = match kind {
         SourceKind::Stream => "CSAS",
         SourceKind::Table => "CTAS",
     };
     let query_id = format!("{prefix}_{}_{number}", create.name.to_uppercase());
-    let source = new_source(
-        &mut catalog,
-        &mut entries,
+    let source = change.create_source(
         &create.name,
         kind,
         columns,
         settings,
         Some(query_id.clone()),
-    );
+    )?;
     let query = QueryDef {
         id: query_id.clone(),
         producer_id: number,
@@ -133,13 +117,9 @@ pub async fn create_as_select(
         sources: inputs,
         status: QueryStatus::Running,
     };
-    engine
-        .store
-        .create_topic(&source.topic, source.stored_schema(), source.partitions)?;
-    entries.push(catalog.put_source(source));
-    entries.push(catalog.put_query(query.clone()));
-    publish(engine, catalog, entries).await?;
-    persistent::start(engine, query).await?;
+    change.put_query(query.clone());
+    change.publish().await?;
+    engine.start_query(&query).await?;
     Ok(QueryOutput::Command(
         CommandComplete::new(created_tag(kind))
             .with_notice(format!("Created query with ID {query_id}")),
@@ -147,7 +127,7 @@ pub async fn create_as_select(
 }
 
 pub async fn insert_select(
-    engine: &Engine,
+    engine: &EngineCore,
     insert: &InsertSelect,
     sql: &str,
 ) -> EngineResult<QueryOutput> {
@@ -164,21 +144,18 @@ pub async fn insert_select(
         }
         .into());
     }
-    let _ddl = engine.ddl_lock.lock().await;
-    let target = engine
-        .read_catalog()
-        .source_required(&insert.target)?
-        .clone();
+    let mut change = engine.change_catalog().await;
+    let target = change.catalog().source_required(&insert.target)?.clone();
     if target.kind != SourceKind::Stream {
         return Err(PlanError::Unsupported {
             feature: "INSERT INTO a table".into(),
         }
         .into());
     }
-    let plan = engine.planner.plan_query(&insert.select.query).await?;
-    let inputs = engine.planner.relations(&insert.select.query);
-    let input = single_input(engine, &inputs)?;
-    let dataflow = lower(&plan, true)?;
+    let plan = engine.planner().plan_query(&insert.select.query).await?;
+    let inputs = engine.planner().relations(&insert.select.query);
+    let input = single_input(change.catalog(), &inputs)?;
+    let dataflow = lower(&plan, false)?;
     check_result_kind(SourceKind::Stream, &dataflow, &input)?;
     let Dataflow::Stateless(dataflow) = dataflow else {
         return Err(EngineError::Internal(
@@ -195,8 +172,7 @@ pub async fn insert_select(
         .into());
     }
     check_insert_schema(&dataflow, &target)?;
-    let mut catalog = engine.read_catalog().clone();
-    let (number, counter) = catalog.allocate_number();
+    let number = change.allocate_number();
     let query_id = format!("INSERTQUERY_{number}");
     let query = QueryDef {
         id: query_id.clone(),
@@ -206,16 +182,16 @@ pub async fn insert_select(
         sources: inputs,
         status: QueryStatus::Running,
     };
-    let entries = vec![counter, catalog.put_query(query.clone())];
-    publish(engine, catalog, entries).await?;
-    persistent::start(engine, query).await?;
+    change.put_query(query.clone());
+    change.publish().await?;
+    engine.start_query(&query).await?;
     Ok(QueryOutput::Command(
         CommandComplete::new("INSERT").with_notice(format!("Created query with ID {query_id}")),
     ))
 }
 
 pub async fn drop_source(
-    engine: &Engine,
+    engine: &EngineCore,
     kind: SourceKind,
     name: &str,
     if_exists: bool,
@@ -225,9 +201,8 @@ pub async fn drop_source(
         SourceKind::Stream => "DROP STREAM",
         SourceKind::Table => "DROP TABLE",
     };
-    let _ddl = engine.ddl_lock.lock().await;
-    let mut catalog = engine.read_catalog().clone();
-    let Some(source) = catalog.source(name).cloned() else {
+    let mut change = engine.change_catalog().await;
+    let Some(source) = change.catalog().source(name).cloned() else {
         if if_exists {
             return Ok(QueryOutput::Command(CommandComplete::new(tag)));
         }
@@ -253,8 +228,8 @@ pub async fn drop_source(
         }
         .into());
     }
-    let readers = query_ids(catalog.readers_of(name));
-    let writers = query_ids(catalog.writers_of(name));
+    let readers = query_ids(change.catalog().readers_of(name));
+    let writers = query_ids(change.catalog().writers_of(name));
     if !readers.is_empty() || !writers.is_empty() {
         return Err(PlanError::InUse {
             message: format!(
@@ -265,46 +240,42 @@ pub async fn drop_source(
         }
         .into());
     }
-    let mut entries: Vec<CatalogEntry> = Vec::new();
-    let dead: Vec<String> = catalog
+    let dead: Vec<String> = change
+        .catalog()
         .queries()
         .filter(|query| query.sink == name || query.sources.iter().any(|input| input == name))
         .map(|query| query.id.clone())
         .collect();
     for id in &dead {
-        entries.extend(catalog.remove_query(id));
-        engine.lock_stopped().remove(id);
+        change.remove_query(id);
     }
-    if let Some((_, entry)) = catalog.remove_source(name) {
-        entries.push(entry);
-    }
-    publish(engine, catalog, entries).await?;
+    change.remove_source(name);
+    change.publish().await?;
     for id in &dead {
-        persistent::forget(engine, id).await?;
+        engine.forget_query(id).await?;
     }
-    engine.store.drop_topic(&source.topic)?;
-    if source.is_table() {
-        crate::table::forget(&engine.store, &source).await?;
-    }
+    engine.forget_source(&source).await?;
     info!(source = %name, "dropped");
     Ok(QueryOutput::Command(CommandComplete::new(tag)))
 }
 
-pub async fn terminate(engine: &Engine, target: &TerminateTarget) -> EngineResult<QueryOutput> {
-    let _ddl = engine.ddl_lock.lock().await;
+pub async fn terminate(engine: &EngineCore, target: &TerminateTarget) -> EngineResult<QueryOutput> {
+    let mut change = engine.change_catalog().await;
     let ids: Vec<String> = match target {
-        TerminateTarget::All => engine
-            .read_catalog()
+        TerminateTarget::All => change
+            .catalog()
             .queries()
             .filter(|query| query.status == QueryStatus::Running)
             .map(|query| query.id.clone())
             .collect(),
         TerminateTarget::Query(id) => {
-            let catalog = engine.read_catalog();
-            let query = catalog.query(id).ok_or_else(|| PlanError::UnknownObject {
-                kind: ObjectKind::Query,
-                name: id.clone(),
-            })?;
+            let query = change
+                .catalog()
+                .query(id)
+                .ok_or_else(|| PlanError::UnknownObject {
+                    kind: ObjectKind::Query,
+                    name: id.clone(),
+                })?;
             if query.status != QueryStatus::Running {
                 return Err(PlanError::Invalid {
                     message: format!("query {} is not running", query.id),
@@ -314,19 +285,17 @@ pub async fn terminate(engine: &Engine, target: &TerminateTarget) -> EngineResul
             vec![query.id.clone()]
         }
     };
-    let mut catalog = engine.read_catalog().clone();
-    let mut entries = Vec::new();
     for id in &ids {
-        if let Some(query) = catalog.query(id).cloned() {
-            entries.push(catalog.put_query(QueryDef {
+        if let Some(query) = change.catalog().query(id).cloned() {
+            change.put_query(QueryDef {
                 status: QueryStatus::Terminated,
                 ..query
-            }));
+            });
         }
     }
-    publish(engine, catalog, entries).await?;
+    change.publish().await?;
     for id in &ids {
-        persistent::stop(engine, id).await;
+        engine.stop_query(id).await;
     }
     Ok(QueryOutput::Command(CommandComplete::new("TERMINATE")))
 }
@@ -358,8 +327,8 @@ fn check_persistent_select(select: &eddy_parser::SelectStatement) -> EngineResul
 }
 
 /// True if the name is taken and IF NOT EXISTS says to do nothing; an error if taken otherwise.
-fn exists(engine: &Engine, name: &str, if_not_exists: bool) -> EngineResult<bool> {
-    match engine.read_catalog().source(name) {
+fn exists(catalog: &Catalog, name: &str, if_not_exists: bool) -> EngineResult<bool> {
+    match catalog.source(name) {
         Some(_) if if_not_exists => Ok(true),
         Some(existing) => Err(PlanError::AlreadyExists {
             kind: existing.kind.object_kind(),
@@ -470,19 +439,12 @@ fn check_column_name(name: &str, advice: &str) -> EngineResult<()> {
     Ok(())
 }
 
-/// What WITH properties decide.
-struct Settings {
-    partitions: Option<u32>,
-    timestamp: Option<TimestampColumn>,
-    recorded: BTreeMap<String, String>,
-}
-
 fn parse_properties(
     properties: &[Property],
     columns: &[Column],
     default_partitions: Option<u32>,
-) -> EngineResult<Settings> {
-    let mut settings = Settings {
+) -> EngineResult<SourceSettings> {
+    let mut settings = SourceSettings {
         partitions: default_partitions,
         timestamp: None,
         recorded: BTreeMap::new(),
@@ -579,62 +541,14 @@ fn invalid(message: String) -> EngineError {
     PlanError::Invalid { message }.into()
 }
 
-fn new_source(
-    catalog: &mut Catalog,
-    entries: &mut Vec<CatalogEntry>,
-    name: &str,
-    kind: SourceKind,
-    columns: Vec<Column>,
-    settings: Settings,
-    created_by: Option<String>,
-) -> SourceDef {
-    let (number, counter) = catalog.allocate_number();
-    entries.push(counter);
-    let sanitized: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    SourceDef {
-        name: name.to_string(),
-        kind,
-        columns,
-        properties: settings.recorded,
-        partitions: settings.partitions.unwrap_or(1),
-        timestamp: settings.timestamp,
-        topic: format!("{number:06}-{sanitized}"),
-        created_by,
-    }
-}
-
-/// Persists catalog changes, then makes them visible.
-async fn publish(
-    engine: &Engine,
-    catalog: Catalog,
-    entries: Vec<CatalogEntry>,
-) -> EngineResult<()> {
-    engine.persist_catalog(entries).await?;
-    *engine.write_catalog() = catalog;
-    engine
-        .catalog_version
-        .fetch_add(1, std::sync::atomic::Ordering::Release);
-    Ok(())
-}
-
-fn single_input(engine: &Engine, inputs: &[String]) -> EngineResult<SourceDef> {
+fn single_input(catalog: &Catalog, inputs: &[String]) -> EngineResult<SourceDef> {
     let [input] = inputs else {
         return Err(PlanError::Unsupported {
             feature: "a persistent query over more than one source (a join)".into(),
         }
         .into());
     };
-    Ok(engine.read_catalog().source_required(input)?.clone())
+    Ok(catalog.source_required(input)?.clone())
 }
 
 /// A query's result is a stream when it passes events of a stream through, a table when it
@@ -793,15 +707,6 @@ fn mark_keys(
     Ok(())
 }
 
-/// "1 column", "2 columns".
-pub(crate) fn count(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{number} {noun}s")
-    }
-}
-
 fn fold(ident: &eddy_parser::sqlparser::ast::Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
@@ -817,8 +722,8 @@ fn check_insert_schema(dataflow: &StatelessPlan, target: &SourceDef) -> EngineRe
             message: format!(
                 "INSERT INTO {} .. SELECT gives {} but the stream has {}",
                 target.name,
-                count(fields.len(), "column"),
-                count(target.columns.len(), "column")
+                plural(fields.len(), "column"),
+                plural(target.columns.len(), "column")
             ),
         }
         .into());

@@ -7,25 +7,23 @@
 //!
 //! Never: hold a lock across an await that waits on a client.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
-use crate::copy_in::CopyInSink;
-use crate::engine::Engine;
+use crate::engine::EngineCore;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
-use crate::query::PlannedPull;
-use crate::{ddl, delete, insert, properties, query, show};
+use crate::session_properties::SessionProperties;
+use crate::statements::select::{self as query, PlannedPull};
+use crate::statements::{copy, ddl, delete, insert, properties, show};
 
 /// One client's connection to the engine.
 pub struct Session {
-    pub(crate) engine: Arc<Engine>,
-    pub(crate) properties: BTreeMap<String, String>,
+    engine: Arc<EngineCore>,
+    properties: SessionProperties,
 }
 
 /// A statement parsed (and where possible planned) once, to be executed many times.
@@ -56,10 +54,10 @@ impl PreparedStatement {
 }
 
 impl Session {
-    pub(crate) fn new(engine: Arc<Engine>) -> Self {
+    pub(crate) fn new(engine: Arc<EngineCore>) -> Self {
         Self {
             engine,
-            properties: BTreeMap::new(),
+            properties: SessionProperties::default(),
         }
     }
 
@@ -90,8 +88,8 @@ impl Session {
         };
         let pull_plan = match statement.as_ref().map(|parsed| &parsed.statement) {
             Some(Statement::Select(select)) if select.emit.is_none() => {
-                let version = self.engine.catalog_version.load(Ordering::Acquire);
-                let plan = query::plan_pull(self, select).await?;
+                let version = self.engine.catalog_version();
+                let plan = query::plan_pull(&self.engine, select).await?;
                 Some((version, Arc::new(plan)))
             }
             _ => None,
@@ -122,7 +120,7 @@ impl Session {
             .into());
         }
         if let Some((version, plan)) = &prepared.pull_plan
-            && *version == self.engine.catalog_version.load(Ordering::Acquire)
+            && *version == self.engine.catalog_version()
         {
             let rows = query::pull_planned(&self.engine, plan, &parameters).await?;
             return Ok(QueryOutput::Rows(rows));
@@ -138,7 +136,7 @@ impl Session {
         parsed: &ParsedStatement,
         parameters: &[ScalarValue],
     ) -> EngineResult<QueryOutput> {
-        if self.engine.shutdown.is_cancelled() {
+        if self.engine.is_shutting_down() {
             return Err(EngineError::ShuttingDown);
         }
         let engine = self.engine.clone();
@@ -161,15 +159,17 @@ impl Session {
             Statement::InsertValues(values) => {
                 insert::insert_values(&engine, values, parameters).await
             }
-            Statement::Select(select) => query::select(self, select, parameters)
-                .await
-                .map(QueryOutput::Rows),
-            Statement::Copy(select) => query::select(self, select, parameters)
+            Statement::Select(select) => {
+                query::select(&engine, &self.properties, select, parameters)
+                    .await
+                    .map(QueryOutput::Rows)
+            }
+            Statement::Copy(select) => query::select(&engine, &self.properties, select, parameters)
                 .await
                 .map(QueryOutput::CopyOut),
             Statement::Delete(delete) => delete::delete(&engine, delete, parameters).await,
             Statement::CopyFrom(copy) => {
-                CopyInSink::open(&engine, copy).map(|sink| QueryOutput::CopyIn(Box::new(sink)))
+                copy::open(&engine, copy).map(|sink| QueryOutput::CopyIn(Box::new(sink)))
             }
             Statement::ShowStreams { .. } => {
                 show::show_sources(&engine, eddy_planner::SourceKind::Stream)
@@ -178,11 +178,11 @@ impl Session {
                 show::show_sources(&engine, eddy_planner::SourceKind::Table)
             }
             Statement::ShowQueries { .. } => show::show_queries(&engine),
-            Statement::ShowProperties => Ok(properties::show_properties(self)),
-            Statement::ShowVariable { name } => properties::show_variable(self, name),
+            Statement::ShowProperties => Ok(properties::show_properties(&self.properties)),
+            Statement::ShowVariable { name } => properties::show_variable(&self.properties, name),
             Statement::Describe { name, .. } => show::describe(&engine, name),
-            Statement::Set { name, value } => properties::set(self, name, value),
-            Statement::Unset { name } => properties::unset(self, name),
+            Statement::Set { name, value } => properties::set(&mut self.properties, name, value),
+            Statement::Unset { name } => properties::unset(&mut self.properties, name),
             Statement::Transaction(transaction) => Ok(QueryOutput::Transaction(*transaction)),
         }
     }
@@ -194,13 +194,13 @@ impl Session {
     ) -> EngineResult<(Vec<DataType>, Option<SchemaRef>)> {
         Ok(match statement {
             Statement::Select(select) => {
-                let (types, schema) = query::describe(self, select).await?;
+                let (types, schema) = query::describe(&self.engine, select).await?;
                 (types, Some(schema))
             }
-            Statement::Copy(select) => (query::describe(self, select).await?.0, None),
+            Statement::Copy(select) => (query::describe(&self.engine, select).await?.0, None),
             Statement::CopyFrom(copy) => {
                 // Checked when prepared, as Postgres does: drivers prepare a COPY first.
-                CopyInSink::open(&self.engine, copy)?;
+                copy::open(&self.engine, copy)?;
                 (Vec::new(), None)
             }
             Statement::InsertValues(values) => {
@@ -218,15 +218,13 @@ impl Session {
             _ => (Vec::new(), None),
         })
     }
-
-    /// The value of a session property, if set.
-    pub(crate) fn property(&self, name: &str) -> Option<&str> {
-        self.properties.get(name).map(String::as_str)
-    }
 }
 
 /// Runs a statement that changes the catalog (and starts or stops queries).
-async fn change_catalog(engine: &Engine, parsed: &ParsedStatement) -> EngineResult<QueryOutput> {
+async fn change_catalog(
+    engine: &EngineCore,
+    parsed: &ParsedStatement,
+) -> EngineResult<QueryOutput> {
     match &parsed.statement {
         Statement::CreateSource(create) => ddl::create_source(engine, create).await,
         Statement::CreateAsSelect(create) => {

@@ -13,10 +13,7 @@ use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
 use crate::output::{CommandComplete, QueryOutput, RowStream};
-use crate::session::Session;
-
-/// Where a push query starts: `latest` (default, new rows only) or `earliest`.
-pub const AUTO_OFFSET_RESET: &str = "auto.offset.reset";
+use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties};
 
 /// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
 /// meets every value a ksqlDB script may ask for.
@@ -64,7 +61,11 @@ fn server_setting(name: &str) -> Option<String> {
     })
 }
 
-pub fn set(session: &mut Session, name: &str, value: &str) -> EngineResult<QueryOutput> {
+pub fn set(
+    properties: &mut SessionProperties,
+    name: &str,
+    value: &str,
+) -> EngineResult<QueryOutput> {
     let name = name.to_lowercase();
     let value = value.trim().to_string();
     if name == AUTO_OFFSET_RESET {
@@ -77,7 +78,7 @@ pub fn set(session: &mut Session, name: &str, value: &str) -> EngineResult<Query
             }
             .into());
         }
-        session.properties.insert(name, lowered);
+        properties.set(name, lowered);
         return Ok(QueryOutput::Command(CommandComplete::new("SET")));
     }
     if name == PROCESSING_GUARANTEE {
@@ -91,7 +92,7 @@ pub fn set(session: &mut Session, name: &str, value: &str) -> EngineResult<Query
             }
             .into());
         }
-        session.properties.insert(name, lowered);
+        properties.set(name, lowered);
         return Ok(QueryOutput::Command(
             CommandComplete::new("SET")
                 .with_notice("Eddy's persistent queries always process every row exactly once"),
@@ -112,11 +113,11 @@ pub fn set(session: &mut Session, name: &str, value: &str) -> EngineResult<Query
             .into());
         }
     }
-    session.properties.insert(name, value);
+    properties.set(name, value);
     Ok(QueryOutput::Command(CommandComplete::new("SET")))
 }
 
-pub fn unset(session: &mut Session, name: &str) -> EngineResult<QueryOutput> {
+pub fn unset(properties: &mut SessionProperties, name: &str) -> EngineResult<QueryOutput> {
     let name = name.to_lowercase();
     let known = name == AUTO_OFFSET_RESET
         || name == PROCESSING_GUARANTEE
@@ -124,7 +125,7 @@ pub fn unset(session: &mut Session, name: &str) -> EngineResult<QueryOutput> {
     if !known {
         return Err(PlanError::UnknownSetting { name }.into());
     }
-    session.properties.remove(&name);
+    properties.unset(&name);
     Ok(QueryOutput::Command(CommandComplete::new("UNSET")))
 }
 
@@ -135,18 +136,17 @@ pub fn properties_schema() -> SchemaRef {
     ]))
 }
 
-pub fn show_properties(session: &Session) -> QueryOutput {
+pub fn show_properties(properties: &SessionProperties) -> QueryOutput {
     let mut names = vec![AUTO_OFFSET_RESET.to_string()];
     names.extend(
-        session
-            .properties
-            .keys()
+        properties
+            .names()
             .filter(|name| *name != AUTO_OFFSET_RESET)
             .cloned(),
     );
     let values: Vec<String> = names
         .iter()
-        .map(|name| match session.property(name) {
+        .map(|name| match properties.get(name) {
             Some(value) => value.to_string(),
             None if name == AUTO_OFFSET_RESET => "latest".to_string(),
             None => String::new(),
@@ -172,13 +172,13 @@ pub fn variable_schema(name: &str) -> SchemaRef {
 }
 
 /// Postgres `SHOW name`.
-pub fn show_variable(session: &Session, name: &str) -> EngineResult<QueryOutput> {
+pub fn show_variable(properties: &SessionProperties, name: &str) -> EngineResult<QueryOutput> {
     let name = name.to_lowercase();
     if name == "all" {
-        return Ok(show_properties(session));
+        return Ok(show_properties(properties));
     }
-    let value = session
-        .property(&name)
+    let value = properties
+        .get(&name)
         .map(str::to_string)
         .or_else(|| server_setting(&name))
         .or_else(|| (name == AUTO_OFFSET_RESET).then(|| "latest".to_string()))

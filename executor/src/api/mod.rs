@@ -1,0 +1,143 @@
+//! The engine's public face: `Engine` (open a data directory, start sessions, shut down) and
+//! `Session` (run statements). The server, the shell and the tests drive this and nothing
+//! else. This is the top of the crate: the only module that may name every other one.
+//!
+//! Opening recovers everything: the core reads the store and catalog back and repairs them,
+//! the processing log is created if it is missing, and every running persistent query
+//! restarts where it committed.
+//!
+//! Never: hold engine state here; it lives in the core (`engine/`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use eddy_planner::{PROCESSING_LOG, QueryStatus, SourceKind, processing_log_columns};
+use eddy_storage::Durability;
+use tracing::info;
+
+use crate::clock::{Clock, SystemClock};
+use crate::engine::{CoreConfig, EngineCore, SourceSettings};
+use crate::error::EngineResult;
+
+pub(crate) mod session;
+
+use session::Session;
+
+/// How to open an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    /// `Fsync` (default): an insert is acknowledged once it is on disk. `Os`: once the OS
+    /// has it, trading the last moments of writes on power loss for latency.
+    pub durability: Durability,
+    /// Memory for state, in bytes (`--memory`): 3/8 is the state store's block cache, 3/8 is
+    /// shared by the queries' caches of operator state, and each of the state store's three
+    /// memtables is sealed and flushed at 1/16. State that does not fit stays on disk and is
+    /// read back on demand.
+    pub memory_budget_bytes: u64,
+    /// The time of day, for rows inserted without an event time (tests set a
+    /// `ManualClock`).
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The default `memory_budget_bytes`: 256 MiB.
+pub const MEMORY_BUDGET_DEFAULT: u64 = 256 << 20;
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            durability: Durability::Fsync,
+            memory_budget_bytes: MEMORY_BUDGET_DEFAULT,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// One Eddy database.
+pub struct Engine {
+    core: Arc<EngineCore>,
+}
+
+impl Engine {
+    /// Opens or creates the database in `config.data_dir` and restarts its queries.
+    pub async fn open(config: EngineConfig) -> EngineResult<Arc<Engine>> {
+        let core = EngineCore::open(CoreConfig {
+            data_dir: &config.data_dir,
+            durability: config.durability,
+            memory_budget_bytes: config.memory_budget_bytes,
+            clock: config.clock.clone(),
+        })
+        .await?;
+        create_processing_log(&core).await?;
+        let running: Vec<_> = core
+            .read_catalog()
+            .queries()
+            .filter(|query| query.status == QueryStatus::Running)
+            .cloned()
+            .collect();
+        for query in &running {
+            core.restart_query(query).await;
+        }
+        info!(data_dir = %config.data_dir.display(), "engine open");
+        Ok(Arc::new(Engine {
+            core: Arc::new(core),
+        }))
+    }
+
+    /// A new session: one per client connection.
+    pub fn session(&self) -> Session {
+        Session::new(self.core.clone())
+    }
+
+    /// Stops every persistent query after its current epoch. Queries stay `Running` in the
+    /// catalog and resume at the next open. Idempotent.
+    pub async fn shutdown(&self) {
+        self.core.shutdown().await;
+    }
+
+    #[cfg(test)]
+    pub(crate) fn core(&self) -> &EngineCore {
+        &self.core
+    }
+}
+
+/// Creates Eddy's processing log on the first open of a data directory.
+async fn create_processing_log(core: &EngineCore) -> EngineResult<()> {
+    let mut change = core.change_catalog().await;
+    if change.catalog().source(PROCESSING_LOG).is_some() {
+        return Ok(());
+    }
+    change.create_source(
+        PROCESSING_LOG,
+        SourceKind::Stream,
+        processing_log_columns(),
+        SourceSettings::default(),
+        None,
+    )?;
+    change.publish().await
+}
+
+/// An engine on a fresh directory in which `ddl` has run, and the definition of the source
+/// `name` it created: the starting point of unit tests that need a whole engine.
+#[cfg(test)]
+pub(crate) async fn open_with_source(
+    ddl: &str,
+    name: &str,
+) -> (tempfile::TempDir, Arc<Engine>, eddy_planner::SourceDef) {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let engine = Engine::open(EngineConfig::new(directory.path()))
+        .await
+        .expect("engine opens");
+    let mut session = engine.session();
+    for statement in session.parse(ddl).expect("parses") {
+        session.execute(&statement).await.expect("runs");
+    }
+    let source = engine
+        .core()
+        .read_catalog()
+        .source_required(name)
+        .expect("the source exists")
+        .clone();
+    (directory, engine, source)
+}

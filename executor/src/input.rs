@@ -1,0 +1,184 @@
+//! Reading sources' logs: the one loop that reads a partition's rows a page at a time, cut
+//! at the end of a range, turned into changes (pseudo-columns added; a table's changelog
+//! split into rows and weights), and the one way to wait for more. Persistent queries, push
+//! queries, table recovery and pull scans all read through it.
+//!
+//! Never: return a row at or past the end a reader asked for, or a row that is not durable
+//! (the log shows only durable rows).
+
+use std::sync::Arc;
+
+use arrow::array::{AsArray, RecordBatch};
+use arrow::datatypes::{Int64Type, SchemaRef};
+use eddy_planner::{ROWTIME, SourceDef};
+use eddy_storage::{ChangeBatch, Offset, Topic};
+use futures::future::select_all;
+use tokio::sync::watch;
+
+use crate::batches::with_pseudo_columns;
+use crate::changes::{Changes, split_weight_column};
+use crate::error::{EngineError, EngineResult};
+
+/// Rows of one partition's log starting at `from` and ending before `end` (at the end of
+/// what is durable when None), about `rows_max` of them at most: whole stored batches, the
+/// last one cut at `end`, with the offset of each batch's first row. Empty at the end.
+pub fn read_stored(
+    topic: &Topic,
+    partition: u32,
+    from: Offset,
+    end: Option<Offset>,
+    rows_max: usize,
+) -> EngineResult<Vec<(Offset, RecordBatch)>> {
+    if end.is_some_and(|end| from >= end) {
+        return Ok(Vec::new());
+    }
+    let mut read = topic.read(partition, from, rows_max)?;
+    if let Some(end) = end {
+        read.retain(|(first, _)| *first < end);
+        for (first, stored) in &mut read {
+            let wanted = (end.0 - first.0).min(stored.num_rows() as u64) as usize;
+            if wanted < stored.num_rows() {
+                *stored = stored.slice(0, wanted);
+            }
+        }
+    }
+    Ok(read)
+}
+
+/// A source's log as changes: what every query reads its input through.
+#[derive(Debug, Clone)]
+pub struct LogCursor {
+    source: SourceDef,
+    topic: Arc<Topic>,
+    queryable_schema: SchemaRef,
+}
+
+impl LogCursor {
+    pub fn new(source: SourceDef, topic: Arc<Topic>) -> Self {
+        LogCursor {
+            queryable_schema: source.queryable_schema(),
+            source,
+            topic,
+        }
+    }
+
+    pub fn source(&self) -> &SourceDef {
+        &self.source
+    }
+
+    pub fn partition_count(&self) -> u32 {
+        self.topic.partition_count()
+    }
+
+    /// Where each partition's durable rows end now.
+    pub fn end_offsets(&self) -> Vec<Offset> {
+        (0..self.partition_count())
+            .map(|partition| self.topic.end_offset(partition))
+            .collect()
+    }
+
+    /// Changes of `partition` from `from` (see `read_stored`).
+    pub fn read(
+        &self,
+        partition: u32,
+        from: Offset,
+        end: Option<Offset>,
+        rows_max: usize,
+    ) -> EngineResult<Vec<(Offset, Changes)>> {
+        read_stored(&self.topic, partition, from, end, rows_max)?
+            .into_iter()
+            .map(|(first, stored)| Ok((first, self.changes_of(partition, first, &stored)?)))
+            .collect()
+    }
+
+    /// Calls `each` with the changes of rows [from, to) of each partition, in partition
+    /// order. The rows must be in the log: a range is only read once it was durable.
+    pub fn read_range(
+        &self,
+        from: &[Offset],
+        to: &[Offset],
+        rows_max: usize,
+        mut each: impl FnMut(u32, Changes) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        for partition in 0..self.partition_count() {
+            let index = partition as usize;
+            let mut next = from[index];
+            while next < to[index] {
+                let read = self.read(partition, next, Some(to[index]), rows_max)?;
+                if read.is_empty() {
+                    return Err(EngineError::Internal(format!(
+                        "input partition {partition} ends at {} before the committed offset {}",
+                        next.0, to[index].0
+                    )));
+                }
+                for (first, changes) in read {
+                    next = Offset(first.0 + changes.num_rows() as u64);
+                    each(partition, changes)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A batch of the log as changes: its rows with the pseudo-columns, their weights (a
+    /// table's changelog; a stream's rows are all +1) and their event times.
+    pub fn changes_of(
+        &self,
+        partition: u32,
+        first: Offset,
+        stored: &RecordBatch,
+    ) -> EngineResult<Changes> {
+        let (rows, weights) = match self.source.is_table() {
+            true => {
+                let (rows, weights) = split_weight_column(stored)?;
+                (rows, Some(weights))
+            }
+            false => (stored.clone(), None),
+        };
+        let queryable = with_pseudo_columns(&rows, &self.queryable_schema, partition, first.0)?;
+        let rowtimes = queryable
+            .column_by_name(ROWTIME)
+            .and_then(|column| column.as_primitive_opt::<Int64Type>())
+            .cloned()
+            .ok_or_else(|| EngineError::Internal("stored rows lack rowtime".into()))?;
+        Changes::new(ChangeBatch::try_new(queryable, weights)?, rowtimes, None)
+    }
+
+    /// Notices when any partition's durable end moves.
+    pub fn watch(&self) -> EndWatch {
+        EndWatch {
+            name: self.topic.name().to_string(),
+            watchers: (0..self.partition_count())
+                .map(|partition| self.topic.watch_end_offset(partition))
+                .collect(),
+        }
+    }
+}
+
+/// Waits for a log to grow.
+pub struct EndWatch {
+    name: String,
+    watchers: Vec<watch::Receiver<Offset>>,
+}
+
+impl EndWatch {
+    /// Takes the current ends as seen: `changed` waits for a move after this call. Call it
+    /// before reading, so that a row appended during the read wakes the next wait.
+    pub fn mark_seen(&mut self) {
+        for watcher in &mut self.watchers {
+            watcher.borrow_and_update();
+        }
+    }
+
+    /// Resolves once some partition's end moved since `mark_seen`; an error if the log was
+    /// dropped.
+    pub async fn changed(&mut self) -> EngineResult<()> {
+        let changes = self
+            .watchers
+            .iter_mut()
+            .map(|watcher| Box::pin(watcher.changed()));
+        let (changed, _, _) = select_all(changes).await;
+        changed
+            .map_err(|_| EngineError::Internal(format!("the log of \"{}\" was dropped", self.name)))
+    }
+}

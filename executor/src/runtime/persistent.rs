@@ -1,0 +1,297 @@
+//! Persistent queries: `CREATE STREAM .. AS SELECT`, `CREATE TABLE .. AS SELECT` and
+//! `INSERT INTO .. SELECT`, run as one task each, in epochs, exactly once across crashes.
+//!
+//! An epoch reads a bounded range of every input partition, runs it through the query's
+//! pipeline (its operators and its sink) in memory, commits the range to the state store
+//! (epoch number, from- and to-offsets, the pipeline's state changes: one atomic durable
+//! batch), then appends the output to the sink log tagged with (producer id, epoch). The log
+//! drops a tagged append it already holds. On restart a pipeline without state recomputes
+//! its last committed epoch from the same input range (it is deterministic) and appends it
+//! again; a pipeline with state (a GROUP BY, a table sink) cannot, since its state moved on
+//! with the commit, so it stores the epoch's output in that commit (`query/<id>/pending/..`)
+//! and recovery appends that again. Partitions that already have it ignore it, partitions
+//! that lost it to the crash get it. So every input row is reflected in the sink exactly
+//! once, and a reader of the sink never sees a row that a crash could take back.
+//!
+//! While an epoch is committed and appended (a task of its own), the query computes the next
+//! one; that epoch's commit waits until the write before it is done, so commits and appends
+//! happen in epoch order, one at a time. The next epoch must not read what the write in
+//! flight changes: operator state keeps the last epoch's writes in its cache, a table sink
+//! carries its position from epoch to epoch, and a pipeline whose sink reads what its commit
+//! writes waits for the write first.
+//!
+//! Never: append an epoch's output before its range is committed, or advance past rows that
+//! were not processed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use eddy_parser::Statement;
+use eddy_planner::{PROCESSING_LOG, QueryDef, lower};
+use eddy_storage::{Offset, StateBatch, Store};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info};
+
+use crate::background::run_in_background_if;
+use crate::clock::Clock;
+use crate::dataflow::{BadRows, EpochContext};
+use crate::error::{EngineError, EngineResult};
+use crate::input::{EndWatch, LogCursor};
+use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
+use crate::runtime::QueryEnv;
+use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
+use crate::runtime::pipeline::{BadInputRows, BuildContext, Changed, Pipeline};
+use crate::runtime::progress::{QueryProgress, RunningQuery};
+use crate::sinks::Sink;
+use crate::sinks::stream::StreamSink;
+use crate::sinks::table::{OldRows, TableSink};
+use crate::state::commit::commit_state;
+use crate::state::keys::{OperatorStateKeys, QueryProgressKeys};
+
+/// Plans the query and starts its task, which stops when `cancel` is cancelled.
+pub async fn start(
+    env: &QueryEnv,
+    query: &QueryDef,
+    cancel: CancellationToken,
+) -> EngineResult<RunningQuery> {
+    let runner = Runner::plan(env, query).await?;
+    let progress = Arc::new(QueryProgress::default());
+    let task = tokio::spawn(runner.run(cancel.clone(), progress.clone()));
+    info!(query_id = %query.id, "persistent query started");
+    Ok(RunningQuery {
+        cancel,
+        task,
+        progress,
+    })
+}
+
+/// Deletes a dropped query's committed offsets, stored output and operator state.
+pub async fn forget(store: &Store, id: &str) -> EngineResult<()> {
+    let state = store.state();
+    let mut batch = StateBatch::default();
+    for (keyspace, prefix) in [
+        (
+            QueryProgressKeys::KEYSPACE,
+            QueryProgressKeys::of(id).prefix(),
+        ),
+        (
+            OperatorStateKeys::KEYSPACE,
+            OperatorStateKeys::of(id).prefix(),
+        ),
+    ] {
+        for (key, _) in state.scan_prefix(keyspace, &prefix)? {
+            batch.delete(keyspace, key);
+        }
+    }
+    if !batch.is_empty() {
+        commit_state(store, batch).await?;
+    }
+    Ok(())
+}
+
+/// Everything a query's task needs, resolved once.
+struct Runner {
+    writer: Arc<EpochWriter>,
+    pipeline: Pipeline,
+    input: LogCursor,
+    /// The time rows are set aside at.
+    clock: Arc<dyn Clock>,
+}
+
+impl Runner {
+    async fn plan(env: &QueryEnv, query: &QueryDef) -> EngineResult<Runner> {
+        let mut statements = eddy_parser::parse_sql(&query.sql)?;
+        let select = match statements.pop().map(|parsed| parsed.statement) {
+            Some(Statement::CreateAsSelect(create)) => create.select,
+            Some(Statement::InsertSelect(insert)) => insert.select,
+            _ => {
+                return Err(EngineError::Internal(format!(
+                    "query {} is not a persistent query: {}",
+                    query.id, query.sql
+                )));
+            }
+        };
+        let plan = env.planner.plan_query(&select.query).await?;
+        let dataflow = lower(&plan, false)?;
+        let (sink_def, input_def, processing_log) = {
+            let catalog = env.read_catalog();
+            (
+                catalog.source_required(&query.sink)?.clone(),
+                catalog.source_required(dataflow.source())?.clone(),
+                catalog.source_required(PROCESSING_LOG)?.clone(),
+            )
+        };
+        let sink_topic = env.topic_of(&sink_def)?;
+        let build = BuildContext {
+            query_id: query.id.clone(),
+            input_is_append_only: !input_def.is_table(),
+            cache_budget: env.operator_cache.clone(),
+            bad_input_rows: BadInputRows::SetAside,
+        };
+        let pipeline = Pipeline::build(dataflow, build, |changed| {
+            let sink: Box<dyn Sink> = match (sink_def.is_table(), changed) {
+                (false, Changed::Rows) => Box::new(StreamSink::new(sink_def.clone())?),
+                (true, Changed::Groups) => Box::new(TableSink::new(
+                    sink_def.clone(),
+                    sink_topic.clone(),
+                    OldRows::Retracted,
+                )),
+                (true, Changed::Rows) => Box::new(TableSink::new(
+                    sink_def.clone(),
+                    sink_topic.clone(),
+                    OldRows::LookedUp,
+                )),
+                (false, Changed::Groups) => {
+                    return Err(EngineError::Internal(format!(
+                        "query {} aggregates into a stream",
+                        query.id
+                    )));
+                }
+            };
+            Ok(sink)
+        })?;
+        Ok(Runner {
+            writer: Arc::new(EpochWriter {
+                id: query.id.clone(),
+                producer_id: query.producer_id,
+                store: env.store.clone(),
+                sink: sink_topic.clone(),
+                processing_log: env.topic_of(&processing_log)?,
+            }),
+            pipeline,
+            input: LogCursor::new(input_def.clone(), env.topic_of(&input_def)?),
+            clock: env.clock.clone(),
+        })
+    }
+
+    async fn run(mut self, cancel: CancellationToken, progress: Arc<QueryProgress>) {
+        let mut writing = None;
+        let result = self.run_epochs(&cancel, &progress, &mut writing).await;
+        // An epoch still being written finishes before the task ends, failed or stopped.
+        let written = finish_writing(&mut writing).await;
+        if let Err(error) = result.and(written) {
+            error!(query_id = %self.writer.id, %error, "persistent query failed");
+            progress.fail(error.to_string());
+        }
+    }
+
+    /// Runs epochs until cancelled. An epoch's commit and append run on a task of their own
+    /// (`writing`) while the next epoch is computed; the next epoch's write starts only when
+    /// that task is done, so epochs are committed and appended in order, one at a time.
+    async fn run_epochs(
+        &mut self,
+        cancel: &CancellationToken,
+        progress: &Arc<QueryProgress>,
+        writing: &mut Option<Writing>,
+    ) -> EngineResult<()> {
+        let (mut epoch, from, mut offsets) =
+            self.writer.load_progress(self.input.partition_count())?;
+        if epoch > 0 {
+            // The last committed epoch may not have reached the sink before a crash.
+            let output = match self.pipeline.has_state() {
+                false => self.compute_epoch(&from, &offsets)?,
+                true => self.writer.load_pending()?,
+            };
+            self.writer.append(output, epoch).await?;
+            debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
+        }
+        let mut input_grew: EndWatch = self.input.watch();
+        loop {
+            if cancel.is_cancelled() {
+                return Ok(());
+            }
+            input_grew.mark_seen();
+            let targets: Vec<Offset> = self
+                .input
+                .end_offsets()
+                .into_iter()
+                .zip(&offsets)
+                .map(|(end, start)| {
+                    Offset(
+                        end.0
+                            .min(start.0 + EPOCH_ROWS_MAX_PER_PARTITION as u64)
+                            .max(start.0),
+                    )
+                })
+                .collect();
+            if targets == offsets {
+                finish_writing(writing).await?;
+                tokio::select! {
+                    () = cancel.cancelled() => return Ok(()),
+                    grew = input_grew.changed() => grew?,
+                }
+                continue;
+            }
+            if self.pipeline.reads_own_writes() {
+                finish_writing(writing).await?;
+            }
+            let output = self.compute_epoch(&offsets, &targets)?;
+            finish_writing(writing).await?;
+            epoch += 1;
+            let writer = self.writer.clone();
+            let progress = progress.clone();
+            let from = std::mem::replace(&mut offsets, targets.clone());
+            *writing = Some(tokio::spawn(async move {
+                writer
+                    .write(epoch, &from, &targets, output, &progress)
+                    .await
+            }));
+        }
+    }
+
+    /// `compute`, at background priority when the epoch is large.
+    fn compute_epoch(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
+        let started = Instant::now();
+        let output =
+            run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || self.compute(from, to))?;
+        debug!(
+            query_id = %self.writer.id,
+            rows,
+            output_rows = output.sink.iter().map(|(_, rows)| rows.num_rows()).sum::<usize>(),
+            state_changes = output.state.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "epoch computed"
+        );
+        Ok(output)
+    }
+
+    /// The epoch's output for input rows [from, to) of each partition.
+    fn compute(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+        let store_state = self.writer.store.state().clone();
+        let mut state = StateBatch::default();
+        let mut bad_rows = BadRows::default();
+        let pipeline = &mut self.pipeline;
+        self.input
+            .read_range(from, to, PUSH_READ_ROWS_MAX, |partition, changes| {
+                let mut cx = EpochContext {
+                    state: store_state.as_ref(),
+                    state_changes: &mut state,
+                    bad_rows: &mut bad_rows,
+                    input_partition: partition,
+                };
+                pipeline.apply(0, changes, &mut cx)
+            })?;
+        let mut cx = EpochContext {
+            state: store_state.as_ref(),
+            state_changes: &mut state,
+            bad_rows: &mut bad_rows,
+            input_partition: 0,
+        };
+        let sink = self.pipeline.finish_epoch(&mut cx)?;
+        let processing_log = bad_rows.into_batch(
+            &self.writer.id,
+            &self.writer.processing_log.schema(),
+            self.clock.now_ms(),
+        )?;
+        if self.pipeline.has_state() {
+            self.writer
+                .store_pending(&sink, processing_log.as_ref(), &mut state)?;
+        }
+        Ok(EpochOutput {
+            sink,
+            processing_log,
+            state,
+        })
+    }
+}

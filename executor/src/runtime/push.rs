@@ -1,0 +1,267 @@
+//! Push queries: a dataflow whose sink is the client's connection. Its task reads its
+//! source's log from where the query started, runs each round of what is durable through
+//! the pipeline as one epoch, hands the rows to the client's bounded queue, and waits on the
+//! log's end-offset notification. It reads the log itself, so a slow client only delays its
+//! own rows; it never holds back a persistent query or another client.
+//!
+//! Over a table (or with GROUP BY), the client sees each change of a key with a last column
+//! `op` (`sinks/client.rs`). A GROUP BY keeps its state in memory for as long as the query
+//! runs, within the engine's memory budget for operator state.
+//!
+//! Never: keep a push query's task alive after its `RowStream` is dropped, or let its state
+//! outgrow the memory budget.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, UInt32Array};
+use datafusion::logical_expr::LogicalPlan;
+use eddy_planner::{Dataflow, SourceDef, lower};
+use eddy_storage::{MemoryStateStore, Offset, StateBatch, StateStore};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::changes::Changes;
+use crate::dataflow::{BadRows, EpochContext};
+use crate::error::{EngineError, EngineResult};
+use crate::input::LogCursor;
+use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
+use crate::output::RowStream;
+use crate::runtime::QueryEnv;
+use crate::runtime::pipeline::{BadInputRows, BuildContext, Pipeline};
+use crate::sinks::client::ClientSink;
+use crate::state::operator_cache::CacheBudget;
+use crate::state::tables::primary_keys;
+
+/// Starts a push query: its task reads from the end of each partition of the source (or
+/// from its beginning, `from_earliest`) and the returned stream yields its rows.
+pub fn push(env: &QueryEnv, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {
+    let dataflow = lower(plan, false)?;
+    let limit = match &dataflow {
+        Dataflow::Stateless(plan) => plan.limit,
+        Dataflow::Aggregate(_) => None,
+    };
+    let source = env
+        .read_catalog()
+        .source_required(dataflow.source())?
+        .clone();
+    let cursor = LogCursor::new(source.clone(), env.topic_of(&source)?);
+    let has_groups = matches!(dataflow, Dataflow::Aggregate(_));
+    let keyed = source.is_table() || has_groups;
+    let sink = ClientSink::new(dataflow.output_schema(), keyed);
+    let schema = sink.schema().clone();
+    let build = BuildContext {
+        query_id: "push".to_string(),
+        input_is_append_only: !source.is_table(),
+        cache_budget: env.operator_cache.clone(),
+        bad_input_rows: BadInputRows::Fail,
+    };
+    let pipeline = Pipeline::build(dataflow, build, |_| Ok(Box::new(sink)))?;
+    // An aggregate over a table starts from the table's rows: its changelog from the
+    // beginning. From the end it would see retractions of rows it never counted.
+    let from_earliest = from_earliest || (keyed && source.is_table() && has_groups);
+    // Start offsets are taken now, not in the task: every row acknowledged after this
+    // statement returns reaches the subscriber.
+    let start_offsets = match from_earliest {
+        true => vec![Offset(0); cursor.partition_count() as usize],
+        false => cursor.end_offsets(),
+    };
+    let (sender, receiver) = mpsc::channel(PUSH_QUEUE_BATCHES_MAX);
+    let subscription = Subscription {
+        cursor,
+        pipeline,
+        state: TransientState::new(env.operator_cache.clone()),
+        rows_left: limit,
+        sender,
+    };
+    let task = tokio::spawn(subscription.run(start_offsets));
+    let guard = AbortOnDrop(task);
+    let batches = ReceiverStream::new(receiver).map(move |item| {
+        // The stream owns the guard: dropping the stream ends the push query's task.
+        let _owned = &guard;
+        item
+    });
+    Ok(RowStream::from_stream(schema, true, batches.boxed()))
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A push query's operator state: in memory, within the budget of operator caches.
+struct TransientState {
+    store: MemoryStateStore,
+    budget: Arc<CacheBudget>,
+    /// Bytes of the budget the store holds.
+    reserved: usize,
+}
+
+impl TransientState {
+    fn new(budget: Arc<CacheBudget>) -> Self {
+        TransientState {
+            store: MemoryStateStore::default(),
+            budget,
+            reserved: 0,
+        }
+    }
+
+    /// Applies an epoch's state changes, if the budget has room for what they add.
+    fn commit(&mut self, changes: StateBatch) -> EngineResult<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        self.store.commit(changes)?;
+        let bytes = self.store.bytes();
+        if bytes > self.reserved {
+            if !self.budget.try_reserve(bytes - self.reserved) {
+                return Err(EngineError::OutOfMemory(format!(
+                    "a push query's GROUP BY holds {bytes} bytes of state, more than the memory budget for operator state (--memory) has left; keep the aggregate with CREATE TABLE .. AS SELECT and subscribe to that table"
+                )));
+            }
+        } else {
+            self.budget.release(self.reserved - bytes);
+        }
+        self.reserved = bytes;
+        Ok(())
+    }
+}
+
+impl Drop for TransientState {
+    fn drop(&mut self) {
+        self.budget.release(self.reserved);
+    }
+}
+
+/// A push query's task.
+struct Subscription {
+    cursor: LogCursor,
+    pipeline: Pipeline,
+    state: TransientState,
+    /// Rows still to send, for a query with a LIMIT.
+    rows_left: Option<usize>,
+    sender: mpsc::Sender<EngineResult<RecordBatch>>,
+}
+
+/// Whether a push query goes on after a round.
+enum Delivery {
+    More,
+    Done,
+}
+
+impl Subscription {
+    async fn run(mut self, mut offsets: Vec<Offset>) {
+        if self.rows_left == Some(0) {
+            return;
+        }
+        let mut grew = self.cursor.watch();
+        loop {
+            grew.mark_seen();
+            let rows = match self.run_round(&mut offsets) {
+                Ok(rows) => rows,
+                Err(error) => return self.fail(error).await,
+            };
+            let read_any = rows.is_some();
+            if let Some(rows) = rows {
+                match self.deliver(rows).await {
+                    Delivery::More => {}
+                    Delivery::Done => return,
+                }
+            }
+            if read_any {
+                continue;
+            }
+            tokio::select! {
+                result = grew.changed() => {
+                    if let Err(error) = result {
+                        return self.fail(error).await;
+                    }
+                }
+                () = self.sender.closed() => return,
+            }
+        }
+    }
+
+    /// One epoch over what each partition has after `offsets` (a bounded amount): the rows
+    /// for the client, or None if there was nothing to read.
+    fn run_round(&mut self, offsets: &mut [Offset]) -> EngineResult<Option<Vec<RecordBatch>>> {
+        let mut state_changes = StateBatch::default();
+        let mut bad_rows = BadRows::default();
+        let mut read_any = false;
+        for partition in 0..self.cursor.partition_count() {
+            let index = partition as usize;
+            let read = self
+                .cursor
+                .read(partition, offsets[index], None, PUSH_READ_ROWS_MAX)?;
+            for (first, changes) in read {
+                read_any = true;
+                offsets[index] = Offset(first.0 + changes.num_rows() as u64);
+                let changes = match self.cursor.source().is_table() {
+                    true => paired_by_key(self.cursor.source(), changes)?,
+                    false => changes,
+                };
+                let mut cx = EpochContext {
+                    state: &self.state.store,
+                    state_changes: &mut state_changes,
+                    bad_rows: &mut bad_rows,
+                    input_partition: partition,
+                };
+                self.pipeline.apply(0, changes, &mut cx)?;
+            }
+        }
+        if !read_any {
+            return Ok(None);
+        }
+        let mut cx = EpochContext {
+            state: &self.state.store,
+            state_changes: &mut state_changes,
+            bad_rows: &mut bad_rows,
+            input_partition: 0,
+        };
+        let output = self.pipeline.finish_epoch(&mut cx)?;
+        self.state.commit(state_changes)?;
+        Ok(Some(output.into_iter().map(|(_, rows)| rows).collect()))
+    }
+
+    /// Sends rows to the client, up to the query's LIMIT.
+    async fn deliver(&mut self, rows: Vec<RecordBatch>) -> Delivery {
+        for mut batch in rows {
+            if let Some(left) = self.rows_left.as_mut() {
+                if batch.num_rows() >= *left {
+                    batch = batch.slice(0, *left);
+                    *left = 0;
+                } else {
+                    *left -= batch.num_rows();
+                }
+            }
+            if self.sender.send(Ok(batch)).await.is_err() || self.rows_left == Some(0) {
+                return Delivery::Done;
+            }
+        }
+        Delivery::More
+    }
+
+    async fn fail(&mut self, error: EngineError) {
+        let _ = self.sender.send(Err(error)).await;
+    }
+}
+
+/// A table's changelog rows with the rows of each key paired: a key's −old and +new rows get
+/// one number, so the client sink can tell an update from a delete.
+fn paired_by_key(table: &SourceDef, changes: Changes) -> EngineResult<Changes> {
+    let keys = primary_keys(table, changes.rows())?;
+    let mut number_of_key: HashMap<&[u8], u32> = HashMap::with_capacity(keys.len());
+    let pairing: UInt32Array = keys
+        .iter()
+        .map(|key| {
+            let next = number_of_key.len() as u32;
+            *number_of_key.entry(key).or_insert(next)
+        })
+        .collect();
+    changes.with_pairing(pairing)
+}

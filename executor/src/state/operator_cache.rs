@@ -1,0 +1,216 @@
+//! Operator state, shared by every stateful operator: states by key under the operator's
+//! prefix, read through a byte cache that all queries of an engine share within one budget
+//! (3/8 of `--memory`), and written into the epoch's commit.
+//!
+//! A query commits an epoch while it computes the next one, so the next epoch must not read
+//! the state store for what the last one changed: the cache always holds every state the last
+//! epoch wrote or deleted (a deleted state as a tombstone), and trimming the cache to its
+//! budget keeps them. Every older change is committed by the time the next epoch starts.
+//! Until its first trim, the cache of an operator that started without stored states holds
+//! all of them: a key it lacks has no state, and costs no read.
+//!
+//! Never: serve a read of a key the last epoch changed from the state store.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use datafusion::common::HashMap;
+use eddy_storage::{Keyspace, StateBatch, StateStore};
+
+use crate::error::EngineResult;
+
+/// The memory all operator caches of an engine share.
+#[derive(Debug)]
+pub struct CacheBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+impl CacheBudget {
+    pub fn new(limit: usize) -> Self {
+        CacheBudget {
+            limit,
+            used: AtomicUsize::new(0),
+        }
+    }
+
+    /// Bytes taken from the budget; returns whether it is now over its limit.
+    fn take(&self, bytes: usize) -> bool {
+        self.used.fetch_add(bytes, Ordering::Relaxed) + bytes > self.limit
+    }
+
+    /// Bytes given back to the budget; returns what is used now.
+    fn give_back(&self, bytes: usize) -> usize {
+        self.used.fetch_sub(bytes, Ordering::Relaxed) - bytes
+    }
+
+    /// Reserves `bytes` if the budget has them.
+    pub fn try_reserve(&self, bytes: usize) -> bool {
+        if self.take(bytes) {
+            self.give_back(bytes);
+            return false;
+        }
+        true
+    }
+
+    /// Returns bytes reserved by `try_reserve`.
+    pub fn release(&self, bytes: usize) {
+        self.give_back(bytes);
+    }
+}
+
+/// One operator's states.
+pub struct OperatorCache {
+    keyspace: Keyspace,
+    /// Where the operator's states live; a state's key follows.
+    prefix: Vec<u8>,
+    /// States by key (without the prefix), as stored, with the epoch that wrote them. Hashed
+    /// with DataFusion's seeded hasher, several times cheaper than std's for short keys.
+    cache: HashMap<Vec<u8>, CachedState>,
+    cache_bytes: usize,
+    /// Whether the cache holds every state the store holds, so that a key it lacks has
+    /// none: true from a start without stored states until the cache is first trimmed.
+    /// None until the first read has looked.
+    complete: Option<bool>,
+    budget: Arc<CacheBudget>,
+    /// Epochs that wrote, numbering the cache's entries.
+    epochs: u64,
+    /// The cache's size when the epoch being written began.
+    cache_bytes_before_epoch: usize,
+}
+
+/// A state as the cache holds it.
+struct CachedState {
+    /// The `OperatorCache::epochs` count of the epoch that wrote it.
+    epoch: u64,
+    /// The stored state; None for a state the epoch deleted.
+    state: Option<Vec<u8>>,
+}
+
+impl CachedState {
+    /// What the entry costs the budget, with its key of `key_len` bytes.
+    fn bytes(&self, key_len: usize) -> usize {
+        key_len + self.state.as_ref().map_or(0, Vec::len)
+    }
+}
+
+impl OperatorCache {
+    pub fn new(keyspace: Keyspace, prefix: Vec<u8>, budget: Arc<CacheBudget>) -> Self {
+        OperatorCache {
+            keyspace,
+            prefix,
+            cache: HashMap::new(),
+            cache_bytes: 0,
+            complete: None,
+            budget,
+            epochs: 0,
+            cache_bytes_before_epoch: 0,
+        }
+    }
+
+    /// Calls `found` with the index and stored bytes of each of `keys` that has a state:
+    /// cached ones as they are, the others read together from one view of the store.
+    pub fn read(
+        &mut self,
+        state: &dyn StateStore,
+        keys: &[Vec<u8>],
+        mut found: impl FnMut(usize, &[u8]) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        let complete = match self.complete {
+            Some(complete) => complete,
+            None => {
+                let stored_any = state
+                    .iter_prefix(self.keyspace, &self.prefix)
+                    .next()
+                    .transpose()?
+                    .is_some();
+                *self.complete.insert(!stored_any)
+            }
+        };
+        let mut uncached = Vec::new();
+        for (index, key) in keys.iter().enumerate() {
+            match self.cache.get(key) {
+                Some(cached) => {
+                    if let Some(bytes) = &cached.state {
+                        found(index, bytes)?;
+                    }
+                }
+                None if complete => {}
+                None => uncached.push(index),
+            }
+        }
+        if uncached.is_empty() {
+            return Ok(());
+        }
+        let stored_keys: Vec<Vec<u8>> = uncached
+            .iter()
+            .map(|&index| self.stored_key(&keys[index]))
+            .collect();
+        let stored = state.get_many(self.keyspace, &stored_keys)?;
+        for (index, bytes) in uncached.into_iter().zip(stored) {
+            if let Some(bytes) = bytes {
+                found(index, &bytes)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts the writes of an epoch.
+    pub fn begin_writes(&mut self) {
+        self.epochs += 1;
+        self.cache_bytes_before_epoch = self.cache_bytes;
+    }
+
+    /// The epoch's new state for `key` (None: the state is deleted), into its commit and
+    /// the cache.
+    pub fn write(&mut self, key: Vec<u8>, state: Option<Vec<u8>>, changes: &mut StateBatch) {
+        let stored_key = self.stored_key(&key);
+        match &state {
+            Some(bytes) => changes.put(self.keyspace, stored_key, bytes.clone()),
+            None => changes.delete(self.keyspace, stored_key),
+        }
+        let cached = CachedState {
+            epoch: self.epochs,
+            state,
+        };
+        let key_len = key.len();
+        self.cache_bytes += cached.bytes(key_len);
+        if let Some(old) = self.cache.insert(key, cached) {
+            self.cache_bytes -= old.bytes(key_len);
+        }
+    }
+
+    /// Ends the epoch's writes: over budget, the cache keeps only this epoch's states (its
+    /// commit may not be done when the next epoch reads; every older one is).
+    pub fn end_writes(&mut self) {
+        let before = self.cache_bytes_before_epoch;
+        let over_budget = if self.cache_bytes >= before {
+            self.budget.take(self.cache_bytes - before)
+        } else {
+            self.budget.give_back(before - self.cache_bytes) > self.budget.limit
+        };
+        if !over_budget {
+            return;
+        }
+        let epoch = self.epochs;
+        self.cache.retain(|_, cached| cached.epoch == epoch);
+        self.complete = Some(false);
+        let kept: usize = self
+            .cache
+            .iter()
+            .map(|(key, cached)| cached.bytes(key.len()))
+            .sum();
+        self.budget.give_back(self.cache_bytes - kept);
+        self.cache_bytes = kept;
+    }
+
+    fn stored_key(&self, key: &[u8]) -> Vec<u8> {
+        [self.prefix.as_slice(), key].concat()
+    }
+}
+
+impl Drop for OperatorCache {
+    fn drop(&mut self) {
+        self.budget.give_back(self.cache_bytes);
+    }
+}
