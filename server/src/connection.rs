@@ -10,19 +10,19 @@
 //! with cancel, flush-when-pending and portal suspension.
 //!
 //! COPY FROM STDIN: a statement that answers with a `CopyInSink` leaves the connection in
-//! `CopyInProgress` with the sink in `copy_in`; `copy_in.rs` takes the data from there.
+//! `CopyInProgress` with the sink in `copy_in`; the `CopyHandler` here hands the client's
+//! data to `copy_in.rs` with that slot.
 //!
 //! Never: hold the session lock while waiting on the client (rows are sent after the
 //! statement returned its stream), or call `start_query` inside a future pgwire already
 //! selects against a cancel receiver.
 
 use std::fmt::Debug;
-use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::channel::oneshot;
 use futures::{Sink, SinkExt};
+use pgwire::api::copy::CopyHandler;
 use pgwire::api::portal::{Format, Portal, PortalExecutionState};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::{
@@ -30,11 +30,10 @@ use pgwire::api::results::{
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
-use pgwire::api::{
-    ClientInfo, ClientPortalStore, ConnectionHandle, DEFAULT_NAME, PgWireConnectionState, Type,
-};
+use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, Type};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
+use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Describe, Execute, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
@@ -45,7 +44,8 @@ use tokio::sync::Mutex;
 
 use eddy_executor::{PreparedStatement, Session};
 
-use crate::copy_in::CopyInSlot;
+use crate::cancel::{cancel_receiver, until_cancelled};
+use crate::copy_in::{self, CopyInSlot};
 use crate::error::ServerError;
 use crate::params::decode_parameters;
 use crate::respond::{output_response, result_formats, send_response};
@@ -57,7 +57,7 @@ use crate::types::{pg_type, row_fields};
 pub(crate) struct ConnectionHandler {
     session: Arc<Mutex<Session>>,
     query_parser: Arc<EddyQueryParser>,
-    pub(crate) copy_in: CopyInSlot,
+    copy_in: CopyInSlot,
 }
 
 impl ConnectionHandler {
@@ -106,30 +106,6 @@ impl ConnectionHandler {
             *state = PortalExecutionState::Suspended(rest);
         }
         Ok(())
-    }
-}
-
-/// The connection's cancel receiver for the query about to run (None before startup
-/// registered the connection). A receiver taken earlier stops waiting (its sender is gone)
-/// without firing.
-pub(crate) async fn cancel_receiver<C: ClientInfo>(client: &C) -> Option<oneshot::Receiver<()>> {
-    let handle = client.session_extensions().get::<Arc<ConnectionHandle>>()?;
-    Some(handle.start_query().await)
-}
-
-/// Runs `work` until it ends or a CancelRequest fires `cancel` (57014, the work and
-/// the result stream it owns are dropped). A `cancel` whose sender was replaced (a COPY FROM
-/// took a receiver of its own) is not a cancel.
-async fn until_cancelled<T>(
-    work: impl Future<Output = PgWireResult<T>>,
-    cancel: Option<oneshot::Receiver<()>>,
-) -> PgWireResult<T> {
-    match cancel {
-        None => work.await,
-        Some(cancel) => tokio::select! {
-            result = work => result,
-            Ok(()) = cancel => Err(PgWireError::QueryCanceled),
-        },
     }
 }
 
@@ -408,6 +384,40 @@ impl ExtendedQueryHandler for ConnectionHandler {
             .await
             .map_err(engine_error)?;
         output_response(client, output, &portal.result_column_format, &self.copy_in).await
+    }
+}
+
+#[async_trait]
+impl CopyHandler for ConnectionHandler {
+    async fn on_copy_data<C>(&self, _client: &mut C, copy_data: CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        copy_in::write_data(&self.copy_in, &copy_data.data).await
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let tag = copy_in::finish(&self.copy_in).await?;
+        client
+            .feed(PgWireBackendMessage::CommandComplete(tag.into()))
+            .await?;
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, _client: &mut C, fail: CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        copy_in::fail(&self.copy_in, fail.message).await
     }
 }
 

@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod cancel;
 mod connection;
 mod copy_in;
 mod encode;

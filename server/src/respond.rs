@@ -29,7 +29,7 @@ use tracing::trace;
 
 use eddy_executor::{CommandComplete, QueryOutput, RowStream, TransactionStatement};
 
-use crate::connection::cancel_receiver;
+use crate::cancel::cancel_receiver;
 use crate::copy_in::{CopyIn, CopyInSlot};
 use crate::encode::{encode_copy_rows, encode_data_rows};
 use crate::error::{ServerError, ServerResult};
