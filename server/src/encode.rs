@@ -29,18 +29,15 @@ use tokio_util::bytes::{BufMut, BytesMut};
 use crate::error::{ServerError, ServerResult};
 use crate::json::put_json_value;
 use crate::numeric::put_numeric_binary;
+use crate::temporal::{
+    MICROS_PER_DAY, MILLIS_PER_DAY, POSTGRES_EPOCH_DAYS, POSTGRES_EPOCH_MICROS, micros_from,
+};
 use crate::text_format::{
     OutOfRange, put_bytea_hex, put_date, put_decimal, put_float4, put_float8, put_signed, put_time,
     put_timestamp, put_unsigned, with_decimal_digits,
 };
 use crate::types::WireType;
 
-pub(crate) const MILLIS_PER_DAY: i64 = 86_400_000;
-const MICROS_PER_DAY: i64 = 86_400_000_000;
-/// Days from 1970-01-01 to 2000-01-01, the epoch of Postgres' binary dates.
-const POSTGRES_EPOCH_DAYS: i64 = 10_957;
-/// Microseconds from 1970-01-01 to 2000-01-01, the epoch of binary timestamps.
-const POSTGRES_EPOCH_MICROS: i64 = POSTGRES_EPOCH_DAYS * MICROS_PER_DAY;
 /// A `DataRow` counts its fields in an i16.
 const COLUMNS_MAX: usize = i16::MAX as usize;
 
@@ -339,7 +336,7 @@ fn put_date_value(
 ) -> Result<(), OutOfRange> {
     if binary {
         let days = days_since_epoch
-            .checked_sub(POSTGRES_EPOCH_DAYS)
+            .checked_sub(i64::from(POSTGRES_EPOCH_DAYS))
             .and_then(|days| i32::try_from(days).ok())
             .ok_or(OutOfRange)?;
         out.put_i32(days);
@@ -371,16 +368,6 @@ where
         }
         Ok(())
     })
-}
-
-/// Microseconds for a time or timestamp value in `unit`, if they fit an i64.
-pub(crate) fn micros_from(value: i64, unit: TimeUnit) -> Option<i64> {
-    match unit {
-        TimeUnit::Second => value.checked_mul(1_000_000),
-        TimeUnit::Millisecond => value.checked_mul(1_000),
-        TimeUnit::Microsecond => Some(value),
-        TimeUnit::Nanosecond => Some(value.div_euclid(1_000)),
-    }
 }
 
 fn encode_times<T>(
@@ -434,45 +421,6 @@ fn encode_timestamps(
             put_timestamp(out, micros, with_time_zone)
         }
     })
-}
-
-/// Microseconds since midnight of the time value at `row` (for JSON, value by value).
-pub(crate) fn time_micros(array: &dyn Array, row: usize) -> Result<i64, OutOfRange> {
-    let (value, unit) = match array.data_type() {
-        DataType::Time32(TimeUnit::Second) => (
-            i64::from(array.as_primitive::<Time32SecondType>().value(row)),
-            TimeUnit::Second,
-        ),
-        DataType::Time32(TimeUnit::Millisecond) => (
-            i64::from(array.as_primitive::<Time32MillisecondType>().value(row)),
-            TimeUnit::Millisecond,
-        ),
-        DataType::Time64(TimeUnit::Microsecond) => (
-            array.as_primitive::<Time64MicrosecondType>().value(row),
-            TimeUnit::Microsecond,
-        ),
-        DataType::Time64(TimeUnit::Nanosecond) => (
-            array.as_primitive::<Time64NanosecondType>().value(row),
-            TimeUnit::Nanosecond,
-        ),
-        _ => return Err(OutOfRange),
-    };
-    micros_from(value, unit).ok_or(OutOfRange)
-}
-
-/// Microseconds since 1970 of the timestamp value at `row` (for JSON, value by value).
-pub(crate) fn timestamp_micros(
-    array: &dyn Array,
-    unit: TimeUnit,
-    row: usize,
-) -> Result<i64, OutOfRange> {
-    let value = match unit {
-        TimeUnit::Second => array.as_primitive::<TimestampSecondType>().value(row),
-        TimeUnit::Millisecond => array.as_primitive::<TimestampMillisecondType>().value(row),
-        TimeUnit::Microsecond => array.as_primitive::<TimestampMicrosecondType>().value(row),
-        TimeUnit::Nanosecond => array.as_primitive::<TimestampNanosecondType>().value(row),
-    };
-    micros_from(value, unit).ok_or(OutOfRange)
 }
 
 /// Types without a Postgres counterpart: Arrow's display text, in both formats.

@@ -18,7 +18,7 @@ use arrow::datatypes::{
 use arrow::util::display::array_value_to_string;
 use tokio_util::bytes::{BufMut, BytesMut};
 
-use crate::encode::{MILLIS_PER_DAY, time_micros, timestamp_micros};
+use crate::temporal::{MILLIS_PER_DAY, time_micros, timestamp_micros};
 use crate::text_format::{
     OutOfRange, put_bytea_hex, put_date, put_decimal, put_float4, put_float8, put_signed, put_time,
     put_timestamp, put_unsigned, with_decimal_digits,
@@ -97,11 +97,11 @@ pub(crate) fn put_json_value(
             put_quoted_fallible(out, |out| put_date(out, millis.div_euclid(MILLIS_PER_DAY)))?;
         }
         DataType::Time32(_) | DataType::Time64(_) => {
-            let micros = time_micros(array, row)?;
+            let micros = time_micros(array, row).ok_or(OutOfRange)?;
             put_quoted_fallible(out, |out| put_time(out, micros))?;
         }
         DataType::Timestamp(unit, zone) => {
-            let micros = timestamp_micros(array, *unit, row)?;
+            let micros = timestamp_micros(array, *unit, row).ok_or(OutOfRange)?;
             put_quoted_fallible(out, |out| put_timestamp(out, micros, zone.is_some()))?;
         }
         DataType::Struct(fields) => {

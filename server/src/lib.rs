@@ -37,6 +37,7 @@ mod params;
 mod respond;
 mod sqlstate;
 mod startup;
+mod temporal;
 mod text_format;
 mod types;
 

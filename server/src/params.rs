@@ -16,12 +16,8 @@ use tokio_util::bytes::Bytes;
 
 use crate::error::{ServerError, ServerResult};
 use crate::numeric::numeric_binary_to_text;
+use crate::temporal::{POSTGRES_EPOCH_DAYS, POSTGRES_EPOCH_MICROS};
 use crate::types::pg_type;
-
-/// Days from 1970-01-01 to 2000-01-01, the epoch of Postgres' binary dates.
-const POSTGRES_EPOCH_DAYS: i32 = 10_957;
-/// Microseconds from 1970-01-01 to 2000-01-01, the epoch of binary timestamps.
-const POSTGRES_EPOCH_MICROS: i64 = 946_684_800_000_000;
 
 /// The values of a Bind, converted to the statement's parameter types.
 pub(crate) fn decode_parameters(

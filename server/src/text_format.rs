@@ -14,14 +14,14 @@ use std::fmt::Write;
 use chrono::{Datelike, NaiveDate};
 use tokio_util::bytes::{BufMut, BytesMut};
 
+use crate::temporal::{MICROS_PER_DAY, MICROS_PER_SECOND};
+
 /// A date or time Postgres cannot represent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OutOfRange;
 
 /// Days from 0001-01-01 (day 1 in chrono's count) to 1970-01-01.
 const UNIX_EPOCH_DAYS_FROM_CE: i64 = 719_163;
-const MICROS_PER_SECOND: i64 = 1_000_000;
-const MICROS_PER_DAY: i64 = 86_400 * MICROS_PER_SECOND;
 
 /// Unsigned decimal digits, no allocation.
 pub(crate) fn put_unsigned(out: &mut BytesMut, mut value: u64) {
