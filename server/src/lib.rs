@@ -5,7 +5,7 @@
 //! (`connection.rs`): simple and extended query protocols, text and binary formats,
 //! results streamed as they are produced (`respond.rs`), COPY FROM STDIN data handed to the
 //! engine as it arrives (`copy_in.rs`), cancel through a shared
-//! `ConnectionManager` (`startup.rs`). Arrow types map to Postgres types in `types.rs` and
+//! `ConnectionManager` (`auth/`). Arrow types map to Postgres types in `types.rs` and
 //! are written by `encode.rs`; every error becomes a SQLSTATE in `sqlstate.rs`.
 //!
 //! Never: reach around the `Session` API into the engine, or let anything a client sends
@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+mod auth;
 mod cancel;
 mod connection;
 mod copy_in;
@@ -36,7 +37,6 @@ mod numeric;
 mod params;
 mod respond;
 mod sqlstate;
-mod startup;
 mod temporal;
 mod text_format;
 mod types;
@@ -56,9 +56,9 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
+use crate::auth::TrustStartupHandler;
 use crate::connection::ConnectionHandler;
 use crate::limits::{ACCEPT_ERROR_BACKOFF, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
-use crate::startup::TrustStartupHandler;
 
 /// Accepts Postgres connections on `listener` until `shutdown` is cancelled, then stops
 /// accepting and ends the open connections (their sessions and push queries are dropped).
@@ -109,6 +109,8 @@ async fn serve_connection(
     handlers: ConnectionHandlers,
     peer: std::net::SocketAddr,
 ) {
+    // No TLS yet: pgwire answers an SSLRequest with 'N', and clients that only prefer TLS
+    // go on in plain text. An acceptor built by a `tls.rs` takes the place of this `None`.
     match process_socket(socket, None, handlers).await {
         Ok(()) => debug!(%peer, "connection closed"),
         // Most often the client left mid-result (broken pipe): normal, not an error.
