@@ -1,15 +1,29 @@
 //! Eddy's Postgres wire protocol server: [`serve`] accepts connections and translates
-//! between pgwire and the engine's `Session` API, nothing more.
-//!
-//! Each connection is a task (`process_socket`) with its own `Session`
-//! (`connection.rs`): simple and extended query protocols, text and binary formats,
-//! results streamed as they are produced (`respond.rs`), COPY FROM STDIN data handed to the
-//! engine as it arrives (`copy_in.rs`), cancel through a shared
-//! `ConnectionManager` (`auth/`). Arrow types map to Postgres types in `types.rs` and
-//! are written by `encode.rs`; every error becomes a SQLSTATE in `sqlstate.rs`.
+//! between pgwire and the engine's `Session` API, nothing more. Each connection is a task
+//! (`process_socket`) with its own `Session`; results are streamed as they are produced.
 //!
 //! Never: reach around the `Session` API into the engine, or let anything a client sends
 //! crash the server.
+//!
+//! Modules, each with what it may use and what it must not know (imports point down the
+//! list, so there are no cycles):
+//! - `auth/`: connection startup, a file per method (`trust.rs`); pgwire only; not sessions.
+//! - `connection`: a client's `Session` behind pgwire's query and COPY handlers; may use
+//!   `respond`, `copy_in`, `cancel`, `params`, `types`; must not know how values are encoded.
+//! - `respond`: a statement's output as wire messages, streamed with heartbeats; may use
+//!   `encode`, `types`, `copy_in`, `cancel`; must not know the session or the connection.
+//! - `copy_in`: COPY FROM STDIN data into the engine's sink; must not know the connection.
+//! - `cancel`: a connection's cancel receiver and the wait on it; pgwire only.
+//! - `params`: Bind parameters to `ScalarValue`s; may use `types`, `numeric`, `temporal`.
+//! - `encode`: Arrow batches to DataRows and COPY lines, column by column; may use `types`,
+//!   `json`, `text_format`, `numeric`, `temporal`; must not know the client.
+//! - `json`: nested values as JSON text; may use `text_format`, `temporal`.
+//! - `types`: Arrow types to Postgres types (RowDescription); must not know values.
+//! - `numeric`: Postgres' binary `numeric`, both ways; may use `text_format`.
+//! - `text_format`: Postgres' text form of one scalar; may use `temporal`.
+//! - `temporal`: time units and epochs; uses no other module.
+//! - `sqlstate`: the one mapping of errors to SQLSTATEs; may use `error`. `error`
+//!   (`ServerError`) and `limits` use no other module; any module may use these three.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
