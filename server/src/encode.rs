@@ -259,16 +259,24 @@ fn encode_scalars(
             })
         }
         DataType::Time32(TimeUnit::Second) => {
-            encode_times::<Time32SecondType>(array, TimeUnit::Second, binary, encoded)
+            each_i64_value::<Time32SecondType>(array, encoded, |out, value| {
+                put_time_value(out, value, TimeUnit::Second, binary)
+            })
         }
         DataType::Time32(TimeUnit::Millisecond) => {
-            encode_times::<Time32MillisecondType>(array, TimeUnit::Millisecond, binary, encoded)
+            each_i64_value::<Time32MillisecondType>(array, encoded, |out, value| {
+                put_time_value(out, value, TimeUnit::Millisecond, binary)
+            })
         }
         DataType::Time64(TimeUnit::Microsecond) => {
-            encode_times::<Time64MicrosecondType>(array, TimeUnit::Microsecond, binary, encoded)
+            each_i64_value::<Time64MicrosecondType>(array, encoded, |out, value| {
+                put_time_value(out, value, TimeUnit::Microsecond, binary)
+            })
         }
         DataType::Time64(TimeUnit::Nanosecond) => {
-            encode_times::<Time64NanosecondType>(array, TimeUnit::Nanosecond, binary, encoded)
+            each_i64_value::<Time64NanosecondType>(array, encoded, |out, value| {
+                put_time_value(out, value, TimeUnit::Nanosecond, binary)
+            })
         }
         DataType::Timestamp(unit, zone) => {
             encode_timestamps(array, *unit, zone.is_some(), binary, encoded)
@@ -346,6 +354,22 @@ fn put_date_value(
     }
 }
 
+/// Calls `write` with each non-null value of the primitive `array`, widened to i64.
+fn each_i64_value<T>(
+    array: &dyn Array,
+    encoded: &mut EncodedColumn,
+    mut write: impl FnMut(&mut BytesMut, i64) -> Result<(), OutOfRange>,
+) -> Result<(), OutOfRange>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Into<i64>,
+{
+    let values = array.as_primitive::<T>();
+    each_value(array, encoded, |out, row| {
+        write(out, values.value(row).into())
+    })
+}
+
 /// Integers of up to 64 bits, sent as the signed Postgres integer `wire_type` names.
 fn encode_integers<T>(
     array: &dyn Array,
@@ -357,9 +381,7 @@ where
     T: ArrowPrimitiveType,
     T::Native: Into<i64>,
 {
-    let values = array.as_primitive::<T>();
-    each_value(array, encoded, |out, row| {
-        let value: i64 = values.value(row).into();
+    each_i64_value::<T>(array, encoded, |out, value| {
         match (binary, &wire_type) {
             (false, _) => put_signed(out, value),
             (true, WireType::Int2) => out.put_i16(i16::try_from(value).map_err(|_| OutOfRange)?),
@@ -370,29 +392,23 @@ where
     })
 }
 
-fn encode_times<T>(
-    array: &dyn Array,
+/// A time of day `value` in `unit`, as Postgres' `time`: microseconds since midnight.
+fn put_time_value(
+    out: &mut BytesMut,
+    value: i64,
     unit: TimeUnit,
     binary: bool,
-    encoded: &mut EncodedColumn,
-) -> Result<(), OutOfRange>
-where
-    T: ArrowPrimitiveType,
-    T::Native: Into<i64>,
-{
-    let values = array.as_primitive::<T>();
-    each_value(array, encoded, |out, row| {
-        let micros = micros_from(values.value(row).into(), unit).ok_or(OutOfRange)?;
-        if binary {
-            if !(0..=MICROS_PER_DAY).contains(&micros) {
-                return Err(OutOfRange);
-            }
-            out.put_i64(micros);
-            Ok(())
-        } else {
-            put_time(out, micros)
+) -> Result<(), OutOfRange> {
+    let micros = micros_from(value, unit).ok_or(OutOfRange)?;
+    if binary {
+        if !(0..=MICROS_PER_DAY).contains(&micros) {
+            return Err(OutOfRange);
         }
-    })
+        out.put_i64(micros);
+        Ok(())
+    } else {
+        put_time(out, micros)
+    }
 }
 
 fn encode_timestamps(

@@ -251,12 +251,7 @@ where
             send_tag(client, Tag::new("SELECT").with_rows(sent.items)).await?;
         }
         Response::CopyOut(mut copy) => {
-            let columns = i16::try_from(copy.columns).map_err(|_| {
-                server_error(ServerError::TooManyColumns {
-                    columns: copy.columns,
-                    columns_max: i16::MAX as usize,
-                })
-            })?;
+            let columns = copy_column_count(copy.columns)?;
             let header = CopyOutResponse::new(copy.format, columns, copy.column_formats());
             client
                 .feed(PgWireBackendMessage::CopyOutResponse(header))
@@ -274,12 +269,7 @@ where
             send_tag(client, Tag::new("COPY").with_rows(sent.items)).await?;
         }
         Response::CopyIn(copy) => {
-            let columns = i16::try_from(copy.columns).map_err(|_| {
-                server_error(ServerError::TooManyColumns {
-                    columns: copy.columns,
-                    columns_max: i16::MAX as usize,
-                })
-            })?;
+            let columns = copy_column_count(copy.columns)?;
             let header = CopyInResponse::new(copy.format, columns, copy.column_formats());
             client.set_state(PgWireConnectionState::CopyInProgress(!simple_protocol));
             client
@@ -292,6 +282,16 @@ where
         }
     }
     Ok(None)
+}
+
+/// A COPY response's column count, which the wire carries as an i16.
+fn copy_column_count(columns: usize) -> PgWireResult<i16> {
+    i16::try_from(columns).map_err(|_| {
+        server_error(ServerError::TooManyColumns {
+            columns,
+            columns_max: i16::MAX as usize,
+        })
+    })
 }
 
 async fn send_tag<C>(client: &mut C, tag: Tag) -> PgWireResult<()>

@@ -92,35 +92,41 @@ impl Write for StackText {
 
 /// Postgres `float8out`: fixed notation for decimal exponents in [-4, 15), else `1e+20`.
 pub(crate) fn put_float8(out: &mut BytesMut, value: f64) {
-    if !put_special_float(
-        out,
+    let special = special_float_text(
         value.is_nan(),
         value.is_infinite(),
         value.is_sign_negative(),
-    ) {
-        let mut scientific = StackText::new();
-        match write!(scientific, "{value:e}") {
-            Ok(()) => put_shortest_float(out, scientific.as_bytes(), 15),
-            // Unreachable in practice: 96 bytes hold any f64 in exponent form.
-            Err(_) => put_display(out, value),
-        }
-    }
+    );
+    put_float(out, value, special, 15);
 }
 
 /// Postgres `float4out`: fixed notation for decimal exponents in [-4, 6), else `1e+06`.
 pub(crate) fn put_float4(out: &mut BytesMut, value: f32) {
-    if !put_special_float(
-        out,
+    let special = special_float_text(
         value.is_nan(),
         value.is_infinite(),
         value.is_sign_negative(),
-    ) {
-        let mut scientific = StackText::new();
-        match write!(scientific, "{value:e}") {
-            Ok(()) => put_shortest_float(out, scientific.as_bytes(), 6),
-            // Unreachable in practice: 96 bytes hold any f32 in exponent form.
-            Err(_) => put_display(out, value),
-        }
+    );
+    put_float(out, value, special, 6);
+}
+
+/// `special` (see `special_float_text`) if there is one, else the shortest digits that read
+/// back as `value`, in fixed notation for decimal exponents in [-4, `fixed_exponent_max`).
+fn put_float(
+    out: &mut BytesMut,
+    value: impl std::fmt::LowerExp + std::fmt::Display,
+    special: Option<&'static [u8]>,
+    fixed_exponent_max: i32,
+) {
+    if let Some(text) = special {
+        out.put_slice(text);
+        return;
+    }
+    let mut scientific = StackText::new();
+    match write!(scientific, "{value:e}") {
+        Ok(()) => put_shortest_float(out, scientific.as_bytes(), fixed_exponent_max),
+        // Unreachable in practice: 96 bytes hold any f32 or f64 in exponent form.
+        Err(_) => put_display(out, value),
     }
 }
 
@@ -131,18 +137,14 @@ fn put_display(out: &mut BytesMut, value: impl std::fmt::Display) {
     }
 }
 
-/// NaN and the infinities, as Postgres spells them; false for every other value.
-fn put_special_float(out: &mut BytesMut, nan: bool, infinite: bool, negative: bool) -> bool {
-    if nan {
-        out.put_slice(b"NaN");
-    } else if infinite && negative {
-        out.put_slice(b"-Infinity");
-    } else if infinite {
-        out.put_slice(b"Infinity");
-    } else {
-        return false;
+/// NaN and the infinities, as Postgres spells them; `None` for every other value.
+fn special_float_text(nan: bool, infinite: bool, negative: bool) -> Option<&'static [u8]> {
+    match (nan, infinite, negative) {
+        (true, _, _) => Some(b"NaN"),
+        (false, true, true) => Some(b"-Infinity"),
+        (false, true, false) => Some(b"Infinity"),
+        (false, false, _) => None,
     }
-    true
 }
 
 /// Lays out Rust's shortest exponent form (`-1.25e-7`) the way Postgres prints it.
@@ -414,6 +416,9 @@ mod tests {
         assert_eq!(text(|out| put_float4(out, 1234567.0)), "1.234567e+06");
         assert_eq!(text(|out| put_float4(out, 1e6)), "1e+06");
         assert_eq!(text(|out| put_float4(out, 3.25)), "3.25");
+        assert_eq!(text(|out| put_float4(out, f32::NAN)), "NaN");
+        assert_eq!(text(|out| put_float4(out, f32::INFINITY)), "Infinity");
+        assert_eq!(text(|out| put_float4(out, f32::NEG_INFINITY)), "-Infinity");
     }
 
     #[test]
