@@ -1,0 +1,421 @@
+//! The key format: one memcmp-ordered, injective byte string per row of key columns, so the
+//! state store's byte order is SQL's order and equal keys are equal bytes. Decoding is for
+//! the tests only: the engine never reads a key back.
+//!
+//! Never: change how version 1 encodes anything; stored keys would no longer be found.
+//!
+//! # Key format, version 1
+//!
+//! `0x01`, then per key column a marker, `0x00` for NULL (nothing follows, so NULL sorts
+//! first) or `0x01` followed by the value:
+//! - BOOLEAN: `0x00` or `0x01`.
+//! - Signed integers and the types stored as them (dates, times, timestamps, durations,
+//!   decimals): big-endian two's complement with the sign bit flipped, at the type's width.
+//! - Unsigned integers: big-endian. Fixed-size binary: its bytes.
+//! - Floats: the IEEE bits, big-endian, with the sign bit flipped for positive numbers and
+//!   all bits flipped for negative ones. `-0.0` is stored as `0.0` and every NaN as one
+//!   positive quiet NaN, which sorts above `+Infinity`: SQL equality makes `-0.0 = 0.0` and
+//!   groups all NaNs together (as PostgreSQL does), and a key must be equal bytes exactly when
+//!   its values are equal. Decoding gives `0.0` and that NaN back.
+//! - Strings and binary: the bytes with each `0x00` written as `0x00 0xFF`, then `0x00 0x00`.
+//!   A prefix sorts first (`"a" < "a\0" < "ab"`), nothing of the next column bleeds into the
+//!   order, and no key is a prefix of another, so a prefix scan over leading key columns
+//!   finds exactly their keys.
+
+#[cfg(test)]
+use std::sync::Arc;
+
+use arrow::array::{Array, AsArray, BooleanArray};
+#[cfg(test)]
+use arrow::array::{ArrayRef, BooleanBuilder};
+use arrow::buffer::{Buffer, NullBuffer};
+use arrow::datatypes::{DataType, Float32Type, Float64Type};
+
+#[cfg(test)]
+use super::reader::{BytesBuilder, FixedBuilder, Reader};
+use super::{ByteValues, CodecError, EncodedColumn, fixed_width_values, is_valid};
+
+pub(super) const KEY_FORMAT_V1: u8 = 0x01;
+
+const KEY_NULL: u8 = 0x00;
+const KEY_PRESENT: u8 = 0x01;
+/// Ends a string or binary key value.
+const KEY_BYTES_END: [u8; 2] = [0x00, 0x00];
+/// A `0x00` inside a string or binary key value.
+const KEY_ESCAPED_ZERO: [u8; 2] = [0x00, 0xFF];
+
+/// The one NaN a float key holds: positive, quiet, no payload. Spelled out because it is part
+/// of the stored format.
+const CANONICAL_NAN_64: u64 = 0x7FF8_0000_0000_0000;
+const CANONICAL_NAN_32: u32 = 0x7FC0_0000;
+
+/// How the bytes of a fixed-width key type are put in memcmp order.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum FixedKeyOrder {
+    Signed,
+    Unsigned,
+    /// Fixed-size binary: its bytes as they are.
+    Raw,
+}
+
+/// The key types and how each is laid out.
+enum KeyLayout {
+    Boolean,
+    Float32,
+    Float64,
+    Fixed { width: usize, order: FixedKeyOrder },
+    Bytes,
+}
+
+impl KeyLayout {
+    fn of(data_type: &DataType) -> Result<Self, CodecError> {
+        let unsupported = || CodecError::UnsupportedKeyType {
+            type_name: eddy_planner::type_name(data_type),
+        };
+        let fixed = |order| {
+            let width = data_type.primitive_width().ok_or_else(unsupported)?;
+            Ok(KeyLayout::Fixed { width, order })
+        };
+        match data_type {
+            DataType::Boolean => Ok(KeyLayout::Boolean),
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::Date32
+            | DataType::Date64
+            | DataType::Time32(_)
+            | DataType::Time64(_)
+            | DataType::Timestamp(_, _)
+            | DataType::Duration(_)
+            | DataType::Decimal32(_, _)
+            | DataType::Decimal64(_, _)
+            | DataType::Decimal128(_, _)
+            | DataType::Decimal256(_, _) => fixed(FixedKeyOrder::Signed),
+            DataType::UInt8 | DataType::UInt16 | DataType::UInt32 | DataType::UInt64 => {
+                fixed(FixedKeyOrder::Unsigned)
+            }
+            DataType::Float32 => Ok(KeyLayout::Float32),
+            DataType::Float64 => Ok(KeyLayout::Float64),
+            DataType::FixedSizeBinary(width) => Ok(KeyLayout::Fixed {
+                width: usize::try_from(*width).map_err(|_| unsupported())?,
+                order: FixedKeyOrder::Raw,
+            }),
+            DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Utf8View
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView => Ok(KeyLayout::Bytes),
+            _ => Err(unsupported()),
+        }
+    }
+}
+
+/// One key column, downcast once.
+pub(super) struct KeyWriter<'a> {
+    nulls: Option<NullBuffer>,
+    values: KeyValues<'a>,
+}
+
+enum KeyValues<'a> {
+    Boolean(&'a BooleanArray),
+    Float32(&'a [f32]),
+    Float64(&'a [f64]),
+    Fixed {
+        values: Buffer,
+        width: usize,
+        order: FixedKeyOrder,
+    },
+    Bytes(ByteValues<'a>),
+}
+
+impl<'a> KeyWriter<'a> {
+    pub(super) fn new(array: &'a dyn Array) -> Result<Self, CodecError> {
+        // Each arm downcasts to the array class its data type guarantees.
+        let values = match KeyLayout::of(array.data_type())? {
+            KeyLayout::Boolean => KeyValues::Boolean(array.as_boolean()),
+            KeyLayout::Float32 => KeyValues::Float32(array.as_primitive::<Float32Type>().values()),
+            KeyLayout::Float64 => KeyValues::Float64(array.as_primitive::<Float64Type>().values()),
+            KeyLayout::Fixed { width, order } => KeyValues::Fixed {
+                values: fixed_width_values(array, width),
+                width,
+                order,
+            },
+            KeyLayout::Bytes => KeyValues::Bytes(ByteValues::new(array).ok_or_else(|| {
+                CodecError::UnsupportedKeyType {
+                    type_name: eddy_planner::type_name(array.data_type()),
+                }
+            })?),
+        };
+        Ok(Self {
+            nulls: array.logical_nulls(),
+            values,
+        })
+    }
+
+    pub(super) fn write_column(&self, rows: usize) -> EncodedColumn {
+        let nulls = &self.nulls;
+        match &self.values {
+            KeyValues::Boolean(array) => {
+                write_key_cells(rows, nulls, |row, out| out.push(u8::from(array.value(row))))
+            }
+            KeyValues::Float32(values) => write_key_cells(rows, nulls, |row, out| {
+                out.extend_from_slice(&float32_key(values[row]))
+            }),
+            KeyValues::Float64(values) => write_key_cells(rows, nulls, |row, out| {
+                out.extend_from_slice(&float64_key(values[row]))
+            }),
+            KeyValues::Fixed {
+                values,
+                width,
+                order,
+            } => write_key_cells(rows, nulls, |row, out| {
+                write_fixed_key(&values[row * width..(row + 1) * width], *order, out)
+            }),
+            KeyValues::Bytes(values) => write_key_cells(rows, nulls, |row, out| {
+                write_escaped(values.value(row), out)
+            }),
+        }
+    }
+}
+
+/// Encodes each row's key cell: its NULL marker, then `write_value(row, out)` unless NULL.
+fn write_key_cells(
+    rows: usize,
+    nulls: &Option<NullBuffer>,
+    write_value: impl Fn(usize, &mut Vec<u8>),
+) -> EncodedColumn {
+    EncodedColumn::write_each(rows, |row, out| {
+        if is_valid(nulls, row) {
+            out.push(KEY_PRESENT);
+            write_value(row, out);
+        } else {
+            out.push(KEY_NULL);
+        }
+    })
+}
+
+fn float64_key(value: f64) -> [u8; 8] {
+    let bits = if value == 0.0 {
+        0
+    } else if value.is_nan() {
+        CANONICAL_NAN_64
+    } else {
+        value.to_bits()
+    };
+    let sign = 1 << 63;
+    let ordered = if bits & sign != 0 { !bits } else { bits | sign };
+    ordered.to_be_bytes()
+}
+
+#[cfg(test)]
+fn float64_from_key(key: [u8; 8]) -> f64 {
+    let ordered = u64::from_be_bytes(key);
+    let sign = 1 << 63;
+    f64::from_bits(if ordered & sign != 0 {
+        ordered & !sign
+    } else {
+        !ordered
+    })
+}
+
+fn float32_key(value: f32) -> [u8; 4] {
+    let bits = if value == 0.0 {
+        0
+    } else if value.is_nan() {
+        CANONICAL_NAN_32
+    } else {
+        value.to_bits()
+    };
+    let sign = 1 << 31;
+    let ordered = if bits & sign != 0 { !bits } else { bits | sign };
+    ordered.to_be_bytes()
+}
+
+#[cfg(test)]
+fn float32_from_key(key: [u8; 4]) -> f32 {
+    let ordered = u32::from_be_bytes(key);
+    let sign = 1 << 31;
+    f32::from_bits(if ordered & sign != 0 {
+        ordered & !sign
+    } else {
+        !ordered
+    })
+}
+
+/// Writes a little-endian integer (or raw bytes) in memcmp order.
+fn write_fixed_key(little_endian: &[u8], order: FixedKeyOrder, out: &mut Vec<u8>) {
+    let start = out.len();
+    match order {
+        FixedKeyOrder::Raw => out.extend_from_slice(little_endian),
+        FixedKeyOrder::Unsigned => out.extend(little_endian.iter().rev()),
+        FixedKeyOrder::Signed => {
+            out.extend(little_endian.iter().rev());
+            // Flipping the sign bit puts negative numbers before positive ones.
+            if let Some(most_significant) = out.get_mut(start) {
+                *most_significant ^= 0x80;
+            }
+        }
+    }
+}
+
+/// Undoes [`write_fixed_key`] into `little_endian`, which is as long as `key`.
+#[cfg(test)]
+fn read_fixed_key(key: &[u8], order: FixedKeyOrder, little_endian: &mut [u8]) {
+    little_endian.copy_from_slice(key);
+    match order {
+        FixedKeyOrder::Raw => {}
+        FixedKeyOrder::Unsigned => little_endian.reverse(),
+        FixedKeyOrder::Signed => {
+            little_endian.reverse();
+            if let Some(most_significant) = little_endian.last_mut() {
+                *most_significant ^= 0x80;
+            }
+        }
+    }
+}
+
+fn write_escaped(value: &[u8], out: &mut Vec<u8>) {
+    let mut parts = value.split(|&byte| byte == 0);
+    if let Some(first) = parts.next() {
+        out.extend_from_slice(first);
+    }
+    for part in parts {
+        out.extend_from_slice(&KEY_ESCAPED_ZERO);
+        out.extend_from_slice(part);
+    }
+    out.extend_from_slice(&KEY_BYTES_END);
+}
+
+#[cfg(test)]
+fn read_escaped(reader: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    loop {
+        let rest = &reader.bytes[reader.position..];
+        let zero = rest
+            .iter()
+            .position(|&byte| byte == 0)
+            .ok_or_else(|| reader.corrupt("the 0x00 0x00 that ends a string or binary key"))?;
+        out.extend_from_slice(&rest[..zero]);
+        reader.position += zero;
+        match reader.take(2, "0x00 0x00 or 0x00 0xFF in a string or binary key")? {
+            pair if pair == KEY_BYTES_END => return Ok(()),
+            pair if pair == KEY_ESCAPED_ZERO => out.push(0x00),
+            _ => {
+                reader.position -= 2;
+                return Err(reader.corrupt("0x00 0x00 or 0x00 0xFF in a string or binary key"));
+            }
+        }
+    }
+}
+
+/// Decodes one key column.
+#[cfg(test)]
+pub(super) enum KeyBuilder {
+    Boolean(BooleanBuilder),
+    Float32(FixedBuilder),
+    Float64(FixedBuilder),
+    Fixed {
+        builder: FixedBuilder,
+        order: FixedKeyOrder,
+    },
+    Bytes(BytesBuilder),
+}
+
+#[cfg(test)]
+impl KeyBuilder {
+    pub(super) fn new(data_type: &DataType, capacity: usize) -> Result<Self, CodecError> {
+        Ok(match KeyLayout::of(data_type)? {
+            KeyLayout::Boolean => Self::Boolean(BooleanBuilder::with_capacity(capacity)),
+            KeyLayout::Float32 => Self::Float32(FixedBuilder::new(data_type, 4, capacity)),
+            KeyLayout::Float64 => Self::Float64(FixedBuilder::new(data_type, 8, capacity)),
+            KeyLayout::Fixed { width, order } => Self::Fixed {
+                builder: FixedBuilder::new(data_type, width, capacity),
+                order,
+            },
+            KeyLayout::Bytes => Self::Bytes(BytesBuilder::new(data_type, capacity)),
+        })
+    }
+
+    pub(super) fn read_column(&mut self, readers: &mut [Reader<'_>]) -> Result<(), CodecError> {
+        match self {
+            Self::Boolean(builder) => read_key_cells(readers, |reader, present| {
+                builder.append_option(present.then(|| reader.boolean()).transpose()?);
+                Ok(())
+            }),
+            Self::Float32(builder) => read_key_cells(readers, |reader, present| {
+                match present
+                    .then(|| reader.array::<4>("a FLOAT key"))
+                    .transpose()?
+                {
+                    Some(key) => builder.append(&float32_from_key(key).to_le_bytes()),
+                    None => builder.append_null(),
+                }
+                Ok(())
+            }),
+            Self::Float64(builder) => read_key_cells(readers, |reader, present| {
+                match present
+                    .then(|| reader.array::<8>("a DOUBLE key"))
+                    .transpose()?
+                {
+                    Some(key) => builder.append(&float64_from_key(key).to_le_bytes()),
+                    None => builder.append_null(),
+                }
+                Ok(())
+            }),
+            Self::Fixed { builder, order } => {
+                let mut little_endian = vec![0u8; builder.width];
+                read_key_cells(readers, |reader, present| {
+                    if present {
+                        let key = reader.take(builder.width, "a fixed-width key")?;
+                        read_fixed_key(key, *order, &mut little_endian);
+                        builder.append(&little_endian);
+                    } else {
+                        builder.append_null();
+                    }
+                    Ok(())
+                })
+            }
+            Self::Bytes(builder) => read_key_cells(readers, |reader, present| {
+                if present {
+                    read_escaped(reader, &mut builder.data)?;
+                }
+                builder.end_value(present);
+                Ok(())
+            }),
+        }
+    }
+
+    pub(super) fn finish(self) -> Result<ArrayRef, CodecError> {
+        match self {
+            Self::Boolean(mut builder) => Ok(Arc::new(builder.finish())),
+            Self::Float32(builder) | Self::Float64(builder) | Self::Fixed { builder, .. } => {
+                builder.finish()
+            }
+            Self::Bytes(builder) => builder.finish(),
+        }
+    }
+}
+
+/// Reads each key's NULL marker, then `read(reader, present)` for its value.
+#[cfg(test)]
+fn read_key_cells(
+    readers: &mut [Reader<'_>],
+    mut read: impl FnMut(&mut Reader<'_>, bool) -> Result<(), CodecError>,
+) -> Result<(), CodecError> {
+    for reader in readers {
+        let present = match reader.byte("a NULL marker")? {
+            KEY_NULL => false,
+            KEY_PRESENT => true,
+            _ => {
+                reader.position -= 1;
+                return Err(reader.corrupt("a NULL marker (0x00 or 0x01)"));
+            }
+        };
+        read(reader, present)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;
