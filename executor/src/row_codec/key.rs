@@ -33,7 +33,7 @@ use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
 #[cfg(test)]
 use super::reader::{BytesBuilder, FixedBuilder, Reader};
-use super::{ByteValues, CodecError, EncodedColumn, fixed_width_values, is_valid};
+use super::{ByteValues, CodecError, EncodedColumn, fixed_width_values};
 
 pub(super) const KEY_FORMAT_V1: u8 = 0x01;
 
@@ -186,62 +186,68 @@ fn write_key_cells(
     nulls: &Option<NullBuffer>,
     write_value: impl Fn(usize, &mut Vec<u8>),
 ) -> EncodedColumn {
-    EncodedColumn::write_each(rows, |row, out| {
-        if is_valid(nulls, row) {
+    EncodedColumn::write_each(
+        rows,
+        nulls,
+        |out| out.push(KEY_NULL),
+        |row, out| {
             out.push(KEY_PRESENT);
             write_value(row, out);
-        } else {
-            out.push(KEY_NULL);
-        }
-    })
+        },
+    )
 }
 
 fn float64_key(value: f64) -> [u8; 8] {
-    let bits = if value == 0.0 {
-        0
-    } else if value.is_nan() {
-        CANONICAL_NAN_64
-    } else {
-        value.to_bits()
-    };
-    let sign = 1 << 63;
-    let ordered = if bits & sign != 0 { !bits } else { bits | sign };
-    ordered.to_be_bytes()
+    ordered_float_bits(value, value.to_bits(), CANONICAL_NAN_64).to_be_bytes()
 }
 
 #[cfg(test)]
 fn float64_from_key(key: [u8; 8]) -> f64 {
-    let ordered = u64::from_be_bytes(key);
-    let sign = 1 << 63;
-    f64::from_bits(if ordered & sign != 0 {
-        ordered & !sign
-    } else {
-        !ordered
-    })
+    f64::from_bits(float_bits_from_key(u64::from_be_bytes(key)))
 }
 
 fn float32_key(value: f32) -> [u8; 4] {
-    let bits = if value == 0.0 {
-        0
-    } else if value.is_nan() {
-        CANONICAL_NAN_32
-    } else {
-        value.to_bits()
-    };
-    let sign = 1 << 31;
-    let ordered = if bits & sign != 0 { !bits } else { bits | sign };
-    ordered.to_be_bytes()
+    let high_half = |bits: u32| u64::from(bits) << 32;
+    let ordered = ordered_float_bits(
+        f64::from(value),
+        high_half(value.to_bits()),
+        high_half(CANONICAL_NAN_32),
+    );
+    // The low half is all zeros or all ones, and no part of the key.
+    ((ordered >> 32) as u32).to_be_bytes()
 }
 
 #[cfg(test)]
 fn float32_from_key(key: [u8; 4]) -> f32 {
-    let ordered = u32::from_be_bytes(key);
-    let sign = 1 << 31;
-    f32::from_bits(if ordered & sign != 0 {
+    let bits = float_bits_from_key(u64::from(u32::from_be_bytes(key)) << 32);
+    f32::from_bits((bits >> 32) as u32)
+}
+
+/// The bits of a float key (see the module documentation) for `value`, whose own IEEE `bits`
+/// (a FLOAT's in the high half, so that one order serves both widths) are replaced by 0 for
+/// `-0.0` and by `canonical_nan` for any NaN. Widening a FLOAT to `value` is exact, so it is
+/// zero or NaN exactly when the FLOAT is.
+fn ordered_float_bits(value: f64, bits: u64, canonical_nan: u64) -> u64 {
+    let bits = if value == 0.0 {
+        0
+    } else if value.is_nan() {
+        canonical_nan
+    } else {
+        bits
+    };
+    let sign = 1 << 63;
+    if bits & sign != 0 { !bits } else { bits | sign }
+}
+
+/// Undoes the ordering of [`ordered_float_bits`].
+#[cfg(test)]
+fn float_bits_from_key(ordered: u64) -> u64 {
+    let sign = 1 << 63;
+    if ordered & sign != 0 {
         ordered & !sign
     } else {
         !ordered
-    })
+    }
 }
 
 /// Writes a little-endian integer (or raw bytes) in memcmp order.
@@ -290,21 +296,18 @@ fn write_escaped(value: &[u8], out: &mut Vec<u8>) {
 
 #[cfg(test)]
 fn read_escaped(reader: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    const PAIR: &str = "0x00 0x00 or 0x00 0xFF in a string or binary key";
     loop {
-        let rest = &reader.bytes[reader.position..];
-        let zero = rest
+        let zero = reader
+            .remaining()
             .iter()
             .position(|&byte| byte == 0)
             .ok_or_else(|| reader.corrupt("the 0x00 0x00 that ends a string or binary key"))?;
-        out.extend_from_slice(&rest[..zero]);
-        reader.position += zero;
-        match reader.take(2, "0x00 0x00 or 0x00 0xFF in a string or binary key")? {
+        out.extend_from_slice(reader.take(zero, "string or binary key bytes")?);
+        match reader.take(2, PAIR)? {
             pair if pair == KEY_BYTES_END => return Ok(()),
             pair if pair == KEY_ESCAPED_ZERO => out.push(0x00),
-            _ => {
-                reader.position -= 2;
-                return Err(reader.corrupt("0x00 0x00 or 0x00 0xFF in a string or binary key"));
-            }
+            _ => return Err(reader.corrupt_before(2, PAIR)),
         }
     }
 }
@@ -343,25 +346,11 @@ impl KeyBuilder {
                 builder.append_option(present.then(|| reader.boolean()).transpose()?);
                 Ok(())
             }),
-            Self::Float32(builder) => read_key_cells(readers, |reader, present| {
-                match present
-                    .then(|| reader.array::<4>("a FLOAT key"))
-                    .transpose()?
-                {
-                    Some(key) => builder.append(&float32_from_key(key).to_le_bytes()),
-                    None => builder.append_null(),
-                }
-                Ok(())
+            Self::Float32(builder) => read_float_keys(readers, builder, "a FLOAT key", |key| {
+                float32_from_key(key).to_le_bytes()
             }),
-            Self::Float64(builder) => read_key_cells(readers, |reader, present| {
-                match present
-                    .then(|| reader.array::<8>("a DOUBLE key"))
-                    .transpose()?
-                {
-                    Some(key) => builder.append(&float64_from_key(key).to_le_bytes()),
-                    None => builder.append_null(),
-                }
-                Ok(())
+            Self::Float64(builder) => read_float_keys(readers, builder, "a DOUBLE key", |key| {
+                float64_from_key(key).to_le_bytes()
             }),
             Self::Fixed { builder, order } => {
                 let mut little_endian = vec![0u8; builder.width];
@@ -397,6 +386,27 @@ impl KeyBuilder {
     }
 }
 
+/// Reads the float keys of a column: `WIDTH` bytes each, their value's little-endian bytes
+/// from `little_endian_of`.
+#[cfg(test)]
+fn read_float_keys<const WIDTH: usize>(
+    readers: &mut [Reader<'_>],
+    builder: &mut FixedBuilder,
+    expected: &'static str,
+    little_endian_of: impl Fn([u8; WIDTH]) -> [u8; WIDTH],
+) -> Result<(), CodecError> {
+    read_key_cells(readers, |reader, present| {
+        match present
+            .then(|| reader.array::<WIDTH>(expected))
+            .transpose()?
+        {
+            Some(key) => builder.append(&little_endian_of(key)),
+            None => builder.append_null(),
+        }
+        Ok(())
+    })
+}
+
 /// Reads each key's NULL marker, then `read(reader, present)` for its value.
 #[cfg(test)]
 fn read_key_cells(
@@ -407,10 +417,7 @@ fn read_key_cells(
         let present = match reader.byte("a NULL marker")? {
             KEY_NULL => false,
             KEY_PRESENT => true,
-            _ => {
-                reader.position -= 1;
-                return Err(reader.corrupt("a NULL marker (0x00 or 0x01)"));
-            }
+            _ => return Err(reader.corrupt_before(1, "a NULL marker (0x00 or 0x01)")),
         };
         read(reader, present)?;
     }

@@ -21,10 +21,11 @@ mod reader;
 mod value;
 
 use std::fmt;
+use std::ops::Range;
 
-use arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray};
+use arrow::array::{Array, ArrayRef, AsArray, BinaryViewArray, GenericByteArray};
 use arrow::buffer::{Buffer, NullBuffer};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::{ByteArrayType, DataType, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
@@ -98,11 +99,9 @@ pub struct EncodedRows {
 
 impl EncodedRows {
     fn with_capacity(rows: usize, bytes: usize) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
         Self {
             bytes: Vec::with_capacity(bytes),
-            offsets,
+            offsets: first_offset(rows),
         }
     }
 
@@ -161,9 +160,7 @@ pub fn decode_keys<K: AsRef<[u8]>>(
         .iter()
         .enumerate()
         .map(|(index, key)| {
-            let mut reader = Reader::new(key.as_ref(), index, Encoding::Key);
-            reader.expect_version(KEY_FORMAT_V1)?;
-            Ok(reader)
+            Reader::after_version(key.as_ref(), index, Encoding::Key, KEY_FORMAT_V1)
         })
         .collect::<Result<Vec<_>, CodecError>>()?;
     for builder in &mut builders {
@@ -207,8 +204,8 @@ pub fn decode_rows<V: AsRef<[u8]>>(
         .iter()
         .enumerate()
         .map(|(index, value)| {
-            let mut reader = Reader::new(value.as_ref(), index, Encoding::Value);
-            reader.expect_version(VALUE_FORMAT_V1)?;
+            let mut reader =
+                Reader::after_version(value.as_ref(), index, Encoding::Value, VALUE_FORMAT_V1)?;
             let present = reader.take(fields.len().div_ceil(8), "the row's NULL bitmap")?;
             Ok(RowReader { reader, present })
         })
@@ -240,13 +237,22 @@ struct EncodedColumn {
 }
 
 impl EncodedColumn {
-    /// Encodes each row's cell with `write_cell(row, out)`.
-    fn write_each(rows: usize, mut write_cell: impl FnMut(usize, &mut Vec<u8>)) -> Self {
-        let mut offsets = Vec::with_capacity(rows + 1);
-        offsets.push(0);
+    /// Encodes each row's cell: `write_null(out)` where `nulls` has a NULL, else
+    /// `write_value(row, out)`.
+    fn write_each(
+        rows: usize,
+        nulls: &Option<NullBuffer>,
+        write_null: impl Fn(&mut Vec<u8>),
+        write_value: impl Fn(usize, &mut Vec<u8>),
+    ) -> Self {
+        let mut offsets = first_offset(rows);
         let mut bytes = Vec::new();
         for row in 0..rows {
-            write_cell(row, &mut bytes);
+            if is_valid(nulls, row) {
+                write_value(row, &mut bytes);
+            } else {
+                write_null(&mut bytes);
+            }
             offsets.push(bytes.len());
         }
         Self { bytes, offsets }
@@ -276,6 +282,14 @@ fn interleave(
     encoded
 }
 
+/// Offsets to start from: the 0 that every list of offsets starts with, and room for the end
+/// of `capacity` values.
+fn first_offset(capacity: usize) -> Vec<usize> {
+    let mut offsets = Vec::with_capacity(capacity + 1);
+    offsets.push(0);
+    offsets
+}
+
 fn is_valid(nulls: &Option<NullBuffer>, index: usize) -> bool {
     nulls.as_ref().is_none_or(|nulls| nulls.is_valid(index))
 }
@@ -294,10 +308,28 @@ fn fixed_size_binary_width(data_type: &DataType, width: i32) -> Result<usize, Co
     })
 }
 
+/// The offsets of a list or string or binary column: value `i` is `range(i)` of its items
+/// or bytes.
+enum Offsets<'a> {
+    Small(&'a [i32]),
+    Large(&'a [i64]),
+}
+
+impl Offsets<'_> {
+    fn range(&self, index: usize) -> Range<usize> {
+        match self {
+            Self::Small(offsets) => offsets[index] as usize..offsets[index + 1] as usize,
+            Self::Large(offsets) => offsets[index] as usize..offsets[index + 1] as usize,
+        }
+    }
+}
+
 /// The values of a string or binary column, whatever its offsets or views.
 enum ByteValues<'a> {
-    Offsets32 { offsets: &'a [i32], data: &'a [u8] },
-    Offsets64 { offsets: &'a [i64], data: &'a [u8] },
+    Offsets {
+        offsets: Offsets<'a>,
+        data: &'a [u8],
+    },
     Views(BinaryViewArray),
 }
 
@@ -306,48 +338,30 @@ impl<'a> ByteValues<'a> {
     fn new(array: &'a dyn Array) -> Option<Self> {
         // Each arm downcasts to the array class its data type guarantees.
         Some(match array.data_type() {
-            DataType::Utf8 => {
-                let array = array.as_string::<i32>();
-                Self::Offsets32 {
-                    offsets: array.value_offsets(),
-                    data: array.value_data(),
-                }
-            }
-            DataType::LargeUtf8 => {
-                let array = array.as_string::<i64>();
-                Self::Offsets64 {
-                    offsets: array.value_offsets(),
-                    data: array.value_data(),
-                }
-            }
-            DataType::Binary => {
-                let array = array.as_binary::<i32>();
-                Self::Offsets32 {
-                    offsets: array.value_offsets(),
-                    data: array.value_data(),
-                }
-            }
-            DataType::LargeBinary => {
-                let array = array.as_binary::<i64>();
-                Self::Offsets64 {
-                    offsets: array.value_offsets(),
-                    data: array.value_data(),
-                }
-            }
+            DataType::Utf8 => Self::with_offsets(array.as_string::<i32>(), Offsets::Small),
+            DataType::LargeUtf8 => Self::with_offsets(array.as_string::<i64>(), Offsets::Large),
+            DataType::Binary => Self::with_offsets(array.as_binary::<i32>(), Offsets::Small),
+            DataType::LargeBinary => Self::with_offsets(array.as_binary::<i64>(), Offsets::Large),
             DataType::Utf8View => Self::Views(array.as_string_view().clone().to_binary_view()),
             DataType::BinaryView => Self::Views(array.as_binary_view().clone()),
             _ => return None,
         })
     }
 
+    /// The values of a string or binary array: a string is UTF-8 bytes, laid out as binary.
+    fn with_offsets<T: ByteArrayType>(
+        array: &'a GenericByteArray<T>,
+        offsets: impl FnOnce(&'a [T::Offset]) -> Offsets<'a>,
+    ) -> Self {
+        Self::Offsets {
+            offsets: offsets(array.value_offsets()),
+            data: array.value_data(),
+        }
+    }
+
     fn value(&self, index: usize) -> &[u8] {
         match self {
-            Self::Offsets32 { offsets, data } => {
-                &data[offsets[index] as usize..offsets[index + 1] as usize]
-            }
-            Self::Offsets64 { offsets, data } => {
-                &data[offsets[index] as usize..offsets[index + 1] as usize]
-            }
+            Self::Offsets { offsets, data } => &data[offsets.range(index)],
             Self::Views(array) => array.value(index),
         }
     }

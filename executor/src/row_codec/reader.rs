@@ -16,24 +16,33 @@ use arrow::buffer::{Buffer, MutableBuffer, OffsetBuffer};
 use arrow::datatypes::{DataType, Decimal32Type, Decimal64Type, Decimal128Type, Decimal256Type};
 use arrow::error::ArrowError;
 
-use super::{CodecError, Encoding};
+use super::{CodecError, Encoding, first_offset};
 
 /// A cursor over one stored key or value.
 pub(super) struct Reader<'a> {
-    pub(super) bytes: &'a [u8],
-    pub(super) position: usize,
+    bytes: &'a [u8],
+    position: usize,
     index: usize,
     encoding: Encoding,
 }
 
 impl<'a> Reader<'a> {
-    pub(super) fn new(bytes: &'a [u8], index: usize, encoding: Encoding) -> Self {
-        Self {
+    /// A cursor over `bytes`, the key or value at `index` of those being decoded, past their
+    /// format version, which must be `supported`.
+    pub(super) fn after_version(
+        bytes: &'a [u8],
+        index: usize,
+        encoding: Encoding,
+        supported: u8,
+    ) -> Result<Self, CodecError> {
+        let mut reader = Self {
             bytes,
             position: 0,
             index,
             encoding,
-        }
+        };
+        reader.expect_version(supported)?;
+        Ok(reader)
     }
 
     pub(super) fn corrupt(&self, expected: &'static str) -> CodecError {
@@ -43,6 +52,18 @@ impl<'a> Reader<'a> {
             position: self.position,
             expected,
         }
+    }
+
+    /// The `length` bytes just read are not what was expected: points the error at them.
+    pub(super) fn corrupt_before(&mut self, length: usize, expected: &'static str) -> CodecError {
+        self.position -= length;
+        self.corrupt(expected)
+    }
+
+    /// The bytes not read yet.
+    #[cfg(test)]
+    pub(super) fn remaining(&self) -> &'a [u8] {
+        &self.bytes[self.position..]
     }
 
     pub(super) fn byte(&mut self, expected: &'static str) -> Result<u8, CodecError> {
@@ -104,14 +125,11 @@ impl<'a> Reader<'a> {
         match self.byte("a boolean (0x00 or 0x01)")? {
             0 => Ok(false),
             1 => Ok(true),
-            _ => {
-                self.position -= 1;
-                Err(self.corrupt("a boolean (0x00 or 0x01)"))
-            }
+            _ => Err(self.corrupt_before(1, "a boolean (0x00 or 0x01)")),
         }
     }
 
-    pub(super) fn expect_version(&mut self, supported: u8) -> Result<(), CodecError> {
+    fn expect_version(&mut self, supported: u8) -> Result<(), CodecError> {
         let version = self.byte("the format version")?;
         if version != supported {
             return Err(CodecError::UnknownVersion {
@@ -207,12 +225,10 @@ pub(super) struct BytesBuilder {
 
 impl BytesBuilder {
     pub(super) fn new(data_type: &DataType, capacity: usize) -> Self {
-        let mut offsets = Vec::with_capacity(capacity + 1);
-        offsets.push(0);
         Self {
             data_type: data_type.clone(),
             data: Vec::new(),
-            offsets,
+            offsets: first_offset(capacity),
             nulls: NullBufferBuilder::new(capacity),
         }
     }

@@ -14,7 +14,6 @@
 //!   values, entry by entry.
 //! - STRUCT: bitmap of the non-NULL fields, those fields.
 
-use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::builder::NullBufferBuilder;
@@ -28,7 +27,8 @@ use arrow::error::ArrowError;
 
 use super::reader::{BytesBuilder, FixedBuilder, Reader, invalid_column, offsets32, offsets64};
 use super::{
-    ByteValues, CodecError, EncodedColumn, fixed_size_binary_width, fixed_width_values, is_valid,
+    ByteValues, CodecError, EncodedColumn, Offsets, first_offset, fixed_size_binary_width,
+    fixed_width_values, is_valid,
 };
 
 // Values store fixed-width types as Arrow holds them in memory; the format says little-endian.
@@ -55,29 +55,15 @@ enum WriterValues<'a> {
     },
     Bytes(ByteValues<'a>),
     List {
-        offsets: ListOffsets<'a>,
+        offsets: Offsets<'a>,
         items: Box<ValueWriter<'a>>,
     },
     Map {
-        offsets: ListOffsets<'a>,
+        offsets: Offsets<'a>,
         keys: Box<ValueWriter<'a>>,
         values: Box<ValueWriter<'a>>,
     },
     Struct(Vec<ValueWriter<'a>>),
-}
-
-enum ListOffsets<'a> {
-    Small(&'a [i32]),
-    Large(&'a [i64]),
-}
-
-impl ListOffsets<'_> {
-    fn range(&self, index: usize) -> Range<usize> {
-        match self {
-            Self::Small(offsets) => offsets[index] as usize..offsets[index + 1] as usize,
-            Self::Large(offsets) => offsets[index] as usize..offsets[index + 1] as usize,
-        }
-    }
 }
 
 impl<'a> ValueWriter<'a> {
@@ -97,21 +83,21 @@ impl<'a> ValueWriter<'a> {
             DataType::List(_) => {
                 let list = array.as_list::<i32>();
                 WriterValues::List {
-                    offsets: ListOffsets::Small(list.value_offsets()),
+                    offsets: Offsets::Small(list.value_offsets()),
                     items: Box::new(ValueWriter::new(list.values().as_ref())?),
                 }
             }
             DataType::LargeList(_) => {
                 let list = array.as_list::<i64>();
                 WriterValues::List {
-                    offsets: ListOffsets::Large(list.value_offsets()),
+                    offsets: Offsets::Large(list.value_offsets()),
                     items: Box::new(ValueWriter::new(list.values().as_ref())?),
                 }
             }
             DataType::Map(_, _) => {
                 let map = array.as_map();
                 WriterValues::Map {
-                    offsets: ListOffsets::Small(map.value_offsets()),
+                    offsets: Offsets::Small(map.value_offsets()),
                     keys: Box::new(ValueWriter::new(map.keys().as_ref())?),
                     values: Box::new(ValueWriter::new(map.values().as_ref())?),
                 }
@@ -228,11 +214,7 @@ fn write_value_cells(
     nulls: &Option<NullBuffer>,
     write_value: impl Fn(usize, &mut Vec<u8>),
 ) -> EncodedColumn {
-    EncodedColumn::write_each(rows, |row, out| {
-        if is_valid(nulls, row) {
-            write_value(row, out);
-        }
-    })
+    EncodedColumn::write_each(rows, nulls, |_| {}, write_value)
 }
 
 fn write_bytes(value: &[u8], out: &mut Vec<u8>) {
@@ -570,12 +552,6 @@ fn read_value_cells(
         read(&mut row.reader, present)?;
     }
     Ok(())
-}
-
-fn first_offset(capacity: usize) -> Vec<usize> {
-    let mut offsets = Vec::with_capacity(capacity + 1);
-    offsets.push(0);
-    offsets
 }
 
 /// Appends the end of a list of `count` items after the previous one.
