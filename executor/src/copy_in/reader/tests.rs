@@ -74,11 +74,27 @@ fn read(
     read_pieces(options, columns, &[data.as_bytes()])
 }
 
-fn cells(values: &[Option<&str>]) -> Vec<Option<String>> {
-    values
+/// Reads `data` whole and checks its rows: each row's line and cells (None for NULL).
+fn assert_reads(
+    options: &CopyOptions,
+    columns: &[&str],
+    data: &str,
+    expected: &[(u64, &[Option<&str>])],
+) {
+    let expected: Vec<(u64, Vec<Option<String>>)> = expected
         .iter()
-        .map(|value| value.map(str::to_string))
-        .collect()
+        .map(|(line, cells)| {
+            (
+                *line,
+                cells.iter().map(|cell| cell.map(str::to_string)).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        read(options, columns, data).expect("reads"),
+        expected,
+        "{data:?}"
+    );
 }
 
 /// Every way of cutting `data` in two gives the same rows as reading it whole.
@@ -105,43 +121,37 @@ fn message(result: EngineResult<impl std::fmt::Debug>) -> String {
 
 #[test]
 fn text_fields_nulls_and_escapes() {
-    let text = options(CopyFormat::Text);
-    let rows = read(
-        &text,
+    assert_reads(
+        &options(CopyFormat::Text),
         &["a", "b", "c"],
         "1\thello\t\\N\n2\ta\\tb\\\\c\\nd\t\\\\N\n3\t\\x41\\101\\q\\\t\t\n",
-    )
-    .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, cells(&[Some("1"), Some("hello"), None])),
-            (2, cells(&[Some("2"), Some("a\tb\\c\nd"), Some("\\N")])),
-            (3, cells(&[Some("3"), Some("AAq\t"), Some("")])),
-        ]
+        &[
+            (1, &[Some("1"), Some("hello"), None]),
+            (2, &[Some("2"), Some("a\tb\\c\nd"), Some("\\N")]),
+            (3, &[Some("3"), Some("AAq\t"), Some("")]),
+        ],
     );
 }
 
 #[test]
 fn text_lines_end_in_lf_or_crlf_and_the_last_may_lack_one() {
     let text = options(CopyFormat::Text);
-    let rows = read(&text, &["a", "b"], "1\tx\r\n2\ty\n3\tz").unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, cells(&[Some("1"), Some("x")])),
-            (2, cells(&[Some("2"), Some("y")])),
-            (3, cells(&[Some("3"), Some("z")])),
-        ]
+    assert_reads(
+        &text,
+        &["a", "b"],
+        "1\tx\r\n2\ty\n3\tz",
+        &[
+            (1, &[Some("1"), Some("x")]),
+            (2, &[Some("2"), Some("y")]),
+            (3, &[Some("3"), Some("z")]),
+        ],
     );
     // An escaped newline belongs to its field; the row after it is on line 3.
-    let rows = read(&text, &["a"], "one\\\ntwo\nthree\n").unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, cells(&[Some("one\ntwo")])),
-            (3, cells(&[Some("three")]))
-        ]
+    assert_reads(
+        &text,
+        &["a"],
+        "one\\\ntwo\nthree\n",
+        &[(1, &[Some("one\ntwo")]), (3, &[Some("three")])],
     );
 }
 
@@ -158,36 +168,28 @@ fn text_split_anywhere_reads_the_same() {
 #[test]
 fn text_end_marker_and_header() {
     let mut text = options(CopyFormat::Text);
-    let rows = read(&text, &["a"], "1\n\\.\nignored\n").unwrap();
-    assert_eq!(rows, vec![(1, cells(&[Some("1")]))]);
+    assert_reads(&text, &["a"], "1\n\\.\nignored\n", &[(1, &[Some("1")])]);
     text.header = true;
-    let rows = read(&text, &["a"], "a\n1\n2\n").unwrap();
-    assert_eq!(
-        rows,
-        vec![(2, cells(&[Some("1")])), (3, cells(&[Some("2")]))]
+    assert_reads(
+        &text,
+        &["a"],
+        "a\n1\n2\n",
+        &[(2, &[Some("1")]), (3, &[Some("2")])],
     );
 }
 
 #[test]
 fn csv_quotes_doubled_quotes_and_nulls() {
-    let csv = options(CopyFormat::Csv);
-    let rows = read(
-        &csv,
+    assert_reads(
+        &options(CopyFormat::Csv),
         &["a", "b", "c"],
         "1,plain,\n2,\"with, comma\",\"\"\n3,\"say \"\"hi\"\"\",\"multi\nline\"\n4,a\"b,c\"d,\\N\n",
-    )
-    .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (1, cells(&[Some("1"), Some("plain"), None])),
-            (2, cells(&[Some("2"), Some("with, comma"), Some("")])),
-            (
-                3,
-                cells(&[Some("3"), Some("say \"hi\""), Some("multi\nline")])
-            ),
-            (5, cells(&[Some("4"), Some("ab,cd"), Some("\\N")])),
-        ]
+        &[
+            (1, &[Some("1"), Some("plain"), None]),
+            (2, &[Some("2"), Some("with, comma"), Some("")]),
+            (3, &[Some("3"), Some("say \"hi\""), Some("multi\nline")]),
+            (5, &[Some("4"), Some("ab,cd"), Some("\\N")]),
+        ],
     );
 }
 
@@ -200,19 +202,15 @@ fn csv_with_its_own_delimiter_null_escape_and_header() {
         escape: '\\',
         ..options(CopyFormat::Csv)
     };
-    let rows = read(
+    assert_reads(
         &csv,
         &["a", "b"],
         "a;b\r\n1;\"x \\\"q\\\" \\\\ y\"\r\nNA;\"NA\"\r\n;\"a\\b\"\r\n",
-    )
-    .unwrap();
-    assert_eq!(
-        rows,
-        vec![
-            (2, cells(&[Some("1"), Some("x \"q\" \\ y")])),
-            (3, cells(&[None, Some("NA")])),
-            (4, cells(&[Some(""), Some("a\\b")])),
-        ]
+        &[
+            (2, &[Some("1"), Some("x \"q\" \\ y")]),
+            (3, &[None, Some("NA")]),
+            (4, &[Some(""), Some("a\\b")]),
+        ],
     );
 }
 
