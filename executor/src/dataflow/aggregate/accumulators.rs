@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, ArrowPrimitiveType, AsArray, Decimal128Array, Float64Array, Int64Array,
+    PrimitiveArray,
 };
 use arrow::datatypes::{
     DECIMAL128_MAX_PRECISION, DataType, Decimal128Type, DecimalType, Float32Type, Float64Type, i256,
@@ -19,20 +20,6 @@ use arrow::datatypes::{
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::with_integer_type;
 use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
-
-/// Whether SUM and AVG take `data_type` as an integer.
-pub(super) fn is_integer(data_type: &DataType) -> bool {
-    matches!(
-        data_type,
-        DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-    )
-}
 
 /// The precision of SUM over DECIMAL(`precision`, s), as DataFusion computes it.
 pub(super) fn sum_decimal_precision(precision: u8) -> u8 {
@@ -53,7 +40,7 @@ pub(super) fn retracted_more_than_inserted(
 fn downcast<T: ArrowPrimitiveType>(
     function: AggregateFunction,
     array: &dyn Array,
-) -> Result<&arrow::array::PrimitiveArray<T>, AggregateError> {
+) -> Result<&PrimitiveArray<T>, AggregateError> {
     array
         .as_primitive_opt::<T>()
         .ok_or_else(|| AggregateError::Invariant {
@@ -89,6 +76,45 @@ fn check_counts(
         Some(&group) => Err(retracted_more_than_inserted(function, group)),
         None => Ok(()),
     }
+}
+
+/// A group's running SUM or AVG total, with the counts no batch may leave negative.
+trait Total {
+    /// The rows with a non-NULL value.
+    fn non_null(&self) -> i64;
+
+    /// The lowest of its counts, checked once a batch left `non_null` negative somewhere.
+    fn lowest_count(&self) -> i64 {
+        self.non_null()
+    }
+}
+
+/// Adds the non-NULL values of `array` to their groups' totals, one
+/// `add(total, value, weight, may_reset)` a row, then fails if a group's count went negative
+/// (`check_counts`). `may_reset` is false from the first row that left a count negative:
+/// within a batch a retraction may come before its insertion (see `FloatTotal::add`).
+fn add_values<T: ArrowPrimitiveType, Group: Total>(
+    function: AggregateFunction,
+    array: &PrimitiveArray<T>,
+    batch: &Batch<'_>,
+    totals: &mut [Group],
+    mut add: impl FnMut(&mut Group, T::Native, i64, bool) -> Result<(), AggregateError>,
+) -> Result<(), AggregateError> {
+    let nulls = array.nulls();
+    let mut went_negative = false;
+    let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
+    for (row, ((&group, &weight), &value)) in rows.enumerate() {
+        if nulls.is_some_and(|nulls| nulls.is_null(row)) {
+            continue;
+        }
+        let total = &mut totals[group];
+        add(total, value, weight, !went_negative)?;
+        went_negative |= total.non_null() < 0;
+    }
+    if went_negative {
+        check_counts(function, batch.groups, |group| totals[group].lowest_count())?;
+    }
+    Ok(())
 }
 
 fn decode_count(decoder: &mut Decoder<'_>) -> Result<i64, AggregateError> {
@@ -186,6 +212,12 @@ struct IntegerTotal {
     non_null: i64,
 }
 
+impl Total for IntegerTotal {
+    fn non_null(&self) -> i64 {
+        self.non_null
+    }
+}
+
 /// SUM and AVG of integers.
 pub(super) struct IntSumStates {
     function: AggregateFunction,
@@ -214,29 +246,22 @@ impl IntSumStates {
         T: ArrowPrimitiveType,
         T::Native: Into<i64>,
     {
-        let array = downcast::<T>(self.function, array)?;
-        let nulls = array.nulls();
-        let mut went_negative = false;
-        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
-        for (row, ((&group, &weight), &value)) in rows.enumerate() {
-            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
-                continue;
-            }
-            let value: i64 = value.into();
-            let total = &mut self.totals[group];
-            total.sum = total
-                .sum
-                .checked_add(i128::from(value) * i128::from(weight))
-                .ok_or_else(|| overflow(self.function, &self.output_type))?;
-            add_weight(&mut total.non_null, weight, self.function)?;
-            went_negative |= total.non_null < 0;
-        }
-        if went_negative {
-            check_counts(self.function, batch.groups, |group| {
-                self.totals[group].non_null
-            })?;
-        }
-        Ok(())
+        let function = self.function;
+        let array = downcast::<T>(function, array)?;
+        add_values(
+            function,
+            array,
+            batch,
+            &mut self.totals,
+            |total, value, weight, _| {
+                let value: i64 = value.into();
+                total.sum = total
+                    .sum
+                    .checked_add(i128::from(value) * i128::from(weight))
+                    .ok_or_else(|| overflow(function, &self.output_type))?;
+                add_weight(&mut total.non_null, weight, function)
+            },
+        )
     }
 }
 
@@ -300,6 +325,19 @@ struct FloatTotal {
     nan: i64,
     positive_infinity: i64,
     negative_infinity: i64,
+}
+
+impl Total for FloatTotal {
+    fn non_null(&self) -> i64 {
+        self.non_null
+    }
+
+    fn lowest_count(&self) -> i64 {
+        self.non_null
+            .min(self.nan)
+            .min(self.positive_infinity)
+            .min(self.negative_infinity)
+    }
 }
 
 impl FloatTotal {
@@ -375,29 +413,15 @@ impl FloatSumStates {
         T: ArrowPrimitiveType,
         T::Native: Into<f64>,
     {
-        let array = downcast::<T>(self.function, array)?;
-        let nulls = array.nulls();
-        let mut went_negative = false;
-        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
-        for (row, ((&group, &weight), &value)) in rows.enumerate() {
-            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
-                continue;
-            }
-            let total = &mut self.totals[group];
-            total.add(value.into(), weight, !went_negative, self.function)?;
-            went_negative |= total.non_null < 0;
-        }
-        if went_negative {
-            check_counts(self.function, batch.groups, |group| {
-                let total = &self.totals[group];
-                total
-                    .non_null
-                    .min(total.nan)
-                    .min(total.positive_infinity)
-                    .min(total.negative_infinity)
-            })?;
-        }
-        Ok(())
+        let function = self.function;
+        let array = downcast::<T>(function, array)?;
+        add_values(
+            function,
+            array,
+            batch,
+            &mut self.totals,
+            |total, value, weight, may_reset| total.add(value.into(), weight, may_reset, function),
+        )
     }
 }
 
@@ -459,6 +483,12 @@ struct DecimalTotal {
     non_null: i64,
 }
 
+impl Total for DecimalTotal {
+    fn non_null(&self) -> i64 {
+        self.non_null
+    }
+}
+
 impl Default for DecimalTotal {
     fn default() -> Self {
         DecimalTotal {
@@ -502,28 +532,21 @@ impl DecimalSumStates {
 impl GroupStates for DecimalSumStates {
     fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
         grow_to_fit(&mut self.totals, batch.groups);
-        let array = downcast::<Decimal128Type>(self.function, batch.argument(self.function)?)?;
-        let nulls = array.nulls();
-        let mut went_negative = false;
-        let rows = batch.groups.iter().zip(batch.weights).zip(array.values());
-        for (row, ((&group, &weight), &value)) in rows.enumerate() {
-            if nulls.is_some_and(|nulls| nulls.is_null(row)) {
-                continue;
-            }
-            let total = &mut self.totals[group];
-            let term = i256::from_i128(value).checked_mul(i256::from(weight));
-            total.sum = term
-                .and_then(|term| total.sum.checked_add(term))
-                .ok_or_else(|| overflow(self.function, &self.output_type))?;
-            add_weight(&mut total.non_null, weight, self.function)?;
-            went_negative |= total.non_null < 0;
-        }
-        if went_negative {
-            check_counts(self.function, batch.groups, |group| {
-                self.totals[group].non_null
-            })?;
-        }
-        Ok(())
+        let function = self.function;
+        let array = downcast::<Decimal128Type>(function, batch.argument(function)?)?;
+        add_values(
+            function,
+            array,
+            batch,
+            &mut self.totals,
+            |total, value, weight, _| {
+                let term = i256::from_i128(value).checked_mul(i256::from(weight));
+                total.sum = term
+                    .and_then(|term| total.sum.checked_add(term))
+                    .ok_or_else(|| overflow(function, &self.output_type))?;
+                add_weight(&mut total.non_null, weight, function)
+            },
+        )
     }
 
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {

@@ -174,7 +174,7 @@ impl AggregateFunction {
                 Ok(DataType::Int64)
             }
             AggregateFunction::Sum => match input {
-                _ if accumulators::is_integer(input) => Ok(DataType::Int64),
+                _ if values::is_integer(input) => Ok(DataType::Int64),
                 DataType::Float32 | DataType::Float64 => Ok(DataType::Float64),
                 DataType::Decimal128(precision, scale) => Ok(DataType::Decimal128(
                     accumulators::sum_decimal_precision(*precision),
@@ -183,7 +183,7 @@ impl AggregateFunction {
                 _ => Err(unsupported()),
             },
             AggregateFunction::Avg => match input {
-                _ if accumulators::is_integer(input) => Ok(DataType::Float64),
+                _ if values::is_integer(input) => Ok(DataType::Float64),
                 DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => {
                     Ok(DataType::Float64)
                 }

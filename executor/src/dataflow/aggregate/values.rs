@@ -176,26 +176,35 @@ pub(super) fn states_of_kind(
     })
 }
 
-/// Whether `data_type` is a boolean or one of the types [`with_integer_type`] handles.
-fn is_stored_as_integer(data_type: &DataType) -> bool {
-    use arrow::datatypes::TimeUnit::{Microsecond, Millisecond, Nanosecond, Second};
+/// Whether `data_type` is an integer type whose values convert losslessly to `i64` (every
+/// one but UBIGINT): the integers SUM and AVG take, and [`with_integer_type`] handles.
+pub(super) fn is_integer(data_type: &DataType) -> bool {
     matches!(
         data_type,
-        DataType::Boolean
-            | DataType::Int8
+        DataType::Int8
             | DataType::Int16
             | DataType::Int32
             | DataType::Int64
             | DataType::UInt8
             | DataType::UInt16
             | DataType::UInt32
-            | DataType::Date32
-            | DataType::Date64
-            | DataType::Time32(Second | Millisecond)
-            | DataType::Time64(Microsecond | Nanosecond)
-            | DataType::Timestamp(_, _)
-            | DataType::Duration(_)
     )
+}
+
+/// Whether `data_type` is a boolean or one of the types [`with_integer_type`] handles.
+fn is_stored_as_integer(data_type: &DataType) -> bool {
+    use arrow::datatypes::TimeUnit::{Microsecond, Millisecond, Nanosecond, Second};
+    is_integer(data_type)
+        || matches!(
+            data_type,
+            DataType::Boolean
+                | DataType::Date32
+                | DataType::Date64
+                | DataType::Time32(Second | Millisecond)
+                | DataType::Time64(Microsecond | Nanosecond)
+                | DataType::Timestamp(_, _)
+                | DataType::Duration(_)
+        )
 }
 
 /// Whether the multiset aggregates take `data_type`.
