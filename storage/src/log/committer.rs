@@ -176,38 +176,10 @@ fn send_reply(reply: AppendReply, result: Result<Vec<Offset>, StorageError>) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-    use std::sync::atomic::AtomicBool;
-
-    use arrow::array::Int64Array;
-    use arrow::datatypes::{DataType, Field, Schema};
     use arrow::record_batch::RecordBatch;
 
     use super::*;
-    use crate::log::Durability;
-    use crate::log::partition::{LogSettings, PartitionIdentity};
-
-    fn ids(first: i64, rows: usize) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
-        let ids = Int64Array::from_iter_values(first..first + rows as i64);
-        RecordBatch::try_new(schema, vec![Arc::new(ids)]).expect("column matches the schema")
-    }
-
-    fn partition(directory: &Path, segment_bytes_max: u64) -> Arc<Partition> {
-        let identity = PartitionIdentity {
-            topic: Arc::from("t"),
-            partition: 0,
-            dropped: Arc::new(AtomicBool::new(false)),
-        };
-        let settings = LogSettings {
-            durability: Durability::Fsync,
-            segment_bytes_max,
-        };
-        let schema = ids(0, 1).schema();
-        Arc::new(
-            Partition::open(identity, directory.to_path_buf(), schema, settings).expect("opens"),
-        )
-    }
+    use crate::log::partition::tests::{ids, open_partition};
 
     fn request(
         frames: Vec<(&Arc<Partition>, RecordBatch)>,
@@ -229,7 +201,7 @@ mod tests {
     #[test]
     fn one_round_places_every_request_in_order() {
         let directory = tempfile::tempdir().expect("temp dir");
-        let log = partition(directory.path(), 1 << 20);
+        let log = open_partition(directory.path(), 1 << 20);
         let (first, mut first_reply) = request(vec![(&log, ids(0, 3)), (&log, ids(3, 1))]);
         let (second, mut second_reply) = request(vec![(&log, ids(4, 2))]);
         commit_round(vec![first, second]);
@@ -250,8 +222,8 @@ mod tests {
     fn a_failed_write_rolls_back_the_whole_round() {
         let healthy_directory = tempfile::tempdir().expect("temp dir");
         let broken_directory = tempfile::tempdir().expect("temp dir");
-        let healthy = partition(healthy_directory.path(), 1 << 20);
-        let broken = partition(broken_directory.path(), 1);
+        let healthy = open_partition(healthy_directory.path(), 1 << 20);
+        let broken = open_partition(broken_directory.path(), 1);
         // The second frame must roll to a new segment file, in a directory that is gone.
         std::fs::remove_dir_all(broken_directory.path()).expect("remove");
         let (first, mut first_reply) = request(vec![(&healthy, ids(0, 3))]);

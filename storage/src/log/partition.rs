@@ -333,6 +333,19 @@ impl Partition {
         self.identity.dropped_error()
     }
 
+    /// Fails if the topic was dropped or an earlier write failed: no write may follow either.
+    fn check_writable(&self, writer: &PartitionWriter) -> Result<(), StorageError> {
+        if let Some(dropped) = self.identity.dropped_error() {
+            return Err(dropped);
+        }
+        if writer.failed {
+            return Err(self
+                .identity
+                .unavailable("an earlier write failed; reopen the store"));
+        }
+        Ok(())
+    }
+
     pub(crate) fn producer_epoch(&self, producer_id: u64) -> Option<u64> {
         lock(&self.writer)
             .producer_epochs
@@ -366,14 +379,7 @@ impl Partition {
         writer: &mut PartitionWriter,
         frame: &mut EncodedFrame,
     ) -> Result<Offset, StorageError> {
-        if let Some(dropped) = self.identity.dropped_error() {
-            return Err(dropped);
-        }
-        if writer.failed {
-            return Err(self
-                .identity
-                .unavailable("an earlier write failed; reopen the store"));
-        }
+        self.check_writable(writer)?;
         let producer = frame.header().producer;
         let repeated = writer
             .producer_epochs
@@ -646,14 +652,7 @@ impl Partition {
     /// rewritten holding only its rows below `end`.
     pub(crate) fn truncate(&self, end: Offset) -> Result<(), StorageError> {
         let mut writer = lock(&self.writer);
-        if let Some(dropped) = self.identity.dropped_error() {
-            return Err(dropped);
-        }
-        if writer.failed {
-            return Err(self
-                .identity
-                .unavailable("an earlier write failed; reopen the store"));
-        }
+        self.check_writable(&writer)?;
         if !writer.pending.is_empty() {
             return Err(self
                 .identity
@@ -889,7 +888,7 @@ fn recover_segment(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use arrow::array::Int64Array;
@@ -897,10 +896,28 @@ mod tests {
 
     use super::*;
 
-    fn ids(first: i64, rows: usize) -> RecordBatch {
+    /// A batch of one BIGINT column `id`: `rows` ids from `first`.
+    pub(crate) fn ids(first: i64, rows: usize) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
         let ids = Int64Array::from_iter_values(first..first + rows as i64);
         RecordBatch::try_new(schema, vec![Arc::new(ids)]).expect("column matches the schema")
+    }
+
+    /// Partition 0 of a topic "t" of [`ids`] batches, in `directory`, fsynced.
+    pub(crate) fn open_partition(directory: &Path, segment_bytes_max: u64) -> Arc<Partition> {
+        let identity = PartitionIdentity {
+            topic: Arc::from("t"),
+            partition: 0,
+            dropped: Arc::new(AtomicBool::new(false)),
+        };
+        let settings = LogSettings {
+            durability: Durability::Fsync,
+            segment_bytes_max,
+        };
+        let schema = ids(0, 1).schema();
+        Arc::new(
+            Partition::open(identity, directory.to_path_buf(), schema, settings).expect("opens"),
+        )
     }
 
     #[test]
@@ -940,21 +957,11 @@ mod tests {
     #[test]
     fn a_frame_larger_than_a_segment_gets_a_segment_of_its_own() {
         let directory = tempfile::tempdir().expect("temp dir");
-        let identity = PartitionIdentity {
-            topic: Arc::from("t"),
-            partition: 0,
-            dropped: Arc::new(AtomicBool::new(false)),
-        };
-        let settings = LogSettings {
-            durability: Durability::Fsync,
-            segment_bytes_max: 1024,
-        };
-        let schema = ids(0, 1).schema();
-        let partition = Partition::open(identity, directory.path().to_path_buf(), schema, settings)
-            .expect("opens");
+        let segment_bytes_max = 1024;
+        let partition = open_partition(directory.path(), segment_bytes_max);
         for first in [0, 1000, 2000] {
             let mut frame = EncodedFrame::encode(ids(first, 1000)).expect("encodes");
-            assert!(frame.frame_bytes() > settings.segment_bytes_max);
+            assert!(frame.frame_bytes() > segment_bytes_max);
             partition.write_frame(&mut frame).expect("writes");
             partition.sync().expect("syncs");
             partition.publish();
