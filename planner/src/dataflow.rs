@@ -1,9 +1,10 @@
 //! Dataflow plans: what a persistent or push query runs, lowered from DataFusion's logical plan.
 //!
 //! A stateless query is a source and a chain of steps (filter, project) over batches with the
-//! source's queryable schema; each expression is compiled once to a DataFusion `PhysicalExpr`
-//! and evaluated a batch at a time, so every DataFusion scalar function works. Weights pass
-//! through filters and projections unchanged (the Z-set rule for stateless operators).
+//! source's queryable schema; each expression is simplified as DataFusion's optimizer would,
+//! compiled once to a `PhysicalExpr` and evaluated a batch at a time, so every DataFusion
+//! scalar function works. Weights pass through filters and projections unchanged (the Z-set
+//! rule for stateless operators).
 //!
 //! An aggregation (`GROUP BY`, `HAVING`) lowers to an [`AggregatePlan`]: stateless steps into
 //! the aggregate, its group keys and aggregate calls, and stateless steps over its output
@@ -18,13 +19,16 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
 
 use crate::catalog::ROWTIME;
 use crate::error::{PlanError, PlanResult};
+use crate::sql::session_options;
 
 /// One operator of a stateless dataflow.
 #[derive(Debug, Clone)]
@@ -446,12 +450,58 @@ fn project_step(projection: &Projection) -> PlanResult<Step> {
     })
 }
 
-/// Compiles one logical expression against the schema of the batches it will see.
+/// Compiles one logical expression against the schema of the batches it will see, after
+/// DataFusion's expression simplifier, run as the optimizer's `SimplifyExpressions` runs it
+/// on a pull query's plan (same options, the node's input schema, no start time since the
+/// session never marks one): some functions only run rewritten (COALESCE becomes a CASE,
+/// `arrow_cast` a CAST) and fail if evaluated as written.
 pub fn compile(expr: &Expr, schema: &DFSchema) -> PlanResult<Arc<dyn PhysicalExpr>> {
+    let context = SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .with_config_options(Arc::clone(session_options()))
+        .build();
+    let simplified = ExprSimplifier::new(context).simplify(expr.clone())?;
     Ok(create_physical_expr(
-        expr,
+        &simplified,
         schema,
         &ExecutionProps::new(),
         &PhysicalPlanningContext::default(),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array, Int64Array, RecordBatch};
+    use datafusion::functions::core::expr_fn::coalesce;
+    use datafusion::logical_expr::{col, lit, table_scan};
+
+    use super::*;
+
+    /// DataFusion evaluates COALESCE only as the CASE its simplifier rewrites it to; a lowered
+    /// plan, which no optimizer sees, must answer as a pull query does.
+    #[test]
+    fn lowered_expressions_are_simplified_before_they_are_compiled() {
+        let schema = Schema::new(vec![Field::new("a", DataType::Int64, true)]);
+        let plan = table_scan(Some("ev"), &schema, None)
+            .and_then(|scan| scan.project(vec![coalesce(vec![col("a"), lit(-1_i64)])]))
+            .and_then(|projection| projection.build())
+            .expect("the plan builds");
+        let Dataflow::Stateless(dataflow) = lower(&plan, false).expect("the plan lowers") else {
+            panic!("a projection lowers to a stateless dataflow");
+        };
+        let [Step::Project { exprs, .. }] = dataflow.steps.as_slice() else {
+            panic!("one projection step: {:?}", dataflow.steps);
+        };
+        let rows = RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(Int64Array::from(vec![Some(1), None]))],
+        )
+        .expect("the rows match the schema");
+        let answer = exprs[0]
+            .evaluate(&rows)
+            .and_then(|value| value.into_array(rows.num_rows()))
+            .expect("COALESCE evaluates");
+        let expected: &dyn Array = &Int64Array::from(vec![1, -1]);
+        assert_eq!(answer.as_ref(), expected);
+    }
 }

@@ -12,10 +12,11 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
+use datafusion::common::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SessionState;
@@ -59,15 +60,9 @@ impl fmt::Debug for SqlPlanner {
 
 impl SqlPlanner {
     pub fn new(catalog: SharedCatalog, providers: Arc<dyn SourceProviders>) -> Self {
-        let mut config = SessionConfig::new()
-            .with_target_partitions(1)
-            .with_information_schema(false)
-            .with_default_catalog_and_schema(CATALOG_NAME, SCHEMA_NAME);
-        // Eddy's batches hold Utf8; CAST(x AS STRING) must produce the same type.
-        config.options_mut().sql_parser.map_string_types_to_utf8view = false;
         let state = functions::with_ksql_aggregates(
             SessionStateBuilder::new()
-                .with_config(config)
+                .with_config(session_config())
                 .with_default_features(),
         )
         .build();
@@ -115,6 +110,25 @@ impl SqlPlanner {
     pub fn relations(&self, query: &Query) -> Vec<String> {
         relation_names(query)
     }
+}
+
+/// The configuration of Eddy's one DataFusion session.
+fn session_config() -> SessionConfig {
+    let mut config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_information_schema(false)
+        .with_default_catalog_and_schema(CATALOG_NAME, SCHEMA_NAME);
+    // Eddy's batches hold Utf8; CAST(x AS STRING) must produce the same type.
+    config.options_mut().sql_parser.map_string_types_to_utf8view = false;
+    config
+}
+
+/// The session's options, for planning done outside the session: lowering simplifies each
+/// expression with them (`dataflow::compile`), as the session's optimizer would.
+pub(crate) fn session_options() -> &'static Arc<ConfigOptions> {
+    static OPTIONS: LazyLock<Arc<ConfigOptions>> =
+        LazyLock::new(|| Arc::clone(session_config().options()));
+    &OPTIONS
 }
 
 /// The one schema: every stream and table of the catalog.
