@@ -183,10 +183,11 @@ impl AggregateUDFImpl for KsqlAggregate {
         };
         let value_type = value_field.data_type();
         Ok(match self.kind {
-            Kind::CountDistinct => {
-                Box::new(DistinctAccumulator::new(value_type, DistinctResult::Count)?)
-            }
-            Kind::CollectSet => Box::new(DistinctAccumulator::new(
+            Kind::CountDistinct => Box::new(EncodedValuesAccumulator::distinct(
+                value_type,
+                DistinctResult::Count,
+            )?),
+            Kind::CollectSet => Box::new(EncodedValuesAccumulator::distinct(
                 value_type,
                 DistinctResult::AscendingList,
             )?),
@@ -196,7 +197,10 @@ impl AggregateUDFImpl for KsqlAggregate {
                     .get(1)
                     .and_then(|k| k.downcast_ref::<Literal>())
                     .map(Literal::value);
-                Box::new(TopKAccumulator::new(value_type, topk_limit(k)?)?)
+                Box::new(EncodedValuesAccumulator::greatest(
+                    value_type,
+                    topk_limit(k)?,
+                )?)
             }
             Kind::CollectList => Box::new(CollectListAccumulator::new(value_type)),
             Kind::LatestByOffset => Box::new(ByOffsetAccumulator::new(value_type, Keep::Latest)?),
@@ -335,139 +339,106 @@ impl RowCodec {
     }
 }
 
+/// `count_distinct` and `collect_set` keep the distinct non-null values, `topk` the greatest
+/// ones: encoded values either way, whose state is a list of them in the result's order.
+#[derive(Debug)]
+struct EncodedValuesAccumulator {
+    codec: RowCodec,
+    values: EncodedValues,
+    encoded_bytes: usize,
+}
+
+/// What `count_distinct` and `collect_set` answer from the same set.
 #[derive(Debug, Clone, Copy)]
 enum DistinctResult {
     Count,
     AscendingList,
 }
 
-/// `count_distinct` and `collect_set`: the set of distinct non-null values. The state is the
-/// set as an ascending list.
+/// The values an `EncodedValuesAccumulator` keeps, by function.
 #[derive(Debug)]
-struct DistinctAccumulator {
-    codec: RowCodec,
-    values: BTreeSet<Box<[u8]>>,
-    encoded_bytes: usize,
-    result: DistinctResult,
+enum EncodedValues {
+    /// Every distinct value, ascending.
+    Distinct {
+        set: BTreeSet<Box<[u8]>>,
+        result: DistinctResult,
+    },
+    /// The `limit` greatest values, in a min-heap so that the least of them is the one a
+    /// greater value replaces; the result is their list, greatest first.
+    Greatest {
+        heap: BinaryHeap<Reverse<Box<[u8]>>>,
+        limit: usize,
+    },
 }
 
-impl DistinctAccumulator {
-    fn new(value_type: &DataType, result: DistinctResult) -> Result<Self> {
-        Ok(Self {
-            codec: RowCodec::new(value_type)?,
-            values: BTreeSet::new(),
-            encoded_bytes: 0,
+impl EncodedValuesAccumulator {
+    fn distinct(value_type: &DataType, result: DistinctResult) -> Result<Self> {
+        let values = EncodedValues::Distinct {
+            set: BTreeSet::new(),
             result,
-        })
+        };
+        Self::new(value_type, values)
     }
 
-    fn insert(&mut self, values: &ArrayRef) -> Result<()> {
-        let Self {
-            codec,
-            values: set,
-            encoded_bytes,
-            ..
-        } = self;
-        codec.for_each_value(values, |encoded| {
-            if !set.contains(encoded) {
-                *encoded_bytes += encoded.len();
-                set.insert(encoded.into());
-            }
-        })
+    fn greatest(value_type: &DataType, limit: usize) -> Result<Self> {
+        let values = EncodedValues::Greatest {
+            heap: BinaryHeap::new(),
+            limit,
+        };
+        Self::new(value_type, values)
     }
 
-    fn ascending_list(&self) -> Result<ScalarValue> {
-        let values = self
-            .codec
-            .decode(self.values.iter().map(|encoded| &**encoded))?;
-        Ok(list_scalar(values))
-    }
-}
-
-impl Accumulator for DistinctAccumulator {
-    fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.insert(first_column(values)?)
-    }
-
-    fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        for values in state_lists(states)?.iter().flatten() {
-            self.insert(&values)?;
-        }
-        Ok(())
-    }
-
-    fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.ascending_list()?])
-    }
-
-    fn evaluate(&mut self) -> Result<ScalarValue> {
-        match self.result {
-            DistinctResult::Count => {
-                let count = i64::try_from(self.values.len())
-                    .map_err(|_| internal_datafusion_err!("count_distinct overflowed BIGINT"))?;
-                Ok(ScalarValue::Int64(Some(count)))
-            }
-            DistinctResult::AscendingList => self.ascending_list(),
-        }
-    }
-
-    fn size(&self) -> usize {
-        size_of_val(self) - size_of_val(&self.codec)
-            + self.codec.size()
-            + self.encoded_bytes
-            + self.values.len() * size_of::<Box<[u8]>>()
-    }
-}
-
-/// `topk`: the `limit` greatest non-null values so far, in a min-heap so that the least of
-/// them is the one a greater value replaces. The state is the values, greatest first.
-#[derive(Debug)]
-struct TopKAccumulator {
-    codec: RowCodec,
-    limit: usize,
-    greatest: BinaryHeap<Reverse<Box<[u8]>>>,
-    encoded_bytes: usize,
-}
-
-impl TopKAccumulator {
-    fn new(value_type: &DataType, limit: usize) -> Result<Self> {
+    fn new(value_type: &DataType, values: EncodedValues) -> Result<Self> {
         Ok(Self {
             codec: RowCodec::new(value_type)?,
-            limit,
-            greatest: BinaryHeap::new(),
+            values,
             encoded_bytes: 0,
         })
     }
 
-    fn insert(&mut self, values: &ArrayRef) -> Result<()> {
+    fn insert(&mut self, column: &ArrayRef) -> Result<()> {
         let Self {
             codec,
-            limit,
-            greatest,
+            values,
             encoded_bytes,
         } = self;
-        codec.for_each_value(values, |encoded| {
-            if greatest.len() < *limit {
-                *encoded_bytes += encoded.len();
-                greatest.push(Reverse(encoded.into()));
-            } else if let Some(mut least) = greatest.peek_mut()
-                && encoded > &*least.0
-            {
-                *encoded_bytes -= least.0.len();
-                *encoded_bytes += encoded.len();
-                *least = Reverse(encoded.into());
+        codec.for_each_value(column, |encoded| match values {
+            EncodedValues::Distinct { set, .. } => {
+                if !set.contains(encoded) {
+                    *encoded_bytes += encoded.len();
+                    set.insert(encoded.into());
+                }
+            }
+            EncodedValues::Greatest { heap, limit } => {
+                if heap.len() < *limit {
+                    *encoded_bytes += encoded.len();
+                    heap.push(Reverse(encoded.into()));
+                } else if let Some(mut least) = heap.peek_mut()
+                    && encoded > &*least.0
+                {
+                    *encoded_bytes -= least.0.len();
+                    *encoded_bytes += encoded.len();
+                    *least = Reverse(encoded.into());
+                }
             }
         })
     }
 
-    fn descending_list(&self) -> Result<ScalarValue> {
-        let mut encoded: Vec<&[u8]> = self.greatest.iter().map(|value| &*value.0).collect();
-        encoded.sort_unstable_by(|left, right| right.cmp(left));
+    /// The values as a list, in the result's order.
+    fn list(&self) -> Result<ScalarValue> {
+        let encoded: Vec<&[u8]> = match &self.values {
+            EncodedValues::Distinct { set, .. } => set.iter().map(|value| &**value).collect(),
+            EncodedValues::Greatest { heap, .. } => {
+                let mut greatest: Vec<&[u8]> = heap.iter().map(|value| &*value.0).collect();
+                greatest.sort_unstable_by(|left, right| right.cmp(left));
+                greatest
+            }
+        };
         Ok(list_scalar(self.codec.decode(encoded)?))
     }
 }
 
-impl Accumulator for TopKAccumulator {
+impl Accumulator for EncodedValuesAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
         self.insert(first_column(values)?)
     }
@@ -480,18 +451,32 @@ impl Accumulator for TopKAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.descending_list()?])
+        Ok(vec![self.list()?])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        self.descending_list()
+        match &self.values {
+            EncodedValues::Distinct {
+                set,
+                result: DistinctResult::Count,
+            } => {
+                let count = i64::try_from(set.len())
+                    .map_err(|_| internal_datafusion_err!("count_distinct overflowed BIGINT"))?;
+                Ok(ScalarValue::Int64(Some(count)))
+            }
+            _ => self.list(),
+        }
     }
 
     fn size(&self) -> usize {
+        let held = match &self.values {
+            EncodedValues::Distinct { set, .. } => set.len(),
+            EncodedValues::Greatest { heap, .. } => heap.capacity(),
+        };
         size_of_val(self) - size_of_val(&self.codec)
             + self.codec.size()
             + self.encoded_bytes
-            + self.greatest.capacity() * size_of::<Box<[u8]>>()
+            + held * size_of::<Box<[u8]>>()
     }
 }
 
