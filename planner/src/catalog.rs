@@ -335,10 +335,11 @@ mod sql_type {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn clicks() -> SourceDef {
+    /// A stream of two columns, keyed by the first; other modules' tests plan against it.
+    pub(crate) fn clicks() -> SourceDef {
         SourceDef {
             name: "clicks".into(),
             kind: SourceKind::Stream,

@@ -21,7 +21,7 @@ use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
+use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
@@ -182,10 +182,7 @@ fn lower_above_aggregate<'a>(
         LogicalPlan::Filter(filter) => {
             let found = lower_above_aggregate(&filter.input, steps)?;
             if found.is_some() {
-                steps.push(Step::Filter(compile(
-                    &filter.predicate,
-                    filter.input.schema(),
-                )?));
+                steps.push(filter_step(filter)?);
             }
             Ok(found)
         }
@@ -387,10 +384,7 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
         }
         LogicalPlan::Filter(filter) => {
             let source = lower_node(&filter.input, steps)?;
-            steps.push(Step::Filter(compile(
-                &filter.predicate,
-                filter.input.schema(),
-            )?));
+            steps.push(filter_step(filter)?);
             Ok(source)
         }
         LogicalPlan::Projection(projection) => {
@@ -435,6 +429,14 @@ fn unsupported(feature: &str) -> PlanError {
     PlanError::Unsupported {
         feature: feature.to_string(),
     }
+}
+
+/// The step that keeps the rows a filter passes.
+fn filter_step(filter: &Filter) -> PlanResult<Step> {
+    Ok(Step::Filter(compile(
+        &filter.predicate,
+        filter.input.schema(),
+    )?))
 }
 
 /// The step that computes a projection's columns.

@@ -614,7 +614,6 @@ impl Accumulator for ByOffsetAccumulator {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
     use std::sync::RwLock;
 
     use arrow::array::{
@@ -637,7 +636,8 @@ mod tests {
     use eddy_parser::Statement;
 
     use super::*;
-    use crate::catalog::{Catalog, Column, SourceDef, SourceKind};
+    use crate::catalog::tests::clicks;
+    use crate::catalog::{Catalog, SourceDef};
     use crate::error::PlanError;
     use crate::sql::{SourceProviders, SqlPlanner};
 
@@ -1147,27 +1147,7 @@ mod tests {
     #[tokio::test]
     async fn sql_planner_has_the_functions_and_checks_calls() {
         let mut catalog = Catalog::default();
-        catalog.put_source(SourceDef {
-            name: "clicks".into(),
-            kind: SourceKind::Stream,
-            columns: vec![
-                Column {
-                    name: "user_id".into(),
-                    data_type: DataType::Int64,
-                    key: true,
-                },
-                Column {
-                    name: "url".into(),
-                    data_type: DataType::Utf8,
-                    key: false,
-                },
-            ],
-            properties: BTreeMap::new(),
-            partitions: 1,
-            timestamp: None,
-            topic: "clicks-1".into(),
-            created_by: None,
-        });
+        catalog.put_source(clicks());
         let planner = SqlPlanner::new(Arc::new(RwLock::new(catalog)), Arc::new(EmptySources));
 
         let plan = planner
