@@ -66,15 +66,6 @@ impl From<DataError> for EngineError {
 
 pub type EngineResult<T> = Result<T, EngineError>;
 
-/// A statement or clause Eddy does not support yet (SQLSTATE 0A000); `feature` completes
-/// "... is not supported yet".
-pub(crate) fn unsupported(feature: impl Into<String>) -> EngineError {
-    PlanError::Unsupported {
-        feature: feature.into(),
-    }
-    .into()
-}
-
 /// A key type that has no encoding is a statement Eddy does not support; stored bytes that do
 /// not decode are Eddy's own failure, reported rather than guessed around.
 impl From<crate::row_codec::CodecError> for EngineError {

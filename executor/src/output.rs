@@ -115,12 +115,3 @@ impl Stream for RowStream {
         self.batches.as_mut().poll_next(cx)
     }
 }
-
-/// "1 column", "2 columns": a count and its noun, for messages.
-pub(crate) fn plural(number: usize, noun: &str) -> String {
-    if number == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{number} {noun}s")
-    }
-}

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{Field, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -26,7 +26,6 @@ use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
 
-use crate::catalog::ROWTIME;
 use crate::error::{PlanError, PlanResult};
 use crate::sql::session_options;
 
@@ -49,7 +48,7 @@ pub struct StatelessPlan {
     pub source: String,
     /// Applied in order to batches with the source's queryable schema.
     pub steps: Vec<Step>,
-    /// The columns the user selected (without a carried `rowtime`).
+    /// The columns the user selected.
     pub output_schema: SchemaRef,
     /// `LIMIT n` of a push query.
     pub limit: Option<usize>,
@@ -118,13 +117,13 @@ impl Dataflow {
 
 /// Lowers a logical plan (after the analyzer) to a dataflow: an aggregation if it has one,
 /// else a stateless plan (see `lower_stateless`).
-pub fn lower(plan: &LogicalPlan, carry_rowtime: bool) -> PlanResult<Dataflow> {
+pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
     let mut output_steps = Vec::new();
     let Some(aggregate) = lower_above_aggregate(plan, &mut output_steps)? else {
-        return lower_stateless(plan, carry_rowtime).map(Dataflow::Stateless);
+        return lower_stateless(plan).map(Dataflow::Stateless);
     };
     if matches!(plan, LogicalPlan::Limit(_)) {
-        return Err(unsupported(
+        return Err(PlanError::unsupported(
             "LIMIT in a persistent or push query with GROUP BY",
         ));
     }
@@ -135,7 +134,7 @@ pub fn lower(plan: &LogicalPlan, carry_rowtime: bool) -> PlanResult<Dataflow> {
         .group_expr
         .iter()
         .map(|expr| match expr {
-            Expr::GroupingSet(_) => Err(unsupported(
+            Expr::GroupingSet(_) => Err(PlanError::unsupported(
                 "GROUPING SETS, CUBE or ROLLUP in a push or persistent query",
             )),
             expr => compile(expr, input_schema),
@@ -210,12 +209,12 @@ fn aggregate_call(
     let function = call.func.name().to_lowercase();
     let params = &call.params;
     if params.filter.is_some() {
-        return Err(unsupported(
+        return Err(PlanError::unsupported(
             "FILTER (WHERE ..) on an aggregate in a push or persistent query",
         ));
     }
     if !params.order_by.is_empty() {
-        return Err(unsupported(
+        return Err(PlanError::unsupported(
             "ORDER BY inside an aggregate in a push or persistent query",
         ));
     }
@@ -286,10 +285,9 @@ fn key_columns(plan: &LogicalPlan, aggregate: &Aggregate) -> Option<Vec<usize>> 
         .collect()
 }
 
-/// Lowers a logical plan (after the analyzer) to a stateless dataflow. With `carry_rowtime`,
-/// the output gets one more column, last: the input row's `rowtime`, which a persistent query
-/// stores as its output row's `rowtime` (ksqlDB keeps event time through a query).
-pub fn lower_stateless(plan: &LogicalPlan, carry_rowtime: bool) -> PlanResult<StatelessPlan> {
+/// Lowers a logical plan (after the analyzer) to a stateless dataflow. Event time is not a
+/// column of it: each row's `rowtime` travels beside the row (the executor's `Changes`).
+pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
     let (plan, limit) = match plan {
         LogicalPlan::Limit(limit) => {
             let fetch = match limit.get_fetch_type()? {
@@ -316,37 +314,6 @@ pub fn lower_stateless(plan: &LogicalPlan, carry_rowtime: bool) -> PlanResult<St
     let mut steps = Vec::new();
     let source = lower_node(plan, &mut steps)?;
     let output_schema = Arc::new(plan.schema().as_arrow().clone());
-    if carry_rowtime {
-        let LogicalPlan::Projection(projection) = plan else {
-            return Err(PlanError::Internal {
-                message: "a SELECT plans to a projection".into(),
-            });
-        };
-        let rowtime = projection
-            .input
-            .schema()
-            .qualified_field_with_unqualified_name(ROWTIME)
-            .map_err(|_| PlanError::Unsupported {
-                feature: "a persistent query whose rows cannot carry their input's rowtime (nested SELECT)".into(),
-            })?;
-        let rowtime = compile(
-            &Expr::Column((rowtime.0, rowtime.1).into()),
-            projection.input.schema(),
-        )?;
-        let Some(Step::Project { exprs, schema }) = steps.last_mut() else {
-            return Err(PlanError::Internal {
-                message: "a projection lowers to a Project step".into(),
-            });
-        };
-        exprs.push(rowtime);
-        let mut fields: Vec<Field> = schema
-            .fields()
-            .iter()
-            .map(|field| field.as_ref().clone())
-            .collect();
-        fields.push(Field::new(ROWTIME, DataType::Int64, false));
-        *schema = Arc::new(Schema::new(fields));
-    }
     Ok(StatelessPlan {
         source,
         steps,
@@ -393,20 +360,28 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
             Ok(source)
         }
         LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps),
-        LogicalPlan::Aggregate(_) => Err(unsupported(
+        LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(
             "an aggregation over the result of another aggregation in a push or persistent query",
         )),
-        LogicalPlan::Join(_) => Err(unsupported("a join in a push or persistent query")),
-        LogicalPlan::Sort(_) => Err(unsupported("ORDER BY in a push or persistent query")),
-        LogicalPlan::Window(_) => Err(unsupported(
+        LogicalPlan::Join(_) => Err(PlanError::unsupported(
+            "a join in a push or persistent query",
+        )),
+        LogicalPlan::Sort(_) => Err(PlanError::unsupported(
+            "ORDER BY in a push or persistent query",
+        )),
+        LogicalPlan::Window(_) => Err(PlanError::unsupported(
             "a window function (OVER) in a push or persistent query",
         )),
-        LogicalPlan::Distinct(_) => Err(unsupported("DISTINCT in a push or persistent query")),
-        LogicalPlan::Union(_) => Err(unsupported("UNION in a push or persistent query")),
-        LogicalPlan::Limit(_) => Err(unsupported(
+        LogicalPlan::Distinct(_) => Err(PlanError::unsupported(
+            "DISTINCT in a push or persistent query",
+        )),
+        LogicalPlan::Union(_) => Err(PlanError::unsupported(
+            "UNION in a push or persistent query",
+        )),
+        LogicalPlan::Limit(_) => Err(PlanError::unsupported(
             "LIMIT inside a subquery of a push or persistent query",
         )),
-        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Err(unsupported(
+        LogicalPlan::Values(_) | LogicalPlan::EmptyRelation(_) => Err(PlanError::unsupported(
             "a push or persistent query without a FROM stream",
         )),
         other => Err(PlanError::Unsupported {
@@ -423,12 +398,6 @@ fn node_name(plan: &LogicalPlan) -> String {
         .unwrap_or("this plan node")
         .trim()
         .to_string()
-}
-
-fn unsupported(feature: &str) -> PlanError {
-    PlanError::Unsupported {
-        feature: feature.to_string(),
-    }
 }
 
 /// The step that keeps the rows a filter passes.
@@ -474,6 +443,7 @@ pub fn compile(expr: &Expr, schema: &DFSchema) -> PlanResult<Arc<dyn PhysicalExp
 #[cfg(test)]
 mod tests {
     use arrow::array::{Array, Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Schema};
     use datafusion::functions::core::expr_fn::coalesce;
     use datafusion::logical_expr::{col, lit, table_scan};
 
@@ -488,7 +458,7 @@ mod tests {
             .and_then(|scan| scan.project(vec![coalesce(vec![col("a"), lit(-1_i64)])]))
             .and_then(|projection| projection.build())
             .expect("the plan builds");
-        let Dataflow::Stateless(dataflow) = lower(&plan, false).expect("the plan lowers") else {
+        let Dataflow::Stateless(dataflow) = lower(&plan).expect("the plan lowers") else {
             panic!("a projection lowers to a stateless dataflow");
         };
         let [Step::Project { exprs, .. }] = dataflow.steps.as_slice() else {

@@ -74,3 +74,28 @@ pub enum PlanError {
 }
 
 pub type PlanResult<T> = Result<T, PlanError>;
+
+impl PlanError {
+    /// Something Eddy recognizes but does not do yet.
+    pub fn unsupported(feature: impl Into<String>) -> PlanError {
+        PlanError::Unsupported {
+            feature: feature.into(),
+        }
+    }
+
+    /// A well-formed statement that is invalid here.
+    pub fn invalid(message: impl Into<String>) -> PlanError {
+        PlanError::Invalid {
+            message: message.into(),
+        }
+    }
+}
+
+/// `1 column`, `3 columns`: a count in a message.
+pub fn plural(number: usize, noun: &str) -> String {
+    if number == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{number} {noun}s")
+    }
+}

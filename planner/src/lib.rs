@@ -1,8 +1,10 @@
 //! Eddy's planner: the catalog, and statements turned into plans through DataFusion.
 //!
 //! Principal types: [`Catalog`] (streams, tables, persistent queries and their schemas),
-//! [`SqlPlanner`] (SELECTs planned by DataFusion against the catalog) and [`StatelessPlan`]
-//! (a persistent or push query lowered to steps the executor runs batch at a time).
+//! [`SqlPlanner`] (SELECTs planned by DataFusion against the catalog) and [`Dataflow`] (a
+//! persistent or push query lowered to what the executor runs batch at a time). The planner
+//! owns ksqlDB's query rules (`select`): which clauses a pull, push or persistent query takes,
+//! whether a persistent query makes a stream or a table, and its columns and key.
 //! Statements that Eddy does not run yet fail here with [`PlanError::Unsupported`].
 //!
 //! Never: read files, spawn tasks, or know about the wire protocol.
@@ -11,6 +13,7 @@ pub mod catalog;
 pub mod dataflow;
 pub mod error;
 pub mod functions;
+pub mod select;
 pub mod sql;
 pub mod types;
 
@@ -22,6 +25,7 @@ pub use catalog::{
 pub use dataflow::{
     AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, compile, lower, lower_stateless,
 };
-pub use error::{ObjectKind, PlanError, PlanResult};
+pub use error::{ObjectKind, PlanError, PlanResult, plural};
+pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
-pub use types::{arrow_type, storable_type, type_name};
+pub use types::{arrow_type, is_key_type, storable_type, type_name};

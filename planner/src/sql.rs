@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard};
 
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
@@ -89,10 +89,7 @@ impl SqlPlanner {
     pub async fn plan_query(&self, query: &Query) -> PlanResult<LogicalPlan> {
         let mut query = query.clone();
         {
-            let catalog = self
-                .catalog
-                .read()
-                .expect("catalog lock is never poisoned: no panics while held");
+            let catalog = self.read_catalog();
             check_relations_exist(&query, &catalog)?;
             rewrite_query(&mut query, &catalog, true);
         }
@@ -109,6 +106,12 @@ impl SqlPlanner {
     /// The names of the catalog sources a query reads (for a persistent query's inputs).
     pub fn relations(&self, query: &Query) -> Vec<String> {
         relation_names(query)
+    }
+
+    pub(crate) fn read_catalog(&self) -> RwLockReadGuard<'_, Catalog> {
+        self.catalog
+            .read()
+            .expect("catalog lock is never poisoned: no panics while held")
     }
 }
 
@@ -172,7 +175,7 @@ impl SchemaProvider for CatalogSchema {
 }
 
 /// Folds a name the way DataFusion does: unquoted identifiers to lower case.
-fn fold(ident: &Ident) -> String {
+pub(crate) fn fold(ident: &Ident) -> String {
     if ident.quote_style.is_some() {
         ident.value.clone()
     } else {

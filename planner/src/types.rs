@@ -159,6 +159,11 @@ pub fn storable_type(data_type: &DataType) -> Option<ColumnType> {
     })
 }
 
+/// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.
+pub fn is_key_type(data_type: &DataType) -> bool {
+    !data_type.is_nested()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

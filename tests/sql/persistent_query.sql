@@ -55,6 +55,7 @@ CREATE STREAM from_nowhere AS SELECT url FROM nowhere;
 INSERT INTO slow_clicks SELECT user_id FROM more_clicks;
 INSERT INTO slow_clicks SELECT user_id, url, url, url FROM more_clicks;
 INSERT INTO clicks SELECT * FROM clicks;
+INSERT INTO slow_clicks SELECT user_id, url, ms / 1000.0, 'merged' FROM more_clicks LIMIT 2;
 
 -- A row that cannot be processed goes to eddy_processing_log with the reason; the query goes on.
 CREATE STREAM ratios (id BIGINT, numerator BIGINT, denominator BIGINT);

@@ -98,7 +98,7 @@ pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
         .plan_query(&select.query)
         .await
         .expect("plans");
-    lower(&plan, false).expect("lowers")
+    lower(&plan).expect("lowers")
 }
 
 /// Changes of `source` (its queryable rows) written as text lines.

@@ -69,7 +69,7 @@ impl KeyLookup {
             return Ok(None);
         };
         // Anything else with a parameter cannot be compiled before it is bound.
-        let Ok(Dataflow::Stateless(dataflow)) = lower(&without_filters(plan, &pins)?, false) else {
+        let Ok(Dataflow::Stateless(dataflow)) = lower(&without_filters(plan, &pins)?) else {
             return Ok(None);
         };
         Ok(Some(KeyLookup {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use eddy_parser::Statement;
-use eddy_planner::{PROCESSING_LOG, QueryDef, lower};
+use eddy_planner::{PROCESSING_LOG, PersistentSink, QueryDef};
 use eddy_storage::{Offset, StateBatch, Store};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
@@ -100,10 +100,21 @@ struct Runner {
 
 impl Runner {
     async fn plan(env: &QueryEnv, query: &QueryDef) -> EngineResult<Runner> {
+        let (sink_def, processing_log) = {
+            let catalog = env.read_catalog();
+            (
+                catalog.source_required(&query.sink)?.clone(),
+                catalog.source_required(PROCESSING_LOG)?.clone(),
+            )
+        };
         let mut statements = eddy_parser::parse_sql(&query.sql)?;
-        let select = match statements.pop().map(|parsed| parsed.statement) {
-            Some(Statement::CreateAsSelect(create)) => create.select,
-            Some(Statement::InsertSelect(insert)) => insert.select,
+        let (select, sink) = match statements.pop().map(|parsed| parsed.statement) {
+            Some(Statement::CreateAsSelect(create)) => {
+                (create.select, PersistentSink::Create(sink_def.kind))
+            }
+            Some(Statement::InsertSelect(insert)) => {
+                (insert.select, PersistentSink::InsertInto(&sink_def))
+            }
             _ => {
                 return Err(EngineError::Internal(format!(
                     "query {} is not a persistent query: {}",
@@ -111,16 +122,11 @@ impl Runner {
                 )));
             }
         };
-        let plan = env.planner.plan_query(&select.query).await?;
-        let dataflow = lower(&plan, false)?;
-        let (sink_def, input_def, processing_log) = {
-            let catalog = env.read_catalog();
-            (
-                catalog.source_required(&query.sink)?.clone(),
-                catalog.source_required(dataflow.source())?.clone(),
-                catalog.source_required(PROCESSING_LOG)?.clone(),
-            )
-        };
+        let dataflow = env.planner.plan_persistent(&select, sink).await?.dataflow;
+        let input_def = env
+            .read_catalog()
+            .source_required(dataflow.source())?
+            .clone();
         let sink_topic = env.topic_of(&sink_def)?;
         let build = BuildContext {
             query_id: query.id.clone(),

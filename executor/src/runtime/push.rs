@@ -37,7 +37,7 @@ use crate::state::tables::primary_keys;
 /// Starts a push query: its task reads from the end of each partition of the source (or
 /// from its beginning, `from_earliest`) and the returned stream yields its rows.
 pub fn push(env: &QueryEnv, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {
-    let dataflow = lower(plan, false)?;
+    let dataflow = lower(plan)?;
     let limit = match &dataflow {
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,

@@ -11,15 +11,12 @@
 
 use std::collections::BTreeMap;
 
-use arrow::datatypes::SchemaRef;
 use eddy_parser::{
-    CreateAsSelect, CreateSource, Emit, InsertSelect, KeyKind, Property, PropertyValue,
-    TerminateTarget,
+    CreateAsSelect, CreateSource, InsertSelect, KeyKind, Property, PropertyValue, TerminateTarget,
 };
 use eddy_planner::{
-    Catalog, Column, Dataflow, ObjectKind, PROCESSING_LOG, PSEUDO_COLUMNS, PlanError, QueryDef,
-    QueryStatus, SourceDef, SourceKind, StatelessPlan, TimestampColumn, arrow_type, lower,
-    storable_type,
+    Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentSink, PlanError, QueryDef, QueryStatus,
+    SourceKind, TimestampColumn, arrow_type, check_column_name, is_key_type,
 };
 use tracing::info;
 
@@ -27,7 +24,7 @@ use crate::engine::{EngineCore, SourceSettings};
 use crate::error::{EngineError, EngineResult};
 use crate::ingest::rowtime::ChronoFormat;
 use crate::limits::PARTITIONS_MAX;
-use crate::output::{CommandComplete, QueryOutput, plural};
+use crate::output::{CommandComplete, QueryOutput};
 
 /// WITH properties Eddy accepts. The Kafka-facing ones are recorded and shown by DESCRIBE so
 /// that ksqlDB scripts run unchanged; the others take effect.
@@ -74,28 +71,19 @@ pub async fn create_as_select(
 ) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
     reject_or_replace(create.or_replace)?;
-    check_persistent_select(&create.select)?;
     let mut change = engine.change_catalog().await;
     if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
-    let plan = engine.planner().plan_query(&create.select.query).await?;
-    let inputs = engine.planner().relations(&create.select.query);
-    let input = single_input(change.catalog(), &inputs)?;
-    let dataflow = lower(&plan, false)?;
-    check_result_kind(kind, &dataflow, &input)?;
-    if let Dataflow::Stateless(StatelessPlan { limit: Some(_), .. }) = &dataflow {
-        return Err(PlanError::Invalid {
-            message: "a persistent query cannot have a LIMIT".into(),
-        }
-        .into());
-    }
-    let mut columns = output_columns(dataflow.output_schema())?;
-    match kind {
-        SourceKind::Stream => mark_keys(&mut columns, &create.select, &input)?,
-        SourceKind::Table => mark_table_keys(&mut columns, &create.select, &dataflow, &input)?,
-    }
-    let settings = parse_properties(&create.properties, &columns, Some(input.partitions))?;
+    let planned = engine
+        .planner()
+        .plan_persistent(&create.select, PersistentSink::Create(kind))
+        .await?;
+    let settings = parse_properties(
+        &create.properties,
+        &planned.columns,
+        Some(planned.input_partitions),
+    )?;
     let number = change.allocate_number();
     let prefix = match kind {
         SourceKind::Stream => "CSAS",
@@ -105,7 +93,7 @@ pub async fn create_as_select(
     let source = change.create_source(
         &create.name,
         kind,
-        columns,
+        planned.columns,
         settings,
         Some(query_id.clone()),
     )?;
@@ -114,7 +102,7 @@ pub async fn create_as_select(
         producer_id: number,
         sql: sql.to_string(),
         sink: source.name.clone(),
-        sources: inputs,
+        sources: planned.inputs,
         status: QueryStatus::Running,
     };
     change.put_query(query.clone());
@@ -131,13 +119,6 @@ pub async fn insert_select(
     insert: &InsertSelect,
     sql: &str,
 ) -> EngineResult<QueryOutput> {
-    check_persistent_select(&insert.select)?;
-    if insert.select.partition_by.is_some() {
-        return Err(PlanError::Invalid {
-            message: "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed".into(),
-        }
-        .into());
-    }
     if !insert.properties.is_empty() {
         return Err(PlanError::Unsupported {
             feature: "WITH properties on INSERT INTO .. SELECT".into(),
@@ -152,26 +133,10 @@ pub async fn insert_select(
         }
         .into());
     }
-    let plan = engine.planner().plan_query(&insert.select.query).await?;
-    let inputs = engine.planner().relations(&insert.select.query);
-    let input = single_input(change.catalog(), &inputs)?;
-    let dataflow = lower(&plan, false)?;
-    check_result_kind(SourceKind::Stream, &dataflow, &input)?;
-    let Dataflow::Stateless(dataflow) = dataflow else {
-        return Err(EngineError::Internal(
-            "a query into a stream is stateless".into(),
-        ));
-    };
-    if inputs.contains(&target.name) {
-        return Err(PlanError::Invalid {
-            message: format!(
-                "INSERT INTO {0} .. SELECT cannot read {0} itself",
-                target.name
-            ),
-        }
-        .into());
-    }
-    check_insert_schema(&dataflow, &target)?;
+    let planned = engine
+        .planner()
+        .plan_persistent(&insert.select, PersistentSink::InsertInto(&target))
+        .await?;
     let number = change.allocate_number();
     let query_id = format!("INSERTQUERY_{number}");
     let query = QueryDef {
@@ -179,7 +144,7 @@ pub async fn insert_select(
         producer_id: number,
         sql: sql.to_string(),
         sink: target.name.clone(),
-        sources: inputs,
+        sources: planned.inputs,
         status: QueryStatus::Running,
     };
     change.put_query(query.clone());
@@ -310,22 +275,6 @@ fn reject_or_replace(or_replace: bool) -> EngineResult<()> {
     Ok(())
 }
 
-fn check_persistent_select(select: &eddy_parser::SelectStatement) -> EngineResult<()> {
-    if select.window.is_some() {
-        return Err(PlanError::Unsupported {
-            feature: "WINDOW (windowed aggregation)".into(),
-        }
-        .into());
-    }
-    if select.emit == Some(Emit::Final) {
-        return Err(PlanError::Unsupported {
-            feature: "EMIT FINAL (it needs a windowed aggregation)".into(),
-        }
-        .into());
-    }
-    Ok(())
-}
-
 /// True if the name is taken and IF NOT EXISTS says to do nothing; an error if taken otherwise.
 fn exists(catalog: &Catalog, name: &str, if_not_exists: bool) -> EngineResult<bool> {
     match catalog.source(name) {
@@ -418,25 +367,8 @@ fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
     Ok(columns)
 }
 
-/// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.
-fn is_key_type(data_type: &arrow::datatypes::DataType) -> bool {
-    !data_type.is_nested()
-}
-
 fn invalid_definition(message: String) -> EngineError {
     PlanError::InvalidDefinition { message }.into()
-}
-
-/// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
-/// avoid it where the column comes from.
-fn check_column_name(name: &str, advice: &str) -> EngineResult<()> {
-    if PSEUDO_COLUMNS.contains(&name) {
-        return Err(PlanError::InvalidDefinition {
-            message: format!("\"{name}\" is a pseudo-column every stream has; {advice}"),
-        }
-        .into());
-    }
-    Ok(())
 }
 
 fn parse_properties(
@@ -538,209 +470,5 @@ fn property_text(value: &PropertyValue) -> String {
 }
 
 fn invalid(message: String) -> EngineError {
-    PlanError::Invalid { message }.into()
-}
-
-fn single_input(catalog: &Catalog, inputs: &[String]) -> EngineResult<SourceDef> {
-    let [input] = inputs else {
-        return Err(PlanError::Unsupported {
-            feature: "a persistent query over more than one source (a join)".into(),
-        }
-        .into());
-    };
-    Ok(catalog.source_required(input)?.clone())
-}
-
-/// A query's result is a stream when it passes events of a stream through, a table when it
-/// aggregates or reads a table (ksqlDB's rule): the sink must be of that kind.
-fn check_result_kind(sink: SourceKind, dataflow: &Dataflow, input: &SourceDef) -> EngineResult<()> {
-    let result = match (dataflow, input.kind) {
-        (Dataflow::Stateless(_), SourceKind::Stream) => SourceKind::Stream,
-        (Dataflow::Aggregate(_), _) | (Dataflow::Stateless(_), SourceKind::Table) => {
-            SourceKind::Table
-        }
-    };
-    match (sink, result) {
-        (SourceKind::Stream, SourceKind::Table) => Err(PlanError::Invalid {
-            message: match dataflow {
-                Dataflow::Aggregate(_) => "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT".into(),
-                Dataflow::Stateless(_) => format!("this SELECT reads table \"{}\", so its result is a table: use CREATE TABLE .. AS SELECT", input.name),
-            },
-        }
-        .into()),
-        (SourceKind::Table, SourceKind::Stream) => Err(PlanError::Invalid {
-            message: format!("this SELECT passes the events of stream \"{}\" through, so its result is a stream: use CREATE STREAM .. AS SELECT, or GROUP BY to make a table", input.name),
-        }
-        .into()),
-        _ => Ok(()),
-    }
-}
-
-/// The PRIMARY KEY of a CREATE TABLE .. AS SELECT: the GROUP BY expressions, or the input
-/// table's key columns, which the SELECT list must pass through.
-fn mark_table_keys(
-    columns: &mut [Column],
-    select: &eddy_parser::SelectStatement,
-    dataflow: &Dataflow,
-    input: &SourceDef,
-) -> EngineResult<()> {
-    if select.partition_by.is_some() {
-        return Err(invalid(
-            "a table is keyed by its GROUP BY (or its input's PRIMARY KEY); PARTITION BY is for streams".into(),
-        ));
-    }
-    let keys: Vec<usize> = match dataflow {
-        Dataflow::Aggregate(aggregate) => aggregate.key_columns.clone().ok_or_else(|| {
-            invalid("every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY".into())
-        })?,
-        Dataflow::Stateless(_) => input
-            .columns
-            .iter()
-            .filter(|column| column.key)
-            .map(|key| {
-                columns
-                    .iter()
-                    .position(|column| column.name == key.name)
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "the SELECT list must include \"{}\", the PRIMARY KEY of table \"{}\", under its own name",
-                            key.name, input.name
-                        ))
-                    })
-            })
-            .collect::<EngineResult<_>>()?,
-    };
-    if keys.is_empty() {
-        return Err(PlanError::Unsupported {
-            feature: "an aggregation without GROUP BY in a persistent query (a table needs a key)"
-                .into(),
-        }
-        .into());
-    }
-    for index in keys {
-        if !is_key_type(&columns[index].data_type) {
-            return Err(PlanError::Unsupported {
-                feature: format!(
-                    "a key column of type {} (\"{}\")",
-                    eddy_planner::type_name(&columns[index].data_type),
-                    columns[index].name
-                ),
-            }
-            .into());
-        }
-        columns[index].key = true;
-    }
-    Ok(())
-}
-
-/// The output columns of a persistent query, as storable SQL types.
-fn output_columns(output_schema: &SchemaRef) -> EngineResult<Vec<Column>> {
-    let mut columns: Vec<Column> = Vec::new();
-    for field in output_schema.fields() {
-        check_column_name(
-            field.name(),
-            &format!("alias it, e.g. {0} AS event_{0}", field.name()),
-        )?;
-        if columns.iter().any(|column| column.name == *field.name()) {
-            return Err(PlanError::DuplicateColumn {
-                column: field.name().clone(),
-                context: "appears twice in the SELECT list; alias one of them",
-            }
-            .into());
-        }
-        let column_type =
-            storable_type(field.data_type()).ok_or_else(|| PlanError::Unsupported {
-                feature: format!(
-                    "storing column \"{}\" of type {}",
-                    field.name(),
-                    field.data_type()
-                ),
-            })?;
-        columns.push(Column {
-            name: field.name().clone(),
-            data_type: arrow_type(&column_type),
-            key: false,
-        });
-    }
-    Ok(columns)
-}
-
-/// The output's KEY columns: the PARTITION BY columns, or else the input's key columns that
-/// the query passes through under their own names.
-fn mark_keys(
-    columns: &mut [Column],
-    select: &eddy_parser::SelectStatement,
-    input: &SourceDef,
-) -> EngineResult<()> {
-    use eddy_parser::sqlparser::ast::{Expr, Value};
-    let Some(partition_by) = &select.partition_by else {
-        for column in columns.iter_mut() {
-            column.key = input
-                .columns
-                .iter()
-                .any(|key| key.key && key.name == column.name);
-        }
-        return Ok(());
-    };
-    for expr in partition_by {
-        let name = match expr {
-            Expr::Value(value) if matches!(value.value, Value::Null) => continue,
-            Expr::Identifier(ident) => fold(ident),
-            Expr::CompoundIdentifier(parts) => parts.last().map(fold).unwrap_or_default(),
-            other => {
-                return Err(PlanError::Unsupported {
-                    feature: format!("PARTITION BY an expression ({other}); select it with an alias and PARTITION BY the alias"),
-                }
-                .into());
-            }
-        };
-        let column = columns
-            .iter_mut()
-            .find(|column| column.name == name)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "PARTITION BY column \"{name}\" must be in the SELECT list"
-                ))
-            })?;
-        column.key = true;
-    }
-    Ok(())
-}
-
-fn fold(ident: &eddy_parser::sqlparser::ast::Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
-
-fn check_insert_schema(dataflow: &StatelessPlan, target: &SourceDef) -> EngineResult<()> {
-    let fields = dataflow.output_schema.fields();
-    if fields.len() != target.columns.len() {
-        return Err(PlanError::TypeMismatch {
-            message: format!(
-                "INSERT INTO {} .. SELECT gives {} but the stream has {}",
-                target.name,
-                plural(fields.len(), "column"),
-                plural(target.columns.len(), "column")
-            ),
-        }
-        .into());
-    }
-    for (field, column) in fields.iter().zip(&target.columns) {
-        if !arrow::compute::can_cast_types(field.data_type(), &column.data_type) {
-            return Err(PlanError::TypeMismatch {
-                message: format!(
-                    "column \"{}\" is {} but the SELECT gives {} ({})",
-                    column.name,
-                    eddy_planner::type_name(&column.data_type),
-                    eddy_planner::type_name(field.data_type()),
-                    field.name()
-                ),
-            }
-            .into());
-        }
-    }
-    Ok(())
+    PlanError::invalid(message).into()
 }

@@ -10,11 +10,10 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{Emit, SelectStatement};
-use eddy_planner::PlanError;
 use futures::StreamExt;
 
 use crate::engine::EngineCore;
-use crate::error::{EngineError, EngineResult, unsupported};
+use crate::error::{EngineError, EngineResult};
 use crate::output::RowStream;
 use crate::pull::key_lookup::KeyLookup;
 use crate::runtime::push::push;
@@ -26,18 +25,12 @@ pub async fn select(
     select: &SelectStatement,
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
-    check_clauses(select)?;
-    let plan = bind(
-        engine.planner().plan_query(&select.query).await?,
-        parameters,
-    )?;
-    match select.emit {
-        Some(Emit::Changes) => {
-            let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
-            push(engine.query_env(), &plan, from_earliest)
-        }
-        Some(Emit::Final) => Err(unsupported("EMIT FINAL (it needs a windowed aggregation)")),
-        None => pull(engine, &plan).await,
+    let plan = bind(engine.planner().plan_select(select).await?, parameters)?;
+    if select.emit == Some(Emit::Changes) {
+        let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
+        push(engine.query_env(), &plan, from_earliest)
+    } else {
+        pull(engine, &plan).await
     }
 }
 
@@ -51,8 +44,7 @@ pub struct PlannedPull {
 
 /// The plan of a pull query, to keep with a prepared statement.
 pub async fn plan_pull(engine: &EngineCore, select: &SelectStatement) -> EngineResult<PlannedPull> {
-    check_clauses(select)?;
-    let plan = engine.planner().plan_query(&select.query).await?;
+    let plan = engine.planner().plan_select(select).await?;
     let key_lookup = KeyLookup::plan(engine.query_env(), &plan)?;
     Ok(PlannedPull { plan, key_lookup })
 }
@@ -74,8 +66,7 @@ pub async fn describe(
     engine: &EngineCore,
     select: &SelectStatement,
 ) -> EngineResult<(Vec<DataType>, SchemaRef)> {
-    check_clauses(select)?;
-    let plan = engine.planner().plan_query(&select.query).await?;
+    let plan = engine.planner().plan_select(select).await?;
     let mut parameters: Vec<(usize, DataType)> = plan
         .get_parameter_types()?
         .into_iter()
@@ -90,20 +81,6 @@ pub async fn describe(
         .map(|(_, data_type)| data_type)
         .collect();
     Ok((types, Arc::new(plan.schema().as_arrow().clone())))
-}
-
-fn check_clauses(select: &SelectStatement) -> EngineResult<()> {
-    if select.window.is_some() {
-        return Err(unsupported("WINDOW (windowed aggregation)"));
-    }
-    if select.partition_by.is_some() {
-        return Err(PlanError::Invalid {
-            message: "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT"
-                .into(),
-        }
-        .into());
-    }
-    Ok(())
 }
 
 fn bind(plan: LogicalPlan, parameters: &[ScalarValue]) -> EngineResult<LogicalPlan> {

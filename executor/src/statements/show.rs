@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceDef, SourceKind, type_name};
+use eddy_planner::{PSEUDO_COLUMNS, QueryStatus, SourceDef, SourceKind, plural, type_name};
 
 use crate::engine::EngineCore;
 use crate::error::EngineResult;
-use crate::output::{QueryOutput, RowStream, plural};
+use crate::output::{QueryOutput, RowStream};
 use crate::state::tables;
 
 pub fn sources_schema() -> SchemaRef {

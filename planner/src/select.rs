@@ -1,0 +1,329 @@
+//! A whole SELECT statement under ksqlDB's rules: which clauses each kind of query takes
+//! (WINDOW, EMIT, PARTITION BY, LIMIT), whether a persistent query's result is a stream or a
+//! table, and that result's columns and key.
+//!
+//! The executor asks here and never re-derives a rule: CREATE .. AS SELECT, INSERT INTO ..
+//! SELECT and a persistent query's restart plan through [`SqlPlanner::plan_persistent`], pull
+//! and push queries through [`SqlPlanner::plan_select`].
+//!
+//! Never: accept a clause that no operator runs yet (it answers `Unsupported`), or touch
+//! storage.
+
+use arrow::datatypes::SchemaRef;
+use datafusion::logical_expr::LogicalPlan;
+use eddy_parser::sqlparser::ast::{Expr, Value};
+use eddy_parser::{Emit, SelectStatement};
+
+use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
+use crate::dataflow::{Dataflow, StatelessPlan, lower};
+use crate::error::{PlanError, PlanResult, plural};
+use crate::sql::{SqlPlanner, fold};
+use crate::types::{arrow_type, is_key_type, storable_type, type_name};
+
+/// Where a persistent query writes.
+#[derive(Debug, Clone, Copy)]
+pub enum PersistentSink<'a> {
+    /// `CREATE STREAM|TABLE .. AS SELECT`: a new source of this kind.
+    Create(SourceKind),
+    /// `INSERT INTO stream SELECT`: an existing stream, whose columns the rows must fit.
+    InsertInto(&'a SourceDef),
+}
+
+/// A persistent query, planned and checked.
+#[derive(Debug)]
+pub struct PersistentQuery {
+    pub dataflow: Dataflow,
+    /// The catalog sources it reads.
+    pub inputs: Vec<String>,
+    /// The partition count of its input: a new sink's default.
+    pub input_partitions: u32,
+    /// The sink's columns with its key marked: the SELECT list's for a new sink, the target's
+    /// for INSERT INTO.
+    pub columns: Vec<Column>,
+}
+
+impl SqlPlanner {
+    /// Plans a pull query or, with `EMIT CHANGES`, a push query.
+    pub async fn plan_select(&self, select: &SelectStatement) -> PlanResult<LogicalPlan> {
+        if select.window.is_some() {
+            return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
+        }
+        if select.partition_by.is_some() {
+            return Err(PlanError::invalid(
+                "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
+            ));
+        }
+        if select.emit == Some(Emit::Final) {
+            return Err(PlanError::unsupported(
+                "EMIT FINAL (it needs a windowed aggregation)",
+            ));
+        }
+        self.plan_query(&select.query).await
+    }
+
+    /// Plans the SELECT of a persistent query writing into `sink`: its dataflow, and the
+    /// columns and key of what it writes.
+    pub async fn plan_persistent(
+        &self,
+        select: &SelectStatement,
+        sink: PersistentSink<'_>,
+    ) -> PlanResult<PersistentQuery> {
+        if select.window.is_some() {
+            return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
+        }
+        if select.emit == Some(Emit::Final) {
+            return Err(PlanError::unsupported(
+                "EMIT FINAL (it needs a windowed aggregation)",
+            ));
+        }
+        if let (PersistentSink::InsertInto(_), Some(_)) = (sink, &select.partition_by) {
+            return Err(PlanError::invalid(
+                "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed",
+            ));
+        }
+        let plan = self.plan_query(&select.query).await?;
+        let inputs = self.relations(&select.query);
+        let input = self.single_input(&inputs)?;
+        let dataflow = lower(&plan)?;
+        let sink_kind = match sink {
+            PersistentSink::Create(kind) => kind,
+            PersistentSink::InsertInto(target) => target.kind,
+        };
+        check_result_kind(sink_kind, &dataflow, &input)?;
+        if let Dataflow::Stateless(StatelessPlan { limit: Some(_), .. }) = &dataflow {
+            return Err(PlanError::invalid("a persistent query cannot have a LIMIT"));
+        }
+        let columns = match sink {
+            PersistentSink::Create(SourceKind::Stream) => {
+                let mut columns = output_columns(dataflow.output_schema())?;
+                mark_stream_keys(&mut columns, select, &input)?;
+                columns
+            }
+            PersistentSink::Create(SourceKind::Table) => {
+                let mut columns = output_columns(dataflow.output_schema())?;
+                mark_table_keys(&mut columns, select, &dataflow, &input)?;
+                columns
+            }
+            PersistentSink::InsertInto(target) => {
+                if inputs.contains(&target.name) {
+                    return Err(PlanError::invalid(format!(
+                        "INSERT INTO {0} .. SELECT cannot read {0} itself",
+                        target.name
+                    )));
+                }
+                check_insert_schema(dataflow.output_schema(), target)?;
+                target.columns.clone()
+            }
+        };
+        Ok(PersistentQuery {
+            dataflow,
+            inputs,
+            input_partitions: input.partitions,
+            columns,
+        })
+    }
+
+    fn single_input(&self, inputs: &[String]) -> PlanResult<SourceDef> {
+        let [input] = inputs else {
+            return Err(PlanError::unsupported(
+                "a persistent query over more than one source (a join)",
+            ));
+        };
+        Ok(self.read_catalog().source_required(input)?.clone())
+    }
+}
+
+/// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
+/// avoid it where the column comes from.
+pub fn check_column_name(name: &str, advice: &str) -> PlanResult<()> {
+    if PSEUDO_COLUMNS.contains(&name) {
+        return Err(PlanError::InvalidDefinition {
+            message: format!("\"{name}\" is a pseudo-column every stream has; {advice}"),
+        });
+    }
+    Ok(())
+}
+
+/// A query's result is a stream when it passes events of a stream through, a table when it
+/// aggregates or reads a table (ksqlDB's rule): the sink must be of that kind.
+fn check_result_kind(sink: SourceKind, dataflow: &Dataflow, input: &SourceDef) -> PlanResult<()> {
+    let result = match (dataflow, input.kind) {
+        (Dataflow::Stateless(_), SourceKind::Stream) => SourceKind::Stream,
+        (Dataflow::Aggregate(_), _) | (Dataflow::Stateless(_), SourceKind::Table) => {
+            SourceKind::Table
+        }
+    };
+    match (sink, result) {
+        (SourceKind::Stream, SourceKind::Table) => Err(PlanError::invalid(match dataflow {
+            Dataflow::Aggregate(_) => {
+                "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT"
+                    .into()
+            }
+            Dataflow::Stateless(_) => format!(
+                "this SELECT reads table \"{}\", so its result is a table: use CREATE TABLE .. AS SELECT",
+                input.name
+            ),
+        })),
+        (SourceKind::Table, SourceKind::Stream) => Err(PlanError::invalid(format!(
+            "this SELECT passes the events of stream \"{}\" through, so its result is a stream: use CREATE STREAM .. AS SELECT, or GROUP BY to make a table",
+            input.name
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The output columns of a persistent query, as storable SQL types.
+fn output_columns(output_schema: &SchemaRef) -> PlanResult<Vec<Column>> {
+    let mut columns: Vec<Column> = Vec::new();
+    for field in output_schema.fields() {
+        check_column_name(
+            field.name(),
+            &format!("alias it, e.g. {0} AS event_{0}", field.name()),
+        )?;
+        if columns.iter().any(|column| column.name == *field.name()) {
+            return Err(PlanError::DuplicateColumn {
+                column: field.name().clone(),
+                context: "appears twice in the SELECT list; alias one of them",
+            });
+        }
+        let column_type =
+            storable_type(field.data_type()).ok_or_else(|| PlanError::Unsupported {
+                feature: format!(
+                    "storing column \"{}\" of type {}",
+                    field.name(),
+                    field.data_type()
+                ),
+            })?;
+        columns.push(Column {
+            name: field.name().clone(),
+            data_type: arrow_type(&column_type),
+            key: false,
+        });
+    }
+    Ok(columns)
+}
+
+/// A stream's KEY columns: the PARTITION BY columns, or else the input's key columns that the
+/// query passes through under their own names.
+fn mark_stream_keys(
+    columns: &mut [Column],
+    select: &SelectStatement,
+    input: &SourceDef,
+) -> PlanResult<()> {
+    let Some(partition_by) = &select.partition_by else {
+        for column in columns.iter_mut() {
+            column.key = input
+                .columns
+                .iter()
+                .any(|key| key.key && key.name == column.name);
+        }
+        return Ok(());
+    };
+    for expr in partition_by {
+        let name = match expr {
+            Expr::Value(value) if matches!(value.value, Value::Null) => continue,
+            Expr::Identifier(ident) => fold(ident),
+            Expr::CompoundIdentifier(parts) => parts.last().map(fold).unwrap_or_default(),
+            other => {
+                return Err(PlanError::Unsupported {
+                    feature: format!(
+                        "PARTITION BY an expression ({other}); select it with an alias and PARTITION BY the alias"
+                    ),
+                });
+            }
+        };
+        let column = columns
+            .iter_mut()
+            .find(|column| column.name == name)
+            .ok_or_else(|| {
+                PlanError::invalid(format!(
+                    "PARTITION BY column \"{name}\" must be in the SELECT list"
+                ))
+            })?;
+        column.key = true;
+    }
+    Ok(())
+}
+
+/// A table's PRIMARY KEY: the GROUP BY expressions, or the input table's key columns, which
+/// the SELECT list must pass through.
+fn mark_table_keys(
+    columns: &mut [Column],
+    select: &SelectStatement,
+    dataflow: &Dataflow,
+    input: &SourceDef,
+) -> PlanResult<()> {
+    if select.partition_by.is_some() {
+        return Err(PlanError::invalid(
+            "a table is keyed by its GROUP BY (or its input's PRIMARY KEY); PARTITION BY is for streams",
+        ));
+    }
+    let keys: Vec<usize> = match dataflow {
+        Dataflow::Aggregate(aggregate) => aggregate.key_columns.clone().ok_or_else(|| {
+            PlanError::invalid("every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY")
+        })?,
+        Dataflow::Stateless(_) => input
+            .columns
+            .iter()
+            .filter(|column| column.key)
+            .map(|key| {
+                columns
+                    .iter()
+                    .position(|column| column.name == key.name)
+                    .ok_or_else(|| {
+                        PlanError::invalid(format!(
+                            "the SELECT list must include \"{}\", the PRIMARY KEY of table \"{}\", under its own name",
+                            key.name, input.name
+                        ))
+                    })
+            })
+            .collect::<PlanResult<_>>()?,
+    };
+    if keys.is_empty() {
+        return Err(PlanError::unsupported(
+            "an aggregation without GROUP BY in a persistent query (a table needs a key)",
+        ));
+    }
+    for index in keys {
+        if !is_key_type(&columns[index].data_type) {
+            return Err(PlanError::Unsupported {
+                feature: format!(
+                    "a key column of type {} (\"{}\")",
+                    type_name(&columns[index].data_type),
+                    columns[index].name
+                ),
+            });
+        }
+        columns[index].key = true;
+    }
+    Ok(())
+}
+
+/// INSERT INTO .. SELECT gives the target's columns, in order, of types that cast to them.
+fn check_insert_schema(output_schema: &SchemaRef, target: &SourceDef) -> PlanResult<()> {
+    let fields = output_schema.fields();
+    if fields.len() != target.columns.len() {
+        return Err(PlanError::TypeMismatch {
+            message: format!(
+                "INSERT INTO {} .. SELECT gives {} but the stream has {}",
+                target.name,
+                plural(fields.len(), "column"),
+                plural(target.columns.len(), "column")
+            ),
+        });
+    }
+    for (field, column) in fields.iter().zip(&target.columns) {
+        if !arrow::compute::can_cast_types(field.data_type(), &column.data_type) {
+            return Err(PlanError::TypeMismatch {
+                message: format!(
+                    "column \"{}\" is {} but the SELECT gives {} ({})",
+                    column.name,
+                    type_name(&column.data_type),
+                    type_name(field.data_type()),
+                    field.name()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
