@@ -364,37 +364,24 @@ async fn settle(client: &Client) {
     }
 }
 
-/// A small deterministic generator (SplitMix64).
-struct Random(u64);
-
-impl Random {
-    fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) % bound
-    }
-}
-
 /// Writes until the server goes away: bids into a stream, upserts and deletes into a table.
 async fn ingest_until_killed(client: Client, seed: u64) {
-    let mut random = Random(seed);
+    let mut random = fastrand::Rng::with_seed(seed);
     loop {
         let bids: Vec<String> = (0..200)
-            .map(|_| format!("({}, {})", random.below(50), random.below(1000)))
+            .map(|_| format!("({}, {})", random.u64(..50), random.u64(..1000)))
             .collect();
         let accounts: Vec<String> = (0..20)
             .map(|_| {
                 format!(
                     "({}, 'r{}', {})",
-                    random.below(100),
-                    random.below(5),
-                    random.below(500)
+                    random.u64(..100),
+                    random.u64(..5),
+                    random.u64(..500)
                 )
             })
             .collect();
-        let deleted: Vec<String> = (0..3).map(|_| random.below(100).to_string()).collect();
+        let deleted: Vec<String> = (0..3).map(|_| random.u64(..100).to_string()).collect();
         let sql = format!(
             "INSERT INTO bids (auction, price) VALUES {};
              INSERT INTO accounts (id, region, balance) VALUES {};

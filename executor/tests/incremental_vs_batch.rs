@@ -36,23 +36,6 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// A small deterministic generator (SplitMix64), so a failing seed replays exactly.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, bound: u64) -> u64 {
-        self.next() % bound
-    }
-}
-
 async fn run(session: &mut Session, sql: &str) -> Result<Vec<QueryOutput>, EngineError> {
     let mut outputs = Vec::new();
     for statement in session.parse(sql)? {
@@ -106,8 +89,8 @@ async fn settle(session: &mut Session) {
     }
 }
 
-fn maybe_null(random: &mut Random, value: String) -> String {
-    if random.below(10) == 0 {
+fn maybe_null(random: &mut fastrand::Rng, value: String) -> String {
+    if random.u8(..10) == 0 {
         "NULL".to_string()
     } else {
         value
@@ -115,9 +98,11 @@ fn maybe_null(random: &mut Random, value: String) -> String {
 }
 
 /// One random history: rounds of stream inserts and table upserts and deletes, with the
-/// persistent queries running while they land.
+/// persistent queries running while they land, and the engine stopped and opened again
+/// halfway, wherever its queries are.
 async fn check_seed(seed: u64) {
     let data = tempfile::tempdir().unwrap();
+    let mut random = fastrand::Rng::with_seed(seed);
     let engine = Engine::open(EngineConfig::new(data.path())).await.unwrap();
     let mut session = engine.session();
     execute(
@@ -129,55 +114,13 @@ async fn check_seed(seed: u64) {
     for (name, select) in QUERIES {
         execute(&mut session, &format!("CREATE TABLE {name} AS {select};")).await;
     }
-    let mut random = Random(seed);
-    for _ in 0..8 {
-        let events: Vec<String> = (0..random.below(60) + 1)
-            .map(|_| {
-                let k = random.below(12).to_string();
-                let k = maybe_null(&mut random, k);
-                let v = (random.below(50) as i64 - 10).to_string();
-                let v = maybe_null(&mut random, v);
-                let s = format!("'s{}'", random.below(8));
-                let s = maybe_null(&mut random, s);
-                format!("({k}, {v}, {s})")
-            })
-            .collect();
-        execute(
-            &mut session,
-            &format!("INSERT INTO events (k, v, s) VALUES {};", events.join(", ")),
-        )
-        .await;
-        let upserts: Vec<String> = (0..random.below(20) + 1)
-            .map(|_| {
-                let id = random.below(30);
-                let g = format!("'g{}'", random.below(4));
-                let g = maybe_null(&mut random, g);
-                let v = random.below(30).to_string();
-                let v = maybe_null(&mut random, v);
-                let s = format!("'t{}'", random.below(5));
-                let s = maybe_null(&mut random, s);
-                format!("({id}, {g}, {v}, {s})")
-            })
-            .collect();
-        execute(
-            &mut session,
-            &format!(
-                "INSERT INTO items (id, g, v, s) VALUES {};",
-                upserts.join(", ")
-            ),
-        )
-        .await;
-        let deleted: Vec<String> = (0..random.below(6))
-            .map(|_| random.below(30).to_string())
-            .collect();
-        if !deleted.is_empty() {
-            execute(
-                &mut session,
-                &format!("DELETE FROM items WHERE id IN ({});", deleted.join(", ")),
-            )
-            .await;
-        }
-    }
+    write_rounds(&mut session, &mut random, 4).await;
+    drop(session);
+    engine.shutdown().await;
+    drop(engine);
+    let engine = Engine::open(EngineConfig::new(data.path())).await.unwrap();
+    let mut session = engine.session();
+    write_rounds(&mut session, &mut random, 4).await;
     settle(&mut session).await;
     for (name, select) in QUERIES {
         let columns = select
@@ -214,6 +157,58 @@ async fn check_seed(seed: u64) {
         );
     }
     engine.shutdown().await;
+}
+
+/// `rounds` rounds of random stream inserts, table upserts and table deletes.
+async fn write_rounds(session: &mut Session, random: &mut fastrand::Rng, rounds: usize) {
+    for _ in 0..rounds {
+        let events: Vec<String> = (0..random.u64(..60) + 1)
+            .map(|_| {
+                let k = random.u64(..12).to_string();
+                let k = maybe_null(random, k);
+                let v = (random.u64(..50) as i64 - 10).to_string();
+                let v = maybe_null(random, v);
+                let s = format!("'s{}'", random.u64(..8));
+                let s = maybe_null(random, s);
+                format!("({k}, {v}, {s})")
+            })
+            .collect();
+        execute(
+            session,
+            &format!("INSERT INTO events (k, v, s) VALUES {};", events.join(", ")),
+        )
+        .await;
+        let upserts: Vec<String> = (0..random.u64(..20) + 1)
+            .map(|_| {
+                let id = random.u64(..30);
+                let g = format!("'g{}'", random.u64(..4));
+                let g = maybe_null(random, g);
+                let v = random.u64(..30).to_string();
+                let v = maybe_null(random, v);
+                let s = format!("'t{}'", random.u64(..5));
+                let s = maybe_null(random, s);
+                format!("({id}, {g}, {v}, {s})")
+            })
+            .collect();
+        execute(
+            session,
+            &format!(
+                "INSERT INTO items (id, g, v, s) VALUES {};",
+                upserts.join(", ")
+            ),
+        )
+        .await;
+        let deleted: Vec<String> = (0..random.u64(..6))
+            .map(|_| random.u64(..30).to_string())
+            .collect();
+        if !deleted.is_empty() {
+            execute(
+                session,
+                &format!("DELETE FROM items WHERE id IN ({});", deleted.join(", ")),
+            )
+            .await;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

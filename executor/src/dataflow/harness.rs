@@ -13,8 +13,10 @@ use arrow::array::{
 };
 use arrow::datatypes::DataType;
 use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
 use datafusion::datasource::empty::EmptyTable;
 use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
 use eddy_planner::{
     Catalog, Column, Dataflow, SourceDef, SourceKind, SourceProviders, SqlPlanner, lower,
 };
@@ -222,25 +224,91 @@ pub fn run_operator(
         .iter()
         .enumerate()
         .map(|(number, batches)| {
-            let mut state_changes = StateBatch::default();
-            let mut bad_rows = BadRows::default();
-            let mut cx = EpochContext {
-                state,
-                state_changes: &mut state_changes,
-                bad_rows: &mut bad_rows,
-                input_partition: 0,
-            };
-            let mut output = Vec::new();
-            for changes in batches {
-                operator
-                    .apply(0, changes.clone(), &mut output, &mut cx)
-                    .expect("applies");
-            }
-            operator.end_epoch(&mut output, &mut cx).expect("ends");
+            let (output, state_changes) = run_epoch(&mut [&mut *operator], state, batches);
             if !uncommitted.contains(&number) {
                 state.commit(state_changes).expect("commits");
             }
             text_of(&output)
         })
         .collect()
+}
+
+/// One epoch of `batches` through a chain of operators, each one's output into the next (a
+/// pipeline without its sink), over the committed `state`: the last operator's output and
+/// the epoch's state changes, not yet committed.
+pub fn run_epoch(
+    operators: &mut [&mut dyn Operator],
+    state: &dyn StateStore,
+    batches: &[Changes],
+) -> (Vec<Changes>, StateBatch) {
+    let mut state_changes = StateBatch::default();
+    let mut bad_rows = BadRows::default();
+    let mut cx = EpochContext {
+        state,
+        state_changes: &mut state_changes,
+        bad_rows: &mut bad_rows,
+        input_partition: 0,
+    };
+    let mut flowing = batches.to_vec();
+    for operator in operators.iter_mut() {
+        let mut output = Vec::new();
+        for changes in flowing {
+            operator
+                .apply(0, changes, &mut output, &mut cx)
+                .expect("applies");
+        }
+        operator.end_epoch(&mut output, &mut cx).expect("ends");
+        flowing = output;
+    }
+    (flowing, state_changes)
+}
+
+/// What DataFusion answers for `sql` over `rows` of `source` (the batch answer an
+/// incremental dataflow must match), as text lines like `text_of`'s.
+pub async fn batch_answer(source: &SourceDef, rows: &Changes, sql: &str) -> Vec<String> {
+    let mut catalog = Catalog::default();
+    catalog.put_source(source.clone());
+    let planner = SqlPlanner::new(
+        Arc::new(RwLock::new(catalog)),
+        Arc::new(Rows(rows.rows().clone())),
+    );
+    let parsed = eddy_parser::parse_sql(sql)
+        .expect("parses")
+        .pop()
+        .expect("one statement");
+    let eddy_parser::Statement::Select(select) = parsed.statement else {
+        panic!("{sql} is a SELECT");
+    };
+    let plan = planner.plan_select(&select).await.expect("plans");
+    let frame = SessionContext::new_with_state(planner.state().clone())
+        .execute_logical_plan(plan)
+        .await
+        .expect("plans to run");
+    let batches = frame.collect().await.expect("runs");
+    let answer: Vec<Changes> = batches
+        .into_iter()
+        .map(|batch| {
+            let rowtimes = Int64Array::from(vec![0; batch.num_rows()]);
+            Changes::new(
+                ChangeBatch::try_new(batch, None).expect("rows"),
+                rowtimes,
+                None,
+            )
+            .expect("changes")
+        })
+        .collect();
+    text_of(&answer)
+}
+
+/// A provider of the same rows for any source.
+#[derive(Debug)]
+struct Rows(RecordBatch);
+
+impl SourceProviders for Rows {
+    fn provider(&self, _source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+        Ok(Arc::new(MemTable::try_new(
+            self.0.schema(),
+            vec![vec![self.0.clone()]],
+        )?))
+    }
 }

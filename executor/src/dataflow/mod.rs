@@ -23,6 +23,8 @@ pub(crate) mod aggregate;
 pub(crate) mod group_by;
 #[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod incremental_tests;
 pub(crate) mod steps;
 
 /// One operator of a dataflow.
