@@ -59,6 +59,7 @@ sql_scripts!(
     persistent_query,
     pull_query,
     push_query,
+    regressions,
     session,
     smoke,
     table

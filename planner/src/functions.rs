@@ -614,8 +614,6 @@ impl Accumulator for ByOffsetAccumulator {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::RwLock;
-
     use arrow::array::{
         BinaryArray, BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array,
         Int64Array, StringArray, StructArray, Time64MicrosecondArray, TimestampMillisecondArray,
@@ -626,9 +624,7 @@ mod tests {
     use arrow::datatypes::{Int64Type, Schema, SchemaRef};
     use arrow::record_batch::RecordBatch;
     use arrow::util::pretty::pretty_format_batches;
-    use datafusion::catalog::TableProvider;
     use datafusion::datasource::MemTable;
-    use datafusion::error::DataFusionError;
     use datafusion::physical_expr::PhysicalExpr;
     use datafusion::physical_expr::expressions::Column as ColumnExpr;
     use datafusion::physical_plan::displayable;
@@ -637,9 +633,8 @@ mod tests {
 
     use super::*;
     use crate::catalog::tests::clicks;
-    use crate::catalog::{Catalog, SourceDef};
     use crate::error::PlanError;
-    use crate::sql::{SourceProviders, SqlPlanner};
+    use crate::sql::tests::planner_over;
 
     /// A session with these functions. One partition keeps input order the tables' order.
     fn session(target_partitions: usize) -> SessionContext {
@@ -1123,19 +1118,6 @@ mod tests {
         );
     }
 
-    /// Sources with no rows: enough to plan against.
-    #[derive(Debug)]
-    struct EmptySources;
-
-    impl SourceProviders for EmptySources {
-        fn provider(&self, source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError> {
-            Ok(Arc::new(MemTable::try_new(
-                source.queryable_schema(),
-                vec![vec![]],
-            )?))
-        }
-    }
-
     fn select(sql: &str) -> Box<eddy_parser::sqlparser::ast::Query> {
         let mut statements = eddy_parser::parse_sql(sql).expect("the query parses");
         match statements.pop().map(|parsed| parsed.statement) {
@@ -1146,9 +1128,7 @@ mod tests {
 
     #[tokio::test]
     async fn sql_planner_has_the_functions_and_checks_calls() {
-        let mut catalog = Catalog::default();
-        catalog.put_source(clicks());
-        let planner = SqlPlanner::new(Arc::new(RwLock::new(catalog)), Arc::new(EmptySources));
+        let planner = planner_over(&[clicks()]);
 
         let plan = planner
             .plan_query(&select(

@@ -327,3 +327,180 @@ fn check_insert_schema(output_schema: &SchemaRef, target: &SourceDef) -> PlanRes
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use eddy_parser::Statement;
+
+    use super::*;
+    use crate::catalog::tests::clicks;
+    use crate::sql::tests::planner_over;
+
+    fn statement(sql: &str) -> SelectStatement {
+        let mut statements = eddy_parser::parse_sql(sql).expect("parses");
+        match statements.pop().map(|parsed| parsed.statement) {
+            Some(Statement::Select(select)) => select,
+            other => panic!("not a SELECT: {other:?}"),
+        }
+    }
+
+    async fn persistent(sql: &str, sink: PersistentSink<'_>) -> PlanResult<PersistentQuery> {
+        planner_over(&[clicks()])
+            .plan_persistent(&statement(sql), sink)
+            .await
+    }
+
+    /// Each column as `name` or `name KEY`.
+    fn columns(query: &PersistentQuery) -> Vec<String> {
+        query
+            .columns
+            .iter()
+            .map(|column| match column.key {
+                true => format!("{} KEY", column.name),
+                false => column.name.clone(),
+            })
+            .collect()
+    }
+
+    fn message(result: PlanResult<PersistentQuery>) -> String {
+        result.expect_err("the statement is refused").to_string()
+    }
+
+    #[tokio::test]
+    async fn an_aggregation_makes_a_table_keyed_by_its_group_by() {
+        let sql = "SELECT url, COUNT(*) AS n FROM clicks GROUP BY url";
+        let query = persistent(sql, PersistentSink::Create(SourceKind::Table))
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["url KEY", "n"]);
+        assert_eq!(query.inputs, ["clicks"]);
+        assert_eq!(query.input_partitions, 2);
+        assert!(matches!(query.dataflow, Dataflow::Aggregate(_)));
+        assert_eq!(
+            message(persistent(sql, PersistentSink::Create(SourceKind::Stream)).await),
+            "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT"
+        );
+        assert_eq!(
+            message(
+                persistent(
+                    "SELECT COUNT(*) AS n FROM clicks GROUP BY url",
+                    PersistentSink::Create(SourceKind::Table)
+                )
+                .await
+            ),
+            "every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_keeps_its_inputs_key_unless_partitioned_anew() {
+        let stream = PersistentSink::Create(SourceKind::Stream);
+        let query = persistent("SELECT user_id, url FROM clicks", stream)
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["user_id KEY", "url"]);
+        let query = persistent("SELECT user_id, url FROM clicks PARTITION BY url", stream)
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["user_id", "url KEY"]);
+        let query = persistent("SELECT url FROM clicks PARTITION BY NULL", stream)
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["url"]);
+        assert_eq!(
+            message(
+                persistent(
+                    "SELECT url FROM clicks",
+                    PersistentSink::Create(SourceKind::Table)
+                )
+                .await
+            ),
+            "this SELECT passes the events of stream \"clicks\" through, so its result is a stream: use CREATE STREAM .. AS SELECT, or GROUP BY to make a table"
+        );
+    }
+
+    #[tokio::test]
+    async fn insert_into_takes_the_targets_columns_and_checks_the_fit() {
+        let mut target = clicks();
+        target.name = "all_clicks".into();
+        let sink = PersistentSink::InsertInto(&target);
+        let planner = planner_over(&[clicks(), target.clone()]);
+        let plan = |sql: &str| {
+            let planner = planner.clone();
+            let select = statement(sql);
+            async move { planner.plan_persistent(&select, sink).await }
+        };
+        let query = plan("SELECT user_id, upper(url) FROM clicks")
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["user_id KEY", "url"]);
+        assert_eq!(
+            message(plan("SELECT user_id FROM clicks").await),
+            "INSERT INTO all_clicks .. SELECT gives 1 column but the stream has 2 columns"
+        );
+        assert_eq!(
+            message(plan("SELECT * FROM all_clicks").await),
+            "INSERT INTO all_clicks .. SELECT cannot read all_clicks itself"
+        );
+        assert_eq!(
+            message(plan("SELECT * FROM clicks PARTITION BY url").await),
+            "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed"
+        );
+        assert_eq!(
+            message(plan("SELECT * FROM clicks LIMIT 2").await),
+            "a persistent query cannot have a LIMIT"
+        );
+    }
+
+    #[tokio::test]
+    async fn clauses_no_operator_runs_yet_are_refused_by_name() {
+        let stream = PersistentSink::Create(SourceKind::Stream);
+        let table = PersistentSink::Create(SourceKind::Table);
+        for (sql, sink, expected) in [
+            (
+                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url",
+                table,
+                "WINDOW (windowed aggregation) is not supported yet",
+            ),
+            (
+                "SELECT url FROM clicks EMIT FINAL",
+                stream,
+                "EMIT FINAL (it needs a windowed aggregation) is not supported yet",
+            ),
+            (
+                "SELECT url FROM clicks ORDER BY url",
+                stream,
+                "ORDER BY in a push or persistent query is not supported yet",
+            ),
+            (
+                "SELECT DISTINCT url FROM clicks",
+                stream,
+                "DISTINCT in a push or persistent query is not supported yet",
+            ),
+            (
+                "SELECT c.url FROM clicks c JOIN clicks d ON c.user_id = d.user_id",
+                stream,
+                "a join in a push or persistent query is not supported yet",
+            ),
+        ] {
+            assert_eq!(message(persistent(sql, sink).await), expected, "{sql}");
+        }
+        let planner = planner_over(&[clicks()]);
+        for (sql, expected) in [
+            (
+                "SELECT url FROM clicks PARTITION BY url",
+                "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
+            ),
+            (
+                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url EMIT CHANGES",
+                "WINDOW (windowed aggregation) is not supported yet",
+            ),
+        ] {
+            let error = planner
+                .plan_select(&statement(sql))
+                .await
+                .expect_err("refused");
+            assert_eq!(error.to_string(), expected, "{sql}");
+        }
+    }
+}

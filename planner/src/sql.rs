@@ -396,3 +396,32 @@ fn push_columns(qualifier: &Ident, source: &SourceDef, projection: &mut Vec<Sele
         ])));
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use datafusion::datasource::MemTable;
+
+    use super::*;
+
+    /// Sources with no rows: enough to plan against.
+    #[derive(Debug)]
+    pub(crate) struct EmptySources;
+
+    impl SourceProviders for EmptySources {
+        fn provider(&self, source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+            Ok(Arc::new(MemTable::try_new(
+                source.queryable_schema(),
+                vec![vec![]],
+            )?))
+        }
+    }
+
+    /// A planner over a catalog of `sources`, without rows.
+    pub(crate) fn planner_over(sources: &[SourceDef]) -> SqlPlanner {
+        let mut catalog = Catalog::default();
+        for source in sources {
+            catalog.put_source(source.clone());
+        }
+        SqlPlanner::new(Arc::new(RwLock::new(catalog)), Arc::new(EmptySources))
+    }
+}

@@ -241,6 +241,29 @@ pub fn run_epoch(
     state: &dyn StateStore,
     batches: &[Changes],
 ) -> (Vec<Changes>, StateBatch) {
+    let (output, state_changes, _) = in_epoch(state, |cx| {
+        let mut flowing = batches.to_vec();
+        for operator in operators.iter_mut() {
+            let mut output = Vec::new();
+            for changes in flowing {
+                operator
+                    .apply(0, changes, &mut output, cx)
+                    .expect("applies");
+            }
+            operator.end_epoch(&mut output, cx).expect("ends");
+            flowing = output;
+        }
+        flowing
+    });
+    (output, state_changes)
+}
+
+/// Runs `work` in one epoch over the committed `state`: what it returns, the epoch's state
+/// changes (not committed) and the rows it set aside.
+pub fn in_epoch<R>(
+    state: &dyn StateStore,
+    work: impl FnOnce(&mut EpochContext<'_>) -> R,
+) -> (R, StateBatch, BadRows) {
     let mut state_changes = StateBatch::default();
     let mut bad_rows = BadRows::default();
     let mut cx = EpochContext {
@@ -249,18 +272,8 @@ pub fn run_epoch(
         bad_rows: &mut bad_rows,
         input_partition: 0,
     };
-    let mut flowing = batches.to_vec();
-    for operator in operators.iter_mut() {
-        let mut output = Vec::new();
-        for changes in flowing {
-            operator
-                .apply(0, changes, &mut output, &mut cx)
-                .expect("applies");
-        }
-        operator.end_epoch(&mut output, &mut cx).expect("ends");
-        flowing = output;
-    }
-    (flowing, state_changes)
+    let result = work(&mut cx);
+    (result, state_changes, bad_rows)
 }
 
 /// What DataFusion answers for `sql` over `rows` of `source` (the batch answer an

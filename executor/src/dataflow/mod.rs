@@ -129,6 +129,12 @@ impl BadRows {
         self.records.push(record.join(", "));
     }
 
+    /// Why each row was set aside, in order.
+    #[cfg(test)]
+    pub fn messages(&self) -> &[String] {
+        &self.messages
+    }
+
     /// The rows of the processing log (`schema`), set aside by query `query_id` at `now_ms`.
     pub fn into_batch(
         self,

@@ -172,3 +172,117 @@ enum SetAside {
     /// setting one aside would leave the sink's table wrong).
     Nothing,
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::util::pretty::pretty_format_batches;
+    use eddy_storage::{MemoryStateStore, StateStore};
+
+    use super::*;
+    use crate::dataflow::harness::{changes, dataflow, in_epoch, source};
+    use crate::sinks::client::ClientSink;
+
+    /// The pipeline of `sql` over `sources` into a client sink, as a push query builds it.
+    async fn client_pipeline(
+        sources: &[eddy_planner::SourceDef],
+        sql: &str,
+        bad_input_rows: BadInputRows,
+    ) -> Pipeline {
+        let dataflow = dataflow(sources, sql).await;
+        let keyed = matches!(dataflow, Dataflow::Aggregate(_));
+        let sink = ClientSink::new(dataflow.output_schema(), keyed);
+        let build = BuildContext {
+            query_id: "test".into(),
+            input_is_append_only: !sources[0].is_table(),
+            cache_budget: Arc::new(CacheBudget::new(1 << 20)),
+            bad_input_rows,
+        };
+        Pipeline::build(dataflow, build, |_| Ok(Box::new(sink))).expect("builds")
+    }
+
+    /// The epoch's output as a table, for assertions.
+    fn table_of(output: &[(u32, RecordBatch)]) -> String {
+        let batches: Vec<RecordBatch> = output.iter().map(|(_, rows)| rows.clone()).collect();
+        pretty_format_batches(&batches)
+            .expect("formats")
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_row_an_operator_fails_on_is_set_aside_and_its_batch_goes_on() {
+        let events = source("stream events (id BIGINT, v BIGINT)");
+        let sources = std::slice::from_ref(&events);
+        let sql = "SELECT id, 10 / v AS r FROM events";
+        let mut pipeline = client_pipeline(sources, sql, BadInputRows::SetAside).await;
+        let state = MemoryStateStore::default();
+        let (output, _, bad_rows) = in_epoch(&state, |cx| {
+            let batch = changes(&events, &["+ 1 2", "+ 2 0", "+ 3 5"]);
+            pipeline.apply(0, batch, cx).expect("the batch goes on");
+            pipeline.finish_epoch(cx).expect("the epoch ends")
+        });
+        assert_eq!(
+            table_of(&output),
+            "+----+---+\n| id | r |\n+----+---+\n| 1  | 5 |\n| 3  | 2 |\n+----+---+"
+        );
+        assert_eq!(bad_rows.messages().len(), 1, "{:?}", bad_rows.messages());
+        assert!(
+            bad_rows.messages()[0].contains("Divide by zero"),
+            "{:?}",
+            bad_rows.messages()
+        );
+
+        // A push query fails instead: its client sees the error.
+        let mut pipeline = client_pipeline(sources, sql, BadInputRows::Fail).await;
+        let (result, _, bad_rows) = in_epoch(&state, |cx| {
+            pipeline.apply(0, changes(&events, &["+ 1 2", "+ 2 0"]), cx)
+        });
+        assert!(result.is_err());
+        assert!(bad_rows.messages().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_epoch_ends_each_operator_in_order_into_the_sink() {
+        let items = source("table items (id BIGINT KEY, g BIGINT)");
+        let sources = std::slice::from_ref(&items);
+        // The HAVING step after the GROUP BY sees the groups only when the epoch ends.
+        let sql = "SELECT g, COUNT(*) AS n FROM items GROUP BY g HAVING COUNT(*) > 1";
+        let mut pipeline = client_pipeline(sources, sql, BadInputRows::SetAside).await;
+        assert!(pipeline.has_state(), "a GROUP BY keeps state");
+        assert!(
+            !pipeline.reads_own_writes(),
+            "its cache holds the last epoch's states"
+        );
+        let state = MemoryStateStore::default();
+        let mut epoch = |lines: &[&str]| {
+            let (output, state_changes, _) = in_epoch(&state, |cx| {
+                pipeline
+                    .apply(0, changes(&items, lines), cx)
+                    .expect("applies");
+                pipeline.finish_epoch(cx).expect("ends")
+            });
+            state.commit(state_changes).expect("commits");
+            table_of(&output)
+        };
+        assert_eq!(
+            epoch(&["+ 1 7", "+ 2 7", "+ 3 8"]),
+            "+---+---+--------+\n| g | n | op     |\n+---+---+--------+\n| 7 | 2 | upsert |\n+---+---+--------+"
+        );
+        assert_eq!(
+            epoch(&["- 2 7"]),
+            "+---+---+--------+\n| g | n | op     |\n+---+---+--------+\n| 7 | 2 | delete |\n+---+---+--------+"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stateless_pipeline_says_it_keeps_no_state() {
+        let events = source("stream events (id BIGINT, v BIGINT)");
+        let pipeline = client_pipeline(
+            std::slice::from_ref(&events),
+            "SELECT id FROM events WHERE v > 1",
+            BadInputRows::SetAside,
+        )
+        .await;
+        assert!(!pipeline.has_state());
+        assert!(!pipeline.reads_own_writes());
+    }
+}
