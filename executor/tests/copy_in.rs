@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::util::pretty::pretty_format_batches;
 use eddy_executor::{CopyInSink, Engine, EngineError, PlanError, QueryOutput, Session};
-use futures::StreamExt;
+
+mod common;
+
+use common::rows;
 
 /// An engine on a fresh data directory (kept alive by the returned guard) and a session.
 async fn open_engine() -> (tempfile::TempDir, Arc<Engine>, Session) {
@@ -30,19 +31,6 @@ async fn copy_in(session: &mut Session, sql: &str) -> Result<CopyInSink, EngineE
         QueryOutput::CopyIn(sink) => Ok(*sink),
         _ => panic!("{sql}: not a COPY FROM STDIN"),
     }
-}
-
-async fn rows(session: &mut Session, sql: &str) -> String {
-    let Ok(QueryOutput::Rows(mut stream)) = execute(session, sql).await else {
-        panic!("{sql}: no rows")
-    };
-    let mut batches: Vec<RecordBatch> = Vec::new();
-    while let Some(batch) = stream.next().await {
-        batches.push(batch.expect("batch"));
-    }
-    pretty_format_batches(&batches)
-        .expect("formats")
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,10 +5,11 @@
 //!
 //! Each seed drives a different history; a failure names its seed and both answers.
 
-use arrow::array::RecordBatch;
-use arrow::util::pretty::pretty_format_batches;
-use eddy_executor::{Engine, EngineConfig, EngineError, QueryOutput, Session};
-use futures::StreamExt;
+use eddy_executor::{Engine, EngineConfig, Session};
+
+mod common;
+
+use common::{rows, run};
 
 /// The aggregations under test: (table name, SELECT). Each SELECT is run both ways.
 const QUERIES: &[(&str, &str)] = &[
@@ -36,35 +37,10 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-async fn run(session: &mut Session, sql: &str) -> Result<Vec<QueryOutput>, EngineError> {
-    let mut outputs = Vec::new();
-    for statement in session.parse(sql)? {
-        outputs.push(session.execute(&statement).await?);
-    }
-    Ok(outputs)
-}
-
 async fn execute(session: &mut Session, sql: &str) {
     run(session, sql)
         .await
         .unwrap_or_else(|error| panic!("{sql}: {error}"));
-}
-
-/// A result as text, rows in the order of the statement's ORDER BY.
-async fn rows(session: &mut Session, sql: &str) -> String {
-    let mut outputs = run(session, sql)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error}"));
-    let Some(QueryOutput::Rows(mut stream)) = outputs.pop() else {
-        panic!("{sql}: no rows")
-    };
-    let mut batches: Vec<RecordBatch> = Vec::new();
-    while let Some(batch) = stream.next().await {
-        batches.push(batch.expect("batch"));
-    }
-    pretty_format_batches(&batches)
-        .expect("formats")
-        .to_string()
 }
 
 /// Waits until every persistent query has processed all of its input.

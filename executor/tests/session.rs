@@ -1,34 +1,11 @@
 //! The session API end to end, without the wire: statements in, Arrow batches out.
 //! (The same behaviour through the Postgres protocol is tested in `cli/tests`.)
 
-use arrow::array::RecordBatch;
-use arrow::util::pretty::pretty_format_batches;
-use eddy_executor::{Engine, EngineConfig, EngineError, QueryOutput, Session};
-use futures::StreamExt;
+use eddy_executor::{Engine, EngineConfig};
 
-async fn run(session: &mut Session, sql: &str) -> Result<Vec<QueryOutput>, EngineError> {
-    let mut outputs = Vec::new();
-    for statement in session.parse(sql)? {
-        outputs.push(session.execute(&statement).await?);
-    }
-    Ok(outputs)
-}
+mod common;
 
-async fn rows(session: &mut Session, sql: &str) -> String {
-    let mut outputs = run(session, sql)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error}"));
-    let Some(QueryOutput::Rows(mut stream)) = outputs.pop() else {
-        panic!("{sql}: no rows")
-    };
-    let mut batches: Vec<RecordBatch> = Vec::new();
-    while let Some(batch) = stream.next().await {
-        batches.push(batch.expect("batch"));
-    }
-    pretty_format_batches(&batches)
-        .expect("formats")
-        .to_string()
-}
+use common::{rows, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_insert_select_and_a_persistent_query() {

@@ -89,6 +89,16 @@ pub fn planner(sources: &[SourceDef]) -> SqlPlanner {
 
 /// The dataflow of a SELECT over `sources`.
 pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
+    let select = select_statement(sql);
+    let plan = planner(sources)
+        .plan_query(&select.query)
+        .await
+        .expect("plans");
+    lower(&plan).expect("lowers")
+}
+
+/// The one SELECT statement `sql` holds.
+fn select_statement(sql: &str) -> eddy_parser::SelectStatement {
     let parsed = eddy_parser::parse_sql(sql)
         .expect("parses")
         .pop()
@@ -96,11 +106,7 @@ pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
     let eddy_parser::Statement::Select(select) = parsed.statement else {
         panic!("{sql} is a SELECT");
     };
-    let plan = planner(sources)
-        .plan_query(&select.query)
-        .await
-        .expect("plans");
-    lower(&plan).expect("lowers")
+    select
 }
 
 /// Changes of `source` (its queryable rows) written as text lines.
@@ -285,13 +291,7 @@ pub async fn batch_answer(source: &SourceDef, rows: &Changes, sql: &str) -> Vec<
         Arc::new(RwLock::new(catalog)),
         Arc::new(Rows(rows.rows().clone())),
     );
-    let parsed = eddy_parser::parse_sql(sql)
-        .expect("parses")
-        .pop()
-        .expect("one statement");
-    let eddy_parser::Statement::Select(select) = parsed.statement else {
-        panic!("{sql} is a SELECT");
-    };
+    let select = select_statement(sql);
     let plan = planner.plan_select(&select).await.expect("plans");
     let frame = SessionContext::new_with_state(planner.state().clone())
         .execute_logical_plan(plan)

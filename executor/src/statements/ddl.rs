@@ -20,7 +20,7 @@ use eddy_planner::{
 };
 use tracing::info;
 
-use crate::engine::{EngineCore, SourceSettings};
+use crate::engine::{CatalogChange, EngineCore, SourceSettings};
 use crate::error::{EngineError, EngineResult};
 use crate::ingest::rowtime::ChronoFormat;
 use crate::limits::PARTITIONS_MAX;
@@ -98,20 +98,14 @@ pub async fn create_as_select(
         Some(query_id.clone()),
     )?;
     let query = QueryDef {
-        id: query_id.clone(),
+        id: query_id,
         producer_id: number,
         sql: sql.to_string(),
         sink: source.name.clone(),
         sources: planned.inputs,
         status: QueryStatus::Running,
     };
-    change.put_query(query.clone());
-    change.publish().await?;
-    engine.start_query(&query).await?;
-    Ok(QueryOutput::Command(
-        CommandComplete::new(created_tag(kind))
-            .with_notice(format!("Created query with ID {query_id}")),
-    ))
+    start_new_query(engine, change, query, created_tag(kind)).await
 }
 
 pub async fn insert_select(
@@ -138,21 +132,31 @@ pub async fn insert_select(
         .plan_persistent(&insert.select, PersistentSink::InsertInto(&target))
         .await?;
     let number = change.allocate_number();
-    let query_id = format!("INSERTQUERY_{number}");
     let query = QueryDef {
-        id: query_id.clone(),
+        id: format!("INSERTQUERY_{number}"),
         producer_id: number,
         sql: sql.to_string(),
         sink: target.name.clone(),
         sources: planned.inputs,
         status: QueryStatus::Running,
     };
+    start_new_query(engine, change, query, "INSERT").await
+}
+
+/// Publishes `change` with the new persistent query in it, then starts the query; answers
+/// with `tag` and the query's ID, as ksqlDB does.
+async fn start_new_query(
+    engine: &EngineCore,
+    mut change: CatalogChange<'_>,
+    query: QueryDef,
+    tag: &'static str,
+) -> EngineResult<QueryOutput> {
     change.put_query(query.clone());
     change.publish().await?;
     engine.start_query(&query).await?;
-    Ok(QueryOutput::Command(
-        CommandComplete::new("INSERT").with_notice(format!("Created query with ID {query_id}")),
-    ))
+    Ok(QueryOutput::Command(CommandComplete::new(tag).with_notice(
+        format!("Created query with ID {}", query.id),
+    )))
 }
 
 pub async fn drop_source(

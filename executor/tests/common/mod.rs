@@ -1,0 +1,33 @@
+//! What the session-level tests share: statements run through a `Session` as a front end
+//! runs them, and a query's rows as a table.
+
+use arrow::array::RecordBatch;
+use arrow::util::pretty::pretty_format_batches;
+use eddy_executor::{EngineError, QueryOutput, Session};
+use futures::StreamExt;
+
+/// Every statement of `sql`, in order; the first error stops them.
+pub async fn run(session: &mut Session, sql: &str) -> Result<Vec<QueryOutput>, EngineError> {
+    let mut outputs = Vec::new();
+    for statement in session.parse(sql)? {
+        outputs.push(session.execute(&statement).await?);
+    }
+    Ok(outputs)
+}
+
+/// The rows of the last statement of `sql`, as a table.
+pub async fn rows(session: &mut Session, sql: &str) -> String {
+    let mut outputs = run(session, sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    let Some(QueryOutput::Rows(mut stream)) = outputs.pop() else {
+        panic!("{sql}: no rows")
+    };
+    let mut batches: Vec<RecordBatch> = Vec::new();
+    while let Some(batch) = stream.next().await {
+        batches.push(batch.expect("batch"));
+    }
+    pretty_format_batches(&batches)
+        .expect("formats")
+        .to_string()
+}
