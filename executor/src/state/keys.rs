@@ -106,6 +106,8 @@ impl<'a> OperatorStateKeys<'a> {
 /// A table's current rows (`State`) and its writer's bookkeeping (`Offsets`).
 pub(crate) struct TableKeys<'a> {
     topic: &'a str,
+    /// Made once: `row` runs for every row a write touches.
+    rows_prefix: Vec<u8>,
 }
 
 impl<'a> TableKeys<'a> {
@@ -113,19 +115,24 @@ impl<'a> TableKeys<'a> {
     pub(crate) const BOOKKEEPING_KEYSPACE: Keyspace = Keyspace::Offsets;
 
     pub(crate) fn of(table: &'a SourceDef) -> Self {
+        Self::of_topic(&table.topic)
+    }
+
+    fn of_topic(topic: &'a str) -> Self {
         TableKeys {
-            topic: &table.topic,
+            topic,
+            rows_prefix: format!("t/{topic}/").into_bytes(),
         }
     }
 
     /// The current rows; a row's encoded primary key follows.
-    pub(crate) fn rows_prefix(&self) -> Vec<u8> {
-        format!("t/{}/", self.topic).into_bytes()
+    pub(crate) fn rows_prefix(&self) -> &[u8] {
+        &self.rows_prefix
     }
 
     /// The key of the row whose encoded primary key is `key`.
     pub(crate) fn row(&self, key: &[u8]) -> Vec<u8> {
-        [self.rows_prefix().as_slice(), key].concat()
+        [self.rows_prefix.as_slice(), key].concat()
     }
 
     /// The changelog offset of `partition` that a source table's rows reflect.
@@ -188,9 +195,7 @@ mod tests {
         let operator = OperatorStateKeys::of("CTAS_T_3");
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
-        let table = TableKeys {
-            topic: "000004-users",
-        };
+        let table = TableKeys::of_topic("000004-users");
         assert_eq!(table.rows_prefix(), b"t/000004-users/");
         assert_eq!(table.row(b"\x01k"), b"t/000004-users/\x01k");
         assert_eq!(

@@ -511,7 +511,7 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
     if replayed > 0 {
         // The replayed changes' effect on the row count is known only once applied.
         state.commit(changes)?;
-        let rows = state.count_prefix(TableKeys::ROWS_KEYSPACE, &keys.rows_prefix())?;
+        let rows = state.count_prefix(TableKeys::ROWS_KEYSPACE, keys.rows_prefix())?;
         let mut count = StateBatch::default();
         count.put(
             TableKeys::BOOKKEEPING_KEYSPACE,
@@ -526,10 +526,7 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
 
 /// Every current row of a table, as (key, value) pairs read from one view of the store.
 pub fn scan_rows(state: &dyn StateStore, table: &SourceDef) -> PrefixIter {
-    state.iter_prefix(
-        TableKeys::ROWS_KEYSPACE,
-        &TableKeys::of(table).rows_prefix(),
-    )
+    state.iter_prefix(TableKeys::ROWS_KEYSPACE, TableKeys::of(table).rows_prefix())
 }
 
 /// Up to `rows_max` rows of a table scan, from its state pairs, with the queryable schema.
@@ -567,7 +564,7 @@ pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64>
     let keys = TableKeys::of(table);
     match state.get(TableKeys::BOOKKEEPING_KEYSPACE, &keys.row_count())? {
         Some(bytes) => decode_u64(&bytes),
-        None => Ok(state.count_prefix(TableKeys::ROWS_KEYSPACE, &keys.rows_prefix())?),
+        None => Ok(state.count_prefix(TableKeys::ROWS_KEYSPACE, keys.rows_prefix())?),
     }
 }
 
@@ -578,7 +575,7 @@ pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64>
 pub async fn forget(store: &Store, table: &SourceDef) -> EngineResult<()> {
     let keys = TableKeys::of(table);
     for (keyspace, prefix) in [
-        (TableKeys::ROWS_KEYSPACE, keys.rows_prefix()),
+        (TableKeys::ROWS_KEYSPACE, keys.rows_prefix().to_vec()),
         (TableKeys::BOOKKEEPING_KEYSPACE, keys.bookkeeping_prefix()),
     ] {
         let mut keys = store.state().iter_prefix(keyspace, &prefix);
