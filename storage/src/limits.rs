@@ -15,6 +15,13 @@ const _: () = assert!(FRAME_BODY_BYTES_MAX < u32::MAX as u64);
 pub const SEGMENT_BYTES_MAX_DEFAULT: u64 = 256 << 20;
 const _: () = assert!(SEGMENT_BYTES_MAX_DEFAULT >= FRAME_BODY_BYTES_MAX);
 
+/// How far past its written end the active segment file is extended (sparse: no blocks are
+/// reserved). An append inside the file's length leaves its size alone, so the fdatasync that
+/// makes the append durable writes no inode: measured here, 155 µs instead of 223 µs at the
+/// median for a small append (as Postgres preallocates its WAL segments). One append in this
+/// many bytes pays for the extension.
+pub const SEGMENT_EXTENSION_BYTES: u64 = 16 << 20;
+
 /// Default block cache of the state store: the size the store comparison was measured with
 /// (10 M keys held in 241 MiB, see reference/state-store.md).
 pub const STATE_CACHE_BYTES_DEFAULT: u64 = 256 << 20;

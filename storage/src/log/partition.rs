@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tracing::{debug, error, warn};
 
 use crate::error::StorageError;
-use crate::limits::PARTITION_CACHE_BYTES_MAX;
+use crate::limits::{PARTITION_CACHE_BYTES_MAX, SEGMENT_EXTENSION_BYTES};
 use crate::log::frame::{EncodedFrame, FRAME_HEADER_BYTES, FrameHeader, decode_body};
 use crate::log::segment::{FrameEntry, parse_segment_file_name, scan_segment, segment_file_name};
 use crate::log::{Durability, Offset};
@@ -110,7 +110,51 @@ struct ActiveSegment {
     base_offset: u64,
     path: PathBuf,
     file: Arc<File>,
+    /// Where the written frames end.
     size_bytes: u64,
+    /// The file's length: `size_bytes`, or more once extended ahead of the writes (the rest
+    /// reads as zeros, which a scan takes for the end of the frames).
+    file_bytes: u64,
+}
+
+impl ActiveSegment {
+    /// A segment whose file ends where its frames do.
+    fn new(base_offset: u64, path: PathBuf, file: Arc<File>, size_bytes: u64) -> Self {
+        ActiveSegment {
+            base_offset,
+            path,
+            file,
+            size_bytes,
+            file_bytes: size_bytes,
+        }
+    }
+
+    /// Extends the file (sparsely) so that `needed` bytes fit without changing its size,
+    /// by `SEGMENT_EXTENSION_BYTES` more, up to `segment_bytes_max`.
+    fn make_room(&mut self, needed: u64, segment_bytes_max: u64) -> Result<(), StorageError> {
+        if needed <= self.file_bytes {
+            return Ok(());
+        }
+        let file_bytes = (needed + SEGMENT_EXTENSION_BYTES)
+            .min(segment_bytes_max)
+            .max(needed);
+        self.file
+            .set_len(file_bytes)
+            .map_err(StorageError::io("extend segment", &self.path))?;
+        self.file_bytes = file_bytes;
+        Ok(())
+    }
+
+    /// Cuts the file back to its frames: a sealed segment ends where its frames do.
+    fn fit_file(&mut self) -> Result<(), StorageError> {
+        if self.file_bytes != self.size_bytes {
+            self.file
+                .set_len(self.size_bytes)
+                .map_err(StorageError::io("truncate segment", &self.path))?;
+            self.file_bytes = self.size_bytes;
+        }
+        Ok(())
+    }
 }
 
 struct PendingFrame {
@@ -297,15 +341,19 @@ impl Partition {
         let last = segments
             .last()
             .expect("a partition has at least one segment");
-        let active = ActiveSegment {
-            base_offset: last.base_offset,
-            path: last.path.clone(),
-            file: last
-                .file
-                .clone()
-                .expect("the last segment keeps its file open"),
-            size_bytes: last.size_bytes(),
-        };
+        let file = last
+            .file
+            .clone()
+            .expect("the last segment keeps its file open");
+        let mut active =
+            ActiveSegment::new(last.base_offset, last.path.clone(), file, last.size_bytes());
+        // Its file may run on past the frames, extended ahead of them before the restart.
+        active.file_bytes = active
+            .file
+            .metadata()
+            .map_err(StorageError::io("stat segment", &active.path))?
+            .len()
+            .max(active.size_bytes);
         let (end_offset_sender, _) = watch::channel(Offset(end_offset));
         Ok(Partition {
             identity,
@@ -403,6 +451,10 @@ impl Partition {
         }
         let base_offset = writer.next_offset;
         let position_bytes = writer.active.size_bytes;
+        writer.active.make_room(
+            position_bytes + frame_bytes,
+            self.settings.segment_bytes_max,
+        )?;
         let mut piece_position = position_bytes;
         for piece in frame.place(base_offset) {
             writer
@@ -439,6 +491,7 @@ impl Partition {
     /// Seals the active segment (durable before its successor exists, so that only the last
     /// segment can ever have a torn tail) and starts a new one at the next offset.
     fn roll(&self, writer: &mut PartitionWriter) -> Result<(), StorageError> {
+        writer.active.fit_file()?;
         if self.settings.durability == Durability::Fsync {
             writer
                 .active
@@ -448,12 +501,7 @@ impl Partition {
         }
         let path = self.directory.join(segment_file_name(writer.next_offset));
         let file = Arc::new(open_segment_file(&path, true)?);
-        let segment = ActiveSegment {
-            base_offset: writer.next_offset,
-            path,
-            file,
-            size_bytes: 0,
-        };
+        let segment = ActiveSegment::new(writer.next_offset, path, file, 0);
         writer.created_segments.push(segment.clone());
         writer.active = segment;
         if self.settings.durability == Durability::Fsync {
@@ -564,12 +612,7 @@ impl Partition {
         let size_bytes = last.size_bytes();
         file.set_len(size_bytes)
             .map_err(StorageError::io("truncate segment", &last.path))?;
-        writer.active = ActiveSegment {
-            base_offset: last.base_offset,
-            path: last.path.clone(),
-            file,
-            size_bytes,
-        };
+        writer.active = ActiveSegment::new(last.base_offset, last.path.clone(), file, size_bytes);
         writer.next_offset = log.end_offset;
         Ok(())
     }
@@ -745,12 +788,8 @@ impl Partition {
         let segment = &mut log.segments[cut.segment_index];
         segment.frames.truncate(cut.frame_index);
         segment.file = Some(file.clone());
-        writer.active = ActiveSegment {
-            base_offset: cut.base_offset,
-            path: cut.path.clone(),
-            file,
-            size_bytes: cut.position_bytes,
-        };
+        writer.active =
+            ActiveSegment::new(cut.base_offset, cut.path.clone(), file, cut.position_bytes);
         writer.next_offset = cut.end_offset;
         log.end_offset = cut.end_offset;
         log.cache.clear();
@@ -952,6 +991,86 @@ pub(crate) mod tests {
         let two = cache.read(oldest + 1, 2 * rows).expect("cached");
         assert_eq!(two.len(), 2);
         assert_eq!(two[1].0, Offset(oldest + rows as u64));
+    }
+
+    /// Appends `ids(first, rows)` and makes it durable and visible.
+    fn append(partition: &Partition, first: i64, rows: usize) {
+        let mut frame = EncodedFrame::encode(ids(first, rows)).expect("encodes");
+        partition.write_frame(&mut frame).expect("writes");
+        partition.sync().expect("syncs");
+        partition.publish();
+    }
+
+    fn file_bytes(directory: &Path, base_offset: u64) -> u64 {
+        std::fs::metadata(directory.join(segment_file_name(base_offset)))
+            .expect("the segment exists")
+            .len()
+    }
+
+    #[test]
+    fn the_active_segment_is_extended_ahead_and_reopens_at_its_last_frame() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let partition = open_partition(directory.path(), 1 << 30);
+        append(&partition, 0, 10);
+        let written = read_lock(&partition.log).segments[0].size_bytes();
+        // Appends land inside the file: its size, an inode change to sync, stays put.
+        assert_eq!(
+            file_bytes(directory.path(), 0),
+            written + SEGMENT_EXTENSION_BYTES
+        );
+        append(&partition, 10, 5);
+        assert_eq!(
+            file_bytes(directory.path(), 0),
+            written + SEGMENT_EXTENSION_BYTES
+        );
+        drop(partition);
+
+        // The zeros past the frames are the end of the log, not a torn tail to cut.
+        let partition = open_partition(directory.path(), 1 << 30);
+        assert_eq!(partition.end_offset(), Offset(15));
+        append(&partition, 15, 1);
+        drop(partition);
+        let partition = open_partition(directory.path(), 1 << 30);
+        assert_eq!(partition.end_offset(), Offset(16));
+        let ids: Vec<i64> = partition
+            .read(Offset(0), 100)
+            .expect("reads")
+            .iter()
+            .flat_map(|(_, batch)| {
+                batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .expect("ids")
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        assert_eq!(ids, (0..16).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_sealed_segment_ends_at_its_last_frame() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let partition = open_partition(directory.path(), 700);
+        for first in (0..40).step_by(10) {
+            append(&partition, first, 10);
+        }
+        let segments: Vec<(u64, u64)> = read_lock(&partition.log)
+            .segments
+            .iter()
+            .map(|segment| (segment.base_offset, segment.size_bytes()))
+            .collect();
+        assert!(segments.len() > 1, "the segments rolled: {segments:?}");
+        let (sealed, active) = segments.split_at(segments.len() - 1);
+        for &(base_offset, size_bytes) in sealed {
+            assert_eq!(file_bytes(directory.path(), base_offset), size_bytes);
+        }
+        // The active one is extended only up to the segment size.
+        assert_eq!(file_bytes(directory.path(), active[0].0), 700);
+        drop(partition);
+        let partition = open_partition(directory.path(), 700);
+        assert_eq!(partition.end_offset(), Offset(40));
     }
 
     #[test]

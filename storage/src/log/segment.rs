@@ -70,9 +70,11 @@ pub(crate) struct SegmentScan {
     pub(crate) invalid_tail: Option<String>,
 }
 
-/// Reads a segment's frames in order, starting at `base_offset`. Stops at the first frame that
-/// is incomplete or inconsistent (a torn or corrupt tail) and reports it in `invalid_tail`;
-/// only I/O failures are `Err`. Bodies are crc-checked when `verify_bodies` is set.
+/// Reads a segment's frames in order, starting at `base_offset`, up to the end of the file or
+/// a header of zeros (the extended, unwritten end of the active segment). Stops at the first
+/// frame that is incomplete or inconsistent (a torn or corrupt tail) and reports it in
+/// `invalid_tail`; only I/O failures are `Err`. Bodies are crc-checked when `verify_bodies`
+/// is set.
 pub(crate) fn scan_segment(
     path: &Path,
     file: &File,
@@ -99,6 +101,12 @@ pub(crate) fn scan_segment(
         let mut header_bytes = [0u8; FRAME_HEADER_BYTES];
         if !read_exact_or_eof(&mut reader, &mut header_bytes, path)? {
             scan.invalid_tail = Some("partial frame header".to_string());
+            break;
+        }
+        if header_bytes == [0; FRAME_HEADER_BYTES] {
+            // The frames end here: the active segment's file is extended ahead of its writes,
+            // and the space beyond them reads as zeros. A frame header never does (it starts
+            // with the magic).
             break;
         }
         let header = match FrameHeader::decode(&header_bytes) {
