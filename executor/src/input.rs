@@ -1,7 +1,9 @@
 //! Reading sources' logs: the one loop that reads a partition's rows a page at a time, cut
 //! at the end of a range, turned into changes (pseudo-columns added; a table's changelog
 //! split into rows and weights), and the one way to wait for more. Persistent queries, push
-//! queries, table recovery and pull scans all read through it.
+//! queries, table recovery and pull scans all read through it. `Inputs` reads several
+//! sources as one, for a query with several inputs: their partitions in one numbering, read
+//! in one deterministic order, and one wait for any of them to grow.
 //!
 //! Never: return a row at or past the end a reader asked for, or a row that is not durable
 //! (the log shows only durable rows).
@@ -148,8 +150,93 @@ impl LogCursor {
     pub fn watch(&self) -> EndWatch {
         EndWatch {
             name: self.topic.name().to_string(),
-            watchers: (0..self.partition_count())
-                .map(|partition| self.topic.watch_end_offset(partition))
+            watchers: self.end_watchers(),
+        }
+    }
+
+    fn end_watchers(&self) -> Vec<watch::Receiver<Offset>> {
+        (0..self.partition_count())
+            .map(|partition| self.topic.watch_end_offset(partition))
+            .collect()
+    }
+}
+
+/// Where a batch of a query's input comes from: which input (numbered as the operators'
+/// inputs are) and which of its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputPartition {
+    pub input: usize,
+    pub partition: u32,
+}
+
+/// A query's inputs read as one. Their partitions are numbered one after another (the first
+/// input's first), so that a query's offsets are one list however many sources it reads, and
+/// a query of one input numbers them as that input's partitions. A range is read input by
+/// input, partition by partition: the same rows in the same order every time it is read, so
+/// that an epoch recomputed after a crash is the epoch that was lost.
+#[derive(Debug, Clone)]
+pub struct Inputs {
+    cursors: Vec<LogCursor>,
+}
+
+impl Inputs {
+    pub fn new(cursors: Vec<LogCursor>) -> Self {
+        Inputs { cursors }
+    }
+
+    /// The partitions of every input.
+    pub fn partition_count(&self) -> u32 {
+        self.cursors.iter().map(LogCursor::partition_count).sum()
+    }
+
+    /// Where each partition's durable rows end now, in the inputs' numbering.
+    pub fn end_offsets(&self) -> Vec<Offset> {
+        self.cursors
+            .iter()
+            .flat_map(LogCursor::end_offsets)
+            .collect()
+    }
+
+    /// Calls `each` with the changes of rows [from, to) of each partition of each input, in
+    /// the inputs' numbering (see `LogCursor::read_range`).
+    pub fn read_range(
+        &self,
+        from: &[Offset],
+        to: &[Offset],
+        rows_max: usize,
+        mut each: impl FnMut(InputPartition, Changes) -> EngineResult<()>,
+    ) -> EngineResult<()> {
+        let mut first = 0;
+        for (input, cursor) in self.cursors.iter().enumerate() {
+            let partitions = first..first + cursor.partition_count() as usize;
+            let (Some(from), Some(to)) = (from.get(partitions.clone()), to.get(partitions)) else {
+                return Err(EngineError::Internal(format!(
+                    "a range of {} offsets for inputs of {} partitions",
+                    from.len().min(to.len()),
+                    self.partition_count()
+                )));
+            };
+            cursor.read_range(from, to, rows_max, |partition, changes| {
+                each(InputPartition { input, partition }, changes)
+            })?;
+            first += cursor.partition_count() as usize;
+        }
+        Ok(())
+    }
+
+    /// Notices when any partition of any input grows.
+    pub fn watch(&self) -> EndWatch {
+        EndWatch {
+            name: self
+                .cursors
+                .iter()
+                .map(|cursor| cursor.topic.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            watchers: self
+                .cursors
+                .iter()
+                .flat_map(LogCursor::end_watchers)
                 .collect(),
         }
     }
@@ -180,5 +267,93 @@ impl EndWatch {
         let (changed, _, _) = select_all(changes).await;
         changed
             .map_err(|_| EngineError::Internal(format!("the log of \"{}\" was dropped", self.name)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use arrow::datatypes::DataType;
+    use eddy_planner::{Column, SourceKind};
+    use eddy_storage::{Store, StoreConfig};
+
+    use super::*;
+
+    /// A stream `name (id BIGINT)` of `partitions` partitions, its log created in `store`.
+    fn stream(store: &Store, name: &str, partitions: u32) -> LogCursor {
+        let source = SourceDef {
+            name: name.into(),
+            kind: SourceKind::Stream,
+            columns: vec![Column {
+                name: "id".into(),
+                data_type: DataType::Int64,
+                key: false,
+            }],
+            properties: Default::default(),
+            partitions,
+            timestamp: None,
+            topic: name.into(),
+            created_by: None,
+        };
+        let topic = store
+            .create_topic(name, source.stored_schema(), partitions)
+            .expect("creates the log");
+        LogCursor::new(source, topic)
+    }
+
+    /// Appends rows with these ids (and rowtime 0) to a partition of `cursor`'s log.
+    async fn append(cursor: &LogCursor, partition: u32, ids: &[i64]) {
+        let rows = RecordBatch::try_new(
+            cursor.source().stored_schema(),
+            vec![
+                Arc::new(Int64Array::from(ids.to_vec())),
+                Arc::new(Int64Array::from(vec![0; ids.len()])),
+            ],
+        )
+        .expect("rows of the stored schema");
+        cursor
+            .topic
+            .append(partition, vec![rows])
+            .await
+            .expect("appends");
+    }
+
+    #[tokio::test]
+    async fn several_inputs_read_as_one_in_one_order() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(directory.path(), StoreConfig::default()).expect("opens");
+        let (clicks, views) = (stream(&store, "clicks", 2), stream(&store, "views", 1));
+        append(&clicks, 0, &[1, 2]).await;
+        append(&clicks, 1, &[3]).await;
+        append(&views, 0, &[10, 11, 12]).await;
+        let inputs = Inputs::new(vec![clicks.clone(), views.clone()]);
+        assert_eq!(inputs.partition_count(), 3);
+        assert_eq!(inputs.end_offsets(), [Offset(2), Offset(1), Offset(3)]);
+
+        let mut read = Vec::new();
+        let from = [Offset(1), Offset(0), Offset(1)];
+        let to = inputs.end_offsets();
+        inputs
+            .read_range(&from, &to, 100, |at, changes| {
+                let ids = changes.rows().column(0).as_primitive::<Int64Type>();
+                read.push((at.input, at.partition, ids.values().to_vec()));
+                Ok(())
+            })
+            .expect("reads");
+        assert_eq!(
+            read,
+            [(0, 0, vec![2]), (0, 1, vec![3]), (1, 0, vec![11, 12]),]
+        );
+
+        // One wait covers every input: the second one growing ends it.
+        let mut grew = inputs.watch();
+        grew.mark_seen();
+        append(&views, 0, &[13]).await;
+        tokio::time::timeout(std::time::Duration::from_secs(10), grew.changed())
+            .await
+            .expect("the wait ends when any input grows")
+            .expect("the logs are there");
+        let too_short = inputs.read_range(&from[..2], &to[..2], 100, |_, _| Ok(()));
+        assert!(too_short.is_err(), "a range must cover every input");
     }
 }

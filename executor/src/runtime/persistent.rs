@@ -36,7 +36,7 @@ use crate::background::run_in_background_if;
 use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult};
-use crate::input::{EndWatch, LogCursor};
+use crate::input::{EndWatch, Inputs, LogCursor};
 use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
@@ -93,7 +93,8 @@ pub async fn forget(store: &Store, id: &str) -> EngineResult<()> {
 struct Runner {
     writer: Arc<EpochWriter>,
     pipeline: Pipeline,
-    input: LogCursor,
+    /// Its inputs; every query has one until joins arrive.
+    inputs: Inputs,
     /// The time rows are set aside at.
     clock: Arc<dyn Clock>,
 }
@@ -165,7 +166,10 @@ impl Runner {
                 processing_log: env.topic_of(&processing_log)?,
             }),
             pipeline,
-            input: LogCursor::new(input_def.clone(), env.topic_of(&input_def)?),
+            inputs: Inputs::new(vec![LogCursor::new(
+                input_def.clone(),
+                env.topic_of(&input_def)?,
+            )]),
             clock: env.clock.clone(),
         })
     }
@@ -191,7 +195,7 @@ impl Runner {
         writing: &mut Option<Writing>,
     ) -> EngineResult<()> {
         let (mut epoch, from, mut offsets) =
-            self.writer.load_progress(self.input.partition_count())?;
+            self.writer.load_progress(self.inputs.partition_count())?;
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.pipeline.has_state() {
@@ -201,14 +205,14 @@ impl Runner {
             self.writer.append(output, epoch).await?;
             debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
         }
-        let mut input_grew: EndWatch = self.input.watch();
+        let mut input_grew: EndWatch = self.inputs.watch();
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
             }
             input_grew.mark_seen();
             let targets: Vec<Offset> = self
-                .input
+                .inputs
                 .end_offsets()
                 .into_iter()
                 .zip(&offsets)
@@ -262,21 +266,21 @@ impl Runner {
         Ok(output)
     }
 
-    /// The epoch's output for input rows [from, to) of each partition.
+    /// The epoch's output for input rows [from, to) of each partition of its inputs.
     fn compute(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
         let store_state = self.writer.store.state().clone();
         let mut state = StateBatch::default();
         let mut bad_rows = BadRows::default();
         let pipeline = &mut self.pipeline;
-        self.input
-            .read_range(from, to, PUSH_READ_ROWS_MAX, |partition, changes| {
+        self.inputs
+            .read_range(from, to, PUSH_READ_ROWS_MAX, |at, changes| {
                 let mut cx = EpochContext {
                     state: store_state.as_ref(),
                     state_changes: &mut state,
                     bad_rows: &mut bad_rows,
-                    input_partition: partition,
+                    input_partition: at.partition,
                 };
-                pipeline.apply(0, changes, &mut cx)
+                pipeline.apply(at.input, changes, &mut cx)
             })?;
         let mut cx = EpochContext {
             state: store_state.as_ref(),
