@@ -1,23 +1,46 @@
-//! Batch-level helpers shared by every query path: pseudo-columns, casting to a stored
-//! schema, and routing rows to partitions.
+//! Batch-level helpers shared by every query path: evaluating a compiled expression,
+//! pseudo-columns, casting to a stored schema, and routing rows to partitions.
 //!
 //! All of it works a batch at a time with Arrow kernels; nothing here loops over rows except
 //! to build index arrays.
 //!
 //! Never: change row order within a partition, or drop a row silently.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::{cast, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr_common::physical_expr::fmt_sql;
 
-use crate::error::EngineResult;
+use crate::error::{DataError, EngineResult, panic_message};
 
 /// The hash that places keyed rows in partitions. Fixed seed, so a key's rows always go to
 /// the same partition for a given Eddy version.
 const PARTITION_HASH: RandomState = RandomState::with_seed(0x45_44_44_59);
+
+/// A compiled expression over `batch`, as a column. Some of DataFusion's functions panic on
+/// extreme arguments (LPAD to a negative length from a column: "capacity overflow") where
+/// they should fail; such a panic becomes an error of the batch's data, which a pipeline
+/// retries row by row and sets aside, so no value can stop the task that evaluates it. The
+/// expression is only read, so nothing it left half done is seen again.
+pub fn evaluate_column(expr: &dyn PhysicalExpr, batch: &RecordBatch) -> EngineResult<ArrayRef> {
+    let evaluated = catch_unwind(AssertUnwindSafe(|| {
+        expr.evaluate(batch)?.into_array(batch.num_rows())
+    }));
+    match evaluated {
+        Ok(column) => Ok(column?),
+        Err(panic) => Err(DataError::FunctionFailed(format!(
+            "{} failed on this row: {}",
+            fmt_sql(expr),
+            panic_message(panic.as_ref())
+        ))
+        .into()),
+    }
+}
 
 /// Adds `rowpartition` and `rowoffset` to a stored batch, giving the queryable schema.
 pub fn with_pseudo_columns(

@@ -56,6 +56,10 @@ pub enum DataError {
     /// Bytes that are not UTF-8 where text is expected.
     #[error("{0}")]
     InvalidEncoding(String),
+    /// A function that failed on its arguments without saying why in an error of its own (it
+    /// panicked): the row is bad for it, never the query.
+    #[error("{0}")]
+    FunctionFailed(String),
 }
 
 impl From<DataError> for EngineError {
@@ -65,6 +69,15 @@ impl From<DataError> for EngineError {
 }
 
 pub type EngineResult<T> = Result<T, EngineError>;
+
+/// What a caught panic said, for an error message.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
 
 /// A key type that has no encoding is a statement Eddy does not support; stored bytes that do
 /// not decode are Eddy's own failure, reported rather than guessed around.

@@ -140,6 +140,7 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
             expr => compile(expr, input_schema),
         })
         .collect::<PlanResult<Vec<_>>>()?;
+    check_distinct_group_exprs(&aggregate.group_expr)?;
     let group_count = aggregate.group_expr.len();
     let aggregates = aggregate
         .aggr_expr
@@ -148,7 +149,11 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         .map(|(position, expr)| {
             let output = aggregate
                 .schema
-                .field(group_count + position)
+                .fields()
+                .get(group_count + position)
+                .ok_or_else(|| PlanError::Internal {
+                    message: format!("the aggregate's schema lacks the column of {expr}"),
+                })?
                 .as_ref()
                 .clone();
             aggregate_call(expr, input_schema, output)
@@ -167,6 +172,19 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         output_schema,
         key_columns: key_columns(plan, aggregate),
     }))
+}
+
+/// ksqlDB refuses a GROUP BY that names one expression twice (`GROUP BY data, t.data`): the
+/// table's key would hold the same column twice.
+fn check_distinct_group_exprs(group_exprs: &[Expr]) -> PlanResult<()> {
+    for (position, expr) in group_exprs.iter().enumerate() {
+        if group_exprs[..position].contains(expr) {
+            return Err(PlanError::invalid(format!(
+                "duplicate GROUP BY expression: {expr}"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Finds the Aggregate under the SELECT list and HAVING, appending their steps.

@@ -127,6 +127,8 @@ fn data_sqlstate(error: &DataError) -> &'static str {
         DataError::OutOfRange(_) => "22003",
         DataError::BadCopyData(_) => "22P04",
         DataError::InvalidEncoding(_) => "22021",
+        // data_exception: the function's arguments are bad for it, in no more precise way.
+        DataError::FunctionFailed(_) => "22000",
     }
 }
 
@@ -423,6 +425,10 @@ mod tests {
         );
         assert_eq!(code_of(DataError::OutOfRange("v".into()).into()), "22003");
         assert_eq!(code_of(DataError::BadCopyData("v".into()).into()), "22P04");
+        assert_eq!(
+            code_of(DataError::FunctionFailed("v".into()).into()),
+            "22000"
+        );
         assert_eq!(
             code_of(DataError::InvalidEncoding("v".into()).into()),
             "22021"

@@ -25,3 +25,27 @@ INSERT INTO ev (id, a, rowtime) VALUES (3, 7, 3000);
 SELECT id, a FROM merged;
 -- @settle
 SHOW QUERIES;
+
+-- LPAD to a negative length read from a column panicked inside DataFusion in a persistent
+-- query's task: the query stayed RUNNING, its lag never moved and later rows never arrived.
+-- A function that panics now fails its row, which goes to eddy_processing_log.
+CREATE STREAM words (id BIGINT, n BIGINT, txt STRING);
+INSERT INTO words (id, n, txt, rowtime) VALUES (1, 5, 'ab', 1000), (2, -3, 'cd', 2000), (3, 4, 'ef', 3000);
+CREATE STREAM padded AS SELECT id, LPAD(txt, n, 'x') AS p FROM words;
+-- @wait-rows padded 2
+INSERT INTO words (id, n, txt, rowtime) VALUES (4, 3, 'g', 4000);
+-- @wait-rows padded 3
+SELECT id, p FROM padded;
+SELECT query_id, message FROM eddy_processing_log WHERE query_id LIKE 'CSAS_PADDED%';
+
+-- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
+-- it: "Duplicate GROUP BY expression").
+CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);
+CREATE TABLE twice AS SELECT COUNT(*) AS n FROM items GROUP BY data, items.data;
+
+-- A GROUP BY key column with a NULL value drops its row, as ksqlDB does; the query goes on.
+CREATE TABLE by_pair AS SELECT f2, f1, f2 + f1 AS total, COUNT(*) AS n FROM items GROUP BY f1, f2;
+INSERT INTO items (id, data, f1, f2) VALUES (1, 'a', 1, 2), (2, 'b', 3, NULL), (3, 'c', 1, 2);
+-- @settle
+SELECT f2, f1, total, n FROM by_pair;
+SHOW QUERIES;

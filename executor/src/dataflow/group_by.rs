@@ -27,6 +27,7 @@ use datafusion::scalar::ScalarValue;
 use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION};
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
+use crate::batches::evaluate_column;
 use crate::changes::Changes;
 use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction};
 use crate::dataflow::steps::apply_steps_tracked;
@@ -161,8 +162,8 @@ impl GroupBy {
             .plan
             .group_exprs
             .iter()
-            .map(|expr| expr.evaluate(&rows)?.into_array(rows.num_rows()))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|expr| evaluate_column(expr.as_ref(), &rows))
+            .collect::<EngineResult<Vec<_>>>()?;
         let args = self
             .plan
             .aggregates
@@ -170,10 +171,10 @@ impl GroupBy {
             .map(|call| {
                 call.args
                     .first()
-                    .map(|arg| arg.evaluate(&rows)?.into_array(rows.num_rows()))
+                    .map(|arg| evaluate_column(arg.as_ref(), &rows))
                     .transpose()
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<EngineResult<Vec<_>>>()?;
         let keyed = null_free_rows(&keys);
         let keep = |array: &ArrayRef| -> EngineResult<ArrayRef> {
             Ok(match &keyed {

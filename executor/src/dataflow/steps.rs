@@ -10,6 +10,7 @@ use arrow::compute::filter_record_batch;
 use arrow::datatypes::UInt32Type;
 use eddy_planner::Step;
 
+use crate::batches::evaluate_column;
 use crate::changes::{Changes, Provenance};
 use crate::dataflow::{EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
@@ -63,7 +64,7 @@ fn run_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<(RecordBatc
         }
         batch = match step {
             Step::Filter(predicate) => {
-                let mask = predicate.evaluate(&batch)?.into_array(batch.num_rows())?;
+                let mask = evaluate_column(predicate.as_ref(), &batch)?;
                 let mask = mask.as_boolean_opt().ok_or_else(|| {
                     EngineError::Internal(format!(
                         "filter predicate produced {} instead of booleans",
@@ -86,8 +87,8 @@ fn run_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<(RecordBatc
             Step::Project { exprs, schema } => {
                 let columns = exprs
                     .iter()
-                    .map(|expr| expr.evaluate(&batch)?.into_array(batch.num_rows()))
-                    .collect::<Result<Vec<_>, _>>()?;
+                    .map(|expr| evaluate_column(expr.as_ref(), &batch))
+                    .collect::<EngineResult<Vec<_>>>()?;
                 RecordBatch::try_new(schema.clone(), columns)?
             }
         };

@@ -18,6 +18,7 @@ use datafusion::scalar::ScalarValue;
 use eddy_parser::sqlparser::ast::{Expr, ExprWithAlias, UnaryOperator, Value};
 use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef, SqlPlanner};
 
+use crate::batches::evaluate_column;
 use crate::error::{DataError, EngineError, EngineResult};
 
 /// Casts that fail on a value that does not fit, instead of making it NULL.
@@ -165,7 +166,7 @@ pub(crate) fn evaluate(
     let physical = state.create_physical_expr(logical, &empty)?;
     let options = RecordBatchOptions::new().with_row_count(Some(1));
     let one_row = RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)?;
-    let array = physical.evaluate(&one_row)?.into_array(1)?;
+    let array = evaluate_column(physical.as_ref(), &one_row)?;
     Ok(ScalarValue::try_from_array(&array, 0)?)
 }
 

@@ -23,19 +23,21 @@
 //! Never: append an epoch's output before its range is committed, or advance past rows that
 //! were not processed.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use eddy_parser::Statement;
 use eddy_planner::{PROCESSING_LOG, PersistentSink, QueryDef};
 use eddy_storage::{Offset, StateBatch, Store};
+use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info};
 
 use crate::background::run_in_background_if;
 use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
-use crate::error::{EngineError, EngineResult};
+use crate::error::{EngineError, EngineResult, panic_message};
 use crate::input::{EndWatch, Inputs, LogCursor};
 use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
 use crate::runtime::QueryEnv;
@@ -56,7 +58,18 @@ pub async fn start(
 ) -> EngineResult<RunningQuery> {
     let runner = Runner::plan(env, query).await?;
     let progress = Arc::new(QueryProgress::default());
-    let task = tokio::spawn(runner.run(cancel.clone(), progress.clone()));
+    let run = AssertUnwindSafe(runner.run(cancel.clone(), progress.clone())).catch_unwind();
+    let query_id = query.id.clone();
+    let failed = progress.clone();
+    let task = tokio::spawn(async move {
+        // A bug that panics in the task ends the query in ERROR, with why, instead of
+        // leaving it RUNNING without progress.
+        if let Err(panic) = run.await {
+            let message = panic_message(panic.as_ref());
+            error!(%query_id, message, "persistent query panicked");
+            failed.fail(format!("the query stopped on an internal error: {message}"));
+        }
+    });
     info!(query_id = %query.id, "persistent query started");
     Ok(RunningQuery {
         cancel,
