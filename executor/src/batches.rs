@@ -113,7 +113,44 @@ pub fn partition_by_key(
 
 #[cfg(test)]
 mod tests {
+    use datafusion::common::DFSchema;
+    use datafusion::execution::context::ExecutionProps;
+    use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+    use datafusion::logical_expr::{ColumnarValue, Volatility, col, create_udf};
+    use datafusion::physical_expr::create_physical_expr;
+
     use super::*;
+    use crate::error::{DataError, EngineError};
+
+    /// A function that panics whenever it runs, as some of DataFusion's do on extreme
+    /// arguments: evaluating it is an error of the row, not a panic of the caller.
+    #[test]
+    fn a_function_that_panics_fails_its_batch_with_why() {
+        let boom = create_udf(
+            "boom",
+            vec![DataType::Int64],
+            DataType::Int64,
+            Volatility::Immutable,
+            Arc::new(|_: &[ColumnarValue]| panic!("capacity overflow")),
+        );
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, true)]));
+        let logical_schema = DFSchema::try_from(schema.as_ref().clone()).expect("a schema");
+        let expr = create_physical_expr(
+            &boom.call(vec![col("n")]),
+            &logical_schema,
+            &ExecutionProps::new(),
+            &PhysicalPlanningContext::default(),
+        )
+        .expect("compiles");
+        let rows =
+            RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![-3]))]).expect("rows");
+        match evaluate_column(expr.as_ref(), &rows) {
+            Err(EngineError::Data(DataError::FunctionFailed(message))) => {
+                assert_eq!(message, "boom(n) failed on this row: capacity overflow");
+            }
+            other => panic!("not a failed row: {other:?}"),
+        }
+    }
     use arrow::array::AsArray;
     use arrow::datatypes::{DataType, Field, Schema};
 

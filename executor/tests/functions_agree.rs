@@ -1,6 +1,9 @@
 //! Every scalar function answers alike in persistent, push and pull queries. A pull query runs
 //! DataFusion's whole pipeline, the others the planner's lowering, so a function DataFusion runs
-//! only after a rewrite (COALESCE to CASE) would answer one way and fail the other.
+//! only after a rewrite (COALESCE to CASE) would answer one way and fail the other. And no
+//! argument stops a persistent query: the same calls over rows of extreme values (the ends of
+//! every range, NaN, empty and long text, text no function parses) must each be processed,
+//! into the sink or aside into the processing log, with the query still running.
 //!
 //! Each function of the planner's registry but the volatile ones (`Volatility::Volatile`: two
 //! calls differ by design) is called with arguments chosen from its signature over rows with
@@ -45,6 +48,27 @@ const SOURCE: &str = "
 ";
 const ROW_COUNT: usize = 3;
 
+/// Rows of extreme values in `ev`'s columns: the smallest and largest numbers and NaN, empty,
+/// long and unparsable text, the ends of the date and timestamp ranges, NULLs inside values.
+const EXTREMES: &str = "
+    CREATE STREAM ex (id BIGINT, i BIGINT, d DOUBLE, amount DECIMAL(10, 2), s STRING, t STRING,
+        code STRING, b BOOLEAN, dt DATE, tm TIME, ts TIMESTAMP, raw BYTES, ints ARRAY<BIGINT>,
+        words ARRAY<STRING>, m MAP<STRING, BIGINT>, st STRUCT<a BIGINT, b STRING>)
+        WITH (PARTITIONS = 1);
+    INSERT INTO ex VALUES
+        (1, -9223372036854775808, -1e308, -99999999.99, '', '', '', false, '0001-01-01',
+         '00:00:00', '1677-09-22T00:00:00', X'', make_array(-9223372036854775808),
+         make_array(''), map([''], [-1]), named_struct('a', -9223372036854775808, 'b', '')),
+        (2, 9223372036854775807, 1e308, 99999999.99, repeat('é', 5000), 'not a time', 'zz',
+         true, '9999-12-31', '23:59:59.999999', '2262-04-11T23:47:16', X'FFFF',
+         make_array(9223372036854775807, NULL), make_array('Δ', NULL),
+         map(['k'], [9223372036854775807]), named_struct('a', 9223372036854775807, 'b', NULL)),
+        (3, -1, CAST('NaN' AS DOUBLE), -0.01, '-1', '-1', '-1', NULL, '1969-12-31', '12:00:00',
+         '1969-12-31T23:59:59.999', X'00', make_array(-1, 0), make_array('-1'),
+         map(['-1'], [NULL]), named_struct('a', -1, 'b', '-1'));
+";
+const EXTREME_ROW_COUNT: usize = 3;
+
 /// Functions for which no call over these rows plans, and why.
 const NOT_EXERCISED: &[(&str, &str)] = &[(
     "union_extract",
@@ -70,7 +94,7 @@ async fn every_scalar_function_answers_alike_in_persistent_push_and_pull_queries
     config.durability = Durability::Os;
     let engine = Engine::open(config).await.expect("the engine opens");
     let mut session = engine.session();
-    for sql in [SOURCE, "SET 'auto.offset.reset' = 'earliest';"] {
+    for sql in [SOURCE, EXTREMES, "SET 'auto.offset.reset' = 'earliest';"] {
         run(&mut session, sql).await.expect("the source is set up");
     }
 
@@ -107,6 +131,16 @@ async fn every_scalar_function_answers_alike_in_persistent_push_and_pull_queries
     for (call, _) in &failing {
         disagreements.extend(runner.compare_one(call).await);
     }
+    let every_call: Vec<&Call> = running
+        .iter()
+        .chain(failing.iter().map(|(call, _)| call))
+        .collect();
+    // One query per call: in a batch, a call that fails on a row would set the row aside
+    // before a later call that panics on it ever ran.
+    let mut stalled = Vec::new();
+    for call in every_call {
+        stalled.extend(runner.over_extremes(call).await);
+    }
     engine.shutdown().await;
 
     println!(
@@ -123,6 +157,11 @@ async fn every_scalar_function_answers_alike_in_persistent_push_and_pull_queries
     }
     check_listed("not exercised", NOT_EXERCISED, &not_exercised);
     check_listed("disagrees", KNOWN_DISAGREEMENTS, &disagreements);
+    assert!(
+        stalled.is_empty(),
+        "persistent queries that did not process the extreme rows:\n{}",
+        stalled.join("\n")
+    );
 }
 
 /// Prints each (function, what) found, and fails unless the functions found are exactly
@@ -269,6 +308,48 @@ impl Runner {
         }
     }
 
+    /// The call as a persistent query over the extreme rows: None once it has processed
+    /// every row (into its stream, or aside with the reason) and still runs, else what it
+    /// did instead. A query that does not plan is no stall: it never started.
+    async fn over_extremes(&mut self, call: &Call) -> Option<String> {
+        self.queries_created += 1;
+        let sink = format!("extreme_{}", self.queries_created);
+        let sql = format!(
+            "CREATE STREAM {sink} AS SELECT id, {} AS c0 FROM ex;",
+            call.sql
+        );
+        run(&mut self.session, &sql).await.ok()?;
+        let query_id = query_of(&mut self.session, &sink).await;
+        let deadline = Instant::now() + PERSISTENT_WAIT_MAX;
+        loop {
+            let stored = rows(&mut self.session, &format!("SELECT id FROM {sink}"))
+                .await
+                .expect("a persistent query's stream is readable")
+                .num_rows();
+            let set_aside = rows(
+                &mut self.session,
+                &format!("SELECT message FROM eddy_processing_log WHERE query_id = '{query_id}'"),
+            )
+            .await
+            .expect("the processing log is readable")
+            .num_rows();
+            let status = query_status(&mut self.session, &query_id).await;
+            if status != "RUNNING" {
+                return Some(format!("{query_id} is {status}: {sql}"));
+            }
+            if stored + set_aside >= EXTREME_ROW_COUNT {
+                return None;
+            }
+            if Instant::now() > deadline {
+                return Some(format!(
+                    "{query_id} processed {} of {EXTREME_ROW_COUNT} rows: {sql}",
+                    stored + set_aside
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     /// One call alone: None if it agrees or is expected to fail, else the disagreement.
     async fn compare_one(&mut self, call: &Call) -> Option<(String, String)> {
         let calls = std::slice::from_ref(call);
@@ -401,8 +482,8 @@ async fn persistent(session: &mut Session, calls: &[Call], sink: &str) -> Answer
     }
 }
 
-/// The id of the persistent query writing `sink`.
-async fn query_of(session: &mut Session, sink: &str) -> String {
+/// Each query SHOW QUERIES lists, as (query_id, status, sink).
+async fn show_queries(session: &mut Session) -> Vec<(String, String, String)> {
     let queries = rows(session, "SHOW QUERIES")
         .await
         .expect("SHOW QUERIES answers");
@@ -411,12 +492,32 @@ async fn query_of(session: &mut Session, sink: &str) -> String {
         let index = schema.index_of(name).expect("SHOW QUERIES has the column");
         texts(queries.column(index))
     };
-    let sinks = column("sink");
-    let position = sinks
+    let (ids, statuses, sinks) = (column("query_id"), column("status"), column("sink"));
+    ids.into_iter()
+        .zip(statuses)
+        .zip(sinks)
+        .map(|((id, status), sink)| (id, status, sink))
+        .collect()
+}
+
+/// The id of the persistent query writing `sink`.
+async fn query_of(session: &mut Session, sink: &str) -> String {
+    let queries = show_queries(session).await;
+    queries
         .iter()
-        .position(|name| name == sink)
-        .unwrap_or_else(|| panic!("no query writes {sink}: {sinks:?}"));
-    column("query_id").swap_remove(position)
+        .find(|(_, _, written)| written == sink)
+        .map(|(id, _, _)| id.clone())
+        .unwrap_or_else(|| panic!("no query writes {sink}: {queries:?}"))
+}
+
+/// The status SHOW QUERIES gives query `query_id`.
+async fn query_status(session: &mut Session, query_id: &str) -> String {
+    let queries = show_queries(session).await;
+    queries
+        .iter()
+        .find(|(id, _, _)| id == query_id)
+        .map(|(_, status, _)| status.clone())
+        .unwrap_or_else(|| panic!("no query {query_id}: {queries:?}"))
 }
 
 /// The columns after `id`, rows in `id` order.

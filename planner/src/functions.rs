@@ -56,6 +56,11 @@ use datafusion::physical_expr::expressions::Literal;
 /// Adds ksqlDB's aggregate functions to a session being built, next to DataFusion's own, and
 /// the analyzer rule that rejects bad calls of them while a query is planned.
 pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBuilder {
+    // Registered after DataFusion's functions of the same names, so they replace them.
+    builder
+        .scalar_functions()
+        .get_or_insert_with(Vec::new)
+        .extend(crate::padding::padding_functions());
     builder
         .aggregate_functions()
         .get_or_insert_with(Vec::new)

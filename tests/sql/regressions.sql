@@ -27,14 +27,15 @@ SELECT id, a FROM merged;
 SHOW QUERIES;
 
 -- LPAD to a negative length read from a column panicked inside DataFusion in a persistent
--- query's task: the query stayed RUNNING, its lag never moved and later rows never arrived.
--- A function that panics now fails its row, which goes to eddy_processing_log.
+-- query's task: the query stayed RUNNING, its lag never moved and later rows never arrived
+-- (and a huge length aborted the server). LPAD and RPAD now answer as ksqlDB's do (NULL for
+-- a negative length), and any function that panics fails its row into eddy_processing_log.
 CREATE STREAM words (id BIGINT, n BIGINT, txt STRING);
 INSERT INTO words (id, n, txt, rowtime) VALUES (1, 5, 'ab', 1000), (2, -3, 'cd', 2000), (3, 4, 'ef', 3000);
 CREATE STREAM padded AS SELECT id, LPAD(txt, n, 'x') AS p FROM words;
--- @wait-rows padded 2
-INSERT INTO words (id, n, txt, rowtime) VALUES (4, 3, 'g', 4000);
 -- @wait-rows padded 3
+INSERT INTO words (id, n, txt, rowtime) VALUES (4, 3, 'g', 4000);
+-- @wait-rows padded 4
 SELECT id, p FROM padded;
 SELECT query_id, message FROM eddy_processing_log WHERE query_id LIKE 'CSAS_PADDED%';
 
