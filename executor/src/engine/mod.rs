@@ -46,6 +46,8 @@ pub(crate) struct QueryReport {
     pub error: Option<String>,
     /// Input rows per second lately; None unless its task runs.
     pub rows_per_second: Option<f64>,
+    /// Input rows committed whose output is not appended yet.
+    pub rows_appending: u64,
 }
 
 pub(crate) struct EngineCore {
@@ -233,12 +235,14 @@ impl EngineCore {
             let error = running.progress.error();
             return Some(QueryReport {
                 rows_per_second: Some(running.progress.rows_per_second()),
+                rows_appending: running.progress.rows_appending(),
                 error,
             });
         }
         self.lock_stopped().get(id).map(|progress| QueryReport {
             error: progress.error(),
             rows_per_second: None,
+            rows_appending: 0,
         })
     }
 

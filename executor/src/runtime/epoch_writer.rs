@@ -110,8 +110,12 @@ impl EpochWriter {
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
             "epoch committed"
         );
-        progress.committed(from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum());
-        self.append(output, epoch).await
+        let rows = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
+        progress.committed(rows);
+        progress.appending(rows);
+        self.append(output, epoch).await?;
+        progress.appending(0);
+        Ok(())
     }
 
     /// Puts the epoch's output into its commit, replacing the previous epoch's.

@@ -215,7 +215,14 @@ impl Runner {
                 false => self.compute_epoch(&from, &offsets)?,
                 true => self.writer.load_pending()?,
             };
+            progress.appending(
+                from.iter()
+                    .zip(&offsets)
+                    .map(|(from, to)| to.0 - from.0)
+                    .sum(),
+            );
             self.writer.append(output, epoch).await?;
+            progress.appending(0);
             debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
         }
         let mut input_grew: EndWatch = self.inputs.watch();

@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use eddy_storage::StateStore;
@@ -29,6 +30,9 @@ pub struct QueryProgress {
     error: Mutex<Option<String>>,
     /// (when, input rows committed so far in this run), for the last `THROUGHPUT_WINDOW`.
     samples: Mutex<VecDeque<(Instant, u64)>>,
+    /// Input rows of the committed epoch whose output is not appended yet: not processed
+    /// as far as a reader of the sink can tell, so still part of the lag.
+    appending: AtomicU64,
 }
 
 /// The span over which SHOW QUERIES measures a query's throughput.
@@ -37,6 +41,17 @@ const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
 impl QueryProgress {
     pub fn fail(&self, message: String) {
         *self.error.lock().expect("progress lock is never poisoned") = Some(message);
+    }
+
+    /// The epoch of `rows` input rows is committed and its output is being appended (0: the
+    /// append is done).
+    pub(crate) fn appending(&self, rows: u64) {
+        self.appending.store(rows, Ordering::Release);
+    }
+
+    /// Input rows committed whose output readers cannot see yet.
+    pub fn rows_appending(&self) -> u64 {
+        self.appending.load(Ordering::Acquire)
     }
 
     pub fn error(&self) -> Option<String> {

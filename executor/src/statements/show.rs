@@ -79,7 +79,7 @@ pub fn queries_schema() -> SchemaRef {
 }
 
 /// Each query with its status, the input rows it has processed (committed, so counted across
-/// restarts), its lag (input rows not yet processed) and its throughput (input rows per
+/// restarts), its lag (input rows whose output is not in the sink yet) and its throughput (input rows per
 /// second over the last 10 seconds), the last two for running queries.
 pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
@@ -110,7 +110,12 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         statuses.push(status);
         sinks.push(query.sink.clone());
         processed.push(rows_processed as i64);
-        lags.push(running_cleanly.then(|| input_rows.saturating_sub(rows_processed) as i64));
+        // Rows whose epoch is committed but whose output is not appended yet are not
+        // processed for anyone reading the sink: a lag of 0 means the output is there.
+        let appending = report.as_ref().map_or(0, |report| report.rows_appending);
+        lags.push(
+            running_cleanly.then(|| (input_rows.saturating_sub(rows_processed) + appending) as i64),
+        );
         let rate = report.and_then(|report| report.rows_per_second);
         rates.push(rate.filter(|_| running_cleanly));
         statements.push(query.sql.clone());
