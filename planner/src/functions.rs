@@ -60,7 +60,7 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
     builder
         .scalar_functions()
         .get_or_insert_with(Vec::new)
-        .extend(crate::padding::padding_functions());
+        .extend(crate::scalar::ksql_scalar_functions());
     builder
         .aggregate_functions()
         .get_or_insert_with(Vec::new)

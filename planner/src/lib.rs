@@ -13,7 +13,7 @@ pub mod catalog;
 pub mod dataflow;
 pub mod error;
 pub mod functions;
-mod padding;
+mod scalar;
 pub mod select;
 pub mod sql;
 pub mod types;

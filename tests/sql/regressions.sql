@@ -39,6 +39,14 @@ INSERT INTO words (id, n, txt, rowtime) VALUES (4, 3, 'g', 4000);
 SELECT id, p FROM padded;
 SELECT query_id, message FROM eddy_processing_log WHERE query_id LIKE 'CSAS_PADDED%';
 
+-- FROM_UNIXTIME read its argument as seconds (DataFusion's meaning), so ksqlDB's example
+-- FROM_UNIXTIME(1589234313000) landed in the year 52330; ksqlDB's reads milliseconds.
+CREATE STREAM stamps (ms BIGINT);
+INSERT INTO stamps (ms) VALUES (1589234313000), (NULL);
+SELECT FROM_UNIXTIME(ms) AS t FROM stamps;
+SET 'auto.offset.reset' = 'earliest';
+SELECT FROM_UNIXTIME(ms) AS t FROM stamps EMIT CHANGES LIMIT 2;
+
 -- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
 -- it: "Duplicate GROUP BY expression").
 CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);
