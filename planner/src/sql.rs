@@ -14,6 +14,9 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard};
 
+use arrow::array::{Array, AsArray, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
 use datafusion::common::config::ConfigOptions;
@@ -24,13 +27,14 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
-    Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem, SelectItemQualifiedWildcardKind,
-    SetExpr, Statement as SqlStatement, TableFactor, Visit, Visitor,
+    BinaryOperator, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
+    SelectItemQualifiedWildcardKind, SetExpr, Statement as SqlStatement, TableFactor, Value,
+    ValueWithSpan, Visit, Visitor, visit_expressions_mut,
 };
 use std::ops::ControlFlow;
 
-use crate::catalog::{Catalog, SourceDef};
-use crate::error::PlanResult;
+use crate::catalog::{Catalog, ROWTIME, SourceDef};
+use crate::error::{PlanError, PlanResult};
 use crate::functions;
 
 /// DataFusion's names for the one catalog and schema Eddy has.
@@ -93,6 +97,7 @@ impl SqlPlanner {
             check_relations_exist(&query, &catalog)?;
             rewrite_query(&mut query, &catalog, true);
         }
+        rowtime_strings_to_millis(&mut query)?;
         let statement = DfStatement::Statement(Box::new(SqlStatement::Query(Box::new(query))));
         let plan = self.state.statement_to_plan(statement).await?;
         let plan = self.state.analyzer().execute_and_check(
@@ -240,6 +245,89 @@ fn check_relations_exist(query: &Query, catalog: &Catalog) -> PlanResult<()> {
     for name in relation_names(query) {
         catalog.source_required(&name)?;
     }
+    Ok(())
+}
+
+/// ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01T00:00'`
+/// (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC unless
+/// it gives a zone, and stands for its epoch milliseconds, which is what ROWTIME holds.
+/// Without this the comparison cast ROWTIME to text and every row failed it.
+fn rowtime_strings_to_millis(query: &mut Query) -> PlanResult<()> {
+    let flow = visit_expressions_mut(query, |expr| {
+        let result = match expr {
+            Expr::BinaryOp { left, op, right } if is_comparison(op) => {
+                if is_rowtime(left) {
+                    string_to_millis(right)
+                } else if is_rowtime(right) {
+                    string_to_millis(left)
+                } else {
+                    Ok(())
+                }
+            }
+            Expr::Between {
+                expr, low, high, ..
+            } if is_rowtime(expr) => string_to_millis(low).and_then(|()| string_to_millis(high)),
+            _ => Ok(()),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(error) => ControlFlow::Break(error),
+        }
+    });
+    match flow {
+        ControlFlow::Break(error) => Err(error),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn is_comparison(op: &BinaryOperator) -> bool {
+    matches!(
+        op,
+        BinaryOperator::Eq
+            | BinaryOperator::NotEq
+            | BinaryOperator::Lt
+            | BinaryOperator::LtEq
+            | BinaryOperator::Gt
+            | BinaryOperator::GtEq
+    )
+}
+
+fn is_rowtime(expr: &Expr) -> bool {
+    let name = match expr {
+        Expr::Identifier(ident) => ident,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(ident) => ident,
+            None => return false,
+        },
+        _ => return false,
+    };
+    fold(name) == ROWTIME
+}
+
+/// Replaces a string literal by the epoch milliseconds of the timestamp it spells.
+fn string_to_millis(expr: &mut Expr) -> PlanResult<()> {
+    let Expr::Value(ValueWithSpan {
+        value: Value::SingleQuotedString(text),
+        ..
+    }) = expr
+    else {
+        return Ok(());
+    };
+    let parsed = cast(
+        &StringArray::from(vec![text.as_str()]),
+        &DataType::Timestamp(TimeUnit::Millisecond, None),
+    )
+    .ok()
+    .and_then(|parsed| {
+        let parsed = parsed.as_primitive::<TimestampMillisecondType>();
+        parsed.is_valid(0).then(|| parsed.value(0))
+    })
+    .ok_or_else(|| {
+        PlanError::invalid(format!(
+            "'{text}' is not a timestamp to compare ROWTIME with (write it as 2018-01-01T00:00:00, with an optional zone)"
+        ))
+    })?;
+    *expr = Expr::value(Value::Number(parsed.to_string(), false));
     Ok(())
 }
 

@@ -47,6 +47,19 @@ SELECT FROM_UNIXTIME(ms) AS t FROM stamps;
 SET 'auto.offset.reset' = 'earliest';
 SELECT FROM_UNIXTIME(ms) AS t FROM stamps EMIT CHANGES LIMIT 2;
 
+-- WHERE ROWTIME > '2018-01-01T00:00:00' compared ROWTIME as text: in a persistent query every
+-- row went to the processing log. ksqlDB reads the string as a timestamp (UTC unless it
+-- gives a zone) and compares its epoch milliseconds.
+CREATE STREAM timed (id BIGINT);
+INSERT INTO timed (id, rowtime) VALUES (1, 1514764799000), (2, 1514764800000), (3, 1514764801000);
+SELECT id FROM timed WHERE ROWTIME > '2018-01-01T00:00:00';
+SELECT id FROM timed WHERE ROWTIME BETWEEN '2017-12-31T23:59:59.500' AND '2018-01-01';
+SELECT id FROM timed WHERE '2018-01-01T01:00:01+01:00' <= timed.rowtime;
+CREATE STREAM recent AS SELECT id FROM timed WHERE ROWTIME > '2018-01-01T00:00:00';
+-- @wait-rows recent 1
+SELECT id FROM recent;
+SELECT id FROM timed WHERE ROWTIME > 'yesterday';
+
 -- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
 -- it: "Duplicate GROUP BY expression").
 CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);
