@@ -60,6 +60,12 @@ CREATE STREAM recent AS SELECT id FROM timed WHERE ROWTIME > '2018-01-01T00:00:0
 SELECT id FROM recent;
 SELECT id FROM timed WHERE ROWTIME > 'yesterday';
 
+-- TIMESTAMP_FORMAT with Java's X zone refused its own forms: 'Z' for UTC and '+01' (an
+-- hour without minutes). Both now give the row its event time.
+CREATE STREAM zoned (ts STRING) WITH (TIMESTAMP = 'ts', TIMESTAMP_FORMAT = 'yyyy-MM-dd''T''HH:mm:ssX');
+INSERT INTO zoned (ts) VALUES ('2024-01-02T03:04:05Z'), ('2024-01-02T04:04:05+01');
+SELECT ts, rowtime FROM zoned;
+
 -- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
 -- it: "Duplicate GROUP BY expression").
 CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);

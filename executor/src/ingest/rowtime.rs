@@ -106,6 +106,9 @@ pub struct ChronoFormat {
     chrono_pattern: String,
     has_time: bool,
     has_zone: bool,
+    /// For a zone that Java writes as `Z` at offset zero (`X`, `XX`, `XXX`, `ZZZZZ`): that
+    /// offset as the chrono pattern spells it, to parse in the `Z`'s place.
+    zero_offset: Option<&'static str>,
 }
 
 impl ChronoFormat {
@@ -114,6 +117,7 @@ impl ChronoFormat {
         let mut chrono_pattern = String::new();
         let mut has_time = false;
         let mut has_zone = false;
+        let mut zero_offset = None;
         let chars: Vec<char> = java_pattern.chars().collect();
         let mut index = 0;
         while index < chars.len() {
@@ -159,13 +163,21 @@ impl ChronoFormat {
                     _ => "%9f",
                 }),
                 'a' => chrono_pattern.push_str("%p"),
-                'X' | 'x' => {
+                // Java's X: +01 (X), +0100 (XX), +01:00 (XXX), and Z at offset zero; x the
+                // same without Z; Z: +0100 (Z to ZZZ), +01:00 or Z (ZZZZZ).
+                'X' | 'x' | 'Z' => {
                     has_zone = true;
-                    chrono_pattern.push_str(if run >= 3 { "%:z" } else { "%z" })
-                }
-                'Z' => {
-                    has_zone = true;
-                    chrono_pattern.push_str("%z")
+                    let (chrono_zone, zero) = match (letter, run) {
+                        ('Z', 5) => ("%:z", "+00:00"),
+                        ('Z', _) => ("%z", "+0000"),
+                        (_, 1) => ("%#z", "+00"),
+                        (_, 2) => ("%z", "+0000"),
+                        _ => ("%:z", "+00:00"),
+                    };
+                    chrono_pattern.push_str(chrono_zone);
+                    if letter == 'X' || (letter == 'Z' && run == 5) {
+                        zero_offset = Some(zero);
+                    }
                 }
                 'E' => chrono_pattern.push_str(if run >= 4 { "%A" } else { "%a" }),
                 c if c.is_ascii_alphabetic() => {
@@ -190,15 +202,21 @@ impl ChronoFormat {
             chrono_pattern,
             has_time,
             has_zone,
+            zero_offset,
         })
     }
 
     /// Epoch milliseconds of a text in this format (UTC unless the format has a zone).
     pub fn parse_ms(&self, text: &str) -> Option<i64> {
         if self.has_zone {
-            return DateTime::parse_from_str(text, &self.chrono_pattern)
-                .ok()
-                .map(|t| t.timestamp_millis());
+            let parsed = DateTime::parse_from_str(text, &self.chrono_pattern);
+            let parsed = match (parsed, self.zero_offset, text.strip_suffix('Z')) {
+                (Err(_), Some(zero), Some(before_zone)) => {
+                    DateTime::parse_from_str(&format!("{before_zone}{zero}"), &self.chrono_pattern)
+                }
+                (parsed, _, _) => parsed,
+            };
+            return parsed.ok().map(|t| t.timestamp_millis());
         }
         if self.has_time {
             return NaiveDateTime::parse_from_str(text, &self.chrono_pattern)
@@ -232,5 +250,56 @@ mod tests {
         assert_eq!(format.parse_ms("02/01/2024"), Some(1_704_153_600_000));
         assert_eq!(format.parse_ms("2024-01-02"), None);
         assert!(ChronoFormat::from_java("yyyy-QQ").is_err());
+    }
+
+    /// Java's zone letters, each with the forms it accepts, as ksqlDB's formats read them.
+    #[test]
+    fn zones_parse_in_every_form_java_writes() {
+        let utc = 1_704_164_645_000; // 2024-01-02T03:04:05Z
+        let an_hour_east = utc - 3_600_000;
+        for (pattern, text, expected) in [
+            ("yyyy-MM-dd'T'HH:mm:ssX", "2024-01-02T03:04:05Z", Some(utc)),
+            (
+                "yyyy-MM-dd'T'HH:mm:ssX",
+                "2024-01-02T03:04:05+01",
+                Some(an_hour_east),
+            ),
+            (
+                "yyyy-MM-dd'T'HH:mm:ssXX",
+                "2024-01-02T03:04:05+0100",
+                Some(an_hour_east),
+            ),
+            ("yyyy-MM-dd'T'HH:mm:ssXX", "2024-01-02T03:04:05Z", Some(utc)),
+            (
+                "yyyy-MM-dd'T'HH:mm:ssXXX",
+                "2024-01-02T03:04:05Z",
+                Some(utc),
+            ),
+            (
+                "yyyy-MM-dd'T'HH:mm:ssXXX",
+                "2024-01-02T03:04:05+01:00",
+                Some(an_hour_east),
+            ),
+            ("yyyy-MM-dd'T'HH:mm:ssxxx", "2024-01-02T03:04:05Z", None),
+            (
+                "yyyy-MM-dd HH:mm:ss Z",
+                "2024-01-02 03:04:05 +0100",
+                Some(an_hour_east),
+            ),
+            ("yyyy-MM-dd HH:mm:ss Z", "2024-01-02 03:04:05 Z", None),
+            (
+                "yyyy-MM-dd HH:mm:ssZZZZZ",
+                "2024-01-02 03:04:05Z",
+                Some(utc),
+            ),
+            (
+                "yyyy-MM-dd HH:mm:ssZZZZZ",
+                "2024-01-02 03:04:05+01:00",
+                Some(an_hour_east),
+            ),
+        ] {
+            let format = ChronoFormat::from_java(pattern).expect("a pattern ksqlDB takes");
+            assert_eq!(format.parse_ms(text), expected, "{pattern} with {text}");
+        }
     }
 }
