@@ -27,7 +27,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
-    BinaryOperator, Expr, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
+    FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, Statement as SqlStatement, TableFactor, Value,
     ValueWithSpan, Visit, Visitor, visit_expressions_mut,
 };
@@ -97,7 +98,7 @@ impl SqlPlanner {
             check_relations_exist(&query, &catalog)?;
             rewrite_query(&mut query, &catalog, true);
         }
-        rowtime_strings_to_millis(&mut query)?;
+        ksql_expression_rules(&mut query)?;
         let statement = DfStatement::Statement(Box::new(SqlStatement::Query(Box::new(query))));
         let plan = self.state.statement_to_plan(statement).await?;
         let plan = self.state.analyzer().execute_and_check(
@@ -248,12 +249,50 @@ fn check_relations_exist(query: &Query, catalog: &Catalog) -> PlanResult<()> {
     Ok(())
 }
 
-/// ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01T00:00'`
-/// (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC unless
-/// it gives a zone, and stands for its epoch milliseconds, which is what ROWTIME holds.
-/// Without this the comparison cast ROWTIME to text and every row failed it.
-fn rowtime_strings_to_millis(query: &mut Query) -> PlanResult<()> {
+/// ksqlDB's meaning for expressions DataFusion would read otherwise:
+/// - ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01'`
+///   (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC
+///   unless it gives a zone, and stands for its epoch milliseconds, which ROWTIME holds.
+///   Without this the comparison cast ROWTIME to text and every row failed it.
+/// - `SUBSTRING(s, pos, length)`, ksqlDB's comma form, calls the registry's `substring`
+///   (ksqlDB's, `scalar/strings.rs`); sqlparser reads it as the `FROM .. FOR` form, which
+///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
+fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
     let flow = visit_expressions_mut(query, |expr| {
+        if let Expr::Substring {
+            expr: string,
+            substring_from: Some(position),
+            substring_for,
+            special: true,
+            shorthand: false,
+        } = expr
+        {
+            let args = [Some(string), Some(position), substring_for.as_mut()]
+                .into_iter()
+                .flatten()
+                .map(|arg| {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(std::mem::replace(
+                        arg.as_mut(),
+                        Expr::value(Value::Null),
+                    )))
+                })
+                .collect();
+            *expr = Expr::Function(Function {
+                name: ObjectName::from(vec![Ident::new("substring")]),
+                uses_odbc_syntax: false,
+                parameters: FunctionArguments::None,
+                args: FunctionArguments::List(FunctionArgumentList {
+                    duplicate_treatment: None,
+                    args,
+                    clauses: Vec::new(),
+                }),
+                filter: None,
+                null_treatment: None,
+                over: None,
+                within_group: Vec::new(),
+            });
+            return ControlFlow::Continue(());
+        }
         let result = match expr {
             Expr::BinaryOp { left, op, right } if is_comparison(op) => {
                 if is_rowtime(left) {

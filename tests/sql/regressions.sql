@@ -66,6 +66,14 @@ CREATE STREAM zoned (ts STRING) WITH (TIMESTAMP = 'ts', TIMESTAMP_FORMAT = 'yyyy
 INSERT INTO zoned (ts) VALUES ('2024-01-02T03:04:05Z'), ('2024-01-02T04:04:05+01');
 SELECT ts, rowtime FROM zoned;
 
+-- SUBSTRING(s, 0, 2) answered one character (Postgres counts position 0 as before the
+-- string); ksqlDB's comma form counts 0 as the start and negative positions from the end.
+-- The FROM .. FOR form and SUBSTR keep Postgres' meaning.
+SELECT SUBSTRING('abcde', 0, 2) AS a, SUBSTRING('abcde', -2) AS b, SUBSTRING('abcde' FROM 0 FOR 2) AS c, SUBSTR('abcde', 0, 2) AS d FROM stamps WHERE ms IS NOT NULL;
+CREATE STREAM firsts AS SELECT id, SUBSTRING(txt, 0, 1) AS first FROM words;
+-- @wait-rows firsts 4
+SELECT id, first FROM firsts;
+
 -- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
 -- it: "Duplicate GROUP BY expression").
 CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);

@@ -14,7 +14,7 @@ mod strings;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
-    let mut functions = strings::padding_functions();
+    let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
     functions
 }

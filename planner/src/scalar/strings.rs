@@ -1,4 +1,12 @@
-//! LPAD and RPAD with ksqlDB's meaning, in place of DataFusion's: `LPAD(input, length,
+//! SUBSTRING, LPAD and RPAD with ksqlDB's meaning, in place of DataFusion's.
+//!
+//! `SUBSTRING(s, pos [, length])` counts `pos` from 1; 0 is the start too, and a negative
+//! `pos` counts back from the end; the part runs `length` characters or to the end, never
+//! past it, and a negative length gives '' (ksqlDB's Substring UDF). Only the comma form is
+//! ksqlDB's: `SUBSTRING(s FROM pos FOR length)` and `SUBSTR` keep Postgres' meaning (the
+//! planner routes the comma form here, `sql::ksql_expression_rules`).
+//!
+//! LPAD and RPAD: `LPAD(input, length,
 //! padding)` pads `input` on the left (RPAD: the right) with repeats of `padding` up to
 //! `length` characters, and cuts a longer input to its first `length` characters; a NULL
 //! argument, an empty padding or a negative length gives NULL (ksqlDB's Lpad/Rpad UDFs). The
@@ -23,12 +31,90 @@ use datafusion::logical_expr::{
 /// The longest result, in characters: Arrow's string offsets are 32-bit.
 const RESULT_CHARS_MAX: i64 = i32::MAX as i64;
 
-/// LPAD and RPAD, to register over DataFusion's functions of the same names.
-pub(crate) fn padding_functions() -> Vec<Arc<ScalarUDF>> {
-    [Side::Left, Side::Right]
+/// SUBSTRING, LPAD and RPAD, to register over DataFusion's functions of the same names.
+pub(crate) fn string_functions() -> Vec<Arc<ScalarUDF>> {
+    let mut functions: Vec<Arc<ScalarUDF>> = [Side::Left, Side::Right]
         .into_iter()
         .map(|side| Arc::new(ScalarUDF::from(Pad::new(side))))
-        .collect()
+        .collect();
+    functions.push(Arc::new(ScalarUDF::from(Substring {
+        signature: Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Int64]),
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Int64, DataType::Int64]),
+            ],
+            Volatility::Immutable,
+        ),
+    })));
+    functions
+}
+
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Substring {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for Substring {
+    fn name(&self) -> &str {
+        "substring"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let strings = cast(&arrays[0], &DataType::Utf8)?;
+        let strings = strings.as_string::<i32>();
+        let positions = cast(&arrays[1], &DataType::Int64)?;
+        let positions = positions.as_primitive::<Int64Type>();
+        let lengths = match arrays.get(2) {
+            Some(lengths) => Some(cast(lengths, &DataType::Int64)?),
+            None => None,
+        };
+        let lengths = lengths
+            .as_ref()
+            .map(|lengths| lengths.as_primitive::<Int64Type>());
+        let mut results = StringBuilder::with_capacity(strings.len(), strings.value_data().len());
+        for row in 0..strings.len() {
+            let length = match lengths {
+                Some(lengths) if lengths.is_null(row) => None,
+                Some(lengths) => Some(Some(lengths.value(row))),
+                None => Some(None),
+            };
+            let (Some(length), false, false) =
+                (length, strings.is_null(row), positions.is_null(row))
+            else {
+                results.append_null();
+                continue;
+            };
+            let string = strings.value(row);
+            let chars = string.chars().count() as i64;
+            let position = positions.value(row);
+            let start = if position < 0 {
+                chars.saturating_add(position).max(0)
+            } else {
+                position.saturating_sub(1).min(chars).max(0)
+            };
+            let end = match length {
+                Some(length) => start.saturating_add(length).min(chars).max(start),
+                None => chars,
+            };
+            let byte_at = |char_index: i64| {
+                string
+                    .char_indices()
+                    .nth(char_index as usize)
+                    .map_or(string.len(), |(byte, _)| byte)
+            };
+            results.append_value(&string[byte_at(start)..byte_at(end)]);
+        }
+        Ok(ColumnarValue::Array(Arc::new(results.finish())))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -230,6 +316,79 @@ mod tests {
         )
         .expect("pads");
         assert_eq!(two, vec![Some("  é".to_string())]);
+    }
+
+    fn substring(columns: Vec<ArrayRef>) -> Vec<Option<String>> {
+        let function = string_functions().pop().expect("substring is last");
+        let rows = columns[0].len();
+        let arg_fields = columns
+            .iter()
+            .map(|column| Arc::new(Field::new("a", column.data_type().clone(), true)))
+            .collect();
+        let result = function
+            .invoke_with_args(ScalarFunctionArgs {
+                args: columns.into_iter().map(ColumnarValue::Array).collect(),
+                arg_fields,
+                number_rows: rows,
+                return_field: Arc::new(Field::new("r", DataType::Utf8, true)),
+                config_options: Arc::new(ConfigOptions::default()),
+            })
+            .expect("substring answers");
+        let ColumnarValue::Array(array) = result else {
+            panic!("an array")
+        };
+        array
+            .as_string::<i32>()
+            .iter()
+            .map(|value| value.map(str::to_string))
+            .collect()
+    }
+
+    /// ksqlDB's documented cases and the edges of its rule.
+    #[test]
+    fn substring_counts_from_one_from_the_end_and_never_past_either() {
+        let answers = substring(vec![
+            string_column(&[Some("abcde"); 8]),
+            length_column(&[
+                Some(0),
+                Some(1),
+                Some(2),
+                Some(-2),
+                Some(-9),
+                Some(9),
+                Some(2),
+                None,
+            ]),
+            length_column(&[
+                Some(2),
+                Some(2),
+                Some(9),
+                Some(1),
+                Some(2),
+                Some(1),
+                Some(-1),
+                Some(1),
+            ]),
+        ]);
+        let expected = [
+            Some("ab"),
+            Some("ab"),
+            Some("bcde"),
+            Some("d"),
+            Some("ab"),
+            Some(""),
+            Some(""),
+            None,
+        ];
+        assert_eq!(
+            answers,
+            expected.map(|value| value.map(str::to_string)).to_vec()
+        );
+        let to_the_end = substring(vec![
+            string_column(&[Some("héllo"), None]),
+            length_column(&[Some(2), Some(1)]),
+        ]);
+        assert_eq!(to_the_end, vec![Some("éllo".to_string()), None]);
     }
 
     #[test]
