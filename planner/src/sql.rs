@@ -27,8 +27,8 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList,
-    FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
+    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
     SelectItemQualifiedWildcardKind, SetExpr, Statement as SqlStatement, TableFactor, Value,
     ValueWithSpan, Visit, Visitor, visit_expressions_mut,
 };
@@ -249,6 +249,107 @@ fn check_relations_exist(query: &Query, catalog: &Catalog) -> PlanResult<()> {
     Ok(())
 }
 
+/// ksqlDB's constructors `MAP(k := v, ..)` and `STRUCT(f := v, ..)` as DataFusion's
+/// `make_map(k, v, ..)` and `named_struct('f', v, ..)`; None for any other call. DataFusion
+/// dropped the keys of a MAP (`MAP('a' := 'x', 'b' := 'y')` became `{"x": "y"}`) and refused
+/// a STRUCT's `:=`.
+fn constructor_call(function: &Function) -> Option<Expr> {
+    let name = function.name.0.last()?.as_ident()?.value.to_lowercase();
+    let target = match name.as_str() {
+        "map" => "make_map",
+        "struct" => "named_struct",
+        _ => return None,
+    };
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    let mut args = Vec::with_capacity(list.args.len() * 2);
+    for arg in &list.args {
+        let (key, value) = match arg {
+            FunctionArg::ExprNamed {
+                name,
+                arg: FunctionArgExpr::Expr(value),
+                operator: FunctionArgOperator::Assignment,
+            } => (name.clone(), value.clone()),
+            // sqlparser keeps a quoted key (`'a' := ..`) as a name quoted with `'`: text.
+            FunctionArg::Named {
+                name,
+                arg: FunctionArgExpr::Expr(value),
+                operator: FunctionArgOperator::Assignment,
+            } => match name.quote_style {
+                Some('\'') => (
+                    Expr::value(Value::SingleQuotedString(name.value.clone())),
+                    value.clone(),
+                ),
+                _ => (Expr::Identifier(name.clone()), value.clone()),
+            },
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::BinaryOp {
+                left,
+                op: BinaryOperator::Assignment,
+                right,
+            })) => (left.as_ref().clone(), right.as_ref().clone()),
+            _ => return None,
+        };
+        // A STRUCT's field is named by an identifier, folded as any name.
+        let key = match (target, key) {
+            ("named_struct", Expr::Identifier(field)) => {
+                Expr::value(Value::SingleQuotedString(fold(&field)))
+            }
+            (_, key) => key,
+        };
+        args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(key)));
+        args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(value)));
+    }
+    if args.is_empty() {
+        return None;
+    }
+    Some(function_call(target, args))
+}
+
+/// `STRUCT(f := v, ..)`, which sqlparser reads as a struct literal of assignments, as
+/// `named_struct('f', v, ..)`; None unless every value is such an assignment.
+fn struct_constructor(values: &[Expr]) -> Option<Expr> {
+    let mut args = Vec::with_capacity(values.len() * 2);
+    for value in values {
+        let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Assignment,
+            right,
+        } = value
+        else {
+            return None;
+        };
+        let Expr::Identifier(field) = left.as_ref() else {
+            return None;
+        };
+        args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::value(
+            Value::SingleQuotedString(fold(field)),
+        ))));
+        args.push(FunctionArg::Unnamed(FunctionArgExpr::Expr(
+            right.as_ref().clone(),
+        )));
+    }
+    (!args.is_empty()).then(|| function_call("named_struct", args))
+}
+
+/// A call of the function `name` with positional `args`.
+fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    })
+}
+
 /// ksqlDB's meaning for expressions DataFusion would read otherwise:
 /// - ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01'`
 ///   (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC
@@ -259,6 +360,19 @@ fn check_relations_exist(query: &Query, catalog: &Catalog) -> PlanResult<()> {
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
 fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
     let flow = visit_expressions_mut(query, |expr| {
+        if let Expr::Function(function) = expr
+            && let Some(constructor) = constructor_call(function)
+        {
+            *expr = constructor;
+            return ControlFlow::Continue(());
+        }
+        if let Expr::Struct { values, fields } = expr
+            && fields.is_empty()
+            && let Some(constructor) = struct_constructor(values)
+        {
+            *expr = constructor;
+            return ControlFlow::Continue(());
+        }
         if let Expr::Substring {
             expr: string,
             substring_from: Some(position),
@@ -277,20 +391,7 @@ fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
                     )))
                 })
                 .collect();
-            *expr = Expr::Function(Function {
-                name: ObjectName::from(vec![Ident::new("substring")]),
-                uses_odbc_syntax: false,
-                parameters: FunctionArguments::None,
-                args: FunctionArguments::List(FunctionArgumentList {
-                    duplicate_treatment: None,
-                    args,
-                    clauses: Vec::new(),
-                }),
-                filter: None,
-                null_treatment: None,
-                over: None,
-                within_group: Vec::new(),
-            });
+            *expr = function_call("substring", args);
             return ControlFlow::Continue(());
         }
         let result = match expr {

@@ -74,6 +74,10 @@ CREATE STREAM firsts AS SELECT id, SUBSTRING(txt, 0, 1) AS first FROM words;
 -- @wait-rows firsts 4
 SELECT id, first FROM firsts;
 
+-- MAP('a' := 'x', 'b' := 'y') dropped the keys and paired the values ({"x": "y"}); with one
+-- pair it failed. STRUCT(f := v) was refused. Both are ksqlDB's constructors.
+SELECT MAP('a' := 'x', 'b' := 'y') AS two, MAP('k' := 1) AS one, STRUCT(a := 1, "B" := 'x') AS s FROM stamps WHERE ms IS NOT NULL;
+
 -- GROUP BY naming one column twice failed with XX000 "index out of bounds" (ksqlDB refuses
 -- it: "Duplicate GROUP BY expression").
 CREATE TABLE items (id BIGINT PRIMARY KEY, data STRING, f1 BIGINT, f2 BIGINT);
