@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::{Result, exec_err};
@@ -49,6 +49,17 @@ pub(crate) fn string_functions() -> Vec<Arc<ScalarUDF>> {
     functions
 }
 
+/// The call's arguments as arrays of `types`, each cast once a batch; None for an argument
+/// the call does not give.
+fn cast_arguments(args: &[ColumnarValue], types: [DataType; 3]) -> Result<[Option<ArrayRef>; 3]> {
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let mut cast_arrays = [None, None, None];
+    for ((slot, array), data_type) in cast_arrays.iter_mut().zip(&arrays).zip(&types) {
+        *slot = Some(cast(array, data_type)?);
+    }
+    Ok(cast_arrays)
+}
+
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Substring {
     signature: Signature,
@@ -68,15 +79,15 @@ impl ScalarUDFImpl for Substring {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let strings = cast(&arrays[0], &DataType::Utf8)?;
-        let strings = strings.as_string::<i32>();
-        let positions = cast(&arrays[1], &DataType::Int64)?;
-        let positions = positions.as_primitive::<Int64Type>();
-        let lengths = match arrays.get(2) {
-            Some(lengths) => Some(cast(lengths, &DataType::Int64)?),
-            None => None,
+        let [Some(strings), Some(positions), lengths] = cast_arguments(
+            &args.args,
+            [DataType::Utf8, DataType::Int64, DataType::Int64],
+        )?
+        else {
+            return exec_err!("substring takes a string, a position and maybe a length");
         };
+        let strings = strings.as_string::<i32>();
+        let positions = positions.as_primitive::<Int64Type>();
         let lengths = lengths
             .as_ref()
             .map(|lengths| lengths.as_primitive::<Int64Type>());
@@ -161,15 +172,18 @@ impl ScalarUDFImpl for Pad {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
-        let inputs = cast(&arrays[0], &DataType::Utf8)?;
-        let inputs = inputs.as_string::<i32>();
-        let lengths = cast(&arrays[1], &DataType::Int64)?;
-        let lengths = lengths.as_primitive::<Int64Type>();
-        let paddings = match arrays.get(2) {
-            Some(paddings) => Some(cast(paddings, &DataType::Utf8)?),
-            None => None,
+        let [Some(inputs), Some(lengths), paddings] = cast_arguments(
+            &args.args,
+            [DataType::Utf8, DataType::Int64, DataType::Utf8],
+        )?
+        else {
+            return exec_err!(
+                "{} takes a string, a length and maybe a padding",
+                self.name()
+            );
         };
+        let inputs = inputs.as_string::<i32>();
+        let lengths = lengths.as_primitive::<Int64Type>();
         let paddings = paddings
             .as_ref()
             .map(|paddings| paddings.as_string::<i32>());
