@@ -105,7 +105,13 @@ impl ScalarUDFImpl for Substring {
                 continue;
             };
             let string = strings.value(row);
-            let chars = string.chars().count() as i64;
+            // In ASCII text (most keys and URLs) a character is a byte: no scan to count
+            // characters or to find where one starts.
+            let ascii = string.is_ascii();
+            let chars = match ascii {
+                true => string.len(),
+                false => string.chars().count(),
+            } as i64;
             let position = positions.value(row);
             let start = if position < 0 {
                 chars.saturating_add(position).max(0)
@@ -116,11 +122,12 @@ impl ScalarUDFImpl for Substring {
                 Some(length) => start.saturating_add(length).min(chars).max(start),
                 None => chars,
             };
-            let byte_at = |char_index: i64| {
-                string
+            let byte_at = |char_index: i64| match ascii {
+                true => char_index as usize,
+                false => string
                     .char_indices()
                     .nth(char_index as usize)
-                    .map_or(string.len(), |(byte, _)| byte)
+                    .map_or(string.len(), |(byte, _)| byte),
             };
             results.append_value(&string[byte_at(start)..byte_at(end)]);
         }
