@@ -14,7 +14,13 @@
 //! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
 //!   n rows (persistent queries are asynchronous);
 //! - `-- @settle`: polls SHOW QUERIES until every running query has processed all of its
-//!   input (lag 0), so tables derived by persistent queries are up to date.
+//!   input (lag 0), so tables derived by persistent queries are up to date;
+//! - `-- @each-kind`: the next statement, a SELECT over streams, runs as each kind of query
+//!   and must answer the same rows each time: as a pull query (its answer is the one
+//!   printed), as a push query from the earliest offset (`EMIT CHANGES LIMIT n`, n the pull
+//!   query's row count), and as a persistent query (`CREATE STREAM .. AS`, read back once
+//!   settled, which must set no row aside in `eddy_processing_log`). A pull query that fails
+//!   prints its error and runs no other way. Functions are tested so (`functions_*.sql`).
 //!
 //! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. A
 //! `rows_per_second` value (SHOW QUERIES) shows as `~`: it depends on timing.
@@ -161,6 +167,10 @@ struct Runner {
     /// The last `-- @push` statement failed (its error is in the transcript): the matching
     /// `-- @await-push` has nothing to wait for.
     push_failed: bool,
+    /// `-- @each-kind` came before the next statement.
+    each_kind_next: bool,
+    /// How many `-- @each-kind` statements ran: names each one's derived stream.
+    each_kind_runs: usize,
 }
 
 impl Runner {
@@ -175,6 +185,8 @@ impl Runner {
             push_next: None,
             pending_push: None,
             push_failed: false,
+            each_kind_next: false,
+            each_kind_runs: 0,
         }
     }
 
@@ -250,6 +262,7 @@ impl Runner {
                 self.wait_rows(stream, rows).await;
             }
             ["@settle"] => self.settle().await,
+            ["@each-kind"] => self.each_kind_next = true,
             [directive, ..] if directive.starts_with('@') => {
                 panic!("unknown directive {comment}")
             }
@@ -262,6 +275,8 @@ impl Runner {
         self.transcript.push('\n');
         if let Some(rows_expected) = self.push_next.take() {
             self.start_push(sql, rows_expected).await;
+        } else if std::mem::take(&mut self.each_kind_next) {
+            self.each_kind(sql).await;
         } else {
             let replies = self.client().simple_query(sql).await;
             let ordered = has_order_by(sql);
@@ -387,6 +402,97 @@ impl Runner {
 }
 
 impl Runner {
+    /// `-- @each-kind`: the pull query's answer, checked against a push and a persistent
+    /// query's.
+    async fn each_kind(&mut self, sql: &str) {
+        let query = sql.trim_end().trim_end_matches(';').trim_end();
+        let replies = self.client().simple_query(sql).await;
+        let [Reply::Rows { columns, rows }] = replies.as_slice() else {
+            for reply in replies {
+                reply.render(false, &mut self.transcript);
+            }
+            return;
+        };
+        let (columns, mut pulled) = (columns.clone(), rows.clone());
+        pulled.sort();
+        render_table(&columns, &pulled, &mut self.transcript);
+
+        if !pulled.is_empty() {
+            let mut pushed = self
+                .push_rows(&format!("{query} EMIT CHANGES LIMIT {}", pulled.len()))
+                .await;
+            pushed.sort();
+            assert_eq!(pushed, pulled, "a push query answers `{query}` differently");
+        }
+
+        self.each_kind_runs += 1;
+        let sink = format!("each_kind_{}", self.each_kind_runs);
+        let created = self
+            .client()
+            .simple_query(&format!("CREATE STREAM {sink} AS {query}"))
+            .await;
+        let query_id = match created.as_slice() {
+            [Reply::Notice(notice), Reply::Command(_)] => notice
+                .strip_prefix("Created query with ID ")
+                .map(str::to_owned),
+            _ => None,
+        }
+        .unwrap_or_else(|| panic!("`{query}` does not run as a persistent query: {created:?}"));
+        self.settle().await;
+        let mut persisted = self.rows_of(&format!("SELECT * FROM {sink}")).await;
+        persisted.sort();
+        assert_eq!(
+            persisted, pulled,
+            "a persistent query answers `{query}` differently"
+        );
+        let set_aside = self
+            .rows_of(&format!(
+                "SELECT message FROM eddy_processing_log WHERE query_id = '{query_id}'"
+            ))
+            .await;
+        assert!(
+            set_aside.is_empty(),
+            "a persistent query running `{query}` set rows aside: {set_aside:?}"
+        );
+        for cleanup in [
+            format!("TERMINATE {query_id}"),
+            format!("DROP STREAM {sink}"),
+        ] {
+            let replies = self.client().simple_query(&cleanup).await;
+            assert!(
+                matches!(replies.as_slice(), [Reply::Command(_)]),
+                "`{cleanup}` failed: {replies:?}"
+            );
+        }
+    }
+
+    /// The rows of a query that must succeed.
+    async fn rows_of(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let replies = self.client().simple_query(sql).await;
+        match <[Reply; 1]>::try_from(replies) {
+            Ok([Reply::Rows { rows, .. }]) => rows,
+            other => panic!("`{sql}` failed: {other:?}"),
+        }
+    }
+
+    /// The rows of a push query that must deliver as many as its LIMIT asks, read from the
+    /// earliest offset on a connection of its own.
+    async fn push_rows(&mut self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let mut client = WireClient::connect(self.address()).await;
+        let set = client
+            .simple_query("SET 'auto.offset.reset' = 'earliest'")
+            .await;
+        assert!(matches!(set.as_slice(), [Reply::Command(_)]), "{set:?}");
+        let replies = tokio::time::timeout(WAIT_MAX, client.simple_query(sql))
+            .await
+            .unwrap_or_else(|_| panic!("`{sql}` did not deliver its rows within {WAIT_MAX:?}"));
+        client.terminate().await;
+        match <[Reply; 1]>::try_from(replies) {
+            Ok([Reply::Rows { rows, .. }]) => rows,
+            other => panic!("`{sql}` failed: {other:?}"),
+        }
+    }
+
     /// Waits until every running query's lag is 0 in two polls in a row (a query into a
     /// table that another query reads produces that query's input as it catches up).
     async fn settle(&mut self) {
