@@ -63,6 +63,7 @@ sql_scripts!(
     errors,
     insert,
     persistent_query,
+    projection,
     pull_query,
     push_query,
     regressions,

@@ -53,14 +53,20 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr::expressions::Literal;
 
-/// Adds ksqlDB's aggregate functions to a session being built, next to DataFusion's own, and
-/// the analyzer rule that rejects bad calls of them while a query is planned.
+/// Adds ksqlDB's functions (scalar ones from `scalar`, the aggregates of this module) and
+/// operators (`operators`) to a session being built, next to DataFusion's own, and the
+/// analyzer rule that rejects bad calls of the aggregates while a query is planned.
 pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBuilder {
     // Registered after DataFusion's functions of the same names, so they replace them.
     builder
         .scalar_functions()
         .get_or_insert_with(Vec::new)
         .extend(crate::scalar::ksql_scalar_functions());
+    // First, so that ksqlDB's meaning of an operator wins over DataFusion's planners.
+    builder
+        .expr_planners()
+        .get_or_insert_with(Vec::new)
+        .insert(0, Arc::new(crate::operators::KsqlOperators));
     builder
         .aggregate_functions()
         .get_or_insert_with(Vec::new)

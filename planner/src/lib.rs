@@ -13,6 +13,8 @@ pub mod catalog;
 pub mod dataflow;
 pub mod error;
 pub mod functions;
+mod operators;
+mod projection;
 mod scalar;
 pub mod select;
 pub mod sql;

@@ -3,10 +3,10 @@
 //! One `SessionState` (target_partitions = 1, since Eddy's own tasks give the parallelism and
 //! small reads must stay cheap) whose only schema resolves names through the catalog to
 //! `TableProvider`s that the executor makes (the planner never touches storage). Before
-//! DataFusion sees a query, two ksqlDB rules are applied to its AST: `*` expands to a source's
-//! declared columns only (pseudo-columns like `rowtime` are selectable but not part of `*`),
-//! and unnamed expressions are named `ksql_col_<n>`, as ksqlDB names them. ksqlDB's aggregate
-//! functions (`functions`) are registered next to DataFusion's own.
+//! DataFusion sees a query, ksqlDB's projection rules are applied to its AST (`projection`:
+//! what `*` and `col->*` expand to, pseudo-columns like `rowtime` staying out of `*`, and the
+//! names of unnamed items), then its expression rules (`ksql_expression_rules`). ksqlDB's
+//! aggregate functions (`functions`) are registered next to DataFusion's own.
 //!
 //! Never: run a query here. Planning is pure; execution is the executor's.
 
@@ -28,15 +28,14 @@ use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query, SelectItem,
-    SelectItemQualifiedWildcardKind, SetExpr, Statement as SqlStatement, TableFactor, Value,
-    ValueWithSpan, Visit, Visitor, visit_expressions_mut,
+    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query,
+    Statement as SqlStatement, Value, ValueWithSpan, Visit, Visitor, visit_expressions_mut,
 };
 use std::ops::ControlFlow;
 
 use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
-use crate::functions;
+use crate::{functions, projection};
 
 /// DataFusion's names for the one catalog and schema Eddy has.
 pub const CATALOG_NAME: &str = "eddy";
@@ -96,7 +95,7 @@ impl SqlPlanner {
         {
             let catalog = self.read_catalog();
             check_relations_exist(&query, &catalog)?;
-            rewrite_query(&mut query, &catalog, true);
+            projection::rewrite_query(&mut query, &catalog, true);
         }
         ksql_expression_rules(&mut query)?;
         let statement = DfStatement::Statement(Box::new(SqlStatement::Query(Box::new(query))));
@@ -189,7 +188,7 @@ pub(crate) fn fold(ident: &Ident) -> String {
     }
 }
 
-fn object_name_last(name: &ObjectName) -> Option<&Ident> {
+pub(crate) fn object_name_last(name: &ObjectName) -> Option<&Ident> {
     match name.0.last() {
         Some(ObjectNamePart::Identifier(ident)) => Some(ident),
         _ => None,
@@ -469,160 +468,6 @@ fn string_to_millis(expr: &mut Expr) -> PlanResult<()> {
     })?;
     *expr = Expr::value(Value::Number(parsed.to_string(), false));
     Ok(())
-}
-
-/// Applies ksqlDB's projection rules to every SELECT of the query. `top_level` queries also
-/// get `ksql_col_<n>` names for unnamed expressions (inner ones keep DataFusion's names, which
-/// only the outer query sees).
-fn rewrite_query(query: &mut Query, catalog: &Catalog, top_level: bool) {
-    rewrite_set_expr(&mut query.body, catalog, top_level);
-}
-
-fn rewrite_set_expr(body: &mut SetExpr, catalog: &Catalog, top_level: bool) {
-    match body {
-        SetExpr::Select(select) => {
-            let relations: Vec<(Ident, Option<&SourceDef>)> = select
-                .from
-                .iter()
-                .flat_map(|from| {
-                    std::iter::once(&from.relation)
-                        .chain(from.joins.iter().map(|join| &join.relation))
-                })
-                .filter_map(|factor| relation_of(factor, catalog))
-                .collect();
-            let mut projection = Vec::with_capacity(select.projection.len());
-            for item in select.projection.drain(..) {
-                expand_item(item, &relations, &mut projection);
-            }
-            if top_level {
-                name_unnamed_items(&mut projection, &relations);
-            }
-            select.projection = projection;
-            for from in &mut select.from {
-                rewrite_factor(&mut from.relation, catalog);
-                for join in &mut from.joins {
-                    rewrite_factor(&mut join.relation, catalog);
-                }
-            }
-        }
-        SetExpr::Query(query) => rewrite_query(query, catalog, top_level),
-        SetExpr::SetOperation { left, right, .. } => {
-            rewrite_set_expr(left, catalog, top_level);
-            rewrite_set_expr(right, catalog, false);
-        }
-        _ => {}
-    }
-}
-
-/// ksqlDB's names for SELECT items without an alias: a column keeps its name, a struct
-/// field (`s.a`, `s->a`) takes the field's name, anything else is `ksql_col_<position>`.
-fn name_unnamed_items(projection: &mut [SelectItem], relations: &[(Ident, Option<&SourceDef>)]) {
-    for (position, item) in projection.iter_mut().enumerate() {
-        let SelectItem::UnnamedExpr(expr) = item else {
-            continue;
-        };
-        let name = match expr {
-            Expr::Identifier(_) => continue,
-            Expr::CompoundIdentifier(parts) => {
-                let qualified_column = parts.len() == 2
-                    && relations
-                        .iter()
-                        .any(|(qualifier, _)| fold(qualifier) == fold(&parts[0]));
-                if qualified_column {
-                    continue;
-                }
-                match parts.last() {
-                    Some(field) => Ident::with_quote('"', fold(field)),
-                    None => continue,
-                }
-            }
-            _ => Ident::new(format!("ksql_col_{position}")),
-        };
-        *item = SelectItem::ExprWithAlias {
-            expr: expr.clone(),
-            alias: name,
-        };
-    }
-}
-
-fn rewrite_factor(factor: &mut TableFactor, catalog: &Catalog) {
-    if let TableFactor::Derived { subquery, .. } = factor {
-        rewrite_query(subquery, catalog, false);
-    }
-}
-
-/// The qualifier a FROM item is referred to by, and its catalog source if it is one.
-fn relation_of<'a>(
-    factor: &TableFactor,
-    catalog: &'a Catalog,
-) -> Option<(Ident, Option<&'a SourceDef>)> {
-    match factor {
-        TableFactor::Table { name, alias, .. } => {
-            let table = object_name_last(name)?;
-            let source = catalog.source(&fold(table));
-            let qualifier = alias
-                .as_ref()
-                .map(|alias| alias.name.clone())
-                .unwrap_or_else(|| table.clone());
-            Some((qualifier, source))
-        }
-        TableFactor::Derived {
-            alias: Some(alias), ..
-        } => Some((alias.name.clone(), None)),
-        _ => None,
-    }
-}
-
-/// `*` and `s.*` become the declared columns of catalog sources, so pseudo-columns stay out.
-/// A wildcard with options (EXCLUDE, REPLACE, ...) or over a non-catalog relation is left to
-/// DataFusion.
-fn expand_item(
-    item: SelectItem,
-    relations: &[(Ident, Option<&SourceDef>)],
-    projection: &mut Vec<SelectItem>,
-) {
-    match &item {
-        SelectItem::Wildcard(options)
-            if is_plain(options) && relations.iter().all(|(_, source)| source.is_some()) =>
-        {
-            for (qualifier, source) in relations {
-                if let Some(source) = source {
-                    push_columns(qualifier, source, projection);
-                }
-            }
-        }
-        SelectItem::QualifiedWildcard(
-            SelectItemQualifiedWildcardKind::ObjectName(name),
-            options,
-        ) if is_plain(options) => {
-            let wanted = object_name_last(name).map(fold);
-            let matched = relations
-                .iter()
-                .find(|(qualifier, _)| Some(fold(qualifier)) == wanted);
-            match matched {
-                Some((qualifier, Some(source))) => push_columns(qualifier, source, projection),
-                _ => projection.push(item),
-            }
-        }
-        _ => projection.push(item),
-    }
-}
-
-fn is_plain(options: &eddy_parser::sqlparser::ast::WildcardAdditionalOptions) -> bool {
-    options.opt_ilike.is_none()
-        && options.opt_exclude.is_none()
-        && options.opt_except.is_none()
-        && options.opt_replace.is_none()
-        && options.opt_rename.is_none()
-}
-
-fn push_columns(qualifier: &Ident, source: &SourceDef, projection: &mut Vec<SelectItem>) {
-    for column in &source.columns {
-        projection.push(SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![
-            qualifier.clone(),
-            Ident::with_quote('"', column.name.clone()),
-        ])));
-    }
 }
 
 #[cfg(test)]
