@@ -19,8 +19,10 @@
 //!   and must answer the same rows each time: as a pull query (its answer is the one
 //!   printed), as a push query from the earliest offset (`EMIT CHANGES LIMIT n`, n the pull
 //!   query's row count), and as a persistent query (`CREATE STREAM .. AS`, read back once
-//!   settled, which must set no row aside in `eddy_processing_log`). A pull query that fails
-//!   prints its error and runs no other way. Functions are tested so (`functions_*.sql`).
+//!   settled, which must set no row aside in `eddy_processing_log`). With GROUP BY the
+//!   persistent query makes a table, and no push query runs: its rows are the groups'
+//!   changes, not their current values. A pull query that fails prints its error and runs no
+//!   other way. Functions are tested so (`functions_*.sql`).
 //!
 //! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. A
 //! `rows_per_second` value (SHOW QUERIES) shows as `~`: it depends on timing.
@@ -61,6 +63,7 @@ sql_scripts!(
     catalog,
     create_stream,
     errors,
+    functions_aggregate,
     insert,
     persistent_query,
     projection,
@@ -418,7 +421,8 @@ impl Runner {
         pulled.sort();
         render_table(&columns, &pulled, &mut self.transcript);
 
-        if !pulled.is_empty() {
+        let grouped = has_clause(sql, "GROUP", "BY");
+        if !pulled.is_empty() && !grouped {
             let mut pushed = self
                 .push_rows(&format!("{query} EMIT CHANGES LIMIT {}", pulled.len()))
                 .await;
@@ -428,9 +432,10 @@ impl Runner {
 
         self.each_kind_runs += 1;
         let sink = format!("each_kind_{}", self.each_kind_runs);
+        let kind = if grouped { "TABLE" } else { "STREAM" };
         let created = self
             .client()
-            .simple_query(&format!("CREATE STREAM {sink} AS {query}"))
+            .simple_query(&format!("CREATE {kind} {sink} AS {query}"))
             .await;
         let query_id = match created.as_slice() {
             [Reply::Notice(notice), Reply::Command(_)] => notice
@@ -457,7 +462,7 @@ impl Runner {
         );
         for cleanup in [
             format!("TERMINATE {query_id}"),
-            format!("DROP STREAM {sink}"),
+            format!("DROP {kind} {sink}"),
         ] {
             let replies = self.client().simple_query(&cleanup).await;
             assert!(
@@ -529,20 +534,27 @@ impl Runner {
 /// True when the statement defines its rows' order: ORDER BY, and Eddy's own listings
 /// (SHOW, LIST, DESCRIBE), whose order is part of their output.
 fn has_order_by(sql: &str) -> bool {
-    let words: Vec<String> = sql
-        .lines()
+    let listing = matches!(
+        words_of(sql).first().map(String::as_str),
+        Some("SHOW" | "LIST" | "DESCRIBE")
+    );
+    listing || has_clause(sql, "ORDER", "BY")
+}
+
+/// True when the statement has the two words in a row (`GROUP BY`), in any case.
+fn has_clause(sql: &str, first: &str, second: &str) -> bool {
+    words_of(sql)
+        .windows(2)
+        .any(|pair| pair[0] == first && pair[1] == second)
+}
+
+/// The statement's words in upper case, comment lines left out.
+fn words_of(sql: &str) -> Vec<String> {
+    sql.lines()
         .filter(|line| !line.trim_start().starts_with("--"))
         .flat_map(str::split_whitespace)
         .map(str::to_ascii_uppercase)
-        .collect();
-    let listing = matches!(
-        words.first().map(String::as_str),
-        Some("SHOW" | "LIST" | "DESCRIBE")
-    );
-    listing
-        || words
-            .windows(2)
-            .any(|pair| pair[0] == "ORDER" && pair[1] == "BY")
+        .collect()
 }
 
 fn render_cells(row: &[Option<String>]) -> Vec<String> {

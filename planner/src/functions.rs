@@ -13,10 +13,13 @@
 //! - `topk(x, k)` → ARRAY<x>: the k greatest non-null values, greatest first, duplicates kept
 //!   (all of them when there are fewer than k); an empty list when there are none. k must be
 //!   a positive integer literal.
+//! - `topkdistinct(x, k)` → ARRAY<x>: the k greatest distinct non-null values, greatest first
+//!   (ksqlDB's TopkDistinctKudaf).
 //! - `latest_by_offset(x)` → x: the last non-null value in input order; NULL when there is
-//!   none.
-//! - `earliest_by_offset(x)` → x: the first non-null value in input order; NULL when there is
-//!   none.
+//!   none. `latest_by_offset(x, ignore_nulls)` with `false` counts NULLs as values;
+//!   `latest_by_offset(x, n [, ignore_nulls])` → ARRAY<x>: the last n values in input order
+//!   (ksqlDB's LatestByOffset UDAF). n and ignore_nulls must be literals, n at least 1.
+//! - `earliest_by_offset(x ..)`: the same with the first values.
 //!
 //! An ARRAY is an Arrow list whose item field is named "item" and is nullable. Values are
 //! equal and ordered as Arrow's row format compares them: numbers, decimals, dates, times and
@@ -32,7 +35,7 @@
 //! an error while the query is planned, and again if an accumulator is ever made for it.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeSet, BinaryHeap, VecDeque};
 use std::mem::{size_of, size_of_val};
 use std::sync::Arc;
 
@@ -43,12 +46,16 @@ use arrow::row::{RowConverter, RowParser, SortField};
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::common::utils::SingleRowListArrayBuilder;
-use datafusion::common::{Result, ScalarValue, internal_datafusion_err, internal_err, plan_err};
+use datafusion::common::{
+    DataFusionError, Result, ScalarValue, internal_datafusion_err, internal_err,
+    plan_datafusion_err, plan_err,
+};
 use datafusion::execution::SessionStateBuilder;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
-    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, LogicalPlan, Signature, Volatility,
+    Accumulator, AggregateUDF, AggregateUDFImpl, Expr, LogicalPlan, Signature, TypeSignature,
+    Volatility,
 };
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr::expressions::Literal;
@@ -84,16 +91,18 @@ enum Kind {
     CollectList,
     CollectSet,
     TopK,
+    TopKDistinct,
     LatestByOffset,
     EarliestByOffset,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 7] = [
         Kind::CountDistinct,
         Kind::CollectList,
         Kind::CollectSet,
         Kind::TopK,
+        Kind::TopKDistinct,
         Kind::LatestByOffset,
         Kind::EarliestByOffset,
     ];
@@ -105,6 +114,7 @@ impl Kind {
             Kind::CollectList => "collect_list",
             Kind::CollectSet => "collect_set",
             Kind::TopK => "topk",
+            Kind::TopKDistinct => "topkdistinct",
             Kind::LatestByOffset => "latest_by_offset",
             Kind::EarliestByOffset => "earliest_by_offset",
         }
@@ -120,11 +130,20 @@ struct KsqlAggregate {
 
 impl KsqlAggregate {
     fn new(kind: Kind) -> Self {
-        let argument_count = if kind == Kind::TopK { 2 } else { 1 };
-        Self {
-            kind,
-            signature: Signature::any(argument_count, Volatility::Immutable),
-        }
+        let signature = match kind {
+            Kind::TopK | Kind::TopKDistinct => Signature::any(2, Volatility::Immutable),
+            Kind::LatestByOffset | Kind::EarliestByOffset => Signature::one_of(
+                (1..=3).map(TypeSignature::Any).collect(),
+                Volatility::Immutable,
+            ),
+            _ => Signature::any(1, Volatility::Immutable),
+        };
+        Self { kind, signature }
+    }
+
+    /// A call of this function that cannot run, and why.
+    fn bad_call(&self, message: String) -> DataFusionError {
+        plan_datafusion_err!("{}: {message}", self.kind.name())
     }
 
     fn check_call_options(&self, distinct: bool, ordered: bool) -> Result<()> {
@@ -153,23 +172,36 @@ impl AggregateUDFImpl for KsqlAggregate {
         };
         Ok(match self.kind {
             Kind::CountDistinct => DataType::Int64,
-            Kind::CollectList | Kind::CollectSet | Kind::TopK => list_type(value_type),
-            Kind::LatestByOffset | Kind::EarliestByOffset => value_type.clone(),
+            Kind::CollectList | Kind::CollectSet | Kind::TopK | Kind::TopKDistinct => {
+                list_type(value_type)
+            }
+            Kind::LatestByOffset | Kind::EarliestByOffset => {
+                match arg_types.get(1).is_some_and(DataType::is_integer) {
+                    true => list_type(value_type),
+                    false => value_type.clone(),
+                }
+            }
         })
     }
 
     fn is_nullable(&self) -> bool {
-        matches!(self.kind, Kind::LatestByOffset | Kind::EarliestByOffset)
+        true
     }
 
     /// The result for no rows (DataFusion uses it where an aggregate sees no group at all).
     fn default_value(&self, data_type: &DataType) -> Result<ScalarValue> {
         match self.kind {
             // 0, or an empty list.
-            Kind::CountDistinct | Kind::CollectList | Kind::CollectSet | Kind::TopK => {
-                ScalarValue::new_default(data_type)
-            }
-            Kind::LatestByOffset | Kind::EarliestByOffset => ScalarValue::try_from(data_type),
+            Kind::CountDistinct
+            | Kind::CollectList
+            | Kind::CollectSet
+            | Kind::TopK
+            | Kind::TopKDistinct => ScalarValue::new_default(data_type),
+            // An empty list for the n-value forms, NULL for the others.
+            Kind::LatestByOffset | Kind::EarliestByOffset => match data_type {
+                DataType::List(_) => ScalarValue::new_default(data_type),
+                _ => ScalarValue::try_from(data_type),
+            },
         }
     }
 
@@ -180,6 +212,11 @@ impl AggregateUDFImpl for KsqlAggregate {
             Kind::CountDistinct => match args.input_fields.first() {
                 Some(value) => list_type(value.data_type()),
                 None => return internal_err!("count_distinct has no argument"),
+            },
+            // The values kept so far, in input order: "no value yet" differs from NULL.
+            Kind::LatestByOffset | Kind::EarliestByOffset => match args.input_fields.first() {
+                Some(value) => list_type(value.data_type()),
+                None => return internal_err!("{} has no argument", self.kind.name()),
             },
             _ => args.return_type().clone(),
         };
@@ -202,35 +239,116 @@ impl AggregateUDFImpl for KsqlAggregate {
                 value_type,
                 DistinctResult::AscendingList,
             )?),
-            Kind::TopK => {
-                let k = args
-                    .exprs
-                    .get(1)
-                    .and_then(|k| k.downcast_ref::<Literal>())
-                    .map(Literal::value);
-                Box::new(EncodedValuesAccumulator::greatest(
-                    value_type,
-                    topk_limit(k)?,
-                )?)
+            Kind::TopK | Kind::TopKDistinct => {
+                let k =
+                    top_k(literal_argument(&args, 1)).map_err(|message| self.bad_call(message))?;
+                match self.kind {
+                    Kind::TopK => Box::new(EncodedValuesAccumulator::greatest(value_type, k)?),
+                    _ => Box::new(EncodedValuesAccumulator::distinct(
+                        value_type,
+                        DistinctResult::Greatest(k),
+                    )?),
+                }
             }
             Kind::CollectList => Box::new(CollectListAccumulator::new(value_type)),
-            Kind::LatestByOffset => Box::new(ByOffsetAccumulator::new(value_type, Keep::Latest)?),
-            Kind::EarliestByOffset => {
-                Box::new(ByOffsetAccumulator::new(value_type, Keep::Earliest)?)
+            Kind::LatestByOffset | Kind::EarliestByOffset => {
+                let keep = match self.kind {
+                    Kind::LatestByOffset => Keep::Latest,
+                    _ => Keep::Earliest,
+                };
+                let options = ByOffset::of_arguments(
+                    (1..args.exprs.len()).map(|position| literal_argument(&args, position)),
+                )
+                .map_err(|message| self.bad_call(message))?;
+                Box::new(ByOffsetAccumulator::new(value_type, keep, options))
             }
         })
     }
 }
 
-/// `topk`'s k, from the literal given for it (`None` when the argument is not a literal).
-fn topk_limit(k: Option<&ScalarValue>) -> Result<usize> {
+/// The value of a call's argument at `position` when it is a literal.
+fn literal_argument<'a>(args: &'a AccumulatorArgs, position: usize) -> Option<&'a ScalarValue> {
+    args.exprs
+        .get(position)
+        .and_then(|argument| argument.downcast_ref::<Literal>())
+        .map(Literal::value)
+}
+
+/// What LATEST_BY_OFFSET and EARLIEST_BY_OFFSET answer, from their optional arguments
+/// (ksqlDB's LatestByOffset and EarliestByOffset UDAFs): one value (`count` None), or the
+/// `count` latest (earliest) values as an ARRAY in input order; NULL inputs are skipped when
+/// `ignore_nulls` (the default), else they are values like any other. Pull, push and
+/// persistent queries read a call's options here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByOffset {
+    pub count: Option<usize>,
+    pub ignore_nulls: bool,
+}
+
+impl ByOffset {
+    /// `LATEST_BY_OFFSET(x)`: the one value, NULLs skipped.
+    pub const ONE: ByOffset = ByOffset {
+        count: None,
+        ignore_nulls: true,
+    };
+
+    /// The options the arguments after the value give, each `Some` when it is a literal;
+    /// the error says why they are no options.
+    pub fn of_arguments<'a>(
+        optional: impl IntoIterator<Item = Option<&'a ScalarValue>>,
+    ) -> std::result::Result<ByOffset, String> {
+        let arguments: Vec<&ScalarValue> = optional
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or("its optional arguments must be literals")?;
+        let count = |value: &ScalarValue| match integer_literal(value) {
+            Some(count) if count >= 1 => usize::try_from(count)
+                .map_err(|_| format!("{count} values are more than this machine allows")),
+            _ => Err(format!(
+                "the number of values must be 1 or greater, not {value}"
+            )),
+        };
+        match arguments.as_slice() {
+            [] => Ok(ByOffset::ONE),
+            [ScalarValue::Boolean(Some(ignore_nulls))] => Ok(ByOffset {
+                count: None,
+                ignore_nulls: *ignore_nulls,
+            }),
+            [n] => Ok(ByOffset {
+                count: Some(count(n)?),
+                ignore_nulls: true,
+            }),
+            [n, ScalarValue::Boolean(Some(ignore_nulls))] => Ok(ByOffset {
+                count: Some(count(n)?),
+                ignore_nulls: *ignore_nulls,
+            }),
+            _ => Err(
+                "it takes a value, then optionally how many values (an integer) and \
+                 whether to ignore NULLs (a boolean)"
+                    .into(),
+            ),
+        }
+    }
+}
+
+/// An integer literal's value.
+fn integer_literal(value: &ScalarValue) -> Option<i64> {
+    if !value.data_type().is_integer() {
+        return None;
+    }
+    match value.cast_to(&DataType::Int64).ok()? {
+        ScalarValue::Int64(integer) => integer,
+        _ => None,
+    }
+}
+
+/// TOPK's and TOPKDISTINCT's k, from the literal given for it (`None` when the argument is
+/// not a literal): a positive integer. The error says why it is not.
+pub fn top_k(k: Option<&ScalarValue>) -> std::result::Result<usize, String> {
     let limit = k
-        .filter(|k| k.data_type().is_integer())
-        .and_then(|k| k.cast_to(&DataType::Int64).ok())
-        .and_then(|k| match k {
-            ScalarValue::Int64(Some(limit)) if limit > 0 => usize::try_from(limit).ok(),
-            _ => None,
-        });
+        .and_then(integer_literal)
+        .filter(|&limit| limit > 0)
+        .and_then(|limit| usize::try_from(limit).ok());
     if let Some(limit) = limit {
         return Ok(limit);
     }
@@ -239,7 +357,7 @@ fn topk_limit(k: Option<&ScalarValue>) -> Result<usize> {
         Some(k) => format!("{k} of type {}", k.data_type()),
         None => "an expression".to_string(),
     };
-    plan_err!("topk's k must be a positive integer literal, got {got}")
+    Err(format!("k must be a positive integer literal, got {got}"))
 }
 
 /// Rejects the calls that `KsqlAggregate::accumulator` would reject, while the query is
@@ -260,13 +378,19 @@ impl AnalyzerRule for CheckKsqlAggregateCalls {
                             call.params.distinct,
                             !call.params.order_by.is_empty(),
                         )?;
-                        if function.kind == Kind::TopK {
-                            let k = match call.params.args.get(1) {
-                                Some(Expr::Literal(value, _)) => Some(value),
-                                _ => None,
-                            };
-                            topk_limit(k)?;
-                        }
+                        let literal = |position: usize| match call.params.args.get(position) {
+                            Some(Expr::Literal(value, _)) => Some(value),
+                            _ => None,
+                        };
+                        let checked = match function.kind {
+                            Kind::TopK | Kind::TopKDistinct => top_k(literal(1)).map(|_| ()),
+                            Kind::LatestByOffset | Kind::EarliestByOffset => {
+                                ByOffset::of_arguments((1..call.params.args.len()).map(literal))
+                                    .map(|_| ())
+                            }
+                            _ => Ok(()),
+                        };
+                        checked.map_err(|message| function.bad_call(message))?;
                     }
                     Ok(TreeNodeRecursion::Continue)
                 })
@@ -359,11 +483,13 @@ struct EncodedValuesAccumulator {
     encoded_bytes: usize,
 }
 
-/// What `count_distinct` and `collect_set` answer from the same set.
+/// What `count_distinct`, `collect_set` and `topkdistinct` answer from the same set.
 #[derive(Debug, Clone, Copy)]
 enum DistinctResult {
     Count,
     AscendingList,
+    /// The k greatest, greatest first.
+    Greatest(usize),
 }
 
 /// The values an `EncodedValuesAccumulator` keeps, by function.
@@ -414,10 +540,17 @@ impl EncodedValuesAccumulator {
             encoded_bytes,
         } = self;
         codec.for_each_value(column, |encoded| match values {
-            EncodedValues::Distinct { set, .. } => {
+            EncodedValues::Distinct { set, result } => {
                 if !set.contains(encoded) {
                     *encoded_bytes += encoded.len();
                     set.insert(encoded.into());
+                }
+                // Only the k greatest can be answered: rows are never retracted here.
+                if let DistinctResult::Greatest(k) = result
+                    && set.len() > *k
+                    && let Some(least) = set.pop_first()
+                {
+                    *encoded_bytes -= least.len();
                 }
             }
             EncodedValues::Greatest { heap, limit } => {
@@ -438,6 +571,10 @@ impl EncodedValuesAccumulator {
     /// The values as a list, in the result's order.
     fn list(&self) -> Result<ScalarValue> {
         let encoded: Vec<&[u8]> = match &self.values {
+            EncodedValues::Distinct {
+                set,
+                result: DistinctResult::Greatest(_),
+            } => set.iter().rev().map(|value| &**value).collect(),
             EncodedValues::Distinct { set, .. } => set.iter().map(|value| &**value).collect(),
             EncodedValues::Greatest { heap, .. } => {
                 let mut greatest: Vec<&[u8]> = heap.iter().map(|value| &*value.0).collect();
@@ -570,56 +707,100 @@ enum Keep {
     Earliest,
 }
 
-/// `latest_by_offset` and `earliest_by_offset`: one value, NULL until a non-null one comes.
-/// The state is that value, so partial states merge as values do.
+/// `latest_by_offset` and `earliest_by_offset`: the values kept so far (at most the count
+/// the call asks for), in input order. The state is their list, so partial states merge as
+/// their rows would have come, and "no value yet" differs from a NULL value.
 #[derive(Debug)]
 struct ByOffsetAccumulator {
+    value_type: DataType,
     keep: Keep,
-    value: ScalarValue,
+    options: ByOffset,
+    kept: VecDeque<ScalarValue>,
 }
 
 impl ByOffsetAccumulator {
-    fn new(value_type: &DataType, keep: Keep) -> Result<Self> {
-        Ok(Self {
+    fn new(value_type: &DataType, keep: Keep, options: ByOffset) -> Self {
+        Self {
+            value_type: value_type.clone(),
             keep,
-            value: ScalarValue::try_from(value_type)?,
-        })
+            options,
+            kept: VecDeque::new(),
+        }
     }
 
-    fn take_from(&mut self, values: &ArrayRef) -> Result<()> {
-        let mut positions = value_positions(values.as_ref());
-        let position = match self.keep {
-            Keep::Latest => positions.next_back(),
-            Keep::Earliest if self.value.is_null() => positions.next(),
-            Keep::Earliest => None,
+    /// Takes what `values` adds to the kept values; NULLs are values unless `skip_nulls`.
+    fn take_from(&mut self, values: &ArrayRef, skip_nulls: bool) -> Result<()> {
+        let count = self.options.count.unwrap_or(1);
+        let positions: Vec<usize> = match skip_nulls {
+            true => value_positions(values.as_ref()).collect(),
+            false => (0..values.len()).collect(),
         };
-        if let Some(position) = position {
+        let taken = match self.keep {
+            Keep::Latest => &positions[positions.len().saturating_sub(count)..],
+            Keep::Earliest => {
+                &positions[..positions.len().min(count.saturating_sub(self.kept.len()))]
+            }
+        };
+        for &position in taken {
             // Compacted: a list or struct value would otherwise pin its whole input batch.
-            self.value = ScalarValue::try_from_array(values, position)?.compacted();
+            self.kept
+                .push_back(ScalarValue::try_from_array(values, position)?.compacted());
+            if self.kept.len() > count {
+                self.kept.pop_front();
+            }
         }
         Ok(())
+    }
+
+    fn kept_list(&self) -> Result<ScalarValue> {
+        let values = match self.kept.is_empty() {
+            true => new_empty_array(&self.value_type),
+            false => ScalarValue::iter_to_array(self.kept.iter().cloned())?,
+        };
+        Ok(list_scalar(values))
     }
 }
 
 impl Accumulator for ByOffsetAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        self.take_from(first_column(values)?)
+        self.take_from(first_column(values)?, self.options.ignore_nulls)
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        self.take_from(first_column(states)?)
+        let states = state_lists(states)?;
+        for state in states.iter().flatten() {
+            self.take_from(&state, false)?;
+        }
+        Ok(())
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        Ok(vec![self.value.clone()])
+        Ok(vec![self.kept_list()?])
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        Ok(self.value.clone())
+        if self.options.count.is_some() {
+            return self.kept_list();
+        }
+        let value = match self.keep {
+            Keep::Latest => self.kept.back(),
+            Keep::Earliest => self.kept.front(),
+        };
+        match value {
+            Some(value) => Ok(value.clone()),
+            None => ScalarValue::try_from(&self.value_type),
+        }
     }
 
     fn size(&self) -> usize {
-        size_of_val(self) - size_of_val(&self.value) + self.value.size()
+        size_of_val(self) - size_of_val(&self.value_type)
+            + self.value_type.size()
+            + self.kept.capacity() * size_of::<ScalarValue>()
+            + self
+                .kept
+                .iter()
+                .map(|value| value.size() - size_of_val(value))
+                .sum::<usize>()
     }
 }
 
@@ -988,7 +1169,11 @@ mod tests {
         let first: ArrayRef = Arc::new(StringArray::from(vec![None, Some("b"), Some("a")]));
         let second: ArrayRef = Arc::new(StringArray::from(vec![Some("c"), Some("c"), None]));
         for kind in Kind::ALL {
-            let k = if kind == Kind::TopK { literal(2) } else { None };
+            let k = if matches!(kind, Kind::TopK | Kind::TopKDistinct) {
+                literal(2)
+            } else {
+                None
+            };
             let mut whole = accumulator(kind, &value, k.clone())?;
             whole.update_batch(std::slice::from_ref(&first))?;
             whole.update_batch(std::slice::from_ref(&second))?;
@@ -1054,7 +1239,7 @@ mod tests {
             let error = planning_error(&context, &sql).await;
             assert!(
                 error.contains(&format!(
-                    "topk's k must be a positive integer literal, {got}"
+                    "topk: k must be a positive integer literal, {got}"
                 )),
                 "{k}: {error}"
             );
@@ -1073,7 +1258,7 @@ mod tests {
             let error = accumulator(Kind::TopK, &value, k).expect_err("k is rejected");
             assert!(
                 error.to_string().contains(&format!(
-                    "topk's k must be a positive integer literal, {got}"
+                    "topk: k must be a positive integer literal, {got}"
                 )),
                 "{error}"
             );
@@ -1162,7 +1347,7 @@ mod tests {
         assert!(
             error
                 .to_string()
-                .contains("topk's k must be a positive integer literal, got 0"),
+                .contains("topk: k must be a positive integer literal, got 0"),
             "{error}"
         );
     }

@@ -23,7 +23,6 @@ use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
-use datafusion::scalar::ScalarValue;
 use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION};
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
@@ -413,20 +412,10 @@ impl Operator for GroupBy {
 fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<AggregateSpec> {
     let unsupported =
         |feature: String| -> EngineError { PlanError::Unsupported { feature }.into() };
-    let literal_k = match call.constant_args.get(1) {
-        Some(Some(value)) => value
-            .cast_to(&DataType::Int64)
-            .ok()
-            .and_then(|value| match value {
-                ScalarValue::Int64(k) => k,
-                _ => None,
-            }),
-        _ => None,
-    };
     let function = if call.distinct {
         match call.function.as_str() {
             "count" => AggregateFunction::CountDistinct,
-            "min" | "max" => AggregateFunction::from_name(&call.function, call.args.len(), None)
+            "min" | "max" => AggregateFunction::from_name(&call.function, call.args.len(), &[])
                 .map_err(plan_error)?
                 .ok_or_else(|| unsupported(call.function.clone()))?,
             other => {
@@ -437,7 +426,7 @@ fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<Aggre
             }
         }
     } else {
-        AggregateFunction::from_name(&call.function, call.args.len(), literal_k)
+        AggregateFunction::from_name(&call.function, call.args.len(), &call.constant_args)
             .map_err(plan_error)?
             .ok_or_else(|| {
                 unsupported(format!(

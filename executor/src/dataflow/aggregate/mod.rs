@@ -11,11 +11,12 @@
 //!
 //! Results of a group without rows (or whose rows were all retracted): COUNT and
 //! COUNT_DISTINCT 0; SUM, AVG, MIN, MAX, LATEST_BY_OFFSET and EARLIEST_BY_OFFSET NULL;
-//! COLLECT_LIST, COLLECT_SET and TOPK an empty list (ksqlDB's initial value for them).
+//! COLLECT_LIST, COLLECT_SET, TOPK, TOPKDISTINCT and the n-value forms of *_BY_OFFSET an
+//! empty list (ksqlDB's initial value for them).
 //!
 //! A retraction of a value removes one copy of it: from the multiset of MIN, MAX,
-//! COUNT_DISTINCT, COLLECT_SET and TOPK (`multiset.rs`), and for *_BY_OFFSET and
-//! COLLECT_LIST the copy at the retraction's own sequence if there is one, else the copy
+//! COUNT_DISTINCT, COLLECT_SET, TOPK and TOPKDISTINCT (`multiset.rs`), and for *_BY_OFFSET
+//! and COLLECT_LIST the copy at the retraction's own sequence if there is one, else the copy
 //! with the greatest sequence (`sequenced.rs`).
 
 mod accumulators;
@@ -32,6 +33,9 @@ use arrow::array::{Array, ArrayRef, ListArray};
 use arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
+use datafusion::scalar::ScalarValue;
+pub use eddy_planner::functions::ByOffset;
+use eddy_planner::functions::top_k;
 
 use self::accumulators::{CountStates, DecimalSumStates, FloatSumStates, IntSumStates};
 use self::extremum::new_extremum_states;
@@ -51,29 +55,49 @@ pub enum AggregateFunction {
     Max,
     /// The number of distinct non-NULL values.
     CountDistinct,
-    /// The non-NULL value with the greatest sequence (input position).
-    LatestByOffset,
-    /// The non-NULL value with the smallest sequence.
-    EarliestByOffset,
+    /// The value with the greatest sequence (input position), or the n greatest.
+    LatestByOffset(ByOffset),
+    /// The value with the smallest sequence, or the n smallest.
+    EarliestByOffset(ByOffset),
     /// All values, NULLs included, in sequence order.
     CollectList,
     /// The distinct non-NULL values, ascending.
     CollectSet,
     /// The k greatest non-NULL values, descending, duplicates kept.
     TopK(usize),
+    /// The k greatest distinct non-NULL values, descending.
+    TopKDistinct(usize),
+}
+
+/// The options of a *_BY_OFFSET call, from its constant arguments (the planner's rule).
+fn by_offset(
+    function: &'static str,
+    constants: &[Option<ScalarValue>],
+) -> Result<ByOffset, AggregateError> {
+    ByOffset::of_arguments(constants.iter().skip(1).map(Option::as_ref))
+        .map_err(|detail| AggregateError::InvalidArgument { function, detail })
+}
+
+/// TOPK's and TOPKDISTINCT's k, from its constant second argument (the planner's rule).
+fn k_of(
+    function: &'static str,
+    constants: &[Option<ScalarValue>],
+) -> Result<usize, AggregateError> {
+    top_k(constants.get(1).and_then(Option::as_ref))
+        .map_err(|detail| AggregateError::InvalidArgument { function, detail })
 }
 
 impl AggregateFunction {
     /// The function a call names: `name` case-insensitively (ksqlDB names, plus DataFusion's
-    /// `mean` and `array_agg`), `arity` its number of arguments. `literal_k` is TOPK's second
-    /// argument when it is an integer literal, and is ignored for every other function.
+    /// `mean` and `array_agg`), `arity` its number of arguments, `constants` the arguments
+    /// that are constants, by position (TOPK's k, LATEST_BY_OFFSET's n and ignore_nulls).
     /// `Ok(None)` for a name that is no aggregate function.
     ///
     /// `COUNT(DISTINCT x)` is the caller's to map to [`AggregateFunction::CountDistinct`].
     pub fn from_name(
         name: &str,
         arity: usize,
-        literal_k: Option<i64>,
+        constants: &[Option<ScalarValue>],
     ) -> Result<Option<Self>, AggregateError> {
         let name = name.to_ascii_lowercase();
         let function = match (name.as_str(), arity) {
@@ -84,28 +108,27 @@ impl AggregateFunction {
             ("min", _) => AggregateFunction::Min,
             ("max", _) => AggregateFunction::Max,
             ("count_distinct", _) => AggregateFunction::CountDistinct,
-            ("latest_by_offset", _) => AggregateFunction::LatestByOffset,
-            ("earliest_by_offset", _) => AggregateFunction::EarliestByOffset,
+            ("latest_by_offset", 1..=3) => {
+                AggregateFunction::LatestByOffset(by_offset("LATEST_BY_OFFSET", constants)?)
+            }
+            ("earliest_by_offset", 1..=3) => {
+                AggregateFunction::EarliestByOffset(by_offset("EARLIEST_BY_OFFSET", constants)?)
+            }
+            ("latest_by_offset", _) => AggregateFunction::LatestByOffset(ByOffset::ONE),
+            ("earliest_by_offset", _) => AggregateFunction::EarliestByOffset(ByOffset::ONE),
             ("collect_list" | "array_agg", _) => AggregateFunction::CollectList,
             ("collect_set", _) => AggregateFunction::CollectSet,
-            ("topk", 2) => match literal_k {
-                Some(k) if k > 0 => AggregateFunction::TopK(usize::try_from(k).map_err(|_| {
-                    AggregateError::InvalidTopK(format!("{k} is larger than this machine allows"))
-                })?),
-                Some(k) => {
-                    return Err(AggregateError::InvalidTopK(format!(
-                        "it must be at least 1, not {k}"
-                    )));
-                }
-                None => {
-                    return Err(AggregateError::InvalidTopK(
-                        "it must be an integer literal".into(),
-                    ));
-                }
-            },
-            ("topk", _) => {
+            ("topk", 2) => AggregateFunction::TopK(k_of("TOPK", constants)?),
+            ("topkdistinct", 2) => {
+                AggregateFunction::TopKDistinct(k_of("TOPKDISTINCT", constants)?)
+            }
+            ("topk" | "topkdistinct", _) => {
                 return Err(AggregateError::WrongArity {
-                    function: "TOPK",
+                    function: if name == "topk" {
+                        "TOPK"
+                    } else {
+                        "TOPKDISTINCT"
+                    },
                     expected: "2 arguments (a column and a literal k)",
                     given: arity,
                 });
@@ -113,14 +136,19 @@ impl AggregateFunction {
             _ => return Ok(None),
         };
         let expected_arity = match function {
-            AggregateFunction::CountStar => 0,
-            AggregateFunction::TopK(_) => 2,
-            _ => 1,
+            AggregateFunction::CountStar => 0..=0,
+            AggregateFunction::TopK(_) | AggregateFunction::TopKDistinct(_) => 2..=2,
+            AggregateFunction::LatestByOffset(_) | AggregateFunction::EarliestByOffset(_) => 1..=3,
+            _ => 1..=1,
         };
-        if arity != expected_arity {
+        if !expected_arity.contains(&arity) {
             return Err(AggregateError::WrongArity {
                 function: function.name(),
-                expected: "1 argument",
+                expected: match function {
+                    AggregateFunction::LatestByOffset(_)
+                    | AggregateFunction::EarliestByOffset(_) => "1 to 3 arguments",
+                    _ => "1 argument",
+                },
                 given: arity,
             });
         }
@@ -136,11 +164,12 @@ impl AggregateFunction {
             AggregateFunction::Min => "MIN",
             AggregateFunction::Max => "MAX",
             AggregateFunction::CountDistinct => "COUNT_DISTINCT",
-            AggregateFunction::LatestByOffset => "LATEST_BY_OFFSET",
-            AggregateFunction::EarliestByOffset => "EARLIEST_BY_OFFSET",
+            AggregateFunction::LatestByOffset(_) => "LATEST_BY_OFFSET",
+            AggregateFunction::EarliestByOffset(_) => "EARLIEST_BY_OFFSET",
             AggregateFunction::CollectList => "COLLECT_LIST",
             AggregateFunction::CollectSet => "COLLECT_SET",
             AggregateFunction::TopK(_) => "TOPK",
+            AggregateFunction::TopKDistinct(_) => "TOPKDISTINCT",
         }
     }
 
@@ -189,19 +218,22 @@ impl AggregateFunction {
                 }
                 _ => Err(unsupported()),
             },
-            AggregateFunction::Min
-            | AggregateFunction::Max
-            | AggregateFunction::LatestByOffset
-            | AggregateFunction::EarliestByOffset => {
+            AggregateFunction::LatestByOffset(ByOffset { count: None, .. })
+            | AggregateFunction::EarliestByOffset(ByOffset { count: None, .. })
+            | AggregateFunction::Min
+            | AggregateFunction::Max => {
                 if values::is_supported(input) {
                     Ok(input.clone())
                 } else {
                     Err(unsupported())
                 }
             }
-            AggregateFunction::CollectList
+            AggregateFunction::LatestByOffset(ByOffset { count: Some(_), .. })
+            | AggregateFunction::EarliestByOffset(ByOffset { count: Some(_), .. })
+            | AggregateFunction::CollectList
             | AggregateFunction::CollectSet
-            | AggregateFunction::TopK(_) => {
+            | AggregateFunction::TopK(_)
+            | AggregateFunction::TopKDistinct(_) => {
                 if values::is_supported(input) {
                     Ok(list_of(input))
                 } else {
@@ -231,8 +263,11 @@ pub enum AggregateError {
         expected: &'static str,
         given: usize,
     },
-    #[error("TOPK's second argument (k) is invalid: {0}")]
-    InvalidTopK(String),
+    #[error("{function}: {detail}")]
+    InvalidArgument {
+        function: &'static str,
+        detail: String,
+    },
     #[error("{function} does not accept an argument of type {data_type}")]
     UnsupportedType {
         function: &'static str,
@@ -404,11 +439,14 @@ impl Accumulator {
             AggregateFunction::TopK(k) => {
                 new_multiset_states(function, MultisetOutput::TopK(k), input)?
             }
-            AggregateFunction::LatestByOffset => {
-                new_sequenced_states(function, SequencedOutput::Latest, input)?
+            AggregateFunction::TopKDistinct(k) => {
+                new_multiset_states(function, MultisetOutput::TopKDistinct(k), input)?
             }
-            AggregateFunction::EarliestByOffset => {
-                new_sequenced_states(function, SequencedOutput::Earliest, input)?
+            AggregateFunction::LatestByOffset(by_offset) => {
+                new_sequenced_states(function, SequencedOutput::Latest(by_offset), input)?
+            }
+            AggregateFunction::EarliestByOffset(by_offset) => {
+                new_sequenced_states(function, SequencedOutput::Earliest(by_offset), input)?
             }
             AggregateFunction::CollectList => {
                 new_sequenced_states(function, SequencedOutput::List, input)?
@@ -468,8 +506,8 @@ impl Accumulator {
         };
         let uses_sequences = matches!(
             self.function,
-            AggregateFunction::LatestByOffset
-                | AggregateFunction::EarliestByOffset
+            AggregateFunction::LatestByOffset(_)
+                | AggregateFunction::EarliestByOffset(_)
                 | AggregateFunction::CollectList
         );
         if uses_sequences && sequences.len() != rows {
@@ -620,31 +658,74 @@ mod tests {
 
     #[test]
     fn names_resolve_case_insensitively_with_arity() {
-        let resolve = |name, arity| AggregateFunction::from_name(name, arity, None).unwrap();
+        let resolve = |name, arity| AggregateFunction::from_name(name, arity, &[]).unwrap();
         assert_eq!(resolve("COUNT", 0), Some(AggregateFunction::CountStar));
         assert_eq!(resolve("count", 1), Some(AggregateFunction::Count));
         assert_eq!(
             resolve("Latest_By_Offset", 1),
-            Some(AggregateFunction::LatestByOffset)
+            Some(AggregateFunction::LatestByOffset(ByOffset::ONE))
         );
         assert_eq!(
             resolve("array_agg", 1),
             Some(AggregateFunction::CollectList)
         );
         assert_eq!(resolve("upper", 1), None);
+        let int = |value: i64| Some(ScalarValue::Int64(Some(value)));
+        let boolean = |value: bool| Some(ScalarValue::Boolean(Some(value)));
         assert_eq!(
-            AggregateFunction::from_name("topk", 2, Some(3)).unwrap(),
+            AggregateFunction::from_name("topk", 2, &[None, int(3)]).unwrap(),
             Some(AggregateFunction::TopK(3))
         );
-        for bad_k in [None, Some(0), Some(-2)] {
+        assert_eq!(
+            AggregateFunction::from_name("TopKDistinct", 2, &[None, int(2)]).unwrap(),
+            Some(AggregateFunction::TopKDistinct(2))
+        );
+        for bad_k in [None, int(0), int(-2), boolean(true)] {
             assert!(matches!(
-                AggregateFunction::from_name("TOPK", 2, bad_k),
-                Err(AggregateError::InvalidTopK(_))
+                AggregateFunction::from_name("TOPK", 2, &[None, bad_k]),
+                Err(AggregateError::InvalidArgument { .. })
             ));
         }
-        let error = AggregateFunction::from_name("sum", 2, None).unwrap_err();
+        let error = AggregateFunction::from_name("sum", 2, &[]).unwrap_err();
         assert_eq!(error.to_string(), "SUM takes 1 argument, but was given 2");
-        assert!(AggregateFunction::from_name("topk", 1, None).is_err());
+        assert!(AggregateFunction::from_name("topk", 1, &[]).is_err());
+
+        let by_offset = |constants: &[Option<ScalarValue>]| {
+            AggregateFunction::from_name("latest_by_offset", constants.len(), constants)
+        };
+        assert_eq!(
+            by_offset(&[None, boolean(false)]).unwrap(),
+            Some(AggregateFunction::LatestByOffset(ByOffset {
+                count: None,
+                ignore_nulls: false
+            }))
+        );
+        assert_eq!(
+            by_offset(&[None, int(3)]).unwrap(),
+            Some(AggregateFunction::LatestByOffset(ByOffset {
+                count: Some(3),
+                ignore_nulls: true
+            }))
+        );
+        assert_eq!(
+            by_offset(&[None, int(2), boolean(false)]).unwrap(),
+            Some(AggregateFunction::LatestByOffset(ByOffset {
+                count: Some(2),
+                ignore_nulls: false
+            }))
+        );
+        for bad in [
+            vec![None, int(0)],
+            vec![None, None],
+            vec![None, boolean(true), int(2)],
+            vec![None, int(2), int(2)],
+        ] {
+            assert!(
+                matches!(by_offset(&bad), Err(AggregateError::InvalidArgument { .. })),
+                "{bad:?}"
+            );
+        }
+        assert!(by_offset(&[None, int(1), boolean(true), None]).is_err());
     }
 
     #[test]
@@ -705,7 +786,10 @@ mod tests {
         assert!(sum.update(&[0, 0], None, &[1, 1], &[]).is_err());
         let strings = arc(StringArray::from(vec!["a", "b"]));
         assert!(sum.update(&[0, 0], Some(&strings), &[1, 1], &[]).is_err());
-        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        let mut latest = accumulator(
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            &DataType::Int64,
+        );
         assert!(latest.update(&[0, 0], Some(&values), &[1, 1], &[]).is_err());
         sum.update(&[0, 0], Some(&values), &[1, 1], &[]).unwrap();
         assert!(format!("{sum:?}").contains("Sum"));
@@ -719,7 +803,12 @@ mod tests {
             AggregateFunction::CountDistinct,
             AggregateFunction::CollectSet,
             AggregateFunction::TopK(2),
-            AggregateFunction::LatestByOffset,
+            AggregateFunction::TopKDistinct(2),
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            AggregateFunction::EarliestByOffset(ByOffset {
+                count: Some(2),
+                ignore_nulls: false,
+            }),
             AggregateFunction::CollectList,
         ];
         let values = arc(StringArray::from(vec![Some("ab"), None, Some("é")]));

@@ -1,4 +1,4 @@
-//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET and TOPK: each group keeps the multiset of its
+//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET, TOPK and TOPKDISTINCT: each group keeps the multiset of its
 //! non-NULL values (value → number of copies, ordered by value), so retracting the current
 //! minimum reveals the next one and a value leaves the set with its last copy.
 //!
@@ -29,6 +29,8 @@ pub(super) enum MultisetOutput {
     Set,
     /// The k greatest values, descending, each repeated as often as it occurs.
     TopK(usize),
+    /// The k greatest distinct values, descending.
+    TopKDistinct(usize),
 }
 
 pub(super) fn new_multiset_states(
@@ -70,7 +72,7 @@ impl<K: ValueKind> MultisetStates<K> {
     /// How many values a group needs when no value can be retracted: None for all of them.
     fn values_needed_without_retractions(&self) -> Option<usize> {
         match self.output {
-            MultisetOutput::TopK(k) => Some(k),
+            MultisetOutput::TopK(k) | MultisetOutput::TopKDistinct(k) => Some(k),
             MultisetOutput::Min
             | MultisetOutput::Max
             | MultisetOutput::CountDistinct
@@ -218,6 +220,9 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
                     })
                     .take(k)
             }),
+            MultisetOutput::TopKDistinct(k) => {
+                self.lists(groups, |values| values.keys().rev().take(k))
+            }
         }
     }
 
@@ -278,9 +283,17 @@ mod tests {
         let mut min = accumulator(AggregateFunction::Min, &DataType::Int64).append_only();
         let mut max = accumulator(AggregateFunction::Max, &DataType::Int64).append_only();
         let mut top = accumulator(AggregateFunction::TopK(2), &DataType::Int64).append_only();
+        let mut top_distinct =
+            accumulator(AggregateFunction::TopKDistinct(2), &DataType::Int64).append_only();
         let mut distinct =
             accumulator(AggregateFunction::CountDistinct, &DataType::Int64).append_only();
-        for accumulator in [&mut min, &mut max, &mut top, &mut distinct] {
+        for accumulator in [
+            &mut min,
+            &mut max,
+            &mut top,
+            &mut top_distinct,
+            &mut distinct,
+        ] {
             apply(accumulator, values.clone(), &groups, &[1; 6]);
             apply(accumulator, arc(Int64Array::from(vec![4])), &[0], &[1]);
         }
@@ -289,6 +302,10 @@ mod tests {
         assert_eq!(
             list_result(&top, 0),
             Some(vec![int64(Some(9)), int64(Some(9))])
+        );
+        assert_eq!(
+            list_result(&top_distinct, 0),
+            Some(vec![int64(Some(9)), int64(Some(7))])
         );
         assert_eq!(results(&distinct, &[0]), [int64(Some(5))]);
         // What is saved is what is kept: one value for MIN, not six.

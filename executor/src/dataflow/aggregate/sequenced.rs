@@ -5,7 +5,8 @@
 //! A retraction of `v` with sequence `s` removes the occurrence of `v` at `s` if there is
 //! one (exact when the caller passes the sequence the row was inserted with), else the
 //! occurrences of `v` with the greatest sequences. LATEST_BY_OFFSET and EARLIEST_BY_OFFSET
-//! ignore NULLs; COLLECT_LIST keeps them.
+//! skip NULLs unless called with `ignore_nulls` false; COLLECT_LIST keeps them. Over an input
+//! that never retracts, *_BY_OFFSET keep only the occurrences they answer with.
 //!
 //! Never: end a batch with a retraction that matched no occurrence (reported as an error).
 
@@ -18,16 +19,17 @@ use super::accumulators::retracted_more_than_inserted;
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::{KindStates, ValueKind, states_of_kind};
 use super::{
-    AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, list_array,
+    AggregateError, AggregateFunction, Batch, ByOffset, GroupStates, grow_to_fit, grow_to_group,
+    list_array,
 };
 
 /// What a group's occurrences evaluate to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum SequencedOutput {
-    /// The value with the greatest sequence.
-    Latest,
-    /// The value with the smallest sequence.
-    Earliest,
+    /// The value with the greatest sequence, or the values with the n greatest.
+    Latest(ByOffset),
+    /// The value with the smallest sequence, or the values with the n smallest.
+    Earliest(ByOffset),
     /// Every value, in sequence order.
     List,
 }
@@ -114,6 +116,51 @@ impl<V: Ord + Clone> Occurrences<V> {
     }
 }
 
+/// Occurrences with their copies, latest first or earliest first.
+type Ordered<'a, V> = Box<dyn Iterator<Item = (&'a (u64, Option<V>), &'a u64)> + 'a>;
+
+impl<V: Ord + Clone> Occurrences<V> {
+    fn ordered(&self, latest: bool) -> Ordered<'_, V> {
+        match latest {
+            true => Box::new(self.by_sequence.iter().rev()),
+            false => Box::new(self.by_sequence.iter()),
+        }
+    }
+
+    /// Drops the occurrences before the last `keep` copies (`latest`), or after the first
+    /// `keep` copies.
+    fn keep_only(&mut self, keep: usize, latest: bool) {
+        let mut kept = 0u64;
+        let boundary = self
+            .ordered(latest)
+            .find(|(_, copies)| {
+                kept = kept.saturating_add(**copies);
+                kept >= keep as u64
+            })
+            .map(|(key, _)| key.clone());
+        let Some(boundary) = boundary else {
+            return;
+        };
+        let dropped = match latest {
+            true => {
+                let kept = self.by_sequence.split_off(&boundary);
+                std::mem::replace(&mut self.by_sequence, kept)
+            }
+            false => {
+                let mut dropped = self.by_sequence.split_off(&boundary);
+                // `split_off` leaves the boundary in what it returns: it stays.
+                if let Some((key, copies)) = dropped.pop_first() {
+                    self.by_sequence.insert(key, copies);
+                }
+                dropped
+            }
+        };
+        for (sequence, value) in dropped.into_keys() {
+            self.by_value.remove(&(value, sequence));
+        }
+    }
+}
+
 /// The value of a `by_sequence` key.
 fn value_of<V>(key: &(u64, Option<V>)) -> Option<&V> {
     key.1.as_ref()
@@ -124,6 +171,8 @@ struct SequencedStates<K: ValueKind> {
     output: SequencedOutput,
     kind: K,
     groups: Vec<Occurrences<K::Owned>>,
+    /// The input never retracts: *_BY_OFFSET keep only the occurrences they answer with.
+    append_only: bool,
 }
 
 impl<K: ValueKind> SequencedStates<K> {
@@ -133,7 +182,56 @@ impl<K: ValueKind> SequencedStates<K> {
             output,
             kind,
             groups: Vec::new(),
+            append_only: false,
         }
+    }
+
+    /// Whether NULL inputs are occurrences.
+    fn keeps_nulls(&self) -> bool {
+        match self.output {
+            SequencedOutput::Latest(by_offset) | SequencedOutput::Earliest(by_offset) => {
+                !by_offset.ignore_nulls
+            }
+            SequencedOutput::List => true,
+        }
+    }
+
+    /// Drops what an append-only input can never bring back into the results of `groups`.
+    fn prune(&mut self, groups: &[usize]) {
+        let (by_offset, latest) = match self.output {
+            SequencedOutput::Latest(by_offset) => (by_offset, true),
+            SequencedOutput::Earliest(by_offset) => (by_offset, false),
+            SequencedOutput::List => return,
+        };
+        let keep = by_offset.count.unwrap_or(1);
+        for &group in groups {
+            self.groups[group].keep_only(keep, latest);
+        }
+    }
+
+    /// The occurrences `by_offset` answers with, in sequence order, each as often as its
+    /// copies (at most `count` in all).
+    fn answered(
+        occurrences: &Occurrences<K::Owned>,
+        count: usize,
+        latest: bool,
+    ) -> Vec<Option<&K::Owned>> {
+        let mut values = Vec::with_capacity(count.min(occurrences.by_sequence.len()));
+        let mut ordered = occurrences.ordered(latest);
+        while values.len() < count {
+            let Some(((_, value), &copies)) = ordered.next() else {
+                break;
+            };
+            let copies = usize::try_from(copies).unwrap_or(usize::MAX);
+            values.extend(std::iter::repeat_n(
+                value.as_ref(),
+                copies.min(count - values.len()),
+            ));
+        }
+        if latest {
+            values.reverse();
+        }
+        values
     }
 
     fn occurrences(&self, group: usize) -> Option<&Occurrences<K::Owned>> {
@@ -146,7 +244,7 @@ impl<K: ValueKind> GroupStates for SequencedStates<K> {
         grow_to_fit(&mut self.groups, batch.groups);
         let array = batch.argument(self.function)?;
         let function = self.function;
-        let keeps_nulls = self.output == SequencedOutput::List;
+        let keeps_nulls = self.keeps_nulls();
         let groups = &mut self.groups;
         // Retractions no occurrence matched yet, by (group, value): a later row of the batch
         // may insert what they retract.
@@ -187,24 +285,54 @@ impl<K: ValueKind> GroupStates for SequencedStates<K> {
             }
             Ok(())
         })?;
-        match unmatched.keys().next() {
-            Some(&(group, _)) => Err(retracted_more_than_inserted(function, group)),
-            None => Ok(()),
+        if let Some(&(group, _)) = unmatched.keys().next() {
+            return Err(retracted_more_than_inserted(function, group));
         }
+        if self.append_only {
+            self.prune(batch.groups);
+        }
+        Ok(())
+    }
+
+    fn set_append_only(&mut self) {
+        self.append_only = true;
     }
 
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
         match self.output {
-            SequencedOutput::Latest => self.kind.build_array(groups.iter().map(|&group| {
-                self.occurrences(group)
-                    .and_then(|occurrences| occurrences.by_sequence.keys().next_back())
-                    .and_then(value_of)
-            })),
-            SequencedOutput::Earliest => self.kind.build_array(groups.iter().map(|&group| {
-                self.occurrences(group)
-                    .and_then(|occurrences| occurrences.by_sequence.keys().next())
-                    .and_then(value_of)
-            })),
+            SequencedOutput::Latest(ByOffset { count: None, .. }) => {
+                self.kind.build_array(groups.iter().map(|&group| {
+                    self.occurrences(group)
+                        .and_then(|occurrences| occurrences.by_sequence.keys().next_back())
+                        .and_then(value_of)
+                }))
+            }
+            SequencedOutput::Earliest(ByOffset { count: None, .. }) => {
+                self.kind.build_array(groups.iter().map(|&group| {
+                    self.occurrences(group)
+                        .and_then(|occurrences| occurrences.by_sequence.keys().next())
+                        .and_then(value_of)
+                }))
+            }
+            SequencedOutput::Latest(ByOffset {
+                count: Some(count), ..
+            })
+            | SequencedOutput::Earliest(ByOffset {
+                count: Some(count), ..
+            }) => {
+                let latest = matches!(self.output, SequencedOutput::Latest(_));
+                let mut lengths = Vec::with_capacity(groups.len());
+                let mut items = Vec::new();
+                for &group in groups {
+                    let before = items.len();
+                    if let Some(occurrences) = self.occurrences(group) {
+                        items.extend(Self::answered(occurrences, count, latest));
+                    }
+                    lengths.push(items.len() - before);
+                }
+                let items = self.kind.build_array(items.into_iter())?;
+                list_array(self.function, self.kind.data_type(), &lengths, items)
+            }
             SequencedOutput::List => {
                 let mut lengths = Vec::with_capacity(groups.len());
                 let mut items = Vec::new();
@@ -299,8 +427,14 @@ mod tests {
 
     #[test]
     fn latest_and_earliest_skip_nulls_and_fall_back_on_retraction() {
-        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Utf8);
-        let mut earliest = accumulator(AggregateFunction::EarliestByOffset, &DataType::Utf8);
+        let mut latest = accumulator(
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            &DataType::Utf8,
+        );
+        let mut earliest = accumulator(
+            AggregateFunction::EarliestByOffset(ByOffset::ONE),
+            &DataType::Utf8,
+        );
         let values = strings(&[Some("a"), Some("b"), Some("c"), None]);
         for accumulator in [&mut latest, &mut earliest] {
             update(
@@ -335,9 +469,119 @@ mod tests {
         }
     }
 
+    fn list_of(accumulator: &Accumulator, group: usize) -> Option<Vec<ScalarValue>> {
+        list_result(accumulator, group)
+    }
+
+    #[test]
+    fn n_values_come_in_sequence_order_and_nulls_count_when_not_ignored() {
+        let latest_two = AggregateFunction::LatestByOffset(ByOffset {
+            count: Some(2),
+            ignore_nulls: true,
+        });
+        let earliest_two_with_nulls = AggregateFunction::EarliestByOffset(ByOffset {
+            count: Some(2),
+            ignore_nulls: false,
+        });
+        let latest_with_nulls = AggregateFunction::LatestByOffset(ByOffset {
+            count: None,
+            ignore_nulls: false,
+        });
+        let values = strings(&[None, Some("a"), Some("b"), Some("c"), None]);
+        let mut accumulators = [latest_two, earliest_two_with_nulls, latest_with_nulls]
+            .map(|function| accumulator(function, &DataType::Utf8));
+        for (index, accumulator) in accumulators.iter_mut().enumerate() {
+            update(
+                accumulator,
+                values.clone(),
+                &[0; 5],
+                &[1; 5],
+                &[1, 2, 3, 4, 5],
+            )
+            .unwrap();
+            assert_round_trips(accumulator, &[0, 1]);
+            if index < 2 {
+                assert_eq!(list_of(accumulator, 1), Some(vec![]), "an empty group");
+            }
+        }
+        let [latest_two, earliest_two_with_nulls, latest_with_nulls] = &mut accumulators;
+        assert_eq!(
+            list_of(latest_two, 0),
+            Some(vec![utf8(Some("b")), utf8(Some("c"))])
+        );
+        assert_eq!(
+            list_of(earliest_two_with_nulls, 0),
+            Some(vec![utf8(None), utf8(Some("a"))])
+        );
+        assert_eq!(results(latest_with_nulls, &[0]), [utf8(None)]);
+        // Retracting "c" brings "a" back into the latest two; the NULL at 5 goes too.
+        update(latest_two, strings(&[Some("c")]), &[0], &[-1], &[4]).unwrap();
+        assert_eq!(
+            list_of(latest_two, 0),
+            Some(vec![utf8(Some("a")), utf8(Some("b"))])
+        );
+        update(latest_with_nulls, strings(&[None]), &[0], &[-1], &[5]).unwrap();
+        assert_eq!(results(latest_with_nulls, &[0]), [utf8(Some("c"))]);
+    }
+
+    #[test]
+    fn append_only_by_offset_keeps_only_what_it_answers_with() {
+        let latest_two = AggregateFunction::LatestByOffset(ByOffset {
+            count: Some(2),
+            ignore_nulls: true,
+        });
+        let earliest = AggregateFunction::EarliestByOffset(ByOffset::ONE);
+        let values = arc(Int64Array::from(vec![5, 6, 7, 8]));
+        for (function, answer) in [
+            (
+                latest_two,
+                vec![ScalarValue::Int64(Some(8)), ScalarValue::Int64(Some(9))],
+            ),
+            (earliest, vec![ScalarValue::Int64(Some(5))]),
+        ] {
+            let mut pruned = accumulator(function, &DataType::Int64).append_only();
+            let mut full = accumulator(function, &DataType::Int64);
+            for accumulator in [&mut pruned, &mut full] {
+                update(
+                    accumulator,
+                    values.clone(),
+                    &[0; 4],
+                    &[1, 2, 1, 1],
+                    &[1, 2, 3, 4],
+                )
+                .unwrap();
+                update(
+                    accumulator,
+                    arc(Int64Array::from(vec![9])),
+                    &[0],
+                    &[1],
+                    &[5],
+                )
+                .unwrap();
+            }
+            let answered = |accumulator: &Accumulator| match function {
+                AggregateFunction::LatestByOffset(_) => list_of(accumulator, 0),
+                _ => Some(results(accumulator, &[0])),
+            };
+            assert_eq!(answered(&pruned), Some(answer.clone()));
+            assert_eq!(answered(&full), Some(answer));
+            let (kept, all) = (
+                pruned.save(0, Vec::new()).len(),
+                full.save(0, Vec::new()).len(),
+            );
+            assert!(
+                kept < all,
+                "{function}: {kept} bytes kept, {all} without pruning"
+            );
+        }
+    }
+
     #[test]
     fn a_retraction_removes_the_occurrence_at_its_sequence_else_the_latest() {
-        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        let mut latest = accumulator(
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            &DataType::Int64,
+        );
         let values = arc(Int64Array::from(vec![1, 2, 1]));
         update(&mut latest, values, &[0, 0, 0], &[1, 1, 1], &[1, 2, 3]).unwrap();
         // No occurrence of 1 at sequence 9: the one at 3 goes, so 2 is the latest.
@@ -431,7 +675,10 @@ mod tests {
 
     #[test]
     fn many_groups_evaluate_at_once() {
-        let mut latest = accumulator(AggregateFunction::LatestByOffset, &DataType::Int64);
+        let mut latest = accumulator(
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            &DataType::Int64,
+        );
         let mut list = accumulator(AggregateFunction::CollectList, &DataType::Int64);
         let groups: Vec<usize> = (0..900).map(|row| row % 300).collect();
         let sequences: Vec<u64> = (0..900).rev().collect();

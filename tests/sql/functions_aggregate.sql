@@ -1,0 +1,36 @@
+-- ksqlDB's aggregate functions, each answering alike as a pull query and as a persistent
+-- query (a table) over the same rows.
+
+CREATE STREAM readings (sensor STRING, reading BIGINT, label STRING) WITH (PARTITIONS = 1);
+INSERT INTO readings (sensor, reading, label) VALUES
+    ('a', 5, 'x'), ('a', 9, NULL), ('a', 9, 'y'), ('a', NULL, NULL), ('a', 7, 'z'),
+    ('b', 1, NULL), ('b', NULL, 'w');
+
+-- TOPKDISTINCT: the k greatest distinct values, greatest first (TOPK keeps duplicates).
+-- @each-kind
+SELECT sensor, TOPKDISTINCT(reading, 2) AS top_distinct, TOPK(reading, 2) AS top FROM readings GROUP BY sensor;
+
+-- LATEST_BY_OFFSET and EARLIEST_BY_OFFSET skip NULLs unless told not to, and with n give the
+-- n latest (earliest) values in the order they came.
+-- @each-kind
+SELECT sensor, LATEST_BY_OFFSET(label) AS latest, LATEST_BY_OFFSET(label, false) AS latest_or_null, EARLIEST_BY_OFFSET(label, false) AS earliest_or_null FROM readings GROUP BY sensor;
+-- @each-kind
+SELECT sensor, LATEST_BY_OFFSET(reading, 2) AS latest_two, EARLIEST_BY_OFFSET(reading, 2) AS earliest_two, LATEST_BY_OFFSET(label, 3, false) AS latest_three FROM readings GROUP BY sensor;
+-- @each-kind
+SELECT sensor, EARLIEST_BY_OFFSET(label, 10) AS all_labels FROM readings GROUP BY sensor;
+
+-- The count must be a literal of at least 1, and ignore_nulls a boolean literal.
+SELECT sensor, LATEST_BY_OFFSET(reading, 0) FROM readings GROUP BY sensor;
+SELECT sensor, LATEST_BY_OFFSET(reading, reading) FROM readings GROUP BY sensor;
+CREATE TABLE bad AS SELECT sensor, EARLIEST_BY_OFFSET(reading, true, 2) FROM readings GROUP BY sensor;
+SELECT sensor, TOPKDISTINCT(reading, 0) FROM readings GROUP BY sensor;
+
+-- A table's rows change: the aggregates follow retractions too.
+CREATE TABLE sensors (sensor STRING PRIMARY KEY, site STRING, level BIGINT);
+INSERT INTO sensors (sensor, site, level) VALUES ('a', 'north', 3), ('b', 'north', 8), ('c', 'south', 5);
+CREATE TABLE levels AS SELECT site, TOPKDISTINCT(level, 2) AS top_levels, LATEST_BY_OFFSET(level, 2) AS last_levels FROM sensors GROUP BY site;
+-- @settle
+SELECT * FROM levels;
+INSERT INTO sensors (sensor, site, level) VALUES ('b', 'south', 8), ('d', 'north', 4);
+-- @settle
+SELECT * FROM levels;
