@@ -1,5 +1,6 @@
 //! ksqlDB's aggregate functions that DataFusion lacks, as `AggregateUDF`s registered in Eddy's
-//! `SessionState`, so that pull queries (which DataFusion runs in batch) can call them.
+//! `SessionState`, so that pull queries (which DataFusion runs in batch) can call them. The
+//! statistics (STDDEV_SAMP, CORRELATION, HISTOGRAM) are in `stats`.
 //!
 //! The incremental implementation used by push and persistent queries must give exactly the
 //! same results, so these are the semantics of both:
@@ -60,6 +61,11 @@ use datafusion::logical_expr::{
 use datafusion::optimizer::AnalyzerRule;
 use datafusion::physical_expr::expressions::Literal;
 
+use self::stats::{Statistic, StatisticKind};
+pub use self::stats::{histogram_map, histogram_type};
+
+mod stats;
+
 /// Adds ksqlDB's functions (scalar ones from `scalar`, the aggregates of this module) and
 /// operators (`operators`) to a session being built, next to DataFusion's own, and the
 /// analyzer rule that rejects bad calls of the aggregates while a query is planned.
@@ -81,6 +87,17 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
             Kind::ALL
                 .into_iter()
                 .map(|kind| Arc::new(AggregateUDF::from(KsqlAggregate::new(kind)))),
+        );
+    builder
+        .aggregate_functions()
+        .get_or_insert_with(Vec::new)
+        .extend(
+            [
+                StatisticKind::StddevSamp,
+                StatisticKind::Correlation,
+                StatisticKind::Histogram,
+            ]
+            .map(|kind| Arc::new(AggregateUDF::from(Statistic::new(kind)))),
         );
     builder.with_analyzer_rule(Arc::new(CheckKsqlAggregateCalls))
 }

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod dataflow;
 pub mod error;
 pub mod functions;
+pub mod moments;
 mod operators;
 mod projection;
 mod scalar;

@@ -25,10 +25,21 @@ SELECT sensor, LATEST_BY_OFFSET(reading, reading) FROM readings GROUP BY sensor;
 CREATE TABLE bad AS SELECT sensor, EARLIEST_BY_OFFSET(reading, true, 2) FROM readings GROUP BY sensor;
 SELECT sensor, TOPKDISTINCT(reading, 0) FROM readings GROUP BY sensor;
 
+-- STDDEV_SAMP (and its alias STDDEV_SAMPLE): the sample standard deviation, 0.0 for fewer
+-- than two values; CORRELATION: Pearson's coefficient over the pairs with no NULL;
+-- HISTOGRAM: how often each string occurs.
+-- @each-kind
+SELECT sensor, STDDEV_SAMP(reading) AS spread, STDDEV_SAMPLE(reading) AS same_spread, HISTOGRAM(label) AS labels FROM readings GROUP BY sensor;
+CREATE STREAM pairs (g STRING, x DOUBLE, y INT) WITH (PARTITIONS = 1);
+INSERT INTO pairs (g, x, y) VALUES ('p', 1, 2), ('p', 2, 4), ('p', NULL, 9), ('p', 3, 7), ('q', 1, 1), ('q', 1, 5);
+-- @each-kind
+SELECT g, CORRELATION(x, y) AS r FROM pairs GROUP BY g;
+SELECT g, HISTOGRAM(x) FROM pairs GROUP BY g;
+
 -- A table's rows change: the aggregates follow retractions too.
 CREATE TABLE sensors (sensor STRING PRIMARY KEY, site STRING, level BIGINT);
 INSERT INTO sensors (sensor, site, level) VALUES ('a', 'north', 3), ('b', 'north', 8), ('c', 'south', 5);
-CREATE TABLE levels AS SELECT site, TOPKDISTINCT(level, 2) AS top_levels, LATEST_BY_OFFSET(level, 2) AS last_levels FROM sensors GROUP BY site;
+CREATE TABLE levels AS SELECT site, TOPKDISTINCT(level, 2) AS top_levels, LATEST_BY_OFFSET(level, 2) AS last_levels, STDDEV_SAMP(level) AS spread, HISTOGRAM(sensor) AS members FROM sensors GROUP BY site;
 -- @settle
 SELECT * FROM levels;
 INSERT INTO sensors (sensor, site, level) VALUES ('b', 'south', 8), ('d', 'north', 4);

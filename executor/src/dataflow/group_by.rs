@@ -17,9 +17,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StructArray, UInt32Array};
 use arrow::compute::{cast, concat_batches, filter, take};
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
@@ -167,12 +167,8 @@ impl GroupBy {
             .plan
             .aggregates
             .iter()
-            .map(|call| {
-                call.args
-                    .first()
-                    .map(|arg| evaluate_column(arg.as_ref(), &rows))
-                    .transpose()
-            })
+            .zip(&self.specs)
+            .map(|(call, spec)| value_column(call, spec.function, &rows))
             .collect::<EngineResult<Vec<_>>>()?;
         let keyed = null_free_rows(&keys);
         let keep = |array: &ArrayRef| -> EngineResult<ArrayRef> {
@@ -435,14 +431,60 @@ fn spec_of(call: &AggregateCall, input_schema: &SchemaRef) -> EngineResult<Aggre
                 ))
             })?
     };
-    let input_type = match call.args.first() {
-        Some(arg) => Some(arg.data_type(input_schema)?),
-        None => None,
+    let arg_types = call
+        .args
+        .iter()
+        .take(function.value_arguments())
+        .map(|arg| arg.data_type(input_schema))
+        .collect::<Result<Vec<_>, _>>()?;
+    let input_type = match arg_types.as_slice() {
+        [] => None,
+        [single] => Some(single.clone()),
+        several => Some(DataType::Struct(pair_fields(several))),
     };
     Ok(AggregateSpec {
         function,
         input_type,
         output_type: call.output.data_type().clone(),
+    })
+}
+
+/// The fields of a struct packing several value arguments (CORRELATION's x and y).
+fn pair_fields(types: &[DataType]) -> Fields {
+    types
+        .iter()
+        .enumerate()
+        .map(|(position, data_type)| Field::new(format!("c{position}"), data_type.clone(), true))
+        .collect()
+}
+
+/// The column an aggregate's accumulator takes: its one value argument, several packed into
+/// a struct, or none for COUNT(*).
+fn value_column(
+    call: &AggregateCall,
+    function: AggregateFunction,
+    rows: &RecordBatch,
+) -> EngineResult<Option<ArrayRef>> {
+    let columns = call
+        .args
+        .iter()
+        .take(function.value_arguments())
+        .map(|arg| evaluate_column(arg.as_ref(), rows))
+        .collect::<EngineResult<Vec<_>>>()?;
+    Ok(match columns.len() {
+        0 => None,
+        1 => columns.into_iter().next(),
+        _ => {
+            let types: Vec<DataType> = columns
+                .iter()
+                .map(|column| column.data_type().clone())
+                .collect();
+            Some(Arc::new(StructArray::try_new(
+                pair_fields(&types),
+                columns,
+                None,
+            )?))
+        }
     })
 }
 

@@ -22,6 +22,7 @@
 mod accumulators;
 mod encoding;
 mod extremum;
+mod moments;
 mod multiset;
 mod sequenced;
 mod values;
@@ -35,10 +36,11 @@ use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 use datafusion::scalar::ScalarValue;
 pub use eddy_planner::functions::ByOffset;
-use eddy_planner::functions::top_k;
+use eddy_planner::functions::{histogram_type, top_k};
 
 use self::accumulators::{CountStates, DecimalSumStates, FloatSumStates, IntSumStates};
 use self::extremum::new_extremum_states;
+use self::moments::{CorrelationStates, DeviationStates};
 use self::multiset::{MultisetOutput, new_multiset_states};
 use self::sequenced::{SequencedOutput, new_sequenced_states};
 
@@ -67,6 +69,12 @@ pub enum AggregateFunction {
     TopK(usize),
     /// The k greatest distinct non-NULL values, descending.
     TopKDistinct(usize),
+    /// The sample standard deviation of the non-NULL values (`eddy_planner::moments`).
+    StddevSamp,
+    /// Pearson's coefficient of the pairs with no NULL; its argument is the pair as a struct.
+    Correlation,
+    /// Each distinct non-NULL string with how often it occurs, as MAP<STRING, BIGINT>.
+    Histogram,
 }
 
 /// The options of a *_BY_OFFSET call, from its constant arguments (the planner's rule).
@@ -118,6 +126,9 @@ impl AggregateFunction {
             ("earliest_by_offset", _) => AggregateFunction::EarliestByOffset(ByOffset::ONE),
             ("collect_list" | "array_agg", _) => AggregateFunction::CollectList,
             ("collect_set", _) => AggregateFunction::CollectSet,
+            ("stddev_samp" | "stddev_sample", _) => AggregateFunction::StddevSamp,
+            ("correlation", _) => AggregateFunction::Correlation,
+            ("histogram", _) => AggregateFunction::Histogram,
             ("topk", 2) => AggregateFunction::TopK(k_of("TOPK", constants)?),
             ("topkdistinct", 2) => {
                 AggregateFunction::TopKDistinct(k_of("TOPKDISTINCT", constants)?)
@@ -139,6 +150,7 @@ impl AggregateFunction {
             AggregateFunction::CountStar => 0..=0,
             AggregateFunction::TopK(_) | AggregateFunction::TopKDistinct(_) => 2..=2,
             AggregateFunction::LatestByOffset(_) | AggregateFunction::EarliestByOffset(_) => 1..=3,
+            AggregateFunction::Correlation => 2..=2,
             _ => 1..=1,
         };
         if !expected_arity.contains(&arity) {
@@ -147,6 +159,7 @@ impl AggregateFunction {
                 expected: match function {
                     AggregateFunction::LatestByOffset(_)
                     | AggregateFunction::EarliestByOffset(_) => "1 to 3 arguments",
+                    AggregateFunction::Correlation => "2 arguments",
                     _ => "1 argument",
                 },
                 given: arity,
@@ -170,6 +183,19 @@ impl AggregateFunction {
             AggregateFunction::CollectSet => "COLLECT_SET",
             AggregateFunction::TopK(_) => "TOPK",
             AggregateFunction::TopKDistinct(_) => "TOPKDISTINCT",
+            AggregateFunction::StddevSamp => "STDDEV_SAMP",
+            AggregateFunction::Correlation => "CORRELATION",
+            AggregateFunction::Histogram => "HISTOGRAM",
+        }
+    }
+
+    /// How many of a call's arguments are value columns: CORRELATION's two come to its
+    /// accumulator as one struct column of the pair.
+    pub fn value_arguments(&self) -> usize {
+        match self {
+            AggregateFunction::CountStar => 0,
+            AggregateFunction::Correlation => 2,
+            _ => 1,
         }
     }
 
@@ -209,6 +235,23 @@ impl AggregateFunction {
                     accumulators::sum_decimal_precision(*precision),
                     *scale,
                 )),
+                _ => Err(unsupported()),
+            },
+            AggregateFunction::StddevSamp => match input {
+                _ if input.is_numeric() => Ok(DataType::Float64),
+                _ => Err(unsupported()),
+            },
+            AggregateFunction::Correlation => match input {
+                DataType::Struct(pair)
+                    if pair.len() == 2
+                        && pair.iter().all(|field| field.data_type().is_numeric()) =>
+                {
+                    Ok(DataType::Float64)
+                }
+                _ => Err(unsupported()),
+            },
+            AggregateFunction::Histogram => match input {
+                DataType::Utf8 => Ok(histogram_type()),
                 _ => Err(unsupported()),
             },
             AggregateFunction::Avg => match input {
@@ -442,6 +485,11 @@ impl Accumulator {
             AggregateFunction::TopKDistinct(k) => {
                 new_multiset_states(function, MultisetOutput::TopKDistinct(k), input)?
             }
+            AggregateFunction::Histogram => {
+                new_multiset_states(function, MultisetOutput::Histogram, input)?
+            }
+            AggregateFunction::StddevSamp => Box::new(DeviationStates::new(function)),
+            AggregateFunction::Correlation => Box::new(CorrelationStates::new(function)),
             AggregateFunction::LatestByOffset(by_offset) => {
                 new_sequenced_states(function, SequencedOutput::Latest(by_offset), input)?
             }

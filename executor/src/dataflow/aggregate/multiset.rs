@@ -1,4 +1,4 @@
-//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET, TOPK and TOPKDISTINCT: each group keeps the multiset of its
+//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT and HISTOGRAM: each group keeps the multiset of its
 //! non-NULL values (value → number of copies, ordered by value), so retracting the current
 //! minimum reveals the next one and a value leaves the set with its last copy.
 //!
@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array};
 use arrow::datatypes::DataType;
+use eddy_planner::functions::histogram_map;
 
 use super::accumulators::retracted_more_than_inserted;
 use super::encoding::{Decoder, Encoder, corrupt};
@@ -31,6 +32,8 @@ pub(super) enum MultisetOutput {
     TopK(usize),
     /// The k greatest distinct values, descending.
     TopKDistinct(usize),
+    /// Each distinct value with its number of copies, as a MAP.
+    Histogram,
 }
 
 pub(super) fn new_multiset_states(
@@ -76,7 +79,8 @@ impl<K: ValueKind> MultisetStates<K> {
             MultisetOutput::Min
             | MultisetOutput::Max
             | MultisetOutput::CountDistinct
-            | MultisetOutput::Set => None,
+            | MultisetOutput::Set
+            | MultisetOutput::Histogram => None,
         }
     }
 
@@ -222,6 +226,22 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             }),
             MultisetOutput::TopKDistinct(k) => {
                 self.lists(groups, |values| values.keys().rev().take(k))
+            }
+            MultisetOutput::Histogram => {
+                let mut lengths = Vec::with_capacity(groups.len());
+                let mut keys = Vec::new();
+                let mut counts = Vec::new();
+                for &group in groups {
+                    let values = self.values_of(group);
+                    lengths.push(values.map_or(0, BTreeMap::len));
+                    for (value, &count) in values.into_iter().flatten() {
+                        keys.push(Some(value));
+                        counts.push(count);
+                    }
+                }
+                let keys = self.kind.build_array(keys.into_iter())?;
+                let counts = Arc::new(Int64Array::from(counts));
+                Ok(Arc::new(histogram_map(lengths, keys, counts)?))
             }
         }
     }
