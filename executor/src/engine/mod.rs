@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
+use std::time::{Duration, Instant};
 
 use eddy_planner::{Catalog, QueryDef, SharedCatalog, SourceDef, SqlPlanner};
 use eddy_storage::{Durability, Keyspace, StateStore, Store, StoreConfig, Topic};
@@ -48,6 +49,8 @@ pub(crate) struct QueryReport {
     pub rows_per_second: Option<f64>,
     /// Input rows committed whose output is not appended yet.
     pub rows_appending: u64,
+    /// How long its running task has shown no sign of life, past `STALL_AFTER`.
+    pub stalled_for: Option<Duration>,
 }
 
 pub(crate) struct EngineCore {
@@ -232,10 +235,17 @@ impl EngineCore {
     /// How a query is doing; None for one that has not run since the engine opened.
     pub fn query_report(&self, id: &str) -> Option<QueryReport> {
         if let Some(running) = self.lock_running().get(id) {
-            let error = running.progress.error();
+            // The task only ends when stopped or failed; a failure records its error.
+            let error = running.progress.error().or_else(|| {
+                running
+                    .task
+                    .is_finished()
+                    .then(|| "its task ended without reporting why".to_string())
+            });
             return Some(QueryReport {
                 rows_per_second: Some(running.progress.rows_per_second()),
                 rows_appending: running.progress.rows_appending(),
+                stalled_for: running.progress.stalled_for(Instant::now()),
                 error,
             });
         }
@@ -243,6 +253,7 @@ impl EngineCore {
             error: progress.error(),
             rows_per_second: None,
             rows_appending: 0,
+            stalled_for: None,
         })
     }
 

@@ -230,6 +230,7 @@ impl Runner {
             if cancel.is_cancelled() {
                 return Ok(());
             }
+            progress.active();
             input_grew.mark_seen();
             let targets: Vec<Offset> = self
                 .inputs
@@ -256,6 +257,7 @@ impl Runner {
                 finish_writing(writing).await?;
             }
             let output = self.compute_epoch(&offsets, &targets)?;
+            progress.active();
             finish_writing(writing).await?;
             epoch += 1;
             let writer = self.writer.clone();

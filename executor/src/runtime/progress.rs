@@ -1,5 +1,6 @@
 //! What SHOW QUERIES reports of a persistent query: how its task ended if it failed, how
-//! fast it processes its input (kept in memory by the running task), and how many input
+//! fast it processes its input (kept in memory by the running task), when its task last
+//! showed it is alive (so a query that stops moving shows as stalled), and how many input
 //! rows it has processed in all (its committed input ranges, so counted across restarts).
 //!
 //! Never: count a row before the epoch that processed it is committed.
@@ -33,10 +34,16 @@ pub struct QueryProgress {
     /// Input rows of the committed epoch whose output is not appended yet: not processed
     /// as far as a reader of the sink can tell, so still part of the lag.
     appending: AtomicU64,
+    /// When the task last woke for input, computed an epoch or committed one.
+    last_active: Mutex<Option<Instant>>,
 }
 
 /// The span over which SHOW QUERIES measures a query's throughput.
 const THROUGHPUT_WINDOW: Duration = Duration::from_secs(10);
+
+/// How long a query with input waiting may show no sign of life before SHOW QUERIES calls
+/// it stalled: far longer than an epoch takes (at most 256 Ki rows a partition).
+pub(crate) const STALL_AFTER: Duration = Duration::from_secs(30);
 
 impl QueryProgress {
     pub fn fail(&self, message: String) {
@@ -61,8 +68,29 @@ impl QueryProgress {
             .clone()
     }
 
+    /// The task is alive and moving: it woke for input, or computed an epoch.
+    pub(crate) fn active(&self) {
+        *self
+            .last_active
+            .lock()
+            .expect("progress lock is never poisoned") = Some(Instant::now());
+    }
+
+    /// How long the task has shown no sign of life at `now`, when that is past
+    /// `STALL_AFTER`; None for a task that is moving (or has not started).
+    pub fn stalled_for(&self, now: Instant) -> Option<Duration> {
+        let last_active = *self
+            .last_active
+            .lock()
+            .expect("progress lock is never poisoned");
+        last_active
+            .map(|last_active| now.saturating_duration_since(last_active))
+            .filter(|idle| *idle > STALL_AFTER)
+    }
+
     /// Records that an epoch of `rows` input rows was committed.
     pub(crate) fn committed(&self, rows: u64) {
+        self.active();
         let now = Instant::now();
         let mut samples = self
             .samples
@@ -105,4 +133,34 @@ pub fn rows_processed(state: &dyn StateStore, query_id: &str) -> EngineResult<u6
         rows += decode_u64(&value)?;
     }
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_task_that_shows_no_sign_of_life_is_stalled() {
+        let progress = QueryProgress::default();
+        let start = Instant::now();
+        assert_eq!(
+            progress.stalled_for(start + STALL_AFTER * 2),
+            None,
+            "not started"
+        );
+        progress.active();
+        let later = Instant::now();
+        assert_eq!(progress.stalled_for(later), None);
+        assert_eq!(progress.stalled_for(later + STALL_AFTER / 2), None);
+        let idle = progress
+            .stalled_for(later + STALL_AFTER * 2)
+            .expect("stalled past STALL_AFTER");
+        assert!(idle >= STALL_AFTER * 2 - Duration::from_secs(1), "{idle:?}");
+        progress.committed(10);
+        assert_eq!(
+            progress.stalled_for(Instant::now()),
+            None,
+            "a commit is life"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! properties, the queries reading and writing it), since a wire result has one shape.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -78,7 +79,7 @@ pub fn queries_schema() -> SchemaRef {
     ]))
 }
 
-/// Each query with its status, the input rows it has processed (committed, so counted across
+/// Each query with its status (`query_status`), the input rows it has processed (committed, so counted across
 /// restarts), its lag (input rows whose output is not in the sink yet) and its throughput (input rows per
 /// second over the last 10 seconds), the last two for running queries.
 pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
@@ -93,11 +94,6 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
     for query in catalog.queries() {
         let report = engine.query_report(&query.id);
         let error = report.as_ref().and_then(|report| report.error.clone());
-        let status = match (query.status, &error) {
-            (QueryStatus::Terminated, _) => "TERMINATED".to_string(),
-            (QueryStatus::Running, Some(error)) => format!("ERROR: {error}"),
-            (QueryStatus::Running, None) => "RUNNING".to_string(),
-        };
         let rows_processed = engine.rows_processed(&query.id)?;
         let input_rows: u64 = query
             .sources
@@ -106,16 +102,21 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
             .map(|source| engine.log_rows(source))
             .sum();
         let running_cleanly = query.status == QueryStatus::Running && error.is_none();
-        ids.push(query.id.clone());
-        statuses.push(status);
-        sinks.push(query.sink.clone());
-        processed.push(rows_processed as i64);
         // Rows whose epoch is committed but whose output is not appended yet are not
         // processed for anyone reading the sink: a lag of 0 means the output is there.
         let appending = report.as_ref().map_or(0, |report| report.rows_appending);
-        lags.push(
-            running_cleanly.then(|| (input_rows.saturating_sub(rows_processed) + appending) as i64),
-        );
+        let lag = running_cleanly.then(|| input_rows.saturating_sub(rows_processed) + appending);
+        let stalled_for = report.as_ref().and_then(|report| report.stalled_for);
+        statuses.push(query_status(
+            query.status,
+            error.as_deref(),
+            lag,
+            stalled_for,
+        ));
+        ids.push(query.id.clone());
+        sinks.push(query.sink.clone());
+        processed.push(rows_processed as i64);
+        lags.push(lag.map(|lag| lag as i64));
         let rate = report.and_then(|report| report.rows_per_second);
         rates.push(rate.filter(|_| running_cleanly));
         statements.push(query.sql.clone());
@@ -130,6 +131,25 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         Arc::new(StringArray::from(statements)),
     ];
     rows_output(queries_schema(), columns)
+}
+
+/// SHOW QUERIES' status of a query: TERMINATED, ERROR with why, STALLED when it has input
+/// waiting (`lag`) yet its task has shown no sign of life for `stalled_for`, or RUNNING.
+fn query_status(
+    status: QueryStatus,
+    error: Option<&str>,
+    lag: Option<u64>,
+    stalled_for: Option<Duration>,
+) -> String {
+    match (status, error, lag, stalled_for) {
+        (QueryStatus::Terminated, ..) => "TERMINATED".to_string(),
+        (QueryStatus::Running, Some(error), ..) => format!("ERROR: {error}"),
+        (QueryStatus::Running, None, Some(lag), Some(idle)) if lag > 0 => format!(
+            "STALLED: no progress for {} s with {lag} input rows waiting",
+            idle.as_secs()
+        ),
+        (QueryStatus::Running, None, ..) => "RUNNING".to_string(),
+    }
 }
 
 pub fn describe_schema() -> SchemaRef {
@@ -216,4 +236,35 @@ fn rows_output(schema: SchemaRef, columns: Vec<ArrayRef>) -> EngineResult<QueryO
         schema,
         vec![batch],
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_with_input_waiting_and_no_life_is_stalled() {
+        let idle = Some(Duration::from_secs(42));
+        assert_eq!(
+            query_status(QueryStatus::Running, None, Some(7), idle),
+            "STALLED: no progress for 42 s with 7 input rows waiting"
+        );
+        // Caught up, an idle task is just waiting for input.
+        assert_eq!(
+            query_status(QueryStatus::Running, None, Some(0), idle),
+            "RUNNING"
+        );
+        assert_eq!(
+            query_status(QueryStatus::Running, None, Some(7), None),
+            "RUNNING"
+        );
+        assert_eq!(
+            query_status(QueryStatus::Running, Some("boom"), None, idle),
+            "ERROR: boom"
+        );
+        assert_eq!(
+            query_status(QueryStatus::Terminated, None, None, idle),
+            "TERMINATED"
+        );
+    }
 }
