@@ -21,7 +21,7 @@ use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection};
+use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, Unnest};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
@@ -39,6 +39,22 @@ pub enum Step {
         exprs: Vec<Arc<dyn PhysicalExpr>>,
         schema: SchemaRef,
     },
+    /// ksqlDB's EXPLODE (DataFusion's `unnest`): each input row becomes one row per element
+    /// of its longest listed ARRAY (none when every one is NULL or empty); shorter arrays
+    /// give NULL past their end. `columns` says what each output column is.
+    Unnest {
+        columns: Vec<UnnestColumn>,
+        schema: SchemaRef,
+    },
+}
+
+/// An output column of [`Step::Unnest`], by the input column it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnnestColumn {
+    /// The input column's value, repeated on each row its input row becomes.
+    Repeated(usize),
+    /// One element of the input column's ARRAY per row.
+    Element(usize),
 }
 
 /// A query over one source without state: filters and projections.
@@ -378,6 +394,11 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
             Ok(source)
         }
         LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps),
+        LogicalPlan::Unnest(unnest) => {
+            let source = lower_node(&unnest.input, steps)?;
+            steps.push(unnest_step(unnest)?);
+            Ok(source)
+        }
         LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(
             "an aggregation over the result of another aggregation in a push or persistent query",
         )),
@@ -427,6 +448,40 @@ fn filter_step(filter: &Filter) -> PlanResult<Step> {
 }
 
 /// The step that computes a projection's columns.
+/// EXPLODE of ARRAYs, one level deep; unnesting a struct or a nested level is not
+/// ksqlDB's EXPLODE.
+fn unnest_step(unnest: &Unnest) -> PlanResult<Step> {
+    if !unnest.struct_type_columns.is_empty() {
+        return Err(PlanError::unsupported("EXPLODE of a STRUCT"));
+    }
+    let input_schema = unnest.input.schema();
+    let columns = unnest
+        .dependency_indices
+        .iter()
+        .zip(unnest.schema.columns())
+        .map(|(&input, output)| {
+            let exploded = unnest
+                .list_type_columns
+                .iter()
+                .find(|(list, unnested)| *list == input && unnested.output_column == output);
+            match exploded {
+                Some((_, unnested)) if unnested.depth != 1 => Err(PlanError::unsupported(
+                    "EXPLODE of an ARRAY nested more than one level deep",
+                )),
+                Some(_) => Ok(UnnestColumn::Element(input)),
+                None if input < input_schema.fields().len() => Ok(UnnestColumn::Repeated(input)),
+                None => Err(PlanError::Internal {
+                    message: format!("unnest column {input} is not an input column"),
+                }),
+            }
+        })
+        .collect::<PlanResult<Vec<_>>>()?;
+    Ok(Step::Unnest {
+        columns,
+        schema: Arc::new(unnest.schema.as_arrow().clone()),
+    })
+}
+
 fn project_step(projection: &Projection) -> PlanResult<Step> {
     let exprs = projection
         .expr

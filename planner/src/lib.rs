@@ -27,7 +27,8 @@ pub use catalog::{
     processing_log_columns,
 };
 pub use dataflow::{
-    AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, compile, lower, lower_stateless,
+    AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, UnnestColumn, compile, lower,
+    lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};

@@ -359,6 +359,12 @@ fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
 fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
     let flow = visit_expressions_mut(query, |expr| {
+        // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node.
+        if let Expr::Function(function) = expr
+            && function.name.to_string().eq_ignore_ascii_case("explode")
+        {
+            function.name = ObjectName::from(vec![Ident::new("unnest")]);
+        }
         if let Expr::Function(function) = expr
             && let Some(constructor) = constructor_call(function)
         {

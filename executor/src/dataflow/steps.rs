@@ -1,14 +1,16 @@
-//! Filter and project: the stateless steps of a dataflow, run over one batch with the
-//! expressions the planner compiled. Weight rule: pass through. A filter keeps the rows whose
-//! predicate is true and a projection computes new columns; neither changes a row's weight
-//! or event time, which follow the rows by the provenance `apply_steps_tracked` returns.
+//! Filter, project and explode: the stateless steps of a dataflow, run over one batch with
+//! the expressions the planner compiled. Weight rule: pass through. A filter keeps the rows
+//! whose predicate is true, a projection computes new columns and an explode (ksqlDB's
+//! EXPLODE) makes a row per array element; none changes a row's weight or event time, which
+//! follow the rows by the provenance `apply_steps_tracked` returns (an exploded row has its
+//! input row's).
 //!
 //! Never: reorder rows, or produce a row that no input row gave.
 
-use arrow::array::{AsArray, RecordBatch, UInt32Array};
-use arrow::compute::filter_record_batch;
-use arrow::datatypes::UInt32Type;
-use eddy_planner::Step;
+use arrow::array::{Array, AsArray, RecordBatch, UInt32Array};
+use arrow::compute::{filter_record_batch, take};
+use arrow::datatypes::{SchemaRef, UInt32Type};
+use eddy_planner::{Step, UnnestColumn};
 
 use crate::batches::evaluate_column;
 use crate::changes::{Changes, Provenance};
@@ -91,9 +93,75 @@ fn run_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<(RecordBatc
                     .collect::<EngineResult<Vec<_>>>()?;
                 RecordBatch::try_new(schema.clone(), columns)?
             }
+            Step::Unnest { columns, schema } => {
+                let (exploded, sources) = explode(&batch, columns, schema)?;
+                provenance = Provenance::Rows(match &provenance {
+                    Provenance::Identity => sources,
+                    Provenance::Rows(earlier) => take(earlier, &sources, None)?
+                        .as_primitive::<UInt32Type>()
+                        .clone(),
+                });
+                exploded
+            }
         };
     }
     Ok((batch, provenance))
+}
+
+/// Each row of `batch` as one row per element of its longest exploded array, and the input
+/// row each output row comes from.
+fn explode(
+    batch: &RecordBatch,
+    columns: &[UnnestColumn],
+    schema: &SchemaRef,
+) -> EngineResult<(RecordBatch, UInt32Array)> {
+    let list_of = |index: usize| {
+        batch.column(index).as_list_opt::<i32>().ok_or_else(|| {
+            EngineError::Internal(format!(
+                "EXPLODE of a column of type {}",
+                batch.column(index).data_type()
+            ))
+        })
+    };
+    let mut counts = vec![0usize; batch.num_rows()];
+    for column in columns {
+        if let UnnestColumn::Element(index) = column {
+            let list = list_of(*index)?;
+            for (row, count) in counts.iter_mut().enumerate() {
+                if list.is_valid(row) {
+                    *count = (*count).max(list.value_length(row) as usize);
+                }
+            }
+        }
+    }
+    let mut sources = Vec::with_capacity(counts.iter().sum());
+    for (row, &count) in counts.iter().enumerate() {
+        sources.extend(std::iter::repeat_n(row as u32, count));
+    }
+    let sources = UInt32Array::from(sources);
+    let exploded = columns
+        .iter()
+        .map(|column| match *column {
+            UnnestColumn::Repeated(index) => Ok(take(batch.column(index), &sources, None)?),
+            UnnestColumn::Element(index) => {
+                let list = list_of(index)?;
+                let mut elements = Vec::with_capacity(sources.len());
+                for (row, &count) in counts.iter().enumerate() {
+                    let start = list.value_offsets()[row] as u32;
+                    let length = match list.is_valid(row) {
+                        true => list.value_length(row) as usize,
+                        false => 0,
+                    };
+                    elements.extend(
+                        (0..count)
+                            .map(|position| (position < length).then(|| start + position as u32)),
+                    );
+                }
+                Ok(take(list.values(), &UInt32Array::from(elements), None)?)
+            }
+        })
+        .collect::<EngineResult<Vec<_>>>()?;
+    Ok((RecordBatch::try_new(schema.clone(), exploded)?, sources))
 }
 
 #[cfg(test)]
