@@ -359,11 +359,20 @@ fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
 fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
     let flow = visit_expressions_mut(query, |expr| {
-        // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node.
-        if let Expr::Function(function) = expr
-            && function.name.to_string().eq_ignore_ascii_case("explode")
-        {
-            function.name = ObjectName::from(vec![Ident::new("unnest")]);
+        // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node;
+        // CUBE_EXPLODE explodes the ARRAY of combinations `scalar::cube` makes.
+        if let Expr::Function(function) = expr {
+            let name = function.name.to_string();
+            if name.eq_ignore_ascii_case("explode") {
+                function.name = ObjectName::from(vec![Ident::new("unnest")]);
+            } else if name.eq_ignore_ascii_case("cube_explode") {
+                let combinations = std::mem::replace(expr, Expr::value(Value::Null));
+                *expr = function_call(
+                    "unnest",
+                    vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(combinations))],
+                );
+                return ControlFlow::Continue(());
+            }
         }
         if let Expr::Function(function) = expr
             && let Some(constructor) = constructor_call(function)

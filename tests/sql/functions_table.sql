@@ -34,3 +34,10 @@ SELECT * FROM item_counts;
 
 -- EXPLODE takes an ARRAY.
 SELECT EXPLODE(id) FROM baskets;
+
+-- CUBE_EXPLODE: a row for every way of keeping some values and setting the others to NULL
+-- (ksqlDB's documented example), a NULL value giving no repeated row.
+CREATE STREAM cubes (id BIGINT, dims ARRAY<STRING>) WITH (PARTITIONS = 1);
+INSERT INTO cubes (id, dims) VALUES (1, ARRAY['a', 'b']), (2, ARRAY['c', NULL]), (3, NULL);
+-- @each-kind
+SELECT id, CUBE_EXPLODE(dims) AS combination FROM cubes;

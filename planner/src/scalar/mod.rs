@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+mod cube;
 mod datetime;
 mod strings;
 
@@ -16,5 +17,6 @@ mod strings;
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
+    functions.push(cube::cube_explode());
     functions
 }
