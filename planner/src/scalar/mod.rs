@@ -10,11 +10,15 @@ use std::sync::Arc;
 use datafusion::logical_expr::ScalarUDF;
 
 mod datetime;
+pub(crate) mod datetime_arith;
+mod datetime_text;
 mod strings;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
+    functions.extend(datetime_text::datetime_text_functions());
+    functions.extend(datetime_arith::datetime_arith_functions());
     functions
 }
