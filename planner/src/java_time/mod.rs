@@ -3,8 +3,9 @@
 //! `yyyy-MM-dd'T'HH:mm:ss.SSSXXX` and Java zone ids like `America/Los_Angeles`.
 //!
 //! A pattern is compiled once into tokens (`pattern`), which print a moment (`format`) or read
-//! text into fields (`parse`) with Java's rules: strict widths, adjacent numbers without
-//! separators (`yyyyMMdd`), `''` and quoted text, optional sections `[..]`, English names.
+//! text into fields (`parse`, then `resolve`) with Java's rules: strict widths, adjacent
+//! numbers without separators (`yyyyMMdd`), `''` and quoted text, optional sections `[..]`,
+//! English names.
 //! Parsed fields resolve as the ksqlDB function asks: a TIMESTAMP defaults what the text
 //! lacks to 1970-01-01T00:00 in the zone given (ksqlDB's StringToTimestampParser), a DATE or
 //! TIME needs all of its fields (`java.time`'s LocalDate.from / LocalTime.from).
@@ -15,6 +16,7 @@
 mod format;
 mod parse;
 mod pattern;
+mod resolve;
 mod zone;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta};

@@ -137,6 +137,10 @@ fn offset_of_id(id: &str) -> Result<FixedOffset, String> {
         Some(("-", rest)) => (-1, rest),
         _ => return Err(invalid()),
     };
+    // Only ASCII from here, so every slice below falls between characters.
+    if !digits.is_ascii() {
+        return Err(invalid());
+    }
     let number = |text: &str| -> Result<i32, String> {
         match text.len() == 2 && text.bytes().all(|b| b.is_ascii_digit()) {
             true => text.parse().map_err(|_| invalid()),
@@ -308,7 +312,17 @@ mod tests {
                 Ok(normalized.into())
             );
         }
-        for bad in ["PST", "utc", "Mars/Olympus", "+19:00", "+1:00", "", "UTC+x"] {
+        for bad in [
+            "PST",
+            "utc",
+            "Mars/Olympus",
+            "+19:00",
+            "+1:00",
+            "",
+            "UTC+x",
+            "+1é0",
+            "+1é:00",
+        ] {
             assert!(JavaZone::of(bad).is_err(), "{bad}");
         }
     }

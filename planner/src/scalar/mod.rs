@@ -11,6 +11,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod datetime;
 pub(crate) mod datetime_arith;
+mod datetime_days;
 mod datetime_text;
 mod strings;
 
@@ -20,5 +21,6 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     functions.push(datetime::from_unixtime());
     functions.extend(datetime_text::datetime_text_functions());
     functions.extend(datetime_arith::datetime_arith_functions());
+    functions.extend(datetime_days::datetime_days_functions());
     functions
 }
