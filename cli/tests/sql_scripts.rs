@@ -64,6 +64,7 @@ sql_scripts!(
     create_stream,
     errors,
     functions_aggregate,
+    functions_datetime,
     functions_table,
     insert,
     persistent_query,

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod dataflow;
 pub mod error;
 pub mod functions;
+pub mod java_time;
 pub mod moments;
 mod operators;
 mod projection;

@@ -35,6 +35,7 @@ use std::ops::ControlFlow;
 
 use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
+use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
 use crate::{functions, projection};
 
 /// DataFusion's names for the one catalog and schema Eddy has.
@@ -349,11 +350,48 @@ fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
     })
 }
 
+/// In ksqlDB's `DATEADD(DAYS, 5, d)` and the other functions that take a unit first
+/// (`scalar::datetime_arith`), the unit is a keyword, which DataFusion would read as a column:
+/// it becomes the text 'DAYS' that the function takes. An identifier that is no unit is an
+/// error naming the units; a quoted identifier stays a column.
+fn unit_keyword_to_text(function: &mut Function) -> PlanResult<()> {
+    let Some(name) = function.name.0.last().and_then(ObjectNamePart::as_ident) else {
+        return Ok(());
+    };
+    let name = name.value.to_lowercase();
+    if !UNIT_FUNCTIONS.contains(&name.as_str()) {
+        return Ok(());
+    }
+    let FunctionArguments::List(list) = &mut function.args else {
+        return Ok(());
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(unit))) = list.args.first_mut() else {
+        return Ok(());
+    };
+    let Expr::Identifier(ident) = unit else {
+        return Ok(());
+    };
+    if ident.quote_style.is_some() {
+        return Ok(());
+    }
+    if unit_ms(&ident.value).is_none() {
+        return Err(PlanError::invalid(format!(
+            "{} takes a time unit first, not {}: MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS \
+             (or the singular)",
+            name.to_uppercase(),
+            ident.value
+        )));
+    }
+    *unit = Expr::value(Value::SingleQuotedString(ident.value.to_uppercase()));
+    Ok(())
+}
+
 /// ksqlDB's meaning for expressions DataFusion would read otherwise:
 /// - ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01'`
 ///   (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC
 ///   unless it gives a zone, and stands for its epoch milliseconds, which ROWTIME holds.
 ///   Without this the comparison cast ROWTIME to text and every row failed it.
+/// - The unit keyword of `DATEADD(DAYS, 5, d)` and its kin is text (`unit_keyword_to_text`).
 /// - `SUBSTRING(s, pos, length)`, ksqlDB's comma form, calls the registry's `substring`
 ///   (ksqlDB's, `scalar/strings.rs`); sqlparser reads it as the `FROM .. FOR` form, which
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
@@ -379,6 +417,11 @@ fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
         {
             *expr = constructor;
             return ControlFlow::Continue(());
+        }
+        if let Expr::Function(function) = expr
+            && let Err(error) = unit_keyword_to_text(function)
+        {
+            return ControlFlow::Break(error);
         }
         if let Expr::Struct { values, fields } = expr
             && fields.is_empty()

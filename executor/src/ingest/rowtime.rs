@@ -1,19 +1,21 @@
 //! Event time: a row's `rowtime` (epoch milliseconds) from an explicit value, a TIMESTAMP
 //! column, or the clock.
 //!
-//! `TIMESTAMP_FORMAT` takes ksqlDB's Java DateTimeFormatter patterns; they are translated
-//! once into chrono's format language, so values parse without Java. A pattern letter Eddy
-//! cannot translate is refused at CREATE, not misread at INSERT.
+//! `TIMESTAMP_FORMAT` takes ksqlDB's Java DateTimeFormatter patterns, read by the planner's
+//! `java_time` (the same code as PARSE_TIMESTAMP), UTC unless the text gives a zone. A pattern
+//! letter Eddy does not implement is refused at CREATE, not misread at INSERT.
 //!
 //! Never: read the clock for a row that carries its own time.
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
 use arrow::compute::cast_with_options;
 use arrow::datatypes::{DataType, TimeUnit};
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::ingest::values::STRICT;
+
+/// A source's `TIMESTAMP_FORMAT`, compiled (`statements::ddl` checks it at CREATE).
+pub use eddy_planner::java_time::JavaTimeFormat as ChronoFormat;
 
 /// Event times from a column: BIGINT (epoch ms), TIMESTAMP, or STRING in `format`.
 /// A NULL or unparsable value is a data error naming the column.
@@ -38,7 +40,7 @@ pub fn rowtimes_from_column(
                 rowtimes.push(format.parse_ms(text).ok_or_else(|| {
                     DataError::InvalidValue(format!(
                         "\"{text}\" in column \"{column_name}\" does not match TIMESTAMP_FORMAT '{}'",
-                        format.java_pattern
+                        format.java_pattern()
                     ))
                 })?);
             }
@@ -96,137 +98,6 @@ impl EventTimeColumn {
     /// The event times of a batch of the source's rows.
     pub fn rowtimes(&self, columns: &[ArrayRef]) -> EngineResult<Int64Array> {
         rowtimes_from_column(&columns[self.index], &self.name, self.format.as_ref())
-    }
-}
-
-/// A Java DateTimeFormatter pattern and its chrono translation.
-#[derive(Debug, Clone)]
-pub struct ChronoFormat {
-    pub java_pattern: String,
-    chrono_pattern: String,
-    has_time: bool,
-    has_zone: bool,
-    /// For a zone that Java writes as `Z` at offset zero (`X`, `XX`, `XXX`, `ZZZZZ`): that
-    /// offset as the chrono pattern spells it, to parse in the `Z`'s place.
-    zero_offset: Option<&'static str>,
-}
-
-impl ChronoFormat {
-    /// Translates the pattern letters ksqlDB users write; anything else is an error.
-    pub fn from_java(java_pattern: &str) -> Result<ChronoFormat, String> {
-        let mut chrono_pattern = String::new();
-        let mut has_time = false;
-        let mut has_zone = false;
-        let mut zero_offset = None;
-        let chars: Vec<char> = java_pattern.chars().collect();
-        let mut index = 0;
-        while index < chars.len() {
-            let letter = chars[index];
-            let mut run = 1;
-            while index + run < chars.len() && chars[index + run] == letter {
-                run += 1;
-            }
-            match letter {
-                '\'' => {
-                    let end = chars[index + 1..]
-                        .iter()
-                        .position(|c| *c == '\'')
-                        .map(|position| index + 1 + position)
-                        .ok_or_else(|| {
-                            format!("unterminated quote in TIMESTAMP_FORMAT '{java_pattern}'")
-                        })?;
-                    let literal: String = chars[index + 1..end].iter().collect();
-                    chrono_pattern.push_str(&literal.replace('%', "%%"));
-                    index = end + 1;
-                    continue;
-                }
-                'y' | 'u' => chrono_pattern.push_str(if run == 2 { "%y" } else { "%Y" }),
-                'M' => chrono_pattern.push_str(match run {
-                    1 | 2 => "%m",
-                    3 => "%b",
-                    _ => "%B",
-                }),
-                'd' => chrono_pattern.push_str("%d"),
-                'H' => {
-                    has_time = true;
-                    chrono_pattern.push_str("%H")
-                }
-                'h' => {
-                    has_time = true;
-                    chrono_pattern.push_str("%I")
-                }
-                'm' => chrono_pattern.push_str("%M"),
-                's' => chrono_pattern.push_str("%S"),
-                'S' => chrono_pattern.push_str(match run {
-                    1..=3 => "%3f",
-                    4..=6 => "%6f",
-                    _ => "%9f",
-                }),
-                'a' => chrono_pattern.push_str("%p"),
-                // Java's X: +01 (X), +0100 (XX), +01:00 (XXX), and Z at offset zero; x the
-                // same without Z; Z: +0100 (Z to ZZZ), +01:00 or Z (ZZZZZ).
-                'X' | 'x' | 'Z' => {
-                    has_zone = true;
-                    let (chrono_zone, zero) = match (letter, run) {
-                        ('Z', 5) => ("%:z", "+00:00"),
-                        ('Z', _) => ("%z", "+0000"),
-                        (_, 1) => ("%#z", "+00"),
-                        (_, 2) => ("%z", "+0000"),
-                        _ => ("%:z", "+00:00"),
-                    };
-                    chrono_pattern.push_str(chrono_zone);
-                    if letter == 'X' || (letter == 'Z' && run == 5) {
-                        zero_offset = Some(zero);
-                    }
-                }
-                'E' => chrono_pattern.push_str(if run >= 4 { "%A" } else { "%a" }),
-                c if c.is_ascii_alphabetic() => {
-                    return Err(format!(
-                        "TIMESTAMP_FORMAT letter '{c}' is not supported (supported: y M d H h m s S a X Z E and quoted text)"
-                    ));
-                }
-                c => {
-                    for _ in 0..run {
-                        if c == '%' {
-                            chrono_pattern.push_str("%%");
-                        } else {
-                            chrono_pattern.push(c);
-                        }
-                    }
-                }
-            }
-            index += run;
-        }
-        Ok(ChronoFormat {
-            java_pattern: java_pattern.to_string(),
-            chrono_pattern,
-            has_time,
-            has_zone,
-            zero_offset,
-        })
-    }
-
-    /// Epoch milliseconds of a text in this format (UTC unless the format has a zone).
-    pub fn parse_ms(&self, text: &str) -> Option<i64> {
-        if self.has_zone {
-            let parsed = DateTime::parse_from_str(text, &self.chrono_pattern);
-            let parsed = match (parsed, self.zero_offset, text.strip_suffix('Z')) {
-                (Err(_), Some(zero), Some(before_zone)) => {
-                    DateTime::parse_from_str(&format!("{before_zone}{zero}"), &self.chrono_pattern)
-                }
-                (parsed, _, _) => parsed,
-            };
-            return parsed.ok().map(|t| t.timestamp_millis());
-        }
-        if self.has_time {
-            return NaiveDateTime::parse_from_str(text, &self.chrono_pattern)
-                .ok()
-                .map(|t| t.and_utc().timestamp_millis());
-        }
-        NaiveDate::parse_from_str(text, &self.chrono_pattern)
-            .ok()
-            .and_then(|date| date.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc().timestamp_millis())
     }
 }
 

@@ -11,6 +11,9 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod cube;
 mod datetime;
+pub(crate) mod datetime_arith;
+mod datetime_days;
+mod datetime_text;
 mod strings;
 
 /// Every function of this module, to register over DataFusion's.
@@ -18,5 +21,8 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
     functions.push(cube::cube_explode());
+    functions.extend(datetime_text::datetime_text_functions());
+    functions.extend(datetime_arith::datetime_arith_functions());
+    functions.extend(datetime_days::datetime_days_functions());
     functions
 }
