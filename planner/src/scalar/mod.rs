@@ -9,12 +9,24 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+mod batch;
 mod datetime;
+mod java_regex;
+mod masks;
+mod positions;
+mod regexp;
+mod split;
 mod strings;
+mod text;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
+    functions.extend(text::text_functions());
+    functions.extend(positions::position_functions());
+    functions.extend(masks::mask_functions());
+    functions.extend(regexp::regex_functions());
+    functions.extend(split::split_functions());
     functions
 }
