@@ -65,6 +65,7 @@ sql_scripts!(
     errors,
     functions_aggregate,
     functions_datetime,
+    functions_strings,
     functions_table,
     insert,
     persistent_query,
