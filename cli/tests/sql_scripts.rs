@@ -61,6 +61,8 @@ sql_scripts!(
     catalog,
     create_stream,
     errors,
+    functions_collections,
+    functions_numeric,
     insert,
     persistent_query,
     pull_query,
