@@ -18,7 +18,8 @@ use arrow::compute::{SortOptions, cast, concat, take};
 use arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 
 use super::lists::{
@@ -35,10 +36,19 @@ pub(crate) fn map_functions() -> Vec<Arc<ScalarUDF>> {
     [AsMap, Keys, Values, Union, Entries]
         .into_iter()
         .map(|kind| {
-            Arc::new(ScalarUDF::from(MapFunction {
-                kind,
-                signature: Signature::user_defined(Volatility::Immutable),
-            }))
+            let signature = match kind {
+                // Two MAPs of any types; the exact variant names a call for planners that
+                // list signatures (a user's call matches the coercion rule first).
+                Union => Signature::one_of(
+                    vec![
+                        TypeSignature::UserDefined,
+                        TypeSignature::Exact(vec![map_of(DataType::Utf8, DataType::Int64); 2]),
+                    ],
+                    Volatility::Immutable,
+                ),
+                _ => Signature::user_defined(Volatility::Immutable),
+            };
+            Arc::new(ScalarUDF::from(MapFunction { kind, signature }))
         })
         .collect()
 }
