@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+mod array_join;
+mod arrays;
 mod batch;
 mod cube;
 mod datetime;
@@ -16,9 +18,14 @@ pub(crate) mod datetime_arith;
 mod datetime_days;
 mod datetime_text;
 mod java_regex;
+mod lists;
+mod maps;
 mod masks;
+mod numeric;
 mod positions;
 mod regexp;
+mod rounding;
+mod series;
 mod split;
 mod strings;
 mod text;
@@ -36,5 +43,11 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(masks::mask_functions());
     functions.extend(regexp::regex_functions());
     functions.extend(split::split_functions());
+    functions.extend(arrays::array_functions());
+    functions.push(array_join::array_join());
+    functions.push(series::generate_series());
+    functions.extend(maps::map_functions());
+    functions.extend(numeric::numeric_functions());
+    functions.extend(rounding::rounding_functions());
     functions
 }
