@@ -61,6 +61,7 @@ sql_scripts!(
     catalog,
     create_stream,
     errors,
+    functions_bytes,
     insert,
     persistent_query,
     pull_query,

@@ -9,12 +9,15 @@ use std::sync::Arc;
 
 use datafusion::logical_expr::ScalarUDF;
 
+mod bytes;
 mod datetime;
+mod encodings;
 mod strings;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
+    functions.extend(bytes::bytes_functions());
     functions
 }
