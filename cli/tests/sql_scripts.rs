@@ -62,6 +62,7 @@ sql_scripts!(
     create_stream,
     errors,
     functions_bytes,
+    functions_json,
     insert,
     persistent_query,
     pull_query,

@@ -12,12 +12,17 @@ use datafusion::logical_expr::ScalarUDF;
 mod bytes;
 mod datetime;
 mod encodings;
+mod json;
+mod json_text;
 mod strings;
+mod to_json;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
+    functions.extend(json::json_functions());
+    functions.push(to_json::to_json_string());
     functions.extend(bytes::bytes_functions());
     functions
 }
