@@ -63,6 +63,7 @@ sql_scripts!(
     errors,
     functions_bytes,
     functions_json,
+    functions_url,
     insert,
     persistent_query,
     pull_query,

@@ -12,10 +12,12 @@ use datafusion::logical_expr::ScalarUDF;
 mod bytes;
 mod datetime;
 mod encodings;
+mod java_uri;
 mod json;
 mod json_text;
 mod strings;
 mod to_json;
+mod url;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
@@ -23,6 +25,7 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     functions.push(datetime::from_unixtime());
     functions.extend(json::json_functions());
     functions.push(to_json::to_json_string());
+    functions.extend(url::url_functions());
     functions.extend(bytes::bytes_functions());
     functions
 }
