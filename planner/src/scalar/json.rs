@@ -1,4 +1,4 @@
-//! ksqlDB's JSON functions over JSON text in STRING values: EXTRACTJSONFIELD,
+//! ksqlDB's JSON functions over JSON text in STRING values: EXTRACTJSONFIELD (`json_path`),
 //! IS_JSON_STRING, JSON_ARRAY_LENGTH, JSON_ARRAY_CONTAINS, JSON_CONCAT, JSON_ITEMS,
 //! JSON_KEYS and JSON_RECORDS, each as its ksqlDB UDF of the same name reads and answers
 //! (`json_text` reads and prints JSON as ksqlDB's Jackson does). Text that is not JSON is an
@@ -25,6 +25,7 @@ use datafusion::logical_expr::{
 };
 use eddy_parser::ColumnType;
 
+use super::json_path;
 use super::json_text::{self, Decimals, Json};
 use crate::types::arrow_type;
 
@@ -45,9 +46,7 @@ pub(crate) fn json_functions() -> Vec<Arc<ScalarUDF>> {
         }))
     })
     .collect();
-    functions.push(Arc::new(ScalarUDF::from(ExtractJsonField {
-        signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable),
-    })));
+    functions.push(json_path::extractjsonfield());
     functions.push(Arc::new(ScalarUDF::from(JsonConcat {
         signature: Signature::one_of(
             vec![TypeSignature::Variadic(vec![DataType::Utf8])],
@@ -61,7 +60,7 @@ pub(crate) fn json_functions() -> Vec<Arc<ScalarUDF>> {
 }
 
 /// The call's arguments as UTF-8 string arrays.
-fn string_arguments(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
+pub(super) fn string_arguments(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
     ColumnarValue::values_to_arrays(args)?
         .iter()
         .map(|array| Ok(cast(array, &DataType::Utf8)?))
@@ -70,7 +69,7 @@ fn string_arguments(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
 
 /// Parses a row's text, an error of the row where it is not JSON (ksqlDB's
 /// `UdfJsonMapper.parseJson`); None for text that holds no value.
-fn parse_or_fail(text: &str) -> Result<Option<Json>> {
+pub(super) fn parse_or_fail(text: &str) -> Result<Option<Json>> {
     match json_text::parse(text) {
         Ok(value) => Ok(value),
         Err(_) => invalid_json(text),
@@ -232,144 +231,6 @@ fn records(texts: &StringArray) -> Result<ArrayRef> {
         }
     }
     Ok(Arc::new(results.finish()))
-}
-
-/// EXTRACTJSONFIELD(json, path), ksqlDB's JsonExtractString UDF: the value at a JSONPath of
-/// `$`, `.name` and `["name"]` steps (a step into an array is an index), text as its text and
-/// anything else as JSON; NULL where the path leads nowhere. A path of another form is an
-/// error, as is text that is not JSON.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ExtractJsonField {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for ExtractJsonField {
-    fn name(&self) -> &str {
-        "extractjsonfield"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arguments = string_arguments(&args.args)?;
-        let [texts, paths] = arguments.as_slice() else {
-            return exec_err!("extractjsonfield takes a JSON text and a path");
-        };
-        let (texts, paths) = (texts.as_string::<i32>(), paths.as_string::<i32>());
-        let mut results = StringBuilder::with_capacity(texts.len(), texts.len() * 8);
-        let mut latest: Option<(&str, Vec<String>)> = None;
-        for row in 0..texts.len() {
-            if texts.is_null(row) || paths.is_null(row) {
-                results.append_null();
-                continue;
-            }
-            let path = paths.value(row);
-            if latest
-                .as_ref()
-                .is_none_or(|(latest_path, _)| *latest_path != path)
-            {
-                latest = Some((path, tokenize_path(path)?));
-            }
-            let tokens = latest
-                .as_ref()
-                .map_or(&[][..], |(_, tokens)| tokens.as_slice());
-            let value = parse_or_fail(texts.value(row))?;
-            results.append_option(
-                value
-                    .as_ref()
-                    .and_then(|value| walk(value, tokens))
-                    .map(Json::to_text),
-            );
-        }
-        Ok(ColumnarValue::Array(Arc::new(results.finish())))
-    }
-}
-
-/// Follows path tokens from `value`: into an array by index, into an object by key.
-fn walk<'a>(mut value: &'a Json, tokens: &[String]) -> Option<&'a Json> {
-    for token in tokens {
-        value = match value {
-            Json::Array(items) => {
-                let index: i32 = token.parse().ok()?;
-                items.get(usize::try_from(index).ok()?)?
-            }
-            Json::Object(members) => &members.iter().find(|(key, _)| key == token)?.1,
-            _ => return None,
-        };
-    }
-    Some(value)
-}
-
-/// The steps of a JSONPath as ksqlDB's JsonPathTokenizer reads them: `$` first, then
-/// `.name` (letters, digits, `_`, `:` and `@`), `[name]` (letters, digits, `_`) or
-/// `["name"]` (with `\"` and `\\` escapes).
-fn tokenize_path(path: &str) -> Result<Vec<String>> {
-    let invalid = || exec_err!("Invalid JSON path: '{path}'");
-    let Some(mut rest) = path.strip_prefix('$') else {
-        return invalid();
-    };
-    let mut tokens = Vec::new();
-    let unquoted = |rest: &str, extra: &[char]| {
-        rest.find(|character: char| {
-            !(character == '_' || character.is_alphanumeric() || extra.contains(&character))
-        })
-        .unwrap_or(rest.len())
-    };
-    while !rest.is_empty() {
-        if let Some(after) = rest.strip_prefix('.') {
-            let end = unquoted(after, &[':', '@']);
-            if end == 0 {
-                return invalid();
-            }
-            tokens.push(after[..end].to_owned());
-            rest = &after[end..];
-        } else if let Some(after) = rest.strip_prefix('[') {
-            let (token, after) = match after.strip_prefix('"') {
-                Some(quoted) => match quoted_subscript(quoted) {
-                    Some(parsed) => parsed,
-                    None => return invalid(),
-                },
-                None => {
-                    let end = unquoted(after, &[]);
-                    if end == 0 {
-                        return invalid();
-                    }
-                    (after[..end].to_owned(), &after[end..])
-                }
-            };
-            let Some(after) = after.strip_prefix(']') else {
-                return invalid();
-            };
-            tokens.push(token);
-            rest = after;
-        } else {
-            return invalid();
-        }
-    }
-    Ok(tokens)
-}
-
-/// A `"..."` subscript after its opening quote: its text and what follows the closing quote.
-fn quoted_subscript(quoted: &str) -> Option<(String, &str)> {
-    let mut token = String::new();
-    let mut characters = quoted.char_indices();
-    while let Some((position, character)) = characters.next() {
-        match character {
-            '"' => return Some((token, &quoted[position + 1..])),
-            '\\' => match characters.next()?.1 {
-                escaped @ ('"' | '\\') => token.push(escaped),
-                _ => return None,
-            },
-            other => token.push(other),
-        }
-    }
-    None
 }
 
 /// JSON_CONCAT(json, ...), ksqlDB's JsonConcat UDF: objects merged key by key (the last
@@ -582,7 +443,7 @@ fn needle_at(needles: &dyn Array, row: usize) -> Needle<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use arrow::datatypes::Field;
     use datafusion::common::ScalarValue;
     use datafusion::config::ConfigOptions;
@@ -596,7 +457,7 @@ mod tests {
             .expect("registered")
     }
 
-    fn call(name: &str, args: Vec<ScalarValue>) -> Result<ScalarValue> {
+    pub(in crate::scalar) fn call(name: &str, args: Vec<ScalarValue>) -> Result<ScalarValue> {
         let function = function(name);
         let arg_types: Vec<DataType> = args.iter().map(ScalarValue::data_type).collect();
         let return_type = function.return_type(&arg_types)?;
@@ -616,67 +477,8 @@ mod tests {
         }
     }
 
-    fn text(value: &str) -> ScalarValue {
+    pub(in crate::scalar) fn text(value: &str) -> ScalarValue {
         ScalarValue::Utf8(Some(value.to_owned()))
-    }
-
-    fn extract(json: &str, path: &str) -> Result<Option<String>> {
-        match call("extractjsonfield", vec![text(json), text(path)])? {
-            ScalarValue::Utf8(value) => Ok(value),
-            other => panic!("a string, not {other:?}"),
-        }
-    }
-
-    #[test]
-    fn extractjsonfield_follows_ksqldb_paths() {
-        let document = r#"{"thing1":{"thing2":"hello"},"array":[101,102]}"#;
-        assert_eq!(
-            extract(document, "$.thing1.thing2")
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("hello")
-        );
-        assert_eq!(
-            extract(document, "$.thing1").ok().flatten().as_deref(),
-            Some(r#"{"thing2":"hello"}"#)
-        );
-        assert_eq!(
-            extract(document, "$").ok().flatten().as_deref(),
-            Some(document)
-        );
-        assert_eq!(
-            extract(document, "$.array.1").ok().flatten().as_deref(),
-            Some("102")
-        );
-        assert_eq!(
-            extract(document, "$.array[0]").ok().flatten().as_deref(),
-            Some("101")
-        );
-        assert_eq!(
-            extract(document, "$[\"thing1\"][\"thing2\"]")
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("hello")
-        );
-        assert_eq!(
-            extract(r#"{"@type": "foo"}"#, "$.@type")
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("foo")
-        );
-        assert_eq!(extract(document, "$.will.not.find.me").ok().flatten(), None);
-        assert_eq!(
-            extract(r#"{"a": null}"#, "$.a").ok().flatten().as_deref(),
-            Some("null")
-        );
-        assert_eq!(extract("", "$.a").ok().flatten(), None);
-        assert!(extract("this is NOT a JSON doc", "$.thing1").is_err());
-        assert!(extract(document, "$['thing1']").is_err());
-        assert!(extract(document, "thing1").is_err());
-        assert!(extract(document, "$.").is_err());
     }
 
     #[test]

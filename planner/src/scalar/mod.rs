@@ -14,6 +14,7 @@ mod datetime;
 mod encodings;
 mod java_uri;
 mod json;
+mod json_path;
 mod json_text;
 mod strings;
 mod to_json;
