@@ -12,12 +12,18 @@ use datafusion::logical_expr::ScalarUDF;
 mod array_join;
 mod arrays;
 mod batch;
+mod bytes;
 mod cube;
 mod datetime;
 pub(crate) mod datetime_arith;
 mod datetime_days;
 mod datetime_text;
+mod encodings;
 mod java_regex;
+mod java_uri;
+mod json;
+mod json_path;
+mod json_text;
 mod lists;
 mod maps;
 mod masks;
@@ -29,6 +35,8 @@ mod series;
 mod split;
 mod strings;
 mod text;
+mod to_json;
+mod url;
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
@@ -49,5 +57,9 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     functions.extend(maps::map_functions());
     functions.extend(numeric::numeric_functions());
     functions.extend(rounding::rounding_functions());
+    functions.extend(json::json_functions());
+    functions.push(to_json::to_json_string());
+    functions.extend(url::url_functions());
+    functions.extend(bytes::bytes_functions());
     functions
 }
