@@ -63,6 +63,7 @@ sql_scripts!(
     catalog,
     create_stream,
     errors,
+    event_time,
     functions_aggregate,
     functions_bytes,
     functions_collections,

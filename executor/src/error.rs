@@ -49,6 +49,9 @@ pub enum DataError {
     NullNotAllowed(String),
     #[error("{0}")]
     OutOfRange(String),
+    /// A date-time outside what it may be: an event time before 1970.
+    #[error("{0}")]
+    DatetimeOutOfRange(String),
     /// COPY data that is not in its format (a line with too few or too many fields, an
     /// unterminated quote).
     #[error("{0}")]

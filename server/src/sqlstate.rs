@@ -125,6 +125,7 @@ fn data_sqlstate(error: &DataError) -> &'static str {
         DataError::InvalidValue(_) => "22P02",
         DataError::NullNotAllowed(_) => "23502",
         DataError::OutOfRange(_) => "22003",
+        DataError::DatetimeOutOfRange(_) => "22008",
         DataError::BadCopyData(_) => "22P04",
         DataError::InvalidEncoding(_) => "22021",
         // data_exception: the function's arguments are bad for it, in no more precise way.
@@ -424,6 +425,10 @@ mod tests {
             "23502"
         );
         assert_eq!(code_of(DataError::OutOfRange("v".into()).into()), "22003");
+        assert_eq!(
+            code_of(DataError::DatetimeOutOfRange("v".into()).into()),
+            "22008"
+        );
         assert_eq!(code_of(DataError::BadCopyData("v".into()).into()), "22P04");
         assert_eq!(
             code_of(DataError::FunctionFailed("v".into()).into()),

@@ -8,7 +8,7 @@
 //! Never: read the clock for a row that carries its own time.
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::compute::cast_with_options;
+use arrow::compute::{cast_with_options, min};
 use arrow::datatypes::{DataType, TimeUnit};
 
 use crate::error::{DataError, EngineError, EngineResult};
@@ -18,8 +18,31 @@ use crate::ingest::values::STRICT;
 pub use eddy_planner::java_time::JavaTimeFormat as ChronoFormat;
 
 /// Event times from a column: BIGINT (epoch ms), TIMESTAMP, or STRING in `format`.
-/// A NULL or unparsable value is a data error naming the column.
+/// A NULL, unparsable or negative value is a data error naming the column: an INSERT or COPY
+/// fails with it, and a persistent query writing the row sets it aside.
 pub fn rowtimes_from_column(
+    column: &ArrayRef,
+    column_name: &str,
+    format: Option<&ChronoFormat>,
+) -> EngineResult<Int64Array> {
+    let rowtimes = event_times(column, column_name, format)?;
+    // Kafka refuses a record timestamp before the epoch, and ksqlDB drops such records: an
+    // event time is never negative.
+    if let Some(earliest) = min(&rowtimes).filter(|&earliest| earliest < 0) {
+        let what = if column_name == eddy_planner::ROWTIME {
+            "rowtime".to_string()
+        } else {
+            format!("the TIMESTAMP column \"{column_name}\"")
+        };
+        return Err(DataError::DatetimeOutOfRange(format!(
+            "{what} is {earliest}, before 1970-01-01T00:00:00Z: an event time cannot be negative"
+        ))
+        .into());
+    }
+    Ok(rowtimes)
+}
+
+fn event_times(
     column: &ArrayRef,
     column_name: &str,
     format: Option<&ChronoFormat>,
