@@ -60,6 +60,13 @@ impl<'text> Source<'text> {
                 _ => token,
             })
             .collect();
+        // ksqlDB's lambdas (`x => ..`, `(x, y) => ..`) have no meaning here yet; without
+        // this, sqlparser would read `x => v` as a named argument.
+        if source.tokens.iter().any(|token| token.token == Token::RArrow) {
+            return Err(ParseError::unsupported(
+                "a lambda function (`x => ..`, which TRANSFORM, FILTER and REDUCE take)",
+            ));
+        }
         source.check_nesting()?;
         Ok(source)
     }
