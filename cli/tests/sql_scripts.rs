@@ -69,6 +69,7 @@ sql_scripts!(
     functions_collections,
     functions_datetime,
     functions_json,
+    functions_lambda,
     functions_numeric,
     functions_strings,
     functions_table,

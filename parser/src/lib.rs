@@ -29,6 +29,7 @@ mod cursor;
 mod ddl;
 mod dml;
 mod error;
+mod lambdas;
 mod limits;
 mod nesting;
 mod select;
@@ -64,6 +65,7 @@ pub use ast::{
     WindowSpec,
 };
 pub use error::ParseError;
+pub use lambdas::LAMBDA_FUNCTION;
 
 /// Parses one column type in ksqlDB's spelling (`BIGINT`, `MAP<STRING, ARRAY<INT>>`); the
 /// inverse of `ColumnType`'s `Display`.

@@ -13,6 +13,7 @@ use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::{Location, Span, Token, TokenWithSpan, Tokenizer};
 
 use crate::error::ParseError;
+use crate::lambdas::rewrite_lambdas;
 use crate::nesting::check_nesting;
 
 /// Where one line of the input starts; `is_ascii` lets most lookups skip walking the line.
@@ -52,7 +53,7 @@ impl<'text> Source<'text> {
                 let detail = lowercase_first(&error.message);
                 source.error_at(error.location, format!("syntax error: {detail}"))
             })?;
-        source.tokens = tokens
+        let mut tokens: Vec<TokenWithSpan> = tokens
             .into_iter()
             .filter(|token| !matches!(token.token, Token::Whitespace(_)))
             .map(|token| match token.token {
@@ -60,13 +61,9 @@ impl<'text> Source<'text> {
                 _ => token,
             })
             .collect();
-        // ksqlDB's lambdas (`x => ..`, `(x, y) => ..`) have no meaning here yet; without
-        // this, sqlparser would read `x => v` as a named argument.
-        if source.tokens.iter().any(|token| token.token == Token::RArrow) {
-            return Err(ParseError::unsupported(
-                "a lambda function (`x => ..`, which TRANSFORM, FILTER and REDUCE take)",
-            ));
-        }
+        rewrite_lambdas(&mut tokens)
+            .map_err(|(location, message)| source.error_at(location, message))?;
+        source.tokens = tokens;
         source.check_nesting()?;
         Ok(source)
     }

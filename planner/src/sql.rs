@@ -28,10 +28,13 @@ use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
-    FunctionArgumentList, FunctionArguments, Ident, ObjectName, ObjectNamePart, Query,
+    FunctionArgumentList, FunctionArguments, Ident, LambdaFunction, LambdaFunctionParameter,
+    LambdaSyntax, ObjectName, ObjectNamePart, OneOrManyWithParens, Query,
     Statement as SqlStatement, Value, ValueWithSpan, Visit, Visitor, visit_expressions_mut,
 };
 use std::ops::ControlFlow;
+
+use eddy_parser::LAMBDA_FUNCTION;
 
 use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
@@ -397,6 +400,38 @@ fn unit_keyword_to_text(function: &mut Function) -> PlanResult<()> {
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
 fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
     let flow = visit_expressions_mut(query, |expr| {
+        if let Expr::Function(function) = expr
+            && function
+                .name
+                .to_string()
+                .eq_ignore_ascii_case(LAMBDA_FUNCTION)
+        {
+            return match lambda_of(function) {
+                Some(lambda) => {
+                    *expr = lambda;
+                    ControlFlow::Continue(())
+                }
+                None => ControlFlow::Break(PlanError::Internal {
+                    message: "a lambda's call lost its parameters or body".into(),
+                }),
+            };
+        }
+        if let Expr::Function(function) = expr
+            && function.name.to_string().eq_ignore_ascii_case("reduce")
+        {
+            return ControlFlow::Break(PlanError::unsupported("REDUCE"));
+        }
+        // A MAP's TRANSFORM and FILTER take lambdas of a key and a value.
+        if let Expr::Function(function) = expr
+            && ["transform", "filter"]
+                .iter()
+                .any(|name| function.name.to_string().eq_ignore_ascii_case(name))
+            && has_lambda_of_two(function)
+        {
+            return ControlFlow::Break(PlanError::unsupported(
+                "TRANSFORM and FILTER of a MAP ((k, v) => ..)",
+            ));
+        }
         // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node;
         // CUBE_EXPLODE explodes the ARRAY of combinations `scalar::cube` makes.
         if let Expr::Function(function) = expr {
@@ -475,6 +510,61 @@ fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
         ControlFlow::Break(error) => Err(error),
         ControlFlow::Continue(()) => Ok(()),
     }
+}
+
+/// Whether a call takes a lambda of two parameters.
+fn has_lambda_of_two(function: &Function) -> bool {
+    let FunctionArguments::List(list) = &function.args else {
+        return false;
+    };
+    list.args.iter().any(|arg| {
+        matches!(
+            arg,
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(LambdaFunction {
+                params: OneOrManyWithParens::Many(params),
+                ..
+            }))) if params.len() == 2
+        )
+    })
+}
+
+/// The lambda the parser wrote as `ksql_lambda(x, y, (body))` (`eddy_parser::LAMBDA_FUNCTION`).
+fn lambda_of(function: &mut Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &mut function.args else {
+        return None;
+    };
+    let mut args: Vec<Expr> = list
+        .args
+        .drain(..)
+        .map(|arg| match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    let body = match args.pop()? {
+        Expr::Nested(body) => body,
+        body => Box::new(body),
+    };
+    let params = args
+        .into_iter()
+        .map(|param| match param {
+            Expr::Identifier(name) => Some(LambdaFunctionParameter {
+                name,
+                data_type: None,
+            }),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let params = match <[LambdaFunctionParameter; 1]>::try_from(params) {
+        Ok([one]) => OneOrManyWithParens::One(one),
+        Err(many) if !many.is_empty() => OneOrManyWithParens::Many(many),
+        Err(_) => return None,
+    };
+    Some(Expr::Lambda(LambdaFunction {
+        params,
+        body,
+        syntax: LambdaSyntax::Arrow,
+    }))
 }
 
 fn is_comparison(op: &BinaryOperator) -> bool {
