@@ -30,7 +30,8 @@ use eddy_parser::sqlparser::ast::{
     BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
     FunctionArgumentList, FunctionArguments, Ident, LambdaFunction, LambdaFunctionParameter,
     LambdaSyntax, ObjectName, ObjectNamePart, OneOrManyWithParens, Query,
-    Statement as SqlStatement, Value, ValueWithSpan, Visit, Visitor, visit_expressions_mut,
+    Statement as SqlStatement, Value, ValueWithSpan, Visit, VisitMut, Visitor,
+    visit_expressions_mut,
 };
 use std::ops::ControlFlow;
 
@@ -110,6 +111,14 @@ impl SqlPlanner {
             |_, _| {},
         )?;
         Ok(plan)
+    }
+
+    /// An expression outside a query (an INSERT's VALUES cell) with ksqlDB's expression rules
+    /// applied, as a query's expressions have them, ready for DataFusion to plan.
+    pub fn ksql_expression(&self, expr: &Expr) -> PlanResult<Expr> {
+        let mut expr = expr.clone();
+        ksql_expression_rules(&mut expr)?;
+        Ok(expr)
     }
 
     /// The names of the catalog sources a query reads (for a persistent query's inputs).
@@ -398,8 +407,8 @@ fn unit_keyword_to_text(function: &mut Function) -> PlanResult<()> {
 /// - `SUBSTRING(s, pos, length)`, ksqlDB's comma form, calls the registry's `substring`
 ///   (ksqlDB's, `scalar/strings.rs`); sqlparser reads it as the `FROM .. FOR` form, which
 ///   DataFusion plans with Postgres' meaning. The `FROM .. FOR` form and `SUBSTR` keep it.
-fn ksql_expression_rules(query: &mut Query) -> PlanResult<()> {
-    let flow = visit_expressions_mut(query, |expr| {
+fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
+    let flow = visit_expressions_mut(node, |expr| {
         if let Expr::Function(function) = expr
             && function
                 .name

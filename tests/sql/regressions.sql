@@ -89,3 +89,10 @@ INSERT INTO items (id, data, f1, f2) VALUES (1, 'a', 1, 2), (2, 'b', 3, NULL), (
 -- @settle
 SELECT f2, f1, total, n FROM by_pair;
 SHOW QUERIES;
+
+-- ksqlDB's constructors and functions failed inside INSERT .. VALUES, which skipped the
+-- rules queries get: MAP('k' := 1) answered "make_map requires an even number of
+-- arguments". A VALUES cell now has the same expression rules as a query.
+CREATE STREAM shaped (id BIGINT, m MAP<STRING, BIGINT>, s STRUCT<a BIGINT, b STRING>, t STRING);
+INSERT INTO shaped (id, m, s, t) VALUES (1, MAP('k' := 1, 'j' := 2), STRUCT(a := 7, b := 'x'), SUBSTRING('hello', 0, 2));
+SELECT id, m, s, t FROM shaped;

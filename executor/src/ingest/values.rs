@@ -157,7 +157,7 @@ pub(crate) fn evaluate(
     let empty = DFSchema::empty();
     let logical = state.create_logical_expr_from_sql_expr(
         ExprWithAlias {
-            expr: expr.clone(),
+            expr: planner.ksql_expression(expr)?,
             alias: None,
         },
         &empty,
