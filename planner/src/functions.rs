@@ -78,7 +78,7 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
         .get_or_insert_with(Vec::new)
         .extend(crate::scalar::ksql_scalar_functions());
     // ksqlDB's TRANSFORM and FILTER of an ARRAY are DataFusion's array_transform and
-    // array_filter, registered again under ksqlDB's names.
+    // array_filter, registered again under ksqlDB's names; REDUCE is Eddy's.
     builder
         .higher_order_functions()
         .get_or_insert_with(Vec::new)
@@ -91,6 +91,10 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
                 Arc::new(function.as_ref().clone().with_aliases([ksql_name]))
             }),
         );
+    builder
+        .higher_order_functions()
+        .get_or_insert_with(Vec::new)
+        .push(crate::scalar::reduce::reduce());
     // First, so that ksqlDB's meaning of an operator wins over DataFusion's planners.
     builder
         .expr_planners()

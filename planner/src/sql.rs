@@ -425,21 +425,20 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
                 }),
             };
         }
-        if let Expr::Function(function) = expr
-            && function.name.to_string().eq_ignore_ascii_case("reduce")
-        {
-            return ControlFlow::Break(PlanError::unsupported("REDUCE"));
-        }
-        // A MAP's TRANSFORM and FILTER take lambdas of a key and a value.
-        if let Expr::Function(function) = expr
-            && ["transform", "filter"]
-                .iter()
-                .any(|name| function.name.to_string().eq_ignore_ascii_case(name))
-            && has_lambda_of_two(function)
-        {
-            return ControlFlow::Break(PlanError::unsupported(
-                "TRANSFORM and FILTER of a MAP ((k, v) => ..)",
-            ));
+        // A MAP's TRANSFORM and FILTER take lambdas of a key and a value, its REDUCE one of
+        // a state, a key and a value.
+        if let Expr::Function(function) = expr {
+            let name = function.name.to_string().to_ascii_lowercase();
+            let map_form = match name.as_str() {
+                "transform" | "filter" => has_lambda_of(function, 2),
+                "reduce" => has_lambda_of(function, 3),
+                _ => false,
+            };
+            if map_form {
+                return ControlFlow::Break(PlanError::unsupported(
+                    "TRANSFORM, FILTER and REDUCE of a MAP ((k, v) => ..)",
+                ));
+            }
         }
         // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node;
         // CUBE_EXPLODE explodes the ARRAY of combinations `scalar::cube` makes.
@@ -521,8 +520,8 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
     }
 }
 
-/// Whether a call takes a lambda of two parameters.
-fn has_lambda_of_two(function: &Function) -> bool {
+/// Whether a call takes a lambda of `count` parameters.
+fn has_lambda_of(function: &Function, count: usize) -> bool {
     let FunctionArguments::List(list) = &function.args else {
         return false;
     };
@@ -532,7 +531,7 @@ fn has_lambda_of_two(function: &Function) -> bool {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(LambdaFunction {
                 params: OneOrManyWithParens::Many(params),
                 ..
-            }))) if params.len() == 2
+            }))) if params.len() == count
         )
     })
 }

@@ -19,7 +19,15 @@ SELECT id, FILTER(prices, p => p > 20) AS dear, FILTER(tags, (t) => t LIKE 's%' 
 -- @each-kind
 SELECT id, TRANSFORM(prices, p => p * factor) AS scaled, FILTER(TRANSFORM(prices, p => p + 1), q => q > 20) AS bumped FROM orders;
 
--- TRANSFORM and FILTER of a MAP ((k, v) => ..) are not supported yet.
+-- REDUCE folds the elements into a state, in order: the state keeps the initial value's
+-- type, a NULL array gives the initial state and a NULL initial state gives NULL.
+-- @each-kind
+SELECT id, REDUCE(prices, 0, (total, p) => total + COALESCE(p, 0)) AS total, REDUCE(tags, '', (s, t) => s + t) AS joined, REDUCE(prices, CAST(NULL AS BIGINT), (s, p) => 1) AS from_null FROM orders;
+-- @each-kind
+SELECT id, REDUCE(prices, factor, (s, p) => s * 2 + p) AS folded, REDUCE(TRANSFORM(prices, p => p * factor), 1, (s, p) => s + 1) AS counted FROM orders;
+
+-- TRANSFORM, FILTER and REDUCE of a MAP ((k, v) => ..) are not supported yet.
 CREATE STREAM scores (id BIGINT, m MAP<STRING, BIGINT>) WITH (PARTITIONS = 1);
 SELECT TRANSFORM(m, (k, v) => UCASE(k), (k, v) => v * 2) FROM scores;
 SELECT FILTER(m, (k, v) => v > 1) FROM scores;
+SELECT REDUCE(m, 0, (s, k, v) => s + v) FROM scores;

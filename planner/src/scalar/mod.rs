@@ -29,6 +29,7 @@ mod maps;
 mod masks;
 mod numeric;
 mod positions;
+pub(crate) mod reduce;
 mod regexp;
 mod rounding;
 mod series;
