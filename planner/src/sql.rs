@@ -27,7 +27,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
-    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
+    AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
     FunctionArgumentList, FunctionArguments, Ident, LambdaFunction, LambdaFunctionParameter,
     LambdaSyntax, ObjectName, ObjectNamePart, OneOrManyWithParens, Query,
     Statement as SqlStatement, Value, ValueWithSpan, Visit, VisitMut, Visitor,
@@ -424,6 +424,15 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
                     message: "a lambda's call lost its parameters or body".into(),
                 }),
             };
+        }
+        // `f(..)[1]->field`: a struct field after an index or a call, named as identifiers
+        // fold (sqlparser leaves it an identifier, which DataFusion does not read there).
+        if let Expr::CompoundFieldAccess { access_chain, .. } = expr {
+            for access in access_chain.iter_mut() {
+                if let AccessExpr::Dot(Expr::Identifier(field)) = access {
+                    *access = AccessExpr::Dot(Expr::value(Value::SingleQuotedString(fold(field))));
+                }
+            }
         }
         // A MAP's TRANSFORM and FILTER take lambdas of a key and a value, its REDUCE one of
         // a state, a key and a value.

@@ -106,7 +106,10 @@ SELECT id, MAP_KEYS(MAP('apple' := 10, 'banana' := 20)) AS doc_keys,
     MAP_VALUES(MAP('apple' := 10, 'banana' := 20)) AS doc_values,
     MAP_UNION(MAP('apple' := 10, 'banana' := 20), MAP('apple' := 50)) AS doc_union
 FROM maps WHERE id = 1;
--- ENTRIES' structs have ksqlDB's fields K and V.
+-- ENTRIES' structs have ksqlDB's fields K and V (lower case, as Eddy folds names), which
+-- `->` reaches after an index.
 CREATE STREAM map_entries AS SELECT id, ENTRIES(m, true) AS e FROM maps;
 -- @settle
 DESCRIBE map_entries;
+-- @each-kind
+SELECT id, ENTRIES(m, true)[1]->K AS first_key, ENTRIES(m, true)[1]->v AS first_value FROM maps;

@@ -27,9 +27,10 @@ use super::lists::{
     item_type, list_argument, list_of, list_type,
 };
 
-/// ENTRIES' struct field names, as ksqlDB's Entries UDF names them.
-const ENTRY_KEY_FIELD: &str = "K";
-const ENTRY_VALUE_FIELD: &str = "V";
+/// ENTRIES' struct field names: ksqlDB's Entries UDF's K and V, folded to lower case as
+/// Eddy's identifiers are, so `e->K` and `e->k` both reach them.
+const ENTRY_KEY_FIELD: &str = "k";
+const ENTRY_VALUE_FIELD: &str = "v";
 
 pub(crate) fn map_functions() -> Vec<Arc<ScalarUDF>> {
     use Kind::*;
