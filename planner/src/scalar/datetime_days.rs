@@ -215,28 +215,13 @@ fn ints(array: &ArrayRef) -> Vec<Option<i64>> {
 #[cfg(test)]
 mod tests {
     use arrow::array::{Int64Array, StringArray};
-    use arrow::datatypes::Field;
-    use datafusion::config::ConfigOptions;
 
     use super::*;
+    use crate::scalar::test_support::{invoke_on_columns, named};
 
     fn call(name: &str, columns: Vec<ArrayRef>, returns: DataType) -> Result<ArrayRef> {
-        let function = datetime_days_functions()
-            .into_iter()
-            .find(|function| function.name() == name)
-            .expect("a function of the file");
-        let rows = columns.first().map_or(1, |column| column.len());
-        let answer = function.invoke_with_args(ScalarFunctionArgs {
-            arg_fields: columns
-                .iter()
-                .map(|column| Arc::new(Field::new("a", column.data_type().clone(), true)))
-                .collect(),
-            args: columns.into_iter().map(ColumnarValue::Array).collect(),
-            number_rows: rows,
-            return_field: Arc::new(Field::new("r", returns, true)),
-            config_options: Arc::new(ConfigOptions::default()),
-        })?;
-        answer.to_array(rows)
+        let function = named(datetime_days_functions(), name);
+        invoke_on_columns(&function, columns, returns)
     }
 
     fn longs(values: &[Option<i64>]) -> ArrayRef {

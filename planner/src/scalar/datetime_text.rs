@@ -374,29 +374,14 @@ fn time_of_micros(micros: i64) -> Option<NaiveTime> {
 
 #[cfg(test)]
 mod tests {
-    use arrow::datatypes::Field;
-    use datafusion::config::ConfigOptions;
 
     use super::*;
+    use crate::scalar::test_support::{invoke_on_columns, named};
 
     fn call(name: &str, columns: Vec<ArrayRef>) -> Result<ArrayRef> {
-        let function = datetime_text_functions()
-            .into_iter()
-            .find(|function| function.name() == name)
-            .expect("a function of the file");
-        let rows = columns[0].len();
+        let function = named(datetime_text_functions(), name);
         let returns = function.return_type(&[])?;
-        let answer = function.invoke_with_args(ScalarFunctionArgs {
-            arg_fields: columns
-                .iter()
-                .map(|column| Arc::new(Field::new("a", column.data_type().clone(), true)))
-                .collect(),
-            args: columns.into_iter().map(ColumnarValue::Array).collect(),
-            number_rows: rows,
-            return_field: Arc::new(Field::new("r", returns, true)),
-            config_options: Arc::new(ConfigOptions::default()),
-        })?;
-        answer.to_array(rows)
+        invoke_on_columns(&function, columns, returns)
     }
 
     fn texts(values: &[Option<&str>]) -> ArrayRef {

@@ -444,11 +444,10 @@ fn needle_at(needles: &dyn Array, row: usize) -> Needle<'_> {
 
 #[cfg(test)]
 pub(super) mod tests {
-    use arrow::datatypes::Field;
     use datafusion::common::ScalarValue;
-    use datafusion::config::ConfigOptions;
 
     use super::*;
+    use crate::scalar::test_support::invoke;
 
     fn function(name: &str) -> Arc<ScalarUDF> {
         json_functions()
@@ -461,16 +460,8 @@ pub(super) mod tests {
         let function = function(name);
         let arg_types: Vec<DataType> = args.iter().map(ScalarValue::data_type).collect();
         let return_type = function.return_type(&arg_types)?;
-        let answer = function.invoke_with_args(ScalarFunctionArgs {
-            arg_fields: arg_types
-                .iter()
-                .map(|data_type| Arc::new(Field::new("a", data_type.clone(), true)))
-                .collect(),
-            args: args.into_iter().map(ColumnarValue::Scalar).collect(),
-            number_rows: 1,
-            return_field: Arc::new(Field::new("r", return_type, true)),
-            config_options: Arc::new(ConfigOptions::default()),
-        })?;
+        let args = args.into_iter().map(ColumnarValue::Scalar).collect();
+        let answer = invoke(&function, args, return_type, 1)?;
         match answer {
             ColumnarValue::Array(array) => ScalarValue::try_from_array(&array, 0),
             ColumnarValue::Scalar(scalar) => Ok(scalar),

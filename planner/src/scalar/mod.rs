@@ -35,6 +35,8 @@ mod rounding;
 mod series;
 mod split;
 mod strings;
+#[cfg(test)]
+mod test_support;
 mod text;
 mod to_json;
 mod url;
