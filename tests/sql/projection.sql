@@ -43,3 +43,9 @@ INSERT INTO people (id, name, street) VALUES (2, 'bob', NULL);
 -- @each-kind
 SELECT id, name + '@' + street AS label, id + 1 AS next FROM people;
 SELECT name + 1 AS nonsense FROM people;
+
+-- AS_VALUE(key) selects a key column a second time as an ordinary value column.
+CREATE STREAM with_copy AS SELECT id, AS_VALUE(id) AS id_value, name FROM people;
+-- @wait-rows with_copy 2
+DESCRIBE with_copy;
+SELECT * FROM with_copy;

@@ -11,6 +11,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 mod array_join;
 mod arrays;
+mod as_value;
 mod batch;
 mod bytes;
 mod cube;
@@ -46,6 +47,7 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     let mut functions = strings::string_functions();
     functions.push(datetime::from_unixtime());
     functions.push(cube::cube_explode());
+    functions.push(as_value::as_value());
     functions.extend(datetime_text::datetime_text_functions());
     functions.extend(datetime_arith::datetime_arith_functions());
     functions.extend(datetime_days::datetime_days_functions());
