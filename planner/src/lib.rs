@@ -15,6 +15,7 @@ pub mod error;
 pub mod functions;
 pub mod java_time;
 pub mod moments;
+mod names;
 mod operators;
 mod projection;
 mod scalar;

@@ -17,7 +17,7 @@ use eddy_parser::sqlparser::ast::{
 };
 
 use crate::catalog::{Catalog, SourceDef};
-use crate::sql::{fold, object_name_last};
+use crate::names::{fold, object_name_last};
 
 /// The prefix of generated names for expressions.
 const GENERATED_PREFIX: &str = "ksql_col";

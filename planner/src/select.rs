@@ -17,7 +17,8 @@ use eddy_parser::{Emit, SelectStatement};
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::sql::{SqlPlanner, fold};
+use crate::names::fold;
+use crate::sql::SqlPlanner;
 use crate::types::{arrow_type, is_key_type, storable_type, type_name};
 
 /// Where a persistent query writes.

@@ -39,6 +39,7 @@ use eddy_parser::LAMBDA_FUNCTION;
 
 use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
+use crate::names::{fold, object_name_last};
 use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
 use crate::{functions, projection};
 
@@ -189,22 +190,6 @@ impl SchemaProvider for CatalogSchema {
     fn table_exist(&self, name: &str) -> bool {
         let catalog = self.catalog.read().expect("catalog lock is never poisoned");
         catalog.source(name).is_some()
-    }
-}
-
-/// Folds a name the way DataFusion does: unquoted identifiers to lower case.
-pub(crate) fn fold(ident: &Ident) -> String {
-    if ident.quote_style.is_some() {
-        ident.value.clone()
-    } else {
-        ident.value.to_lowercase()
-    }
-}
-
-pub(crate) fn object_name_last(name: &ObjectName) -> Option<&Ident> {
-    match name.0.last() {
-        Some(ObjectNamePart::Identifier(ident)) => Some(ident),
-        _ => None,
     }
 }
 
