@@ -197,17 +197,11 @@ impl AddUnits {
 }
 
 #[cfg(test)]
-fn ints(array: &ArrayRef) -> Vec<Option<i64>> {
-    let array = cast(array, &DataType::Int64).expect("numbers");
-    array.as_primitive::<Int64Type>().iter().collect()
-}
-
-#[cfg(test)]
 mod tests {
     use arrow::array::{Int64Array, StringArray};
 
     use super::*;
-    use crate::scalar::test_support::{invoke_on_columns, named};
+    use crate::scalar::test_support::{ints, invoke_on_columns, named};
 
     fn call(name: &str, columns: Vec<ArrayRef>, returns: DataType) -> Result<ArrayRef> {
         let function = named(datetime_arith_functions(), name);

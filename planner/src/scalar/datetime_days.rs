@@ -205,19 +205,12 @@ fn convert_tz(timestamps: &ArrayRef, from: &ArrayRef, to: &ArrayRef) -> Result<A
     Ok(Arc::new(TimestampMillisecondArray::from(answers)))
 }
 
-/// The INT days a function answers, for tests.
-#[cfg(test)]
-fn ints(array: &ArrayRef) -> Vec<Option<i64>> {
-    let array = cast(array, &DataType::Int64).expect("numbers");
-    array.as_primitive::<Int64Type>().iter().collect()
-}
-
 #[cfg(test)]
 mod tests {
     use arrow::array::{Int64Array, StringArray};
 
     use super::*;
-    use crate::scalar::test_support::{invoke_on_columns, named};
+    use crate::scalar::test_support::{ints, invoke_on_columns, named};
 
     fn call(name: &str, columns: Vec<ArrayRef>, returns: DataType) -> Result<ArrayRef> {
         let function = named(datetime_days_functions(), name);

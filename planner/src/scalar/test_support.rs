@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::ArrayRef;
-use arrow::datatypes::{DataType, Field};
+use arrow::array::{ArrayRef, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Int64Type};
 use datafusion::common::Result;
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF};
@@ -46,4 +47,10 @@ pub(super) fn invoke_on_columns(
     let rows = columns.first().map_or(1, |column| column.len());
     let args = columns.into_iter().map(ColumnarValue::Array).collect();
     invoke(function, args, returns, rows)?.to_array(rows)
+}
+
+/// A column of whole numbers (any integer type), as BIGINTs.
+pub(super) fn ints(array: &ArrayRef) -> Vec<Option<i64>> {
+    let array = cast(array, &DataType::Int64).expect("numbers");
+    array.as_primitive::<Int64Type>().iter().collect()
 }

@@ -37,10 +37,11 @@ use arrow::error::ArrowError;
 use datafusion::scalar::ScalarValue;
 pub use eddy_planner::functions::ByOffset;
 use eddy_planner::functions::{histogram_type, top_k};
+use eddy_planner::moments::{Correlation, Deviation};
 
 use self::accumulators::{CountStates, DecimalSumStates, FloatSumStates, IntSumStates};
 use self::extremum::new_extremum_states;
-use self::moments::{CorrelationStates, DeviationStates};
+use self::moments::RunningStates;
 use self::multiset::{MultisetOutput, new_multiset_states};
 use self::sequenced::{SequencedOutput, new_sequenced_states};
 
@@ -488,8 +489,8 @@ impl Accumulator {
             AggregateFunction::Histogram => {
                 new_multiset_states(function, MultisetOutput::Histogram, input)?
             }
-            AggregateFunction::StddevSamp => Box::new(DeviationStates::new(function)),
-            AggregateFunction::Correlation => Box::new(CorrelationStates::new(function)),
+            AggregateFunction::StddevSamp => Box::new(RunningStates::<Deviation>::new(function)),
+            AggregateFunction::Correlation => Box::new(RunningStates::<Correlation>::new(function)),
             AggregateFunction::LatestByOffset(by_offset) => {
                 new_sequenced_states(function, SequencedOutput::Latest(by_offset), input)?
             }

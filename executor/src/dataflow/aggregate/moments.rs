@@ -18,35 +18,43 @@ use super::accumulators::retracted_more_than_inserted;
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
 
+/// A group's running sums: what a batch adds to them, the answer, and the saved form.
+pub(super) trait RunningSums: Copy + Default + Send + 'static {
+    /// Adds the batch's rows (with their weights) to the groups' sums.
+    fn update(
+        groups: &mut [Self],
+        batch: &Batch<'_>,
+        function: AggregateFunction,
+    ) -> Result<(), AggregateError>;
+    fn count(&self) -> i64;
+    fn answer(&self) -> f64;
+    /// The sums after the count, in their saved order.
+    fn sums(&self) -> Vec<f64>;
+    fn from_saved(count: i64, sums: &[f64]) -> Self;
+    /// How many sums follow the count.
+    const SUMS: usize;
+}
+
 /// A column as doubles.
 fn doubles(array: &dyn Array) -> Result<Float64Array, AggregateError> {
     let array = cast(array, &DataType::Float64)?;
     Ok(array.as_primitive::<Float64Type>().clone())
 }
 
-pub(super) struct DeviationStates {
-    function: AggregateFunction,
-    groups: Vec<Deviation>,
-}
+impl RunningSums for Deviation {
+    const SUMS: usize = 2;
 
-impl DeviationStates {
-    pub(super) fn new(function: AggregateFunction) -> Self {
-        DeviationStates {
-            function,
-            groups: Vec::new(),
-        }
-    }
-}
-
-impl GroupStates for DeviationStates {
-    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
-        grow_to_fit(&mut self.groups, batch.groups);
-        let values = doubles(batch.argument(self.function)?)?;
+    fn update(
+        groups: &mut [Self],
+        batch: &Batch<'_>,
+        function: AggregateFunction,
+    ) -> Result<(), AggregateError> {
+        let values = doubles(batch.argument(function)?)?;
         for (row, value) in values.iter().enumerate() {
             let Some(value) = value else {
                 continue;
             };
-            let deviation = &mut self.groups[batch.groups[row]];
+            let deviation = &mut groups[batch.groups[row]];
             let weight = batch.weights[row];
             for _ in 0..weight.unsigned_abs() {
                 match weight > 0 {
@@ -55,72 +63,45 @@ impl GroupStates for DeviationStates {
                 }
             }
         }
-        match batch
-            .groups
-            .iter()
-            .find(|&&group| self.groups[group].count < 0)
-        {
-            Some(&group) => Err(retracted_more_than_inserted(self.function, group)),
-            None => Ok(()),
-        }
-    }
-
-    fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
-        let results = groups.iter().map(|&group| {
-            self.groups
-                .get(group)
-                .copied()
-                .unwrap_or_default()
-                .stddev_samp()
-        });
-        Ok(Arc::new(Float64Array::from_iter_values(results)))
-    }
-
-    fn save(&self, group: usize, encoder: &mut Encoder) {
-        let deviation = self.groups.get(group).copied().unwrap_or_default();
-        encoder.put_i64(deviation.count);
-        encoder.put_f64(deviation.sum);
-        encoder.put_f64(deviation.m2);
-    }
-
-    fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
-        let deviation = Deviation {
-            count: decoder.i64()?,
-            sum: decoder.f64()?,
-            m2: decoder.f64()?,
-        };
-        if deviation.count < 0 {
-            return Err(corrupt("a negative count"));
-        }
-        *grow_to_group(&mut self.groups, group) = deviation;
         Ok(())
     }
-}
 
-pub(super) struct CorrelationStates {
-    function: AggregateFunction,
-    groups: Vec<Correlation>,
-}
+    fn count(&self) -> i64 {
+        self.count
+    }
 
-impl CorrelationStates {
-    pub(super) fn new(function: AggregateFunction) -> Self {
-        CorrelationStates {
-            function,
-            groups: Vec::new(),
+    fn answer(&self) -> f64 {
+        self.stddev_samp()
+    }
+
+    fn sums(&self) -> Vec<f64> {
+        vec![self.sum, self.m2]
+    }
+
+    fn from_saved(count: i64, sums: &[f64]) -> Self {
+        Deviation {
+            count,
+            sum: sums[0],
+            m2: sums[1],
         }
     }
 }
 
-impl GroupStates for CorrelationStates {
-    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
-        grow_to_fit(&mut self.groups, batch.groups);
-        let pairs = batch.argument(self.function)?;
+impl RunningSums for Correlation {
+    const SUMS: usize = 5;
+
+    fn update(
+        groups: &mut [Self],
+        batch: &Batch<'_>,
+        function: AggregateFunction,
+    ) -> Result<(), AggregateError> {
+        let pairs = batch.argument(function)?;
         let Some(pairs) = pairs
             .as_struct_opt()
             .filter(|pairs| pairs.num_columns() == 2)
         else {
             return Err(AggregateError::Invariant {
-                function: self.function.name(),
+                function: function.name(),
                 detail: format!("values of type {} for a pair", pairs.data_type()),
             });
         };
@@ -128,13 +109,65 @@ impl GroupStates for CorrelationStates {
         let ys = doubles(pairs.column(1).as_ref())?;
         for (row, (x, y)) in xs.iter().zip(ys.iter()).enumerate() {
             if let (Some(x), Some(y), true) = (x, y, pairs.is_valid(row)) {
-                self.groups[batch.groups[row]].add(x, y, batch.weights[row]);
+                groups[batch.groups[row]].add(x, y, batch.weights[row]);
             }
         }
+        Ok(())
+    }
+
+    fn count(&self) -> i64 {
+        self.count
+    }
+
+    fn answer(&self) -> f64 {
+        self.coefficient()
+    }
+
+    fn sums(&self) -> Vec<f64> {
+        vec![
+            self.x_sum,
+            self.y_sum,
+            self.x_squared_sum,
+            self.y_squared_sum,
+            self.xy_sum,
+        ]
+    }
+
+    fn from_saved(count: i64, sums: &[f64]) -> Self {
+        Correlation {
+            count,
+            x_sum: sums[0],
+            y_sum: sums[1],
+            x_squared_sum: sums[2],
+            y_squared_sum: sums[3],
+            xy_sum: sums[4],
+        }
+    }
+}
+
+/// The running sums of every group of one aggregate.
+pub(super) struct RunningStates<S> {
+    function: AggregateFunction,
+    groups: Vec<S>,
+}
+
+impl<S: RunningSums> RunningStates<S> {
+    pub(super) fn new(function: AggregateFunction) -> Self {
+        RunningStates {
+            function,
+            groups: Vec::new(),
+        }
+    }
+}
+
+impl<S: RunningSums> GroupStates for RunningStates<S> {
+    fn update(&mut self, batch: &Batch<'_>) -> Result<(), AggregateError> {
+        grow_to_fit(&mut self.groups, batch.groups);
+        S::update(&mut self.groups, batch, self.function)?;
         match batch
             .groups
             .iter()
-            .find(|&&group| self.groups[group].count < 0)
+            .find(|&&group| self.groups[group].count() < 0)
         {
             Some(&group) => Err(retracted_more_than_inserted(self.function, group)),
             None => Ok(()),
@@ -142,43 +175,59 @@ impl GroupStates for CorrelationStates {
     }
 
     fn evaluate(&self, groups: &[usize]) -> Result<ArrayRef, AggregateError> {
-        let results = groups.iter().map(|&group| {
-            self.groups
-                .get(group)
-                .copied()
-                .unwrap_or_default()
-                .coefficient()
-        });
-        Ok(Arc::new(Float64Array::from_iter_values(results)))
+        let answers = groups
+            .iter()
+            .map(|&group| self.groups.get(group).copied().unwrap_or_default().answer());
+        Ok(Arc::new(Float64Array::from_iter_values(answers)))
     }
 
     fn save(&self, group: usize, encoder: &mut Encoder) {
         let sums = self.groups.get(group).copied().unwrap_or_default();
-        encoder.put_i64(sums.count);
-        for sum in [
-            sums.x_sum,
-            sums.y_sum,
-            sums.x_squared_sum,
-            sums.y_squared_sum,
-            sums.xy_sum,
-        ] {
+        encoder.put_i64(sums.count());
+        for sum in sums.sums() {
             encoder.put_f64(sum);
         }
     }
 
     fn load(&mut self, group: usize, decoder: &mut Decoder<'_>) -> Result<(), AggregateError> {
-        let sums = Correlation {
-            count: decoder.i64()?,
-            x_sum: decoder.f64()?,
-            y_sum: decoder.f64()?,
-            x_squared_sum: decoder.f64()?,
-            y_squared_sum: decoder.f64()?,
-            xy_sum: decoder.f64()?,
-        };
-        if sums.count < 0 {
+        let count = decoder.i64()?;
+        let sums = (0..S::SUMS)
+            .map(|_| decoder.f64())
+            .collect::<Result<Vec<_>, _>>()?;
+        if count < 0 {
             return Err(corrupt("a negative count"));
         }
-        *grow_to_group(&mut self.groups, group) = sums;
+        *grow_to_group(&mut self.groups, group) = S::from_saved(count, &sums);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int64Array;
+    use datafusion::scalar::ScalarValue;
+
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn deviation_saves_loads_and_undoes() {
+        let mut spread = accumulator(AggregateFunction::StddevSamp, &DataType::Int64);
+        let values = arc(Int64Array::from(vec![Some(2), Some(4), None, Some(9)]));
+        apply(&mut spread, values, &[0, 0, 0, 1], &[1, 1, 1, 1]);
+        assert_round_trips(&spread, &[0, 1, 2]);
+        let [two_values, one_value, none] = results(&spread, &[0, 1, 2]).try_into().unwrap();
+        assert_eq!(two_values, ScalarValue::Float64(Some(2f64.sqrt())));
+        assert_eq!(one_value, ScalarValue::Float64(Some(0.0)));
+        assert_eq!(none, ScalarValue::Float64(Some(0.0)));
+        apply(&mut spread, arc(Int64Array::from(vec![4])), &[0], &[-1]);
+        assert_eq!(results(&spread, &[0]), [ScalarValue::Float64(Some(0.0))]);
+        let too_many = spread.update(
+            &[1, 1],
+            Some(&arc(Int64Array::from(vec![9, 9]))),
+            &[-1, -1],
+            &[],
+        );
+        assert!(too_many.is_err(), "a retraction of what was never inserted");
     }
 }
