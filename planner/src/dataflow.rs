@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::{Field, SchemaRef};
+use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
@@ -23,6 +23,7 @@ use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, Unnest};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
 
@@ -103,9 +104,6 @@ pub struct AggregatePlan {
     pub output_steps: Vec<Step>,
     /// The columns the user selected.
     pub output_schema: SchemaRef,
-    /// Output columns that are GROUP BY keys, in GROUP BY order: the result's primary key.
-    /// `None` for an output that does not select every GROUP BY expression.
-    pub key_columns: Option<Vec<usize>>,
 }
 
 /// What a push or persistent query runs.
@@ -128,6 +126,53 @@ impl Dataflow {
             Dataflow::Stateless(plan) => &plan.output_schema,
             Dataflow::Aggregate(plan) => &plan.output_schema,
         }
+    }
+
+    /// Makes the output these columns of the current output, in this order, under these
+    /// names: the last projection picks them, so nothing is computed twice.
+    pub fn select_output(&mut self, columns: &[(usize, String)]) -> PlanResult<()> {
+        let (steps, output_schema) = match self {
+            Dataflow::Stateless(plan) => (&mut plan.steps, &mut plan.output_schema),
+            Dataflow::Aggregate(plan) => (&mut plan.output_steps, &mut plan.output_schema),
+        };
+        let fields =
+            columns
+                .iter()
+                .map(|(position, name)| {
+                    let field = output_schema.fields().get(*position).ok_or_else(|| {
+                        PlanError::Internal {
+                            message: format!("output column {position} does not exist"),
+                        }
+                    })?;
+                    Ok(field.as_ref().clone().with_name(name))
+                })
+                .collect::<PlanResult<Vec<Field>>>()?;
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            output_schema.metadata().clone(),
+        ));
+        let exprs: Vec<Arc<dyn PhysicalExpr>> = match steps.last() {
+            Some(Step::Project { exprs, .. }) if exprs.len() == output_schema.fields().len() => {
+                let picked = columns
+                    .iter()
+                    .map(|(position, _)| Arc::clone(&exprs[*position]))
+                    .collect();
+                steps.pop();
+                picked
+            }
+            _ => columns
+                .iter()
+                .map(|(position, name)| {
+                    Arc::new(PhysicalColumn::new(name, *position)) as Arc<dyn PhysicalExpr>
+                })
+                .collect(),
+        };
+        steps.push(Step::Project {
+            exprs,
+            schema: Arc::clone(&schema),
+        });
+        *output_schema = schema;
+        Ok(())
     }
 }
 
@@ -186,7 +231,6 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         aggregate_schema,
         output_steps,
         output_schema,
-        key_columns: key_columns(plan, aggregate),
     }))
 }
 
@@ -283,40 +327,6 @@ fn aggregate_call(
         args,
         output,
     })
-}
-
-/// The output positions of the GROUP BY keys, if the SELECT list passes every one through.
-fn key_columns(plan: &LogicalPlan, aggregate: &Aggregate) -> Option<Vec<usize>> {
-    let mut node = plan;
-    let projection = loop {
-        match node {
-            LogicalPlan::Projection(projection) => break projection,
-            LogicalPlan::Filter(filter) => node = &filter.input,
-            LogicalPlan::SubqueryAlias(alias) => node = &alias.input,
-            LogicalPlan::Limit(limit) => node = &limit.input,
-            _ => return None,
-        }
-    };
-    if !matches!(
-        projection.input.as_ref(),
-        LogicalPlan::Aggregate(_) | LogicalPlan::Filter(_)
-    ) {
-        return None;
-    }
-    (0..aggregate.group_expr.len())
-        .map(|group| {
-            let (qualifier, field) = aggregate.schema.qualified_field(group);
-            projection
-                .expr
-                .iter()
-                .position(|expr| match expr.clone().unalias() {
-                    Expr::Column(column) => {
-                        column.name == *field.name() && column.relation.as_ref() == qualifier
-                    }
-                    _ => false,
-                })
-        })
-        .collect()
 }
 
 /// Lowers a logical plan (after the analyzer) to a stateless dataflow. Event time is not a

@@ -59,6 +59,9 @@ pub enum PlanError {
     /// A statement that is well-formed but invalid here (bad property, bad key, wrong arity).
     #[error("{message}")]
     Invalid { message: String },
+    /// A GROUP BY rule broken: an aggregate in GROUP BY, an ungrouped column, no aggregate.
+    #[error("{message}")]
+    Grouping { message: String },
     /// An object is in use and cannot be dropped or changed (ksqlDB's wording).
     #[error("{message}")]
     InUse { message: String },

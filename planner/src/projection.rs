@@ -16,7 +16,7 @@ use eddy_parser::sqlparser::ast::{
     SelectItemQualifiedWildcardKind, SetExpr, TableFactor, WildcardAdditionalOptions,
 };
 
-use crate::catalog::{Catalog, SourceDef};
+use crate::catalog::{Catalog, Column, SourceDef};
 use crate::names::{fold, object_name_last};
 
 /// The prefix of generated names for expressions.
@@ -310,11 +310,108 @@ fn is_plain(options: &WildcardAdditionalOptions) -> bool {
 }
 
 fn push_columns(qualifier: &Ident, source: &SourceDef, projection: &mut Vec<SelectItem>) {
-    for column in &source.columns {
+    push_column_items(qualifier, source.columns.iter(), projection);
+}
+
+fn push_column_items<'a>(
+    qualifier: &Ident,
+    columns: impl Iterator<Item = &'a Column>,
+    projection: &mut Vec<SelectItem>,
+) {
+    for column in columns {
         projection.push(SelectItem::UnnamedExpr(Expr::CompoundIdentifier(vec![
             qualifier.clone(),
             Ident::with_quote('"', column.name.clone()),
         ])));
+    }
+}
+
+/// For a persistent query that keys its result anew (PARTITION BY): `*` and `s.*` over its
+/// one input list the input's value columns, then its key columns, as ksqlDB's repartition
+/// moves the old key into the value. Returns whether the SELECT list had such a wildcard.
+pub(crate) fn expand_wildcards_keys_last(
+    query: &mut Query,
+    qualifier: &Ident,
+    source: &SourceDef,
+) -> bool {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return false;
+    };
+    let mut expanded = false;
+    let mut projection = Vec::with_capacity(select.projection.len());
+    for item in select.projection.drain(..) {
+        let names_input = match &item {
+            SelectItem::Wildcard(options) => is_plain(options),
+            SelectItem::QualifiedWildcard(
+                SelectItemQualifiedWildcardKind::ObjectName(name),
+                options,
+            ) => {
+                is_plain(options)
+                    && name.0.len() == 1
+                    && object_name_last(name).map(fold) == Some(fold(qualifier))
+            }
+            _ => false,
+        };
+        if !names_input {
+            projection.push(item);
+            continue;
+        }
+        expanded = true;
+        let (keys, values): (Vec<&Column>, Vec<&Column>) =
+            source.columns.iter().partition(|column| column.key);
+        push_column_items(qualifier, values.into_iter().chain(keys), &mut projection);
+    }
+    select.projection = projection;
+    expanded
+}
+
+/// The one catalog source a query's SELECT reads, and the qualifier it is referred to by.
+pub(crate) fn single_input<'a>(
+    query: &Query,
+    catalog: &'a Catalog,
+) -> Option<(Ident, &'a SourceDef)> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    match select.from.as_slice() {
+        [from] if from.joins.is_empty() => match relation_of(&from.relation, catalog)? {
+            (qualifier, Some(source)) => Some((qualifier, source)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// ksqlDB's name for a new key column that no SELECT item names (PARTITION BY an expression
+/// under `*`): a struct field's name, else `ksql_col_<n>`, free among the input's columns
+/// and `taken`.
+pub(crate) fn generated_key_name(
+    expr: &Expr,
+    source: &SourceDef,
+    qualifier: &Ident,
+    taken: &[&str],
+) -> String {
+    let relations = [(qualifier.clone(), Some(source))];
+    let mut names = GeneratedNames::of_sources(&relations);
+    for name in taken {
+        let (base, number) = split_number(name);
+        names
+            .taken
+            .entry(base.to_owned())
+            .or_default()
+            .insert(number);
+    }
+    let field = match expr {
+        Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [first, _] if is_qualifier(first, &relations) => None,
+            [_, .., last] => Some(last),
+            _ => None,
+        },
+        _ => None,
+    };
+    match field {
+        Some(field) => names.next(&fold(field), true),
+        None => names.next(GENERATED_PREFIX, false),
     }
 }
 

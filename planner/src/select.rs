@@ -11,21 +11,21 @@
 
 use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
-use eddy_parser::sqlparser::ast::{Expr, Value};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::names::fold;
+use crate::projection::single_input;
+use crate::result_key::{PartitionBy, ResultLayout, stream_layout, table_layout};
 use crate::sql::SqlPlanner;
 use crate::types::{arrow_type, is_key_type, storable_type, type_name};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
 pub enum PersistentSink<'a> {
-    /// `CREATE STREAM|TABLE .. AS SELECT`: a new source of this kind.
-    Create(SourceKind),
+    /// `CREATE STREAM|TABLE name AS SELECT`: a new source of this kind and name.
+    Create(SourceKind, &'a str),
     /// `INSERT INTO stream SELECT`: an existing stream, whose columns the rows must fit.
     InsertInto(&'a SourceDef),
 }
@@ -41,6 +41,38 @@ pub struct PersistentQuery {
     /// The sink's columns with its key marked: the SELECT list's for a new sink, the target's
     /// for INSERT INTO.
     pub columns: Vec<Column>,
+}
+
+impl PersistentQuery {
+    /// The dataflow, writing `sink`'s columns in the sink's order. A query planned again on
+    /// restart writes into the sink it made when created, and a sink made by an earlier
+    /// version of Eddy may order its columns otherwise (key columns did not always come
+    /// first).
+    pub fn into_dataflow_for(mut self, sink: &SourceDef) -> PlanResult<Dataflow> {
+        let planned_names = self.columns.iter().map(|column| &column.name);
+        if planned_names.eq(sink.columns.iter().map(|column| &column.name)) {
+            return Ok(self.dataflow);
+        }
+        let positions = sink
+            .columns
+            .iter()
+            .map(|column| {
+                let position = self
+                    .columns
+                    .iter()
+                    .position(|planned| planned.name == column.name)
+                    .ok_or_else(|| {
+                        PlanError::invalid(format!(
+                            "the query writing \"{}\" no longer gives its column \"{}\"",
+                            sink.name, column.name
+                        ))
+                    })?;
+                Ok((position, column.name.clone()))
+            })
+            .collect::<PlanResult<Vec<_>>>()?;
+        self.dataflow.select_output(&positions)?;
+        Ok(self.dataflow)
+    }
 }
 
 impl SqlPlanner {
@@ -77,17 +109,34 @@ impl SqlPlanner {
                 "EMIT FINAL (it needs a windowed aggregation)",
             ));
         }
-        if let (PersistentSink::InsertInto(_), Some(_)) = (sink, &select.partition_by) {
-            return Err(PlanError::invalid(
-                "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed",
-            ));
-        }
-        let plan = self.plan_query(&select.query).await?;
         let inputs = self.relations(&select.query);
         let input = self.single_input(&inputs)?;
-        let dataflow = lower(&plan)?;
+        let mut query = select.query.as_ref().clone();
+        let partition_by = match (sink, &select.partition_by) {
+            (_, None) => None,
+            (PersistentSink::InsertInto(_), Some(_)) => {
+                return Err(PlanError::invalid(
+                    "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed",
+                ));
+            }
+            (PersistentSink::Create(SourceKind::Table, _), Some(_)) => {
+                return Err(PlanError::invalid(
+                    "a table is keyed by its GROUP BY (or its input's PRIMARY KEY); PARTITION BY is for streams",
+                ));
+            }
+            (PersistentSink::Create(SourceKind::Stream, _), Some(exprs)) => {
+                let qualifier = single_input(&query, &self.read_catalog())
+                    .map(|(qualifier, _)| qualifier)
+                    .ok_or_else(|| {
+                        PlanError::unsupported("PARTITION BY of a query that reads a subquery")
+                    })?;
+                Some(PartitionBy::prepare(exprs, &mut query, qualifier, &input)?)
+            }
+        };
+        let plan = self.plan_query(&query).await?;
+        let mut dataflow = lower(&plan)?;
         let sink_kind = match sink {
-            PersistentSink::Create(kind) => kind,
+            PersistentSink::Create(kind, _) => kind,
             PersistentSink::InsertInto(target) => target.kind,
         };
         check_result_kind(sink_kind, &dataflow, &input)?;
@@ -95,15 +144,13 @@ impl SqlPlanner {
             return Err(PlanError::invalid("a persistent query cannot have a LIMIT"));
         }
         let columns = match sink {
-            PersistentSink::Create(SourceKind::Stream) => {
-                let mut columns = output_columns(dataflow.output_schema())?;
-                mark_stream_keys(&mut columns, select, &input)?;
-                columns
+            PersistentSink::Create(SourceKind::Stream, name) => {
+                let layout = stream_layout(&plan, partition_by.as_ref(), &input, name)?;
+                keyed_columns(&mut dataflow, &layout)?
             }
-            PersistentSink::Create(SourceKind::Table) => {
-                let mut columns = output_columns(dataflow.output_schema())?;
-                mark_table_keys(&mut columns, select, &dataflow, &input)?;
-                columns
+            PersistentSink::Create(SourceKind::Table, name) => {
+                let layout = table_layout(&plan, &input, name)?;
+                keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::InsertInto(target) => {
                 if inputs.contains(&target.name) {
@@ -204,100 +251,24 @@ fn output_columns(output_schema: &SchemaRef) -> PlanResult<Vec<Column>> {
     Ok(columns)
 }
 
-/// A stream's KEY columns: the PARTITION BY columns, or else the input's key columns that the
-/// query passes through under their own names.
-fn mark_stream_keys(
-    columns: &mut [Column],
-    select: &SelectStatement,
-    input: &SourceDef,
-) -> PlanResult<()> {
-    let Some(partition_by) = &select.partition_by else {
-        for column in columns.iter_mut() {
-            column.key = input
-                .columns
-                .iter()
-                .any(|key| key.key && key.name == column.name);
-        }
-        return Ok(());
-    };
-    for expr in partition_by {
-        let name = match expr {
-            Expr::Value(value) if matches!(value.value, Value::Null) => continue,
-            Expr::Identifier(ident) => fold(ident),
-            Expr::CompoundIdentifier(parts) => parts.last().map(fold).unwrap_or_default(),
-            other => {
-                return Err(PlanError::Unsupported {
-                    feature: format!(
-                        "PARTITION BY an expression ({other}); select it with an alias and PARTITION BY the alias"
-                    ),
-                });
-            }
-        };
-        let column = columns
-            .iter_mut()
-            .find(|column| column.name == name)
-            .ok_or_else(|| {
-                PlanError::invalid(format!(
-                    "PARTITION BY column \"{name}\" must be in the SELECT list"
-                ))
-            })?;
-        column.key = true;
-    }
-    Ok(())
-}
-
-/// A table's PRIMARY KEY: the GROUP BY expressions, or the input table's key columns, which
-/// the SELECT list must pass through.
-fn mark_table_keys(
-    columns: &mut [Column],
-    select: &SelectStatement,
-    dataflow: &Dataflow,
-    input: &SourceDef,
-) -> PlanResult<()> {
-    if select.partition_by.is_some() {
-        return Err(PlanError::invalid(
-            "a table is keyed by its GROUP BY (or its input's PRIMARY KEY); PARTITION BY is for streams",
-        ));
-    }
-    let keys: Vec<usize> = match dataflow {
-        Dataflow::Aggregate(aggregate) => aggregate.key_columns.clone().ok_or_else(|| {
-            PlanError::invalid("every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY")
-        })?,
-        Dataflow::Stateless(_) => input
-            .columns
-            .iter()
-            .filter(|column| column.key)
-            .map(|key| {
-                columns
-                    .iter()
-                    .position(|column| column.name == key.name)
-                    .ok_or_else(|| {
-                        PlanError::invalid(format!(
-                            "the SELECT list must include \"{}\", the PRIMARY KEY of table \"{}\", under its own name",
-                            key.name, input.name
-                        ))
-                    })
-            })
-            .collect::<PlanResult<_>>()?,
-    };
-    if keys.is_empty() {
-        return Err(PlanError::unsupported(
-            "an aggregation without GROUP BY in a persistent query (a table needs a key)",
-        ));
-    }
-    for index in keys {
-        if !is_key_type(&columns[index].data_type) {
+/// The result's columns as `layout` orders them, its key columns marked: the dataflow writes
+/// them in that order.
+fn keyed_columns(dataflow: &mut Dataflow, layout: &ResultLayout) -> PlanResult<Vec<Column>> {
+    dataflow.select_output(&layout.columns)?;
+    let mut columns = output_columns(dataflow.output_schema())?;
+    for column in &mut columns[..layout.key_count] {
+        if !is_key_type(&column.data_type) {
             return Err(PlanError::Unsupported {
                 feature: format!(
                     "a key column of type {} (\"{}\")",
-                    type_name(&columns[index].data_type),
-                    columns[index].name
+                    type_name(&column.data_type),
+                    column.name
                 ),
             });
         }
-        columns[index].key = true;
+        column.key = true;
     }
-    Ok(())
+    Ok(columns)
 }
 
 /// INSERT INTO .. SELECT gives the target's columns, in order, of types that cast to them.
@@ -370,7 +341,7 @@ mod tests {
     #[tokio::test]
     async fn an_aggregation_makes_a_table_keyed_by_its_group_by() {
         let sql = "SELECT url, COUNT(*) AS n FROM clicks GROUP BY url";
-        let query = persistent(sql, PersistentSink::Create(SourceKind::Table))
+        let query = persistent(sql, PersistentSink::Create(SourceKind::Table, "out"))
             .await
             .expect("plans");
         assert_eq!(columns(&query), ["url KEY", "n"]);
@@ -378,24 +349,52 @@ mod tests {
         assert_eq!(query.input_partitions, 2);
         assert!(matches!(query.dataflow, Dataflow::Aggregate(_)));
         assert_eq!(
-            message(persistent(sql, PersistentSink::Create(SourceKind::Stream)).await),
+            message(persistent(sql, PersistentSink::Create(SourceKind::Stream, "out")).await),
             "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT"
         );
         assert_eq!(
             message(
                 persistent(
                     "SELECT COUNT(*) AS n FROM clicks GROUP BY url",
-                    PersistentSink::Create(SourceKind::Table)
+                    PersistentSink::Create(SourceKind::Table, "out")
                 )
                 .await
             ),
-            "every GROUP BY expression must be in the SELECT list: together they are the table's PRIMARY KEY"
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the grouping expression url in its projection (eg, SELECT url...)."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_query_planned_again_writes_its_sinks_column_order() {
+        let sql = "SELECT url, COUNT(*) AS n FROM clicks GROUP BY url";
+        let planned = || persistent(sql, PersistentSink::Create(SourceKind::Table, "out"));
+        let query = planned().await.expect("plans");
+        let mut sink = clicks();
+        sink.columns = query.columns.clone();
+        let same = query.into_dataflow_for(&sink).expect("fits");
+        sink.columns.reverse();
+        let reordered = planned()
+            .await
+            .expect("plans")
+            .into_dataflow_for(&sink)
+            .expect("fits");
+        let names = |dataflow: &Dataflow| -> Vec<String> {
+            let fields = dataflow.output_schema().fields();
+            fields.iter().map(|field| field.name().clone()).collect()
+        };
+        assert_eq!(names(&same), ["url", "n"]);
+        assert_eq!(names(&reordered), ["n", "url"]);
+        sink.columns[0].name = "gone".into();
+        let refused = planned().await.expect("plans").into_dataflow_for(&sink);
+        assert_eq!(
+            refused.expect_err("a column is missing").to_string(),
+            "the query writing \"clicks\" no longer gives its column \"gone\""
         );
     }
 
     #[tokio::test]
     async fn a_stream_keeps_its_inputs_key_unless_partitioned_anew() {
-        let stream = PersistentSink::Create(SourceKind::Stream);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
         let query = persistent("SELECT user_id, url FROM clicks", stream)
             .await
             .expect("plans");
@@ -403,7 +402,11 @@ mod tests {
         let query = persistent("SELECT user_id, url FROM clicks PARTITION BY url", stream)
             .await
             .expect("plans");
-        assert_eq!(columns(&query), ["user_id", "url KEY"]);
+        assert_eq!(columns(&query), ["url KEY", "user_id"]);
+        let query = persistent("SELECT * FROM clicks PARTITION BY upper(url)", stream)
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["ksql_col_0 KEY", "url", "user_id"]);
         let query = persistent("SELECT url FROM clicks PARTITION BY NULL", stream)
             .await
             .expect("plans");
@@ -412,7 +415,7 @@ mod tests {
             message(
                 persistent(
                     "SELECT url FROM clicks",
-                    PersistentSink::Create(SourceKind::Table)
+                    PersistentSink::Create(SourceKind::Table, "out")
                 )
                 .await
             ),
@@ -455,8 +458,8 @@ mod tests {
 
     #[tokio::test]
     async fn clauses_no_operator_runs_yet_are_refused_by_name() {
-        let stream = PersistentSink::Create(SourceKind::Stream);
-        let table = PersistentSink::Create(SourceKind::Table);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
+        let table = PersistentSink::Create(SourceKind::Table, "out");
         for (sql, sink, expected) in [
             (
                 "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url",

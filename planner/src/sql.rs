@@ -41,7 +41,7 @@ use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::names::{fold, object_name_last};
 use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
-use crate::{functions, projection};
+use crate::{functions, grouping, projection};
 
 /// DataFusion's names for the one catalog and schema Eddy has.
 pub const CATALOG_NAME: &str = "eddy";
@@ -104,8 +104,13 @@ impl SqlPlanner {
             projection::rewrite_query(&mut query, &catalog, true);
         }
         ksql_expression_rules(&mut query)?;
+        grouping::check_no_aggregate_in_group_by(&query, &self.state)?;
         let statement = DfStatement::Statement(Box::new(SqlStatement::Query(Box::new(query))));
-        let plan = self.state.statement_to_plan(statement).await?;
+        let plan = self
+            .state
+            .statement_to_plan(statement)
+            .await
+            .map_err(grouping::reword)?;
         let plan = self.state.analyzer().execute_and_check(
             plan,
             self.state.config_options(),

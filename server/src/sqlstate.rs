@@ -113,6 +113,7 @@ fn plan_sqlstate(error: &PlanError) -> &'static str {
         PlanError::InvalidDefinition { .. } => "42P16",
         PlanError::TypeMismatch { .. } => "42804",
         PlanError::Invalid { .. } => "22023",
+        PlanError::Grouping { .. } => "42803",
         PlanError::InUse { .. } => "55006",
         PlanError::Unsupported { .. } => "0A000",
         PlanError::Internal { .. } => "XX000",
@@ -319,6 +320,12 @@ mod tests {
                     message: "m".into(),
                 },
                 "22023",
+            ),
+            (
+                PlanError::Grouping {
+                    message: "m".into(),
+                },
+                "42803",
             ),
             (
                 PlanError::InUse {

@@ -49,7 +49,7 @@ CREATE STREAM limited AS SELECT url FROM clicks LIMIT 3;
 CREATE STREAM windowed AS SELECT url FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE);
 CREATE STREAM final_only AS SELECT url FROM clicks EMIT FINAL;
 CREATE STREAM dup_names AS SELECT url, url FROM clicks;
-CREATE STREAM with_rowtime AS SELECT url, rowtime FROM clicks;
+CREATE STREAM with_rowtime AS SELECT user_id, url, rowtime FROM clicks;
 CREATE STREAM bad_key AS SELECT url FROM clicks PARTITION BY user_id;
 CREATE STREAM from_nowhere AS SELECT url FROM nowhere;
 INSERT INTO slow_clicks SELECT user_id FROM more_clicks;

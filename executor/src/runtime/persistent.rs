@@ -123,9 +123,10 @@ impl Runner {
         };
         let mut statements = eddy_parser::parse_sql(&query.sql)?;
         let (select, sink) = match statements.pop().map(|parsed| parsed.statement) {
-            Some(Statement::CreateAsSelect(create)) => {
-                (create.select, PersistentSink::Create(sink_def.kind))
-            }
+            Some(Statement::CreateAsSelect(create)) => (
+                create.select,
+                PersistentSink::Create(sink_def.kind, &sink_def.name),
+            ),
             Some(Statement::InsertSelect(insert)) => {
                 (insert.select, PersistentSink::InsertInto(&sink_def))
             }
@@ -136,7 +137,11 @@ impl Runner {
                 )));
             }
         };
-        let dataflow = env.planner.plan_persistent(&select, sink).await?.dataflow;
+        let dataflow = env
+            .planner
+            .plan_persistent(&select, sink)
+            .await?
+            .into_dataflow_for(&sink_def)?;
         let input_def = env
             .read_catalog()
             .source_required(dataflow.source())?

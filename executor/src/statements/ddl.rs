@@ -77,7 +77,7 @@ pub async fn create_as_select(
     }
     let planned = engine
         .planner()
-        .plan_persistent(&create.select, PersistentSink::Create(kind))
+        .plan_persistent(&create.select, PersistentSink::Create(kind, &create.name))
         .await?;
     let settings = parse_properties(
         &create.properties,
