@@ -5,6 +5,7 @@
 //! Dropping a `RowStream` stops all work behind it: that is how cancel and disconnect free
 //! a push query's resources.
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -14,7 +15,7 @@ use futures::Stream;
 use futures::stream::BoxStream;
 
 use crate::copy_in::CopyInSink;
-use crate::error::EngineError;
+use crate::error::{EngineError, panic_message};
 pub use eddy_parser::TransactionStatement;
 
 /// The result of one statement.
@@ -111,7 +112,51 @@ impl RowStream {
 impl Stream for RowStream {
     type Item = Result<RecordBatch, EngineError>;
 
+    /// A panic while computing the rows (a pull query's DataFusion operators run here) ends
+    /// the result with an error instead of the client's connection.
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.batches.as_mut().poll_next(cx)
+        let polled = catch_unwind(AssertUnwindSafe(|| self.batches.as_mut().poll_next(cx)));
+        match polled {
+            Ok(poll) => poll,
+            Err(panic) => {
+                let message = format!(
+                    "the query failed while computing its rows: {}",
+                    panic_message(panic.as_ref())
+                );
+                // The stream is left half polled and is never polled again.
+                self.batches = Box::pin(futures::stream::empty());
+                Poll::Ready(Some(Err(EngineError::Internal(message))))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::Schema;
+    use futures::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_while_computing_rows_ends_the_result_with_an_error() {
+        let schema = Arc::new(Schema::empty());
+        let first = RecordBatch::new_empty(Arc::clone(&schema));
+        let batches = futures::stream::iter([0, 1]).map(move |index| match index {
+            0 => Ok(first.clone()),
+            _ => panic!("an operator broke an invariant"),
+        });
+        let mut rows = RowStream::from_stream(schema, false, batches.boxed());
+        assert!(matches!(rows.next().await, Some(Ok(_))));
+        let Some(Err(EngineError::Internal(message))) = rows.next().await else {
+            panic!("the panic is an error of the result");
+        };
+        assert_eq!(
+            message,
+            "the query failed while computing its rows: an operator broke an invariant"
+        );
+        assert!(rows.next().await.is_none());
     }
 }

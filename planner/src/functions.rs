@@ -52,8 +52,6 @@ use datafusion::common::{
     plan_datafusion_err, plan_err,
 };
 use datafusion::execution::SessionStateBuilder;
-use datafusion::functions_nested::array_filter::array_filter_higher_order_function;
-use datafusion::functions_nested::array_transform::array_transform_higher_order_function;
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -77,24 +75,11 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
         .scalar_functions()
         .get_or_insert_with(Vec::new)
         .extend(crate::scalar::ksql_scalar_functions());
-    // ksqlDB's TRANSFORM and FILTER of an ARRAY are DataFusion's array_transform and
-    // array_filter, registered again under ksqlDB's names; REDUCE is Eddy's.
+    // ksqlDB's TRANSFORM, FILTER and REDUCE, of an ARRAY and of a MAP.
     builder
         .higher_order_functions()
         .get_or_insert_with(Vec::new)
-        .extend(
-            [
-                (array_transform_higher_order_function(), "transform"),
-                (array_filter_higher_order_function(), "filter"),
-            ]
-            .map(|(function, ksql_name)| {
-                Arc::new(function.as_ref().clone().with_aliases([ksql_name]))
-            }),
-        );
-    builder
-        .higher_order_functions()
-        .get_or_insert_with(Vec::new)
-        .push(crate::scalar::reduce::reduce());
+        .extend(crate::scalar::ksql_higher_order_functions());
     // First, so that ksqlDB's meaning of an operator wins over DataFusion's planners.
     builder
         .expr_planners()

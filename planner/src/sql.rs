@@ -424,21 +424,6 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
                 }
             }
         }
-        // A MAP's TRANSFORM and FILTER take lambdas of a key and a value, its REDUCE one of
-        // a state, a key and a value.
-        if let Expr::Function(function) = expr {
-            let name = function.name.to_string().to_ascii_lowercase();
-            let map_form = match name.as_str() {
-                "transform" | "filter" => has_lambda_of(function, 2),
-                "reduce" => has_lambda_of(function, 3),
-                _ => false,
-            };
-            if map_form {
-                return ControlFlow::Break(PlanError::unsupported(
-                    "TRANSFORM, FILTER and REDUCE of a MAP ((k, v) => ..)",
-                ));
-            }
-        }
         // ksqlDB's EXPLODE is SQL's UNNEST, which DataFusion plans as its own node;
         // CUBE_EXPLODE explodes the ARRAY of combinations `scalar::cube` makes.
         if let Expr::Function(function) = expr {
@@ -517,22 +502,6 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
         ControlFlow::Break(error) => Err(error),
         ControlFlow::Continue(()) => Ok(()),
     }
-}
-
-/// Whether a call takes a lambda of `count` parameters.
-fn has_lambda_of(function: &Function, count: usize) -> bool {
-    let FunctionArguments::List(list) = &function.args else {
-        return false;
-    };
-    list.args.iter().any(|arg| {
-        matches!(
-            arg,
-            FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Lambda(LambdaFunction {
-                params: OneOrManyWithParens::Many(params),
-                ..
-            }))) if params.len() == count
-        )
-    })
 }
 
 /// The lambda the parser wrote as `ksql_lambda(x, y, (body))` (`eddy_parser::LAMBDA_FUNCTION`).

@@ -31,16 +31,7 @@ pub fn arrow_type(column_type: &ColumnType) -> DataType {
             arrow_type(item),
             true,
         ))),
-        ColumnType::Map(key, value) => {
-            let entries = Fields::from(vec![
-                Field::new("key", arrow_type(key), false),
-                Field::new("value", arrow_type(value), true),
-            ]);
-            DataType::Map(
-                Arc::new(Field::new("entries", DataType::Struct(entries), false)),
-                false,
-            )
-        }
+        ColumnType::Map(key, value) => map_type(arrow_type(key), arrow_type(value)),
         ColumnType::Struct(fields) => DataType::Struct(
             fields
                 .iter()
@@ -157,6 +148,19 @@ pub fn storable_type(data_type: &DataType) -> Option<ColumnType> {
         DataType::Dictionary(_, value) => storable_type(value)?,
         _ => return None,
     })
+}
+
+/// The MAP of `key` to `value` as Eddy stores ksqlDB's MAP: entries of a non-NULL `key` and
+/// a nullable `value`, unsorted.
+pub fn map_type(key: DataType, value: DataType) -> DataType {
+    let entries = Fields::from(vec![
+        Field::new("key", key, false),
+        Field::new("value", value, true),
+    ]);
+    DataType::Map(
+        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
+        false,
+    )
 }
 
 /// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.

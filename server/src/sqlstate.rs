@@ -149,6 +149,9 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
         DataFusionError::Configuration(_) => "22023",
+        // A function refusing the values it was given (ksqlDB's functions report a bad
+        // argument so): the data is at fault, not Eddy.
+        DataFusionError::Execution(_) => "22000",
         DataFusionError::ResourcesExhausted(_) => "53200",
         _ => "XX000",
     }
@@ -391,8 +394,10 @@ mod tests {
             "22012"
         );
 
-        let execution = DataFusionError::Execution("operator failed".into());
-        assert_eq!(code_of(EngineError::DataFusion(execution)), "XX000");
+        let refused = DataFusionError::Execution("SPLIT_TO_MAP: a bad delimiter".into());
+        assert_eq!(code_of(EngineError::DataFusion(refused)), "22000");
+        let broken = DataFusionError::Internal("an operator broke an invariant".into());
+        assert_eq!(code_of(EngineError::DataFusion(broken)), "XX000");
     }
 
     #[test]

@@ -22,6 +22,8 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
+use crate::types::map_type;
+
 use super::lists::{
     PickedList, argument_array, common_type, element_converter, element_range, element_rows,
     item_type, list_argument, list_of, list_type,
@@ -43,7 +45,7 @@ pub(crate) fn map_functions() -> Vec<Arc<ScalarUDF>> {
                 Union => Signature::one_of(
                     vec![
                         TypeSignature::UserDefined,
-                        TypeSignature::Exact(vec![map_of(DataType::Utf8, DataType::Int64); 2]),
+                        TypeSignature::Exact(vec![map_type(DataType::Utf8, DataType::Int64); 2]),
                     ],
                     Volatility::Immutable,
                 ),
@@ -72,18 +74,6 @@ enum Kind {
 struct MapFunction {
     kind: Kind,
     signature: Signature,
-}
-
-/// The MAP type of `key` to `value`, as ksqlDB's MAP is stored.
-fn map_of(key: DataType, value: DataType) -> DataType {
-    let entries = Fields::from(vec![
-        Field::new("key", key, false),
-        Field::new("value", value, true),
-    ]);
-    DataType::Map(
-        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
-        false,
-    )
 }
 
 /// The key and value types of a MAP argument's type; NULL is a MAP of STRING to NULL.
@@ -144,16 +134,16 @@ impl ScalarUDFImpl for MapFunction {
             }
             Kind::Keys | Kind::Values => {
                 let (key, value) = map_parts(name, &arg_types[0])?;
-                vec![map_of(key, value)]
+                vec![map_type(key, value)]
             }
             Kind::Entries => {
                 let (key, value) = map_parts(name, &arg_types[0])?;
-                vec![map_of(key, value), DataType::Boolean]
+                vec![map_type(key, value), DataType::Boolean]
             }
             Kind::Union => {
                 let (left_key, left_value) = map_parts(name, &arg_types[0])?;
                 let (right_key, right_value) = map_parts(name, &arg_types[1])?;
-                let common = map_of(
+                let common = map_type(
                     common_type(name, &left_key, &right_key)?,
                     common_type(name, &left_value, &right_value)?,
                 );
@@ -165,7 +155,7 @@ impl ScalarUDFImpl for MapFunction {
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         let name = self.name();
         Ok(match self.kind {
-            Kind::AsMap => map_of(
+            Kind::AsMap => map_type(
                 item_type(&list_type(name, &arg_types[0])?),
                 item_type(&list_type(name, &arg_types[1])?),
             ),
@@ -263,7 +253,7 @@ impl MapBuilder {
         let keys = take(keys, &UInt64Array::from(self.key_positions), None)?;
         let values = take(values, &UInt64Array::from(self.value_positions), None)?;
         let DataType::Map(entries_field, _) =
-            map_of(keys.data_type().clone(), values.data_type().clone())
+            map_type(keys.data_type().clone(), values.data_type().clone())
         else {
             return exec_err!("a MAP type is a map");
         };

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{HigherOrderUDF, ScalarUDF};
 
 mod array_join;
 mod arrays;
@@ -20,6 +20,7 @@ pub(crate) mod datetime_arith;
 mod datetime_days;
 mod datetime_text;
 mod encodings;
+mod higher_order;
 mod java_regex;
 mod java_uri;
 mod json;
@@ -30,7 +31,7 @@ mod maps;
 mod masks;
 mod numeric;
 mod positions;
-pub(crate) mod reduce;
+mod reduce;
 mod regexp;
 mod rounding;
 mod series;
@@ -41,6 +42,15 @@ mod test_support;
 mod text;
 mod to_json;
 mod url;
+
+/// ksqlDB's functions that take lambdas, to register over DataFusion's.
+pub(crate) fn ksql_higher_order_functions() -> Vec<Arc<HigherOrderUDF>> {
+    vec![
+        higher_order::transform(),
+        higher_order::filter_function(),
+        reduce::reduce(),
+    ]
+}
 
 /// Every function of this module, to register over DataFusion's.
 pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {

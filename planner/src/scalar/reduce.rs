@@ -1,7 +1,8 @@
-//! REDUCE(array, initial, (state, x) => ..) with ksqlDB's meaning (its Reduce UDF): the
-//! lambda folds the array's elements, in order, into a state that starts as `initial`; the
-//! answer is the last state. A NULL initial state gives NULL, a NULL array the initial state.
-//! Each step's result is cast to the initial state's type, as ksqlDB's state keeps its type.
+//! REDUCE(array, initial, (state, x) => ..) and REDUCE(map, initial, (state, k, v) => ..)
+//! with ksqlDB's meaning (its Reduce UDF): the lambda folds the array's elements (the MAP's
+//! entries), in order, into a state that starts as `initial`; the answer is the last state.
+//! A NULL initial state gives NULL, a NULL array or MAP the initial state. Each step's
+//! result is cast to the initial state's type, as ksqlDB's state keeps its type.
 //!
 //! The fold runs a batch at a time: step k evaluates the lambda once over the k-th element
 //! of every row whose array is that long, so the lambda runs max-length times per batch.
@@ -11,14 +12,17 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, UInt32Array};
+use arrow::array::{Array, ArrayRef, AsArray, ListArray, MapArray, UInt32Array};
 use arrow::compute::{cast, interleave, take, take_arrays};
 use arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, HigherOrderFunctionArgs, HigherOrderReturnFieldArgs, HigherOrderSignature,
-    HigherOrderUDF, HigherOrderUDFImpl, LambdaParametersProgress, ValueOrLambda, Volatility,
+    HigherOrderUDF, HigherOrderUDFImpl, LambdaArgument, LambdaParametersProgress, ValueOrLambda,
+    Volatility,
 };
+
+use super::higher_order::MapEntries;
 
 pub(crate) fn reduce() -> Arc<HigherOrderUDF> {
     Arc::new(HigherOrderUDF::new_from_impl(Reduce {
@@ -64,14 +68,18 @@ impl HigherOrderUDFImpl for Reduce {
         else {
             return plan_err!("REDUCE takes an ARRAY, an initial state and a lambda");
         };
-        let DataType::List(element) = list.data_type() else {
-            return plan_err!("REDUCE takes an ARRAY, not {}", list.data_type());
-        };
         let state = Arc::new(Field::new("state", initial.data_type().clone(), true));
-        Ok(LambdaParametersProgress::Complete(vec![vec![
-            state,
-            Arc::clone(element),
-        ]]))
+        let parameters = match list.data_type() {
+            DataType::List(element) => vec![state, Arc::clone(element)],
+            DataType::Map(entries, _) => match entries.data_type() {
+                DataType::Struct(fields) if fields.len() == 2 => {
+                    vec![state, Arc::clone(&fields[0]), Arc::clone(&fields[1])]
+                }
+                other => return plan_err!("a MAP of unexpected entries {other}"),
+            },
+            other => return plan_err!("REDUCE takes an ARRAY or a MAP, not {other}"),
+        };
+        Ok(LambdaParametersProgress::Complete(vec![parameters]))
     }
 
     fn return_field_from_args(&self, args: HigherOrderReturnFieldArgs) -> Result<FieldRef> {
@@ -79,7 +87,7 @@ impl HigherOrderUDFImpl for Reduce {
             [_, ValueOrLambda::Value(initial), _] => {
                 Ok(Arc::new(Field::new("", initial.data_type().clone(), true)))
             }
-            _ => plan_err!("REDUCE takes an ARRAY, an initial state and a lambda"),
+            _ => plan_err!("REDUCE takes an ARRAY or a MAP, an initial state and a lambda"),
         }
     }
 
@@ -94,45 +102,117 @@ impl HigherOrderUDFImpl for Reduce {
             return exec_err!("REDUCE takes an ARRAY, an initial state and a lambda");
         };
         let state_type = args.return_type().clone();
-        let lists = list.to_array(rows)?;
-        let Some(lists) = lists.as_list_opt::<i32>() else {
-            return exec_err!("REDUCE takes an ARRAY, not {}", lists.data_type());
+        let folded = list.to_array(rows)?;
+        let states = cast(&initial.to_array(rows)?, &state_type)?;
+        let states = match folded.data_type() {
+            DataType::Map(_, _) => match folded.as_map_opt() {
+                Some(maps) => fold(states, &state_type, lambda, &Parts::of_map(maps)?)?,
+                None => return exec_err!("REDUCE got {} for a MAP", folded.data_type()),
+            },
+            _ => match folded.as_list_opt::<i32>() {
+                Some(lists) => fold(states, &state_type, lambda, &Parts::of_list(lists))?,
+                None => {
+                    return exec_err!("REDUCE takes an ARRAY or a MAP, not {}", folded.data_type());
+                }
+            },
         };
-        let mut states = cast(&initial.to_array(rows)?, &state_type)?;
-        // How many elements each row folds: none for a NULL array or a NULL initial state.
-        let lengths: Vec<usize> = (0..rows)
-            .map(|row| match lists.is_valid(row) && states.is_valid(row) {
-                true => lists.value_length(row) as usize,
-                false => 0,
-            })
-            .collect();
-        let steps = lengths.iter().copied().max().unwrap_or(0);
-        for step in 0..steps {
-            let folding: Vec<u32> = (0..rows)
-                .filter(|&row| lengths[row] > step)
-                .map(|row| row as u32)
-                .collect();
-            let folding = UInt32Array::from(folding);
-            let elements = UInt32Array::from_iter_values(
-                folding
-                    .values()
-                    .iter()
-                    .map(|&row| lists.value_offsets()[row as usize] as u32 + step as u32),
-            );
-            let folded_states = take(&states, &folding, None)?;
-            let folded_elements = take(lists.values(), &elements, None)?;
-            let state_param = || Ok(Arc::clone(&folded_states));
-            let element_param = || Ok(Arc::clone(&folded_elements));
-            let next = lambda
-                .evaluate(&[&state_param, &element_param], |captured| {
-                    Ok(take_arrays(captured, &folding, None)?)
-                })?
-                .into_array(folding.len())?;
-            let next = cast(&next, &state_type)?;
-            states = replace_rows(&states, &folding, &next)?;
-        }
         Ok(ColumnarValue::Array(states))
     }
+}
+
+/// What REDUCE folds, as parallel arrays of parts (an ARRAY's elements; a MAP's keys and
+/// values) with each row's first part and number of parts.
+struct Parts {
+    parts: Vec<ArrayRef>,
+    starts: Vec<u32>,
+    lengths: Vec<usize>,
+}
+
+impl Parts {
+    fn of_list(lists: &ListArray) -> Parts {
+        let offsets = lists.value_offsets();
+        Parts {
+            parts: vec![Arc::clone(lists.values())],
+            starts: offsets[..lists.len()]
+                .iter()
+                .map(|&start| start as u32)
+                .collect(),
+            lengths: (0..lists.len())
+                .map(|row| match lists.is_valid(row) {
+                    true => lists.value_length(row) as usize,
+                    false => 0,
+                })
+                .collect(),
+        }
+    }
+
+    fn of_map(maps: &MapArray) -> Result<Parts> {
+        let entries = MapEntries::of(maps)?;
+        let mut starts = Vec::with_capacity(entries.lengths.len());
+        let mut next = 0u32;
+        for &length in &entries.lengths {
+            starts.push(next);
+            next += length as u32;
+        }
+        Ok(Parts {
+            parts: vec![entries.keys, entries.values],
+            starts,
+            lengths: entries.lengths,
+        })
+    }
+}
+
+/// Folds each row's parts into its state, step k over the k-th part of every row that has
+/// one; a NULL state stays NULL.
+fn fold(
+    mut states: ArrayRef,
+    state_type: &DataType,
+    lambda: &LambdaArgument,
+    parts: &Parts,
+) -> Result<ArrayRef> {
+    let rows = states.len();
+    let lengths: Vec<usize> = (0..rows)
+        .map(|row| match states.is_valid(row) {
+            true => parts.lengths[row],
+            false => 0,
+        })
+        .collect();
+    let steps = lengths.iter().copied().max().unwrap_or(0);
+    for step in 0..steps {
+        let folding: Vec<u32> = (0..rows)
+            .filter(|&row| lengths[row] > step)
+            .map(|row| row as u32)
+            .collect();
+        let folding = UInt32Array::from(folding);
+        let positions = UInt32Array::from_iter_values(
+            folding
+                .values()
+                .iter()
+                .map(|&row| parts.starts[row as usize] + step as u32),
+        );
+        let folded_states = take(&states, &folding, None)?;
+        let folded_parts = parts
+            .parts
+            .iter()
+            .map(|part| take(part, &positions, None))
+            .collect::<Result<Vec<_>, _>>()?;
+        let state_param = || Ok(Arc::clone(&folded_states));
+        let first_param = || Ok(Arc::clone(&folded_parts[0]));
+        let second_param = || match folded_parts.get(1) {
+            Some(part) => Ok(Arc::clone(part)),
+            None => exec_err!("REDUCE of an ARRAY has no third lambda parameter"),
+        };
+        let params: Vec<&dyn Fn() -> Result<ArrayRef>> =
+            vec![&state_param, &first_param, &second_param];
+        let next = lambda
+            .evaluate(&params[..=parts.parts.len()], |captured| {
+                Ok(take_arrays(captured, &folding, None)?)
+            })?
+            .into_array(folding.len())?;
+        let next = cast(&next, state_type)?;
+        states = replace_rows(&states, &folding, &next)?;
+    }
+    Ok(states)
 }
 
 /// `states` with the rows `replaced` (ascending) taken from `next`, in that order.

@@ -15,12 +15,13 @@ use std::sync::Arc;
 use arrow::array::{
     Array, ArrayRef, AsArray, BinaryBuilder, ListBuilder, MapBuilder, MapFieldNames, StringBuilder,
 };
-use arrow::datatypes::{DataType, Field, Fields};
+use arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::ScalarUDF;
 
 use super::batch::{BatchFunction, bytes, list_of, text};
 use super::text::one_of;
+use crate::types::map_type;
 
 /// SPLIT and SPLIT_TO_MAP.
 pub(crate) fn split_functions() -> Vec<Arc<ScalarUDF>> {
@@ -48,14 +49,7 @@ pub(crate) fn split_functions() -> Vec<Arc<ScalarUDF>> {
 
 /// ksqlDB's MAP<STRING, STRING>, as Eddy's types hold it.
 fn string_map() -> DataType {
-    let entries = Fields::from(vec![
-        Field::new("key", DataType::Utf8, false),
-        Field::new("value", DataType::Utf8, true),
-    ]);
-    DataType::Map(
-        Arc::new(Field::new("entries", DataType::Struct(entries), false)),
-        false,
-    )
+    map_type(DataType::Utf8, DataType::Utf8)
 }
 
 fn split(args: &[ArrayRef]) -> Result<ArrayRef> {
