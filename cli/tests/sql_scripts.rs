@@ -82,7 +82,9 @@ sql_scripts!(
     regressions,
     session,
     smoke,
-    table
+    source_only,
+    table,
+    types
 );
 
 #[test]

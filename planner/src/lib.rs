@@ -21,11 +21,12 @@ mod projection;
 mod scalar;
 pub mod select;
 pub mod sql;
+mod type_planner;
 pub mod types;
 
 pub use catalog::{
     Catalog, CatalogEntry, Column, PROCESSING_LOG, PSEUDO_COLUMNS, QueryDef, QueryStatus,
-    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn,
+    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn, TypeDef,
     processing_log_columns,
 };
 pub use dataflow::{

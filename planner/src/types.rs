@@ -13,7 +13,9 @@ use eddy_parser::ColumnType;
 /// Name of the Arrow list item field, as DataFusion and arrow-rs name it.
 const LIST_ITEM_FIELD: &str = "item";
 
-/// The Arrow type that stores values of a declared SQL type.
+/// The Arrow type that stores values of a declared SQL type. Named types must be resolved
+/// first (`Catalog::resolve_type`): an unresolved name has no storage type and gives
+/// `DataType::Null`, which no column is declared with and no value casts to.
 pub fn arrow_type(column_type: &ColumnType) -> DataType {
     match column_type {
         ColumnType::Boolean => DataType::Boolean,
@@ -47,7 +49,35 @@ pub fn arrow_type(column_type: &ColumnType) -> DataType {
                 .map(|(name, field_type)| Field::new(name, arrow_type(field_type), true))
                 .collect(),
         ),
+        ColumnType::Named(_) => DataType::Null,
     }
+}
+
+/// `column_type` with each named type replaced by its `definition`; the error is the first
+/// name that has none.
+pub fn resolve_named_types(
+    column_type: &ColumnType,
+    definition: &dyn Fn(&str) -> Option<ColumnType>,
+) -> Result<ColumnType, String> {
+    Ok(match column_type {
+        ColumnType::Named(name) => definition(name).ok_or_else(|| name.clone())?,
+        ColumnType::Array(item) => {
+            ColumnType::Array(Box::new(resolve_named_types(item, definition)?))
+        }
+        ColumnType::Map(key, value) => ColumnType::Map(
+            Box::new(resolve_named_types(key, definition)?),
+            Box::new(resolve_named_types(value, definition)?),
+        ),
+        ColumnType::Struct(fields) => ColumnType::Struct(
+            fields
+                .iter()
+                .map(|(name, field_type)| {
+                    Ok((name.clone(), resolve_named_types(field_type, definition)?))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        built_in => built_in.clone(),
+    })
 }
 
 /// How a column of this Arrow type is shown to users (DESCRIBE), in ksqlDB's spelling where
