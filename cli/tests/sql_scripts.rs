@@ -75,6 +75,7 @@ sql_scripts!(
     functions_table,
     functions_url,
     insert,
+    nested_keys,
     persistent_query,
     projection,
     pull_query,

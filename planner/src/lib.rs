@@ -36,4 +36,4 @@ pub use dataflow::{
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
-pub use types::{arrow_type, is_key_type, storable_type, type_name};
+pub use types::{arrow_type, check_key_type, storable_type, type_name};

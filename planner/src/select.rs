@@ -19,7 +19,7 @@ use crate::dataflow::{Dataflow, StatelessPlan, lower};
 use crate::error::{PlanError, PlanResult, plural};
 use crate::names::fold;
 use crate::sql::SqlPlanner;
-use crate::types::{arrow_type, is_key_type, storable_type, type_name};
+use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
@@ -241,6 +241,7 @@ fn mark_stream_keys(
                     "PARTITION BY column \"{name}\" must be in the SELECT list"
                 ))
             })?;
+        check_key_type(&column.name, &column.data_type)?;
         column.key = true;
     }
     Ok(())
@@ -286,15 +287,7 @@ fn mark_table_keys(
         ));
     }
     for index in keys {
-        if !is_key_type(&columns[index].data_type) {
-            return Err(PlanError::Unsupported {
-                feature: format!(
-                    "a key column of type {} (\"{}\")",
-                    type_name(&columns[index].data_type),
-                    columns[index].name
-                ),
-            });
-        }
+        check_key_type(&columns[index].name, &columns[index].data_type)?;
         columns[index].key = true;
     }
     Ok(())

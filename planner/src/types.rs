@@ -10,6 +10,8 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use eddy_parser::ColumnType;
 
+use crate::error::{PlanError, PlanResult};
+
 /// Name of the Arrow list item field, as DataFusion and arrow-rs name it.
 const LIST_ITEM_FIELD: &str = "item";
 
@@ -189,14 +191,57 @@ pub fn storable_type(data_type: &DataType) -> Option<ColumnType> {
     })
 }
 
-/// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.
+/// Types a KEY or PRIMARY KEY column (or a GROUP BY key) may have: scalars, and ARRAYs and
+/// STRUCTs of them, as in ksqlDB; each has one encoding in state where equal keys are equal
+/// bytes. A MAP has none (its entries have no order of their own), nor anything holding one.
 pub fn is_key_type(data_type: &DataType) -> bool {
-    !data_type.is_nested()
+    match data_type {
+        DataType::List(element) | DataType::LargeList(element) => is_key_type(element.data_type()),
+        DataType::Struct(fields) => fields.iter().all(|field| is_key_type(field.data_type())),
+        other => !other.is_nested(),
+    }
+}
+
+/// Refuses a key column (KEY, PRIMARY KEY, GROUP BY, PARTITION BY) whose type has no key
+/// encoding: of the types a column can have, that is a MAP or one that holds a MAP.
+pub fn check_key_type(column: &str, data_type: &DataType) -> PlanResult<()> {
+    if is_key_type(data_type) {
+        return Ok(());
+    }
+    Err(PlanError::Unsupported {
+        feature: format!(
+            "a key column that is or holds a MAP (\"{column}\" {})",
+            type_name(data_type)
+        ),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_and_structs_may_be_keys_maps_may_not() {
+        let map = ColumnType::Map(Box::new(ColumnType::String), Box::new(ColumnType::Int));
+        let point = ColumnType::Struct(vec![
+            ("x".into(), ColumnType::Int),
+            (
+                "tags".into(),
+                ColumnType::Array(Box::new(ColumnType::String)),
+            ),
+        ]);
+        for (column_type, key) in [
+            (ColumnType::BigInt, true),
+            (ColumnType::Array(Box::new(ColumnType::Int)), true),
+            (point.clone(), true),
+            (ColumnType::Array(Box::new(point)), true),
+            (map.clone(), false),
+            (ColumnType::Array(Box::new(map.clone())), false),
+            (ColumnType::Struct(vec![("m".into(), map)]), false),
+        ] {
+            assert_eq!(is_key_type(&arrow_type(&column_type)), key, "{column_type}");
+        }
+    }
 
     #[test]
     fn declared_types_round_trip_through_their_names() {

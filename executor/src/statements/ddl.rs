@@ -14,7 +14,7 @@ use eddy_parser::{
 };
 use eddy_planner::{
     Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentSink, PlanError, QueryDef, QueryStatus,
-    SourceKind, TimestampColumn, check_column_name, is_key_type,
+    SourceKind, TimestampColumn, check_column_name, check_key_type,
 };
 use tracing::info;
 
@@ -340,15 +340,8 @@ fn declared_columns(catalog: &Catalog, create: &CreateSource) -> EngineResult<Ve
             }
         };
         let data_type = catalog.resolve_type(&column.data_type)?;
-        if kind == SourceKind::Table && key && !is_key_type(&data_type) {
-            return Err(PlanError::Unsupported {
-                feature: format!(
-                    "a PRIMARY KEY column of type {} (\"{}\")",
-                    eddy_planner::type_name(&data_type),
-                    column.name
-                ),
-            }
-            .into());
+        if key {
+            check_key_type(&column.name, &data_type)?;
         }
         columns.push(Column {
             name: column.name.clone(),
