@@ -36,4 +36,5 @@ pub use dataflow::{
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
+pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};

@@ -40,3 +40,14 @@ CREATE STREAM after_restart (k INT KEY, a address);
 INSERT INTO after_restart VALUES (1, STRUCT(number := 1, street := 'x', city := 'y'));
 SELECT k, a FROM after_restart;
 SELECT id, who->home->city FROM people;
+-- A running query that casts to a named type keeps it: the query is planned again from its
+-- text at every start.
+INSERT INTO after_restart VALUES (2, CAST(STRUCT(number := 2, street := 'a', city := 'b') AS address));
+CREATE STREAM homes AS SELECT k, CAST(ARRAY[a] AS ARRAY<address>) AS homes FROM after_restart;
+DROP TYPE address;
+-- @settle
+-- @restart
+SELECT k, homes FROM homes;
+TERMINATE ALL;
+DROP TYPE address;
+SHOW TYPES;
