@@ -28,6 +28,11 @@ SELECT c, total FROM per_who WHERE who = STRUCT(name := 'ada', team := 'x');
 DESCRIBE per_who;
 SELECT tags, id, n FROM by_tags;
 DESCRIBE by_tags;
+-- A push query's GROUP BY keeps its state under the same keys.
+-- @push 1
+SELECT tags, COUNT(*) AS c FROM events WHERE id > 10 GROUP BY tags EMIT CHANGES;
+INSERT INTO events VALUES (11, STRUCT(name := 'cy', team := 'z'), ARRAY['r', 's'], 1);
+-- @await-push
 -- MAP keys stay refused.
 CREATE TABLE m (k MAP<STRING, INT> PRIMARY KEY, v INT);
 CREATE STREAM ms (k MAP<STRING, INT> KEY, v INT);
@@ -42,3 +47,4 @@ SELECT k, v FROM places;
 INSERT INTO events VALUES (4, STRUCT(name := 'ada', team := 'x'), ARRAY['q'], 100);
 -- @settle
 SELECT who, c, total FROM per_who;
+SELECT tags, id FROM by_tags WHERE tags = ARRAY['q'];
