@@ -76,6 +76,7 @@ sql_scripts!(
     functions_url,
     insert,
     keys,
+    nested_keys,
     persistent_query,
     projection,
     pull_query,
@@ -83,7 +84,9 @@ sql_scripts!(
     regressions,
     session,
     smoke,
-    table
+    source_only,
+    table,
+    types
 );
 
 #[test]

@@ -294,6 +294,7 @@ mod tests {
             timestamp: None,
             topic: name.into(),
             created_by: None,
+            source_only: false,
         };
         let topic = store
             .create_topic(name, source.stored_schema(), partitions)

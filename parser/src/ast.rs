@@ -66,6 +66,16 @@ pub enum Statement {
     Unset { name: String },
     /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`.
     Transaction(TransactionStatement),
+    /// `CREATE TYPE [IF NOT EXISTS] name AS type`: a name for a type (ksqlDB's custom type).
+    CreateType {
+        name: String,
+        if_not_exists: bool,
+        data_type: ColumnType,
+    },
+    /// `DROP TYPE [IF EXISTS] name`
+    DropType { name: String, if_exists: bool },
+    /// `SHOW|LIST TYPES`
+    ShowTypes,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,7 +129,10 @@ pub enum ColumnType {
     Int,
     BigInt,
     Double,
-    Decimal { precision: u8, scale: i8 },
+    Decimal {
+        precision: u8,
+        scale: i8,
+    },
     String,
     Bytes,
     Date,
@@ -128,6 +141,9 @@ pub enum ColumnType {
     Array(Box<ColumnType>),
     Map(Box<ColumnType>, Box<ColumnType>),
     Struct(Vec<(String, ColumnType)>),
+    /// A type named by `CREATE TYPE` (its folded name), resolved against the catalog when
+    /// the statement is planned.
+    Named(String),
 }
 
 /// One `NAME = value` of a `WITH (...)` clause; the name is upper-cased.
@@ -291,6 +307,7 @@ impl fmt::Display for ColumnType {
                 }
                 formatter.write_str(">")
             }
+            ColumnType::Named(name) => write_identifier(formatter, name),
         }
     }
 }

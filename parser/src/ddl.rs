@@ -1,20 +1,22 @@
 //! `CREATE [OR REPLACE] [SOURCE] STREAM|TABLE ...` (with columns, or `AS SELECT`), `DROP`,
-//! and the `WITH (NAME = value, ...)` properties they share with `INSERT INTO ... SELECT`.
+//! `CREATE TYPE` / `DROP TYPE`, and the `WITH (NAME = value, ...)` properties they share with
+//! `INSERT INTO ... SELECT`.
 //! Driven by hand over tokens: sqlparser has no STREAM and cannot read ksqlDB's types.
 //!
 //! Never: check a property's meaning here (which ones exist, which are required); that
 //! belongs to the planner, which knows the catalog.
 
+use sqlparser::ast::DataType;
 use sqlparser::tokenizer::Token;
 
 use crate::ast::{
     ColumnDef, CreateAsSelect, CreateSource, KeyKind, Property, PropertyValue, SourceKind,
     Statement,
 };
-use crate::cursor::{Cursor, is_word};
+use crate::cursor::{Cursor, is_word, run_sqlparser};
 use crate::error::ParseError;
 use crate::select::parse_select;
-use crate::types::parse_column_type;
+use crate::types::{BUILT_IN_TYPE_WORDS, parse_column_type};
 
 /// After `CREATE`.
 pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
@@ -24,8 +26,15 @@ pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseEr
     if (source_only && cursor.peek_word("CONNECTOR")) || cursor.peek_word("SINK") {
         return Err(ParseError::unsupported("CREATE CONNECTOR"));
     }
-    if cursor.peek_word("TYPE") {
-        return Err(ParseError::unsupported("CREATE TYPE"));
+    if !source_only && cursor.take_word("TYPE") {
+        if or_replace {
+            return Err(cursor.source().error_at(
+                source_location,
+                "CREATE OR REPLACE TYPE is not a statement: DROP TYPE, then CREATE TYPE"
+                    .to_string(),
+            ));
+        }
+        return parse_create_type(cursor);
     }
     let kind = parse_source_kind(cursor)?;
     let if_not_exists_location = cursor.location();
@@ -89,8 +98,11 @@ pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseEr
 
 /// After `DROP`.
 pub(crate) fn parse_drop(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
-    if cursor.peek_word("TYPE") {
-        return Err(ParseError::unsupported("DROP TYPE"));
+    if cursor.take_word("TYPE") {
+        let if_exists = cursor.take_words(&["IF", "EXISTS"]);
+        let name = cursor.identifier()?;
+        cursor.expect_end()?;
+        return Ok(Statement::DropType { name, if_exists });
     }
     if cursor.peek_word("CONNECTOR") {
         return Err(ParseError::unsupported("DROP CONNECTOR"));
@@ -106,6 +118,50 @@ pub(crate) fn parse_drop(cursor: &mut Cursor<'_>) -> Result<Statement, ParseErro
         if_exists,
         delete_topic,
     })
+}
+
+/// After `CREATE TYPE`: `[IF NOT EXISTS] name AS type`.
+fn parse_create_type(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    let if_not_exists = cursor.take_words(&["IF", "NOT", "EXISTS"]);
+    check_type_name(cursor)?;
+    let name = cursor.identifier()?;
+    cursor.expect_word("AS")?;
+    let data_type = parse_column_type(cursor)?;
+    cursor.expect_end()?;
+    Ok(Statement::CreateType {
+        name,
+        if_not_exists,
+        data_type,
+    })
+}
+
+/// A type's name must not be a built-in type's: ksqlDB's, or one that sqlparser reads as a
+/// type of its own (`TEXT`, `FLOAT`), which `CAST(x AS name)` would then never look up.
+fn check_type_name(cursor: &Cursor<'_>) -> Result<(), ParseError> {
+    let Some(token) = cursor.rest().first() else {
+        return Err(cursor.expected("a type name"));
+    };
+    let built_in = match &token.token {
+        Token::Word(word) if word.quote_style.is_none() => {
+            BUILT_IN_TYPE_WORDS.contains(&word.value.to_ascii_uppercase().as_str())
+                || !run_sqlparser(
+                    cursor.source(),
+                    vec![token.clone()],
+                    token.span.end,
+                    |parser| parser.parse_data_type(),
+                )
+                .is_ok_and(|(data_type, _)| matches!(data_type, DataType::Custom(..)))
+        }
+        Token::Word(_) => false,
+        _ => return Err(cursor.expected("a type name")),
+    };
+    if built_in {
+        return Err(cursor.error_here(format!(
+            "\"{}\" is the name of a built-in type; choose another name for the type",
+            token.token
+        )));
+    }
+    Ok(())
 }
 
 fn parse_source_kind(cursor: &mut Cursor<'_>) -> Result<SourceKind, ParseError> {
@@ -280,7 +336,6 @@ mod tests {
         );
         assert!(message("CREATE STREAM s").contains("expected a column list, WITH or AS"));
         assert!(message("CREATE VIEW v AS SELECT 1").contains("expected STREAM or TABLE"));
-        assert!(message("CREATE STREAM s (a FLOAT)").contains("\"FLOAT\" is not supported"));
         assert!(
             message("CREATE STREAM s (a INT) WITH (kafka_topic = x)")
                 .contains("a string, a number")
@@ -291,10 +346,6 @@ mod tests {
             Err(ParseError::unsupported(
                 "CREATE STREAM without a column list (schema inference)"
             ))
-        );
-        assert_eq!(
-            parse_one("CREATE TYPE t AS INT"),
-            Err(ParseError::unsupported("CREATE TYPE"))
         );
         assert_eq!(
             parse_one("CREATE SINK CONNECTOR c WITH (a='b')"),
@@ -328,8 +379,54 @@ mod tests {
         );
         assert!(message("DROP STREAM s CASCADE").contains("near \"CASCADE\""));
         assert_eq!(
-            parse_one("DROP TYPE t"),
-            Err(ParseError::unsupported("DROP TYPE"))
+            parse_one("DROP TYPE IF EXISTS Address"),
+            Ok(Statement::DropType {
+                name: "address".into(),
+                if_exists: true
+            })
+        );
+    }
+
+    #[test]
+    fn create_type_names_any_type_and_may_use_named_ones() {
+        assert_eq!(
+            parse_one("CREATE TYPE IF NOT EXISTS Person AS STRUCT<name STRING, home Address>"),
+            Ok(Statement::CreateType {
+                name: "person".into(),
+                if_not_exists: true,
+                data_type: crate::ColumnType::Struct(vec![
+                    ("name".into(), crate::ColumnType::String),
+                    ("home".into(), crate::ColumnType::Named("address".into())),
+                ]),
+            })
+        );
+        let Ok(Statement::CreateSource(create)) =
+            parse_one("CREATE STREAM s (a \"Point\" KEY, b ARRAY<point>)")
+        else {
+            panic!("named types in columns should parse");
+        };
+        assert_eq!(
+            create.columns[0].data_type,
+            crate::ColumnType::Named("Point".into())
+        );
+        assert_eq!(create.columns[1].data_type.to_string(), "ARRAY<point>");
+    }
+
+    #[test]
+    fn a_type_may_not_take_a_built_in_name() {
+        for name in ["INT", "string", "Struct", "TEXT", "float", "json"] {
+            let text = message(&format!("CREATE TYPE {name} AS BIGINT"));
+            assert!(text.contains("name of a built-in type"), "{name}: {text}");
+        }
+        assert!(message("CREATE OR REPLACE TYPE t AS INT").contains("DROP TYPE, then"));
+        assert!(message("CREATE TYPE t INT").contains("expected AS"));
+        assert_eq!(
+            parse_one("CREATE TYPE \"INT\" AS BIGINT"),
+            Ok(Statement::CreateType {
+                name: "INT".into(),
+                if_not_exists: false,
+                data_type: crate::ColumnType::BigInt,
+            })
         );
     }
 }

@@ -50,7 +50,6 @@ const UNSUPPORTED_SHOW_TARGETS: &[&[&str]] = &[
     &["ALL", "TOPICS"],
     &["TOPICS"],
     &["FUNCTIONS"],
-    &["TYPES"],
     &["VARIABLES"],
     &["CONNECTORS"],
     &["SOURCE", "CONNECTORS"],
@@ -113,6 +112,9 @@ fn parse_show(cursor: &mut Cursor<'_>, allow_variables: bool) -> Result<Statemen
         return Ok(Statement::ShowTables {
             extended: cursor.take_word("EXTENDED"),
         });
+    }
+    if cursor.take_word("TYPES") {
+        return Ok(Statement::ShowTypes);
     }
     if cursor.take_word("QUERIES") {
         return Ok(Statement::ShowQueries {

@@ -2,7 +2,11 @@
 //! `MAP<K, V>`, and its own `DataType` would let through types Eddy cannot store. `>>`
 //! arrives as one token in nested types and is split here.
 //!
-//! Never: accept a type outside ksqlDB's list; the error names the type and the list.
+//! A word that is no built-in type is a named type (`CREATE TYPE`), left for the planner to
+//! resolve against the catalog; only statements may name one, never a stored type.
+//!
+//! Never: accept a type outside ksqlDB's list and the catalog's named types; the error names
+//! the type and the list.
 
 use sqlparser::tokenizer::{Location, Token};
 
@@ -12,18 +16,46 @@ use crate::error::ParseError;
 use crate::limits::COLUMN_TYPE_NESTING_DEPTH_MAX;
 use crate::source::Source;
 
-const SUPPORTED_TYPES: &str = "BOOLEAN, INT, INTEGER, BIGINT, DOUBLE, DECIMAL(p, s), VARCHAR, \
+pub const SUPPORTED_TYPES: &str = "BOOLEAN, INT, INTEGER, BIGINT, DOUBLE, DECIMAL(p, s), VARCHAR, \
      STRING, BYTES, DATE, TIME, TIMESTAMP, ARRAY<T>, MAP<K, V>, STRUCT<name T, ...>";
+
+/// The words that begin a built-in type: no `CREATE TYPE` may take one as its name.
+pub(crate) const BUILT_IN_TYPE_WORDS: &[&str] = &[
+    "BOOLEAN",
+    "INT",
+    "INTEGER",
+    "BIGINT",
+    "DOUBLE",
+    "DECIMAL",
+    "VARCHAR",
+    "STRING",
+    "BYTES",
+    "DATE",
+    "TIME",
+    "TIMESTAMP",
+    "ARRAY",
+    "MAP",
+    "STRUCT",
+];
 
 /// Arrow's Decimal128 holds at most 38 digits.
 const DECIMAL_PRECISION_MAX: u8 = 38;
 
-pub(crate) fn parse_column_type(cursor: &mut Cursor<'_>) -> Result<ColumnType, ParseError> {
-    parse_nested_type(cursor, 0)
+/// Whether a type may name a `CREATE TYPE`: a statement's may, a stored type may not (the
+/// catalog stores types resolved).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum NamedTypes {
+    Allowed,
+    Refused,
 }
 
-/// A whole string as one column type, e.g. `DECIMAL(10, 2)` or `ARRAY<STRING>` (how the
-/// catalog stores types: in their SQL spelling).
+/// A statement's type: built-in or named (`ColumnType::Named`).
+pub(crate) fn parse_column_type(cursor: &mut Cursor<'_>) -> Result<ColumnType, ParseError> {
+    parse_nested_type(cursor, 0, NamedTypes::Allowed)
+}
+
+/// A whole string as one built-in column type, e.g. `DECIMAL(10, 2)` or `ARRAY<STRING>` (how
+/// the catalog stores types: in their SQL spelling, named types resolved).
 pub(crate) fn parse_column_type_text(text: &str) -> Result<ColumnType, ParseError> {
     let source = Source::tokenize(text)?;
     let end = source
@@ -31,18 +63,25 @@ pub(crate) fn parse_column_type_text(text: &str) -> Result<ColumnType, ParseErro
         .last()
         .map_or(Location::new(1, 1), |token| token.span.end);
     let mut cursor = Cursor::new(&source, source.tokens(), end);
-    let column_type = parse_column_type(&mut cursor)?;
+    let column_type = parse_nested_type(&mut cursor, 0, NamedTypes::Refused)?;
     cursor.expect_end()?;
     Ok(column_type)
 }
 
-fn parse_nested_type(cursor: &mut Cursor<'_>, depth: usize) -> Result<ColumnType, ParseError> {
+fn parse_nested_type(
+    cursor: &mut Cursor<'_>,
+    depth: usize,
+    named: NamedTypes,
+) -> Result<ColumnType, ParseError> {
     if depth > COLUMN_TYPE_NESTING_DEPTH_MAX {
         return Err(cursor.error_here(format!(
             "column type nests more than {COLUMN_TYPE_NESTING_DEPTH_MAX} levels deep"
         )));
     }
     let Some(name) = cursor.peek_keyword() else {
+        if named == NamedTypes::Allowed && matches!(cursor.peek(), Token::Word(_)) {
+            return Ok(ColumnType::Named(cursor.identifier()?));
+        }
         return Err(cursor.expected("a type"));
     };
     let simple_type = match name.as_str() {
@@ -69,16 +108,16 @@ fn parse_nested_type(cursor: &mut Cursor<'_>, depth: usize) -> Result<ColumnType
         "ARRAY" => {
             cursor.advance();
             expect_opening_angle(cursor)?;
-            let element = parse_nested_type(cursor, depth + 1)?;
+            let element = parse_nested_type(cursor, depth + 1, named)?;
             expect_closing_angle(cursor)?;
             Ok(ColumnType::Array(Box::new(element)))
         }
         "MAP" => {
             cursor.advance();
             expect_opening_angle(cursor)?;
-            let key = parse_nested_type(cursor, depth + 1)?;
+            let key = parse_nested_type(cursor, depth + 1, named)?;
             cursor.expect_token(&Token::Comma)?;
-            let value = parse_nested_type(cursor, depth + 1)?;
+            let value = parse_nested_type(cursor, depth + 1, named)?;
             expect_closing_angle(cursor)?;
             Ok(ColumnType::Map(Box::new(key), Box::new(value)))
         }
@@ -88,7 +127,7 @@ fn parse_nested_type(cursor: &mut Cursor<'_>, depth: usize) -> Result<ColumnType
             let mut fields = Vec::new();
             loop {
                 let field_name = cursor.identifier()?;
-                let field_type = parse_nested_type(cursor, depth + 1)?;
+                let field_type = parse_nested_type(cursor, depth + 1, named)?;
                 fields.push((field_name, field_type));
                 if !cursor.take_token(&Token::Comma) {
                     break;
@@ -97,6 +136,7 @@ fn parse_nested_type(cursor: &mut Cursor<'_>, depth: usize) -> Result<ColumnType
             expect_closing_angle(cursor)?;
             Ok(ColumnType::Struct(fields))
         }
+        _ if named == NamedTypes::Allowed => Ok(ColumnType::Named(cursor.identifier()?)),
         _ => Err(cursor.error_here(format!(
             "type \"{name}\" is not supported; supported types are {SUPPORTED_TYPES}"
         ))),

@@ -1,4 +1,7 @@
-//! The catalog: every stream, table and persistent query Eddy knows, with their schemas.
+//! The catalog: every stream, table, persistent query and named type (`CREATE TYPE`) Eddy
+//! knows, with their schemas. A named type is resolved when a statement is planned: a
+//! source's columns keep the resolved type, so dropping or re-creating a type never changes
+//! an existing source (ksqlDB's rule).
 //!
 //! The planner owns the catalog's shape; the executor persists it in the state store's
 //! catalog keyspace (one key per object, JSON values) in the same atomic commit as the change
@@ -11,10 +14,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use eddy_parser::ColumnType;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ObjectKind, PlanError, PlanResult};
-use crate::types::{arrow_type, type_name};
+use crate::types::{arrow_type, resolve_named_types, storable_type, type_name};
 
 /// Pseudo-columns every source exposes (ksqlDB's names, folded to lower case as Postgres
 /// folds unquoted identifiers). `rowtime` is stored; partition and offset come from the log.
@@ -106,6 +110,10 @@ pub struct SourceDef {
     pub topic: String,
     /// The persistent query that created it (CREATE .. AS SELECT), if any.
     pub created_by: Option<String>,
+    /// `CREATE SOURCE STREAM|TABLE`: read-only, no statement writes it (ksqlDB's source
+    /// stream or table, fed only from outside). Catalogs from before it read as `false`.
+    #[serde(default)]
+    pub source_only: bool,
 }
 
 impl SourceDef {
@@ -159,6 +167,27 @@ impl SourceDef {
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|column| column.name == name)
     }
+
+    /// Refuses a write by a statement into a read-only source (`CREATE SOURCE ..`), in
+    /// ksqlDB's words.
+    pub fn check_writable(&self) -> PlanResult<()> {
+        if self.source_only {
+            return Err(PlanError::ReadOnlySource {
+                kind: self.kind.object_kind(),
+                name: self.name.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A named type: `CREATE TYPE name AS type`, its definition already resolved (named types
+/// inside it replaced by theirs when it was created, as ksqlDB does).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TypeDef {
+    pub name: String,
+    #[serde(with = "sql_type")]
+    pub data_type: DataType,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -187,12 +216,14 @@ pub struct QueryDef {
 pub struct Catalog {
     sources: BTreeMap<String, SourceDef>,
     queries: BTreeMap<String, QueryDef>,
+    types: BTreeMap<String, TypeDef>,
     next_object_number: u64,
 }
 
 /// Key prefixes in the catalog keyspace.
 const SOURCE_PREFIX: &[u8] = b"source/";
 const QUERY_PREFIX: &[u8] = b"query/";
+const TYPE_PREFIX: &[u8] = b"type/";
 const COUNTER_KEY: &[u8] = b"counter/object";
 
 /// One change to persist: a key of the catalog keyspace and its new value (None: delete).
@@ -209,6 +240,9 @@ impl Catalog {
             } else if key.starts_with(QUERY_PREFIX) {
                 let query: QueryDef = decode(key, value)?;
                 catalog.queries.insert(query.id.clone(), query);
+            } else if key.starts_with(TYPE_PREFIX) {
+                let named: TypeDef = decode(key, value)?;
+                catalog.types.insert(named.name.clone(), named);
             } else if key.as_slice() == COUNTER_KEY {
                 catalog.next_object_number = decode(key, value)?;
             }
@@ -262,6 +296,25 @@ impl Catalog {
             .collect()
     }
 
+    pub fn named_type(&self, name: &str) -> Option<&TypeDef> {
+        self.types.get(name)
+    }
+
+    pub fn named_types(&self) -> impl Iterator<Item = &TypeDef> {
+        self.types.values()
+    }
+
+    /// The storage type of a type written in a statement, its named types looked up here.
+    pub fn resolve_type(&self, column_type: &ColumnType) -> PlanResult<DataType> {
+        let resolved = resolve_named_types(column_type, &|name| {
+            self.types
+                .get(name)
+                .and_then(|named| storable_type(&named.data_type))
+        })
+        .map_err(|name| PlanError::UnknownType { name })?;
+        Ok(arrow_type(&resolved))
+    }
+
     /// A number never handed out before (topics and query ids), and the entry persisting it.
     pub fn allocate_number(&mut self) -> (u64, CatalogEntry) {
         self.next_object_number += 1;
@@ -289,6 +342,20 @@ impl Catalog {
     pub fn remove_query(&mut self, id: &str) -> Option<CatalogEntry> {
         self.queries.remove(id).map(|_| (query_key(id), None))
     }
+
+    pub fn put_type(&mut self, named: TypeDef) -> CatalogEntry {
+        let entry = (type_key(&named.name), Some(encode(&named)));
+        self.types.insert(named.name.clone(), named);
+        entry
+    }
+
+    pub fn remove_type(&mut self, name: &str) -> Option<CatalogEntry> {
+        self.types.remove(name).map(|_| (type_key(name), None))
+    }
+}
+
+fn type_key(name: &str) -> Vec<u8> {
+    [TYPE_PREFIX, name.as_bytes()].concat()
 }
 
 fn source_key(name: &str) -> Vec<u8> {
@@ -360,6 +427,7 @@ pub(crate) mod tests {
             timestamp: None,
             topic: "clicks-1".into(),
             created_by: None,
+            source_only: false,
         }
     }
 
@@ -390,6 +458,50 @@ pub(crate) mod tests {
         assert_eq!(loaded.readers_of("clicks").len(), 1);
         let mut loaded = loaded;
         assert_eq!(loaded.allocate_number().0, 2);
+    }
+
+    #[test]
+    fn named_types_round_trip_and_resolve_inside_other_types() {
+        let mut catalog = Catalog::default();
+        let address = ColumnType::Struct(vec![("city".into(), ColumnType::String)]);
+        let entry = catalog.put_type(TypeDef {
+            name: "address".into(),
+            data_type: arrow_type(&address),
+        });
+        let (key, value) = (entry.0, entry.1.expect("a put has a value"));
+        let loaded = Catalog::load(&[(key, value)]).expect("loads");
+        let written = ColumnType::Array(Box::new(ColumnType::Named("address".into())));
+        assert_eq!(
+            loaded.resolve_type(&written).expect("resolves"),
+            arrow_type(&ColumnType::Array(Box::new(address)))
+        );
+        let unknown = loaded.resolve_type(&ColumnType::Map(
+            Box::new(ColumnType::String),
+            Box::new(ColumnType::Named("nope".into())),
+        ));
+        assert!(matches!(
+            unknown,
+            Err(PlanError::UnknownType { name }) if name == "nope"
+        ));
+    }
+
+    #[test]
+    fn sources_stored_before_source_only_load_as_writable() {
+        let mut stored: serde_json::Value =
+            serde_json::from_slice(&encode(&clicks())).expect("JSON");
+        stored
+            .as_object_mut()
+            .expect("an object")
+            .remove("source_only");
+        let old = serde_json::to_vec(&stored).expect("JSON");
+        let loaded = Catalog::load(&[(source_key("clicks"), old)]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&clicks()));
+        let mut read_only = clicks();
+        read_only.source_only = true;
+        let entry = Catalog::default().put_source(read_only.clone());
+        let loaded = Catalog::load(&[(entry.0, entry.1.expect("a value"))]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&read_only));
+        assert!(read_only.check_writable().is_err() && clicks().check_writable().is_ok());
     }
 
     #[test]

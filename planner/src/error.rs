@@ -16,6 +16,8 @@ pub enum ObjectKind {
     /// A name looked up among both streams and tables.
     StreamOrTable,
     Query,
+    /// A named type (`CREATE TYPE`).
+    Type,
 }
 
 impl fmt::Display for ObjectKind {
@@ -25,6 +27,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Table => "table",
             ObjectKind::StreamOrTable => "stream or table",
             ObjectKind::Query => "query",
+            ObjectKind::Type => "type",
         })
     }
 }
@@ -34,6 +37,9 @@ pub enum PlanError {
     /// A stream, table or query named in the statement does not exist.
     #[error("{kind} \"{name}\" does not exist")]
     UnknownObject { kind: ObjectKind, name: String },
+    /// A type named in the statement is neither built in nor made by `CREATE TYPE`.
+    #[error("type \"{name}\" does not exist; the built-in types are {built_in}, and SHOW TYPES lists the named ones", built_in = eddy_parser::SUPPORTED_TYPES)]
+    UnknownType { name: String },
     /// A column named in the statement does not exist in its source.
     #[error("column \"{column}\" does not exist{context}")]
     UnknownColumn { column: String, context: String },
@@ -62,6 +68,10 @@ pub enum PlanError {
     /// A GROUP BY rule broken: an aggregate in GROUP BY, an ungrouped column, no aggregate.
     #[error("{message}")]
     Grouping { message: String },
+    /// A statement writes into a read-only source (`CREATE SOURCE STREAM|TABLE`); ksqlDB's
+    /// wording.
+    #[error("Cannot write into read-only {kind}: {name} (it was created with CREATE SOURCE {kind_upper})", kind_upper = kind.to_string().to_uppercase())]
+    ReadOnlySource { kind: ObjectKind, name: String },
     /// An object is in use and cannot be dropped or changed (ksqlDB's wording).
     #[error("{message}")]
     InUse { message: String },

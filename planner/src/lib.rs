@@ -23,11 +23,12 @@ mod result_key;
 mod scalar;
 pub mod select;
 pub mod sql;
+mod type_planner;
 pub mod types;
 
 pub use catalog::{
     Catalog, CatalogEntry, Column, PROCESSING_LOG, PSEUDO_COLUMNS, QueryDef, QueryStatus,
-    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn,
+    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn, TypeDef,
     processing_log_columns,
 };
 pub use dataflow::{
@@ -37,4 +38,5 @@ pub use dataflow::{
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
-pub use types::{arrow_type, is_key_type, storable_type, type_name};
+pub use type_planner::select_uses_type;
+pub use types::{arrow_type, check_key_type, storable_type, type_name};

@@ -19,7 +19,7 @@ use crate::error::{PlanError, PlanResult, plural};
 use crate::projection::single_input;
 use crate::result_key::{PartitionBy, ResultLayout, stream_layout, table_layout};
 use crate::sql::SqlPlanner;
-use crate::types::{arrow_type, is_key_type, storable_type, type_name};
+use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
@@ -257,15 +257,7 @@ fn keyed_columns(dataflow: &mut Dataflow, layout: &ResultLayout) -> PlanResult<V
     dataflow.select_output(&layout.columns)?;
     let mut columns = output_columns(dataflow.output_schema())?;
     for column in &mut columns[..layout.key_count] {
-        if !is_key_type(&column.data_type) {
-            return Err(PlanError::Unsupported {
-                feature: format!(
-                    "a key column of type {} (\"{}\")",
-                    type_name(&column.data_type),
-                    column.name
-                ),
-            });
-        }
+        check_key_type(&column.name, &column.data_type)?;
         column.key = true;
     }
     Ok(columns)

@@ -41,6 +41,7 @@ use crate::catalog::{Catalog, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::names::{fold, object_name_last};
 use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
+use crate::type_planner::NamedTypePlanner;
 use crate::{functions, grouping, projection};
 
 /// DataFusion's names for the one catalog and schema Eddy has.
@@ -73,7 +74,10 @@ impl SqlPlanner {
         let state = functions::with_ksql_aggregates(
             SessionStateBuilder::new()
                 .with_config(session_config())
-                .with_default_features(),
+                .with_default_features()
+                .with_type_planner(Arc::new(NamedTypePlanner {
+                    catalog: catalog.clone(),
+                })),
         )
         .build();
         let schema = Arc::new(CatalogSchema {

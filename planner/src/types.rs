@@ -10,10 +10,14 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use eddy_parser::ColumnType;
 
+use crate::error::{PlanError, PlanResult};
+
 /// Name of the Arrow list item field, as DataFusion and arrow-rs name it.
 const LIST_ITEM_FIELD: &str = "item";
 
-/// The Arrow type that stores values of a declared SQL type.
+/// The Arrow type that stores values of a declared SQL type. Named types must be resolved
+/// first (`Catalog::resolve_type`): an unresolved name has no storage type and gives
+/// `DataType::Null`, which no column is declared with and no value casts to.
 pub fn arrow_type(column_type: &ColumnType) -> DataType {
     match column_type {
         ColumnType::Boolean => DataType::Boolean,
@@ -38,7 +42,35 @@ pub fn arrow_type(column_type: &ColumnType) -> DataType {
                 .map(|(name, field_type)| Field::new(name, arrow_type(field_type), true))
                 .collect(),
         ),
+        ColumnType::Named(_) => DataType::Null,
     }
+}
+
+/// `column_type` with each named type replaced by its `definition`; the error is the first
+/// name that has none.
+pub fn resolve_named_types(
+    column_type: &ColumnType,
+    definition: &dyn Fn(&str) -> Option<ColumnType>,
+) -> Result<ColumnType, String> {
+    Ok(match column_type {
+        ColumnType::Named(name) => definition(name).ok_or_else(|| name.clone())?,
+        ColumnType::Array(item) => {
+            ColumnType::Array(Box::new(resolve_named_types(item, definition)?))
+        }
+        ColumnType::Map(key, value) => ColumnType::Map(
+            Box::new(resolve_named_types(key, definition)?),
+            Box::new(resolve_named_types(value, definition)?),
+        ),
+        ColumnType::Struct(fields) => ColumnType::Struct(
+            fields
+                .iter()
+                .map(|(name, field_type)| {
+                    Ok((name.clone(), resolve_named_types(field_type, definition)?))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        built_in => built_in.clone(),
+    })
 }
 
 /// How a column of this Arrow type is shown to users (DESCRIBE), in ksqlDB's spelling where
@@ -163,14 +195,57 @@ pub fn map_type(key: DataType, value: DataType) -> DataType {
     )
 }
 
-/// Types a KEY or PRIMARY KEY column may have: scalars, which have one encoding in state.
+/// Types a KEY or PRIMARY KEY column (or a GROUP BY key) may have: scalars, and ARRAYs and
+/// STRUCTs of them, as in ksqlDB; each has one encoding in state where equal keys are equal
+/// bytes. A MAP has none (its entries have no order of their own), nor anything holding one.
 pub fn is_key_type(data_type: &DataType) -> bool {
-    !data_type.is_nested()
+    match data_type {
+        DataType::List(element) | DataType::LargeList(element) => is_key_type(element.data_type()),
+        DataType::Struct(fields) => fields.iter().all(|field| is_key_type(field.data_type())),
+        other => !other.is_nested(),
+    }
+}
+
+/// Refuses a key column (KEY, PRIMARY KEY, GROUP BY, PARTITION BY) whose type has no key
+/// encoding: of the types a column can have, that is a MAP or one that holds a MAP.
+pub fn check_key_type(column: &str, data_type: &DataType) -> PlanResult<()> {
+    if is_key_type(data_type) {
+        return Ok(());
+    }
+    Err(PlanError::Unsupported {
+        feature: format!(
+            "a key column that is or holds a MAP (\"{column}\" {})",
+            type_name(data_type)
+        ),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrays_and_structs_may_be_keys_maps_may_not() {
+        let map = ColumnType::Map(Box::new(ColumnType::String), Box::new(ColumnType::Int));
+        let point = ColumnType::Struct(vec![
+            ("x".into(), ColumnType::Int),
+            (
+                "tags".into(),
+                ColumnType::Array(Box::new(ColumnType::String)),
+            ),
+        ]);
+        for (column_type, key) in [
+            (ColumnType::BigInt, true),
+            (ColumnType::Array(Box::new(ColumnType::Int)), true),
+            (point.clone(), true),
+            (ColumnType::Array(Box::new(point)), true),
+            (map.clone(), false),
+            (ColumnType::Array(Box::new(map.clone())), false),
+            (ColumnType::Struct(vec![("m".into(), map)]), false),
+        ] {
+            assert_eq!(is_key_type(&arrow_type(&column_type)), key, "{column_type}");
+        }
+    }
 
     #[test]
     fn declared_types_round_trip_through_their_names() {

@@ -101,13 +101,14 @@ fn plan_sqlstate(error: &PlanError) -> &'static str {
     match error {
         PlanError::UnknownObject { kind, .. } => match kind {
             ObjectKind::Stream | ObjectKind::Table | ObjectKind::StreamOrTable => "42P01",
-            ObjectKind::Query => "42704",
+            ObjectKind::Query | ObjectKind::Type => "42704",
         },
+        PlanError::UnknownType { .. } => "42704",
         PlanError::UnknownColumn { .. } => "42703",
         PlanError::UnknownSetting { .. } => "42704",
         PlanError::AlreadyExists { kind, .. } => match kind {
             ObjectKind::Stream | ObjectKind::Table | ObjectKind::StreamOrTable => "42P07",
-            ObjectKind::Query => "42710",
+            ObjectKind::Query | ObjectKind::Type => "42710",
         },
         PlanError::DuplicateColumn { .. } => "42701",
         PlanError::InvalidDefinition { .. } => "42P16",
@@ -115,6 +116,8 @@ fn plan_sqlstate(error: &PlanError) -> &'static str {
         PlanError::Invalid { .. } => "22023",
         PlanError::Grouping { .. } => "42803",
         PlanError::InUse { .. } => "55006",
+        // wrong_object_type, as Postgres refuses a write into a materialized view.
+        PlanError::ReadOnlySource { .. } => "42809",
         PlanError::Unsupported { .. } => "0A000",
         PlanError::Internal { .. } => "XX000",
         PlanError::DataFusion(error) => datafusion_sqlstate(error),
@@ -144,6 +147,7 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
             | SchemaError::DuplicateUnqualifiedField { .. } => "42701",
         },
         DataFusionError::Plan(message) if is_missing_table(message) => "42P01",
+        DataFusionError::Plan(message) if is_missing_type(message) => "42704",
         DataFusionError::Plan(message) if message.contains(NO_MATCHING_FUNCTION) => "42883",
         DataFusionError::Plan(_) | DataFusionError::SQL(_, _) => "42601",
         DataFusionError::NotImplemented(_) => "0A000",
@@ -164,6 +168,12 @@ const NO_MATCHING_FUNCTION: &str = "No function matches the given name and argum
 /// DataFusion reports an unknown table in a plan error ("table 'x' not found").
 fn is_missing_table(message: &str) -> bool {
     message.starts_with("table '") && message.contains("' not found")
+}
+
+/// Eddy's type planner reports an unknown named type (`CAST(x AS nope)`) in a plan error
+/// worded as `PlanError::UnknownType`.
+fn is_missing_type(message: &str) -> bool {
+    message.starts_with("type \"") && message.contains("\" does not exist; the built-in types")
 }
 
 fn arrow_sqlstate(error: &ArrowError) -> &'static str {
@@ -336,6 +346,14 @@ mod tests {
                 },
                 "55006",
             ),
+            (
+                PlanError::ReadOnlySource {
+                    kind: ObjectKind::Stream,
+                    name: "s".into(),
+                },
+                "42809",
+            ),
+            (PlanError::UnknownType { name: "t".into() }, "42704"),
             (
                 PlanError::Unsupported {
                     feature: "f".into(),

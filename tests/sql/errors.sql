@@ -15,7 +15,7 @@ DROP STREAM missing;
 TERMINATE missing;
 UPDATE s SET a = 1;
 DELETE FROM s WHERE a = 1;
-CREATE TYPE address AS STRUCT<street STRING>;
+CREATE TYPE address AS FLOAT;
 EXPLAIN SELECT * FROM s;
 COPY s FROM '/tmp/s.csv';
 COPY s FROM STDIN WITH (FORMAT binary);

@@ -63,7 +63,7 @@ DELETE FROM events WHERE id = 1;
 CREATE TABLE no_key (id BIGINT, name STRING);
 CREATE TABLE key_keyword (id BIGINT KEY, name STRING);
 CREATE STREAM primary_stream (id BIGINT PRIMARY KEY, name STRING);
-CREATE TABLE array_key (tags ARRAY<STRING> PRIMARY KEY, name STRING);
+CREATE TABLE map_key (tags MAP<STRING, INT> PRIMARY KEY, name STRING);
 DROP STREAM users;
 DROP TABLE users;
 SELECT * FROM users;

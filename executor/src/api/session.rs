@@ -18,7 +18,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
 use crate::session_properties::SessionProperties;
 use crate::statements::select::{self as query, PlannedPull};
-use crate::statements::{copy, ddl, delete, insert, properties, show};
+use crate::statements::{copy, ddl, delete, insert, properties, show, types};
 
 /// One client's connection to the engine.
 pub struct Session {
@@ -145,7 +145,9 @@ impl Session {
             | Statement::CreateAsSelect(_)
             | Statement::InsertSelect(_)
             | Statement::Terminate(_)
-            | Statement::Drop { .. } => {
+            | Statement::Drop { .. }
+            | Statement::CreateType { .. }
+            | Statement::DropType { .. } => {
                 // A catalog change runs to its end even if the client goes away (dropping
                 // this future): between persisting a change and publishing it, it must not
                 // stop.
@@ -178,6 +180,7 @@ impl Session {
                 show::show_sources(&engine, eddy_planner::SourceKind::Table)
             }
             Statement::ShowQueries { .. } => show::show_queries(&engine),
+            Statement::ShowTypes => show::show_types(&engine),
             Statement::ShowProperties => Ok(properties::show_properties(&self.properties)),
             Statement::ShowVariable { name } => properties::show_variable(&self.properties, name),
             Statement::Describe { name, .. } => show::describe(&engine, name),
@@ -210,6 +213,7 @@ impl Session {
                 (Vec::new(), Some(show::sources_schema()))
             }
             Statement::ShowQueries { .. } => (Vec::new(), Some(show::queries_schema())),
+            Statement::ShowTypes => (Vec::new(), Some(show::types_schema())),
             Statement::Describe { .. } => (Vec::new(), Some(show::describe_schema())),
             Statement::ShowProperties => (Vec::new(), Some(properties::properties_schema())),
             Statement::ShowVariable { name } => {
@@ -238,6 +242,12 @@ async fn change_catalog(
             if_exists,
             delete_topic,
         } => ddl::drop_source(engine, (*kind).into(), name, *if_exists, *delete_topic).await,
+        Statement::CreateType {
+            name,
+            if_not_exists,
+            data_type,
+        } => types::create_type(engine, name, *if_not_exists, data_type).await,
+        Statement::DropType { name, if_exists } => types::drop_type(engine, name, *if_exists).await,
         _ => Err(EngineError::Internal(format!(
             "not a catalog change: {}",
             parsed.sql

@@ -65,6 +65,7 @@ pub fn source(declaration: &str) -> SourceDef {
         timestamp: None,
         topic: format!("test-{}", name.trim()),
         created_by: None,
+        source_only: false,
     }
 }
 

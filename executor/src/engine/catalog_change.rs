@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 
 use eddy_planner::{
-    Catalog, CatalogEntry, Column, QueryDef, SourceDef, SourceKind, TimestampColumn,
+    Catalog, CatalogEntry, Column, QueryDef, SourceDef, SourceKind, TimestampColumn, TypeDef,
 };
 use eddy_storage::{Keyspace, StateBatch};
 
@@ -25,6 +25,8 @@ pub(crate) struct SourceSettings {
     pub timestamp: Option<TimestampColumn>,
     /// Properties as given (names upper-cased), shown by DESCRIBE.
     pub recorded: BTreeMap<String, String>,
+    /// `CREATE SOURCE STREAM|TABLE`: no statement may write it.
+    pub source_only: bool,
 }
 
 pub(crate) struct CatalogChange<'a> {
@@ -90,6 +92,7 @@ impl<'a> CatalogChange<'a> {
             timestamp: settings.timestamp,
             topic: format!("{number:06}-{sanitized}"),
             created_by,
+            source_only: settings.source_only,
         };
         self.core.env.store.create_topic(
             &source.topic,
@@ -106,6 +109,18 @@ impl<'a> CatalogChange<'a> {
 
     pub fn remove_query(&mut self, id: &str) {
         self.entries.extend(self.catalog.remove_query(id));
+    }
+
+    pub fn put_type(&mut self, named: TypeDef) {
+        self.entries.push(self.catalog.put_type(named));
+    }
+
+    /// Whether the type existed.
+    pub fn remove_type(&mut self, name: &str) -> bool {
+        let removed = self.catalog.remove_type(name);
+        let existed = removed.is_some();
+        self.entries.extend(removed);
+        existed
     }
 
     pub fn remove_source(&mut self, name: &str) {

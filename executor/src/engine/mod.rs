@@ -151,8 +151,12 @@ impl EngineCore {
         self.env.topic_of(source)
     }
 
-    /// The writer every statement and connector writing into `source` goes through.
+    /// The writer every statement writing into `source` goes through (INSERT, COPY,
+    /// DELETE, ...): a read-only source (`CREATE SOURCE ..`) is refused here, once for all
+    /// of them. What feeds a read-only source from outside (a connector) builds its
+    /// `SourceWriter` without this check.
     pub fn source_writer(&self, source: &SourceDef) -> EngineResult<SourceWriter> {
+        source.check_writable()?;
         let topic = self.topic_of(source)?;
         let table = source.is_table().then(|| {
             SourceTableWriter::new(

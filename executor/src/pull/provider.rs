@@ -240,10 +240,11 @@ impl TableState {
     /// `v = key` and `key IN (v, ..)`.
     fn key_pin<'a>(&self, filter: &'a Expr) -> Option<(usize, Vec<&'a Expr>)> {
         let key_index = |expr: &Expr| match expr {
-            Expr::Column(column) => self
-                .table
-                .column_index(&column.name)
-                .filter(|&index| self.table.columns[index].key),
+            // An ARRAY or STRUCT key is found by a scan: a value cast to its type may not be
+            // the one that the query's own comparison would match.
+            Expr::Column(column) => self.table.column_index(&column.name).filter(|&index| {
+                self.table.columns[index].key && !self.table.columns[index].data_type.is_nested()
+            }),
             _ => None,
         };
         match filter {

@@ -21,6 +21,14 @@
 //!   A prefix sorts first (`"a" < "a\0" < "ab"`), nothing of the next column bleeds into the
 //!   order, and no key is a prefix of another, so a prefix scan over leading key columns
 //!   finds exactly their keys.
+//! - ARRAY: per element `0x01` then the element as a key column (its NULL marker, then its
+//!   value), and `0x00` after the last: arrays compare element by element, a prefix first.
+//! - STRUCT: each field as a key column (marker, then value), in the struct's field order.
+//!
+//! Every encoding is self-delimiting, so one column's bytes never run into the next's. ARRAY
+//! and STRUCT were added to version 1 later: no key of those types could be stored before,
+//! so no stored key changes. MAP has no key encoding: its entries have no order of their own,
+//! so equal maps could differ in bytes.
 
 #[cfg(test)]
 use std::sync::Arc;
@@ -33,7 +41,7 @@ use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
 #[cfg(test)]
 use super::reader::{BytesBuilder, FixedBuilder, Reader};
-use super::{ByteValues, CodecError, EncodedColumn, fixed_width_values};
+use super::{ByteValues, CodecError, EncodedColumn, Offsets, fixed_width_values};
 
 pub(super) const KEY_FORMAT_V1: u8 = 0x01;
 
@@ -43,6 +51,10 @@ const KEY_PRESENT: u8 = 0x01;
 const KEY_BYTES_END: [u8; 2] = [0x00, 0x00];
 /// A `0x00` inside a string or binary key value.
 const KEY_ESCAPED_ZERO: [u8; 2] = [0x00, 0xFF];
+/// Before each element of an ARRAY key value.
+const KEY_ELEMENT: u8 = 0x01;
+/// After the last element of an ARRAY key value.
+const KEY_ELEMENTS_END: u8 = 0x00;
 
 /// The one NaN a float key holds: positive, quiet, no payload. Spelled out because it is part
 /// of the stored format.
@@ -63,8 +75,13 @@ enum KeyLayout {
     Boolean,
     Float32,
     Float64,
-    Fixed { width: usize, order: FixedKeyOrder },
+    Fixed {
+        width: usize,
+        order: FixedKeyOrder,
+    },
     Bytes,
+    /// ARRAY and STRUCT: their elements or fields are key columns of their own.
+    Nested,
 }
 
 impl KeyLayout {
@@ -107,6 +124,9 @@ impl KeyLayout {
             | DataType::Binary
             | DataType::LargeBinary
             | DataType::BinaryView => Ok(KeyLayout::Bytes),
+            DataType::List(_) | DataType::LargeList(_) | DataType::Struct(_) => {
+                Ok(KeyLayout::Nested)
+            }
             _ => Err(unsupported()),
         }
     }
@@ -128,6 +148,12 @@ enum KeyValues<'a> {
         order: FixedKeyOrder,
     },
     Bytes(ByteValues<'a>),
+    /// An ARRAY: element `i` of row `r` is `elements`' value `offsets.range(r)`'s `i`th.
+    List {
+        offsets: Offsets<'a>,
+        elements: Box<KeyWriter<'a>>,
+    },
+    Struct(Vec<KeyWriter<'a>>),
 }
 
 impl<'a> KeyWriter<'a> {
@@ -147,6 +173,7 @@ impl<'a> KeyWriter<'a> {
                     type_name: eddy_planner::type_name(array.data_type()),
                 }
             })?),
+            KeyLayout::Nested => Self::nested_values(array)?,
         };
         Ok(Self {
             nulls: array.logical_nulls(),
@@ -176,6 +203,80 @@ impl<'a> KeyWriter<'a> {
             KeyValues::Bytes(values) => write_key_cells(rows, nulls, |row, out| {
                 write_escaped(values.value(row), out)
             }),
+            KeyValues::List { .. } | KeyValues::Struct(_) => {
+                write_key_cells(rows, nulls, |row, out| self.write_value(row, out))
+            }
+        }
+    }
+
+    /// The writers of an ARRAY's elements or a STRUCT's fields.
+    fn nested_values(array: &'a dyn Array) -> Result<KeyValues<'a>, CodecError> {
+        // Each arm downcasts to the array class its data type guarantees.
+        Ok(match array.data_type() {
+            DataType::List(_) => {
+                let list = array.as_list::<i32>();
+                KeyValues::List {
+                    offsets: Offsets::Small(list.value_offsets()),
+                    elements: Box::new(KeyWriter::new(list.values().as_ref())?),
+                }
+            }
+            DataType::LargeList(_) => {
+                let list = array.as_list::<i64>();
+                KeyValues::List {
+                    offsets: Offsets::Large(list.value_offsets()),
+                    elements: Box::new(KeyWriter::new(list.values().as_ref())?),
+                }
+            }
+            _ => KeyValues::Struct(
+                array
+                    .as_struct()
+                    .columns()
+                    .iter()
+                    .map(|field| KeyWriter::new(field.as_ref()))
+                    .collect::<Result<_, _>>()?,
+            ),
+        })
+    }
+
+    /// Writes value `index` of this column as a key cell: its NULL marker, then its value.
+    fn write_cell(&self, index: usize, out: &mut Vec<u8>) {
+        if self
+            .nulls
+            .as_ref()
+            .is_some_and(|nulls| nulls.is_null(index))
+        {
+            out.push(KEY_NULL);
+        } else {
+            out.push(KEY_PRESENT);
+            self.write_value(index, out);
+        }
+    }
+
+    /// Writes value `index` (not NULL) of this column; nested values one element or field
+    /// at a time.
+    fn write_value(&self, index: usize, out: &mut Vec<u8>) {
+        match &self.values {
+            KeyValues::Boolean(array) => out.push(u8::from(array.value(index))),
+            KeyValues::Float32(values) => out.extend_from_slice(&float32_key(values[index])),
+            KeyValues::Float64(values) => out.extend_from_slice(&float64_key(values[index])),
+            KeyValues::Fixed {
+                values,
+                width,
+                order,
+            } => write_fixed_key(&values[index * width..(index + 1) * width], *order, out),
+            KeyValues::Bytes(values) => write_escaped(values.value(index), out),
+            KeyValues::List { offsets, elements } => {
+                for element in offsets.range(index) {
+                    out.push(KEY_ELEMENT);
+                    elements.write_cell(element, out);
+                }
+                out.push(KEY_ELEMENTS_END);
+            }
+            KeyValues::Struct(fields) => {
+                for field in fields {
+                    field.write_cell(index, out);
+                }
+            }
         }
     }
 }
@@ -337,6 +438,12 @@ impl KeyBuilder {
                 order,
             },
             KeyLayout::Bytes => Self::Bytes(BytesBuilder::new(data_type, capacity)),
+            // The engine never reads a key back, and the tests read back only flat ones.
+            KeyLayout::Nested => {
+                return Err(CodecError::UnsupportedKeyType {
+                    type_name: eddy_planner::type_name(data_type),
+                });
+            }
         })
     }
 

@@ -7,7 +7,8 @@
 //! bytes are a [`CodecError`], never a panic.
 //!
 //! Keys are only ever compared and looked up, never decoded by the engine; `decode_keys`
-//! exists for the tests that prove the encoding round-trips and orders like SQL.
+//! exists for the tests that prove the encoding round-trips and orders like SQL (flat key
+//! types; ARRAY and STRUCT keys are tested by their order and equality alone).
 //!
 //! Never: change how an existing format version encodes anything. Stored keys would no longer
 //! be found and stored values would decode wrong; a new encoding gets a new version byte and

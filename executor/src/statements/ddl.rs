@@ -9,14 +9,12 @@
 //!
 //! Never: publish a catalog change that is not yet durable.
 
-use std::collections::BTreeMap;
-
 use eddy_parser::{
     CreateAsSelect, CreateSource, InsertSelect, KeyKind, Property, PropertyValue, TerminateTarget,
 };
 use eddy_planner::{
     Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentSink, PlanError, QueryDef, QueryStatus,
-    SourceKind, TimestampColumn, arrow_type, check_column_name, is_key_type,
+    SourceKind, TimestampColumn, check_column_name, check_key_type,
 };
 use tracing::info;
 
@@ -46,18 +44,13 @@ pub async fn create_source(
 ) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
     reject_or_replace(create.or_replace)?;
-    if create.source_only {
-        return Err(PlanError::Unsupported {
-            feature: "CREATE SOURCE STREAM (a read-only stream)".into(),
-        }
-        .into());
-    }
     let mut change = engine.change_catalog().await;
     if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
-    let columns = declared_columns(create)?;
-    let settings = parse_properties(&create.properties, &columns, None)?;
+    let columns = declared_columns(change.catalog(), create)?;
+    let mut settings = parse_properties(&create.properties, &columns, None)?;
+    settings.source_only = create.source_only;
     change.create_source(&create.name, kind, columns, settings, None)?;
     change.publish().await?;
     info!(name = %create.name, kind = kind.noun(), "source created");
@@ -121,6 +114,7 @@ pub async fn insert_select(
     }
     let mut change = engine.change_catalog().await;
     let target = change.catalog().source_required(&insert.target)?.clone();
+    target.check_writable()?;
     if target.kind != SourceKind::Stream {
         return Err(PlanError::Unsupported {
             feature: "INSERT INTO a table".into(),
@@ -307,7 +301,7 @@ fn query_ids(queries: Vec<&QueryDef>) -> Vec<String> {
     queries.into_iter().map(|query| query.id.clone()).collect()
 }
 
-fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
+fn declared_columns(catalog: &Catalog, create: &CreateSource) -> EngineResult<Vec<Column>> {
     let kind: SourceKind = create.kind.into();
     if create.columns.is_empty() {
         return Err(PlanError::Invalid {
@@ -345,16 +339,9 @@ fn declared_columns(create: &CreateSource) -> EngineResult<Vec<Column>> {
                 )));
             }
         };
-        let data_type = arrow_type(&column.data_type);
-        if kind == SourceKind::Table && key && !is_key_type(&data_type) {
-            return Err(PlanError::Unsupported {
-                feature: format!(
-                    "a PRIMARY KEY column of type {} (\"{}\")",
-                    eddy_planner::type_name(&data_type),
-                    column.name
-                ),
-            }
-            .into());
+        let data_type = catalog.resolve_type(&column.data_type)?;
+        if key {
+            check_key_type(&column.name, &data_type)?;
         }
         columns.push(Column {
             name: column.name.clone(),
@@ -382,8 +369,7 @@ fn parse_properties(
 ) -> EngineResult<SourceSettings> {
     let mut settings = SourceSettings {
         partitions: default_partitions,
-        timestamp: None,
-        recorded: BTreeMap::new(),
+        ..SourceSettings::default()
     };
     let mut timestamp_format = None;
     for property in properties {

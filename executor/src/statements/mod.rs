@@ -11,3 +11,4 @@ pub(crate) mod insert;
 pub(crate) mod properties;
 pub(crate) mod select;
 pub(crate) mod show;
+pub(crate) mod types;

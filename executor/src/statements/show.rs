@@ -1,5 +1,7 @@
-//! SHOW STREAMS, SHOW TABLES, SHOW QUERIES and DESCRIBE, as ordinary result sets so that
-//! psql and every driver can read them.
+//! SHOW STREAMS, SHOW TABLES, SHOW QUERIES, SHOW TYPES and DESCRIBE, as ordinary result sets
+//! so that psql and every driver can read them. A read-only source (`CREATE SOURCE ..`) says
+//! so: SHOW gives `CREATE SOURCE STREAM|TABLE` as what created it, DESCRIBE names it a
+//! source stream or table.
 //!
 //! DESCRIBE answers one table with a `section` column (the source, its columns, its
 //! properties, the queries reading and writing it), since a wire result has one shape.
@@ -55,7 +57,11 @@ pub fn show_sources(engine: &EngineCore, kind: SourceKind) -> EngineResult<Query
         .collect::<EngineResult<_>>()?;
     let created_by: Vec<Option<&str>> = sources
         .iter()
-        .map(|source| source.created_by.as_deref())
+        .map(|source| match (source.source_only, source.kind) {
+            (true, SourceKind::Stream) => Some("CREATE SOURCE STREAM"),
+            (true, SourceKind::Table) => Some("CREATE SOURCE TABLE"),
+            (false, _) => source.created_by.as_deref(),
+        })
         .collect();
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(names)),
@@ -165,8 +171,13 @@ pub fn describe(engine: &EngineCore, name: &str) -> EngineResult<QueryOutput> {
     let source = catalog.source_required(name)?;
     let mut rows: Vec<(&str, String, String)> = Vec::new();
     let rows_total = row_count(engine, source)?;
+    let section = match (source.source_only, source.kind) {
+        (true, SourceKind::Stream) => "source stream",
+        (true, SourceKind::Table) => "source table",
+        (false, kind) => kind.noun(),
+    };
     rows.push((
-        source.kind.noun(),
+        section,
         source.name.clone(),
         format!(
             "{}, {}",
@@ -220,6 +231,27 @@ pub fn describe(engine: &EngineCore, name: &str) -> EngineResult<QueryOutput> {
         )),
     ];
     rows_output(describe_schema(), columns)
+}
+
+pub fn types_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+    ]))
+}
+
+/// Every named type (`CREATE TYPE`) with its definition, as ksqlDB's SHOW TYPES.
+pub fn show_types(engine: &EngineCore) -> EngineResult<QueryOutput> {
+    let catalog = engine.read_catalog();
+    let names = catalog.named_types().map(|named| named.name.as_str());
+    let definitions = catalog
+        .named_types()
+        .map(|named| type_name(&named.data_type));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(names)),
+        Arc::new(StringArray::from_iter_values(definitions)),
+    ];
+    rows_output(types_schema(), columns)
 }
 
 /// Rows a source holds: the events in a stream's log, the current rows of a table.
