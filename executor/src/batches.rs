@@ -10,11 +10,12 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, UInt32Array};
-use arrow::compute::{cast, take_record_batch};
+use arrow::compute::take_record_batch;
 use arrow::datatypes::SchemaRef;
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::fmt_sql;
+use eddy_planner::cast_strict;
 
 use crate::error::{DataError, EngineResult, panic_message};
 
@@ -60,7 +61,8 @@ pub fn with_pseudo_columns(
     Ok(RecordBatch::try_new(queryable_schema.clone(), columns)?)
 }
 
-/// Casts columns, by position, to the types of `schema` where they differ.
+/// Casts columns, by position, to the types of `schema` where they differ; a value that does
+/// not fit its column is an error of its row, never a NULL.
 pub fn cast_columns(columns: Vec<ArrayRef>, schema: &SchemaRef) -> EngineResult<Vec<ArrayRef>> {
     columns
         .into_iter()
@@ -69,7 +71,7 @@ pub fn cast_columns(columns: Vec<ArrayRef>, schema: &SchemaRef) -> EngineResult<
             if column.data_type() == field.data_type() {
                 Ok(column)
             } else {
-                Ok(cast(&column, field.data_type())?)
+                Ok(cast_strict(&column, field.data_type())?)
             }
         })
         .collect()

@@ -104,7 +104,9 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
             ]
             .map(|kind| Arc::new(AggregateUDF::from(Statistic::new(kind)))),
         );
-    builder.with_analyzer_rule(Arc::new(CheckKsqlAggregateCalls))
+    builder
+        .with_analyzer_rule(Arc::new(CheckKsqlAggregateCalls))
+        .with_analyzer_rule(Arc::new(crate::casts::KsqlDecimalCasts))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -9,6 +9,7 @@
 //!
 //! Never: read files, spawn tasks, or know about the wire protocol.
 
+pub mod casts;
 pub mod catalog;
 pub mod dataflow;
 pub mod error;
@@ -26,6 +27,7 @@ pub mod sql;
 mod type_planner;
 pub mod types;
 
+pub use casts::cast_strict;
 pub use catalog::{
     Catalog, CatalogEntry, Column, PROCESSING_LOG, PSEUDO_COLUMNS, QueryDef, QueryStatus,
     ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn, TypeDef,

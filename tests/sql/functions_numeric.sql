@@ -99,8 +99,8 @@ CREATE STREAM casts (id BIGINT, l BIGINT, d DOUBLE, dec DECIMAL(20, 2)) WITH (PA
 INSERT INTO casts VALUES (1, 2147483648, 1e20, 99999999999999999.99);
 INSERT INTO casts VALUES (2, -2147483649, -1e20, -12345678901.5);
 INSERT INTO casts VALUES (3, 1, CAST('NaN' AS DOUBLE), 0.5);
--- ksqlDB rounds a DOUBLE cast to DECIMAL on its exact binary value cut to the precision
--- (1.005 is 1.01 at scale 2), and a DECIMAL half up (-1.5 is -2 at scale 0).
+-- ksqlDB rounds a DOUBLE cast to DECIMAL half up from its shortest decimal digits (1.005 is
+-- 1.01 at scale 2), and a DECIMAL half up (-1.5 is -2 at scale 0).
 -- @each-kind
 SELECT id, CAST(d AS DECIMAL(12, 2)) AS d_2, CAST(dec AS DECIMAL(12, 2)) AS dec_2,
     CAST(dec AS DECIMAL(12, 0)) AS dec_0, CAST(d AS DECIMAL(12, 0)) AS d_0
@@ -112,10 +112,25 @@ CREATE STREAM cast_double AS SELECT id, CAST(d AS INT) AS d_int FROM casts;
 CREATE STREAM cast_double_bigint AS SELECT id, CAST(d AS BIGINT) AS d_bigint FROM casts;
 CREATE STREAM cast_decimal AS SELECT id, CAST(dec AS INT) AS dec_int FROM casts;
 CREATE STREAM cast_decimal_small AS SELECT id, CAST(dec AS DECIMAL(3, 1)) AS dec_small FROM casts;
+CREATE STREAM cast_double_decimal AS SELECT id, CAST(d AS DECIMAL(5, 1)) AS d_small FROM casts;
 -- @settle
 SELECT id, l_int FROM cast_int;
 SELECT id, d_int FROM cast_double;
 SELECT id, d_bigint FROM cast_double_bigint;
 SELECT id, dec_int FROM cast_decimal;
 SELECT id, dec_small FROM cast_decimal_small;
+SELECT id, d_small FROM cast_double_decimal;
 SELECT query_id, message FROM eddy_processing_log WHERE query_id LIKE 'CSAS_CAST%';
+
+-- A DOUBLE written into a DECIMAL column (INSERT, or a persistent query's sink) converts as
+-- CAST does; a value that does not fit is an error, never a NULL.
+CREATE STREAM prices (id BIGINT, price DECIMAL(4, 2)) WITH (PARTITIONS = 1);
+INSERT INTO prices VALUES (1, CAST(1.005 AS DOUBLE)), (2, CAST(2.675 AS DOUBLE));
+INSERT INTO prices VALUES (3, CAST(123.4 AS DOUBLE));
+SELECT id, price FROM prices;
+CREATE STREAM double_prices (id BIGINT, price DOUBLE) WITH (PARTITIONS = 1);
+INSERT INTO double_prices VALUES (4, 0.125), (5, 100.5);
+INSERT INTO prices SELECT id, price FROM double_prices;
+-- @settle
+SELECT id, price FROM prices WHERE id > 3;
+SELECT message FROM eddy_processing_log WHERE query_id LIKE 'INSERTQUERY%';

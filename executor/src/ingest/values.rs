@@ -9,14 +9,16 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use arrow::compute::{CastOptions, cast_with_options};
+use arrow::compute::CastOptions;
 use arrow::datatypes::{DataType, Schema};
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::logical_expr::Expr as LogicalExpr;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::sqlparser::ast::{Expr, ExprWithAlias, UnaryOperator, Value};
-use eddy_planner::{PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef, SqlPlanner};
+use eddy_planner::{
+    PlanError, ROWOFFSET, ROWPARTITION, ROWTIME, SourceDef, SqlPlanner, cast_strict,
+};
 
 use crate::batches::evaluate_column;
 use crate::error::{DataError, EngineError, EngineResult};
@@ -99,7 +101,7 @@ pub(crate) fn to_array(
             }
         });
         let array = ScalarValue::iter_to_array(values)?;
-        if let Ok(cast) = cast_with_options(&array, data_type, &STRICT) {
+        if let Ok(cast) = cast_strict(&array, data_type) {
             return Ok(cast);
         }
     }
@@ -107,7 +109,7 @@ pub(crate) fn to_array(
     let mut converted = Vec::with_capacity(values.len());
     for value in values {
         let single = value.to_array_of_size(1)?;
-        let cast = cast_with_options(&single, data_type, &STRICT)
+        let cast = cast_strict(&single, data_type)
             .map_err(|error| invalid_value(value, column, data_type, "", &error))?;
         converted.push(cast);
     }
