@@ -82,7 +82,8 @@ sql_scripts!(
     regressions,
     session,
     smoke,
-    table
+    table,
+    table_dml
 );
 
 #[test]

@@ -1,8 +1,9 @@
 //! Tables: keyed current state in the state store, kept in step with the table's changelog.
 //!
-//! A table has one writer: `INSERT`/`DELETE` for a source table (serialized by the table's
-//! write lock), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer states what
-//! each touched key now holds (a row, or nothing); [`TableChanges::resolve`] looks up what
+//! A table has one writer: `INSERT`/`UPDATE`/`DELETE` for a source table (serialized by the
+//! table's write lock, which an UPDATE or DELETE holds from reading the rows it changes to
+//! writing the change), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer
+//! states what each touched key now holds (a row, or nothing); [`TableChanges::resolve`] looks up what
 //! the key held before and gives the changelog (−old, +new per key: a Z-set, so downstream
 //! aggregates can retract) and the state changes. Current rows live in the state keyspace
 //! under `t/<topic>/<encoded key>`, as the row plus the changelog position that wrote it.
@@ -405,9 +406,9 @@ fn apply_changelog(
     Ok(())
 }
 
-/// The one writer of a source table (INSERT, DELETE, COPY, and later connectors): appends
-/// its changelog, then commits its rows with the offsets they reflect, under the table's
-/// write lock.
+/// The one writer of a source table (INSERT, UPDATE, DELETE, COPY, and later connectors):
+/// appends its changelog, then commits its rows with the offsets they reflect, under the
+/// table's write lock.
 pub struct SourceTableWriter {
     table: SourceDef,
     store: Arc<Store>,
@@ -433,13 +434,41 @@ impl SourceTableWriter {
 
     /// Applies a change: returns (rows upserted, rows removed).
     pub async fn write(&self, changes: TableChanges) -> EngineResult<(usize, usize)> {
-        let table = &self.table;
-        let _writer = self.lock.lock().await;
-        let state = self.store.state();
+        self.lock().await.write(changes).await
+    }
+
+    /// Takes the table's write lock until the returned guard writes its one change: no other
+    /// write of the table comes between what the holder reads of the table's rows (a pull
+    /// query run under the lock) and the change it computes from them.
+    pub async fn lock(&self) -> LockedTable<'_> {
+        LockedTable {
+            writer: self,
+            _held: self.lock.lock().await,
+        }
+    }
+}
+
+/// A source table's write lock, held to write one change.
+pub struct LockedTable<'a> {
+    writer: &'a SourceTableWriter,
+    _held: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl LockedTable<'_> {
+    /// Writes the change (one changelog append, then one state commit) and releases the
+    /// lock: returns (rows upserted, rows removed).
+    pub async fn write(self, changes: TableChanges) -> EngineResult<(usize, usize)> {
+        let SourceTableWriter {
+            table,
+            store,
+            topic,
+            ..
+        } = self.writer;
+        let state = store.state();
         // Reading the old rows of many keys is bulk work (a point read each).
         let resolved =
             run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
-                let position = TablePosition::current(state.as_ref(), table, &self.topic)?;
+                let position = TablePosition::current(state.as_ref(), table, topic)?;
                 changes.resolve(state.as_ref(), table, &position)
             })?;
         let ResolvedChanges {
@@ -453,7 +482,7 @@ impl SourceTableWriter {
             return Ok((upserted, removed));
         }
         let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
-        self.topic.append_partitions(changelog).await?;
+        topic.append_partitions(changelog).await?;
         let keys = TableKeys::of(table);
         for partition in written {
             state.put(
@@ -462,7 +491,7 @@ impl SourceTableWriter {
                 encode_u64(position.end(partition)?.0),
             );
         }
-        commit_state(&self.store, state).await?;
+        commit_state(store, state).await?;
         Ok((upserted, removed))
     }
 }
