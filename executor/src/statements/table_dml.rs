@@ -340,3 +340,41 @@ fn standalone_parameter(value: &Expr) -> Option<usize> {
 fn quoted(name: &str) -> Ident {
     Ident::with_quote('"', name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::open_with_source;
+    use crate::pull::key_lookup::KeyLookup;
+
+    #[tokio::test]
+    async fn a_delete_by_the_whole_key_reads_by_key() {
+        let (_directory, engine, table) = open_with_source(
+            "CREATE TABLE stock (warehouse STRING PRIMARY KEY, sku BIGINT PRIMARY KEY, quantity INT)",
+            "stock",
+        )
+        .await;
+        let engine = engine.core();
+        for (sql, by_key) in [
+            (
+                "DELETE FROM stock WHERE warehouse = 'north' AND sku = $1",
+                true,
+            ),
+            (
+                "DELETE FROM stock WHERE sku IN (1, $1) AND Warehouse = 'south'",
+                true,
+            ),
+            ("DELETE FROM stock WHERE sku = $1", false),
+            ("DELETE FROM stock WHERE quantity = $1 AND sku = 1", false),
+        ] {
+            let parsed = eddy_parser::parse_sql(sql).expect("parses").remove(0);
+            let Statement::Delete(delete) = parsed.statement else {
+                panic!("{sql} is a DELETE");
+            };
+            let plan = plan_delete(engine, &table, &delete).await.expect("plans");
+            let plan = query::bind(plan, &[ScalarValue::Int64(Some(2))]).expect("binds");
+            let lookup = KeyLookup::plan(engine.query_env(), &plan).expect("checks");
+            assert_eq!(lookup.is_some(), by_key, "{sql}");
+        }
+    }
+}
