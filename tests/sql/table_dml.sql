@@ -58,6 +58,9 @@ INSERT INTO accounts SELECT id, 'bonus', 'none', amount FROM bonuses;
 INSERT INTO accounts SELECT id + 100, owner, region, balance * 10 FROM accounts WHERE region <> 'none';
 INSERT INTO accounts SELECT id, owner, region, balance FROM accounts WHERE id > 1000;
 SELECT id, owner, region, balance FROM accounts;
+CREATE TABLE accounts_copy (id BIGINT PRIMARY KEY, owner STRING, region STRING, balance BIGINT);
+INSERT INTO accounts_copy SELECT * FROM accounts WHERE balance >= 100;
+SELECT id, owner, region, balance FROM accounts_copy;
 -- @settle
 SELECT region, accounts, total FROM by_region;
 
@@ -76,6 +79,9 @@ UPDATE accounts SET balance = owner WHERE id = 10;
 UPDATE accounts SET balance = ARRAY[1];
 UPDATE accounts SET balance = 1 WHERE missing = 1;
 UPDATE missing SET balance = 1;
+UPDATE accounts SET balance = $1;
+DELETE FROM accounts WHERE id = $1;
+INSERT INTO accounts_copy SELECT * FROM accounts WHERE balance >= $2;
 INSERT INTO accounts SELECT id, name, country, name AS credit FROM signups;
 INSERT INTO accounts SELECT id, name FROM signups;
 INSERT INTO accounts SELECT id, name, country, credit FROM signups EMIT CHANGES;

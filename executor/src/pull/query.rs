@@ -12,6 +12,7 @@ use arrow::datatypes::DataType;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
+use eddy_planner::PlanError;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::error::{EngineError, EngineResult};
@@ -40,9 +41,20 @@ pub async fn run_to_batch(env: &QueryEnv, plan: &LogicalPlan) -> EngineResult<Re
     Ok(concat_batches(&schema, &batches)?)
 }
 
-/// `plan` with its `$n` parameters replaced by `parameters`.
+/// `plan` with its `$n` parameters replaced by `parameters`. A statement sent without
+/// parameters (the simple protocol) may not use any.
 pub fn bind(plan: LogicalPlan, parameters: &[ScalarValue]) -> EngineResult<LogicalPlan> {
     if parameters.is_empty() {
+        let used = plan.get_parameter_types()?;
+        let first = used
+            .keys()
+            .min_by_key(|name| name.trim_start_matches('$').parse::<usize>().unwrap_or(0));
+        if let Some(name) = first {
+            return Err(PlanError::Invalid {
+                message: format!("there is no parameter {name}"),
+            }
+            .into());
+        }
         return Ok(plan);
     }
     Ok(plan.with_param_values(parameters.to_vec())?)
