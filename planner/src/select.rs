@@ -135,7 +135,7 @@ impl SqlPlanner {
         select: &SelectStatement,
         target: &SourceDef,
     ) -> PlanResult<LogicalPlan> {
-        if select.emit.is_some() {
+        if select.emit == Some(Emit::Changes) {
             return Err(PlanError::unsupported(format!(
                 "INSERT INTO table .. SELECT .. EMIT CHANGES (a query that keeps writing \
                  table \"{}\"; without EMIT CHANGES the SELECT's current rows are inserted once)",

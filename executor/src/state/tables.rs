@@ -3,10 +3,11 @@
 //! A table has one writer: `INSERT`/`UPDATE`/`DELETE` for a source table (serialized by the
 //! table's write lock, which an UPDATE or DELETE holds from reading the rows it changes to
 //! writing the change), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer
-//! states what each touched key now holds (a row, or nothing); [`TableChanges::resolve`] looks up what
-//! the key held before and gives the changelog (−old, +new per key: a Z-set, so downstream
-//! aggregates can retract) and the state changes. Current rows live in the state keyspace
-//! under `t/<topic>/<encoded key>`, as the row plus the changelog position that wrote it.
+//! states what each touched key now holds (a row, or nothing); [`TableChanges::resolve`]
+//! looks up what the key held before and gives the changelog (−old, +new per key: a Z-set,
+//! so downstream aggregates can retract) and the state changes. Current rows live in the
+//! state keyspace under `t/<topic>/<encoded key>`, as the row plus the changelog position
+//! that wrote it.
 //!
 //! A source table appends its changelog, then commits its state with the changelog offsets it
 //! reflects (`table/<topic>/applied/<partition>`); after a crash between the two, opening the
