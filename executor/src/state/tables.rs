@@ -441,36 +441,48 @@ impl SourceTableWriter {
     /// Takes the table's write lock until the returned guard writes its one change: no other
     /// write of the table comes between what the holder reads of the table's rows (a pull
     /// query run under the lock) and the change it computes from them.
-    pub async fn lock(&self) -> LockedTable<'_> {
+    pub async fn lock(&self) -> LockedTable {
         LockedTable {
-            writer: self,
-            _held: self.lock.lock().await,
+            table: self.table.clone(),
+            store: self.store.clone(),
+            topic: self.topic.clone(),
+            held: self.lock.clone().lock_owned().await,
         }
     }
 }
 
 /// A source table's write lock, held to write one change.
-pub struct LockedTable<'a> {
-    writer: &'a SourceTableWriter,
-    _held: tokio::sync::MutexGuard<'a, ()>,
+pub struct LockedTable {
+    table: SourceDef,
+    store: Arc<Store>,
+    topic: Arc<Topic>,
+    held: tokio::sync::OwnedMutexGuard<()>,
 }
 
-impl LockedTable<'_> {
+impl LockedTable {
     /// Writes the change (one changelog append, then one state commit) and releases the
-    /// lock: returns (rows upserted, rows removed).
+    /// lock: returns (rows upserted, rows removed). Once begun, the write runs to its end
+    /// even if the caller stops waiting (a cancelled statement): a changelog appended and
+    /// not committed would leave the table's rows behind it until the engine reopens.
     pub async fn write(self, changes: TableChanges) -> EngineResult<(usize, usize)> {
-        let SourceTableWriter {
+        tokio::spawn(self.write_whole(changes))
+            .await
+            .map_err(|error| EngineError::Internal(format!("table write task failed: {error}")))?
+    }
+
+    async fn write_whole(self, changes: TableChanges) -> EngineResult<(usize, usize)> {
+        let LockedTable {
             table,
             store,
             topic,
-            ..
-        } = self.writer;
+            held,
+        } = self;
         let state = store.state();
         // Reading the old rows of many keys is bulk work (a point read each).
         let resolved =
             run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
-                let position = TablePosition::current(state.as_ref(), table, topic)?;
-                changes.resolve(state.as_ref(), table, &position)
+                let position = TablePosition::current(state.as_ref(), &table, &topic)?;
+                changes.resolve(state.as_ref(), &table, &position)
             })?;
         let ResolvedChanges {
             changelog,
@@ -484,7 +496,7 @@ impl LockedTable<'_> {
         }
         let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
         topic.append_partitions(changelog).await?;
-        let keys = TableKeys::of(table);
+        let keys = TableKeys::of(&table);
         for partition in written {
             state.put(
                 TableKeys::BOOKKEEPING_KEYSPACE,
@@ -492,7 +504,8 @@ impl LockedTable<'_> {
                 encode_u64(position.end(partition)?.0),
             );
         }
-        commit_state(store, state).await?;
+        commit_state(&store, state).await?;
+        drop(held);
         Ok((upserted, removed))
     }
 }
@@ -643,6 +656,26 @@ mod tests {
             ],
         )
         .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_caller_stops_waiting_still_commits() {
+        let (_directory, engine, table) = open_with_source(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 2)",
+            "t",
+        )
+        .await;
+        let writer = engine.core().source_writer(&table).expect("a writer");
+        let table_writer = writer.table().expect("a table writer");
+        let changes = TableChanges::upserts(&table, rows(&table, &[(1, 10), (2, 20), (3, 30)]))
+            .expect("changes");
+        let mut write = Box::pin(table_writer.lock().await.write(changes));
+        assert!(futures::poll!(&mut write).is_pending());
+        // A cancelled statement drops its write part way.
+        drop(write);
+        let _next_writer = table_writer.lock().await;
+        let state = engine.core().state().clone();
+        assert_eq!(row_count(state.as_ref(), &table).expect("count"), 3);
     }
 
     #[tokio::test]
