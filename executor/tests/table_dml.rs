@@ -121,3 +121,54 @@ async fn an_aggregate_sees_each_update_and_delete_of_many_partitions_whole() {
     }
     engine.shutdown().await;
 }
+
+/// The rows count of the command that `sql` is.
+async fn command_rows(session: &mut Session, sql: &str) -> Option<usize> {
+    let mut outputs = run(session, sql).await.expect("statement runs");
+    let Some(QueryOutput::Command(command)) = outputs.pop() else {
+        panic!("{sql} answers with a command tag");
+    };
+    command.rows
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_over_more_rows_than_a_scan_page_change_them_all() {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let engine = Engine::open(EngineConfig::new(data.path()))
+        .await
+        .expect("engine opens");
+    let mut session = engine.session();
+    let values: Vec<String> = (0..20_000).map(|id| format!("({id}, 'n{id}')")).collect();
+    run(
+        &mut session,
+        &format!(
+            "CREATE TABLE big (id BIGINT PRIMARY KEY, name STRING) WITH (PARTITIONS = 2);
+             INSERT INTO big VALUES {};",
+            values.join(", ")
+        ),
+    )
+    .await
+    .expect("setup");
+    let updated = command_rows(
+        &mut session,
+        "UPDATE big SET name = UCASE(name) WHERE id % 2 = 0;",
+    )
+    .await;
+    assert_eq!(updated, Some(10_000));
+    let deleted = command_rows(&mut session, "DELETE FROM big WHERE id >= 5000;").await;
+    assert_eq!(deleted, Some(15_000));
+    let copied = command_rows(
+        &mut session,
+        "INSERT INTO big SELECT id + 100000, name FROM big;",
+    )
+    .await;
+    assert_eq!(copied, Some(5_000));
+    let counts = rows(
+        &mut session,
+        "SELECT COUNT(*) AS all_rows, SUM(CASE WHEN name LIKE 'N%' THEN 1 ELSE 0 END) AS upper_case FROM big",
+    )
+    .await;
+    let cells: String = counts.split_whitespace().collect();
+    assert!(cells.contains("|10000|5000|"), "{counts}");
+    engine.shutdown().await;
+}
