@@ -86,6 +86,7 @@ sql_scripts!(
     smoke,
     source_only,
     table,
+    table_dml,
     types
 );
 

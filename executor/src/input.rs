@@ -72,11 +72,10 @@ impl LogCursor {
         self.topic.partition_count()
     }
 
-    /// Where each partition's durable rows end now.
+    /// Where each partition's durable rows end now, all read at one moment: a change
+    /// appended to several partitions at once is in all of the ends or in none.
     pub fn end_offsets(&self) -> Vec<Offset> {
-        (0..self.partition_count())
-            .map(|partition| self.topic.end_offset(partition))
-            .collect()
+        self.topic.end_offsets()
     }
 
     /// Changes of `partition` from `from` (see `read_stored`).

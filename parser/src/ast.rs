@@ -36,6 +36,8 @@ pub enum Statement {
     CopyFrom(CopyFrom),
     /// `DELETE FROM name [WHERE expr]`
     Delete(DeleteStatement),
+    /// `UPDATE name SET column = expr [, ..] [WHERE expr]`
+    Update(UpdateStatement),
     /// `SHOW|LIST STREAMS [EXTENDED]`
     ShowStreams { extended: bool },
     /// `SHOW|LIST TABLES [EXTENDED]`
@@ -236,6 +238,21 @@ pub struct InsertSelect {
 pub struct DeleteStatement {
     pub target: String,
     pub selection: Option<Expr>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpdateStatement {
+    pub target: String,
+    /// `column = expr`, in the order written.
+    pub assignments: Vec<ColumnAssignment>,
+    pub selection: Option<Expr>,
+}
+
+/// One `column = expr` of an UPDATE's SET.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColumnAssignment {
+    pub column: String,
+    pub value: Expr,
 }
 
 /// A query with ksqlDB's clauses taken out of it.

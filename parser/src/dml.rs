@@ -1,14 +1,16 @@
 //! Statements that write or read rows: `INSERT INTO ... VALUES`, `INSERT INTO ... SELECT`,
-//! `DELETE FROM`, psql's `COPY (SELECT ...) TO STDOUT`, and the start of `COPY name FROM STDIN`
-//! (its options are read in `copy_from`). Values and predicates are sqlparser expressions, so
-//! `$1` placeholders stay `Value::Placeholder` for the planner.
+//! `DELETE FROM`, `UPDATE .. SET`, psql's `COPY (SELECT ...) TO STDOUT`, and the start of
+//! `COPY name FROM STDIN` (its options are read in `copy_from`). Values and predicates are
+//! sqlparser expressions, so `$1` placeholders stay `Value::Placeholder` for the planner.
 //!
 //! Never: accept a COPY form Eddy cannot serve; each other form is named as unsupported.
 
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token};
 
-use crate::ast::{DeleteStatement, InsertSelect, InsertValues, Statement};
+use crate::ast::{
+    ColumnAssignment, DeleteStatement, InsertSelect, InsertValues, Statement, UpdateStatement,
+};
 use crate::copy_from::parse_copy_from;
 use crate::cursor::Cursor;
 use crate::ddl::parse_optional_properties;
@@ -90,6 +92,36 @@ pub(crate) fn parse_delete(cursor: &mut Cursor<'_>) -> Result<Statement, ParseEr
     };
     cursor.expect_end()?;
     Ok(Statement::Delete(DeleteStatement { target, selection }))
+}
+
+/// After `UPDATE`: `name SET column = expr [, ..] [WHERE expr]`.
+pub(crate) fn parse_update(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    let target = cursor.identifier()?;
+    cursor.expect_word("SET")?;
+    let mut assignments = Vec::new();
+    loop {
+        let column = cursor.identifier()?;
+        cursor.expect_token(&Token::Eq)?;
+        let value = cursor.with_sqlparser(|parser| parser.parse_expr())?;
+        assignments.push(ColumnAssignment { column, value });
+        if !cursor.take_token(&Token::Comma) {
+            break;
+        }
+    }
+    if cursor.peek_word("FROM") {
+        return Err(ParseError::unsupported("UPDATE .. FROM"));
+    }
+    let selection = if cursor.take_word("WHERE") {
+        Some(cursor.with_sqlparser(|parser| parser.parse_expr())?)
+    } else {
+        None
+    };
+    cursor.expect_end()?;
+    Ok(Statement::Update(UpdateStatement {
+        target,
+        assignments,
+        selection,
+    }))
 }
 
 /// After `COPY`: `COPY (query) TO STDOUT` and `COPY name [(cols)] FROM STDIN ...`.
@@ -208,6 +240,43 @@ mod tests {
             }))
         );
         assert!(message("DELETE FROM t WHERE").contains("at end of input"));
+    }
+
+    #[test]
+    fn update_with_assignments_and_where() {
+        let Ok(Statement::Update(update)) =
+            parse_one("UPDATE T SET V = v + 1, \"Name\" = UCASE($1) WHERE id > $2")
+        else {
+            panic!("UPDATE should parse");
+        };
+        assert_eq!(update.target, "t");
+        let assigned: Vec<(String, String)> = update
+            .assignments
+            .iter()
+            .map(|assignment| (assignment.column.clone(), assignment.value.to_string()))
+            .collect();
+        assert_eq!(
+            assigned,
+            vec![
+                ("v".to_string(), "v + 1".to_string()),
+                ("Name".to_string(), "UCASE($1)".to_string())
+            ]
+        );
+        assert_eq!(
+            update.selection.map(|e| e.to_string()).as_deref(),
+            Some("id > $2")
+        );
+        let Ok(Statement::Update(update)) = parse_one("update t set v = 1") else {
+            panic!("UPDATE without WHERE should parse");
+        };
+        assert_eq!(update.selection, None);
+        assert!(message("UPDATE t SET v").contains("expected"));
+        assert!(message("UPDATE t SET v = 1 WHERE").contains("at end of input"));
+        assert!(message("UPDATE t v = 1").contains("expected SET"));
+        assert_eq!(
+            parse_one("UPDATE t SET v = 1 FROM s"),
+            Err(ParseError::unsupported("UPDATE .. FROM"))
+        );
     }
 
     #[test]

@@ -59,10 +59,10 @@ mod test_support {
 pub use sqlparser;
 
 pub use ast::{
-    ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect, CreateSource,
-    DeleteStatement, Emit, InsertSelect, InsertValues, KeyKind, ParsedStatement, Property,
-    PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget, TransactionStatement,
-    WindowSpec,
+    ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect,
+    CreateSource, DeleteStatement, Emit, InsertSelect, InsertValues, KeyKind, ParsedStatement,
+    Property, PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget,
+    TransactionStatement, UpdateStatement, WindowSpec,
 };
 pub use error::ParseError;
 pub use lambdas::LAMBDA_FUNCTION;

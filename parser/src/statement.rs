@@ -10,7 +10,7 @@ use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 use crate::ast::{Statement, TerminateTarget, TransactionStatement};
 use crate::cursor::{Cursor, fold_identifier};
 use crate::ddl::{parse_create, parse_drop};
-use crate::dml::{parse_copy, parse_delete, parse_insert};
+use crate::dml::{parse_copy, parse_delete, parse_insert, parse_update};
 use crate::error::ParseError;
 use crate::select::parse_select;
 use crate::source::Source;
@@ -27,7 +27,6 @@ const UNSUPPORTED_STATEMENTS: &[&str] = &[
     "PRINT",
     "EXPLAIN",
     "ASSERT",
-    "UPDATE",
     "MERGE",
     "TRUNCATE",
     "SAVEPOINT",
@@ -81,6 +80,7 @@ pub(crate) fn parse_statement(
         "DROP" => parse_drop(&mut cursor)?,
         "INSERT" => parse_insert(&mut cursor)?,
         "DELETE" => parse_delete(&mut cursor)?,
+        "UPDATE" => parse_update(&mut cursor)?,
         "COPY" => parse_copy(&mut cursor)?,
         "SHOW" => parse_show(&mut cursor, true)?,
         "LIST" => parse_show(&mut cursor, false)?,

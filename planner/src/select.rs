@@ -4,10 +4,13 @@
 //!
 //! The executor asks here and never re-derives a rule: CREATE .. AS SELECT, INSERT INTO ..
 //! SELECT and a persistent query's restart plan through [`SqlPlanner::plan_persistent`], pull
-//! and push queries through [`SqlPlanner::plan_select`].
+//! and push queries through [`SqlPlanner::plan_select`], the one-shot INSERT INTO table ..
+//! SELECT through [`SqlPlanner::plan_insert_rows`].
 //!
 //! Never: accept a clause that no operator runs yet (it answers `Unsupported`), or touch
 //! storage.
+
+use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
@@ -171,6 +174,31 @@ impl SqlPlanner {
         })
     }
 
+    /// `INSERT INTO table SELECT ..`: a pull query run once, whose rows are upserted into
+    /// `target` and so must fit its columns, as an INSERT INTO stream SELECT's must. A query
+    /// that keeps writing a source table (EMIT CHANGES) is refused.
+    pub async fn plan_insert_rows(
+        &self,
+        select: &SelectStatement,
+        target: &SourceDef,
+    ) -> PlanResult<LogicalPlan> {
+        if select.emit == Some(Emit::Changes) {
+            return Err(PlanError::unsupported(format!(
+                "INSERT INTO table .. SELECT .. EMIT CHANGES (a query that keeps writing \
+                 table \"{}\"; without EMIT CHANGES the SELECT's current rows are inserted once)",
+                target.name
+            )));
+        }
+        if select.partition_by.is_some() {
+            return Err(PlanError::invalid(
+                "INSERT INTO .. SELECT writes rows keyed like its target table; PARTITION BY is not allowed",
+            ));
+        }
+        let plan = self.plan_select(select).await?;
+        check_insert_schema(&Arc::new(plan.schema().as_arrow().clone()), target)?;
+        Ok(plan)
+    }
+
     fn single_input(&self, inputs: &[String]) -> PlanResult<SourceDef> {
         let [input] = inputs else {
             return Err(PlanError::unsupported(
@@ -269,9 +297,10 @@ fn check_insert_schema(output_schema: &SchemaRef, target: &SourceDef) -> PlanRes
     if fields.len() != target.columns.len() {
         return Err(PlanError::TypeMismatch {
             message: format!(
-                "INSERT INTO {} .. SELECT gives {} but the stream has {}",
+                "INSERT INTO {} .. SELECT gives {} but the {} has {}",
                 target.name,
                 plural(fields.len(), "column"),
+                target.kind.noun(),
                 plural(target.columns.len(), "column")
             ),
         });

@@ -1071,3 +1071,94 @@ async fn bind_complete_waits_for_the_next_flush() {
     assert_eq!(raw::read_until(&mut socket, b'2').await, b"2");
     server.stop().await;
 }
+
+/// UPDATE, DELETE and INSERT INTO table .. SELECT through the extended protocol: Describe
+/// gives their parameters' types, and each answers with the count of rows it changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn table_dml_takes_parameters_and_counts_its_rows() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner STRING, balance INT)
+                 WITH (PARTITIONS = 2);
+             INSERT INTO accounts VALUES (1, 'ada', 10), (2, 'bob', 20), (3, 'cy', 30);
+             CREATE TABLE archive (id BIGINT PRIMARY KEY, owner STRING, balance INT);",
+        )
+        .await
+        .expect("setup");
+    let update = client
+        .prepare("UPDATE accounts SET balance = $1, owner = UCASE(owner) WHERE balance >= $2")
+        .await
+        .expect("update prepares");
+    let archive = client
+        .prepare(
+            "INSERT INTO archive SELECT id, owner, balance + $1 FROM accounts WHERE owner = $2",
+        )
+        .await
+        .expect("insert prepares");
+    let delete = client
+        .prepare("DELETE FROM accounts WHERE id = $1")
+        .await
+        .expect("delete prepares");
+    let delete_by_owner = client
+        .prepare("DELETE FROM accounts WHERE LCASE(owner) <> $1")
+        .await
+        .expect("delete by owner prepares");
+    assert_eq!(update.params(), &[Type::INT4, Type::INT4]);
+    assert_eq!(archive.params(), &[Type::INT4, Type::TEXT]);
+    assert_eq!(delete.params(), &[Type::INT8]);
+    assert_eq!(delete_by_owner.params(), &[Type::TEXT]);
+    let rows = async |sql: &str| -> Vec<(i64, String, i32)> {
+        client
+            .query(sql, &[])
+            .await
+            .expect("select runs")
+            .iter()
+            .map(|row| (row.get(0), row.get(1), row.get(2)))
+            .collect()
+    };
+
+    assert_eq!(
+        client.execute(&update, &[&100i32, &20i32]).await.unwrap(),
+        2
+    );
+    assert_eq!(
+        client.execute(&update, &[&0i32, &1000i32]).await.unwrap(),
+        0
+    );
+    assert_eq!(client.execute(&archive, &[&1i32, &"BOB"]).await.unwrap(), 1);
+    assert_eq!(client.execute(&archive, &[&5i32, &"CY"]).await.unwrap(), 1);
+    assert_eq!(
+        rows("SELECT id, owner, balance FROM archive ORDER BY id").await,
+        [(2, "BOB".to_string(), 101), (3, "CY".to_string(), 105)]
+    );
+    assert_eq!(client.execute(&delete, &[&2i64]).await.unwrap(), 1);
+    assert_eq!(client.execute(&delete, &[&2i64]).await.unwrap(), 0);
+    assert_eq!(
+        client.execute(&delete_by_owner, &[&"ada"]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        rows("SELECT id, owner, balance FROM accounts").await,
+        [(1, "ada".to_string(), 10)]
+    );
+
+    // The simple protocol's tags carry the same counts.
+    let counts: Vec<u64> = client
+        .simple_query(
+            "UPDATE accounts SET balance = balance + 1;
+             INSERT INTO accounts SELECT id + 10, owner, balance FROM archive;
+             DELETE FROM accounts WHERE balance > 0;",
+        )
+        .await
+        .expect("simple statements run")
+        .iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::CommandComplete(rows) => Some(*rows),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(counts, [1, 2, 3]);
+    server.stop().await;
+}

@@ -602,6 +602,44 @@ async fn watch_end_offset_wakes_a_waiting_reader() {
     assert_eq!(reader.await.expect("reader"), (0..6).collect::<Vec<_>>());
 }
 
+/// A reader of a topic's ends never sees an append to several partitions in some of them
+/// only: a change spread over partitions (an UPDATE of many keys) is read whole or not yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn end_offsets_show_an_append_to_several_partitions_whole() {
+    const PARTITIONS: u32 = 4;
+    const APPENDS: i64 = 300;
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let config = StoreConfig {
+        durability: Durability::Os,
+        ..StoreConfig::default()
+    };
+    let store = Store::open(data_dir.path(), config).expect("open");
+    let topic = store
+        .create_topic("spread", ids_schema(), PARTITIONS)
+        .expect("create");
+    let reader_topic = topic.clone();
+    let reader = std::thread::spawn(move || {
+        let mut uneven = Vec::new();
+        loop {
+            let ends = reader_topic.end_offsets();
+            if ends.iter().any(|end| *end != ends[0]) {
+                uneven.push(ends.clone());
+            }
+            if ends[0] == Offset(APPENDS as u64) {
+                return uneven;
+            }
+        }
+    });
+    for id in 0..APPENDS {
+        let one_row_each = (0..PARTITIONS)
+            .map(|partition| (partition, ids_batch([id])))
+            .collect();
+        topic.append_partitions(one_row_each).await.expect("append");
+    }
+    let uneven = reader.join().expect("reader");
+    assert!(uneven.is_empty(), "ends seen mid-append: {uneven:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn os_durability_appends_reads_and_recovers() {
     let data_dir = tempfile::tempdir().expect("temp dir");

@@ -50,14 +50,15 @@ INSERT INTO users (id, name, country, score) VALUES (1, 'ada lovelace', 'uk', 5)
 SET 'auto.offset.reset' = 'earliest';
 SELECT id, name, score FROM users EMIT CHANGES LIMIT 10;
 
+-- DELETE takes any predicate (tests/sql/table_dml.sql has more).
+DELETE FROM users WHERE name LIKE 'ada%';
+DELETE FROM users WHERE id > 2;
+DELETE FROM users;
+
 -- Mistakes.
 INSERT INTO users (id, name) VALUES (NULL, 'nobody');
 INSERT INTO users (name) VALUES ('nobody');
 INSERT INTO stock (warehouse, quantity) VALUES ('east', 5);
-DELETE FROM users;
-DELETE FROM users WHERE name = 'ada';
-DELETE FROM users WHERE id > 2;
-DELETE FROM stock WHERE warehouse = 'north';
 CREATE STREAM events (id BIGINT KEY, name STRING);
 DELETE FROM events WHERE id = 1;
 CREATE TABLE no_key (id BIGINT, name STRING);

@@ -18,7 +18,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
 use crate::session_properties::SessionProperties;
 use crate::statements::select::{self as query, PlannedPull};
-use crate::statements::{copy, ddl, delete, insert, properties, show, types};
+use crate::statements::{copy, ddl, insert, properties, show, table_dml, types};
 
 /// One client's connection to the engine.
 pub struct Session {
@@ -141,6 +141,9 @@ impl Session {
         }
         let engine = self.engine.clone();
         match &parsed.statement {
+            Statement::InsertSelect(insert) if table_dml::inserts_into_table(&engine, insert) => {
+                table_dml::insert_select(&engine, insert, parameters).await
+            }
             Statement::CreateSource(_)
             | Statement::CreateAsSelect(_)
             | Statement::InsertSelect(_)
@@ -169,7 +172,8 @@ impl Session {
             Statement::Copy(select) => query::select(&engine, &self.properties, select, parameters)
                 .await
                 .map(QueryOutput::CopyOut),
-            Statement::Delete(delete) => delete::delete(&engine, delete, parameters).await,
+            Statement::Delete(delete) => table_dml::delete(&engine, delete, parameters).await,
+            Statement::Update(update) => table_dml::update(&engine, update, parameters).await,
             Statement::CopyFrom(copy) => {
                 copy::open(&engine, copy).map(|sink| QueryOutput::CopyIn(Box::new(sink)))
             }
@@ -209,6 +213,18 @@ impl Session {
             Statement::InsertValues(values) => {
                 (insert::parameter_types(&self.engine, values)?, None)
             }
+            Statement::InsertSelect(insert)
+                if table_dml::inserts_into_table(&self.engine, insert) =>
+            {
+                (
+                    table_dml::parameter_types(&self.engine, statement).await?,
+                    None,
+                )
+            }
+            Statement::Update(_) | Statement::Delete(_) => (
+                table_dml::parameter_types(&self.engine, statement).await?,
+                None,
+            ),
             Statement::ShowStreams { .. } | Statement::ShowTables { .. } => {
                 (Vec::new(), Some(show::sources_schema()))
             }

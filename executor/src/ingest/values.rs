@@ -1,4 +1,4 @@
-//! Values written by INSERT, DELETE and COPY: which column each given value goes to, the
+//! Values written by INSERT, UPDATE and COPY: which column each given value goes to, the
 //! value of a VALUES cell (literals and parameters without planning, any other expression
 //! evaluated by DataFusion), and strict casts to the column's type.
 //!
@@ -116,6 +116,25 @@ pub(crate) fn to_array(
     let refs: Vec<&dyn arrow::array::Array> =
         converted.iter().map(|array| array.as_ref()).collect();
     Ok(arrow::compute::concat(&refs)?)
+}
+
+/// Casts a column of computed values (an UPDATE's SET, an INSERT's SELECT) to its column's
+/// type, strictly: a value that does not fit is named, as `to_array` names it.
+pub(crate) fn cast_to_column(
+    values: &ArrayRef,
+    data_type: &DataType,
+    column: &str,
+) -> EngineResult<ArrayRef> {
+    if values.data_type() == data_type {
+        return Ok(values.clone());
+    }
+    if let Ok(cast) = cast_strict(values, data_type) {
+        return Ok(cast);
+    }
+    let scalars = (0..values.len())
+        .map(|row| ScalarValue::try_from_array(values, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    to_array(&scalars, data_type, column)
 }
 
 /// A value that does not fit its column: names both, where it was (`place`: empty for INSERT,

@@ -1,8 +1,10 @@
 //! Pull queries' access to the store: DataFusion `TableProvider`s over streams' logs and
-//! tables' rows, and key lookups answered by point reads.
+//! tables' rows, key lookups answered by point reads, and the one way a planned pull query
+//! runs (`query`).
 //!
 //! May use: `state`, `dataflow::steps`, storage. Must not know: persistent or push queries,
 //! statements, the session.
 
 pub(crate) mod key_lookup;
 pub(crate) mod provider;
+pub(crate) mod query;

@@ -188,16 +188,22 @@ impl Subscription {
     }
 
     /// One epoch over what each partition has after `offsets` (a bounded amount): the rows
-    /// for the client, or None if there was nothing to read.
+    /// for the client, or None if there was nothing to read. The partitions are read up to
+    /// ends taken together, so that a change appended to several at once (an UPDATE of many
+    /// keys) reaches the client whole when it fits in one round.
     fn run_round(&mut self, offsets: &mut [Offset]) -> EngineResult<Option<Vec<RecordBatch>>> {
         let mut state_changes = StateBatch::default();
         let mut bad_rows = BadRows::default();
         let mut read_any = false;
+        let ends = self.cursor.end_offsets();
         for partition in 0..self.cursor.partition_count() {
             let index = partition as usize;
-            let read = self
-                .cursor
-                .read(partition, offsets[index], None, PUSH_READ_ROWS_MAX)?;
+            let read = self.cursor.read(
+                partition,
+                offsets[index],
+                ends.get(index).copied(),
+                PUSH_READ_ROWS_MAX,
+            )?;
             for (first, changes) in read {
                 read_any = true;
                 offsets[index] = Offset(first.0 + changes.num_rows() as u64);

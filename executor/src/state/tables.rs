@@ -1,11 +1,13 @@
 //! Tables: keyed current state in the state store, kept in step with the table's changelog.
 //!
-//! A table has one writer: `INSERT`/`DELETE` for a source table (serialized by the table's
-//! write lock), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer states what
-//! each touched key now holds (a row, or nothing); [`TableChanges::resolve`] looks up what
-//! the key held before and gives the changelog (−old, +new per key: a Z-set, so downstream
-//! aggregates can retract) and the state changes. Current rows live in the state keyspace
-//! under `t/<topic>/<encoded key>`, as the row plus the changelog position that wrote it.
+//! A table has one writer: `INSERT`/`UPDATE`/`DELETE` for a source table (serialized by the
+//! table's write lock, which an UPDATE or DELETE holds from reading the rows it changes to
+//! writing the change), the persistent query of a `CREATE TABLE .. AS SELECT`. The writer
+//! states what each touched key now holds (a row, or nothing); [`TableChanges::resolve`]
+//! looks up what the key held before and gives the changelog (−old, +new per key: a Z-set,
+//! so downstream aggregates can retract) and the state changes. Current rows live in the
+//! state keyspace under `t/<topic>/<encoded key>`, as the row plus the changelog position
+//! that wrote it.
 //!
 //! A source table appends its changelog, then commits its state with the changelog offsets it
 //! reflects (`table/<topic>/applied/<partition>`); after a crash between the two, opening the
@@ -405,9 +407,9 @@ fn apply_changelog(
     Ok(())
 }
 
-/// The one writer of a source table (INSERT, DELETE, COPY, and later connectors): appends
-/// its changelog, then commits its rows with the offsets they reflect, under the table's
-/// write lock.
+/// The one writer of a source table (INSERT, UPDATE, DELETE, COPY, and later connectors):
+/// appends its changelog, then commits its rows with the offsets they reflect, under the
+/// table's write lock.
 pub struct SourceTableWriter {
     table: SourceDef,
     store: Arc<Store>,
@@ -433,14 +435,54 @@ impl SourceTableWriter {
 
     /// Applies a change: returns (rows upserted, rows removed).
     pub async fn write(&self, changes: TableChanges) -> EngineResult<(usize, usize)> {
-        let table = &self.table;
-        let _writer = self.lock.lock().await;
-        let state = self.store.state();
+        self.lock().await.write(changes).await
+    }
+
+    /// Takes the table's write lock until the returned guard writes its one change: no other
+    /// write of the table comes between what the holder reads of the table's rows (a pull
+    /// query run under the lock) and the change it computes from them.
+    pub async fn lock(&self) -> LockedTable {
+        LockedTable {
+            table: self.table.clone(),
+            store: self.store.clone(),
+            topic: self.topic.clone(),
+            held: self.lock.clone().lock_owned().await,
+        }
+    }
+}
+
+/// A source table's write lock, held to write one change.
+pub struct LockedTable {
+    table: SourceDef,
+    store: Arc<Store>,
+    topic: Arc<Topic>,
+    held: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl LockedTable {
+    /// Writes the change (one changelog append, then one state commit) and releases the
+    /// lock: returns (rows upserted, rows removed). Once begun, the write runs to its end
+    /// even if the caller stops waiting (a cancelled statement): a changelog appended and
+    /// not committed would leave the table's rows behind it until the engine reopens.
+    pub async fn write(self, changes: TableChanges) -> EngineResult<(usize, usize)> {
+        tokio::spawn(self.write_whole(changes))
+            .await
+            .map_err(|error| EngineError::Internal(format!("table write task failed: {error}")))?
+    }
+
+    async fn write_whole(self, changes: TableChanges) -> EngineResult<(usize, usize)> {
+        let LockedTable {
+            table,
+            store,
+            topic,
+            held,
+        } = self;
+        let state = store.state();
         // Reading the old rows of many keys is bulk work (a point read each).
         let resolved =
             run_in_background_if(changes.keys.len() >= BACKGROUND_TABLE_KEYS_MIN, || {
-                let position = TablePosition::current(state.as_ref(), table, &self.topic)?;
-                changes.resolve(state.as_ref(), table, &position)
+                let position = TablePosition::current(state.as_ref(), &table, &topic)?;
+                changes.resolve(state.as_ref(), &table, &position)
             })?;
         let ResolvedChanges {
             changelog,
@@ -453,8 +495,8 @@ impl SourceTableWriter {
             return Ok((upserted, removed));
         }
         let written: Vec<u32> = changelog.iter().map(|(partition, _)| *partition).collect();
-        self.topic.append_partitions(changelog).await?;
-        let keys = TableKeys::of(table);
+        topic.append_partitions(changelog).await?;
+        let keys = TableKeys::of(&table);
         for partition in written {
             state.put(
                 TableKeys::BOOKKEEPING_KEYSPACE,
@@ -462,7 +504,8 @@ impl SourceTableWriter {
                 encode_u64(position.end(partition)?.0),
             );
         }
-        commit_state(&self.store, state).await?;
+        commit_state(&store, state).await?;
+        drop(held);
         Ok((upserted, removed))
     }
 }
@@ -613,6 +656,26 @@ mod tests {
             ],
         )
         .expect("rows")
+    }
+
+    #[tokio::test]
+    async fn a_write_whose_caller_stops_waiting_still_commits() {
+        let (_directory, engine, table) = open_with_source(
+            "CREATE TABLE t (id BIGINT PRIMARY KEY, v BIGINT) WITH (PARTITIONS = 2)",
+            "t",
+        )
+        .await;
+        let writer = engine.core().source_writer(&table).expect("a writer");
+        let table_writer = writer.table().expect("a table writer");
+        let changes = TableChanges::upserts(&table, rows(&table, &[(1, 10), (2, 20), (3, 30)]))
+            .expect("changes");
+        let mut write = Box::pin(table_writer.lock().await.write(changes));
+        assert!(futures::poll!(&mut write).is_pending());
+        // A cancelled statement drops its write part way.
+        drop(write);
+        let _next_writer = table_writer.lock().await;
+        let state = engine.core().state().clone();
+        assert_eq!(row_count(state.as_ref(), &table).expect("count"), 3);
     }
 
     #[tokio::test]

@@ -6,9 +6,9 @@
 
 pub(crate) mod copy;
 pub(crate) mod ddl;
-pub(crate) mod delete;
 pub(crate) mod insert;
 pub(crate) mod properties;
 pub(crate) mod select;
 pub(crate) mod show;
+pub(crate) mod table_dml;
 pub(crate) mod types;

@@ -7,15 +7,14 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::logical_expr::LogicalPlan;
-use datafusion::physical_plan::execute_stream;
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{Emit, SelectStatement};
-use futures::StreamExt;
 
 use crate::engine::EngineCore;
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 use crate::output::RowStream;
 use crate::pull::key_lookup::KeyLookup;
+use crate::pull::query;
 use crate::runtime::push::push;
 use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties};
 
@@ -25,12 +24,12 @@ pub async fn select(
     select: &SelectStatement,
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
-    let plan = bind(engine.planner().plan_select(select).await?, parameters)?;
+    let plan = query::bind(engine.planner().plan_select(select).await?, parameters)?;
     if select.emit == Some(Emit::Changes) {
         let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
         push(engine.query_env(), &plan, from_earliest)
     } else {
-        pull(engine, &plan).await
+        query::run(engine.query_env(), &plan).await
     }
 }
 
@@ -57,7 +56,13 @@ pub async fn pull_planned(
 ) -> EngineResult<RowStream> {
     match &planned.key_lookup {
         Some(key_lookup) => key_lookup.run(parameters),
-        None => pull(engine, &bind(planned.plan.clone(), parameters)?).await,
+        None => {
+            query::run(
+                engine.query_env(),
+                &query::bind(planned.plan.clone(), parameters)?,
+            )
+            .await
+        }
     }
 }
 
@@ -67,48 +72,17 @@ pub async fn describe(
     select: &SelectStatement,
 ) -> EngineResult<(Vec<DataType>, SchemaRef)> {
     let plan = engine.planner().plan_select(select).await?;
-    let mut parameters: Vec<(usize, DataType)> = plan
-        .get_parameter_types()?
-        .into_iter()
-        .filter_map(|(name, data_type)| {
-            let position = name.trim_start_matches('$').parse::<usize>().ok()?;
-            Some((position, data_type.unwrap_or(DataType::Utf8)))
-        })
-        .collect();
-    parameters.sort_by_key(|(position, _)| *position);
-    let types = parameters
-        .into_iter()
-        .map(|(_, data_type)| data_type)
-        .collect();
+    let types = query::parameter_types(&plan)?;
     Ok((types, Arc::new(plan.schema().as_arrow().clone())))
-}
-
-fn bind(plan: LogicalPlan, parameters: &[ScalarValue]) -> EngineResult<LogicalPlan> {
-    if parameters.is_empty() {
-        return Ok(plan);
-    }
-    Ok(plan.with_param_values(parameters.to_vec())?)
-}
-
-async fn pull(engine: &EngineCore, plan: &LogicalPlan) -> EngineResult<RowStream> {
-    if let Some(key_lookup) = KeyLookup::plan(engine.query_env(), plan)? {
-        return key_lookup.run(&[]);
-    }
-    let state = engine.planner().state();
-    let physical = state.create_physical_plan(plan).await?;
-    let stream = execute_stream(physical, state.task_ctx())?;
-    let schema = stream.schema();
-    let batches = stream.map(|batch| batch.map_err(EngineError::from));
-    Ok(RowStream::from_stream(schema, false, batches.boxed()))
 }
 
 #[cfg(test)]
 mod tests {
     use arrow::array::AsArray;
+    use arrow::array::RecordBatch;
     use arrow::datatypes::Int32Type;
     use eddy_parser::Statement;
-
-    use arrow::array::RecordBatch;
+    use futures::StreamExt;
 
     use super::*;
     use crate::api::open_with_source;

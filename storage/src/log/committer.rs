@@ -2,7 +2,7 @@
 //! while one runs share the next one, and latency stays flat as writers are added. One std
 //! thread per store (fsync blocks), fed by a bounded channel: each round takes every pending
 //! append, writes each frame to its partition, syncs each touched file once, publishes the new
-//! end offsets, then acknowledges.
+//! end offsets (a topic's all at once, see `Partition::publish_together`), then acknowledges.
 //!
 //! Never: acknowledge an append, or show its rows to a reader, before its bytes are durable.
 
@@ -127,9 +127,7 @@ fn commit_round(round: Vec<AppendRequest>) {
     };
     match outcome {
         Ok(()) => {
-            for partition in &touched {
-                partition.publish();
-            }
+            Partition::publish_together(&touched);
             for (reply, offsets) in written {
                 send_reply(reply, Ok(offsets));
             }

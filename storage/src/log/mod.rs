@@ -13,8 +13,8 @@ mod partition;
 mod segment;
 mod topic_files;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
 
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
@@ -86,6 +86,8 @@ pub struct Topic {
     schema: SchemaRef,
     partitions: Vec<Arc<Partition>>,
     dropped: Arc<AtomicBool>,
+    /// Shared with its partitions: see `PartitionIdentity::publication`.
+    publication: Arc<RwLock<()>>,
     committer: CommitterHandle,
 }
 
@@ -109,12 +111,14 @@ impl Topic {
     ) -> Result<Self, StorageError> {
         let name: Arc<str> = Arc::from(files.name());
         let dropped = Arc::new(AtomicBool::new(false));
+        let publication = Arc::new(RwLock::new(()));
         let partitions = (0..files.partition_count())
             .map(|partition| {
                 let identity = PartitionIdentity {
                     topic: name.clone(),
                     partition,
                     dropped: dropped.clone(),
+                    publication: publication.clone(),
                 };
                 let directory = files.partition_directory(partition);
                 Partition::open(identity, directory, files.schema(), settings).map(Arc::new)
@@ -125,6 +129,7 @@ impl Topic {
             schema: files.schema(),
             partitions,
             dropped,
+            publication,
             committer,
         })
     }
@@ -301,6 +306,12 @@ impl Topic {
 
     /// The durable end offset: one past the last row a reader can see. `Offset(0)` for a
     /// partition that does not exist.
+    /// The end offset of every partition, read at one moment: an append to several
+    /// partitions (`append_partitions`) is in all of them or in none.
+    pub fn end_offsets(&self) -> Vec<Offset> {
+        Partition::end_offsets_together(&self.publication, &self.partitions)
+    }
+
     pub fn end_offset(&self, partition: u32) -> Offset {
         self.partitions
             .get(partition as usize)

@@ -3,7 +3,8 @@
 //! always taken in this order: `writer` (the active segment and frames written but not yet
 //! durable; held by the committer and by truncate across file I/O) and `log` (what readers
 //! see; held only for in-memory updates). Readers take `log` alone, so they never wait behind
-//! a write or an fsync.
+//! a write or an fsync. Before both, the committer takes its topic's publication lock while it
+//! publishes, so that a reader of all the topic's ends sees a round's appends whole.
 //!
 //! Never: let a reader see a frame before the committer has made it durable and published it.
 
@@ -39,6 +40,10 @@ pub(crate) struct PartitionIdentity {
     pub(crate) topic: Arc<str>,
     pub(crate) partition: u32,
     pub(crate) dropped: Arc<AtomicBool>,
+    /// The topic's publication lock, shared by its partitions: held for writing while a
+    /// commit round publishes them (`publish_together`), for reading while the topic's ends
+    /// are read (`Topic::end_offsets`), so an append to several partitions is seen whole.
+    pub(crate) publication: Arc<RwLock<()>>,
 }
 
 impl PartitionIdentity {
@@ -403,6 +408,43 @@ impl Partition {
 
     pub(crate) fn end_offset(&self) -> Offset {
         Offset(read_lock(&self.log).end_offset)
+    }
+
+    /// The end offsets of `partitions`, all of one topic, as of one moment between two
+    /// commit rounds' publications (see `publish_together`).
+    pub(crate) fn end_offsets_together(
+        publication: &RwLock<()>,
+        partitions: &[Arc<Partition>],
+    ) -> Vec<Offset> {
+        let _published = read_lock(publication);
+        partitions
+            .iter()
+            .map(|partition| partition.end_offset())
+            .collect()
+    }
+
+    /// Publishes a commit round's partitions (`publish`), each topic's under its publication
+    /// lock: whoever reads a topic's ends together sees all of the round's appends to it or
+    /// none. Only the committer thread takes these locks for writing, and a reader takes one
+    /// at a time and nothing else meanwhile, so the order they are taken in cannot deadlock.
+    pub(crate) fn publish_together(partitions: &[Arc<Partition>]) {
+        let mut publications: Vec<&Arc<RwLock<()>>> = Vec::new();
+        for partition in partitions {
+            let publication = &partition.identity.publication;
+            if !publications
+                .iter()
+                .any(|held| Arc::ptr_eq(held, publication))
+            {
+                publications.push(publication);
+            }
+        }
+        let _held: Vec<RwLockWriteGuard<'_, ()>> = publications
+            .iter()
+            .map(|publication| write_lock(publication))
+            .collect();
+        for partition in partitions {
+            partition.publish();
+        }
     }
 
     pub(crate) fn watch_end_offset(&self) -> watch::Receiver<Offset> {
@@ -948,6 +990,7 @@ pub(crate) mod tests {
             topic: Arc::from("t"),
             partition: 0,
             dropped: Arc::new(AtomicBool::new(false)),
+            publication: Arc::default(),
         };
         let settings = LogSettings {
             durability: Durability::Fsync,
