@@ -228,7 +228,7 @@ snapshot!(error_in_second_statement, "SELECT 1; SELEC 2");
 
 snapshot!(
     error_on_a_later_line,
-    "CREATE STREAM s (\n  a INT,\n  b FLOAT\n) WITH (KAFKA_TOPIC = 's')"
+    "CREATE STREAM s (\n  a INT,\n  b STRING STRING\n) WITH (KAFKA_TOPIC = 's')"
 );
 
 snapshot!(error_missing_expression, "SELECT a, FROM s WHERE");
@@ -260,10 +260,7 @@ snapshot!(
     "COPY clicks (user_id, url)\nFROM STDIN WITH (FORMAT csv, DELIMITER ';;')"
 );
 
-snapshot!(
-    error_create_type_is_unsupported,
-    "CREATE TYPE address AS STRUCT<street STRING>"
-);
+snapshot!(create_type, "CREATE TYPE address AS STRUCT<street STRING>");
 
 snapshot!(error_non_ascii_position, "SELECT 'ünïcödé' AS ü, ☃ FROM s");
 
