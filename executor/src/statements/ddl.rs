@@ -116,8 +116,13 @@ pub async fn insert_select(
     let target = change.catalog().source_required(&insert.target)?.clone();
     target.check_writable()?;
     if target.kind != SourceKind::Stream {
-        return Err(PlanError::Unsupported {
-            feature: "INSERT INTO a table".into(),
+        // A table's INSERT .. SELECT runs once (`table_dml`); this one was dispatched while
+        // the name still named a stream.
+        return Err(PlanError::InUse {
+            message: format!(
+                "\"{}\" became a table while the statement was starting; run it again",
+                target.name
+            ),
         }
         .into());
     }
