@@ -45,3 +45,13 @@ SELECT * FROM levels;
 INSERT INTO sensors (sensor, site, level) VALUES ('b', 'south', 8), ('d', 'north', 4);
 -- @settle
 SELECT * FROM levels;
+
+-- Aggregates over ARRAY, MAP and STRUCT values, which ksqlDB's COLLECT_LIST, COLLECT_SET,
+-- LATEST_BY_OFFSET and EARLIEST_BY_OFFSET take.
+CREATE STREAM shapes (shape STRING, point STRUCT<x INT, y INT>, tags ARRAY<STRING>, attrs MAP<STRING, INT>) WITH (PARTITIONS = 1);
+INSERT INTO shapes (shape, point, tags, attrs) VALUES
+    ('line', STRUCT(x := 1, y := 2), ARRAY['a', 'b'], MAP('w' := 1)),
+    ('line', STRUCT(x := 3, y := 4), ARRAY['a', 'b'], MAP('w' := 2)),
+    ('dot', NULL, ARRAY[], MAP('w' := 3));
+-- @each-kind
+SELECT shape, COLLECT_LIST(point) AS points, COLLECT_SET(tags) AS tag_sets, LATEST_BY_OFFSET(attrs) AS last_attrs, EARLIEST_BY_OFFSET(point, 2) AS first_points FROM shapes GROUP BY shape;

@@ -224,7 +224,7 @@ impl AggregateFunction {
             AggregateFunction::CountStar
             | AggregateFunction::Count
             | AggregateFunction::CountDistinct => {
-                if *self == AggregateFunction::CountDistinct && !values::is_supported(input) {
+                if *self == AggregateFunction::CountDistinct && !values::is_ordered(input) {
                     return Err(unsupported());
                 }
                 Ok(DataType::Int64)
@@ -262,28 +262,30 @@ impl AggregateFunction {
                 }
                 _ => Err(unsupported()),
             },
+            AggregateFunction::Min | AggregateFunction::Max => match values::is_ordered(input) {
+                true => Ok(input.clone()),
+                false => Err(unsupported()),
+            },
             AggregateFunction::LatestByOffset(ByOffset { count: None, .. })
-            | AggregateFunction::EarliestByOffset(ByOffset { count: None, .. })
-            | AggregateFunction::Min
-            | AggregateFunction::Max => {
-                if values::is_supported(input) {
-                    Ok(input.clone())
-                } else {
-                    Err(unsupported())
+            | AggregateFunction::EarliestByOffset(ByOffset { count: None, .. }) => {
+                match values::is_supported(input) {
+                    true => Ok(input.clone()),
+                    false => Err(unsupported()),
+                }
+            }
+            AggregateFunction::TopK(_) | AggregateFunction::TopKDistinct(_) => {
+                match values::is_ordered(input) {
+                    true => Ok(list_of(input)),
+                    false => Err(unsupported()),
                 }
             }
             AggregateFunction::LatestByOffset(ByOffset { count: Some(_), .. })
             | AggregateFunction::EarliestByOffset(ByOffset { count: Some(_), .. })
             | AggregateFunction::CollectList
-            | AggregateFunction::CollectSet
-            | AggregateFunction::TopK(_)
-            | AggregateFunction::TopKDistinct(_) => {
-                if values::is_supported(input) {
-                    Ok(list_of(input))
-                } else {
-                    Err(unsupported())
-                }
-            }
+            | AggregateFunction::CollectSet => match values::is_supported(input) {
+                true => Ok(list_of(input)),
+                false => Err(unsupported()),
+            },
         }
     }
 }

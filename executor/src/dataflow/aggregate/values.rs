@@ -1,10 +1,12 @@
 //! Typed, totally ordered values of an aggregate's argument, for the aggregates that keep a
 //! multiset of values per group (MIN, MAX, COUNT_DISTINCT, COLLECT_*, TOPK, *_BY_OFFSET).
 //!
-//! Four kinds cover every supported type: integers and everything stored as one (booleans,
+//! Five kinds cover every supported type: integers and everything stored as one (booleans,
 //! dates, times, timestamps, durations) as `i64`, floats as totally ordered `f64`, decimals as
-//! `i128`, strings and binaries as bytes. Each kind reads an Arrow column, builds one back,
-//! and encodes values for saved state.
+//! `i128`, strings and binaries as bytes, and ARRAYs, MAPs and STRUCTs as their encoding in
+//! Eddy's row codec (equal values, equal bytes; their order is only the bytes', so the
+//! aggregates that order values, MIN, MAX, TOPK and COUNT_DISTINCT, do not take them). Each
+//! kind reads an Arrow column, builds one back, and encodes values for saved state.
 //!
 //! Never: build a `ScalarValue` per row, or allocate per row for fixed-width values.
 
@@ -18,7 +20,10 @@ use arrow::array::{
     Decimal128Array, Float32Array, Float64Array, LargeBinaryArray, LargeStringArray,
     PrimitiveArray, StringArray, StringViewArray,
 };
-use arrow::datatypes::DataType;
+use arrow::array::{RecordBatch, make_array, new_null_array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+use crate::row_codec::{decode_rows, encode_rows};
 
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::{AggregateError, AggregateFunction, GroupStates};
@@ -133,6 +138,7 @@ enum Kind {
     Float(FloatKind),
     Decimal(DecimalKind),
     Bytes(BytesKind),
+    Nested(NestedKind),
 }
 
 /// The kind of `data_type`'s values, `None` for a type the multiset aggregates do not take.
@@ -148,6 +154,9 @@ fn kind_of(data_type: &DataType) -> Option<Kind> {
         | DataType::Binary
         | DataType::LargeBinary
         | DataType::BinaryView => Kind::Bytes(BytesKind { data_type }),
+        DataType::List(_) | DataType::Map(_, _) | DataType::Struct(_) => {
+            Kind::Nested(NestedKind::new(data_type).ok()?)
+        }
         _ => return None,
     })
 }
@@ -173,6 +182,7 @@ pub(super) fn states_of_kind(
         Kind::Float(kind) => make.of_kind(kind),
         Kind::Decimal(kind) => make.of_kind(kind),
         Kind::Bytes(kind) => make.of_kind(kind),
+        Kind::Nested(kind) => make.of_kind(kind),
     })
 }
 
@@ -207,9 +217,16 @@ fn is_stored_as_integer(data_type: &DataType) -> bool {
         )
 }
 
-/// Whether the multiset aggregates take `data_type`.
+/// Whether the multiset aggregates that keep values in arrival order (COLLECT_*,
+/// *_BY_OFFSET) take `data_type`.
 pub(super) fn is_supported(data_type: &DataType) -> bool {
     kind_of(data_type).is_some()
+}
+
+/// Whether the aggregates that order values (MIN, MAX, TOPK, COUNT_DISTINCT) take
+/// `data_type`: every supported type but ARRAY, MAP and STRUCT.
+pub(super) fn is_ordered(data_type: &DataType) -> bool {
+    !matches!(kind_of(data_type), None | Some(Kind::Nested(_)))
 }
 
 /// One kind of value: how to read it from a column, order it, build a column and save it.
@@ -633,6 +650,88 @@ impl ValueKind for BytesKind {
     }
 }
 
+/// ARRAY, MAP and STRUCT values, held as their encoding in Eddy's row codec (one column).
+pub(super) struct NestedKind {
+    data_type: DataType,
+    /// One nullable column of the type, to encode and decode values.
+    schema: SchemaRef,
+    /// The encoding of a NULL of the type, standing in for a missing value when building.
+    null_value: Box<[u8]>,
+}
+
+impl NestedKind {
+    fn new(data_type: DataType) -> Result<Self, AggregateError> {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "value",
+            data_type.clone(),
+            true,
+        )]));
+        let null = RecordBatch::try_new(Arc::clone(&schema), vec![new_null_array(&data_type, 1)])
+            .map_err(|error| corrupt(error.to_string()))?;
+        let null_value = encode_rows(&null)
+            .map_err(|error| corrupt(error.to_string()))?
+            .iter()
+            .next()
+            .map(Box::from)
+            .ok_or_else(|| corrupt("a NULL did not encode"))?;
+        Ok(NestedKind {
+            data_type,
+            schema,
+            null_value,
+        })
+    }
+}
+
+impl ValueKind for NestedKind {
+    type Owned = Box<[u8]>;
+    type Borrowed = [u8];
+
+    fn data_type(&self) -> &DataType {
+        &self.data_type
+    }
+
+    fn for_each_value<F>(&self, array: &dyn Array, mut visit: F) -> Result<(), AggregateError>
+    where
+        F: FnMut(usize, Option<&[u8]>) -> Result<(), AggregateError>,
+    {
+        if array.data_type() != &self.data_type {
+            return Err(wrong_array(&self.data_type, array));
+        }
+        let column =
+            RecordBatch::try_new(Arc::clone(&self.schema), vec![make_array(array.to_data())])
+                .map_err(|_| wrong_array(&self.data_type, array))?;
+        let encoded = encode_rows(&column).map_err(|error| corrupt(error.to_string()))?;
+        for (row, value) in encoded.iter().enumerate() {
+            visit(row, array.is_valid(row).then_some(value))?;
+        }
+        Ok(())
+    }
+
+    fn to_owned_value(value: &[u8]) -> Box<[u8]> {
+        value.into()
+    }
+
+    fn build_array<'a>(
+        &self,
+        values: impl Iterator<Item = Option<&'a Box<[u8]>>>,
+    ) -> Result<ArrayRef, AggregateError> {
+        let values: Vec<&[u8]> = values
+            .map(|value| value.map_or(&*self.null_value, |value| &**value))
+            .collect();
+        let decoded =
+            decode_rows(&self.schema, &values).map_err(|error| corrupt(error.to_string()))?;
+        Ok(Arc::clone(decoded.column(0)))
+    }
+
+    fn encode(value: &Box<[u8]>, encoder: &mut Encoder) {
+        encoder.put_bytes(value);
+    }
+
+    fn decode(decoder: &mut Decoder<'_>) -> Result<Box<[u8]>, AggregateError> {
+        Ok(decoder.bytes()?.into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use arrow::array::{Date32Array, TimestampMillisecondArray};
@@ -667,6 +766,7 @@ mod tests {
             Kind::Float(kind) => round_trip(&kind, &array),
             Kind::Decimal(kind) => round_trip(&kind, &array),
             Kind::Bytes(kind) => round_trip(&kind, &array),
+            Kind::Nested(kind) => round_trip(&kind, &array),
         };
         assert_eq!(built.to_data(), array.to_data());
     }
