@@ -72,6 +72,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use copy_in::CopyInSink;
 pub use datafusion::scalar::ScalarValue;
 pub use eddy_parser::{ParseError, ParsedStatement, TransactionStatement};
+pub use eddy_planner::postgres::SERVER_VERSION;
 pub use eddy_planner::{ObjectKind, PlanError};
 pub use eddy_storage::{Durability, StorageError};
 pub use error::{DataError, EngineError, EngineResult};

@@ -75,6 +75,10 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
         .scalar_functions()
         .get_or_insert_with(Vec::new)
         .extend(crate::scalar::ksql_scalar_functions());
+    builder
+        .scalar_functions()
+        .get_or_insert_with(Vec::new)
+        .push(crate::postgres::version());
     // ksqlDB's TRANSFORM, FILTER and REDUCE, of an ARRAY and of a MAP.
     builder
         .higher_order_functions()

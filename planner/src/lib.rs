@@ -19,6 +19,7 @@ pub mod java_time;
 pub mod moments;
 mod names;
 mod operators;
+pub mod postgres;
 mod projection;
 mod result_key;
 mod scalar;

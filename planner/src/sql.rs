@@ -419,6 +419,17 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
                 }),
             };
         }
+        // `pg_catalog.version()`: Postgres' system functions are in schema pg_catalog, which
+        // clients name; Eddy's functions have no schema.
+        if let Expr::Function(function) = expr
+            && let [
+                ObjectNamePart::Identifier(schema),
+                ObjectNamePart::Identifier(name),
+            ] = function.name.0.as_slice()
+            && fold(schema) == "pg_catalog"
+        {
+            function.name = ObjectName(vec![ObjectNamePart::Identifier(name.clone())]);
+        }
         // `f(..)[1]->field`: a struct field after an index or a call, named as identifiers
         // fold (sqlparser leaves it an identifier, which DataFusion does not read there).
         if let Expr::CompoundFieldAccess { access_chain, .. } = expr {

@@ -23,3 +23,7 @@ COMMIT;
 START TRANSACTION;
 ROLLBACK;
 SELECT 1 + 1 AS two, 'text' AS word, NULL AS nothing;
+
+-- version() reads as Postgres 15 and names Eddy, as drivers and BI tools expect; Postgres'
+-- system functions may be named in schema pg_catalog.
+SELECT version() LIKE 'PostgreSQL 15.0 (Eddy %, 64-bit' AS reads_as_postgres, pg_catalog.version() = version() AS same_in_pg_catalog;

@@ -46,8 +46,8 @@ const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
 /// Read-only server facts clients ask for with SHOW.
 fn server_setting(name: &str) -> Option<String> {
     Some(match name {
-        "server_version" => format!("15.0 (Eddy {})", env!("CARGO_PKG_VERSION")),
-        "server_version_num" => "150000".to_string(),
+        "server_version" => eddy_planner::postgres::SERVER_VERSION.to_string(),
+        "server_version_num" => eddy_planner::postgres::SERVER_VERSION_NUM.to_string(),
         "server_encoding" => "UTF8".to_string(),
         "client_encoding" => "UTF8".to_string(),
         "standard_conforming_strings" => "on".to_string(),

@@ -24,7 +24,7 @@ pub(crate) use trust::TrustStartupHandler;
 /// 16.6-pgwire, makes psql 15 warn).
 pub(crate) fn server_parameters() -> DefaultServerParameterProvider {
     let mut parameters = DefaultServerParameterProvider::default();
-    parameters.server_version = format!("15.0 (Eddy {})", env!("CARGO_PKG_VERSION"));
+    parameters.server_version = eddy_executor::SERVER_VERSION.to_string();
     parameters
 }
 
