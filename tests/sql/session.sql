@@ -12,11 +12,16 @@ SET client_encoding TO 'UTF8';
 SET client_encoding = 'LATIN1';
 SET datestyle = 'ISO, MDY';
 SHOW application_name;
+-- A client setting the session never set shows Postgres' default.
+SHOW search_path;
+SHOW client_min_messages;
+SHOW statement_timeout;
 SHOW server_version;
 SHOW transaction_isolation;
 SHOW standard_conforming_strings;
 SHOW no_such_setting;
 RESET application_name;
+SHOW application_name;
 BEGIN;
 SELECT 1 AS one;
 COMMIT;

@@ -43,6 +43,18 @@ const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
     ("standard_conforming_strings", Some(&["on"])),
 ];
 
+/// What SHOW answers for a client setting the session has not set: Postgres' default.
+fn client_setting_default(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "application_name" => "",
+        "extra_float_digits" => "1",
+        "search_path" => "\"$user\", public",
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
+        "client_min_messages" => "notice",
+        _ => return None,
+    })
+}
+
 /// Read-only server facts clients ask for with SHOW.
 fn server_setting(name: &str) -> Option<String> {
     Some(match name {
@@ -181,6 +193,7 @@ pub fn show_variable(properties: &SessionProperties, name: &str) -> EngineResult
         .get(&name)
         .map(str::to_string)
         .or_else(|| server_setting(&name))
+        .or_else(|| client_setting_default(&name).map(str::to_string))
         .or_else(|| (name == AUTO_OFFSET_RESET).then(|| "latest".to_string()))
         .ok_or_else(|| PlanError::UnknownSetting { name: name.clone() })?;
     let schema = variable_schema(&name);
