@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use datafusion::logical_expr::LogicalPlan;
+use eddy_parser::sqlparser::ast::{GroupByExpr, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
@@ -81,17 +82,15 @@ impl PersistentQuery {
 impl SqlPlanner {
     /// Plans a pull query or, with `EMIT CHANGES`, a push query.
     pub async fn plan_select(&self, select: &SelectStatement) -> PlanResult<LogicalPlan> {
-        if select.window.is_some() {
-            return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
+        if select.window.is_some() && select.emit.is_none() {
+            return Err(PlanError::invalid(
+                "Pull queries don't support WINDOW clauses.",
+            ));
         }
+        check_window_clauses(select)?;
         if select.partition_by.is_some() {
             return Err(PlanError::invalid(
                 "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
-            ));
-        }
-        if select.emit == Some(Emit::Final) {
-            return Err(PlanError::unsupported(
-                "EMIT FINAL (it needs a windowed aggregation)",
             ));
         }
         self.plan_query(&select.query).await
@@ -104,14 +103,7 @@ impl SqlPlanner {
         select: &SelectStatement,
         sink: PersistentSink<'_>,
     ) -> PlanResult<PersistentQuery> {
-        if select.window.is_some() {
-            return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
-        }
-        if select.emit == Some(Emit::Final) {
-            return Err(PlanError::unsupported(
-                "EMIT FINAL (it needs a windowed aggregation)",
-            ));
-        }
+        check_window_clauses(select)?;
         let inputs = self.relations(&select.query);
         let input = self.single_input(&inputs)?;
         let mut query = select.query.as_ref().clone();
@@ -207,6 +199,32 @@ impl SqlPlanner {
         };
         Ok(self.read_catalog().source_required(input)?.clone())
     }
+}
+
+/// ksqlDB's rules for WINDOW and EMIT FINAL, with its messages: a WINDOW belongs to a GROUP
+/// BY, and EMIT FINAL to a windowed aggregation. A windowed aggregation itself is not run yet.
+fn check_window_clauses(select: &SelectStatement) -> PlanResult<()> {
+    let grouped = match select.query.body.as_ref() {
+        SetExpr::Select(body) => match &body.group_by {
+            GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+            GroupByExpr::All(_) => true,
+        },
+        _ => false,
+    };
+    if select.window.is_some() && !grouped {
+        return Err(PlanError::invalid(
+            "WINDOW clause requires a GROUP BY clause.",
+        ));
+    }
+    if select.emit == Some(Emit::Final) && select.window.is_none() {
+        return Err(PlanError::invalid(
+            "EMIT FINAL is only supported for windowed aggregations.",
+        ));
+    }
+    if select.window.is_some() {
+        return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
+    }
+    Ok(())
 }
 
 /// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
@@ -490,7 +508,7 @@ mod tests {
             (
                 "SELECT url FROM clicks EMIT FINAL",
                 stream,
-                "EMIT FINAL (it needs a windowed aggregation) is not supported yet",
+                "EMIT FINAL is only supported for windowed aggregations.",
             ),
             (
                 "SELECT url FROM clicks ORDER BY url",

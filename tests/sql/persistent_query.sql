@@ -47,6 +47,8 @@ CREATE STREAM joined AS SELECT c.url FROM clicks c JOIN more_clicks m ON c.user_
 CREATE STREAM sorted AS SELECT url FROM clicks ORDER BY url;
 CREATE STREAM limited AS SELECT url FROM clicks LIMIT 3;
 CREATE STREAM windowed AS SELECT url FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE);
+CREATE TABLE windowed_counts AS SELECT url, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url;
+SELECT url, COUNT(*) AS n FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url;
 CREATE STREAM final_only AS SELECT url FROM clicks EMIT FINAL;
 CREATE STREAM dup_names AS SELECT url, url FROM clicks;
 CREATE STREAM with_rowtime AS SELECT user_id, url, rowtime FROM clicks;
