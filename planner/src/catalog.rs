@@ -11,7 +11,7 @@
 //! Never: hold anything but definitions here (no offsets, no state, no file paths).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use eddy_parser::ColumnType;
@@ -210,6 +210,9 @@ pub struct QueryDef {
     pub sources: Vec<String>,
     pub status: QueryStatus,
 }
+
+/// The catalog as the engine shares it: planning reads it, catalog changes replace it.
+pub type SharedCatalog = Arc<RwLock<Catalog>>;
 
 /// Everything Eddy knows, keyed by folded name.
 #[derive(Clone, Debug, Default)]

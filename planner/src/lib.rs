@@ -31,8 +31,8 @@ pub mod types;
 pub use casts::cast_strict;
 pub use catalog::{
     Catalog, CatalogEntry, Column, PROCESSING_LOG, PSEUDO_COLUMNS, QueryDef, QueryStatus,
-    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SourceDef, SourceKind, TimestampColumn, TypeDef,
-    processing_log_columns,
+    ROWOFFSET, ROWPARTITION, ROWTIME, ROWWEIGHT, SharedCatalog, SourceDef, SourceKind,
+    TimestampColumn, TypeDef, processing_log_columns,
 };
 pub use dataflow::{
     AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, UnnestColumn, compile, lower,
@@ -40,6 +40,6 @@ pub use dataflow::{
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
-pub use sql::{SharedCatalog, SourceProviders, SqlPlanner};
+pub use sql::{SourceProviders, SqlPlanner};
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};

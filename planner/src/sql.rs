@@ -12,7 +12,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, LazyLock, RwLock, RwLockReadGuard};
+use std::sync::{Arc, LazyLock, RwLockReadGuard};
 
 use arrow::array::{Array, AsArray, StringArray};
 use arrow::compute::cast;
@@ -37,7 +37,7 @@ use std::ops::ControlFlow;
 
 use eddy_parser::LAMBDA_FUNCTION;
 
-use crate::catalog::{Catalog, ROWTIME, SourceDef};
+use crate::catalog::{Catalog, ROWTIME, SharedCatalog, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::names::{fold, object_name_last};
 use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
@@ -53,8 +53,6 @@ pub const SCHEMA_NAME: &str = "public";
 pub trait SourceProviders: Send + Sync + fmt::Debug {
     fn provider(&self, source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError>;
 }
-
-pub type SharedCatalog = Arc<RwLock<Catalog>>;
 
 /// Plans SELECTs against the catalog.
 #[derive(Clone)]
@@ -611,6 +609,8 @@ fn string_to_millis(expr: &mut Expr) -> PlanResult<()> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use std::sync::RwLock;
+
     use datafusion::datasource::MemTable;
 
     use super::*;

@@ -20,9 +20,9 @@ use eddy_parser::sqlparser::ast::{
     ArrayElemTypeDef, DataType as SqlDataType, Expr, ObjectName, visit_expressions,
 };
 
+use crate::catalog::SharedCatalog;
 use crate::error::PlanError;
 use crate::names::{fold, object_name_last};
-use crate::sql::SharedCatalog;
 
 #[derive(Debug)]
 pub(crate) struct NamedTypePlanner {
