@@ -25,46 +25,67 @@ use datafusion::logical_expr::{
 };
 use eddy_parser::ColumnType;
 
+use super::batch::{BatchFunction, text};
 use super::json_path;
 use super::json_text::{self, Decimals, Json};
 use crate::types::arrow_type;
 
 /// The JSON functions but TO_JSON_STRING (`to_json`).
 pub(crate) fn json_functions() -> Vec<Arc<ScalarUDF>> {
-    let mut functions: Vec<Arc<ScalarUDF>> = [
-        Unary::IsJsonString,
-        Unary::ArrayLength,
-        Unary::Items,
-        Unary::Keys,
-        Unary::Records,
-    ]
-    .into_iter()
-    .map(|kind| {
-        Arc::new(ScalarUDF::from(JsonUnary {
-            kind,
-            signature: Signature::exact(vec![DataType::Utf8], Volatility::Immutable),
-        }))
-    })
-    .collect();
-    functions.push(json_path::extractjsonfield());
-    functions.push(Arc::new(ScalarUDF::from(JsonConcat {
-        signature: Signature::one_of(
-            vec![TypeSignature::Variadic(vec![DataType::Utf8])],
-            Volatility::Immutable,
+    let one_text = || Signature::exact(vec![DataType::Utf8], Volatility::Immutable);
+    vec![
+        BatchFunction::udf(
+            "is_json_string",
+            one_text(),
+            |_| Ok(DataType::Boolean),
+            is_json_string,
         ),
-    })));
-    functions.push(Arc::new(ScalarUDF::from(JsonArrayContains {
-        signature: Signature::any(2, Volatility::Immutable),
-    })));
-    functions
+        BatchFunction::udf(
+            "json_array_length",
+            one_text(),
+            |_| Ok(DataType::Int32),
+            json_array_length,
+        ),
+        BatchFunction::udf(
+            "json_items",
+            one_text(),
+            |_| Ok(string_list_type()),
+            |args| items(&one_argument("json_items", args)?),
+        ),
+        BatchFunction::udf(
+            "json_keys",
+            one_text(),
+            |_| Ok(string_list_type()),
+            |args| keys(&one_argument("json_keys", args)?),
+        ),
+        BatchFunction::udf(
+            "json_records",
+            one_text(),
+            |_| Ok(string_map_type()),
+            |args| records(&one_argument("json_records", args)?),
+        ),
+        json_path::extractjsonfield(),
+        BatchFunction::udf(
+            "json_concat",
+            Signature::one_of(
+                vec![TypeSignature::Variadic(vec![DataType::Utf8])],
+                Volatility::Immutable,
+            ),
+            |_| Ok(DataType::Utf8),
+            json_concat,
+        ),
+        Arc::new(ScalarUDF::from(JsonArrayContains {
+            signature: Signature::any(2, Volatility::Immutable),
+        })),
+    ]
 }
 
-/// The call's arguments as UTF-8 string arrays.
-pub(super) fn string_arguments(args: &[ColumnarValue]) -> Result<Vec<ArrayRef>> {
-    ColumnarValue::values_to_arrays(args)?
-        .iter()
-        .map(|array| Ok(cast(array, &DataType::Utf8)?))
-        .collect()
+/// The one argument of a function of JSON text, as UTF-8 strings.
+fn one_argument(name: &str, args: &[ArrayRef]) -> Result<StringArray> {
+    let [texts] = args else {
+        return exec_err!("{name} takes one argument");
+    };
+    Ok(text(texts)?.as_string::<i32>().clone())
 }
 
 /// Parses a row's text, an error of the row where it is not JSON (ksqlDB's
@@ -94,87 +115,34 @@ fn string_map_type() -> DataType {
     ))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Unary {
-    /// ksqlDB's IsJsonString UDF: whether the text is one JSON value; NULL is false.
-    IsJsonString,
-    /// ksqlDB's JsonArrayLength UDF: the items of a top-level array, else NULL.
-    ArrayLength,
-    /// ksqlDB's JsonItems UDF: each item of a top-level array as JSON text; an error for
-    /// anything but an array.
-    Items,
-    /// ksqlDB's JsonKeys UDF: a top-level object's keys in order, else NULL.
-    Keys,
-    /// ksqlDB's JsonRecords UDF: a top-level object's keys and values (text values as
-    /// their text, others as JSON), else NULL.
-    Records,
+/// IS_JSON_STRING, ksqlDB's IsJsonString UDF: whether the text is one JSON value; NULL is
+/// false.
+fn is_json_string(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = one_argument("is_json_string", args)?;
+    let mut results = BooleanBuilder::with_capacity(texts.len());
+    for text in &texts {
+        results
+            .append_value(text.is_some_and(|text| matches!(json_text::parse(text), Ok(Some(_)))));
+    }
+    Ok(Arc::new(results.finish()))
 }
 
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct JsonUnary {
-    kind: Unary,
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for JsonUnary {
-    fn name(&self) -> &str {
-        match self.kind {
-            Unary::IsJsonString => "is_json_string",
-            Unary::ArrayLength => "json_array_length",
-            Unary::Items => "json_items",
-            Unary::Keys => "json_keys",
-            Unary::Records => "json_records",
-        }
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(match self.kind {
-            Unary::IsJsonString => DataType::Boolean,
-            Unary::ArrayLength => DataType::Int32,
-            Unary::Items | Unary::Keys => string_list_type(),
-            Unary::Records => string_map_type(),
-        })
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arguments = string_arguments(&args.args)?;
-        let Some(texts) = arguments.first() else {
-            return exec_err!("{} takes one argument", self.name());
+/// JSON_ARRAY_LENGTH, ksqlDB's JsonArrayLength UDF: the items of a top-level array, else NULL.
+fn json_array_length(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let texts = one_argument("json_array_length", args)?;
+    let mut results = Int32Builder::with_capacity(texts.len());
+    for text in &texts {
+        let length = match text.map(parse_or_fail).transpose()?.flatten() {
+            Some(Json::Array(items)) => i32::try_from(items.len()).ok(),
+            _ => None,
         };
-        let texts = texts.as_string::<i32>();
-        let results: ArrayRef = match self.kind {
-            Unary::IsJsonString => {
-                let mut results = BooleanBuilder::with_capacity(texts.len());
-                for text in texts {
-                    let valid =
-                        text.is_some_and(|text| matches!(json_text::parse(text), Ok(Some(_))));
-                    results.append_value(valid);
-                }
-                Arc::new(results.finish())
-            }
-            Unary::ArrayLength => {
-                let mut results = Int32Builder::with_capacity(texts.len());
-                for text in texts {
-                    let length = match text.map(parse_or_fail).transpose()?.flatten() {
-                        Some(Json::Array(items)) => i32::try_from(items.len()).ok(),
-                        _ => None,
-                    };
-                    results.append_option(length);
-                }
-                Arc::new(results.finish())
-            }
-            Unary::Items => items(texts)?,
-            Unary::Keys => keys(texts)?,
-            Unary::Records => records(texts)?,
-        };
-        Ok(ColumnarValue::Array(results))
+        results.append_option(length);
     }
+    Ok(Arc::new(results.finish()))
 }
 
+/// JSON_ITEMS, ksqlDB's JsonItems UDF: each item of a top-level array as JSON text; an error
+/// for anything but an array.
 fn items(texts: &StringArray) -> Result<ArrayRef> {
     let mut results = ListBuilder::new(StringBuilder::new());
     for text in texts {
@@ -195,6 +163,7 @@ fn items(texts: &StringArray) -> Result<ArrayRef> {
     Ok(Arc::new(results.finish()))
 }
 
+/// JSON_KEYS, ksqlDB's JsonKeys UDF: a top-level object's keys in order, else NULL.
 fn keys(texts: &StringArray) -> Result<ArrayRef> {
     let mut results = ListBuilder::new(StringBuilder::new());
     for text in texts {
@@ -211,6 +180,8 @@ fn keys(texts: &StringArray) -> Result<ArrayRef> {
     Ok(Arc::new(results.finish()))
 }
 
+/// JSON_RECORDS, ksqlDB's JsonRecords UDF: a top-level object's keys and values (text
+/// values as their text, others as JSON), else NULL.
 fn records(texts: &StringArray) -> Result<ArrayRef> {
     let names = MapFieldNames {
         entry: "entries".into(),
@@ -236,56 +207,37 @@ fn records(texts: &StringArray) -> Result<ArrayRef> {
 /// JSON_CONCAT(json, ...), ksqlDB's JsonConcat UDF: objects merged key by key (the last
 /// value wins), anything else concatenated as arrays (a non-array is an array of itself);
 /// NULL if any argument is NULL or holds no JSON value, an error if one is not JSON.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct JsonConcat {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for JsonConcat {
-    fn name(&self) -> &str {
-        "json_concat"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arguments = string_arguments(&args.args)?;
-        let columns: Vec<&StringArray> = arguments
-            .iter()
-            .map(|array| array.as_string::<i32>())
-            .collect();
-        let rows = columns.first().map_or(0, |column| column.len());
-        let mut results = StringBuilder::with_capacity(rows, rows * 16);
-        let mut text = String::new();
-        'rows: for row in 0..rows {
-            let mut values = Vec::with_capacity(columns.len());
-            for column in &columns {
-                if column.is_null(row) {
+fn json_concat(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let arguments = args.iter().map(text).collect::<Result<Vec<_>>>()?;
+    let columns: Vec<&StringArray> = arguments
+        .iter()
+        .map(|array| array.as_string::<i32>())
+        .collect();
+    let rows = columns.first().map_or(0, |column| column.len());
+    let mut results = StringBuilder::with_capacity(rows, rows * 16);
+    let mut text = String::new();
+    'rows: for row in 0..rows {
+        let mut values = Vec::with_capacity(columns.len());
+        for column in &columns {
+            if column.is_null(row) {
+                results.append_null();
+                continue 'rows;
+            }
+            match parse_or_fail(column.value(row))? {
+                Some(value) => values.push(value),
+                None => {
                     results.append_null();
                     continue 'rows;
                 }
-                match parse_or_fail(column.value(row))? {
-                    Some(value) => values.push(value),
-                    None => {
-                        results.append_null();
-                        continue 'rows;
-                    }
-                }
             }
-            text.clear();
-            if concat(values).write(Decimals::Plain, &mut text).is_err() {
-                return exec_err!("JSON serialization error: a decimal's scale is out of range");
-            }
-            results.append_value(&text);
         }
-        Ok(ColumnarValue::Array(Arc::new(results.finish())))
+        text.clear();
+        if concat(values).write(Decimals::Plain, &mut text).is_err() {
+            return exec_err!("JSON serialization error: a decimal's scale is out of range");
+        }
+        results.append_value(&text);
     }
+    Ok(Arc::new(results.finish()))
 }
 
 fn concat(values: Vec<Json>) -> Json {

@@ -8,77 +8,60 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, AsArray, StringBuilder};
+use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err};
-use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
-};
+use datafusion::logical_expr::{ScalarUDF, Signature, Volatility};
 
-use super::json::{parse_or_fail, string_arguments};
+use super::batch::{BatchFunction, text};
+use super::json::parse_or_fail;
 use super::json_text::Json;
 
 pub(crate) fn extractjsonfield() -> Arc<ScalarUDF> {
-    Arc::new(ScalarUDF::from(ExtractJsonField {
-        signature: Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable),
-    }))
+    BatchFunction::udf(
+        "extractjsonfield",
+        Signature::exact(vec![DataType::Utf8, DataType::Utf8], Volatility::Immutable),
+        |_| Ok(DataType::Utf8),
+        extract_json_field,
+    )
 }
 
 /// EXTRACTJSONFIELD(json, path), ksqlDB's JsonExtractString UDF: the value at a JSONPath of
 /// `$`, `.name` and `["name"]` steps (a step into an array is an index), text as its text and
 /// anything else as JSON; NULL where the path leads nowhere. A path of another form is an
 /// error, as is text that is not JSON.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct ExtractJsonField {
-    signature: Signature,
-}
-
-impl ScalarUDFImpl for ExtractJsonField {
-    fn name(&self) -> &str {
-        "extractjsonfield"
-    }
-
-    fn signature(&self) -> &Signature {
-        &self.signature
-    }
-
-    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
-        Ok(DataType::Utf8)
-    }
-
-    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        let arguments = string_arguments(&args.args)?;
-        let [texts, paths] = arguments.as_slice() else {
-            return exec_err!("extractjsonfield takes a JSON text and a path");
-        };
-        let (texts, paths) = (texts.as_string::<i32>(), paths.as_string::<i32>());
-        let mut results = StringBuilder::with_capacity(texts.len(), texts.len() * 8);
-        let mut latest: Option<(&str, Vec<String>)> = None;
-        for row in 0..texts.len() {
-            if texts.is_null(row) || paths.is_null(row) {
-                results.append_null();
-                continue;
-            }
-            let path = paths.value(row);
-            if latest
-                .as_ref()
-                .is_none_or(|(latest_path, _)| *latest_path != path)
-            {
-                latest = Some((path, tokenize_path(path)?));
-            }
-            let tokens = latest
-                .as_ref()
-                .map_or(&[][..], |(_, tokens)| tokens.as_slice());
-            let value = parse_or_fail(texts.value(row))?;
-            results.append_option(
-                value
-                    .as_ref()
-                    .and_then(|value| walk(value, tokens))
-                    .map(Json::to_text),
-            );
+fn extract_json_field(args: &[ArrayRef]) -> Result<ArrayRef> {
+    let [texts, paths] = args else {
+        return exec_err!("extractjsonfield takes a JSON text and a path");
+    };
+    let (texts, paths) = (text(texts)?, text(paths)?);
+    let (texts, paths) = (texts.as_string::<i32>(), paths.as_string::<i32>());
+    let mut results = StringBuilder::with_capacity(texts.len(), texts.len() * 8);
+    let mut latest: Option<(&str, Vec<String>)> = None;
+    for row in 0..texts.len() {
+        if texts.is_null(row) || paths.is_null(row) {
+            results.append_null();
+            continue;
         }
-        Ok(ColumnarValue::Array(Arc::new(results.finish())))
+        let path = paths.value(row);
+        if latest
+            .as_ref()
+            .is_none_or(|(latest_path, _)| *latest_path != path)
+        {
+            latest = Some((path, tokenize_path(path)?));
+        }
+        let tokens = latest
+            .as_ref()
+            .map_or(&[][..], |(_, tokens)| tokens.as_slice());
+        let value = parse_or_fail(texts.value(row))?;
+        results.append_option(
+            value
+                .as_ref()
+                .and_then(|value| walk(value, tokens))
+                .map(Json::to_text),
+        );
     }
+    Ok(Arc::new(results.finish()))
 }
 
 /// Follows path tokens from `value`: into an array by index, into an object by key.
