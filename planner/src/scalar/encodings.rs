@@ -42,6 +42,17 @@ fn base64_value(byte: u8) -> Option<u32> {
     }))
 }
 
+/// Adds one base64 digit to the group being read; four make three bytes.
+fn push_sextet(value: u32, group: &mut u32, count: &mut usize, out: &mut Vec<u8>) {
+    *group = (*group << 6) | value;
+    *count += 1;
+    if *count == 4 {
+        out.extend_from_slice(&[(*group >> 16) as u8, (*group >> 8) as u8, *group as u8]);
+        *group = 0;
+        *count = 0;
+    }
+}
+
 /// Java's `Base64.getDecoder().decode`: the standard alphabet only, padding optional but
 /// right where present, nothing after it; a final unit of one character is an error.
 pub(crate) fn base64_decode_java(text: &str) -> Result<Vec<u8>, DecodeError> {
@@ -67,13 +78,7 @@ pub(crate) fn base64_decode_java(text: &str) -> Result<Vec<u8>, DecodeError> {
         let Some(value) = base64_value(byte) else {
             return Err(format!("Illegal base64 character {byte:x}"));
         };
-        group = (group << 6) | value;
-        count += 1;
-        if count == 4 {
-            out.extend_from_slice(&[(group >> 16) as u8, (group >> 8) as u8, group as u8]);
-            group = 0;
-            count = 0;
-        }
+        push_sextet(value, &mut group, &mut count, &mut out);
         position += 1;
     }
     match count {
@@ -101,13 +106,7 @@ pub(crate) fn base64_decode_lenient(text: &str) -> Vec<u8> {
             other => base64_value(other),
         };
         let Some(value) = value else { continue };
-        group = (group << 6) | value;
-        count += 1;
-        if count == 4 {
-            out.extend_from_slice(&[(group >> 16) as u8, (group >> 8) as u8, group as u8]);
-            group = 0;
-            count = 0;
-        }
+        push_sextet(value, &mut group, &mut count, &mut out);
     }
     match count {
         2 => out.push((group >> 4) as u8),
