@@ -45,15 +45,29 @@ pub async fn update(
     let table = target_table(engine, &update.target, "updated")?;
     let writer = engine.source_writer(&table)?;
     let plan = plan_update(engine, &table, update).await?;
+    upsert_selected_rows(engine, &writer, plan, parameters, "UPDATE").await
+}
+
+/// Runs a planned SELECT of a table's new rows under the table's write lock and writes them
+/// as one change; answers `tag` with the number of rows.
+async fn upsert_selected_rows(
+    engine: &EngineCore,
+    writer: &SourceWriter,
+    plan: LogicalPlan,
+    parameters: &[ScalarValue],
+    tag: &'static str,
+) -> EngineResult<QueryOutput> {
     let plan = query::bind(plan, parameters)?;
-    let table_writer = table_writer(&writer)?;
+    let table_writer = table_writer(writer)?;
     let locked = table_writer.lock().await;
-    let matched = query::run_to_batch(engine.query_env(), &plan).await?;
-    let rows = new_rows(&writer, &matched)?;
-    let updated = rows.num_rows();
-    locked.write(TableChanges::upserts(&table, rows)?).await?;
+    let selected = query::run_to_batch(engine.query_env(), &plan).await?;
+    let rows = new_rows(writer, &selected)?;
+    let written = rows.num_rows();
+    locked
+        .write(TableChanges::upserts(writer.source(), rows)?)
+        .await?;
     Ok(QueryOutput::Command(CommandComplete::with_rows(
-        "UPDATE", updated,
+        tag, written,
     )))
 }
 
@@ -97,16 +111,7 @@ pub async fn insert_select(
         .planner()
         .plan_insert_rows(&insert.select, &table)
         .await?;
-    let plan = query::bind(plan, parameters)?;
-    let table_writer = table_writer(&writer)?;
-    let locked = table_writer.lock().await;
-    let selected = query::run_to_batch(engine.query_env(), &plan).await?;
-    let rows = new_rows(&writer, &selected)?;
-    let inserted = rows.num_rows();
-    locked.write(TableChanges::upserts(&table, rows)?).await?;
-    Ok(QueryOutput::Command(CommandComplete::with_rows(
-        "INSERT", inserted,
-    )))
+    upsert_selected_rows(engine, &writer, plan, parameters, "INSERT").await
 }
 
 /// The types of the parameters `$1`, `$2`, .. of an UPDATE, a DELETE or an INSERT INTO
