@@ -87,7 +87,8 @@ sql_scripts!(
     source_only,
     table,
     table_dml,
-    types
+    types,
+    windows
 );
 
 #[test]

@@ -63,6 +63,10 @@ pub enum DataError {
     /// panicked): the row is bad for it, never the query.
     #[error("{0}")]
     FunctionFailed(String),
+    /// A row behind its windows' close (stream time minus the grace period): a windowed
+    /// aggregation sets it aside instead of counting it.
+    #[error("{0}")]
+    Late(String),
 }
 
 impl From<DataError> for EngineError {

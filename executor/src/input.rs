@@ -294,6 +294,7 @@ mod tests {
             topic: name.into(),
             created_by: None,
             source_only: false,
+            window: None,
         };
         let topic = store
             .create_topic(name, source.stored_schema(), partitions)

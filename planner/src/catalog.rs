@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{ObjectKind, PlanError, PlanResult};
 use crate::types::{arrow_type, resolve_named_types, storable_type, type_name};
+use crate::window::WindowKind;
 
 /// Pseudo-columns every source exposes (ksqlDB's names, folded to lower case as Postgres
 /// folds unquoted identifiers). `rowtime` is stored; partition and offset come from the log.
@@ -114,6 +115,10 @@ pub struct SourceDef {
     /// stream or table, fed only from outside). Catalogs from before it read as `false`.
     #[serde(default)]
     pub source_only: bool,
+    /// A windowed table's windows (a windowed aggregation's result): its key ends with the
+    /// `windowstart` and `windowend` columns. Catalogs from before it read as `None`.
+    #[serde(default)]
+    pub window: Option<WindowKind>,
 }
 
 impl SourceDef {
@@ -431,6 +436,7 @@ pub(crate) mod tests {
             topic: "clicks-1".into(),
             created_by: None,
             source_only: false,
+            window: None,
         }
     }
 

@@ -10,8 +10,11 @@
 //! the aggregate, its group keys and aggregate calls, and stateless steps over its output
 //! rows (HAVING, the SELECT list). The executor keeps the aggregate's state.
 //!
-//! Never: accept a plan node it cannot run incrementally. Joins, windows, sorts and DISTINCT
-//! answer `Unsupported` until their operators exist, never a wrong answer.
+//! A WINDOW clause makes the aggregation windowed (`AggregatePlan::window`); its bounds are
+//! aggregate calls the executor's windowed GROUP BY answers (see `window.rs`).
+//!
+//! Never: accept a plan node it cannot run incrementally. Joins, window functions (OVER),
+//! sorts and DISTINCT answer `Unsupported` until their operators exist, never a wrong answer.
 
 use std::sync::Arc;
 
@@ -29,6 +32,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::error::{PlanError, PlanResult};
 use crate::sql::session_options;
+use crate::window::WindowPlan;
 
 /// One operator of a stateless dataflow.
 #[derive(Debug, Clone)]
@@ -104,6 +108,9 @@ pub struct AggregatePlan {
     pub output_steps: Vec<Step>,
     /// The columns the user selected.
     pub output_schema: SchemaRef,
+    /// A windowed aggregation's windows: each group is then a group key in one window, and
+    /// the calls of `ksql_windowstart()`/`ksql_windowend()` answer the window's bounds.
+    pub window: Option<WindowPlan>,
 }
 
 /// What a push or persistent query runs.
@@ -125,6 +132,19 @@ impl Dataflow {
         match self {
             Dataflow::Stateless(plan) => &plan.output_schema,
             Dataflow::Aggregate(plan) => &plan.output_schema,
+        }
+    }
+
+    /// The same aggregation over windows: a window clause belongs to a GROUP BY.
+    pub fn with_window(self, window: WindowPlan) -> PlanResult<Dataflow> {
+        match self {
+            Dataflow::Aggregate(plan) => Ok(Dataflow::Aggregate(AggregatePlan {
+                window: Some(window),
+                ..plan
+            })),
+            Dataflow::Stateless(_) => Err(PlanError::invalid(
+                "WINDOW clause requires a GROUP BY clause.",
+            )),
         }
     }
 
@@ -231,6 +251,7 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         aggregate_schema,
         output_steps,
         output_schema,
+        window: None,
     }))
 }
 

@@ -108,6 +108,11 @@ pub fn with_ksql_aggregates(mut builder: SessionStateBuilder) -> SessionStateBui
             ]
             .map(|kind| Arc::new(AggregateUDF::from(Statistic::new(kind)))),
         );
+    // WINDOWSTART and WINDOWEND of a windowed aggregation.
+    builder
+        .aggregate_functions()
+        .get_or_insert_with(Vec::new)
+        .extend(crate::window::bound_functions());
     builder
         .with_analyzer_rule(Arc::new(CheckKsqlAggregateCalls))
         .with_analyzer_rule(Arc::new(crate::casts::KsqlDecimalCasts))

@@ -56,7 +56,7 @@ pub(crate) fn check_no_aggregate_in_group_by(
 }
 
 /// The name of the first aggregate function `expr` calls, as written.
-fn aggregate_called(expr: &Expr, state: &SessionState) -> Option<String> {
+pub(crate) fn aggregate_called(expr: &Expr, state: &SessionState) -> Option<String> {
     struct Calls<'a> {
         state: &'a SessionState,
     }

@@ -27,6 +27,7 @@ pub mod select;
 pub mod sql;
 mod type_planner;
 pub mod types;
+pub mod window;
 
 pub use casts::cast_strict;
 pub use catalog::{
@@ -43,3 +44,4 @@ pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner};
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};
+pub use window::{WINDOW_END, WINDOW_START, WindowBound, WindowKind, WindowPlan};

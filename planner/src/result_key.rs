@@ -19,6 +19,7 @@ use crate::catalog::{PSEUDO_COLUMNS, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::names::fold;
 use crate::projection::{expand_wildcards_keys_last, generated_key_name};
+use crate::window::{WINDOW_END, WINDOW_START};
 
 /// The alias of the hidden SELECT item that computes the n-th PARTITION BY expression.
 const HIDDEN_PREFIX: &str = "__eddy_partition_by_";
@@ -167,11 +168,14 @@ pub(crate) fn stream_layout(
 }
 
 /// The layout of a table's result: keyed by its GROUP BY, else by the input table's PRIMARY
-/// KEY, which the SELECT list must pass through.
+/// KEY, which the SELECT list must pass through. A windowed aggregation's key goes on with
+/// the window's bounds, the items named `windowstart` and `windowend` (`window::prepare`
+/// makes sure the SELECT list has them).
 pub(crate) fn table_layout(
     plan: &LogicalPlan,
     input: &SourceDef,
     sink: &str,
+    windowed: bool,
 ) -> PlanResult<ResultLayout> {
     let projection = select_list(plan)?;
     let Some(aggregate) = aggregate_under(&projection.input) else {
@@ -205,6 +209,18 @@ pub(crate) fn table_layout(
     }
     if !missing.is_empty() {
         return Err(keys_missing(sink, "grouping expression", &missing));
+    }
+    if windowed {
+        for bound in [WINDOW_START, WINDOW_END] {
+            let position =
+                names
+                    .iter()
+                    .position(|name| name == bound)
+                    .ok_or_else(|| PlanError::Internal {
+                        message: format!("a windowed aggregation's SELECT list lacks {bound}"),
+                    })?;
+            keys.push((position, bound.to_string()));
+        }
     }
     layout(keys, projection.expr.len(), &names)
 }

@@ -24,6 +24,7 @@ use crate::projection::single_input;
 use crate::result_key::{PartitionBy, ResultLayout, stream_layout, table_layout};
 use crate::sql::SqlPlanner;
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
+use crate::window::{self, WindowKind, WindowPlan};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
@@ -45,6 +46,8 @@ pub struct PersistentQuery {
     /// The sink's columns with its key marked: the SELECT list's for a new sink, the target's
     /// for INSERT INTO.
     pub columns: Vec<Column>,
+    /// A windowed aggregation's windows: its table is keyed by window too.
+    pub window: Option<WindowKind>,
 }
 
 impl PersistentQuery {
@@ -80,7 +83,8 @@ impl PersistentQuery {
 }
 
 impl SqlPlanner {
-    /// Plans a pull query or, with `EMIT CHANGES`, a push query.
+    /// Plans a pull query or, with `EMIT CHANGES` (or `EMIT FINAL` over windows), a push
+    /// query.
     pub async fn plan_select(&self, select: &SelectStatement) -> PlanResult<LogicalPlan> {
         if select.window.is_some() && select.emit.is_none() {
             return Err(PlanError::invalid(
@@ -93,7 +97,23 @@ impl SqlPlanner {
                 "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
             ));
         }
-        self.plan_query(&select.query).await
+        if select.window.is_none() {
+            return self.plan_query(&select.query).await;
+        }
+        let inputs = self.relations(&select.query);
+        check_windowed_input(&self.single_input(&inputs)?)?;
+        let mut query = select.query.as_ref().clone();
+        window::prepare(&mut query, self.state(), false)?;
+        self.plan_query(&query).await
+    }
+
+    /// The dataflow of a push query planned by [`SqlPlanner::plan_select`].
+    pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
+        let dataflow = lower(plan)?;
+        match &select.window {
+            None => Ok(dataflow),
+            Some(spec) => dataflow.with_window(WindowPlan::of(spec, select.emit)?),
+        }
     }
 
     /// Plans the SELECT of a persistent query writing into `sink`: its dataflow, and the
@@ -128,8 +148,20 @@ impl SqlPlanner {
                 Some(PartitionBy::prepare(exprs, &mut query, qualifier, &input)?)
             }
         };
+        let window = match &select.window {
+            Some(spec) => {
+                check_windowed_input(&input)?;
+                let keyed_by_window = matches!(sink, PersistentSink::Create(SourceKind::Table, _));
+                window::prepare(&mut query, self.state(), keyed_by_window)?;
+                Some(WindowPlan::of(spec, select.emit)?)
+            }
+            None => None,
+        };
         let plan = self.plan_query(&query).await?;
         let mut dataflow = lower(&plan)?;
+        if let Some(window) = window {
+            dataflow = dataflow.with_window(window)?;
+        }
         let sink_kind = match sink {
             PersistentSink::Create(kind, _) => kind,
             PersistentSink::InsertInto(target) => target.kind,
@@ -144,7 +176,7 @@ impl SqlPlanner {
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::Create(SourceKind::Table, name) => {
-                let layout = table_layout(&plan, &input, name)?;
+                let layout = table_layout(&plan, &input, name, window.is_some())?;
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::InsertInto(target) => {
@@ -163,6 +195,7 @@ impl SqlPlanner {
             inputs,
             input_partitions: input.partitions,
             columns,
+            window: window.map(|window| window.kind),
         })
     }
 
@@ -202,7 +235,7 @@ impl SqlPlanner {
 }
 
 /// ksqlDB's rules for WINDOW and EMIT FINAL, with its messages: a WINDOW belongs to a GROUP
-/// BY, and EMIT FINAL to a windowed aggregation. A windowed aggregation itself is not run yet.
+/// BY, and EMIT FINAL to a windowed aggregation.
 fn check_window_clauses(select: &SelectStatement) -> PlanResult<()> {
     let grouped = match select.query.body.as_ref() {
         SetExpr::Select(body) => match &body.group_by {
@@ -221,10 +254,17 @@ fn check_window_clauses(select: &SelectStatement) -> PlanResult<()> {
             "EMIT FINAL is only supported for windowed aggregations.",
         ));
     }
-    if select.window.is_some() {
-        return Err(PlanError::unsupported("WINDOW (windowed aggregation)"));
-    }
     Ok(())
+}
+
+/// Windows group the events of a stream; a table's rows have no event to place in one.
+fn check_windowed_input(input: &SourceDef) -> PlanResult<()> {
+    match input.kind {
+        SourceKind::Stream => Ok(()),
+        SourceKind::Table => Err(PlanError::invalid(
+            "Windowing not supported for table aggregations.",
+        )),
+    }
 }
 
 /// Declared and selected columns cannot take a pseudo-column's name. `advice` says how to
@@ -404,6 +444,46 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_windowed_aggregation_is_keyed_by_its_group_by_and_window() {
+        let table = PersistentSink::Create(SourceKind::Table, "out");
+        let query = persistent(
+            "SELECT url, COUNT(*) AS n, WINDOWEND AS until FROM clicks \
+             WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 2 SECONDS) GROUP BY url EMIT FINAL",
+            table,
+        )
+        .await
+        .expect("plans");
+        assert_eq!(
+            columns(&query),
+            ["url KEY", "windowstart KEY", "windowend KEY", "n", "until"]
+        );
+        assert_eq!(
+            query.window,
+            Some(WindowKind::Hopping {
+                size_ms: 10_000,
+                advance_ms: 2_000
+            })
+        );
+        let Dataflow::Aggregate(plan) = &query.dataflow else {
+            panic!("an aggregation");
+        };
+        let window = plan.window.expect("windowed");
+        assert_eq!((window.grace_ms, window.emit_final), (0, true));
+        // Selected under its own name, a bound is the key column itself.
+        let query = persistent(
+            "SELECT url, WINDOWSTART, COUNT(*) AS n FROM clicks \
+             WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url",
+            table,
+        )
+        .await
+        .expect("plans");
+        assert_eq!(
+            columns(&query),
+            ["url KEY", "windowstart KEY", "windowend KEY", "n"]
+        );
+    }
+
+    #[tokio::test]
     async fn a_query_planned_again_writes_its_sinks_column_order() {
         let sql = "SELECT url, COUNT(*) AS n FROM clicks GROUP BY url";
         let planned = || persistent(sql, PersistentSink::Create(SourceKind::Table, "out"));
@@ -501,9 +581,9 @@ mod tests {
         let table = PersistentSink::Create(SourceKind::Table, "out");
         for (sql, sink, expected) in [
             (
-                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url",
+                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE)",
                 table,
-                "WINDOW (windowed aggregation) is not supported yet",
+                "WINDOW clause requires a GROUP BY clause.",
             ),
             (
                 "SELECT url FROM clicks EMIT FINAL",
@@ -535,8 +615,8 @@ mod tests {
                 "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
             ),
             (
-                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url EMIT CHANGES",
-                "WINDOW (windowed aggregation) is not supported yet",
+                "SELECT url, COUNT(*) FROM clicks WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY url",
+                "Pull queries don't support WINDOW clauses.",
             ),
         ] {
             let error = planner

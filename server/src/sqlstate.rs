@@ -133,7 +133,7 @@ fn data_sqlstate(error: &DataError) -> &'static str {
         DataError::BadCopyData(_) => "22P04",
         DataError::InvalidEncoding(_) => "22021",
         // data_exception: the function's arguments are bad for it, in no more precise way.
-        DataError::FunctionFailed(_) => "22000",
+        DataError::FunctionFailed(_) | DataError::Late(_) => "22000",
     }
 }
 

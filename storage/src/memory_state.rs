@@ -73,6 +73,16 @@ impl StateStore for MemoryStateStore {
         Box::new(self.prefix_pairs(keyspace, prefix).into_iter().map(Ok))
     }
 
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        let pairs: Vec<KeyValue> = self
+            .lock()
+            .pairs
+            .range((keyspace, from.to_vec())..(keyspace, to.to_vec()))
+            .map(|((_, key), value)| (key.clone(), value.clone()))
+            .collect();
+        Box::new(pairs.into_iter().map(Ok))
+    }
+
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         Ok(self.prefix_pairs(keyspace, prefix).len() as u64)
     }

@@ -140,6 +140,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     -> Result<Vec<KeyValue>, StorageError>;
     /// The pairs whose key starts with `prefix`, one at a time: for scans too large to hold.
     fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter;
+    /// The pairs whose key is at least `from` and below `to`, one at a time, in key order.
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter;
     /// How many keys start with `prefix`, without holding them in memory.
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError>;
     /// Applies the batch atomically across keyspaces and makes it durable (fjall
@@ -275,6 +277,16 @@ impl StateStore for FjallStateStore {
         }))
     }
 
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        let pairs = self
+            .snapshot()
+            .range(self.keyspace(keyspace), from.to_vec()..to.to_vec());
+        Box::new(pairs.map(|guard| {
+            let (key, value) = guard.into_inner()?;
+            Ok((key.to_vec(), value.to_vec()))
+        }))
+    }
+
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         let mut keys = 0u64;
         for guard in self.snapshot().prefix(self.keyspace(keyspace), prefix) {
@@ -349,6 +361,11 @@ mod tests {
             .collect::<Result<_, _>>()
             .expect("iterates");
         assert_eq!(iterated.len(), 2);
+        let ranged: Vec<KeyValue> = store
+            .iter_range(Keyspace::State, b"t/2", b"u/1")
+            .collect::<Result<_, _>>()
+            .expect("iterates");
+        assert_eq!(ranged, vec![(b"t/2".to_vec(), b"two".to_vec())]);
         let scanned = store.scan_prefix(Keyspace::State, b"t/").expect("scan");
         assert_eq!(
             scanned,

@@ -12,6 +12,11 @@
 //! and the new states go into the epoch's commit. Memory: the accumulators hold only the
 //! groups of one epoch.
 //!
+//! Over windows (`window.rs`) a group is a group key in one window: its state is keyed by
+//! (window start, group key), the rows a window no longer takes are set aside as late, and a
+//! window's state is deleted once it closes. With EMIT CHANGES each epoch emits the touched
+//! windows' −old/+new rows; with EMIT FINAL only the windows that closed, once, +1 each.
+//!
 //! Never: emit a result that the state store does not hold as of the same commit, or keep a
 //! group whose row count is zero.
 
@@ -23,16 +28,17 @@ use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
-use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION};
+use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION, WindowBound};
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
 use crate::batches::evaluate_column;
 use crate::changes::Changes;
 use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction};
 use crate::dataflow::steps::apply_steps_tracked;
-use crate::dataflow::{EpochContext, Operator};
+use crate::dataflow::window::{Windowing, late_error};
+use crate::dataflow::{BadRows, EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
-use crate::row_codec::encode_keys;
+use crate::row_codec::{decode_keys, encode_keys};
 use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::{CacheBudget, OperatorCache};
 
@@ -51,10 +57,29 @@ struct AggregateSpec {
     output_type: DataType,
 }
 
+/// What one aggregate column of the plan holds.
+#[derive(Debug, Clone, Copy)]
+enum ResultColumn {
+    /// The result of the accumulator of `specs[n]`.
+    Aggregate(usize),
+    /// A bound of the row's window.
+    Bound(WindowBound),
+}
+
+/// The name of the interned column holding a windowed group's window start.
+const WINDOW_START_COLUMN: &str = "__eddy_window_start";
+
 /// The GROUP BY of one query.
 pub struct GroupBy {
     plan: AggregatePlan,
+    /// The aggregates that accumulate rows, in plan order.
     specs: Vec<AggregateSpec>,
+    /// The plan's aggregate call of each spec.
+    spec_calls: Vec<usize>,
+    /// Each aggregate column of the plan.
+    result_columns: Vec<ResultColumn>,
+    /// A windowed aggregation's windows; its groups then start with the window start.
+    windowing: Option<Windowing>,
     /// The input is a stream: rows are only ever inserted, so states keep less.
     append_only: bool,
     group_schema: SchemaRef,
@@ -98,17 +123,38 @@ impl GroupBy {
         budget: Arc<CacheBudget>,
     ) -> EngineResult<Self> {
         let group_count = plan.group_exprs.len();
+        let windowing = plan
+            .window
+            .map(|window| Windowing::new(window, query_id))
+            .transpose()?;
+        let window_field = windowing
+            .as_ref()
+            .map(|_| Field::new(WINDOW_START_COLUMN, DataType::Int64, false));
         let group_schema = Arc::new(Schema::new(
-            plan.aggregate_schema.fields()[..group_count]
-                .iter()
-                .map(|field| field.as_ref().clone().with_nullable(true))
+            window_field
+                .into_iter()
+                .chain(
+                    plan.aggregate_schema.fields()[..group_count]
+                        .iter()
+                        .map(|field| field.as_ref().clone().with_nullable(true)),
+                )
                 .collect::<Vec<Field>>(),
         ));
-        let specs = plan
-            .aggregates
-            .iter()
-            .map(|call| spec_of(call, &plan.input_schema))
-            .collect::<EngineResult<Vec<_>>>()?;
+        let mut specs = Vec::new();
+        let mut spec_calls = Vec::new();
+        let mut result_columns = Vec::with_capacity(plan.aggregates.len());
+        for (position, call) in plan.aggregates.iter().enumerate() {
+            match WindowBound::of_function(&call.function) {
+                Some(bound) if windowing.is_some() => {
+                    result_columns.push(ResultColumn::Bound(bound))
+                }
+                _ => {
+                    result_columns.push(ResultColumn::Aggregate(specs.len()));
+                    specs.push(spec_of(call, &plan.input_schema)?);
+                    spec_calls.push(position);
+                }
+            }
+        }
         // Surfaces an unsupported argument type now, at CREATE, not at the first row.
         for spec in &specs {
             Accumulator::new(spec.function, spec.input_type.clone()).map_err(plan_error)?;
@@ -116,6 +162,9 @@ impl GroupBy {
         Ok(GroupBy {
             plan,
             specs,
+            spec_calls,
+            result_columns,
+            windowing,
             append_only,
             group_schema,
             states: OperatorCache::new(
@@ -140,12 +189,11 @@ impl GroupBy {
     }
 
     /// Adds a batch of input changes (rows of the source's queryable schema) to the epoch.
-    /// Rows whose group key has a NULL are dropped, as in ksqlDB. Nothing changes unless
-    /// every row can be added.
-    fn add(&mut self, changes: &Changes) -> EngineResult<()> {
+    /// Rows whose group key has a NULL are dropped, as in ksqlDB; over windows, late rows go
+    /// to `bad_rows`. Nothing changes unless every row can be added.
+    fn add(&mut self, changes: &Changes, bad_rows: &mut BadRows) -> EngineResult<()> {
         let queryable = changes.rows().clone();
         let weights = changes.weights();
-        let rowtimes = changes.rowtimes();
         let offsets = int64_column(&queryable, ROWOFFSET)?;
         let partitions = queryable
             .column_by_name(ROWPARTITION)
@@ -164,11 +212,10 @@ impl GroupBy {
             .map(|expr| evaluate_column(expr.as_ref(), &rows))
             .collect::<EngineResult<Vec<_>>>()?;
         let args = self
-            .plan
-            .aggregates
+            .spec_calls
             .iter()
             .zip(&self.specs)
-            .map(|(call, spec)| value_column(call, spec.function, &rows))
+            .map(|(&call, spec)| value_column(&self.plan.aggregates[call], spec.function, &rows))
             .collect::<EngineResult<Vec<_>>>()?;
         let keyed = null_free_rows(&keys);
         let keep = |array: &ArrayRef| -> EngineResult<ArrayRef> {
@@ -188,6 +235,42 @@ impl GroupBy {
         if sources.is_empty() {
             return Ok(());
         }
+        let rowtimes = take(changes.rowtimes(), sources, None)?
+            .as_primitive::<Int64Type>()
+            .clone();
+        let (keys, args, sources, rowtimes, assignment) = match &self.windowing {
+            None => (keys, args, sources.clone(), rowtimes, None),
+            Some(windowing) => {
+                let assignment = windowing.assign(rowtimes.values());
+                let pairs = &assignment.rows;
+                let mut windowed_keys: Vec<ArrayRef> = vec![Arc::new(assignment.starts.clone())];
+                for key in &keys {
+                    windowed_keys.push(take(key, pairs, None)?);
+                }
+                let args = args
+                    .iter()
+                    .map(|arg| arg.as_ref().map(|arg| take(arg, pairs, None)).transpose())
+                    .collect::<Result<Vec<_>, _>>()?;
+                let late = assignment
+                    .late
+                    .iter()
+                    .map(|(row, reason)| (sources.value(*row) as usize, reason.clone()))
+                    .collect::<Vec<_>>();
+                let sources = take(sources, pairs, None)?
+                    .as_primitive::<arrow::datatypes::UInt32Type>()
+                    .clone();
+                let rowtimes = take(&rowtimes, pairs, None)?
+                    .as_primitive::<Int64Type>()
+                    .clone();
+                (
+                    windowed_keys,
+                    args,
+                    sources,
+                    rowtimes,
+                    Some((assignment, late)),
+                )
+            }
+        };
         let mut groups = Vec::with_capacity(sources.len());
         let keys: Vec<ArrayRef> = keys
             .iter()
@@ -220,9 +303,6 @@ impl GroupBy {
                 ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
             })
             .collect();
-        let rowtimes = take(rowtimes, sources, None)?
-            .as_primitive::<Int64Type>()
-            .clone();
         epoch.pending.push(Pending {
             groups,
             args,
@@ -230,6 +310,12 @@ impl GroupBy {
             sequences,
             rowtimes,
         });
+        if let (Some(windowing), Some((assignment, late))) = (&mut self.windowing, assignment) {
+            windowing.accept(&assignment);
+            for (row, reason) in late {
+                bad_rows.push(changes.row(row).rows(), &late_error(reason));
+            }
+        }
         Ok(())
     }
 
@@ -244,6 +330,23 @@ impl GroupBy {
             Some(epoch) => epoch,
             None => self.begin_epoch()?,
         };
+        // The groups the epoch's rows touched are numbered first; over windows, the stored
+        // windows that have closed since the last epoch follow.
+        let touched_total = epoch.interner.len();
+        if let Some(windowing) = &mut self.windowing {
+            windowing.load(state)?;
+            let closed = windowing.newly_closed(state, &self.states)?;
+            if !closed.is_empty() {
+                let types: Vec<DataType> = self
+                    .group_schema
+                    .fields()
+                    .iter()
+                    .map(|field| field.data_type().clone())
+                    .collect();
+                let columns = decode_keys(&types, &closed)?;
+                epoch.interner.intern(&columns, &mut Vec::new())?;
+            }
+        }
         let group_total = epoch.interner.len();
         let group_keys = epoch.interner.emit(EmitTo::All)?;
         let encoded_keys: Vec<Vec<u8>> = match group_total {
@@ -251,6 +354,15 @@ impl GroupBy {
             rows => encode_keys(&group_keys, rows)?
                 .iter()
                 .map(<[u8]>::to_vec)
+                .collect(),
+        };
+        let closed: Vec<bool> = match &self.windowing {
+            None => vec![false; group_total],
+            Some(windowing) => group_keys[0]
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|&start| windowing.is_closed(start))
                 .collect(),
         };
         let mut row_counts = Accumulator::new(AggregateFunction::CountStar, None)
@@ -274,7 +386,11 @@ impl GroupBy {
             existed[group] = true;
             Ok(())
         })?;
-        let before: Vec<usize> = (0..group_total).filter(|&group| existed[group]).collect();
+        let emits_final = self.windowing.as_ref().is_some_and(Windowing::emits_final);
+        let before: Vec<usize> = match emits_final {
+            true => Vec::new(),
+            false => (0..touched_total).filter(|&group| existed[group]).collect(),
+        };
         let before_rows = self.results(&group_keys, &before, &accumulators)?;
         let before_rowtimes: Vec<i64> = before.iter().map(|&group| rowtimes[group]).collect();
         for pending in &epoch.pending {
@@ -298,16 +414,36 @@ impl GroupBy {
         let all: Vec<usize> = (0..group_total).collect();
         let counts = row_counts.evaluate(&all).map_err(data_error)?;
         let counts = counts.as_primitive::<Int64Type>();
-        let after: Vec<usize> = all
-            .iter()
-            .copied()
-            .filter(|&group| counts.value(group) > 0)
-            .collect();
+        let after: Vec<usize> = match emits_final {
+            // Each window once, as it closes, in window order.
+            true => {
+                let mut closing: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|&group| closed[group] && counts.value(group) > 0)
+                    .collect();
+                closing.sort_unstable_by(|&a, &b| encoded_keys[a].cmp(&encoded_keys[b]));
+                closing
+            }
+            false => (0..touched_total)
+                .filter(|&group| counts.value(group) > 0)
+                .collect(),
+        };
         let after_rows = self.results(&group_keys, &after, &accumulators)?;
         let after_rowtimes: Vec<i64> = after.iter().map(|&group| rowtimes[group]).collect();
+        let mut created = Vec::new();
         self.states.begin_writes();
         for (group, key) in encoded_keys.into_iter().enumerate() {
-            let new_state = if counts.value(group) > 0 {
+            let new_state = if closed[group] {
+                // A closed window's state goes; its last row stays in the result.
+                match existed[group] {
+                    true => None,
+                    false => continue,
+                }
+            } else if counts.value(group) > 0 {
+                if !existed[group] && self.windowing.is_some() {
+                    created.push(key.clone());
+                }
                 Some(save_group(
                     rowtimes[group],
                     group,
@@ -327,6 +463,9 @@ impl GroupBy {
             self.states.write(key, new_state, state_changes);
         }
         self.states.end_writes();
+        if let Some(windowing) = &mut self.windowing {
+            windowing.end_epoch(created, state_changes);
+        }
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
         let weights: Int64Array = std::iter::repeat_n(-1, before.len())
             .chain(std::iter::repeat_n(1, after.len()))
@@ -343,7 +482,8 @@ impl GroupBy {
         })
     }
 
-    /// The aggregate's rows for `groups`: their keys, then each aggregate's result.
+    /// The aggregate's rows for `groups`: their keys, then each aggregate's result (over
+    /// windows, a window bound is the group's window start or end).
     fn results(
         &self,
         group_keys: &[ArrayRef],
@@ -351,17 +491,44 @@ impl GroupBy {
         accumulators: &[Accumulator],
     ) -> EngineResult<RecordBatch> {
         let indices = UInt32Array::from_iter_values(groups.iter().map(|&group| group as u32));
-        let mut columns = group_keys
+        let key_columns = match self.windowing {
+            Some(_) => &group_keys[1..],
+            None => group_keys,
+        };
+        let mut columns = key_columns
             .iter()
             .map(|keys| take(keys, &indices, None))
             .collect::<Result<Vec<_>, _>>()?;
-        for (accumulator, spec) in accumulators.iter().zip(&self.specs) {
-            let values = accumulator.evaluate(groups).map_err(data_error)?;
-            // Eddy's accumulators type results as DataFusion does; a cast covers any gap.
-            columns.push(if accumulator.output_type() == &spec.output_type {
-                values
-            } else {
-                cast(&values, &spec.output_type)?
+        for column in &self.result_columns {
+            columns.push(match (*column, &self.windowing) {
+                (ResultColumn::Aggregate(position), _) => {
+                    let (accumulator, spec) = (&accumulators[position], &self.specs[position]);
+                    let values = accumulator.evaluate(groups).map_err(data_error)?;
+                    // Eddy's accumulators type results as DataFusion does; a cast covers any gap.
+                    if accumulator.output_type() == &spec.output_type {
+                        values
+                    } else {
+                        cast(&values, &spec.output_type)?
+                    }
+                }
+                (ResultColumn::Bound(bound), Some(windowing)) => {
+                    let starts = take(&group_keys[0], &indices, None)?;
+                    let starts = starts.as_primitive::<Int64Type>();
+                    Arc::new(match bound {
+                        WindowBound::Start => starts.clone(),
+                        WindowBound::End => arrow::compute::kernels::numeric::add(
+                            starts,
+                            &Int64Array::new_scalar(windowing.size_ms()),
+                        )?
+                        .as_primitive::<Int64Type>()
+                        .clone(),
+                    })
+                }
+                (ResultColumn::Bound(_), None) => {
+                    return Err(EngineError::Internal(
+                        "a window bound in an aggregation without windows".into(),
+                    ));
+                }
             });
         }
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(groups.len()));
@@ -379,9 +546,12 @@ impl Operator for GroupBy {
         _input: usize,
         changes: Changes,
         _output: &mut Vec<Changes>,
-        _cx: &mut EpochContext<'_>,
+        cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        self.add(&changes)
+        if let Some(windowing) = &mut self.windowing {
+            windowing.load(cx.state)?;
+        }
+        self.add(&changes, cx.bad_rows)
     }
 
     fn end_epoch(
@@ -635,6 +805,14 @@ mod tests {
         }
         fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> eddy_storage::PrefixIter {
             self.store.iter_prefix(keyspace, prefix)
+        }
+        fn iter_range(
+            &self,
+            keyspace: Keyspace,
+            from: &[u8],
+            to: &[u8],
+        ) -> eddy_storage::PrefixIter {
+            self.store.iter_range(keyspace, from, to)
         }
         fn count_prefix(
             &self,

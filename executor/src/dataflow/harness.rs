@@ -18,7 +18,8 @@ use datafusion::datasource::empty::EmptyTable;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use eddy_planner::{
-    Catalog, Column, Dataflow, SourceDef, SourceKind, SourceProviders, SqlPlanner, lower,
+    Catalog, Column, Dataflow, PersistentSink, SourceDef, SourceKind, SourceProviders, SqlPlanner,
+    lower,
 };
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
@@ -66,6 +67,7 @@ pub fn source(declaration: &str) -> SourceDef {
         topic: format!("test-{}", name.trim()),
         created_by: None,
         source_only: false,
+        window: None,
     }
 }
 
@@ -96,6 +98,17 @@ pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
         .await
         .expect("plans");
     lower(&plan).expect("lowers")
+}
+
+/// The dataflow of a persistent query `CREATE TABLE out AS <sql>` over `sources`, as the
+/// engine plans it: with its WINDOW and EMIT clauses, keyed as its table is.
+pub async fn table_dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
+    let select = select_statement(sql);
+    planner(sources)
+        .plan_persistent(&select, PersistentSink::Create(SourceKind::Table, "out"))
+        .await
+        .expect("plans")
+        .dataflow
 }
 
 /// The one SELECT statement `sql` holds.

@@ -14,7 +14,9 @@ use eddy_storage::{MemoryStateStore, StateBatch, StateStore};
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
-use crate::dataflow::harness::{batch_answer, changes, dataflow, run_epoch, source, text_of};
+use crate::dataflow::harness::{
+    batch_answer, changes, dataflow, run_epoch, source, table_dataflow, text_of,
+};
 use crate::dataflow::steps::Steps;
 use crate::state::operator_cache::CacheBudget;
 
@@ -119,6 +121,33 @@ async fn check_seed(seed: u64, items: &SourceDef, select: &str) {
     };
     let mut random = fastrand::Rng::with_seed(seed);
     let (history, final_rows) = random_history(&mut random, append_only);
+    let (appended, crashes) = run_incrementally(&mut random, items, &plan, &history);
+    let key = plan.output_schema.field(0).name();
+    let final_rows: Vec<&str> = final_rows.iter().map(String::as_str).collect();
+    // A streaming GROUP BY drops rows whose key is NULL (ksqlDB's rule); a batch GROUP BY
+    // makes them a group, which the comparison leaves out.
+    let batch = batch_answer(
+        items,
+        &changes(items, &final_rows),
+        &format!("SELECT * FROM ({select}) AS batch_answer WHERE {key} IS NOT NULL"),
+    )
+    .await;
+    assert_eq!(
+        text_of(&appended),
+        batch,
+        "seed {seed}, {crashes} crashes, {select}: incremental (left) and batch (right) differ"
+    );
+}
+
+/// Runs `history` (batches of change lines of `items`) through `plan`'s operators in random
+/// epochs, with commits in flight and crashes: what was appended, and how many crashes.
+fn run_incrementally(
+    random: &mut fastrand::Rng,
+    items: &SourceDef,
+    plan: &AggregatePlan,
+    history: &[Vec<String>],
+) -> (Vec<Changes>, usize) {
+    let append_only = !items.is_table();
     let mut unread: VecDeque<Changes> = history
         .iter()
         .map(|lines| {
@@ -129,7 +158,7 @@ async fn check_seed(seed: u64, items: &SourceDef, select: &str) {
     let state = MemoryStateStore::default();
     // A cache of one byte is trimmed after every epoch: states are read back from the store.
     let budget = *random.choice(&[1, 1 << 20]).expect("a budget");
-    let (mut group_by, mut steps) = operators(&plan, append_only, budget);
+    let (mut group_by, mut steps) = operators(plan, append_only, budget);
     let mut appended: Vec<Changes> = Vec::new();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut crashes = 0;
@@ -165,27 +194,13 @@ async fn check_seed(seed: u64, items: &SourceDef, select: &str) {
                     unread.push_front(changes);
                 }
             }
-            (group_by, steps) = operators(&plan, append_only, budget);
+            (group_by, steps) = operators(plan, append_only, budget);
         }
     }
     while let Some(epoch) = in_flight.pop_front() {
         commit(&state, Some(epoch), &mut appended);
     }
-    let key = plan.output_schema.field(0).name();
-    let final_rows: Vec<&str> = final_rows.iter().map(String::as_str).collect();
-    // A streaming GROUP BY drops rows whose key is NULL (ksqlDB's rule); a batch GROUP BY
-    // makes them a group, which the comparison leaves out.
-    let batch = batch_answer(
-        items,
-        &changes(items, &final_rows),
-        &format!("SELECT * FROM ({select}) AS batch_answer WHERE {key} IS NOT NULL"),
-    )
-    .await;
-    assert_eq!(
-        text_of(&appended),
-        batch,
-        "seed {seed}, {crashes} crashes, {select}: incremental (left) and batch (right) differ"
-    );
+    (appended, crashes)
 }
 
 /// Commits an epoch's state changes, then appends its output (the order the epoch writer
@@ -212,6 +227,125 @@ async fn a_stream_aggregate_equals_the_batch_answer_across_epochs_and_crashes() 
     for select in STREAM_QUERIES {
         for seed in 1..=40 {
             check_seed(seed, &events, select).await;
+        }
+    }
+}
+
+/// Windows over a stream: the sizes and grace the randomized windowed test uses, in ms.
+const WINDOW_SIZE: i64 = 10;
+const WINDOW_GRACE: i64 = 5;
+
+/// Windowed aggregations over a stream, each with the window it groups by.
+const WINDOW_QUERIES: &[(&str, Option<i64>)] = &[
+    (
+        "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        None,
+    ),
+    (
+        "HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        Some(4),
+    ),
+];
+
+/// A stream's random history with rows out of order, some of them late: batches of change
+/// lines (`+ id g v s @rowtime`).
+fn random_timed_history(random: &mut fastrand::Rng) -> Vec<Vec<String>> {
+    let mut clock = 0_i64;
+    let mut next_id = 0;
+    (0..random.usize(10..40))
+        .map(|_| {
+            (0..random.usize(1..8))
+                .map(|_| {
+                    next_id += 1;
+                    clock += random.i64(0..4);
+                    let rowtime = (clock - random.i64(0..25)).max(0);
+                    format!("+ {} @{rowtime}", random_row(random, next_id))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// ksqlDB's rules written out plainly, as the batch answer's input: the rows of `history`
+/// that each window takes, as lines of `accepted (g, ws, v, s)`, and the stream time at the
+/// end. A row with a NULL group key is dropped and moves nothing; stream time is the largest
+/// rowtime taken; a window `[ws, ws + size)` takes a row while `ws + size + grace` is above
+/// stream time.
+fn windows_taking(history: &[Vec<String>], advance: i64) -> (Vec<String>, i64) {
+    let mut stream_time = i64::MIN;
+    let mut accepted = Vec::new();
+    for line in history.iter().flatten() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let [_, _, g, v, s, at] = words.as_slice() else {
+            panic!("a history line: {line}");
+        };
+        if *g == "NULL" {
+            continue;
+        }
+        let rowtime: i64 = at[1..].parse().expect("a rowtime");
+        stream_time = stream_time.max(rowtime);
+        let mut start = (rowtime - WINDOW_SIZE + advance).max(0) / advance * advance;
+        while start <= rowtime {
+            if start + WINDOW_SIZE + WINDOW_GRACE > stream_time {
+                accepted.push(format!("+ {g} {start} {v} {s}"));
+            }
+            start += advance;
+        }
+    }
+    (accepted, stream_time)
+}
+
+/// One random history through a windowed aggregation, checked against DataFusion's answer
+/// over the rows each window takes: every window's result with EMIT CHANGES, the closed
+/// windows' with EMIT FINAL.
+async fn check_windowed_seed(seed: u64, window: &str, advance: Option<i64>, emit_final: bool) {
+    let events = source("stream events (id BIGINT, g BIGINT, v BIGINT, s STRING)");
+    let emit = if emit_final {
+        "EMIT FINAL"
+    } else {
+        "EMIT CHANGES"
+    };
+    let select = format!(
+        "SELECT g, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS low, MAX(s) AS last_s \
+         FROM events WINDOW {window} GROUP BY g {emit}"
+    );
+    let Dataflow::Aggregate(plan) = table_dataflow(std::slice::from_ref(&events), &select).await
+    else {
+        panic!("{select} aggregates");
+    };
+    let mut random = fastrand::Rng::with_seed(seed);
+    let history = random_timed_history(&mut random);
+    let (appended, crashes) = run_incrementally(&mut random, &events, &plan, &history);
+    let (accepted, stream_time) = windows_taking(&history, advance.unwrap_or(WINDOW_SIZE));
+    let closed = match emit_final {
+        true => format!("WHERE ws + {} <= {stream_time}", WINDOW_SIZE + WINDOW_GRACE),
+        false => String::new(),
+    };
+    let taken = source("stream accepted (g BIGINT, ws BIGINT, v BIGINT, s STRING)");
+    let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
+    let batch = batch_answer(
+        &taken,
+        &changes(&taken, &accepted),
+        &format!(
+            "SELECT g, ws, ws + {WINDOW_SIZE}, COUNT(*), SUM(v), MIN(v), MAX(s) FROM accepted \
+             {closed} GROUP BY g, ws"
+        ),
+    )
+    .await;
+    assert_eq!(
+        text_of(&appended),
+        batch,
+        "seed {seed}, {crashes} crashes, {select}: incremental (left) and batch (right) differ"
+    );
+}
+
+#[tokio::test]
+async fn a_windowed_aggregate_equals_the_batch_answer_over_the_rows_its_windows_take() {
+    for (window, advance) in WINDOW_QUERIES {
+        for emit_final in [false, true] {
+            for seed in 1..=30 {
+                check_windowed_seed(seed, window, *advance, emit_final).await;
+            }
         }
     }
 }

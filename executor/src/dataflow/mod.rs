@@ -26,6 +26,7 @@ pub(crate) mod harness;
 #[cfg(test)]
 mod incremental_tests;
 pub(crate) mod steps;
+pub(crate) mod window;
 
 /// One operator of a dataflow.
 ///

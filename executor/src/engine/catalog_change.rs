@@ -11,6 +11,7 @@ use std::sync::atomic::Ordering;
 
 use eddy_planner::{
     Catalog, CatalogEntry, Column, QueryDef, SourceDef, SourceKind, TimestampColumn, TypeDef,
+    WindowKind,
 };
 use eddy_storage::{Keyspace, StateBatch};
 
@@ -27,6 +28,8 @@ pub(crate) struct SourceSettings {
     pub recorded: BTreeMap<String, String>,
     /// `CREATE SOURCE STREAM|TABLE`: no statement may write it.
     pub source_only: bool,
+    /// A windowed aggregation's result: keyed by window too.
+    pub window: Option<WindowKind>,
 }
 
 pub(crate) struct CatalogChange<'a> {
@@ -93,6 +96,7 @@ impl<'a> CatalogChange<'a> {
             topic: format!("{number:06}-{sanitized}"),
             created_by,
             source_only: settings.source_only,
+            window: settings.window,
         };
         self.core.env.store.create_topic(
             &source.topic,

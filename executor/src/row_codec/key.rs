@@ -30,16 +30,13 @@
 //! so no stored key changes. MAP has no key encoding: its entries have no order of their own,
 //! so equal maps could differ in bytes.
 
-#[cfg(test)]
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray};
-#[cfg(test)]
 use arrow::array::{ArrayRef, BooleanBuilder};
 use arrow::buffer::{Buffer, NullBuffer};
 use arrow::datatypes::{DataType, Float32Type, Float64Type};
 
-#[cfg(test)]
 use super::reader::{BytesBuilder, FixedBuilder, Reader};
 use super::{ByteValues, CodecError, EncodedColumn, Offsets, fixed_width_values};
 
@@ -302,7 +299,6 @@ fn float64_key(value: f64) -> [u8; 8] {
     ordered_float_bits(value, value.to_bits(), CANONICAL_NAN_64).to_be_bytes()
 }
 
-#[cfg(test)]
 fn float64_from_key(key: [u8; 8]) -> f64 {
     f64::from_bits(float_bits_from_key(u64::from_be_bytes(key)))
 }
@@ -318,7 +314,6 @@ fn float32_key(value: f32) -> [u8; 4] {
     ((ordered >> 32) as u32).to_be_bytes()
 }
 
-#[cfg(test)]
 fn float32_from_key(key: [u8; 4]) -> f32 {
     let bits = float_bits_from_key(u64::from(u32::from_be_bytes(key)) << 32);
     f32::from_bits((bits >> 32) as u32)
@@ -341,7 +336,6 @@ fn ordered_float_bits(value: f64, bits: u64, canonical_nan: u64) -> u64 {
 }
 
 /// Undoes the ordering of [`ordered_float_bits`].
-#[cfg(test)]
 fn float_bits_from_key(ordered: u64) -> u64 {
     let sign = 1 << 63;
     if ordered & sign != 0 {
@@ -368,7 +362,6 @@ fn write_fixed_key(little_endian: &[u8], order: FixedKeyOrder, out: &mut Vec<u8>
 }
 
 /// Undoes [`write_fixed_key`] into `little_endian`, which is as long as `key`.
-#[cfg(test)]
 fn read_fixed_key(key: &[u8], order: FixedKeyOrder, little_endian: &mut [u8]) {
     little_endian.copy_from_slice(key);
     match order {
@@ -395,7 +388,6 @@ fn write_escaped(value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&KEY_BYTES_END);
 }
 
-#[cfg(test)]
 fn read_escaped(reader: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), CodecError> {
     const PAIR: &str = "0x00 0x00 or 0x00 0xFF in a string or binary key";
     loop {
@@ -414,7 +406,6 @@ fn read_escaped(reader: &mut Reader<'_>, out: &mut Vec<u8>) -> Result<(), CodecE
 }
 
 /// Decodes one key column.
-#[cfg(test)]
 pub(super) enum KeyBuilder {
     Boolean(BooleanBuilder),
     Float32(FixedBuilder),
@@ -426,7 +417,6 @@ pub(super) enum KeyBuilder {
     Bytes(BytesBuilder),
 }
 
-#[cfg(test)]
 impl KeyBuilder {
     pub(super) fn new(data_type: &DataType, capacity: usize) -> Result<Self, CodecError> {
         Ok(match KeyLayout::of(data_type)? {
@@ -495,7 +485,6 @@ impl KeyBuilder {
 
 /// Reads the float keys of a column: `WIDTH` bytes each, their value's little-endian bytes
 /// from `little_endian_of`.
-#[cfg(test)]
 fn read_float_keys<const WIDTH: usize>(
     readers: &mut [Reader<'_>],
     builder: &mut FixedBuilder,
@@ -515,7 +504,6 @@ fn read_float_keys<const WIDTH: usize>(
 }
 
 /// Reads each key's NULL marker, then `read(reader, present)` for its value.
-#[cfg(test)]
 fn read_key_cells(
     readers: &mut [Reader<'_>],
     mut read: impl FnMut(&mut Reader<'_>, bool) -> Result<(), CodecError>,

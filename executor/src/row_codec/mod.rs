@@ -30,7 +30,6 @@ use arrow::datatypes::{ByteArrayType, DataType, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
 
-#[cfg(test)]
 use key::KeyBuilder;
 use key::{KEY_FORMAT_V1, KeyWriter};
 use reader::Reader;
@@ -148,7 +147,6 @@ pub fn encode_keys(columns: &[ArrayRef], rows: usize) -> Result<EncodedRows, Cod
 }
 
 /// Decodes keys made by [`encode_keys`] from columns of `types`, one array per type.
-#[cfg(test)]
 pub fn decode_keys<K: AsRef<[u8]>>(
     types: &[DataType],
     keys: &[K],

@@ -61,7 +61,6 @@ impl<'a> Reader<'a> {
     }
 
     /// The bytes not read yet.
-    #[cfg(test)]
     pub(super) fn remaining(&self) -> &'a [u8] {
         &self.bytes[self.position..]
     }
@@ -112,7 +111,6 @@ impl<'a> Reader<'a> {
         Err(self.corrupt(expected))
     }
 
-    #[cfg(test)]
     pub(super) fn array<const N: usize>(
         &mut self,
         expected: &'static str,

@@ -15,8 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{RecordBatch, UInt32Array};
-use datafusion::logical_expr::LogicalPlan;
-use eddy_planner::{Dataflow, SourceDef, lower};
+use eddy_planner::{Dataflow, SourceDef};
 use eddy_storage::{MemoryStateStore, Offset, StateBatch, StateStore};
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -36,8 +35,7 @@ use crate::state::tables::primary_keys;
 
 /// Starts a push query: its task reads from the end of each partition of the source (or
 /// from its beginning, `from_earliest`) and the returned stream yields its rows.
-pub fn push(env: &QueryEnv, plan: &LogicalPlan, from_earliest: bool) -> EngineResult<RowStream> {
-    let dataflow = lower(plan)?;
+pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineResult<RowStream> {
     let limit = match &dataflow {
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,

@@ -101,6 +101,11 @@ impl<'a> OperatorStateKeys<'a> {
     pub(crate) fn group_prefix(&self) -> Vec<u8> {
         format!("q/{}/g/", self.query_id).into_bytes()
     }
+
+    /// A windowed GROUP BY's stream time: the largest ROWTIME it has taken.
+    pub(crate) fn stream_time(&self) -> Vec<u8> {
+        format!("q/{}/t", self.query_id).into_bytes()
+    }
 }
 
 /// A table's current rows (`State`) and its writer's bookkeeping (`Offsets`).
@@ -195,6 +200,7 @@ mod tests {
         let operator = OperatorStateKeys::of("CTAS_T_3");
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
+        assert_eq!(operator.stream_time(), b"q/CTAS_T_3/t");
         let table = TableKeys::of_topic("000004-users");
         assert_eq!(table.rows_prefix(), b"t/000004-users/");
         assert_eq!(table.row(b"\x01k"), b"t/000004-users/\x01k");

@@ -155,6 +155,31 @@ impl OperatorCache {
         Ok(())
     }
 
+    /// The keys in `[from, to)` that have a state, as the store held them at the last commit
+    /// less those the cache holds deleted. The caller adds the keys the last epoch created
+    /// (its commit may still be in flight), which only it knows without a scan of the cache.
+    pub fn committed_keys_between(
+        &self,
+        state: &dyn StateStore,
+        from: &[u8],
+        to: &[u8],
+    ) -> EngineResult<Vec<Vec<u8>>> {
+        let mut keys = Vec::new();
+        let pairs = state.iter_range(self.keyspace, &self.stored_key(from), &self.stored_key(to));
+        for pair in pairs {
+            let (stored_key, _) = pair?;
+            let key = stored_key[self.prefix.len()..].to_vec();
+            let deleted = self
+                .cache
+                .get(&key)
+                .is_some_and(|cached| cached.state.is_none());
+            if !deleted {
+                keys.push(key);
+            }
+        }
+        Ok(keys)
+    }
+
     /// Starts the writes of an epoch.
     pub fn begin_writes(&mut self) {
         self.epochs += 1;

@@ -72,11 +72,12 @@ pub async fn create_as_select(
         .planner()
         .plan_persistent(&create.select, PersistentSink::Create(kind, &create.name))
         .await?;
-    let settings = parse_properties(
+    let mut settings = parse_properties(
         &create.properties,
         &planned.columns,
         Some(planned.input_partitions),
     )?;
+    settings.window = planned.window;
     let number = change.allocate_number();
     let prefix = match kind {
         SourceKind::Stream => "CSAS",

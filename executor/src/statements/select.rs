@@ -8,7 +8,7 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::scalar::ScalarValue;
-use eddy_parser::{Emit, SelectStatement};
+use eddy_parser::SelectStatement;
 
 use crate::engine::EngineCore;
 use crate::error::EngineResult;
@@ -25,9 +25,10 @@ pub async fn select(
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
     let plan = query::bind(engine.planner().plan_select(select).await?, parameters)?;
-    if select.emit == Some(Emit::Changes) {
+    if select.emit.is_some() {
         let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
-        push(engine.query_env(), &plan, from_earliest)
+        let dataflow = engine.planner().lower_push(&plan, select)?;
+        push(engine.query_env(), dataflow, from_earliest)
     } else {
         query::run(engine.query_env(), &plan).await
     }

@@ -200,6 +200,9 @@ pub fn describe(engine: &EngineCore, name: &str) -> EngineResult<QueryOutput> {
     for (pseudo, data_type) in PSEUDO_COLUMNS.iter().zip(["BIGINT", "INTEGER", "BIGINT"]) {
         rows.push(("pseudo-column", pseudo.to_string(), data_type.to_string()));
     }
+    if let Some(window) = &source.window {
+        rows.push(("windowed", window.name().to_string(), window.to_string()));
+    }
     if let Some(timestamp) = &source.timestamp {
         let format = timestamp
             .format

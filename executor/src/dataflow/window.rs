@@ -1,0 +1,307 @@
+//! Time windows of a windowed GROUP BY (tumbling and hopping), under ksqlDB's rules: the
+//! windows a row falls in (`[start, start + size)`, starts at multiples of the advance, never
+//! below 0), the stream time that judges it (the largest ROWTIME the aggregation has taken,
+//! shared by every key, moved by each row before that row is judged), which rows are late (a
+//! window takes a row while `end + grace > stream time`; a row no window takes is late), and
+//! which windows have closed (`stream time ≥ end + grace`).
+//!
+//! The GROUP BY keys each window's state by (window start, group key), encoded by the row
+//! codec, so states sort by window start and closing is a range read of the states below a
+//! bound. Stream time is saved in each epoch's commit, so a restart never reopens a window.
+//!
+//! Never: read the clock, or let a window that has closed take a row.
+
+use arrow::array::{Int64Array, UInt32Array};
+use eddy_planner::{WindowKind, WindowPlan};
+use eddy_storage::{StateBatch, StateStore};
+
+use crate::error::{DataError, EngineError, EngineResult};
+use crate::row_codec::encode_keys;
+use crate::state::keys::OperatorStateKeys;
+use crate::state::operator_cache::OperatorCache;
+
+/// The windows of one windowed GROUP BY, and the stream time that moves them.
+pub(crate) struct Windowing {
+    plan: WindowPlan,
+    size_ms: i64,
+    advance_ms: i64,
+    /// The largest ROWTIME taken; None before the first row. Read from the state store
+    /// before the first batch (`load`).
+    stream_time: Option<i64>,
+    loaded: bool,
+    /// The stream time the store holds as of the last epoch's commit.
+    saved_stream_time: Option<i64>,
+    /// Every window starting at or before this has closed, and its state is deleted.
+    closed_through: Option<i64>,
+    /// The states the last epoch created: its commit may still be in flight, so a range
+    /// read of the store would miss them.
+    recent: Vec<Vec<u8>>,
+    stream_time_key: Vec<u8>,
+}
+
+/// Which windows take which rows of a batch.
+pub(crate) struct Assignment {
+    /// The row of each (row, window) pair, rows in order and each row's windows by start.
+    pub rows: UInt32Array,
+    /// The start of each pair's window.
+    pub starts: Int64Array,
+    /// Rows no window took, with why.
+    pub late: Vec<(usize, String)>,
+    /// Stream time after the batch.
+    pub stream_time: Option<i64>,
+}
+
+impl Windowing {
+    pub fn new(plan: WindowPlan, query_id: &str) -> EngineResult<Windowing> {
+        let (size_ms, advance_ms) = match plan.kind {
+            WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
+            WindowKind::Hopping {
+                size_ms,
+                advance_ms,
+            } => (size_ms, advance_ms),
+            WindowKind::Session { .. } => {
+                return Err(eddy_planner::PlanError::unsupported("WINDOW SESSION").into());
+            }
+        };
+        Ok(Windowing {
+            plan,
+            size_ms,
+            advance_ms,
+            stream_time: None,
+            loaded: false,
+            saved_stream_time: None,
+            closed_through: None,
+            recent: Vec::new(),
+            stream_time_key: OperatorStateKeys::of(query_id).stream_time(),
+        })
+    }
+
+    pub fn emits_final(&self) -> bool {
+        self.plan.emit_final
+    }
+
+    pub fn size_ms(&self) -> i64 {
+        self.size_ms
+    }
+
+    /// Reads the stream time a restarted query had reached, once, before its first batch:
+    /// nothing of this operator's is in flight then.
+    pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<()> {
+        if self.loaded {
+            return Ok(());
+        }
+        let stored = state.get(OperatorStateKeys::KEYSPACE, &self.stream_time_key)?;
+        self.stream_time = stored
+            .map(|bytes| {
+                let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                    EngineError::Internal("a stored stream time is not 8 bytes".into())
+                })?;
+                Ok::<_, EngineError>(i64::from_be_bytes(bytes))
+            })
+            .transpose()?;
+        self.saved_stream_time = self.stream_time;
+        self.closed_through = self.stream_time.map(|time| self.close_bound(time));
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// The windows that take each row of `rowtimes` (in input order), judged row by row as
+    /// stream time moves. Changes nothing: `accept` keeps the stream time it reached.
+    pub fn assign(&self, rowtimes: &[i64]) -> Assignment {
+        let mut rows = Vec::with_capacity(rowtimes.len());
+        let mut starts = Vec::with_capacity(rowtimes.len());
+        let mut late = Vec::new();
+        let mut stream_time = self.stream_time;
+        for (row, &rowtime) in rowtimes.iter().enumerate() {
+            let now = stream_time.map_or(rowtime, |time| time.max(rowtime));
+            stream_time = Some(now);
+            let last_start = rowtime - rowtime.rem_euclid(self.advance_ms);
+            let earliest = (rowtime - self.size_ms + self.advance_ms).max(0);
+            let first_start = earliest - earliest.rem_euclid(self.advance_ms);
+            let mut taken = false;
+            let mut start = first_start;
+            while start <= last_start {
+                if self.close_time(start) > now {
+                    rows.push(row as u32);
+                    starts.push(start);
+                    taken = true;
+                }
+                start += self.advance_ms;
+            }
+            if !taken {
+                late.push((row, self.late_reason(rowtime, last_start, now)));
+            }
+        }
+        Assignment {
+            rows: UInt32Array::from(rows),
+            starts: Int64Array::from(starts),
+            late,
+            stream_time,
+        }
+    }
+
+    /// Keeps the stream time a batch that was added reached.
+    pub fn accept(&mut self, assignment: &Assignment) {
+        self.stream_time = assignment.stream_time;
+    }
+
+    /// Whether the window starting at `start` has closed.
+    pub fn is_closed(&self, start: i64) -> bool {
+        self.stream_time
+            .is_some_and(|time| start <= self.close_bound(time))
+    }
+
+    /// The keys of stored windows that closed since the last epoch: a range read of the
+    /// committed states between the last bound and the new one, and the states the last
+    /// epoch created below the new bound.
+    pub fn newly_closed(
+        &mut self,
+        state: &dyn StateStore,
+        states: &OperatorCache,
+    ) -> EngineResult<Vec<Vec<u8>>> {
+        let Some(stream_time) = self.stream_time else {
+            return Ok(Vec::new());
+        };
+        let bound = self.close_bound(stream_time);
+        if self.closed_through.is_some_and(|closed| closed >= bound) {
+            return Ok(Vec::new());
+        }
+        let to = start_key(bound.saturating_add(1))?;
+        let from = match self.closed_through {
+            Some(closed) => start_key(closed.saturating_add(1))?,
+            None => Vec::new(),
+        };
+        let mut keys = states.committed_keys_between(state, &from, &to)?;
+        for key in std::mem::take(&mut self.recent) {
+            if key < to && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        keys.sort_unstable();
+        self.closed_through = Some(bound);
+        Ok(keys)
+    }
+
+    /// Ends the epoch's bookkeeping: the states it created (for the next `newly_closed`),
+    /// and its stream time into its commit.
+    pub fn end_epoch(&mut self, created: Vec<Vec<u8>>, state_changes: &mut StateBatch) {
+        self.recent = created;
+        if self.stream_time != self.saved_stream_time
+            && let Some(time) = self.stream_time
+        {
+            state_changes.put(
+                OperatorStateKeys::KEYSPACE,
+                self.stream_time_key.clone(),
+                time.to_be_bytes().to_vec(),
+            );
+            self.saved_stream_time = self.stream_time;
+        }
+    }
+
+    /// When the window starting at `start` closes, in stream time.
+    fn close_time(&self, start: i64) -> i64 {
+        start
+            .saturating_add(self.size_ms)
+            .saturating_add(self.plan.grace_ms)
+    }
+
+    /// The latest window start that has closed at `stream_time`.
+    fn close_bound(&self, stream_time: i64) -> i64 {
+        stream_time
+            .saturating_sub(self.plan.grace_ms)
+            .saturating_sub(self.size_ms)
+    }
+
+    fn late_reason(&self, rowtime: i64, start: i64, stream_time: i64) -> String {
+        format!(
+            "late row: ROWTIME {rowtime} is past the grace period of its window [{start}, {}): the window closed at {}, and stream time is {stream_time}",
+            start.saturating_add(self.size_ms),
+            self.close_time(start)
+        )
+    }
+}
+
+/// The encoded key of the first state of windows starting at `start`: every state of such
+/// a window (window start, then group key) begins with it.
+fn start_key(start: i64) -> EngineResult<Vec<u8>> {
+    let starts: arrow::array::ArrayRef = std::sync::Arc::new(Int64Array::from(vec![start]));
+    let encoded = encode_keys(&[starts], 1)?;
+    Ok(encoded
+        .iter()
+        .next()
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default())
+}
+
+/// A late row as the processing log records it.
+pub(crate) fn late_error(reason: String) -> EngineError {
+    DataError::Late(reason).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn windowing(kind: WindowKind, grace_ms: i64) -> Windowing {
+        let plan = WindowPlan {
+            kind,
+            grace_ms,
+            retention_ms: i64::MAX,
+            emit_final: false,
+        };
+        let mut windowing = Windowing::new(plan, "test").expect("a time window");
+        windowing.loaded = true;
+        windowing
+    }
+
+    fn pairs(assignment: &Assignment) -> Vec<(u32, i64)> {
+        assignment
+            .rows
+            .values()
+            .iter()
+            .copied()
+            .zip(assignment.starts.values().iter().copied())
+            .collect()
+    }
+
+    #[test]
+    fn hopping_windows_never_start_below_zero_and_come_in_start_order() {
+        let hopping = windowing(
+            WindowKind::Hopping {
+                size_ms: 30_000,
+                advance_ms: 5_000,
+            },
+            0,
+        );
+        let assignment = hopping.assign(&[0, 12_000]);
+        assert_eq!(
+            pairs(&assignment),
+            [(0, 0), (1, 0), (1, 5_000), (1, 10_000)]
+        );
+        assert!(assignment.late.is_empty());
+    }
+
+    /// qtt/tumbling-windows.json "out of order - explicit grace period": stream time is
+    /// shared by every key, and a window closes at exactly its end plus grace.
+    #[test]
+    fn a_row_is_late_once_stream_time_reaches_its_windows_end_plus_grace() {
+        let mut tumbling = windowing(WindowKind::Tumbling { size_ms: 30_000 }, 60_000);
+        let first = tumbling.assign(&[0, 89_999, 10_000]);
+        assert_eq!(pairs(&first), [(0, 0), (1, 60_000), (2, 0)]);
+        tumbling.accept(&first);
+        assert!(!tumbling.is_closed(0));
+        let second = tumbling.assign(&[90_000, 10_009]);
+        assert_eq!(pairs(&second), [(0, 90_000)]);
+        assert_eq!(second.late.len(), 1);
+        assert_eq!(
+            second.late[0],
+            (
+                1,
+                "late row: ROWTIME 10009 is past the grace period of its window [0, 30000): the window closed at 90000, and stream time is 90000".to_string()
+            )
+        );
+        tumbling.accept(&second);
+        assert!(tumbling.is_closed(0));
+        assert!(!tumbling.is_closed(30_000));
+    }
+}
