@@ -5,7 +5,8 @@
 //! `i256`) and range-checked only when evaluated, so a result depends on the rows a group
 //! holds and not on the order they came and went in. Float sums are compensated (Neumaier)
 //! and count NaN and infinities apart, so retracting a large or non-finite value leaves the
-//! sum of the rest. Never: allocate or build a `ScalarValue` per row.
+//! sum of the rest. Merging two groups adds their totals and counts, with the overflow
+//! checks of `update`. Never: allocate or build a `ScalarValue` per row.
 
 use std::sync::Arc;
 
@@ -19,7 +20,9 @@ use arrow::datatypes::{
 
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::with_integer_type;
-use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
+use super::{
+    AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, merge_pair,
+};
 
 /// The precision of SUM over DECIMAL(`precision`, s), as DataFusion computes it.
 pub(super) fn sum_decimal_precision(precision: u8) -> u8 {
@@ -189,6 +192,11 @@ impl GroupStates for CountStates {
         *grow_to_group(&mut self.counts, group) = decode_count(decoder)?;
         Ok(())
     }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (count, from) = merge_pair(&mut self.counts, into, from);
+        add_weight(count, from, self.function)
+    }
 }
 
 /// The overflow error of SUM or AVG, naming the SQL type of the result.
@@ -314,6 +322,15 @@ impl GroupStates for IntSumStates {
         *grow_to_group(&mut self.totals, group) = IntegerTotal { sum, non_null };
         Ok(())
     }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from);
+        total.sum = total
+            .sum
+            .checked_add(from.sum)
+            .ok_or_else(|| overflow(self.function, &self.output_type))?;
+        add_weight(&mut total.non_null, from.non_null, self.function)
+    }
 }
 
 #[derive(Clone, Copy, Default)]
@@ -353,15 +370,7 @@ impl FloatTotal {
         function: AggregateFunction,
     ) -> Result<(), AggregateError> {
         if value.is_finite() {
-            let term = value * weight as f64;
-            let sum = self.sum + term;
-            // Neumaier's step: recover the low-order bits the addition lost.
-            if self.sum.abs() >= term.abs() {
-                self.compensation += (self.sum - sum) + term;
-            } else {
-                self.compensation += (term - sum) + self.sum;
-            }
-            self.sum = sum;
+            self.add_finite(value * weight as f64);
         } else if value.is_nan() {
             add_weight(&mut self.nan, weight, function)?;
         } else if value > 0.0 {
@@ -375,6 +384,42 @@ impl FloatTotal {
             *self = FloatTotal::default();
         }
         Ok(())
+    }
+
+    /// Neumaier's step: adds `term` to the sum, and the low-order bits the addition lost to
+    /// the compensation.
+    #[inline]
+    fn add_finite(&mut self, term: f64) {
+        let sum = self.sum + term;
+        if self.sum.abs() >= term.abs() {
+            self.compensation += (self.sum - sum) + term;
+        } else {
+            self.compensation += (term - sum) + self.sum;
+        }
+        self.sum = sum;
+    }
+
+    /// Adds `other`'s values: its sum as one compensated term, its compensation as is, so
+    /// the result is the sum of both groups' values to the compensated sum's precision.
+    fn merge(
+        &mut self,
+        other: &FloatTotal,
+        function: AggregateFunction,
+    ) -> Result<(), AggregateError> {
+        self.add_finite(other.sum);
+        self.compensation += other.compensation;
+        add_weight(&mut self.non_null, other.non_null, function)?;
+        add_weight(&mut self.nan, other.nan, function)?;
+        add_weight(
+            &mut self.positive_infinity,
+            other.positive_infinity,
+            function,
+        )?;
+        add_weight(
+            &mut self.negative_infinity,
+            other.negative_infinity,
+            function,
+        )
     }
 
     fn sum(&self) -> Option<f64> {
@@ -471,6 +516,11 @@ impl GroupStates for FloatSumStates {
         };
         *grow_to_group(&mut self.totals, group) = total;
         Ok(())
+    }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from);
+        total.merge(&from, self.function)
     }
 }
 
@@ -590,6 +640,15 @@ impl GroupStates for DecimalSumStates {
         let non_null = decode_count(decoder)?;
         *grow_to_group(&mut self.totals, group) = DecimalTotal { sum, non_null };
         Ok(())
+    }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from);
+        total.sum = total
+            .sum
+            .checked_add(from.sum)
+            .ok_or_else(|| overflow(self.function, &self.output_type))?;
+        add_weight(&mut total.non_null, from.non_null, self.function)
     }
 }
 

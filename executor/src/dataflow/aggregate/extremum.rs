@@ -4,7 +4,8 @@
 //! stream has none, and a GROUP BY over a stream updates these states once per input row.
 //!
 //! States are saved in the multiset's format (the group's values, each with its copies), so
-//! the two read each other's saved states.
+//! the two read each other's saved states. Merging two groups keeps the better of their
+//! values, or one value with both counts on a tie, as folding every row into one group would.
 //!
 //! Never: accept a retraction (the caller declared the input append-only), or allocate per
 //! row for fixed-width values.
@@ -17,7 +18,10 @@ use arrow::datatypes::DataType;
 
 use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::{KindStates, ValueKind, states_of_kind};
-use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
+use super::{
+    AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, merge_pair,
+    too_many_copies,
+};
 
 /// States of MIN (`keeps = Ordering::Less`) or MAX (`Ordering::Greater`) over `input`.
 pub(super) fn new_extremum_states(
@@ -67,13 +71,9 @@ fn fold<K: ValueKind>(
     match kept {
         Some((current, current_copies)) => match value.cmp((*current).borrow()) {
             Ordering::Equal => {
-                *current_copies =
-                    current_copies
-                        .checked_add(copies)
-                        .ok_or_else(|| AggregateError::Overflow {
-                            function: function.name(),
-                            sql_type: "BIGINT (copies of one value)".into(),
-                        })?;
+                *current_copies = current_copies
+                    .checked_add(copies)
+                    .ok_or_else(|| too_many_copies(function))?;
             }
             ordering if ordering == keeps => *kept = Some((K::to_owned_value(value), copies)),
             _ => {}
@@ -140,6 +140,16 @@ impl<K: ValueKind> GroupStates for ExtremumStates<K> {
         }
         *grow_to_group(&mut self.groups, group) = kept;
         Ok(())
+    }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (kept, from) = merge_pair(&mut self.groups, into, from);
+        match from {
+            Some((value, copies)) => {
+                fold::<K>(self.function, self.keeps, kept, value.borrow(), copies)
+            }
+            None => Ok(()),
+        }
     }
 }
 
@@ -208,6 +218,45 @@ mod tests {
         assert_eq!(results(&reloaded, &[0]), [int64(Some(9))]);
         apply(&mut reloaded, nine, &[0], &[-1]);
         assert_eq!(results(&reloaded, &[0]), [int64(None)]);
+    }
+
+    #[test]
+    fn merged_extremes_equal_one_group_of_every_row() {
+        let inputs: [(DataType, RandomValues); 4] = [
+            (DataType::Int64, random_bigints),
+            (DataType::Utf8, random_strings),
+            (DataType::Float64, random_doubles),
+            (DataType::Decimal128(10, 2), random_decimals),
+        ];
+        for (input, values) in inputs {
+            for function in [AggregateFunction::Min, AggregateFunction::Max] {
+                assert_merges_as_one_group(
+                    function,
+                    Some(&input),
+                    Some(values),
+                    true,
+                    Exactness::Bits,
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_merge_keeps_the_better_value_and_adds_copies_on_a_tie() {
+        let mut max = accumulator(AggregateFunction::Max, &DataType::Int64).append_only();
+        let values = arc(Int64Array::from(vec![9, 4, 9, 3, 9]));
+        apply(&mut max, values, &[0, 0, 1, 2, 3], &[2, 1, 1, 5, 1]);
+        max.merge(0, 1).unwrap();
+        max.merge(2, 3).unwrap();
+        assert_eq!(results(&max, &[0, 2]), [int64(Some(9)), int64(Some(9))]);
+        // Three copies of 9 in group 0, one in group 2: a multiset reading them back shows it.
+        let mut multiset = accumulator(AggregateFunction::Max, &DataType::Int64);
+        for group in [0, 2] {
+            multiset.load(group, &max.save(group, Vec::new())).unwrap();
+        }
+        let nine = arc(Int64Array::from(vec![9, 9]));
+        apply(&mut multiset, nine, &[0, 2], &[-2, -1]);
+        assert_eq!(results(&multiset, &[0, 2]), [int64(Some(9)), int64(None)]);
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //!
 //! The aggregation operator interns group keys into dense indices and drives one
 //! [`Accumulator`] per aggregate of a query: `update` per input batch, `evaluate` for the
-//! groups that changed, `save` / `load` / `clear` to keep only some groups in memory.
+//! groups that changed, `save` / `load` / `clear` to keep only some groups in memory, and
+//! `merge` to fold one group's state into another's (a row that bridges two sessions).
 //!
 //! Never: panic on any input (bad data, a retraction of what was never inserted and corrupt
 //! saved state are errors), nor build a `ScalarValue` per row.
@@ -375,6 +376,17 @@ trait GroupStates: Send {
         group: usize,
         decoder: &mut encoding::Decoder<'_>,
     ) -> Result<(), AggregateError>;
+    /// Adds group `from`'s rows to group `into` (never the same group), as if `update` had
+    /// given them to `into`; `from`'s state is left unspecified.
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError>;
+}
+
+/// The error for more copies of one value than a count holds.
+fn too_many_copies(function: AggregateFunction) -> AggregateError {
+    AggregateError::Overflow {
+        function: function.name(),
+        sql_type: "BIGINT (copies of one value)".into(),
+    }
 }
 
 /// A list array (of [`list_of`]'s type) whose row `i` holds the next `lengths[i]` of `items`.
@@ -419,6 +431,13 @@ fn grow_to_group<T: Default>(states: &mut Vec<T>, group: usize) -> &mut T {
         states.resize_with(group + 1, T::default);
     }
     &mut states[group]
+}
+
+/// For a merge: `into`'s state (its slot grown to fit) and `from`'s, taken out of its slot
+/// (empty past the end), so the two can be combined without aliasing.
+fn merge_pair<T: Default>(states: &mut Vec<T>, into: usize, from: usize) -> (&mut T, T) {
+    let from = states.get_mut(from).map(std::mem::take).unwrap_or_default();
+    (grow_to_group(states, into), from)
 }
 
 /// All states of one aggregate of one query, indexed by dense group index (memory grows
@@ -616,6 +635,27 @@ impl Accumulator {
         decoder.finish()
     }
 
+    /// Adds group `from`'s state to group `into` (as if every row of `from` had been added to
+    /// `into`), leaving `from`'s state unspecified (the caller drops or overwrites it). Both
+    /// groups must have been loaded or updated in this accumulator.
+    ///
+    /// An overflow is the error `update` gives for the same rows; merging a group into
+    /// itself is an [`AggregateError::Invariant`]. After an error, both groups' states are
+    /// unspecified, as after a failed `update`.
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "the session window operator's; remove with its arrival"
+        )
+    )]
+    pub fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        if into == from {
+            return Err(self.invariant(format!("group {into} merged into itself")));
+        }
+        self.states.merge(into, from)
+    }
+
     fn invariant(&self, detail: String) -> AggregateError {
         AggregateError::Invariant {
             function: self.function.name(),
@@ -630,8 +670,12 @@ pub(super) mod test_support {
 
     use std::sync::Arc;
 
-    use arrow::array::{Array, ArrayRef, AsArray};
-    use arrow::datatypes::DataType;
+    use arrow::array::{
+        Array, ArrayRef, AsArray, Decimal128Array, Float64Array, Int32Array, Int64Array,
+        StringArray, UInt32Array,
+    };
+    use arrow::compute::take;
+    use arrow::datatypes::{DataType, Float64Type};
     use datafusion::scalar::ScalarValue;
 
     use super::{Accumulator, AggregateFunction};
@@ -695,6 +739,305 @@ pub(super) mod test_support {
 
     pub fn arc(array: impl Array + 'static) -> ArrayRef {
         Arc::new(array)
+    }
+
+    /// One in six NULL, else `value()`.
+    fn maybe_null<T>(
+        random: &mut fastrand::Rng,
+        value: impl FnOnce(&mut fastrand::Rng) -> T,
+    ) -> Option<T> {
+        match random.u8(0..6) {
+            0 => None,
+            _ => Some(value(random)),
+        }
+    }
+
+    /// Small BIGINTs, so that values repeat, and NULLs.
+    pub fn random_bigints(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let values = (0..rows).map(|_| maybe_null(random, |random| random.i64(-3..=3)));
+        Arc::new(values.collect::<Int64Array>())
+    }
+
+    /// Small INTs and NULLs.
+    pub fn random_ints(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let values = (0..rows).map(|_| maybe_null(random, |random| random.i32(-3..=3)));
+        Arc::new(values.collect::<Int32Array>())
+    }
+
+    /// A few short strings (the empty one too) and NULLs.
+    pub fn random_strings(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let words = ["", "a", "b", "bb", "é"];
+        let values =
+            (0..rows).map(|_| maybe_null(random, |random| words[random.usize(..words.len())]));
+        Arc::new(values.collect::<StringArray>())
+    }
+
+    /// Quarters between -2 and 2, whose sums and products of a few are exact, and NULLs.
+    pub fn random_quarters(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let values =
+            (0..rows).map(|_| maybe_null(random, |random| random.i32(-8..=8) as f64 / 4.0));
+        Arc::new(values.collect::<Float64Array>())
+    }
+
+    /// Quarters, NaN, the infinities and NULLs.
+    pub fn random_doubles(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let values = (0..rows).map(|_| {
+            maybe_null(random, |random| match random.u8(0..8) {
+                0 => f64::NAN,
+                1 => f64::INFINITY,
+                2 => f64::NEG_INFINITY,
+                _ => random.i32(-8..=8) as f64 / 4.0,
+            })
+        });
+        Arc::new(values.collect::<Float64Array>())
+    }
+
+    /// DECIMAL(10, 2) values of a few cents, and NULLs.
+    pub fn random_decimals(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let values = (0..rows).map(|_| maybe_null(random, |random| random.i128(-300..=300)));
+        // Every value is within DECIMAL(10, 2).
+        Arc::new(
+            values
+                .collect::<Decimal128Array>()
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        )
+    }
+
+    /// How a merged group's result must equal the result of one group given every row.
+    #[derive(Clone, Copy, Debug)]
+    pub enum Exactness {
+        /// The same array, bit for bit.
+        Bits,
+        /// Doubles within a relative 1e-6 (NULL and NaN where the other has them): for
+        /// states whose merge rounds differently from adding the rows one by one. A NaN also
+        /// matches an answer within 1e-6 of zero: STDDEV_SAMP's undo can leave equal values'
+        /// squared deviations a rounding residue either side of zero (`undo` of 3, -2, 3
+        /// after adding 1, 3, -2, 3, 1 leaves -4.4e-16), and its square root is NaN.
+        Close,
+    }
+
+    /// A column of random values of the argument's type, `rows` long.
+    pub type RandomValues = fn(&mut fastrand::Rng, usize) -> ArrayRef;
+
+    /// Rows of a random input: a value and a number of copies each, with row `i` at sequence
+    /// `i`. `values` is `None` for COUNT(*).
+    struct RandomRows {
+        values: Option<ArrayRef>,
+        copies: Vec<i64>,
+    }
+
+    impl RandomRows {
+        fn new(random: &mut fastrand::Rng, values: Option<RandomValues>, rows: usize) -> Self {
+            RandomRows {
+                values: values.map(|values| values(random, rows)),
+                copies: (0..rows).map(|_| random.i64(1..=3)).collect(),
+            }
+        }
+
+        /// Gives `weights[i]` copies of row `rows[i]` to `group` (a retraction if negative)
+        /// at `sequences[i]`, in one batch.
+        fn give(
+            &self,
+            accumulator: &mut Accumulator,
+            group: usize,
+            rows: &[usize],
+            weights: &[i64],
+            sequences: &[u64],
+        ) {
+            let indices = UInt32Array::from_iter_values(rows.iter().map(|&row| row as u32));
+            let values = self
+                .values
+                .as_ref()
+                .map(|values| take(values, &indices, None).unwrap());
+            accumulator
+                .update(
+                    &vec![group; rows.len()],
+                    values.as_ref(),
+                    weights,
+                    sequences,
+                )
+                .unwrap();
+        }
+    }
+
+    /// Each row's own sequence: its position in the input.
+    fn own_sequences(rows: &[usize]) -> Vec<u64> {
+        rows.iter().map(|&row| row as u64).collect()
+    }
+
+    /// Rows inserted in full, then `retracted[row]` copies of each taken back.
+    fn give_and_retract(
+        accumulator: &mut Accumulator,
+        group: usize,
+        input: &RandomRows,
+        rows: &[usize],
+        retracted: &[i64],
+    ) {
+        let copies: Vec<i64> = rows.iter().map(|&row| input.copies[row]).collect();
+        input.give(accumulator, group, rows, &copies, &own_sequences(rows));
+        let (rows, retractions): (Vec<usize>, Vec<i64>) = rows
+            .iter()
+            .filter(|&&row| retracted[row] > 0)
+            .map(|&row| (row, -retracted[row]))
+            .unzip();
+        input.give(
+            accumulator,
+            group,
+            &rows,
+            &retractions,
+            &own_sequences(&rows),
+        );
+    }
+
+    fn assert_same(exactness: Exactness, merged: &ArrayRef, whole: &ArrayRef, context: &str) {
+        let Exactness::Close = exactness else {
+            assert_eq!(merged.to_data(), whole.to_data(), "{context}");
+            return;
+        };
+        let (merged, whole) = (
+            merged.as_primitive::<Float64Type>(),
+            whole.as_primitive::<Float64Type>(),
+        );
+        assert_eq!(merged.len(), whole.len(), "{context}");
+        for (left, right) in merged.iter().zip(whole.iter()) {
+            let close = match (left, right) {
+                (Some(left), Some(right)) if left.is_nan() || right.is_nan() => {
+                    (left.is_nan() || left.abs() <= 1e-6) && (right.is_nan() || right.abs() <= 1e-6)
+                }
+                (Some(left), Some(right)) => {
+                    (left - right).abs() <= 1e-6 * left.abs().max(right.abs()).max(1.0)
+                }
+                (left, right) => left.is_none() && right.is_none(),
+            };
+            assert!(close, "{context}: merged {left:?}, one group {right:?}");
+        }
+    }
+
+    /// Property: over random rows split at random between two groups (either may be empty,
+    /// and each is updated in place or loaded from bytes another accumulator saved), with
+    /// copies retracted from either side unless `append_only`, `merge(into, from)` leaves
+    /// `into` evaluating as one group given every row in sequence order. It stays so
+    /// afterwards: for further retractions (or, append-only, further rows) and a save/load.
+    pub fn assert_merges_as_one_group(
+        function: AggregateFunction,
+        input: Option<&DataType>,
+        values: Option<RandomValues>,
+        append_only: bool,
+        exactness: Exactness,
+    ) {
+        let fresh = || {
+            let accumulator = Accumulator::new(function, input.cloned()).unwrap();
+            match append_only {
+                true => accumulator.append_only(),
+                false => accumulator,
+            }
+        };
+        let retractable = |random: &mut fastrand::Rng, left: &[i64]| -> Vec<i64> {
+            left.iter()
+                .map(|&left| match append_only || left == 0 || random.bool() {
+                    true => 0,
+                    false => random.i64(1..=left),
+                })
+                .collect()
+        };
+        for seed in 0..300 {
+            let mut random = fastrand::Rng::with_seed(seed);
+            let context =
+                format!("{function} over {input:?}, append-only {append_only}, seed {seed}");
+            let rows = random.usize(0..=12);
+            let input_rows = RandomRows::new(&mut random, values, rows);
+            let split = random.u8(0..4);
+            let on_into_side: Vec<bool> = (0..rows)
+                .map(|_| match split {
+                    0 => true,
+                    1 => false,
+                    _ => random.bool(),
+                })
+                .collect();
+            let retracted = retractable(&mut random, &input_rows.copies);
+            let (into, from) = loop {
+                let (into, from) = (random.usize(0..4), random.usize(0..4));
+                if into != from {
+                    break (into, from);
+                }
+            };
+
+            let all: Vec<usize> = (0..rows).collect();
+            let mut whole = fresh();
+            give_and_retract(&mut whole, 0, &input_rows, &all, &retracted);
+            let mut merged = fresh();
+            for (group, side) in [(into, true), (from, false)] {
+                let side_rows: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|&row| on_into_side[row] == side)
+                    .collect();
+                if random.bool() {
+                    give_and_retract(&mut merged, group, &input_rows, &side_rows, &retracted);
+                } else {
+                    let mut elsewhere = fresh();
+                    give_and_retract(&mut elsewhere, group, &input_rows, &side_rows, &retracted);
+                    merged
+                        .load(group, &elsewhere.save(group, Vec::new()))
+                        .unwrap();
+                }
+            }
+            merged.merge(into, from).unwrap();
+            let merged_result = merged.evaluate(&[into]).unwrap();
+            assert_same(
+                exactness,
+                &merged_result,
+                &whole.evaluate(&[0]).unwrap(),
+                &context,
+            );
+
+            if append_only {
+                let more = random.usize(1..=4);
+                let next_rows = RandomRows::new(&mut random, values, rows + more);
+                let later: Vec<usize> = (rows..rows + more).collect();
+                let copies: Vec<i64> = later.iter().map(|&row| next_rows.copies[row]).collect();
+                let sequences = own_sequences(&later);
+                next_rows.give(&mut merged, into, &later, &copies, &sequences);
+                next_rows.give(&mut whole, 0, &later, &copies, &sequences);
+            } else {
+                let left: Vec<i64> = (0..rows)
+                    .map(|row| input_rows.copies[row] - retracted[row])
+                    .collect();
+                let again = retractable(&mut random, &left);
+                let (rows, weights): (Vec<usize>, Vec<i64>) = all
+                    .iter()
+                    .filter(|&&row| again[row] > 0)
+                    .map(|&row| (row, -again[row]))
+                    .unzip();
+                // Some at a sequence no row has: such a retraction takes the value's latest
+                // occurrence, wherever it came from, so it reads the merged index by value.
+                let sequences: Vec<u64> = rows
+                    .iter()
+                    .map(|&row| match random.bool() {
+                        true => row as u64,
+                        false => u64::MAX - row as u64,
+                    })
+                    .collect();
+                input_rows.give(&mut merged, into, &rows, &weights, &sequences);
+                input_rows.give(&mut whole, 0, &rows, &weights, &sequences);
+            }
+            let after = format!("{context}, after the merge");
+            let merged_result = merged.evaluate(&[into]).unwrap();
+            assert_same(
+                exactness,
+                &merged_result,
+                &whole.evaluate(&[0]).unwrap(),
+                &after,
+            );
+            let mut reloaded = fresh();
+            reloaded.load(0, &merged.save(into, Vec::new())).unwrap();
+            assert_eq!(
+                reloaded.evaluate(&[0]).unwrap().to_data(),
+                merged_result.to_data(),
+                "{after}, saved and loaded"
+            );
+        }
     }
 }
 
@@ -889,6 +1232,59 @@ mod tests {
         let saved = sum.save(0, Vec::new());
         for length in 0..saved.len() {
             assert!(sum.load(0, &saved[..length]).is_err());
+        }
+    }
+
+    #[test]
+    fn merging_a_group_into_itself_is_refused_and_changes_nothing() {
+        let functions = [
+            AggregateFunction::Count,
+            AggregateFunction::Sum,
+            AggregateFunction::Avg,
+            AggregateFunction::Min,
+            AggregateFunction::Max,
+            AggregateFunction::CountDistinct,
+            AggregateFunction::LatestByOffset(ByOffset::ONE),
+            AggregateFunction::EarliestByOffset(ByOffset::ONE),
+            AggregateFunction::CollectList,
+            AggregateFunction::CollectSet,
+            AggregateFunction::TopK(2),
+            AggregateFunction::TopKDistinct(2),
+            AggregateFunction::StddevSamp,
+        ];
+        let values = arc(Int64Array::from(vec![3, 5]));
+        let mut accumulators: Vec<Accumulator> = functions
+            .iter()
+            .flat_map(|&function| {
+                [
+                    accumulator(function, &DataType::Int64),
+                    accumulator(function, &DataType::Int64).append_only(),
+                ]
+            })
+            .collect();
+        accumulators.push(Accumulator::new(AggregateFunction::CountStar, None).unwrap());
+        let words = arc(StringArray::from(vec!["x", "y"]));
+        accumulators.push(accumulator(AggregateFunction::Histogram, &DataType::Utf8));
+        for mut accumulator in accumulators {
+            let column = match accumulator.function {
+                AggregateFunction::Histogram => words.clone(),
+                _ => values.clone(),
+            };
+            accumulator
+                .update(&[1, 1], Some(&column), &[1, 2], &[0, 1])
+                .unwrap();
+            let before = accumulator.evaluate(&[1]).unwrap();
+            let error = accumulator.merge(1, 1).unwrap_err();
+            assert!(
+                matches!(&error, AggregateError::Invariant { detail, .. } if detail.contains("itself")),
+                "{error}"
+            );
+            assert_eq!(
+                accumulator.evaluate(&[1]).unwrap().to_data(),
+                before.to_data(),
+                "{}",
+                accumulator.function
+            );
         }
     }
 

@@ -1,6 +1,11 @@
 //! STDDEV_SAMP and CORRELATION: each group keeps the planner's running sums
 //! (`eddy_planner::moments`), updated one copy at a time in input order, so a stream's rows
 //! give the bits a pull query over the same rows gives; a retraction undoes its value.
+//! Merging two groups (sessions) combines their sums with the planner's `merge`:
+//! CORRELATION's plain sums add, STDDEV_SAMP's squared deviations combine by the parallel
+//! formula (Chan et al.). Floating-point arithmetic does not associate, so a merged group's
+//! answer can differ from a pull query's in the last bits (CORRELATION's only where a sum
+//! rounds).
 //!
 //! CORRELATION's argument is the pair `(x, y)` as one struct column (the operator packs it).
 //!
@@ -16,7 +21,9 @@ use eddy_planner::moments::{Correlation, Deviation};
 
 use super::accumulators::retracted_more_than_inserted;
 use super::encoding::{Decoder, Encoder, corrupt};
-use super::{AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group};
+use super::{
+    AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, merge_pair,
+};
 
 /// A group's running sums: what a batch adds to them, the answer, and the saved form.
 pub(super) trait RunningSums: Copy + Default + Send + 'static {
@@ -31,6 +38,8 @@ pub(super) trait RunningSums: Copy + Default + Send + 'static {
     /// The sums after the count, in their saved order.
     fn sums(&self) -> Vec<f64>;
     fn from_saved(count: i64, sums: &[f64]) -> Self;
+    /// Adds another group's sums, as if its rows had come after this group's.
+    fn merge(&mut self, other: &Self);
     /// How many sums follow the count.
     const SUMS: usize;
 }
@@ -84,6 +93,10 @@ impl RunningSums for Deviation {
             sum: sums[0],
             m2: sums[1],
         }
+    }
+
+    fn merge(&mut self, other: &Self) {
+        Deviation::merge(self, other);
     }
 }
 
@@ -143,6 +156,10 @@ impl RunningSums for Correlation {
             xy_sum: sums[4],
         }
     }
+
+    fn merge(&mut self, other: &Self) {
+        Correlation::merge(self, other);
+    }
 }
 
 /// The running sums of every group of one aggregate.
@@ -200,15 +217,91 @@ impl<S: RunningSums> GroupStates for RunningStates<S> {
         *grow_to_group(&mut self.groups, group) = S::from_saved(count, &sums);
         Ok(())
     }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (sums, from) = merge_pair(&mut self.groups, into, from);
+        // The planner adds counts unchecked; no input reaches 2^63 rows, but saved state may
+        // claim it.
+        if sums.count().checked_add(from.count()).is_none() {
+            return Err(AggregateError::Overflow {
+                function: self.function.name(),
+                sql_type: "BIGINT".into(),
+            });
+        }
+        sums.merge(&from);
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use arrow::array::Int64Array;
+    use arrow::array::{Int64Array, StructArray};
+    use arrow::buffer::NullBuffer;
+    use arrow::datatypes::{Field, Fields};
     use datafusion::scalar::ScalarValue;
 
     use super::super::test_support::*;
     use super::*;
+
+    fn random_pairs(random: &mut fastrand::Rng, rows: usize) -> ArrayRef {
+        let xs = random_bigints(random, rows);
+        let ys = random_quarters(random, rows);
+        let valid: Vec<bool> = (0..rows).map(|_| random.u8(0..8) != 0).collect();
+        arc(StructArray::new(
+            pair_fields(),
+            vec![xs, ys],
+            Some(NullBuffer::from(valid)),
+        ))
+    }
+
+    fn pair_fields() -> Fields {
+        Fields::from(vec![
+            Field::new("x", DataType::Int64, true),
+            Field::new("y", DataType::Float64, true),
+        ])
+    }
+
+    #[test]
+    fn merged_moments_equal_one_group_of_every_row() {
+        for append_only in [false, true] {
+            // Squared deviations combine by a formula that rounds differently.
+            let inputs: [(DataType, RandomValues); 3] = [
+                (DataType::Int64, random_bigints),
+                (DataType::Int32, random_ints),
+                (DataType::Float64, random_quarters),
+            ];
+            for (input, values) in inputs {
+                assert_merges_as_one_group(
+                    AggregateFunction::StddevSamp,
+                    Some(&input),
+                    Some(values),
+                    append_only,
+                    Exactness::Close,
+                );
+            }
+            // Plain sums of exact terms add to the same bits.
+            assert_merges_as_one_group(
+                AggregateFunction::Correlation,
+                Some(&DataType::Struct(pair_fields())),
+                Some(random_pairs),
+                append_only,
+                Exactness::Bits,
+            );
+        }
+    }
+
+    #[test]
+    fn merged_deviation_is_the_deviation_of_both_groups() {
+        let mut spread = accumulator(AggregateFunction::StddevSamp, &DataType::Int64);
+        let values = arc(Int64Array::from(vec![2, 4, 4, 4, 5, 5, 7, 9]));
+        apply(&mut spread, values, &[0, 1, 0, 1, 1, 0, 1, 1], &[1; 8]);
+        spread.merge(1, 0).unwrap();
+        let [ScalarValue::Float64(Some(merged))] = results(&spread, &[1])[..] else {
+            panic!("one double");
+        };
+        // Sample variance 32/7.
+        assert!((merged - (32.0f64 / 7.0).sqrt()).abs() < 1e-12, "{merged}");
+    }
 
     #[test]
     fn deviation_saves_loads_and_undoes() {

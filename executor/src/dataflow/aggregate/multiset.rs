@@ -1,6 +1,7 @@
-//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT and HISTOGRAM: each group keeps the multiset of its
-//! non-NULL values (value → number of copies, ordered by value), so retracting the current
-//! minimum reveals the next one and a value leaves the set with its last copy.
+//! MIN, MAX, COUNT_DISTINCT, COLLECT_SET, TOPK, TOPKDISTINCT and HISTOGRAM: each group keeps
+//! the multiset of its non-NULL values (value → number of copies, ordered by value), so
+//! retracting the current minimum reveals the next one and a value leaves the set with its
+//! last copy. Merging two groups adds their multisets, copies to copies.
 //!
 //! Never: keep a value with zero copies, or end a batch with a negative count (that is a
 //! retraction of what was never inserted, reported as an error).
@@ -18,6 +19,7 @@ use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::{KindStates, ValueKind, states_of_kind};
 use super::{
     AggregateError, AggregateFunction, Batch, GroupStates, grow_to_fit, grow_to_group, list_array,
+    merge_pair, too_many_copies,
 };
 
 /// What a group's multiset evaluates to.
@@ -158,10 +160,7 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
                 Some(count) => {
                     *count = count
                         .checked_add(weight)
-                        .ok_or_else(|| AggregateError::Overflow {
-                            function: function.name(),
-                            sql_type: "BIGINT (copies of one value)".into(),
-                        })?;
+                        .ok_or_else(|| too_many_copies(function))?;
                     if *count == 0 {
                         counts.remove(value);
                     } else if *count < 0 {
@@ -271,6 +270,24 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
             }
         }
         *grow_to_group(&mut self.groups, group) = values;
+        Ok(())
+    }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (values, mut from) = merge_pair(&mut self.groups, into, from);
+        // Addition is symmetric: walk the smaller multiset, insert into the larger.
+        if from.len() > values.len() {
+            std::mem::swap(values, &mut from);
+        }
+        for (value, copies) in from {
+            let count = values.entry(value).or_default();
+            *count = count
+                .checked_add(copies)
+                .ok_or_else(|| too_many_copies(self.function))?;
+        }
+        if self.append_only {
+            self.prune(&[into]);
+        }
         Ok(())
     }
 }
@@ -543,6 +560,62 @@ mod tests {
         );
         assert_eq!(list_result(&top, 0), Some(vec![]));
         assert_eq!(list_result(&top, 1), Some(vec![]));
+    }
+
+    #[test]
+    fn merged_multisets_equal_one_group_of_every_row() {
+        let functions = [
+            AggregateFunction::Min,
+            AggregateFunction::Max,
+            AggregateFunction::CountDistinct,
+            AggregateFunction::CollectSet,
+            AggregateFunction::TopK(2),
+            AggregateFunction::TopKDistinct(2),
+            AggregateFunction::TopK(5),
+        ];
+        let inputs: [(DataType, RandomValues); 3] = [
+            (DataType::Int64, random_bigints),
+            (DataType::Utf8, random_strings),
+            (DataType::Float64, random_doubles),
+        ];
+        for append_only in [false, true] {
+            for (input, values) in &inputs {
+                for function in functions {
+                    assert_merges_as_one_group(
+                        function,
+                        Some(input),
+                        Some(*values),
+                        append_only,
+                        Exactness::Bits,
+                    );
+                }
+            }
+            assert_merges_as_one_group(
+                AggregateFunction::Histogram,
+                Some(&DataType::Utf8),
+                Some(random_strings),
+                append_only,
+                Exactness::Bits,
+            );
+        }
+    }
+
+    #[test]
+    fn append_only_topk_keeps_the_k_greatest_of_both_groups() {
+        let mut top = accumulator(AggregateFunction::TopK(2), &DataType::Int64).append_only();
+        let values = arc(Int64Array::from(vec![8, 5, 1, 9, 6, 2]));
+        apply(&mut top, values, &[0, 0, 0, 1, 1, 1], &[1; 6]);
+        top.merge(0, 1).unwrap();
+        let expected = [9, 8].map(|value| int64(Some(value))).to_vec();
+        assert_eq!(list_result(&top, 0), Some(expected));
+        let mut saved = accumulator(AggregateFunction::CollectSet, &DataType::Int64);
+        saved.load(0, &top.save(0, Vec::new())).unwrap();
+        let expected = [8, 9].map(|value| int64(Some(value))).to_vec();
+        assert_eq!(
+            list_result(&saved, 0),
+            Some(expected),
+            "only two values are kept"
+        );
     }
 
     #[test]

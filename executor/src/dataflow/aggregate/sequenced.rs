@@ -6,7 +6,8 @@
 //! one (exact when the caller passes the sequence the row was inserted with), else the
 //! occurrences of `v` with the greatest sequences. LATEST_BY_OFFSET and EARLIEST_BY_OFFSET
 //! skip NULLs unless called with `ignore_nulls` false; COLLECT_LIST keeps them. Over an input
-//! that never retracts, *_BY_OFFSET keep only the occurrences they answer with.
+//! that never retracts, *_BY_OFFSET keep only the occurrences they answer with. Merging two
+//! groups unites their occurrences (each keeps its sequence), then trims as `update` would.
 //!
 //! Never: end a batch with a retraction that matched no occurrence (reported as an error).
 
@@ -20,7 +21,7 @@ use super::encoding::{Decoder, Encoder, corrupt};
 use super::values::{KindStates, ValueKind, states_of_kind};
 use super::{
     AggregateError, AggregateFunction, Batch, ByOffset, GroupStates, grow_to_fit, grow_to_group,
-    list_array,
+    list_array, merge_pair, too_many_copies,
 };
 
 /// What a group's occurrences evaluate to.
@@ -81,6 +82,18 @@ impl<V: Ord + Clone> Occurrences<V> {
         self.by_value.insert((key.1.clone(), sequence));
         self.by_sequence.insert(key, copies);
         true
+    }
+
+    /// Adds every occurrence of `other`; false if a count overflows.
+    fn merge(&mut self, mut other: Occurrences<V>) -> bool {
+        // The union is symmetric: walk the smaller one, insert into the larger.
+        if other.by_sequence.len() > self.by_sequence.len() {
+            std::mem::swap(self, &mut other);
+        }
+        other
+            .by_sequence
+            .into_iter()
+            .all(|((sequence, value), copies)| self.insert(sequence, value, copies))
     }
 
     /// Removes up to `copies` occurrences of `value`, the one at `sequence` first, then those
@@ -278,10 +291,7 @@ impl<K: ValueKind> GroupStates for SequencedStates<K> {
                 }
             }
             if copies > 0 && !occurrences.insert(sequence, value, copies) {
-                return Err(AggregateError::Overflow {
-                    function: function.name(),
-                    sql_type: "BIGINT (copies of one value)".into(),
-                });
+                return Err(too_many_copies(function));
             }
             Ok(())
         })?;
@@ -394,6 +404,17 @@ impl<K: ValueKind> GroupStates for SequencedStates<K> {
             occurrences.insert(sequence, value, copies);
         }
         *grow_to_group(&mut self.groups, group) = occurrences;
+        Ok(())
+    }
+
+    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
+        let (occurrences, from) = merge_pair(&mut self.groups, into, from);
+        if !occurrences.merge(from) {
+            return Err(too_many_copies(self.function));
+        }
+        if self.append_only {
+            self.prune(&[into]);
+        }
         Ok(())
     }
 }
@@ -671,6 +692,73 @@ mod tests {
         let values = arc(Float64Array::from(vec![4.0, 4.0]));
         let error = update(&mut list, values, &[0, 0], &[1, -2], &[4, 5]).unwrap_err();
         assert!(matches!(error, AggregateError::Invariant { .. }), "{error}");
+    }
+
+    #[test]
+    fn merged_occurrences_equal_one_group_of_every_row() {
+        let by_offsets = [
+            ByOffset::ONE,
+            ByOffset {
+                count: None,
+                ignore_nulls: false,
+            },
+            ByOffset {
+                count: Some(2),
+                ignore_nulls: true,
+            },
+            ByOffset {
+                count: Some(3),
+                ignore_nulls: false,
+            },
+        ];
+        let functions = by_offsets
+            .iter()
+            .flat_map(|&by_offset| {
+                [
+                    AggregateFunction::LatestByOffset(by_offset),
+                    AggregateFunction::EarliestByOffset(by_offset),
+                ]
+            })
+            .chain([AggregateFunction::CollectList]);
+        let inputs: [(DataType, RandomValues); 3] = [
+            (DataType::Int64, random_bigints),
+            (DataType::Utf8, random_strings),
+            (DataType::Float64, random_doubles),
+        ];
+        for function in functions {
+            for append_only in [false, true] {
+                for (input, values) in &inputs {
+                    assert_merges_as_one_group(
+                        function,
+                        Some(input),
+                        Some(*values),
+                        append_only,
+                        Exactness::Bits,
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_merge_orders_both_groups_by_sequence() {
+        let mut list = accumulator(AggregateFunction::CollectList, &DataType::Utf8);
+        let values = strings(&[Some("a"), Some("b"), None, Some("c")]);
+        update(
+            &mut list,
+            values,
+            &[1, 0, 1, 0],
+            &[1, 1, 1, 1],
+            &[1, 2, 3, 4],
+        )
+        .unwrap();
+        list.merge(1, 0).unwrap();
+        let expected = [Some("a"), Some("b"), None, Some("c")].map(utf8).to_vec();
+        assert_eq!(list_result(&list, 1), Some(expected));
+        // The merged index finds what came from the other group.
+        update(&mut list, strings(&[Some("b")]), &[1], &[-1], &[2]).unwrap();
+        let expected = [Some("a"), None, Some("c")].map(utf8).to_vec();
+        assert_eq!(list_result(&list, 1), Some(expected));
     }
 
     #[test]

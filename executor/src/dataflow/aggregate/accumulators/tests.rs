@@ -235,3 +235,130 @@ fn many_groups_evaluate_at_once_and_clear_frees_one() {
         assert_eq!(sums.value(group), expected);
     }
 }
+
+#[test]
+fn merged_counts_sums_and_averages_equal_one_group_of_every_row() {
+    for append_only in [false, true] {
+        assert_merges_as_one_group(
+            AggregateFunction::CountStar,
+            None,
+            None,
+            append_only,
+            Exactness::Bits,
+        );
+        let inputs: [(DataType, RandomValues); 4] = [
+            (DataType::Int64, random_bigints),
+            (DataType::Int32, random_ints),
+            (DataType::Float64, random_doubles),
+            (DataType::Decimal128(10, 2), random_decimals),
+        ];
+        for (input, values) in inputs {
+            for function in [
+                AggregateFunction::Count,
+                AggregateFunction::Sum,
+                AggregateFunction::Avg,
+            ] {
+                assert_merges_as_one_group(
+                    function,
+                    Some(&input),
+                    Some(values),
+                    append_only,
+                    Exactness::Bits,
+                );
+            }
+        }
+        assert_merges_as_one_group(
+            AggregateFunction::Count,
+            Some(&DataType::Utf8),
+            Some(random_strings),
+            append_only,
+            Exactness::Bits,
+        );
+    }
+}
+
+#[test]
+fn a_merge_overflows_where_update_does() {
+    // Totals are i128: one group holding i64::MAX copies of i64::MAX takes no more of them.
+    let largest = arc(Int64Array::from(vec![i64::MAX]));
+    let mut one_group = accumulator(AggregateFunction::Sum, &DataType::Int64);
+    one_group
+        .update(&[0], Some(&largest), &[i64::MAX], &[])
+        .unwrap();
+    let update_error = one_group
+        .update(&[0], Some(&largest), &[i64::MAX], &[])
+        .unwrap_err();
+    let mut two_groups = accumulator(AggregateFunction::Sum, &DataType::Int64);
+    let twice = arc(Int64Array::from(vec![i64::MAX, i64::MAX]));
+    two_groups
+        .update(&[0, 1], Some(&twice), &[i64::MAX, i64::MAX], &[])
+        .unwrap();
+    let merge_error = two_groups.merge(0, 1).unwrap_err();
+    assert!(matches!(merge_error, AggregateError::Overflow { .. }));
+    assert_eq!(merge_error.to_string(), update_error.to_string());
+
+    // A total past the result's type is an error when evaluated, and retractable.
+    let mut sum = accumulator(AggregateFunction::Sum, &DataType::Int64);
+    apply(
+        &mut sum,
+        arc(Int64Array::from(vec![i64::MAX, 1])),
+        &[0, 1],
+        &[1, 1],
+    );
+    sum.merge(0, 1).unwrap();
+    assert_eq!(
+        sum.evaluate(&[0]).unwrap_err().to_string(),
+        "SUM overflows BIGINT"
+    );
+    apply(&mut sum, arc(Int64Array::from(vec![1])), &[0], &[-1]);
+    assert_eq!(results(&sum, &[0]), [int64(Some(i64::MAX))]);
+
+    let input = DataType::Decimal128(38, 0);
+    let mut decimal_sum = accumulator(AggregateFunction::Sum, &input);
+    let largest = 10i128.pow(38) - 1;
+    apply(
+        &mut decimal_sum,
+        decimals(vec![Some(largest), Some(largest)], 38, 0),
+        &[0, 1],
+        &[1, 1],
+    );
+    decimal_sum.merge(1, 0).unwrap();
+    assert_eq!(
+        decimal_sum.evaluate(&[1]).unwrap_err().to_string(),
+        "SUM overflows DECIMAL(38, 0)"
+    );
+
+    let mut count = Accumulator::new(AggregateFunction::CountStar, None).unwrap();
+    let update_error = count
+        .update(&[2, 2], None, &[i64::MAX, 1], &[])
+        .unwrap_err();
+    count.update(&[0, 1], None, &[i64::MAX, 1], &[]).unwrap();
+    let merge_error = count.merge(0, 1).unwrap_err();
+    assert_eq!(merge_error.to_string(), update_error.to_string());
+
+    let mut float_count = accumulator(AggregateFunction::Avg, &DataType::Float64);
+    let ones = arc(Float64Array::from(vec![1.0, 1.0]));
+    float_count
+        .update(&[0, 1], Some(&ones), &[i64::MAX, 1], &[])
+        .unwrap();
+    assert!(matches!(
+        float_count.merge(1, 0),
+        Err(AggregateError::Overflow { .. })
+    ));
+}
+
+#[test]
+fn a_merged_float_sum_keeps_both_compensations() {
+    // 1e20 + 1.0 rounds to 1e20; the 1.0 lives on in the compensation of whichever side has it.
+    for (into, from) in [(0, 1), (1, 0)] {
+        let mut sum = accumulator(AggregateFunction::Sum, &DataType::Float64);
+        apply(
+            &mut sum,
+            arc(Float64Array::from(vec![1e20, 1.0, -1e20])),
+            &[0, 0, 1],
+            &[1, 1, 1],
+        );
+        sum.merge(into, from).unwrap();
+        assert_eq!(results(&sum, &[into]), [float64(Some(1.0))], "into {into}");
+    }
+}
