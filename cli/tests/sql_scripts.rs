@@ -15,6 +15,9 @@
 //!   n rows (persistent queries are asynchronous);
 //! - `-- @settle`: polls SHOW QUERIES until every running query has processed all of its
 //!   input (lag 0), so tables derived by persistent queries are up to date;
+//! - `-- @manual-clock <ms>`: restarts the engine on a clock that reads `<ms>` and stands
+//!   still; `-- @advance-clock <ms>` moves it on (both for windows that close when input
+//!   goes quiet);
 //! - `-- @each-kind`: the next statement, a SELECT over streams, runs as each kind of query
 //!   and must answer the same rows each time: as a pull query (its answer is the one
 //!   printed), as a push query from the earliest offset (`EMIT CHANGES LIMIT n`, n the pull
@@ -33,7 +36,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use eddy_executor::{Durability, Engine, EngineConfig};
+use eddy_executor::{Durability, Engine, EngineConfig, ManualClock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
@@ -74,6 +77,7 @@ sql_scripts!(
     functions_strings,
     functions_table,
     functions_url,
+    idle_windows,
     insert,
     keys,
     nested_keys,
@@ -83,6 +87,7 @@ sql_scripts!(
     push_query,
     regressions,
     session,
+    session_windows,
     smoke,
     source_only,
     table,
@@ -138,10 +143,13 @@ struct Server {
 }
 
 impl Server {
-    async fn start(data_dir: &Path) -> Server {
+    async fn start(data_dir: &Path, clock: Option<Arc<ManualClock>>) -> Server {
         let mut config = EngineConfig::new(data_dir);
         // Restarts here are graceful; crash durability has its own end-to-end tests.
         config.durability = Durability::Os;
+        if let Some(clock) = clock {
+            config.clock = clock;
+        }
         let engine = Engine::open(config).await.expect("engine opens");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("free port");
         let address = listener.local_addr().expect("bound address");
@@ -191,11 +199,13 @@ struct Runner {
     each_kind_next: bool,
     /// How many `-- @each-kind` statements ran: names each one's derived stream.
     each_kind_runs: usize,
+    /// The engine's clock after `-- @manual-clock`.
+    clock: Option<Arc<ManualClock>>,
 }
 
 impl Runner {
     async fn start(data_dir: &Path) -> Runner {
-        let server = Server::start(data_dir).await;
+        let server = Server::start(data_dir, None).await;
         let client = WireClient::connect(server.address).await;
         Runner {
             data_dir: data_dir.to_owned(),
@@ -207,6 +217,7 @@ impl Runner {
             push_failed: false,
             each_kind_next: false,
             each_kind_runs: 0,
+            clock: None,
         }
     }
 
@@ -282,6 +293,22 @@ impl Runner {
                 self.wait_rows(stream, rows).await;
             }
             ["@settle"] => self.settle().await,
+            ["@manual-clock", now_ms] => {
+                let now_ms = now_ms
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad time in {comment}"));
+                self.clock = Some(Arc::new(ManualClock::new(now_ms)));
+                self.restart().await;
+            }
+            ["@advance-clock", elapsed_ms] => {
+                let elapsed_ms = elapsed_ms
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad duration in {comment}"));
+                self.clock
+                    .as_ref()
+                    .expect("`-- @manual-clock` before `-- @advance-clock`")
+                    .advance_ms(elapsed_ms);
+            }
             ["@each-kind"] => self.each_kind_next = true,
             [directive, ..] if directive.starts_with('@') => {
                 panic!("unknown directive {comment}")
@@ -319,7 +346,7 @@ impl Runner {
         if let Some(server) = self.server.take() {
             server.stop().await;
         }
-        let server = Server::start(&self.data_dir).await;
+        let server = Server::start(&self.data_dir, self.clock.clone()).await;
         self.client = Some(WireClient::connect(server.address).await);
         self.server = Some(server);
     }

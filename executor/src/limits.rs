@@ -7,6 +7,10 @@
 /// goes faster the more rows an epoch carries, while an epoch stays tens of megabytes.
 pub const EPOCH_ROWS_MAX_PER_PARTITION: usize = 256 * 1024;
 
+/// How often an idle query's stream time follows the clock once its `IDLE TIMEOUT` has
+/// passed: each step is an epoch (and a commit), so steps are at least this far apart.
+pub const IDLE_TICK_MS: i64 = 1000;
+
 /// Epochs of at least this many input rows (all partitions) are computed at background
 /// priority (`background.rs`): a query catching up yields the CPU to clients' lookups, while
 /// an epoch of a query that keeps up stays on the fast path of a few rows.

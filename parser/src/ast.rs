@@ -266,24 +266,28 @@ pub struct SelectStatement {
 }
 
 /// `WINDOW TUMBLING|HOPPING|SESSION (...)`. Checked here: sizes, advances and gaps are
-/// above zero, and a hopping window advances by at most its size.
+/// above zero, and a hopping window advances by at most its size. `IDLE TIMEOUT` is Eddy's:
+/// how long a caught-up query waits for input before its stream time follows the clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowSpec {
     Tumbling {
         size: Duration,
         grace: Option<Duration>,
         retention: Option<Duration>,
+        idle_timeout: Option<Duration>,
     },
     Hopping {
         size: Duration,
         advance: Duration,
         grace: Option<Duration>,
         retention: Option<Duration>,
+        idle_timeout: Option<Duration>,
     },
     Session {
         gap: Duration,
         grace: Option<Duration>,
         retention: Option<Duration>,
+        idle_timeout: Option<Duration>,
     },
 }
 

@@ -157,6 +157,7 @@ struct WindowItems {
     advance: Option<(Duration, Location)>,
     grace: Option<Duration>,
     retention: Option<Duration>,
+    idle_timeout: Option<Duration>,
 }
 
 /// The inside of `TUMBLING (SIZE 1 MINUTE, GRACE PERIOD 10 SECONDS)`,
@@ -215,10 +216,25 @@ fn parse_window_items(
                 return Err(duplicate("GRACE PERIOD"));
             }
             items.grace = Some(parse_duration(cursor)?);
+        } else if cursor.take_words(&["IDLE", "TIMEOUT"]) {
+            if items.idle_timeout.is_some() {
+                return Err(duplicate("IDLE TIMEOUT"));
+            }
+            let timeout_location = cursor.location();
+            let timeout = parse_duration(cursor)?;
+            if timeout.is_zero() {
+                return Err(cursor.source().error_at(
+                    timeout_location,
+                    "IDLE TIMEOUT must be greater than zero".to_string(),
+                ));
+            }
+            items.idle_timeout = Some(timeout);
         } else if is_session {
-            return Err(cursor.expected("RETENTION or GRACE PERIOD"));
+            return Err(cursor.expected("RETENTION, GRACE PERIOD or IDLE TIMEOUT"));
         } else {
-            return Err(cursor.expected("SIZE, ADVANCE BY, RETENTION or GRACE PERIOD"));
+            return Err(
+                cursor.expected("SIZE, ADVANCE BY, RETENTION, GRACE PERIOD or IDLE TIMEOUT")
+            );
         }
         if !cursor.take_token(&Token::Comma) {
             return Ok(());
@@ -238,12 +254,14 @@ fn build_window(
         advance,
         grace,
         retention,
+        idle_timeout,
     } = items;
     if let Some(gap) = gap {
         return Ok(WindowSpec::Session {
             gap,
             grace,
             retention,
+            idle_timeout,
         });
     }
     let Some((size, size_location)) = size else {
@@ -266,6 +284,7 @@ fn build_window(
             size,
             grace,
             retention,
+            idle_timeout,
         });
     }
     let Some((advance, advance_location)) = advance else {
@@ -285,6 +304,7 @@ fn build_window(
         advance,
         grace,
         retention,
+        idle_timeout,
     })
 }
 
@@ -408,7 +428,8 @@ mod tests {
             Some(WindowSpec::Tumbling {
                 size: Duration::from_secs(60),
                 grace: Some(Duration::from_secs(10)),
-                retention: None
+                retention: None,
+                idle_timeout: None
             })
         );
         assert_eq!(
@@ -425,18 +446,21 @@ mod tests {
                 size: Duration::from_secs(7200),
                 advance: Duration::from_secs(1800),
                 grace: None,
-                retention: Some(Duration::from_secs(7 * 86400))
+                retention: Some(Duration::from_secs(7 * 86400)),
+                idle_timeout: None
             })
         );
-        let select =
-            parse("SELECT 1 FROM s WINDOW SESSION (500 MILLISECONDS, GRACE PERIOD 1 SECOND)")
-                .expect("query parses");
+        let select = parse(
+            "SELECT 1 FROM s WINDOW SESSION (500 MILLISECONDS, GRACE PERIOD 1 SECOND, IDLE TIMEOUT 2 MINUTES)",
+        )
+        .expect("query parses");
         assert_eq!(
             select.window,
             Some(WindowSpec::Session {
                 gap: Duration::from_millis(500),
                 grace: Some(Duration::from_secs(1)),
-                retention: None
+                retention: None,
+                idle_timeout: Some(Duration::from_secs(120))
             })
         );
     }

@@ -127,28 +127,34 @@ pub struct WindowPlan {
     pub retention_ms: i64,
     /// `EMIT FINAL`: one row per window, when it closes, instead of every change.
     pub emit_final: bool,
+    /// `IDLE TIMEOUT`: once the query has read all of its input and no row has come for
+    /// this long, stream time follows the clock.
+    pub idle_timeout_ms: Option<i64>,
 }
 
 impl WindowPlan {
     /// The plan of `WINDOW ..` with `EMIT ..`, with ksqlDB's defaults for what is not given.
     pub fn of(spec: &WindowSpec, emit: Option<Emit>) -> PlanResult<WindowPlan> {
-        let (kind, grace, retention) = match spec {
+        let (kind, grace, retention, idle_timeout) = match spec {
             WindowSpec::Tumbling {
                 size,
                 grace,
                 retention,
+                idle_timeout,
             } => (
                 WindowKind::Tumbling {
                     size_ms: millis(*size)?,
                 },
                 grace,
                 retention,
+                idle_timeout,
             ),
             WindowSpec::Hopping {
                 size,
                 advance,
                 grace,
                 retention,
+                idle_timeout,
             } => (
                 WindowKind::Hopping {
                     size_ms: millis(*size)?,
@@ -156,17 +162,20 @@ impl WindowPlan {
                 },
                 grace,
                 retention,
+                idle_timeout,
             ),
             WindowSpec::Session {
                 gap,
                 grace,
                 retention,
+                idle_timeout,
             } => (
                 WindowKind::Session {
                     gap_ms: millis(*gap)?,
                 },
                 grace,
                 retention,
+                idle_timeout,
             ),
         };
         let emit_final = emit == Some(Emit::Final);
@@ -197,6 +206,7 @@ impl WindowPlan {
             grace_ms,
             retention_ms,
             emit_final,
+            idle_timeout_ms: idle_timeout.map(millis).transpose()?,
         })
     }
 }

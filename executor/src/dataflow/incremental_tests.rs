@@ -231,19 +231,35 @@ async fn a_stream_aggregate_equals_the_batch_answer_across_epochs_and_crashes() 
     }
 }
 
-/// Windows over a stream: the sizes and grace the randomized windowed test uses, in ms.
+/// Windows over a stream: the size (or session gap) and grace the randomized windowed test
+/// uses, in ms.
 const WINDOW_SIZE: i64 = 10;
 const WINDOW_GRACE: i64 = 5;
 
-/// Windowed aggregations over a stream, each with the window it groups by.
-const WINDOW_QUERIES: &[(&str, Option<i64>)] = &[
+/// How the randomized windowed test's windows group rows.
+#[derive(Debug, Clone, Copy)]
+enum Windows {
+    /// Tumbling (advance = size) or hopping.
+    Time { advance: i64 },
+    /// Sessions of rows at most `WINDOW_SIZE` apart.
+    Session,
+}
+
+/// Windowed aggregations over a stream: each WINDOW clause with how it groups.
+const WINDOW_QUERIES: &[(&str, Windows)] = &[
     (
         "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
-        None,
+        Windows::Time {
+            advance: WINDOW_SIZE,
+        },
     ),
     (
         "HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
-        Some(4),
+        Windows::Time { advance: 4 },
+    ),
+    (
+        "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        Windows::Session,
     ),
 ];
 
@@ -266,28 +282,32 @@ fn random_timed_history(random: &mut fastrand::Rng) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// ksqlDB's rules written out plainly, as the batch answer's input: the rows of `history`
-/// that each window takes, as lines of `accepted (g, ws, v, s)`, and the stream time at the
-/// end. A row with a NULL group key is dropped and moves nothing; stream time is the largest
-/// rowtime taken; a window `[ws, ws + size)` takes a row while `ws + size + grace` is above
-/// stream time.
+/// A row of the history as the windowed test reads it: (g, v, s, rowtime), None for a row
+/// whose group key is NULL (dropped: it moves nothing).
+fn timed_row(line: &str) -> Option<(&str, &str, &str, i64)> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let [_, _, g, v, s, at] = words.as_slice() else {
+        panic!("a history line: {line}");
+    };
+    if *g == "NULL" {
+        return None;
+    }
+    Some((g, v, s, at[1..].parse().expect("a rowtime")))
+}
+
+/// ksqlDB's rules for time windows written out plainly, as the batch answer's input: the
+/// rows of `history` each window takes, as lines of `accepted (g, ws, we, v, s)`, and the
+/// stream time at the end. Stream time is the largest rowtime taken; a window `[ws, ws +
+/// size)` takes a row while `ws + size + grace` is above stream time.
 fn windows_taking(history: &[Vec<String>], advance: i64) -> (Vec<String>, i64) {
     let mut stream_time = i64::MIN;
     let mut accepted = Vec::new();
-    for line in history.iter().flatten() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let [_, _, g, v, s, at] = words.as_slice() else {
-            panic!("a history line: {line}");
-        };
-        if *g == "NULL" {
-            continue;
-        }
-        let rowtime: i64 = at[1..].parse().expect("a rowtime");
+    for (g, v, s, rowtime) in history.iter().flatten().filter_map(|line| timed_row(line)) {
         stream_time = stream_time.max(rowtime);
         let mut start = (rowtime - WINDOW_SIZE + advance).max(0) / advance * advance;
         while start <= rowtime {
             if start + WINDOW_SIZE + WINDOW_GRACE > stream_time {
-                accepted.push(format!("+ {g} {start} {v} {s}"));
+                accepted.push(format!("+ {g} {start} {} {v} {s}", start + WINDOW_SIZE));
             }
             start += advance;
         }
@@ -295,10 +315,66 @@ fn windows_taking(history: &[Vec<String>], advance: i64) -> (Vec<String>, i64) {
     (accepted, stream_time)
 }
 
+/// ksqlDB's rules for sessions written out plainly: each key's sessions, a row joining
+/// (and merging) every session of its key with `start − gap ≤ rowtime ≤ end + gap` that has
+/// not closed (ended before stream time − gap − grace); a row whose session would end
+/// before that is late. The rows of each final session as lines of `accepted (g, ws, we,
+/// v, s)`, and the stream time at the end.
+fn sessions_taking(history: &[Vec<String>]) -> (Vec<String>, i64) {
+    struct Session<'a> {
+        start: i64,
+        end: i64,
+        rows: Vec<(&'a str, &'a str)>,
+    }
+    let mut stream_time = i64::MIN;
+    let mut sessions: BTreeMap<&str, Vec<Session<'_>>> = BTreeMap::new();
+    for (g, v, s, rowtime) in history.iter().flatten().filter_map(|line| timed_row(line)) {
+        stream_time = stream_time.max(rowtime);
+        let closed_before = stream_time - WINDOW_SIZE - WINDOW_GRACE;
+        let key_sessions = sessions.entry(g).or_default();
+        let (merging, others): (Vec<Session<'_>>, Vec<Session<'_>>) =
+            key_sessions.drain(..).partition(|session| {
+                session.end >= closed_before
+                    && session.end >= rowtime - WINDOW_SIZE
+                    && session.start <= rowtime + WINDOW_SIZE
+            });
+        *key_sessions = others;
+        let mut merged = Session {
+            start: rowtime,
+            end: rowtime,
+            rows: vec![(v, s)],
+        };
+        for session in &merging {
+            merged.start = merged.start.min(session.start);
+            merged.end = merged.end.max(session.end);
+        }
+        if merged.end < closed_before {
+            key_sessions.extend(merging);
+            continue;
+        }
+        for session in merging {
+            merged.rows.extend(session.rows);
+        }
+        key_sessions.push(merged);
+    }
+    let accepted = sessions
+        .iter()
+        .flat_map(|(g, key_sessions)| {
+            key_sessions.iter().flat_map(move |session| {
+                session
+                    .rows
+                    .iter()
+                    .map(move |(v, s)| format!("+ {g} {} {} {v} {s}", session.start, session.end))
+            })
+        })
+        .collect();
+    (accepted, stream_time)
+}
+
 /// One random history through a windowed aggregation, checked against DataFusion's answer
 /// over the rows each window takes: every window's result with EMIT CHANGES, the closed
 /// windows' with EMIT FINAL.
-async fn check_windowed_seed(seed: u64, window: &str, advance: Option<i64>, emit_final: bool) {
+async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_final: bool) {
     let events = source("stream events (id BIGINT, g BIGINT, v BIGINT, s STRING)");
     let emit = if emit_final {
         "EMIT FINAL"
@@ -316,19 +392,25 @@ async fn check_windowed_seed(seed: u64, window: &str, advance: Option<i64>, emit
     let mut random = fastrand::Rng::with_seed(seed);
     let history = random_timed_history(&mut random);
     let (appended, crashes) = run_incrementally(&mut random, &events, &plan, &history);
-    let (accepted, stream_time) = windows_taking(&history, advance.unwrap_or(WINDOW_SIZE));
-    let closed = match emit_final {
-        true => format!("WHERE ws + {} <= {stream_time}", WINDOW_SIZE + WINDOW_GRACE),
-        false => String::new(),
+    let (accepted, stream_time) = match windows {
+        Windows::Time { advance } => windows_taking(&history, advance),
+        Windows::Session => sessions_taking(&history),
     };
-    let taken = source("stream accepted (g BIGINT, ws BIGINT, v BIGINT, s STRING)");
+    let closed = match (emit_final, windows) {
+        (false, _) => String::new(),
+        (true, Windows::Time { .. }) => format!("WHERE we + {WINDOW_GRACE} <= {stream_time}"),
+        (true, Windows::Session) => {
+            format!("WHERE we < {}", stream_time - WINDOW_SIZE - WINDOW_GRACE)
+        }
+    };
+    let taken = source("stream accepted (g BIGINT, ws BIGINT, we BIGINT, v BIGINT, s STRING)");
     let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
     let batch = batch_answer(
         &taken,
         &changes(&taken, &accepted),
         &format!(
-            "SELECT g, ws, ws + {WINDOW_SIZE}, COUNT(*), SUM(v), MIN(v), MAX(s) FROM accepted \
-             {closed} GROUP BY g, ws"
+            "SELECT g, ws, we, COUNT(*), SUM(v), MIN(v), MAX(s) FROM accepted {closed} \
+             GROUP BY g, ws, we"
         ),
     )
     .await;
@@ -341,10 +423,10 @@ async fn check_windowed_seed(seed: u64, window: &str, advance: Option<i64>, emit
 
 #[tokio::test]
 async fn a_windowed_aggregate_equals_the_batch_answer_over_the_rows_its_windows_take() {
-    for (window, advance) in WINDOW_QUERIES {
+    for &(window, windows) in WINDOW_QUERIES {
         for emit_final in [false, true] {
             for seed in 1..=30 {
-                check_windowed_seed(seed, window, *advance, emit_final).await;
+                check_windowed_seed(seed, window, windows, emit_final).await;
             }
         }
     }

@@ -59,6 +59,29 @@ pub(crate) trait Operator: Send {
     fn has_state(&self) -> bool {
         false
     }
+
+    /// How long a window waits for input, once its query has read all of it, before its
+    /// stream time follows the clock (`IDLE TIMEOUT`); None: it waits for rows.
+    fn idle_timeout_ms(&self) -> Option<i64> {
+        None
+    }
+
+    /// The stream time the operator has reached, read from `state` after a restart; None
+    /// before its first row, or for an operator without one.
+    fn stream_time(&mut self, _state: &dyn StateStore) -> EngineResult<Option<i64>> {
+        Ok(None)
+    }
+
+    /// Moves the operator's stream time to `stream_time` if it is behind, as a row of that
+    /// time would (without the row): windows it passes close. The runner decides the time,
+    /// from the clock, and calls this inside an epoch before `end_epoch`.
+    fn advance_stream_time(
+        &mut self,
+        _stream_time: i64,
+        _cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        Ok(())
+    }
 }
 
 /// What an operator sees of the epoch it runs in.

@@ -20,23 +20,102 @@ use crate::row_codec::encode_keys;
 use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::OperatorCache;
 
+/// A windowed aggregation's stream time: the largest ROWTIME it has taken, kept in the
+/// state store with each epoch's commit.
+pub(crate) struct StreamTime {
+    /// None before the first row. Read from the state store before the first batch.
+    time: Option<i64>,
+    loaded: bool,
+    /// What the store holds as of the last epoch's commit.
+    saved: Option<i64>,
+    key: Vec<u8>,
+}
+
+impl StreamTime {
+    pub fn new(query_id: &str) -> StreamTime {
+        StreamTime {
+            time: None,
+            loaded: false,
+            saved: None,
+            key: OperatorStateKeys::of(query_id).stream_time(),
+        }
+    }
+
+    pub fn get(&self) -> Option<i64> {
+        self.time
+    }
+
+    /// Reads the stream time a restarted query had reached, once, before its first batch
+    /// (nothing of the operator's is in flight then). True when it was read now.
+    pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<bool> {
+        if self.loaded {
+            return Ok(false);
+        }
+        let stored = state.get(OperatorStateKeys::KEYSPACE, &self.key)?;
+        self.time = stored
+            .map(|bytes| {
+                let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
+                    EngineError::Internal("a stored stream time is not 8 bytes".into())
+                })?;
+                Ok::<_, EngineError>(i64::from_be_bytes(bytes))
+            })
+            .transpose()?;
+        self.saved = self.time;
+        self.loaded = true;
+        Ok(true)
+    }
+
+    /// Each row's stream time as rows of `rowtimes` are taken in order (the row's own
+    /// rowtime counts), and the stream time after them. Changes nothing.
+    pub fn through(&self, rowtimes: &[i64]) -> (Vec<i64>, Option<i64>) {
+        let mut time = self.time;
+        let each = rowtimes
+            .iter()
+            .map(|&rowtime| {
+                let now = time.map_or(rowtime, |time| time.max(rowtime));
+                time = Some(now);
+                now
+            })
+            .collect();
+        (each, time)
+    }
+
+    /// Keeps the stream time a batch that was added reached.
+    pub fn set(&mut self, time: Option<i64>) {
+        self.time = time;
+    }
+
+    /// Moves stream time to `time` if it is behind.
+    pub fn advance_to(&mut self, time: i64) {
+        self.time = Some(self.time.map_or(time, |now| now.max(time)));
+    }
+
+    /// Puts a changed stream time into the epoch's commit.
+    pub fn save(&mut self, state_changes: &mut StateBatch) {
+        if self.time != self.saved
+            && let Some(time) = self.time
+        {
+            state_changes.put(
+                OperatorStateKeys::KEYSPACE,
+                self.key.clone(),
+                time.to_be_bytes().to_vec(),
+            );
+            self.saved = self.time;
+        }
+    }
+}
+
 /// The windows of one windowed GROUP BY, and the stream time that moves them.
 pub(crate) struct Windowing {
     plan: WindowPlan,
     size_ms: i64,
     advance_ms: i64,
-    /// The largest ROWTIME taken; None before the first row. Read from the state store
-    /// before the first batch (`load`).
-    stream_time: Option<i64>,
-    loaded: bool,
-    /// The stream time the store holds as of the last epoch's commit.
-    saved_stream_time: Option<i64>,
+    stream_time: StreamTime,
     /// Every window starting at or before this has closed, and its state is deleted.
     closed_through: Option<i64>,
     /// The states the last epoch created: its commit may still be in flight, so a range
     /// read of the store would miss them.
     recent: Vec<Vec<u8>>,
-    stream_time_key: Vec<u8>,
 }
 
 /// Which windows take which rows of a batch.
@@ -60,19 +139,18 @@ impl Windowing {
                 advance_ms,
             } => (size_ms, advance_ms),
             WindowKind::Session { .. } => {
-                return Err(eddy_planner::PlanError::unsupported("WINDOW SESSION").into());
+                return Err(EngineError::Internal(
+                    "session windows are not time windows".into(),
+                ));
             }
         };
         Ok(Windowing {
             plan,
             size_ms,
             advance_ms,
-            stream_time: None,
-            loaded: false,
-            saved_stream_time: None,
+            stream_time: StreamTime::new(query_id),
             closed_through: None,
             recent: Vec::new(),
-            stream_time_key: OperatorStateKeys::of(query_id).stream_time(),
         })
     }
 
@@ -84,24 +162,11 @@ impl Windowing {
         self.size_ms
     }
 
-    /// Reads the stream time a restarted query had reached, once, before its first batch:
-    /// nothing of this operator's is in flight then.
+    /// Reads the stream time a restarted query had reached (see `StreamTime::load`).
     pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<()> {
-        if self.loaded {
-            return Ok(());
+        if self.stream_time.load(state)? {
+            self.closed_through = self.stream_time.get().map(|time| self.close_bound(time));
         }
-        let stored = state.get(OperatorStateKeys::KEYSPACE, &self.stream_time_key)?;
-        self.stream_time = stored
-            .map(|bytes| {
-                let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                    EngineError::Internal("a stored stream time is not 8 bytes".into())
-                })?;
-                Ok::<_, EngineError>(i64::from_be_bytes(bytes))
-            })
-            .transpose()?;
-        self.saved_stream_time = self.stream_time;
-        self.closed_through = self.stream_time.map(|time| self.close_bound(time));
-        self.loaded = true;
         Ok(())
     }
 
@@ -111,10 +176,8 @@ impl Windowing {
         let mut rows = Vec::with_capacity(rowtimes.len());
         let mut starts = Vec::with_capacity(rowtimes.len());
         let mut late = Vec::new();
-        let mut stream_time = self.stream_time;
-        for (row, &rowtime) in rowtimes.iter().enumerate() {
-            let now = stream_time.map_or(rowtime, |time| time.max(rowtime));
-            stream_time = Some(now);
+        let (stream_times, stream_time) = self.stream_time.through(rowtimes);
+        for (row, (&rowtime, &now)) in rowtimes.iter().zip(&stream_times).enumerate() {
             let last_start = rowtime - rowtime.rem_euclid(self.advance_ms);
             let earliest = (rowtime - self.size_ms + self.advance_ms).max(0);
             let first_start = earliest - earliest.rem_euclid(self.advance_ms);
@@ -142,12 +205,22 @@ impl Windowing {
 
     /// Keeps the stream time a batch that was added reached.
     pub fn accept(&mut self, assignment: &Assignment) {
-        self.stream_time = assignment.stream_time;
+        self.stream_time.set(assignment.stream_time);
+    }
+
+    pub fn stream_time(&self) -> Option<i64> {
+        self.stream_time.get()
+    }
+
+    /// Moves stream time to `time` if it is behind (the query's input went quiet).
+    pub fn advance_to(&mut self, time: i64) {
+        self.stream_time.advance_to(time);
     }
 
     /// Whether the window starting at `start` has closed.
     pub fn is_closed(&self, start: i64) -> bool {
         self.stream_time
+            .get()
             .is_some_and(|time| start <= self.close_bound(time))
     }
 
@@ -159,7 +232,7 @@ impl Windowing {
         state: &dyn StateStore,
         states: &OperatorCache,
     ) -> EngineResult<Vec<Vec<u8>>> {
-        let Some(stream_time) = self.stream_time else {
+        let Some(stream_time) = self.stream_time.get() else {
             return Ok(Vec::new());
         };
         let bound = self.close_bound(stream_time);
@@ -186,16 +259,7 @@ impl Windowing {
     /// and its stream time into its commit.
     pub fn end_epoch(&mut self, created: Vec<Vec<u8>>, state_changes: &mut StateBatch) {
         self.recent = created;
-        if self.stream_time != self.saved_stream_time
-            && let Some(time) = self.stream_time
-        {
-            state_changes.put(
-                OperatorStateKeys::KEYSPACE,
-                self.stream_time_key.clone(),
-                time.to_be_bytes().to_vec(),
-            );
-            self.saved_stream_time = self.stream_time;
-        }
+        self.stream_time.save(state_changes);
     }
 
     /// When the window starting at `start` closes, in stream time.
@@ -223,7 +287,7 @@ impl Windowing {
 
 /// The encoded key of the first state of windows starting at `start`: every state of such
 /// a window (window start, then group key) begins with it.
-fn start_key(start: i64) -> EngineResult<Vec<u8>> {
+pub(crate) fn start_key(start: i64) -> EngineResult<Vec<u8>> {
     let starts: arrow::array::ArrayRef = std::sync::Arc::new(Int64Array::from(vec![start]));
     let encoded = encode_keys(&[starts], 1)?;
     Ok(encoded
@@ -248,9 +312,10 @@ mod tests {
             grace_ms,
             retention_ms: i64::MAX,
             emit_final: false,
+            idle_timeout_ms: None,
         };
         let mut windowing = Windowing::new(plan, "test").expect("a time window");
-        windowing.loaded = true;
+        windowing.stream_time.loaded = true;
         windowing
     }
 

@@ -39,7 +39,9 @@ use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult, panic_message};
 use crate::input::{EndWatch, Inputs, LogCursor};
-use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, PUSH_READ_ROWS_MAX};
+use crate::limits::{
+    BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, IDLE_TICK_MS, PUSH_READ_ROWS_MAX,
+};
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Changed, Pipeline};
@@ -217,7 +219,7 @@ impl Runner {
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.pipeline.has_state() {
-                false => self.compute_epoch(&from, &offsets)?,
+                false => self.compute_epoch(&from, &offsets, None)?,
                 true => self.writer.load_pending()?,
             };
             progress.appending(
@@ -231,6 +233,13 @@ impl Runner {
             debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
         }
         let mut input_grew: EndWatch = self.inputs.watch();
+        let idle_timeout_ms = self.pipeline.idle_timeout_ms();
+        // When input last came (clock ms) and the stream time it left: an idle timeout
+        // counts from it. The query's start counts as input coming.
+        let mut last_input = match idle_timeout_ms {
+            Some(_) => Some(self.input_came()?),
+            None => None,
+        };
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -252,16 +261,41 @@ impl Runner {
                 .collect();
             if targets == offsets {
                 finish_writing(writing).await?;
+                let idle = idle_timeout_ms.zip(last_input);
+                if let Some(stream_time) = self.idle_stream_time(idle)? {
+                    let output = self.compute_epoch(&offsets, &offsets, Some(stream_time))?;
+                    epoch += 1;
+                    let writer = self.writer.clone();
+                    let progress = progress.clone();
+                    let at = offsets.clone();
+                    debug!(query_id = %self.writer.id, stream_time, "idle: stream time follows the clock");
+                    *writing = Some(tokio::spawn(async move {
+                        writer.write(epoch, &at, &at, output, &progress).await
+                    }));
+                    continue;
+                }
+                let idle_wake = match idle {
+                    Some((timeout_ms, (came_ms, Some(_)))) => {
+                        let deadline = came_ms.saturating_add(timeout_ms);
+                        let tick = self.clock.now_ms().saturating_add(IDLE_TICK_MS);
+                        self.clock.wait_until(deadline.max(tick))
+                    }
+                    _ => Box::pin(std::future::pending()),
+                };
                 tokio::select! {
                     () = cancel.cancelled() => return Ok(()),
                     grew = input_grew.changed() => grew?,
+                    () = idle_wake => {}
                 }
                 continue;
             }
             if self.pipeline.reads_own_writes() {
                 finish_writing(writing).await?;
             }
-            let output = self.compute_epoch(&offsets, &targets)?;
+            let output = self.compute_epoch(&offsets, &targets, None)?;
+            if idle_timeout_ms.is_some() {
+                last_input = Some(self.input_came()?);
+            }
             progress.active();
             finish_writing(writing).await?;
             epoch += 1;
@@ -276,12 +310,51 @@ impl Runner {
         }
     }
 
+    /// The clock's time now and the stream time the pipeline has reached: when input came,
+    /// for an idle timeout.
+    fn input_came(&mut self) -> EngineResult<(i64, Option<i64>)> {
+        let state = self.writer.store.state().clone();
+        Ok((
+            self.clock.now_ms(),
+            self.pipeline.stream_time(state.as_ref())?,
+        ))
+    }
+
+    /// With `IDLE TIMEOUT`, once no input has come for the timeout since `came_ms`, stream
+    /// time follows the clock from the stream time input left: the time to move it to, if
+    /// that is ahead of it.
+    fn idle_stream_time(
+        &mut self,
+        idle: Option<(i64, (i64, Option<i64>))>,
+    ) -> EngineResult<Option<i64>> {
+        let Some((timeout_ms, (came_ms, Some(left)))) = idle else {
+            return Ok(None);
+        };
+        let idle_since = came_ms.saturating_add(timeout_ms);
+        let now = self.clock.now_ms();
+        if now <= idle_since {
+            return Ok(None);
+        }
+        let target = left.saturating_add(now - idle_since);
+        let state = self.writer.store.state().clone();
+        let current = self.pipeline.stream_time(state.as_ref())?;
+        Ok(current
+            .is_none_or(|current| target > current)
+            .then_some(target))
+    }
+
     /// `compute`, at background priority when the epoch is large.
-    fn compute_epoch(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+    fn compute_epoch(
+        &mut self,
+        from: &[Offset],
+        to: &[Offset],
+        stream_time: Option<i64>,
+    ) -> EngineResult<EpochOutput> {
         let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
         let started = Instant::now();
-        let output =
-            run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || self.compute(from, to))?;
+        let output = run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || {
+            self.compute(from, to, stream_time)
+        })?;
         debug!(
             query_id = %self.writer.id,
             rows,
@@ -293,8 +366,14 @@ impl Runner {
         Ok(output)
     }
 
-    /// The epoch's output for input rows [from, to) of each partition of its inputs.
-    fn compute(&mut self, from: &[Offset], to: &[Offset]) -> EngineResult<EpochOutput> {
+    /// The epoch's output for input rows [from, to) of each partition of its inputs, with
+    /// the windows' stream time moved to `stream_time` (an idle query's) before it ends.
+    fn compute(
+        &mut self,
+        from: &[Offset],
+        to: &[Offset],
+        stream_time: Option<i64>,
+    ) -> EngineResult<EpochOutput> {
         let store_state = self.writer.store.state().clone();
         let mut state = StateBatch::default();
         let mut bad_rows = BadRows::default();
@@ -315,6 +394,9 @@ impl Runner {
             bad_rows: &mut bad_rows,
             input_partition: 0,
         };
+        if let Some(stream_time) = stream_time {
+            self.pipeline.advance_stream_time(stream_time, &mut cx)?;
+        }
         let sink = self.pipeline.finish_epoch(&mut cx)?;
         let processing_log = bad_rows.into_batch(
             &self.writer.id,

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use eddy_planner::Dataflow;
+use eddy_storage::StateStore;
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
@@ -114,6 +115,36 @@ impl Pipeline {
     /// Whether computing the next epoch reads what this epoch's commit writes.
     pub fn reads_own_writes(&self) -> bool {
         self.sink.reads_own_writes()
+    }
+
+    /// How long the pipeline's windows wait for input before stream time follows the clock
+    /// (`Operator::idle_timeout_ms`); the shortest of its operators'.
+    pub fn idle_timeout_ms(&self) -> Option<i64> {
+        self.operators
+            .iter()
+            .filter_map(|operator| operator.idle_timeout_ms())
+            .min()
+    }
+
+    /// The stream time of the pipeline's windows (`Operator::stream_time`).
+    pub fn stream_time(&mut self, state: &dyn StateStore) -> EngineResult<Option<i64>> {
+        let mut latest = None;
+        for operator in &mut self.operators {
+            latest = latest.max(operator.stream_time(state)?);
+        }
+        Ok(latest)
+    }
+
+    /// Moves the stream time of the pipeline's windows to `stream_time`, inside an epoch.
+    pub fn advance_stream_time(
+        &mut self,
+        stream_time: i64,
+        cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        for operator in &mut self.operators {
+            operator.advance_stream_time(stream_time, cx)?;
+        }
+        Ok(())
     }
 
     /// Whether the pipeline keeps state across epochs: an epoch's output is then stored

@@ -102,6 +102,12 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/g/", self.query_id).into_bytes()
     }
 
+    /// A session GROUP BY's index of live sessions by end; an entry's key (session end, then
+    /// group key, encoded by the row codec) follows.
+    pub(crate) fn session_close_prefix(&self) -> Vec<u8> {
+        format!("q/{}/c/", self.query_id).into_bytes()
+    }
+
     /// A windowed GROUP BY's stream time: the largest ROWTIME it has taken.
     pub(crate) fn stream_time(&self) -> Vec<u8> {
         format!("q/{}/t", self.query_id).into_bytes()
@@ -201,6 +207,7 @@ mod tests {
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
         assert_eq!(operator.stream_time(), b"q/CTAS_T_3/t");
+        assert_eq!(operator.session_close_prefix(), b"q/CTAS_T_3/c/");
         let table = TableKeys::of_topic("000004-users");
         assert_eq!(table.rows_prefix(), b"t/000004-users/");
         assert_eq!(table.row(b"\x01k"), b"t/000004-users/\x01k");

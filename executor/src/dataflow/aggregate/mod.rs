@@ -642,13 +642,6 @@ impl Accumulator {
     /// An overflow is the error `update` gives for the same rows; merging a group into
     /// itself is an [`AggregateError::Invariant`]. After an error, both groups' states are
     /// unspecified, as after a failed `update`.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the session window operator's; remove with its arrival"
-        )
-    )]
     pub fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
         if into == from {
             return Err(self.invariant(format!("group {into} merged into itself")));

@@ -28,7 +28,9 @@ use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
-use eddy_planner::{AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION, WindowBound};
+use eddy_planner::{
+    AggregateCall, AggregatePlan, PlanError, ROWOFFSET, ROWPARTITION, WindowBound, WindowKind,
+};
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
 use crate::batches::evaluate_column;
@@ -36,6 +38,10 @@ use crate::changes::Changes;
 use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction};
 use crate::dataflow::steps::apply_steps_tracked;
 use crate::dataflow::window::{Windowing, late_error};
+
+use self::sessions::Sessions;
+
+mod sessions;
 use crate::dataflow::{BadRows, EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::{decode_keys, encode_keys};
@@ -66,6 +72,14 @@ enum ResultColumn {
     Bound(WindowBound),
 }
 
+/// The windows of a windowed aggregation.
+enum Windows {
+    /// Tumbling or hopping: the interned groups start with the window start.
+    Time(Windowing),
+    /// Sessions: the groups are the group keys, each holding its sessions.
+    Session(Sessions),
+}
+
 /// The name of the interned column holding a windowed group's window start.
 const WINDOW_START_COLUMN: &str = "__eddy_window_start";
 
@@ -78,8 +92,8 @@ pub struct GroupBy {
     spec_calls: Vec<usize>,
     /// Each aggregate column of the plan.
     result_columns: Vec<ResultColumn>,
-    /// A windowed aggregation's windows; its groups then start with the window start.
-    windowing: Option<Windowing>,
+    /// A windowed aggregation's windows.
+    windows: Option<Windows>,
     /// The input is a stream: rows are only ever inserted, so states keep less.
     append_only: bool,
     group_schema: SchemaRef,
@@ -96,6 +110,16 @@ struct Pending {
     weights: Vec<i64>,
     sequences: Vec<u64>,
     rowtimes: Int64Array,
+    /// Over sessions: each row's stream time, its input row, and the input, for judging
+    /// and setting aside late rows at the epoch's end.
+    session_rows: Option<SessionRows>,
+}
+
+/// What a session aggregation keeps of a batch's rows until the epoch ends.
+struct SessionRows {
+    stream_times: Vec<i64>,
+    sources: UInt32Array,
+    input: Changes,
 }
 
 /// One epoch's work in progress.
@@ -123,13 +147,19 @@ impl GroupBy {
         budget: Arc<CacheBudget>,
     ) -> EngineResult<Self> {
         let group_count = plan.group_exprs.len();
-        let windowing = plan
-            .window
-            .map(|window| Windowing::new(window, query_id))
-            .transpose()?;
-        let window_field = windowing
-            .as_ref()
-            .map(|_| Field::new(WINDOW_START_COLUMN, DataType::Int64, false));
+        let windows = match plan.window {
+            None => None,
+            Some(window) => Some(match window.kind {
+                WindowKind::Session { gap_ms } => {
+                    Windows::Session(Sessions::new(gap_ms, window, query_id, budget.clone()))
+                }
+                _ => Windows::Time(Windowing::new(window, query_id)?),
+            }),
+        };
+        let window_field = match windows {
+            Some(Windows::Time(_)) => Some(Field::new(WINDOW_START_COLUMN, DataType::Int64, false)),
+            _ => None,
+        };
         let group_schema = Arc::new(Schema::new(
             window_field
                 .into_iter()
@@ -145,9 +175,7 @@ impl GroupBy {
         let mut result_columns = Vec::with_capacity(plan.aggregates.len());
         for (position, call) in plan.aggregates.iter().enumerate() {
             match WindowBound::of_function(&call.function) {
-                Some(bound) if windowing.is_some() => {
-                    result_columns.push(ResultColumn::Bound(bound))
-                }
+                Some(bound) if windows.is_some() => result_columns.push(ResultColumn::Bound(bound)),
                 _ => {
                     result_columns.push(ResultColumn::Aggregate(specs.len()));
                     specs.push(spec_of(call, &plan.input_schema)?);
@@ -164,7 +192,7 @@ impl GroupBy {
             specs,
             spec_calls,
             result_columns,
-            windowing,
+            windows,
             append_only,
             group_schema,
             states: OperatorCache::new(
@@ -238,9 +266,9 @@ impl GroupBy {
         let rowtimes = take(changes.rowtimes(), sources, None)?
             .as_primitive::<Int64Type>()
             .clone();
-        let (keys, args, sources, rowtimes, assignment) = match &self.windowing {
-            None => (keys, args, sources.clone(), rowtimes, None),
-            Some(windowing) => {
+        let (keys, args, sources, rowtimes, assignment) = match &self.windows {
+            None | Some(Windows::Session(_)) => (keys, args, sources.clone(), rowtimes, None),
+            Some(Windows::Time(windowing)) => {
                 let assignment = windowing.assign(rowtimes.values());
                 let pairs = &assignment.rows;
                 let mut windowed_keys: Vec<ArrayRef> = vec![Arc::new(assignment.starts.clone())];
@@ -303,18 +331,37 @@ impl GroupBy {
                 ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
             })
             .collect();
+        let (session_rows, session_stream_time) = match &self.windows {
+            Some(Windows::Session(sessions)) => {
+                let (stream_times, stream_time) = sessions.stream_times(rowtimes.values());
+                let rows = SessionRows {
+                    stream_times,
+                    sources: sources.clone(),
+                    input: changes.clone(),
+                };
+                (Some(rows), Some(stream_time))
+            }
+            _ => (None, None),
+        };
         epoch.pending.push(Pending {
             groups,
             args,
             weights,
             sequences,
             rowtimes,
+            session_rows,
         });
-        if let (Some(windowing), Some((assignment, late))) = (&mut self.windowing, assignment) {
-            windowing.accept(&assignment);
-            for (row, reason) in late {
-                bad_rows.push(changes.row(row).rows(), &late_error(reason));
+        match (&mut self.windows, assignment, session_stream_time) {
+            (Some(Windows::Time(windowing)), Some((assignment, late)), _) => {
+                windowing.accept(&assignment);
+                for (row, reason) in late {
+                    bad_rows.push(changes.row(row).rows(), &late_error(reason));
+                }
             }
+            (Some(Windows::Session(sessions)), _, Some(stream_time)) => {
+                sessions.accept(stream_time);
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -325,15 +372,19 @@ impl GroupBy {
         &mut self,
         state: &dyn StateStore,
         state_changes: &mut StateBatch,
+        bad_rows: &mut BadRows,
     ) -> EngineResult<AggregateChanges> {
         let mut epoch = match self.epoch.take() {
             Some(epoch) => epoch,
             None => self.begin_epoch()?,
         };
+        if let Some(Windows::Session(_)) = self.windows {
+            return self.finish_sessions(epoch, state, state_changes, bad_rows);
+        }
         // The groups the epoch's rows touched are numbered first; over windows, the stored
         // windows that have closed since the last epoch follow.
         let touched_total = epoch.interner.len();
-        if let Some(windowing) = &mut self.windowing {
+        if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.load(state)?;
             let closed = windowing.newly_closed(state, &self.states)?;
             if !closed.is_empty() {
@@ -356,29 +407,16 @@ impl GroupBy {
                 .map(<[u8]>::to_vec)
                 .collect(),
         };
-        let closed: Vec<bool> = match &self.windowing {
-            None => vec![false; group_total],
-            Some(windowing) => group_keys[0]
+        let closed: Vec<bool> = match &self.windows {
+            Some(Windows::Time(windowing)) => group_keys[0]
                 .as_primitive::<Int64Type>()
                 .values()
                 .iter()
                 .map(|&start| windowing.is_closed(start))
                 .collect(),
+            _ => vec![false; group_total],
         };
-        let mut row_counts = Accumulator::new(AggregateFunction::CountStar, None)
-            .map_err(|error| EngineError::Internal(error.to_string()))?;
-        let mut accumulators = self
-            .specs
-            .iter()
-            .map(|spec| {
-                let accumulator = Accumulator::new(spec.function, spec.input_type.clone())?;
-                Ok(match self.append_only {
-                    true => accumulator.append_only(),
-                    false => accumulator,
-                })
-            })
-            .collect::<Result<Vec<_>, AggregateError>>()
-            .map_err(|error| EngineError::Internal(error.to_string()))?;
+        let (mut row_counts, mut accumulators) = self.new_accumulators()?;
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];
         self.states.read(state, &encoded_keys, |group, bytes| {
@@ -386,7 +424,8 @@ impl GroupBy {
             existed[group] = true;
             Ok(())
         })?;
-        let emits_final = self.windowing.as_ref().is_some_and(Windowing::emits_final);
+        let emits_final =
+            matches!(&self.windows, Some(Windows::Time(windowing)) if windowing.emits_final());
         let before: Vec<usize> = match emits_final {
             true => Vec::new(),
             false => (0..touched_total).filter(|&group| existed[group]).collect(),
@@ -441,7 +480,7 @@ impl GroupBy {
                     false => continue,
                 }
             } else if counts.value(group) > 0 {
-                if !existed[group] && self.windowing.is_some() {
+                if !existed[group] && self.windows.is_some() {
                     created.push(key.clone());
                 }
                 Some(save_group(
@@ -463,7 +502,7 @@ impl GroupBy {
             self.states.write(key, new_state, state_changes);
         }
         self.states.end_writes();
-        if let Some(windowing) = &mut self.windowing {
+        if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.end_epoch(created, state_changes);
         }
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
@@ -472,8 +511,14 @@ impl GroupBy {
             .collect();
         let rowtimes =
             Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
-        let groups =
-            UInt32Array::from_iter_values(before.iter().chain(&after).map(|&group| group as u32));
+        // Pairs a group's old and new rows, ascending within each sign; EMIT FINAL's rows are
+        // each a window of their own, in window order.
+        let groups = match emits_final {
+            true => UInt32Array::from_iter_values(0..after.len() as u32),
+            false => UInt32Array::from_iter_values(
+                before.iter().chain(&after).map(|&group| group as u32),
+            ),
+        };
         Ok(AggregateChanges {
             rows,
             weights,
@@ -482,8 +527,27 @@ impl GroupBy {
         })
     }
 
+    /// A row counter and the aggregates' accumulators, without groups.
+    fn new_accumulators(&self) -> EngineResult<(Accumulator, Vec<Accumulator>)> {
+        let internal = |error: AggregateError| EngineError::Internal(error.to_string());
+        let row_counts = Accumulator::new(AggregateFunction::CountStar, None).map_err(internal)?;
+        let accumulators = self
+            .specs
+            .iter()
+            .map(|spec| {
+                let accumulator = Accumulator::new(spec.function, spec.input_type.clone())?;
+                Ok(match self.append_only {
+                    true => accumulator.append_only(),
+                    false => accumulator,
+                })
+            })
+            .collect::<Result<Vec<_>, AggregateError>>()
+            .map_err(internal)?;
+        Ok((row_counts, accumulators))
+    }
+
     /// The aggregate's rows for `groups`: their keys, then each aggregate's result (over
-    /// windows, a window bound is the group's window start or end).
+    /// time windows, a window bound is the group's window start or end).
     fn results(
         &self,
         group_keys: &[ArrayRef],
@@ -491,19 +555,44 @@ impl GroupBy {
         accumulators: &[Accumulator],
     ) -> EngineResult<RecordBatch> {
         let indices = UInt32Array::from_iter_values(groups.iter().map(|&group| group as u32));
-        let key_columns = match self.windowing {
-            Some(_) => &group_keys[1..],
-            None => group_keys,
+        let (key_columns, bounds) = match &self.windows {
+            Some(Windows::Time(windowing)) => {
+                let starts = take(&group_keys[0], &indices, None)?
+                    .as_primitive::<Int64Type>()
+                    .clone();
+                let ends = arrow::compute::kernels::numeric::add(
+                    &starts,
+                    &Int64Array::new_scalar(windowing.size_ms()),
+                )?
+                .as_primitive::<Int64Type>()
+                .clone();
+                (&group_keys[1..], Some((starts, ends)))
+            }
+            _ => (group_keys, None),
         };
-        let mut columns = key_columns
+        let keys = key_columns
             .iter()
             .map(|keys| take(keys, &indices, None))
             .collect::<Result<Vec<_>, _>>()?;
+        self.rows_of(keys, groups, bounds, accumulators)
+    }
+
+    /// The aggregate's rows: `keys` (one row per output row), then each aggregate's result
+    /// for the accumulator slot of each row, or the row's window bound from `bounds`
+    /// (starts, ends).
+    fn rows_of(
+        &self,
+        keys: Vec<ArrayRef>,
+        slots: &[usize],
+        bounds: Option<(Int64Array, Int64Array)>,
+        accumulators: &[Accumulator],
+    ) -> EngineResult<RecordBatch> {
+        let mut columns = keys;
         for column in &self.result_columns {
-            columns.push(match (*column, &self.windowing) {
+            columns.push(match (*column, &bounds) {
                 (ResultColumn::Aggregate(position), _) => {
                     let (accumulator, spec) = (&accumulators[position], &self.specs[position]);
-                    let values = accumulator.evaluate(groups).map_err(data_error)?;
+                    let values = accumulator.evaluate(slots).map_err(data_error)?;
                     // Eddy's accumulators type results as DataFusion does; a cast covers any gap.
                     if accumulator.output_type() == &spec.output_type {
                         values
@@ -511,19 +600,10 @@ impl GroupBy {
                         cast(&values, &spec.output_type)?
                     }
                 }
-                (ResultColumn::Bound(bound), Some(windowing)) => {
-                    let starts = take(&group_keys[0], &indices, None)?;
-                    let starts = starts.as_primitive::<Int64Type>();
-                    Arc::new(match bound {
-                        WindowBound::Start => starts.clone(),
-                        WindowBound::End => arrow::compute::kernels::numeric::add(
-                            starts,
-                            &Int64Array::new_scalar(windowing.size_ms()),
-                        )?
-                        .as_primitive::<Int64Type>()
-                        .clone(),
-                    })
+                (ResultColumn::Bound(WindowBound::Start), Some((starts, _))) => {
+                    Arc::new(starts.clone())
                 }
+                (ResultColumn::Bound(WindowBound::End), Some((_, ends))) => Arc::new(ends.clone()),
                 (ResultColumn::Bound(_), None) => {
                     return Err(EngineError::Internal(
                         "a window bound in an aggregation without windows".into(),
@@ -531,7 +611,7 @@ impl GroupBy {
                 }
             });
         }
-        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(groups.len()));
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(slots.len()));
         Ok(RecordBatch::try_new_with_options(
             self.plan.aggregate_schema.clone(),
             columns,
@@ -548,8 +628,10 @@ impl Operator for GroupBy {
         _output: &mut Vec<Changes>,
         cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        if let Some(windowing) = &mut self.windowing {
-            windowing.load(cx.state)?;
+        match &mut self.windows {
+            Some(Windows::Time(windowing)) => windowing.load(cx.state)?,
+            Some(Windows::Session(sessions)) => sessions.load(cx.state)?,
+            None => {}
         }
         self.add(&changes, cx.bad_rows)
     }
@@ -559,7 +641,7 @@ impl Operator for GroupBy {
         output: &mut Vec<Changes>,
         cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        let changes = self.finish_epoch(cx.state, cx.state_changes)?;
+        let changes = self.finish_epoch(cx.state, cx.state_changes, cx.bad_rows)?;
         if changes.rows.num_rows() > 0 {
             output.push(Changes::new(
                 ChangeBatch::try_new(changes.rows, Some(changes.weights))?,
@@ -572,6 +654,43 @@ impl Operator for GroupBy {
 
     fn has_state(&self) -> bool {
         true
+    }
+
+    fn idle_timeout_ms(&self) -> Option<i64> {
+        self.plan.window.and_then(|window| window.idle_timeout_ms)
+    }
+
+    fn stream_time(&mut self, state: &dyn StateStore) -> EngineResult<Option<i64>> {
+        Ok(match &mut self.windows {
+            Some(Windows::Time(windowing)) => {
+                windowing.load(state)?;
+                windowing.stream_time()
+            }
+            Some(Windows::Session(sessions)) => {
+                sessions.load(state)?;
+                sessions.stream_time()
+            }
+            None => None,
+        })
+    }
+
+    fn advance_stream_time(
+        &mut self,
+        stream_time: i64,
+        cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        match &mut self.windows {
+            Some(Windows::Time(windowing)) => {
+                windowing.load(cx.state)?;
+                windowing.advance_to(stream_time);
+            }
+            Some(Windows::Session(sessions)) => {
+                sessions.load(cx.state)?;
+                sessions.advance_to(stream_time);
+            }
+            None => {}
+        }
+        Ok(())
     }
 }
 
