@@ -40,7 +40,7 @@ mod store;
 
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
-pub use log::{Durability, EncodedAppend, Offset, PendingAppend, Topic};
+pub use log::{DeletedSegments, Durability, EncodedAppend, Offset, PendingAppend, Topic};
 pub use memory_state::MemoryStateStore;
 pub use priority::{BulkWork, lower_this_threads_priority};
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
