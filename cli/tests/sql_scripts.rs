@@ -82,6 +82,7 @@ sql_scripts!(
     pull_query,
     push_query,
     regressions,
+    retention,
     session,
     smoke,
     source_only,

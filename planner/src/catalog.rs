@@ -114,6 +114,11 @@ pub struct SourceDef {
     /// stream or table, fed only from outside). Catalogs from before it read as `false`.
     #[serde(default)]
     pub source_only: bool,
+    /// A stream's retention (`RETENTION_MS`, `RETENTION`): its log's segments whose rows are
+    /// all older than this are deleted. None: kept forever. Catalogs from before it read as
+    /// None.
+    #[serde(default)]
+    pub retention_ms: Option<u64>,
 }
 
 impl SourceDef {
@@ -431,6 +436,7 @@ pub(crate) mod tests {
             topic: "clicks-1".into(),
             created_by: None,
             source_only: false,
+            retention_ms: None,
         }
     }
 

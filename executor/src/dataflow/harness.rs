@@ -66,6 +66,7 @@ pub fn source(declaration: &str) -> SourceDef {
         topic: format!("test-{}", name.trim()),
         created_by: None,
         source_only: false,
+        retention_ms: None,
     }
 }
 

@@ -27,6 +27,8 @@ pub(crate) struct SourceSettings {
     pub recorded: BTreeMap<String, String>,
     /// `CREATE SOURCE STREAM|TABLE`: no statement may write it.
     pub source_only: bool,
+    /// A stream's retention (`RETENTION_MS`, `RETENTION`).
+    pub retention_ms: Option<u64>,
 }
 
 pub(crate) struct CatalogChange<'a> {
@@ -93,6 +95,7 @@ impl<'a> CatalogChange<'a> {
             topic: format!("{number:06}-{sanitized}"),
             created_by,
             source_only: settings.source_only,
+            retention_ms: settings.retention_ms,
         };
         self.core.env.store.create_topic(
             &source.topic,
