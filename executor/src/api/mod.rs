@@ -87,6 +87,7 @@ impl Engine {
         for query in &running {
             core.restart_query(query).await;
         }
+        core.start_retention();
         info!(data_dir = %config.data_dir.display(), "engine open");
         Ok(Arc::new(Engine {
             core: Arc::new(core),

@@ -105,28 +105,32 @@ impl EngineCore {
                 store: store.clone(),
             }),
         );
-        let env = QueryEnv {
-            store,
-            catalog,
-            planner: Arc::new(planner),
-            operator_cache: Arc::new(CacheBudget::new(
-                (config.memory_budget_bytes / 8 * 3) as usize,
-            )),
-            clock: config.clock,
-        };
-        let shutdown = CancellationToken::new();
-        let retention_task = retention::spawn_retention(env.clone(), shutdown.child_token());
         Ok(EngineCore {
-            env,
+            env: QueryEnv {
+                store,
+                catalog,
+                planner: Arc::new(planner),
+                operator_cache: Arc::new(CacheBudget::new(
+                    (config.memory_budget_bytes / 8 * 3) as usize,
+                )),
+                clock: config.clock,
+            },
             catalog_lock: tokio::sync::Mutex::new(()),
             catalog_version: AtomicU64::new(0),
             running_queries: Mutex::new(BTreeMap::new()),
             stopped_queries: Mutex::new(BTreeMap::new()),
-            shutdown,
+            shutdown: CancellationToken::new(),
             round_robin: Arc::new(RoundRobin::default()),
             table_writers: Mutex::new(HashMap::new()),
-            retention_task: Mutex::new(Some(retention_task)),
+            retention_task: Mutex::new(None),
         })
+    }
+
+    /// Starts the task that runs a retention pass now and then; called once, when the engine
+    /// is open (a failed open leaves no task holding the store).
+    pub fn start_retention(&self) {
+        let task = retention::spawn_retention(self.env.clone(), self.shutdown.child_token());
+        *self.lock_retention_task() = Some(task);
     }
 
     /// Runs a retention pass now: deletes streams' log segments older than their retention.
@@ -306,11 +310,7 @@ impl EngineCore {
     /// catalog and resume at the next open. Idempotent.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
-        let retention_task = self
-            .retention_task
-            .lock()
-            .expect("retention task lock is never poisoned: nothing panics while holding it")
-            .take();
+        let retention_task = self.lock_retention_task().take();
         if let Some(task) = retention_task
             && let Err(error) = task.await
         {
@@ -332,6 +332,12 @@ impl EngineCore {
         self.running_queries
             .lock()
             .expect("query map lock is never poisoned: nothing panics while holding it")
+    }
+
+    fn lock_retention_task(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.retention_task
+            .lock()
+            .expect("retention task lock is never poisoned: nothing panics while holding it")
     }
 
     fn lock_stopped(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<QueryProgress>>> {
