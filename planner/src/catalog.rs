@@ -514,6 +514,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn sources_stored_before_retention_load_without_it() {
+        let mut stored: serde_json::Value =
+            serde_json::from_slice(&encode(&clicks())).expect("JSON");
+        stored
+            .as_object_mut()
+            .expect("an object")
+            .remove("retention_ms");
+        let old = serde_json::to_vec(&stored).expect("JSON");
+        let loaded = Catalog::load(&[(source_key("clicks"), old)]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&clicks()));
+        let mut retained = clicks();
+        retained.retention_ms = Some(3_600_000);
+        let entry = Catalog::default().put_source(retained.clone());
+        let loaded = Catalog::load(&[(entry.0, entry.1.expect("a value"))]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&retained));
+    }
+
+    #[test]
     fn schemas_put_rowtime_after_the_columns() {
         let source = clicks();
         let names: Vec<String> = source

@@ -1437,4 +1437,38 @@ pub(crate) mod tests {
         assert_eq!((read[0].0, read[0].1.num_rows()), (Offset(999), 1));
         assert_eq!(partition.end_offset(), Offset(3000));
     }
+
+    #[test]
+    fn a_read_planned_before_retention_deleted_its_segment_is_planned_again() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        // Each frame gets a segment of its own; the ids are the rows' times.
+        let partition = open_partition(directory.path(), 1);
+        for first in [0, 10, 20] {
+            append(&partition, first, 10);
+        }
+        // A reader behind the cached batches reads the files.
+        write_lock(&partition.log).cache.clear();
+        let plan = plan_disk_reads(&read_lock(&partition.log).segments, 0, 100);
+        let deleted = partition
+            .delete_segments_before(0, 15)
+            .expect("deletes")
+            .expect("the first segment is older");
+        assert_eq!((deleted.segments, deleted.first_offset), (1, Offset(10)));
+        assert!(
+            partition.read_planned(0, &plan).is_err(),
+            "the planned segment's file is gone"
+        );
+        assert!(
+            partition.first_offset().0 > 0,
+            "which is how `read` knows to plan again"
+        );
+        let read = partition.read(Offset(0), 100).expect("reads");
+        assert_eq!(read[0].0, Offset(10));
+        assert_eq!(
+            read.iter()
+                .map(|(_, batch)| batch.num_rows())
+                .sum::<usize>(),
+            20
+        );
+    }
 }
