@@ -21,7 +21,8 @@
 //! writes waits for the write first.
 //!
 //! Never: append an epoch's output before its range is committed, or advance past rows that
-//! were not processed.
+//! were not processed (unless a stream's retention deleted them first: then the query goes
+//! on from the first kept row, with a warning).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;

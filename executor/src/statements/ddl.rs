@@ -419,6 +419,11 @@ fn parse_properties(
                 timestamp_format = Some(text.clone());
             }
             "RETENTION_MS" | "RETENTION" => {
+                if kind == SourceKind::Table {
+                    return Err(invalid(format!(
+                        "{name} applies to streams only: a table keeps the latest row of each key, however old"
+                    )));
+                }
                 if let Some(given) = ["RETENTION_MS", "RETENTION"]
                     .into_iter()
                     .find(|other| settings.recorded.contains_key(*other))
@@ -444,15 +449,6 @@ fn parse_properties(
             }
         }
         settings.recorded.insert(name.to_string(), text);
-    }
-    if kind == SourceKind::Table
-        && let Some(name) = ["RETENTION_MS", "RETENTION"]
-            .into_iter()
-            .find(|name| settings.recorded.contains_key(*name))
-    {
-        return Err(invalid(format!(
-            "{name} applies to streams only: a table keeps the latest row of each key, however old"
-        )));
     }
     if let Some(format) = timestamp_format {
         let Some(timestamp) = settings.timestamp.as_mut() else {
