@@ -1,7 +1,8 @@
 //! A stream's retention end to end: rows inserted with old ROWTIMEs, the engine's clock moved
 //! by hand, a retention pass run on demand, then what every kind of reader sees: a pull query,
 //! a push query from the earliest offset, persistent queries made before and after the
-//! deletion, and all of it again after a restart. Every append gets a log segment of its own
+//! deletion, one whose committed offset was deleted while the engine was down, and all of it
+//! again after a restart. Every append gets a log segment of its own
 //! here, so which rows go is exact.
 //!
 //! Never: sleep to let time pass; the clock is a `ManualClock`.
@@ -172,6 +173,89 @@ async fn segments_past_retention_go_and_every_reader_starts_at_the_first_kept_ro
         &mut session,
         "SELECT id FROM late ORDER BY id",
         &ids(&[6, 7, 8, 9, 10]),
+    )
+    .await;
+    engine.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_whose_committed_offset_was_deleted_goes_on_from_the_first_kept_row() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let engine = open(data.path(), &clock).await;
+    let mut session = engine.session();
+    run(
+        &mut session,
+        &format!(
+            "CREATE STREAM events (id BIGINT) WITH (RETENTION_MS = {HOUR_MS});
+             CREATE STREAM copied AS SELECT id FROM events;
+             INSERT INTO events (id, rowtime) VALUES (1, {});",
+            NOW_MS - 4 * HOUR_MS
+        ),
+    )
+    .await
+    .expect("creates");
+    wait_for(&mut session, "SELECT id FROM copied", &ids(&[1])).await;
+    engine.shutdown().await;
+    drop(session);
+    drop(engine);
+
+    // While the engine is down, old rows arrive in the stream's log and retention deletes
+    // them before the query could read them: its committed offset is no longer in the log.
+    {
+        let store = eddy_storage::Store::open(
+            data.path(),
+            eddy_storage::StoreConfig {
+                segment_bytes_max: 1,
+                ..eddy_storage::StoreConfig::default()
+            },
+        )
+        .expect("the store opens");
+        let name = store
+            .topic_names()
+            .into_iter()
+            .find(|name| name.ends_with("-events"))
+            .expect("the stream's log");
+        let topic = store.topic(&name).expect("the stream's log");
+        for (id, rowtime) in [
+            (2, NOW_MS - 3 * HOUR_MS),
+            (3, NOW_MS - 2 * HOUR_MS),
+            (4, NOW_MS),
+        ] {
+            let row = arrow::record_batch::RecordBatch::try_new(
+                topic.schema(),
+                vec![
+                    Arc::new(arrow::array::Int64Array::from(vec![id])),
+                    Arc::new(arrow::array::Int64Array::from(vec![rowtime])),
+                ],
+            )
+            .expect("a row of the log's schema");
+            topic.append(0, vec![row]).await.expect("appends");
+        }
+        let deleted = topic
+            .delete_segments_before("rowtime", NOW_MS - HOUR_MS)
+            .expect("deletes");
+        assert_eq!(deleted[0].first_offset, eddy_storage::Offset(3));
+    }
+
+    let engine = open(data.path(), &clock).await;
+    let mut session = engine.session();
+    wait_for(
+        &mut session,
+        "SELECT id FROM copied ORDER BY id",
+        &ids(&[1, 4]),
+    )
+    .await;
+    run(
+        &mut session,
+        &format!("INSERT INTO events (id, rowtime) VALUES (5, {NOW_MS})"),
+    )
+    .await
+    .expect("inserts");
+    wait_for(
+        &mut session,
+        "SELECT id FROM copied ORDER BY id",
+        &ids(&[1, 4, 5]),
     )
     .await;
     engine.shutdown().await;
