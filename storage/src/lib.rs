@@ -5,7 +5,9 @@
 //!
 //! A `Store` opens one data directory. `Store::create_topic` makes a `Topic`, whose
 //! `append` resolves once the rows are durable (and only then visible to `read`), and whose
-//! `watch_end_offset` wakes readers tailing the log.
+//! `watch_end_offset` wakes readers tailing the log. `Topic::delete_segments_before` is
+//! retention: it deletes a partition's oldest sealed segments once all their rows are older
+//! than a cutoff the caller gives, and reads from below `Topic::first_offset` start there.
 //!
 //! ```
 //! # use std::sync::Arc;
