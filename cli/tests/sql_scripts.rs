@@ -86,6 +86,7 @@ sql_scripts!(
     pull_query,
     push_query,
     regressions,
+    retention,
     session,
     session_windows,
     smoke,

@@ -5,6 +5,9 @@
 //! sources as one, for a query with several inputs: their partitions in one numbering, read
 //! in one deterministic order, and one wait for any of them to grow.
 //!
+//! A stream's retention deletes the oldest rows of its log: a read from below a partition's
+//! first offset starts at its first kept row, and a range retention deleted reads as empty.
+//!
 //! Never: return a row at or past the end a reader asked for, or a row that is not durable
 //! (the log shows only durable rows).
 
@@ -93,7 +96,8 @@ impl LogCursor {
     }
 
     /// Calls `each` with the changes of rows [from, to) of each partition, in partition
-    /// order. The rows must be in the log: a range is only read once it was durable.
+    /// order, skipping rows retention deleted. The rows must have been in the log: a range
+    /// is only read once it was durable.
     pub fn read_range(
         &self,
         from: &[Offset],
@@ -107,6 +111,9 @@ impl LogCursor {
             while next < to[index] {
                 let read = self.read(partition, next, Some(to[index]), rows_max)?;
                 if read.is_empty() {
+                    if self.topic.first_offset(partition) >= to[index] {
+                        break;
+                    }
                     return Err(EngineError::Internal(format!(
                         "input partition {partition} ends at {} before the committed offset {}",
                         next.0, to[index].0
@@ -188,6 +195,30 @@ impl Inputs {
         self.cursors.iter().map(LogCursor::partition_count).sum()
     }
 
+    /// Moves each offset that retention has deleted since (a reader fell behind, or was
+    /// stopped for longer than the retention) up to the first kept row of its partition, and
+    /// tells which moved, so that the reader goes on from there and says so.
+    pub fn skip_deleted(&self, offsets: &mut [Offset]) -> Vec<SkippedRows> {
+        let firsts = self.cursors.iter().enumerate().flat_map(|(input, cursor)| {
+            (0..cursor.partition_count()).map(move |partition| {
+                let first = cursor.topic.first_offset(partition);
+                (InputPartition { input, partition }, first)
+            })
+        });
+        let mut skipped = Vec::new();
+        for (offset, (at, first_kept)) in offsets.iter_mut().zip(firsts) {
+            if *offset < first_kept {
+                skipped.push(SkippedRows {
+                    at,
+                    from: *offset,
+                    first_kept,
+                });
+                *offset = first_kept;
+            }
+        }
+        skipped
+    }
+
     /// Where each partition's durable rows end now, in the inputs' numbering.
     pub fn end_offsets(&self) -> Vec<Offset> {
         self.cursors
@@ -239,6 +270,14 @@ impl Inputs {
                 .collect(),
         }
     }
+}
+
+/// Rows of a partition that retention deleted before a reader got to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SkippedRows {
+    pub at: InputPartition,
+    pub from: Offset,
+    pub first_kept: Offset,
 }
 
 /// Waits for a log to grow.
@@ -295,6 +334,7 @@ mod tests {
             created_by: None,
             source_only: false,
             window: None,
+            retention_ms: None,
         };
         let topic = store
             .create_topic(name, source.stored_schema(), partitions)
@@ -356,5 +396,57 @@ mod tests {
             .expect("the logs are there");
         let too_short = inputs.read_range(&from[..2], &to[..2], 100, |_, _| Ok(()));
         assert!(too_short.is_err(), "a range must cover every input");
+    }
+
+    #[tokio::test]
+    async fn rows_retention_deleted_are_skipped_not_an_error() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        // Every append gets a segment of its own.
+        let config = StoreConfig {
+            segment_bytes_max: 1,
+            ..StoreConfig::default()
+        };
+        let store = Store::open(directory.path(), config).expect("opens");
+        let clicks = stream(&store, "clicks", 1);
+        append(&clicks, 0, &[1, 2]).await;
+        append(&clicks, 0, &[3]).await;
+        append(&clicks, 0, &[4, 5]).await;
+        let deleted = clicks
+            .topic
+            .delete_segments_before(ROWTIME, 1)
+            .expect("deletes");
+        assert_eq!(deleted[0].first_offset, Offset(3));
+        let inputs = Inputs::new(vec![clicks]);
+
+        let mut offsets = [Offset(1)];
+        let skipped = inputs.skip_deleted(&mut offsets);
+        let at = InputPartition {
+            input: 0,
+            partition: 0,
+        };
+        assert_eq!(
+            skipped,
+            [SkippedRows {
+                at,
+                from: Offset(1),
+                first_kept: Offset(3),
+            }]
+        );
+        assert_eq!(offsets, [Offset(3)]);
+        assert!(inputs.skip_deleted(&mut offsets).is_empty());
+
+        let read_ids = |from: u64, to: u64| {
+            let mut ids = Vec::new();
+            inputs
+                .read_range(&[Offset(from)], &[Offset(to)], 100, |_, changes| {
+                    let column = changes.rows().column(0).as_primitive::<Int64Type>();
+                    ids.extend(column.values().iter().copied());
+                    Ok(())
+                })
+                .expect("a range retention deleted reads as empty");
+            ids
+        };
+        assert_eq!(read_ids(0, 2), Vec::<i64>::new());
+        assert_eq!(read_ids(1, 5), [4, 5]);
     }
 }

@@ -26,8 +26,10 @@
 //! - one task per persistent query, running epochs (`runtime/persistent.rs`);
 //! - one task per push query, tailing its source's log and feeding the client's bounded
 //!   queue; it ends when the client's `RowStream` is dropped (`runtime/push.rs`);
-//! - blocking work (fsync of the state store) on `spawn_blocking`; log appends go through the
-//!   store's committer thread.
+//! - one task deleting streams' log segments past their retention every few minutes
+//!   (`runtime/retention.rs`);
+//! - blocking work (fsync of the state store, retention's reads and deletions) on
+//!   `spawn_blocking`; log appends go through the store's committer thread.
 //!
 //! Never: know about the Postgres wire protocol or SQLSTATE codes; the server maps
 //! [`EngineError`] to them.
@@ -77,3 +79,4 @@ pub use eddy_planner::{ObjectKind, PlanError};
 pub use eddy_storage::{Durability, StorageError};
 pub use error::{DataError, EngineError, EngineResult};
 pub use output::{CommandComplete, QueryOutput, RowStream};
+pub use runtime::retention::RetentionReport;

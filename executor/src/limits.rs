@@ -81,3 +81,8 @@ const _: () = assert!(
     (COPY_CHUNK_BYTES_MAX + COPY_RECORD_BYTES_MAX) as u64
         <= eddy_storage::limits::FRAME_BODY_BYTES_MAX / 2
 );
+
+/// How often the engine deletes streams' log segments older than their retention, as Kafka's
+/// `log.retention.check.interval.ms` (5 minutes): a pass costs a look at each retained
+/// partition's oldest segment, and a segment outlives its retention by at most this much.
+pub const RETENTION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);

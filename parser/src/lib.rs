@@ -66,6 +66,7 @@ pub use ast::{
 };
 pub use error::ParseError;
 pub use lambdas::LAMBDA_FUNCTION;
+pub use select::parse_duration_text;
 pub use types::SUPPORTED_TYPES;
 
 /// Parses one column type in ksqlDB's spelling (`BIGINT`, `MAP<STRING, ARRAY<INT>>`); the

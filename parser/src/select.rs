@@ -318,30 +318,50 @@ fn parse_duration(cursor: &mut Cursor<'_>) -> Result<Duration, ParseError> {
         return Err(cursor.error_here(format!("\"{digits}\" is not a whole number of time units")));
     };
     cursor.advance();
-    let seconds_per_unit = match cursor.peek_keyword().as_deref() {
-        Some("MILLISECOND" | "MILLISECONDS") => {
-            cursor.advance();
-            return Ok(Duration::from_millis(count));
-        }
-        Some("SECOND" | "SECONDS") => 1,
-        Some("MINUTE" | "MINUTES") => 60,
-        Some("HOUR" | "HOURS") => 60 * 60,
-        Some("DAY" | "DAYS") => 24 * 60 * 60,
-        _ => {
-            return Err(
-                cursor.expected("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS)")
-            );
-        }
+    let Some(ms_per_unit) = cursor.peek_keyword().as_deref().and_then(time_unit_ms) else {
+        return Err(cursor.expected("a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS)"));
     };
     cursor.advance();
     count
-        .checked_mul(seconds_per_unit)
-        .map(Duration::from_secs)
+        .checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
         .ok_or_else(|| {
             cursor
                 .source()
                 .error_at(number_location, "the duration is too long".to_string())
         })
+}
+
+/// Milliseconds in one of ksqlDB's time units, singular or plural, in upper case: the units
+/// of WINDOW clauses and of duration properties (`RETENTION='7 DAYS'`).
+fn time_unit_ms(unit: &str) -> Option<u64> {
+    match unit {
+        "MILLISECOND" | "MILLISECONDS" => Some(1),
+        "SECOND" | "SECONDS" => Some(1000),
+        "MINUTE" | "MINUTES" => Some(60 * 1000),
+        "HOUR" | "HOURS" => Some(60 * 60 * 1000),
+        "DAY" | "DAYS" => Some(24 * 60 * 60 * 1000),
+        _ => None,
+    }
+}
+
+/// A duration written as text the way a WINDOW clause writes one, `<whole number> <unit>`
+/// (`'7 DAYS'`, `'500 milliseconds'`), as a property's value; None if it is not one or is
+/// too long for a `Duration` of milliseconds.
+pub fn parse_duration_text(text: &str) -> Option<Duration> {
+    let mut words = text.split_whitespace();
+    let (Some(count), Some(unit), None) = (words.next(), words.next(), words.next()) else {
+        return None;
+    };
+    if !count.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let ms_per_unit = time_unit_ms(&unit.to_ascii_uppercase())?;
+    count
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(ms_per_unit)
+        .map(Duration::from_millis)
 }
 
 #[cfg(test)]
@@ -542,5 +562,34 @@ mod tests {
                 position_chars: 10
             })
         );
+    }
+
+    #[test]
+    fn duration_text_takes_window_units() {
+        assert_eq!(
+            parse_duration_text("7 DAYS"),
+            Some(Duration::from_secs(7 * 24 * 60 * 60))
+        );
+        assert_eq!(
+            parse_duration_text(" 1 second "),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            parse_duration_text("250 Milliseconds"),
+            Some(Duration::from_millis(250))
+        );
+        for wrong in [
+            "",
+            "7",
+            "DAYS",
+            "-1 DAYS",
+            "1.5 HOURS",
+            "7 WEEKS",
+            "1 DAY 2",
+            "x DAYS",
+        ] {
+            assert_eq!(parse_duration_text(wrong), None, "{wrong}");
+        }
+        assert_eq!(parse_duration_text(&format!("{} DAYS", u64::MAX)), None);
     }
 }

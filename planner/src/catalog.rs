@@ -119,6 +119,11 @@ pub struct SourceDef {
     /// `windowstart` and `windowend` columns. Catalogs from before it read as `None`.
     #[serde(default)]
     pub window: Option<WindowKind>,
+    /// A stream's retention (`RETENTION_MS`, `RETENTION`): its log's segments whose rows are
+    /// all older than this are deleted. None: kept forever. Catalogs from before it read as
+    /// None.
+    #[serde(default)]
+    pub retention_ms: Option<u64>,
 }
 
 impl SourceDef {
@@ -437,6 +442,7 @@ pub(crate) mod tests {
             created_by: None,
             source_only: false,
             window: None,
+            retention_ms: None,
         }
     }
 
@@ -511,6 +517,24 @@ pub(crate) mod tests {
         let loaded = Catalog::load(&[(entry.0, entry.1.expect("a value"))]).expect("loads");
         assert_eq!(loaded.source("clicks"), Some(&read_only));
         assert!(read_only.check_writable().is_err() && clicks().check_writable().is_ok());
+    }
+
+    #[test]
+    fn sources_stored_before_retention_load_without_it() {
+        let mut stored: serde_json::Value =
+            serde_json::from_slice(&encode(&clicks())).expect("JSON");
+        stored
+            .as_object_mut()
+            .expect("an object")
+            .remove("retention_ms");
+        let old = serde_json::to_vec(&stored).expect("JSON");
+        let loaded = Catalog::load(&[(source_key("clicks"), old)]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&clicks()));
+        let mut retained = clicks();
+        retained.retention_ms = Some(3_600_000);
+        let entry = Catalog::default().put_source(retained.clone());
+        let loaded = Catalog::load(&[(entry.0, entry.1.expect("a value"))]).expect("loads");
+        assert_eq!(loaded.source("clicks"), Some(&retained));
     }
 
     #[test]

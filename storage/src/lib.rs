@@ -5,7 +5,9 @@
 //!
 //! A `Store` opens one data directory. `Store::create_topic` makes a `Topic`, whose
 //! `append` resolves once the rows are durable (and only then visible to `read`), and whose
-//! `watch_end_offset` wakes readers tailing the log.
+//! `watch_end_offset` wakes readers tailing the log. `Topic::delete_segments_before` is
+//! retention: it deletes a partition's oldest sealed segments once all their rows are older
+//! than a cutoff the caller gives, and reads from below `Topic::first_offset` start there.
 //!
 //! ```
 //! # use std::sync::Arc;
@@ -40,7 +42,7 @@ mod store;
 
 pub use change_batch::ChangeBatch;
 pub use error::StorageError;
-pub use log::{Durability, EncodedAppend, Offset, PendingAppend, Topic};
+pub use log::{DeletedSegments, Durability, EncodedAppend, Offset, PendingAppend, Topic};
 pub use memory_state::MemoryStateStore;
 pub use priority::{BulkWork, lower_this_threads_priority};
 pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};

@@ -22,6 +22,11 @@ const _: () = assert!(SEGMENT_BYTES_MAX_DEFAULT >= FRAME_BODY_BYTES_MAX);
 /// many bytes pays for the extension.
 pub const SEGMENT_EXTENSION_BYTES: u64 = 16 << 20;
 
+/// Bytes of a sealed segment read at a time when retention reads its rows' times to decide
+/// whether to delete it (a larger frame is read alone): reading a whole segment holds one
+/// such run in memory, not the segment.
+pub const RETENTION_READ_BYTES_MAX: u64 = 16 << 20;
+
 /// Default block cache of the state store: the size the store comparison was measured with
 /// (10 M keys held in 241 MiB, see reference/state-store.md).
 pub const STATE_CACHE_BYTES_DEFAULT: u64 = 256 << 20;

@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use eddy_planner::{PROCESSING_LOG, QueryStatus, SourceKind, processing_log_columns};
 use eddy_storage::Durability;
+use eddy_storage::limits::SEGMENT_BYTES_MAX_DEFAULT;
 use tracing::info;
 
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{CoreConfig, EngineCore, SourceSettings};
 use crate::error::EngineResult;
+use crate::runtime::retention::RetentionReport;
 
 pub(crate) mod session;
 
@@ -35,9 +37,13 @@ pub struct EngineConfig {
     /// memtables is sealed and flushed at 1/16. State that does not fit stays on disk and is
     /// read back on demand.
     pub memory_budget_bytes: u64,
-    /// The time of day, for rows inserted without an event time (tests set a
-    /// `ManualClock`).
+    /// The time of day, for rows inserted without an event time and for streams' retention
+    /// (tests set a `ManualClock`).
     pub clock: Arc<dyn Clock>,
+    /// Size at which a log segment file rolls (256 MiB). Retention deletes whole segments,
+    /// so a stream's log outlives its retention by up to a segment per partition; tests set
+    /// a small one to see segments go.
+    pub segment_bytes_max: u64,
 }
 
 /// The default `memory_budget_bytes`: 256 MiB.
@@ -50,6 +56,7 @@ impl EngineConfig {
             durability: Durability::Fsync,
             memory_budget_bytes: MEMORY_BUDGET_DEFAULT,
             clock: Arc::new(SystemClock),
+            segment_bytes_max: SEGMENT_BYTES_MAX_DEFAULT,
         }
     }
 }
@@ -67,6 +74,7 @@ impl Engine {
             durability: config.durability,
             memory_budget_bytes: config.memory_budget_bytes,
             clock: config.clock.clone(),
+            segment_bytes_max: config.segment_bytes_max,
         })
         .await?;
         create_processing_log(&core).await?;
@@ -79,6 +87,7 @@ impl Engine {
         for query in &running {
             core.restart_query(query).await;
         }
+        core.start_retention();
         info!(data_dir = %config.data_dir.display(), "engine open");
         Ok(Arc::new(Engine {
             core: Arc::new(core),
@@ -90,8 +99,15 @@ impl Engine {
         Session::new(self.core.clone())
     }
 
-    /// Stops every persistent query after its current epoch. Queries stay `Running` in the
-    /// catalog and resume at the next open. Idempotent.
+    /// Runs a retention pass now, as the engine does every few minutes by itself: deletes
+    /// each stream's oldest log segments whose rows are all older than the stream's
+    /// `RETENTION_MS` by the engine's clock. Readers go on from the first row kept.
+    pub async fn enforce_retention(&self) -> EngineResult<RetentionReport> {
+        self.core.enforce_retention().await
+    }
+
+    /// Stops every persistent query after its current epoch, and the retention task.
+    /// Queries stay `Running` in the catalog and resume at the next open. Idempotent.
     pub async fn shutdown(&self) {
         self.core.shutdown().await;
     }

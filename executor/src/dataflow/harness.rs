@@ -68,6 +68,7 @@ pub fn source(declaration: &str) -> SourceDef {
         created_by: None,
         source_only: false,
         window: None,
+        retention_ms: None,
     }
 }
 

@@ -30,6 +30,8 @@ pub(crate) struct SourceSettings {
     pub source_only: bool,
     /// A windowed aggregation's result: keyed by window too.
     pub window: Option<WindowKind>,
+    /// A stream's retention (`RETENTION_MS`, `RETENTION`).
+    pub retention_ms: Option<u64>,
 }
 
 pub(crate) struct CatalogChange<'a> {
@@ -97,6 +99,7 @@ impl<'a> CatalogChange<'a> {
             created_by,
             source_only: settings.source_only,
             window: settings.window,
+            retention_ms: settings.retention_ms,
         };
         self.core.env.store.create_topic(
             &source.topic,

@@ -1,7 +1,7 @@
 //! The engine's core: what every statement runs against. It owns the store, the catalog and
 //! its planner, the running persistent queries, the writers' shared state (a source table's
-//! one writer, the round robin of keyless streams) and the clock, behind methods; statements
-//! never reach its fields.
+//! one writer, the round robin of keyless streams), the clock and the task that enforces
+//! streams' retention, behind methods; statements never reach its fields.
 //!
 //! Catalog changes are serialized by one lock, persisted before they become visible
 //! (`catalog_change.rs`), and create a source's storage before the catalog names it.
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use eddy_planner::{Catalog, QueryDef, SharedCatalog, SourceDef, SqlPlanner};
 use eddy_storage::{Durability, Keyspace, StateStore, Store, StoreConfig, Topic};
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -26,6 +27,7 @@ use crate::pull::provider::StoreProviders;
 use crate::runtime::QueryEnv;
 use crate::runtime::persistent;
 use crate::runtime::progress::{QueryProgress, RunningQuery, rows_processed};
+use crate::runtime::retention::{self, RetentionReport};
 use crate::state::operator_cache::CacheBudget;
 use crate::state::tables::{self, SourceTableWriter, recover_source_table};
 
@@ -39,6 +41,7 @@ pub(crate) struct CoreConfig<'a> {
     pub durability: Durability,
     pub memory_budget_bytes: u64,
     pub clock: Arc<dyn Clock>,
+    pub segment_bytes_max: u64,
 }
 
 /// A query as SHOW QUERIES reports it.
@@ -68,6 +71,8 @@ pub(crate) struct EngineCore {
     round_robin: Arc<RoundRobin>,
     /// One write lock per source table (by topic): a table's changelog has one writer.
     table_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Runs a retention pass now and then; stopped by `shutdown`.
+    retention_task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl EngineCore {
@@ -78,7 +83,7 @@ impl EngineCore {
             durability: config.durability,
             state_cache_bytes: config.memory_budget_bytes / 8 * 3,
             state_memtable_bytes: config.memory_budget_bytes / 16,
-            ..StoreConfig::default()
+            segment_bytes_max: config.segment_bytes_max,
         };
         let data_dir = config.data_dir.to_path_buf();
         let store = tokio::task::spawn_blocking(move || Store::open(&data_dir, store_config))
@@ -117,7 +122,20 @@ impl EngineCore {
             shutdown: CancellationToken::new(),
             round_robin: Arc::new(RoundRobin::default()),
             table_writers: Mutex::new(HashMap::new()),
+            retention_task: Mutex::new(None),
         })
+    }
+
+    /// Starts the task that runs a retention pass now and then; called once, when the engine
+    /// is open (a failed open leaves no task holding the store).
+    pub fn start_retention(&self) {
+        let task = retention::spawn_retention(self.env.clone(), self.shutdown.child_token());
+        *self.lock_retention_task() = Some(task);
+    }
+
+    /// Runs a retention pass now: deletes streams' log segments older than their retention.
+    pub async fn enforce_retention(&self) -> EngineResult<RetentionReport> {
+        retention::enforce_retention(&self.env).await
     }
 
     /// What a query's task needs of the engine.
@@ -266,7 +284,20 @@ impl EngineCore {
         rows_processed(self.state().as_ref(), id)
     }
 
-    /// Rows in a source's log (a stream's events, a table's changes), over all partitions.
+    /// Rows still in a source's log, over all partitions: those retention has not deleted.
+    pub fn log_rows_kept(&self, source: &SourceDef) -> u64 {
+        self.env.store.topic(&source.topic).map_or(0, |topic| {
+            (0..topic.partition_count())
+                .map(|partition| {
+                    let first = topic.first_offset(partition).0;
+                    topic.end_offset(partition).0.saturating_sub(first)
+                })
+                .sum()
+        })
+    }
+
+    /// Rows ever appended to a source's log (a stream's events, a table's changes), over all
+    /// partitions, including those retention deleted: what the offsets of its readers count.
     pub fn log_rows(&self, source: &SourceDef) -> u64 {
         self.env.store.topic(&source.topic).map_or(0, |topic| {
             (0..topic.partition_count())
@@ -279,6 +310,12 @@ impl EngineCore {
     /// catalog and resume at the next open. Idempotent.
     pub async fn shutdown(&self) {
         self.shutdown.cancel();
+        let retention_task = self.lock_retention_task().take();
+        if let Some(task) = retention_task
+            && let Err(error) = task.await
+        {
+            warn!(%error, "retention task ended abnormally");
+        }
         let running: Vec<RunningQuery> = std::mem::take(&mut *self.lock_running())
             .into_values()
             .collect();
@@ -295,6 +332,12 @@ impl EngineCore {
         self.running_queries
             .lock()
             .expect("query map lock is never poisoned: nothing panics while holding it")
+    }
+
+    fn lock_retention_task(&self) -> std::sync::MutexGuard<'_, Option<JoinHandle<()>>> {
+        self.retention_task
+            .lock()
+            .expect("retention task lock is never poisoned: nothing panics while holding it")
     }
 
     fn lock_stopped(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<QueryProgress>>> {

@@ -1,5 +1,6 @@
 //! Running queries: the persistent query's epoch loop and exactly-once writes, push query
-//! tasks, the pipelines both run, and what SHOW QUERIES reports of them.
+//! tasks, the pipelines both run, and what SHOW QUERIES reports of them; and the retention
+//! of streams' logs, which readers must expect (`retention.rs`).
 //!
 //! May use: `dataflow`, `sinks`, `state`, `input`, storage logs, tokio. Must not know: the
 //! engine core, statements or the session: what a query needs comes in a `QueryEnv`.
@@ -18,6 +19,7 @@ pub(crate) mod persistent;
 pub(crate) mod pipeline;
 pub(crate) mod progress;
 pub(crate) mod push;
+pub(crate) mod retention;
 
 /// What running a query needs of the engine: its store, catalog and planner, the memory
 /// operator state shares, and the clock.

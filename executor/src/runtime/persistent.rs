@@ -21,7 +21,8 @@
 //! writes waits for the write first.
 //!
 //! Never: append an epoch's output before its range is committed, or advance past rows that
-//! were not processed.
+//! were not processed (unless a stream's retention deleted them first: then the query goes
+//! on from the first kept row, with a warning).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -32,7 +33,7 @@ use eddy_planner::{PROCESSING_LOG, PersistentSink, QueryDef};
 use eddy_storage::{Offset, StateBatch, Store};
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info};
+use tracing::{debug, error, info, warn};
 
 use crate::background::run_in_background_if;
 use crate::clock::Clock;
@@ -246,6 +247,16 @@ impl Runner {
             }
             progress.active();
             input_grew.mark_seen();
+            for skipped in self.inputs.skip_deleted(&mut offsets) {
+                warn!(
+                    query_id = %self.writer.id,
+                    input = skipped.at.input,
+                    partition = skipped.at.partition,
+                    from = skipped.from.0,
+                    first_kept = skipped.first_kept.0,
+                    "retention deleted input rows the query had not read; going on from the first kept row"
+                );
+            }
             let targets: Vec<Offset> = self
                 .inputs
                 .end_offsets()

@@ -36,7 +36,13 @@ const RECORDED_PROPERTIES: &[&str] = &[
     "KEY_DELIMITER",
     "WRAP_SINGLE_VALUE",
 ];
-const EFFECTIVE_PROPERTIES: &[&str] = &["PARTITIONS", "TIMESTAMP", "TIMESTAMP_FORMAT"];
+const EFFECTIVE_PROPERTIES: &[&str] = &[
+    "PARTITIONS",
+    "RETENTION",
+    "RETENTION_MS",
+    "TIMESTAMP",
+    "TIMESTAMP_FORMAT",
+];
 
 pub async fn create_source(
     engine: &EngineCore,
@@ -49,7 +55,7 @@ pub async fn create_source(
         return Ok(created(kind));
     }
     let columns = declared_columns(change.catalog(), create)?;
-    let mut settings = parse_properties(&create.properties, &columns, None)?;
+    let mut settings = parse_properties(&create.properties, kind, &columns, None)?;
     settings.source_only = create.source_only;
     change.create_source(&create.name, kind, columns, settings, None)?;
     change.publish().await?;
@@ -74,6 +80,7 @@ pub async fn create_as_select(
         .await?;
     let mut settings = parse_properties(
         &create.properties,
+        kind,
         &planned.columns,
         Some(planned.input_partitions),
     )?;
@@ -370,6 +377,7 @@ fn invalid_definition(message: String) -> EngineError {
 
 fn parse_properties(
     properties: &[Property],
+    kind: SourceKind,
     columns: &[Column],
     default_partitions: Option<u32>,
 ) -> EngineResult<SourceSettings> {
@@ -410,6 +418,22 @@ fn parse_properties(
             "TIMESTAMP_FORMAT" => {
                 ChronoFormat::from_java(&text).map_err(invalid)?;
                 timestamp_format = Some(text.clone());
+            }
+            "RETENTION_MS" | "RETENTION" => {
+                if kind == SourceKind::Table {
+                    return Err(invalid(format!(
+                        "{name} applies to streams only: a table keeps the latest row of each key, however old"
+                    )));
+                }
+                if let Some(given) = ["RETENTION_MS", "RETENTION"]
+                    .into_iter()
+                    .find(|other| settings.recorded.contains_key(*other))
+                {
+                    return Err(invalid(format!(
+                        "{given} and {name} both set the retention; give one of them"
+                    )));
+                }
+                settings.retention_ms = Some(retention_ms(name, &text)?);
             }
             _ if RECORDED_PROPERTIES.contains(&name) => {}
             _ => {
@@ -456,6 +480,23 @@ fn parse_properties(
         }
     }
     Ok(settings)
+}
+
+/// The value of `RETENTION_MS` (milliseconds) or `RETENTION` (`'7 DAYS'`, as a WINDOW
+/// clause writes a duration), in milliseconds: at least 1, and no more than the clock counts.
+fn retention_ms(name: &str, text: &str) -> EngineResult<u64> {
+    let retention_ms = match name {
+        "RETENTION_MS" => text.parse::<u64>().ok(),
+        _ => eddy_parser::parse_duration_text(text)
+            .and_then(|duration| u64::try_from(duration.as_millis()).ok()),
+    };
+    let expected = match name {
+        "RETENTION_MS" => format!("a whole number of milliseconds from 1 to {}", i64::MAX),
+        _ => "a duration greater than 0 such as '7 DAYS' (units: MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)".to_string(),
+    };
+    retention_ms
+        .filter(|&retention_ms| (1..=i64::MAX as u64).contains(&retention_ms))
+        .ok_or_else(|| invalid(format!("{name} must be {expected}, not {text}")))
 }
 
 fn property_text(value: &PropertyValue) -> String {

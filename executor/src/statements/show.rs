@@ -262,7 +262,7 @@ fn row_count(engine: &EngineCore, source: &SourceDef) -> EngineResult<u64> {
     if source.is_table() {
         return tables::row_count(engine.state().as_ref(), source);
     }
-    Ok(engine.log_rows(source))
+    Ok(engine.log_rows_kept(source))
 }
 
 fn rows_output(schema: SchemaRef, columns: Vec<ArrayRef>) -> EngineResult<QueryOutput> {

@@ -3,13 +3,16 @@
 //! schema) and one directory of segment files per partition.
 //!
 //! Appends go through the store's committer thread (group commit); reads go straight to the
-//! partition's index, cache and files, and never wait behind an append.
+//! partition's index, cache and files, and never wait behind an append. Retention deletes a
+//! partition's oldest sealed segments once all their rows are older than a cutoff its caller
+//! gives (`Topic::delete_segments_before`: the store reads no clock).
 //!
 //! Never: accept a batch whose schema differs from the topic's, or show undurable rows.
 
 mod committer;
 mod frame;
 mod partition;
+mod retention_record;
 mod segment;
 mod topic_files;
 
@@ -33,6 +36,16 @@ use partition::{Partition, PartitionIdentity};
 /// A row's position in one partition log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Offset(pub u64);
+
+/// What one retention pass deleted from one partition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeletedSegments {
+    pub partition: u32,
+    pub segments: usize,
+    pub rows: u64,
+    /// The partition's first offset after the deletion: the first row kept.
+    pub first_offset: Offset,
+}
 
 /// When an append is acknowledged and its rows become visible.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -304,14 +317,53 @@ impl Topic {
         Ok(self.partition(partition)?.producer_epoch(producer_id))
     }
 
-    /// The durable end offset: one past the last row a reader can see. `Offset(0)` for a
-    /// partition that does not exist.
     /// The end offset of every partition, read at one moment: an append to several
     /// partitions (`append_partitions`) is in all of them or in none.
     pub fn end_offsets(&self) -> Vec<Offset> {
         Partition::end_offsets_together(&self.publication, &self.partitions)
     }
 
+    /// The first offset still in the log: 0 until retention deletes segments, then the first
+    /// row it kept. `Offset(0)` for a partition that does not exist.
+    pub fn first_offset(&self, partition: u32) -> Offset {
+        self.partitions
+            .get(partition as usize)
+            .map_or(Offset(0), |partition| partition.first_offset())
+    }
+
+    /// Retention, as Kafka's `retention.ms`: in each partition, deletes the sealed segments at
+    /// the start of the log (never the active one) whose rows all have a `time_column` value
+    /// (an Int64 column, such as epoch milliseconds) before `cutoff`, stopping at the first
+    /// segment that holds a later one. Their files are removed and the partition's first
+    /// offset moves up; offsets are never reused, and a producer's epochs in deleted segments
+    /// are remembered. Reads each sealed segment's times once, at the first pass that asks.
+    /// Returns what was deleted, for the partitions where something was.
+    pub fn delete_segments_before(
+        &self,
+        time_column: &str,
+        cutoff: i64,
+    ) -> Result<Vec<DeletedSegments>, StorageError> {
+        let time_column = self
+            .schema
+            .index_of(time_column)
+            .ok()
+            .filter(|&index| {
+                self.schema.field(index).data_type() == &arrow::datatypes::DataType::Int64
+            })
+            .ok_or_else(|| StorageError::InvalidTopic {
+                name: self.name.to_string(),
+                reason: format!("it has no Int64 column \"{time_column}\" to tell its rows' age"),
+            })?;
+        let mut deleted = Vec::new();
+        for partition in 0..self.partition_count() {
+            let target = self.partition(partition)?;
+            deleted.extend(target.delete_segments_before(time_column, cutoff)?);
+        }
+        Ok(deleted)
+    }
+
+    /// The durable end offset: one past the last row a reader can see. `Offset(0)` for a
+    /// partition that does not exist.
     pub fn end_offset(&self, partition: u32) -> Offset {
         self.partitions
             .get(partition as usize)

@@ -6,6 +6,11 @@
 //! a write or an fsync. Before both, the committer takes its topic's publication lock while it
 //! publishes, so that a reader of all the topic's ends sees a round's appends whole.
 //!
+//! Retention deletes whole sealed segments from the start of the log (never the active one),
+//! so the log's first offset moves up while offsets keep their rows; a read from below it
+//! starts at the first kept row. What the deleted segments leave behind (the new first
+//! offset, their producers' epochs) is recorded first (`retention_record.rs`).
+//!
 //! Never: let a reader see a frame before the committer has made it durable and published it.
 
 use std::collections::{HashMap, VecDeque};
@@ -15,17 +20,19 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
+use arrow::array::AsArray;
 use arrow::buffer::Buffer;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{Int64Type, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use tokio::sync::watch;
 use tracing::{debug, error, warn};
 
 use crate::error::StorageError;
-use crate::limits::{PARTITION_CACHE_BYTES_MAX, SEGMENT_EXTENSION_BYTES};
+use crate::limits::{PARTITION_CACHE_BYTES_MAX, RETENTION_READ_BYTES_MAX, SEGMENT_EXTENSION_BYTES};
 use crate::log::frame::{EncodedFrame, FRAME_HEADER_BYTES, FrameHeader, decode_body};
+use crate::log::retention_record::RetentionRecord;
 use crate::log::segment::{FrameEntry, parse_segment_file_name, scan_segment, segment_file_name};
-use crate::log::{Durability, Offset};
+use crate::log::{DeletedSegments, Durability, Offset};
 
 /// What every partition of a store shares: how to flush and when to roll.
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +79,9 @@ pub(crate) struct Partition {
     writer: Mutex<PartitionWriter>,
     log: RwLock<PartitionLog>,
     end_offset_sender: watch::Sender<Offset>,
+    /// Held by a retention pass throughout, so that two passes never read or delete the
+    /// same segments. Taken before `writer`.
+    retention_pass: Mutex<()>,
 }
 
 /// The durable, published state of the partition: what readers see.
@@ -89,11 +99,44 @@ struct SegmentIndex {
     /// old segments cost no file handle.
     file: Option<Arc<File>>,
     frames: Vec<FrameEntry>,
+    /// The largest time of the segment's rows, once a retention pass has read it (only
+    /// sealed segments are read, and they never change); not kept on disk: after a restart
+    /// the next pass reads the oldest segments again.
+    time_max: Option<SegmentTimeMax>,
+}
+
+/// The largest value of a time column in one segment (`i64::MIN` if it holds none).
+#[derive(Clone, Copy, Debug)]
+struct SegmentTimeMax {
+    time_column: usize,
+    time_max: i64,
 }
 
 impl SegmentIndex {
+    fn new(base_offset: u64, path: PathBuf, file: Option<Arc<File>>) -> Self {
+        SegmentIndex {
+            base_offset,
+            path,
+            file,
+            frames: Vec::new(),
+            time_max: None,
+        }
+    }
+
     fn size_bytes(&self) -> u64 {
         self.frames.last().map_or(0, FrameEntry::end_position_bytes)
+    }
+
+    fn time_max_of(&self, time_column: usize) -> Option<i64> {
+        self.time_max
+            .filter(|known| known.time_column == time_column)
+            .map(|known| known.time_max)
+    }
+
+    fn end_offset(&self) -> u64 {
+        self.frames
+            .last()
+            .map_or(self.base_offset, FrameEntry::end_offset)
     }
 }
 
@@ -105,6 +148,8 @@ struct PartitionWriter {
     created_segments: Vec<ActiveSegment>,
     /// The last epoch of each producer's tagged appends, written or pending.
     producer_epochs: HashMap<u64, u64>,
+    /// What retention deleted, as stored: its producers' epochs count as written.
+    retention: RetentionRecord,
     /// Set when a failed round could not be rolled back: the files no longer match the index,
     /// so the partition takes no more writes until the store is reopened (which recovers it).
     failed: bool,
@@ -203,6 +248,17 @@ impl BatchCache {
         self.memory_bytes = 0;
     }
 
+    /// Forgets the batches that end at or before `offset` (retention deleted them).
+    fn drop_before(&mut self, offset: u64) {
+        while let Some(first) = self.batches.front() {
+            if first.base_offset + first.batch.num_rows() as u64 > offset {
+                break;
+            }
+            self.memory_bytes -= first.memory_bytes;
+            self.batches.pop_front();
+        }
+    }
+
     /// Batches from `from` (below the end offset), or `None` if `from` is older than the cache.
     fn read(&self, from: u64, rows_max: usize) -> Option<Vec<(Offset, RecordBatch)>> {
         let first = self.batches.front()?;
@@ -289,6 +345,24 @@ pub(crate) fn sync_directory(directory: &Path) -> Result<(), StorageError> {
         .map_err(StorageError::io("sync directory", directory))
 }
 
+/// Replaces `directory/file_name` with `bytes` so that a crash leaves the old file or the
+/// new one, never a mix: written to `temporary_name`, fsynced, renamed, directory fsynced.
+pub(crate) fn replace_file_durably(
+    directory: &Path,
+    file_name: &str,
+    temporary_name: &str,
+    bytes: &[u8],
+) -> Result<(), StorageError> {
+    let temporary = directory.join(temporary_name);
+    let path = directory.join(file_name);
+    let mut file = File::create(&temporary).map_err(StorageError::io("create", &temporary))?;
+    std::io::Write::write_all(&mut file, bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(StorageError::io("write", &temporary))?;
+    std::fs::rename(&temporary, &path).map_err(StorageError::io("rename", &path))?;
+    sync_directory(directory)
+}
+
 fn open_segment_file(path: &Path, create: bool) -> Result<File, StorageError> {
     OpenOptions::new()
         .read(true)
@@ -302,6 +376,7 @@ fn open_segment_file(path: &Path, create: bool) -> Result<File, StorageError> {
 impl Partition {
     /// Opens the partition in `directory` (creating it if absent), rebuilding the offset index
     /// from the segment files and cutting off a torn or corrupt tail of the last segment.
+    /// Segments that retention recorded as deleted but a crash left behind are removed.
     pub(crate) fn open(
         identity: PartitionIdentity,
         directory: PathBuf,
@@ -310,12 +385,8 @@ impl Partition {
     ) -> Result<Self, StorageError> {
         std::fs::create_dir_all(&directory)
             .map_err(StorageError::io("create directory", &directory))?;
-        let mut base_offsets = list_segments(&directory)?;
-        if base_offsets.is_empty() {
-            open_segment_file(&directory.join(segment_file_name(0)), true)?;
-            sync_directory(&directory)?;
-            base_offsets.push(0);
-        }
+        let retention = RetentionRecord::load(&directory)?;
+        let base_offsets = kept_segments(&directory, &retention)?;
         let mut segments = Vec::with_capacity(base_offsets.len());
         let mut end_offset = None;
         let last_index = base_offsets.len() - 1;
@@ -332,15 +403,10 @@ impl Partition {
             }
             let is_last = index == last_index;
             let segment = recover_segment(&identity, path, base_offset, is_last)?;
-            end_offset = Some(
-                segment
-                    .frames
-                    .last()
-                    .map_or(base_offset, FrameEntry::end_offset),
-            );
+            end_offset = Some(segment.end_offset());
             segments.push(segment);
         }
-        // The loop ran at least once (`base_offsets` was made non-empty above), and
+        // The loop ran at least once (`kept_segments` is never empty), and
         // `recover_segment` keeps the last segment's file open.
         let end_offset = end_offset.expect("a partition has at least one segment");
         let last = segments
@@ -366,7 +432,8 @@ impl Partition {
             schema,
             settings,
             writer: Mutex::new(PartitionWriter {
-                producer_epochs: producer_epochs_of(&segments),
+                producer_epochs: producer_epochs_of(&retention, &segments),
+                retention,
                 active,
                 next_offset: end_offset,
                 pending: Vec::new(),
@@ -379,6 +446,7 @@ impl Partition {
                 cache: BatchCache::default(),
             }),
             end_offset_sender,
+            retention_pass: Mutex::new(()),
         })
     }
 
@@ -586,12 +654,11 @@ impl Partition {
                 if let Some(sealed) = log.segments.last_mut() {
                     sealed.file = None;
                 }
-                log.segments.push(SegmentIndex {
-                    base_offset: created.base_offset,
-                    path: created.path,
-                    file: Some(created.file),
-                    frames: Vec::new(),
-                });
+                log.segments.push(SegmentIndex::new(
+                    created.base_offset,
+                    created.path,
+                    Some(created.file),
+                ));
             }
             for frame in pending {
                 let segment = log
@@ -618,7 +685,8 @@ impl Partition {
 
     fn discard_locked(&self, writer: &mut PartitionWriter) {
         writer.pending.clear();
-        writer.producer_epochs = producer_epochs_of(&read_lock(&self.log).segments);
+        writer.producer_epochs =
+            producer_epochs_of(&writer.retention, &read_lock(&self.log).segments);
         let created_segments = std::mem::take(&mut writer.created_segments);
         let rollback = self.rollback_files(writer, created_segments);
         if let Err(error) = rollback {
@@ -668,26 +736,51 @@ impl Partition {
         if let Some(dropped) = self.identity.dropped_error() {
             return Err(dropped);
         }
-        let (from, disk_reads) = {
-            let log = read_lock(&self.log);
-            if from.0 >= log.end_offset {
-                return Ok(Vec::new());
+        // Bounded: the read is planned again only when retention moved the first offset past
+        // where the last plan started, and it never moves past the end offset.
+        loop {
+            let (start, disk_reads) = {
+                let log = read_lock(&self.log);
+                if from.0 >= log.end_offset {
+                    return Ok(Vec::new());
+                }
+                // The index is never empty; its first segment starts the log (it moves up
+                // only when retention deletes segments).
+                let start = from.0.max(log.segments[0].base_offset);
+                if let Some(batches) = log.cache.read(start, rows_max) {
+                    return Ok(batches);
+                }
+                (start, plan_disk_reads(&log.segments, start, rows_max))
+            };
+            match self.read_planned(start, &disk_reads) {
+                Err(error) if self.first_offset().0 > start => debug!(
+                    topic = %self.identity.topic,
+                    partition = self.identity.partition,
+                    %error,
+                    "retention deleted segments being read; reading from the first kept row"
+                ),
+                read => return read,
             }
-            // The index is never empty; its first segment starts the log (it moves up only
-            // when retention deletes segments).
-            let from = from.0.max(log.segments[0].base_offset);
-            if let Some(batches) = log.cache.read(from, rows_max) {
-                return Ok(batches);
-            }
-            (from, plan_disk_reads(&log.segments, from, rows_max))
-        };
+        }
+    }
+
+    fn read_planned(
+        &self,
+        start: u64,
+        disk_reads: &[DiskRead],
+    ) -> Result<Vec<(Offset, RecordBatch)>, StorageError> {
         let mut batches = Vec::new();
         for disk_read in disk_reads {
-            for (base_offset, batch) in self.read_frames(&disk_read)? {
-                batches.push(slice_from(base_offset, &batch, from));
+            for (base_offset, batch) in self.read_frames(disk_read)? {
+                batches.push(slice_from(base_offset, &batch, start));
             }
         }
         Ok(batches)
+    }
+
+    /// The offset of the first row still in the log: 0 until retention deletes segments.
+    pub(crate) fn first_offset(&self) -> Offset {
+        Offset(read_lock(&self.log).segments[0].base_offset)
     }
 
     /// Reads a run of adjacent frames of one segment with a single positioned read.
@@ -733,6 +826,138 @@ impl Partition {
         Ok(batches)
     }
 
+    /// Deletes the sealed segments at the start of the log whose rows all have a time (the
+    /// Int64 column `time_column`) before `cutoff`; see `Topic::delete_segments_before`.
+    pub(crate) fn delete_segments_before(
+        &self,
+        time_column: usize,
+        cutoff: i64,
+    ) -> Result<Option<DeletedSegments>, StorageError> {
+        let _pass = lock(&self.retention_pass);
+        if let Some(dropped) = self.identity.dropped_error() {
+            return Err(dropped);
+        }
+        let mut expired = 0;
+        while let Some(time_max) = self.sealed_segment_time_max(expired, time_column)? {
+            if time_max >= cutoff {
+                break;
+            }
+            expired += 1;
+        }
+        match expired {
+            0 => Ok(None),
+            _ => self.remove_expired_segments(time_column, cutoff),
+        }
+    }
+
+    /// The largest time in the segment at `index` of the index, read from its frames the
+    /// first time it is asked for; None if that segment is the active one (or absent).
+    fn sealed_segment_time_max(
+        &self,
+        index: usize,
+        time_column: usize,
+    ) -> Result<Option<i64>, StorageError> {
+        let (base_offset, runs) = {
+            let log = read_lock(&self.log);
+            let Some(segment) = log.segments[..log.segments.len() - 1].get(index) else {
+                return Ok(None);
+            };
+            if let Some(time_max) = segment.time_max_of(time_column) {
+                return Ok(Some(time_max));
+            }
+            (segment.base_offset, runs_of_frames(segment))
+        };
+        let mut time_max = i64::MIN;
+        for run in &runs {
+            for (_, batch) in self.read_frames(run)? {
+                let times = batch
+                    .column(time_column)
+                    .as_primitive_opt::<Int64Type>()
+                    .ok_or_else(|| StorageError::InvalidTopic {
+                        name: self.identity.topic.to_string(),
+                        reason: format!("column {time_column} holds no Int64 times"),
+                    })?;
+                if let Some(batch_max) = arrow::compute::max(times) {
+                    time_max = time_max.max(batch_max);
+                }
+            }
+        }
+        let mut log = write_lock(&self.log);
+        if let Some(segment) = log
+            .segments
+            .iter_mut()
+            .find(|segment| segment.base_offset == base_offset)
+        {
+            segment.time_max = Some(SegmentTimeMax {
+                time_column,
+                time_max,
+            });
+        }
+        Ok(Some(time_max))
+    }
+
+    /// Removes the oldest sealed segments whose times are known to be before `cutoff`:
+    /// records what they leave behind (the new first offset, their producers' epochs)
+    /// durably, drops them from the index (readers start after them from then on), and only
+    /// then deletes their files.
+    fn remove_expired_segments(
+        &self,
+        time_column: usize,
+        cutoff: i64,
+    ) -> Result<Option<DeletedSegments>, StorageError> {
+        let mut writer = lock(&self.writer);
+        self.check_writable(&writer)?;
+        let retention = {
+            let log = read_lock(&self.log);
+            let sealed = &log.segments[..log.segments.len() - 1];
+            let expired = sealed
+                .iter()
+                .take_while(|segment| {
+                    segment
+                        .time_max_of(time_column)
+                        .is_some_and(|time_max| time_max < cutoff)
+                })
+                .count();
+            if expired == 0 {
+                return Ok(None);
+            }
+            RetentionRecord {
+                first_offset: log.segments[expired].base_offset,
+                producer_epochs: producer_epochs_of(&writer.retention, &log.segments[..expired]),
+            }
+        };
+        retention.store(&self.directory)?;
+        let first_offset = retention.first_offset;
+        writer.retention = retention;
+        let removed: Vec<SegmentIndex> = {
+            let mut log = write_lock(&self.log);
+            let expired = log
+                .segments
+                .partition_point(|segment| segment.base_offset < first_offset);
+            log.cache.drop_before(first_offset);
+            log.segments.drain(..expired).collect()
+        };
+        drop(writer);
+        let Some(oldest) = removed.first() else {
+            return Ok(None);
+        };
+        let rows = first_offset - oldest.base_offset;
+        // Oldest first, so that a crash midway leaves a gapless log; the record already
+        // tells the next open to remove what is left.
+        for segment in &removed {
+            std::fs::remove_file(&segment.path)
+                .map_err(StorageError::io("remove segment", &segment.path))?;
+            debug!(path = %segment.path.display(), "segment deleted by retention");
+        }
+        sync_directory(&self.directory)?;
+        Ok(Some(DeletedSegments {
+            partition: self.identity.partition,
+            segments: removed.len(),
+            rows,
+            first_offset: Offset(first_offset),
+        }))
+    }
+
     /// Cuts the partition back so that `end` is its end offset. A batch straddling `end` is
     /// rewritten holding only its rows below `end`.
     pub(crate) fn truncate(&self, end: Offset) -> Result<(), StorageError> {
@@ -743,7 +968,15 @@ impl Partition {
                 .identity
                 .unavailable("cannot truncate while an append is in flight"));
         }
-        let end_offset = read_lock(&self.log).end_offset;
+        let (first_offset, end_offset) = {
+            let log = read_lock(&self.log);
+            (log.segments[0].base_offset, log.end_offset)
+        };
+        if end.0 < first_offset {
+            return Err(self
+                .identity
+                .unavailable("cannot truncate below the rows retention kept"));
+        }
         if end.0 > end_offset {
             return Err(StorageError::TruncateBeyondEnd {
                 topic: self.identity.topic.to_string(),
@@ -768,7 +1001,8 @@ impl Partition {
             None => Arc::new(open_segment_file(&cut.path, false)?),
         };
         let removed_paths = self.apply_cut(&mut writer, &cut, file.clone());
-        writer.producer_epochs = producer_epochs_of(&read_lock(&self.log).segments);
+        writer.producer_epochs =
+            producer_epochs_of(&writer.retention, &read_lock(&self.log).segments);
         if let Err(error) = self.cut_files(&cut, &file, &removed_paths) {
             writer.failed = true;
             return Err(error);
@@ -869,6 +1103,31 @@ struct Cut {
     straddling: Option<DiskRead>,
 }
 
+/// A sealed segment's frames as runs of at most `RETENTION_READ_BYTES_MAX` bytes (a larger
+/// frame alone), so that reading a whole segment holds one run in memory at a time.
+fn runs_of_frames(segment: &SegmentIndex) -> Vec<DiskRead> {
+    let mut runs: Vec<DiskRead> = Vec::new();
+    let mut run_bytes = 0;
+    for frame in &segment.frames {
+        let frame_bytes = frame.end_position_bytes() - frame.position_bytes;
+        match runs.last_mut() {
+            Some(run) if run_bytes + frame_bytes <= RETENTION_READ_BYTES_MAX => {
+                run.frames.push(*frame);
+                run_bytes += frame_bytes;
+            }
+            _ => {
+                runs.push(DiskRead {
+                    path: segment.path.clone(),
+                    file: segment.file.clone(),
+                    frames: vec![*frame],
+                });
+                run_bytes = frame_bytes;
+            }
+        }
+    }
+    runs
+}
+
 /// Frames to read for `from` onwards, up to about `rows_max` rows, grouped per segment.
 fn plan_disk_reads(segments: &[SegmentIndex], from: u64, rows_max: usize) -> Vec<DiskRead> {
     let first_segment = segments
@@ -910,8 +1169,11 @@ fn list_segments(directory: &Path) -> Result<Vec<u64>, StorageError> {
     let mut base_offsets = Vec::new();
     for entry in entries {
         let entry = entry.map_err(StorageError::io("list directory", directory))?;
-        match entry.file_name().to_str().and_then(parse_segment_file_name) {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_str();
+        match file_name.and_then(parse_segment_file_name) {
             Some(base_offset) => base_offsets.push(base_offset),
+            None if file_name.is_some_and(RetentionRecord::is_record_file) => {}
             None => warn!(path = %entry.path().display(), "ignoring a file that is not a segment"),
         }
     }
@@ -919,9 +1181,48 @@ fn list_segments(directory: &Path) -> Result<Vec<u64>, StorageError> {
     Ok(base_offsets)
 }
 
-/// The last epoch of each producer that tagged a frame in these segments.
-fn producer_epochs_of(segments: &[SegmentIndex]) -> HashMap<u64, u64> {
-    let mut epochs = HashMap::new();
+/// The segments of the partition in `directory` that retention kept (base offsets, in
+/// order, never empty). Those below the recorded first offset were deleted by a pass that a
+/// crash cut short: their files are removed now. A partition without segments starts one at
+/// its first offset, so offsets go on where the deleted ones ended.
+fn kept_segments(directory: &Path, retention: &RetentionRecord) -> Result<Vec<u64>, StorageError> {
+    let base_offsets = list_segments(directory)?;
+    let kept_from =
+        base_offsets.partition_point(|&base_offset| base_offset < retention.first_offset);
+    for &deleted in &base_offsets[..kept_from] {
+        let path = directory.join(segment_file_name(deleted));
+        warn!(path = %path.display(), "removing a segment retention deleted before a crash");
+        std::fs::remove_file(&path).map_err(StorageError::io("remove segment", &path))?;
+    }
+    let kept = base_offsets[kept_from..].to_vec();
+    match kept.first() {
+        Some(&first) if first != retention.first_offset => Err(StorageError::Corrupt {
+            path: directory.join(segment_file_name(first)),
+            position_bytes: 0,
+            reason: format!(
+                "the log starts at offset {first}, retention kept it from offset {}",
+                retention.first_offset
+            ),
+        }),
+        Some(_) => {
+            if kept_from > 0 {
+                sync_directory(directory)?;
+            }
+            Ok(kept)
+        }
+        None => {
+            let path = directory.join(segment_file_name(retention.first_offset));
+            open_segment_file(&path, true)?;
+            sync_directory(directory)?;
+            Ok(vec![retention.first_offset])
+        }
+    }
+}
+
+/// The last epoch of each producer that tagged a frame in these segments or in those
+/// retention deleted.
+fn producer_epochs_of(retention: &RetentionRecord, segments: &[SegmentIndex]) -> HashMap<u64, u64> {
+    let mut epochs = retention.producer_epochs.clone();
     for frame in segments.iter().flat_map(|segment| &segment.frames) {
         if !frame.producer.is_none() {
             let last = epochs.entry(frame.producer.producer_id).or_insert(0);
@@ -961,10 +1262,8 @@ fn recover_segment(
             .map_err(StorageError::io("truncate segment", &path))?;
     }
     Ok(SegmentIndex {
-        base_offset,
-        path,
-        file: is_last.then(|| Arc::new(file)),
         frames: scan.frames,
+        ..SegmentIndex::new(base_offset, path, is_last.then(|| Arc::new(file)))
     })
 }
 
@@ -1137,5 +1436,39 @@ pub(crate) mod tests {
             .expect("reads from the cache");
         assert_eq!((read[0].0, read[0].1.num_rows()), (Offset(999), 1));
         assert_eq!(partition.end_offset(), Offset(3000));
+    }
+
+    #[test]
+    fn a_read_planned_before_retention_deleted_its_segment_is_planned_again() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        // Each frame gets a segment of its own; the ids are the rows' times.
+        let partition = open_partition(directory.path(), 1);
+        for first in [0, 10, 20] {
+            append(&partition, first, 10);
+        }
+        // A reader behind the cached batches reads the files.
+        write_lock(&partition.log).cache.clear();
+        let plan = plan_disk_reads(&read_lock(&partition.log).segments, 0, 100);
+        let deleted = partition
+            .delete_segments_before(0, 15)
+            .expect("deletes")
+            .expect("the first segment is older");
+        assert_eq!((deleted.segments, deleted.first_offset), (1, Offset(10)));
+        assert!(
+            partition.read_planned(0, &plan).is_err(),
+            "the planned segment's file is gone"
+        );
+        assert!(
+            partition.first_offset().0 > 0,
+            "which is how `read` knows to plan again"
+        );
+        let read = partition.read(Offset(0), 100).expect("reads");
+        assert_eq!(read[0].0, Offset(10));
+        assert_eq!(
+            read.iter()
+                .map(|(_, batch)| batch.num_rows())
+                .sum::<usize>(),
+            20
+        );
     }
 }

@@ -7,8 +7,7 @@
 //!
 //! Never: trust the metadata file before its crc is checked (a bad file must not panic).
 
-use std::fs::File;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use arrow::datatypes::{DataType, SchemaRef};
@@ -18,7 +17,7 @@ use tracing::warn;
 
 use crate::error::StorageError;
 use crate::limits::{PARTITIONS_MAX, TOPIC_NAME_BYTES_MAX};
-use crate::log::partition::sync_directory;
+use crate::log::partition::{replace_file_durably, sync_directory};
 
 const METADATA_FILE_NAME: &str = "topic.meta";
 const METADATA_TEMPORARY_FILE_NAME: &str = "topic.meta.tmp";
@@ -105,15 +104,12 @@ impl TopicFiles {
     /// Writes the metadata file durably; from then on the topic exists.
     pub(crate) fn write_metadata(&self) -> Result<(), StorageError> {
         let bytes = encode_metadata(self.partition_count, &self.name, &self.schema)?;
-        let temporary = self.directory.join(METADATA_TEMPORARY_FILE_NAME);
-        let path = self.directory.join(METADATA_FILE_NAME);
-        let mut file =
-            File::create(&temporary).map_err(StorageError::io("create metadata", &temporary))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.sync_all())
-            .map_err(StorageError::io("write metadata", &temporary))?;
-        std::fs::rename(&temporary, &path).map_err(StorageError::io("rename metadata", &path))?;
-        sync_directory(&self.directory)?;
+        replace_file_durably(
+            &self.directory,
+            METADATA_FILE_NAME,
+            METADATA_TEMPORARY_FILE_NAME,
+            &bytes,
+        )?;
         if let Some(logs_directory) = self.directory.parent() {
             sync_directory(logs_directory)?;
         }
