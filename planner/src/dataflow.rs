@@ -24,7 +24,9 @@ use datafusion::execution::context::ExecutionProps;
 use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
 use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Aggregate, Expr, Filter, LogicalPlan, Projection, Unnest};
+use datafusion::logical_expr::{
+    Aggregate, Expr, ExprSchemable, Filter, LogicalPlan, Projection, Unnest,
+};
 use datafusion::optimizer::simplify_expressions::ExprSimplifier;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
@@ -111,6 +113,9 @@ pub struct AggregatePlan {
     /// A windowed aggregation's windows: each group is then a group key in one window, and
     /// the calls of `ksql_windowstart()`/`ksql_windowend()` answer the window's bounds.
     pub window: Option<WindowPlan>,
+    /// The time windows are computed on, compiled against the rows `input_steps` produce (a
+    /// BIGINT of epoch milliseconds or a TIMESTAMP column: a window TVF's); None: ROWTIME.
+    pub window_time: Option<Arc<dyn PhysicalExpr>>,
 }
 
 /// What a push or persistent query runs.
@@ -135,17 +140,48 @@ impl Dataflow {
         }
     }
 
-    /// The same aggregation over windows: a window clause belongs to a GROUP BY.
+    /// The same aggregation over windows of ROWTIME: a window clause belongs to a GROUP BY.
     pub fn with_window(self, window: WindowPlan) -> PlanResult<Dataflow> {
-        match self {
-            Dataflow::Aggregate(plan) => Ok(Dataflow::Aggregate(AggregatePlan {
-                window: Some(window),
-                ..plan
-            })),
-            Dataflow::Stateless(_) => Err(PlanError::invalid(
+        self.with_window_on(window, None)
+    }
+
+    /// The same aggregation over windows of `time_column` (a column of the aggregation's
+    /// input rows, BIGINT epoch milliseconds or TIMESTAMP), or of ROWTIME for None.
+    pub fn with_window_on(
+        self,
+        window: WindowPlan,
+        time_column: Option<&str>,
+    ) -> PlanResult<Dataflow> {
+        let Dataflow::Aggregate(plan) = self else {
+            return Err(PlanError::invalid(
                 "WINDOW clause requires a GROUP BY clause.",
-            )),
-        }
+            ));
+        };
+        let window_time = match time_column {
+            None => None,
+            Some(name) => {
+                let schema = DFSchema::try_from(plan.input_schema.as_ref().clone())?;
+                let column = Expr::Column(datafusion::common::Column::from_name(name));
+                let time_type = column.get_type(&schema)?;
+                if !matches!(
+                    time_type,
+                    arrow::datatypes::DataType::Int64 | arrow::datatypes::DataType::Timestamp(..)
+                ) {
+                    return Err(PlanError::TypeMismatch {
+                        message: format!(
+                            "a window's time column must be a BIGINT of epoch milliseconds or a TIMESTAMP, and \"{name}\" is {}",
+                            crate::types::type_name(&time_type)
+                        ),
+                    });
+                }
+                Some(compile(&column, &schema)?)
+            }
+        };
+        Ok(Dataflow::Aggregate(AggregatePlan {
+            window: Some(window),
+            window_time,
+            ..plan
+        }))
     }
 
     /// Makes the output these columns of the current output, in this order, under these
@@ -252,6 +288,7 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         output_steps,
         output_schema,
         window: None,
+        window_time: None,
     }))
 }
 

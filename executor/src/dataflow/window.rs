@@ -110,6 +110,8 @@ pub(crate) struct Windowing {
     plan: WindowPlan,
     size_ms: i64,
     advance_ms: i64,
+    /// What a late row's message calls its time: ROWTIME, or a window TVF's time column.
+    time_name: &'static str,
     stream_time: StreamTime,
     /// Every window starting at or before this has closed, and its state is deleted.
     closed_through: Option<i64>,
@@ -131,7 +133,11 @@ pub(crate) struct Assignment {
 }
 
 impl Windowing {
-    pub fn new(plan: WindowPlan, query_id: &str) -> EngineResult<Windowing> {
+    pub fn new(
+        plan: WindowPlan,
+        time_name: &'static str,
+        query_id: &str,
+    ) -> EngineResult<Windowing> {
         let (size_ms, advance_ms) = match plan.kind {
             WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
             WindowKind::Hopping {
@@ -148,6 +154,7 @@ impl Windowing {
             plan,
             size_ms,
             advance_ms,
+            time_name,
             stream_time: StreamTime::new(query_id),
             closed_through: None,
             recent: Vec::new(),
@@ -278,7 +285,8 @@ impl Windowing {
 
     fn late_reason(&self, rowtime: i64, start: i64, stream_time: i64) -> String {
         format!(
-            "late row: ROWTIME {rowtime} is past the grace period of its window [{start}, {}): the window closed at {}, and stream time is {stream_time}",
+            "late row: {} {rowtime} is past the grace period of its window [{start}, {}): the window closed at {}, and stream time is {stream_time}",
+            self.time_name,
             start.saturating_add(self.size_ms),
             self.close_time(start)
         )
@@ -314,7 +322,7 @@ mod tests {
             emit_final: false,
             idle_timeout_ms: None,
         };
-        let mut windowing = Windowing::new(plan, "test").expect("a time window");
+        let mut windowing = Windowing::new(plan, "ROWTIME", "test").expect("a time window");
         windowing.stream_time.loaded = true;
         windowing
     }

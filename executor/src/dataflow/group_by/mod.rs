@@ -43,7 +43,7 @@ use self::sessions::Sessions;
 
 mod sessions;
 use crate::dataflow::{BadRows, EpochContext, Operator};
-use crate::error::{EngineError, EngineResult};
+use crate::error::{DataError, EngineError, EngineResult};
 use crate::row_codec::{decode_keys, encode_keys};
 use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::{CacheBudget, OperatorCache};
@@ -117,6 +117,8 @@ struct Pending {
 
 /// What a session aggregation keeps of a batch's rows until the epoch ends.
 struct SessionRows {
+    /// Each row's time in its sessions: its rowtime, or a window TVF's time column.
+    times: Int64Array,
     stream_times: Vec<i64>,
     sources: UInt32Array,
     input: Changes,
@@ -147,13 +149,22 @@ impl GroupBy {
         budget: Arc<CacheBudget>,
     ) -> EngineResult<Self> {
         let group_count = plan.group_exprs.len();
+        // What a late row's message calls its time.
+        let time_name = match plan.window_time {
+            Some(_) => "time",
+            None => "ROWTIME",
+        };
         let windows = match plan.window {
             None => None,
             Some(window) => Some(match window.kind {
-                WindowKind::Session { gap_ms } => {
-                    Windows::Session(Sessions::new(gap_ms, window, query_id, budget.clone()))
-                }
-                _ => Windows::Time(Windowing::new(window, query_id)?),
+                WindowKind::Session { gap_ms } => Windows::Session(Sessions::new(
+                    gap_ms,
+                    window,
+                    time_name,
+                    query_id,
+                    budget.clone(),
+                )),
+                _ => Windows::Time(Windowing::new(window, time_name, query_id)?),
             }),
         };
         let window_field = match windows {
@@ -233,6 +244,7 @@ impl GroupBy {
             return Ok(());
         }
         let sources = provenance.into_indices(rows.num_rows());
+        let mut untimed = Vec::new();
         let keys = self
             .plan
             .group_exprs
@@ -245,9 +257,32 @@ impl GroupBy {
             .zip(&self.specs)
             .map(|(&call, spec)| value_column(&self.plan.aggregates[call], spec.function, &rows))
             .collect::<EngineResult<Vec<_>>>()?;
+        // Over windows on a column (a window TVF's), each row's time is that column's, in
+        // epoch milliseconds; a row without one is set aside.
+        let window_times = self
+            .plan
+            .window_time
+            .as_ref()
+            .map(|expr| epoch_millis(evaluate_column(expr.as_ref(), &rows)?))
+            .transpose()?;
         let keyed = null_free_rows(&keys);
+        let timed = match (&window_times, &keyed) {
+            (Some(times), _) if times.null_count() > 0 => {
+                let mut keep = Vec::with_capacity(times.len());
+                for row in 0..times.len() {
+                    let has_key = keyed.as_ref().is_none_or(|mask| mask.value(row));
+                    if has_key && times.is_null(row) {
+                        let input_row = sources.value(row) as usize;
+                        untimed.push(input_row);
+                    }
+                    keep.push(Some(has_key && times.is_valid(row)));
+                }
+                Some(arrow::array::BooleanArray::from(keep))
+            }
+            _ => keyed,
+        };
         let keep = |array: &ArrayRef| -> EngineResult<ArrayRef> {
-            Ok(match &keyed {
+            Ok(match &timed {
                 Some(mask) => filter(array, mask)?,
                 None => array.clone(),
             })
@@ -261,15 +296,22 @@ impl GroupBy {
         let sources = keep(&sources)?;
         let sources = sources.as_primitive::<arrow::datatypes::UInt32Type>();
         if sources.is_empty() {
+            set_aside_untimed(&untimed, changes, bad_rows);
             return Ok(());
         }
         let rowtimes = take(changes.rowtimes(), sources, None)?
             .as_primitive::<Int64Type>()
             .clone();
+        let window_times = match window_times {
+            Some(times) => keep(&(Arc::new(times) as ArrayRef))?
+                .as_primitive::<Int64Type>()
+                .clone(),
+            None => rowtimes.clone(),
+        };
         let (keys, args, sources, rowtimes, assignment) = match &self.windows {
             None | Some(Windows::Session(_)) => (keys, args, sources.clone(), rowtimes, None),
             Some(Windows::Time(windowing)) => {
-                let assignment = windowing.assign(rowtimes.values());
+                let assignment = windowing.assign(window_times.values());
                 let pairs = &assignment.rows;
                 let mut windowed_keys: Vec<ArrayRef> = vec![Arc::new(assignment.starts.clone())];
                 for key in &keys {
@@ -333,8 +375,9 @@ impl GroupBy {
             .collect();
         let (session_rows, session_stream_time) = match &self.windows {
             Some(Windows::Session(sessions)) => {
-                let (stream_times, stream_time) = sessions.stream_times(rowtimes.values());
+                let (stream_times, stream_time) = sessions.stream_times(window_times.values());
                 let rows = SessionRows {
+                    times: window_times,
                     stream_times,
                     sources: sources.clone(),
                     input: changes.clone(),
@@ -363,6 +406,7 @@ impl GroupBy {
             }
             _ => {}
         }
+        set_aside_untimed(&untimed, changes, bad_rows);
         Ok(())
     }
 
@@ -796,6 +840,31 @@ fn int64_column(batch: &RecordBatch, name: &str) -> EngineResult<Int64Array> {
         .ok_or_else(|| EngineError::Internal(format!("input rows lack {name}")))
 }
 
+/// Input rows whose window time is NULL, into the processing log: no window can take them.
+fn set_aside_untimed(rows: &[usize], changes: &Changes, bad_rows: &mut BadRows) {
+    for &row in rows {
+        bad_rows.push(
+            changes.row(row).rows(),
+            &DataError::NullNotAllowed("the window's time column is NULL".into()).into(),
+        );
+    }
+}
+
+/// A window's time column as epoch milliseconds: BIGINT as it is, a TIMESTAMP of any unit
+/// converted.
+fn epoch_millis(times: ArrayRef) -> EngineResult<Int64Array> {
+    let millis = match times.data_type() {
+        DataType::Timestamp(_, zone) => cast(
+            &times,
+            &DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, zone.clone()),
+        )?,
+        _ => times,
+    };
+    Ok(cast(&millis, &DataType::Int64)?
+        .as_primitive::<Int64Type>()
+        .clone())
+}
+
 /// A mask of the rows whose every key column is set; None when all are.
 fn null_free_rows(keys: &[ArrayRef]) -> Option<arrow::array::BooleanArray> {
     if keys.iter().all(|key| key.null_count() == 0) {
@@ -943,6 +1012,65 @@ mod tests {
         fn commit(&self, batch: StateBatch) -> Result<(), eddy_storage::StorageError> {
             self.store.commit(batch)
         }
+    }
+
+    /// Windows on a column (a window TVF's) take each row's time from it, not from its
+    /// rowtime; a row whose time is NULL is set aside, and the window's row keeps the
+    /// latest rowtime.
+    #[tokio::test]
+    async fn windows_on_a_time_column_take_each_rows_time_from_it() {
+        let events = source("stream events (id BIGINT, g BIGINT, at BIGINT)");
+        let sql = "SELECT g, COUNT(*) AS n FROM events \
+                   WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 0 SECONDS) GROUP BY g";
+        let Dataflow::Aggregate(plan) =
+            crate::dataflow::harness::table_dataflow(std::slice::from_ref(&events), sql).await
+        else {
+            panic!("an aggregate");
+        };
+        let window = plan.window.expect("windowed");
+        let Dataflow::Aggregate(plan) = Dataflow::Aggregate(plan)
+            .with_window_on(window, Some("at"))
+            .expect("a BIGINT time column")
+        else {
+            panic!("an aggregate");
+        };
+        let mut group_by = GroupBy::new(plan, "test", true, Arc::new(CacheBudget::new(1 << 20)))
+            .expect("a GROUP BY");
+        let state = MemoryStateStore::default();
+        let (output, _, bad_rows) = crate::dataflow::harness::in_epoch(&state, |cx| {
+            let batch = changes(
+                &events,
+                &[
+                    "+ 1 7 3 @100",
+                    "+ 2 7 15 @90",
+                    "+ 3 7 NULL @95",
+                    "+ 4 7 4 @80",
+                ],
+            );
+            let mut output = Vec::new();
+            group_by.apply(0, batch, &mut output, cx).expect("applies");
+            group_by.end_epoch(&mut output, cx).expect("ends");
+            output
+        });
+        // Window [0, 10) closed at time 15, before the row at time 4 came: it is late.
+        assert_eq!(
+            crate::dataflow::harness::text_of(&output),
+            ["+ 7 1 0 10", "+ 7 1 10 20"]
+        );
+        assert_eq!(
+            output[0].rowtimes().values(),
+            &[100, 90],
+            "each window's row keeps its latest rowtime"
+        );
+        assert_eq!(bad_rows.messages().len(), 2, "{:?}", bad_rows.messages());
+        assert!(
+            bad_rows
+                .messages()
+                .iter()
+                .any(|message| message == "the window's time column is NULL"),
+            "{:?}",
+            bad_rows.messages()
+        );
     }
 
     #[tokio::test]

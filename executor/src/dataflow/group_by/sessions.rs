@@ -40,6 +40,8 @@ pub(crate) struct Sessions {
     gap_ms: i64,
     grace_ms: i64,
     emit_final: bool,
+    /// What a late row's message calls its time: ROWTIME, or a window TVF's time column.
+    time_name: &'static str,
     stream_time: StreamTime,
     /// One entry per live session, keyed by (end, group key): which sessions close next.
     closes: OperatorCache,
@@ -50,10 +52,12 @@ pub(crate) struct Sessions {
 }
 
 impl Sessions {
-    /// Sessions `gap_ms` apart, closing as `plan` says.
+    /// Sessions `gap_ms` apart, closing as `plan` says; a late row's message calls its time
+    /// `time_name`.
     pub fn new(
         gap_ms: i64,
         plan: WindowPlan,
+        time_name: &'static str,
         query_id: &str,
         budget: Arc<CacheBudget>,
     ) -> Sessions {
@@ -61,6 +65,7 @@ impl Sessions {
             gap_ms,
             grace_ms: plan.grace_ms,
             emit_final: plan.emit_final,
+            time_name,
             stream_time: StreamTime::new(query_id),
             closes: OperatorCache::new(
                 OperatorStateKeys::KEYSPACE,
@@ -185,6 +190,7 @@ impl GroupBy {
         };
         sessions.load(state)?;
         let (gap, grace, emit_final) = (sessions.gap_ms, sessions.grace_ms, sessions.emit_final);
+        let time_name = sessions.time_name;
         let final_stream_time = sessions.stream_time.get();
         // The keys the epoch's rows touched come first; the keys of sessions that closed
         // since the last epoch follow.
@@ -256,6 +262,7 @@ impl GroupBy {
                 let taken = pending.session_rows.as_ref().ok_or_else(|| {
                     EngineError::Internal("a session aggregation's rows lack stream times".into())
                 })?;
+                let time = taken.times.value(row);
                 let rowtime = pending.rowtimes.value(row);
                 let stream_time = taken.stream_times[row];
                 // Sessions that ended before this have closed by this row's stream time.
@@ -265,24 +272,24 @@ impl GroupBy {
                         let session = &set[index];
                         session.alive
                             && session.end >= closed_before
-                            && session.end >= rowtime.saturating_sub(gap)
-                            && session.start <= rowtime.saturating_add(gap)
+                            && session.end >= time.saturating_sub(gap)
+                            && session.start <= time.saturating_add(gap)
                     })
                     .collect();
                 let start = merging
                     .iter()
                     .map(|&index| set[index].start)
-                    .fold(rowtime, i64::min);
+                    .fold(time, i64::min);
                 let end = merging
                     .iter()
                     .map(|&index| set[index].end)
-                    .fold(rowtime, i64::max);
+                    .fold(time, i64::max);
                 if end < closed_before {
                     let input_row = taken.sources.value(row) as usize;
                     bad_rows.push(
                         taken.input.row(input_row).rows(),
                         &late_error(format!(
-                            "late row: ROWTIME {rowtime} is past the grace period of its session: a session ending at {end} closed once stream time passed {}, and stream time is {stream_time}",
+                            "late row: {time_name} {time} is past the grace period of its session: a session ending at {end} closed once stream time passed {}, and stream time is {stream_time}",
                             end.saturating_add(gap).saturating_add(grace)
                         )),
                     );
