@@ -12,7 +12,8 @@
 //!   collects its first n rows; `-- @await-push` waits for them and prints them as `+`
 //!   lines (sorted, since row order across keys and partitions is not defined);
 //! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
-//!   n rows (persistent queries are asynchronous);
+//!   n rows (persistent queries are asynchronous); `-- @wait-count <source> <n>` until it
+//!   holds exactly n (a table that rows leave);
 //! - `-- @settle`: polls SHOW QUERIES until every running query has processed all of its
 //!   input (lag 0), so tables derived by persistent queries are up to date;
 //! - `-- @manual-clock <ms>`: restarts the engine on a clock that reads `<ms>` and stands
@@ -93,6 +94,7 @@ sql_scripts!(
     source_only,
     table,
     table_dml,
+    temporal_filters,
     types,
     windows
 );
@@ -288,10 +290,18 @@ impl Runner {
             }
             ["@await-push", ..] => self.await_push().await,
             ["@wait-rows", stream, rows] => {
-                let rows = rows
+                let rows: u64 = rows
                     .parse()
                     .unwrap_or_else(|_| panic!("bad row count in {comment}"));
-                self.wait_rows(stream, rows).await;
+                self.wait_rows(stream, |count| count >= rows, &format!("at least {rows}"))
+                    .await;
+            }
+            ["@wait-count", source, rows] => {
+                let rows: u64 = rows
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad row count in {comment}"));
+                self.wait_rows(source, |count| count == rows, &format!("exactly {rows}"))
+                    .await;
             }
             ["@settle"] => self.settle().await,
             ["@manual-clock", now_ms] => {
@@ -422,7 +432,7 @@ impl Runner {
         }
     }
 
-    async fn wait_rows(&mut self, stream: &str, rows_expected: u64) {
+    async fn wait_rows(&mut self, stream: &str, done: impl Fn(u64) -> bool, expected: &str) {
         let sql = format!("SELECT COUNT(*) FROM {stream}");
         let deadline = tokio::time::Instant::now() + WAIT_MAX;
         loop {
@@ -437,12 +447,12 @@ impl Runner {
             let Some(count) = count else {
                 panic!("`{sql}` did not return a count: {replies:?}");
             };
-            if count >= rows_expected {
+            if done(count) {
                 return;
             }
             assert!(
                 tokio::time::Instant::now() < deadline,
-                "{stream} holds {count} of {rows_expected} rows after {WAIT_MAX:?}"
+                "{stream} holds {count} rows, not {expected}, after {WAIT_MAX:?}"
             );
             tokio::time::sleep(POLL_INTERVAL).await;
         }

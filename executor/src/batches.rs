@@ -9,9 +9,10 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
+use arrow::array::AsArray;
 use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, UInt32Array};
 use arrow::compute::take_record_batch;
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::fmt_sql;
@@ -111,6 +112,21 @@ pub fn partition_by_key(
         }
     }
     Ok(routed)
+}
+
+/// A time column as epoch milliseconds: a BIGINT as it is, a TIMESTAMP of any unit
+/// converted (a window's time column, a temporal filter's).
+pub fn epoch_millis(times: ArrayRef) -> EngineResult<Int64Array> {
+    let millis = match times.data_type() {
+        DataType::Timestamp(_, zone) => arrow::compute::cast(
+            &times,
+            &DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, zone.clone()),
+        )?,
+        _ => times,
+    };
+    Ok(arrow::compute::cast(&millis, &DataType::Int64)?
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .clone())
 }
 
 #[cfg(test)]

@@ -34,6 +34,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::error::{PlanError, PlanResult};
 use crate::sql::session_options;
+use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
 
 /// One operator of a stateless dataflow.
@@ -75,6 +76,8 @@ pub struct StatelessPlan {
     pub output_schema: SchemaRef,
     /// `LIMIT n` of a push query.
     pub limit: Option<usize>,
+    /// A temporal filter (`ROWTIME > NOW() - ..`), applied to the source's rows first.
+    pub temporal_filter: Option<TemporalFilter>,
 }
 
 /// One aggregate function call of an aggregation.
@@ -116,6 +119,8 @@ pub struct AggregatePlan {
     /// The time windows are computed on, compiled against the rows `input_steps` produce (a
     /// BIGINT of epoch milliseconds or a TIMESTAMP column: a window TVF's); None: ROWTIME.
     pub window_time: Option<Arc<dyn PhysicalExpr>>,
+    /// A temporal filter (`ROWTIME > NOW() - ..`), applied to the source's rows first.
+    pub temporal_filter: Option<TemporalFilter>,
 }
 
 /// What a push or persistent query runs.
@@ -137,6 +142,22 @@ impl Dataflow {
         match self {
             Dataflow::Stateless(plan) => &plan.output_schema,
             Dataflow::Aggregate(plan) => &plan.output_schema,
+        }
+    }
+
+    /// The same dataflow with a temporal filter on its source's rows.
+    pub fn with_temporal_filter(mut self, filter: TemporalFilter) -> Dataflow {
+        match &mut self {
+            Dataflow::Stateless(plan) => plan.temporal_filter = Some(filter),
+            Dataflow::Aggregate(plan) => plan.temporal_filter = Some(filter),
+        }
+        self
+    }
+
+    pub fn temporal_filter(&self) -> Option<&TemporalFilter> {
+        match self {
+            Dataflow::Stateless(plan) => plan.temporal_filter.as_ref(),
+            Dataflow::Aggregate(plan) => plan.temporal_filter.as_ref(),
         }
     }
 
@@ -289,6 +310,7 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         output_schema,
         window: None,
         window_time: None,
+        temporal_filter: None,
     }))
 }
 
@@ -421,6 +443,7 @@ pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
         steps,
         output_schema,
         limit,
+        temporal_filter: None,
     })
 }
 

@@ -25,6 +25,7 @@ mod result_key;
 mod scalar;
 pub mod select;
 pub mod sql;
+pub mod temporal;
 mod type_planner;
 pub mod types;
 pub mod window;
@@ -42,6 +43,7 @@ pub use dataflow::{
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner};
+pub use temporal::TemporalFilter;
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};
 pub use window::{WINDOW_END, WINDOW_START, WindowBound, WindowKind, WindowPlan};

@@ -12,17 +12,20 @@
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::DFSchema;
+use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::LogicalPlan;
 use eddy_parser::sqlparser::ast::{GroupByExpr, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
-use crate::dataflow::{Dataflow, StatelessPlan, lower};
+use crate::dataflow::{Dataflow, StatelessPlan, compile, lower};
 use crate::error::{PlanError, PlanResult, plural};
 use crate::projection::single_input;
 use crate::result_key::{PartitionBy, ResultLayout, stream_layout, table_layout};
 use crate::sql::SqlPlanner;
+use crate::temporal::{self, TemporalFilter};
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 use crate::window::{self, WindowKind, WindowPlan};
 
@@ -97,6 +100,11 @@ impl SqlPlanner {
                 "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
             ));
         }
+        if select.emit.is_some() && temporal::uses_clock(&select.query) {
+            return Err(PlanError::unsupported(
+                "NOW() in a push query (a temporal filter runs in persistent queries: CREATE TABLE .. AS SELECT)",
+            ));
+        }
         if select.window.is_none() {
             return self.plan_query(&select.query).await;
         }
@@ -148,6 +156,7 @@ impl SqlPlanner {
                 Some(PartitionBy::prepare(exprs, &mut query, qualifier, &input)?)
             }
         };
+        let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         let window = match &select.window {
             Some(spec) => {
                 check_windowed_input(&input)?;
@@ -161,6 +170,18 @@ impl SqlPlanner {
         let mut dataflow = lower(&plan)?;
         if let Some(window) = window {
             dataflow = dataflow.with_window(window)?;
+        }
+        if let Some(filter) = self.temporal_filter(&query, &input, &clock_comparisons)? {
+            let sink_kind = match sink {
+                PersistentSink::Create(kind, _) => kind,
+                PersistentSink::InsertInto(target) => target.kind,
+            };
+            if filter.expires_rows() && sink_kind == SourceKind::Stream {
+                return Err(PlanError::invalid(
+                    "a temporal filter with a lower bound on time (time > NOW() - ..) takes rows out of its result as the clock passes them, so its result is a table: aggregate (GROUP BY) or read a table, with CREATE TABLE .. AS SELECT",
+                ));
+            }
+            dataflow = dataflow.with_temporal_filter(filter);
         }
         let sink_kind = match sink {
             PersistentSink::Create(kind, _) => kind,
@@ -222,6 +243,39 @@ impl SqlPlanner {
         let plan = self.plan_select(select).await?;
         check_insert_schema(&Arc::new(plan.schema().as_arrow().clone()), target)?;
         Ok(plan)
+    }
+
+    /// The temporal filter of a persistent query over `input`: its row expression compiled
+    /// against the source's rows, as the query names the source.
+    fn temporal_filter(
+        &self,
+        query: &eddy_parser::sqlparser::ast::Query,
+        input: &SourceDef,
+        comparisons: &[temporal::ClockComparison],
+    ) -> PlanResult<Option<TemporalFilter>> {
+        if comparisons.is_empty() {
+            return Ok(None);
+        }
+        let qualifier = single_input(query, &self.read_catalog())
+            .map(|(qualifier, _)| qualifier.value)
+            .unwrap_or_else(|| input.name.clone());
+        let schema = DFSchema::try_from_qualified_schema(
+            qualifier.as_str(),
+            input.queryable_schema().as_ref(),
+        )?;
+        temporal::temporal_filter(comparisons, &schema, |row, schema| {
+            let expr = self.state().create_logical_expr(&row.to_string(), schema)?;
+            let time_type = expr.get_type(schema)?;
+            if !matches!(time_type, DataType::Int64 | DataType::Timestamp(..)) {
+                return Err(PlanError::TypeMismatch {
+                    message: format!(
+                        "a temporal filter compares NOW() with a time: a BIGINT of epoch milliseconds (as ROWTIME) or a TIMESTAMP, and {row} is {}",
+                        type_name(&time_type)
+                    ),
+                });
+            }
+            compile(&expr, schema)
+        })
     }
 
     fn single_input(&self, inputs: &[String]) -> PlanResult<SourceDef> {

@@ -74,6 +74,9 @@ impl StateStore for MemoryStateStore {
     }
 
     fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        if from >= to {
+            return Box::new(std::iter::empty());
+        }
         let pairs: Vec<KeyValue> = self
             .lock()
             .pairs

@@ -140,7 +140,8 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     -> Result<Vec<KeyValue>, StorageError>;
     /// The pairs whose key starts with `prefix`, one at a time: for scans too large to hold.
     fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter;
-    /// The pairs whose key is at least `from` and below `to`, one at a time, in key order.
+    /// The pairs whose key is at least `from` and below `to`, one at a time, in key order;
+    /// none when `from` is not below `to`.
     fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter;
     /// How many keys start with `prefix`, without holding them in memory.
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError>;
@@ -278,6 +279,9 @@ impl StateStore for FjallStateStore {
     }
 
     fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        if from >= to {
+            return Box::new(std::iter::empty());
+        }
         let pairs = self
             .snapshot()
             .range(self.keyspace(keyspace), from.to_vec()..to.to_vec());

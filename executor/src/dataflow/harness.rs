@@ -262,7 +262,18 @@ pub fn run_epoch(
     state: &dyn StateStore,
     batches: &[Changes],
 ) -> (Vec<Changes>, StateBatch) {
+    run_epoch_at(operators, state, batches, 0)
+}
+
+/// `run_epoch` with the clock reading `now_ms` for the epoch.
+pub fn run_epoch_at(
+    operators: &mut [&mut dyn Operator],
+    state: &dyn StateStore,
+    batches: &[Changes],
+    now_ms: i64,
+) -> (Vec<Changes>, StateBatch) {
     let (output, state_changes, _) = in_epoch(state, |cx| {
+        cx.now_ms = now_ms;
         let mut flowing = batches.to_vec();
         for operator in operators.iter_mut() {
             let mut output = Vec::new();
@@ -292,6 +303,7 @@ pub fn in_epoch<R>(
         state_changes: &mut state_changes,
         bad_rows: &mut bad_rows,
         input_partition: 0,
+        now_ms: 0,
     };
     let result = work(&mut cx);
     (result, state_changes, bad_rows)

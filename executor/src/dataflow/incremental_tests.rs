@@ -13,11 +13,13 @@ use eddy_planner::{AggregatePlan, Dataflow, SourceDef};
 use eddy_storage::{MemoryStateStore, StateBatch, StateStore};
 
 use crate::changes::Changes;
+use crate::dataflow::Operator;
 use crate::dataflow::group_by::GroupBy;
 use crate::dataflow::harness::{
-    batch_answer, changes, dataflow, run_epoch, source, table_dataflow, text_of,
+    batch_answer, changes, dataflow, run_epoch_at, source, table_dataflow, text_of,
 };
 use crate::dataflow::steps::Steps;
+use crate::dataflow::temporal_filter::TemporalFilterOperator;
 use crate::state::operator_cache::CacheBudget;
 
 /// Aggregations over a table (rows come and go, with −/+ pairs for updates).
@@ -148,6 +150,28 @@ fn run_incrementally(
     history: &[Vec<String>],
 ) -> (Vec<Changes>, usize) {
     let append_only = !items.is_table();
+    // A cache of one byte is trimmed after every epoch: states are read back from the store.
+    let budget = *random.choice(&[1, 1 << 20]).expect("a budget");
+    let make = || -> Vec<Box<dyn Operator>> {
+        let (group_by, steps) = operators(plan, append_only, budget);
+        vec![Box::new(group_by), Box::new(steps)]
+    };
+    let (appended, crashes, _) = run_operators(random, items, &make, history, 0, |_| 0);
+    (appended, crashes)
+}
+
+/// Runs `history` through the operators `make` builds (again after each crash) in random
+/// epochs, then `clock_epochs` more without input, the clock reading `clock(epoch number)`
+/// in each, with commits in flight and crashes: what was appended, how many crashes, and
+/// how many epochs ran.
+fn run_operators(
+    random: &mut fastrand::Rng,
+    items: &SourceDef,
+    make: &dyn Fn() -> Vec<Box<dyn Operator>>,
+    history: &[Vec<String>],
+    mut clock_epochs: usize,
+    mut clock: impl FnMut(usize) -> i64,
+) -> (Vec<Changes>, usize, usize) {
     let mut unread: VecDeque<Changes> = history
         .iter()
         .map(|lines| {
@@ -156,17 +180,25 @@ fn run_incrementally(
         })
         .collect();
     let state = MemoryStateStore::default();
-    // A cache of one byte is trimmed after every epoch: states are read back from the store.
-    let budget = *random.choice(&[1, 1 << 20]).expect("a budget");
-    let (mut group_by, mut steps) = operators(plan, append_only, budget);
+    let mut running = make();
     let mut appended: Vec<Changes> = Vec::new();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut crashes = 0;
-    while !unread.is_empty() {
-        let input: Vec<Changes> = (0..random.usize(1..4))
+    let mut epochs = 0;
+    while !unread.is_empty() || clock_epochs > 0 {
+        if unread.is_empty() {
+            clock_epochs -= 1;
+        }
+        // Some epochs read no input: the clock alone moves the query.
+        let input: Vec<Changes> = (0..random.usize(0..4))
             .map_while(|_| unread.pop_front())
             .collect();
-        let (output, state_changes) = run_epoch(&mut [&mut group_by, &mut steps], &state, &input);
+        let mut chain: Vec<&mut dyn Operator> = running
+            .iter_mut()
+            .map(|operator| operator.as_mut() as &mut dyn Operator)
+            .collect();
+        let (output, state_changes) = run_epoch_at(&mut chain, &state, &input, clock(epochs));
+        epochs += 1;
         in_flight.push_back(InFlight {
             input,
             output,
@@ -194,13 +226,13 @@ fn run_incrementally(
                     unread.push_front(changes);
                 }
             }
-            (group_by, steps) = operators(plan, append_only, budget);
+            running = make();
         }
     }
     while let Some(epoch) = in_flight.pop_front() {
         commit(&state, Some(epoch), &mut appended);
     }
-    (appended, crashes)
+    (appended, crashes, epochs)
 }
 
 /// Commits an epoch's state changes, then appends its output (the order the epoch writer
@@ -428,6 +460,78 @@ async fn a_windowed_aggregate_equals_the_batch_answer_over_the_rows_its_windows_
             for seed in 1..=30 {
                 check_windowed_seed(seed, window, windows, emit_final).await;
             }
+        }
+    }
+}
+
+/// Temporal filters over a table, each with the batch condition that says which rows it
+/// holds when the clock reads `{now}`.
+const TEMPORAL_FILTERS: &[(&str, &str)] = &[
+    (
+        "COALESCE(v, 0) > NOW() - INTERVAL '20' MILLISECONDS",
+        "COALESCE(v, 0) > {now} - 20",
+    ),
+    (
+        "COALESCE(v, 0) <= NOW() + INTERVAL '5' MILLISECONDS",
+        "COALESCE(v, 0) <= {now} + 5",
+    ),
+    (
+        "COALESCE(v, 0) BETWEEN NOW() - INTERVAL '12' MILLISECONDS AND NOW() + INTERVAL '3' MILLISECONDS",
+        "COALESCE(v, 0) BETWEEN {now} - 12 AND {now} + 3",
+    ),
+];
+
+/// A temporal filter run incrementally over a random history of a table, its clock moving a
+/// little each epoch (some epochs without input), holds what DataFusion answers for the
+/// table's final rows at the final clock.
+#[tokio::test]
+async fn a_temporal_filter_holds_the_rows_inside_their_bounds_at_the_last_clock() {
+    let items = source("table items (id BIGINT KEY, g BIGINT, v BIGINT, s STRING)");
+    for (condition, batch_condition) in TEMPORAL_FILTERS {
+        let select = format!("SELECT id, g, v, s FROM items WHERE g <> 3 AND {condition}");
+        let Dataflow::Stateless(plan) = table_dataflow(std::slice::from_ref(&items), &select).await
+        else {
+            panic!("{select} is stateless");
+        };
+        let filter = plan.temporal_filter.clone().expect("a temporal filter");
+        for seed in 1..=40 {
+            let mut random = fastrand::Rng::with_seed(seed);
+            let (history, final_rows) = random_history(&mut random, false);
+            let budget = *random.choice(&[1, 1 << 20]).expect("a budget");
+            let make = || -> Vec<Box<dyn Operator>> {
+                vec![
+                    Box::new(TemporalFilterOperator::new(
+                        filter.clone(),
+                        items.queryable_schema(),
+                        "randomized",
+                        Arc::new(CacheBudget::new(budget)),
+                    )),
+                    Box::new(Steps::new(plan.steps.clone())),
+                ]
+            };
+            // The clock starts before the values and moves through them, 0 to 5 ms an epoch,
+            // and on for a few epochs after the input ends.
+            let steps: Vec<i64> = (0..400).map(|_| random.i64(0..6)).collect();
+            let clock_at = |epoch: usize| -20 + steps[..epoch.min(steps.len())].iter().sum::<i64>();
+            let clock_epochs = random.usize(0..8);
+            let (appended, crashes, epochs) =
+                run_operators(&mut random, &items, &make, &history, clock_epochs, clock_at);
+            let now = clock_at(epochs - 1);
+            let final_rows: Vec<&str> = final_rows.iter().map(String::as_str).collect();
+            let batch = batch_answer(
+                &items,
+                &changes(&items, &final_rows),
+                &format!(
+                    "SELECT id, g, v, s FROM items WHERE g <> 3 AND {}",
+                    batch_condition.replace("{now}", &now.to_string())
+                ),
+            )
+            .await;
+            assert_eq!(
+                text_of(&appended),
+                batch,
+                "seed {seed}, {crashes} crashes, clock {now}, {select}: incremental (left) and batch (right) differ"
+            );
         }
     }
 }

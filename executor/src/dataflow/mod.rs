@@ -26,6 +26,7 @@ pub(crate) mod harness;
 #[cfg(test)]
 mod incremental_tests;
 pub(crate) mod steps;
+pub(crate) mod temporal_filter;
 pub(crate) mod window;
 
 /// One operator of a dataflow.
@@ -58,6 +59,13 @@ pub(crate) trait Operator: Send {
     /// from its input after its commit, and its output is stored with the commit.
     fn has_state(&self) -> bool {
         false
+    }
+
+    /// When the operator next has rows to emit by the clock alone (a temporal filter's next
+    /// bound), in clock milliseconds, read from `state` after a restart; the runner runs an
+    /// epoch then even without input.
+    fn next_due_ms(&mut self, _state: &dyn StateStore) -> EngineResult<Option<i64>> {
+        Ok(None)
     }
 
     /// How long a window waits for input, once its query has read all of it, before its
@@ -95,6 +103,9 @@ pub(crate) struct EpochContext<'a> {
     pub bad_rows: &'a mut BadRows,
     /// The input partition of the batch being applied.
     pub input_partition: u32,
+    /// The clock's time for the epoch (milliseconds since the Unix epoch), sampled once by
+    /// the runner: operators never read the clock themselves.
+    pub now_ms: i64,
 }
 
 /// Applies a batch to `apply` (an operator's or a sink's); a batch that fails with an error

@@ -210,6 +210,7 @@ mod tests {
             state_changes: &mut state_changes,
             bad_rows: &mut bad_rows,
             input_partition: 0,
+            now_ms: 0,
         };
         let input = changes(&prices, &["-2 1 20 @7", "+ 2 30 @9"]);
         steps

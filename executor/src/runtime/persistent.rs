@@ -153,6 +153,7 @@ impl Runner {
         let build = BuildContext {
             query_id: query.id.clone(),
             input_is_append_only: !input_def.is_table(),
+            source_schema: input_def.queryable_schema(),
             cache_budget: env.operator_cache.clone(),
             bad_input_rows: BadInputRows::SetAside,
         };
@@ -273,30 +274,38 @@ impl Runner {
             if targets == offsets {
                 finish_writing(writing).await?;
                 let idle = idle_timeout_ms.zip(last_input);
-                if let Some(stream_time) = self.idle_stream_time(idle)? {
-                    let output = self.compute_epoch(&offsets, &offsets, Some(stream_time))?;
+                let idle_stream_time = self.idle_stream_time(idle)?;
+                let next_due = self.next_due_ms()?;
+                let due = next_due.is_some_and(|due| due <= self.clock.now_ms());
+                if idle_stream_time.is_some() || due {
+                    // An epoch without input rows: the clock alone moves the query on.
+                    let output = self.compute_epoch(&offsets, &offsets, idle_stream_time)?;
                     epoch += 1;
                     let writer = self.writer.clone();
                     let progress = progress.clone();
                     let at = offsets.clone();
-                    debug!(query_id = %self.writer.id, stream_time, "idle: stream time follows the clock");
+                    debug!(query_id = %self.writer.id, ?idle_stream_time, due, "an epoch by the clock");
                     *writing = Some(tokio::spawn(async move {
                         writer.write(epoch, &at, &at, output, &progress).await
                     }));
                     continue;
                 }
-                let idle_wake = match idle {
+                let idle_deadline = match idle {
                     Some((timeout_ms, (came_ms, Some(_)))) => {
                         let deadline = came_ms.saturating_add(timeout_ms);
                         let tick = self.clock.now_ms().saturating_add(IDLE_TICK_MS);
-                        self.clock.wait_until(deadline.max(tick))
+                        Some(deadline.max(tick))
                     }
-                    _ => Box::pin(std::future::pending()),
+                    _ => None,
+                };
+                let wake = match idle_deadline.into_iter().chain(next_due).min() {
+                    Some(deadline) => self.clock.wait_until(deadline),
+                    None => Box::pin(std::future::pending()),
                 };
                 tokio::select! {
                     () = cancel.cancelled() => return Ok(()),
                     grew = input_grew.changed() => grew?,
-                    () = idle_wake => {}
+                    () = wake => {}
                 }
                 continue;
             }
@@ -329,6 +338,12 @@ impl Runner {
             self.clock.now_ms(),
             self.pipeline.stream_time(state.as_ref())?,
         ))
+    }
+
+    /// When the pipeline next has rows to emit by the clock alone.
+    fn next_due_ms(&mut self) -> EngineResult<Option<i64>> {
+        let state = self.writer.store.state().clone();
+        self.pipeline.next_due_ms(state.as_ref())
     }
 
     /// With `IDLE TIMEOUT`, once no input has come for the timeout since `came_ms`, stream
@@ -388,6 +403,7 @@ impl Runner {
         let store_state = self.writer.store.state().clone();
         let mut state = StateBatch::default();
         let mut bad_rows = BadRows::default();
+        let now_ms = self.clock.now_ms();
         let pipeline = &mut self.pipeline;
         self.inputs
             .read_range(from, to, PUSH_READ_ROWS_MAX, |at, changes| {
@@ -396,6 +412,7 @@ impl Runner {
                     state_changes: &mut state,
                     bad_rows: &mut bad_rows,
                     input_partition: at.partition,
+                    now_ms,
                 };
                 pipeline.apply(at.input, changes, &mut cx)
             })?;
@@ -404,6 +421,7 @@ impl Runner {
             state_changes: &mut state,
             bad_rows: &mut bad_rows,
             input_partition: 0,
+            now_ms,
         };
         if let Some(stream_time) = stream_time {
             self.pipeline.advance_stream_time(stream_time, &mut cx)?;

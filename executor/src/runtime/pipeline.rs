@@ -8,12 +8,14 @@
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use eddy_planner::Dataflow;
 use eddy_storage::StateStore;
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
 use crate::dataflow::steps::Steps;
+use crate::dataflow::temporal_filter::TemporalFilterOperator;
 use crate::dataflow::{EpochContext, Operator, apply_or_set_aside};
 use crate::error::EngineResult;
 use crate::sinks::Sink;
@@ -25,6 +27,8 @@ pub(crate) struct BuildContext {
     pub query_id: String,
     /// The input only ever inserts rows (a stream): aggregates can keep less.
     pub input_is_append_only: bool,
+    /// The rows the pipeline takes: its source's queryable rows.
+    pub source_schema: SchemaRef,
     /// The memory operator caches share.
     pub cache_budget: Arc<CacheBudget>,
     /// What to do with input rows an operator fails on.
@@ -64,18 +68,29 @@ impl Pipeline {
         make_sink: impl FnOnce(Changed) -> EngineResult<Box<dyn Sink>>,
     ) -> EngineResult<Pipeline> {
         let bad_input_rows = cx.bad_input_rows;
+        // A temporal filter comes first, on the source's rows; rows it lets pass may leave
+        // later, so what follows it no longer sees only insertions.
+        let temporal_filter = dataflow.temporal_filter().cloned().map(|filter| {
+            Box::new(TemporalFilterOperator::new(
+                filter,
+                cx.source_schema.clone(),
+                &cx.query_id,
+                cx.cache_budget.clone(),
+            )) as Box<dyn Operator>
+        });
+        let append_only = cx.input_is_append_only && temporal_filter.is_none();
         let (operators, changed): (Vec<Box<dyn Operator>>, Changed) = match dataflow {
             Dataflow::Stateless(plan) => (vec![Box::new(Steps::new(plan.steps))], Changed::Rows),
             Dataflow::Aggregate(plan) => {
                 let output_steps = plan.output_steps.clone();
-                let group_by =
-                    GroupBy::new(plan, &cx.query_id, cx.input_is_append_only, cx.cache_budget)?;
+                let group_by = GroupBy::new(plan, &cx.query_id, append_only, cx.cache_budget)?;
                 (
                     vec![Box::new(group_by), Box::new(Steps::new(output_steps))],
                     Changed::Groups,
                 )
             }
         };
+        let operators = temporal_filter.into_iter().chain(operators).collect();
         Ok(Pipeline {
             operators,
             sink: make_sink(changed)?,
@@ -115,6 +130,17 @@ impl Pipeline {
     /// Whether computing the next epoch reads what this epoch's commit writes.
     pub fn reads_own_writes(&self) -> bool {
         self.sink.reads_own_writes()
+    }
+
+    /// When the pipeline next has rows to emit by the clock alone (`Operator::next_due_ms`).
+    pub fn next_due_ms(&mut self, state: &dyn StateStore) -> EngineResult<Option<i64>> {
+        let mut earliest: Option<i64> = None;
+        for operator in &mut self.operators {
+            if let Some(due) = operator.next_due_ms(state)? {
+                earliest = Some(earliest.map_or(due, |earliest| earliest.min(due)));
+            }
+        }
+        Ok(earliest)
     }
 
     /// How long the pipeline's windows wait for input before stream time follows the clock
@@ -225,6 +251,7 @@ mod tests {
         let build = BuildContext {
             query_id: "test".into(),
             input_is_append_only: !sources[0].is_table(),
+            source_schema: sources[0].queryable_schema(),
             cache_budget: Arc::new(CacheBudget::new(1 << 20)),
             bad_input_rows,
         };

@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::changes::Changes;
+use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult};
 use crate::input::LogCursor;
@@ -52,6 +53,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
     let build = BuildContext {
         query_id: "push".to_string(),
         input_is_append_only: !source.is_table(),
+        source_schema: source.queryable_schema(),
         cache_budget: env.operator_cache.clone(),
         bad_input_rows: BadInputRows::Fail,
     };
@@ -72,6 +74,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         state: TransientState::new(env.operator_cache.clone()),
         rows_left: limit,
         sender,
+        clock: env.clock.clone(),
     };
     let task = tokio::spawn(subscription.run(start_offsets));
     let guard = AbortOnDrop(task);
@@ -144,6 +147,8 @@ struct Subscription {
     /// Rows still to send, for a query with a LIMIT.
     rows_left: Option<usize>,
     sender: mpsc::Sender<EngineResult<RecordBatch>>,
+    /// The engine's clock, sampled once per round for the operators.
+    clock: Arc<dyn Clock>,
 }
 
 /// Whether a push query goes on after a round.
@@ -193,6 +198,7 @@ impl Subscription {
         let mut state_changes = StateBatch::default();
         let mut bad_rows = BadRows::default();
         let mut read_any = false;
+        let now_ms = self.clock.now_ms();
         let ends = self.cursor.end_offsets();
         for partition in 0..self.cursor.partition_count() {
             let index = partition as usize;
@@ -214,6 +220,7 @@ impl Subscription {
                     state_changes: &mut state_changes,
                     bad_rows: &mut bad_rows,
                     input_partition: partition,
+                    now_ms,
                 };
                 self.pipeline.apply(0, changes, &mut cx)?;
             }
@@ -226,6 +233,7 @@ impl Subscription {
             state_changes: &mut state_changes,
             bad_rows: &mut bad_rows,
             input_partition: 0,
+            now_ms,
         };
         let output = self.pipeline.finish_epoch(&mut cx)?;
         self.state.commit(state_changes)?;

@@ -108,6 +108,12 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/c/", self.query_id).into_bytes()
     }
 
+    /// A temporal filter's schedule; an entry's key (due time, encoded by the row codec,
+    /// then the row's value encoding) follows.
+    pub(crate) fn temporal_schedule_prefix(&self) -> Vec<u8> {
+        format!("q/{}/f/", self.query_id).into_bytes()
+    }
+
     /// A windowed GROUP BY's stream time: the largest ROWTIME it has taken.
     pub(crate) fn stream_time(&self) -> Vec<u8> {
         format!("q/{}/t", self.query_id).into_bytes()
@@ -208,6 +214,7 @@ mod tests {
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
         assert_eq!(operator.stream_time(), b"q/CTAS_T_3/t");
         assert_eq!(operator.session_close_prefix(), b"q/CTAS_T_3/c/");
+        assert_eq!(operator.temporal_schedule_prefix(), b"q/CTAS_T_3/f/");
         let table = TableKeys::of_topic("000004-users");
         assert_eq!(table.rows_prefix(), b"t/000004-users/");
         assert_eq!(table.row(b"\x01k"), b"t/000004-users/\x01k");

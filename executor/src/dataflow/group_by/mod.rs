@@ -33,7 +33,7 @@ use eddy_planner::{
 };
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
-use crate::batches::evaluate_column;
+use crate::batches::{epoch_millis, evaluate_column};
 use crate::changes::Changes;
 use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction};
 use crate::dataflow::steps::apply_steps_tracked;
@@ -848,21 +848,6 @@ fn set_aside_untimed(rows: &[usize], changes: &Changes, bad_rows: &mut BadRows) 
             &DataError::NullNotAllowed("the window's time column is NULL".into()).into(),
         );
     }
-}
-
-/// A window's time column as epoch milliseconds: BIGINT as it is, a TIMESTAMP of any unit
-/// converted.
-fn epoch_millis(times: ArrayRef) -> EngineResult<Int64Array> {
-    let millis = match times.data_type() {
-        DataType::Timestamp(_, zone) => cast(
-            &times,
-            &DataType::Timestamp(arrow::datatypes::TimeUnit::Millisecond, zone.clone()),
-        )?,
-        _ => times,
-    };
-    Ok(cast(&millis, &DataType::Int64)?
-        .as_primitive::<Int64Type>()
-        .clone())
 }
 
 /// A mask of the rows whose every key column is set; None when all are.
