@@ -88,3 +88,7 @@ SELECT id, windowstart, clicks FROM final_graced;
 SELECT id, WINDOWSTART, COUNT(*) AS clicks FROM clicks WINDOW TUMBLING (SIZE 10 MILLISECONDS) GROUP BY id EMIT CHANGES;
 INSERT INTO clicks (id, page, rowtime) VALUES (7, 'x', 100), (7, 'y', 115);
 -- @await-push
+
+-- SHOW QUERIES counts each query's late rows.
+-- @settle
+SHOW QUERIES;

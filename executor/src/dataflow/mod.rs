@@ -145,10 +145,15 @@ fn is_row_error(error: &EngineError) -> bool {
 pub(crate) struct BadRows {
     messages: Vec<String>,
     records: Vec<String>,
+    /// How many of them are late rows (behind their windows' close).
+    late: u64,
 }
 
 impl BadRows {
     pub fn push(&mut self, row: &RecordBatch, error: &EngineError) {
+        if matches!(error, EngineError::Data(crate::error::DataError::Late(_))) {
+            self.late += 1;
+        }
         let record: Vec<String> = row
             .schema()
             .fields()
@@ -162,6 +167,11 @@ impl BadRows {
             .collect();
         self.messages.push(error.to_string());
         self.records.push(record.join(", "));
+    }
+
+    /// How many rows were set aside for being late.
+    pub fn late_rows(&self) -> u64 {
+        self.late
     }
 
     /// Why each row was set aside, in order.

@@ -26,7 +26,7 @@ use crate::ingest::writer::{RoundRobin, SourceWriter};
 use crate::pull::provider::StoreProviders;
 use crate::runtime::QueryEnv;
 use crate::runtime::persistent;
-use crate::runtime::progress::{QueryProgress, RunningQuery, rows_processed};
+use crate::runtime::progress::{QueryProgress, RunningQuery, late_rows, rows_processed};
 use crate::runtime::retention::{self, RetentionReport};
 use crate::state::operator_cache::CacheBudget;
 use crate::state::tables::{self, SourceTableWriter, recover_source_table};
@@ -282,6 +282,11 @@ impl EngineCore {
     /// Input rows a query has processed and committed, over all its runs.
     pub fn rows_processed(&self, id: &str) -> EngineResult<u64> {
         rows_processed(self.state().as_ref(), id)
+    }
+
+    /// Late rows query `id` has set aside, over all its runs.
+    pub fn late_rows(&self, id: &str) -> EngineResult<u64> {
+        late_rows(self.state().as_ref(), id)
     }
 
     /// Rows still in a source's log, over all partitions: those retention has not deleted.

@@ -46,12 +46,12 @@ use crate::limits::{
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Changed, Pipeline};
-use crate::runtime::progress::{QueryProgress, RunningQuery};
+use crate::runtime::progress::{QueryProgress, RunningQuery, late_rows};
 use crate::sinks::Sink;
 use crate::sinks::stream::StreamSink;
 use crate::sinks::table::{OldRows, TableSink};
 use crate::state::commit::commit_state;
-use crate::state::keys::{OperatorStateKeys, QueryProgressKeys};
+use crate::state::keys::{OperatorStateKeys, QueryProgressKeys, encode_u64};
 
 /// Plans the query and starts its task, which stops when `cancel` is cancelled.
 pub async fn start(
@@ -113,6 +113,8 @@ struct Runner {
     inputs: Inputs,
     /// The time rows are set aside at.
     clock: Arc<dyn Clock>,
+    /// Late rows set aside so far, committed with each epoch that adds to them.
+    late_rows: u64,
 }
 
 impl Runner {
@@ -193,6 +195,7 @@ impl Runner {
                 env.topic_of(&input_def)?,
             )]),
             clock: env.clock.clone(),
+            late_rows: late_rows(env.store.state().as_ref(), &query.id)?,
         })
     }
 
@@ -427,6 +430,14 @@ impl Runner {
             self.pipeline.advance_stream_time(stream_time, &mut cx)?;
         }
         let sink = self.pipeline.finish_epoch(&mut cx)?;
+        if bad_rows.late_rows() > 0 {
+            self.late_rows += bad_rows.late_rows();
+            state.put(
+                QueryProgressKeys::KEYSPACE,
+                QueryProgressKeys::of(&self.writer.id).late_rows(),
+                encode_u64(self.late_rows),
+            );
+        }
         let processing_log = bad_rows.into_batch(
             &self.writer.id,
             &self.writer.processing_log.schema(),

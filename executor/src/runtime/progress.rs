@@ -135,6 +135,14 @@ pub fn rows_processed(state: &dyn StateStore, query_id: &str) -> EngineResult<u6
     Ok(rows)
 }
 
+/// Late rows a query has set aside (behind their windows' close), over all its runs.
+pub fn late_rows(state: &dyn StateStore, query_id: &str) -> EngineResult<u64> {
+    let key = QueryProgressKeys::of(query_id).late_rows();
+    state
+        .get(QueryProgressKeys::KEYSPACE, &key)?
+        .map_or(Ok(0), |bytes| decode_u64(&bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

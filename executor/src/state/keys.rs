@@ -78,6 +78,11 @@ impl<'a> QueryProgressKeys<'a> {
     pub(crate) fn pending_processing_log(&self) -> Vec<u8> {
         format!("query/{}/pending-log", self.query_id).into_bytes()
     }
+
+    /// How many late rows the query has set aside, over all its runs.
+    pub(crate) fn late_rows(&self) -> Vec<u8> {
+        format!("query/{}/late-rows", self.query_id).into_bytes()
+    }
 }
 
 /// A persistent query's operator state.
@@ -209,6 +214,7 @@ mod tests {
             query.pending_processing_log(),
             b"query/CTAS_T_3/pending-log"
         );
+        assert_eq!(query.late_rows(), b"query/CTAS_T_3/late-rows");
         let operator = OperatorStateKeys::of("CTAS_T_3");
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");

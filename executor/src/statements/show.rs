@@ -79,6 +79,7 @@ pub fn queries_schema() -> SchemaRef {
         Field::new("status", DataType::Utf8, false),
         Field::new("sink", DataType::Utf8, false),
         Field::new("rows_processed", DataType::Int64, false),
+        Field::new("late_rows", DataType::Int64, false),
         Field::new("lag", DataType::Int64, true),
         Field::new("rows_per_second", DataType::Float64, true),
         Field::new("statement", DataType::Utf8, false),
@@ -86,7 +87,7 @@ pub fn queries_schema() -> SchemaRef {
 }
 
 /// Each query with its status (`query_status`), the input rows it has processed (committed, so counted across
-/// restarts), its lag (input rows whose output is not in the sink yet) and its throughput (input rows per
+/// restarts), the late rows its windows set aside (in `eddy_processing_log` too), its lag (input rows whose output is not in the sink yet) and its throughput (input rows per
 /// second over the last 10 seconds), the last two for running queries.
 pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
     let catalog = engine.read_catalog();
@@ -94,6 +95,7 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
     let mut statuses = Vec::new();
     let mut sinks = Vec::new();
     let mut processed = Vec::new();
+    let mut late = Vec::new();
     let mut lags = Vec::new();
     let mut rates = Vec::new();
     let mut statements = Vec::new();
@@ -122,6 +124,7 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         ids.push(query.id.clone());
         sinks.push(query.sink.clone());
         processed.push(rows_processed as i64);
+        late.push(engine.late_rows(&query.id)? as i64);
         lags.push(lag.map(|lag| lag as i64));
         let rate = report.and_then(|report| report.rows_per_second);
         rates.push(rate.filter(|_| running_cleanly));
@@ -132,6 +135,7 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         Arc::new(StringArray::from(statuses)),
         Arc::new(StringArray::from(sinks)),
         Arc::new(Int64Array::from(processed)),
+        Arc::new(Int64Array::from(late)),
         Arc::new(Int64Array::from(lags)),
         Arc::new(Float64Array::from(rates)),
         Arc::new(StringArray::from(statements)),
