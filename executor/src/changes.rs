@@ -27,6 +27,9 @@ pub struct Changes {
     /// The group of each row, when the rows are a GROUP BY's −old rows then its +new rows,
     /// each in group order: a table sink pairs a group's two rows by it, without hashing.
     pairing: Option<UInt32Array>,
+    /// The rows leave a table's current rows without a retraction in its changelog (a
+    /// window past its retention): subscribers never see them go, as in ksqlDB.
+    discarding: bool,
 }
 
 impl Changes {
@@ -48,7 +51,19 @@ impl Changes {
             batch,
             rowtimes,
             pairing,
+            discarding: false,
         })
+    }
+
+    /// The same rows, to be discarded from a table's current rows rather than retracted.
+    pub fn discarding(mut self) -> Changes {
+        self.discarding = true;
+        self
+    }
+
+    /// Whether these rows are discarded, not changed (`Changes::discarding`).
+    pub fn is_discarding(&self) -> bool {
+        self.discarding
     }
 
     pub fn rows(&self) -> &RecordBatch {
@@ -88,6 +103,7 @@ impl Changes {
             .expect("a slice of a valid batch is valid"),
             rowtimes: self.rowtimes.slice(row, 1),
             pairing: self.pairing.as_ref().map(|pairing| pairing.slice(row, 1)),
+            discarding: self.discarding,
         }
     }
 
@@ -95,11 +111,15 @@ impl Changes {
     /// `rows`, each taking the weight, event time and group of the input row it came from.
     pub fn follow(&self, rows: RecordBatch, provenance: &Provenance) -> EngineResult<Changes> {
         let Provenance::Rows(sources) = provenance else {
-            return Changes::new(
+            let followed = Changes::new(
                 ChangeBatch::try_new(rows, self.weights().cloned())?,
                 self.rowtimes.clone(),
                 self.pairing.clone(),
-            );
+            )?;
+            return Ok(Changes {
+                discarding: self.discarding,
+                ..followed
+            });
         };
         let weights = self
             .weights()
@@ -111,11 +131,20 @@ impl Changes {
             .as_ref()
             .map(|pairing| take_as::<UInt32Type>(pairing, sources))
             .transpose()?;
-        Changes::new(ChangeBatch::try_new(rows, weights)?, rowtimes, pairing)
+        let followed = Changes::new(ChangeBatch::try_new(rows, weights)?, rowtimes, pairing)?;
+        Ok(Changes {
+            discarding: self.discarding,
+            ..followed
+        })
     }
 
-    /// The changes of several batches of one schema, in order, as one.
+    /// The changes of several batches of one schema, in order, as one (none discarding).
     pub fn concat(schema: &SchemaRef, parts: &[Changes]) -> EngineResult<Changes> {
+        if parts.iter().any(Changes::is_discarding) {
+            return Err(EngineError::Internal(
+                "discarded rows are not changes to concatenate".into(),
+            ));
+        }
         let rows = concat_batches(schema, parts.iter().map(Changes::rows))?;
         let weights = match parts.iter().all(|part| part.weights().is_none()) {
             true => None,

@@ -1,6 +1,6 @@
 //! Windowed aggregation under ksqlDB's rules: a WINDOW clause read into a [`WindowPlan`] with
-//! ksqlDB's defaults (grace `max(24 h − size, 0)`, or 0 with EMIT FINAL; retention size plus
-//! grace), and WINDOWSTART and WINDOWEND in the SELECT list.
+//! ksqlDB's defaults (grace `max(24 h − size, 0)`, or 0 with EMIT FINAL; retention a day, or
+//! size plus grace if longer), and WINDOWSTART and WINDOWEND in the SELECT list.
 //!
 //! The window bounds are planned as ksqlDB plans them, as aggregate functions of the window
 //! (`ksql_windowstart()`, `ksql_windowend()`): the executor's windowed GROUP BY answers them
@@ -123,7 +123,8 @@ pub struct WindowPlan {
     pub kind: WindowKind,
     /// How long after its end a window still takes rows, by stream time.
     pub grace_ms: i64,
-    /// How long a window's row stays in the result table, from the window's start.
+    /// How long a window's row stays in the result table: from the window's start (a
+    /// session's end).
     pub retention_ms: i64,
     /// `EMIT FINAL`: one row per window, when it closes, instead of every change.
     pub emit_final: bool,
@@ -185,9 +186,11 @@ impl WindowPlan {
             None => (DAY_MS - kind.extent_ms()).max(0),
         };
         let lifetime = kind.extent_ms().saturating_add(grace_ms);
+        // ksqlDB keeps a windowed table's rows a day unless told otherwise, and never less
+        // than the window lives.
         let retention_ms = match retention {
             Some(retention) => millis(*retention)?,
-            None => lifetime,
+            None => lifetime.max(DAY_MS),
         };
         if retention_ms < lifetime {
             return Err(PlanError::invalid(format!(
@@ -508,7 +511,7 @@ mod tests {
         assert_eq!(plan.retention_ms, DAY_MS);
         assert!(!plan.emit_final);
         let plan = WindowPlan::of(&tumbling, Some(Emit::Final)).expect("plans");
-        assert_eq!((plan.grace_ms, plan.retention_ms), (0, 60_000));
+        assert_eq!((plan.grace_ms, plan.retention_ms), (0, DAY_MS));
         assert!(plan.emit_final);
         let long = spec("TUMBLING (SIZE 2 DAYS)");
         assert_eq!(WindowPlan::of(&long, None).expect("plans").grace_ms, 0);
@@ -522,7 +525,7 @@ mod tests {
                     advance_ms: 2_000
                 },
                 1_000,
-                11_000
+                DAY_MS
             )
         );
         let session = spec("SESSION (5 MINUTES)");

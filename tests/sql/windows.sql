@@ -89,6 +89,23 @@ SELECT id, WINDOWSTART, COUNT(*) AS clicks FROM clicks WINDOW TUMBLING (SIZE 10 
 INSERT INTO clicks (id, page, rowtime) VALUES (7, 'x', 100), (7, 'y', 115);
 -- @await-push
 
+-- RETENTION: a window's row stays in the table until stream time passes its start plus the
+-- retention; then it leaves pull queries, with no delete for subscribers (as ksqlDB).
+CREATE STREAM kept_in (id BIGINT KEY, v BIGINT) WITH (PARTITIONS = 1);
+CREATE TABLE kept AS SELECT id, COUNT(*) AS n FROM kept_in
+    WINDOW TUMBLING (SIZE 10 SECONDS, GRACE PERIOD 0 SECONDS, RETENTION 30 SECONDS) GROUP BY id;
+-- @push 3
+SELECT * FROM kept EMIT CHANGES;
+INSERT INTO kept_in (id, v, rowtime) VALUES (1, 1, 0), (1, 2, 5000), (2, 1, 15000);
+-- @settle
+SELECT * FROM kept;
+-- At stream time 30000 the window [0, 10000) has passed its retention.
+INSERT INTO kept_in (id, v, rowtime) VALUES (3, 1, 30000);
+-- @settle
+-- @await-push
+SELECT * FROM kept;
+DESCRIBE kept;
+
 -- SHOW QUERIES counts each query's late rows.
 -- @settle
 SHOW QUERIES;

@@ -202,7 +202,8 @@ fn array_of(data_type: &DataType, cells: &[Option<String>]) -> ArrayRef {
     }
 }
 
-/// Changes as text lines (`+ a 1`, `-2 b NULL`), consolidated and sorted.
+/// Changes as text lines (`+ a 1`, `-2 b NULL`), consolidated and sorted; discarded rows
+/// count as retracted.
 pub fn text_of(changes: &[Changes]) -> Vec<String> {
     let mut totals: std::collections::BTreeMap<String, i64> = Default::default();
     for part in changes {
@@ -217,7 +218,11 @@ pub fn text_of(changes: &[Changes]) -> Vec<String> {
                         .expect("displayable"),
                 })
                 .collect();
-            let weight = part.weights().map_or(1, |weights| weights.value(row));
+            // Discarded rows leave the result as a retraction would.
+            let weight = match part.is_discarding() {
+                true => -1,
+                false => part.weights().map_or(1, |weights| weights.value(row)),
+            };
             *totals.entry(values.join(" ")).or_default() += weight;
         }
     }

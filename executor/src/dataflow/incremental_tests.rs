@@ -277,21 +277,37 @@ enum Windows {
     Session,
 }
 
-/// Windowed aggregations over a stream: each WINDOW clause with how it groups.
-const WINDOW_QUERIES: &[(&str, Windows)] = &[
+/// Windowed aggregations over a stream: each WINDOW clause with how it groups, and its
+/// RETENTION in ms when it sets one (the default outlives the test's times).
+const WINDOW_QUERIES: &[(&str, Windows, Option<i64>)] = &[
     (
         "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
         Windows::Time {
             advance: WINDOW_SIZE,
         },
+        None,
     ),
     (
         "HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
         Windows::Time { advance: 4 },
+        None,
     ),
     (
         "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
         Windows::Session,
+        None,
+    ),
+    (
+        "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 30 MILLISECONDS)",
+        Windows::Time {
+            advance: WINDOW_SIZE,
+        },
+        Some(30),
+    ),
+    (
+        "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 25 MILLISECONDS)",
+        Windows::Session,
+        Some(25),
     ),
 ];
 
@@ -406,7 +422,13 @@ fn sessions_taking(history: &[Vec<String>]) -> (Vec<String>, i64) {
 /// One random history through a windowed aggregation, checked against DataFusion's answer
 /// over the rows each window takes: every window's result with EMIT CHANGES, the closed
 /// windows' with EMIT FINAL.
-async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_final: bool) {
+async fn check_windowed_seed(
+    seed: u64,
+    window: &str,
+    windows: Windows,
+    retention: Option<i64>,
+    emit_final: bool,
+) {
     let events = source("stream events (id BIGINT, g BIGINT, v BIGINT, s STRING)");
     let emit = if emit_final {
         "EMIT FINAL"
@@ -428,12 +450,18 @@ async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_fin
         Windows::Time { advance } => windows_taking(&history, advance),
         Windows::Session => sessions_taking(&history),
     };
+    // EMIT FINAL holds the windows that closed; a RETENTION drops those past it.
     let closed = match (emit_final, windows) {
-        (false, _) => String::new(),
-        (true, Windows::Time { .. }) => format!("WHERE we + {WINDOW_GRACE} <= {stream_time}"),
+        (false, _) => "TRUE".to_string(),
+        (true, Windows::Time { .. }) => format!("we + {WINDOW_GRACE} <= {stream_time}"),
         (true, Windows::Session) => {
-            format!("WHERE we < {}", stream_time - WINDOW_SIZE - WINDOW_GRACE)
+            format!("we < {}", stream_time - WINDOW_SIZE - WINDOW_GRACE)
         }
+    };
+    let kept = match (retention, windows) {
+        (None, _) => "TRUE".to_string(),
+        (Some(retention), Windows::Time { .. }) => format!("ws + {retention} > {stream_time}"),
+        (Some(retention), Windows::Session) => format!("we >= {stream_time} - {retention}"),
     };
     let taken = source("stream accepted (g BIGINT, ws BIGINT, we BIGINT, v BIGINT, s STRING)");
     let accepted: Vec<&str> = accepted.iter().map(String::as_str).collect();
@@ -441,8 +469,8 @@ async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_fin
         &taken,
         &changes(&taken, &accepted),
         &format!(
-            "SELECT g, ws, we, COUNT(*), SUM(v), MIN(v), MAX(s) FROM accepted {closed} \
-             GROUP BY g, ws, we"
+            "SELECT g, ws, we, COUNT(*), SUM(v), MIN(v), MAX(s) FROM accepted \
+             WHERE {closed} AND {kept} GROUP BY g, ws, we"
         ),
     )
     .await;
@@ -455,10 +483,10 @@ async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_fin
 
 #[tokio::test]
 async fn a_windowed_aggregate_equals_the_batch_answer_over_the_rows_its_windows_take() {
-    for &(window, windows) in WINDOW_QUERIES {
+    for &(window, windows, retention) in WINDOW_QUERIES {
         for emit_final in [false, true] {
             for seed in 1..=30 {
-                check_windowed_seed(seed, window, windows, emit_final).await;
+                check_windowed_seed(seed, window, windows, retention, emit_final).await;
             }
         }
     }

@@ -113,8 +113,11 @@ pub(crate) struct Windowing {
     /// What a late row's message calls its time: ROWTIME, or a window TVF's time column.
     time_name: &'static str,
     stream_time: StreamTime,
-    /// Every window starting at or before this has closed, and its state is deleted.
-    closed_through: Option<i64>,
+    /// Windows close at their end plus grace: they take no row, and EMIT FINAL emits them.
+    closes: Sweep,
+    /// Windows expire at their start plus retention: their state goes, and their row leaves
+    /// the result.
+    expiries: Sweep,
     /// The states the last epoch created: its commit may still be in flight, so a range
     /// read of the store would miss them.
     recent: Vec<Vec<u8>>,
@@ -156,7 +159,8 @@ impl Windowing {
             advance_ms,
             time_name,
             stream_time: StreamTime::new(query_id),
-            closed_through: None,
+            closes: Sweep::default(),
+            expiries: Sweep::default(),
             recent: Vec::new(),
         })
     }
@@ -172,7 +176,10 @@ impl Windowing {
     /// Reads the stream time a restarted query had reached (see `StreamTime::load`).
     pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<()> {
         if self.stream_time.load(state)? {
-            self.closed_through = self.stream_time.get().map(|time| self.close_bound(time));
+            let time = self.stream_time.get();
+            self.closes.start(time.map(|time| self.close_bound(time)));
+            self.expiries
+                .start(time.map(|time| self.expiry_bound(time)));
         }
         Ok(())
     }
@@ -224,49 +231,46 @@ impl Windowing {
         self.stream_time.advance_to(time);
     }
 
-    /// Whether the window starting at `start` has closed.
-    pub fn is_closed(&self, start: i64) -> bool {
-        self.stream_time
-            .get()
-            .is_some_and(|time| start <= self.close_bound(time))
+    /// Whether the window starting at `start` closed in this epoch's sweep.
+    pub fn closed_now(&self, start: i64) -> bool {
+        self.closes.newly_passed(start)
     }
 
-    /// The keys of stored windows that closed since the last epoch: a range read of the
-    /// committed states between the last bound and the new one, and the states the last
-    /// epoch created below the new bound.
+    /// Whether the window starting at `start` has passed its retention.
+    pub fn is_expired(&self, start: i64) -> bool {
+        self.expiries.passed(start)
+    }
+
+    /// The keys of stored windows that closed since the last epoch (EMIT FINAL emits them).
     pub fn newly_closed(
         &mut self,
         state: &dyn StateStore,
         states: &OperatorCache,
     ) -> EngineResult<Vec<Vec<u8>>> {
-        let Some(stream_time) = self.stream_time.get() else {
-            return Ok(Vec::new());
-        };
-        let bound = self.close_bound(stream_time);
-        if self.closed_through.is_some_and(|closed| closed >= bound) {
-            return Ok(Vec::new());
-        }
-        let to = start_key(bound.saturating_add(1))?;
-        let from = match self.closed_through {
-            Some(closed) => start_key(closed.saturating_add(1))?,
-            None => Vec::new(),
-        };
-        let mut keys = states.committed_keys_between(state, &from, &to)?;
-        for key in std::mem::take(&mut self.recent) {
-            if key < to && !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        keys.sort_unstable();
-        self.closed_through = Some(bound);
-        Ok(keys)
+        let bound = self.stream_time.get().map(|time| self.close_bound(time));
+        self.closes.advance(bound, state, states, &self.recent)
     }
 
-    /// Ends the epoch's bookkeeping: the states it created (for the next `newly_closed`),
-    /// and its stream time into its commit.
+    /// The keys of stored windows that passed their retention since the last epoch.
+    pub fn newly_expired(
+        &mut self,
+        state: &dyn StateStore,
+        states: &OperatorCache,
+    ) -> EngineResult<Vec<Vec<u8>>> {
+        let bound = self.stream_time.get().map(|time| self.expiry_bound(time));
+        self.expiries.advance(bound, state, states, &self.recent)
+    }
+
+    /// Ends the epoch's bookkeeping: the states it created (for the next sweeps), and its
+    /// stream time into its commit.
     pub fn end_epoch(&mut self, created: Vec<Vec<u8>>, state_changes: &mut StateBatch) {
         self.recent = created;
         self.stream_time.save(state_changes);
+    }
+
+    /// The latest window start whose retention has passed at `stream_time`.
+    fn expiry_bound(&self, stream_time: i64) -> i64 {
+        stream_time.saturating_sub(self.plan.retention_ms)
     }
 
     /// When the window starting at `start` closes, in stream time.
@@ -290,6 +294,66 @@ impl Windowing {
             start.saturating_add(self.size_ms),
             self.close_time(start)
         )
+    }
+}
+
+/// States whose leading time (a window's start, a session's end) falls at or below a bound
+/// that moves with stream time, found a range at a time: the committed states between the
+/// last bound and the new one, and the states the last epoch created below the new one.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Sweep {
+    /// Every state at or below this has been swept.
+    through: Option<i64>,
+    /// `through` before this epoch's sweep.
+    before: Option<i64>,
+}
+
+impl Sweep {
+    /// Starts from what a restarted query had swept.
+    pub fn start(&mut self, through: Option<i64>) {
+        self.through = through;
+        self.before = through;
+    }
+
+    /// Moves the bound to `bound`: the keys of the states that passed it now.
+    pub fn advance(
+        &mut self,
+        bound: Option<i64>,
+        state: &dyn StateStore,
+        states: &OperatorCache,
+        recent: &[Vec<u8>],
+    ) -> EngineResult<Vec<Vec<u8>>> {
+        self.before = self.through;
+        let Some(bound) = bound else {
+            return Ok(Vec::new());
+        };
+        if self.through.is_some_and(|through| through >= bound) {
+            return Ok(Vec::new());
+        }
+        let to = start_key(bound.saturating_add(1))?;
+        let from = match self.through {
+            Some(through) => start_key(through.saturating_add(1))?,
+            None => Vec::new(),
+        };
+        let mut keys = states.committed_keys_between(state, &from, &to)?;
+        for key in recent {
+            if *key >= from && *key < to && !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        keys.sort_unstable();
+        self.through = Some(bound);
+        Ok(keys)
+    }
+
+    /// Whether `time` is at or below the bound.
+    pub fn passed(&self, time: i64) -> bool {
+        self.through.is_some_and(|through| time <= through)
+    }
+
+    /// Whether `time` passed the bound in this epoch's sweep.
+    pub fn newly_passed(&self, time: i64) -> bool {
+        self.passed(time) && self.before.is_none_or(|before| time > before)
     }
 }
 
@@ -362,7 +426,6 @@ mod tests {
         let first = tumbling.assign(&[0, 89_999, 10_000]);
         assert_eq!(pairs(&first), [(0, 0), (1, 60_000), (2, 0)]);
         tumbling.accept(&first);
-        assert!(!tumbling.is_closed(0));
         let second = tumbling.assign(&[90_000, 10_009]);
         assert_eq!(pairs(&second), [(0, 90_000)]);
         assert_eq!(second.late.len(), 1);
@@ -373,8 +436,5 @@ mod tests {
                 "late row: ROWTIME 10009 is past the grace period of its window [0, 30000): the window closed at 90000, and stream time is 90000".to_string()
             )
         );
-        tumbling.accept(&second);
-        assert!(tumbling.is_closed(0));
-        assert!(!tumbling.is_closed(30_000));
     }
 }

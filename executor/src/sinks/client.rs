@@ -84,6 +84,10 @@ impl ClientSink {
 
 impl Sink for ClientSink {
     fn apply(&mut self, changes: Changes, _cx: &mut EpochContext<'_>) -> EngineResult<()> {
+        // A window past its retention leaves quietly: subscribers see no delete (ksqlDB).
+        if changes.is_discarding() {
+            return Ok(());
+        }
         let rows = match self.keyed {
             true => self.keyed_rows(&changes)?,
             false => changes.rows().clone(),

@@ -70,6 +70,11 @@ impl StreamSink {
 
 impl Sink for StreamSink {
     fn apply(&mut self, changes: Changes, cx: &mut EpochContext<'_>) -> EngineResult<()> {
+        if changes.is_discarding() {
+            return Err(EngineError::Internal(
+                "a stream's rows are never discarded".into(),
+            ));
+        }
         let rows = self.stored_rows(&changes)?;
         let partitions = self.stream.partitions;
         if self.key_indices.is_empty() {

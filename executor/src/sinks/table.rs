@@ -22,7 +22,7 @@ use crate::changes::Changes;
 use crate::dataflow::EpochContext;
 use crate::error::{EngineError, EngineResult};
 use crate::sinks::Sink;
-use crate::state::tables::{ResolvedChanges, TableChanges, TablePosition};
+use crate::state::tables::{ResolvedChanges, TableChanges, TablePosition, discard_rows};
 
 /// How a table sink learns what its changed keys held before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,6 +39,8 @@ pub(crate) struct TableSink {
     old_rows: OldRows,
     /// The epoch's changes so far.
     changes: Vec<Changes>,
+    /// The epoch's discarded rows so far (windows past their retention).
+    discarded: Vec<Changes>,
     /// The table's position after the last computed epoch (None until the first).
     position: Option<TablePosition>,
 }
@@ -50,6 +52,7 @@ impl TableSink {
             changelog,
             old_rows,
             changes: Vec::new(),
+            discarded: Vec::new(),
             position: None,
         }
     }
@@ -70,7 +73,10 @@ impl TableSink {
 
 impl Sink for TableSink {
     fn apply(&mut self, changes: Changes, _cx: &mut EpochContext<'_>) -> EngineResult<()> {
-        self.changes.push(changes);
+        match changes.is_discarding() {
+            true => self.discarded.push(changes),
+            false => self.changes.push(changes),
+        }
         Ok(())
     }
 
@@ -107,8 +113,15 @@ impl Sink for TableSink {
             OldRows::LookedUp => TableChanges::of_weighted_rows(&self.table, rows, weights)?
                 .resolve(cx.state, &self.table, &position)?,
         };
-        self.position = Some(resolved.position);
+        let mut position = resolved.position;
         cx.state_changes.extend(resolved.state);
+        // Discarded after the epoch's changes: a window that closes and expires in one
+        // epoch is emitted, then discarded.
+        for discarded in std::mem::take(&mut self.discarded) {
+            let rows = self.table_rows(&discarded)?;
+            discard_rows(&self.table, &mut position, &rows, cx.state_changes)?;
+        }
+        self.position = Some(position);
         Ok(resolved.changelog)
     }
 

@@ -384,6 +384,32 @@ pub struct ResolvedChanges {
 
 /// The state changes of changelog rows that start at `first_offset` of `partition`, in order:
 /// a −1 row removes its key's row, a +1 row sets it.
+/// Removes `rows` (the table's row schema; each one a row the table holds) from the
+/// table's current rows, with no changelog entry: they leave pull queries, and nothing
+/// tells subscribers (a window past its retention).
+pub fn discard_rows(
+    table: &SourceDef,
+    position: &mut TablePosition,
+    rows: &RecordBatch,
+    state: &mut StateBatch,
+) -> EngineResult<()> {
+    if rows.num_rows() == 0 {
+        return Ok(());
+    }
+    let keys = primary_keys(table, rows)?;
+    let table_keys = TableKeys::of(table);
+    for key in keys.iter() {
+        state.delete(TableKeys::ROWS_KEYSPACE, table_keys.row(key));
+    }
+    position.rows = position.rows.saturating_sub(rows.num_rows() as u64);
+    state.put(
+        TableKeys::BOOKKEEPING_KEYSPACE,
+        table_keys.row_count(),
+        encode_u64(position.rows),
+    );
+    Ok(())
+}
+
 fn apply_changelog(
     table: &SourceDef,
     stored: &RecordBatch,

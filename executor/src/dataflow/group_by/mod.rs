@@ -139,6 +139,9 @@ struct AggregateChanges {
     pub weights: Int64Array,
     pub rowtimes: Int64Array,
     pub groups: UInt32Array,
+    /// Over windows: the rows of windows past their retention, with their rowtimes, which
+    /// leave the result without a retraction (`Changes::discarding`).
+    pub discarded: Option<(RecordBatch, Int64Array)>,
 }
 
 impl GroupBy {
@@ -426,19 +429,24 @@ impl GroupBy {
             return self.finish_sessions(epoch, state, state_changes, bad_rows);
         }
         // The groups the epoch's rows touched are numbered first; over windows, the stored
-        // windows that have closed since the last epoch follow.
+        // windows that closed (EMIT FINAL emits them) or expired since the last epoch follow.
         let touched_total = epoch.interner.len();
         if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.load(state)?;
             let closed = windowing.newly_closed(state, &self.states)?;
-            if !closed.is_empty() {
+            let expired = windowing.newly_expired(state, &self.states)?;
+            let swept: Vec<Vec<u8>> = match windowing.emits_final() {
+                true => closed.into_iter().chain(expired).collect(),
+                false => expired,
+            };
+            if !swept.is_empty() {
                 let types: Vec<DataType> = self
                     .group_schema
                     .fields()
                     .iter()
                     .map(|field| field.data_type().clone())
                     .collect();
-                let columns = decode_keys(&types, &closed)?;
+                let columns = decode_keys(&types, &swept)?;
                 epoch.interner.intern(&columns, &mut Vec::new())?;
             }
         }
@@ -451,14 +459,16 @@ impl GroupBy {
                 .map(<[u8]>::to_vec)
                 .collect(),
         };
-        let closed: Vec<bool> = match &self.windows {
+        // Per group: whether its window closed in this epoch, and whether it expired (by
+        // the end of this epoch).
+        let (closed_now, expired): (Vec<bool>, Vec<bool>) = match &self.windows {
             Some(Windows::Time(windowing)) => group_keys[0]
                 .as_primitive::<Int64Type>()
                 .values()
                 .iter()
-                .map(|&start| windowing.is_closed(start))
-                .collect(),
-            _ => vec![false; group_total],
+                .map(|&start| (windowing.closed_now(start), windowing.is_expired(start)))
+                .unzip(),
+            _ => (vec![false; group_total], vec![false; group_total]),
         };
         let (mut row_counts, mut accumulators) = self.new_accumulators()?;
         let mut rowtimes = vec![i64::MIN; group_total];
@@ -503,7 +513,7 @@ impl GroupBy {
                 let mut closing: Vec<usize> = all
                     .iter()
                     .copied()
-                    .filter(|&group| closed[group] && counts.value(group) > 0)
+                    .filter(|&group| closed_now[group] && counts.value(group) > 0)
                     .collect();
                 closing.sort_unstable_by(|&a, &b| encoded_keys[a].cmp(&encoded_keys[b]));
                 closing
@@ -514,15 +524,33 @@ impl GroupBy {
         };
         let after_rows = self.results(&group_keys, &after, &accumulators)?;
         let after_rowtimes: Vec<i64> = after.iter().map(|&group| rowtimes[group]).collect();
+        // Windows past their retention leave the result: their last row, discarded.
+        let mut expiring: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&group| expired[group] && counts.value(group) > 0)
+            .collect();
+        expiring.sort_unstable_by(|&a, &b| encoded_keys[a].cmp(&encoded_keys[b]));
+        let discarded = match expiring.is_empty() {
+            true => None,
+            false => Some((
+                self.results(&group_keys, &expiring, &accumulators)?,
+                Int64Array::from_iter_values(expiring.iter().map(|&group| rowtimes[group])),
+            )),
+        };
         let mut created = Vec::new();
         self.states.begin_writes();
         for (group, key) in encoded_keys.into_iter().enumerate() {
-            let new_state = if closed[group] {
-                // A closed window's state goes; its last row stays in the result.
+            let touched = group < touched_total;
+            let new_state = if expired[group] {
+                // An expired window's state goes with its row.
                 match existed[group] {
                     true => None,
                     false => continue,
                 }
+            } else if !touched {
+                // A window that closed keeps its state, unchanged, until it expires.
+                continue;
             } else if counts.value(group) > 0 {
                 if !existed[group] && self.windows.is_some() {
                     created.push(key.clone());
@@ -568,6 +596,7 @@ impl GroupBy {
             weights,
             rowtimes,
             groups,
+            discarded,
         })
     }
 
@@ -692,6 +721,11 @@ impl Operator for GroupBy {
                 changes.rowtimes,
                 Some(changes.groups),
             )?);
+        }
+        if let Some((rows, rowtimes)) = changes.discarded {
+            output.push(
+                Changes::new(ChangeBatch::try_new(rows, None)?, rowtimes, None)?.discarding(),
+            );
         }
         Ok(())
     }

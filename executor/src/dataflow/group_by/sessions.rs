@@ -26,7 +26,7 @@ use eddy_storage::{StateBatch, StateStore};
 
 use super::{AggregateChanges, Epoch, GroupBy, Windows, data_error, load_group, save_group};
 use crate::dataflow::BadRows;
-use crate::dataflow::window::{StreamTime, late_error, start_key};
+use crate::dataflow::window::{StreamTime, Sweep, late_error, start_key};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::{decode_keys, encode_keys};
 use crate::state::keys::OperatorStateKeys;
@@ -43,10 +43,16 @@ pub(crate) struct Sessions {
     /// What a late row's message calls its time: ROWTIME, or a window TVF's time column.
     time_name: &'static str,
     stream_time: StreamTime,
-    /// One entry per live session, keyed by (end, group key): which sessions close next.
-    closes: OperatorCache,
-    /// Every session ending at or before this has closed, and its state is deleted.
-    closed_through: Option<i64>,
+    /// One entry per kept session, keyed by (end, group key): which sessions close and
+    /// expire next.
+    closes_index: OperatorCache,
+    /// Sessions close when stream time passes their end plus gap and grace: they take no
+    /// row, and EMIT FINAL emits them.
+    closes: Sweep,
+    /// Sessions expire when stream time passes their end plus retention: their state goes,
+    /// and their row leaves the result.
+    expiries: Sweep,
+    retention_ms: i64,
     /// The index entries the last epoch wrote: its commit may still be in flight.
     recent: Vec<Vec<u8>>,
 }
@@ -67,12 +73,14 @@ impl Sessions {
             emit_final: plan.emit_final,
             time_name,
             stream_time: StreamTime::new(query_id),
-            closes: OperatorCache::new(
+            closes_index: OperatorCache::new(
                 OperatorStateKeys::KEYSPACE,
                 OperatorStateKeys::of(query_id).session_close_prefix(),
                 budget,
             ),
-            closed_through: None,
+            closes: Sweep::default(),
+            expiries: Sweep::default(),
+            retention_ms: plan.retention_ms,
             recent: Vec::new(),
         }
     }
@@ -80,7 +88,10 @@ impl Sessions {
     /// Reads the stream time a restarted query had reached.
     pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<()> {
         if self.stream_time.load(state)? {
-            self.closed_through = self.stream_time.get().map(|time| self.close_bound(time));
+            let time = self.stream_time.get();
+            self.closes.start(time.map(|time| self.close_bound(time)));
+            self.expiries
+                .start(time.map(|time| self.expiry_bound(time)));
         }
         Ok(())
     }
@@ -114,28 +125,26 @@ impl Sessions {
             .saturating_sub(1)
     }
 
+    /// The latest session end that has expired at `stream_time`: a session's row leaves
+    /// once its end is below stream time minus retention.
+    fn expiry_bound(&self, stream_time: i64) -> i64 {
+        stream_time
+            .saturating_sub(self.retention_ms)
+            .saturating_sub(1)
+    }
+
     /// The index entries of sessions that closed since the last epoch.
     fn newly_closed(&mut self, state: &dyn StateStore) -> EngineResult<Vec<Vec<u8>>> {
-        let Some(stream_time) = self.stream_time.get() else {
-            return Ok(Vec::new());
-        };
-        let bound = self.close_bound(stream_time);
-        if self.closed_through.is_some_and(|closed| closed >= bound) {
-            return Ok(Vec::new());
-        }
-        let to = start_key(bound.saturating_add(1))?;
-        let from = match self.closed_through {
-            Some(closed) => start_key(closed.saturating_add(1))?,
-            None => Vec::new(),
-        };
-        let mut keys = self.closes.committed_keys_between(state, &from, &to)?;
-        for key in std::mem::take(&mut self.recent) {
-            if key < to && !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-        self.closed_through = Some(bound);
-        Ok(keys)
+        let bound = self.stream_time.get().map(|time| self.close_bound(time));
+        self.closes
+            .advance(bound, state, &self.closes_index, &self.recent)
+    }
+
+    /// The index entries of sessions that expired since the last epoch.
+    fn newly_expired(&mut self, state: &dyn StateStore) -> EngineResult<Vec<Vec<u8>>> {
+        let bound = self.stream_time.get().map(|time| self.expiry_bound(time));
+        self.expiries
+            .advance(bound, state, &self.closes_index, &self.recent)
     }
 }
 
@@ -191,11 +200,15 @@ impl GroupBy {
         sessions.load(state)?;
         let (gap, grace, emit_final) = (sessions.gap_ms, sessions.grace_ms, sessions.emit_final);
         let time_name = sessions.time_name;
-        let final_stream_time = sessions.stream_time.get();
         // The keys the epoch's rows touched come first; the keys of sessions that closed
         // since the last epoch follow.
         let touched_total = epoch.interner.len();
-        let closing = sessions.newly_closed(state)?;
+        let closed = sessions.newly_closed(state)?;
+        let expired = sessions.newly_expired(state)?;
+        let closing: Vec<Vec<u8>> = match emit_final {
+            true => closed.into_iter().chain(expired).collect(),
+            false => expired,
+        };
         if !closing.is_empty() {
             let types: Vec<DataType> = std::iter::once(DataType::Int64)
                 .chain(
@@ -342,10 +355,14 @@ impl GroupBy {
                 }
             }
         }
-        let is_closed = |end: i64| {
-            final_stream_time
-                .is_some_and(|time| end < time.saturating_sub(gap).saturating_sub(grace))
+        let Some(Windows::Session(sessions)) = &self.windows else {
+            return Err(EngineError::Internal(
+                "a session epoch of an aggregation without sessions".into(),
+            ));
         };
+        let (closes, expiries) = (sessions.closes, sessions.expiries);
+        let closed_now = |end: i64| closes.newly_passed(end);
+        let is_expired = |end: i64| expiries.passed(end);
         // What the epoch emits: with EMIT CHANGES every changed or absorbed session's old
         // row and every changed session's new row; with EMIT FINAL each session that closed.
         let mut retracted: Vec<(SessionRow, usize, i64)> = Vec::new();
@@ -359,7 +376,7 @@ impl GroupBy {
                 };
                 match emit_final {
                     true => {
-                        if session.alive && is_closed(session.end) {
+                        if session.alive && closed_now(session.end) {
                             inserted.push((row, session.slot, session.rowtime));
                         }
                     }
@@ -381,6 +398,21 @@ impl GroupBy {
                 }
             }
         }
+        // Sessions past their retention leave the result: their last row, discarded.
+        let mut expiring: Vec<(SessionRow, usize, i64)> = Vec::new();
+        for (group, set) in sets.iter().enumerate() {
+            for session in set {
+                if session.alive && is_expired(session.end) {
+                    let row = SessionRow {
+                        group,
+                        start: session.start,
+                        end: session.end,
+                    };
+                    expiring.push((row, session.slot, session.rowtime));
+                }
+            }
+        }
+        expiring.sort_unstable_by_key(|(row, _, _)| *row);
         // A session's old and new rows share a number when its bounds did not change; the
         // numbers ascend within each sign.
         let mut numbered: Vec<SessionRow> = retracted
@@ -405,6 +437,17 @@ impl GroupBy {
         let new_rows: Vec<(SessionRow, usize)> =
             inserted.iter().map(|&(row, slot, _)| (row, slot)).collect();
         let after_rows = self.session_results(&group_keys, &new_rows, &accumulators)?;
+        let discarded = match expiring.is_empty() {
+            true => None,
+            false => {
+                let rows: Vec<(SessionRow, usize)> =
+                    expiring.iter().map(|&(row, slot, _)| (row, slot)).collect();
+                Some((
+                    self.session_results(&group_keys, &rows, &accumulators)?,
+                    Int64Array::from_iter_values(expiring.iter().map(|&(_, _, rowtime)| rowtime)),
+                ))
+            }
+        };
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
         let weights: Int64Array = std::iter::repeat_n(-1, retracted.len())
             .chain(std::iter::repeat_n(1, inserted.len()))
@@ -429,17 +472,17 @@ impl GroupBy {
         };
         let mut written_closes = Vec::new();
         self.states.begin_writes();
-        sessions.closes.begin_writes();
+        sessions.closes_index.begin_writes();
         for (group, set) in sets.iter().enumerate() {
             let changed = set
                 .iter()
-                .any(|session| session.changed || !session.alive || is_closed(session.end));
+                .any(|session| session.changed || !session.alive || is_expired(session.end));
             if !changed {
                 continue;
             }
             let kept: Vec<&Session> = set
                 .iter()
-                .filter(|session| session.alive && !is_closed(session.end))
+                .filter(|session| session.alive && !is_expired(session.end))
                 .collect();
             let stored_any = set.iter().any(|session| session.stored.is_some());
             if kept.is_empty() && !stored_any {
@@ -452,27 +495,27 @@ impl GroupBy {
             let key = &encoded_keys[group];
             self.states.write(key.clone(), value, state_changes);
             for session in set {
-                let kept_end = (session.alive && !is_closed(session.end)).then_some(session.end);
+                let kept_end = (session.alive && !is_expired(session.end)).then_some(session.end);
                 let stored_end = session.stored.map(|stored| stored.end);
                 if kept_end == stored_end {
                     continue;
                 }
                 if let Some(end) = stored_end {
                     sessions
-                        .closes
+                        .closes_index
                         .write(close_key(end, key)?, None, state_changes);
                 }
                 if let Some(end) = kept_end {
                     let close = close_key(end, key)?;
                     written_closes.push(close.clone());
                     sessions
-                        .closes
+                        .closes_index
                         .write(close, Some(Vec::new()), state_changes);
                 }
             }
         }
         self.states.end_writes();
-        sessions.closes.end_writes();
+        sessions.closes_index.end_writes();
         sessions.recent = written_closes;
         sessions.stream_time.save(state_changes);
         Ok(AggregateChanges {
@@ -480,6 +523,7 @@ impl GroupBy {
             weights,
             rowtimes,
             groups,
+            discarded,
         })
     }
 
