@@ -79,17 +79,7 @@ pub(crate) fn take_clock_comparisons(query: &mut Query) -> PlanResult<Vec<ClockC
 
 /// Whether the query calls NOW() or CURRENT_TIMESTAMP anywhere.
 pub(crate) fn uses_clock(query: &Query) -> bool {
-    struct Clock;
-    impl Visitor for Clock {
-        type Break = ();
-        fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
-            match is_clock(expr) {
-                true => ControlFlow::Break(()),
-                false => ControlFlow::Continue(()),
-            }
-        }
-    }
-    query.visit(&mut Clock).is_break()
+    calls_clock(query)
 }
 
 fn misused_clock() -> PlanError {
@@ -336,6 +326,11 @@ fn is_clock(expr: &Expr) -> bool {
 }
 
 fn expr_uses_clock(expr: &Expr) -> bool {
+    calls_clock(expr)
+}
+
+/// Whether `node` (a query or an expression) calls NOW() or CURRENT_TIMESTAMP.
+fn calls_clock(node: &impl Visit) -> bool {
     struct Clock;
     impl Visitor for Clock {
         type Break = ();
@@ -346,7 +341,7 @@ fn expr_uses_clock(expr: &Expr) -> bool {
             }
         }
     }
-    expr.visit(&mut Clock).is_break()
+    node.visit(&mut Clock).is_break()
 }
 
 #[cfg(test)]

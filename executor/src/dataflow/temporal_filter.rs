@@ -95,12 +95,7 @@ impl TemporalFilterOperator {
         if self.loaded {
             return Ok(());
         }
-        let first = self
-            .schedule
-            .committed_keys_between(state, &[], &[u8::MAX])?
-            .into_iter()
-            .next();
-        if let Some(key) = first {
+        if let Some(key) = self.schedule.first_committed_key(state, &[])? {
             self.next_due = Some(due_of(&key)?);
         }
         self.loaded = true;
@@ -245,12 +240,9 @@ impl Operator for TemporalFilterOperator {
             .into_iter()
             .filter(|key| key.as_slice() >= due_bound.as_slice())
             .collect();
-        // The next due entry: the first one left in the store or written now.
-        let stored_next = self
-            .schedule
-            .committed_keys_between(cx.state, &due_bound, &[u8::MAX])?
-            .into_iter()
-            .find(|key| !due.contains(key));
+        // The next due entry: the first one left in the store or written now. Entries due
+        // now are deleted in the cache, so the store's next one is after them.
+        let stored_next = self.schedule.first_committed_key(cx.state, &due_bound)?;
         let next = stored_next
             .into_iter()
             .chain(self.recent.iter().cloned())

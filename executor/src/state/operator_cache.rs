@@ -180,6 +180,28 @@ impl OperatorCache {
         Ok(keys)
     }
 
+    /// The first key at or after `from` that the store held at the last commit and the
+    /// cache does not hold deleted; read lazily, so it costs what it skips.
+    pub fn first_committed_key(
+        &self,
+        state: &dyn StateStore,
+        from: &[u8],
+    ) -> EngineResult<Option<Vec<u8>>> {
+        let end = [self.prefix.as_slice(), &[u8::MAX; 9]].concat();
+        for pair in state.iter_range(self.keyspace, &self.stored_key(from), &end) {
+            let (stored_key, _) = pair?;
+            let key = stored_key[self.prefix.len()..].to_vec();
+            let deleted = self
+                .cache
+                .get(&key)
+                .is_some_and(|cached| cached.state.is_none());
+            if !deleted {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    }
+
     /// Starts the writes of an epoch.
     pub fn begin_writes(&mut self) {
         self.epochs += 1;
