@@ -433,12 +433,13 @@ impl GroupBy {
         let touched_total = epoch.interner.len();
         if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.load(state)?;
-            let closed = windowing.newly_closed(state, &self.states)?;
-            let expired = windowing.newly_expired(state, &self.states)?;
-            let swept: Vec<Vec<u8>> = match windowing.emits_final() {
-                true => closed.into_iter().chain(expired).collect(),
-                false => expired,
+            // Only EMIT FINAL does anything as windows close.
+            let closed = match windowing.emits_final() {
+                true => windowing.newly_closed(state, &self.states)?,
+                false => Vec::new(),
             };
+            let expired = windowing.newly_expired(state, &self.states)?;
+            let swept: Vec<Vec<u8>> = closed.into_iter().chain(expired).collect();
             if !swept.is_empty() {
                 let types: Vec<DataType> = self
                     .group_schema

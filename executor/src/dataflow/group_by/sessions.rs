@@ -203,12 +203,13 @@ impl GroupBy {
         // The keys the epoch's rows touched come first; the keys of sessions that closed
         // since the last epoch follow.
         let touched_total = epoch.interner.len();
-        let closed = sessions.newly_closed(state)?;
-        let expired = sessions.newly_expired(state)?;
-        let closing: Vec<Vec<u8>> = match emit_final {
-            true => closed.into_iter().chain(expired).collect(),
-            false => expired,
+        // Only EMIT FINAL does anything as sessions close.
+        let closed = match emit_final {
+            true => sessions.newly_closed(state)?,
+            false => Vec::new(),
         };
+        let expired = sessions.newly_expired(state)?;
+        let closing: Vec<Vec<u8>> = closed.into_iter().chain(expired).collect();
         if !closing.is_empty() {
             let types: Vec<DataType> = std::iter::once(DataType::Int64)
                 .chain(
