@@ -8,6 +8,10 @@ use std::collections::BTreeMap;
 /// Where a push query starts: `latest` (default, new rows only) or `earliest`.
 pub const AUTO_OFFSET_RESET: &str = "auto.offset.reset";
 
+/// The IDLE TIMEOUT of the windows of the persistent queries a session creates, when their
+/// WINDOW clause sets none (`SET 'eddy.window.idle.timeout' = '30 seconds'`).
+pub const WINDOW_IDLE_TIMEOUT: &str = "eddy.window.idle.timeout";
+
 /// One session's properties, by lower-case name.
 #[derive(Debug, Default, Clone)]
 pub struct SessionProperties {
@@ -26,6 +30,13 @@ impl SessionProperties {
 
     pub fn unset(&mut self, name: &str) {
         self.values.remove(name);
+    }
+
+    /// `eddy.window.idle.timeout` in milliseconds, if set (`set` checked it).
+    pub fn window_idle_timeout_ms(&self) -> Option<i64> {
+        self.get(WINDOW_IDLE_TIMEOUT)
+            .and_then(eddy_parser::parse_duration_text)
+            .and_then(|timeout| i64::try_from(timeout.as_millis()).ok())
     }
 
     /// The names of the properties set, in order.

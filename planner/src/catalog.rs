@@ -219,6 +219,11 @@ pub struct QueryDef {
     pub sink: String,
     pub sources: Vec<String>,
     pub status: QueryStatus,
+    /// The session's default IDLE TIMEOUT when the query was created (`SET
+    /// 'eddy.window.idle.timeout'`), for its windows that set none. Catalogs from before it
+    /// read as None.
+    #[serde(default)]
+    pub idle_timeout_ms: Option<i64>,
 }
 
 /// The catalog as the engine shares it: planning reads it, catalog changes replace it.
@@ -453,6 +458,7 @@ pub(crate) mod tests {
         assert_eq!(number, 1);
         let source_entry = catalog.put_source(clicks());
         let query_entry = catalog.put_query(QueryDef {
+            idle_timeout_ms: None,
             id: "CSAS_SLOW_2".into(),
             producer_id: 2,
             sql: "CREATE STREAM slow AS SELECT * FROM clicks".into(),

@@ -145,6 +145,20 @@ impl Dataflow {
         }
     }
 
+    /// The same dataflow with windows that wait `idle_timeout_ms` for input when their
+    /// WINDOW clause sets no IDLE TIMEOUT (a session's default).
+    pub fn with_default_idle_timeout(mut self, idle_timeout_ms: Option<i64>) -> Dataflow {
+        if let Dataflow::Aggregate(AggregatePlan {
+            window: Some(window),
+            ..
+        }) = &mut self
+            && window.idle_timeout_ms.is_none()
+        {
+            window.idle_timeout_ms = idle_timeout_ms;
+        }
+        self
+    }
+
     /// The same dataflow with a temporal filter on its source's rows.
     pub fn with_temporal_filter(mut self, filter: TemporalFilter) -> Dataflow {
         match &mut self {

@@ -34,3 +34,16 @@ SELECT * FROM visits;
 -- @advance-clock 400000
 -- @wait-rows visits 1
 SELECT * FROM visits;
+
+-- A session sets the default for the windows of the persistent queries it creates; it is
+-- kept with each query, so a restart keeps it too.
+SET 'eddy.window.idle.timeout' = '10 seconds';
+CREATE TABLE quiet AS SELECT sensor, COUNT(*) AS n
+    FROM readings WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY sensor EMIT FINAL;
+-- @settle
+SELECT * FROM quiet;
+-- @restart
+-- @advance-clock 20000
+-- @wait-rows quiet 2
+SELECT * FROM quiet;
+SET 'eddy.window.idle.timeout' = 'soon';

@@ -155,7 +155,8 @@ impl Session {
                 // this future): between persisting a change and publishing it, it must not
                 // stop.
                 let parsed = parsed.clone();
-                tokio::spawn(async move { change_catalog(&engine, &parsed).await })
+                let properties = self.properties.clone();
+                tokio::spawn(async move { change_catalog(&engine, &parsed, &properties).await })
                     .await
                     .map_err(|error| {
                         EngineError::Internal(format!("catalog change task failed: {error}"))
@@ -244,13 +245,16 @@ impl Session {
 async fn change_catalog(
     engine: &EngineCore,
     parsed: &ParsedStatement,
+    properties: &SessionProperties,
 ) -> EngineResult<QueryOutput> {
     match &parsed.statement {
         Statement::CreateSource(create) => ddl::create_source(engine, create).await,
         Statement::CreateAsSelect(create) => {
-            ddl::create_as_select(engine, create, &parsed.sql).await
+            ddl::create_as_select(engine, create, &parsed.sql, properties).await
         }
-        Statement::InsertSelect(insert) => ddl::insert_select(engine, insert, &parsed.sql).await,
+        Statement::InsertSelect(insert) => {
+            ddl::insert_select(engine, insert, &parsed.sql, properties).await
+        }
         Statement::Terminate(target) => ddl::terminate(engine, target).await,
         Statement::Drop {
             kind,

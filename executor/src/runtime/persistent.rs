@@ -146,7 +146,8 @@ impl Runner {
             .planner
             .plan_persistent(&select, sink)
             .await?
-            .into_dataflow_for(&sink_def)?;
+            .into_dataflow_for(&sink_def)?
+            .with_default_idle_timeout(query.idle_timeout_ms);
         let input_def = env
             .read_catalog()
             .source_required(dataflow.source())?

@@ -23,6 +23,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::ingest::rowtime::ChronoFormat;
 use crate::limits::PARTITIONS_MAX;
 use crate::output::{CommandComplete, QueryOutput};
+use crate::session_properties::SessionProperties;
 
 /// WITH properties Eddy accepts. The Kafka-facing ones are recorded and shown by DESCRIBE so
 /// that ksqlDB scripts run unchanged; the others take effect.
@@ -67,6 +68,7 @@ pub async fn create_as_select(
     engine: &EngineCore,
     create: &CreateAsSelect,
     sql: &str,
+    properties: &SessionProperties,
 ) -> EngineResult<QueryOutput> {
     let kind: SourceKind = create.kind.into();
     reject_or_replace(create.or_replace)?;
@@ -105,6 +107,7 @@ pub async fn create_as_select(
         sink: source.name.clone(),
         sources: planned.inputs,
         status: QueryStatus::Running,
+        idle_timeout_ms: properties.window_idle_timeout_ms(),
     };
     start_new_query(engine, change, query, created_tag(kind)).await
 }
@@ -113,6 +116,7 @@ pub async fn insert_select(
     engine: &EngineCore,
     insert: &InsertSelect,
     sql: &str,
+    properties: &SessionProperties,
 ) -> EngineResult<QueryOutput> {
     if !insert.properties.is_empty() {
         return Err(PlanError::Unsupported {
@@ -146,6 +150,7 @@ pub async fn insert_select(
         sink: target.name.clone(),
         sources: planned.inputs,
         status: QueryStatus::Running,
+        idle_timeout_ms: properties.window_idle_timeout_ms(),
     };
     start_new_query(engine, change, query, "INSERT").await
 }

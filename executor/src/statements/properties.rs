@@ -13,7 +13,7 @@ use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
 use crate::output::{CommandComplete, QueryOutput, RowStream};
-use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties};
+use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties, WINDOW_IDLE_TIMEOUT};
 
 /// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
 /// meets every value a ksqlDB script may ask for.
@@ -91,6 +91,19 @@ pub fn set(
             .into());
         }
         properties.set(name, lowered);
+        return Ok(QueryOutput::Command(CommandComplete::new("SET")));
+    }
+    if name == WINDOW_IDLE_TIMEOUT {
+        let timeout = eddy_parser::parse_duration_text(&value).filter(|timeout| !timeout.is_zero());
+        if timeout.is_none() {
+            return Err(PlanError::Invalid {
+                message: format!(
+                    "invalid value for {WINDOW_IDLE_TIMEOUT}: \"{value}\" (expected a duration above zero, as '30 SECONDS')"
+                ),
+            }
+            .into());
+        }
+        properties.set(name, value);
         return Ok(QueryOutput::Command(CommandComplete::new("SET")));
     }
     if name == PROCESSING_GUARANTEE {
