@@ -94,6 +94,7 @@ sql_scripts!(
     table,
     table_dml,
     types,
+    windowed_tables,
     windows
 );
 
