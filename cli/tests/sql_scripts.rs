@@ -96,6 +96,7 @@ sql_scripts!(
     table_dml,
     temporal_filters,
     types,
+    windowed_tables,
     windows
 );
 

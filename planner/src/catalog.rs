@@ -115,8 +115,10 @@ pub struct SourceDef {
     /// stream or table, fed only from outside). Catalogs from before it read as `false`.
     #[serde(default)]
     pub source_only: bool,
-    /// A windowed table's windows (a windowed aggregation's result): its key ends with the
-    /// `windowstart` and `windowend` columns. Catalogs from before it read as `None`.
+    /// A windowed source's windows (a windowed aggregation's result, or declared with
+    /// `WITH (WINDOW_TYPE = ..)`): its key ends with the `windowstart` and `windowend`
+    /// columns. A declared HOPPING window is kept advancing by its size, a declared SESSION
+    /// with a gap of 0 (ksqlDB declares neither). Catalogs from before it read as `None`.
     #[serde(default)]
     pub window: Option<WindowKind>,
     /// A stream's retention (`RETENTION_MS`, `RETENTION`): its log's segments whose rows are

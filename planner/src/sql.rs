@@ -42,6 +42,7 @@ use crate::error::{PlanError, PlanResult};
 use crate::names::{fold, object_name_last};
 use crate::scalar::datetime_arith::{UNIT_FUNCTIONS, unit_ms};
 use crate::type_planner::NamedTypePlanner;
+use crate::window::{WINDOW_END, WINDOW_START};
 use crate::{functions, grouping, projection};
 
 /// DataFusion's names for the one catalog and schema Eddy has.
@@ -394,7 +395,9 @@ fn unit_keyword_to_text(function: &mut Function) -> PlanResult<()> {
 /// - ksqlDB compares ROWTIME with a string as with a timestamp: in `ROWTIME > '2018-01-01'`
 ///   (and `=`, `<>`, `<`, `<=`, `>=`, `BETWEEN`) the string is an ISO 8601 timestamp, UTC
 ///   unless it gives a zone, and stands for its epoch milliseconds, which ROWTIME holds.
-///   Without this the comparison cast ROWTIME to text and every row failed it.
+///   Without this the comparison cast ROWTIME to text and every row failed it. A windowed
+///   table's WINDOWSTART and WINDOWEND hold epoch milliseconds too, and pull queries bound
+///   them so (`WINDOWSTART >= '2021-01-01T00:00:00Z'`).
 /// - The unit keyword of `DATEADD(DAYS, 5, d)` and its kin is text (`unit_keyword_to_text`).
 /// - `SUBSTRING(s, pos, length)`, ksqlDB's comma form, calls the registry's `substring`
 ///   (ksqlDB's, `scalar/strings.rs`); sqlparser reads it as the `FROM .. FOR` form, which
@@ -493,17 +496,20 @@ fn ksql_expression_rules<Node: VisitMut>(node: &mut Node) -> PlanResult<()> {
         }
         let result = match expr {
             Expr::BinaryOp { left, op, right } if is_comparison(op) => {
-                if is_rowtime(left) {
-                    string_to_millis(right)
-                } else if is_rowtime(right) {
-                    string_to_millis(left)
-                } else {
-                    Ok(())
+                match (epoch_millis_column(left), epoch_millis_column(right)) {
+                    (Some(column), _) => string_to_millis(right, column),
+                    (None, Some(column)) => string_to_millis(left, column),
+                    (None, None) => Ok(()),
                 }
             }
             Expr::Between {
                 expr, low, high, ..
-            } if is_rowtime(expr) => string_to_millis(low).and_then(|()| string_to_millis(high)),
+            } => match epoch_millis_column(expr) {
+                Some(column) => {
+                    string_to_millis(low, column).and_then(|()| string_to_millis(high, column))
+                }
+                None => Ok(()),
+            },
             _ => Ok(()),
         };
         match result {
@@ -568,20 +574,28 @@ fn is_comparison(op: &BinaryOperator) -> bool {
     )
 }
 
-fn is_rowtime(expr: &Expr) -> bool {
+/// The name, as ksqlDB writes it, of the column `expr` is when that column holds epoch
+/// milliseconds by definition: ROWTIME, or a windowed table's WINDOWSTART and WINDOWEND.
+fn epoch_millis_column(expr: &Expr) -> Option<&'static str> {
     let name = match expr {
         Expr::Identifier(ident) => ident,
-        Expr::CompoundIdentifier(parts) => match parts.last() {
-            Some(ident) => ident,
-            None => return false,
-        },
-        _ => return false,
+        Expr::CompoundIdentifier(parts) => parts.last()?,
+        _ => return None,
     };
-    fold(name) == ROWTIME
+    let name = fold(name);
+    [
+        (ROWTIME, "ROWTIME"),
+        (WINDOW_START, "WINDOWSTART"),
+        (WINDOW_END, "WINDOWEND"),
+    ]
+    .into_iter()
+    .find(|(column, _)| name == *column)
+    .map(|(_, written)| written)
 }
 
-/// Replaces a string literal by the epoch milliseconds of the timestamp it spells.
-fn string_to_millis(expr: &mut Expr) -> PlanResult<()> {
+/// Replaces a string literal compared with `column` by the epoch milliseconds of the
+/// timestamp it spells.
+fn string_to_millis(expr: &mut Expr, column: &str) -> PlanResult<()> {
     let Expr::Value(ValueWithSpan {
         value: Value::SingleQuotedString(text),
         ..
@@ -600,7 +614,7 @@ fn string_to_millis(expr: &mut Expr) -> PlanResult<()> {
     })
     .ok_or_else(|| {
         PlanError::invalid(format!(
-            "'{text}' is not a timestamp to compare ROWTIME with (write it as 2018-01-01T00:00:00, with an optional zone)"
+            "'{text}' is not a timestamp to compare {column} with (write it as 2018-01-01T00:00:00, with an optional zone)"
         ))
     })?;
     *expr = Expr::value(Value::Number(parsed.to_string(), false));

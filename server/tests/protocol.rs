@@ -319,6 +319,75 @@ async fn prepared_lookups_of_composite_keys_in_lists_nulls_and_other_filters() {
     server.stop().await;
 }
 
+/// A prepared pull query over a windowed table binds its group key and window bounds at each
+/// execution (a range read of the key's windows), and sees rows written after it was planned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prepared_range_read_of_a_windowed_table_binds_its_key_and_bounds() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE per_minute (page STRING PRIMARY KEY, views BIGINT)
+                 WITH (WINDOW_TYPE = 'Tumbling', WINDOW_SIZE = '1 MINUTE');
+             INSERT INTO per_minute (page, windowstart, windowend, views) VALUES
+                 ('/a', 0, 60000, 1), ('/a', 60000, 120000, 2), ('/a', 120000, 180000, 3),
+                 ('/b', 60000, 120000, 4);",
+        )
+        .await
+        .expect("setup");
+    let windows = async |statement: &tokio_postgres::Statement,
+                         parameters: &[&(dyn ToSql + Sync)]|
+           -> Vec<(i64, i64)> {
+        let rows = client.query(statement, parameters).await.expect("reads");
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+    };
+    let by_start = client
+        .prepare(
+            "SELECT windowstart, views FROM per_minute \
+             WHERE page = $1 AND windowstart >= $2 AND windowstart < $3",
+        )
+        .await
+        .expect("prepares");
+    assert_eq!(by_start.params(), [Type::TEXT, Type::INT8, Type::INT8]);
+    assert_eq!(
+        windows(&by_start, &[&"/a", &60_000i64, &180_000i64]).await,
+        [(60_000, 2), (120_000, 3)]
+    );
+    assert!(
+        windows(&by_start, &[&"/b", &0i64, &60_000i64])
+            .await
+            .is_empty()
+    );
+    assert!(
+        windows(&by_start, &[&None::<&str>, &0i64, &60_000i64])
+            .await
+            .is_empty(),
+        "NULL equals no key"
+    );
+    let by_end = client
+        .prepare(
+            "SELECT windowstart, views FROM per_minute \
+             WHERE page = $1 AND windowend BETWEEN $2 AND $3 AND windowstart >= '1970-01-01T00:01:00Z'",
+        )
+        .await
+        .expect("prepares");
+    assert_eq!(
+        windows(&by_end, &[&"/a", &0i64, &240_000i64]).await,
+        [(60_000, 2), (120_000, 3)]
+    );
+    client
+        .batch_execute(
+            "INSERT INTO per_minute (page, windowstart, windowend, views) VALUES ('/a', 180000, 240000, 5)",
+        )
+        .await
+        .expect("inserts");
+    assert_eq!(
+        windows(&by_end, &[&"/a", &150_000i64, &240_000i64]).await,
+        [(120_000, 3), (180_000, 5)]
+    );
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_portal_with_a_row_limit_is_suspended_and_resumed() {
     let server = TestServer::start().await;

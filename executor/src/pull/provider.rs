@@ -1,7 +1,8 @@
 //! DataFusion's view of Eddy's sources, for pull queries: a `TableProvider` per source. A
 //! stream is scanned from its log as of the moment the query starts; a table answers from
 //! its current rows in the state store, by point reads when the query's filters give every
-//! primary key column its values (`id = 5`, `id IN (1, 2)`), else by a scan.
+//! primary key column its values (`id = 5`, `id IN (1, 2)`), by range reads when they give
+//! a windowed table's group key its values (`window_range.rs`), else by a scan.
 //!
 //! A pull query sees every row that was durable (for a table: committed) when its scan began
 //! and nothing later, so a result is a consistent snapshot. Rows carry the pseudo-columns
@@ -24,13 +25,16 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
-use eddy_planner::{SourceDef, SourceProviders};
+use eddy_planner::{SourceDef, SourceProviders, WINDOW_END, WINDOW_START};
 use eddy_storage::{Offset, Store};
 use futures::TryStreamExt;
 
 use crate::error::EngineError;
 use crate::input::LogCursor;
 use crate::limits::{PUSH_READ_ROWS_MAX, TABLE_SCAN_PAGE_ROWS};
+use crate::pull::window_range::{self, KeyRange, WindowBounds};
+use crate::row_codec::decode_rows;
+use crate::state::keys::TableKeys;
 use crate::state::tables;
 
 /// Makes providers over the store for the planner.
@@ -277,17 +281,30 @@ impl TableState {
         Some((index, values))
     }
 
-    /// The filters that pin key columns to literals or parameters (`key = $1`), if they pin
-    /// every key column: once the parameters are bound, `pinned_keys` reads them.
+    /// The filters that narrow what a read of the table's rows must read, literals or
+    /// parameters (`key = $1`), if they pin enough of the key: every key column, or of a
+    /// windowed table, its group key (then with the filters that bound its windows). Once
+    /// the parameters are bound, `pinned_reads` reads them.
     pub fn key_pins(&self, filters: &[Expr]) -> Option<Vec<Expr>> {
+        let Some(group_columns) = self.window_layout() else {
+            return self.pins_of(filters, &self.table.key_indices());
+        };
+        let mut pins = self.pins_of(filters, &group_columns)?;
+        pins.extend(window_range::bound_filters(filters));
+        Some(pins)
+    }
+
+    /// The filters that pin `key_columns` to literals or parameters, if they pin them all.
+    fn pins_of(&self, filters: &[Expr], key_columns: &[usize]) -> Option<Vec<Expr>> {
         let mut pinned = vec![false; self.table.columns.len()];
         let pins: Vec<Expr> = filters
             .iter()
             .filter(|filter| match self.key_pin(filter) {
                 Some((index, values))
-                    if values
-                        .iter()
-                        .all(|value| matches!(value, Expr::Literal(..) | Expr::Placeholder(_))) =>
+                    if key_columns.contains(&index)
+                        && values.iter().all(|value| {
+                            matches!(value, Expr::Literal(..) | Expr::Placeholder(_))
+                        }) =>
                 {
                     pinned[index] = true;
                     true
@@ -296,21 +313,80 @@ impl TableState {
             })
             .cloned()
             .collect();
-        let whole_key = self
-            .table
-            .key_indices()
-            .into_iter()
-            .all(|index| pinned[index]);
-        whole_key.then_some(pins)
+        key_columns
+            .iter()
+            .all(|&index| pinned[index])
+            .then_some(pins)
     }
 
-    /// The current rows of `keys` (encoded keys), by point reads.
-    pub fn read_keys(&self, keys: &[Vec<u8>]) -> Result<RecordBatch, EngineError> {
-        tables::lookup_rows(self.store.state().as_ref(), &self.table, &self.schema, keys)
+    /// The group key columns of a windowed table whose key is its group key, then
+    /// `windowstart`, then `windowend`: the layout a range read relies on.
+    fn window_layout(&self) -> Option<Vec<usize>> {
+        self.table.window?;
+        let mut key_columns = self.table.key_indices();
+        let end = key_columns.pop()?;
+        let start = key_columns.pop()?;
+        let laid_out = self.table.columns[start].name == WINDOW_START
+            && self.table.columns[end].name == WINDOW_END
+            && !key_columns.is_empty();
+        laid_out.then_some(key_columns)
     }
 
-    /// The encoded keys the filters pin down, if they give every key column its values.
-    pub fn pinned_keys(&self, filters: &[Expr]) -> DataFusionResult<Option<Vec<Vec<u8>>>> {
+    /// The reads the filters (literals only) narrow a read of the table's rows to, if they
+    /// pin enough of its key (see `key_pins`).
+    pub fn pinned_reads(&self, filters: &[Expr]) -> DataFusionResult<Option<PinnedReads>> {
+        let Some(group_columns) = self.window_layout() else {
+            let Some(keys) = self.pinned_values(filters, &self.table.key_indices()) else {
+                return Ok(None);
+            };
+            return Ok(Some(PinnedReads::Keys(self.encode_keys(&keys)?)));
+        };
+        let Some(group_keys) = self.pinned_values(filters, &group_columns) else {
+            return Ok(None);
+        };
+        let bounds = WindowBounds::of(filters)?;
+        let ranges = bounds.key_ranges(&group_keys, |keys| self.encode_keys(keys))?;
+        Ok(Some(PinnedReads::Windows { ranges, bounds }))
+    }
+
+    /// The rows of `reads` as the store holds them: the keys' rows, or every row in the
+    /// ranges (before the window bounds on WINDOWEND are applied; see `read_pinned`). Each
+    /// range is read from the view of the store published when its read begins, so with
+    /// several group keys (`k IN (1, 2)`) a commit between two ranges is seen by the later.
+    pub fn read(&self, reads: &PinnedReads) -> Result<RecordBatch, EngineError> {
+        let state = self.store.state().as_ref();
+        match reads {
+            PinnedReads::Keys(keys) => tables::lookup_rows(state, &self.table, &self.schema, keys),
+            PinnedReads::Windows { ranges, .. } => {
+                let keys = TableKeys::of(&self.table);
+                let mut values = Vec::new();
+                for range in ranges {
+                    let (from, to) = (keys.row(&range.from), keys.row(&range.to));
+                    for pair in state.iter_range(TableKeys::ROWS_KEYSPACE, &from, &to) {
+                        values.push(pair?.1);
+                    }
+                }
+                Ok(decode_rows(&self.schema, &values)?)
+            }
+        }
+    }
+
+    /// The rows of `reads` that the query's filters on the key and the window allow.
+    pub fn read_pinned(&self, reads: &PinnedReads) -> Result<RecordBatch, EngineError> {
+        let rows = self.read(reads)?;
+        match reads {
+            PinnedReads::Keys(_) => Ok(rows),
+            PinnedReads::Windows { bounds, .. } => Ok(bounds.keep(rows)?),
+        }
+    }
+
+    /// The values the filters give each of `key_columns`, every combination of them, if they
+    /// give every one its values. A value that cannot be its column's type matches no row.
+    fn pinned_values(
+        &self,
+        filters: &[Expr],
+        key_columns: &[usize],
+    ) -> Option<Vec<Vec<ScalarValue>>> {
         let mut values: Vec<Option<Vec<ScalarValue>>> = vec![None; self.table.columns.len()];
         for filter in filters {
             if let Some((index, given)) = self.key_values(filter) {
@@ -326,14 +402,10 @@ impl TableState {
                 };
             }
         }
-        let mut key_columns = Vec::new();
         let mut combinations: Vec<Vec<ScalarValue>> = vec![Vec::new()];
-        for index in self.table.key_indices() {
-            let Some(given) = &values[index] else {
-                return Ok(None);
-            };
+        for &index in key_columns {
+            let given = values[index].as_ref()?;
             let data_type = &self.table.columns[index].data_type;
-            // A value that cannot be the key column's type matches no row.
             let given: Vec<ScalarValue> = given
                 .iter()
                 .filter_map(|value| value.cast_to(data_type).ok())
@@ -349,24 +421,38 @@ impl TableState {
                     })
                 })
                 .collect();
-            key_columns.push(data_type.clone());
         }
-        if combinations.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let arrays = (0..key_columns.len())
+        Some(combinations)
+    }
+
+    /// Key tuples (the values of leading key columns, in key order) encoded as the table's
+    /// keys are.
+    fn encode_keys(&self, keys: &[Vec<ScalarValue>]) -> DataFusionResult<Vec<Vec<u8>>> {
+        let Some(first) = keys.first() else {
+            return Ok(Vec::new());
+        };
+        let arrays = (0..first.len())
             .map(|position| {
-                ScalarValue::iter_to_array(
-                    combinations
-                        .iter()
-                        .map(|combination| combination[position].clone()),
-                )
+                ScalarValue::iter_to_array(keys.iter().map(|key| key[position].clone()))
             })
             .collect::<DataFusionResult<Vec<_>>>()?;
-        let keys = crate::row_codec::encode_keys(&arrays, combinations.len())
+        let encoded = crate::row_codec::encode_keys(&arrays, keys.len())
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
-        Ok(Some(keys.iter().map(<[u8]>::to_vec).collect()))
+        Ok(encoded.iter().map(<[u8]>::to_vec).collect())
     }
+}
+
+/// What a read of a table's rows is narrowed to by a query's filters.
+#[derive(Debug)]
+pub enum PinnedReads {
+    /// Point reads of these encoded keys.
+    Keys(Vec<Vec<u8>>),
+    /// A windowed table's windows of the pinned group keys: ranges of encoded keys, and the
+    /// bounds each row's window must be within.
+    Windows {
+        ranges: Vec<KeyRange>,
+        bounds: WindowBounds,
+    },
 }
 
 #[async_trait]
@@ -384,11 +470,16 @@ impl TableProvider for TableState {
         filters: &[&Expr],
     ) -> DataFusionResult<Vec<TableProviderFilterPushDown>> {
         // Key conditions choose which rows to read; DataFusion still applies every filter.
+        let windowed = self.window_layout().is_some();
         Ok(filters
             .iter()
-            .map(|filter| match self.key_values(filter) {
-                Some(_) => TableProviderFilterPushDown::Inexact,
-                None => TableProviderFilterPushDown::Unsupported,
+            .map(|filter| {
+                let narrows = self.key_values(filter).is_some()
+                    || (windowed && window_range::is_literal_bound(filter));
+                match narrows {
+                    true => TableProviderFilterPushDown::Inexact,
+                    false => TableProviderFilterPushDown::Unsupported,
+                }
             })
             .collect())
     }
@@ -400,7 +491,7 @@ impl TableProvider for TableState {
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
-        let Some(keys) = self.pinned_keys(filters)? else {
+        let Some(reads) = self.pinned_reads(filters)? else {
             let rows: Arc<dyn PartitionStream> = Arc::new(TableRows {
                 table: self.table.clone(),
                 schema: self.schema.clone(),
@@ -416,7 +507,7 @@ impl TableProvider for TableState {
             )?));
         };
         let rows = self
-            .read_keys(&keys)
+            .read_pinned(&reads)
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![rows]],

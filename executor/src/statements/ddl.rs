@@ -9,12 +9,14 @@
 //!
 //! Never: publish a catalog change that is not yet durable.
 
+use arrow::datatypes::DataType;
 use eddy_parser::{
     CreateAsSelect, CreateSource, InsertSelect, KeyKind, Property, PropertyValue, TerminateTarget,
 };
 use eddy_planner::{
     Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentSink, PlanError, QueryDef, QueryStatus,
-    SourceKind, TimestampColumn, check_column_name, check_key_type,
+    SourceKind, TimestampColumn, WINDOW_END, WINDOW_START, WindowKind, check_column_name,
+    check_key_type,
 };
 use tracing::info;
 
@@ -43,6 +45,8 @@ const EFFECTIVE_PROPERTIES: &[&str] = &[
     "RETENTION_MS",
     "TIMESTAMP",
     "TIMESTAMP_FORMAT",
+    "WINDOW_SIZE",
+    "WINDOW_TYPE",
 ];
 
 pub async fn create_source(
@@ -55,9 +59,12 @@ pub async fn create_source(
     if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
-    let columns = declared_columns(change.catalog(), create)?;
+    let mut columns = declared_columns(change.catalog(), create)?;
     let mut settings = parse_properties(&create.properties, kind, &columns, None)?;
     settings.source_only = create.source_only;
+    if settings.window.is_some() {
+        add_window_columns(&mut columns)?;
+    }
     change.create_source(&create.name, kind, columns, settings, None)?;
     change.publish().await?;
     info!(name = %create.name, kind = kind.noun(), "source created");
@@ -86,6 +93,11 @@ pub async fn create_as_select(
         &planned.columns,
         Some(planned.input_partitions),
     )?;
+    if settings.window.is_some() {
+        return Err(invalid(
+            "WINDOW_TYPE declares the windows of a source's rows; a query's result is windowed by its WINDOW clause".to_string(),
+        ));
+    }
     settings.window = planned.window;
     let number = change.allocate_number();
     let prefix = match kind {
@@ -376,6 +388,84 @@ fn declared_columns(catalog: &Catalog, create: &CreateSource) -> EngineResult<Ve
     Ok(columns)
 }
 
+/// A declared windowed source's window columns: `windowstart` and `windowend` (BIGINT epoch
+/// milliseconds) become key columns after the declared ones, as a windowed query's table
+/// has them, so that INSERT gives them as any key column and pull queries read its windows
+/// by range.
+fn add_window_columns(columns: &mut Vec<Column>) -> EngineResult<()> {
+    if let Some(reserved) = columns
+        .iter()
+        .find(|column| column.name == WINDOW_START || column.name == WINDOW_END)
+    {
+        return Err(invalid_definition(format!(
+            "'{}' is a reserved column name of windowed sources; give the column another name",
+            reserved.name.to_uppercase()
+        )));
+    }
+    let after_keys = columns
+        .iter()
+        .rposition(|column| column.key)
+        .map_or(0, |last_key| last_key + 1);
+    let window_columns = [WINDOW_START, WINDOW_END].map(|name| Column {
+        name: name.to_string(),
+        data_type: DataType::Int64,
+        key: true,
+    });
+    columns.splice(after_keys..after_keys, window_columns);
+    Ok(())
+}
+
+/// ksqlDB's `WINDOW_TYPE` and `WINDOW_SIZE` of a source its rows are windows of, with its
+/// messages. A declared hopping window has no advance: it is kept as a hopping window
+/// advancing by its size. A declared session has no gap: it is kept with a gap of 0.
+fn declared_window(
+    window_type: Option<&str>,
+    size: Option<&str>,
+) -> EngineResult<Option<WindowKind>> {
+    let Some(window_type) = window_type else {
+        return match size {
+            Some(_) => Err(invalid(
+                "'WINDOW_SIZE' is set without 'WINDOW_TYPE': give WINDOW_TYPE='TUMBLING' or 'HOPPING' with it".to_string(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let name = window_type.to_uppercase();
+    if !["SESSION", "HOPPING", "TUMBLING"].contains(&name.as_str()) {
+        return Err(invalid(format!(
+            "Invalid value {window_type} for property WINDOW_TYPE: String must be one of: SESSION, HOPPING, TUMBLING"
+        )));
+    }
+    let size_ms = match size {
+        Some(_) if name == "SESSION" => {
+            return Err(invalid(
+                "'WINDOW_SIZE' should not be set for SESSION windows.".to_string(),
+            ));
+        }
+        None if name == "SESSION" => return Ok(Some(WindowKind::Session { gap_ms: 0 })),
+        None => {
+            return Err(invalid(format!(
+                "{name} windows require 'WINDOW_SIZE' to be provided in the WITH clause. For example: 'WINDOW_SIZE'='10 SECONDS'"
+            )));
+        }
+        Some(size) => eddy_parser::parse_duration_text(size)
+            .and_then(|duration| i64::try_from(duration.as_millis()).ok())
+            .filter(|&size_ms| size_ms > 0)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "Error in WITH clause property 'WINDOW_SIZE': '{size}' is not a duration greater than 0 (units: MILLISECONDS, SECONDS, MINUTES, HOURS, DAYS)\nExample valid value: '10 SECONDS'"
+                ))
+            })?,
+    };
+    Ok(Some(match name.as_str() {
+        "TUMBLING" => WindowKind::Tumbling { size_ms },
+        _ => WindowKind::Hopping {
+            size_ms,
+            advance_ms: size_ms,
+        },
+    }))
+}
+
 fn invalid_definition(message: String) -> EngineError {
     PlanError::InvalidDefinition { message }.into()
 }
@@ -440,6 +530,8 @@ fn parse_properties(
                 }
                 settings.retention_ms = Some(retention_ms(name, &text)?);
             }
+            // Read together once all are known (`declared_window`).
+            "WINDOW_TYPE" | "WINDOW_SIZE" => {}
             _ if RECORDED_PROPERTIES.contains(&name) => {}
             _ => {
                 let mut known: Vec<&str> = EFFECTIVE_PROPERTIES
@@ -456,6 +548,10 @@ fn parse_properties(
         }
         settings.recorded.insert(name.to_string(), text);
     }
+    settings.window = declared_window(
+        settings.recorded.get("WINDOW_TYPE").map(String::as_str),
+        settings.recorded.get("WINDOW_SIZE").map(String::as_str),
+    )?;
     if let Some(format) = timestamp_format {
         let Some(timestamp) = settings.timestamp.as_mut() else {
             return Err(invalid(

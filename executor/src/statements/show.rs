@@ -205,7 +205,13 @@ pub fn describe(engine: &EngineCore, name: &str) -> EngineResult<QueryOutput> {
         rows.push(("pseudo-column", pseudo.to_string(), data_type.to_string()));
     }
     if let Some(window) = &source.window {
-        rows.push(("windowed", window.name().to_string(), window.to_string()));
+        // A declared window has only what WINDOW_TYPE and WINDOW_SIZE say (its properties,
+        // shown below), not the advance or gap a WINDOW clause gives.
+        let how = match &source.created_by {
+            Some(_) => window.to_string(),
+            None => "declared by WINDOW_TYPE".to_string(),
+        };
+        rows.push(("windowed", window.name().to_string(), how));
     }
     if let Some(timestamp) = &source.timestamp {
         let format = timestamp
