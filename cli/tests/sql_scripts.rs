@@ -94,7 +94,8 @@ sql_scripts!(
     table,
     table_dml,
     types,
-    windows
+    window_tvf,
+    windows,
 );
 
 #[test]

@@ -28,6 +28,7 @@ pub mod sql;
 mod type_planner;
 pub mod types;
 pub mod window;
+mod window_tvf;
 
 pub use casts::cast_strict;
 pub use catalog::{

@@ -243,23 +243,40 @@ enum Windows {
     Time { advance: i64 },
     /// Sessions of rows at most `WINDOW_SIZE` apart.
     Session,
+    /// The window TVF CUMULATE: windows growing by `step` to `WINDOW_SIZE`, grace 0.
+    Cumulate { step: i64 },
 }
 
-/// Windowed aggregations over a stream: each WINDOW clause with how it groups.
+impl Windows {
+    fn grace_ms(self) -> i64 {
+        match self {
+            Windows::Cumulate { .. } => 0,
+            Windows::Time { .. } | Windows::Session => WINDOW_GRACE,
+        }
+    }
+}
+
+/// Windowed aggregations over a stream: each FROM with its WINDOW clause (and the GROUP BY
+/// items a window TVF adds), with how it groups.
 const WINDOW_QUERIES: &[(&str, Windows)] = &[
     (
-        "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Time {
             advance: WINDOW_SIZE,
         },
     ),
     (
-        "HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Time { advance: 4 },
     ),
     (
-        "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Session,
+    ),
+    (
+        "CUMULATE(events, ROWTIME, INTERVAL '5' MILLISECOND, INTERVAL '10' MILLISECOND) \
+         GROUP BY window_start, window_end,",
+        Windows::Cumulate { step: 5 },
     ),
 ];
 
@@ -310,6 +327,25 @@ fn windows_taking(history: &[Vec<String>], advance: i64) -> (Vec<String>, i64) {
                 accepted.push(format!("+ {g} {start} {} {v} {s}", start + WINDOW_SIZE));
             }
             start += advance;
+        }
+    }
+    (accepted, stream_time)
+}
+
+/// Flink's CUMULATE written out plainly, like `windows_taking`: a row at t falls in each
+/// window `[start, end)` with start the multiple of `WINDOW_SIZE` at or below t, end a
+/// multiple of `step` above t and at most start + size; a window takes it while its end is
+/// above stream time (grace 0).
+fn cumulating_taking(history: &[Vec<String>], step: i64) -> (Vec<String>, i64) {
+    let mut stream_time = i64::MIN;
+    let mut accepted = Vec::new();
+    for (g, v, s, rowtime) in history.iter().flatten().filter_map(|line| timed_row(line)) {
+        stream_time = stream_time.max(rowtime);
+        let start = rowtime / WINDOW_SIZE * WINDOW_SIZE;
+        for end in (start + step..=start + WINDOW_SIZE).step_by(step as usize) {
+            if end > rowtime && end > stream_time {
+                accepted.push(format!("+ {g} {start} {end} {v} {s}"));
+            }
         }
     }
     (accepted, stream_time)
@@ -383,7 +419,7 @@ async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_fin
     };
     let select = format!(
         "SELECT g, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS low, MAX(s) AS last_s \
-         FROM events WINDOW {window} GROUP BY g {emit}"
+         FROM {window} g {emit}"
     );
     let Dataflow::Aggregate(plan) = table_dataflow(std::slice::from_ref(&events), &select).await
     else {
@@ -395,10 +431,13 @@ async fn check_windowed_seed(seed: u64, window: &str, windows: Windows, emit_fin
     let (accepted, stream_time) = match windows {
         Windows::Time { advance } => windows_taking(&history, advance),
         Windows::Session => sessions_taking(&history),
+        Windows::Cumulate { step } => cumulating_taking(&history, step),
     };
     let closed = match (emit_final, windows) {
         (false, _) => String::new(),
-        (true, Windows::Time { .. }) => format!("WHERE we + {WINDOW_GRACE} <= {stream_time}"),
+        (true, Windows::Time { .. } | Windows::Cumulate { .. }) => {
+            format!("WHERE we + {} <= {stream_time}", windows.grace_ms())
+        }
         (true, Windows::Session) => {
             format!("WHERE we < {}", stream_time - WINDOW_SIZE - WINDOW_GRACE)
         }
