@@ -78,6 +78,12 @@ INSERT INTO readings (sensor, at, v, rowtime) VALUES (1, 1000, 1, 0), (1, 10000,
 -- @settle
 SELECT * FROM sums;
 SELECT message, record FROM eddy_processing_log WHERE query_id LIKE 'CTAS_SUMS%';
+-- A restart plans the TVF query again from its text; its windows go on, and the closed
+-- one stays closed.
+-- @restart
+INSERT INTO readings (sensor, at, v, rowtime) VALUES (1, 19999, 16, 0), (1, 5000, 32, 0);
+-- @settle
+SELECT * FROM sums;
 
 -- EMIT FINAL, and RisingWave's EMIT ON WINDOW CLOSE which means the same: one row per
 -- window, once it has closed.
