@@ -96,8 +96,9 @@ sql_scripts!(
     table_dml,
     temporal_filters,
     types,
+    window_tvf,
     windowed_tables,
-    windows
+    windows,
 );
 
 #[test]

@@ -1,7 +1,10 @@
 //! Queries: ksqlDB's clauses (`EMIT`, `WINDOW TUMBLING|HOPPING|SESSION (...)`,
 //! `PARTITION BY`) are cut out of the token stream at parenthesis depth 0, and the rest goes
 //! to sqlparser's `parse_query`. Cutting first matters: sqlparser reads `FROM s EMIT CHANGES`
-//! as the table `s` aliased `EMIT` and stops before `CHANGES`.
+//! as the table `s` aliased `EMIT` and stops before `CHANGES`. RisingWave's `EMIT ON WINDOW
+//! CLOSE` is cut as `EMIT FINAL`. Flink's window TVFs name their input `TABLE s`
+//! (`TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), ..))`), which sqlparser cannot read as an
+//! argument: that `TABLE` is dropped, and the planner reads the rest.
 //!
 //! Never: hand sqlparser's query back without checking that it consumed every token.
 
@@ -68,16 +71,18 @@ fn cut_ksql_clauses(
             _ => {}
         }
         if !at_depth_zero {
-            clauses.standard_tokens.push(token.clone());
+            if !is_window_tvf_table_keyword(tokens, index) {
+                clauses.standard_tokens.push(token.clone());
+            }
             index += 1;
             continue;
         }
         let clause_error = |message: &str| source.error_at(token.span.start, message.to_string());
-        if let Some(emit) = emit_clause(&token.token, next) {
+        if let Some((emit, emit_tokens)) = emit_clause(tokens, index) {
             if clauses.emit.is_some() {
                 return Err(clause_error("EMIT is given twice"));
             }
-            if let Some(after) = tokens.get(index + 2)
+            if let Some(after) = tokens.get(index + emit_tokens)
                 && !is_word(&after.token, "LIMIT")
             {
                 return Err(
@@ -85,7 +90,7 @@ fn cut_ksql_clauses(
                 );
             }
             clauses.emit = Some(emit);
-            index += 2;
+            index += emit_tokens;
         } else if let Some(kind) = ksql_window_kind(tokens, index) {
             if clauses.window.is_some() {
                 return Err(clause_error("WINDOW is given twice"));
@@ -125,15 +130,45 @@ fn cut_ksql_clauses(
     Ok(clauses)
 }
 
-fn emit_clause(token: &Token, next: Option<&Token>) -> Option<Emit> {
-    if !is_word(token, "EMIT") {
+/// The EMIT clause at `index` and how many tokens it takes: `EMIT CHANGES`, `EMIT FINAL`,
+/// or RisingWave's `EMIT ON WINDOW CLOSE`, which means what ksqlDB's `EMIT FINAL` does.
+fn emit_clause(tokens: &[TokenWithSpan], index: usize) -> Option<(Emit, usize)> {
+    let word_at = |offset: usize, word: &str| {
+        tokens
+            .get(index + offset)
+            .is_some_and(|token| is_word(&token.token, word))
+    };
+    if !word_at(0, "EMIT") {
         return None;
     }
-    match next {
-        Some(next) if is_word(next, "CHANGES") => Some(Emit::Changes),
-        Some(next) if is_word(next, "FINAL") => Some(Emit::Final),
-        _ => None,
+    if word_at(1, "CHANGES") {
+        Some((Emit::Changes, 2))
+    } else if word_at(1, "FINAL") {
+        Some((Emit::Final, 2))
+    } else if word_at(1, "ON") && word_at(2, "WINDOW") && word_at(3, "CLOSE") {
+        Some((Emit::Final, 4))
+    } else {
+        None
     }
+}
+
+/// The names of the window table-valued functions, whose first argument Flink writes
+/// `TABLE s`.
+const WINDOW_TVF_NAMES: [&str; 4] = ["TUMBLE", "HOP", "SESSION", "CUMULATE"];
+
+/// Whether the token at `index` is the `TABLE` of `TUMBLE(TABLE s, ..)`.
+fn is_window_tvf_table_keyword(tokens: &[TokenWithSpan], index: usize) -> bool {
+    let token_at = |position: Option<usize>| position.and_then(|position| tokens.get(position));
+    let opens_tvf = token_at(index.checked_sub(1)).is_some_and(|open| open.token == Token::LParen)
+        && token_at(index.checked_sub(2))
+            .is_some_and(|name| WINDOW_TVF_NAMES.iter().any(|tvf| is_word(&name.token, tvf)));
+    let names_a_source =
+        token_at(Some(index + 1)).is_some_and(|next| matches!(next.token, Token::Word(_)));
+    opens_tvf
+        && names_a_source
+        && tokens
+            .get(index)
+            .is_some_and(|token| is_word(&token.token, "TABLE"))
 }
 
 /// The kind token (`TUMBLING`, `HOPPING`, `SESSION`) when the token at `window_index` is
@@ -397,6 +432,38 @@ mod tests {
         let select = parse("SELECT * FROM s emit final").expect("query parses");
         assert_eq!(select.emit, Some(Emit::Final));
         assert_eq!(select.query.to_string(), "SELECT * FROM s");
+    }
+
+    #[test]
+    fn emit_on_window_close_is_emit_final() {
+        let select = parse("SELECT * FROM s EMIT ON WINDOW CLOSE LIMIT 2").expect("query parses");
+        assert_eq!(select.emit, Some(Emit::Final));
+        assert_eq!(select.query.to_string(), "SELECT * FROM s LIMIT 2");
+        assert!(parse("SELECT * FROM s EMIT ON WINDOW").is_err());
+    }
+
+    #[test]
+    fn window_tvfs_parse_in_both_spellings() {
+        let select = parse(
+            "SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end",
+        )
+        .expect("Flink's spelling parses");
+        assert_eq!(
+            select.query.to_string(),
+            "SELECT window_start, COUNT(*) FROM TABLE(TUMBLE(s, DESCRIPTOR(ts), INTERVAL '1' MINUTE)) GROUP BY window_start, window_end"
+        );
+        for sql in [
+            "SELECT * FROM HOP(s, ts, INTERVAL '1' MINUTE, INTERVAL '5' MINUTE) AS h",
+            "SELECT * FROM SESSION(s, ts, INTERVAL '1' MINUTE)",
+            "SELECT * FROM CUMULATE(s, ts, INTERVAL '1' MINUTE, INTERVAL '1' HOUR)",
+        ] {
+            assert_eq!(parse(sql).expect("parses").query.to_string(), sql);
+        }
+        let select = parse("SELECT * FROM t WHERE a IN (SELECT b FROM TABLE(u))").expect("parses");
+        assert_eq!(
+            select.query.to_string(),
+            "SELECT * FROM t WHERE a IN (SELECT b FROM TABLE(u))"
+        );
     }
 
     #[test]

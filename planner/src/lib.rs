@@ -29,6 +29,7 @@ pub mod temporal;
 mod type_planner;
 pub mod types;
 pub mod window;
+mod window_tvf;
 
 pub use casts::cast_strict;
 pub use catalog::{

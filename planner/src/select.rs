@@ -28,6 +28,7 @@ use crate::sql::SqlPlanner;
 use crate::temporal::{self, TemporalFilter};
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 use crate::window::{self, WindowKind, WindowPlan};
+use crate::window_tvf::{self, WindowTvf};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
@@ -89,12 +90,25 @@ impl SqlPlanner {
     /// Plans a pull query or, with `EMIT CHANGES` (or `EMIT FINAL` over windows), a push
     /// query.
     pub async fn plan_select(&self, select: &SelectStatement) -> PlanResult<LogicalPlan> {
+        let tvf = self.window_tvf(select)?;
+        let (select, tvf_window) = match &tvf {
+            Some(tvf) => (&tvf.select, tvf.window.as_ref()),
+            None => (select, None),
+        };
         if select.window.is_some() && select.emit.is_none() {
             return Err(PlanError::invalid(
                 "Pull queries don't support WINDOW clauses.",
             ));
         }
-        check_window_clauses(select)?;
+        if let Some(tvf_window) = tvf_window
+            && select.emit.is_none()
+        {
+            return Err(PlanError::invalid(format!(
+                "Pull queries don't support window TVFs ({}) with GROUP BY: add EMIT CHANGES or EMIT FINAL",
+                tvf_window.function
+            )));
+        }
+        check_window_clauses(select, tvf_window.is_some())?;
         if select.partition_by.is_some() {
             return Err(PlanError::invalid(
                 "PARTITION BY belongs in CREATE STREAM .. AS SELECT or INSERT INTO .. SELECT",
@@ -105,23 +119,38 @@ impl SqlPlanner {
                 "NOW() in a push query (a temporal filter runs in persistent queries: CREATE TABLE .. AS SELECT)",
             ));
         }
-        if select.window.is_none() {
-            return self.plan_query(&select.query).await;
-        }
-        let inputs = self.relations(&select.query);
-        check_windowed_input(&self.single_input(&inputs)?)?;
         let mut query = select.query.as_ref().clone();
-        window::prepare(&mut query, self.state(), false)?;
+        match (&select.window, tvf_window) {
+            (None, None) => return self.plan_query(&select.query).await,
+            (_, Some(tvf_window)) => tvf_window.prepare(&mut query, self.state(), false)?,
+            (Some(_), None) => {
+                let inputs = self.relations(&select.query);
+                check_windowed_input(&self.single_input(&inputs)?)?;
+                window::prepare(&mut query, self.state(), false)?;
+            }
+        }
         self.plan_query(&query).await
     }
 
     /// The dataflow of a push query planned by [`SqlPlanner::plan_select`].
     pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
         let dataflow = lower(plan)?;
+        if let Some(WindowTvf {
+            window: Some(tvf_window),
+            ..
+        }) = self.window_tvf(select)?
+        {
+            return dataflow.with_window_on(tvf_window.plan, Some(&tvf_window.time_column));
+        }
         match &select.window {
             None => Ok(dataflow),
             Some(spec) => dataflow.with_window(WindowPlan::of(spec, select.emit)?),
         }
+    }
+
+    /// `select` over the stream its window TVF reads (`FROM TUMBLE(s, ..)`), if it has one.
+    fn window_tvf(&self, select: &SelectStatement) -> PlanResult<Option<WindowTvf>> {
+        window_tvf::rewrite(select, &self.read_catalog(), self.state())
     }
 
     /// Plans the SELECT of a persistent query writing into `sink`: its dataflow, and the
@@ -131,7 +160,12 @@ impl SqlPlanner {
         select: &SelectStatement,
         sink: PersistentSink<'_>,
     ) -> PlanResult<PersistentQuery> {
-        check_window_clauses(select)?;
+        let tvf = self.window_tvf(select)?;
+        let (select, tvf_window) = match &tvf {
+            Some(tvf) => (&tvf.select, tvf.window.as_ref()),
+            None => (select, None),
+        };
+        check_window_clauses(select, tvf_window.is_some())?;
         let inputs = self.relations(&select.query);
         let input = self.single_input(&inputs)?;
         let mut query = select.query.as_ref().clone();
@@ -157,19 +191,24 @@ impl SqlPlanner {
             }
         };
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
-        let window = match &select.window {
-            Some(spec) => {
+        let keyed_by_window = matches!(sink, PersistentSink::Create(SourceKind::Table, _));
+        let window = match (&select.window, tvf_window) {
+            (_, Some(tvf_window)) => {
+                tvf_window.prepare(&mut query, self.state(), keyed_by_window)?;
+                Some(tvf_window.plan)
+            }
+            (Some(spec), None) => {
                 check_windowed_input(&input)?;
-                let keyed_by_window = matches!(sink, PersistentSink::Create(SourceKind::Table, _));
                 window::prepare(&mut query, self.state(), keyed_by_window)?;
                 Some(WindowPlan::of(spec, select.emit)?)
             }
-            None => None,
+            (None, None) => None,
         };
         let plan = self.plan_query(&query).await?;
         let mut dataflow = lower(&plan)?;
         if let Some(window) = window {
-            dataflow = dataflow.with_window(window)?;
+            let time_column = tvf_window.map(|tvf_window| tvf_window.time_column.as_str());
+            dataflow = dataflow.with_window_on(window, time_column)?;
         }
         if let Some(filter) = self.temporal_filter(&query, &input, &clock_comparisons)? {
             let sink_kind = match sink {
@@ -289,8 +328,8 @@ impl SqlPlanner {
 }
 
 /// ksqlDB's rules for WINDOW and EMIT FINAL, with its messages: a WINDOW belongs to a GROUP
-/// BY, and EMIT FINAL to a windowed aggregation.
-fn check_window_clauses(select: &SelectStatement) -> PlanResult<()> {
+/// BY, and EMIT FINAL to a windowed aggregation (`tvf_windowed`: one over a window TVF).
+fn check_window_clauses(select: &SelectStatement, tvf_windowed: bool) -> PlanResult<()> {
     let grouped = match select.query.body.as_ref() {
         SetExpr::Select(body) => match &body.group_by {
             GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
@@ -303,7 +342,7 @@ fn check_window_clauses(select: &SelectStatement) -> PlanResult<()> {
             "WINDOW clause requires a GROUP BY clause.",
         ));
     }
-    if select.emit == Some(Emit::Final) && select.window.is_none() {
+    if select.emit == Some(Emit::Final) && select.window.is_none() && !tvf_windowed {
         return Err(PlanError::invalid(
             "EMIT FINAL is only supported for windowed aggregations.",
         ));

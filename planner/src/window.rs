@@ -50,13 +50,20 @@ pub enum WindowKind {
     Hopping { size_ms: i64, advance_ms: i64 },
     /// `[first, last]` of rows no more than `gap_ms` apart.
     Session { gap_ms: i64 },
+    /// Flink's CUMULATE: `[start, start + k·step)` for k = 1 ..= size / step, starts at
+    /// multiples of `size_ms`, which is a multiple of `step_ms`. Only the window TVF
+    /// `CUMULATE` makes it. Its windows share starts, so the executor keys each by its end;
+    /// a query computes WINDOWSTART from WINDOWEND ([`cumulate_start_sql`]).
+    Cumulating { step_ms: i64, size_ms: i64 },
 }
 
 impl WindowKind {
     /// The size of a time window, the gap of a session.
     pub fn extent_ms(&self) -> i64 {
         match *self {
-            WindowKind::Tumbling { size_ms } | WindowKind::Hopping { size_ms, .. } => size_ms,
+            WindowKind::Tumbling { size_ms }
+            | WindowKind::Hopping { size_ms, .. }
+            | WindowKind::Cumulating { size_ms, .. } => size_ms,
             WindowKind::Session { gap_ms } => gap_ms,
         }
     }
@@ -67,6 +74,7 @@ impl WindowKind {
             WindowKind::Tumbling { .. } => "TUMBLING",
             WindowKind::Hopping { .. } => "HOPPING",
             WindowKind::Session { .. } => "SESSION",
+            WindowKind::Cumulating { .. } => "CUMULATING",
         }
     }
 }
@@ -90,6 +98,12 @@ impl std::fmt::Display for WindowKind {
             WindowKind::Session { gap_ms } => {
                 write!(formatter, "SESSION ({})", DurationText(gap_ms))
             }
+            WindowKind::Cumulating { step_ms, size_ms } => write!(
+                formatter,
+                "CUMULATING (SIZE {}, STEP {})",
+                DurationText(size_ms),
+                DurationText(step_ms)
+            ),
         }
     }
 }
@@ -186,11 +200,9 @@ impl WindowPlan {
             None => (DAY_MS - kind.extent_ms()).max(0),
         };
         let lifetime = kind.extent_ms().saturating_add(grace_ms);
-        // ksqlDB keeps a windowed table's rows a day unless told otherwise, and never less
-        // than the window lives.
         let retention_ms = match retention {
             Some(retention) => millis(*retention)?,
-            None => lifetime.max(DAY_MS),
+            None => default_retention_ms(lifetime),
         };
         if retention_ms < lifetime {
             return Err(PlanError::invalid(format!(
@@ -212,6 +224,12 @@ impl WindowPlan {
             idle_timeout_ms: idle_timeout.map(millis).transpose()?,
         })
     }
+}
+
+/// How long a window's row stays in its table when RETENTION is not given: a day, as
+/// ksqlDB keeps it, and never less than the window lives (`lifetime`: size plus grace).
+pub(crate) fn default_retention_ms(lifetime: i64) -> i64 {
+    lifetime.max(DAY_MS)
 }
 
 fn millis(duration: Duration) -> PlanResult<i64> {
@@ -254,6 +272,12 @@ impl WindowBound {
             .into_iter()
             .find(|bound| bound.column_name().eq_ignore_ascii_case(name))
     }
+}
+
+/// The start of the CUMULATE window of `size_ms` that ends at `end_sql` (an expression of
+/// epoch milliseconds): the multiple of the size just below the end.
+pub(crate) fn cumulate_start_sql(end_sql: &str, size_ms: i64) -> String {
+    format!("({end_sql} - 1 - ((({end_sql} - 1) % {size_ms}) + {size_ms}) % {size_ms})")
 }
 
 /// The aggregate functions the window bounds are planned as.
@@ -425,7 +449,7 @@ fn item_expr_mut(item: &mut SelectItem) -> Option<&mut Expr> {
 }
 
 /// `ksql_windowstart()` or `ksql_windowend()`.
-fn bound_call(bound: WindowBound) -> Expr {
+pub(crate) fn bound_call(bound: WindowBound) -> Expr {
     Expr::Function(Function {
         name: ObjectName(vec![ObjectNamePart::Identifier(Ident::new(
             bound.function_name(),

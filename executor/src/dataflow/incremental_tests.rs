@@ -275,39 +275,57 @@ enum Windows {
     Time { advance: i64 },
     /// Sessions of rows at most `WINDOW_SIZE` apart.
     Session,
+    /// The window TVF CUMULATE: windows growing by `step` to `WINDOW_SIZE`, grace 0.
+    Cumulate { step: i64 },
 }
 
-/// Windowed aggregations over a stream: each WINDOW clause with how it groups, and its
-/// RETENTION in ms when it sets one (the default outlives the test's times).
+impl Windows {
+    fn grace_ms(self) -> i64 {
+        match self {
+            Windows::Cumulate { .. } => 0,
+            Windows::Time { .. } | Windows::Session => WINDOW_GRACE,
+        }
+    }
+}
+
+/// Windowed aggregations over a stream: each FROM with its WINDOW clause (and the GROUP BY
+/// items a window TVF adds), with how it groups, and its RETENTION in ms when it sets one
+/// (the default outlives the test's times).
 const WINDOW_QUERIES: &[(&str, Windows, Option<i64>)] = &[
     (
-        "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Time {
             advance: WINDOW_SIZE,
         },
         None,
     ),
     (
-        "HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 4 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Time { advance: 4 },
         None,
     ),
     (
-        "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS)",
+        "events WINDOW SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Session,
         None,
     ),
     (
-        "TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 30 MILLISECONDS)",
+        "events WINDOW TUMBLING (SIZE 10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 30 MILLISECONDS) GROUP BY",
         Windows::Time {
             advance: WINDOW_SIZE,
         },
         Some(30),
     ),
     (
-        "SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 25 MILLISECONDS)",
+        "events WINDOW SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 25 MILLISECONDS) GROUP BY",
         Windows::Session,
         Some(25),
+    ),
+    (
+        "CUMULATE(events, ROWTIME, INTERVAL '5' MILLISECOND, INTERVAL '10' MILLISECOND) \
+         GROUP BY window_start, window_end,",
+        Windows::Cumulate { step: 5 },
+        None,
     ),
 ];
 
@@ -358,6 +376,25 @@ fn windows_taking(history: &[Vec<String>], advance: i64) -> (Vec<String>, i64) {
                 accepted.push(format!("+ {g} {start} {} {v} {s}", start + WINDOW_SIZE));
             }
             start += advance;
+        }
+    }
+    (accepted, stream_time)
+}
+
+/// Flink's CUMULATE written out plainly, like `windows_taking`: a row at t falls in each
+/// window `[start, end)` with start the multiple of `WINDOW_SIZE` at or below t, end a
+/// multiple of `step` above t and at most start + size; a window takes it while its end is
+/// above stream time (grace 0).
+fn cumulating_taking(history: &[Vec<String>], step: i64) -> (Vec<String>, i64) {
+    let mut stream_time = i64::MIN;
+    let mut accepted = Vec::new();
+    for (g, v, s, rowtime) in history.iter().flatten().filter_map(|line| timed_row(line)) {
+        stream_time = stream_time.max(rowtime);
+        let start = rowtime / WINDOW_SIZE * WINDOW_SIZE;
+        for end in (start + step..=start + WINDOW_SIZE).step_by(step as usize) {
+            if end > rowtime && end > stream_time {
+                accepted.push(format!("+ {g} {start} {end} {v} {s}"));
+            }
         }
     }
     (accepted, stream_time)
@@ -437,7 +474,7 @@ async fn check_windowed_seed(
     };
     let select = format!(
         "SELECT g, COUNT(*) AS n, SUM(v) AS total, MIN(v) AS low, MAX(s) AS last_s \
-         FROM events WINDOW {window} GROUP BY g {emit}"
+         FROM {window} g {emit}"
     );
     let Dataflow::Aggregate(plan) = table_dataflow(std::slice::from_ref(&events), &select).await
     else {
@@ -449,18 +486,23 @@ async fn check_windowed_seed(
     let (accepted, stream_time) = match windows {
         Windows::Time { advance } => windows_taking(&history, advance),
         Windows::Session => sessions_taking(&history),
+        Windows::Cumulate { step } => cumulating_taking(&history, step),
     };
     // EMIT FINAL holds the windows that closed; a RETENTION drops those past it.
     let closed = match (emit_final, windows) {
         (false, _) => "TRUE".to_string(),
-        (true, Windows::Time { .. }) => format!("we + {WINDOW_GRACE} <= {stream_time}"),
+        (true, Windows::Time { .. } | Windows::Cumulate { .. }) => {
+            format!("we + {} <= {stream_time}", windows.grace_ms())
+        }
         (true, Windows::Session) => {
             format!("we < {}", stream_time - WINDOW_SIZE - WINDOW_GRACE)
         }
     };
     let kept = match (retention, windows) {
         (None, _) => "TRUE".to_string(),
-        (Some(retention), Windows::Time { .. }) => format!("ws + {retention} > {stream_time}"),
+        (Some(retention), Windows::Time { .. } | Windows::Cumulate { .. }) => {
+            format!("ws + {retention} > {stream_time}")
+        }
         (Some(retention), Windows::Session) => format!("we >= {stream_time} - {retention}"),
     };
     let taken = source("stream accepted (g BIGINT, ws BIGINT, we BIGINT, v BIGINT, s STRING)");

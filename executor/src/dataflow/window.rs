@@ -1,13 +1,16 @@
-//! Time windows of a windowed GROUP BY (tumbling and hopping), under ksqlDB's rules: the
-//! windows a row falls in (`[start, start + size)`, starts at multiples of the advance, never
-//! below 0), the stream time that judges it (the largest ROWTIME the aggregation has taken,
+//! Time windows of a windowed GROUP BY (tumbling and hopping, and Flink's cumulating), under
+//! ksqlDB's rules: the windows a row falls in (`[start, start + size)`, starts at multiples
+//! of the advance, never below 0; cumulating: `[start, start + k·step)`, starts at multiples
+//! of the size), the stream time that judges it (the largest ROWTIME the aggregation has taken,
 //! shared by every key, moved by each row before that row is judged), which rows are late (a
 //! window takes a row while `end + grace > stream time`; a row no window takes is late), and
 //! which windows have closed (`stream time ≥ end + grace`).
 //!
 //! The GROUP BY keys each window's state by (window start, group key), encoded by the row
 //! codec, so states sort by window start and closing is a range read of the states below a
-//! bound. Stream time is saved in each epoch's commit, so a restart never reopens a window.
+//! bound. Cumulating windows share starts, so each is keyed by its end minus the size (the
+//! "start" the GROUP BY reports): keys then order windows by when they close, as starts do
+//! for the others, and the planner computes the real start from the end. Stream time is saved in each epoch's commit, so a restart never reopens a window.
 //!
 //! Never: read the clock, or let a window that has closed take a row.
 
@@ -110,6 +113,8 @@ pub(crate) struct Windowing {
     plan: WindowPlan,
     size_ms: i64,
     advance_ms: i64,
+    /// A cumulating window's step: its windows end at each step of its size.
+    cumulate_step_ms: Option<i64>,
     /// What a late row's message calls its time: ROWTIME, or a window TVF's time column.
     time_name: &'static str,
     stream_time: StreamTime,
@@ -141,12 +146,13 @@ impl Windowing {
         time_name: &'static str,
         query_id: &str,
     ) -> EngineResult<Windowing> {
-        let (size_ms, advance_ms) = match plan.kind {
-            WindowKind::Tumbling { size_ms } => (size_ms, size_ms),
+        let (size_ms, advance_ms, cumulate_step_ms) = match plan.kind {
+            WindowKind::Tumbling { size_ms } => (size_ms, size_ms, None),
             WindowKind::Hopping {
                 size_ms,
                 advance_ms,
-            } => (size_ms, advance_ms),
+            } => (size_ms, advance_ms, None),
+            WindowKind::Cumulating { step_ms, size_ms } => (size_ms, size_ms, Some(step_ms)),
             WindowKind::Session { .. } => {
                 return Err(EngineError::Internal(
                     "session windows are not time windows".into(),
@@ -157,6 +163,7 @@ impl Windowing {
             plan,
             size_ms,
             advance_ms,
+            cumulate_step_ms,
             time_name,
             stream_time: StreamTime::new(query_id),
             closes: Sweep::default(),
@@ -192,21 +199,19 @@ impl Windowing {
         let mut late = Vec::new();
         let (stream_times, stream_time) = self.stream_time.through(rowtimes);
         for (row, (&rowtime, &now)) in rowtimes.iter().zip(&stream_times).enumerate() {
-            let last_start = rowtime - rowtime.rem_euclid(self.advance_ms);
-            let earliest = (rowtime - self.size_ms + self.advance_ms).max(0);
-            let first_start = earliest - earliest.rem_euclid(self.advance_ms);
+            let (first_key, last_key, step) = self.keys_taking(rowtime);
             let mut taken = false;
-            let mut start = first_start;
-            while start <= last_start {
-                if self.close_time(start) > now {
+            let mut key = first_key;
+            while key <= last_key {
+                if self.close_time(key) > now {
                     rows.push(row as u32);
-                    starts.push(start);
+                    starts.push(key);
                     taken = true;
                 }
-                start += self.advance_ms;
+                key += step;
             }
             if !taken {
-                late.push((row, self.late_reason(rowtime, last_start, now)));
+                late.push((row, self.late_reason(rowtime, last_key, now)));
             }
         }
         Assignment {
@@ -214,6 +219,25 @@ impl Windowing {
             starts: Int64Array::from(starts),
             late,
             stream_time,
+        }
+    }
+
+    /// The keys of the windows a row at `time` falls in, in order: the first, the last and
+    /// the step between them. The last is the window that closes last.
+    fn keys_taking(&self, time: i64) -> (i64, i64, i64) {
+        match self.cumulate_step_ms {
+            None => {
+                let last_start = time - time.rem_euclid(self.advance_ms);
+                let earliest = (time - self.size_ms + self.advance_ms).max(0);
+                let first_start = earliest - earliest.rem_euclid(self.advance_ms);
+                (first_start, last_start, self.advance_ms)
+            }
+            Some(step_ms) => {
+                // Windows [start, start + k·step) whose end is past `time`, keyed by end − size.
+                let start = time - time.rem_euclid(self.size_ms);
+                let first_end = time - time.rem_euclid(step_ms) + step_ms;
+                (first_end - self.size_ms, start, step_ms)
+            }
         }
     }
 
@@ -416,6 +440,37 @@ mod tests {
             [(0, 0), (1, 0), (1, 5_000), (1, 10_000)]
         );
         assert!(assignment.late.is_empty());
+    }
+
+    /// Cumulating windows share their start and are keyed by end − size, so they come in the
+    /// order they close, and a row's windows are those that end after it.
+    #[test]
+    fn cumulating_windows_grow_by_step_and_close_by_end() {
+        let mut cumulating = windowing(
+            WindowKind::Cumulating {
+                step_ms: 10,
+                size_ms: 30,
+            },
+            0,
+        );
+        // Row 0 at 0: [0,10), [0,20), [0,30). Row 1 at 25: [0,30). Row 2 at 40: [30,50),
+        // [30,60). Keys are end − 30.
+        let first = cumulating.assign(&[0, 25, 40]);
+        assert_eq!(
+            pairs(&first),
+            [(0, -20), (0, -10), (0, 0), (1, 0), (2, 20), (2, 30)]
+        );
+        cumulating.accept(&first);
+        // Stream time 40: [30,40) has closed, [30,50) and [30,60) still take rows.
+        let second = cumulating.assign(&[35, 29]);
+        assert_eq!(pairs(&second), [(0, 20), (0, 30)]);
+        assert_eq!(
+            second.late,
+            [(
+                1,
+                "late row: ROWTIME 29 is past the grace period of its window [0, 30): the window closed at 30, and stream time is 40".to_string()
+            )]
+        );
     }
 
     /// qtt/tumbling-windows.json "out of order - explicit grace period": stream time is
