@@ -330,8 +330,12 @@ async fn main() {
     println!(
         "stateless persistent query (filter + projection) over {rows} rows: {query_rate:.0} rows/s"
     );
-    if let Some(resident) = server.resident_bytes() {
-        println!("server resident memory after both: {} MiB", resident >> 20);
+    if let (Some(resident), Some(peak)) = (server.resident_bytes(), server.peak_resident_bytes()) {
+        println!(
+            "server resident memory after both: {} MiB (peak {} MiB)",
+            resident >> 20,
+            peak >> 20
+        );
     }
     drop(server);
     insert_to_subscriber(env_number("EDDY_BENCH_LATENCY_ROUNDS", 4)).await;

@@ -13,9 +13,18 @@
 //!    have), 1,000 a second with random auctions while ingestion runs; median and p99;
 //! 3. bounded memory: a table of `EDDY_BENCH_KEYS` keys (default 10,000,000) loaded with
 //!    `--memory 256MiB`; the server's resident memory afterwards, and lookup latency.
+//! 4. windows (issue 15) over the same bids, whose `date_time` advances 1 ms per bid and is
+//!    the stream's ROWTIME (`TIMESTAMP = 'date_time'`): a 10-second TUMBLING count and max
+//!    per auction end to end (COPY while the windowed table keeps up, rows per second from
+//!    the first COPY until the query has committed every bid); then, over the bids already
+//!    logged, catch-up from CREATE until committed of a plain GROUP BY with the same
+//!    aggregates (the baseline), the same tumbling window, and a HOPPING window of 10 s
+//!    advancing by 2 s (five windows per bid, Nexmark q5's first step); the server's peak
+//!    resident memory (VmHWM) after each.
 //!
-//! Run: `cargo bench -p eddy --bench nexmark`. `EDDY_BENCH_ROWS` sets the number of bids
-//! (default 4,000,000), `EDDY_BENCH_KEYS` the size of the table of part 3 (0 skips it).
+//! Run: `cargo bench -p eddy --bench nexmark`, or `.. --bench nexmark -- windows` for part 4
+//! alone. `EDDY_BENCH_ROWS` sets the number of bids (default 4,000,000), `EDDY_BENCH_KEYS`
+//! the size of the table of part 3 (0 skips it).
 //! The generator follows Nexmark's bid shape (reference/nexmark.md), with hot auctions:
 //! most bids go to a small set of recent auctions.
 
@@ -217,26 +226,9 @@ async fn ingest_and_aggregate(server: &Server, rows: usize) {
         stop.clone(),
     );
     let started = Instant::now();
-    let mut writers = Vec::new();
-    let mut chunks_per_writer: Vec<Vec<String>> = vec![Vec::new(); WRITERS];
-    for (index, chunk) in chunks.into_iter().enumerate() {
-        chunks_per_writer[index % WRITERS].push(chunk);
-    }
-    for chunks in chunks_per_writer {
-        let client = server.connect().await;
-        writers.push(tokio::spawn(async move {
-            for chunk in chunks {
-                copy_in(&client, "COPY bids FROM STDIN", chunk).await;
-            }
-        }));
-    }
-    for writer in writers {
-        writer.await.expect("writer");
-    }
+    load_bids(server, chunks).await;
     let ingested = started.elapsed().as_secs_f64();
-    while rows_processed(&setup, "CTAS_AUCTION_STATS").await < rows {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    wait_caught_up(&setup, "CTAS_AUCTION_STATS", rows).await;
     let total = started.elapsed().as_secs_f64();
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let latencies = lookup.join().expect("lookups");
@@ -310,6 +302,130 @@ async fn bounded_memory(keys: usize) {
     );
 }
 
+/// COPYs the chunks into `bids` from `WRITERS` connections; returns when all are durable.
+async fn load_bids(server: &Server, chunks: Vec<String>) {
+    let mut chunks_per_writer: Vec<Vec<String>> = vec![Vec::new(); WRITERS];
+    for (index, chunk) in chunks.into_iter().enumerate() {
+        chunks_per_writer[index % WRITERS].push(chunk);
+    }
+    let mut writers = Vec::new();
+    for chunks in chunks_per_writer {
+        let client = server.connect().await;
+        writers.push(tokio::spawn(async move {
+            for chunk in chunks {
+                copy_in(&client, "COPY bids FROM STDIN", chunk).await;
+            }
+        }));
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+}
+
+/// Waits until the query whose id starts with `id_prefix` has committed `rows` input rows.
+async fn wait_caught_up(client: &Client, id_prefix: &str, rows: usize) {
+    while rows_processed(client, id_prefix).await < rows {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The sum of `column` over a table: with every bid committed, a window table's bid counts
+/// add up to the bids times the windows each falls in.
+async fn sum_of(client: &Client, table: &str, column: &str) -> i64 {
+    client
+        .query_one(&format!("SELECT SUM({column}) FROM {table}"), &[])
+        .await
+        .expect("sum")
+        .get::<_, i64>(0)
+}
+
+/// Creates `table` over the logged bids and times it until it has committed all `rows`.
+async fn catch_up(server: &Server, client: &Client, table: &str, window: &str, rows: usize) {
+    let started = Instant::now();
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {table} AS SELECT auction, COUNT(*) AS bids, MAX(price) AS top_price \
+                 FROM bids {window} GROUP BY auction EMIT CHANGES"
+        ))
+        .await
+        .expect("create");
+    wait_caught_up(client, &format!("CTAS_{}", table.to_uppercase()), rows).await;
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "catch-up, {table} ({}) over {rows} logged bids: {:.0} rows/s; {} windows; peak resident memory {} MiB",
+        if window.is_empty() {
+            "GROUP BY auction"
+        } else {
+            window
+        },
+        rows as f64 / seconds,
+        client
+            .query_one(&format!("SELECT COUNT(*) FROM {table}"), &[])
+            .await
+            .expect("count")
+            .get::<_, i64>(0),
+        server.peak_resident_bytes().unwrap_or(0) >> 20
+    );
+}
+
+async fn windows(rows: usize) {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), &[]);
+    let client = server.connect().await;
+    client
+        .batch_execute(
+            "CREATE STREAM bids (auction BIGINT KEY, bidder BIGINT, price BIGINT, channel STRING, url STRING, date_time BIGINT) \
+                 WITH (PARTITIONS = 2, TIMESTAMP = 'date_time');
+             CREATE TABLE tumbling_live AS
+                 SELECT auction, COUNT(*) AS bids, MAX(price) AS top_price
+                 FROM bids WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY auction EMIT CHANGES;",
+        )
+        .await
+        .expect("setup");
+    let chunks: Vec<String> = (0..rows)
+        .step_by(ROWS_PER_COPY)
+        .map(|first| bids_text(first, ROWS_PER_COPY.min(rows - first)))
+        .collect();
+    let started = Instant::now();
+    load_bids(&server, chunks).await;
+    let ingested = started.elapsed().as_secs_f64();
+    wait_caught_up(&client, "CTAS_TUMBLING_LIVE", rows).await;
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "ingest (COPY, {WRITERS} connections, fsync) plus 10 s TUMBLING count/max per auction over {rows} bids: {:.0} rows/s end to end (ingest alone {:.0} rows/s); peak resident memory {} MiB",
+        rows as f64 / total,
+        rows as f64 / ingested,
+        server.peak_resident_bytes().unwrap_or(0) >> 20
+    );
+    assert_eq!(
+        sum_of(&client, "tumbling_live", "bids").await,
+        rows as i64,
+        "each bid is in one tumbling window"
+    );
+    catch_up(&server, &client, "group_by_catch_up", "", rows).await;
+    catch_up(
+        &server,
+        &client,
+        "tumbling_catch_up",
+        "WINDOW TUMBLING (SIZE 10 SECONDS)",
+        rows,
+    )
+    .await;
+    catch_up(
+        &server,
+        &client,
+        "hopping_catch_up",
+        "WINDOW HOPPING (SIZE 10 SECONDS, ADVANCE BY 2 SECONDS)",
+        rows,
+    )
+    .await;
+    assert_eq!(
+        sum_of(&client, "hopping_catch_up", "bids").await,
+        5 * rows as i64,
+        "each bid is in five hopping windows"
+    );
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     if std::env::args().any(|arg| arg == "--list") {
@@ -324,6 +440,10 @@ async fn main() {
     };
     let rows = variable("EDDY_BENCH_ROWS", 4_000_000);
     let keys = variable("EDDY_BENCH_KEYS", 10_000_000);
+    if std::env::args().any(|arg| arg == "windows") {
+        windows(rows).await;
+        return;
+    }
     if let Some((median, p99)) = wake_up_round_trips(2000) {
         println!(
             "this machine: a wake-up round trip between two idle cores: median {median:.3} ms, p99 {p99:.3} ms"
@@ -336,4 +456,5 @@ async fn main() {
     if keys > 0 {
         bounded_memory(keys).await;
     }
+    windows(rows).await;
 }
