@@ -126,6 +126,13 @@ pub(crate) struct Windowing {
     /// The states the last epoch created: its commit may still be in flight, so a range
     /// read of the store would miss them.
     recent: Vec<Vec<u8>>,
+    /// The latest window start the store may hold a state for, committed or in flight: a
+    /// window starting after it has none, and needs no read. `Some(i64::MIN)`: none
+    /// stored; None: unknown (a query stored before this was kept), so every window is read.
+    latest_start: Option<i64>,
+    /// `latest_start` as the store holds it.
+    saved_latest_start: Option<i64>,
+    latest_start_key: Vec<u8>,
 }
 
 /// Which windows take which rows of a batch.
@@ -169,6 +176,9 @@ impl Windowing {
             closes: Sweep::default(),
             expiries: Sweep::default(),
             recent: Vec::new(),
+            latest_start: None,
+            saved_latest_start: None,
+            latest_start_key: OperatorStateKeys::of(query_id).latest_window_start(),
         })
     }
 
@@ -187,8 +197,23 @@ impl Windowing {
             self.closes.start(time.map(|time| self.close_bound(time)));
             self.expiries
                 .start(time.map(|time| self.expiry_bound(time)));
+            let stored = state.get(OperatorStateKeys::KEYSPACE, &self.latest_start_key)?;
+            self.latest_start = match (stored, time) {
+                (Some(bytes), _) => Some(i64::from_be_bytes(bytes.as_slice().try_into().map_err(
+                    |_| EngineError::Internal("a stored window start is not 8 bytes".into()),
+                )?)),
+                // A query that has taken no row has stored no window.
+                (None, None) => Some(i64::MIN),
+                (None, Some(_)) => None,
+            };
+            self.saved_latest_start = self.latest_start;
         }
         Ok(())
+    }
+
+    /// Whether the store may hold a state for the window starting at `start`.
+    pub fn may_be_stored(&self, start: i64) -> bool {
+        self.latest_start.is_none_or(|latest| start <= latest)
     }
 
     /// The windows that take each row of `rowtimes` (in input order), judged row by row as
@@ -286,10 +311,29 @@ impl Windowing {
     }
 
     /// Ends the epoch's bookkeeping: the states it created (for the next sweeps), and its
-    /// stream time into its commit.
-    pub fn end_epoch(&mut self, created: Vec<Vec<u8>>, state_changes: &mut StateBatch) {
+    /// stream time and latest window start into its commit.
+    /// `latest_created` is the latest start among the windows it created.
+    pub fn end_epoch(
+        &mut self,
+        created: Vec<Vec<u8>>,
+        latest_created: Option<i64>,
+        state_changes: &mut StateBatch,
+    ) {
         self.recent = created;
         self.stream_time.save(state_changes);
+        if let (Some(latest), Some(created)) = (self.latest_start, latest_created) {
+            self.latest_start = Some(latest.max(created));
+        }
+        if self.latest_start != self.saved_latest_start
+            && let Some(latest) = self.latest_start
+        {
+            state_changes.put(
+                OperatorStateKeys::KEYSPACE,
+                self.latest_start_key.clone(),
+                latest.to_be_bytes().to_vec(),
+            );
+            self.saved_latest_start = self.latest_start;
+        }
     }
 
     /// The latest window start whose retention has passed at `stream_time`.

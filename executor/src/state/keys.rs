@@ -119,6 +119,11 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/f/", self.query_id).into_bytes()
     }
 
+    /// A windowed GROUP BY's latest window start with a state, committed with its states.
+    pub(crate) fn latest_window_start(&self) -> Vec<u8> {
+        format!("q/{}/w", self.query_id).into_bytes()
+    }
+
     /// A windowed GROUP BY's stream time: the largest ROWTIME it has taken.
     pub(crate) fn stream_time(&self) -> Vec<u8> {
         format!("q/{}/t", self.query_id).into_bytes()
@@ -219,6 +224,7 @@ mod tests {
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
         assert_eq!(operator.stream_time(), b"q/CTAS_T_3/t");
+        assert_eq!(operator.latest_window_start(), b"q/CTAS_T_3/w");
         assert_eq!(operator.session_close_prefix(), b"q/CTAS_T_3/c/");
         assert_eq!(operator.temporal_schedule_prefix(), b"q/CTAS_T_3/f/");
         let table = TableKeys::of_topic("000004-users");

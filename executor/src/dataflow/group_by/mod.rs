@@ -474,11 +474,32 @@ impl GroupBy {
         let (mut row_counts, mut accumulators) = self.new_accumulators()?;
         let mut rowtimes = vec![i64::MIN; group_total];
         let mut existed = vec![false; group_total];
-        self.states.read(state, &encoded_keys, |group, bytes| {
+        // A window starting after every stored one has no state: it is not read.
+        let unstored: Vec<bool> = match &self.windows {
+            Some(Windows::Time(windowing)) => group_keys[0]
+                .as_primitive::<Int64Type>()
+                .values()
+                .iter()
+                .map(|&start| !windowing.may_be_stored(start))
+                .collect(),
+            _ => vec![false; group_total],
+        };
+        let mut load = |group: usize, bytes: &[u8]| -> EngineResult<()> {
             rowtimes[group] = load_group(bytes, group, &mut row_counts, &mut accumulators)?;
             existed[group] = true;
             Ok(())
-        })?;
+        };
+        if unstored.contains(&true) {
+            let readable: Vec<usize> = (0..group_total).filter(|&group| !unstored[group]).collect();
+            let keys: Vec<Vec<u8>> = readable
+                .iter()
+                .map(|&group| encoded_keys[group].clone())
+                .collect();
+            self.states
+                .read(state, &keys, |index, bytes| load(readable[index], bytes))?;
+        } else {
+            self.states.read(state, &encoded_keys, load)?;
+        }
         let emits_final =
             matches!(&self.windows, Some(Windows::Time(windowing)) if windowing.emits_final());
         let before: Vec<usize> = match emits_final {
@@ -540,6 +561,7 @@ impl GroupBy {
             )),
         };
         let mut created = Vec::new();
+        let mut latest_created: Option<i64> = None;
         self.states.begin_writes();
         for (group, key) in encoded_keys.into_iter().enumerate() {
             let touched = group < touched_total;
@@ -555,6 +577,8 @@ impl GroupBy {
             } else if counts.value(group) > 0 {
                 if !existed[group] && self.windows.is_some() {
                     created.push(key.clone());
+                    let start = group_keys[0].as_primitive::<Int64Type>().value(group);
+                    latest_created = Some(latest_created.map_or(start, |latest| latest.max(start)));
                 }
                 Some(save_group(
                     rowtimes[group],
@@ -576,7 +600,7 @@ impl GroupBy {
         }
         self.states.end_writes();
         if let Some(Windows::Time(windowing)) = &mut self.windows {
-            windowing.end_epoch(created, state_changes);
+            windowing.end_epoch(created, latest_created, state_changes);
         }
         let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
         let weights: Int64Array = std::iter::repeat_n(-1, before.len())
