@@ -11,12 +11,11 @@
 //! Never: assert on time. Every wait is for an event, bounded so that a hang fails.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::Server;
 
 /// Bound on any single wait: a hang becomes a failure with a message, never a stuck CI.
 const WAIT_MAX: Duration = Duration::from_secs(120);
@@ -214,70 +213,6 @@ fn sorted(mut rows: Vec<String>) -> Vec<String> {
 }
 
 /// A running `eddy serve` process.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
-            .arg("serve")
-            .arg("--data-dir")
-            .arg(data_dir)
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the eddy binary starts");
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut lines = BufReader::new(stdout).lines();
-        let port = loop {
-            let line = lines
-                .next()
-                .expect("eddy prints its address before closing stdout")
-                .expect("stdout is readable");
-            if let Some(address) = line.strip_prefix("eddy listening on ") {
-                break address
-                    .trim()
-                    .rsplit(':')
-                    .next()
-                    .and_then(|port| port.parse().ok())
-                    .expect("the address has a port");
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, port }
-    }
-
-    async fn connect(&self) -> Client {
-        let config = format!("host=127.0.0.1 port={} user=eddy dbname=eddy", self.port);
-        let (client, connection) = tokio_postgres::connect(&config, NoTls)
-            .await
-            .expect("connects");
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
-        client
-    }
-
-    /// kill -9: no shutdown code runs.
-    fn kill(mut self) {
-        self.child.kill().expect("SIGKILL works");
-        self.child.wait().expect("wait works");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Every row of a result, its cells joined by `|`, sorted.
 async fn rows(client: &Client, sql: &str) -> Vec<String> {
     let messages = client
@@ -371,7 +306,7 @@ fn insert_sql(readings: &[Reading]) -> String {
 async fn windows_killed_while_open_equal_the_batch_answer() {
     let readings = generate_readings(ROWS_PER_INSERT * INSERTS);
     let data = tempfile::tempdir().unwrap();
-    let mut server = Server::start(data.path());
+    let mut server = Server::start(data.path(), &[]);
     let mut client = server.connect().await;
     client.batch_execute(SETUP).await.expect("setup");
     let inserts: Vec<String> = readings.chunks(ROWS_PER_INSERT).map(insert_sql).collect();
@@ -392,7 +327,7 @@ async fn windows_killed_while_open_equal_the_batch_answer() {
         if sent < inserts.len() {
             drop(client);
             server.kill();
-            server = Server::start(data.path());
+            server = Server::start(data.path(), &[]);
             client = server.connect().await;
         }
     }
