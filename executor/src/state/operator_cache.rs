@@ -87,10 +87,17 @@ struct CachedState {
     state: Option<Vec<u8>>,
 }
 
+/// What a cached entry costs beyond the bytes of its key and state: its slot in the hash
+/// table (at most 7/8 full, and about half full just after the table grows) and the
+/// allocator's rounding of its two buffers. Small states (a window's count and maximum: some
+/// 50 bytes of key and state) cost more in slots than in bytes, so a budget of their bytes
+/// alone would let the cache grow to several times `--memory`.
+const ENTRY_OVERHEAD_BYTES: usize = 2 * std::mem::size_of::<(Vec<u8>, CachedState)>() + 2 * 16;
+
 impl CachedState {
     /// What the entry costs the budget, with its key of `key_len` bytes.
     fn bytes(&self, key_len: usize) -> usize {
-        key_len + self.state.as_ref().map_or(0, Vec::len)
+        ENTRY_OVERHEAD_BYTES + key_len + self.state.as_ref().map_or(0, Vec::len)
     }
 }
 
@@ -241,6 +248,9 @@ impl OperatorCache {
         }
         let epoch = self.epochs;
         self.cache.retain(|_, cached| cached.epoch == epoch);
+        // `retain` keeps the table's slots: give back all but room for the next epoch's
+        // states, which are about as many as this one's.
+        self.cache.shrink_to(2 * self.cache.len());
         self.complete = Some(false);
         let kept: usize = self
             .cache
@@ -259,5 +269,40 @@ impl OperatorCache {
 impl Drop for OperatorCache {
     fn drop(&mut self) {
         self.budget.give_back(self.cache_bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Small states cost the cache more in table slots and allocations than in bytes: a
+    /// budget their bytes alone would fit must still trim the cache, and trimming must give
+    /// the slots back.
+    #[test]
+    fn many_small_states_are_trimmed_to_the_budget_with_their_slots() {
+        let budget = Arc::new(CacheBudget::new(64 << 10));
+        let mut cache = OperatorCache::new(Keyspace::State, b"q/test/g/".to_vec(), budget.clone());
+        let mut changes = StateBatch::default();
+        cache.begin_writes();
+        for key in 0..1000u64 {
+            cache.write(key.to_be_bytes().to_vec(), Some(vec![1; 8]), &mut changes);
+        }
+        cache.end_writes();
+        // 1000 × 16 bytes of keys and states fit 64 KiB; their entries do not.
+        cache.begin_writes();
+        cache.write(b"newest".to_vec(), Some(vec![1; 8]), &mut changes);
+        cache.end_writes();
+        assert_eq!(cache.cache.len(), 1, "only the last epoch's state is kept");
+        assert!(
+            cache.cache.capacity() < 16,
+            "the trimmed table keeps {} slots",
+            cache.cache.capacity()
+        );
+        drop(cache);
+        assert!(
+            budget.try_reserve(64 << 10),
+            "the cache gave its bytes back"
+        );
     }
 }
