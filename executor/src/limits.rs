@@ -7,6 +7,15 @@
 /// goes faster the more rows an epoch carries, while an epoch stays tens of megabytes.
 pub const EPOCH_ROWS_MAX_PER_PARTITION: usize = 256 * 1024;
 
+/// Rows an epoch reads from one partition when it is behind, for a pipeline whose input row
+/// makes up to `rows_per_input_row` rows of state work (the windows a row falls in): the
+/// work of an epoch, and the memory it holds until it is committed, stays what
+/// `EPOCH_ROWS_MAX_PER_PARTITION` rows of a plain GROUP BY make. At least 1024 rows, so that
+/// a window with thousands of hops per row still moves on in epochs worth their commit.
+pub fn epoch_rows_per_partition(rows_per_input_row: usize) -> u64 {
+    (EPOCH_ROWS_MAX_PER_PARTITION / rows_per_input_row.max(1)).max(1024) as u64
+}
+
 /// How often an idle query's stream time follows the clock once its `IDLE TIMEOUT` has
 /// passed: each step is an epoch (and a commit), so steps are at least this far apart.
 pub const IDLE_TICK_MS: i64 = 1000;
@@ -86,3 +95,22 @@ const _: () = assert!(
 /// `log.retention.check.interval.ms` (5 minutes): a pass costs a look at each retained
 /// partition's oldest segment, and a segment outlives its retention by at most this much.
 pub const RETENTION_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_reads_fewer_rows_the_more_windows_each_falls_in() {
+        assert_eq!(
+            epoch_rows_per_partition(1),
+            EPOCH_ROWS_MAX_PER_PARTITION as u64
+        );
+        assert_eq!(
+            epoch_rows_per_partition(5),
+            (EPOCH_ROWS_MAX_PER_PARTITION / 5) as u64
+        );
+        assert_eq!(epoch_rows_per_partition(0), epoch_rows_per_partition(1));
+        assert_eq!(epoch_rows_per_partition(1_000_000), 1024);
+    }
+}

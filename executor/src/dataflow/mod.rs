@@ -74,6 +74,13 @@ pub(crate) trait Operator: Send {
         None
     }
 
+    /// How many rows of state work an input row makes at most: the windows it falls in (a
+    /// hopping window of size 10 s advancing by 2 s: 5), else 1. An epoch reads that many
+    /// times fewer rows, so that its work, and the memory it holds, stays within bounds.
+    fn rows_per_input_row(&self) -> usize {
+        1
+    }
+
     /// The stream time the operator has reached, read from `state` after a restart; None
     /// before its first row, or for an operator without one.
     fn stream_time(&mut self, _state: &dyn StateStore) -> EngineResult<Option<i64>> {

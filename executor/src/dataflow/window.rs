@@ -190,6 +190,17 @@ impl Windowing {
         self.size_ms
     }
 
+    /// The most windows a row falls in: size / advance rounded up (hopping), size / step
+    /// (cumulating), 1 (tumbling).
+    pub fn windows_per_row(&self) -> usize {
+        let step_ms = self.cumulate_step_ms.unwrap_or(self.advance_ms);
+        let size = u64::try_from(self.size_ms).unwrap_or(0);
+        let step = u64::try_from(step_ms).unwrap_or(1).max(1);
+        usize::try_from(size.div_ceil(step))
+            .unwrap_or(usize::MAX)
+            .max(1)
+    }
+
     /// Reads the stream time a restarted query had reached (see `StreamTime::load`).
     pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<()> {
         if self.stream_time.load(state)? {
@@ -515,6 +526,47 @@ mod tests {
                 "late row: ROWTIME 29 is past the grace period of its window [0, 30): the window closed at 30, and stream time is 40".to_string()
             )]
         );
+    }
+
+    /// `windows_per_row` bounds what `assign` makes of a row, and is reached, so that the
+    /// epochs it sizes hold the work they were meant to.
+    #[test]
+    fn windows_per_row_is_the_most_windows_a_row_falls_in() {
+        let kinds = [
+            (WindowKind::Tumbling { size_ms: 10 }, 1),
+            (
+                WindowKind::Hopping {
+                    size_ms: 10,
+                    advance_ms: 2,
+                },
+                5,
+            ),
+            (
+                WindowKind::Hopping {
+                    size_ms: 10,
+                    advance_ms: 3,
+                },
+                4,
+            ),
+            (
+                WindowKind::Cumulating {
+                    step_ms: 5,
+                    size_ms: 20,
+                },
+                4,
+            ),
+        ];
+        for (kind, expected) in kinds {
+            let windowing = windowing(kind, 1_000);
+            assert_eq!(windowing.windows_per_row(), expected, "{kind:?}");
+            let times: Vec<i64> = (100..200).collect();
+            let assignment = windowing.assign(&times);
+            let mut per_row = vec![0; times.len()];
+            for &row in assignment.rows.values() {
+                per_row[row as usize] += 1;
+            }
+            assert_eq!(per_row.iter().max(), Some(&expected), "{kind:?}");
+        }
     }
 
     /// qtt/tumbling-windows.json "out of order - explicit grace period": stream time is

@@ -41,7 +41,7 @@ use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult, panic_message};
 use crate::input::{EndWatch, Inputs, LogCursor};
 use crate::limits::{
-    BACKGROUND_EPOCH_ROWS_MIN, EPOCH_ROWS_MAX_PER_PARTITION, IDLE_TICK_MS, PUSH_READ_ROWS_MAX,
+    BACKGROUND_EPOCH_ROWS_MIN, IDLE_TICK_MS, PUSH_READ_ROWS_MAX, epoch_rows_per_partition,
 };
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
@@ -240,6 +240,7 @@ impl Runner {
         }
         let mut input_grew: EndWatch = self.inputs.watch();
         let idle_timeout_ms = self.pipeline.idle_timeout_ms();
+        let epoch_rows_per_partition = epoch_rows_per_partition(self.pipeline.rows_per_input_row());
         // When input last came (clock ms) and the stream time it left: an idle timeout
         // counts from it. The query's start counts as input coming.
         let mut last_input = match idle_timeout_ms {
@@ -268,11 +269,7 @@ impl Runner {
                 .into_iter()
                 .zip(&offsets)
                 .map(|(end, start)| {
-                    Offset(
-                        end.0
-                            .min(start.0 + EPOCH_ROWS_MAX_PER_PARTITION as u64)
-                            .max(start.0),
-                    )
+                    Offset(end.0.min(start.0 + epoch_rows_per_partition).max(start.0))
                 })
                 .collect();
             if targets == offsets {

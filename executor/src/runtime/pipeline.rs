@@ -152,6 +152,15 @@ impl Pipeline {
             .min()
     }
 
+    /// How many rows of state work an input row makes at most (`Operator::rows_per_input_row`),
+    /// through every operator.
+    pub fn rows_per_input_row(&self) -> usize {
+        self.operators
+            .iter()
+            .map(|operator| operator.rows_per_input_row().max(1))
+            .fold(1, usize::saturating_mul)
+    }
+
     /// The stream time of the pipeline's windows (`Operator::stream_time`).
     pub fn stream_time(&mut self, state: &dyn StateStore) -> EngineResult<Option<i64>> {
         let mut latest = None;

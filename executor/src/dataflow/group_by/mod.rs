@@ -763,6 +763,13 @@ impl Operator for GroupBy {
         self.plan.window.and_then(|window| window.idle_timeout_ms)
     }
 
+    fn rows_per_input_row(&self) -> usize {
+        match &self.windows {
+            Some(Windows::Time(windowing)) => windowing.windows_per_row(),
+            _ => 1,
+        }
+    }
+
     fn stream_time(&mut self, state: &dyn StateStore) -> EngineResult<Option<i64>> {
         Ok(match &mut self.windows {
             Some(Windows::Time(windowing)) => {
