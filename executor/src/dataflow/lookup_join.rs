@@ -1,0 +1,189 @@
+//! Stream-table joins: each stream row joined with the row its key gives in a table's
+//! current rows, read from the state store when the batch is processed (ksqlDB's stream-table
+//! join; the Z-set half join `Δstream ⋈ table`). Table changes emit nothing, and output once
+//! emitted is never retracted. Weight rule: pass through, by provenance (the stream is
+//! append-only, so every row is an insertion); event time is the stream row's.
+//!
+//! A batch at a time: its rows' keys are encoded, each distinct key is read once, all of them
+//! in one `get_many` from one view of the store, and the joined rows are built with Arrow's
+//! `take` over the stream's rows and the rows read.
+//!
+//! Keeps no state of its own, yet says it has state: its output depends on the table as it
+//! stood, so an epoch cannot be recomputed after its commit, and the pipeline stores the
+//! epoch's output with it (exactly once after a crash).
+//!
+//! Never: read a table other than through the store's published views, emit a row for a
+//! stream row whose key is NULL, or emit more than one row per stream row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, UInt32Array};
+use arrow::compute::{CastOptions, and, cast_with_options, filter, is_not_null, take};
+use arrow::datatypes::UInt32Type;
+use eddy_planner::{LookupJoinKind, LookupJoinPlan};
+use eddy_storage::StateStore;
+
+use crate::batches::evaluate_column;
+use crate::changes::{Changes, Provenance};
+use crate::dataflow::{EpochContext, Operator};
+use crate::error::{EngineError, EngineResult};
+use crate::row_codec::encode_keys;
+use crate::state::tables::lookup_keyed_rows;
+
+/// A stream joined with a table by the table's key.
+pub(crate) struct LookupJoin {
+    plan: Arc<LookupJoinPlan>,
+    /// The store holding the table's rows (a push query's own state is elsewhere).
+    tables: Arc<dyn StateStore>,
+}
+
+impl LookupJoin {
+    pub fn new(plan: Arc<LookupJoinPlan>, tables: Arc<dyn StateStore>) -> Self {
+        LookupJoin { plan, tables }
+    }
+
+    /// The joined rows of `rows` and the stream row each comes from.
+    fn join(&self, rows: &RecordBatch) -> EngineResult<Option<(RecordBatch, UInt32Array)>> {
+        let row_count = rows.num_rows();
+        let mut has_key: Option<BooleanArray> = None;
+        let mut keys: Vec<ArrayRef> = Vec::with_capacity(self.plan.keys.len());
+        for (expr, key_type) in self.plan.keys.iter().zip(&self.plan.key_types) {
+            let value = evaluate_column(expr.as_ref(), rows)?;
+            let present = is_not_null(&value)?;
+            has_key = Some(match has_key {
+                None => present,
+                Some(earlier) => and(&earlier, &present)?,
+            });
+            // A value the key's type cannot hold matches no row: safe casts give NULL.
+            keys.push(cast_with_options(
+                &value,
+                key_type,
+                &CastOptions {
+                    safe: true,
+                    ..Default::default()
+                },
+            )?);
+        }
+        let encoded = encode_keys(&keys, row_count)?;
+        let lookable = |row: usize| {
+            keys.iter().all(|key| key.is_valid(row))
+                && has_key.as_ref().is_none_or(|has| has.value(row))
+        };
+        // Each distinct key once: its slot among the keys read.
+        let mut slot_of_key: HashMap<&[u8], u32> = HashMap::new();
+        let mut distinct: Vec<&[u8]> = Vec::new();
+        let mut slot_of_row: Vec<Option<u32>> = Vec::with_capacity(row_count);
+        for (row, key) in encoded.iter().enumerate() {
+            if !lookable(row) {
+                slot_of_row.push(None);
+                continue;
+            }
+            let slot = *slot_of_key.entry(key).or_insert_with(|| {
+                distinct.push(key);
+                (distinct.len() - 1) as u32
+            });
+            slot_of_row.push(Some(slot));
+        }
+        let (table_rows, found) = lookup_keyed_rows(
+            self.tables.as_ref(),
+            &self.plan.table,
+            &self.plan.table_schema,
+            &distinct,
+        )?;
+        let keeps_unmatched = self.plan.kind == LookupJoinKind::Left;
+        let mut stream_rows = Vec::with_capacity(row_count);
+        let mut table_positions = Vec::with_capacity(row_count);
+        for (row, slot) in slot_of_row.iter().enumerate() {
+            let matched = slot.and_then(|slot| found[slot as usize]);
+            // A NULL key joins nothing, not even in a LEFT join (ksqlDB drops the row).
+            let keep = match matched {
+                Some(_) => true,
+                None => keeps_unmatched && has_key.as_ref().is_none_or(|has| has.value(row)),
+            };
+            if keep {
+                stream_rows.push(row as u32);
+                table_positions.push(matched);
+            }
+        }
+        if stream_rows.is_empty() {
+            return Ok(None);
+        }
+        let stream_rows = UInt32Array::from(stream_rows);
+        let mut table_positions = UInt32Array::from(table_positions);
+        let stream_columns: Vec<ArrayRef> = match stream_rows.len() == row_count {
+            true => rows.columns().to_vec(),
+            false => rows
+                .columns()
+                .iter()
+                .map(|column| take(column, &stream_rows, None))
+                .collect::<Result<_, _>>()?,
+        };
+        let joined = self.joined(&stream_columns, &table_rows, &table_positions)?;
+        let Some(condition) = &self.plan.condition else {
+            return Ok(Some((joined, stream_rows)));
+        };
+        let holds = evaluate_column(condition.as_ref(), &joined)?;
+        let holds = holds.as_boolean_opt().ok_or_else(|| {
+            EngineError::Internal(format!(
+                "a join condition produced {} instead of booleans",
+                holds.data_type()
+            ))
+        })?;
+        let holds = match holds.null_count() {
+            0 => holds.clone(),
+            _ => arrow::compute::prep_null_mask_filter(holds),
+        };
+        match self.plan.kind {
+            LookupJoinKind::Inner => {
+                let kept = arrow::compute::filter_record_batch(&joined, &holds)?;
+                let sources = filter(&stream_rows, &holds)?
+                    .as_primitive::<UInt32Type>()
+                    .clone();
+                Ok((kept.num_rows() > 0).then_some((kept, sources)))
+            }
+            LookupJoinKind::Left => {
+                // A row whose match fails the rest of ON is unmatched: NULL-padded.
+                let unmatched = arrow::compute::not(&holds)?;
+                table_positions = arrow::compute::nullif(&table_positions, &unmatched)?
+                    .as_primitive::<UInt32Type>()
+                    .clone();
+                let padded = self.joined(&stream_columns, &table_rows, &table_positions)?;
+                Ok(Some((padded, stream_rows)))
+            }
+        }
+    }
+
+    /// The stream's columns, then the table's rows at `table_positions` (NULL where none).
+    fn joined(
+        &self,
+        stream_columns: &[ArrayRef],
+        table_rows: &RecordBatch,
+        table_positions: &UInt32Array,
+    ) -> EngineResult<RecordBatch> {
+        let mut columns = stream_columns.to_vec();
+        for column in table_rows.columns() {
+            columns.push(take(column, table_positions, None)?);
+        }
+        Ok(RecordBatch::try_new(self.plan.schema.clone(), columns)?)
+    }
+}
+
+impl Operator for LookupJoin {
+    fn apply(
+        &mut self,
+        _input: usize,
+        changes: Changes,
+        output: &mut Vec<Changes>,
+        _cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        if let Some((rows, sources)) = self.join(changes.rows())? {
+            output.push(changes.follow(rows, &Provenance::Rows(sources))?);
+        }
+        Ok(())
+    }
+
+    fn has_state(&self) -> bool {
+        true
+    }
+}
