@@ -187,3 +187,158 @@ impl Operator for LookupJoin {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use eddy_planner::{Dataflow, SourceDef, Step};
+    use eddy_storage::MemoryStateStore;
+
+    use super::*;
+    use crate::dataflow::harness::{changes, dataflow, run_epoch, source, text_of, write_table};
+    use crate::dataflow::steps::Steps;
+
+    /// The operators of a stateless join query over `sources`, reading tables from `state`.
+    async fn join_operators(
+        sources: &[SourceDef],
+        sql: &str,
+        state: &Arc<MemoryStateStore>,
+    ) -> Vec<Box<dyn Operator>> {
+        let Dataflow::Stateless(plan) = dataflow(sources, sql).await else {
+            panic!("a stateless join");
+        };
+        let mut operators: Vec<Box<dyn Operator>> = Vec::new();
+        let mut run = Vec::new();
+        for step in plan.steps {
+            match step {
+                Step::LookupJoin(join) => {
+                    operators.push(Box::new(Steps::new(std::mem::take(&mut run))));
+                    operators.push(Box::new(LookupJoin::new(join, state.clone())));
+                }
+                step => run.push(step),
+            }
+        }
+        operators.push(Box::new(Steps::new(run)));
+        operators
+    }
+
+    /// One epoch of `batch` through `operators`: the output as text.
+    fn joined(
+        operators: &mut [Box<dyn Operator>],
+        state: &MemoryStateStore,
+        batch: Changes,
+    ) -> Vec<String> {
+        let mut chain: Vec<&mut dyn Operator> = operators
+            .iter_mut()
+            .map(|operator| operator.as_mut() as &mut dyn Operator)
+            .collect();
+        let (output, state_changes) = run_epoch(&mut chain, state, &[batch]);
+        assert!(state_changes.is_empty(), "a lookup join writes no state");
+        text_of(&output)
+    }
+
+    fn sources() -> (SourceDef, SourceDef) {
+        (
+            source("stream clicks (id BIGINT KEY, user_id BIGINT, v DOUBLE)"),
+            source("table users (id BIGINT KEY, name STRING, region STRING)"),
+        )
+    }
+
+    /// Each row joins the table as it is when its batch is processed; a NULL key joins
+    /// nothing, even in a LEFT join; rows keep their event time.
+    #[tokio::test]
+    async fn each_row_joins_the_tables_row_of_its_key_when_processed() {
+        let (clicks, users) = sources();
+        let state = Arc::new(MemoryStateStore::default());
+        write_table(state.as_ref(), &users, &["+ 1 ada eu", "+ 2 bob us"]);
+        let all = [clicks.clone(), users.clone()];
+        let batch = || {
+            changes(
+                &clicks,
+                &[
+                    "+ 10 1 0.5",
+                    "+ 11 2 0.5",
+                    "+ 12 1 0.5",
+                    "+ 13 3 0.5",
+                    "+ 14 NULL 0.5",
+                ],
+            )
+        };
+        let sql = "SELECT c.id, u.name, c.rowtime FROM clicks c JOIN users u ON c.user_id = u.id";
+        let mut inner = join_operators(&all, sql, &state).await;
+        assert_eq!(
+            joined(&mut inner, &state, batch()),
+            ["+ 10 ada 0", "+ 11 bob 0", "+ 12 ada 0"]
+        );
+        let sql = "SELECT c.id, u.name FROM clicks c LEFT JOIN users u ON c.user_id = u.id";
+        let mut left = join_operators(&all, sql, &state).await;
+        assert_eq!(
+            joined(&mut left, &state, batch()),
+            ["+ 10 ada", "+ 11 bob", "+ 12 ada", "+ 13 NULL"]
+        );
+        // The table changes: later batches see it.
+        write_table(state.as_ref(), &users, &["+ 1 ada_l eu", "- 2 bob us"]);
+        assert_eq!(
+            joined(
+                &mut left,
+                &state,
+                changes(&clicks, &["+ 15 1 0.5 @7", "+ 16 2 0.5"])
+            ),
+            ["+ 15 ada_l", "+ 16 NULL"]
+        );
+        assert_eq!(
+            joined(
+                &mut inner,
+                &state,
+                changes(&clicks, &["+ 15 1 0.5 @7", "+ 16 2 0.5"])
+            ),
+            ["+ 15 ada_l 7"]
+        );
+    }
+
+    /// Other ON terms filter an INNER join and decide a LEFT join's match; WHERE filters the
+    /// joined rows.
+    #[tokio::test]
+    async fn the_rest_of_on_decides_the_match_and_where_filters() {
+        let (clicks, users) = sources();
+        let state = Arc::new(MemoryStateStore::default());
+        write_table(state.as_ref(), &users, &["+ 1 ada eu", "+ 2 bob us"]);
+        let all = [clicks.clone(), users.clone()];
+        let batch = || changes(&clicks, &["+ 10 1 0.5", "+ 11 2 0.5", "+ 12 3 0.5"]);
+        for (sql, expected) in [
+            (
+                "SELECT c.id, u.name FROM clicks c JOIN users u ON c.user_id = u.id AND u.region = 'eu'",
+                vec!["+ 10 ada"],
+            ),
+            (
+                "SELECT c.id, u.name FROM clicks c LEFT JOIN users u ON c.user_id = u.id AND u.region = 'eu'",
+                vec!["+ 10 ada", "+ 11 NULL", "+ 12 NULL"],
+            ),
+            (
+                "SELECT c.id, u.name FROM clicks c LEFT JOIN users u ON c.user_id = u.id WHERE u.region = 'us'",
+                vec!["+ 11 bob"],
+            ),
+        ] {
+            let mut operators = join_operators(&all, sql, &state).await;
+            assert_eq!(joined(&mut operators, &state, batch()), expected, "{sql}");
+        }
+    }
+
+    /// A key compared in another type is looked up in the key's type and the comparison as
+    /// written decides: 1.5 is no user's id, though it casts to 1.
+    #[tokio::test]
+    async fn a_key_compared_in_another_type_matches_only_equal_values() {
+        let (clicks, users) = sources();
+        let state = Arc::new(MemoryStateStore::default());
+        write_table(state.as_ref(), &users, &["+ 1 ada eu"]);
+        let sql = "SELECT c.id, u.name FROM clicks c LEFT JOIN users u ON c.v = u.id";
+        let mut operators = join_operators(&[clicks.clone(), users], sql, &state).await;
+        assert_eq!(
+            joined(
+                &mut operators,
+                &state,
+                changes(&clicks, &["+ 10 0 1.0", "+ 11 0 1.5", "+ 12 0 1e300"])
+            ),
+            ["+ 10 ada", "+ 11 NULL", "+ 12 NULL"]
+        );
+    }
+}
