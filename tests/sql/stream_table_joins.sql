@@ -54,6 +54,18 @@ CREATE STREAM by_table_key AS SELECT u.id, c.url FROM clicks c JOIN users u ON c
 -- @settle
 DESCRIBE by_table_key;
 
+-- A join feeds a GROUP BY: clicks per region, each click counted in the region its user had.
+CREATE TABLE clicks_per_region AS
+    SELECT u.region, COUNT(*) AS clicks FROM clicks c JOIN users u ON c.user_id = u.id GROUP BY u.region;
+-- Joins chain: the second table is read by a key the first one gave.
+CREATE TABLE regions (code STRING PRIMARY KEY, label STRING);
+INSERT INTO regions (code, label) VALUES ('eu', 'Europe');
+CREATE STREAM with_region AS
+    SELECT c.user_id, c.url, u.name, r.label FROM clicks c JOIN users u ON c.user_id = u.id LEFT JOIN regions r ON u.region = r.code;
+-- @settle
+SELECT region, clicks FROM clicks_per_region;
+SELECT user_id, url, name, label FROM with_region;
+
 -- A push query joins each new click.
 -- @push 2
 SELECT c.click_id, u.name FROM clicks c LEFT JOIN users u ON c.user_id = u.id EMIT CHANGES;
@@ -66,6 +78,12 @@ INSERT INTO users (id, name, region) VALUES (4, 'dee', 'us');
 INSERT INTO clicks (click_id, user_id, url) VALUES (22, 4, '/after-restart');
 -- @settle
 SELECT click_id, url, name FROM enriched WHERE click_id >= 20;
+SELECT region, clicks FROM clicks_per_region;
+-- Flink's spelling of a lookup join is the same join.
+CREATE STREAM proctime_joined AS
+    SELECT c.user_id, c.url, u.name FROM clicks c JOIN users u FOR SYSTEM_TIME AS OF PROCTIME() ON c.user_id = u.id;
+-- @settle
+SELECT user_id, url, name FROM proctime_joined WHERE user_id >= 3;
 SHOW QUERIES;
 
 -- What stream-table joins refuse, in ksqlDB's words where it has them.
