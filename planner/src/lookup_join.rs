@@ -175,7 +175,8 @@ pub(crate) fn lower_join(
         return Err(match first_equality {
             Some(equality) => PlanError::UnsupportedJoin {
                 message: format!(
-                    "Invalid join condition: stream-table joins require to join on the table's primary key. Got {equality}."
+                    "Invalid join condition: stream-table joins require to join on the table's primary key. Got {}.",
+                    equality.human_display()
                 ),
             },
             None => PlanError::unsupported(
@@ -212,7 +213,7 @@ pub(crate) fn lower_join(
         .collect::<PlanResult<Vec<_>>>()?;
     let key_text = keys
         .iter()
-        .map(|key| key.to_string())
+        .map(|key| key.human_display().to_string())
         .collect::<Vec<_>>()
         .join(", ");
     let compiled_keys = keys

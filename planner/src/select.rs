@@ -680,6 +680,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stream_table_join_is_keyed_by_the_streams_join_expression() {
+        let mut users = clicks();
+        users.name = "users".into();
+        users.kind = SourceKind::Table;
+        let planner = planner_over(&[clicks(), users]);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
+        let plan = |sql: &str| {
+            let planner = planner.clone();
+            let select = statement(sql);
+            async move { planner.plan_persistent(&select, stream).await }
+        };
+        let query = plan(
+            "SELECT c.url, u.url AS home, c.user_id FROM clicks c JOIN users u ON c.user_id = u.user_id",
+        )
+        .await
+        .expect("plans");
+        assert_eq!(columns(&query), ["user_id KEY", "url", "home"]);
+        assert_eq!(query.lookups, ["users"]);
+        assert!(query.inputs.contains(&"users".to_string()));
+        assert_eq!(query.dataflow.source(), "clicks");
+        assert_eq!(
+            message(
+                plan("SELECT c.url, u.url AS home FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.user_id")
+                    .await
+            ),
+            "a LEFT JOIN on an expression (c.user_id + 1) into a stream, whose key would be ksqlDB's synthetic ROWKEY; join on a stream column, or INNER JOIN and select the table's key is not supported yet"
+        );
+    }
+
+    #[tokio::test]
     async fn insert_into_takes_the_targets_columns_and_checks_the_fit() {
         let mut target = clicks();
         target.name = "all_clicks".into();

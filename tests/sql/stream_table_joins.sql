@@ -84,6 +84,12 @@ CREATE STREAM proctime_joined AS
     SELECT c.user_id, c.url, u.name FROM clicks c JOIN users u FOR SYSTEM_TIME AS OF PROCTIME() ON c.user_id = u.id;
 -- @settle
 SELECT user_id, url, name FROM proctime_joined WHERE user_id >= 3;
+-- INSERT INTO .. SELECT joins too, into a stream of the same columns.
+CREATE STREAM more_clicks (click_id BIGINT KEY, user_id BIGINT, url STRING);
+INSERT INTO enriched_all SELECT m.user_id, m.url, u.name FROM more_clicks m LEFT JOIN users u ON m.user_id = u.id;
+INSERT INTO more_clicks (click_id, user_id, url) VALUES (30, 4, '/more'), (31, 8, '/more');
+-- @settle
+SELECT user_id, url, name FROM enriched_all WHERE url = '/more';
 SHOW QUERIES;
 
 -- What stream-table joins refuse, in ksqlDB's words where it has them.
@@ -97,3 +103,5 @@ CREATE STREAM bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.us
 CREATE TABLE bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.user_id = u.id;
 CREATE STREAM bad AS SELECT c.user_id, d.url FROM clicks c JOIN clicks d ON c.user_id = d.user_id;
 SELECT c.user_id, u.name FROM clicks c FULL JOIN users u ON c.user_id = u.id EMIT CHANGES;
+-- A table that joins read cannot be dropped from under them.
+DROP TABLE users;
