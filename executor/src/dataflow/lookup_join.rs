@@ -1,6 +1,8 @@
 //! Stream-table joins: each stream row joined with the row its key gives in a table's
 //! current rows, read from the state store when the batch is processed (ksqlDB's stream-table
-//! join; the Z-set half join `Δstream ⋈ table`). Table changes emit nothing, and output once
+//! join; the Z-set half join `Δstream ⋈ table`): through the epoch's state, which for a
+//! persistent query is the store's published view, or the store itself for a push query,
+//! whose epoch state is its own. Table changes emit nothing, and output once
 //! emitted is never retracted. Weight rule: pass through, by provenance (the stream is
 //! append-only, so every row is an insertion); event time is the stream row's.
 //!
@@ -34,17 +36,23 @@ use crate::state::tables::lookup_keyed_rows;
 /// A stream joined with a table by the table's key.
 pub(crate) struct LookupJoin {
     plan: Arc<LookupJoinPlan>,
-    /// The store holding the table's rows (a push query's own state is elsewhere).
-    tables: Arc<dyn StateStore>,
+    /// The store holding the table's rows when the epoch's state is not it (a push query's
+    /// own state is elsewhere); None: the epoch's state.
+    tables: Option<Arc<dyn StateStore>>,
 }
 
 impl LookupJoin {
-    pub fn new(plan: Arc<LookupJoinPlan>, tables: Arc<dyn StateStore>) -> Self {
+    pub fn new(plan: Arc<LookupJoinPlan>, tables: Option<Arc<dyn StateStore>>) -> Self {
         LookupJoin { plan, tables }
     }
 
-    /// The joined rows of `rows` and the stream row each comes from.
-    fn join(&self, rows: &RecordBatch) -> EngineResult<Option<(RecordBatch, UInt32Array)>> {
+    /// The joined rows of `rows`, reading the table from `state`, and the stream row each
+    /// comes from.
+    fn join(
+        &self,
+        rows: &RecordBatch,
+        state: &dyn StateStore,
+    ) -> EngineResult<Option<(RecordBatch, UInt32Array)>> {
         let row_count = rows.num_rows();
         let mut has_key: Option<BooleanArray> = None;
         let mut keys: Vec<ArrayRef> = Vec::with_capacity(self.plan.keys.len());
@@ -85,12 +93,8 @@ impl LookupJoin {
             });
             slot_of_row.push(Some(slot));
         }
-        let (table_rows, found) = lookup_keyed_rows(
-            self.tables.as_ref(),
-            &self.plan.table,
-            &self.plan.table_schema,
-            &distinct,
-        )?;
+        let (table_rows, found) =
+            lookup_keyed_rows(state, &self.plan.table, &self.plan.table_schema, &distinct)?;
         let keeps_unmatched = self.plan.kind == LookupJoinKind::Left;
         let mut stream_rows = Vec::with_capacity(row_count);
         let mut table_positions = Vec::with_capacity(row_count);
@@ -175,9 +179,13 @@ impl Operator for LookupJoin {
         _input: usize,
         changes: Changes,
         output: &mut Vec<Changes>,
-        _cx: &mut EpochContext<'_>,
+        cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        if let Some((rows, sources)) = self.join(changes.rows())? {
+        let state = match &self.tables {
+            Some(tables) => tables.as_ref(),
+            None => cx.state,
+        };
+        if let Some((rows, sources)) = self.join(changes.rows(), state)? {
             output.push(changes.follow(rows, &Provenance::Rows(sources))?);
         }
         Ok(())
@@ -212,7 +220,7 @@ mod tests {
             match step {
                 Step::LookupJoin(join) => {
                     operators.push(Box::new(Steps::new(std::mem::take(&mut run))));
-                    operators.push(Box::new(LookupJoin::new(join, state.clone())));
+                    operators.push(Box::new(LookupJoin::new(join, Some(state.clone()))));
                 }
                 step => run.push(step),
             }

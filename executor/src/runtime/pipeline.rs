@@ -34,9 +34,9 @@ pub(crate) struct BuildContext {
     pub cache_budget: Arc<CacheBudget>,
     /// What to do with input rows an operator fails on.
     pub bad_input_rows: BadInputRows,
-    /// The store holding tables' current rows, which stream-table joins read (a push
-    /// query's operator state lives elsewhere).
-    pub tables: Arc<dyn StateStore>,
+    /// The store whose tables' current rows stream-table joins read, when the epoch's
+    /// state is not it (a push query's operator state is its own); None: the epoch's.
+    pub tables: Option<Arc<dyn StateStore>>,
 }
 
 /// What a pipeline does with an input row an operator fails on (a division by zero, a
@@ -233,7 +233,10 @@ impl Pipeline {
 
 /// A chain of steps as operators: runs of filters and projections, and each stream-table
 /// join between them.
-fn step_operators(steps: Vec<Step>, tables: &Arc<dyn StateStore>) -> Vec<Box<dyn Operator>> {
+fn step_operators(
+    steps: Vec<Step>,
+    tables: &Option<Arc<dyn StateStore>>,
+) -> Vec<Box<dyn Operator>> {
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     let mut run = Vec::new();
     for step in steps {
@@ -293,7 +296,7 @@ mod tests {
             source_schema: sources[0].queryable_schema(),
             cache_budget: Arc::new(CacheBudget::new(1 << 20)),
             bad_input_rows,
-            tables: Arc::new(MemoryStateStore::default()),
+            tables: None,
         };
         Pipeline::build(dataflow, build, |_| Ok(Box::new(sink))).expect("builds")
     }
