@@ -92,6 +92,7 @@ sql_scripts!(
     session_windows,
     smoke,
     source_only,
+    stream_table_joins,
     table,
     table_dml,
     temporal_filters,

@@ -4,7 +4,9 @@
 //! as the table `s` aliased `EMIT` and stops before `CHANGES`. RisingWave's `EMIT ON WINDOW
 //! CLOSE` is cut as `EMIT FINAL`. Flink's window TVFs name their input `TABLE s`
 //! (`TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), ..))`), which sqlparser cannot read as an
-//! argument: that `TABLE` is dropped, and the planner reads the rest.
+//! argument: that `TABLE` is dropped, and the planner reads the rest. Flink's and
+//! RisingWave's lookup join, `JOIN t FOR SYSTEM_TIME AS OF PROCTIME()`, is a stream-table
+//! join as ksqlDB writes it: the clause is cut.
 //!
 //! Never: hand sqlparser's query back without checking that it consumed every token.
 
@@ -119,6 +121,12 @@ fn cut_ksql_clauses(
             })?;
             clauses.partition_by = Some(expressions);
             index += 2 + consumed;
+        } else if let Some(lookup_tokens) = proctime_version(tokens, index) {
+            index += lookup_tokens;
+        } else if is_word(&token.token, "FOR") && next.is_some_and(|t| is_word(t, "SYSTEM_TIME")) {
+            return Err(ParseError::unsupported(
+                "FOR SYSTEM_TIME AS OF other than PROCTIME() (an event-time temporal join)",
+            ));
         } else if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
             return Err(ParseError::unsupported("WITHIN (stream-stream join)"));
         } else {
@@ -150,6 +158,18 @@ fn emit_clause(tokens: &[TokenWithSpan], index: usize) -> Option<(Emit, usize)> 
     } else {
         None
     }
+}
+
+/// How many tokens `FOR SYSTEM_TIME AS OF PROCTIME()` takes at `index`, if it is there.
+fn proctime_version(tokens: &[TokenWithSpan], index: usize) -> Option<usize> {
+    let words = ["FOR", "SYSTEM_TIME", "AS", "OF", "PROCTIME"];
+    let at = |offset: usize| tokens.get(index + offset).map(|token| &token.token);
+    let spelled = words
+        .iter()
+        .enumerate()
+        .all(|(offset, word)| at(offset).is_some_and(|token| is_word(token, word)));
+    let called = at(5) == Some(&Token::LParen) && at(6) == Some(&Token::RParen);
+    (spelled && called).then_some(7)
 }
 
 /// The names of the window table-valued functions, whose first argument Flink writes
@@ -600,6 +620,20 @@ mod tests {
             message("SELECT 1 WINDOW TUMBLING (SIZE 1 SECOND) FROM s").contains("must follow FROM")
         );
         assert!(message("SELECT 1 FROM s WINDOW TUMBLING (SIZE 1 SECOND").contains("end of input"));
+    }
+
+    #[test]
+    fn a_proctime_lookup_join_is_a_plain_join() {
+        let lookup = parse("SELECT * FROM s JOIN t FOR SYSTEM_TIME AS OF PROCTIME() ON s.k = t.k")
+            .expect("parses");
+        let plain = parse("SELECT * FROM s JOIN t ON s.k = t.k").expect("parses");
+        assert_eq!(lookup.query.to_string(), plain.query.to_string());
+        assert_eq!(
+            parse("SELECT * FROM s JOIN t FOR SYSTEM_TIME AS OF s.ts ON s.k = t.k").err(),
+            Some(ParseError::unsupported(
+                "FOR SYSTEM_TIME AS OF other than PROCTIME() (an event-time temporal join)"
+            ))
+        );
     }
 
     #[test]

@@ -220,6 +220,10 @@ pub struct QueryDef {
     pub sql: String,
     pub sink: String,
     pub sources: Vec<String>,
+    /// Those of `sources` it reads only by key (a stream-table join's tables), whose rows
+    /// are not its input. Catalogs from before it read as none.
+    #[serde(default)]
+    pub lookups: Vec<String>,
     pub status: QueryStatus,
     /// The session's default IDLE TIMEOUT when the query was created (`SET
     /// 'eddy.window.idle.timeout'`), for its windows that set none. Catalogs from before it
@@ -466,6 +470,7 @@ pub(crate) mod tests {
             sql: "CREATE STREAM slow AS SELECT * FROM clicks".into(),
             sink: "slow".into(),
             sources: vec!["clicks".into()],
+            lookups: Vec::new(),
             status: QueryStatus::Running,
         });
         let entries: Vec<(Vec<u8>, Vec<u8>)> = [counter, source_entry, query_entry]

@@ -13,8 +13,12 @@
 //! A WINDOW clause makes the aggregation windowed (`AggregatePlan::window`); its bounds are
 //! aggregate calls the executor's windowed GROUP BY answers (see `window.rs`).
 //!
-//! Never: accept a plan node it cannot run incrementally. Joins, window functions (OVER),
-//! sorts and DISTINCT answer `Unsupported` until their operators exist, never a wrong answer.
+//! A stream joined with a table is a step of the chain ([`Step::LookupJoin`],
+//! `lookup_join.rs`): lowering it needs the catalog ([`lower_over`]); [`lower`] refuses joins.
+//!
+//! Never: accept a plan node it cannot run incrementally. Other joins, window functions
+//! (OVER), sorts and DISTINCT answer `Unsupported` until their operators exist, never a wrong
+//! answer.
 
 use std::sync::Arc;
 
@@ -32,7 +36,9 @@ use datafusion::physical_expr::expressions::Column as PhysicalColumn;
 use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
 
+use crate::catalog::Catalog;
 use crate::error::{PlanError, PlanResult};
+use crate::lookup_join::{LookupJoinPlan, lower_join};
 use crate::sql::session_options;
 use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
@@ -54,6 +60,10 @@ pub enum Step {
         columns: Vec<UnnestColumn>,
         schema: SchemaRef,
     },
+    /// Each stream row joined with the row of a table its key gives, read when the row is
+    /// processed: the executor runs it as an operator of its own, between the steps before
+    /// and after it.
+    LookupJoin(Arc<LookupJoinPlan>),
 }
 
 /// An output column of [`Step::Unnest`], by the input column it comes from.
@@ -143,6 +153,23 @@ impl Dataflow {
             Dataflow::Stateless(plan) => &plan.output_schema,
             Dataflow::Aggregate(plan) => &plan.output_schema,
         }
+    }
+
+    /// The stream-table joins of the dataflow, nearest its source first.
+    pub fn lookup_joins(&self) -> Vec<&LookupJoinPlan> {
+        let steps: Vec<&Step> = match self {
+            Dataflow::Stateless(plan) => plan.steps.iter().collect(),
+            Dataflow::Aggregate(plan) => {
+                plan.input_steps.iter().chain(&plan.output_steps).collect()
+            }
+        };
+        steps
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::LookupJoin(join) => Some(join.as_ref()),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The same dataflow with windows that wait `idle_timeout_ms` for input when their
@@ -268,11 +295,20 @@ impl Dataflow {
 }
 
 /// Lowers a logical plan (after the analyzer) to a dataflow: an aggregation if it has one,
-/// else a stateless plan (see `lower_stateless`).
+/// else a stateless plan (see `lower_stateless`). Joins are refused: see [`lower_over`].
 pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
+    lower_with(plan, None)
+}
+
+/// [`lower`], with stream-table joins lowered against the sources of `catalog`.
+pub fn lower_over(plan: &LogicalPlan, catalog: &Catalog) -> PlanResult<Dataflow> {
+    lower_with(plan, Some(catalog))
+}
+
+fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataflow> {
     let mut output_steps = Vec::new();
     let Some(aggregate) = lower_above_aggregate(plan, &mut output_steps)? else {
-        return lower_stateless(plan).map(Dataflow::Stateless);
+        return lower_stateless_with(plan, catalog).map(Dataflow::Stateless);
     };
     if matches!(plan, LogicalPlan::Limit(_)) {
         return Err(PlanError::unsupported(
@@ -280,7 +316,7 @@ pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
         ));
     }
     let mut input_steps = Vec::new();
-    let source = lower_node(&aggregate.input, &mut input_steps)?;
+    let source = lower_node(&aggregate.input, &mut input_steps, catalog)?;
     let input_schema = aggregate.input.schema();
     let group_exprs = aggregate
         .group_expr
@@ -426,6 +462,13 @@ fn aggregate_call(
 /// Lowers a logical plan (after the analyzer) to a stateless dataflow. Event time is not a
 /// column of it: each row's `rowtime` travels beside the row (the executor's `Changes`).
 pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
+    lower_stateless_with(plan, None)
+}
+
+fn lower_stateless_with(
+    plan: &LogicalPlan,
+    catalog: Option<&Catalog>,
+) -> PlanResult<StatelessPlan> {
     let (plan, limit) = match plan {
         LogicalPlan::Limit(limit) => {
             let fetch = match limit.get_fetch_type()? {
@@ -450,7 +493,7 @@ pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
         other => (other, None),
     };
     let mut steps = Vec::new();
-    let source = lower_node(plan, &mut steps)?;
+    let source = lower_node(plan, &mut steps, catalog)?;
     let output_schema = Arc::new(plan.schema().as_arrow().clone());
     Ok(StatelessPlan {
         source,
@@ -461,8 +504,13 @@ pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
     })
 }
 
-/// Appends the steps of `plan` to `steps` and returns the source it reads.
-fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
+/// Appends the steps of `plan` to `steps` and returns the source it reads; joins only with
+/// a `catalog` to read their sources from.
+fn lower_node(
+    plan: &LogicalPlan,
+    steps: &mut Vec<Step>,
+    catalog: Option<&Catalog>,
+) -> PlanResult<String> {
     match plan {
         LogicalPlan::TableScan(scan) => {
             let scan_schema = scan.source.schema();
@@ -489,27 +537,36 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>) -> PlanResult<String> {
             Ok(scan.table_name.table().to_string())
         }
         LogicalPlan::Filter(filter) => {
-            let source = lower_node(&filter.input, steps)?;
+            let source = lower_node(&filter.input, steps, catalog)?;
             steps.push(filter_step(filter)?);
             Ok(source)
         }
         LogicalPlan::Projection(projection) => {
-            let source = lower_node(&projection.input, steps)?;
+            let source = lower_node(&projection.input, steps, catalog)?;
             steps.push(project_step(projection)?);
             Ok(source)
         }
-        LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps),
+        LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps, catalog),
         LogicalPlan::Unnest(unnest) => {
-            let source = lower_node(&unnest.input, steps)?;
+            let source = lower_node(&unnest.input, steps, catalog)?;
             steps.push(unnest_step(unnest)?);
             Ok(source)
         }
         LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(
             "an aggregation over the result of another aggregation in a push or persistent query",
         )),
-        LogicalPlan::Join(_) => Err(PlanError::unsupported(
-            "a join in a push or persistent query",
-        )),
+        LogicalPlan::Join(join) => {
+            let Some(catalog) = catalog else {
+                return Err(PlanError::unsupported(
+                    "a join in a push or persistent query",
+                ));
+            };
+            let source = lower_node(&join.left, steps, Some(catalog))?;
+            let left_source = catalog.source_required(&source)?;
+            let lookup = lower_join(join, left_source, catalog)?;
+            steps.push(Step::LookupJoin(Arc::new(lookup)));
+            Ok(source)
+        }
         LogicalPlan::Sort(_) => Err(PlanError::unsupported(
             "ORDER BY in a push or persistent query",
         )),

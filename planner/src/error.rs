@@ -78,6 +78,10 @@ pub enum PlanError {
     /// Something Eddy recognizes but does not do yet.
     #[error("{feature} is not supported yet")]
     Unsupported { feature: String },
+    /// A join ksqlDB refuses, in ksqlDB's words (a RIGHT or FULL stream-table join, a
+    /// table joined with a stream, a stream-table join not on the table's key).
+    #[error("{message}")]
+    UnsupportedJoin { message: String },
     /// A broken invariant of the planner: a bug, reported rather than panicking.
     #[error("internal planner error: {message}")]
     Internal { message: String },

@@ -16,6 +16,7 @@ pub mod error;
 pub mod functions;
 mod grouping;
 pub mod java_time;
+pub mod lookup_join;
 pub mod moments;
 mod names;
 mod operators;
@@ -39,9 +40,10 @@ pub use catalog::{
 };
 pub use dataflow::{
     AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, UnnestColumn, compile, lower,
-    lower_stateless,
+    lower_over, lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
+pub use lookup_join::{LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner};
 pub use temporal::TemporalFilter;

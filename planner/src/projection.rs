@@ -190,6 +190,7 @@ fn relation_of<'a>(
 }
 
 /// `*` and `s.*` become the declared columns of catalog sources, so pseudo-columns stay out;
+/// in a join, each is named as ksqlDB names it, `<qualifier>_<column>` (`s_id`, `t_name`).
 /// `col.*` (ksqlDB's `col->*`) becomes the fields of a struct column. A wildcard with options
 /// (EXCLUDE, REPLACE, ...) or over a non-catalog relation is left to DataFusion.
 fn expand_item(
@@ -203,7 +204,7 @@ fn expand_item(
         {
             for (qualifier, source) in relations {
                 if let Some(source) = source {
-                    push_columns(qualifier, source, projection);
+                    push_columns(qualifier, source, relations.len() > 1, projection);
                 }
             }
         }
@@ -217,7 +218,7 @@ fn expand_item(
                 .find(|(qualifier, _)| Some(fold(qualifier)) == wanted);
             match matched {
                 Some((qualifier, Some(source))) if name.0.len() == 1 => {
-                    push_columns(qualifier, source, projection)
+                    push_columns(qualifier, source, relations.len() > 1, projection)
                 }
                 _ => match struct_fields(name, relations) {
                     Some((path, fields)) => {
@@ -309,8 +310,24 @@ fn is_plain(options: &WildcardAdditionalOptions) -> bool {
         && options.opt_rename.is_none()
 }
 
-fn push_columns(qualifier: &Ident, source: &SourceDef, projection: &mut Vec<SelectItem>) {
-    push_column_items(qualifier, source.columns.iter(), projection);
+fn push_columns(
+    qualifier: &Ident,
+    source: &SourceDef,
+    joined: bool,
+    projection: &mut Vec<SelectItem>,
+) {
+    if !joined {
+        return push_column_items(qualifier, source.columns.iter(), projection);
+    }
+    for column in &source.columns {
+        projection.push(SelectItem::ExprWithAlias {
+            expr: Expr::CompoundIdentifier(vec![
+                qualifier.clone(),
+                Ident::with_quote('"', column.name.clone()),
+            ]),
+            alias: Ident::with_quote('"', format!("{}_{}", fold(qualifier), column.name)),
+        });
+    }
 }
 
 fn push_column_items<'a>(
@@ -378,6 +395,17 @@ pub(crate) fn single_input<'a>(
             (qualifier, Some(source)) => Some((qualifier, source)),
             _ => None,
         },
+        _ => None,
+    }
+}
+
+/// The catalog source a SELECT's FROM starts with, when it joins others to it.
+pub(crate) fn join_input<'a>(query: &Query, catalog: &'a Catalog) -> Option<&'a SourceDef> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    match select.from.as_slice() {
+        [from] if !from.joins.is_empty() => relation_of(&from.relation, catalog)?.1,
         _ => None,
     }
 }

@@ -167,6 +167,46 @@ pub(crate) fn stream_layout(
     layout(keys, visible, &names)
 }
 
+/// The layout of a stream-table join's result: keyed by the stream's join expression, as
+/// ksqlDB keys it, which the SELECT list must pass through; `candidates` lists, per key
+/// column, the expressions that hold the key (for an INNER join, the table's key column too).
+/// A key no column holds would be ksqlDB's synthetic `ROWKEY`, which Eddy does not make yet.
+pub(crate) fn join_stream_layout(
+    plan: &LogicalPlan,
+    candidates: &[Vec<LogicalExpr>],
+    key_text: &str,
+    sink: &str,
+) -> PlanResult<ResultLayout> {
+    let projection = select_list(plan)?;
+    let names = output_names(projection);
+    let mut keys = Vec::with_capacity(candidates.len());
+    let mut missing = Vec::new();
+    for options in candidates {
+        let Some(first) = options.first() else {
+            return Err(PlanError::unsupported(format!(
+                "a LEFT JOIN on an expression ({key_text}) into a stream, whose key would be ksqlDB's synthetic ROWKEY; join on a stream column, or INNER JOIN and select the table's key"
+            )));
+        };
+        let found = options.iter().find_map(|candidate| {
+            let positions = positions_computing(&projection.expr, candidate);
+            (!positions.is_empty()).then_some((candidate, positions))
+        });
+        match found {
+            Some((_, positions)) if positions.len() == 1 => {
+                keys.push((positions[0], names[positions[0]].clone()))
+            }
+            Some((candidate, several)) => {
+                return Err(key_selected_twice(&candidate.to_string(), &names, &several));
+            }
+            None => missing.push(first.to_string()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(keys_missing(sink, "join expression", &missing));
+    }
+    layout(keys, projection.expr.len(), &names)
+}
+
 /// The layout of a table's result: keyed by its GROUP BY, else by the input table's PRIMARY
 /// KEY, which the SELECT list must pass through. A windowed aggregation's key goes on with
 /// the window's bounds, the items named `windowstart` and `windowend` (`window::prepare`

@@ -20,10 +20,12 @@ use eddy_parser::sqlparser::ast::{GroupByExpr, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
-use crate::dataflow::{Dataflow, StatelessPlan, compile, lower};
+use crate::dataflow::{Dataflow, StatelessPlan, compile, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::projection::single_input;
-use crate::result_key::{PartitionBy, ResultLayout, stream_layout, table_layout};
+use crate::projection::{join_input, single_input};
+use crate::result_key::{
+    PartitionBy, ResultLayout, join_stream_layout, stream_layout, table_layout,
+};
 use crate::sql::SqlPlanner;
 use crate::temporal::{self, TemporalFilter};
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
@@ -45,6 +47,9 @@ pub struct PersistentQuery {
     pub dataflow: Dataflow,
     /// The catalog sources it reads.
     pub inputs: Vec<String>,
+    /// Those of `inputs` it reads only by key, as a stream-table join reads its tables: not
+    /// input rows of the query.
+    pub lookups: Vec<String>,
     /// The partition count of its input: a new sink's default.
     pub input_partitions: u32,
     /// The sink's columns with its key marked: the SELECT list's for a new sink, the target's
@@ -134,7 +139,7 @@ impl SqlPlanner {
 
     /// The dataflow of a push query planned by [`SqlPlanner::plan_select`].
     pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
-        let dataflow = lower(plan)?;
+        let dataflow = lower_over(plan, &self.read_catalog())?;
         if let Some(WindowTvf {
             window: Some(tvf_window),
             ..
@@ -167,10 +172,19 @@ impl SqlPlanner {
         };
         check_window_clauses(select, tvf_window.is_some())?;
         let inputs = self.relations(&select.query);
-        let input = self.single_input(&inputs)?;
+        let joined = inputs.len() > 1;
+        let input = match joined {
+            false => self.single_input(&inputs)?,
+            true => self.join_input(&select.query)?,
+        };
         let mut query = select.query.as_ref().clone();
         let partition_by = match (sink, &select.partition_by) {
             (_, None) => None,
+            (_, Some(_)) if joined => {
+                return Err(PlanError::unsupported(
+                    "PARTITION BY of a join in a persistent query",
+                ));
+            }
             (PersistentSink::InsertInto(_), Some(_)) => {
                 return Err(PlanError::invalid(
                     "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed",
@@ -191,6 +205,13 @@ impl SqlPlanner {
             }
         };
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
+        if joined
+            && (!clock_comparisons.is_empty() || select.window.is_some() || tvf_window.is_some())
+        {
+            return Err(PlanError::unsupported(
+                "a temporal filter (NOW()) or a WINDOW over a join in a persistent query",
+            ));
+        }
         let keyed_by_window = matches!(sink, PersistentSink::Create(SourceKind::Table, _));
         let window = match (&select.window, tvf_window) {
             (_, Some(tvf_window)) => {
@@ -205,7 +226,7 @@ impl SqlPlanner {
             (None, None) => None,
         };
         let plan = self.plan_query(&query).await?;
-        let mut dataflow = lower(&plan)?;
+        let mut dataflow = lower_over(&plan, &self.read_catalog())?;
         if let Some(window) = window {
             let time_column = tvf_window.map(|tvf_window| tvf_window.time_column.as_str());
             dataflow = dataflow.with_window_on(window, time_column)?;
@@ -230,9 +251,19 @@ impl SqlPlanner {
         if let Dataflow::Stateless(StatelessPlan { limit: Some(_), .. }) = &dataflow {
             return Err(PlanError::invalid("a persistent query cannot have a LIMIT"));
         }
+        let lookups: Vec<String> = dataflow
+            .lookup_joins()
+            .iter()
+            .map(|join| join.table.name.clone())
+            .collect();
         let columns = match sink {
             PersistentSink::Create(SourceKind::Stream, name) => {
-                let layout = stream_layout(&plan, partition_by.as_ref(), &input, name)?;
+                let layout = match dataflow.lookup_joins().first() {
+                    Some(join) => {
+                        join_stream_layout(&plan, &join.key_candidates, &join.key_text, name)?
+                    }
+                    None => stream_layout(&plan, partition_by.as_ref(), &input, name)?,
+                };
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::Create(SourceKind::Table, name) => {
@@ -253,6 +284,7 @@ impl SqlPlanner {
         Ok(PersistentQuery {
             dataflow,
             inputs,
+            lookups,
             input_partitions: input.partitions,
             columns,
             window: window.map(|window| window.kind),
@@ -315,6 +347,18 @@ impl SqlPlanner {
             }
             compile(&expr, schema)
         })
+    }
+
+    /// The source a join's FROM starts with: the stream a stream-table join reads, whose
+    /// partitions and rows drive the query (lowering checks the join itself).
+    fn join_input(&self, query: &eddy_parser::sqlparser::ast::Query) -> PlanResult<SourceDef> {
+        join_input(query, &self.read_catalog())
+            .cloned()
+            .ok_or_else(|| {
+                PlanError::unsupported(
+                    "a persistent query over more than one source, other than a stream joined with tables",
+                )
+            })
     }
 
     fn single_input(&self, inputs: &[String]) -> PlanResult<SourceDef> {
@@ -636,6 +680,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stream_table_join_is_keyed_by_the_streams_join_expression() {
+        let mut users = clicks();
+        users.name = "users".into();
+        users.kind = SourceKind::Table;
+        let planner = planner_over(&[clicks(), users]);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
+        let plan = |sql: &str| {
+            let planner = planner.clone();
+            let select = statement(sql);
+            async move { planner.plan_persistent(&select, stream).await }
+        };
+        let query = plan(
+            "SELECT c.url, u.url AS home, c.user_id FROM clicks c JOIN users u ON c.user_id = u.user_id",
+        )
+        .await
+        .expect("plans");
+        assert_eq!(columns(&query), ["user_id KEY", "url", "home"]);
+        assert_eq!(query.lookups, ["users"]);
+        assert!(query.inputs.contains(&"users".to_string()));
+        assert_eq!(query.dataflow.source(), "clicks");
+        assert_eq!(
+            message(
+                plan("SELECT c.url, u.url AS home FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.user_id")
+                    .await
+            ),
+            "a LEFT JOIN on an expression (c.user_id + 1) into a stream, whose key would be ksqlDB's synthetic ROWKEY; join on a stream column, or INNER JOIN and select the table's key is not supported yet"
+        );
+    }
+
+    #[tokio::test]
     async fn insert_into_takes_the_targets_columns_and_checks_the_fit() {
         let mut target = clicks();
         target.name = "all_clicks".into();
@@ -696,7 +770,7 @@ mod tests {
             (
                 "SELECT c.url FROM clicks c JOIN clicks d ON c.user_id = d.user_id",
                 stream,
-                "a join in a push or persistent query is not supported yet",
+                "a join of two streams (WITHIN) in a push or persistent query is not supported yet",
             ),
         ] {
             assert_eq!(message(persistent(sql, sink).await), expected, "{sql}");

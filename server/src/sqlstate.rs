@@ -119,6 +119,7 @@ fn plan_sqlstate(error: &PlanError) -> &'static str {
         // wrong_object_type, as Postgres refuses a write into a materialized view.
         PlanError::ReadOnlySource { .. } => "42809",
         PlanError::Unsupported { .. } => "0A000",
+        PlanError::UnsupportedJoin { .. } => "0A000",
         PlanError::Internal { .. } => "XX000",
         PlanError::DataFusion(error) => datafusion_sqlstate(error),
     }

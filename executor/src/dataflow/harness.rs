@@ -19,7 +19,7 @@ use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use eddy_planner::{
     Catalog, Column, Dataflow, PersistentSink, SourceDef, SourceKind, SourceProviders, SqlPlanner,
-    lower,
+    lower_over,
 };
 use eddy_storage::{ChangeBatch, StateBatch, StateStore};
 
@@ -84,21 +84,50 @@ impl SourceProviders for SchemaOnly {
 
 /// The planner over a catalog of `sources`.
 pub fn planner(sources: &[SourceDef]) -> SqlPlanner {
+    SqlPlanner::new(
+        Arc::new(RwLock::new(catalog(sources))),
+        Arc::new(SchemaOnly),
+    )
+}
+
+fn catalog(sources: &[SourceDef]) -> Catalog {
     let mut catalog = Catalog::default();
     for source in sources {
         catalog.put_source(source.clone());
     }
-    SqlPlanner::new(Arc::new(RwLock::new(catalog)), Arc::new(SchemaOnly))
+    catalog
 }
 
-/// The dataflow of a SELECT over `sources`.
+/// The dataflow of a SELECT over `sources` (joins included).
 pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
     let select = select_statement(sql);
     let plan = planner(sources)
         .plan_query(&select.query)
         .await
         .expect("plans");
-    lower(&plan).expect("lowers")
+    lower_over(&plan, &catalog(sources)).expect("lowers")
+}
+
+/// Makes `table`'s current rows in `state` what `lines` say, as its writer would: `+` rows
+/// are upserted, `-` rows deleted.
+pub fn write_table(state: &dyn StateStore, table: &SourceDef, lines: &[&str]) {
+    let rows = changes(table, lines);
+    let keys = crate::state::tables::primary_keys(table, rows.rows()).expect("keys");
+    let values = crate::row_codec::encode_rows(rows.rows()).expect("encodes");
+    let table_keys = crate::state::keys::TableKeys::of(table);
+    let mut batch = StateBatch::default();
+    for (row, (key, value)) in keys.iter().zip(values.iter()).enumerate() {
+        let state_key = table_keys.row(key);
+        match rows.weights().map_or(1, |weights| weights.value(row)) > 0 {
+            true => batch.put(
+                crate::state::keys::TableKeys::ROWS_KEYSPACE,
+                state_key,
+                value.to_vec(),
+            ),
+            false => batch.delete(crate::state::keys::TableKeys::ROWS_KEYSPACE, state_key),
+        }
+    }
+    state.commit(batch).expect("commits");
 }
 
 /// The dataflow of a persistent query `CREATE TABLE out AS <sql>` over `sources`, as the

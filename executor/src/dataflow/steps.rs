@@ -103,6 +103,11 @@ fn run_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<(RecordBatc
                 });
                 exploded
             }
+            Step::LookupJoin(_) => {
+                return Err(EngineError::Internal(
+                    "a stream-table join runs as an operator of its own, not as a step".into(),
+                ));
+            }
         };
     }
     Ok((batch, provenance))

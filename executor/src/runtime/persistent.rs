@@ -159,6 +159,7 @@ impl Runner {
             source_schema: input_def.queryable_schema(),
             cache_budget: env.operator_cache.clone(),
             bad_input_rows: BadInputRows::SetAside,
+            tables: None,
         };
         let pipeline = Pipeline::build(dataflow, build, |changed| {
             let sink: Box<dyn Sink> = match (sink_def.is_table(), changed) {

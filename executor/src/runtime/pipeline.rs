@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
-use eddy_planner::Dataflow;
+use eddy_planner::{Dataflow, Step};
 use eddy_storage::StateStore;
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
+use crate::dataflow::lookup_join::LookupJoin;
 use crate::dataflow::steps::Steps;
 use crate::dataflow::temporal_filter::TemporalFilterOperator;
 use crate::dataflow::{EpochContext, Operator, apply_or_set_aside};
@@ -33,6 +34,9 @@ pub(crate) struct BuildContext {
     pub cache_budget: Arc<CacheBudget>,
     /// What to do with input rows an operator fails on.
     pub bad_input_rows: BadInputRows,
+    /// The store whose tables' current rows stream-table joins read, when the epoch's
+    /// state is not it (a push query's operator state is its own); None: the epoch's.
+    pub tables: Option<Arc<dyn StateStore>>,
 }
 
 /// What a pipeline does with an input row an operator fails on (a division by zero, a
@@ -80,14 +84,23 @@ impl Pipeline {
         });
         let append_only = cx.input_is_append_only && temporal_filter.is_none();
         let (operators, changed): (Vec<Box<dyn Operator>>, Changed) = match dataflow {
-            Dataflow::Stateless(plan) => (vec![Box::new(Steps::new(plan.steps))], Changed::Rows),
-            Dataflow::Aggregate(plan) => {
+            Dataflow::Stateless(plan) => (step_operators(plan.steps, &cx.tables), Changed::Rows),
+            Dataflow::Aggregate(mut plan) => {
                 let output_steps = plan.output_steps.clone();
+                // A join feeding the GROUP BY runs before it; the GROUP BY then takes the
+                // joined rows as they are.
+                let input_steps = match plan.input_steps.iter().any(is_lookup_join) {
+                    true => std::mem::take(&mut plan.input_steps),
+                    false => Vec::new(),
+                };
                 let group_by = GroupBy::new(plan, &cx.query_id, append_only, cx.cache_budget)?;
-                (
-                    vec![Box::new(group_by), Box::new(Steps::new(output_steps))],
-                    Changed::Groups,
-                )
+                let mut operators = match input_steps.is_empty() {
+                    true => Vec::new(),
+                    false => step_operators(input_steps, &cx.tables),
+                };
+                operators.push(Box::new(group_by));
+                operators.extend(step_operators(output_steps, &cx.tables));
+                (operators, Changed::Groups)
             }
         };
         let operators = temporal_filter.into_iter().chain(operators).collect();
@@ -227,6 +240,35 @@ impl Pipeline {
     }
 }
 
+/// A chain of steps as operators: runs of filters and projections, and each stream-table
+/// join between them.
+fn step_operators(
+    steps: Vec<Step>,
+    tables: &Option<Arc<dyn StateStore>>,
+) -> Vec<Box<dyn Operator>> {
+    let mut operators: Vec<Box<dyn Operator>> = Vec::new();
+    let mut run = Vec::new();
+    for step in steps {
+        match step {
+            Step::LookupJoin(join) => {
+                if !run.is_empty() {
+                    operators.push(Box::new(Steps::new(std::mem::take(&mut run))));
+                }
+                operators.push(Box::new(LookupJoin::new(join, tables.clone())));
+            }
+            step => run.push(step),
+        }
+    }
+    if !run.is_empty() || operators.is_empty() {
+        operators.push(Box::new(Steps::new(run)));
+    }
+    operators
+}
+
+fn is_lookup_join(step: &Step) -> bool {
+    matches!(step, Step::LookupJoin(_))
+}
+
 /// What to do with rows an operator fails on.
 #[derive(Debug, Clone, Copy)]
 enum SetAside {
@@ -263,6 +305,7 @@ mod tests {
             source_schema: sources[0].queryable_schema(),
             cache_budget: Arc::new(CacheBudget::new(1 << 20)),
             bad_input_rows,
+            tables: None,
         };
         Pipeline::build(dataflow, build, |_| Ok(Box::new(sink))).expect("builds")
     }

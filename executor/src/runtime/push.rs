@@ -56,6 +56,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         source_schema: source.queryable_schema(),
         cache_budget: env.operator_cache.clone(),
         bad_input_rows: BadInputRows::Fail,
+        tables: Some(env.store.state().clone()),
     };
     let pipeline = Pipeline::build(dataflow, build, |_| Ok(Box::new(sink)))?;
     // An aggregate over a table starts from the table's rows: its changelog from the

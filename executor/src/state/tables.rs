@@ -627,6 +627,29 @@ pub fn lookup_rows(
     Ok(decode_rows(queryable_schema, &values)?)
 }
 
+/// The current rows of the given keys (encoded), all read from one view of the store, in
+/// the table's `queryable_schema`, and for each key the position of its row among them
+/// (None where the table holds no row for it).
+pub fn lookup_keyed_rows(
+    state: &dyn StateStore,
+    table: &SourceDef,
+    queryable_schema: &SchemaRef,
+    keys: &[&[u8]],
+) -> EngineResult<(RecordBatch, Vec<Option<u32>>)> {
+    let table_keys = TableKeys::of(table);
+    let state_keys: Vec<Vec<u8>> = keys.iter().map(|key| table_keys.row(key)).collect();
+    let values = state.get_many(TableKeys::ROWS_KEYSPACE, &state_keys)?;
+    let mut found = Vec::with_capacity(values.len());
+    let mut positions = Vec::with_capacity(values.len());
+    for value in &values {
+        positions.push(value.as_ref().map(|value| {
+            found.push(value.as_slice());
+            (found.len() - 1) as u32
+        }));
+    }
+    Ok((decode_rows(queryable_schema, &found)?, positions))
+}
+
 /// Number of rows a table holds now, as committed with its rows. A table never written has
 /// no count yet, and its keys (none) are counted.
 pub fn row_count(state: &dyn StateStore, table: &SourceDef) -> EngineResult<u64> {

@@ -118,6 +118,7 @@ pub async fn create_as_select(
         sql: sql.to_string(),
         sink: source.name.clone(),
         sources: planned.inputs,
+        lookups: planned.lookups,
         status: QueryStatus::Running,
         idle_timeout_ms: properties.window_idle_timeout_ms(),
     };
@@ -161,6 +162,7 @@ pub async fn insert_select(
         sql: sql.to_string(),
         sink: target.name.clone(),
         sources: planned.inputs,
+        lookups: planned.lookups,
         status: QueryStatus::Running,
         idle_timeout_ms: properties.window_idle_timeout_ms(),
     };

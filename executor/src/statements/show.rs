@@ -106,6 +106,7 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         let input_rows: u64 = query
             .sources
             .iter()
+            .filter(|name| !query.lookups.contains(name))
             .filter_map(|name| catalog.source(name))
             .map(|source| engine.log_rows(source))
             .sum();
