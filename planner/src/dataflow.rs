@@ -24,22 +24,18 @@ use std::sync::Arc;
 
 use arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::common::DFSchema;
-use datafusion::execution::context::ExecutionProps;
-use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
-use datafusion::logical_expr::simplify::SimplifyContext;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{
     Aggregate, Expr, ExprSchemable, Filter, LogicalPlan, Projection, Unnest,
 };
-use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column as PhysicalColumn;
-use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::scalar::ScalarValue;
 
 use crate::catalog::Catalog;
 use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{LookupJoinPlan, lower_join};
-use crate::sql::session_options;
+use crate::sql::compile;
 use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
 
@@ -654,25 +650,6 @@ fn project_step(projection: &Projection) -> PlanResult<Step> {
         exprs,
         schema: Arc::new(projection.schema.as_arrow().clone()),
     })
-}
-
-/// Compiles one logical expression against the schema of the batches it will see, after
-/// DataFusion's expression simplifier, run as the optimizer's `SimplifyExpressions` runs it
-/// on a pull query's plan (same options, the node's input schema, no start time since the
-/// session never marks one): some functions only run rewritten (COALESCE becomes a CASE,
-/// `arrow_cast` a CAST) and fail if evaluated as written.
-pub fn compile(expr: &Expr, schema: &DFSchema) -> PlanResult<Arc<dyn PhysicalExpr>> {
-    let context = SimplifyContext::builder()
-        .with_schema(Arc::new(schema.clone()))
-        .with_config_options(Arc::clone(session_options()))
-        .build();
-    let simplified = ExprSimplifier::new(context).simplify(expr.clone())?;
-    Ok(create_physical_expr(
-        &simplified,
-        schema,
-        &ExecutionProps::new(),
-        &PhysicalPlanningContext::default(),
-    )?)
 }
 
 #[cfg(test)]

@@ -39,13 +39,13 @@ pub use catalog::{
     TimestampColumn, TypeDef, processing_log_columns,
 };
 pub use dataflow::{
-    AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, UnnestColumn, compile, lower,
-    lower_over, lower_stateless,
+    AggregateCall, AggregatePlan, Dataflow, StatelessPlan, Step, UnnestColumn, lower, lower_over,
+    lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use lookup_join::{LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
-pub use sql::{SourceProviders, SqlPlanner};
+pub use sql::{SourceProviders, SqlPlanner, compile};
 pub use temporal::TemporalFilter;
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};

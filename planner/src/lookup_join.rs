@@ -21,8 +21,8 @@ use datafusion::logical_expr::{BinaryExpr, Expr, Join, JoinType, LogicalPlan, Op
 use datafusion::physical_expr::PhysicalExpr;
 
 use crate::catalog::{Catalog, SourceDef, SourceKind};
-use crate::dataflow::compile;
 use crate::error::{PlanError, PlanResult};
+use crate::sql::compile;
 
 /// Which stream rows a lookup join keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,13 +20,14 @@ use eddy_parser::sqlparser::ast::{GroupByExpr, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
-use crate::dataflow::{Dataflow, StatelessPlan, compile, lower_over};
+use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
 use crate::projection::{join_input, single_input};
 use crate::result_key::{
     PartitionBy, ResultLayout, join_stream_layout, stream_layout, table_layout,
 };
 use crate::sql::SqlPlanner;
+use crate::sql::compile;
 use crate::temporal::{self, TemporalFilter};
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 use crate::window::{self, WindowKind, WindowPlan};

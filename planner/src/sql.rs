@@ -19,11 +19,16 @@ use arrow::compute::cast;
 use arrow::datatypes::{DataType, TimeUnit, TimestampMillisecondType};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider, SchemaProvider, TableProvider};
+use datafusion::common::DFSchema;
 use datafusion::common::config::ConfigOptions;
 use datafusion::error::DataFusionError;
 use datafusion::execution::SessionStateBuilder;
-use datafusion::execution::context::SessionState;
+use datafusion::execution::context::{ExecutionProps, SessionState};
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::logical_expr::physical_planning_context::PhysicalPlanningContext;
+use datafusion::logical_expr::simplify::SimplifyContext;
+use datafusion::optimizer::simplify_expressions::ExprSimplifier;
+use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
@@ -154,11 +159,33 @@ fn session_config() -> SessionConfig {
 }
 
 /// The session's options, for planning done outside the session: lowering simplifies each
-/// expression with them (`dataflow::compile`), as the session's optimizer would.
+/// expression with them (`compile`), as the session's optimizer would.
 pub(crate) fn session_options() -> &'static Arc<ConfigOptions> {
     static OPTIONS: LazyLock<Arc<ConfigOptions>> =
         LazyLock::new(|| Arc::clone(session_config().options()));
     &OPTIONS
+}
+
+/// Compiles one logical expression against the schema of the batches it will see, after
+/// DataFusion's expression simplifier, run as the optimizer's `SimplifyExpressions` runs it
+/// on a pull query's plan (same options, the node's input schema, no start time since the
+/// session never marks one): some functions only run rewritten (COALESCE becomes a CASE,
+/// `arrow_cast` a CAST) and fail if evaluated as written.
+pub fn compile(
+    expr: &datafusion::logical_expr::Expr,
+    schema: &DFSchema,
+) -> PlanResult<Arc<dyn PhysicalExpr>> {
+    let context = SimplifyContext::builder()
+        .with_schema(Arc::new(schema.clone()))
+        .with_config_options(Arc::clone(session_options()))
+        .build();
+    let simplified = ExprSimplifier::new(context).simplify(expr.clone())?;
+    Ok(create_physical_expr(
+        &simplified,
+        schema,
+        &ExecutionProps::new(),
+        &PhysicalPlanningContext::default(),
+    )?)
 }
 
 /// The one schema: every stream and table of the catalog.
