@@ -84,6 +84,7 @@ sql_scripts!(
     nested_keys,
     persistent_query,
     projection,
+    pull_join,
     pull_query,
     push_query,
     regressions,
