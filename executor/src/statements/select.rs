@@ -27,7 +27,10 @@ pub async fn select(
     let plan = query::bind(engine.planner().plan_select(select).await?, parameters)?;
     if select.emit.is_some() {
         let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
-        let dataflow = engine.planner().lower_push(&plan, select)?;
+        let dataflow = engine
+            .planner()
+            .lower_push(&plan, select)?
+            .with_default_idle_timeout(properties.window_idle_timeout_ms());
         push(engine.query_env(), dataflow, from_earliest)
     } else {
         query::run(engine.query_env(), &plan).await
