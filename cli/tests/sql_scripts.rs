@@ -11,6 +11,8 @@
 //! - `-- @push <n>`: the next statement (a push query) runs on a second connection, which
 //!   collects its first n rows; `-- @await-push` waits for them and prints them as `+`
 //!   lines (sorted, since row order across keys and partitions is not defined);
+//!   `-- @wait-push <m>` waits until the first m of them have come (a push query has
+//!   read what came before them), and `-- @await-push` prints them with the rest;
 //! - `-- @wait-rows <stream> <n>`: polls `SELECT COUNT(*)` until the stream holds at least
 //!   n rows (persistent queries are asynchronous); `-- @wait-count <source> <n>` until it
 //!   holds exactly n (a table that rows leave);
@@ -84,6 +86,7 @@ sql_scripts!(
     nested_keys,
     persistent_query,
     projection,
+    pull_join,
     pull_query,
     push_query,
     regressions,
@@ -187,7 +190,30 @@ impl Server {
 struct PendingPush {
     rows_expected: usize,
     rows: mpsc::UnboundedReceiver<Result<Vec<Option<String>>, String>>,
+    /// The rows received so far.
+    received: Vec<Vec<Option<String>>>,
+    /// The error the push query ended with.
+    error: Option<String>,
     task: JoinHandle<()>,
+}
+
+impl PendingPush {
+    /// Receives rows until `count` have come, or the query ends.
+    async fn receive(&mut self, count: usize) {
+        let deadline = tokio::time::Instant::now() + WAIT_MAX;
+        while self.received.len() < count && self.error.is_none() {
+            match tokio::time::timeout_at(deadline, self.rows.recv()).await {
+                Ok(Some(Ok(row))) => self.received.push(row),
+                Ok(Some(Err(error))) => self.error = Some(error),
+                Ok(None) => break,
+                Err(_elapsed) => panic!(
+                    "push query delivered {} of {count} rows within {WAIT_MAX:?}: {:?}",
+                    self.received.len(),
+                    self.received
+                ),
+            }
+        }
+    }
 }
 
 struct Runner {
@@ -292,6 +318,18 @@ impl Runner {
                 self.push_next = Some(rows);
             }
             ["@await-push", ..] => self.await_push().await,
+            ["@wait-push", rows] => {
+                let rows = rows
+                    .parse()
+                    .unwrap_or_else(|_| panic!("bad row count in {comment}"));
+                if !self.push_failed {
+                    self.pending_push
+                        .as_mut()
+                        .expect("`-- @wait-push` needs a `-- @push` before it")
+                        .receive(rows)
+                        .await;
+                }
+            }
             ["@wait-rows", stream, rows] => {
                 let rows: u64 = rows
                     .parse()
@@ -389,6 +427,8 @@ impl Runner {
                 self.pending_push = Some(PendingPush {
                     rows_expected,
                     rows,
+                    received: Vec::new(),
+                    error: None,
                     task,
                 });
             }
@@ -408,25 +448,13 @@ impl Runner {
             .pending_push
             .take()
             .expect("`-- @await-push` needs a `-- @push` before it");
-        let mut rows = Vec::new();
-        let deadline = tokio::time::Instant::now() + WAIT_MAX;
-        while rows.len() < push.rows_expected {
-            match tokio::time::timeout_at(deadline, push.rows.recv()).await {
-                Ok(Some(Ok(row))) => rows.push(row),
-                Ok(Some(Err(error))) => {
-                    self.transcript.push_str(&error);
-                    self.transcript.push('\n');
-                    break;
-                }
-                Ok(None) => break,
-                Err(_elapsed) => panic!(
-                    "push query delivered {} of {} rows within {WAIT_MAX:?}: {rows:?}",
-                    rows.len(),
-                    push.rows_expected
-                ),
-            }
-        }
+        push.receive(push.rows_expected).await;
         push.task.abort();
+        if let Some(error) = push.error {
+            self.transcript.push_str(&error);
+            self.transcript.push('\n');
+        }
+        let mut rows = push.received;
         rows.sort();
         for row in rows {
             self.transcript.push_str("+ ");

@@ -45,5 +45,5 @@ pub use error::StorageError;
 pub use log::{DeletedSegments, Durability, EncodedAppend, Offset, PendingAppend, Topic};
 pub use memory_state::MemoryStateStore;
 pub use priority::{BulkWork, lower_this_threads_priority};
-pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateStore};
+pub use state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateSnapshot, StateStore};
 pub use store::{Store, StoreConfig};

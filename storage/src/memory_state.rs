@@ -6,10 +6,14 @@
 //! Never: be used for state that must survive a restart.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::StorageError;
-use crate::state::{KeyValue, Keyspace, PrefixIter, StateBatch, StateChange, StateStore};
+use crate::state::{
+    KeyValue, Keyspace, PrefixIter, StateBatch, StateChange, StateSnapshot, StateStore,
+};
+
+type Pairs = BTreeMap<(Keyspace, Vec<u8>), Vec<u8>>;
 
 #[derive(Debug, Default)]
 pub struct MemoryStateStore {
@@ -18,7 +22,7 @@ pub struct MemoryStateStore {
 
 #[derive(Debug, Default)]
 struct Contents {
-    pairs: BTreeMap<(Keyspace, Vec<u8>), Vec<u8>>,
+    pairs: Pairs,
     bytes: usize,
 }
 
@@ -35,13 +39,33 @@ impl MemoryStateStore {
     }
 
     fn prefix_pairs(&self, keyspace: Keyspace, prefix: &[u8]) -> Vec<KeyValue> {
-        self.lock()
-            .pairs
-            .range((keyspace, prefix.to_vec())..)
-            .take_while(|((space, key), _)| *space == keyspace && key.starts_with(prefix))
-            .map(|((_, key), value)| (key.clone(), value.clone()))
-            .collect()
+        prefix_pairs(&self.lock().pairs, keyspace, prefix)
     }
+}
+
+fn prefix_pairs(pairs: &Pairs, keyspace: Keyspace, prefix: &[u8]) -> Vec<KeyValue> {
+    pairs
+        .range((keyspace, prefix.to_vec())..)
+        .take_while(|((space, key), _)| *space == keyspace && key.starts_with(prefix))
+        .map(|((_, key), value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+fn range_pairs(pairs: &Pairs, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+    if from >= to {
+        return Box::new(std::iter::empty());
+    }
+    let pairs: Vec<KeyValue> = pairs
+        .range((keyspace, from.to_vec())..(keyspace, to.to_vec()))
+        .map(|((_, key), value)| (key.clone(), value.clone()))
+        .collect();
+    Box::new(pairs.into_iter().map(Ok))
+}
+
+fn get_many(pairs: &Pairs, keyspace: Keyspace, keys: &[Vec<u8>]) -> Vec<Option<Vec<u8>>> {
+    keys.iter()
+        .map(|key| pairs.get(&(keyspace, key.clone())).cloned())
+        .collect()
 }
 
 impl StateStore for MemoryStateStore {
@@ -54,11 +78,7 @@ impl StateStore for MemoryStateStore {
         keyspace: Keyspace,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
-        let contents = self.lock();
-        Ok(keys
-            .iter()
-            .map(|key| contents.pairs.get(&(keyspace, key.clone())).cloned())
-            .collect())
+        Ok(get_many(&self.lock().pairs, keyspace, keys))
     }
 
     fn scan_prefix(
@@ -74,16 +94,7 @@ impl StateStore for MemoryStateStore {
     }
 
     fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
-        if from >= to {
-            return Box::new(std::iter::empty());
-        }
-        let pairs: Vec<KeyValue> = self
-            .lock()
-            .pairs
-            .range((keyspace, from.to_vec())..(keyspace, to.to_vec()))
-            .map(|((_, key), value)| (key.clone(), value.clone()))
-            .collect();
-        Box::new(pairs.into_iter().map(Ok))
+        range_pairs(&self.lock().pairs, keyspace, from, to)
     }
 
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
@@ -114,6 +125,41 @@ impl StateStore for MemoryStateStore {
             }
         }
         Ok(())
+    }
+
+    /// A copy of the pairs held: this store holds one query's working state, which no
+    /// other reader needs a moment of.
+    fn snapshot(&self) -> Arc<dyn StateSnapshot> {
+        Arc::new(MemorySnapshot {
+            pairs: self.lock().pairs.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct MemorySnapshot {
+    pairs: Pairs,
+}
+
+impl StateSnapshot for MemorySnapshot {
+    fn get_many(
+        &self,
+        keyspace: Keyspace,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        Ok(get_many(&self.pairs, keyspace, keys))
+    }
+
+    fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
+        Box::new(
+            prefix_pairs(&self.pairs, keyspace, prefix)
+                .into_iter()
+                .map(Ok),
+        )
+    }
+
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        range_pairs(&self.pairs, keyspace, from, to)
     }
 }
 

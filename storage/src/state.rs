@@ -8,10 +8,15 @@
 //! applied, and so can a fjall snapshot opened meanwhile, once a flush or compaction that
 //! completes publishes a newer sequence number.
 //!
+//! A reader that must see one moment across several reads (a pull query joining tables)
+//! takes a `StateSnapshot` and reads through it; each read of the store itself may see a
+//! later commit than the one before.
+//!
 //! Never: return from `commit` before the batch is durable (`PersistMode::SyncAll`), or read
-//! through anything but `FjallStateStore::snapshot`.
+//! through anything but `FjallStateStore::fjall_snapshot`.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use fjall::{Database, KeyspaceCreateOptions, PersistMode, Readable};
 
@@ -148,6 +153,25 @@ pub trait StateStore: Send + Sync + std::fmt::Debug {
     /// Applies the batch atomically across keyspaces and makes it durable (fjall
     /// `PersistMode::SyncAll`) before returning. Blocking: callers use `spawn_blocking`.
     fn commit(&self, batch: StateBatch) -> Result<(), StorageError>;
+    /// The store as of now, whole commits only, for reads that must all see the same ones.
+    fn snapshot(&self) -> Arc<dyn StateSnapshot>;
+}
+
+/// The state store as of one moment: every read through it sees the same commits, however
+/// many land meanwhile. Holding one keeps the versions it sees from being compacted away,
+/// so it lives as long as one query's reads, no longer.
+pub trait StateSnapshot: Send + Sync + std::fmt::Debug {
+    /// The values of `keys`, in their order.
+    fn get_many(
+        &self,
+        keyspace: Keyspace,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError>;
+    /// The pairs whose key starts with `prefix`, one at a time, in key order.
+    fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter;
+    /// The pairs whose key is at least `from` and below `to`, one at a time, in key order;
+    /// none when `from` is not below `to`.
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter;
 }
 
 /// `StateStore` on fjall.
@@ -214,17 +238,21 @@ impl FjallStateStore {
     }
 
     fn keyspace(&self, keyspace: Keyspace) -> &fjall::Keyspace {
-        match keyspace {
-            Keyspace::Catalog => &self.keyspaces[0],
-            Keyspace::Offsets => &self.keyspaces[1],
-            Keyspace::State => &self.keyspaces[2],
+        keyspace_in(&self.keyspaces, keyspace)
+    }
+
+    /// `fjall_snapshot` with the keyspaces it reads, to read through as a `StateSnapshot`.
+    fn view(&self) -> FjallSnapshot {
+        FjallSnapshot {
+            snapshot: self.fjall_snapshot(),
+            keyspaces: self.keyspaces.clone(),
         }
     }
 
     /// The store as of its last commit. While no batch is being applied, a snapshot of its
     /// own: it reads the newest files, where the published one would keep reading those of
     /// its commit until the next (an idle table's lookups after compaction, say).
-    fn snapshot(&self) -> fjall::Snapshot {
+    fn fjall_snapshot(&self) -> fjall::Snapshot {
         match self.committing.try_read() {
             Ok(_no_commit) => self.database.snapshot(),
             Err(_) => self
@@ -239,7 +267,7 @@ impl FjallStateStore {
 impl StateStore for FjallStateStore {
     fn get(&self, keyspace: Keyspace, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         Ok(self
-            .snapshot()
+            .fjall_snapshot()
             .get(self.keyspace(keyspace), key)?
             .map(|value| value.to_vec()))
     }
@@ -249,11 +277,7 @@ impl StateStore for FjallStateStore {
         keyspace: Keyspace,
         keys: &[Vec<u8>],
     ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
-        let snapshot = self.snapshot();
-        let keyspace = self.keyspace(keyspace);
-        keys.iter()
-            .map(|key| Ok(snapshot.get(keyspace, key)?.map(|value| value.to_vec())))
-            .collect()
+        self.view().get_many(keyspace, keys)
     }
 
     fn scan_prefix(
@@ -261,39 +285,23 @@ impl StateStore for FjallStateStore {
         keyspace: Keyspace,
         prefix: &[u8],
     ) -> Result<Vec<KeyValue>, StorageError> {
-        self.snapshot()
-            .prefix(self.keyspace(keyspace), prefix)
-            .map(|guard| {
-                let (key, value) = guard.into_inner()?;
-                Ok((key.to_vec(), value.to_vec()))
-            })
-            .collect()
+        self.view().iter_prefix(keyspace, prefix).collect()
     }
 
     fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
-        let pairs = self.snapshot().prefix(self.keyspace(keyspace), prefix);
-        Box::new(pairs.map(|guard| {
-            let (key, value) = guard.into_inner()?;
-            Ok((key.to_vec(), value.to_vec()))
-        }))
+        self.view().iter_prefix(keyspace, prefix)
     }
 
     fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
-        if from >= to {
-            return Box::new(std::iter::empty());
-        }
-        let pairs = self
-            .snapshot()
-            .range(self.keyspace(keyspace), from.to_vec()..to.to_vec());
-        Box::new(pairs.map(|guard| {
-            let (key, value) = guard.into_inner()?;
-            Ok((key.to_vec(), value.to_vec()))
-        }))
+        self.view().iter_range(keyspace, from, to)
     }
 
     fn count_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> Result<u64, StorageError> {
         let mut keys = 0u64;
-        for guard in self.snapshot().prefix(self.keyspace(keyspace), prefix) {
+        for guard in self
+            .fjall_snapshot()
+            .prefix(self.keyspace(keyspace), prefix)
+        {
             guard.key()?;
             keys += 1;
         }
@@ -327,6 +335,76 @@ impl StateStore for FjallStateStore {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = self.database.snapshot();
         Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<dyn StateSnapshot> {
+        Arc::new(self.view())
+    }
+}
+
+fn keyspace_in(keyspaces: &[fjall::Keyspace; 3], keyspace: Keyspace) -> &fjall::Keyspace {
+    match keyspace {
+        Keyspace::Catalog => &keyspaces[0],
+        Keyspace::Offsets => &keyspaces[1],
+        Keyspace::State => &keyspaces[2],
+    }
+}
+
+/// `StateSnapshot` on fjall: a snapshot taken as `FjallStateStore::fjall_snapshot` takes
+/// them, with the keyspaces it reads.
+struct FjallSnapshot {
+    snapshot: fjall::Snapshot,
+    keyspaces: [fjall::Keyspace; 3],
+}
+
+impl std::fmt::Debug for FjallSnapshot {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("FjallSnapshot")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Pairs as fjall's iterators give them, owned.
+fn owned_pairs(pairs: impl Iterator<Item = fjall::Guard> + Send + 'static) -> PrefixIter {
+    Box::new(pairs.map(|guard| {
+        let (key, value) = guard.into_inner()?;
+        Ok((key.to_vec(), value.to_vec()))
+    }))
+}
+
+impl StateSnapshot for FjallSnapshot {
+    fn get_many(
+        &self,
+        keyspace: Keyspace,
+        keys: &[Vec<u8>],
+    ) -> Result<Vec<Option<Vec<u8>>>, StorageError> {
+        let keyspace = keyspace_in(&self.keyspaces, keyspace);
+        keys.iter()
+            .map(|key| {
+                Ok(self
+                    .snapshot
+                    .get(keyspace, key)?
+                    .map(|value| value.to_vec()))
+            })
+            .collect()
+    }
+
+    fn iter_prefix(&self, keyspace: Keyspace, prefix: &[u8]) -> PrefixIter {
+        owned_pairs(
+            self.snapshot
+                .prefix(keyspace_in(&self.keyspaces, keyspace), prefix),
+        )
+    }
+
+    fn iter_range(&self, keyspace: Keyspace, from: &[u8], to: &[u8]) -> PrefixIter {
+        if from >= to {
+            return Box::new(std::iter::empty());
+        }
+        owned_pairs(self.snapshot.range(
+            keyspace_in(&self.keyspaces, keyspace),
+            from.to_vec()..to.to_vec(),
+        ))
     }
 }
 
@@ -555,6 +633,45 @@ mod tests {
                 .expect("scan")
                 .len(),
             1
+        );
+    }
+
+    #[test]
+    fn a_snapshot_reads_the_store_as_of_when_it_was_taken() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let store = open(directory.path());
+        let mut batch = StateBatch::default();
+        batch.put(Keyspace::State, b"t/1".to_vec(), b"old".to_vec());
+        batch.put(Keyspace::State, b"t/2".to_vec(), b"old".to_vec());
+        store.commit(batch).expect("commits");
+        let snapshot = store.snapshot();
+        let mut batch = StateBatch::default();
+        batch.put(Keyspace::State, b"t/1".to_vec(), b"new".to_vec());
+        batch.delete(Keyspace::State, b"t/2".to_vec());
+        batch.put(Keyspace::State, b"t/3".to_vec(), b"new".to_vec());
+        store.commit(batch).expect("commits");
+        let keys = [b"t/1".to_vec(), b"t/2".to_vec(), b"t/3".to_vec()];
+        let old = Some(b"old".to_vec());
+        assert_eq!(
+            snapshot.get_many(Keyspace::State, &keys).expect("reads"),
+            vec![old.clone(), old, None]
+        );
+        let pairs = |iter: PrefixIter| iter.collect::<Result<Vec<_>, _>>().expect("reads");
+        assert_eq!(
+            pairs(snapshot.iter_prefix(Keyspace::State, b"t/")),
+            vec![
+                (b"t/1".to_vec(), b"old".to_vec()),
+                (b"t/2".to_vec(), b"old".to_vec())
+            ]
+        );
+        assert_eq!(
+            pairs(snapshot.iter_range(Keyspace::State, b"t/2", b"t/4")),
+            vec![(b"t/2".to_vec(), b"old".to_vec())]
+        );
+        let new = Some(b"new".to_vec());
+        assert_eq!(
+            store.get_many(Keyspace::State, &keys).expect("reads"),
+            vec![new.clone(), None, new]
         );
     }
 

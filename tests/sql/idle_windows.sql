@@ -47,3 +47,14 @@ SELECT * FROM quiet;
 -- @wait-rows quiet 2
 SELECT * FROM quiet;
 SET 'eddy.window.idle.timeout' = 'soon';
+
+-- A push query's windows close the same way, so its last window reaches the client without
+-- a later row. The row at 70000 closes the first window; once its rows have come, the query
+-- has read all of its input, and only the clock closes the second.
+CREATE STREAM pings (sensor BIGINT KEY, value BIGINT) WITH (PARTITIONS = 1);
+-- @push 3
+SELECT sensor, WINDOWSTART AS window_start, COUNT(*) AS n FROM pings WINDOW TUMBLING (SIZE 1 MINUTE, IDLE TIMEOUT 30 SECONDS) GROUP BY sensor EMIT FINAL;
+INSERT INTO pings (sensor, value, rowtime) VALUES (1, 10, 0), (1, 30, 20000), (2, 5, 59999), (2, 7, 70000);
+-- @wait-push 2
+-- @advance-clock 100000
+-- @await-push

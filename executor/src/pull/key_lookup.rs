@@ -9,7 +9,8 @@
 //! the key's values (and window bounds) before its reads.
 //!
 //! Never: answer a query whose filters do not pin every key column (of a windowed table, its
-//! group key); DataFusion runs those.
+//! group key); DataFusion runs those. Never read but through one snapshot per run, taken
+//! when the run starts.
 
 /// A pull query that only filters and projects one table, with filters that give its whole
 /// key (`key = 5`, `key IN ($1, $2)`), or a windowed table's group key: answered by point or
@@ -24,6 +25,7 @@ use datafusion::logical_expr::utils::{conjunction, split_conjunction};
 use datafusion::logical_expr::{Expr, Filter, LogicalPlan};
 use datafusion::scalar::ScalarValue;
 use eddy_planner::{Dataflow, StatelessPlan, lower};
+use eddy_storage::Store;
 
 use crate::dataflow::steps::apply_steps;
 use crate::error::{EngineError, EngineResult};
@@ -33,6 +35,7 @@ use crate::runtime::QueryEnv;
 
 #[derive(Debug)]
 pub struct KeyLookup {
+    store: Arc<Store>,
     table: TableState,
     /// The filters that pin the key (of a windowed table: the group key, and those that
     /// bound its windows), parameters unbound.
@@ -69,7 +72,7 @@ impl KeyLookup {
         else {
             return Ok(None);
         };
-        let table = TableState::new(table, env.store.clone());
+        let table = TableState::new(table);
         let Some(pins) = table.key_pins(&filters) else {
             return Ok(None);
         };
@@ -78,6 +81,7 @@ impl KeyLookup {
             return Ok(None);
         };
         Ok(Some(KeyLookup {
+            store: env.store.clone(),
             table,
             pins,
             dataflow,
@@ -94,7 +98,9 @@ impl KeyLookup {
         let reads = self.table.pinned_reads(&pins)?.ok_or_else(|| {
             EngineError::Internal("a key lookup's filters no longer pin its key".into())
         })?;
-        let rows = self.table.read_pinned(&reads)?;
+        let rows = self
+            .table
+            .read_pinned(self.store.state().snapshot().as_ref(), &reads)?;
         let schema = self.dataflow.output_schema.clone();
         let mut output = match rows.num_rows() {
             0 => RecordBatch::new_empty(schema.clone()),
@@ -173,7 +179,8 @@ mod tests {
         let reads = lookup.table.pinned_reads(&lookup.pins).expect("reads");
         let reads = reads.expect("the filters pin the group key");
         assert!(matches!(reads, PinnedReads::Windows { .. }), "{reads:?}");
-        let rows = lookup.table.read(&reads).expect("reads");
+        let snapshot = lookup.store.state().snapshot();
+        let rows = lookup.table.read(snapshot.as_ref(), &reads).expect("reads");
         let keys = rows.column(0).as_primitive::<Int64Type>();
         let starts = rows.column(1).as_primitive::<Int64Type>();
         (0..rows.num_rows())

@@ -9,4 +9,5 @@
 pub(crate) mod key_lookup;
 pub(crate) mod provider;
 pub(crate) mod query;
+pub(crate) mod snapshot;
 pub(crate) mod window_range;

@@ -4,11 +4,13 @@
 //! primary key column its values (`id = 5`, `id IN (1, 2)`), by range reads when they give
 //! a windowed table's group key its values (`window_range.rs`), else by a scan.
 //!
-//! A pull query sees every row that was durable (for a table: committed) when its scan began
-//! and nothing later, so a result is a consistent snapshot. Rows carry the pseudo-columns
+//! A pull query sees every row that was durable (for a table: committed) when it began and
+//! nothing later, in every table and stream it reads: all its reads go through the query's
+//! one `PullSnapshot`, which DataFusion hands each scan. Rows carry the pseudo-columns
 //! `rowtime`, `rowpartition` and `rowoffset`.
 //!
-//! Never: read past the end offsets taken at scan start, or block on a writer.
+//! Never: read a table but through the query's snapshot, read a log past the end offsets it
+//! holds, or block on a writer.
 
 use std::fmt;
 use std::sync::Arc;
@@ -26,12 +28,13 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::scalar::ScalarValue;
 use eddy_planner::{SourceDef, SourceProviders, WINDOW_END, WINDOW_START};
-use eddy_storage::{Offset, Store};
+use eddy_storage::{Offset, StateSnapshot, Store};
 use futures::TryStreamExt;
 
 use crate::error::EngineError;
 use crate::input::LogCursor;
 use crate::limits::{PUSH_READ_ROWS_MAX, TABLE_SCAN_PAGE_ROWS};
+use crate::pull::snapshot::PullSnapshot;
 use crate::pull::window_range::{self, KeyRange, WindowBounds};
 use crate::row_codec::decode_rows;
 use crate::state::keys::TableKeys;
@@ -46,10 +49,7 @@ pub struct StoreProviders {
 impl SourceProviders for StoreProviders {
     fn provider(&self, source: &SourceDef) -> DataFusionResult<Arc<dyn TableProvider>> {
         if source.is_table() {
-            return Ok(Arc::new(TableState::new(
-                source.clone(),
-                self.store.clone(),
-            )));
+            return Ok(Arc::new(TableState::new(source.clone())));
         }
         let topic = self.store.topic(&source.topic).ok_or_else(|| {
             DataFusionError::Execution(format!(
@@ -92,13 +92,13 @@ impl TableProvider for SourceTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         _filters: &[Expr],
         limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
         let rows: Arc<dyn PartitionStream> = Arc::new(LogRows {
-            ends: self.cursor.end_offsets(),
+            ends: PullSnapshot::of(state)?.log_ends(&self.cursor),
             cursor: self.cursor.clone(),
             schema: self.schema.clone(),
             limit,
@@ -115,13 +115,13 @@ impl TableProvider for SourceTable {
     }
 }
 
-/// A stream's rows, read from its log a few thousand at a time up to the end offsets taken
-/// when the query was planned: memory stays at a page however long the log.
+/// A stream's rows, read from its log a few thousand at a time up to the end offsets of the
+/// query's snapshot: memory stays at a page however long the log.
 #[derive(Debug, Clone)]
 struct LogRows {
     cursor: LogCursor,
     schema: SchemaRef,
-    /// Per partition, where the log ended when the query started; later rows are not seen.
+    /// Per partition, where the log ended for the query; later rows are not seen.
     ends: Vec<Offset>,
     /// Rows wanted at most, when the query has a LIMIT the scan can honour.
     limit: Option<usize>,
@@ -215,11 +215,10 @@ fn read_in_pages<At: Send + 'static>(
     Box::pin(RecordBatchStreamAdapter::new(schema, batches))
 }
 
-/// One table, read from its current rows in the state store.
+/// One table, read from its rows in the state store as a query's snapshot holds them.
 pub struct TableState {
     table: SourceDef,
     schema: SchemaRef,
-    store: Arc<Store>,
 }
 
 impl fmt::Debug for TableState {
@@ -232,11 +231,10 @@ impl fmt::Debug for TableState {
 }
 
 impl TableState {
-    pub fn new(table: SourceDef, store: Arc<Store>) -> Self {
+    pub fn new(table: SourceDef) -> Self {
         TableState {
             schema: table.queryable_schema(),
             table,
-            store,
         }
     }
 
@@ -349,12 +347,15 @@ impl TableState {
         Ok(Some(PinnedReads::Windows { ranges, bounds }))
     }
 
-    /// The rows of `reads` as the store holds them: the keys' rows, or every row in the
-    /// ranges (before the window bounds on WINDOWEND are applied; see `read_pinned`). Each
-    /// range is read from the view of the store published when its read begins, so with
-    /// several group keys (`k IN (1, 2)`) a commit between two ranges is seen by the later.
-    pub fn read(&self, reads: &PinnedReads) -> Result<RecordBatch, EngineError> {
-        let state = self.store.state().as_ref();
+    /// The rows of `reads` as `state` holds them: the keys' rows, or every row in the ranges
+    /// (before the window bounds on WINDOWEND are applied; see `read_pinned`). Every key and
+    /// range is read from the one snapshot, so with several keys (`k IN (1, 2)`) a commit
+    /// is seen by all of them or by none.
+    pub fn read(
+        &self,
+        state: &dyn StateSnapshot,
+        reads: &PinnedReads,
+    ) -> Result<RecordBatch, EngineError> {
         match reads {
             PinnedReads::Keys(keys) => tables::lookup_rows(state, &self.table, &self.schema, keys),
             PinnedReads::Windows { ranges, .. } => {
@@ -372,8 +373,12 @@ impl TableState {
     }
 
     /// The rows of `reads` that the query's filters on the key and the window allow.
-    pub fn read_pinned(&self, reads: &PinnedReads) -> Result<RecordBatch, EngineError> {
-        let rows = self.read(reads)?;
+    pub fn read_pinned(
+        &self,
+        state: &dyn StateSnapshot,
+        reads: &PinnedReads,
+    ) -> Result<RecordBatch, EngineError> {
+        let rows = self.read(state, reads)?;
         match reads {
             PinnedReads::Keys(_) => Ok(rows),
             PinnedReads::Windows { bounds, .. } => Ok(bounds.keep(rows)?),
@@ -486,16 +491,17 @@ impl TableProvider for TableState {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         _limit: Option<usize>,
     ) -> DataFusionResult<Arc<dyn ExecutionPlan>> {
+        let snapshot = PullSnapshot::of(state)?;
         let Some(reads) = self.pinned_reads(filters)? else {
             let rows: Arc<dyn PartitionStream> = Arc::new(TableRows {
                 table: self.table.clone(),
                 schema: self.schema.clone(),
-                store: self.store.clone(),
+                snapshot,
             });
             return Ok(Arc::new(StreamingTableExec::try_new(
                 self.schema.clone(),
@@ -507,7 +513,7 @@ impl TableProvider for TableState {
             )?));
         };
         let rows = self
-            .read_pinned(&reads)
+            .read_pinned(snapshot.state(), &reads)
             .map_err(|error| DataFusionError::External(Box::new(error)))?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![rows]],
@@ -517,13 +523,13 @@ impl TableProvider for TableState {
     }
 }
 
-/// Every current row of a table, read a page at a time from a view of the state store taken
-/// when the scan starts: memory stays at one page however large the table.
+/// Every row of a table in the query's snapshot, read a page at a time: memory stays at one
+/// page however large the table.
 #[derive(Debug)]
 struct TableRows {
     table: SourceDef,
     schema: SchemaRef,
-    store: Arc<Store>,
+    snapshot: Arc<PullSnapshot>,
 }
 
 impl PartitionStream for TableRows {
@@ -532,7 +538,7 @@ impl PartitionStream for TableRows {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let pairs = tables::scan_rows(self.store.state().as_ref(), &self.table);
+        let pairs = tables::scan_rows(self.snapshot.state(), &self.table);
         let schema = self.schema.clone();
         read_in_pages(self.schema.clone(), pairs, move |mut pairs| {
             let page = tables::decode_page(&schema, &mut pairs, TABLE_SCAN_PAGE_ROWS)

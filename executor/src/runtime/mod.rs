@@ -15,6 +15,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::state::operator_cache::CacheBudget;
 
 pub(crate) mod epoch_writer;
+pub(crate) mod idle;
 pub(crate) mod persistent;
 pub(crate) mod pipeline;
 pub(crate) mod progress;

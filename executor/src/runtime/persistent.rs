@@ -40,11 +40,10 @@ use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult, panic_message};
 use crate::input::{EndWatch, Inputs, LogCursor};
-use crate::limits::{
-    BACKGROUND_EPOCH_ROWS_MIN, IDLE_TICK_MS, PUSH_READ_ROWS_MAX, epoch_rows_per_partition,
-};
+use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, PUSH_READ_ROWS_MAX, epoch_rows_per_partition};
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
+use crate::runtime::idle::{CaughtUp, IdleClock};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Changed, Pipeline};
 use crate::runtime::progress::{QueryProgress, RunningQuery, late_rows};
 use crate::sinks::Sink;
@@ -240,14 +239,12 @@ impl Runner {
             debug!(query_id = %self.writer.id, epoch, "last epoch re-applied");
         }
         let mut input_grew: EndWatch = self.inputs.watch();
-        let idle_timeout_ms = self.pipeline.idle_timeout_ms();
         let epoch_rows_per_partition = epoch_rows_per_partition(self.pipeline.rows_per_input_row());
-        // When input last came (clock ms) and the stream time it left: an idle timeout
-        // counts from it. The query's start counts as input coming.
-        let mut last_input = match idle_timeout_ms {
-            Some(_) => Some(self.input_came()?),
-            None => None,
-        };
+        let mut idle = IdleClock::start(
+            self.clock.clone(),
+            &mut self.pipeline,
+            self.writer.store.state().as_ref(),
+        )?;
         loop {
             if cancel.is_cancelled() {
                 return Ok(());
@@ -275,39 +272,27 @@ impl Runner {
                 .collect();
             if targets == offsets {
                 finish_writing(writing).await?;
-                let idle = idle_timeout_ms.zip(last_input);
-                let idle_stream_time = self.idle_stream_time(idle)?;
-                let next_due = self.next_due_ms()?;
-                let due = next_due.is_some_and(|due| due <= self.clock.now_ms());
-                if idle_stream_time.is_some() || due {
-                    // An epoch without input rows: the clock alone moves the query on.
-                    let output = self.compute_epoch(&offsets, &offsets, idle_stream_time)?;
-                    epoch += 1;
-                    let writer = self.writer.clone();
-                    let progress = progress.clone();
-                    let at = offsets.clone();
-                    debug!(query_id = %self.writer.id, ?idle_stream_time, due, "an epoch by the clock");
-                    *writing = Some(tokio::spawn(async move {
-                        writer.write(epoch, &at, &at, output, &progress).await
-                    }));
-                    continue;
-                }
-                let idle_deadline = match idle {
-                    Some((timeout_ms, (came_ms, Some(_)))) => {
-                        let deadline = came_ms.saturating_add(timeout_ms);
-                        let tick = self.clock.now_ms().saturating_add(IDLE_TICK_MS);
-                        Some(deadline.max(tick))
+                let state = self.writer.store.state().clone();
+                match idle.caught_up(&mut self.pipeline, state.as_ref())? {
+                    CaughtUp::Epoch { stream_time } => {
+                        // An epoch without input rows: the clock alone moves the query on.
+                        let output = self.compute_epoch(&offsets, &offsets, stream_time)?;
+                        epoch += 1;
+                        let writer = self.writer.clone();
+                        let progress = progress.clone();
+                        let at = offsets.clone();
+                        debug!(query_id = %self.writer.id, ?stream_time, "an epoch by the clock");
+                        *writing = Some(tokio::spawn(async move {
+                            writer.write(epoch, &at, &at, output, &progress).await
+                        }));
                     }
-                    _ => None,
-                };
-                let wake = match idle_deadline.into_iter().chain(next_due).min() {
-                    Some(deadline) => self.clock.wait_until(deadline),
-                    None => Box::pin(std::future::pending()),
-                };
-                tokio::select! {
-                    () = cancel.cancelled() => return Ok(()),
-                    grew = input_grew.changed() => grew?,
-                    () = wake => {}
+                    CaughtUp::Wait { until_ms } => {
+                        tokio::select! {
+                            () = cancel.cancelled() => return Ok(()),
+                            grew = input_grew.changed() => grew?,
+                            () = idle.wait(until_ms) => {}
+                        }
+                    }
                 }
                 continue;
             }
@@ -315,9 +300,7 @@ impl Runner {
                 finish_writing(writing).await?;
             }
             let output = self.compute_epoch(&offsets, &targets, None)?;
-            if idle_timeout_ms.is_some() {
-                last_input = Some(self.input_came()?);
-            }
+            idle.input_came(&mut self.pipeline, self.writer.store.state().as_ref())?;
             progress.active();
             finish_writing(writing).await?;
             epoch += 1;
@@ -330,45 +313,6 @@ impl Runner {
                     .await
             }));
         }
-    }
-
-    /// The clock's time now and the stream time the pipeline has reached: when input came,
-    /// for an idle timeout.
-    fn input_came(&mut self) -> EngineResult<(i64, Option<i64>)> {
-        let state = self.writer.store.state().clone();
-        Ok((
-            self.clock.now_ms(),
-            self.pipeline.stream_time(state.as_ref())?,
-        ))
-    }
-
-    /// When the pipeline next has rows to emit by the clock alone.
-    fn next_due_ms(&mut self) -> EngineResult<Option<i64>> {
-        let state = self.writer.store.state().clone();
-        self.pipeline.next_due_ms(state.as_ref())
-    }
-
-    /// With `IDLE TIMEOUT`, once no input has come for the timeout since `came_ms`, stream
-    /// time follows the clock from the stream time input left: the time to move it to, if
-    /// that is ahead of it.
-    fn idle_stream_time(
-        &mut self,
-        idle: Option<(i64, (i64, Option<i64>))>,
-    ) -> EngineResult<Option<i64>> {
-        let Some((timeout_ms, (came_ms, Some(left)))) = idle else {
-            return Ok(None);
-        };
-        let idle_since = came_ms.saturating_add(timeout_ms);
-        let now = self.clock.now_ms();
-        if now <= idle_since {
-            return Ok(None);
-        }
-        let target = left.saturating_add(now - idle_since);
-        let state = self.writer.store.state().clone();
-        let current = self.pipeline.stream_time(state.as_ref())?;
-        Ok(current
-            .is_none_or(|current| target > current)
-            .then_some(target))
     }
 
     /// `compute`, at background priority when the epoch is large.

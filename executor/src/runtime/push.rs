@@ -8,6 +8,10 @@
 //! `op` (`sinks/client.rs`). A GROUP BY keeps its state in memory for as long as the query
 //! runs, within the engine's memory budget for operator state.
 //!
+//! Once it has read all of its input, the task also runs rounds by the clock, as a
+//! persistent query does (`idle.rs`): windows with an `IDLE TIMEOUT` close while input is
+//! quiet, so an `EMIT FINAL` query's last windows reach the client without a later row.
+//!
 //! Never: keep a push query's task alive after its `RowStream` is dropped, or let its state
 //! outgrow the memory budget.
 
@@ -29,6 +33,7 @@ use crate::input::LogCursor;
 use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
 use crate::output::RowStream;
 use crate::runtime::QueryEnv;
+use crate::runtime::idle::{CaughtUp, IdleClock};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Pipeline};
 use crate::sinks::client::ClientSink;
 use crate::state::operator_cache::CacheBudget;
@@ -148,8 +153,17 @@ struct Subscription {
     /// Rows still to send, for a query with a LIMIT.
     rows_left: Option<usize>,
     sender: mpsc::Sender<EngineResult<RecordBatch>>,
-    /// The engine's clock, sampled once per round for the operators.
+    /// The engine's clock, sampled once per round for the operators, and waited on while
+    /// input is quiet.
     clock: Arc<dyn Clock>,
+}
+
+/// What a round of a push query comes to.
+enum Round {
+    /// Rows for the client (maybe none).
+    Rows(Vec<RecordBatch>),
+    /// Nothing to do until input comes or the clock reads `until_ms`.
+    Wait { until_ms: Option<i64> },
 }
 
 /// Whether a push query goes on after a round.
@@ -164,30 +178,54 @@ impl Subscription {
             return;
         }
         let mut grew = self.cursor.watch();
+        let idle = IdleClock::start(self.clock.clone(), &mut self.pipeline, &self.state.store);
+        let mut idle = match idle {
+            Ok(idle) => idle,
+            Err(error) => return self.fail(error).await,
+        };
         loop {
             grew.mark_seen();
-            let rows = match self.run_round(&mut offsets) {
-                Ok(rows) => rows,
+            let round = self.run_round(&mut offsets).and_then(|rows| match rows {
+                Some(rows) => {
+                    idle.input_came(&mut self.pipeline, &self.state.store)?;
+                    Ok(Round::Rows(rows))
+                }
+                None => self.caught_up(&idle),
+            });
+            let rows = match round {
+                Ok(Round::Rows(rows)) => rows,
+                Ok(Round::Wait { until_ms }) => {
+                    tokio::select! {
+                        result = grew.changed() => {
+                            if let Err(error) = result {
+                                return self.fail(error).await;
+                            }
+                        }
+                        () = idle.wait(until_ms) => {}
+                        () = self.sender.closed() => return,
+                    }
+                    continue;
+                }
                 Err(error) => return self.fail(error).await,
             };
-            let read_any = rows.is_some();
-            if let Some(rows) = rows {
-                match self.deliver(rows).await {
-                    Delivery::More => {}
-                    Delivery::Done => return,
-                }
+            match self.deliver(rows).await {
+                Delivery::More => {}
+                Delivery::Done => return,
             }
-            if read_any {
-                continue;
+        }
+    }
+
+    /// With all input read: the rows of a round by the clock, or how long to wait.
+    fn caught_up(&mut self, idle: &IdleClock) -> EngineResult<Round> {
+        match idle.caught_up(&mut self.pipeline, &self.state.store)? {
+            CaughtUp::Epoch { stream_time } => {
+                let mut state_changes = StateBatch::default();
+                let mut bad_rows = BadRows::default();
+                let now_ms = self.clock.now_ms();
+                self.end_round(now_ms, stream_time, &mut state_changes, &mut bad_rows)
+                    .map(Round::Rows)
             }
-            tokio::select! {
-                result = grew.changed() => {
-                    if let Err(error) = result {
-                        return self.fail(error).await;
-                    }
-                }
-                () = self.sender.closed() => return,
-            }
+            CaughtUp::Wait { until_ms } => Ok(Round::Wait { until_ms }),
         }
     }
 
@@ -229,16 +267,32 @@ impl Subscription {
         if !read_any {
             return Ok(None);
         }
+        self.end_round(now_ms, None, &mut state_changes, &mut bad_rows)
+            .map(Some)
+    }
+
+    /// Ends a round: the windows' stream time moved to `stream_time` first (an idle query's),
+    /// the rows for the client, the round's state changes applied.
+    fn end_round(
+        &mut self,
+        now_ms: i64,
+        stream_time: Option<i64>,
+        state_changes: &mut StateBatch,
+        bad_rows: &mut BadRows,
+    ) -> EngineResult<Vec<RecordBatch>> {
         let mut cx = EpochContext {
             state: &self.state.store,
-            state_changes: &mut state_changes,
-            bad_rows: &mut bad_rows,
+            state_changes,
+            bad_rows,
             input_partition: 0,
             now_ms,
         };
+        if let Some(stream_time) = stream_time {
+            self.pipeline.advance_stream_time(stream_time, &mut cx)?;
+        }
         let output = self.pipeline.finish_epoch(&mut cx)?;
-        self.state.commit(state_changes)?;
-        Ok(Some(output.into_iter().map(|(_, rows)| rows).collect()))
+        self.state.commit(std::mem::take(state_changes))?;
+        Ok(output.into_iter().map(|(_, rows)| rows).collect())
     }
 
     /// Sends rows to the client, up to the query's LIMIT.

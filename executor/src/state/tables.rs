@@ -26,7 +26,9 @@ use arrow::array::{
 use arrow::compute::{SortOptions, filter_record_batch, take_record_batch};
 use arrow::datatypes::SchemaRef;
 use eddy_planner::SourceDef;
-use eddy_storage::{ChangeBatch, Offset, PrefixIter, StateBatch, StateStore, Store, Topic};
+use eddy_storage::{
+    ChangeBatch, Offset, PrefixIter, StateBatch, StateSnapshot, StateStore, Store, Topic,
+};
 use tracing::info;
 
 use crate::background::run_in_background_if;
@@ -593,8 +595,8 @@ pub fn recover_source_table(store: &Store, table: &SourceDef) -> EngineResult<()
     Ok(())
 }
 
-/// Every current row of a table, as (key, value) pairs read from one view of the store.
-pub fn scan_rows(state: &dyn StateStore, table: &SourceDef) -> PrefixIter {
+/// Every row of a table in `state`, as (key, value) pairs.
+pub fn scan_rows(state: &dyn StateSnapshot, table: &SourceDef) -> PrefixIter {
     state.iter_prefix(TableKeys::ROWS_KEYSPACE, TableKeys::of(table).rows_prefix())
 }
 
@@ -611,17 +613,16 @@ pub fn decode_page(
     Ok(decode_rows(schema, &values)?)
 }
 
-/// The current rows of the given keys (encoded), skipping keys the table does not hold, in
+/// The rows in `state` of the given keys (encoded), skipping keys the table does not hold, in
 /// the table's `queryable_schema` (which a caller that keeps it passes in, not rebuilt).
 pub fn lookup_rows(
-    state: &dyn StateStore,
+    state: &dyn StateSnapshot,
     table: &SourceDef,
     queryable_schema: &SchemaRef,
     keys: &[Vec<u8>],
 ) -> EngineResult<RecordBatch> {
     let table_keys = TableKeys::of(table);
     let state_keys: Vec<Vec<u8>> = keys.iter().map(|key| table_keys.row(key)).collect();
-    // One view for all keys: a lookup of several never sees one commit for some and not others.
     let values = state.get_many(TableKeys::ROWS_KEYSPACE, &state_keys)?;
     let values: Vec<&[u8]> = values.iter().flatten().map(Vec::as_slice).collect();
     Ok(decode_rows(queryable_schema, &values)?)

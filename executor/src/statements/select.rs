@@ -27,7 +27,10 @@ pub async fn select(
     let plan = query::bind(engine.planner().plan_select(select).await?, parameters)?;
     if select.emit.is_some() {
         let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
-        let dataflow = engine.planner().lower_push(&plan, select)?;
+        let dataflow = engine
+            .planner()
+            .lower_push(&plan, select)?
+            .with_default_idle_timeout(properties.window_idle_timeout_ms());
         push(engine.query_env(), dataflow, from_earliest)
     } else {
         query::run(engine.query_env(), &plan).await
@@ -81,12 +84,14 @@ pub async fn describe(
 mod tests {
     use arrow::array::AsArray;
     use arrow::array::RecordBatch;
-    use arrow::datatypes::Int32Type;
+    use arrow::datatypes::{Int32Type, Int64Type};
     use eddy_parser::Statement;
     use futures::StreamExt;
 
     use super::*;
-    use crate::api::open_with_source;
+    use crate::api::{Engine, EngineConfig, open_with_source};
+    use crate::clock::ManualClock;
+    use crate::output::QueryOutput;
 
     async fn planned(engine: &EngineCore, sql: &str) -> PlannedPull {
         let statement = eddy_parser::parse_sql(sql)
@@ -141,5 +146,50 @@ mod tests {
         ] {
             assert!(planned(engine, sql).await.key_lookup.is_none(), "{sql}");
         }
+    }
+
+    /// A push query's windows without an IDLE TIMEOUT of their own take the session's
+    /// `eddy.window.idle.timeout`, and close by the clock once input is quiet for it.
+    #[tokio::test]
+    async fn a_push_querys_windows_take_the_sessions_idle_timeout() {
+        let directory = tempfile::tempdir().expect("temp dir");
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let mut config = EngineConfig::new(directory.path());
+        config.clock = clock.clone();
+        let engine = Engine::open(config).await.expect("engine opens");
+        let mut session = engine.session();
+        let mut execute = async |sql: &str| {
+            let mut statements = session.parse(sql).expect("parses");
+            session.execute(&statements.remove(0)).await.expect("runs")
+        };
+        execute("CREATE STREAM pings (sensor BIGINT KEY, value BIGINT) WITH (PARTITIONS = 1)")
+            .await;
+        execute("SET 'eddy.window.idle.timeout' = '30 seconds'").await;
+        let QueryOutput::Rows(mut rows) = execute(
+            "SELECT sensor, WINDOWSTART AS window_start FROM pings \
+             WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY sensor EMIT FINAL",
+        )
+        .await
+        else {
+            panic!("a push query returns rows");
+        };
+        execute("INSERT INTO pings (sensor, value, rowtime) VALUES (1, 10, 0), (1, 20, 70000)")
+            .await;
+        let mut next_window = async || {
+            // A bound on a wait that a broken query would make endless, not a timed assert.
+            let wait = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+                loop {
+                    let batch = rows.next().await.expect("rows").expect("a batch");
+                    if batch.num_rows() > 0 {
+                        return batch.column(1).as_primitive::<Int64Type>().value(0);
+                    }
+                }
+            });
+            wait.await.expect("a window closes")
+        };
+        // The row at 70000 closes the first window; only the clock closes the second.
+        assert_eq!(next_window().await, 0);
+        clock.advance_ms(100_000);
+        assert_eq!(next_window().await, 60_000);
     }
 }

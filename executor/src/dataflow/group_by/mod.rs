@@ -1063,6 +1063,9 @@ mod tests {
         fn commit(&self, batch: StateBatch) -> Result<(), eddy_storage::StorageError> {
             self.store.commit(batch)
         }
+        fn snapshot(&self) -> Arc<dyn eddy_storage::StateSnapshot> {
+            self.store.snapshot()
+        }
     }
 
     /// Windows on a column (a window TVF's) take each row's time from it, not from its
