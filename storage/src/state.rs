@@ -21,7 +21,7 @@ use std::sync::Arc;
 use fjall::{Database, KeyspaceCreateOptions, PersistMode, Readable};
 
 use crate::error::StorageError;
-use crate::limits::STATE_WORKER_THREADS;
+use crate::limits::{STATE_L0_TABLES_BEFORE_COMPACTION, STATE_WORKER_THREADS};
 use crate::priority::lower_this_threads_priority;
 
 /// The three separate key spaces of the state store (fjall keyspaces).
@@ -220,7 +220,11 @@ impl FjallStateStore {
         })?;
         let open_keyspace = |keyspace: Keyspace| {
             database.keyspace(keyspace.name(), || {
-                KeyspaceCreateOptions::default().max_memtable_size(memtable_bytes)
+                let compaction = fjall::compaction::Leveled::default()
+                    .with_l0_threshold(STATE_L0_TABLES_BEFORE_COMPACTION);
+                KeyspaceCreateOptions::default()
+                    .max_memtable_size(memtable_bytes)
+                    .compaction_strategy(Arc::new(compaction))
             })
         };
         let keyspaces = [
