@@ -99,6 +99,7 @@ sql_scripts!(
     table,
     table_dml,
     temporal_filters,
+    transactions,
     types,
     window_tvf,
     windowed_tables,

@@ -73,7 +73,9 @@ pub use api::{Engine, EngineConfig};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use copy_in::CopyInSink;
 pub use datafusion::scalar::ScalarValue;
-pub use eddy_parser::{ParseError, ParsedStatement, TransactionStatement};
+pub use eddy_parser::{
+    DiscardTarget, ParseError, ParsedStatement, Statement, TransactionStatement,
+};
 pub use eddy_planner::postgres::SERVER_VERSION;
 pub use eddy_planner::{ObjectKind, PlanError};
 pub use eddy_storage::{Durability, StorageError};

@@ -66,8 +66,10 @@ pub enum Statement {
     /// ksqlDB `UNSET 'k'`; Postgres `RESET k` (`RESET ALL` has the name `all`) and
     /// `SET k TO DEFAULT`.
     Unset { name: String },
-    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`.
+    /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, and savepoints.
     Transaction(TransactionStatement),
+    /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`: what connection pools send between clients.
+    Discard(DiscardTarget),
     /// `CREATE TYPE [IF NOT EXISTS] name AS type`: a name for a type (ksqlDB's custom type).
     CreateType {
         name: String,
@@ -93,12 +95,28 @@ pub enum TerminateTarget {
     All,
 }
 
-/// Transaction control. Isolation and access modes are accepted and dropped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Transaction control. Isolation and access modes are accepted and dropped. Savepoint
+/// names are folded like any name.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransactionStatement {
     Begin,
     Commit,
     Rollback,
+    /// `SAVEPOINT name`
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`
+    Release(String),
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`
+    RollbackTo(String),
+}
+
+/// What `DISCARD` drops; each has its own command tag (`DISCARD ALL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscardTarget {
+    All,
+    Plans,
+    Sequences,
+    Temp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -60,9 +60,9 @@ pub use sqlparser;
 
 pub use ast::{
     ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect,
-    CreateSource, DeleteStatement, Emit, InsertSelect, InsertValues, KeyKind, ParsedStatement,
-    Property, PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget,
-    TransactionStatement, UpdateStatement, WindowSpec,
+    CreateSource, DeleteStatement, DiscardTarget, Emit, InsertSelect, InsertValues, KeyKind,
+    ParsedStatement, Property, PropertyValue, SelectStatement, SourceKind, Statement,
+    TerminateTarget, TransactionStatement, UpdateStatement, WindowSpec,
 };
 pub use error::ParseError;
 pub use lambdas::LAMBDA_FUNCTION;

@@ -7,7 +7,7 @@
 
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
-use crate::ast::{Statement, TerminateTarget, TransactionStatement};
+use crate::ast::{DiscardTarget, Statement, TerminateTarget, TransactionStatement};
 use crate::cursor::{Cursor, fold_identifier};
 use crate::ddl::{parse_create, parse_drop};
 use crate::dml::{parse_copy, parse_delete, parse_insert, parse_update};
@@ -29,12 +29,9 @@ const UNSUPPORTED_STATEMENTS: &[&str] = &[
     "ASSERT",
     "MERGE",
     "TRUNCATE",
-    "SAVEPOINT",
-    "RELEASE",
     "PREPARE",
     "EXECUTE",
     "DEALLOCATE",
-    "DISCARD",
     "LISTEN",
     "UNLISTEN",
     "NOTIFY",
@@ -88,9 +85,10 @@ pub(crate) fn parse_statement(
         "TERMINATE" => parse_terminate(&mut cursor)?,
         "SET" => parse_set(&mut cursor)?,
         "UNSET" | "RESET" => parse_unset(&mut cursor)?,
-        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" => {
+        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => {
             parse_transaction(&keyword, &mut cursor)?
         }
+        "DISCARD" => parse_discard(&mut cursor)?,
         _ => return Err(source.syntax_error(tokens_start(tokens, end), None)),
     };
     cursor.expect_end()?;
@@ -284,8 +282,8 @@ fn parse_unset(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     })
 }
 
-/// After BEGIN, START, COMMIT, END, ROLLBACK or ABORT. Transaction modes are read and
-/// dropped.
+/// After BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE. Transaction
+/// modes are read and dropped.
 fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     let transaction = match keyword {
         "BEGIN" => {
@@ -302,15 +300,39 @@ fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement
             parse_transaction_end(cursor)?;
             TransactionStatement::Commit
         }
+        "SAVEPOINT" => TransactionStatement::Savepoint(cursor.identifier()?),
+        "RELEASE" => {
+            let _ = cursor.take_word("SAVEPOINT");
+            TransactionStatement::Release(cursor.identifier()?)
+        }
+        "ROLLBACK" if cursor.peek_word("TO") || cursor.peek_word_at(1, "TO") => {
+            let _ = cursor.take_word("WORK") || cursor.take_word("TRANSACTION");
+            cursor.expect_word("TO")?;
+            let _ = cursor.take_word("SAVEPOINT");
+            TransactionStatement::RollbackTo(cursor.identifier()?)
+        }
         _ => {
             parse_transaction_end(cursor)?;
-            if cursor.peek_word("TO") {
-                return Err(ParseError::unsupported("ROLLBACK TO SAVEPOINT"));
-            }
             TransactionStatement::Rollback
         }
     };
     Ok(Statement::Transaction(transaction))
+}
+
+/// After `DISCARD`.
+fn parse_discard(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    let target = if cursor.take_word("ALL") {
+        DiscardTarget::All
+    } else if cursor.take_word("PLANS") {
+        DiscardTarget::Plans
+    } else if cursor.take_word("SEQUENCES") {
+        DiscardTarget::Sequences
+    } else if cursor.take_word("TEMP") || cursor.take_word("TEMPORARY") {
+        DiscardTarget::Temp
+    } else {
+        return Err(cursor.expected("ALL, PLANS, SEQUENCES or TEMP"));
+    };
+    Ok(Statement::Discard(target))
 }
 
 /// `[WORK | TRANSACTION] [AND [NO] CHAIN]` after COMMIT, END, ROLLBACK and ABORT.
@@ -548,12 +570,55 @@ mod tests {
             parse_one("COMMIT AND CHAIN"),
             Err(ParseError::unsupported("AND CHAIN"))
         );
-        assert_eq!(
-            parse_one("ROLLBACK TO SAVEPOINT a"),
-            Err(ParseError::unsupported("ROLLBACK TO SAVEPOINT"))
-        );
+        assert!(message("COMMIT TO a").contains("near \"TO\""));
         assert!(message("BEGIN ISOLATION LEVEL SOMETIMES").contains("isolation level"));
         assert!(message("START").contains("expected TRANSACTION"));
+    }
+
+    #[test]
+    fn savepoints_fold_their_names() {
+        let savepoint = |name: &str| {
+            Ok(Statement::Transaction(TransactionStatement::Savepoint(
+                name.into(),
+            )))
+        };
+        let release = |name: &str| {
+            Ok(Statement::Transaction(TransactionStatement::Release(
+                name.into(),
+            )))
+        };
+        let rollback_to = |name: &str| {
+            Ok(Statement::Transaction(TransactionStatement::RollbackTo(
+                name.into(),
+            )))
+        };
+        assert_eq!(
+            parse_one("SAVEPOINT Before_Insert"),
+            savepoint("before_insert")
+        );
+        assert_eq!(parse_one("SAVEPOINT \"_pg3_1\""), savepoint("_pg3_1"));
+        assert_eq!(parse_one("RELEASE a"), release("a"));
+        assert_eq!(parse_one("RELEASE SAVEPOINT \"A\""), release("A"));
+        assert_eq!(parse_one("ROLLBACK TO a"), rollback_to("a"));
+        assert_eq!(parse_one("ROLLBACK TO SAVEPOINT a"), rollback_to("a"));
+        assert_eq!(parse_one("ROLLBACK WORK TO SAVEPOINT a"), rollback_to("a"));
+        assert_eq!(parse_one("ROLLBACK TRANSACTION TO a"), rollback_to("a"));
+        assert!(message("SAVEPOINT").contains("at end of input"));
+        assert!(message("ROLLBACK TO").contains("at end of input"));
+    }
+
+    #[test]
+    fn discard_targets() {
+        for (sql, target) in [
+            ("DISCARD ALL", DiscardTarget::All),
+            ("discard plans", DiscardTarget::Plans),
+            ("DISCARD SEQUENCES", DiscardTarget::Sequences),
+            ("DISCARD TEMP", DiscardTarget::Temp),
+            ("DISCARD TEMPORARY", DiscardTarget::Temp),
+        ] {
+            assert_eq!(parse_one(sql), Ok(Statement::Discard(target)), "{sql}");
+        }
+        assert!(message("DISCARD").contains("expected ALL, PLANS, SEQUENCES or TEMP"));
     }
 
     #[test]

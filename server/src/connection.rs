@@ -9,6 +9,9 @@
 //! send an empty RowDescription when there are parameters); Execute streams rows itself
 //! with cancel, flush-when-pending and portal suspension.
 //!
+//! Both protocols ask `transaction.rs` before running a statement whether the transaction
+//! block's state allows it (a failed block runs only its exits).
+//!
 //! COPY FROM STDIN: a statement that answers with a `CopyInSink` leaves the connection in
 //! `CopyInProgress` with the sink in `copy_in`; the `CopyHandler` here hands the client's
 //! data to `copy_in.rs` with that slot.
@@ -50,6 +53,7 @@ use crate::error::ServerError;
 use crate::params::decode_parameters;
 use crate::respond::{output_response, result_formats, send_response};
 use crate::sqlstate::{engine_error, server_error};
+use crate::transaction::{Savepoints, check_not_failed, check_statement};
 use crate::types::{pg_type, row_fields};
 
 /// The query handlers of one connection. Created per connection, so the session it
@@ -58,6 +62,7 @@ pub(crate) struct ConnectionHandler {
     session: Arc<Mutex<Session>>,
     query_parser: Arc<EddyQueryParser>,
     copy_in: CopyInSlot,
+    savepoints: Savepoints,
 }
 
 impl ConnectionHandler {
@@ -70,6 +75,7 @@ impl ConnectionHandler {
             session,
             query_parser,
             copy_in: CopyInSlot::default(),
+            savepoints: Savepoints::default(),
         }
     }
 
@@ -159,6 +165,8 @@ impl SimpleQueryHandler for ConnectionHandler {
             send_response(client, Response::EmptyQuery, true, None).await?;
         }
         for (index, statement) in statements.iter().enumerate() {
+            check_statement(client.transaction_status(), &statement.statement)
+                .map_err(server_error)?;
             let output = self
                 .session
                 .lock()
@@ -166,8 +174,14 @@ impl SimpleQueryHandler for ConnectionHandler {
                 .execute(statement)
                 .await
                 .map_err(engine_error)?;
-            let response =
-                output_response(client, output, &Format::UnifiedText, &self.copy_in).await?;
+            let response = output_response(
+                client,
+                output,
+                &Format::UnifiedText,
+                &self.copy_in,
+                &self.savepoints,
+            )
+            .await?;
             if matches!(response, Response::CopyIn(_)) && index + 1 < statements.len() {
                 self.copy_in.lock().await.take();
                 return Err(server_error(ServerError::CopyInNotLast));
@@ -369,6 +383,10 @@ impl ExtendedQueryHandler for ConnectionHandler {
     {
         let stored = &portal.statement;
         let prepared = &stored.statement;
+        if let Some(parsed) = prepared.statement() {
+            check_statement(client.transaction_status(), &parsed.statement)
+                .map_err(server_error)?;
+        }
         let parameters = decode_parameters(
             &portal.parameters,
             &portal.parameter_format,
@@ -383,7 +401,14 @@ impl ExtendedQueryHandler for ConnectionHandler {
             .execute_prepared(prepared, parameters)
             .await
             .map_err(engine_error)?;
-        output_response(client, output, &portal.result_column_format, &self.copy_in).await
+        output_response(
+            client,
+            output,
+            &portal.result_column_format,
+            &self.copy_in,
+            &self.savepoints,
+        )
+        .await
     }
 }
 
@@ -432,7 +457,7 @@ impl QueryParser for EddyQueryParser {
 
     async fn parse_sql<C>(
         &self,
-        _client: &C,
+        client: &C,
         sql: &str,
         _types: &[Option<Type>],
     ) -> PgWireResult<Option<Self::Statement>>
@@ -440,9 +465,15 @@ impl QueryParser for EddyQueryParser {
         C: ClientInfo + Unpin + Send + Sync,
     {
         let mut session = self.session.lock().await;
+        let statements = session.parse(sql).map_err(engine_error)?;
         // A query of only comments is an empty statement, answered EmptyQueryResponse.
-        if session.parse(sql).map_err(engine_error)?.is_empty() {
+        if statements.is_empty() {
             return Ok(None);
+        }
+        // Postgres refuses a failed block's statements at Parse already.
+        for parsed in &statements {
+            check_not_failed(client.transaction_status(), &parsed.statement)
+                .map_err(server_error)?;
         }
         session.prepare(sql).await.map(Some).map_err(engine_error)
     }

@@ -1,5 +1,6 @@
 //! Errors the server itself detects, between the wire and the engine: bad parameters in a
-//! Bind, result values the Postgres wire cannot carry.
+//! Bind, result values the Postgres wire cannot carry, statements a transaction block's
+//! state refuses.
 //!
 //! Engine errors stay `EngineError`; both become SQLSTATEs in one place only
 //! (`sqlstate.rs`). Never: stringify an engine error into one of these variants.
@@ -47,6 +48,18 @@ pub enum ServerError {
     /// CopyData, CopyDone or CopyFail without a COPY FROM STDIN in progress.
     #[error("COPY data without a COPY FROM STDIN in progress")]
     NoCopyInProgress,
+    /// A savepoint statement outside a transaction block.
+    #[error("{statement} can only be used in transaction blocks")]
+    NotInTransactionBlock { statement: &'static str },
+    /// A statement that must not run inside a transaction block (`DISCARD ALL`).
+    #[error("{statement} cannot run inside a transaction block")]
+    InsideTransactionBlock { statement: &'static str },
+    /// RELEASE or ROLLBACK TO of a savepoint the block does not have.
+    #[error("savepoint \"{name}\" does not exist")]
+    NoSuchSavepoint { name: String },
+    /// A statement other than COMMIT, ROLLBACK or ROLLBACK TO after an error in a block.
+    #[error("current transaction is aborted, commands ignored until end of transaction block")]
+    TransactionAborted,
     /// A result batch whose columns differ from the schema already described to the
     /// client: a broken engine invariant, reported rather than sent inconsistently.
     #[error("result batch has {actual} columns, but its schema has {expected}")]

@@ -9,9 +9,13 @@
 //! list, so there are no cycles):
 //! - `auth/`: connection startup, a file per method (`trust.rs`); pgwire only; not sessions.
 //! - `connection`: a client's `Session` behind pgwire's query and COPY handlers; may use
-//!   `respond`, `copy_in`, `cancel`, `params`, `types`; must not know how values are encoded.
+//!   `respond`, `transaction`, `copy_in`, `cancel`, `params`, `types`; must not know how
+//!   values are encoded.
 //! - `respond`: a statement's output as wire messages, streamed with heartbeats; may use
-//!   `encode`, `types`, `copy_in`, `cancel`; must not know the session or the connection.
+//!   `encode`, `types`, `transaction`, `copy_in`, `cancel`; must not know the session or the
+//!   connection.
+//! - `transaction`: the transaction block's status and savepoints, what transaction
+//!   statements answer and what a block's state refuses; must not know the session.
 //! - `copy_in`: COPY FROM STDIN data into the engine's sink; must not know the connection.
 //! - `cancel`: a connection's cancel receiver and the wait on it; pgwire only.
 //! - `params`: Bind parameters to `ScalarValue`s; may use `types`, `numeric`, `temporal`.
@@ -53,6 +57,7 @@ mod respond;
 mod sqlstate;
 mod temporal;
 mod text_format;
+mod transaction;
 mod types;
 
 use std::sync::Arc;

@@ -34,9 +34,8 @@ use crate::copy_in::{CopyIn, CopyInSlot};
 use crate::encode::{encode_copy_rows, encode_data_rows};
 use crate::error::{ServerError, ServerResult};
 use crate::limits::{HEARTBEAT_INTERVAL, HEARTBEAT_PARAMETER};
-use crate::sqlstate::{
-    already_in_transaction_warning, engine_error, no_transaction_warning, notice, server_error,
-};
+use crate::sqlstate::{engine_error, notice, server_error};
+use crate::transaction::Savepoints;
 use crate::types::row_fields;
 
 /// The format of each result column, from a Bind's result format codes: none (all
@@ -62,6 +61,7 @@ pub(crate) async fn output_response<C>(
     output: QueryOutput,
     format: &Format,
     copy_in: &CopyInSlot,
+    savepoints: &Savepoints,
 ) -> PgWireResult<Response>
 where
     C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
@@ -70,7 +70,9 @@ where
 {
     match output {
         QueryOutput::Command(command) => command_response(client, command).await,
-        QueryOutput::Transaction(statement) => transaction_response(client, statement).await,
+        QueryOutput::Transaction(statement) => {
+            transaction_response(client, statement, savepoints).await
+        }
         QueryOutput::Rows(rows) => {
             let formats =
                 result_formats(format, rows.schema().fields().len()).map_err(server_error)?;
@@ -121,46 +123,28 @@ where
     Ok(Response::Execution(tag))
 }
 
-/// BEGIN / COMMIT / ROLLBACK: Eddy's statements each commit on their own, so these only
-/// keep the transaction status a client expects, with Postgres' warnings and its
-/// ROLLBACK answer to a COMMIT of a failed transaction.
+/// A transaction statement: the status it leaves, with Postgres' warnings and tags
+/// (`transaction.rs` decides them).
 async fn transaction_response<C>(
     client: &mut C,
     statement: TransactionStatement,
+    savepoints: &Savepoints,
 ) -> PgWireResult<Response>
 where
     C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
     PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
 {
-    let status = client.transaction_status();
-    let in_transaction = status != TransactionStatus::Idle;
-    let warning = match statement {
-        TransactionStatement::Begin if in_transaction => Some(already_in_transaction_warning()),
-        TransactionStatement::Commit | TransactionStatement::Rollback if !in_transaction => {
-            Some(no_transaction_warning())
-        }
-        TransactionStatement::Begin
-        | TransactionStatement::Commit
-        | TransactionStatement::Rollback => None,
-    };
-    if let Some(warning) = warning {
+    let answer = savepoints
+        .answer(client.transaction_status(), &statement)
+        .map_err(server_error)?;
+    if let Some(notice) = answer.notice {
         client
-            .feed(PgWireBackendMessage::NoticeResponse(warning))
+            .feed(PgWireBackendMessage::NoticeResponse(notice))
             .await?;
     }
-    let tag = match statement {
-        TransactionStatement::Begin => "BEGIN",
-        TransactionStatement::Commit if status == TransactionStatus::Error => "ROLLBACK",
-        TransactionStatement::Commit => "COMMIT",
-        TransactionStatement::Rollback => "ROLLBACK",
-    };
-    Ok(match statement {
-        TransactionStatement::Begin => Response::TransactionStart(Tag::new(tag)),
-        TransactionStatement::Commit | TransactionStatement::Rollback => {
-            Response::TransactionEnd(Tag::new(tag))
-        }
-    })
+    client.set_transaction_status(answer.status);
+    Ok(Response::Execution(Tag::new(answer.tag)))
 }
 
 /// Encodes each batch into DataRows when the sender pulls it.

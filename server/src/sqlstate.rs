@@ -226,6 +226,10 @@ pub(crate) fn server_sqlstate(error: &ServerError) -> &'static str {
         ServerError::CopyBothUnsupported | ServerError::CopyInNotLast => "0A000",
         ServerError::CopyFailed { .. } => "57014",
         ServerError::NoCopyInProgress => "08P01",
+        ServerError::NotInTransactionBlock { .. } => "25P01",
+        ServerError::InsideTransactionBlock { .. } => "25001",
+        ServerError::NoSuchSavepoint { .. } => "3B001",
+        ServerError::TransactionAborted => "25P02",
         ServerError::BatchColumnCount { .. } => "XX000",
     }
 }

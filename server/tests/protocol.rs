@@ -1,8 +1,9 @@
 //! The wire protocol through a real driver (tokio-postgres) against an in-process server:
 //! extended-protocol parameters in binary, prepared statement reuse, portal suspension,
 //! push queries, cancel, a client leaving mid-query, COPY out, COPY in (bulk load, bad rows,
-//! CopyFail, cancel), bad input, and (with hand-written messages) when a Bind's answer is
-//! flushed.
+//! CopyFail, cancel), bad input, transaction blocks and savepoints, SHOW and DISCARD, and
+//! (with hand-written messages) when a Bind's answer is flushed, the transaction status
+//! byte and empty queries.
 //!
 //! Tests wait for events (a RowDescription, a row, an error), each wait bounded by
 //! `WAIT_MAX` so a broken server fails the test instead of hanging it; nothing asserts on
@@ -744,6 +745,176 @@ async fn transactions_are_accepted() {
     server.stop().await;
 }
 
+/// What a simple query answered, in order: `C <tag>`, `E <SQLSTATE>`, `N <SQLSTATE>`
+/// (notices and warnings), `I` (empty query), `Z <status>` (ReadyForQuery's status byte).
+async fn answers(socket: &mut tokio::net::TcpStream, sql: &str) -> Vec<String> {
+    let field = |body: &[u8], code: u8| -> String {
+        body.split(|byte| *byte == 0)
+            .find(|field| field.first() == Some(&code))
+            .map(|field| String::from_utf8_lossy(&field[1..]).into_owned())
+            .unwrap_or_default()
+    };
+    raw::simple_query(socket, sql)
+        .await
+        .into_iter()
+        .filter_map(|(tag, body)| match tag {
+            b'C' => Some(format!(
+                "C {}",
+                String::from_utf8_lossy(&body).trim_end_matches('\0')
+            )),
+            b'E' => Some(format!("E {}", field(&body, b'C'))),
+            b'N' => Some(format!("N {}", field(&body, b'C'))),
+            b'I' => Some("I".to_owned()),
+            b'Z' => Some(format!("Z {}", char::from(body[0]))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The transaction status byte is Postgres': idle (I), in a block (T), failed block (E),
+/// through BEGIN, errors, savepoints, COMMIT of a failed block and a string of statements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_for_query_reports_the_transaction_block_truthfully() {
+    let server = TestServer::start().await;
+    let mut socket = raw::connect(server.address).await;
+    let mut exchange = async |sql: &str| answers(&mut socket, sql).await;
+    assert_eq!(exchange("SAVEPOINT a").await, ["E 25P01", "Z I"]);
+    assert_eq!(exchange("SELECT * FROM missing").await, ["E 42P01", "Z I"]);
+    assert_eq!(exchange("BEGIN").await, ["C BEGIN", "Z T"]);
+    assert_eq!(exchange("SAVEPOINT a").await, ["C SAVEPOINT", "Z T"]);
+    assert_eq!(exchange("SELECT * FROM missing").await, ["E 42P01", "Z E"]);
+    assert_eq!(exchange("SELECT 1").await, ["E 25P02", "Z E"]);
+    assert_eq!(exchange("RELEASE a").await, ["E 25P02", "Z E"]);
+    assert_eq!(exchange("ROLLBACK TO nope").await, ["E 3B001", "Z E"]);
+    assert_eq!(
+        exchange("ROLLBACK TO SAVEPOINT a").await,
+        ["N 00000", "C ROLLBACK", "Z T"]
+    );
+    assert_eq!(exchange("SELECT 1").await, ["C SELECT 1", "Z T"]);
+    assert_eq!(exchange("RELEASE SAVEPOINT a").await, ["C RELEASE", "Z T"]);
+    assert_eq!(exchange("RELEASE a").await, ["E 3B001", "Z E"]);
+    assert_eq!(exchange("COMMIT").await, ["C ROLLBACK", "Z I"]);
+    assert_eq!(exchange("COMMIT").await, ["N 25P01", "C COMMIT", "Z I"]);
+    assert_eq!(
+        exchange("BEGIN; SELECT 1; BEGIN").await,
+        ["C BEGIN", "C SELECT 1", "N 25001", "C BEGIN", "Z T"]
+    );
+    assert_eq!(exchange("DISCARD ALL").await, ["E 25001", "Z E"]);
+    assert_eq!(exchange("ROLLBACK").await, ["C ROLLBACK", "Z I"]);
+    assert_eq!(exchange("DISCARD ALL").await, ["C DISCARD ALL", "Z I"]);
+    assert_eq!(
+        exchange("BEGIN; SELECT 1; COMMIT").await,
+        ["C BEGIN", "C SELECT 1", "C COMMIT", "Z I"]
+    );
+    server.stop().await;
+}
+
+/// A query of only comments, whitespace or semicolons answers EmptyQueryResponse in both
+/// protocols, as Postgres does (pgx pings with `-- ping`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_of_only_comments_is_empty_in_both_protocols() {
+    let server = TestServer::start().await;
+    let mut socket = raw::connect(server.address).await;
+    for empty in ["-- ping", "/* */", ";", "  ", "-- a\n; /* b */ ;"] {
+        assert_eq!(answers(&mut socket, empty).await, ["I", "Z I"], "{empty:?}");
+    }
+    let client = server.connect().await;
+    for empty in ["-- ping", "/* */", ";"] {
+        assert_eq!(client.execute(empty, &[]).await.expect("empty runs"), 0);
+    }
+    server.stop().await;
+}
+
+/// A driver's savepoint recovers from an error inside a block, as psycopg and pgjdbc do;
+/// the extended protocol refuses a failed block's statements with 25P02 too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_savepoint_recovers_a_block_from_an_error() {
+    let server = TestServer::start().await;
+    let mut client = server.connect().await;
+    create_readings(&client).await;
+    let mut transaction = client.transaction().await.expect("BEGIN");
+    let savepoint = transaction.savepoint("probe").await.expect("SAVEPOINT");
+    let missing = savepoint
+        .query("SELECT * FROM no_such_stream", &[])
+        .await
+        .expect_err("no such stream");
+    assert_eq!(sqlstate(&missing), SqlState::UNDEFINED_TABLE);
+    let ignored = savepoint
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .expect_err("a failed block runs nothing");
+    assert_eq!(sqlstate(&ignored), SqlState::IN_FAILED_SQL_TRANSACTION);
+    savepoint.rollback().await.expect("ROLLBACK TO SAVEPOINT");
+    let one: i64 = transaction
+        .query_one("SELECT 1::BIGINT", &[])
+        .await
+        .expect("the block runs again")
+        .get(0);
+    assert_eq!(one, 1);
+    let released = transaction.savepoint("kept").await.expect("SAVEPOINT");
+    released.commit().await.expect("RELEASE");
+    transaction.commit().await.expect("COMMIT");
+    server.stop().await;
+}
+
+/// SHOW answers the settings clients read with Postgres' values; `SET application_name` is
+/// the connection's own and DISCARD ALL resets it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_answers_what_clients_read_and_application_name_is_per_connection() {
+    let server = TestServer::start().await;
+    let client = server.connect().await;
+    let other = server.connect().await;
+    let show = async |client: &Client, name: &str| -> String {
+        let row = client
+            .query_one(&format!("SHOW {name}"), &[])
+            .await
+            .unwrap_or_else(|error| panic!("SHOW {name}: {error}"));
+        row.get(0)
+    };
+    for (name, value) in [
+        ("server_encoding", "UTF8"),
+        ("client_encoding", "UTF8"),
+        ("standard_conforming_strings", "on"),
+        ("DateStyle", "ISO, MDY"),
+        ("TimeZone", "UTC"),
+        ("integer_datetimes", "on"),
+        ("transaction isolation level", "read committed"),
+        ("default_transaction_read_only", "off"),
+        ("search_path", "\"$user\", public"),
+        ("max_identifier_length", "63"),
+        ("is_superuser", "on"),
+        ("server_version_num", "150000"),
+    ] {
+        assert_eq!(show(&client, name).await, value, "SHOW {name}");
+    }
+    assert!(
+        show(&client, "server_version")
+            .await
+            .starts_with("15.0 (Eddy ")
+    );
+    client
+        .batch_execute("SET application_name = 'PostgreSQL JDBC Driver'")
+        .await
+        .expect("SET application_name");
+    assert_eq!(
+        show(&client, "application_name").await,
+        "PostgreSQL JDBC Driver"
+    );
+    assert_eq!(show(&other, "application_name").await, "");
+    let all = client.query("SHOW ALL", &[]).await.expect("SHOW ALL");
+    let application_name = all
+        .iter()
+        .find(|row| row.get::<_, &str>(0) == "application_name")
+        .map(|row| row.get::<_, String>(1));
+    assert_eq!(application_name.as_deref(), Some("PostgreSQL JDBC Driver"));
+    client
+        .batch_execute("DISCARD ALL")
+        .await
+        .expect("DISCARD ALL");
+    assert_eq!(show(&client, "application_name").await, "");
+    server.stop().await;
+}
+
 const BIDS_DDL: &str = "CREATE STREAM bids (auction BIGINT KEY, bidder BIGINT, price BIGINT, \
                         channel STRING, url STRING, date_time BIGINT) WITH (PARTITIONS = 2)";
 
@@ -1090,6 +1261,30 @@ mod raw {
             .expect("startup sent");
         read_until(&mut socket, b'Z').await;
         socket
+    }
+
+    /// Sends `sql` as a simple Query and reads the replies up to ReadyForQuery: each
+    /// message's tag and body.
+    pub async fn simple_query(socket: &mut TcpStream, sql: &str) -> Vec<(u8, Vec<u8>)> {
+        let mut body = sql.as_bytes().to_vec();
+        body.push(0);
+        send(socket, &[(b'Q', &body)]).await;
+        let read = async {
+            let mut messages = Vec::new();
+            loop {
+                let tag = socket.read_u8().await.expect("a message");
+                let length = socket.read_i32().await.expect("its length");
+                let mut body = vec![0; usize::try_from(length - 4).expect("a length")];
+                socket.read_exact(&mut body).await.expect("its body");
+                messages.push((tag, body));
+                if tag == b'Z' {
+                    return messages;
+                }
+            }
+        };
+        tokio::time::timeout(WAIT_MAX, read)
+            .await
+            .expect("the server answers")
     }
 
     /// The tags of the backend messages read up to and including one tagged `last`.

@@ -47,6 +47,11 @@ impl PreparedStatement {
         &self.parameter_types
     }
 
+    /// The statement; None for a query of only comments.
+    pub fn statement(&self) -> Option<&ParsedStatement> {
+        self.statement.as_ref()
+    }
+
     /// The columns of the rows it returns; None for statements without rows and for COPY.
     pub fn result_schema(&self) -> Option<SchemaRef> {
         self.result_schema.clone()
@@ -191,7 +196,10 @@ impl Session {
             Statement::Describe { name, .. } => show::describe(&engine, name),
             Statement::Set { name, value } => properties::set(&mut self.properties, name, value),
             Statement::Unset { name } => properties::unset(&mut self.properties, name),
-            Statement::Transaction(transaction) => Ok(QueryOutput::Transaction(*transaction)),
+            Statement::Transaction(transaction) => {
+                Ok(QueryOutput::Transaction(transaction.clone()))
+            }
+            Statement::Discard(target) => Ok(properties::discard(&mut self.properties, *target)),
         }
     }
 

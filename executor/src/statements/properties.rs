@@ -1,5 +1,6 @@
 //! Session properties: ksqlDB's `SET 'k' = 'v'` / `UNSET 'k'` and the Postgres settings that
-//! drivers send on connect (`SET extra_float_digits = 3`, `SHOW server_version`).
+//! drivers send on connect (`SET extra_float_digits = 3`, `SHOW server_version`, `SHOW ALL`),
+//! and `DISCARD`, which connection pools send to reset a session between clients.
 //!
 //! Every property Eddy accepts has an effect or is a client setting that Eddy's answers already
 //! satisfy (e.g. `client_encoding` must be UTF8). Anything else is refused with Postgres'
@@ -9,6 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use eddy_parser::DiscardTarget;
 use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
@@ -55,22 +57,61 @@ fn client_setting_default(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Read-only server facts clients ask for with SHOW.
-fn server_setting(name: &str) -> Option<String> {
+/// Read-only server facts clients ask for with SHOW, with Postgres' values for what Eddy
+/// is (UTF-8 only, UTC only, one isolation level, every user may do everything).
+const SERVER_SETTINGS: &[(&str, &str)] = &[
+    ("server_version", eddy_planner::postgres::SERVER_VERSION),
+    (
+        "server_version_num",
+        eddy_planner::postgres::SERVER_VERSION_NUM,
+    ),
+    ("server_encoding", "UTF8"),
+    ("integer_datetimes", "on"),
+    ("max_identifier_length", "63"),
+    ("transaction_isolation", "read committed"),
+    ("default_transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+    ("default_transaction_read_only", "off"),
+    ("in_hot_standby", "off"),
+    ("is_superuser", "on"),
+    ("lc_collate", "C"),
+    ("lc_ctype", "C"),
+];
+
+/// What SHOW answers for a client setting with a fixed value when the session has not set
+/// it: the one value Eddy works with.
+fn fixed_client_setting(name: &str) -> Option<&'static str> {
     Some(match name {
-        "server_version" => eddy_planner::postgres::SERVER_VERSION.to_string(),
-        "server_version_num" => eddy_planner::postgres::SERVER_VERSION_NUM.to_string(),
-        "server_encoding" => "UTF8".to_string(),
-        "client_encoding" => "UTF8".to_string(),
-        "standard_conforming_strings" => "on".to_string(),
-        "integer_datetimes" => "on".to_string(),
-        "datestyle" => "ISO, MDY".to_string(),
-        "timezone" => "UTC".to_string(),
-        "intervalstyle" => "postgres".to_string(),
-        "transaction_isolation" | "transaction isolation level" => "read committed".to_string(),
-        "max_identifier_length" => "63".to_string(),
+        "client_encoding" => "UTF8",
+        "standard_conforming_strings" => "on",
+        "datestyle" => "ISO, MDY",
+        "timezone" => "UTC",
+        "intervalstyle" => "postgres",
         _ => return None,
     })
+}
+
+fn server_setting(name: &str) -> Option<&'static str> {
+    SERVER_SETTINGS
+        .iter()
+        .find(|(setting, _)| *setting == name)
+        .map(|(_, value)| *value)
+}
+
+/// `DISCARD`: `ALL` returns the session's settings to their defaults, as `RESET ALL` does;
+/// Eddy keeps no plans, sequences or temporary tables per session, so the others have
+/// nothing to drop. (The server refuses `DISCARD ALL` inside a transaction block.)
+pub fn discard(properties: &mut SessionProperties, target: DiscardTarget) -> QueryOutput {
+    let tag = match target {
+        DiscardTarget::All => {
+            *properties = SessionProperties::default();
+            "DISCARD ALL"
+        }
+        DiscardTarget::Plans => "DISCARD PLANS",
+        DiscardTarget::Sequences => "DISCARD SEQUENCES",
+        DiscardTarget::Temp => "DISCARD TEMP",
+    };
+    QueryOutput::Command(CommandComplete::new(tag))
 }
 
 pub fn set(
@@ -144,6 +185,10 @@ pub fn set(
 
 pub fn unset(properties: &mut SessionProperties, name: &str) -> EngineResult<QueryOutput> {
     let name = name.to_lowercase();
+    if name == "all" {
+        *properties = SessionProperties::default();
+        return Ok(QueryOutput::Command(CommandComplete::new("UNSET")));
+    }
     let known = name == AUTO_OFFSET_RESET
         || name == PROCESSING_GUARANTEE
         || CLIENT_SETTINGS.iter().any(|(setting, _)| *setting == name);
@@ -188,7 +233,11 @@ pub fn show_properties(properties: &SessionProperties) -> QueryOutput {
     QueryOutput::Rows(RowStream::from_batches(properties_schema(), vec![batch]))
 }
 
+/// The columns of `SHOW name`: one named after the setting; `SHOW ALL`'s for `all`.
 pub fn variable_schema(name: &str) -> SchemaRef {
+    if name.eq_ignore_ascii_case("all") {
+        return all_settings_schema();
+    }
     Arc::new(Schema::new(vec![Field::new(
         name.to_lowercase(),
         DataType::Utf8,
@@ -196,18 +245,59 @@ pub fn variable_schema(name: &str) -> SchemaRef {
     )]))
 }
 
+/// `SHOW ALL`'s columns: Postgres' first two (Eddy has no descriptions for its third).
+fn all_settings_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("setting", DataType::Utf8, false),
+    ]))
+}
+
+/// The value SHOW gives a setting: the session's own, else the server's or the default.
+fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
+    properties
+        .get(name)
+        .or_else(|| server_setting(name))
+        .or_else(|| fixed_client_setting(name))
+        .or_else(|| client_setting_default(name))
+        .or_else(|| (name == AUTO_OFFSET_RESET).then_some("latest"))
+        .map(str::to_string)
+}
+
+/// Postgres `SHOW ALL`: every setting SHOW answers, by name.
+fn show_all(properties: &SessionProperties) -> QueryOutput {
+    let mut names: Vec<String> = SERVER_SETTINGS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(CLIENT_SETTINGS.iter().map(|(name, _)| *name))
+        .map(str::to_string)
+        .chain([AUTO_OFFSET_RESET.to_string()])
+        .chain(properties.names().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    let values: Vec<String> = names
+        .iter()
+        .map(|name| setting_value(properties, name).unwrap_or_default())
+        .collect();
+    let batch = RecordBatch::try_new(
+        all_settings_schema(),
+        vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(StringArray::from(values)),
+        ],
+    )
+    .expect("two string columns of equal length match the settings schema");
+    QueryOutput::Rows(RowStream::from_batches(all_settings_schema(), vec![batch]))
+}
+
 /// Postgres `SHOW name`.
 pub fn show_variable(properties: &SessionProperties, name: &str) -> EngineResult<QueryOutput> {
     let name = name.to_lowercase();
     if name == "all" {
-        return Ok(show_properties(properties));
+        return Ok(show_all(properties));
     }
-    let value = properties
-        .get(&name)
-        .map(str::to_string)
-        .or_else(|| server_setting(&name))
-        .or_else(|| client_setting_default(&name).map(str::to_string))
-        .or_else(|| (name == AUTO_OFFSET_RESET).then(|| "latest".to_string()))
+    let value = setting_value(properties, &name)
         .ok_or_else(|| PlanError::UnknownSetting { name: name.clone() })?;
     let schema = variable_schema(&name);
     let batch = RecordBatch::try_new(

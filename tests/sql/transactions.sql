@@ -1,0 +1,72 @@
+-- Transaction blocks, savepoints, DISCARD and empty queries, answered as Postgres 15 does.
+-- Eddy's statements each commit on their own: a block undoes nothing, but its states and
+-- errors are Postgres', because drivers recover from errors with them.
+CREATE STREAM events (id BIGINT KEY, note STRING) WITH (PARTITIONS = 1);
+-- Savepoints outside a block are errors.
+SAVEPOINT outside;
+RELEASE SAVEPOINT outside;
+ROLLBACK TO SAVEPOINT outside;
+-- psycopg 3 inside a block: SAVEPOINT, a statement, RELEASE.
+BEGIN;
+SAVEPOINT "_pg3_1";
+INSERT INTO events VALUES (1, 'kept');
+RELEASE "_pg3_1";
+COMMIT;
+-- An error fails the block: everything but its exits is refused until ROLLBACK TO, which
+-- ends the failed state (the INSERT before the error stays committed).
+BEGIN;
+SAVEPOINT before_error;
+INSERT INTO events VALUES (2, 'stays');
+SELECT * FROM no_such_stream;
+SELECT 1 AS refused;
+RELEASE before_error;
+ROLLBACK TO SAVEPOINT before_error;
+SELECT 1 AS accepted_again;
+ROLLBACK TO unknown;
+-- The COMMIT of a failed block answers ROLLBACK.
+COMMIT;
+SELECT id, note FROM events;
+-- Names fold like other names; RELEASE forgets the savepoint and those after it.
+BEGIN;
+SAVEPOINT Outer_Point;
+SAVEPOINT inner_point;
+RELEASE outer_point;
+ROLLBACK TO inner_point;
+ROLLBACK;
+-- BEGIN inside a block and COMMIT outside one warn.
+BEGIN;
+BEGIN;
+COMMIT;
+COMMIT;
+-- DISCARD ALL (connection pools) resets the session's settings; not inside a block.
+SET application_name = 'pooled';
+SET 'auto.offset.reset' = 'earliest';
+BEGIN;
+DISCARD ALL;
+ROLLBACK;
+DISCARD ALL;
+SHOW application_name;
+SHOW PROPERTIES;
+DISCARD PLANS;
+DISCARD SEQUENCES;
+DISCARD TEMP;
+-- RESET ALL does the same.
+SET application_name = 'again';
+RESET ALL;
+SHOW application_name;
+-- A query of only comments or semicolons is empty (pgx pings with "-- ping").
+;
+/* nothing */;
+-- The settings clients read.
+SHOW server_encoding;
+SHOW client_encoding;
+SHOW DateStyle;
+SHOW TimeZone;
+SHOW integer_datetimes;
+SHOW TRANSACTION ISOLATION LEVEL;
+SHOW default_transaction_read_only;
+SHOW search_path;
+SHOW max_identifier_length;
+SHOW is_superuser;
+SHOW server_version_num;
+SHOW ALL;
