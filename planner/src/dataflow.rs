@@ -242,6 +242,30 @@ impl Dataflow {
         }))
     }
 
+    /// Makes output column `position` of a stateless dataflow compute `value`, an expression
+    /// over the input of its last projection, of the column's type.
+    pub(crate) fn compute_output(
+        &mut self,
+        position: usize,
+        value: Arc<dyn PhysicalExpr>,
+    ) -> PlanResult<()> {
+        let Dataflow::Stateless(plan) = self else {
+            return Err(PlanError::Internal {
+                message: "an aggregation's output column computed anew".into(),
+            });
+        };
+        let columns = plan.output_schema.fields().len();
+        match plan.steps.last_mut() {
+            Some(Step::Project { exprs, .. }) if exprs.len() == columns && position < columns => {
+                exprs[position] = value;
+                Ok(())
+            }
+            _ => Err(PlanError::Internal {
+                message: format!("output column {position} is not computed by a projection"),
+            }),
+        }
+    }
+
     /// Makes the output these columns of the current output, in this order, under these
     /// names: the last projection picks them, so nothing is computed twice.
     pub fn select_output(&mut self, columns: &[(usize, String)]) -> PlanResult<()> {

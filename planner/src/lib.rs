@@ -43,7 +43,7 @@ pub use dataflow::{
     lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
-pub use lookup_join::{LookupJoinKind, LookupJoinPlan};
+pub use lookup_join::{JoinKeyColumn, LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner, compile};
 pub use temporal::TemporalFilter;

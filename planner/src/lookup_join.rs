@@ -7,6 +7,8 @@
 //! ksqlDB's rules and messages: the stream is on the left, the join is INNER or LEFT, and ON
 //! equates a stream expression with each of the table's PRIMARY KEY columns. Other ON terms
 //! decide the match too: for INNER they filter, for LEFT an unmatched row is NULL-padded.
+//! The result is keyed by the join key; [`viable_key_columns`] says which columns may carry
+//! it, as ksqlDB's join tree does.
 //!
 //! Never: accept a join the executor cannot run as point reads of a table (two streams, two
 //! tables, a table's rows that change what the stream already joined), or a key expression
@@ -51,11 +53,17 @@ pub struct LookupJoinPlan {
     pub table_schema: SchemaRef,
     /// The joined rows: the stream's columns, then the table's.
     pub schema: SchemaRef,
-    /// What may key the result, in order of preference, per key column: the stream's join
-    /// expression when it is a column, and for INNER the table's key column (equal to it).
-    pub key_candidates: Vec<Vec<Expr>>,
-    /// The ON equalities of the key, as written, for messages.
-    pub key_text: String,
+    /// Per key column of the table, in key order: the two sides of its ON equality.
+    pub key_columns: Vec<JoinKeyColumn>,
+}
+
+/// The two sides of the ON equality that reads one key column of the table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JoinKeyColumn {
+    /// The stream expression, over the join's left input.
+    pub stream_side: Expr,
+    /// The table's key column, as the joined rows name it.
+    pub table_column: Expr,
 }
 
 /// Lowers a join whose left input reads `left_source` (a catalog stream).
@@ -109,7 +117,8 @@ pub(crate) fn lower_join(
         JoinType::Right => {
             return Err(PlanError::UnsupportedJoin {
                 message: format!(
-                    "Invalid join type: right-outer join not supported for stream-table join. Got {order}."
+                    "Invalid join type encountered: {}",
+                    join_words(JoinType::Right)
                 ),
             });
         }
@@ -188,34 +197,22 @@ pub(crate) fn lower_join(
         .iter()
         .map(|&index| right.columns[index].data_type.clone())
         .collect();
-    let key_candidates = keys
+    let key_columns = keys
         .iter()
         .zip(&key_indices)
         .map(|(stream_side, &index)| {
-            let mut candidates = Vec::new();
-            if matches!(stream_side, Expr::Column(_)) {
-                candidates.push(stream_side.clone());
-            }
-            if kind == LookupJoinKind::Inner {
-                let (qualifier, field) = right_schema
-                    .iter()
-                    .find(|(_, field)| *field.name() == right.columns[index].name)
-                    .ok_or_else(|| PlanError::Internal {
-                        message: format!(
-                            "the scan of table \"{}\" lacks its key column",
-                            right.name
-                        ),
-                    })?;
-                candidates.push(Expr::Column(Column::from((qualifier, field.as_ref()))));
-            }
-            Ok(candidates)
+            let (qualifier, field) = right_schema
+                .iter()
+                .find(|(_, field)| *field.name() == right.columns[index].name)
+                .ok_or_else(|| PlanError::Internal {
+                    message: format!("the scan of table \"{}\" lacks its key column", right.name),
+                })?;
+            Ok(JoinKeyColumn {
+                stream_side: stream_side.clone(),
+                table_column: Expr::Column(Column::from((qualifier, field.as_ref()))),
+            })
         })
         .collect::<PlanResult<Vec<_>>>()?;
-    let key_text = keys
-        .iter()
-        .map(|key| key.human_display().to_string())
-        .collect::<Vec<_>>()
-        .join(", ");
     let compiled_keys = keys
         .iter()
         .map(|key| compile(key, left_schema))
@@ -232,9 +229,51 @@ pub(crate) fn lower_join(
         condition,
         table_schema: Arc::new(right_schema.as_arrow().clone()),
         schema: Arc::new(join.schema.as_arrow().clone()),
-        key_candidates,
-        key_text,
+        key_columns,
     })
+}
+
+/// What is known of one key column of a chain of joins' result.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KeyEquivalence {
+    /// The expressions equal to it: ksqlDB's join equivalence set.
+    pub equal: Vec<Expr>,
+    /// The columns among them that may carry it into the result, in order of preference.
+    pub viable: Vec<Expr>,
+}
+
+/// Per key column of the last of a chain of joins (in FROM order), what may key the
+/// result, as ksqlDB's join tree decides: the columns of an earlier join's key when this
+/// join's stream side is equal to it, then the stream side when it is a column, then the
+/// table's key column. ON always names the table's key column, so a stream-table join never
+/// needs ksqlDB's synthetic `ROWKEY`. A LEFT join's table column is NULL on a row without a
+/// match; carrying the key, it takes the key's value there, as in ksqlDB.
+pub(crate) fn viable_key_columns(joins: &[&LookupJoinPlan]) -> Vec<KeyEquivalence> {
+    let mut keys: Vec<KeyEquivalence> = Vec::new();
+    for join in joins {
+        keys = join
+            .key_columns
+            .iter()
+            .map(|key| {
+                let earlier = keys
+                    .iter()
+                    .find(|earlier| earlier.equal.contains(&key.stream_side));
+                let mut equal = vec![key.stream_side.clone(), key.table_column.clone()];
+                let mut viable = Vec::new();
+                if let Some(earlier) = earlier {
+                    equal.extend(earlier.equal.iter().cloned());
+                    viable.extend(earlier.viable.iter().cloned());
+                }
+                for side in [&key.stream_side, &key.table_column] {
+                    if matches!(side, Expr::Column(_)) && !viable.contains(side) {
+                        viable.push(side.clone());
+                    }
+                }
+                KeyEquivalence { equal, viable }
+            })
+            .collect();
+    }
+    keys
 }
 
 /// ksqlDB's words for a join's type in its messages.

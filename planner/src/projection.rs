@@ -399,6 +399,24 @@ pub(crate) fn single_input<'a>(
     }
 }
 
+/// The catalog sources a SELECT's FROM reads, with the qualifiers it refers to them by, in
+/// FROM order; None when it reads anything else (a subquery).
+pub(crate) fn input_relations(query: &Query, catalog: &Catalog) -> Option<Vec<(Ident, SourceDef)>> {
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
+    let [from] = select.from.as_slice() else {
+        return None;
+    };
+    std::iter::once(&from.relation)
+        .chain(from.joins.iter().map(|join| &join.relation))
+        .map(|factor| match relation_of(factor, catalog)? {
+            (qualifier, Some(source)) => Some((qualifier, source.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
 /// The catalog source a SELECT's FROM starts with, when it joins others to it.
 pub(crate) fn join_input<'a>(query: &Query, catalog: &'a Catalog) -> Option<&'a SourceDef> {
     let SetExpr::Select(select) = query.body.as_ref() else {
@@ -415,11 +433,13 @@ pub(crate) fn join_input<'a>(query: &Query, catalog: &'a Catalog) -> Option<&'a 
 /// and `taken`.
 pub(crate) fn generated_key_name(
     expr: &Expr,
-    source: &SourceDef,
-    qualifier: &Ident,
+    relations: &[(Ident, SourceDef)],
     taken: &[&str],
 ) -> String {
-    let relations = [(qualifier.clone(), Some(source))];
+    let relations: Vec<(Ident, Option<&SourceDef>)> = relations
+        .iter()
+        .map(|(qualifier, source)| (qualifier.clone(), Some(source)))
+        .collect();
     let mut names = GeneratedNames::of_sources(&relations);
     for name in taken {
         let (base, number) = split_number(name);

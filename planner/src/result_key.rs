@@ -1,24 +1,30 @@
 //! The key and column order of a persistent query's result, under ksqlDB's rules. A stream is
-//! keyed by its PARTITION BY expressions, else by its input's key; a table by its GROUP BY
+//! keyed by its PARTITION BY expressions, else by its input's key (a stream-table join's: its
+//! join key, carried by a column ksqlDB deems viable); a table by its GROUP BY
 //! expressions, else by its input table's PRIMARY KEY. Each key column is selected exactly
 //! once and comes first, in key order, then the value columns in SELECT order; at least one
 //! value column remains.
 //!
-//! PARTITION BY is read against the input, as ksqlDB applies it before the SELECT list: each
-//! expression is planned as a hidden item of the SELECT list, and the item that computes the
-//! same expression becomes the key column, under its own name. Under `*`, an expression no
-//! item computes becomes a new key column, named as ksqlDB names it.
+//! PARTITION BY is read against the input (a join's too), as ksqlDB applies it before the
+//! SELECT list: each expression is planned as a hidden item of the SELECT list, and the item
+//! that computes the same expression becomes the key column, under its own name. Under `*`,
+//! an expression no item computes becomes a new key column, named as ksqlDB names it.
 //!
 //! Never: drop a key column, let one be selected twice, or reorder a pull or push query's
 //! columns (those keep the SELECT list's order).
 
-use datafusion::logical_expr::{Aggregate, Expr as LogicalExpr, LogicalPlan, Projection};
+use std::sync::Arc;
+
+use datafusion::logical_expr::{Aggregate, Expr as LogicalExpr, LogicalPlan, Projection, TryCast};
+use datafusion::physical_expr::PhysicalExpr;
 use eddy_parser::sqlparser::ast::{Expr, Ident, Query, SelectItem, SetExpr, Value};
 
 use crate::catalog::{PSEUDO_COLUMNS, SourceDef};
 use crate::error::{PlanError, PlanResult};
+use crate::lookup_join::{LookupJoinKind, LookupJoinPlan, viable_key_columns};
 use crate::names::fold;
 use crate::projection::{expand_wildcards_keys_last, generated_key_name};
+use crate::sql::compile;
 use crate::window::{WINDOW_END, WINDOW_START};
 
 /// The alias of the hidden SELECT item that computes the n-th PARTITION BY expression.
@@ -32,6 +38,10 @@ pub(crate) struct ResultLayout {
     pub key_count: usize,
 }
 
+/// Output columns that compute a key's value, by position in the SELECT list, rather than
+/// what their item selects.
+pub(crate) type KeyValues = Vec<(usize, Arc<dyn PhysicalExpr>)>;
+
 /// A stream's PARTITION BY, read before planning.
 #[derive(Debug)]
 pub(crate) struct PartitionBy {
@@ -39,17 +49,18 @@ pub(crate) struct PartitionBy {
     exprs: Vec<Expr>,
     /// Whether the SELECT list has `*`, which takes in every new key column.
     star: bool,
-    qualifier: Ident,
+    /// The sources the query reads, as it refers to them: one, or those a join reads.
+    relations: Vec<(Ident, SourceDef)>,
 }
 
 impl PartitionBy {
-    /// Checks a PARTITION BY and rewrites `query` to plan it: `*` lists the input's value
-    /// columns, then its old key columns; each expression becomes a hidden last item.
+    /// Checks a PARTITION BY and rewrites `query` to plan it: over one source, `*` lists its
+    /// value columns, then its old key columns (a join's `*` keeps ksqlDB's join order); each
+    /// expression becomes a hidden last item.
     pub(crate) fn prepare(
         exprs: &[Expr],
         query: &mut Query,
-        qualifier: Ident,
-        input: &SourceDef,
+        relations: Vec<(Ident, SourceDef)>,
     ) -> PlanResult<PartitionBy> {
         if exprs.is_empty() {
             return Err(PlanError::invalid(
@@ -58,23 +69,28 @@ impl PartitionBy {
         }
         let is_null =
             |expr: &Expr| matches!(expr, Expr::Value(value) if value.value == Value::Null);
-        if exprs.iter().any(is_null) {
-            if exprs.len() > 1 {
-                return Err(PlanError::invalid(
-                    "Cannot PARTITION BY multiple columns including NULL",
-                ));
+        let partitioned_by_null = exprs.iter().any(is_null);
+        if partitioned_by_null && exprs.len() > 1 {
+            return Err(PlanError::invalid(
+                "Cannot PARTITION BY multiple columns including NULL",
+            ));
+        }
+        if !partitioned_by_null {
+            for expr in exprs {
+                check_resolves(expr, query, &relations)?;
             }
-            let star = expand_wildcards_keys_last(query, &qualifier, input);
+        }
+        let star = match relations.as_slice() {
+            [(qualifier, input)] => expand_wildcards_keys_last(query, qualifier, input),
+            _ => has_wildcard(query),
+        };
+        if partitioned_by_null {
             return Ok(PartitionBy {
                 exprs: Vec::new(),
                 star,
-                qualifier,
+                relations,
             });
         }
-        for expr in exprs {
-            check_resolves(expr, query, input)?;
-        }
-        let star = expand_wildcards_keys_last(query, &qualifier, input);
         if let SetExpr::Select(select) = query.body.as_mut() {
             for (index, expr) in exprs.iter().enumerate() {
                 select.projection.push(SelectItem::ExprWithAlias {
@@ -86,19 +102,33 @@ impl PartitionBy {
         Ok(PartitionBy {
             exprs: exprs.to_vec(),
             star,
-            qualifier,
+            relations,
         })
+    }
+}
+
+/// Whether the SELECT list has a plain `*`.
+fn has_wildcard(query: &Query) -> bool {
+    match query.body.as_ref() {
+        SetExpr::Select(select) => select
+            .projection
+            .iter()
+            .any(|item| matches!(item, SelectItem::Wildcard(_))),
+        _ => false,
     }
 }
 
 /// A PARTITION BY column must be a column of the input: ksqlDB applies PARTITION BY before
 /// the SELECT list, so an alias from there does not resolve.
-fn check_resolves(expr: &Expr, query: &Query, input: &SourceDef) -> PlanResult<()> {
+fn check_resolves(expr: &Expr, query: &Query, relations: &[(Ident, SourceDef)]) -> PlanResult<()> {
     let Expr::Identifier(ident) = expr else {
         return Ok(());
     };
     let name = fold(ident);
-    if input.column_index(&name).is_some() || PSEUDO_COLUMNS.contains(&name.as_str()) {
+    let in_input = relations
+        .iter()
+        .any(|(_, source)| source.column_index(&name).is_some());
+    if in_input || PSEUDO_COLUMNS.contains(&name.as_str()) {
         return Ok(());
     }
     let is_alias = match query.body.as_ref() {
@@ -107,7 +137,12 @@ fn check_resolves(expr: &Expr, query: &Query, input: &SourceDef) -> PlanResult<(
         ),
         _ => false,
     };
-    let mut context = format!(" in {} \"{}\"", input.kind.noun(), input.name);
+    let sources: Vec<String> = relations
+        .iter()
+        .map(|(_, source)| format!("{} \"{}\"", source.kind.noun(), source.name))
+        .collect();
+    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+    let mut context = format!(" in {}", grammatical(&sources, "or"));
     if is_alias {
         context.push_str(&format!(
             ": PARTITION BY is applied on the input, before the SELECT list names \"{name}\""
@@ -154,7 +189,7 @@ pub(crate) fn stream_layout(
                     .chain(keys.iter().map(|(_, name)| name))
                     .map(String::as_str)
                     .collect();
-                let name = generated_key_name(written, input, &partition_by.qualifier, &taken);
+                let name = generated_key_name(written, &partition_by.relations, &taken);
                 keys.push((hidden_position, name));
             }
             [] => missing.push(written.to_string()),
@@ -167,44 +202,56 @@ pub(crate) fn stream_layout(
     layout(keys, visible, &names)
 }
 
-/// The layout of a stream-table join's result: keyed by the stream's join expression, as
-/// ksqlDB keys it, which the SELECT list must pass through; `candidates` lists, per key
-/// column, the expressions that hold the key (for an INNER join, the table's key column too).
-/// A key no column holds would be ksqlDB's synthetic `ROWKEY`, which Eddy does not make yet.
+/// The layout of a stream-table join's result, keyed as ksqlDB keys it: per key column of
+/// the last join, by the first of its viable columns ([`viable_key_columns`]) the SELECT
+/// list passes through. Also the items that must compute the key's value rather than the
+/// column they select: a LEFT join's table key column, NULL where the row found no match.
 pub(crate) fn join_stream_layout(
     plan: &LogicalPlan,
-    candidates: &[Vec<LogicalExpr>],
-    key_text: &str,
+    joins: &[&LookupJoinPlan],
     sink: &str,
-) -> PlanResult<ResultLayout> {
+) -> PlanResult<(ResultLayout, KeyValues)> {
     let projection = select_list(plan)?;
+    let last = joins.last().ok_or_else(|| PlanError::Internal {
+        message: "a join's result layout without a join".into(),
+    })?;
+    let padded: Vec<&LogicalExpr> = joins
+        .iter()
+        .filter(|join| join.kind == LookupJoinKind::Left)
+        .flat_map(|join| join.key_columns.iter().map(|key| &key.table_column))
+        .collect();
     let names = output_names(projection);
-    let mut keys = Vec::with_capacity(candidates.len());
+    let mut keys = Vec::new();
+    let mut key_values = Vec::new();
     let mut missing = Vec::new();
-    for options in candidates {
-        let Some(first) = options.first() else {
-            return Err(PlanError::unsupported(format!(
-                "a LEFT JOIN on an expression ({key_text}) into a stream, whose key would be ksqlDB's synthetic ROWKEY; join on a stream column, or INNER JOIN and select the table's key"
-            )));
-        };
-        let found = options.iter().find_map(|candidate| {
+    for (key, join_key) in viable_key_columns(joins).iter().zip(&last.key_columns) {
+        let found = key.viable.iter().find_map(|candidate| {
             let positions = positions_computing(&projection.expr, candidate);
             (!positions.is_empty()).then_some((candidate, positions))
         });
         match found {
-            Some((_, positions)) if positions.len() == 1 => {
-                keys.push((positions[0], names[positions[0]].clone()))
+            Some((candidate, positions)) if positions.len() == 1 => {
+                let position = positions[0];
+                keys.push((position, names[position].clone()));
+                if padded.contains(&candidate) {
+                    let item_type = projection.schema.field(position).data_type().clone();
+                    let value = LogicalExpr::TryCast(TryCast::new(
+                        Box::new(join_key.stream_side.clone()),
+                        item_type,
+                    ));
+                    key_values.push((position, compile(&value, projection.input.schema())?));
+                }
             }
             Some((candidate, several)) => {
                 return Err(key_selected_twice(&candidate.to_string(), &names, &several));
             }
-            None => missing.push(first.to_string()),
+            None => missing.push(key.viable.iter().map(ToString::to_string).collect()),
         }
     }
     if !missing.is_empty() {
-        return Err(keys_missing(sink, "join expression", &missing));
+        return Err(join_keys_missing(sink, &missing));
     }
-    layout(keys, projection.expr.len(), &names)
+    Ok((layout(keys, projection.expr.len(), &names)?, key_values))
 }
 
 /// The layout of a table's result: keyed by its GROUP BY, else by the input table's PRIMARY
@@ -378,7 +425,7 @@ fn key_selected_twice(key: &str, names: &[String], positions: &[usize]) -> PlanE
         message: format!(
             "The projection contains a key column (`{}`) more than once, aliased as: {}. Each key column must only be in the projection once. If you intended to copy the key into the value, then consider using the AS_VALUE function to indicate which key reference should be copied.",
             key,
-            grammatical_and(&aliases)
+            grammatical(&aliases, "and")
         ),
     }
 }
@@ -392,17 +439,44 @@ fn keys_missing(sink: &str, kind: &str, missing: &[String]) -> PlanError {
             "Key{} missing from projection (ie, SELECT). The query used to build `{sink}` must include the {kind}{} {} in its projection (eg, SELECT {}...).",
             if several { "s" } else { "" },
             if several { "s" } else { "" },
-            grammatical_and(&listed),
+            grammatical(&listed, "and"),
             listed.join(", ")
         ),
     }
 }
 
-/// `a`, `a and b`, `a, b and c`.
-fn grammatical_and(items: &[&str]) -> String {
+/// ksqlDB's message for a join's result whose SELECT list passes no column of its key
+/// through: per key column, the columns that may carry it.
+fn join_keys_missing(sink: &str, missing: &[Vec<String>]) -> PlanError {
+    let expressions: usize = missing.iter().map(Vec::len).sum();
+    let alternatives: Vec<String> = missing
+        .iter()
+        .map(|viable| {
+            let viable: Vec<&str> = viable.iter().map(String::as_str).collect();
+            grammatical(&viable, "or")
+        })
+        .collect();
+    let alternatives: Vec<&str> = alternatives.iter().map(String::as_str).collect();
+    let examples: Vec<&str> = missing
+        .iter()
+        .filter_map(|viable| viable.first().map(String::as_str))
+        .collect();
+    PlanError::InvalidDefinition {
+        message: format!(
+            "Key{} missing from projection (ie, SELECT). The query used to build `{sink}` must include the join expression{} {} in its projection (eg, SELECT {}...).",
+            if missing.len() > 1 { "s" } else { "" },
+            if expressions > 1 { "s" } else { "" },
+            grammatical(&alternatives, "and"),
+            examples.join(", ")
+        ),
+    }
+}
+
+/// `a`, `a and b`, `a, b and c` (or `or`).
+fn grammatical(items: &[&str], conjunction: &str) -> String {
     match items {
         [] => String::new(),
         [only] => (*only).to_string(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [rest @ .., last] => format!("{} {conjunction} {last}", rest.join(", ")),
     }
 }

@@ -22,7 +22,7 @@ use eddy_parser::{Emit, SelectStatement};
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::projection::{join_input, single_input};
+use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
     PartitionBy, ResultLayout, join_stream_layout, stream_layout, table_layout,
 };
@@ -181,11 +181,6 @@ impl SqlPlanner {
         let mut query = select.query.as_ref().clone();
         let partition_by = match (sink, &select.partition_by) {
             (_, None) => None,
-            (_, Some(_)) if joined => {
-                return Err(PlanError::unsupported(
-                    "PARTITION BY of a join in a persistent query",
-                ));
-            }
             (PersistentSink::InsertInto(_), Some(_)) => {
                 return Err(PlanError::invalid(
                     "INSERT INTO .. SELECT writes rows keyed like its target stream; PARTITION BY is not allowed",
@@ -197,12 +192,10 @@ impl SqlPlanner {
                 ));
             }
             (PersistentSink::Create(SourceKind::Stream, _), Some(exprs)) => {
-                let qualifier = single_input(&query, &self.read_catalog())
-                    .map(|(qualifier, _)| qualifier)
-                    .ok_or_else(|| {
-                        PlanError::unsupported("PARTITION BY of a query that reads a subquery")
-                    })?;
-                Some(PartitionBy::prepare(exprs, &mut query, qualifier, &input)?)
+                let relations = input_relations(&query, &self.read_catalog()).ok_or_else(|| {
+                    PlanError::unsupported("PARTITION BY of a query that reads a subquery")
+                })?;
+                Some(PartitionBy::prepare(exprs, &mut query, relations)?)
             }
         };
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
@@ -259,11 +252,16 @@ impl SqlPlanner {
             .collect();
         let columns = match sink {
             PersistentSink::Create(SourceKind::Stream, name) => {
-                let layout = match dataflow.lookup_joins().first() {
-                    Some(join) => {
-                        join_stream_layout(&plan, &join.key_candidates, &join.key_text, name)?
+                let joins = dataflow.lookup_joins();
+                let layout = match partition_by {
+                    None if !joins.is_empty() => {
+                        let (layout, key_values) = join_stream_layout(&plan, &joins, name)?;
+                        for (position, value) in key_values {
+                            dataflow.compute_output(position, value)?;
+                        }
+                        layout
                     }
-                    None => stream_layout(&plan, partition_by.as_ref(), &input, name)?,
+                    _ => stream_layout(&plan, partition_by.as_ref(), &input, name)?,
                 };
                 keyed_columns(&mut dataflow, &layout)?
             }
@@ -523,6 +521,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::tests::clicks;
+    use crate::dataflow::Step;
     use crate::sql::tests::planner_over;
 
     fn statement(sql: &str) -> SelectStatement {
@@ -702,11 +701,118 @@ mod tests {
         assert!(query.inputs.contains(&"users".to_string()));
         assert_eq!(query.dataflow.source(), "clicks");
         assert_eq!(
+            message(plan("SELECT c.url FROM clicks c JOIN users u ON c.user_id = u.user_id").await),
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the join expressions c.user_id or u.user_id in its projection (eg, SELECT c.user_id...)."
+        );
+        // On an expression, the table's key column carries the key, in a LEFT join too: it
+        // computes the key there, which an unmatched row's table column would lack.
+        let query = plan(
+            "SELECT c.url, u.user_id AS id FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.user_id",
+        )
+        .await
+        .expect("plans");
+        assert_eq!(columns(&query), ["id KEY", "url"]);
+        let Dataflow::Stateless(stateless) = &query.dataflow else {
+            panic!("a stateless dataflow");
+        };
+        let Some(Step::Project { exprs, .. }) = stateless.steps.last() else {
+            panic!("a projection last");
+        };
+        assert_eq!(exprs[0].to_string(), "user_id@0 + 1");
+        assert_eq!(
             message(
                 plan("SELECT c.url, u.url AS home FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.user_id")
                     .await
             ),
-            "a LEFT JOIN on an expression (c.user_id + 1) into a stream, whose key would be ksqlDB's synthetic ROWKEY; join on a stream column, or INNER JOIN and select the table's key is not supported yet"
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the join expression u.user_id in its projection (eg, SELECT u.user_id...)."
+        );
+    }
+
+    #[tokio::test]
+    async fn joins_in_a_chain_are_keyed_by_the_last_ones_key() {
+        let mut users = clicks();
+        users.name = "users".into();
+        users.kind = SourceKind::Table;
+        let mut pages = clicks();
+        pages.name = "pages".into();
+        pages.kind = SourceKind::Table;
+        pages.columns[0].name = "url".into();
+        pages.columns[0].data_type = DataType::Utf8;
+        pages.columns[1].name = "title".into();
+        let mut accounts = users.clone();
+        accounts.name = "accounts".into();
+        let planner = planner_over(&[clicks(), users, pages, accounts]);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
+        let plan = |sql: &str| {
+            let planner = planner.clone();
+            let select = statement(sql);
+            async move { planner.plan_persistent(&select, stream).await }
+        };
+        let chained =
+            "FROM clicks c JOIN users u ON c.user_id = u.user_id JOIN pages p ON u.url = p.url";
+        let query = plan(&format!(
+            "SELECT p.url AS page, c.user_id AS id, p.title {chained}"
+        ))
+        .await
+        .expect("plans");
+        assert_eq!(columns(&query), ["page KEY", "id", "title"]);
+        assert_eq!(
+            message(plan(&format!("SELECT c.user_id, p.title {chained}")).await),
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the join expressions u.url or p.url in its projection (eg, SELECT u.url...)."
+        );
+        // A join by the key of the join before it: either one's columns carry the key.
+        let same_key = "FROM clicks c JOIN users u ON c.user_id = u.user_id \
+                        LEFT JOIN accounts a ON u.user_id = a.user_id";
+        let query = plan(&format!("SELECT u.user_id AS id, a.url {same_key}"))
+            .await
+            .expect("plans");
+        assert_eq!(columns(&query), ["id KEY", "url"]);
+        assert_eq!(
+            message(plan(&format!("SELECT a.url {same_key}")).await),
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the join expressions c.user_id, u.user_id or a.user_id in its projection (eg, SELECT c.user_id...)."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_join_into_a_stream_is_partitioned_anew_by_its_partition_by() {
+        let mut users = clicks();
+        users.name = "users".into();
+        users.kind = SourceKind::Table;
+        let planner = planner_over(&[clicks(), users]);
+        let stream = PersistentSink::Create(SourceKind::Stream, "out");
+        let plan = |sql: &str| {
+            let planner = planner.clone();
+            let select = statement(sql);
+            async move { planner.plan_persistent(&select, stream).await }
+        };
+        let joined = "FROM clicks c JOIN users u ON c.user_id = u.user_id";
+        let query = plan(&format!(
+            "SELECT c.url, u.url AS home {joined} PARTITION BY u.url"
+        ))
+        .await
+        .expect("plans");
+        assert_eq!(columns(&query), ["home KEY", "url"]);
+        let query = plan(&format!("SELECT * {joined} PARTITION BY upper(u.url)"))
+            .await
+            .expect("plans");
+        assert_eq!(
+            columns(&query),
+            ["ksql_col_0 KEY", "c_user_id", "c_url", "u_user_id", "u_url"]
+        );
+        let query = plan(&format!("SELECT * {joined} PARTITION BY u.url"))
+            .await
+            .expect("plans");
+        assert_eq!(
+            columns(&query),
+            ["u_url KEY", "c_user_id", "c_url", "u_user_id"]
+        );
+        assert_eq!(
+            message(plan(&format!("SELECT c.url AS page {joined} PARTITION BY page")).await),
+            "column \"page\" does not exist in stream \"clicks\" or table \"users\": PARTITION BY is applied on the input, before the SELECT list names \"page\""
+        );
+        assert_eq!(
+            message(plan(&format!("SELECT c.url {joined} PARTITION BY u.url")).await),
+            "Key missing from projection (ie, SELECT). The query used to build `out` must include the partitioning expression u.url in its projection (eg, SELECT u.url...)."
         );
     }
 

@@ -54,17 +54,42 @@ CREATE STREAM by_table_key AS SELECT u.id, c.url FROM clicks c JOIN users u ON c
 -- @settle
 DESCRIBE by_table_key;
 
+-- Joined on an expression, the result is keyed by the table's key column (as ksqlDB keys
+-- it: the stream side is no column), even in a LEFT join: there it carries the join's key
+-- where no user matched, so the key is never NULL. SELECT * takes it in as the key.
+CREATE STREAM next_users AS
+    SELECT u.id AS next_id, c.click_id, u.name FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.id;
+CREATE STREAM next_users_all AS SELECT * FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.id;
+-- @settle
+DESCRIBE next_users;
+SELECT next_id, click_id, name FROM next_users;
+DESCRIBE next_users_all;
+SELECT u_id, c_user_id, c_click_id, u_name FROM next_users_all;
+
+-- PARTITION BY after a join keys the joined rows anew, as it does over one source: the
+-- rows of a region share a partition.
+CREATE STREAM clicks_by_region AS
+    SELECT u.region, c.click_id, u.name FROM clicks c JOIN users u ON c.user_id = u.id PARTITION BY u.region;
+CREATE STREAM everything_by_region AS
+    SELECT * FROM clicks c JOIN users u ON c.user_id = u.id PARTITION BY u.region;
+-- @settle
+DESCRIBE clicks_by_region;
+SELECT region, click_id, name, rowpartition FROM clicks_by_region;
+DESCRIBE everything_by_region;
+
 -- A join feeds a GROUP BY: clicks per region, each click counted in the region its user had.
 CREATE TABLE clicks_per_region AS
     SELECT u.region, COUNT(*) AS clicks FROM clicks c JOIN users u ON c.user_id = u.id GROUP BY u.region;
--- Joins chain: the second table is read by a key the first one gave.
+-- Joins chain: the second table is read by a key the first one gave, and keys the result
+-- (ksqlDB's rule: the last join's key). A user of a region the table lacks keeps the key.
 CREATE TABLE regions (code STRING PRIMARY KEY, label STRING);
 INSERT INTO regions (code, label) VALUES ('eu', 'Europe');
 CREATE STREAM with_region AS
-    SELECT c.user_id, c.url, u.name, r.label FROM clicks c JOIN users u ON c.user_id = u.id LEFT JOIN regions r ON u.region = r.code;
+    SELECT r.code AS region, c.user_id, c.url, u.name, r.label FROM clicks c JOIN users u ON c.user_id = u.id LEFT JOIN regions r ON u.region = r.code;
 -- @settle
 SELECT region, clicks FROM clicks_per_region;
-SELECT user_id, url, name, label FROM with_region;
+DESCRIBE with_region;
+SELECT region, user_id, url, name, label FROM with_region;
 
 -- A push query joins each new click.
 -- @push 2
@@ -79,6 +104,8 @@ INSERT INTO clicks (click_id, user_id, url) VALUES (22, 4, '/after-restart');
 -- @settle
 SELECT click_id, url, name FROM enriched WHERE click_id >= 20;
 SELECT region, clicks FROM clicks_per_region;
+SELECT region, user_id, url, name, label FROM with_region WHERE user_id = 4;
+SELECT region, click_id, name, rowpartition FROM clicks_by_region WHERE click_id >= 20;
 -- Flink's spelling of a lookup join is the same join.
 CREATE STREAM proctime_joined AS
     SELECT c.user_id, c.url, u.name FROM clicks c JOIN users u FOR SYSTEM_TIME AS OF PROCTIME() ON c.user_id = u.id;
@@ -99,7 +126,9 @@ CREATE STREAM bad AS SELECT u.id, c.url FROM users u JOIN clicks c ON u.id = c.u
 CREATE STREAM bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.url = u.name;
 CREATE STREAM bad AS SELECT c.url, u.name FROM clicks c JOIN users u ON c.user_id = u.id;
 CREATE STREAM bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.user_id > u.id;
-CREATE STREAM bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.user_id = u.id PARTITION BY u.name;
+CREATE STREAM bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.user_id = u.id PARTITION BY u.region;
+CREATE STREAM bad AS SELECT c.click_id, u.name FROM clicks c LEFT JOIN users u ON c.user_id + 1 = u.id;
+INSERT INTO enriched_all SELECT m.user_id, m.url, u.name FROM more_clicks m LEFT JOIN users u ON m.user_id = u.id PARTITION BY u.name;
 CREATE TABLE bad AS SELECT c.user_id, u.name FROM clicks c JOIN users u ON c.user_id = u.id;
 CREATE STREAM bad AS SELECT c.user_id, d.url FROM clicks c JOIN clicks d ON c.user_id = d.user_id;
 SELECT c.user_id, u.name FROM clicks c FULL JOIN users u ON c.user_id = u.id EMIT CHANGES;
