@@ -524,6 +524,20 @@ mod tests {
     use crate::dataflow::Step;
     use crate::sql::tests::planner_over;
 
+    /// Plans `sql` as a persistent query into a new stream `out`, over the stream `clicks`
+    /// and a table `users` of the same columns.
+    async fn plan_into_stream_over_clicks_and_users(sql: &str) -> PlanResult<PersistentQuery> {
+        let mut users = clicks();
+        users.name = "users".into();
+        users.kind = SourceKind::Table;
+        planner_over(&[clicks(), users])
+            .plan_persistent(
+                &statement(sql),
+                PersistentSink::Create(SourceKind::Stream, "out"),
+            )
+            .await
+    }
+
     fn statement(sql: &str) -> SelectStatement {
         let mut statements = eddy_parser::parse_sql(sql).expect("parses");
         match statements.pop().map(|parsed| parsed.statement) {
@@ -681,16 +695,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_stream_table_join_is_keyed_by_the_streams_join_expression() {
-        let mut users = clicks();
-        users.name = "users".into();
-        users.kind = SourceKind::Table;
-        let planner = planner_over(&[clicks(), users]);
-        let stream = PersistentSink::Create(SourceKind::Stream, "out");
-        let plan = |sql: &str| {
-            let planner = planner.clone();
-            let select = statement(sql);
-            async move { planner.plan_persistent(&select, stream).await }
-        };
+        let plan = plan_into_stream_over_clicks_and_users;
         let query = plan(
             "SELECT c.url, u.url AS home, c.user_id FROM clicks c JOIN users u ON c.user_id = u.user_id",
         )
@@ -775,16 +780,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_join_into_a_stream_is_partitioned_anew_by_its_partition_by() {
-        let mut users = clicks();
-        users.name = "users".into();
-        users.kind = SourceKind::Table;
-        let planner = planner_over(&[clicks(), users]);
-        let stream = PersistentSink::Create(SourceKind::Stream, "out");
-        let plan = |sql: &str| {
-            let planner = planner.clone();
-            let select = statement(sql);
-            async move { planner.plan_persistent(&select, stream).await }
-        };
+        let plan = plan_into_stream_over_clicks_and_users;
         let joined = "FROM clicks c JOIN users u ON c.user_id = u.user_id";
         let query = plan(&format!(
             "SELECT c.url, u.url AS home {joined} PARTITION BY u.url"
