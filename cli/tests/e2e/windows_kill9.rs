@@ -11,14 +11,10 @@
 //! Never: assert on time. Every wait is for an event, bounded so that a hang fails.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
 
-use tokio_postgres::{Client, SimpleQueryMessage};
+use tokio_postgres::Client;
 
-use super::Server;
-
-/// Bound on any single wait: a hang becomes a failure with a message, never a stuck CI.
-const WAIT_MAX: Duration = Duration::from_secs(120);
+use super::{Server, rows, settle};
 
 const ROWS_PER_INSERT: usize = 500;
 const INSERTS: usize = 18;
@@ -213,61 +209,6 @@ fn sorted(mut rows: Vec<String>) -> Vec<String> {
 }
 
 /// A running `eddy serve` process.
-/// Every row of a result, its cells joined by `|`, sorted.
-async fn rows(client: &Client, sql: &str) -> Vec<String> {
-    let messages = client
-        .simple_query(sql)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error:?}"));
-    sorted(
-        messages
-            .into_iter()
-            .filter_map(|message| match message {
-                SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|index| row.get(index).unwrap_or("NULL").to_string())
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                ),
-                _ => None,
-            })
-            .collect(),
-    )
-}
-
-/// Rows not yet processed by the persistent queries, summed over them (SHOW QUERIES' lag).
-async fn lag(client: &Client) -> u64 {
-    client
-        .simple_query("SHOW QUERIES")
-        .await
-        .expect("SHOW QUERIES works")
-        .iter()
-        .filter_map(|message| match message {
-            SimpleQueryMessage::Row(row) => Some(
-                row.get("lag")
-                    .and_then(|lag| lag.parse::<u64>().ok())
-                    .unwrap_or(u64::MAX),
-            ),
-            _ => None,
-        })
-        .fold(0, u64::saturating_add)
-}
-
-/// Waits until every persistent query has processed all of its input, twice in a row.
-async fn settle(client: &Client) {
-    let deadline = Instant::now() + WAIT_MAX;
-    let mut settled_polls = 0;
-    while settled_polls < 2 {
-        settled_polls = if lag(client).await > 0 {
-            0
-        } else {
-            settled_polls + 1
-        };
-        assert!(Instant::now() < deadline, "the queries did not catch up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// The stream offsets of the rows the query logged as late, from each record's `rowoffset`.
 async fn late_offsets(client: &Client, query_prefix: &str) -> Vec<u64> {
     let records = rows(
