@@ -171,20 +171,8 @@ impl OperatorCache {
         from: &[u8],
         to: &[u8],
     ) -> EngineResult<Vec<Vec<u8>>> {
-        let mut keys = Vec::new();
-        let pairs = state.iter_range(self.keyspace, &self.stored_key(from), &self.stored_key(to));
-        for pair in pairs {
-            let (stored_key, _) = pair?;
-            let key = stored_key[self.prefix.len()..].to_vec();
-            let deleted = self
-                .cache
-                .get(&key)
-                .is_some_and(|cached| cached.state.is_none());
-            if !deleted {
-                keys.push(key);
-            }
-        }
-        Ok(keys)
+        self.committed_keys(state, from, &self.stored_key(to))
+            .collect()
     }
 
     /// The first key at or after `from` that the store held at the last commit and the
@@ -195,18 +183,30 @@ impl OperatorCache {
         from: &[u8],
     ) -> EngineResult<Option<Vec<u8>>> {
         let end = [self.prefix.as_slice(), &[u8::MAX; 9]].concat();
-        for pair in state.iter_range(self.keyspace, &self.stored_key(from), &end) {
-            let (stored_key, _) = pair?;
-            let key = stored_key[self.prefix.len()..].to_vec();
-            let deleted = self
-                .cache
-                .get(&key)
-                .is_some_and(|cached| cached.state.is_none());
-            if !deleted {
-                return Ok(Some(key));
-            }
-        }
-        Ok(None)
+        self.committed_keys(state, from, &end).next().transpose()
+    }
+
+    /// The keys at or after `from` and below the stored key `stored_to` that the store held
+    /// at the last commit, less those the cache holds deleted, read one at a time.
+    fn committed_keys<'a>(
+        &'a self,
+        state: &dyn StateStore,
+        from: &[u8],
+        stored_to: &[u8],
+    ) -> impl Iterator<Item = EngineResult<Vec<u8>>> + 'a {
+        state
+            .iter_range(self.keyspace, &self.stored_key(from), stored_to)
+            .filter_map(move |pair| {
+                let key = match pair {
+                    Ok((stored_key, _)) => stored_key[self.prefix.len()..].to_vec(),
+                    Err(error) => return Some(Err(error.into())),
+                };
+                let deleted = self
+                    .cache
+                    .get(&key)
+                    .is_some_and(|cached| cached.state.is_none());
+                (!deleted).then_some(Ok(key))
+            })
     }
 
     /// Starts the writes of an epoch.
