@@ -97,6 +97,7 @@ sql_scripts!(
     source_only,
     stream_table_joins,
     table,
+    table_joins,
     table_dml,
     temporal_filters,
     transactions,

@@ -15,8 +15,11 @@
 //!
 //! A stream joined with a table is a step of the chain ([`Step::LookupJoin`],
 //! `lookup_join.rs`): lowering it needs the catalog ([`lower_over`]); [`lower`] refuses joins.
+//! Two tables joined are a step too ([`Step::Join`], `join.rs`) that brings a second input
+//! with its own steps: the dataflow is then a graph whose inputs [`Dataflow::sources`]
+//! numbers.
 //!
-//! Never: accept a plan node it cannot run incrementally. Other joins, window functions
+//! Never: accept a plan node it cannot run incrementally. Joins of two streams, window functions
 //! (OVER), sorts and DISTINCT answer `Unsupported` until their operators exist, never a wrong
 //! answer.
 
@@ -34,6 +37,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::catalog::Catalog;
 use crate::error::{PlanError, PlanResult};
+use crate::join::{JoinPlan, joins_two_tables, lower_table_join};
 use crate::lookup_join::{LookupJoinPlan, lower_join};
 use crate::sql::compile;
 use crate::temporal::TemporalFilter;
@@ -60,6 +64,17 @@ pub enum Step {
     /// processed: the executor runs it as an operator of its own, between the steps before
     /// and after it.
     LookupJoin(Arc<LookupJoinPlan>),
+    /// The rows so far joined with the rows of a second input, both changing (two tables):
+    /// the executor feeds the second input's rows, through its own steps, to the join's
+    /// second input.
+    Join(Arc<JoinPlan>),
+}
+
+impl Step {
+    /// Whether the step joins its rows with another source's.
+    pub fn is_join(&self) -> bool {
+        matches!(self, Step::LookupJoin(_) | Step::Join(_))
+    }
 }
 
 /// An output column of [`Step::Unnest`], by the input column it comes from.
@@ -151,21 +166,54 @@ impl Dataflow {
         }
     }
 
-    /// The stream-table joins of the dataflow, nearest its source first.
-    pub fn lookup_joins(&self) -> Vec<&LookupJoinPlan> {
-        let steps: Vec<&Step> = match self {
+    /// The steps of the dataflow's main chain, from its source on.
+    fn main_steps(&self) -> Vec<&Step> {
+        match self {
             Dataflow::Stateless(plan) => plan.steps.iter().collect(),
             Dataflow::Aggregate(plan) => {
                 plan.input_steps.iter().chain(&plan.output_steps).collect()
             }
-        };
-        steps
+        }
+    }
+
+    /// The stream-table joins of the dataflow, nearest its source first.
+    pub fn lookup_joins(&self) -> Vec<&LookupJoinPlan> {
+        self.main_steps()
             .into_iter()
             .filter_map(|step| match step {
                 Step::LookupJoin(join) => Some(join.as_ref()),
                 _ => None,
             })
             .collect()
+    }
+
+    /// The joins of two tables on the dataflow's main chain, nearest its source first.
+    pub fn table_joins(&self) -> Vec<&JoinPlan> {
+        self.main_steps()
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Join(join) => Some(join.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The sources whose rows the dataflow reads, numbered as its inputs: the main chain's
+    /// source first, then each join's second input, in the order of the steps (a second
+    /// input's own joins right after it).
+    pub fn sources(&self) -> Vec<&str> {
+        fn second_inputs<'a>(steps: &[&'a Step], sources: &mut Vec<&'a str>) {
+            for step in steps {
+                if let Step::Join(join) = step {
+                    sources.push(&join.right.source);
+                    let right_steps: Vec<&Step> = join.right.steps.iter().collect();
+                    second_inputs(&right_steps, sources);
+                }
+            }
+        }
+        let mut sources = vec![self.source()];
+        second_inputs(&self.main_steps(), &mut sources);
+        sources
     }
 
     /// The same dataflow with windows that wait `idle_timeout_ms` for input when their
@@ -583,6 +631,21 @@ fn lower_node(
             };
             let source = lower_node(&join.left, steps, Some(catalog))?;
             let left_source = catalog.source_required(&source)?;
+            let left_joined_tables = steps.iter().any(|step| matches!(step, Step::Join(_)));
+            if left_joined_tables || joins_two_tables(left_source, &join.right, catalog) {
+                let mut right_steps = Vec::new();
+                let right_name = lower_node(&join.right, &mut right_steps, Some(catalog))?;
+                let right_source = catalog.source_required(&right_name)?;
+                let table_join = lower_table_join(
+                    join,
+                    left_source,
+                    left_joined_tables,
+                    right_steps,
+                    right_source,
+                )?;
+                steps.push(Step::Join(Arc::new(table_join)));
+                return Ok(source);
+            }
             let lookup = lower_join(join, left_source, catalog)?;
             steps.push(Step::LookupJoin(Arc::new(lookup)));
             Ok(source)

@@ -16,6 +16,7 @@ pub mod error;
 pub mod functions;
 mod grouping;
 pub mod java_time;
+pub mod join;
 pub mod lookup_join;
 pub mod moments;
 mod names;
@@ -43,6 +44,7 @@ pub use dataflow::{
     lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
+pub use join::{JoinInput, JoinPlan, ResultKeyColumn, TableJoinKind};
 pub use lookup_join::{JoinKeyColumn, LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner, compile};

@@ -277,7 +277,7 @@ pub(crate) fn viable_key_columns(joins: &[&LookupJoinPlan]) -> Vec<KeyEquivalenc
 }
 
 /// ksqlDB's words for a join's type in its messages.
-fn join_words(join_type: JoinType) -> &'static str {
+pub(crate) fn join_words(join_type: JoinType) -> &'static str {
     match join_type {
         JoinType::Inner => "[INNER] JOIN",
         JoinType::Left => "LEFT [OUTER] JOIN",
@@ -288,7 +288,7 @@ fn join_words(join_type: JoinType) -> &'static str {
 }
 
 /// The catalog source a join input scans, through aliases; None for anything else.
-fn scanned_source(plan: &LogicalPlan) -> Option<String> {
+pub(crate) fn scanned_source(plan: &LogicalPlan) -> Option<String> {
     match plan {
         LogicalPlan::TableScan(scan) if scan.filters.is_empty() && scan.projection.is_none() => {
             Some(scan.table_name.table().to_string())
@@ -299,7 +299,7 @@ fn scanned_source(plan: &LogicalPlan) -> Option<String> {
 }
 
 /// `stream expression = table expression` (either way round), or None.
-fn equality_sides<'a>(
+pub(crate) fn equality_sides<'a>(
     conjunct: &'a Expr,
     left_schema: &DFSchema,
     right_schema: &DFSchema,
@@ -327,7 +327,7 @@ fn equality_sides<'a>(
 
 /// The table column an ON side names, bare (exact) or under casts DataFusion's type
 /// coercion added (not exact: the comparison happens in another type).
-fn key_column_of(expr: &Expr) -> Option<(&Column, bool)> {
+pub(crate) fn key_column_of(expr: &Expr) -> Option<(&Column, bool)> {
     match expr {
         Expr::Column(column) => Some((column, true)),
         Expr::Cast(cast) => key_column_of(&cast.expr).map(|(column, _)| (column, false)),

@@ -21,6 +21,7 @@ use eddy_parser::sqlparser::ast::{Expr, Ident, Query, SelectItem, SetExpr, Value
 
 use crate::catalog::{PSEUDO_COLUMNS, SourceDef};
 use crate::error::{PlanError, PlanResult};
+use crate::join::JoinPlan;
 use crate::lookup_join::{LookupJoinKind, LookupJoinPlan, viable_key_columns};
 use crate::names::fold;
 use crate::projection::{expand_wildcards_keys_last, generated_key_name};
@@ -246,6 +247,48 @@ pub(crate) fn join_stream_layout(
                 return Err(key_selected_twice(&candidate.to_string(), &names, &several));
             }
             None => missing.push(key.viable.iter().map(ToString::to_string).collect()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(join_keys_missing(sink, &missing));
+    }
+    Ok((layout(keys, projection.expr.len(), &names)?, key_values))
+}
+
+/// The layout of a join of two tables' result, keyed as ksqlDB keys it: per key column, by
+/// the first of its candidate columns ([`ResultKeyColumn`]) the SELECT list passes through.
+/// Also the items that must compute the key's value rather than the column they select: a
+/// candidate of an outer join's padded side is NULL where its table has no row.
+pub(crate) fn join_table_layout(
+    plan: &LogicalPlan,
+    join: &JoinPlan,
+    sink: &str,
+) -> PlanResult<(ResultLayout, KeyValues)> {
+    let projection = select_list(plan)?;
+    let names = output_names(projection);
+    let mut keys = Vec::new();
+    let mut key_values = Vec::new();
+    let mut missing = Vec::new();
+    for key in &join.result_key {
+        let found = key.candidates.iter().find_map(|candidate| {
+            let positions = positions_computing(&projection.expr, candidate);
+            (!positions.is_empty()).then_some((candidate, positions))
+        });
+        match found {
+            Some((_, positions)) if positions.len() == 1 => {
+                let position = positions[0];
+                keys.push((position, names[position].clone()));
+                if let Some(value) = &key.value {
+                    let item_type = projection.schema.field(position).data_type().clone();
+                    let value =
+                        LogicalExpr::TryCast(TryCast::new(Box::new(value.clone()), item_type));
+                    key_values.push((position, compile(&value, projection.input.schema())?));
+                }
+            }
+            Some((candidate, several)) => {
+                return Err(key_selected_twice(&candidate.to_string(), &names, &several));
+            }
+            None => missing.push(key.candidates.iter().map(ToString::to_string).collect()),
         }
     }
     if !missing.is_empty() {

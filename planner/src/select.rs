@@ -24,7 +24,7 @@ use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
 use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
-    PartitionBy, ResultLayout, join_stream_layout, stream_layout, table_layout,
+    PartitionBy, ResultLayout, join_stream_layout, join_table_layout, stream_layout, table_layout,
 };
 use crate::sql::SqlPlanner;
 use crate::sql::compile;
@@ -266,7 +266,17 @@ impl SqlPlanner {
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::Create(SourceKind::Table, name) => {
-                let layout = table_layout(&plan, &input, name, window.is_some())?;
+                let table_joins = dataflow.table_joins();
+                let layout = match table_joins.last() {
+                    Some(join) if matches!(dataflow, Dataflow::Stateless(_)) => {
+                        let (layout, key_values) = join_table_layout(&plan, join, name)?;
+                        for (position, value) in key_values {
+                            dataflow.compute_output(position, value)?;
+                        }
+                        layout
+                    }
+                    _ => table_layout(&plan, &input, name, window.is_some())?,
+                };
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::InsertInto(target) => {

@@ -346,12 +346,20 @@ pub fn in_epoch<R>(
 /// What DataFusion answers for `sql` over `rows` of `source` (the batch answer an
 /// incremental dataflow must match), as text lines like `text_of`'s.
 pub async fn batch_answer(source: &SourceDef, rows: &Changes, sql: &str) -> Vec<String> {
+    batch_answer_over(&[(source, rows)], sql).await
+}
+
+/// What DataFusion answers for `sql` over the rows of several sources.
+pub async fn batch_answer_over(sources: &[(&SourceDef, &Changes)], sql: &str) -> Vec<String> {
     let mut catalog = Catalog::default();
-    catalog.put_source(source.clone());
-    let planner = SqlPlanner::new(
-        Arc::new(RwLock::new(catalog)),
-        Arc::new(Rows(rows.rows().clone())),
-    );
+    for (source, _) in sources {
+        catalog.put_source((*source).clone());
+    }
+    let rows = sources
+        .iter()
+        .map(|(source, rows)| (source.name.clone(), rows.rows().clone()))
+        .collect();
+    let planner = SqlPlanner::new(Arc::new(RwLock::new(catalog)), Arc::new(Rows(rows)));
     let select = select_statement(sql);
     let plan = planner.plan_select(&select).await.expect("plans");
     let frame = SessionContext::new_with_state(planner.state().clone())
@@ -374,15 +382,19 @@ pub async fn batch_answer(source: &SourceDef, rows: &Changes, sql: &str) -> Vec<
     text_of(&answer)
 }
 
-/// A provider of the same rows for any source.
+/// A provider of each source's rows, by name.
 #[derive(Debug)]
-struct Rows(RecordBatch);
+struct Rows(std::collections::HashMap<String, RecordBatch>);
 
 impl SourceProviders for Rows {
-    fn provider(&self, _source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+    fn provider(&self, source: &SourceDef) -> Result<Arc<dyn TableProvider>, DataFusionError> {
+        let rows = self
+            .0
+            .get(&source.name)
+            .ok_or_else(|| DataFusionError::Plan(format!("no rows for \"{}\"", source.name)))?;
         Ok(Arc::new(MemTable::try_new(
-            self.0.schema(),
-            vec![vec![self.0.clone()]],
+            rows.schema(),
+            vec![vec![rows.clone()]],
         )?))
     }
 }

@@ -25,6 +25,9 @@ pub(crate) mod group_by;
 pub(crate) mod harness;
 #[cfg(test)]
 mod incremental_tests;
+pub(crate) mod join;
+#[cfg(test)]
+mod join_tests;
 pub(crate) mod lookup_join;
 pub(crate) mod steps;
 pub(crate) mod temporal_filter;

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use eddy_parser::Statement;
-use eddy_planner::{PROCESSING_LOG, PersistentSink, QueryDef};
+use eddy_planner::{PROCESSING_LOG, PersistentSink, QueryDef, SourceDef};
 use eddy_storage::{Offset, StateBatch, Store};
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
@@ -108,7 +108,7 @@ pub async fn forget(store: &Store, id: &str) -> EngineResult<()> {
 struct Runner {
     writer: Arc<EpochWriter>,
     pipeline: Pipeline,
-    /// Its inputs; every query has one until joins arrive.
+    /// Its inputs, numbered as its dataflow's sources.
     inputs: Inputs,
     /// The time rows are set aside at.
     clock: Arc<dyn Clock>,
@@ -147,10 +147,15 @@ impl Runner {
             .await?
             .into_dataflow_for(&sink_def)?
             .with_default_idle_timeout(query.idle_timeout_ms);
-        let input_def = env
-            .read_catalog()
-            .source_required(dataflow.source())?
-            .clone();
+        let input_defs = {
+            let catalog = env.read_catalog();
+            dataflow
+                .sources()
+                .into_iter()
+                .map(|name| Ok(catalog.source_required(name)?.clone()))
+                .collect::<EngineResult<Vec<SourceDef>>>()?
+        };
+        let input_def = input_defs[0].clone();
         let sink_topic = env.topic_of(&sink_def)?;
         let build = BuildContext {
             query_id: query.id.clone(),
@@ -191,10 +196,12 @@ impl Runner {
                 processing_log: env.topic_of(&processing_log)?,
             }),
             pipeline,
-            inputs: Inputs::new(vec![LogCursor::new(
-                input_def.clone(),
-                env.topic_of(&input_def)?,
-            )]),
+            inputs: Inputs::new(
+                input_defs
+                    .iter()
+                    .map(|input| Ok(LogCursor::new(input.clone(), env.topic_of(input)?)))
+                    .collect::<EngineResult<Vec<_>>>()?,
+            ),
             clock: env.clock.clone(),
             late_rows: late_rows(env.store.state().as_ref(), &query.id)?,
         })

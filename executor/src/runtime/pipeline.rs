@@ -1,6 +1,12 @@
-//! A dataflow built for running: its operators in order and its sink. `Pipeline::build` is
-//! the one place that turns a plan into operators; the epoch loops of persistent and push
-//! queries run any pipeline through `apply` and `finish_epoch` without knowing what it holds.
+//! A dataflow built for running: its operators, each linked to what it feeds, and its sink.
+//! `Pipeline::build` is the one place that turns a plan into operators; the epoch loops of
+//! persistent and push queries run any pipeline through `apply` and `finish_epoch` without
+//! knowing what it holds.
+//!
+//! The operators form a graph: each of the query's inputs enters a chain of operators, and
+//! chains meet at joins (a join's second input is the chain of its second source). They are
+//! kept in an order where each comes after every operator that feeds it, so ending them in
+//! that order flushes what each holds back through all that follow.
 //!
 //! Never: pass a batch on after an operator failed on it, or end an epoch without ending
 //! every operator's.
@@ -14,11 +20,12 @@ use eddy_storage::StateStore;
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
+use crate::dataflow::join::Join;
 use crate::dataflow::lookup_join::LookupJoin;
 use crate::dataflow::steps::Steps;
 use crate::dataflow::temporal_filter::TemporalFilterOperator;
 use crate::dataflow::{EpochContext, Operator, apply_or_set_aside};
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
 use crate::sinks::Sink;
 use crate::state::operator_cache::CacheBudget;
 
@@ -59,9 +66,128 @@ pub(crate) enum Changed {
 }
 
 pub(crate) struct Pipeline {
+    /// Each operator after those that feed it.
     operators: Vec<Box<dyn Operator>>,
+    /// Where each operator's output goes: an input of a later operator, or the sink (None).
+    downstream: Vec<Option<Port>>,
+    /// Where each input of the query enters, numbered as `Dataflow::sources` numbers them:
+    /// an input of an operator, or the sink (None).
+    entries: Vec<Option<Port>>,
     sink: Box<dyn Sink>,
     bad_input_rows: BadInputRows,
+}
+
+/// An input of an operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Port {
+    operator: usize,
+    input: usize,
+}
+
+/// What feeds the next operator of a chain being built: one of the query's inputs, or an
+/// operator.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Input(usize),
+    Operator(usize),
+}
+
+/// The operators of a dataflow being built, linked as they feed each other.
+struct Graph<'a> {
+    operators: Vec<Box<dyn Operator>>,
+    downstream: Vec<Option<Port>>,
+    entries: Vec<Option<Port>>,
+    cx: &'a BuildContext,
+    /// Joins of two inputs so far: the next one's number names its state.
+    joins: usize,
+}
+
+impl<'a> Graph<'a> {
+    fn new(inputs: usize, cx: &'a BuildContext) -> Self {
+        Graph {
+            operators: Vec::new(),
+            downstream: Vec::new(),
+            entries: vec![None; inputs],
+            cx,
+            joins: 0,
+        }
+    }
+
+    /// Adds `operator` on input `input`, fed by `feed`; it feeds what follows.
+    fn add(&mut self, feed: Feed, operator: Box<dyn Operator>, input: usize) -> Feed {
+        let position = self.operators.len();
+        self.operators.push(operator);
+        self.downstream.push(None);
+        self.link(
+            feed,
+            Port {
+                operator: position,
+                input,
+            },
+        );
+        Feed::Operator(position)
+    }
+
+    fn link(&mut self, feed: Feed, port: Port) {
+        match feed {
+            Feed::Input(input) => {
+                if let Some(entry) = self.entries.get_mut(input) {
+                    *entry = Some(port);
+                }
+            }
+            Feed::Operator(operator) => self.downstream[operator] = Some(port),
+        }
+    }
+
+    /// Adds the operators of a chain of steps fed by `feed`: runs of filters and
+    /// projections, and each join between them (a join of two inputs with the chain of its
+    /// second input, which reads the next input number).
+    fn chain(&mut self, steps: Vec<Step>, mut feed: Feed) -> EngineResult<Feed> {
+        let mut run = Vec::new();
+        for step in steps {
+            match step {
+                Step::LookupJoin(join) => {
+                    feed = self.flush(feed, &mut run);
+                    let operator = LookupJoin::new(join, self.cx.tables.clone());
+                    feed = self.add(feed, Box::new(operator), 0);
+                }
+                Step::Join(join) => {
+                    feed = self.flush(feed, &mut run);
+                    let second_input = 1 + self.joins;
+                    let number = self.joins;
+                    self.joins += 1;
+                    let second = self.chain(join.right.steps.clone(), Feed::Input(second_input))?;
+                    let operator = Join::new(
+                        join,
+                        &self.cx.query_id,
+                        number,
+                        self.cx.cache_budget.clone(),
+                    );
+                    feed = self.add(feed, Box::new(operator), 0);
+                    let Feed::Operator(join_at) = feed else {
+                        return Err(EngineError::Internal("a join was not added".into()));
+                    };
+                    self.link(
+                        second,
+                        Port {
+                            operator: join_at,
+                            input: 1,
+                        },
+                    );
+                }
+                step => run.push(step),
+            }
+        }
+        Ok(self.flush(feed, &mut run))
+    }
+
+    /// The filters and projections of `run` as one operator, if there are any.
+    fn flush(&mut self, feed: Feed, run: &mut Vec<Step>) -> Feed {
+        match run.is_empty() {
+            true => feed,
+            false => self.add(feed, Box::new(Steps::new(std::mem::take(run))), 0),
+        }
+    }
 }
 
 impl Pipeline {
@@ -72,40 +198,53 @@ impl Pipeline {
         make_sink: impl FnOnce(Changed) -> EngineResult<Box<dyn Sink>>,
     ) -> EngineResult<Pipeline> {
         let bad_input_rows = cx.bad_input_rows;
+        let inputs = dataflow.sources().len();
+        let mut graph = Graph::new(inputs, &cx);
+        let mut feed = Feed::Input(0);
         // A temporal filter comes first, on the source's rows; rows it lets pass may leave
         // later, so what follows it no longer sees only insertions.
-        let temporal_filter = dataflow.temporal_filter().cloned().map(|filter| {
-            Box::new(TemporalFilterOperator::new(
+        if let Some(filter) = dataflow.temporal_filter().cloned() {
+            let operator = TemporalFilterOperator::new(
                 filter,
                 cx.source_schema.clone(),
                 &cx.query_id,
                 cx.cache_budget.clone(),
-            )) as Box<dyn Operator>
-        });
-        let append_only = cx.input_is_append_only && temporal_filter.is_none();
-        let (operators, changed): (Vec<Box<dyn Operator>>, Changed) = match dataflow {
-            Dataflow::Stateless(plan) => (step_operators(plan.steps, &cx.tables), Changed::Rows),
+            );
+            feed = graph.add(feed, Box::new(operator), 0);
+        }
+        let append_only = cx.input_is_append_only
+            && dataflow.temporal_filter().is_none()
+            && dataflow.table_joins().is_empty();
+        let changed = match dataflow {
+            Dataflow::Stateless(plan) => {
+                graph.chain(plan.steps, feed)?;
+                Changed::Rows
+            }
             Dataflow::Aggregate(mut plan) => {
-                let output_steps = plan.output_steps.clone();
+                let output_steps = std::mem::take(&mut plan.output_steps);
                 // A join feeding the GROUP BY runs before it; the GROUP BY then takes the
-                // joined rows as they are.
-                let input_steps = match plan.input_steps.iter().any(is_lookup_join) {
-                    true => std::mem::take(&mut plan.input_steps),
-                    false => Vec::new(),
-                };
-                let group_by = GroupBy::new(plan, &cx.query_id, append_only, cx.cache_budget)?;
-                let mut operators = match input_steps.is_empty() {
-                    true => Vec::new(),
-                    false => step_operators(input_steps, &cx.tables),
-                };
-                operators.push(Box::new(group_by));
-                operators.extend(step_operators(output_steps, &cx.tables));
-                (operators, Changed::Groups)
+                // joined rows as they are. Otherwise it runs its input steps itself.
+                if plan.input_steps.iter().any(Step::is_join) {
+                    feed = graph.chain(std::mem::take(&mut plan.input_steps), feed)?;
+                }
+                let group_by =
+                    GroupBy::new(plan, &cx.query_id, append_only, cx.cache_budget.clone())?;
+                feed = graph.add(feed, Box::new(group_by), 0);
+                graph.chain(output_steps, feed)?;
+                Changed::Groups
             }
         };
-        let operators = temporal_filter.into_iter().chain(operators).collect();
+        let Graph {
+            operators,
+            downstream,
+            entries,
+            ..
+        } = graph;
+        // The last operator of the main chain feeds the sink: its `downstream` stays None.
         Ok(Pipeline {
             operators,
+            downstream,
+            entries,
             sink: make_sink(changed)?,
             bad_input_rows,
         })
@@ -123,11 +262,17 @@ impl Pipeline {
             BadInputRows::SetAside => SetAside::FailingRows,
             BadInputRows::Fail => SetAside::Nothing,
         };
-        self.push_from(0, input, vec![changes], set_aside, cx)
+        let entry = *self.entries.get(input).ok_or_else(|| {
+            EngineError::Internal(format!(
+                "rows of input {input} for a dataflow of {} inputs",
+                self.entries.len()
+            ))
+        })?;
+        self.push_into(entry, vec![changes], set_aside, cx)
     }
 
     /// Ends the epoch: each operator emits what it held back, in order, through the ones
-    /// after it; then the sink's output, per partition.
+    /// it feeds; then the sink's output, per partition.
     pub fn finish_epoch(
         &mut self,
         cx: &mut EpochContext<'_>,
@@ -135,7 +280,10 @@ impl Pipeline {
         for position in 0..self.operators.len() {
             let mut emitted = Vec::new();
             self.operators[position].end_epoch(&mut emitted, cx)?;
-            self.push_from(position + 1, 0, emitted, SetAside::Nothing, cx)?;
+            if !emitted.is_empty() {
+                let downstream = self.downstream[position];
+                self.push_into(downstream, emitted, SetAside::Nothing, cx)?;
+            }
         }
         self.sink.finish_epoch(cx)
     }
@@ -201,20 +349,20 @@ impl Pipeline {
         self.sink.has_state() || self.operators.iter().any(|operator| operator.has_state())
     }
 
-    /// `batches` (on `input` of operator `first`) through operators `first..` and the sink.
-    fn push_from(
+    /// `batches` into `to` (the sink for None) and on through what it feeds.
+    fn push_into(
         &mut self,
-        first: usize,
-        mut input: usize,
+        mut to: Option<Port>,
         mut batches: Vec<Changes>,
         set_aside: SetAside,
         cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        for operator in &mut self.operators[first..] {
+        while let Some(port) = to {
+            let operator = &mut self.operators[port.operator];
             let mut emitted = Vec::new();
             for changes in batches {
                 let mut apply = |changes, cx: &mut EpochContext<'_>| {
-                    operator.apply(input, changes, &mut emitted, cx)
+                    operator.apply(port.input, changes, &mut emitted, cx)
                 };
                 match set_aside {
                     SetAside::FailingRows => apply_or_set_aside(changes, cx, apply)?,
@@ -225,7 +373,7 @@ impl Pipeline {
                 return Ok(());
             }
             batches = emitted;
-            input = 0;
+            to = self.downstream[port.operator];
         }
         for changes in batches {
             let sink = &mut self.sink;
@@ -238,35 +386,6 @@ impl Pipeline {
         }
         Ok(())
     }
-}
-
-/// A chain of steps as operators: runs of filters and projections, and each stream-table
-/// join between them.
-fn step_operators(
-    steps: Vec<Step>,
-    tables: &Option<Arc<dyn StateStore>>,
-) -> Vec<Box<dyn Operator>> {
-    let mut operators: Vec<Box<dyn Operator>> = Vec::new();
-    let mut run = Vec::new();
-    for step in steps {
-        match step {
-            Step::LookupJoin(join) => {
-                if !run.is_empty() {
-                    operators.push(Box::new(Steps::new(std::mem::take(&mut run))));
-                }
-                operators.push(Box::new(LookupJoin::new(join, tables.clone())));
-            }
-            step => run.push(step),
-        }
-    }
-    if !run.is_empty() || operators.is_empty() {
-        operators.push(Box::new(Steps::new(run)));
-    }
-    operators
-}
-
-fn is_lookup_join(step: &Step) -> bool {
-    matches!(step, Step::LookupJoin(_))
 }
 
 /// What to do with rows an operator fails on.

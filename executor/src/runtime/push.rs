@@ -46,6 +46,12 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,
     };
+    if !dataflow.table_joins().is_empty() {
+        return Err(eddy_planner::PlanError::unsupported(
+            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
+        )
+        .into());
+    }
     let source = env
         .read_catalog()
         .source_required(dataflow.source())?

@@ -119,6 +119,12 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/f/", self.query_id).into_bytes()
     }
 
+    /// The rows of one side (`l` or `r`) of the query's join numbered `join`, by join key;
+    /// the join key, encoded by the row codec, follows.
+    pub(crate) fn join_prefix(&self, join: usize, side: char) -> Vec<u8> {
+        format!("q/{}/j{join}{side}/", self.query_id).into_bytes()
+    }
+
     /// A windowed GROUP BY's latest window start with a state, committed with its states.
     pub(crate) fn latest_window_start(&self) -> Vec<u8> {
         format!("q/{}/w", self.query_id).into_bytes()
