@@ -95,6 +95,7 @@ sql_scripts!(
     session_windows,
     smoke,
     source_only,
+    stream_joins,
     stream_table_joins,
     table,
     table_joins,

@@ -281,6 +281,20 @@ pub struct SelectStatement {
     pub emit: Option<Emit>,
     pub partition_by: Option<Vec<Expr>>,
     pub window: Option<WindowSpec>,
+    /// The `WITHIN` of each join of two streams, in FROM order.
+    pub join_windows: Vec<JoinWindow>,
+}
+
+/// ksqlDB's `JOIN s WITHIN n unit` or `WITHIN (before unit, after unit)`, with an optional
+/// `GRACE PERIOD`: a row of the right stream joins a left row whose time is at most `before`
+/// after its own and at most `after` before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinWindow {
+    /// Which join of the FROM clause it belongs to, from 0 in written order.
+    pub join: usize,
+    pub before: Duration,
+    pub after: Duration,
+    pub grace: Option<Duration>,
 }
 
 /// `WINDOW TUMBLING|HOPPING|SESSION (...)`. Checked here: sizes, advances and gaps are

@@ -60,8 +60,8 @@ pub use sqlparser;
 
 pub use ast::{
     ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect,
-    CreateSource, DeleteStatement, DiscardTarget, Emit, InsertSelect, InsertValues, KeyKind,
-    ParsedStatement, Property, PropertyValue, SelectStatement, SourceKind, Statement,
+    CreateSource, DeleteStatement, DiscardTarget, Emit, InsertSelect, InsertValues, JoinWindow,
+    KeyKind, ParsedStatement, Property, PropertyValue, SelectStatement, SourceKind, Statement,
     TerminateTarget, TransactionStatement, UpdateStatement, WindowSpec,
 };
 pub use error::ParseError;

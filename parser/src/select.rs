@@ -6,7 +6,8 @@
 //! (`TABLE(TUMBLE(TABLE s, DESCRIPTOR(ts), ..))`), which sqlparser cannot read as an
 //! argument: that `TABLE` is dropped, and the planner reads the rest. Flink's and
 //! RisingWave's lookup join, `JOIN t FOR SYSTEM_TIME AS OF PROCTIME()`, is a stream-table
-//! join as ksqlDB writes it: the clause is cut.
+//! join as ksqlDB writes it: the clause is cut. A join of two streams' `WITHIN .. [GRACE
+//! PERIOD ..]` is cut too, and kept with the number of the join it follows.
 //!
 //! Never: hand sqlparser's query back without checking that it consumed every token.
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
-use crate::ast::{Emit, SelectStatement, WindowSpec};
+use crate::ast::{Emit, JoinWindow, SelectStatement, WindowSpec};
 use crate::cursor::{Cursor, is_word, matching_close_parenthesis, run_sqlparser};
 use crate::error::ParseError;
 use crate::source::Source;
@@ -39,6 +40,7 @@ pub(crate) fn parse_select(
         emit: clauses.emit,
         partition_by: clauses.partition_by,
         window: clauses.window,
+        join_windows: clauses.join_windows,
     })
 }
 
@@ -48,6 +50,7 @@ struct KsqlClauses {
     emit: Option<Emit>,
     partition_by: Option<Vec<sqlparser::ast::Expr>>,
     window: Option<WindowSpec>,
+    join_windows: Vec<JoinWindow>,
 }
 
 fn cut_ksql_clauses(
@@ -60,9 +63,11 @@ fn cut_ksql_clauses(
         emit: None,
         partition_by: None,
         window: None,
+        join_windows: Vec::new(),
     };
     let mut depth: usize = 0;
     let mut from_seen = false;
+    let mut joins_seen: usize = 0;
     let mut index = 0;
     while let Some(token) = tokens.get(index) {
         let next = tokens.get(index + 1).map(|next| &next.token);
@@ -128,14 +133,69 @@ fn cut_ksql_clauses(
                 "FOR SYSTEM_TIME AS OF other than PROCTIME() (an event-time temporal join)",
             ));
         } else if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
-            return Err(ParseError::unsupported("WITHIN (stream-stream join)"));
+            let Some(join) = joins_seen.checked_sub(1) else {
+                return Err(clause_error(
+                    "WITHIN belongs to a JOIN, after the joined stream",
+                ));
+            };
+            if clauses
+                .join_windows
+                .iter()
+                .any(|window| window.join == join)
+            {
+                return Err(clause_error("WITHIN is given twice for one JOIN"));
+            }
+            // The clause ends where ON begins (or the query ends).
+            let on_index = (index + 1..tokens.len())
+                .find(|&at| is_word(&tokens[at].token, "ON"))
+                .unwrap_or(tokens.len());
+            let inner = tokens.get(index + 1..on_index).unwrap_or(&[]);
+            let inner_end = tokens.get(on_index).map_or(end, |on| on.span.start);
+            let mut cursor = Cursor::new(source, inner, inner_end);
+            clauses
+                .join_windows
+                .push(parse_join_window(join, &mut cursor)?);
+            index = on_index;
         } else {
             from_seen |= is_word(&token.token, "FROM");
+            joins_seen += usize::from(is_word(&token.token, "JOIN"));
             clauses.standard_tokens.push(token.clone());
             index += 1;
         }
     }
     Ok(clauses)
+}
+
+/// The inside of `WITHIN n unit [GRACE PERIOD n unit]` or `WITHIN (before unit, after
+/// unit) [GRACE PERIOD n unit]`, for the join numbered `join`.
+fn parse_join_window(join: usize, cursor: &mut Cursor<'_>) -> Result<JoinWindow, ParseError> {
+    let (before, after) = match cursor.peek() {
+        Token::LParen => {
+            let mut inner = cursor.parenthesized()?;
+            let before = parse_duration(&mut inner)?;
+            inner.expect_token(&Token::Comma)?;
+            let after = parse_duration(&mut inner)?;
+            inner.expect_end()?;
+            (before, after)
+        }
+        _ => {
+            let both = parse_duration(cursor)?;
+            (both, both)
+        }
+    };
+    let grace = match cursor.take_words(&["GRACE", "PERIOD"]) {
+        true => Some(parse_duration(cursor)?),
+        false => None,
+    };
+    if !cursor.is_at_end() {
+        return Err(cursor.expected("GRACE PERIOD or ON"));
+    }
+    Ok(JoinWindow {
+        join,
+        before,
+        after,
+        grace,
+    })
 }
 
 /// The EMIT clause at `index` and how many tokens it takes: `EMIT CHANGES`, `EMIT FINAL`,
@@ -637,11 +697,32 @@ mod tests {
     }
 
     #[test]
-    fn within_is_unsupported_but_within_group_is_not() {
+    fn within_is_cut_with_its_join_but_within_group_is_not() {
+        let joined = parse("SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.k = b.k").expect("parses");
         assert_eq!(
-            parse("SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.k = b.k").err(),
-            Some(ParseError::unsupported("WITHIN (stream-stream join)"))
+            joined.join_windows,
+            [JoinWindow {
+                join: 0,
+                before: Duration::from_secs(3600),
+                after: Duration::from_secs(3600),
+                grace: None,
+            }]
         );
+        let chained = parse(
+            "SELECT * FROM a JOIN t ON a.k = t.k JOIN b WITHIN (1 SECOND, 2 SECONDS) GRACE PERIOD 3 MILLISECONDS ON a.k = b.k",
+        )
+        .expect("parses");
+        assert_eq!(
+            chained.join_windows,
+            [JoinWindow {
+                join: 1,
+                before: Duration::from_secs(1),
+                after: Duration::from_secs(2),
+                grace: Some(Duration::from_millis(3)),
+            }]
+        );
+        assert!(parse("SELECT * FROM a WITHIN 1 HOUR").is_err());
+        assert!(parse("SELECT * FROM a JOIN b WITHIN 1 HOUR GRACE ON a.k = b.k").is_err());
         assert!(parse("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY x) FROM t").is_ok());
     }
 

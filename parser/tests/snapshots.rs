@@ -51,7 +51,7 @@ fn render_expressions(expressions: &[Expr]) -> String {
 }
 
 fn render_select(select: &SelectStatement) -> String {
-    format!(
+    let mut rendered = format!(
         "  query: {}\n  emit: {:?}\n  partition_by: {}\n  window: {:?}\n",
         select.query,
         select.emit,
@@ -60,7 +60,11 @@ fn render_select(select: &SelectStatement) -> String {
             .as_deref()
             .map_or("None".to_string(), render_expressions),
         select.window,
-    )
+    );
+    if !select.join_windows.is_empty() {
+        rendered.push_str(&format!("  join_windows: {:?}\n", select.join_windows));
+    }
+    rendered
 }
 
 fn render_statement(statement: &Statement) -> String {
@@ -246,8 +250,8 @@ snapshot!(
 );
 
 snapshot!(
-    error_stream_stream_join_is_unsupported,
-    "SELECT * FROM a JOIN b WITHIN 1 HOUR ON a.id = b.id EMIT CHANGES"
+    stream_stream_join_within,
+    "SELECT * FROM a JOIN b WITHIN (1 HOUR, 2 MINUTES) GRACE PERIOD 10 SECONDS ON a.id = b.id EMIT CHANGES"
 );
 
 snapshot!(

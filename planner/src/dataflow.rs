@@ -37,54 +37,13 @@ use datafusion::scalar::ScalarValue;
 
 use crate::catalog::Catalog;
 use crate::error::{PlanError, PlanResult};
-use crate::join::{JoinPlan, joins_two_tables, lower_table_join};
-use crate::lookup_join::{LookupJoinPlan, lower_join};
+use crate::join::{JoinShape, join_shape, lower_two_input_join};
+use crate::lookup_join::LookupJoinPlan;
+use crate::lookup_join::lower_join;
 use crate::sql::compile;
+pub use crate::step::{JoinPlan, Step, UnnestColumn};
 use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
-
-/// One operator of a stateless dataflow.
-#[derive(Debug, Clone)]
-pub enum Step {
-    /// Keeps the rows for which the predicate is true (NULL counts as false).
-    Filter(Arc<dyn PhysicalExpr>),
-    /// Computes the output columns; `schema` names and types them.
-    Project {
-        exprs: Vec<Arc<dyn PhysicalExpr>>,
-        schema: SchemaRef,
-    },
-    /// ksqlDB's EXPLODE (DataFusion's `unnest`): each input row becomes one row per element
-    /// of its longest listed ARRAY (none when every one is NULL or empty); shorter arrays
-    /// give NULL past their end. `columns` says what each output column is.
-    Unnest {
-        columns: Vec<UnnestColumn>,
-        schema: SchemaRef,
-    },
-    /// Each stream row joined with the row of a table its key gives, read when the row is
-    /// processed: the executor runs it as an operator of its own, between the steps before
-    /// and after it.
-    LookupJoin(Arc<LookupJoinPlan>),
-    /// The rows so far joined with the rows of a second input, both changing (two tables):
-    /// the executor feeds the second input's rows, through its own steps, to the join's
-    /// second input.
-    Join(Arc<JoinPlan>),
-}
-
-impl Step {
-    /// Whether the step joins its rows with another source's.
-    pub fn is_join(&self) -> bool {
-        matches!(self, Step::LookupJoin(_) | Step::Join(_))
-    }
-}
-
-/// An output column of [`Step::Unnest`], by the input column it comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnnestColumn {
-    /// The input column's value, repeated on each row its input row becomes.
-    Repeated(usize),
-    /// One element of the input column's ARRAY per row.
-    Element(usize),
-}
 
 /// A query over one source without state: filters and projections.
 #[derive(Debug, Clone)]
@@ -187,8 +146,9 @@ impl Dataflow {
             .collect()
     }
 
-    /// The joins of two tables on the dataflow's main chain, nearest its source first.
-    pub fn table_joins(&self) -> Vec<&JoinPlan> {
+    /// The joins of two inputs (two tables or two streams) on the dataflow's main chain,
+    /// nearest its source first.
+    pub fn two_input_joins(&self) -> Vec<&JoinPlan> {
         self.main_steps()
             .into_iter()
             .filter_map(|step| match step {
@@ -631,23 +591,18 @@ fn lower_node(
             };
             let source = lower_node(&join.left, steps, Some(catalog))?;
             let left_source = catalog.source_required(&source)?;
-            let left_joined_tables = steps.iter().any(|step| matches!(step, Step::Join(_)));
-            if left_joined_tables || joins_two_tables(left_source, &join.right, catalog) {
-                let mut right_steps = Vec::new();
-                let right_name = lower_node(&join.right, &mut right_steps, Some(catalog))?;
-                let right_source = catalog.source_required(&right_name)?;
-                let table_join = lower_table_join(
-                    join,
-                    left_source,
-                    left_joined_tables,
-                    right_steps,
-                    right_source,
-                )?;
-                steps.push(Step::Join(Arc::new(table_join)));
-                return Ok(source);
+            match join_shape(join, left_source, steps, catalog)? {
+                JoinShape::Lookup => {
+                    let lookup = lower_join(join, left_source, catalog)?;
+                    steps.push(Step::LookupJoin(Arc::new(lookup)));
+                }
+                JoinShape::TwoInputs(shape) => {
+                    let mut right_steps = Vec::new();
+                    lower_node(&join.right, &mut right_steps, Some(catalog))?;
+                    let plan = lower_two_input_join(join, shape, left_source, right_steps)?;
+                    steps.push(Step::Join(Arc::new(plan)));
+                }
             }
-            let lookup = lower_join(join, left_source, catalog)?;
-            steps.push(Step::LookupJoin(Arc::new(lookup)));
             Ok(source)
         }
         LogicalPlan::Sort(_) => Err(PlanError::unsupported(

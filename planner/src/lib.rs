@@ -27,6 +27,7 @@ mod result_key;
 mod scalar;
 pub mod select;
 pub mod sql;
+mod step;
 pub mod temporal;
 mod type_planner;
 pub mod types;
@@ -44,10 +45,10 @@ pub use dataflow::{
     lower_stateless,
 };
 pub use error::{ObjectKind, PlanError, PlanResult, plural};
-pub use join::{JoinInput, JoinPlan, ResultKeyColumn, TableJoinKind};
 pub use lookup_join::{JoinKeyColumn, LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner, compile};
+pub use step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn};
 pub use temporal::TemporalFilter;
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};

@@ -21,11 +21,11 @@ use eddy_parser::sqlparser::ast::{Expr, Ident, Query, SelectItem, SetExpr, Value
 
 use crate::catalog::{PSEUDO_COLUMNS, SourceDef};
 use crate::error::{PlanError, PlanResult};
-use crate::join::JoinPlan;
 use crate::lookup_join::{LookupJoinKind, LookupJoinPlan, viable_key_columns};
 use crate::names::fold;
 use crate::projection::{expand_wildcards_keys_last, generated_key_name};
 use crate::sql::compile;
+use crate::step::JoinPlan;
 use crate::window::{WINDOW_END, WINDOW_START};
 
 /// The alias of the hidden SELECT item that computes the n-th PARTITION BY expression.
@@ -255,11 +255,11 @@ pub(crate) fn join_stream_layout(
     Ok((layout(keys, projection.expr.len(), &names)?, key_values))
 }
 
-/// The layout of a join of two tables' result, keyed as ksqlDB keys it: per key column, by
+/// The layout of a join of two tables' or two streams' result, keyed as ksqlDB keys it: per key column, by
 /// the first of its candidate columns ([`ResultKeyColumn`]) the SELECT list passes through.
 /// Also the items that must compute the key's value rather than the column they select: a
 /// candidate of an outer join's padded side is NULL where its table has no row.
-pub(crate) fn join_table_layout(
+pub(crate) fn join_result_layout(
     plan: &LogicalPlan,
     join: &JoinPlan,
     sink: &str,

@@ -22,9 +22,10 @@ use eddy_parser::{Emit, SelectStatement};
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
+use crate::join::attach_join_windows;
 use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
-    PartitionBy, ResultLayout, join_stream_layout, join_table_layout, stream_layout, table_layout,
+    PartitionBy, ResultLayout, join_result_layout, join_stream_layout, stream_layout, table_layout,
 };
 use crate::sql::SqlPlanner;
 use crate::sql::compile;
@@ -126,8 +127,14 @@ impl SqlPlanner {
             ));
         }
         let mut query = select.query.as_ref().clone();
+        if !select.join_windows.is_empty() && select.emit.is_none() {
+            return Err(PlanError::invalid(
+                "Pull queries don't support joins of streams (WITHIN): add EMIT CHANGES",
+            ));
+        }
+        attach_join_windows(&mut query, &select.join_windows)?;
         match (&select.window, tvf_window) {
-            (None, None) => return self.plan_query(&select.query).await,
+            (None, None) => return self.plan_query(&query).await,
             (_, Some(tvf_window)) => tvf_window.prepare(&mut query, self.state(), false)?,
             (Some(_), None) => {
                 let inputs = self.relations(&select.query);
@@ -198,6 +205,7 @@ impl SqlPlanner {
                 Some(PartitionBy::prepare(exprs, &mut query, relations)?)
             }
         };
+        attach_join_windows(&mut query, &select.join_windows)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         if joined
             && (!clock_comparisons.is_empty() || select.window.is_some() || tvf_window.is_some())
@@ -253,7 +261,15 @@ impl SqlPlanner {
         let columns = match sink {
             PersistentSink::Create(SourceKind::Stream, name) => {
                 let joins = dataflow.lookup_joins();
+                let stream_join = dataflow.two_input_joins().last().copied().cloned();
                 let layout = match partition_by {
+                    None if let Some(join) = stream_join => {
+                        let (layout, key_values) = join_result_layout(&plan, &join, name)?;
+                        for (position, value) in key_values {
+                            dataflow.compute_output(position, value)?;
+                        }
+                        layout
+                    }
                     None if !joins.is_empty() => {
                         let (layout, key_values) = join_stream_layout(&plan, &joins, name)?;
                         for (position, value) in key_values {
@@ -266,10 +282,10 @@ impl SqlPlanner {
                 keyed_columns(&mut dataflow, &layout)?
             }
             PersistentSink::Create(SourceKind::Table, name) => {
-                let table_joins = dataflow.table_joins();
+                let table_joins = dataflow.two_input_joins();
                 let layout = match table_joins.last() {
                     Some(join) if matches!(dataflow, Dataflow::Stateless(_)) => {
-                        let (layout, key_values) = join_table_layout(&plan, join, name)?;
+                        let (layout, key_values) = join_result_layout(&plan, join, name)?;
                         for (position, value) in key_values {
                             dataflow.compute_output(position, value)?;
                         }

@@ -365,7 +365,7 @@ fn struct_constructor(values: &[Expr]) -> Option<Expr> {
 }
 
 /// A call of the function `name` with positional `args`.
-fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
+pub(crate) fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
     Expr::Function(Function {
         name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,

@@ -108,6 +108,15 @@ pub async fn dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
     lower_over(&plan, &catalog(sources)).expect("lowers")
 }
 
+/// The dataflow of a push query (`.. EMIT CHANGES`) over `sources`, as the engine plans it:
+/// with its WINDOW and WITHIN clauses.
+pub async fn push_dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
+    let select = select_statement(sql);
+    let planner = planner(sources);
+    let plan = planner.plan_select(&select).await.expect("plans");
+    planner.lower_push(&plan, &select).expect("lowers")
+}
+
 /// Makes `table`'s current rows in `state` what `lines` say, as its writer would: `+` rows
 /// are upserted, `-` rows deleted.
 pub fn write_table(state: &dyn StateStore, table: &SourceDef, lines: &[&str]) {

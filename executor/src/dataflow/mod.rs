@@ -25,6 +25,7 @@ pub(crate) mod group_by;
 pub(crate) mod harness;
 #[cfg(test)]
 mod incremental_tests;
+pub(crate) mod interval_join;
 pub(crate) mod join;
 #[cfg(test)]
 mod join_tests;

@@ -20,6 +20,7 @@ use eddy_storage::StateStore;
 
 use crate::changes::Changes;
 use crate::dataflow::group_by::GroupBy;
+use crate::dataflow::interval_join::IntervalJoin;
 use crate::dataflow::join::Join;
 use crate::dataflow::lookup_join::LookupJoin;
 use crate::dataflow::steps::Steps;
@@ -157,13 +158,18 @@ impl<'a> Graph<'a> {
                     let number = self.joins;
                     self.joins += 1;
                     let second = self.chain(join.right.steps.clone(), Feed::Input(second_input))?;
-                    let operator = Join::new(
-                        join,
-                        &self.cx.query_id,
-                        number,
-                        self.cx.cache_budget.clone(),
-                    );
-                    feed = self.add(feed, Box::new(operator), 0);
+                    let budget = self.cx.cache_budget.clone();
+                    let operator: Box<dyn Operator> = match join.window {
+                        Some(window) => Box::new(IntervalJoin::new(
+                            join,
+                            window,
+                            &self.cx.query_id,
+                            number,
+                            budget,
+                        )),
+                        None => Box::new(Join::new(join, &self.cx.query_id, number, budget)),
+                    };
+                    feed = self.add(feed, operator, 0);
                     let Feed::Operator(join_at) = feed else {
                         return Err(EngineError::Internal("a join was not added".into()));
                     };
@@ -214,7 +220,10 @@ impl Pipeline {
         }
         let append_only = cx.input_is_append_only
             && dataflow.temporal_filter().is_none()
-            && dataflow.table_joins().is_empty();
+            && dataflow
+                .two_input_joins()
+                .iter()
+                .all(|join| join.window.is_some());
         let changed = match dataflow {
             Dataflow::Stateless(plan) => {
                 graph.chain(plan.steps, feed)?;

@@ -46,9 +46,9 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,
     };
-    if !dataflow.table_joins().is_empty() {
+    if !dataflow.two_input_joins().is_empty() {
         return Err(eddy_planner::PlanError::unsupported(
-            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
+            "a push query (EMIT CHANGES) over a join of two tables or two streams (make the join a table or stream with CREATE .. AS SELECT, and subscribe to it)",
         )
         .into());
     }

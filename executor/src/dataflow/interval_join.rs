@@ -1,0 +1,655 @@
+//! Joins of two streams within a time window (ksqlDB's stream-stream joins, `WITHIN`): a left
+//! row at time t joins each right row of its key whose time is in [t − before, t + after].
+//! Both sides only insert, and so does the join: output is never retracted. Event time is
+//! the later of the two rows'.
+//!
+//! An epoch's rows are joined when it ends, all at once: the epoch's left rows with the
+//! right rows kept and the epoch's, and the kept left rows with the epoch's right rows (the
+//! Z-set rule ΔL⋈R + L⋈ΔR + ΔL⋈ΔR), whatever order the rows came in, so the output does not
+//! depend on how inputs interleave within an epoch.
+//!
+//! Stream time is the largest row time the join has taken, committed with its state. A row
+//! whose window has passed (its time plus its side's extent plus the grace period is below
+//! stream time as the epoch starts) is late: set aside to the processing log. Kept rows are
+//! dropped once no row that is not late could join them (time + before + after + grace below
+//! stream time), found through an index of keys by when they next need attention.
+//!
+//! Outer joins (ksqlDB's two modes): without GRACE PERIOD a row that finds no match in its
+//! epoch is emitted NULL-padded at once, and a later match is emitted too; with GRACE PERIOD
+//! a row still without a match when its window closes (time + its side's extent + grace
+//! below stream time) is emitted NULL-padded then, with its own time.
+//!
+//! State: per side and join key, its rows (`encode_entry`); per key with rows, one index
+//! entry by due time; the stream time. Bounded by the rows of before + after + grace of
+//! stream time.
+//!
+//! Never: emit a row twice, join a row with a NULL key, or emit a NULL-padded row for a row
+//! that found a match before its window closed (with GRACE PERIOD).
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array, new_null_array,
+};
+use arrow::compute::{concat_batches, take};
+use arrow::datatypes::SchemaRef;
+use datafusion::physical_expr::PhysicalExpr;
+use eddy_planner::{JoinPlan, JoinTimeWindow};
+use eddy_storage::ChangeBatch;
+
+use crate::batches::evaluate_column;
+use crate::changes::Changes;
+use crate::dataflow::window::late_error;
+use crate::dataflow::{EpochContext, Operator};
+use crate::error::{EngineError, EngineResult};
+use crate::row_codec::{decode_rows, encode_keys, encode_rows};
+use crate::state::keys::OperatorStateKeys;
+use crate::state::operator_cache::{CacheBudget, OperatorCache};
+
+/// Version byte of a stored entry of a side's rows of one key.
+const ENTRY_FORMAT_V1: u8 = 1;
+/// Flags of a kept row.
+const MATCHED: u8 = 1;
+const PADDED: u8 = 2;
+/// The key of the stream time among the join's own values.
+const STREAM_TIME_KEY: &[u8] = b"stream_time";
+
+/// Two streams joined within a time window.
+pub(crate) struct IntervalJoin {
+    plan: Arc<JoinPlan>,
+    window: JoinTimeWindow,
+    /// The left side (input 0) and the right side (input 1).
+    sides: [Side; 2],
+    /// Keys with rows, by when they next need attention: `due_key`.
+    due: OperatorCache,
+    /// Index entries the last epoch wrote, whose commit may be in flight (the cache's rule:
+    /// a range read of the store misses them).
+    recent_due: BTreeSet<Vec<u8>>,
+    /// The stream time, under `STREAM_TIME_KEY`.
+    clock: OperatorCache,
+    /// The stream time, once read from the state.
+    stream_time: Option<Option<i64>>,
+}
+
+/// One input of the join.
+struct Side {
+    schema: SchemaRef,
+    keys: Vec<Arc<dyn PhysicalExpr>>,
+    keeps_unmatched: bool,
+    /// How far after a row's time a row of the other side may join it.
+    extent_ms: i64,
+    states: OperatorCache,
+    /// The epoch's rows, with each one's encoded join key (None: NULL).
+    pending: Vec<(Changes, EncodedJoinKeys)>,
+}
+
+/// A kept row of one side.
+#[derive(Debug, Clone, PartialEq)]
+struct KeptRow {
+    rowtime: i64,
+    flags: u8,
+    /// Its columns, encoded by the row codec.
+    row: Vec<u8>,
+}
+
+/// A side's rows of one key during an epoch's end, each with where its columns are among
+/// the side's rows of the epoch (`at`).
+struct KeyRows {
+    /// When the key needed attention as it was read (its index entry), if it had rows.
+    due_before: Option<i64>,
+    rows: Vec<(KeptRow, u32)>,
+}
+
+/// Each row's encoded join key (None: NULL), in a batch's order.
+type EncodedJoinKeys = Vec<Option<Vec<u8>>>;
+
+/// One row of the join's output: where its left and right halves are (None: NULL-padded).
+struct OutputRow {
+    left: Option<u32>,
+    right: Option<u32>,
+    rowtime: i64,
+}
+
+impl IntervalJoin {
+    /// The join numbered `number` among its query's joins (it names the join's state).
+    pub fn new(
+        plan: Arc<JoinPlan>,
+        window: JoinTimeWindow,
+        query_id: &str,
+        number: usize,
+        budget: Arc<CacheBudget>,
+    ) -> Self {
+        let keys = OperatorStateKeys::of(query_id);
+        let cache = |letter: char| {
+            OperatorCache::new(
+                OperatorStateKeys::KEYSPACE,
+                keys.join_prefix(number, letter),
+                budget.clone(),
+            )
+        };
+        let side =
+            |letter, schema: &SchemaRef, exprs: &[Arc<dyn PhysicalExpr>], keeps, extent_ms| Side {
+                schema: schema.clone(),
+                keys: exprs.to_vec(),
+                keeps_unmatched: keeps,
+                extent_ms,
+                states: cache(letter),
+                pending: Vec::new(),
+            };
+        let sides = [
+            side(
+                'l',
+                &plan.left_schema,
+                &plan.left_keys,
+                plan.kind.keeps_unmatched_left(),
+                window.after_ms,
+            ),
+            side(
+                'r',
+                &plan.right_schema,
+                &plan.right_keys,
+                plan.kind.keeps_unmatched_right(),
+                window.before_ms,
+            ),
+        ];
+        IntervalJoin {
+            window,
+            sides,
+            due: cache('d'),
+            recent_due: BTreeSet::new(),
+            clock: cache('t'),
+            stream_time: None,
+            plan,
+        }
+    }
+
+    /// The stream time before this epoch, read once.
+    fn stream_time(&mut self, cx: &EpochContext<'_>) -> EngineResult<Option<i64>> {
+        if let Some(stream_time) = self.stream_time {
+            return Ok(stream_time);
+        }
+        let mut stream_time = None;
+        self.clock
+            .read(cx.state, &[STREAM_TIME_KEY.to_vec()], |_, bytes| {
+                let bytes: [u8; 8] = bytes
+                    .try_into()
+                    .map_err(|_| corrupt("a stream time is not 8 bytes"))?;
+                stream_time = Some(i64::from_be_bytes(bytes));
+                Ok(())
+            })?;
+        self.stream_time = Some(stream_time);
+        Ok(stream_time)
+    }
+
+    /// When a row of side `side` next needs attention: its window's close, for a row an
+    /// outer join may still emit NULL-padded, else when it can no longer join.
+    fn row_due(&self, side: usize, row: &KeptRow) -> i64 {
+        let grace = self.window.grace_ms;
+        let waits_for_close = self.window.grace_given
+            && self.sides[side].keeps_unmatched
+            && row.flags & (MATCHED | PADDED) == 0;
+        match waits_for_close {
+            true => row
+                .rowtime
+                .saturating_add(self.sides[side].extent_ms)
+                .saturating_add(grace),
+            false => row
+                .rowtime
+                .saturating_add(self.window.before_ms)
+                .saturating_add(self.window.after_ms)
+                .saturating_add(grace),
+        }
+    }
+
+    fn key_due(&self, side: usize, rows: &[(KeptRow, u32)]) -> Option<i64> {
+        rows.iter().map(|(row, _)| self.row_due(side, row)).min()
+    }
+
+    /// The keys (side and join key) whose attention is due before `stream_time`.
+    fn due_keys(
+        &self,
+        cx: &EpochContext<'_>,
+        stream_time: i64,
+    ) -> EngineResult<Vec<(usize, Vec<u8>)>> {
+        let from = due_key(i64::MIN, 0, &[]);
+        let to = due_time_bytes(stream_time).to_vec();
+        let mut keys = self.due.committed_keys_between(cx.state, &from, &to)?;
+        keys.extend(self.recent_due.range(from.clone()..to.clone()).cloned());
+        keys.into_iter()
+            .map(|key| {
+                let side = usize::from(*key.get(8).ok_or_else(|| corrupt("a due key is short"))?);
+                Ok((side.min(1), key[9..].to_vec()))
+            })
+            .collect()
+    }
+}
+
+impl Operator for IntervalJoin {
+    fn apply(
+        &mut self,
+        input: usize,
+        changes: Changes,
+        _output: &mut Vec<Changes>,
+        _cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        let side = &mut self.sides[input.min(1)];
+        let rows = changes.rows();
+        let key_columns = side
+            .keys
+            .iter()
+            .map(|expr| evaluate_column(expr.as_ref(), rows))
+            .collect::<EngineResult<Vec<_>>>()?;
+        let encoded = encode_keys(&key_columns, rows.num_rows())?;
+        let keys = encoded
+            .iter()
+            .enumerate()
+            .map(|(row, key)| {
+                key_columns
+                    .iter()
+                    .all(|column| column.is_valid(row))
+                    .then(|| key.to_vec())
+            })
+            .collect();
+        side.pending.push((changes, keys));
+        Ok(())
+    }
+
+    fn end_epoch(
+        &mut self,
+        output: &mut Vec<Changes>,
+        cx: &mut EpochContext<'_>,
+    ) -> EngineResult<()> {
+        let stream_time_before = self.stream_time(cx)?;
+        // The epoch's rows of each side that join: a key, and not late.
+        let mut epoch_rows: Vec<RecordBatch> = Vec::with_capacity(2);
+        let mut epoch_times: Vec<Vec<i64>> = Vec::with_capacity(2);
+        let mut epoch_keys: Vec<EncodedJoinKeys> = Vec::with_capacity(2);
+        let mut latest = stream_time_before;
+        for side in 0..2 {
+            let pending = std::mem::take(&mut self.sides[side].pending);
+            let schema = self.sides[side].schema.clone();
+            let (parts, keys): (Vec<Changes>, Vec<EncodedJoinKeys>) = pending.into_iter().unzip();
+            let changes = Changes::concat(&schema, &parts)?;
+            let mut keys: Vec<Option<Vec<u8>>> = keys.into_iter().flatten().collect();
+            let times = changes.rowtimes().values().to_vec();
+            for (row, key) in keys.iter_mut().enumerate() {
+                if key.is_none() {
+                    continue;
+                }
+                let closes = times[row]
+                    .saturating_add(self.sides[side].extent_ms)
+                    .saturating_add(self.window.grace_ms);
+                if let Some(stream_time) = stream_time_before
+                    && closes < stream_time
+                {
+                    let reason = format!(
+                        "a row at {} is too late to join: the join's stream time is {stream_time}, past its window and grace period",
+                        times[row]
+                    );
+                    cx.bad_rows
+                        .push(&changes.rows().slice(row, 1), &late_error(reason));
+                    *key = None;
+                    continue;
+                }
+                latest = latest.max(Some(times[row]));
+            }
+            epoch_rows.push(changes.rows().clone());
+            epoch_times.push(times);
+            epoch_keys.push(keys);
+        }
+        let Some(stream_time) = latest else {
+            return Ok(());
+        };
+
+        // Every key the epoch touches or whose attention is due, with both sides' rows.
+        let mut touched: Vec<(usize, Vec<u8>)> = self.due_keys(cx, stream_time)?;
+        for (side, keys) in epoch_keys.iter().enumerate() {
+            touched.extend(keys.iter().flatten().map(|key| (side, key.clone())));
+        }
+        let mut distinct: Vec<Vec<u8>> = touched.into_iter().map(|(_, key)| key).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut kept: [HashMap<Vec<u8>, KeyRows>; 2] = [HashMap::new(), HashMap::new()];
+        let mut all_rows: Vec<RecordBatch> = Vec::with_capacity(2);
+        for side in 0..2 {
+            let mut found: Vec<Vec<KeptRow>> = vec![Vec::new(); distinct.len()];
+            self.sides[side]
+                .states
+                .read(cx.state, &distinct, |index, bytes| {
+                    found[index] = decode_entry(bytes)?;
+                    Ok(())
+                })?;
+            let mut stored_bytes: Vec<Vec<u8>> = Vec::new();
+            let first_stored = epoch_rows[side].num_rows();
+            for (key, rows) in distinct.iter().zip(found) {
+                let rows: Vec<(KeptRow, u32)> = rows
+                    .into_iter()
+                    .map(|row| {
+                        stored_bytes.push(row.row.clone());
+                        let at = (first_stored + stored_bytes.len() - 1) as u32;
+                        (row, at)
+                    })
+                    .collect();
+                let due_before = self.key_due(side, &rows);
+                kept[side].insert(key.clone(), KeyRows { due_before, rows });
+            }
+            let schema = &self.sides[side].schema;
+            all_rows.push(match stored_bytes.is_empty() {
+                true => epoch_rows[side].clone(),
+                false => concat_batches(
+                    schema,
+                    [&epoch_rows[side], &decode_rows(schema, &stored_bytes)?],
+                )?,
+            });
+        }
+
+        // The pairs that join: the epoch's left rows with every right row of their key, and
+        // the kept left rows with the epoch's right rows.
+        let mut epoch_of_key: [HashMap<&[u8], Vec<u32>>; 2] = [HashMap::new(), HashMap::new()];
+        for (side, keys) in epoch_keys.iter().enumerate() {
+            for (row, key) in keys.iter().enumerate() {
+                if let Some(key) = key {
+                    epoch_of_key[side]
+                        .entry(key.as_slice())
+                        .or_default()
+                        .push(row as u32);
+                }
+            }
+        }
+        let time_of = |side: usize, at: u32| -> i64 {
+            let at = at as usize;
+            match epoch_times[side].get(at) {
+                Some(time) => *time,
+                None => 0,
+            }
+        };
+        let mut pairs: Vec<(u32, u32, i64, i64)> = Vec::new();
+        for key in &distinct {
+            let epoch_left = epoch_of_key[0]
+                .get(key.as_slice())
+                .map_or(&[][..], Vec::as_slice);
+            let epoch_right = epoch_of_key[1]
+                .get(key.as_slice())
+                .map_or(&[][..], Vec::as_slice);
+            if epoch_left.is_empty() && epoch_right.is_empty() {
+                continue;
+            }
+            let kept_left = &kept[0][key].rows;
+            let kept_right = &kept[1][key].rows;
+            let lefts = epoch_left
+                .iter()
+                .map(|&at| (at, time_of(0, at), true))
+                .chain(kept_left.iter().map(|(row, at)| (*at, row.rowtime, false)));
+            for (left_at, left_time, left_new) in lefts {
+                let rights = epoch_right
+                    .iter()
+                    .map(|&at| (at, time_of(1, at), true))
+                    .chain(kept_right.iter().map(|(row, at)| (*at, row.rowtime, false)));
+                for (right_at, right_time, right_new) in rights {
+                    if !left_new && !right_new {
+                        continue;
+                    }
+                    let within = right_time >= left_time.saturating_sub(self.window.before_ms)
+                        && right_time <= left_time.saturating_add(self.window.after_ms);
+                    if within {
+                        pairs.push((left_at, right_at, left_time, right_time));
+                    }
+                }
+            }
+        }
+        let holds = match &self.plan.condition {
+            None => vec![true; pairs.len()],
+            Some(condition) if !pairs.is_empty() => {
+                let left_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.0));
+                let right_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.1));
+                let joined = self.joined(&all_rows, &left_at, &right_at)?;
+                let holds = evaluate_column(condition.as_ref(), &joined)?;
+                let holds = holds.as_boolean_opt().ok_or_else(|| {
+                    EngineError::Internal(format!(
+                        "a join condition produced {} instead of booleans",
+                        holds.data_type()
+                    ))
+                })?;
+                (0..pairs.len())
+                    .map(|index| holds.is_valid(index) && holds.value(index))
+                    .collect()
+            }
+            Some(_) => Vec::new(),
+        };
+        let mut out: Vec<OutputRow> = Vec::new();
+        let mut matched: [BTreeSet<u32>; 2] = [BTreeSet::new(), BTreeSet::new()];
+        for (&(left_at, right_at, left_time, right_time), holds) in pairs.iter().zip(&holds) {
+            if !holds {
+                continue;
+            }
+            out.push(OutputRow {
+                left: Some(left_at),
+                right: Some(right_at),
+                rowtime: left_time.max(right_time),
+            });
+            matched[0].insert(left_at);
+            matched[1].insert(right_at);
+        }
+
+        // Kept rows that matched now are marked; the epoch's rows join the kept ones, and an
+        // outer join without GRACE PERIOD emits the unmatched ones NULL-padded at once.
+        for side in 0..2 {
+            let eager = self.sides[side].keeps_unmatched && !self.window.grace_given;
+            for rows in kept[side].values_mut() {
+                for (row, at) in &mut rows.rows {
+                    if matched[side].contains(at) {
+                        row.flags |= MATCHED;
+                    }
+                }
+            }
+            let encoded = encode_rows(&epoch_rows[side])?;
+            for ((row, key), bytes) in epoch_keys[side].iter().enumerate().zip(encoded.iter()) {
+                let Some(key) = key else {
+                    continue;
+                };
+                let at = row as u32;
+                let mut flags = 0;
+                if matched[side].contains(&at) {
+                    flags |= MATCHED;
+                } else if eager {
+                    flags |= PADDED;
+                    out.push(padded(side, at, epoch_times[side][row]));
+                }
+                if let Some(rows) = kept[side].get_mut(key) {
+                    rows.rows.push((
+                        KeptRow {
+                            rowtime: epoch_times[side][row],
+                            flags,
+                            row: bytes.to_vec(),
+                        },
+                        at,
+                    ));
+                }
+            }
+        }
+
+        // Stream time moves on: windows that closed emit their unmatched rows (with GRACE
+        // PERIOD), and rows no row could join any more leave.
+        for (side, kept_of_side) in kept.iter_mut().enumerate() {
+            let deferred = self.sides[side].keeps_unmatched && self.window.grace_given;
+            let extent = self.sides[side].extent_ms;
+            let expiry_span = self.window.before_ms + self.window.after_ms;
+            let grace = self.window.grace_ms;
+            let mut emitted = Vec::new();
+            for rows in kept_of_side.values_mut() {
+                rows.rows.retain_mut(|(row, at)| {
+                    let closes = row.rowtime.saturating_add(extent).saturating_add(grace);
+                    if deferred && row.flags & (MATCHED | PADDED) == 0 && closes < stream_time {
+                        row.flags |= PADDED;
+                        emitted.push(padded(side, *at, row.rowtime));
+                    }
+                    row.rowtime
+                        .saturating_add(expiry_span)
+                        .saturating_add(grace)
+                        >= stream_time
+                });
+            }
+            out.extend(emitted);
+        }
+
+        // The state: each touched key's rows and index entry, and the stream time.
+        self.due.begin_writes();
+        let mut written_due = BTreeSet::new();
+        for (side, kept_of_side) in kept.iter_mut().enumerate() {
+            self.sides[side].states.begin_writes();
+            let entries: Vec<(Vec<u8>, KeyRows)> = kept_of_side.drain().collect();
+            for (key, rows) in entries {
+                let due_after = self.key_due(side, &rows.rows);
+                if rows.due_before != due_after {
+                    if let Some(due) = rows.due_before {
+                        self.due
+                            .write(due_key(due, side, &key), None, cx.state_changes);
+                    }
+                    if let Some(due) = due_after {
+                        let index_key = due_key(due, side, &key);
+                        written_due.insert(index_key.clone());
+                        self.due
+                            .write(index_key, Some(Vec::new()), cx.state_changes);
+                    }
+                }
+                let kept_rows: Vec<KeptRow> = rows.rows.into_iter().map(|(row, _)| row).collect();
+                let state = (!kept_rows.is_empty()).then(|| encode_entry(&kept_rows));
+                self.sides[side].states.write(key, state, cx.state_changes);
+            }
+            self.sides[side].states.end_writes();
+        }
+        self.due.end_writes();
+        self.recent_due = written_due;
+        if Some(stream_time) != stream_time_before {
+            self.clock.begin_writes();
+            self.clock.write(
+                STREAM_TIME_KEY.to_vec(),
+                Some(stream_time.to_be_bytes().to_vec()),
+                cx.state_changes,
+            );
+            self.clock.end_writes();
+            self.stream_time = Some(Some(stream_time));
+        }
+        if !out.is_empty() {
+            output.push(self.output(&all_rows, &out)?);
+        }
+        Ok(())
+    }
+
+    fn has_state(&self) -> bool {
+        true
+    }
+}
+
+impl IntervalJoin {
+    /// The joined rows of pairs of rows (left at `left_at`, right at `right_at`; NULL for a
+    /// NULL index) of each side's rows.
+    fn joined(
+        &self,
+        rows: &[RecordBatch],
+        left_at: &UInt32Array,
+        right_at: &UInt32Array,
+    ) -> EngineResult<RecordBatch> {
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.schema.fields().len());
+        for (side_rows, at) in rows.iter().zip([left_at, right_at]) {
+            for (position, column) in side_rows.columns().iter().enumerate() {
+                match at.null_count() == at.len() {
+                    true => columns.push(new_null_array(
+                        side_rows.schema().field(position).data_type(),
+                        at.len(),
+                    )),
+                    false => columns.push(take(column, at, None)?),
+                }
+            }
+        }
+        Ok(RecordBatch::try_new(self.plan.schema.clone(), columns)?)
+    }
+
+    fn output(&self, rows: &[RecordBatch], out: &[OutputRow]) -> EngineResult<Changes> {
+        let left_at: UInt32Array = out.iter().map(|row| row.left).collect();
+        let right_at: UInt32Array = out.iter().map(|row| row.right).collect();
+        let joined = self.joined(rows, &left_at, &right_at)?;
+        let rowtimes = Int64Array::from_iter_values(out.iter().map(|row| row.rowtime));
+        Changes::new(ChangeBatch::try_new(joined, None)?, rowtimes, None)
+    }
+}
+
+/// The NULL-padded output row of row `at` of side `side`, at its own time.
+fn padded(side: usize, at: u32, rowtime: i64) -> OutputRow {
+    match side {
+        0 => OutputRow {
+            left: Some(at),
+            right: None,
+            rowtime,
+        },
+        _ => OutputRow {
+            left: None,
+            right: Some(at),
+            rowtime,
+        },
+    }
+}
+
+/// A time as 8 bytes that order as the times do.
+fn due_time_bytes(time: i64) -> [u8; 8] {
+    ((time as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The index key of side `side`'s rows of `key`, due at `due`.
+fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(9 + key.len());
+    bytes.extend_from_slice(&due_time_bytes(due));
+    bytes.push(side as u8);
+    bytes.extend_from_slice(key);
+    bytes
+}
+
+/// A key's rows of one side, as stored: a version byte, then per row its time, its flags,
+/// and its encoded columns' length and bytes.
+fn encode_entry(rows: &[KeptRow]) -> Vec<u8> {
+    let size: usize = rows.iter().map(|row| 13 + row.row.len()).sum();
+    let mut bytes = Vec::with_capacity(1 + size);
+    bytes.push(ENTRY_FORMAT_V1);
+    for row in rows {
+        bytes.extend_from_slice(&row.rowtime.to_be_bytes());
+        bytes.push(row.flags);
+        bytes.extend_from_slice(&(row.row.len() as u32).to_be_bytes());
+        bytes.extend_from_slice(&row.row);
+    }
+    bytes
+}
+
+/// The rows of a stored entry (`encode_entry`); corrupt bytes are an error, never a panic.
+fn decode_entry(bytes: &[u8]) -> EngineResult<Vec<KeptRow>> {
+    let (&version, mut rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;
+    if version != ENTRY_FORMAT_V1 {
+        return Err(corrupt(&format!("unknown version {version}")));
+    }
+    let mut rows = Vec::new();
+    while !rest.is_empty() {
+        if rest.len() < 13 {
+            return Err(corrupt("a row is cut short"));
+        }
+        let (head, after) = rest.split_at(13);
+        let rowtime = i64::from_be_bytes(head[..8].try_into().map_err(|_| corrupt("time"))?);
+        let flags = head[8];
+        let length =
+            u32::from_be_bytes(head[9..13].try_into().map_err(|_| corrupt("length"))?) as usize;
+        if after.len() < length {
+            return Err(corrupt("a row's columns are cut short"));
+        }
+        let (row, after) = after.split_at(length);
+        rows.push(KeptRow {
+            rowtime,
+            flags,
+            row: row.to_vec(),
+        });
+        rest = after;
+    }
+    Ok(rows)
+}
+
+fn corrupt(what: &str) -> EngineError {
+    EngineError::Internal(format!("a stored stream join state is corrupt: {what}"))
+}

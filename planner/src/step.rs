@@ -1,0 +1,143 @@
+//! The steps of a dataflow's chains: what one operator of a chain does to its rows, and the
+//! plan of a join of two inputs, which carries its second input's chain of steps (so the
+//! two are defined together; `join.rs` lowers joins to them).
+//!
+//! Never: name a step the executor has no operator for.
+
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use datafusion::physical_expr::PhysicalExpr;
+
+use crate::lookup_join::LookupJoinPlan;
+use datafusion::logical_expr::Expr;
+
+/// One operator of a chain.
+#[derive(Debug, Clone)]
+pub enum Step {
+    /// Keeps the rows for which the predicate is true (NULL counts as false).
+    Filter(Arc<dyn PhysicalExpr>),
+    /// Computes the output columns; `schema` names and types them.
+    Project {
+        exprs: Vec<Arc<dyn PhysicalExpr>>,
+        schema: SchemaRef,
+    },
+    /// ksqlDB's EXPLODE (DataFusion's `unnest`): each input row becomes one row per element
+    /// of its longest listed ARRAY (none when every one is NULL or empty); shorter arrays
+    /// give NULL past their end. `columns` says what each output column is.
+    Unnest {
+        columns: Vec<UnnestColumn>,
+        schema: SchemaRef,
+    },
+    /// Each stream row joined with the row of a table its key gives, read when the row is
+    /// processed: the executor runs it as an operator of its own, between the steps before
+    /// and after it.
+    LookupJoin(Arc<LookupJoinPlan>),
+    /// The rows so far joined with the rows of a second input, both changing (two tables):
+    /// the executor feeds the second input's rows, through its own steps, to the join's
+    /// second input.
+    Join(Arc<JoinPlan>),
+}
+
+impl Step {
+    /// Whether the step joins its rows with another source's.
+    pub fn is_join(&self) -> bool {
+        matches!(self, Step::LookupJoin(_) | Step::Join(_))
+    }
+}
+
+/// An output column of [`Step::Unnest`], by the input column it comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnnestColumn {
+    /// The input column's value, repeated on each row its input row becomes.
+    Repeated(usize),
+    /// One element of the input column's ARRAY per row.
+    Element(usize),
+}
+
+/// Which rows of two tables a join keeps besides the matched pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinKind {
+    Inner,
+    /// Also each left row without a match, with NULL right columns.
+    Left,
+    /// Also each right row without a match, with NULL left columns.
+    Right,
+    /// Both of the above.
+    Full,
+}
+
+impl JoinKind {
+    /// Whether a left row without a match is kept, NULL-padded.
+    pub fn keeps_unmatched_left(self) -> bool {
+        matches!(self, JoinKind::Left | JoinKind::Full)
+    }
+
+    /// Whether a right row without a match is kept, NULL-padded.
+    pub fn keeps_unmatched_right(self) -> bool {
+        matches!(self, JoinKind::Right | JoinKind::Full)
+    }
+}
+
+/// The second input of a join: a catalog source and the steps over its rows.
+#[derive(Debug, Clone)]
+pub struct JoinInput {
+    pub source: String,
+    pub steps: Vec<Step>,
+}
+
+/// Two tables joined incrementally.
+#[derive(Debug, Clone)]
+pub struct JoinPlan {
+    pub kind: JoinKind,
+    /// Per equality of ON, its left side, compiled against the left rows and cast to the
+    /// type both sides are compared in.
+    pub left_keys: Vec<Arc<dyn PhysicalExpr>>,
+    /// Per equality of ON, its right side, compiled against the right rows, of the same type
+    /// as the left side.
+    pub right_keys: Vec<Arc<dyn PhysicalExpr>>,
+    /// The rest of ON, compiled against the joined rows: a pair matches only if it is true.
+    pub condition: Option<Arc<dyn PhysicalExpr>>,
+    /// The rows of the left input, as the chain before the join gives them.
+    pub left_schema: SchemaRef,
+    /// The rows of the right input, as its steps give them.
+    pub right_schema: SchemaRef,
+    /// The joined rows: the left columns, then the right ones.
+    pub schema: SchemaRef,
+    /// The columns of a left row that name it among the left table's rows (its PRIMARY KEY):
+    /// a retraction takes out the row of the same key.
+    pub left_identity: Vec<usize>,
+    /// The same for the right rows.
+    pub right_identity: Vec<usize>,
+    pub right: JoinInput,
+    /// Per key column of the result, in key order: the columns that may carry it.
+    pub result_key: Vec<ResultKeyColumn>,
+    /// For a join of two streams, the times rows join within; None for two tables.
+    pub window: Option<JoinTimeWindow>,
+}
+
+/// When two streams' rows join: a right row whose time is in `[left time − before, left time
+/// + after]` (both ends in), and how long rows wait for late ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JoinTimeWindow {
+    pub before_ms: i64,
+    pub after_ms: i64,
+    /// How long after a row's window has passed in stream time a row of the other side may
+    /// still arrive: the GRACE PERIOD, or ksqlDB's default (24 hours less the window).
+    pub grace_ms: i64,
+    /// Whether GRACE PERIOD was given: an outer join then emits a row's NULL-padded row once
+    /// its window has closed without a match; without it, at once when it arrives without
+    /// one (ksqlDB's two modes).
+    pub grace_given: bool,
+}
+
+/// One key column of a join's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultKeyColumn {
+    /// Columns of the joined rows equal to the key on every row where they are not NULL, in
+    /// order of preference; the SELECT list must pass one through.
+    pub candidates: Vec<Expr>,
+    /// The key's value over the joined rows, where a candidate can be NULL on a row kept
+    /// without a match (an outer join's padded side); None: every candidate holds it.
+    pub value: Option<Expr>,
+}

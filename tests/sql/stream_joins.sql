@@ -1,0 +1,73 @@
+-- Joins of two streams (ksqlDB's stream-stream joins): a row joins the other stream's rows of
+-- its key whose time is within the WITHIN window; output is never retracted, and its time is
+-- the later of the two rows'.
+CREATE STREAM impressions (id BIGINT KEY, ad STRING) WITH (PARTITIONS = 2);
+CREATE STREAM clicks (id BIGINT KEY, url STRING) WITH (PARTITIONS = 3);
+CREATE STREAM clicked AS
+    SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id;
+-- Without GRACE PERIOD an outer join emits a row without a match at once (ksqlDB's eager
+-- mode), and a later match too.
+CREATE STREAM clicked_or_not AS
+    SELECT i.id, ad, url FROM impressions i LEFT JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id;
+-- With GRACE PERIOD, only once the row's window has closed without a match, at its own time.
+CREATE STREAM unclicked AS
+    SELECT i.id, ad, url FROM impressions i LEFT JOIN clicks c WITHIN 10 SECONDS GRACE PERIOD 0 SECONDS
+    ON i.id = c.id;
+CREATE STREAM either AS
+    SELECT i.id, ad, url FROM impressions i FULL OUTER JOIN clicks c WITHIN 10 SECONDS GRACE PERIOD 0 SECONDS
+    ON i.id = c.id;
+DESCRIBE clicked;
+
+INSERT INTO impressions (id, ad, rowtime) VALUES (1, 'shoes', 1000), (2, 'hats', 2000), (3, 'socks', 3000);
+INSERT INTO clicks (id, url, rowtime) VALUES (1, '/shoes', 5000), (2, '/hats', 30000), (4, '/lost', 6000);
+-- @settle
+SELECT id, ad, url, rowtime FROM clicked;
+SELECT id, ad, url, rowtime FROM clicked_or_not;
+-- Stream time is 30000: impressions 1 to 3 and click 4 closed at 11000 to 16000 (time + 10 s
+-- + grace 0); 2 and 3 and click 4 never matched.
+SELECT id, ad, url, rowtime FROM unclicked;
+SELECT id, ad, url, rowtime FROM either;
+
+-- A window still open across a restart: the impression at 31000 finds the click at 35000.
+INSERT INTO impressions (id, ad, rowtime) VALUES (5, 'gloves', 31000);
+-- @settle
+-- @restart
+INSERT INTO clicks (id, url, rowtime) VALUES (5, '/gloves', 35000);
+-- @settle
+SELECT id, ad, url, rowtime FROM clicked WHERE id = 5;
+SELECT id, ad, url, rowtime FROM unclicked WHERE id = 5;
+-- A row behind the window and grace of stream time is late: it goes to the processing log.
+INSERT INTO clicks (id, url, rowtime) VALUES (3, '/socks', 4000);
+-- @settle
+SELECT id, ad, url FROM unclicked WHERE id = 3;
+SELECT message FROM eddy_processing_log WHERE query_id = 'CSAS_UNCLICKED_8';
+-- The other joins' grace (ksqlDB's default, a day less the window) still takes it.
+SELECT id, ad, url, rowtime FROM clicked WHERE id = 3;
+
+-- WITHIN (before, after): a right row joins a left row when its time is in
+-- [left time − before, left time + after] (ksqlDB's "different before and after windows").
+CREATE STREAM lefts (k BIGINT KEY, v STRING);
+CREATE STREAM rights (k BIGINT KEY, w STRING);
+CREATE STREAM asymmetric AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r WITHIN (11 SECONDS, 10 SECONDS) ON l.k = r.k;
+INSERT INTO lefts (k, v, rowtime) VALUES (0, 'l0', 0), (0, 'l13', 13000);
+INSERT INTO rights (k, w, rowtime) VALUES (0, 'r11', 11000), (0, 'r15', 15000);
+-- @settle
+SELECT k, v, w, rowtime FROM asymmetric;
+
+-- Beyond ksqlDB: more terms in ON, and a self-join.
+CREATE STREAM same_ad_other_url AS
+    SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 1 HOUR ON i.id = c.id AND length(c.url) > 6;
+CREATE STREAM pairs AS
+    SELECT a.k, a.v AS first, b.v AS second FROM lefts a JOIN lefts b WITHIN 1 MINUTE ON a.k = b.k WHERE a.v < b.v;
+-- @settle
+SELECT id, ad, url FROM same_ad_other_url;
+SELECT k, first, second FROM pairs;
+
+-- What is refused says so.
+CREATE STREAM no_within AS SELECT i.id, ad, url FROM impressions i JOIN clicks c ON i.id = c.id;
+CREATE TABLE ads (id BIGINT PRIMARY KEY, name STRING);
+CREATE STREAM windowed_lookup AS SELECT i.id, ad, name FROM impressions i JOIN ads a WITHIN 1 HOUR ON i.id = a.id;
+SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id;
+SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id EMIT CHANGES;
+SELECT * FROM impressions WITHIN 10 SECONDS;
