@@ -152,14 +152,6 @@ impl LogCursor {
         Changes::new(ChangeBatch::try_new(queryable, weights)?, rowtimes, None)
     }
 
-    /// Notices when any partition's durable end moves.
-    pub fn watch(&self) -> EndWatch {
-        EndWatch {
-            name: self.topic.name().to_string(),
-            watchers: self.end_watchers(),
-        }
-    }
-
     fn end_watchers(&self) -> Vec<watch::Receiver<Offset>> {
         (0..self.partition_count())
             .map(|partition| self.topic.watch_end_offset(partition))

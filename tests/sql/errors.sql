@@ -21,7 +21,7 @@ COPY s FROM '/tmp/s.csv';
 COPY s FROM STDIN WITH (FORMAT binary);
 COPY s FROM STDIN WITH (FORMAT csv, DELIMITER ';;');
 COPY missing FROM STDIN;
-SELECT * FROM s JOIN s t WITHIN 1 HOUR ON s.a = t.a EMIT CHANGES;
+SELECT * FROM s JOIN s t ON s.a = t.a EMIT CHANGES;
 SELECT a FROM s;
 
 -- A `=>` that is no lambda's is a syntax error.

@@ -64,10 +64,17 @@ CREATE STREAM pairs AS
 SELECT id, ad, url FROM same_ad_other_url;
 SELECT k, first, second FROM pairs;
 
+-- A push query over a join of streams: its rows as they join, from the rows that come after
+-- it starts.
+-- @push 2
+SELECT i.id, ad, url, c.rowtime FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id EMIT CHANGES;
+INSERT INTO impressions (id, ad, rowtime) VALUES (7, 'scarf', 50000);
+INSERT INTO clicks (id, url, rowtime) VALUES (7, '/scarf', 52000), (8, '/nothing', 53000), (7, '/scarf/red', 55000);
+-- @await-push
+
 -- What is refused says so.
 CREATE STREAM no_within AS SELECT i.id, ad, url FROM impressions i JOIN clicks c ON i.id = c.id;
 CREATE TABLE ads (id BIGINT PRIMARY KEY, name STRING);
 CREATE STREAM windowed_lookup AS SELECT i.id, ad, name FROM impressions i JOIN ads a WITHIN 1 HOUR ON i.id = a.id;
 SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id;
-SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id EMIT CHANGES;
 SELECT * FROM impressions WITHIN 10 SECONDS;

@@ -1,5 +1,5 @@
 //! Push queries: a dataflow whose sink is the client's connection. Its task reads its
-//! source's log from where the query started, runs each round of what is durable through
+//! sources' logs (one, or two for a join of streams) from where the query started, runs each round of what is durable through
 //! the pipeline as one epoch, hands the rows to the client's bounded queue, and waits on the
 //! log's end-offset notification. It reads the log itself, so a slow client only delays its
 //! own rows; it never holds back a persistent query or another client.
@@ -29,7 +29,7 @@ use crate::changes::Changes;
 use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult};
-use crate::input::LogCursor;
+use crate::input::{Inputs, LogCursor};
 use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
 use crate::output::RowStream;
 use crate::runtime::QueryEnv;
@@ -46,17 +46,31 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,
     };
-    if !dataflow.two_input_joins().is_empty() {
+    if dataflow
+        .two_input_joins()
+        .iter()
+        .any(|join| join.window.is_none())
+    {
         return Err(eddy_planner::PlanError::unsupported(
-            "a push query (EMIT CHANGES) over a join of two tables or two streams (make the join a table or stream with CREATE .. AS SELECT, and subscribe to it)",
+            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
         )
         .into());
     }
-    let source = env
-        .read_catalog()
-        .source_required(dataflow.source())?
-        .clone();
-    let cursor = LogCursor::new(source.clone(), env.topic_of(&source)?);
+    let sources = {
+        let catalog = env.read_catalog();
+        dataflow
+            .sources()
+            .into_iter()
+            .map(|name| Ok(catalog.source_required(name)?.clone()))
+            .collect::<EngineResult<Vec<SourceDef>>>()?
+    };
+    let source = sources[0].clone();
+    let inputs = Inputs::new(
+        sources
+            .iter()
+            .map(|input| Ok(LogCursor::new(input.clone(), env.topic_of(input)?)))
+            .collect::<EngineResult<Vec<_>>>()?,
+    );
     let has_groups = matches!(dataflow, Dataflow::Aggregate(_));
     let keyed = source.is_table() || has_groups;
     let sink = ClientSink::new(dataflow.output_schema(), keyed);
@@ -76,12 +90,16 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
     // Start offsets are taken now, not in the task: every row acknowledged after this
     // statement returns reaches the subscriber.
     let start_offsets = match from_earliest {
-        true => vec![Offset(0); cursor.partition_count() as usize],
-        false => cursor.end_offsets(),
+        true => vec![Offset(0); inputs.partition_count() as usize],
+        false => inputs.end_offsets(),
     };
+    // A table's changes reach the client paired by key, so it can tell an update from a
+    // delete.
+    let paired_table = (sources.len() == 1 && source.is_table()).then_some(source);
     let (sender, receiver) = mpsc::channel(PUSH_QUEUE_BATCHES_MAX);
     let subscription = Subscription {
-        cursor,
+        inputs,
+        paired_table,
         pipeline,
         state: TransientState::new(env.operator_cache.clone()),
         rows_left: limit,
@@ -153,7 +171,9 @@ impl Drop for TransientState {
 
 /// A push query's task.
 struct Subscription {
-    cursor: LogCursor,
+    inputs: Inputs,
+    /// The table whose changes are paired by key before the pipeline (a query of one table).
+    paired_table: Option<SourceDef>,
     pipeline: Pipeline,
     state: TransientState,
     /// Rows still to send, for a query with a LIMIT.
@@ -183,7 +203,7 @@ impl Subscription {
         if self.rows_left == Some(0) {
             return;
         }
-        let mut grew = self.cursor.watch();
+        let mut grew = self.inputs.watch();
         let idle = IdleClock::start(self.clock.clone(), &mut self.pipeline, &self.state.store);
         let mut idle = match idle {
             Ok(idle) => idle,
@@ -235,44 +255,46 @@ impl Subscription {
         }
     }
 
-    /// One epoch over what each partition has after `offsets` (a bounded amount): the rows
-    /// for the client, or None if there was nothing to read. The partitions are read up to
-    /// ends taken together, so that a change appended to several at once (an UPDATE of many
-    /// keys) reaches the client whole when it fits in one round.
+    /// One epoch over what each partition of each input has after `offsets` (a bounded
+    /// amount): the rows for the client, or None if there was nothing to read. The
+    /// partitions are read up to ends taken together, so that a change appended to several
+    /// at once (an UPDATE of many keys) reaches the client whole when it fits in one round.
     fn run_round(&mut self, offsets: &mut [Offset]) -> EngineResult<Option<Vec<RecordBatch>>> {
         let mut state_changes = StateBatch::default();
         let mut bad_rows = BadRows::default();
-        let mut read_any = false;
         let now_ms = self.clock.now_ms();
-        let ends = self.cursor.end_offsets();
-        for partition in 0..self.cursor.partition_count() {
-            let index = partition as usize;
-            let read = self.cursor.read(
-                partition,
-                offsets[index],
-                ends.get(index).copied(),
-                PUSH_READ_ROWS_MAX,
-            )?;
-            for (first, changes) in read {
-                read_any = true;
-                offsets[index] = Offset(first.0 + changes.num_rows() as u64);
-                let changes = match self.cursor.source().is_table() {
-                    true => paired_by_key(self.cursor.source(), changes)?,
-                    false => changes,
-                };
-                let mut cx = EpochContext {
-                    state: &self.state.store,
-                    state_changes: &mut state_changes,
-                    bad_rows: &mut bad_rows,
-                    input_partition: partition,
-                    now_ms,
-                };
-                self.pipeline.apply(0, changes, &mut cx)?;
-            }
-        }
-        if !read_any {
+        let targets: Vec<Offset> = self
+            .inputs
+            .end_offsets()
+            .into_iter()
+            .zip(offsets.iter())
+            .map(|(end, start)| Offset(end.0.min(start.0 + PUSH_READ_ROWS_MAX as u64).max(start.0)))
+            .collect();
+        if targets == offsets {
             return Ok(None);
         }
+        let Subscription {
+            inputs,
+            paired_table,
+            pipeline,
+            state,
+            ..
+        } = self;
+        inputs.read_range(offsets, &targets, PUSH_READ_ROWS_MAX, |at, changes| {
+            let changes = match paired_table {
+                Some(table) => paired_by_key(table, changes)?,
+                None => changes,
+            };
+            let mut cx = EpochContext {
+                state: &state.store,
+                state_changes: &mut state_changes,
+                bad_rows: &mut bad_rows,
+                input_partition: at.partition,
+                now_ms,
+            };
+            pipeline.apply(at.input, changes, &mut cx)
+        })?;
+        offsets.copy_from_slice(&targets);
         self.end_round(now_ms, None, &mut state_changes, &mut bad_rows)
             .map(Some)
     }
