@@ -1,4 +1,5 @@
-//! `eddy shell` against a real server: a script from `-f` with `RUN SCRIPT`, a server found
+//! `eddy shell` against a real server: a script from `-f` with `RUN SCRIPT` (a table's
+//! changes marked by the push query's `op` column among its results), a server found
 //! through `PGHOST`/`PGPORT`, statements piped on stdin that stop at the first error, a push
 //! query whose rows are printed as they arrive, and Ctrl-C (SIGINT) cancelling a push query
 //! that would run for ever.
@@ -96,7 +97,12 @@ async fn a_script_runs_from_a_file_with_run_script() {
              SET 'auto.offset.reset' = 'earliest';\n\
              SELECT id, note FROM pings EMIT CHANGES LIMIT 2;\n\
              CREATE STREAM loud AS SELECT id, UCASE(note) AS note FROM pings;\n\
-             SELECT note FROM pings WHERE id = 3;\n"
+             SELECT note FROM pings WHERE id = 3;\n\
+             CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR) WITH (PARTITIONS = 1);\n\
+             INSERT INTO users (id, name) VALUES (1, 'alice smith');\n\
+             UPDATE users SET name = 'al' WHERE id = 1;\n\
+             DELETE FROM users WHERE id = 1;\n\
+             SELECT * FROM users EMIT CHANGES LIMIT 3;\n"
         ),
     )
     .expect("main.sql is written");
