@@ -183,7 +183,7 @@ impl Session {
             out.flush()?;
         }
         let cancel_token = self.client.cancel_token();
-        let printed = print_results(&self.client, sql, live, out);
+        let printed = print_results(&self.client, sql, live, self.interactive, out);
         tokio::pin!(printed);
         tokio::pin!(interrupt);
         tokio::select! {
@@ -235,6 +235,7 @@ async fn print_results<W: Write>(
     client: &Client,
     sql: &str,
     live: bool,
+    on_terminal: bool,
     out: &mut W,
 ) -> Result<(), StatementError> {
     let messages = client.simple_query_raw(sql).await?;
@@ -246,9 +247,14 @@ async fn print_results<W: Write>(
             let message = match message {
                 Ok(message) => message,
                 Err(error) => {
+                    let cancelled = error.code() == Some(&SqlState::QUERY_CANCELED);
                     result.rows(out, std::mem::take(&mut rows))?;
+                    // A terminal echoed Ctrl-C as `^C` after the last row; start below it.
+                    if cancelled && on_terminal {
+                        writeln!(out)?;
+                    }
                     result.close(out)?;
-                    return Err(match error.code() == Some(&SqlState::QUERY_CANCELED) {
+                    return Err(match cancelled {
                         true => StatementError::Cancelled,
                         false => StatementError::Database(error),
                     });
