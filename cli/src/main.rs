@@ -4,12 +4,16 @@
 //! SIGTERM stops accepting, ends the open connections and shuts the engine down (running
 //! queries finish their current epoch) before exiting. Logs go to stderr (`RUST_LOG`,
 //! default `info`); stdout carries only the `eddy listening on <address>` line that
-//! scripts and tests wait for.
+//! scripts and tests wait for. `eddy shell` is the interactive client (`shell/`).
 //!
-//! Never: hold logic of its own beyond wiring, or print anything else to stdout.
+//! Never: hold logic of its own beyond wiring, or let `eddy serve` print anything else to
+//! stdout.
+
+mod shell;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -38,6 +42,9 @@ struct Cli {
 enum Command {
     /// Run the server: open the data directory and accept Postgres connections.
     Serve(ServeArgs),
+    /// Connect to a server and run statements: interactively with history, completion and
+    /// push queries' rows printed live, or from a file (-f) or piped stdin.
+    Shell(shell::ShellArgs),
 }
 
 #[derive(Debug, Args)]
@@ -103,12 +110,15 @@ impl From<DurabilityArg> for Durability {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     init_tracing();
-    disable_transparent_huge_pages();
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => {
+            disable_transparent_huge_pages();
+            serve(args).await.map(|()| ExitCode::SUCCESS)
+        }
+        Command::Shell(args) => shell::run(args).await,
     }
 }
 

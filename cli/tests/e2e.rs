@@ -20,6 +20,10 @@ const WAIT_MAX: Duration = Duration::from_secs(60);
 #[path = "e2e/windows_kill9.rs"]
 mod windows_kill9;
 
+/// `eddy shell` on this file's server: scripts, piped statements, live push queries, Ctrl-C.
+#[path = "e2e/shell.rs"]
+mod shell;
+
 /// A running `eddy serve` process.
 struct Server {
     child: Child,

@@ -97,9 +97,59 @@ pub fn parse_sql(sql: &str) -> Result<Vec<ParsedStatement>, ParseError> {
         .collect()
 }
 
+/// One statement's text as [`split_sql`] cuts it, without its `;`, and whether a `;` closed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementText<'sql> {
+    pub text: &'sql str,
+    pub terminated: bool,
+}
+
+/// Cuts `sql` into statements where [`parse_sql`] would, without parsing them: for a client
+/// that sends one statement at a time and must know whether its input is complete yet (the
+/// `eddy shell`). Fails only where tokenizing fails, such as on an unterminated quote or
+/// comment.
+pub fn split_sql(sql: &str) -> Result<Vec<StatementText<'_>>, ParseError> {
+    let source = source::Source::tokenize(sql)?;
+    let token_count = source.tokens().len();
+    Ok(source
+        .statements()
+        .into_iter()
+        .map(|statement_tokens| StatementText {
+            // A statement's tokens end before its `;`, or at the end of the input.
+            terminated: statement_tokens.range.end < token_count,
+            text: source.text_of_tokens(statement_tokens.range),
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn split_sql_tells_closed_statements_from_an_open_one() {
+        let split =
+            split_sql("SELECT ';' -- ;\n FROM t; SHOW STREAMS ;\n SELECT (1;").expect("splits");
+        assert_eq!(
+            split,
+            vec![
+                StatementText {
+                    text: "SELECT ';' -- ;\n FROM t",
+                    terminated: true
+                },
+                StatementText {
+                    text: "SHOW STREAMS",
+                    terminated: true
+                },
+                StatementText {
+                    text: "SELECT (1;",
+                    terminated: false
+                },
+            ]
+        );
+        assert_eq!(split_sql("-- only a comment ;"), Ok(vec![]));
+        assert!(split_sql("SELECT 'open").is_err(), "an unterminated quote");
+    }
 
     #[test]
     fn empty_input_gives_no_statements() {
