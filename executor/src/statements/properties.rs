@@ -264,8 +264,9 @@ fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// Postgres `SHOW ALL`: every setting SHOW answers, by name.
-fn show_all(properties: &SessionProperties) -> QueryOutput {
+/// Every setting SHOW answers, by name, with the session's value (`SHOW ALL`,
+/// `pg_settings`, `current_setting`).
+pub fn all_settings(properties: &SessionProperties) -> Vec<(String, String)> {
     let mut names: Vec<String> = SERVER_SETTINGS
         .iter()
         .map(|(name, _)| *name)
@@ -276,10 +277,18 @@ fn show_all(properties: &SessionProperties) -> QueryOutput {
         .collect();
     names.sort();
     names.dedup();
-    let values: Vec<String> = names
-        .iter()
-        .map(|name| setting_value(properties, name).unwrap_or_default())
-        .collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let value = setting_value(properties, &name).unwrap_or_default();
+            (name, value)
+        })
+        .collect()
+}
+
+/// Postgres `SHOW ALL`: every setting SHOW answers, by name.
+fn show_all(properties: &SessionProperties) -> QueryOutput {
+    let (names, values): (Vec<String>, Vec<String>) = all_settings(properties).into_iter().unzip();
     let batch = RecordBatch::try_new(
         all_settings_schema(),
         vec![
