@@ -423,6 +423,26 @@ async fn drivers_functions_and_casts_answer_as_postgres_does() {
         ("SELECT 'pg_catalog.array_in'::regproc AS v", "array_in"),
         ("SELECT array_upper(current_schemas(true), 1) AS v", "2"),
         ("SELECT has_table_privilege('users', 'SELECT') AS v", "true"),
+        ("SELECT current_user AS v", "eddy"),
+        (
+            "SELECT (SELECT n.nspname FROM pg_namespace n WHERE n.oid = c.relnamespace) AS v \
+             FROM pg_class c WHERE c.relname = 'users'",
+            "public",
+        ),
+        (
+            "SELECT count(*) AS v FROM pg_catalog.pg_type t \
+             JOIN pg_catalog.pg_namespace n ON (t.typnamespace = n.oid) \
+             WHERE n.nspname != 'pg_toast' AND (t.typrelid = 0 OR \
+             (SELECT c.relkind = 'c' FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid))",
+            "42",
+        ),
+        (
+            "SELECT count(*) AS v FROM pg_catalog.pg_extension e \
+             LEFT JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace \
+             LEFT JOIN pg_catalog.pg_description c ON c.objoid = e.oid \
+             AND c.classoid = 'pg_catalog.pg_extension'::pg_catalog.regclass",
+            "0",
+        ),
     ] {
         assert_eq!(first_value(&rows(&engine, sql).await), expected, "{sql}");
     }

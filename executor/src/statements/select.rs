@@ -20,8 +20,7 @@ use crate::pg_catalog::{self, CatalogContext, CatalogQuery, FunctionNames};
 use crate::pull::key_lookup::KeyLookup;
 use crate::pull::query;
 use crate::runtime::push::push;
-use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties};
-use crate::statements::properties::all_settings;
+use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties, all_settings};
 
 pub async fn select(
     engine: &EngineCore,
