@@ -16,6 +16,10 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 /// Bound on any single wait: a hang becomes a failure with a message, never a stuck CI.
 const WAIT_MAX: Duration = Duration::from_secs(60);
 
+/// psql's describe commands and tab completion over Eddy's catalog.
+#[path = "e2e/psql_catalog.rs"]
+mod psql_catalog;
+
 /// Windowed tables killed with SIGKILL while their windows are open, on this file's server.
 #[path = "e2e/windows_kill9.rs"]
 mod windows_kill9;

@@ -14,6 +14,7 @@
 //! 2. `dataflow` (operators behind one trait; synchronous, no tokio, no logs), `ingest` (the
 //!    `SourceWriter` every writer goes through; values, event time).
 //! 3. `sinks` (stream, table, client), `pull` (DataFusion providers, key lookups),
+//!    `pg_catalog` (Postgres' catalog relations and system functions, for clients),
 //!    `runtime` (pipelines, the epoch loop, push query tasks, `QueryEnv`), `output`, COPY
 //!    (`copy_in`). Must not know: the engine core or statements.
 //! 4. `engine`: the core (`EngineCore`) every statement runs against: store, catalog,
@@ -60,6 +61,7 @@ mod ingest;
 mod input;
 mod limits;
 mod output;
+mod pg_catalog;
 mod pull;
 mod row_codec;
 mod runtime;

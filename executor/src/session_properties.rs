@@ -1,5 +1,7 @@
 //! A session's properties (`SET 'auto.offset.reset' = 'earliest'`): set and shown by the
 //! SET and SHOW statements, read by the statements they change (a push query's start).
+//! The Postgres settings SHOW answers, with Eddy's values, are here too: SHOW, `pg_settings`
+//! and `current_setting` read them.
 //!
 //! Never: hold a property Eddy does not know; `statements/properties.rs` refuses those.
 
@@ -43,4 +45,113 @@ impl SessionProperties {
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.values.keys()
     }
+}
+
+/// Settings Postgres drivers and psql set or read, with the values Eddy works with.
+/// `None`: any value is accepted and reported back (it has no effect on results).
+pub(crate) const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
+    ("application_name", None),
+    ("client_encoding", Some(&["utf8", "utf-8", "unicode"])),
+    (
+        "datestyle",
+        Some(&["iso", "iso, mdy", "iso, dmy", "iso, ymd"]),
+    ),
+    ("extra_float_digits", None),
+    ("intervalstyle", Some(&["postgres"])),
+    ("search_path", None),
+    ("statement_timeout", Some(&["0"])),
+    ("lock_timeout", Some(&["0"])),
+    ("idle_in_transaction_session_timeout", Some(&["0"])),
+    ("client_min_messages", None),
+    (
+        "timezone",
+        Some(&["utc", "etc/utc", "gmt", "z", "+00", "00:00", "+00:00"]),
+    ),
+    ("standard_conforming_strings", Some(&["on"])),
+];
+
+/// What SHOW answers for a client setting the session has not set: Postgres' default.
+fn client_setting_default(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "application_name" => "",
+        "extra_float_digits" => "1",
+        "search_path" => "\"$user\", public",
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
+        "client_min_messages" => "notice",
+        _ => return None,
+    })
+}
+
+/// Read-only server facts clients ask for with SHOW, with Postgres' values for what Eddy
+/// is (UTF-8 only, UTC only, one isolation level, every user may do everything).
+const SERVER_SETTINGS: &[(&str, &str)] = &[
+    ("server_version", eddy_planner::postgres::SERVER_VERSION),
+    (
+        "server_version_num",
+        eddy_planner::postgres::SERVER_VERSION_NUM,
+    ),
+    ("server_encoding", "UTF8"),
+    ("integer_datetimes", "on"),
+    ("max_identifier_length", "63"),
+    ("transaction_isolation", "read committed"),
+    ("default_transaction_isolation", "read committed"),
+    ("transaction_read_only", "off"),
+    ("default_transaction_read_only", "off"),
+    ("in_hot_standby", "off"),
+    ("is_superuser", "on"),
+    ("lc_collate", "C"),
+    ("lc_ctype", "C"),
+];
+
+/// What SHOW answers for a client setting with a fixed value when the session has not set
+/// it: the one value Eddy works with.
+fn fixed_client_setting(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "client_encoding" => "UTF8",
+        "standard_conforming_strings" => "on",
+        "datestyle" => "ISO, MDY",
+        "timezone" => "UTC",
+        "intervalstyle" => "postgres",
+        _ => return None,
+    })
+}
+
+fn server_setting(name: &str) -> Option<&'static str> {
+    SERVER_SETTINGS
+        .iter()
+        .find(|(setting, _)| *setting == name)
+        .map(|(_, value)| *value)
+}
+
+/// The value SHOW gives a setting: the session's own, else the server's or the default.
+pub(crate) fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
+    properties
+        .get(name)
+        .or_else(|| server_setting(name))
+        .or_else(|| fixed_client_setting(name))
+        .or_else(|| client_setting_default(name))
+        .or_else(|| (name == AUTO_OFFSET_RESET).then_some("latest"))
+        .map(str::to_string)
+}
+
+/// Every setting SHOW answers, by name, with the session's value (`SHOW ALL`,
+/// `pg_settings`, `current_setting`).
+pub(crate) fn all_settings(properties: &SessionProperties) -> Vec<(String, String)> {
+    let mut names: Vec<String> = SERVER_SETTINGS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(CLIENT_SETTINGS.iter().map(|(name, _)| *name))
+        .map(str::to_string)
+        .chain([AUTO_OFFSET_RESET.to_string()])
+        .chain(properties.names().cloned())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let value = setting_value(properties, &name).unwrap_or_default();
+            (name, value)
+        })
+        .collect()
 }

@@ -28,7 +28,7 @@ fn version_text() -> String {
 }
 
 /// Postgres' `version()`, replacing DataFusion's (which names DataFusion).
-pub(crate) fn version() -> Arc<ScalarUDF> {
+pub fn version() -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(Version {
         signature: Signature::nullary(Volatility::Stable),
     }))

@@ -150,6 +150,8 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         DataFusionError::Plan(message) if is_missing_table(message) => "42P01",
         DataFusionError::Plan(message) if is_missing_type(message) => "42704",
         DataFusionError::Plan(message) if message.contains(NO_MATCHING_FUNCTION) => "42883",
+        DataFusionError::Plan(message) if message.starts_with("Invalid function '") => "42883",
+        DataFusionError::Plan(message) if is_undefined_catalog_object(message) => "42704",
         DataFusionError::Plan(_) | DataFusionError::SQL(_, _) => "42601",
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
@@ -166,9 +168,20 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
 /// preamble of internal detail that only confuses a user.
 const NO_MATCHING_FUNCTION: &str = "No function matches the given name and argument types";
 
-/// DataFusion reports an unknown table in a plan error ("table 'x' not found").
+/// DataFusion reports an unknown table in a plan error ("table 'x' not found"); a cast to
+/// `regclass` of an unknown name in Postgres' words.
 fn is_missing_table(message: &str) -> bool {
     message.starts_with("table '") && message.contains("' not found")
+        || message.starts_with("relation \"") && message.ends_with("\" does not exist")
+}
+
+/// The catalog's system functions report an unknown type, schema or setting in Postgres'
+/// words (`'x'::regtype`, `current_setting('x')`).
+fn is_undefined_catalog_object(message: &str) -> bool {
+    ["type \"", "schema \""]
+        .iter()
+        .any(|start| message.starts_with(start) && message.ends_with("\" does not exist"))
+        || message.starts_with("unrecognized configuration parameter \"")
 }
 
 /// Eddy's type planner reports an unknown named type (`CAST(x AS nope)`) in a plan error

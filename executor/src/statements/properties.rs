@@ -15,88 +15,15 @@ use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
 use crate::output::{CommandComplete, QueryOutput, RowStream};
-use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties, WINDOW_IDLE_TIMEOUT};
+use crate::session_properties::{
+    AUTO_OFFSET_RESET, CLIENT_SETTINGS, SessionProperties, WINDOW_IDLE_TIMEOUT, all_settings,
+    setting_value,
+};
 
 /// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
 /// meets every value a ksqlDB script may ask for.
 const PROCESSING_GUARANTEE: &str = "processing.guarantee";
 const PROCESSING_GUARANTEES: &[&str] = &["exactly_once_v2", "exactly_once", "at_least_once"];
-
-/// Settings Postgres drivers and psql set or read, with the values Eddy works with.
-/// `None`: any value is accepted and reported back (it has no effect on results).
-const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
-    ("application_name", None),
-    ("client_encoding", Some(&["utf8", "utf-8", "unicode"])),
-    (
-        "datestyle",
-        Some(&["iso", "iso, mdy", "iso, dmy", "iso, ymd"]),
-    ),
-    ("extra_float_digits", None),
-    ("intervalstyle", Some(&["postgres"])),
-    ("search_path", None),
-    ("statement_timeout", Some(&["0"])),
-    ("lock_timeout", Some(&["0"])),
-    ("idle_in_transaction_session_timeout", Some(&["0"])),
-    ("client_min_messages", None),
-    (
-        "timezone",
-        Some(&["utc", "etc/utc", "gmt", "z", "+00", "00:00", "+00:00"]),
-    ),
-    ("standard_conforming_strings", Some(&["on"])),
-];
-
-/// What SHOW answers for a client setting the session has not set: Postgres' default.
-fn client_setting_default(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "application_name" => "",
-        "extra_float_digits" => "1",
-        "search_path" => "\"$user\", public",
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
-        "client_min_messages" => "notice",
-        _ => return None,
-    })
-}
-
-/// Read-only server facts clients ask for with SHOW, with Postgres' values for what Eddy
-/// is (UTF-8 only, UTC only, one isolation level, every user may do everything).
-const SERVER_SETTINGS: &[(&str, &str)] = &[
-    ("server_version", eddy_planner::postgres::SERVER_VERSION),
-    (
-        "server_version_num",
-        eddy_planner::postgres::SERVER_VERSION_NUM,
-    ),
-    ("server_encoding", "UTF8"),
-    ("integer_datetimes", "on"),
-    ("max_identifier_length", "63"),
-    ("transaction_isolation", "read committed"),
-    ("default_transaction_isolation", "read committed"),
-    ("transaction_read_only", "off"),
-    ("default_transaction_read_only", "off"),
-    ("in_hot_standby", "off"),
-    ("is_superuser", "on"),
-    ("lc_collate", "C"),
-    ("lc_ctype", "C"),
-];
-
-/// What SHOW answers for a client setting with a fixed value when the session has not set
-/// it: the one value Eddy works with.
-fn fixed_client_setting(name: &str) -> Option<&'static str> {
-    Some(match name {
-        "client_encoding" => "UTF8",
-        "standard_conforming_strings" => "on",
-        "datestyle" => "ISO, MDY",
-        "timezone" => "UTC",
-        "intervalstyle" => "postgres",
-        _ => return None,
-    })
-}
-
-fn server_setting(name: &str) -> Option<&'static str> {
-    SERVER_SETTINGS
-        .iter()
-        .find(|(setting, _)| *setting == name)
-        .map(|(_, value)| *value)
-}
 
 /// `DISCARD`: `ALL` returns the session's settings to their defaults, as `RESET ALL` does;
 /// Eddy keeps no plans, sequences or temporary tables per session, so the others have
@@ -253,33 +180,9 @@ fn all_settings_schema() -> SchemaRef {
     ]))
 }
 
-/// The value SHOW gives a setting: the session's own, else the server's or the default.
-fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
-    properties
-        .get(name)
-        .or_else(|| server_setting(name))
-        .or_else(|| fixed_client_setting(name))
-        .or_else(|| client_setting_default(name))
-        .or_else(|| (name == AUTO_OFFSET_RESET).then_some("latest"))
-        .map(str::to_string)
-}
-
 /// Postgres `SHOW ALL`: every setting SHOW answers, by name.
 fn show_all(properties: &SessionProperties) -> QueryOutput {
-    let mut names: Vec<String> = SERVER_SETTINGS
-        .iter()
-        .map(|(name, _)| *name)
-        .chain(CLIENT_SETTINGS.iter().map(|(name, _)| *name))
-        .map(str::to_string)
-        .chain([AUTO_OFFSET_RESET.to_string()])
-        .chain(properties.names().cloned())
-        .collect();
-    names.sort();
-    names.dedup();
-    let values: Vec<String> = names
-        .iter()
-        .map(|name| setting_value(properties, name).unwrap_or_default())
-        .collect();
+    let (names, values): (Vec<String>, Vec<String>) = all_settings(properties).into_iter().unzip();
     let batch = RecordBatch::try_new(
         all_settings_schema(),
         vec![

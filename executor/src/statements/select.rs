@@ -1,6 +1,9 @@
 //! SELECT: a pull query (DataFusion over a snapshot of the store, or a key lookup) or, with
 //! `EMIT CHANGES`, a push query (a dataflow over the source's log whose sink is the client).
 //!
+//! A query of Postgres' catalog (`pg_catalog`, `information_schema`, system functions) is
+//! planned and run by `pg_catalog` instead, over the catalog as of the statement.
+//!
 //! Never: run a query that needs a clause Eddy does not support yet; it fails with 0A000.
 
 use std::sync::Arc;
@@ -13,10 +16,11 @@ use eddy_parser::SelectStatement;
 use crate::engine::EngineCore;
 use crate::error::EngineResult;
 use crate::output::RowStream;
+use crate::pg_catalog::{self, CatalogContext, CatalogQuery, FunctionNames};
 use crate::pull::key_lookup::KeyLookup;
 use crate::pull::query;
 use crate::runtime::push::push;
-use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties};
+use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties, all_settings};
 
 pub async fn select(
     engine: &EngineCore,
@@ -24,6 +28,10 @@ pub async fn select(
     select: &SelectStatement,
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
+    if let Some(catalog_query) = plan_catalog_query(engine, properties, select).await? {
+        let plan = query::bind(catalog_query.plan().clone(), parameters)?;
+        return catalog_query.run(&plan).await;
+    }
     let plan = query::bind(engine.planner().plan_select(select).await?, parameters)?;
     if select.emit.is_some() {
         let from_earliest = properties.get(AUTO_OFFSET_RESET) == Some("earliest");
@@ -37,19 +45,50 @@ pub async fn select(
     }
 }
 
+/// A query of Postgres' catalog, planned in its own session; None for any other query.
+async fn plan_catalog_query(
+    engine: &EngineCore,
+    properties: &SessionProperties,
+    select: &SelectStatement,
+) -> EngineResult<Option<CatalogQuery>> {
+    if select.emit.is_some() || !pg_catalog::is_catalog_query(&select.query) {
+        return Ok(None);
+    }
+    let context = CatalogContext {
+        catalog: engine.query_env().catalog.clone(),
+        function_names: Arc::new(FunctionNames::of(engine.planner().state())),
+        settings: Arc::new(all_settings(properties)),
+    };
+    Ok(Some(pg_catalog::plan(context, &select.query).await?))
+}
+
 /// A pull query planned once, to keep with a prepared statement: its logical plan, and the
-/// key lookup it is, if it is one.
+/// key lookup it is, if it is one, or the catalog query it is.
 #[derive(Debug)]
 pub struct PlannedPull {
     plan: LogicalPlan,
     key_lookup: Option<KeyLookup>,
+    catalog_query: Option<CatalogQuery>,
 }
 
-/// The plan of a pull query, to keep with a prepared statement.
+/// The plan of a pull query, to keep with a prepared statement. A catalog query reads the
+/// default settings (a prepared statement outlives the settings it was planned under).
 pub async fn plan_pull(engine: &EngineCore, select: &SelectStatement) -> EngineResult<PlannedPull> {
+    let defaults = SessionProperties::default();
+    if let Some(catalog_query) = plan_catalog_query(engine, &defaults, select).await? {
+        return Ok(PlannedPull {
+            plan: catalog_query.plan().clone(),
+            key_lookup: None,
+            catalog_query: Some(catalog_query),
+        });
+    }
     let plan = engine.planner().plan_select(select).await?;
     let key_lookup = KeyLookup::plan(engine.query_env(), &plan)?;
-    Ok(PlannedPull { plan, key_lookup })
+    Ok(PlannedPull {
+        plan,
+        key_lookup,
+        catalog_query: None,
+    })
 }
 
 /// Runs a pull query planned earlier (`plan_pull`) with its parameters.
@@ -58,6 +97,11 @@ pub async fn pull_planned(
     planned: &PlannedPull,
     parameters: &[ScalarValue],
 ) -> EngineResult<RowStream> {
+    if let Some(catalog_query) = &planned.catalog_query {
+        return catalog_query
+            .run(&query::bind(planned.plan.clone(), parameters)?)
+            .await;
+    }
     match &planned.key_lookup {
         Some(key_lookup) => key_lookup.run(parameters),
         None => {
@@ -75,7 +119,11 @@ pub async fn describe(
     engine: &EngineCore,
     select: &SelectStatement,
 ) -> EngineResult<(Vec<DataType>, SchemaRef)> {
-    let plan = engine.planner().plan_select(select).await?;
+    let defaults = SessionProperties::default();
+    let plan = match plan_catalog_query(engine, &defaults, select).await? {
+        Some(catalog_query) => catalog_query.plan().clone(),
+        None => engine.planner().plan_select(select).await?,
+    };
     let types = query::parameter_types(&plan)?;
     Ok((types, Arc::new(plan.schema().as_arrow().clone())))
 }

@@ -1,0 +1,713 @@
+//! Postgres' system functions that catalog queries call, as Eddy answers them: visibility
+//! and privileges are always granted (one schema, one role, every user may read
+//! everything), descriptions and view definitions come from the catalog when called, type
+//! names from `oids`, settings from the session. Those for objects Eddy has none of
+//! (indexes, constraints, column defaults, statistics) answer NULL, as Postgres does for an
+//! object without one. The `eddy_reg*` functions are the casts to `regclass`, `regtype`,
+//! `regnamespace` and `regproc` (and back to text) that `rewrite` turns those casts into.
+//!
+//! Never: answer for an object by guessing; an unknown name in a reg cast is an error, as
+//! in Postgres (42P01, 42704).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, ListBuilder, StringArray,
+    StringBuilder,
+};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
+};
+
+use super::CatalogContext;
+use super::oids;
+use super::relations;
+use super::system_tables::UTF8_ENCODING;
+
+type Body = fn(&CatalogContext, &[ArrayRef], usize) -> Result<ArrayRef>;
+
+/// Each system function: its name, fewest and most arguments, result type and body.
+fn definitions() -> Vec<(&'static str, usize, usize, DataType, Body)> {
+    use DataType::{Boolean, Int32, Int64, Utf8};
+    let text_list = DataType::new_list(Utf8, true);
+    vec![
+        ("pg_table_is_visible", 1, 1, Boolean, always_true),
+        ("pg_function_is_visible", 1, 1, Boolean, always_true),
+        ("pg_type_is_visible", 1, 1, Boolean, always_true),
+        ("pg_collation_is_visible", 1, 1, Boolean, always_true),
+        ("has_table_privilege", 2, 3, Boolean, always_true),
+        ("has_schema_privilege", 2, 3, Boolean, always_true),
+        ("has_any_column_privilege", 2, 3, Boolean, always_true),
+        ("has_column_privilege", 3, 4, Boolean, always_true),
+        ("has_database_privilege", 2, 3, Boolean, always_true),
+        ("has_function_privilege", 2, 3, Boolean, always_true),
+        ("pg_relation_is_publishable", 1, 1, Boolean, always_false),
+        ("pg_get_userbyid", 1, 1, Utf8, user_by_id),
+        ("format_type", 2, 2, Utf8, format_type),
+        ("pg_get_expr", 2, 3, Utf8, first_as_text),
+        ("pg_get_viewdef", 1, 2, Utf8, view_definition),
+        ("obj_description", 1, 2, Utf8, object_description),
+        ("col_description", 2, 2, Utf8, no_text),
+        ("shobj_description", 2, 2, Utf8, no_text),
+        ("pg_get_indexdef", 1, 3, Utf8, no_text),
+        ("pg_get_constraintdef", 1, 2, Utf8, no_text),
+        ("pg_get_triggerdef", 1, 2, Utf8, no_text),
+        ("pg_get_statisticsobjdef_columns", 1, 1, Utf8, no_text),
+        ("pg_get_partkeydef", 1, 1, Utf8, no_text),
+        ("pg_get_function_result", 1, 1, Utf8, no_text),
+        ("pg_get_function_arguments", 1, 1, Utf8, no_text),
+        ("pg_get_function_identity_arguments", 1, 1, Utf8, no_text),
+        ("pg_get_serial_sequence", 2, 2, Utf8, no_text),
+        ("pg_encoding_to_char", 1, 1, Utf8, encoding_name),
+        ("current_setting", 1, 2, Utf8, current_setting),
+        ("current_schema", 0, 0, Utf8, current_schema),
+        ("current_database", 0, 0, Utf8, current_database),
+        ("current_user", 0, 0, Utf8, current_user),
+        ("session_user", 0, 0, Utf8, current_user),
+        ("current_role", 0, 0, Utf8, current_user),
+        ("current_schemas", 1, 1, text_list, current_schemas),
+        ("quote_ident", 1, 1, Utf8, quote_ident),
+        ("to_regtype", 1, 1, Int64, to_regtype),
+        ("to_regclass", 1, 1, Int64, to_regclass),
+        ("to_regnamespace", 1, 1, Int64, to_regnamespace),
+        ("array_upper", 2, 2, Int32, array_upper),
+        ("array_lower", 2, 2, Int32, array_lower),
+        ("pg_backend_pid", 0, 0, Int32, backend_pid),
+        ("pg_table_size", 1, 1, Int64, no_size),
+        ("pg_relation_size", 1, 2, Int64, no_size),
+        ("pg_total_relation_size", 1, 1, Int64, no_size),
+        ("pg_indexes_size", 1, 1, Int64, no_size),
+        ("pg_size_pretty", 1, 1, Utf8, size_pretty),
+        (REGCLASS, 1, 1, Int64, regclass),
+        (REGTYPE, 1, 1, Int64, regtype),
+        (REGNAMESPACE, 1, 1, Int64, regnamespace),
+        (REGPROC, 1, 1, Utf8, regproc),
+        (REGCLASS_TEXT, 1, 1, Utf8, regclass_text),
+        (REGTYPE_TEXT, 1, 1, Utf8, regtype_text),
+        (REGNAMESPACE_TEXT, 1, 1, Utf8, regnamespace_text),
+    ]
+}
+
+/// Every system function, reading `context` when called.
+pub fn system_functions(context: &CatalogContext) -> Vec<Arc<ScalarUDF>> {
+    definitions()
+        .into_iter()
+        .map(|(name, arguments_min, arguments_max, return_type, body)| {
+            Arc::new(ScalarUDF::new_from_impl(SystemFunction {
+                name,
+                signature: arity(arguments_min, arguments_max),
+                return_type,
+                body,
+                context: context.clone(),
+            }))
+        })
+        .collect()
+}
+
+/// The functions `rewrite` turns casts to reg types into, and their `::text` forms.
+pub const REGCLASS: &str = "eddy_regclass";
+pub const REGTYPE: &str = "eddy_regtype";
+pub const REGNAMESPACE: &str = "eddy_regnamespace";
+pub const REGPROC: &str = "eddy_regproc";
+pub const REGCLASS_TEXT: &str = "eddy_regclass_text";
+pub const REGTYPE_TEXT: &str = "eddy_regtype_text";
+pub const REGNAMESPACE_TEXT: &str = "eddy_regnamespace_text";
+
+/// Whether a query calling `name` needs the catalog session (a system function only it has).
+pub fn is_system_function(name: &str) -> bool {
+    definitions().iter().any(|(function, ..)| *function == name)
+}
+
+fn arity(arguments_min: usize, arguments_max: usize) -> Signature {
+    let signatures = (arguments_min..=arguments_max)
+        .map(|count| match count {
+            0 => TypeSignature::Nullary,
+            count => TypeSignature::Any(count),
+        })
+        .collect();
+    Signature::one_of(signatures, Volatility::Stable)
+}
+
+struct SystemFunction {
+    name: &'static str,
+    signature: Signature,
+    return_type: DataType,
+    body: Body,
+    context: CatalogContext,
+}
+
+impl fmt::Debug for SystemFunction {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("SystemFunction")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for SystemFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && self.signature == other.signature
+    }
+}
+
+impl Eq for SystemFunction {}
+
+impl Hash for SystemFunction {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for SystemFunction {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(self.return_type.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays = args
+            .args
+            .iter()
+            .map(|arg| arg.to_array(rows))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        Ok(ColumnarValue::Array((self.body)(
+            &self.context,
+            &arrays,
+            rows,
+        )?))
+    }
+}
+
+fn texts(array: &ArrayRef) -> Result<StringArray> {
+    Ok(cast(array, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+fn ints(array: &ArrayRef) -> Result<Int64Array> {
+    Ok(cast(array, &DataType::Int64)?
+        .as_primitive::<arrow::datatypes::Int64Type>()
+        .clone())
+}
+
+fn is_text(array: &ArrayRef) -> bool {
+    matches!(
+        array.data_type(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+fn text_rows(rows: usize, value: impl Fn(usize) -> Result<Option<String>>) -> Result<ArrayRef> {
+    let values = (0..rows)
+        .map(value)
+        .collect::<Result<Vec<Option<String>>>>()?;
+    Ok(Arc::new(StringArray::from(values)))
+}
+
+fn oid_rows(rows: usize, value: impl Fn(usize) -> Result<Option<i64>>) -> Result<ArrayRef> {
+    let values = (0..rows).map(value).collect::<Result<Vec<Option<i64>>>>()?;
+    Ok(Arc::new(Int64Array::from(values)))
+}
+
+/// The value of row `index` of a text argument, None for NULL.
+fn text_at(array: &StringArray, index: usize) -> Option<&str> {
+    array.is_valid(index).then(|| array.value(index))
+}
+
+fn int_at(array: &Int64Array, index: usize) -> Option<i64> {
+    array.is_valid(index).then(|| array.value(index))
+}
+
+fn always_true(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(BooleanArray::from(vec![true; rows])))
+}
+
+fn always_false(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(BooleanArray::from(vec![false; rows])))
+}
+
+fn no_text(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(StringArray::from(vec![None::<&str>; rows])))
+}
+
+fn constant_text(rows: usize, value: &str) -> ArrayRef {
+    Arc::new(StringArray::from(vec![value; rows]))
+}
+
+fn first_as_text(_: &CatalogContext, args: &[ArrayRef], _: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(texts(&args[0])?))
+}
+
+/// Postgres' answer for an OID that names no role: "unknown (OID=n)".
+fn user_by_id(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let ids = ints(&args[0])?;
+    text_rows(rows, |index| {
+        Ok(int_at(&ids, index).map(|id| match id {
+            oids::OWNER => oids::OWNER_NAME.to_string(),
+            id => format!("unknown (OID={id})"),
+        }))
+    })
+}
+
+/// Postgres writes "???" for a type it does not know.
+fn format_type(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let types = ints(&args[0])?;
+    let typmods = ints(&args[1])?;
+    text_rows(rows, |index| {
+        Ok(int_at(&types, index).map(|oid| {
+            oids::format_type(oid, int_at(&typmods, index)).unwrap_or_else(|| "???".into())
+        }))
+    })
+}
+
+fn view_definition(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let relation_oids = ints(&args[0])?;
+    let catalog = read_catalog(context)?;
+    let relations = relations::user_relations(&catalog);
+    text_rows(rows, |index| {
+        Ok(int_at(&relation_oids, index).and_then(|oid| {
+            relations
+                .iter()
+                .find(|relation| relation.oid == oid)
+                .and_then(|relation| relation.definition.clone())
+        }))
+    })
+}
+
+/// A relation's description; objects of other catalogs have none.
+fn object_description(
+    context: &CatalogContext,
+    args: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
+    let object_oids = ints(&args[0])?;
+    let catalog_names = args.get(1).map(texts).transpose()?;
+    let catalog = read_catalog(context)?;
+    let relations = relations::user_relations(&catalog);
+    text_rows(rows, |index| {
+        let of_pg_class = catalog_names
+            .as_ref()
+            .is_none_or(|names| text_at(names, index) == Some("pg_class"));
+        Ok(int_at(&object_oids, index)
+            .filter(|_| of_pg_class)
+            .and_then(|oid| {
+                relations
+                    .iter()
+                    .find(|relation| relation.oid == oid)
+                    .map(|relation| relation.description.clone())
+            }))
+    })
+}
+
+fn encoding_name(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let encodings = ints(&args[0])?;
+    text_rows(rows, |index| {
+        Ok(int_at(&encodings, index).map(|encoding| {
+            if encoding == UTF8_ENCODING {
+                "UTF8".to_string()
+            } else {
+                String::new()
+            }
+        }))
+    })
+}
+
+/// `current_setting(name [, missing_ok])`: the session's value; an unknown name is an error
+/// unless `missing_ok`, as in Postgres.
+fn current_setting(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    let missing_ok = args
+        .get(1)
+        .map(|array| cast(array, &DataType::Boolean))
+        .transpose()?;
+    text_rows(rows, |index| {
+        let Some(name) = text_at(&names, index) else {
+            return Ok(None);
+        };
+        let lowered = name.to_lowercase();
+        let value = context
+            .settings
+            .iter()
+            .find(|(setting, _)| *setting == lowered)
+            .map(|(_, value)| value.clone());
+        let missing_ok = missing_ok
+            .as_ref()
+            .is_some_and(|flags| flags.is_valid(index) && flags.as_boolean().value(index));
+        match value {
+            Some(value) => Ok(Some(value)),
+            None if missing_ok => Ok(None),
+            None => plan_err!("unrecognized configuration parameter \"{name}\""),
+        }
+    })
+}
+
+fn current_schema(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(constant_text(rows, "public"))
+}
+
+fn current_database(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(constant_text(rows, oids::DATABASE_NAME))
+}
+
+fn current_user(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(constant_text(rows, oids::OWNER_NAME))
+}
+
+/// The search path, with `pg_catalog` (searched first, implicitly) when asked for.
+fn current_schemas(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let implicit = cast(&args[0], &DataType::Boolean)?;
+    let implicit = implicit.as_boolean();
+    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        true,
+    )));
+    for index in 0..rows {
+        if implicit.is_valid(index) && implicit.value(index) {
+            builder.values().append_value("pg_catalog");
+        }
+        builder.values().append_value("public");
+        builder.append(true);
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+/// Postgres quotes an identifier unless it is lower case letters, digits, `_` and `$`,
+/// not starting with a digit or `$`, and not a keyword.
+fn quote_ident(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    text_rows(rows, |index| {
+        Ok(text_at(&names, index).map(|name| {
+            let plain = name
+                .chars()
+                .next()
+                .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+                && name.chars().all(|character| {
+                    character.is_ascii_lowercase()
+                        || character.is_ascii_digit()
+                        || character == '_'
+                        || character == '$'
+                })
+                && !is_reserved_word(name);
+            if plain {
+                name.to_string()
+            } else {
+                format!("\"{}\"", name.replace('"', "\"\""))
+            }
+        }))
+    })
+}
+
+/// Postgres' reserved key words (which `quote_ident` must quote).
+fn is_reserved_word(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "all",
+        "analyse",
+        "analyze",
+        "and",
+        "any",
+        "array",
+        "as",
+        "asc",
+        "asymmetric",
+        "both",
+        "case",
+        "cast",
+        "check",
+        "collate",
+        "column",
+        "constraint",
+        "create",
+        "current_catalog",
+        "current_date",
+        "current_role",
+        "current_time",
+        "current_timestamp",
+        "current_user",
+        "default",
+        "deferrable",
+        "desc",
+        "distinct",
+        "do",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "foreign",
+        "from",
+        "grant",
+        "group",
+        "having",
+        "in",
+        "initially",
+        "intersect",
+        "into",
+        "lateral",
+        "leading",
+        "limit",
+        "localtime",
+        "localtimestamp",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "only",
+        "or",
+        "order",
+        "placing",
+        "primary",
+        "references",
+        "returning",
+        "select",
+        "session_user",
+        "some",
+        "symmetric",
+        "table",
+        "then",
+        "to",
+        "trailing",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "variadic",
+        "when",
+        "where",
+        "window",
+        "with",
+    ];
+    RESERVED.contains(&name)
+}
+
+fn to_regtype(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    oid_rows(rows, |index| {
+        Ok(text_at(&names, index).and_then(oids::type_oid_by_name))
+    })
+}
+
+fn to_regclass(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    let catalog = read_catalog(context)?;
+    oid_rows(rows, |index| {
+        Ok(text_at(&names, index).and_then(|name| relations::relation_oid_by_name(&catalog, name)))
+    })
+}
+
+fn to_regnamespace(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    oid_rows(rows, |index| {
+        Ok(
+            text_at(&names, index)
+                .and_then(|name| relations::namespace_oid(name.trim_matches('"'))),
+        )
+    })
+}
+
+/// `array_upper(a, 1)`: the last index of a one-dimensional array (NULL when empty).
+fn array_upper(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    array_bound(args, rows, true)
+}
+
+/// `array_lower(a, 1)`: 1 for a non-empty one-dimensional array.
+fn array_lower(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    array_bound(args, rows, false)
+}
+
+fn array_bound(args: &[ArrayRef], rows: usize, upper: bool) -> Result<ArrayRef> {
+    let dimensions = ints(&args[1])?;
+    let lengths: Vec<Option<i64>> = match args[0].data_type() {
+        DataType::List(_) => {
+            let lists = args[0].as_list::<i32>();
+            (0..rows)
+                .map(|index| {
+                    lists
+                        .is_valid(index)
+                        .then(|| i64::from(lists.value_length(index)))
+                })
+                .collect()
+        }
+        _ => vec![None; rows],
+    };
+    let bounds: Vec<Option<i32>> = (0..rows)
+        .map(|index| {
+            let length = lengths[index].filter(|length| *length > 0)?;
+            if int_at(&dimensions, index) != Some(1) {
+                return None;
+            }
+            Some(if upper {
+                i32::try_from(length).unwrap_or(i32::MAX)
+            } else {
+                1
+            })
+        })
+        .collect();
+    Ok(Arc::new(Int32Array::from(bounds)))
+}
+
+/// A relation's size on disk, which Eddy does not track per relation (its logs and state
+/// are shared files): unknown, NULL.
+fn no_size(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(Int64Array::from(vec![None; rows])))
+}
+
+/// `pg_size_pretty(bytes)` as Postgres writes it: bytes below 10 kB, then kB, MB, GB, TB,
+/// each unit taken while the value stays below 10240 of it, rounded half up.
+fn size_pretty(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let sizes = ints(&args[0])?;
+    text_rows(rows, |index| {
+        Ok(int_at(&sizes, index).map(|bytes| {
+            if bytes.abs() < 10 * 1024 {
+                return format!("{bytes} bytes");
+            }
+            let mut size = bytes;
+            for unit in ["kB", "MB", "GB"] {
+                let half_rounded = (size.abs() / 512 + 1) / 2 * size.signum();
+                if half_rounded.abs() < 10 * 1024 {
+                    return format!("{half_rounded} {unit}");
+                }
+                size /= 1024;
+            }
+            format!("{} TB", (size.abs() / 512 + 1) / 2 * size.signum())
+        }))
+    })
+}
+
+/// One connection number for all: Eddy's sessions have no process of their own.
+fn backend_pid(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(Arc::new(Int32Array::from(vec![1; rows])))
+}
+
+fn read_catalog(context: &CatalogContext) -> Result<eddy_planner::Catalog> {
+    Ok(context
+        .catalog
+        .read()
+        .map_err(|_| datafusion::error::DataFusionError::Internal("catalog lock poisoned".into()))?
+        .clone())
+}
+
+/// `x::regclass`: a relation's name (text) to its OID, an OID as it is.
+fn regclass(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if !is_text(&args[0]) {
+        return Ok(Arc::new(ints(&args[0])?));
+    }
+    let names = texts(&args[0])?;
+    let catalog = read_catalog(context)?;
+    oid_rows(rows, |index| match text_at(&names, index) {
+        None => Ok(None),
+        Some(name) => match relations::relation_oid_by_name(&catalog, name) {
+            Some(oid) => Ok(Some(oid)),
+            None => plan_err!("relation \"{name}\" does not exist"),
+        },
+    })
+}
+
+/// `x::regtype`: a type's name to its OID, an OID as it is.
+fn regtype(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if !is_text(&args[0]) {
+        return Ok(Arc::new(ints(&args[0])?));
+    }
+    let names = texts(&args[0])?;
+    oid_rows(rows, |index| match text_at(&names, index) {
+        None => Ok(None),
+        Some(name) => match oids::type_oid_by_name(name) {
+            Some(oid) => Ok(Some(oid)),
+            None => plan_err!("type \"{name}\" does not exist"),
+        },
+    })
+}
+
+fn regnamespace(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if !is_text(&args[0]) {
+        return Ok(Arc::new(ints(&args[0])?));
+    }
+    let names = texts(&args[0])?;
+    oid_rows(rows, |index| match text_at(&names, index) {
+        None => Ok(None),
+        Some(name) => match relations::namespace_oid(name.trim_matches('"')) {
+            Some(oid) => Ok(Some(oid)),
+            None => plan_err!("schema \"{name}\" does not exist"),
+        },
+    })
+}
+
+/// `x::regproc`: a function's name without `pg_catalog.` (as `pg_type.typinput` holds
+/// it), or the name of the function with that OID.
+fn regproc(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if is_text(&args[0]) {
+        let names = texts(&args[0])?;
+        return text_rows(rows, |index| {
+            Ok(text_at(&names, index)
+                .map(|name| name.strip_prefix("pg_catalog.").unwrap_or(name).to_string()))
+        });
+    }
+    let function_oids = ints(&args[0])?;
+    let names = &context.function_names;
+    text_rows(rows, |index| {
+        Ok(int_at(&function_oids, index).map(|oid| {
+            names
+                .scalar
+                .iter()
+                .chain(&names.aggregate)
+                .chain(&names.window)
+                .find(|name| oids::function_oid(name) == oid)
+                .cloned()
+                .unwrap_or_else(|| oid.to_string())
+        }))
+    })
+}
+
+/// `x::regclass::text`: the relation's name (its OID when none has it, as Postgres shows).
+fn regclass_text(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if is_text(&args[0]) {
+        return Ok(Arc::new(texts(&args[0])?));
+    }
+    let relation_oids = ints(&args[0])?;
+    let catalog = read_catalog(context)?;
+    text_rows(rows, |index| {
+        Ok(int_at(&relation_oids, index).map(|oid| {
+            relations::relation_name_by_oid(&catalog, oid).unwrap_or_else(|| oid.to_string())
+        }))
+    })
+}
+
+/// `x::regtype::text`: the type's SQL name, as `format_type` writes it (`'int8'` reads as
+/// `bigint`).
+fn regtype_text(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let type_oids = ints(&regtype(context, args, rows)?)?;
+    text_rows(rows, |index| {
+        Ok(int_at(&type_oids, index)
+            .map(|oid| oids::format_type(oid, None).unwrap_or_else(|| oid.to_string())))
+    })
+}
+
+fn regnamespace_text(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    if is_text(&args[0]) {
+        return Ok(Arc::new(texts(&args[0])?));
+    }
+    let namespace_oids = ints(&args[0])?;
+    text_rows(rows, |index| {
+        Ok(int_at(&namespace_oids, index).map(|oid| {
+            relations::NAMESPACES
+                .iter()
+                .find(|(namespace, _)| *namespace == oid)
+                .map_or_else(|| oid.to_string(), |(_, name)| name.to_string())
+        }))
+    })
+}
