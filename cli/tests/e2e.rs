@@ -20,6 +20,10 @@ const WAIT_MAX: Duration = Duration::from_secs(60);
 #[path = "e2e/windows_kill9.rs"]
 mod windows_kill9;
 
+/// Passwords, privileges and TLS, on this file's server.
+#[path = "e2e/security.rs"]
+mod security;
+
 /// A running `eddy serve` process.
 struct Server {
     child: Child,

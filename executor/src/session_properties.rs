@@ -16,12 +16,28 @@ pub const WINDOW_IDLE_TIMEOUT: &str = "eddy.window.idle.timeout";
 #[derive(Debug, Default, Clone)]
 pub struct SessionProperties {
     values: BTreeMap<String, String>,
+    /// What the client's startup packet set (`application_name`): the session's defaults,
+    /// which RESET and DISCARD ALL return to, as in Postgres.
+    startup: BTreeMap<String, String>,
 }
 
 impl SessionProperties {
-    /// The value of a property, if set.
+    /// The value of a property, if set (by SET, or else by the startup packet).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values
+            .get(name)
+            .or_else(|| self.startup.get(name))
+            .map(String::as_str)
+    }
+
+    /// Sets a session default, as the startup packet does.
+    pub fn set_startup(&mut self, name: String, value: String) {
+        self.startup.insert(name, value);
+    }
+
+    /// Forgets every SET (`RESET ALL`, `DISCARD ALL`); the startup packet's values stay.
+    pub fn reset_all(&mut self) {
+        self.values.clear();
     }
 
     pub fn set(&mut self, name: String, value: String) {
