@@ -6,18 +6,24 @@
 //! default `info`); stdout carries only the `eddy listening on <address>` line that
 //! scripts and tests wait for. `eddy shell` is the interactive client (`shell/`).
 //!
-//! Never: hold logic of its own beyond wiring, or let `eddy serve` print anything else to
-//! stdout.
+//! Security flags: `--user` (with `--password-file` or `EDDY_PASSWORD`) sets up a
+//! superuser, after which every login needs a password; `--tls-cert`/`--tls-key` turn on
+//! TLS; listening beyond this machine without any user is refused unless `--insecure`.
+//!
+//! Never: hold logic of its own beyond wiring, print anything else to stdout, or print or
+//! log a password.
 
 mod shell;
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use eddy_executor::{Durability, Engine, EngineConfig};
+use eddy_server::Security;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
@@ -31,6 +37,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Eddy: a streaming SQL database. It speaks ksqlDB's SQL over the Postgres wire protocol,
 /// so psql and any Postgres driver can connect.
+///
+/// Security: while no user exists, clients on this machine are let in without a password,
+/// and `serve` refuses to listen on another address unless `--insecure`. Give `--user`
+/// (with `--password-file` or EDDY_PASSWORD) to create a superuser; from then on every
+/// login needs a password (SCRAM-SHA-256). Add users with `CREATE USER name WITH PASSWORD
+/// '...'` and privileges with `GRANT SELECT|INSERT ON name TO user` and `GRANT CREATE ON
+/// DATABASE eddy TO user`. `--tls-cert` and `--tls-key` encrypt connections (psql
+/// `sslmode=require` or `verify-full`).
 #[derive(Debug, Parser)]
 #[command(name = "eddy", version)]
 struct Cli {
@@ -66,7 +80,30 @@ struct ServeArgs {
     /// back on demand. A size in bytes, or with KiB, MiB, GiB (or KB, MB, GB).
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     memory: u64,
+    /// A superuser to create at startup (or whose password to reset, if it exists), with
+    /// the password in `--password-file` or the EDDY_PASSWORD environment variable. Once a
+    /// user exists, every login needs a password (SCRAM-SHA-256); users are kept in the
+    /// data directory, so later starts need no flag.
+    #[arg(long, value_name = "NAME")]
+    user: Option<String>,
+    /// File holding `--user`'s password (one line; a trailing newline is dropped).
+    #[arg(long, value_name = "FILE", requires = "user")]
+    password_file: Option<PathBuf>,
+    /// TLS certificate chain (PEM) for encrypted connections; needs `--tls-key`. Clients
+    /// that ask for TLS (psql `sslmode=require`, `verify-full`) get it; others stay plain.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM, PKCS#8, PKCS#1 or SEC1) of `--tls-cert`.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Listen on an address other than loopback even though no user exists, letting every
+    /// client in without a password. Without it, eddy refuses to start so.
+    #[arg(long)]
+    insecure: bool,
 }
+
+/// Where `--user`'s password comes from: `--password-file`, else EDDY_PASSWORD.
+const PASSWORD_VARIABLE: &str = "EDDY_PASSWORD";
 
 /// `256MiB`, `1GiB`, `512MB`, `1048576`: a size in bytes.
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -155,22 +192,86 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = EngineConfig::new(&args.data_dir);
     config.durability = args.durability.into();
     config.memory_budget_bytes = args.memory;
+    let security = security(&args)?;
+    let password = first_user_password(&args)?;
     let engine = Engine::open(config)
         .await
         .with_context(|| format!("cannot open data directory {}", args.data_dir.display()))?;
+    if let (Some(user), Some(password)) = (&args.user, &password) {
+        engine
+            .bootstrap_superuser(user, password)
+            .await
+            .with_context(|| format!("cannot set up user {user}"))?;
+    }
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
+    check_exposure(&args, address, engine.has_users())?;
     info!(%address, data_dir = %args.data_dir.display(), "eddy listening");
     println!("eddy listening on {address}");
     let shutdown = CancellationToken::new();
     tokio::spawn(cancel_on_signal(shutdown.clone()));
-    let served = eddy_server::serve(engine.clone(), listener, shutdown).await;
+    let served = eddy_server::serve(engine.clone(), listener, shutdown, security).await;
     info!("shutting down the engine");
     engine.shutdown().await;
     info!("eddy stopped");
     served.context("the server stopped with an error")
+}
+
+/// TLS and remote trust as the flags ask.
+fn security(args: &ServeArgs) -> anyhow::Result<Security> {
+    let mut security = Security::default();
+    if let (Some(certificate), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        security = security.with_tls(certificate, key)?;
+    }
+    if args.insecure {
+        security = security.trusting_remote_clients();
+    }
+    Ok(security)
+}
+
+/// `--user`'s password, from `--password-file` or EDDY_PASSWORD; None without `--user`.
+fn first_user_password(args: &ServeArgs) -> anyhow::Result<Option<String>> {
+    let Some(user) = &args.user else {
+        return Ok(None);
+    };
+    let password = match &args.password_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the password file {}", path.display()))?;
+            let line = text.strip_suffix('\n').unwrap_or(&text);
+            line.strip_suffix('\r').unwrap_or(line).to_owned()
+        }
+        None => std::env::var(PASSWORD_VARIABLE).map_err(|_| {
+            anyhow::anyhow!(
+                "--user {user} needs a password: give --password-file or set {PASSWORD_VARIABLE}"
+            )
+        })?,
+    };
+    anyhow::ensure!(
+        !password.is_empty(),
+        "the password of --user {user} is empty"
+    );
+    Ok(Some(password))
+}
+
+/// Refuses to let every client on the network in without a password; warns when passwords
+/// cross the network unencrypted.
+fn check_exposure(args: &ServeArgs, address: SocketAddr, has_users: bool) -> anyhow::Result<()> {
+    if address.ip().is_loopback() {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        has_users || args.insecure,
+        "refusing to listen on {address} with no user to check passwords against: give \
+         --user NAME (with --password-file or {PASSWORD_VARIABLE}), listen on 127.0.0.1, \
+         or pass --insecure to let every client in"
+    );
+    if args.tls_cert.is_none() {
+        warn!(%address, "connections are not encrypted: give --tls-cert and --tls-key");
+    }
+    Ok(())
 }
 
 /// Cancels `shutdown` on Ctrl-C (SIGINT) or SIGTERM.

@@ -30,6 +30,12 @@ fn help_documents_every_flag() {
         "os",
         "./eddy-data",
         "5433",
+        "--user",
+        "--password-file",
+        "EDDY_PASSWORD",
+        "--tls-cert",
+        "--tls-key",
+        "--insecure",
     ] {
         assert!(
             help.contains(flag),

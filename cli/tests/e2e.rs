@@ -24,6 +24,9 @@ mod psql_catalog;
 #[path = "e2e/windows_kill9.rs"]
 mod windows_kill9;
 
+/// Passwords, privileges and TLS, on this file's server.
+#[path = "e2e/security.rs"]
+mod security;
 /// `eddy shell` on this file's server: scripts, piped statements, live push queries, Ctrl-C.
 #[path = "e2e/shell.rs"]
 mod shell;

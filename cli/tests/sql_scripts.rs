@@ -103,6 +103,7 @@ sql_scripts!(
     temporal_filters,
     transactions,
     types,
+    users,
     window_tvf,
     windowed_tables,
     windows,
@@ -170,6 +171,7 @@ impl Server {
             engine.clone(),
             listener,
             shutdown.clone(),
+            eddy_server::Security::default(),
         ));
         Server {
             engine,

@@ -38,6 +38,9 @@ pub enum EngineError {
     /// Work that would take more memory than Eddy's budget (`--memory`) allows.
     #[error("{0}")]
     OutOfMemory(String),
+    /// A user or privilege statement that failed, or a statement the user may not run.
+    #[error(transparent)]
+    Access(crate::access::AccessError),
 }
 
 /// Bad data values, by kind: each becomes a distinct 22xxx SQLSTATE.

@@ -20,7 +20,9 @@
 //! 4. `engine`: the core (`EngineCore`) every statement runs against: store, catalog,
 //!    planner, running queries, writers. Private fields, methods only.
 //! 5. `statements`: one module per statement family. Must not know: each other, the
-//!    session.
+//!    session. `access`: users, their SCRAM verifiers and privileges; its `AccessControl`
+//!    (the committed users) is held by the core, its statements (CREATE USER, GRANT) and
+//!    the check every statement passes run against the core. Must not know: the session.
 //! 6. `api`: `Engine` and `Session`, the public face; the only module that names them all.
 //!
 //! Tasks (all on the tokio runtime the caller provides):
@@ -48,6 +50,7 @@
 //! # }
 //! ```
 
+mod access;
 mod api;
 mod background;
 mod batches;
@@ -70,6 +73,7 @@ mod sinks;
 mod state;
 mod statements;
 
+pub use access::{AccessError, Principal, ScramVerifier};
 pub use api::session::{PreparedStatement, Session};
 pub use api::{Engine, EngineConfig};
 pub use clock::{Clock, ManualClock, SystemClock};

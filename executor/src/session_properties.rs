@@ -18,12 +18,28 @@ pub const WINDOW_IDLE_TIMEOUT: &str = "eddy.window.idle.timeout";
 #[derive(Debug, Default, Clone)]
 pub struct SessionProperties {
     values: BTreeMap<String, String>,
+    /// What the client's startup packet set (`application_name`): the session's defaults,
+    /// which RESET and DISCARD ALL return to, as in Postgres.
+    startup: BTreeMap<String, String>,
 }
 
 impl SessionProperties {
-    /// The value of a property, if set.
+    /// The value of a property, if set (by SET, or else by the startup packet).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.get(name).map(String::as_str)
+        self.values
+            .get(name)
+            .or_else(|| self.startup.get(name))
+            .map(String::as_str)
+    }
+
+    /// Sets a session default, as the startup packet does.
+    pub fn set_startup(&mut self, name: String, value: String) {
+        self.startup.insert(name, value);
+    }
+
+    /// Forgets every SET (`RESET ALL`, `DISCARD ALL`); the startup packet's values stay.
+    pub fn reset_all(&mut self) {
+        self.values.clear();
     }
 
     pub fn set(&mut self, name: String, value: String) {
@@ -105,7 +121,7 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
 
 /// What SHOW answers for a client setting with a fixed value when the session has not set
 /// it: the one value Eddy works with.
-fn fixed_client_setting(name: &str) -> Option<&'static str> {
+pub(crate) fn fixed_client_setting(name: &str) -> Option<&'static str> {
     Some(match name {
         "client_encoding" => "UTF8",
         "standard_conforming_strings" => "on",

@@ -65,7 +65,10 @@ pub enum Statement {
     Set { name: String, value: String },
     /// ksqlDB `UNSET 'k'`; Postgres `RESET k` (`RESET ALL` has the name `all`) and
     /// `SET k TO DEFAULT`.
-    Unset { name: String },
+    Unset {
+        name: String,
+        spelling: UnsetSpelling,
+    },
     /// `BEGIN`, `START TRANSACTION`, `COMMIT`, `END`, `ROLLBACK`, `ABORT`, and savepoints.
     Transaction(TransactionStatement),
     /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`: what connection pools send between clients.
@@ -80,6 +83,65 @@ pub enum Statement {
     DropType { name: String, if_exists: bool },
     /// `SHOW|LIST TYPES`
     ShowTypes,
+    /// `CREATE USER|ROLE name [WITH] [LOGIN] [SUPERUSER] [PASSWORD 'p']`
+    CreateUser(UserOptions),
+    /// `ALTER USER|ROLE name [WITH] [SUPERUSER|NOSUPERUSER] [PASSWORD 'p' | PASSWORD NULL]`
+    AlterUser(UserOptions),
+    /// `DROP USER|ROLE [IF EXISTS] name`
+    DropUser { name: String, if_exists: bool },
+    /// `GRANT SELECT|INSERT|ALL ON [STREAM|TABLE] name TO user`,
+    /// `GRANT CREATE ON DATABASE name TO user`
+    Grant(Grant),
+    /// `REVOKE ... FROM user`, the privileges and objects spelled as GRANT's.
+    Revoke(Grant),
+}
+
+/// The options of `CREATE USER` and `ALTER USER`: each is None where the statement does not
+/// name it (CREATE then takes the default, ALTER keeps what the user has).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserOptions {
+    pub name: String,
+    /// `PASSWORD 'p'`: `Some(Some(p))`; `PASSWORD NULL` (the user cannot log in): `Some(None)`.
+    pub password: Option<Option<Password>>,
+    pub superuser: Option<bool>,
+}
+
+/// A password as written in a statement. Its `Debug` hides it, so no log or error message
+/// that prints a statement shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl fmt::Debug for Password {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Password(<hidden>)")
+    }
+}
+
+/// A privilege of `GRANT` and `REVOKE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Privilege {
+    /// Read a stream or table: pull and push queries, and queries that read it.
+    Select,
+    /// Write a stream or table: INSERT, COPY FROM, UPDATE, DELETE.
+    Insert,
+    /// Create and drop streams, tables, types and persistent queries (`ON DATABASE`).
+    Create,
+}
+
+/// What a `GRANT` or `REVOKE` gives or takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub privileges: Vec<Privilege>,
+    pub target: GrantTarget,
+    pub user: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantTarget {
+    /// Streams and tables by name (SELECT, INSERT).
+    Sources(Vec<String>),
+    /// `ON DATABASE name` (CREATE): Eddy has one database, so any name means it.
+    Database,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +170,17 @@ pub enum TransactionStatement {
     Release(String),
     /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`
     RollbackTo(String),
+}
+
+/// How a statement returned a setting to its default; each answers its own command tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetSpelling {
+    /// ksqlDB's `UNSET 'k'`: `UNSET`.
+    Unset,
+    /// Postgres' `RESET k`: `RESET`.
+    Reset,
+    /// Postgres' `SET k TO DEFAULT`, `SET TIME ZONE LOCAL`: `SET`.
+    SetDefault,
 }
 
 /// What `DISCARD` drops; each has its own command tag (`DISCARD ALL`).

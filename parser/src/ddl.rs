@@ -9,6 +9,7 @@
 use sqlparser::ast::DataType;
 use sqlparser::tokenizer::Token;
 
+use crate::access::{parse_create_user, parse_drop_user};
 use crate::ast::{
     ColumnDef, CreateAsSelect, CreateSource, KeyKind, Property, PropertyValue, SourceKind,
     Statement,
@@ -20,6 +21,9 @@ use crate::types::{BUILT_IN_TYPE_WORDS, parse_column_type};
 
 /// After `CREATE`.
 pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if cursor.take_word("USER") || cursor.take_word("ROLE") {
+        return parse_create_user(cursor);
+    }
     let or_replace = cursor.take_words(&["OR", "REPLACE"]);
     let source_location = cursor.location();
     let source_only = cursor.take_word("SOURCE");
@@ -98,6 +102,9 @@ pub(crate) fn parse_create(cursor: &mut Cursor<'_>) -> Result<Statement, ParseEr
 
 /// After `DROP`.
 pub(crate) fn parse_drop(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    if cursor.take_word("USER") || cursor.take_word("ROLE") {
+        return parse_drop_user(cursor);
+    }
     if cursor.take_word("TYPE") {
         let if_exists = cursor.take_words(&["IF", "EXISTS"]);
         let name = cursor.identifier()?;

@@ -7,7 +7,8 @@
 
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
-use crate::ast::{DiscardTarget, Statement, TerminateTarget, TransactionStatement};
+use crate::access::{parse_alter, parse_grant};
+use crate::ast::{DiscardTarget, Statement, TerminateTarget, TransactionStatement, UnsetSpelling};
 use crate::cursor::{Cursor, fold_identifier};
 use crate::ddl::{parse_create, parse_drop};
 use crate::dml::{parse_copy, parse_delete, parse_insert, parse_update};
@@ -18,7 +19,6 @@ use crate::source::Source;
 /// Statements recognized and refused: ksqlDB's that Eddy lacks, and Postgres' that clients
 /// may send. The feature named in the error is the keyword.
 const UNSUPPORTED_STATEMENTS: &[&str] = &[
-    "ALTER",
     "PAUSE",
     "RESUME",
     "DEFINE",
@@ -35,8 +35,6 @@ const UNSUPPORTED_STATEMENTS: &[&str] = &[
     "LISTEN",
     "UNLISTEN",
     "NOTIFY",
-    "GRANT",
-    "REVOKE",
     "VACUUM",
     "ANALYZE",
 ];
@@ -84,11 +82,15 @@ pub(crate) fn parse_statement(
         "DESCRIBE" => parse_describe(&mut cursor)?,
         "TERMINATE" => parse_terminate(&mut cursor)?,
         "SET" => parse_set(&mut cursor)?,
-        "UNSET" | "RESET" => parse_unset(&mut cursor)?,
+        "UNSET" => parse_unset(&mut cursor, UnsetSpelling::Unset)?,
+        "RESET" => parse_unset(&mut cursor, UnsetSpelling::Reset)?,
         "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT" | "SAVEPOINT" | "RELEASE" => {
             parse_transaction(&keyword, &mut cursor)?
         }
         "DISCARD" => parse_discard(&mut cursor)?,
+        "ALTER" => parse_alter(&mut cursor)?,
+        "GRANT" => parse_grant(&mut cursor, true)?,
+        "REVOKE" => parse_grant(&mut cursor, false)?,
         _ => return Err(source.syntax_error(tokens_start(tokens, end), None)),
     };
     cursor.expect_end()?;
@@ -209,6 +211,7 @@ fn parse_set(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
         if cursor.take_word("LOCAL") || cursor.take_word("DEFAULT") {
             return Ok(Statement::Unset {
                 name: "timezone".into(),
+                spelling: UnsetSpelling::SetDefault,
             });
         }
         return parse_set_value(cursor, "timezone".into());
@@ -230,7 +233,10 @@ fn expect_assignment(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
 /// as written, words folded like names (Postgres' rule for `SET datestyle = ISO`).
 fn parse_set_value(cursor: &mut Cursor<'_>, name: String) -> Result<Statement, ParseError> {
     if cursor.take_word("DEFAULT") {
-        return Ok(Statement::Unset { name });
+        return Ok(Statement::Unset {
+            name,
+            spelling: UnsetSpelling::SetDefault,
+        });
     }
     let mut values = vec![parse_one_set_value(cursor)?];
     while cursor.take_token(&Token::Comma) {
@@ -267,19 +273,17 @@ fn parse_one_set_value(cursor: &mut Cursor<'_>) -> Result<String, ParseError> {
 }
 
 /// After `UNSET` (ksqlDB, `UNSET 'k'`) or `RESET` (Postgres, `RESET k`, `RESET ALL`).
-fn parse_unset(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
-    if let Token::SingleQuotedString(name) = cursor.peek() {
+fn parse_unset(cursor: &mut Cursor<'_>, spelling: UnsetSpelling) -> Result<Statement, ParseError> {
+    let name = if let Token::SingleQuotedString(name) = cursor.peek() {
+        let name = name.clone();
         cursor.advance();
-        return Ok(Statement::Unset { name: name.clone() });
-    }
-    if cursor.take_words(&["TIME", "ZONE"]) {
-        return Ok(Statement::Unset {
-            name: "timezone".into(),
-        });
-    }
-    Ok(Statement::Unset {
-        name: parse_dotted_name(cursor)?,
-    })
+        name
+    } else if cursor.take_words(&["TIME", "ZONE"]) {
+        "timezone".into()
+    } else {
+        parse_dotted_name(cursor)?
+    };
+    Ok(Statement::Unset { name, spelling })
 }
 
 /// After BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE. Transaction
@@ -513,12 +517,16 @@ mod tests {
         assert_eq!(parse_one("SET x = -1"), set("x", "-1"));
         assert_eq!(
             parse_one("SET x TO DEFAULT"),
-            Ok(Statement::Unset { name: "x".into() })
+            Ok(Statement::Unset {
+                name: "x".into(),
+                spelling: UnsetSpelling::SetDefault
+            })
         );
         assert_eq!(
             parse_one("SET TIME ZONE LOCAL"),
             Ok(Statement::Unset {
-                name: "timezone".into()
+                name: "timezone".into(),
+                spelling: UnsetSpelling::SetDefault
             })
         );
         assert!(message("SET x 3").contains("expected \"=\" or TO"));
@@ -531,14 +539,20 @@ mod tests {
 
     #[test]
     fn unset_and_reset() {
-        let unset = |name: &str| Ok(Statement::Unset { name: name.into() });
+        let unset = |name: &str, spelling| {
+            Ok(Statement::Unset {
+                name: name.into(),
+                spelling,
+            })
+        };
         assert_eq!(
             parse_one("UNSET 'auto.offset.reset'"),
-            unset("auto.offset.reset")
+            unset("auto.offset.reset", UnsetSpelling::Unset)
         );
-        assert_eq!(parse_one("RESET Search_Path"), unset("search_path"));
-        assert_eq!(parse_one("RESET ALL"), unset("all"));
-        assert_eq!(parse_one("RESET TIME ZONE"), unset("timezone"));
+        let reset = UnsetSpelling::Reset;
+        assert_eq!(parse_one("RESET Search_Path"), unset("search_path", reset));
+        assert_eq!(parse_one("RESET ALL"), unset("all", reset));
+        assert_eq!(parse_one("RESET TIME ZONE"), unset("timezone", reset));
     }
 
     #[test]

@@ -20,8 +20,10 @@
 //! statement returned its stream), or call `start_query` inside a future pgwire already
 //! selects against a cancel receiver.
 
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use futures::{Sink, SinkExt};
@@ -33,24 +35,30 @@ use pgwire::api::results::{
 };
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::{Entry, PortalStore};
-use pgwire::api::{ClientInfo, ClientPortalStore, DEFAULT_NAME, PgWireConnectionState, Type};
+use pgwire::api::{
+    ClientInfo, ClientPortalStore, DEFAULT_NAME, METADATA_APPLICATION_NAME, PgWireConnectionState,
+    Type,
+};
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::PgWireBackendMessage;
 use pgwire::messages::copy::{CopyData, CopyDone, CopyFail};
 use pgwire::messages::data::{NoData, ParameterDescription, RowDescription};
 use pgwire::messages::extendedquery::{
-    Bind, BindComplete, Describe, Execute, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Bind, BindComplete, Describe, Execute, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL,
+    TARGET_TYPE_BYTE_STATEMENT,
 };
 use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery};
 use pgwire::messages::simplequery::Query;
-use tokio::sync::Mutex;
+use pgwire::messages::startup::ParameterStatus;
+use tokio::sync::{Mutex, MutexGuard};
 
-use eddy_executor::{PreparedStatement, Session};
+use eddy_executor::{DiscardTarget, PreparedStatement, Principal, Session, Statement};
 
 use crate::cancel::{cancel_receiver, until_cancelled};
 use crate::copy_in::{self, CopyInSlot};
 use crate::error::ServerError;
 use crate::params::decode_parameters;
+use crate::reported;
 use crate::respond::{output_response, result_formats, send_response};
 use crate::sqlstate::{engine_error, server_error};
 use crate::transaction::{Savepoints, check_not_failed, check_statement};
@@ -60,6 +68,10 @@ use crate::types::{pg_type, row_fields};
 /// holds is that client's alone; the lock is only ever taken by one message at a time.
 pub(crate) struct ConnectionHandler {
     session: Arc<Mutex<Session>>,
+    /// Whether the session was told who logged in (at its first statement).
+    logged_in: AtomicBool,
+    /// The names of the statements the client prepared, for DISCARD ALL to drop.
+    statement_names: std::sync::Mutex<BTreeSet<String>>,
     query_parser: Arc<EddyQueryParser>,
     copy_in: CopyInSlot,
     savepoints: Savepoints,
@@ -73,10 +85,74 @@ impl ConnectionHandler {
         });
         Self {
             session,
+            logged_in: AtomicBool::new(false),
+            statement_names: std::sync::Mutex::new(BTreeSet::new()),
             query_parser,
             copy_in: CopyInSlot::default(),
             savepoints: Savepoints::default(),
         }
+    }
+
+    /// The session, told at its first statement who logged in (the principal the startup
+    /// left in the connection's extensions) and the startup packet's `application_name`.
+    async fn session<C: ClientInfo>(&self, client: &C) -> MutexGuard<'_, Session> {
+        let mut session = self.session.lock().await;
+        if !self.logged_in.swap(true, Ordering::AcqRel) {
+            // Every startup path leaves a principal; a missing one is a user no privilege
+            // names, never a trusted session.
+            let principal = client.session_extensions().get::<Principal>().map_or_else(
+                || Principal::User(String::new()),
+                |principal| (*principal).clone(),
+            );
+            session.set_principal(principal);
+            if let Some(application_name) = client.metadata().get(METADATA_APPLICATION_NAME) {
+                session.set_startup_setting("application_name", application_name);
+            }
+        }
+        session
+    }
+
+    /// What a statement that ran leaves to the connection: DISCARD ALL drops the prepared
+    /// statements and portals, and the reported settings it changed go to the client.
+    async fn after_statement<C>(&self, client: &mut C, statement: &Statement) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if matches!(statement, Statement::Discard(DiscardTarget::All)) {
+            let names = std::mem::take(
+                &mut *self
+                    .statement_names
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
+            for name in names {
+                client.portal_store().rm_statement(&name);
+            }
+            client.portal_store().clear_portals();
+        }
+        let changed = reported::changed_by(statement);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let statuses: Vec<ParameterStatus> = {
+            let session = self.session.lock().await;
+            changed
+                .iter()
+                .filter_map(|(setting, reported_name)| {
+                    let value = session.setting(setting)?;
+                    Some(ParameterStatus::new((*reported_name).to_owned(), value))
+                })
+                .collect()
+        };
+        for status in statuses {
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(status))
+                .await?;
+        }
+        Ok(())
     }
 
     /// Runs (or resumes) a portal and sends its result, up to `rows_max` rows.
@@ -168,8 +244,7 @@ impl SimpleQueryHandler for ConnectionHandler {
             check_statement(client.transaction_status(), &statement.statement)
                 .map_err(server_error)?;
             let output = self
-                .session
-                .lock()
+                .session(client)
                 .await
                 .execute(statement)
                 .await
@@ -187,6 +262,7 @@ impl SimpleQueryHandler for ConnectionHandler {
                 return Err(server_error(ServerError::CopyInNotLast));
             }
             send_response(client, response, true, None).await?;
+            self.after_statement(client, &statement.statement).await?;
         }
         Ok(Vec::new())
     }
@@ -199,6 +275,33 @@ impl ExtendedQueryHandler for ConnectionHandler {
 
     fn query_parser(&self) -> Arc<Self::QueryParser> {
         self.query_parser.clone()
+    }
+
+    /// Prepares as pgwire does, keeping the statement's name for DISCARD ALL (pgwire's
+    /// portal store cannot list them).
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message
+            .name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_NAME.to_owned());
+        match StoredStatement::parse(client, &message, self.query_parser.clone()).await? {
+            Some(statement) => client.portal_store().put_statement(Arc::new(statement)),
+            None => client.portal_store().put_empty_statement(&name),
+        }
+        self.statement_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name);
+        client
+            .send(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
+        Ok(())
     }
 
     /// Binds a portal as pgwire does, but queues BindComplete rather than flushing it on its
@@ -395,20 +498,23 @@ impl ExtendedQueryHandler for ConnectionHandler {
         )
         .map_err(server_error)?;
         let output = self
-            .session
-            .lock()
+            .session(client)
             .await
             .execute_prepared(prepared, parameters)
             .await
             .map_err(engine_error)?;
-        output_response(
+        let response = output_response(
             client,
             output,
             &portal.result_column_format,
             &self.copy_in,
             &self.savepoints,
         )
-        .await
+        .await?;
+        if let Some(parsed) = prepared.statement() {
+            self.after_statement(client, &parsed.statement).await?;
+        }
+        Ok(response)
     }
 }
 

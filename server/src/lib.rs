@@ -7,13 +7,16 @@
 //!
 //! Modules, each with what it may use and what it must not know (imports point down the
 //! list, so there are no cycles):
-//! - `auth/`: connection startup, a file per method (`trust.rs`); pgwire only; not sessions.
+//! - `auth/`: connection startup (trust, SCRAM passwords, TLS); asks the `Engine` for
+//!   users' verifiers only; not sessions.
 //! - `connection`: a client's `Session` behind pgwire's query and COPY handlers; may use
-//!   `respond`, `transaction`, `copy_in`, `cancel`, `params`, `types`; must not know how
-//!   values are encoded.
+//!   `respond`, `transaction`, `reported`, `copy_in`, `cancel`, `params`, `types`; must not
+//!   know how values are encoded.
 //! - `respond`: a statement's output as wire messages, streamed with heartbeats; may use
 //!   `encode`, `types`, `transaction`, `copy_in`, `cancel`; must not know the session or the
 //!   connection.
+//! - `reported`: which settings a statement changes that Postgres reports with
+//!   ParameterStatus; must not know the session.
 //! - `transaction`: the transaction block's status and savepoints, what transaction
 //!   statements answer and what a block's state refuses; must not know the session.
 //! - `copy_in`: COPY FROM STDIN data into the engine's sink; must not know the connection.
@@ -37,7 +40,7 @@
 //! let engine = Engine::open(EngineConfig::new("./eddy-data")).await?;
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:5433").await?;
 //! let shutdown = CancellationToken::new();
-//! eddy_server::serve(engine.clone(), listener, shutdown).await?;
+//! eddy_server::serve(engine.clone(), listener, shutdown, eddy_server::Security::default()).await?;
 //! engine.shutdown().await;
 //! # Ok(())
 //! # }
@@ -53,6 +56,7 @@ mod json;
 mod limits;
 mod numeric;
 mod params;
+mod reported;
 mod respond;
 mod sqlstate;
 mod temporal;
@@ -75,21 +79,27 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use crate::auth::TrustStartupHandler;
+pub use crate::auth::{Security, TlsError};
+
+use crate::auth::Startup;
 use crate::connection::ConnectionHandler;
 use crate::limits::{ACCEPT_ERROR_BACKOFF, KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_RETRIES};
 
 /// Accepts Postgres connections on `listener` until `shutdown` is cancelled, then stops
 /// accepting and ends the open connections (their sessions and push queries are dropped).
 /// The engine is left running: shutting it down is the caller's next step.
+///
+/// Clients log in with a password once the engine has a user; before that, only clients on
+/// this machine are let in, unless `security` trusts remote ones.
 pub async fn serve(
     engine: Arc<Engine>,
     listener: TcpListener,
     shutdown: CancellationToken,
+    security: Security,
 ) -> std::io::Result<()> {
     let address = listener.local_addr()?;
     let connections = Arc::new(ConnectionManager::new());
-    let startup = Arc::new(TrustStartupHandler::new(connections.clone()));
+    let startup = Arc::new(Startup::new(engine.clone(), connections.clone(), &security));
     let cancel = Arc::new(DefaultCancelHandler::new(connections));
     let mut tasks = JoinSet::new();
     info!(%address, "accepting connections");
@@ -104,7 +114,7 @@ pub async fn serve(
                         startup: startup.clone(),
                         cancel: cancel.clone(),
                     };
-                    tasks.spawn(serve_connection(socket, handlers, peer));
+                    tasks.spawn(serve_connection(socket, security.tls(), handlers, peer));
                 }
                 Err(accept_error) => {
                     warn!(%accept_error, "accept failed; retrying");
@@ -125,12 +135,13 @@ pub async fn serve(
 
 async fn serve_connection(
     socket: TcpStream,
+    tls: Option<pgwire::tokio::TlsAcceptor>,
     handlers: ConnectionHandlers,
     peer: std::net::SocketAddr,
 ) {
-    // No TLS yet: pgwire answers an SSLRequest with 'N', and clients that only prefer TLS
-    // go on in plain text. An acceptor built by a `tls.rs` takes the place of this `None`.
-    match process_socket(socket, None, handlers).await {
+    // Without an acceptor pgwire answers an SSLRequest with 'N', and clients that only
+    // prefer TLS go on in plain text.
+    match process_socket(socket, tls, handlers).await {
         Ok(()) => debug!(%peer, "connection closed"),
         // Most often the client left mid-result (broken pipe): normal, not an error.
         Err(io_error) => debug!(%peer, %io_error, "connection ended"),
@@ -153,7 +164,7 @@ fn set_keepalive(socket: &TcpStream) {
 /// shared startup and cancel handlers.
 struct ConnectionHandlers {
     handler: Arc<ConnectionHandler>,
-    startup: Arc<TrustStartupHandler>,
+    startup: Arc<Startup>,
     cancel: Arc<DefaultCancelHandler>,
 }
 

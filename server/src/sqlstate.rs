@@ -13,7 +13,7 @@
 use arrow::error::ArrowError;
 use datafusion::common::SchemaError;
 use datafusion::error::DataFusionError;
-use eddy_executor::{DataError, EngineError, ObjectKind, ParseError, PlanError};
+use eddy_executor::{AccessError, DataError, EngineError, ObjectKind, ParseError, PlanError};
 use pgwire::error::{ErrorInfo, PgWireError, SEVERITY_ERROR, SEVERITY_NOTICE, SEVERITY_WARNING};
 use pgwire::messages::response::NoticeResponse;
 use tracing::{debug, warn};
@@ -87,6 +87,18 @@ pub(crate) fn engine_sqlstate(error: &EngineError) -> &'static str {
         EngineError::Internal(_) => "XX000",
         EngineError::ShuttingDown => "57P01",
         EngineError::OutOfMemory(_) => "53200",
+        EngineError::Access(error) => access_sqlstate(error),
+    }
+}
+
+/// Postgres' codes for role and privilege errors.
+fn access_sqlstate(error: &AccessError) -> &'static str {
+    match error {
+        AccessError::PermissionDenied(_) => "42501",
+        AccessError::UserExists(_) => "42710",
+        AccessError::UnknownUser(_) => "42704",
+        AccessError::DropCurrentUser => "55006",
+        AccessError::NoRandomness => "58000",
     }
 }
 
@@ -466,6 +478,16 @@ mod tests {
         assert_eq!(code_of(EngineError::Cancelled), "57014");
         assert_eq!(code_of(EngineError::ShuttingDown), "57P01");
         assert_eq!(code_of(EngineError::OutOfMemory("state".into())), "53200");
+        assert_eq!(
+            code_of(EngineError::Access(AccessError::PermissionDenied(
+                "for table clicks".into()
+            ))),
+            "42501"
+        );
+        assert_eq!(
+            code_of(EngineError::Access(AccessError::UnknownUser("bob".into()))),
+            "42704"
+        );
         assert_eq!(code_of(EngineError::Internal("bug".into())), "XX000");
         assert_eq!(code_of(DataError::InvalidValue("v".into()).into()), "22P02");
         assert_eq!(

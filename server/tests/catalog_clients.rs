@@ -34,6 +34,7 @@ impl TestServer {
             engine.clone(),
             listener,
             shutdown.clone(),
+            eddy_server::Security::default(),
         ));
         let config = format!(
             "host={} port={} user=eddy dbname=eddy",

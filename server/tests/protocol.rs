@@ -48,6 +48,7 @@ impl TestServer {
             engine.clone(),
             listener,
             shutdown.clone(),
+            eddy_server::Security::default(),
         ));
         TestServer {
             engine,
@@ -912,6 +913,86 @@ async fn show_answers_what_clients_read_and_application_name_is_per_connection()
         .await
         .expect("DISCARD ALL");
     assert_eq!(show(&client, "application_name").await, "");
+    server.stop().await;
+}
+
+/// The settings a driver tracks follow Postgres: the startup packet's `application_name` is
+/// the session's (RESET and DISCARD ALL return to it), a SET or RESET of a reported setting
+/// sends its ParameterStatus (in Postgres' canonical spelling), RESET answers `RESET`,
+/// SHOW ALL describes each setting, and DISCARD ALL drops prepared statements.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reported_settings_follow_postgres() {
+    let server = TestServer::start().await;
+    let mut socket = raw::connect(server.address).await;
+    let mut exchange = async |sql: &str| -> Vec<String> {
+        raw::simple_query(&mut socket, sql)
+            .await
+            .into_iter()
+            .filter_map(|(tag, body)| {
+                let text = String::from_utf8_lossy(&body).replace('\0', "|");
+                matches!(tag, b'S' | b'C').then(|| format!("{} {text}", char::from(tag)))
+            })
+            .collect()
+    };
+    assert_eq!(
+        exchange("SET application_name = 'pgbench'").await,
+        ["C SET|", "S application_name|pgbench|"]
+    );
+    assert_eq!(
+        exchange("RESET application_name").await,
+        ["C RESET|", "S application_name||"]
+    );
+    assert_eq!(
+        exchange("SET datestyle = 'iso, mdy'").await,
+        ["C SET|", "S DateStyle|ISO, MDY|"]
+    );
+    assert_eq!(exchange("UNSET 'auto.offset.reset'").await, ["C UNSET|"]);
+
+    let (client, connection) = tokio_postgres::Config::new()
+        .host("127.0.0.1")
+        .port(server.address.port())
+        .user("eddy")
+        .dbname("eddy")
+        .application_name("report builder")
+        .connect(NoTls)
+        .await
+        .expect("connects");
+    tokio::spawn(connection);
+    let application_name = async || -> String {
+        let row = client
+            .query_one("SHOW application_name", &[])
+            .await
+            .expect("SHOW");
+        row.get(0)
+    };
+    assert_eq!(application_name().await, "report builder");
+    client
+        .batch_execute("SET application_name = 'other'")
+        .await
+        .expect("SET");
+    let prepared = client.prepare("SELECT 1").await.expect("prepares");
+    client
+        .batch_execute("DISCARD ALL")
+        .await
+        .expect("DISCARD ALL");
+    assert_eq!(application_name().await, "report builder");
+    let dropped = client.query(&prepared, &[]).await.expect_err("dropped");
+    assert_eq!(dropped.code(), Some(&SqlState::INVALID_SQL_STATEMENT_NAME));
+    let all = client.query("SHOW ALL", &[]).await.expect("SHOW ALL");
+    let columns: Vec<&str> = all[0]
+        .columns()
+        .iter()
+        .map(|column| column.name())
+        .collect();
+    assert_eq!(columns, ["name", "setting", "description"]);
+    let described = all
+        .iter()
+        .find(|row| row.get::<_, &str>(0) == "datestyle")
+        .map(|row| row.get::<_, String>(2));
+    assert_eq!(
+        described.as_deref(),
+        Some("Sets the display format for date and time values.")
+    );
     server.stop().await;
 }
 

@@ -16,6 +16,7 @@ use eddy_storage::Durability;
 use eddy_storage::limits::SEGMENT_BYTES_MAX_DEFAULT;
 use tracing::info;
 
+use crate::access::{self, ScramVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{CoreConfig, EngineCore, SourceSettings};
 use crate::error::EngineResult;
@@ -97,6 +98,24 @@ impl Engine {
     /// A new session: one per client connection.
     pub fn session(&self) -> Session {
         Session::new(self.core.clone())
+    }
+
+    /// Whether any user exists: then every login needs a password.
+    pub fn has_users(&self) -> bool {
+        self.core.access().has_users()
+    }
+
+    /// The SCRAM-SHA-256 verifier to check `user`'s login against; None for an unknown user
+    /// or one without a password.
+    pub fn scram_verifier(&self, user: &str) -> Option<ScramVerifier> {
+        self.core.access().verifier(user)
+    }
+
+    /// Creates the superuser `user` with `password`, or resets an existing user's password
+    /// and makes it a superuser (the server's `--user`); durable when it returns.
+    pub async fn bootstrap_superuser(&self, user: &str, password: &str) -> EngineResult<()> {
+        let password = eddy_parser::Password(password.to_owned());
+        access::bootstrap_superuser(&self.core, user, &password).await
     }
 
     /// Runs a retention pass now, as the engine does every few minutes by itself: deletes

@@ -13,6 +13,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
+use crate::access::{self, Principal};
 use crate::engine::EngineCore;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
@@ -24,6 +25,8 @@ use crate::statements::{copy, ddl, insert, properties, show, table_dml, types};
 pub struct Session {
     engine: Arc<EngineCore>,
     properties: SessionProperties,
+    /// Whose privileges each statement is checked against.
+    principal: Principal,
 }
 
 /// A statement parsed (and where possible planned) once, to be executed many times.
@@ -63,7 +66,29 @@ impl Session {
         Self {
             engine,
             properties: SessionProperties::default(),
+            principal: Principal::Trusted,
         }
+    }
+
+    /// Sets who runs the session's statements: the user a client logged in as. A session
+    /// starts `Trusted` (in-process callers, and clients let in without a password).
+    pub fn set_principal(&mut self, principal: Principal) {
+        self.principal = principal;
+    }
+
+    /// Sets a setting from the client's startup packet (`application_name`): the session's
+    /// default, which SHOW reports and RESET and DISCARD ALL return to. Settings Eddy does
+    /// not take from a startup packet are ignored, as the packet's other parameters are.
+    pub fn set_startup_setting(&mut self, name: &str, value: &str) {
+        let name = name.to_lowercase();
+        if name == "application_name" {
+            self.properties.set_startup(name, value.to_owned());
+        }
+    }
+
+    /// A setting's value as SHOW gives it; None for a setting Eddy does not know.
+    pub fn setting(&self, name: &str) -> Option<String> {
+        crate::session_properties::setting_value(&self.properties, &name.to_lowercase())
     }
 
     /// Splits a query string into its statements (none for an empty string).
@@ -126,7 +151,9 @@ impl Session {
         }
         if let Some((version, plan)) = &prepared.pull_plan
             && *version == self.engine.catalog_version()
+            && let Some(parsed) = &prepared.statement
         {
+            access::check_statement(&self.engine, &self.principal, &parsed.statement)?;
             let rows = query::pull_planned(&self.engine, plan, &parameters).await?;
             return Ok(QueryOutput::Rows(rows));
         }
@@ -145,6 +172,7 @@ impl Session {
             return Err(EngineError::ShuttingDown);
         }
         let engine = self.engine.clone();
+        access::check_statement(&engine, &self.principal, &parsed.statement)?;
         match &parsed.statement {
             Statement::InsertSelect(insert) if table_dml::inserts_into_table(&engine, insert) => {
                 table_dml::insert_select(&engine, insert, parameters).await
@@ -195,11 +223,20 @@ impl Session {
             Statement::ShowVariable { name } => properties::show_variable(&self.properties, name),
             Statement::Describe { name, .. } => show::describe(&engine, name),
             Statement::Set { name, value } => properties::set(&mut self.properties, name, value),
-            Statement::Unset { name } => properties::unset(&mut self.properties, name),
+            Statement::Unset { name, spelling } => {
+                properties::unset(&mut self.properties, name, *spelling)
+            }
             Statement::Transaction(transaction) => {
                 Ok(QueryOutput::Transaction(transaction.clone()))
             }
             Statement::Discard(target) => Ok(properties::discard(&mut self.properties, *target)),
+            Statement::CreateUser(_)
+            | Statement::AlterUser(_)
+            | Statement::DropUser { .. }
+            | Statement::Grant(_)
+            | Statement::Revoke(_) => {
+                access::run_access_statement(&engine, &self.principal, &parsed.statement).await
+            }
         }
     }
 

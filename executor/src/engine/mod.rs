@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::access::AccessControl;
 use crate::clock::Clock;
 use crate::error::{EngineError, EngineResult};
 use crate::ingest::writer::{RoundRobin, SourceWriter};
@@ -73,6 +74,8 @@ pub(crate) struct EngineCore {
     table_writers: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
     /// Runs a retention pass now and then; stopped by `shutdown`.
     retention_task: Mutex<Option<JoinHandle<()>>>,
+    /// Users, their verifiers and privileges.
+    access: AccessControl,
 }
 
 impl EngineCore {
@@ -91,6 +94,7 @@ impl EngineCore {
             .map_err(|error| EngineError::Internal(format!("store open task failed: {error}")))??;
         let entries = store.state().scan_prefix(Keyspace::Catalog, b"")?;
         let catalog = Catalog::load(&entries)?;
+        let access = AccessControl::load(&entries)?;
         remove_orphan_topics(&store, &catalog)?;
         for table in catalog
             .sources()
@@ -123,6 +127,7 @@ impl EngineCore {
             round_robin: Arc::new(RoundRobin::default()),
             table_writers: Mutex::new(HashMap::new()),
             retention_task: Mutex::new(None),
+            access,
         })
     }
 
@@ -150,6 +155,10 @@ impl EngineCore {
     /// The version of the catalog: it moves on with every change.
     pub fn catalog_version(&self) -> u64 {
         self.catalog_version.load(Ordering::Acquire)
+    }
+
+    pub fn access(&self) -> &AccessControl {
+        &self.access
     }
 
     pub fn planner(&self) -> &SqlPlanner {

@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use eddy_parser::DiscardTarget;
+use eddy_parser::{DiscardTarget, UnsetSpelling};
 use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
 use crate::output::{CommandComplete, QueryOutput, RowStream};
 use crate::session_properties::{
     AUTO_OFFSET_RESET, CLIENT_SETTINGS, SessionProperties, WINDOW_IDLE_TIMEOUT, all_settings,
-    setting_value,
+    fixed_client_setting, setting_value,
 };
 
 /// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
@@ -31,7 +31,7 @@ const PROCESSING_GUARANTEES: &[&str] = &["exactly_once_v2", "exactly_once", "at_
 pub fn discard(properties: &mut SessionProperties, target: DiscardTarget) -> QueryOutput {
     let tag = match target {
         DiscardTarget::All => {
-            *properties = SessionProperties::default();
+            properties.reset_all();
             "DISCARD ALL"
         }
         DiscardTarget::Plans => "DISCARD PLANS",
@@ -106,15 +106,27 @@ pub fn set(
             .into());
         }
     }
+    // Every accepted spelling means Eddy's one value, which SHOW and ParameterStatus give
+    // as Postgres does (`utf8` is `UTF8`; drivers such as pgjdbc insist on `ISO, MDY`).
+    let value = fixed_client_setting(&name).map_or(value, str::to_owned);
     properties.set(name, value);
     Ok(QueryOutput::Command(CommandComplete::new("SET")))
 }
 
-pub fn unset(properties: &mut SessionProperties, name: &str) -> EngineResult<QueryOutput> {
+pub fn unset(
+    properties: &mut SessionProperties,
+    name: &str,
+    spelling: UnsetSpelling,
+) -> EngineResult<QueryOutput> {
+    let tag = match spelling {
+        UnsetSpelling::Unset => "UNSET",
+        UnsetSpelling::Reset => "RESET",
+        UnsetSpelling::SetDefault => "SET",
+    };
     let name = name.to_lowercase();
     if name == "all" {
-        *properties = SessionProperties::default();
-        return Ok(QueryOutput::Command(CommandComplete::new("UNSET")));
+        properties.reset_all();
+        return Ok(QueryOutput::Command(CommandComplete::new(tag)));
     }
     let known = name == AUTO_OFFSET_RESET
         || name == PROCESSING_GUARANTEE
@@ -123,7 +135,7 @@ pub fn unset(properties: &mut SessionProperties, name: &str) -> EngineResult<Que
         return Err(PlanError::UnknownSetting { name }.into());
     }
     properties.unset(&name);
-    Ok(QueryOutput::Command(CommandComplete::new("UNSET")))
+    Ok(QueryOutput::Command(CommandComplete::new(tag)))
 }
 
 pub fn properties_schema() -> SchemaRef {
@@ -172,25 +184,71 @@ pub fn variable_schema(name: &str) -> SchemaRef {
     )]))
 }
 
-/// `SHOW ALL`'s columns: Postgres' first two (Eddy has no descriptions for its third).
+/// `SHOW ALL`'s columns, as Postgres': name, setting, description.
 fn all_settings_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
         Field::new("setting", DataType::Utf8, false),
+        Field::new("description", DataType::Utf8, false),
     ]))
 }
 
-/// Postgres `SHOW ALL`: every setting SHOW answers, by name.
+/// What SHOW ALL says a setting is: Postgres' description where Postgres has the setting.
+fn setting_description(name: &str) -> &'static str {
+    match name {
+        "application_name" => "Sets the application name to be reported in statistics and logs.",
+        "client_encoding" => "Sets the client's character set encoding.",
+        "client_min_messages" => "Sets the message levels that are sent to the client.",
+        "datestyle" => "Sets the display format for date and time values.",
+        "default_transaction_isolation" => {
+            "Sets the transaction isolation level of each new transaction."
+        }
+        "default_transaction_read_only" => "Sets the default read-only status of new transactions.",
+        "extra_float_digits" => "Sets the number of digits displayed for floating-point values.",
+        "idle_in_transaction_session_timeout" => {
+            "Sets the maximum allowed idle time between queries, when in a transaction."
+        }
+        "in_hot_standby" => "Shows whether hot standby is currently active.",
+        "integer_datetimes" => "Shows whether datetimes are integer based.",
+        "intervalstyle" => "Sets the display format for interval values.",
+        "is_superuser" => "Shows whether the current user is a superuser.",
+        "lc_collate" => "Shows the collation order locale.",
+        "lc_ctype" => "Shows the character classification and case conversion locale.",
+        "lock_timeout" => "Sets the maximum allowed duration of any wait for a lock.",
+        "max_identifier_length" => "Shows the maximum identifier length.",
+        "search_path" => "Sets the schema search order for names that are not schema-qualified.",
+        "server_encoding" => "Shows the server (database) character set encoding.",
+        "server_version" => "Shows the server version.",
+        "server_version_num" => "Shows the server version as an integer.",
+        "standard_conforming_strings" => "Causes '...' strings to treat backslashes literally.",
+        "statement_timeout" => "Sets the maximum allowed duration of any statement.",
+        "timezone" => "Sets the time zone for displaying and interpreting time stamps.",
+        "transaction_isolation" => "Sets the current transaction's isolation level.",
+        "transaction_read_only" => "Sets the current transaction's read-only status.",
+        AUTO_OFFSET_RESET => {
+            "Where a push query starts reading: latest (new rows only) or earliest (ksqlDB)."
+        }
+        PROCESSING_GUARANTEE => "ksqlDB's delivery guarantee; Eddy's is always exactly once.",
+        WINDOW_IDLE_TIMEOUT => {
+            "How long a caught-up window waits for input before its stream time follows the clock."
+        }
+        _ => "",
+    }
+}
+
+/// Postgres `SHOW ALL`: every setting SHOW answers, by name, with what it is.
 fn show_all(properties: &SessionProperties) -> QueryOutput {
     let (names, values): (Vec<String>, Vec<String>) = all_settings(properties).into_iter().unzip();
+    let descriptions: Vec<&str> = names.iter().map(|name| setting_description(name)).collect();
     let batch = RecordBatch::try_new(
         all_settings_schema(),
         vec![
             Arc::new(StringArray::from(names)),
             Arc::new(StringArray::from(values)),
+            Arc::new(StringArray::from(descriptions)),
         ],
     )
-    .expect("two string columns of equal length match the settings schema");
+    .expect("three string columns of equal length match the settings schema");
     QueryOutput::Rows(RowStream::from_batches(all_settings_schema(), vec![batch]))
 }
 

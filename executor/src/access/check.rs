@@ -1,0 +1,128 @@
+//! What each statement needs, checked before it runs: reading a stream or table (pull and
+//! push queries, COPY TO, the input of a persistent query) needs SELECT on it; writing one
+//! (INSERT, COPY FROM, UPDATE, DELETE) needs INSERT, and UPDATE and DELETE, which read the
+//! rows they change, SELECT too; creating or dropping streams, tables, types and queries
+//! needs CREATE on the database. A superuser, or a trusted session, needs nothing.
+//!
+//! Privileges are read at each statement, so a REVOKE holds for sessions already open. A
+//! refusal is logged (user, privilege, object) and answered with SQLSTATE 42501.
+//!
+//! Never: let a statement through because its sources could not be worked out.
+
+use eddy_parser::{SelectStatement, Statement};
+use tracing::warn;
+
+use crate::access::statements::is_superuser;
+use crate::access::{AccessError, Principal};
+use crate::engine::EngineCore;
+use crate::error::EngineResult;
+
+/// One thing a statement needs.
+#[derive(Debug, PartialEq, Eq)]
+enum Needed {
+    Select(String),
+    Insert(String),
+    Create,
+}
+
+/// Refuses `statement` if `principal` lacks a privilege it needs. User and privilege
+/// statements check their own rules when they run.
+pub(crate) fn check_statement(
+    engine: &EngineCore,
+    principal: &Principal,
+    statement: &Statement,
+) -> EngineResult<()> {
+    if is_superuser(engine, principal) {
+        return Ok(());
+    }
+    let Principal::User(name) = principal else {
+        return Ok(());
+    };
+    let Some(user) = engine.access().user(name) else {
+        return Err(denied(principal, "to a user that no longer exists".into()).into());
+    };
+    for needed in needs(engine, statement) {
+        let granted = match &needed {
+            Needed::Select(source) => user.select.contains(source),
+            Needed::Insert(source) => user.insert.contains(source),
+            Needed::Create => user.create,
+        };
+        if !granted {
+            let object = match &needed {
+                Needed::Select(source) | Needed::Insert(source) => format!("for table {source}"),
+                Needed::Create => "for database eddy".to_owned(),
+            };
+            return Err(denied(principal, object).into());
+        }
+    }
+    Ok(())
+}
+
+/// The refusal, logged without anything but names.
+pub(super) fn denied(principal: &Principal, what: String) -> AccessError {
+    let user = match principal {
+        Principal::Trusted => "(trusted)",
+        Principal::User(name) => name.as_str(),
+    };
+    warn!(user, denied = %what, "permission denied");
+    AccessError::PermissionDenied(what)
+}
+
+fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
+    match statement {
+        Statement::Select(select) | Statement::Copy(select) => reads(engine, select),
+        Statement::CreateAsSelect(create) => {
+            let mut needed = vec![Needed::Create];
+            needed.extend(reads(engine, &create.select));
+            needed
+        }
+        Statement::InsertSelect(insert) => {
+            let mut needed = vec![Needed::Insert(insert.target.clone())];
+            needed.extend(reads(engine, &insert.select));
+            needed
+        }
+        Statement::InsertValues(insert) => vec![Needed::Insert(insert.target.clone())],
+        Statement::CopyFrom(copy) => vec![Needed::Insert(copy.target.clone())],
+        Statement::Delete(delete) => vec![
+            Needed::Select(delete.target.clone()),
+            Needed::Insert(delete.target.clone()),
+        ],
+        Statement::Update(update) => vec![
+            Needed::Select(update.target.clone()),
+            Needed::Insert(update.target.clone()),
+        ],
+        Statement::CreateSource(_)
+        | Statement::Terminate(_)
+        | Statement::Drop { .. }
+        | Statement::CreateType { .. }
+        | Statement::DropType { .. } => vec![Needed::Create],
+        Statement::ShowStreams { .. }
+        | Statement::ShowTables { .. }
+        | Statement::ShowQueries { .. }
+        | Statement::ShowProperties
+        | Statement::ShowVariable { .. }
+        | Statement::ShowTypes
+        | Statement::Describe { .. }
+        | Statement::Set { .. }
+        | Statement::Unset { .. }
+        | Statement::Transaction(_)
+        | Statement::Discard(_)
+        | Statement::CreateUser(_)
+        | Statement::AlterUser(_)
+        | Statement::DropUser { .. }
+        | Statement::Grant(_)
+        | Statement::Revoke(_) => Vec::new(),
+    }
+}
+
+/// SELECT on every stream and table a query reads; names that are not sources (system
+/// tables, CTEs) need nothing here, and planning reports those that do not exist.
+fn reads(engine: &EngineCore, select: &SelectStatement) -> Vec<Needed> {
+    let relations = engine.planner().relations(&select.query);
+    let catalog = engine.read_catalog();
+    relations
+        .into_iter()
+        .filter(|name| catalog.source(name).is_some())
+        .map(Needed::Select)
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! Users and their privileges: who may log in (a SCRAM-SHA-256 verifier per user) and what
+//! each may do (SELECT and INSERT per stream or table, CREATE on the database, or everything
+//! as a superuser). Kept in the catalog keyspace of the state store, one key per user
+//! (`access/user/<name>`), so users and grants survive restarts; a change is durable before
+//! any session sees it.
+//!
+//! `statements.rs` runs CREATE/ALTER/DROP USER, GRANT and REVOKE; `check.rs` says what each
+//! statement needs and refuses it when the session's principal lacks it. A session let in
+//! without a password (trust, when no user exists) is `Principal::Trusted` and may do
+//! everything, as a local Postgres with `trust` in pg_hba.conf allows.
+//!
+//! Never: store or log a password (only verifiers are kept, and `Debug` hides them), or let
+//! a statement run before its privileges are checked.
+
+mod check;
+mod scram;
+mod statements;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+
+use eddy_storage::{Keyspace, StateBatch, Store};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, EngineResult};
+use crate::state::commit::commit_state;
+
+pub(crate) use check::check_statement;
+pub use scram::ScramVerifier;
+pub(crate) use statements::{bootstrap_superuser, run_access_statement};
+
+const USER_PREFIX: &str = "access/user/";
+
+/// Who runs a session's statements.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// Let in without a password (no user exists, or the session is in-process): may do
+    /// everything.
+    Trusted,
+    /// Logged in with a password as this user.
+    User(String),
+}
+
+/// Why a user or privilege statement failed, or a statement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// SQLSTATE 42501.
+    #[error("permission denied {0}")]
+    PermissionDenied(String),
+    /// SQLSTATE 42710.
+    #[error("role \"{0}\" already exists")]
+    UserExists(String),
+    /// SQLSTATE 42704.
+    #[error("role \"{0}\" does not exist")]
+    UnknownUser(String),
+    /// SQLSTATE 55006: a session's own user stays while it is logged in.
+    #[error("current user cannot be dropped")]
+    DropCurrentUser,
+    /// SQLSTATE 58000: a verifier needs a random salt and the system has none to give.
+    #[error("cannot make a random salt for the password")]
+    NoRandomness,
+}
+
+/// One user as stored: a verifier, never a password.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+struct UserRecord {
+    name: String,
+    /// Postgres' text form of a SCRAM-SHA-256 verifier; None: the user cannot log in.
+    verifier: Option<String>,
+    superuser: bool,
+    /// May create and drop streams, tables, types and persistent queries.
+    create: bool,
+    /// Streams and tables the user may read.
+    select: BTreeSet<String>,
+    /// Streams and tables the user may write.
+    insert: BTreeSet<String>,
+}
+
+/// The users of an engine, as last committed.
+pub(crate) struct AccessControl {
+    // Held for lookups only, never across an await.
+    users: RwLock<BTreeMap<String, UserRecord>>,
+    /// Serializes changes, so that each reads what the one before it committed.
+    changes: tokio::sync::Mutex<()>,
+}
+
+impl AccessControl {
+    /// The users found among the pairs of the catalog keyspace.
+    pub(crate) fn load(entries: &[(Vec<u8>, Vec<u8>)]) -> EngineResult<AccessControl> {
+        let mut users = BTreeMap::new();
+        for (key, value) in entries {
+            if key.starts_with(USER_PREFIX.as_bytes()) {
+                let user: UserRecord = serde_json::from_slice(value).map_err(|error| {
+                    EngineError::Internal(format!(
+                        "stored user {} does not decode: {error}",
+                        String::from_utf8_lossy(key)
+                    ))
+                })?;
+                users.insert(user.name.clone(), user);
+            }
+        }
+        Ok(AccessControl {
+            users: RwLock::new(users),
+            changes: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Whether logins need a password: once a user exists, every connection does.
+    pub(crate) fn has_users(&self) -> bool {
+        !self.read().is_empty()
+    }
+
+    /// The verifier to check `name`'s login against; None for an unknown user or one
+    /// without a password.
+    pub(crate) fn verifier(&self, name: &str) -> Option<ScramVerifier> {
+        let users = self.read();
+        let text = users.get(name)?.verifier.as_deref()?;
+        ScramVerifier::parse(text)
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, BTreeMap<String, UserRecord>> {
+        self.users.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn user(&self, name: &str) -> Option<UserRecord> {
+        self.read().get(name).cloned()
+    }
+
+    /// Changes one user (`change` gets the stored record, or None, and returns the new one,
+    /// or None to delete it), durably, then makes it visible.
+    async fn change_user(
+        &self,
+        store: &Store,
+        name: &str,
+        change: impl FnOnce(Option<UserRecord>) -> Result<Option<UserRecord>, AccessError>,
+    ) -> EngineResult<()> {
+        let _serialized = self.changes.lock().await;
+        let changed = change(self.user(name)).map_err(EngineError::Access)?;
+        let key = format!("{USER_PREFIX}{name}").into_bytes();
+        let mut batch = StateBatch::default();
+        match &changed {
+            Some(user) => {
+                let value = serde_json::to_vec(user).map_err(|error| {
+                    EngineError::Internal(format!("user does not encode: {error}"))
+                })?;
+                batch.put(Keyspace::Catalog, key, value);
+            }
+            None => batch.delete(Keyspace::Catalog, key),
+        }
+        commit_state(store, batch).await?;
+        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        match changed {
+            Some(user) => users.insert(name.to_owned(), user),
+            None => users.remove(name),
+        };
+        Ok(())
+    }
+}
