@@ -896,11 +896,6 @@ mod tests {
                 stream,
                 "DISTINCT in a push or persistent query is not supported yet",
             ),
-            (
-                "SELECT c.url FROM clicks c JOIN clicks d ON c.user_id = d.user_id",
-                stream,
-                "a join of two streams (WITHIN) in a push or persistent query is not supported yet",
-            ),
         ] {
             assert_eq!(message(persistent(sql, sink).await), expected, "{sql}");
         }
