@@ -10,7 +10,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 
 use arrow::array::AsArray;
-use arrow::array::{Array, ArrayRef, Int32Array, Int64Array, RecordBatch, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, Int32Array, Int64Array, RecordBatch, UInt32Array,
+};
 use arrow::compute::take_record_batch;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
@@ -18,7 +20,7 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr_common::physical_expr::fmt_sql;
 use eddy_planner::cast_strict;
 
-use crate::error::{DataError, EngineResult, panic_message};
+use crate::error::{DataError, EngineError, EngineResult, panic_message};
 
 /// The hash that places keyed rows in partitions. Fixed seed, so a key's rows always go to
 /// the same partition for a given Eddy version.
@@ -42,6 +44,24 @@ pub fn evaluate_column(expr: &dyn PhysicalExpr, batch: &RecordBatch) -> EngineRe
         ))
         .into()),
     }
+}
+
+/// A condition's value on each row of `batch`, NULL as false (as WHERE and ON take it).
+pub fn evaluate_condition(
+    expr: &dyn PhysicalExpr,
+    batch: &RecordBatch,
+) -> EngineResult<BooleanArray> {
+    let value = evaluate_column(expr, batch)?;
+    let holds = value.as_boolean_opt().ok_or_else(|| {
+        EngineError::Internal(format!(
+            "a condition produced {} instead of booleans",
+            value.data_type()
+        ))
+    })?;
+    Ok(match holds.null_count() {
+        0 => holds.clone(),
+        _ => arrow::compute::prep_null_mask_filter(holds),
+    })
 }
 
 /// Adds `rowpartition` and `rowoffset` to a stored batch, giving the queryable schema.

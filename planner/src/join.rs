@@ -26,8 +26,8 @@ use std::sync::Arc;
 use datafusion::common::{Column, DFSchema};
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
-use datafusion::logical_expr::utils::{conjunction, split_conjunction};
-use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Join, JoinType, Operator};
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
@@ -37,7 +37,7 @@ use eddy_parser::sqlparser::ast::{
 
 use crate::catalog::{Catalog, SourceDef};
 use crate::error::{PlanError, PlanResult};
-use crate::lookup_join::{equality_sides, join_words, key_column_of, scanned_source};
+use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
 use crate::scalar::JOIN_WITHIN_FUNCTION;
 use crate::sql::{compile, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
@@ -164,25 +164,6 @@ pub(crate) fn join_shape(
         (false, Some(right), Some(_)) => two_inputs(right),
         _ => Ok(JoinShape::Lookup),
     }
-}
-
-/// ON's terms: DataFusion's equi-join pairs as equalities, then the rest.
-fn on_conjuncts(join: &Join) -> Vec<Expr> {
-    join.on
-        .iter()
-        .map(|(left, right)| {
-            Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(left.clone()),
-                Operator::Eq,
-                Box::new(right.clone()),
-            ))
-        })
-        .chain(
-            join.filter
-                .iter()
-                .flat_map(|filter| split_conjunction(filter).into_iter().cloned()),
-        )
-        .collect()
 }
 
 /// Takes the WITHIN (`ksql_join_within(..)`) out of ON's terms.

@@ -135,22 +135,7 @@ pub(crate) fn lower_join(
     }
     let left_schema = join.left.schema();
     let right_schema = join.right.schema();
-    let conjuncts: Vec<Expr> = join
-        .on
-        .iter()
-        .map(|(left, right)| {
-            Expr::BinaryExpr(BinaryExpr::new(
-                Box::new(left.clone()),
-                Operator::Eq,
-                Box::new(right.clone()),
-            ))
-        })
-        .chain(
-            join.filter
-                .iter()
-                .flat_map(|filter| split_conjunction(filter).into_iter().cloned()),
-        )
-        .collect();
+    let conjuncts = on_conjuncts(join);
     let key_indices = right.key_indices();
     let mut keys: Vec<Option<Expr>> = vec![None; key_indices.len()];
     let mut residual = Vec::new();
@@ -274,6 +259,25 @@ pub(crate) fn viable_key_columns(joins: &[&LookupJoinPlan]) -> Vec<KeyEquivalenc
             .collect();
     }
     keys
+}
+
+/// ON's terms: DataFusion's equi-join pairs as equalities, then the rest.
+pub(crate) fn on_conjuncts(join: &Join) -> Vec<Expr> {
+    join.on
+        .iter()
+        .map(|(left, right)| {
+            Expr::BinaryExpr(BinaryExpr::new(
+                Box::new(left.clone()),
+                Operator::Eq,
+                Box::new(right.clone()),
+            ))
+        })
+        .chain(
+            join.filter
+                .iter()
+                .flat_map(|filter| split_conjunction(filter).into_iter().cloned()),
+        )
+        .collect()
 }
 
 /// ksqlDB's words for a join's type in its messages.

@@ -29,16 +29,14 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array, new_null_array,
-};
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, UInt32Array, new_null_array};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_expr::PhysicalExpr;
 use eddy_planner::{JoinPlan, JoinTimeWindow};
 use eddy_storage::ChangeBatch;
 
-use crate::batches::evaluate_column;
+use crate::batches::{evaluate_column, evaluate_condition};
 use crate::changes::Changes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator};
@@ -404,16 +402,8 @@ impl Operator for IntervalJoin {
                 let left_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.0));
                 let right_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.1));
                 let joined = self.joined(&all_rows, &left_at, &right_at)?;
-                let holds = evaluate_column(condition.as_ref(), &joined)?;
-                let holds = holds.as_boolean_opt().ok_or_else(|| {
-                    EngineError::Internal(format!(
-                        "a join condition produced {} instead of booleans",
-                        holds.data_type()
-                    ))
-                })?;
-                (0..pairs.len())
-                    .map(|index| holds.is_valid(index) && holds.value(index))
-                    .collect()
+                let holds = evaluate_condition(condition.as_ref(), &joined)?;
+                (0..pairs.len()).map(|index| holds.value(index)).collect()
             }
             Some(_) => Vec::new(),
         };

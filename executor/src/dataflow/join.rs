@@ -26,16 +26,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, AsArray, Int64Array, RecordBatch, UInt32Array, new_null_array,
-};
+use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, UInt32Array, new_null_array};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_expr::PhysicalExpr;
 use eddy_planner::JoinPlan;
 use eddy_storage::ChangeBatch;
 
-use crate::batches::evaluate_column;
+use crate::batches::{evaluate_column, evaluate_condition};
 use crate::changes::Changes;
 use crate::dataflow::{EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
@@ -188,18 +186,12 @@ impl Join {
             columns.push(take(column, right_at, None)?);
         }
         let joined = RecordBatch::try_new(self.plan.schema.clone(), columns)?;
-        let holds = evaluate_column(condition.as_ref(), &joined)?;
-        let holds = holds.as_boolean_opt().ok_or_else(|| {
-            EngineError::Internal(format!(
-                "a join condition produced {} instead of booleans",
-                holds.data_type()
-            ))
-        })?;
+        let holds = evaluate_condition(condition.as_ref(), &joined)?;
         Ok(Some(
             pairs
                 .iter()
                 .enumerate()
-                .map(|(index, pair)| (*pair, holds.is_valid(index) && holds.value(index)))
+                .map(|(index, pair)| (*pair, holds.value(index)))
                 .collect(),
         ))
     }

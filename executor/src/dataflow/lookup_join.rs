@@ -26,10 +26,10 @@ use arrow::datatypes::UInt32Type;
 use eddy_planner::{LookupJoinKind, LookupJoinPlan};
 use eddy_storage::StateStore;
 
-use crate::batches::evaluate_column;
+use crate::batches::{evaluate_column, evaluate_condition};
 use crate::changes::{Changes, Provenance};
 use crate::dataflow::{EpochContext, Operator};
-use crate::error::{EngineError, EngineResult};
+use crate::error::EngineResult;
 use crate::row_codec::encode_keys;
 use crate::state::tables::lookup_keyed_rows;
 
@@ -127,17 +127,7 @@ impl LookupJoin {
         let Some(condition) = &self.plan.condition else {
             return Ok(Some((joined, stream_rows)));
         };
-        let holds = evaluate_column(condition.as_ref(), &joined)?;
-        let holds = holds.as_boolean_opt().ok_or_else(|| {
-            EngineError::Internal(format!(
-                "a join condition produced {} instead of booleans",
-                holds.data_type()
-            ))
-        })?;
-        let holds = match holds.null_count() {
-            0 => holds.clone(),
-            _ => arrow::compute::prep_null_mask_filter(holds),
-        };
+        let holds = evaluate_condition(condition.as_ref(), &joined)?;
         match self.plan.kind {
             LookupJoinKind::Inner => {
                 let kept = arrow::compute::filter_record_batch(&joined, &holds)?;
