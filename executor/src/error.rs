@@ -40,7 +40,27 @@ pub enum EngineError {
     OutOfMemory(String),
     /// A user or privilege statement that failed, or a statement the user may not run.
     #[error(transparent)]
-    Access(crate::access::AccessError),
+    Access(AccessError),
+}
+
+/// Why a user or privilege statement failed, or a statement was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// SQLSTATE 42501.
+    #[error("permission denied {0}")]
+    PermissionDenied(String),
+    /// SQLSTATE 42710.
+    #[error("role \"{0}\" already exists")]
+    UserExists(String),
+    /// SQLSTATE 42704.
+    #[error("role \"{0}\" does not exist")]
+    UnknownUser(String),
+    /// SQLSTATE 55006: a session's own user stays while it is logged in.
+    #[error("current user cannot be dropped")]
+    DropCurrentUser,
+    /// SQLSTATE 58000: a verifier needs a random salt and the system has none to give.
+    #[error("cannot make a random salt for the password")]
+    NoRandomness,
 }
 
 /// Bad data values, by kind: each becomes a distinct 22xxx SQLSTATE.

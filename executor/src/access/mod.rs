@@ -4,30 +4,29 @@
 //! (`access/user/<name>`), so users and grants survive restarts; a change is durable before
 //! any session sees it.
 //!
-//! `statements.rs` runs CREATE/ALTER/DROP USER, GRANT and REVOKE; `check.rs` says what each
-//! statement needs and refuses it when the session's principal lacks it. A session let in
+//! `statements/users.rs` runs CREATE/ALTER/DROP USER, GRANT and REVOKE over it;
+//! `statements/access_check.rs` says what each statement needs and refuses it when the
+//! session's principal lacks it. A session let in
 //! without a password (trust, when no user exists) is `Principal::Trusted` and may do
 //! everything, as a local Postgres with `trust` in pg_hba.conf allows.
 //!
 //! Never: store or log a password (only verifiers are kept, and `Debug` hides them), or let
 //! a statement run before its privileges are checked.
 
-mod check;
 mod scram;
-mod statements;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
 use eddy_storage::{Keyspace, StateBatch, Store};
 use serde::{Deserialize, Serialize};
+use tracing::warn;
 
+pub use crate::error::AccessError;
 use crate::error::{EngineError, EngineResult};
 use crate::state::commit::commit_state;
 
-pub(crate) use check::check_statement;
 pub use scram::ScramVerifier;
-pub(crate) use statements::{bootstrap_superuser, run_access_statement};
 
 const USER_PREFIX: &str = "access/user/";
 
@@ -41,39 +40,31 @@ pub enum Principal {
     User(String),
 }
 
-/// Why a user or privilege statement failed, or a statement was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum AccessError {
-    /// SQLSTATE 42501.
-    #[error("permission denied {0}")]
-    PermissionDenied(String),
-    /// SQLSTATE 42710.
-    #[error("role \"{0}\" already exists")]
-    UserExists(String),
-    /// SQLSTATE 42704.
-    #[error("role \"{0}\" does not exist")]
-    UnknownUser(String),
-    /// SQLSTATE 55006: a session's own user stays while it is logged in.
-    #[error("current user cannot be dropped")]
-    DropCurrentUser,
-    /// SQLSTATE 58000: a verifier needs a random salt and the system has none to give.
-    #[error("cannot make a random salt for the password")]
-    NoRandomness,
+impl Principal {
+    /// The refusal, logged without anything but names.
+    pub(crate) fn denied(&self, what: String) -> AccessError {
+        let user = match self {
+            Principal::Trusted => "(trusted)",
+            Principal::User(name) => name.as_str(),
+        };
+        warn!(user, denied = %what, "permission denied");
+        AccessError::PermissionDenied(what)
+    }
 }
 
 /// One user as stored: a verifier, never a password.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-struct UserRecord {
-    name: String,
+pub(crate) struct UserRecord {
+    pub name: String,
     /// Postgres' text form of a SCRAM-SHA-256 verifier; None: the user cannot log in.
-    verifier: Option<String>,
-    superuser: bool,
+    pub verifier: Option<String>,
+    pub superuser: bool,
     /// May create and drop streams, tables, types and persistent queries.
-    create: bool,
+    pub create: bool,
     /// Streams and tables the user may read.
-    select: BTreeSet<String>,
+    pub select: BTreeSet<String>,
     /// Streams and tables the user may write.
-    insert: BTreeSet<String>,
+    pub insert: BTreeSet<String>,
 }
 
 /// The users of an engine, as last committed.
@@ -106,6 +97,14 @@ impl AccessControl {
     }
 
     /// Whether logins need a password: once a user exists, every connection does.
+    /// Whether `principal` may do everything: trusted, or a superuser.
+    pub(crate) fn is_superuser(&self, principal: &Principal) -> bool {
+        match principal {
+            Principal::Trusted => true,
+            Principal::User(name) => self.user(name).is_some_and(|user| user.superuser),
+        }
+    }
+
     pub(crate) fn has_users(&self) -> bool {
         !self.read().is_empty()
     }
@@ -122,13 +121,13 @@ impl AccessControl {
         self.users.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn user(&self, name: &str) -> Option<UserRecord> {
+    pub(crate) fn user(&self, name: &str) -> Option<UserRecord> {
         self.read().get(name).cloned()
     }
 
     /// Changes one user (`change` gets the stored record, or None, and returns the new one,
     /// or None to delete it), durably, then makes it visible.
-    async fn change_user(
+    pub(crate) async fn change_user(
         &self,
         store: &Store,
         name: &str,

@@ -16,11 +16,12 @@ use eddy_storage::Durability;
 use eddy_storage::limits::SEGMENT_BYTES_MAX_DEFAULT;
 use tracing::info;
 
-use crate::access::{self, ScramVerifier};
+use crate::access::ScramVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{CoreConfig, EngineCore, SourceSettings};
 use crate::error::EngineResult;
 use crate::runtime::retention::RetentionReport;
+use crate::statements::users;
 
 pub(crate) mod session;
 
@@ -115,7 +116,7 @@ impl Engine {
     /// and makes it a superuser (the server's `--user`); durable when it returns.
     pub async fn bootstrap_superuser(&self, user: &str, password: &str) -> EngineResult<()> {
         let password = eddy_parser::Password(password.to_owned());
-        access::bootstrap_superuser(&self.core, user, &password).await
+        users::bootstrap_superuser(&self.core, user, &password).await
     }
 
     /// Runs a retention pass now, as the engine does every few minutes by itself: deletes
@@ -176,3 +177,6 @@ pub(crate) async fn open_with_source(
         .clone();
     (directory, engine, source)
 }
+
+#[cfg(test)]
+mod pg_catalog_tests;

@@ -13,12 +13,13 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::{ParsedStatement, Statement};
 
-use crate::access::{self, Principal};
+use crate::access::Principal;
 use crate::engine::EngineCore;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
 use crate::session_properties::SessionProperties;
 use crate::statements::select::{self as query, PlannedPull};
+use crate::statements::{access_check, users};
 use crate::statements::{copy, ddl, insert, properties, show, table_dml, types};
 
 /// One client's connection to the engine.
@@ -153,7 +154,7 @@ impl Session {
             && *version == self.engine.catalog_version()
             && let Some(parsed) = &prepared.statement
         {
-            access::check_statement(&self.engine, &self.principal, &parsed.statement)?;
+            access_check::check_statement(&self.engine, &self.principal, &parsed.statement)?;
             let rows = query::pull_planned(&self.engine, plan, &parameters).await?;
             return Ok(QueryOutput::Rows(rows));
         }
@@ -172,7 +173,7 @@ impl Session {
             return Err(EngineError::ShuttingDown);
         }
         let engine = self.engine.clone();
-        access::check_statement(&engine, &self.principal, &parsed.statement)?;
+        access_check::check_statement(&engine, &self.principal, &parsed.statement)?;
         match &parsed.statement {
             Statement::InsertSelect(insert) if table_dml::inserts_into_table(&engine, insert) => {
                 table_dml::insert_select(&engine, insert, parameters).await
@@ -235,7 +236,7 @@ impl Session {
             | Statement::DropUser { .. }
             | Statement::Grant(_)
             | Statement::Revoke(_) => {
-                access::run_access_statement(&engine, &self.principal, &parsed.statement).await
+                users::run_access_statement(&engine, &self.principal, &parsed.statement).await
             }
         }
     }

@@ -33,9 +33,9 @@ mod functions;
 mod information_schema;
 mod oids;
 mod relations;
-mod rewrite;
+pub(crate) mod rewrite;
 mod system_tables;
-mod tables;
+pub(crate) mod tables;
 
 use self::tables::{INFORMATION_SCHEMA, PG_CATALOG};
 
@@ -184,6 +184,3 @@ fn session(context: CatalogContext) -> EngineResult<SessionState> {
     );
     Ok(state)
 }
-
-#[cfg(test)]
-mod tests;

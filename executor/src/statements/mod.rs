@@ -4,6 +4,7 @@
 //! May use: the engine core, `runtime`, `ingest`, `state`, `pull`, `output`. Must not know:
 //! each other (a helper two statements share lives below them), or the session's dispatch.
 
+pub(crate) mod access_check;
 pub(crate) mod copy;
 pub(crate) mod ddl;
 pub(crate) mod insert;
@@ -12,3 +13,4 @@ pub(crate) mod select;
 pub(crate) mod show;
 pub(crate) mod table_dml;
 pub(crate) mod types;
+pub(crate) mod users;

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use arrow::util::pretty::pretty_format_batches;
 use futures::TryStreamExt;
 
-use super::tables::all_tables;
-use crate::api::{Engine, EngineConfig, open_with_source};
+use super::{Engine, EngineConfig, open_with_source};
 use crate::error::EngineError;
 use crate::output::QueryOutput;
+use crate::pg_catalog::tables::all_tables;
 
 const SOURCES: &str = "
     CREATE STREAM clicks (user_id BIGINT KEY, url STRING, price DECIMAL(10, 2))
@@ -457,12 +457,12 @@ async fn drivers_functions_and_casts_answer_as_postgres_does() {
 
 #[test]
 fn relations_read_as_always_empty_have_no_rows() {
-    let context = super::CatalogContext {
+    let context = crate::pg_catalog::CatalogContext {
         catalog: Default::default(),
         function_names: Default::default(),
         settings: Default::default(),
     };
-    for name in super::rewrite::ALWAYS_EMPTY {
+    for name in crate::pg_catalog::rewrite::ALWAYS_EMPTY {
         let table = all_tables()
             .find(|table| table.name == name)
             .expect("a catalog relation");
@@ -516,9 +516,9 @@ fn catalog_relations_have_distinct_oids_and_names() {
 
 #[test]
 fn rows_set_only_declared_columns() {
-    let context = super::CatalogContext {
+    let context = crate::pg_catalog::CatalogContext {
         catalog: Default::default(),
-        function_names: Arc::new(super::FunctionNames {
+        function_names: Arc::new(crate::pg_catalog::FunctionNames {
             scalar: vec!["abs".into()],
             aggregate: vec!["count".into()],
             window: vec!["rank".into()],
@@ -526,7 +526,7 @@ fn rows_set_only_declared_columns() {
         settings: Arc::new(vec![("search_path".into(), "public".into())]),
     };
     let catalog = eddy_planner::Catalog::default();
-    let snapshot = super::tables::Snapshot {
+    let snapshot = crate::pg_catalog::tables::Snapshot {
         catalog: &catalog,
         context: &context,
     };

@@ -79,28 +79,15 @@ pub(crate) async fn bootstrap_superuser(
 }
 
 /// Whether `principal` may do everything: trusted, or a superuser that still exists.
-pub(super) fn is_superuser(engine: &EngineCore, principal: &Principal) -> bool {
-    match principal {
-        Principal::Trusted => true,
-        Principal::User(name) => engine
-            .access()
-            .user(name)
-            .is_some_and(|user| user.superuser),
-    }
-}
-
 fn require_superuser(
     engine: &EngineCore,
     principal: &Principal,
     action: &str,
 ) -> Result<(), AccessError> {
-    if is_superuser(engine, principal) {
+    if engine.access().is_superuser(principal) {
         Ok(())
     } else {
-        Err(super::check::denied(
-            principal,
-            format!("{action}: only a superuser may"),
-        ))
+        Err(principal.denied(format!("{action}: only a superuser may")))
     }
 }
 

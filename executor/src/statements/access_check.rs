@@ -10,10 +10,8 @@
 //! Never: let a statement through because its sources could not be worked out.
 
 use eddy_parser::{SelectStatement, Statement};
-use tracing::warn;
 
-use crate::access::statements::is_superuser;
-use crate::access::{AccessError, Principal};
+use crate::access::Principal;
 use crate::engine::EngineCore;
 use crate::error::EngineResult;
 
@@ -32,14 +30,16 @@ pub(crate) fn check_statement(
     principal: &Principal,
     statement: &Statement,
 ) -> EngineResult<()> {
-    if is_superuser(engine, principal) {
+    if engine.access().is_superuser(principal) {
         return Ok(());
     }
     let Principal::User(name) = principal else {
         return Ok(());
     };
     let Some(user) = engine.access().user(name) else {
-        return Err(denied(principal, "to a user that no longer exists".into()).into());
+        return Err(principal
+            .denied("to a user that no longer exists".into())
+            .into());
     };
     for needed in needs(engine, statement) {
         let granted = match &needed {
@@ -52,20 +52,10 @@ pub(crate) fn check_statement(
                 Needed::Select(source) | Needed::Insert(source) => format!("for table {source}"),
                 Needed::Create => "for database eddy".to_owned(),
             };
-            return Err(denied(principal, object).into());
+            return Err(principal.denied(object).into());
         }
     }
     Ok(())
-}
-
-/// The refusal, logged without anything but names.
-pub(super) fn denied(principal: &Principal, what: String) -> AccessError {
-    let user = match principal {
-        Principal::Trusted => "(trusted)",
-        Principal::User(name) => name.as_str(),
-    };
-    warn!(user, denied = %what, "permission denied");
-    AccessError::PermissionDenied(what)
 }
 
 fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
