@@ -24,6 +24,10 @@ mod psql_catalog;
 #[path = "e2e/windows_kill9.rs"]
 mod windows_kill9;
 
+/// Table-table and stream-stream joins killed with SIGKILL while behind, on this file's server.
+#[path = "e2e/joins_kill9.rs"]
+mod joins_kill9;
+
 /// Passwords, privileges and TLS, on this file's server.
 #[path = "e2e/security.rs"]
 mod security;
