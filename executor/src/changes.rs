@@ -9,6 +9,7 @@
 //!
 //! Never: drop a retraction, or let a row's weight or event time come apart from its row.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, Int64Array, RecordBatch, UInt32Array};
@@ -17,6 +18,7 @@ use arrow::datatypes::{Int64Type, SchemaRef, UInt32Type};
 use eddy_storage::ChangeBatch;
 
 use crate::error::{EngineError, EngineResult};
+use crate::row_codec::EncodedRows;
 
 /// A batch of changes as it flows between operators: rows with their weights, each row's
 /// event time, and, from an operator that pairs them, each row's group.
@@ -91,6 +93,19 @@ impl Changes {
     /// key or group).
     pub fn with_pairing(self, pairing: UInt32Array) -> EngineResult<Changes> {
         Changes::new(self.batch, self.rowtimes, Some(pairing))
+    }
+
+    /// The same changes, with rows paired by their encoded keys `keys`, one per row.
+    pub fn paired_by_keys(self, keys: &EncodedRows) -> EngineResult<Changes> {
+        let mut number_of_key: HashMap<&[u8], u32> = HashMap::with_capacity(keys.len());
+        let pairing: UInt32Array = keys
+            .iter()
+            .map(|key| {
+                let next = number_of_key.len() as u32;
+                *number_of_key.entry(key).or_insert(next)
+            })
+            .collect();
+        self.with_pairing(pairing)
     }
 
     /// Row `row` alone, for setting aside the one row of a batch that cannot be processed.

@@ -27,6 +27,8 @@ pub const ROWTIME: &str = "rowtime";
 pub const ROWPARTITION: &str = "rowpartition";
 pub const ROWOFFSET: &str = "rowoffset";
 pub const PSEUDO_COLUMNS: [&str; 3] = [ROWTIME, ROWPARTITION, ROWOFFSET];
+/// ksqlDB's synthetic key column of a join whose key no column holds (`join::resolve_rowkey`).
+pub const ROWKEY: &str = "rowkey";
 /// The last column of a table's changelog: the weight of the change (+1 the row is now in
 /// the table, -1 it no longer is). Internal: queries see a table's rows, not this column.
 pub const ROWWEIGHT: &str = "rowweight";

@@ -9,7 +9,9 @@
 //!
 //! `WITHIN` reaches the plan inside ON: [`attach_join_windows`] adds a call of
 //! `ksql_join_within(before, after, grace)` (`scalar/join_within.rs`) to its join's ON
-//! before DataFusion plans the query, and lowering takes it out again.
+//! before DataFusion plans the query, and lowering takes it out again. Flink's spelling, a
+//! bound between the two streams' ROWTIMEs in ON, becomes the same call
+//! ([`attach_interval_bounds`]).
 //!
 //! ON equates the right table's PRIMARY KEY with left expressions: with the left table's
 //! PRIMARY KEY too, a primary-key join (INNER, LEFT, RIGHT, FULL), keyed by the join key;
@@ -17,10 +19,14 @@
 //! PRIMARY KEY, as in ksqlDB. Beyond ksqlDB, ON may equate several columns and add other
 //! terms; those decide a match as they do in SQL.
 //!
+//! A join of tables may go on with more tables (N-way), each joined with the rows of the
+//! joins before it, on its key or on a foreign key.
+//!
 //! Never: accept a join whose result key could repeat or be NULL (a many-to-many join, a
-//! RIGHT or FULL foreign-key join), a windowed table, more than two tables, which the
-//! executor's join does not key yet, or a join of two streams without a WITHIN.
+//! RIGHT or FULL foreign-key join), a windowed table, or a join of two streams without a
+//! WITHIN.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use datafusion::common::{Column, DFSchema};
@@ -31,15 +37,18 @@ use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
-    BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, Join as SqlJoin, JoinConstraint,
-    JoinOperator, Query, SetExpr, Value as SqlValue,
+    BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, Ident, Join as SqlJoin,
+    JoinConstraint, JoinOperator, Query, SelectItem, SetExpr, TableFactor, Value as SqlValue,
+    Visit, Visitor, visit_expressions_mut,
 };
 
-use crate::catalog::{Catalog, SourceDef};
+use crate::catalog::{Catalog, ROWKEY, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
+use crate::names::fold;
+use crate::projection::relation_of;
 use crate::scalar::JOIN_WITHIN_FUNCTION;
-use crate::sql::{compile, function_call};
+use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
 
 /// ksqlDB's grace period of a join without GRACE PERIOD: a day, less the window.
@@ -83,27 +92,436 @@ pub(crate) fn attach_join_windows(query: &mut Query, windows: &[JoinWindow]) -> 
                 "a join of two streams (WITHIN) needs an ON condition",
             ));
         };
-        let millis = |duration: std::time::Duration| {
-            let value = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-            SqlExpr::Value(SqlValue::Number(value.to_string(), false).into())
-        };
-        let grace = match window.grace {
-            Some(grace) => millis(grace),
-            None => SqlExpr::Value(SqlValue::Null.into()),
-        };
-        let arguments = [millis(window.before), millis(window.after), grace]
-            .into_iter()
-            .map(|value| FunctionArg::Unnamed(FunctionArgExpr::Expr(value)))
-            .collect();
-        let marker = function_call(JOIN_WITHIN_FUNCTION, arguments);
+        let millis =
+            |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let marker = within_marker(
+            millis(window.before),
+            millis(window.after),
+            window.grace.map(millis),
+        );
         let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
-        *on = SqlExpr::BinaryOp {
-            left: Box::new(marker),
-            op: BinaryOperator::And,
-            right: Box::new(SqlExpr::Nested(Box::new(written))),
-        };
+        *on = and(marker, written);
     }
     Ok(())
+}
+
+/// The call of [`JOIN_WITHIN_FUNCTION`] that carries a join's time window through planning.
+fn within_marker(before_ms: i64, after_ms: i64, grace_ms: Option<i64>) -> SqlExpr {
+    let number = |value: i64| SqlExpr::Value(SqlValue::Number(value.to_string(), false).into());
+    let grace = match grace_ms {
+        Some(grace) => number(grace),
+        None => SqlExpr::Value(SqlValue::Null.into()),
+    };
+    let arguments = [number(before_ms), number(after_ms), grace]
+        .into_iter()
+        .map(|value| FunctionArg::Unnamed(FunctionArgExpr::Expr(value)))
+        .collect();
+    function_call(JOIN_WITHIN_FUNCTION, arguments)
+}
+
+fn and(left: SqlExpr, right: SqlExpr) -> SqlExpr {
+    SqlExpr::BinaryOp {
+        left: Box::new(left),
+        op: BinaryOperator::And,
+        right: Box::new(SqlExpr::Nested(Box::new(right))),
+    }
+}
+
+/// Flink's spelling of a join of two streams within a time window, a bound on the other
+/// stream's time in ON (`ON a.k = b.k AND b.ROWTIME BETWEEN a.ROWTIME - INTERVAL '1' HOUR AND
+/// a.ROWTIME`, or the same with `<`, `<=`, `>`, `>=` and `=`), as the WITHIN it means
+/// (here `WITHIN (1 HOUR, 0 SECONDS)`, without GRACE PERIOD): its terms leave ON and
+/// [`within_marker`] takes their place. Only for the first join of the FROM clause, of two
+/// streams (`is_stream`), when it has no WITHIN of its own; a push or persistent query's
+/// only, since a pull query's join is a batch join that reads such a bound as any condition.
+///
+/// Never: take a term that is not a bound between the two sides' ROWTIMEs, or a window that
+/// leaves out the rows' own time (a WITHIN's `before` and `after` are never negative).
+pub(crate) fn attach_interval_bounds(
+    query: &mut Query,
+    windows: &[JoinWindow],
+    catalog: &Catalog,
+) -> PlanResult<()> {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(());
+    };
+    let [from] = select.from.as_mut_slice() else {
+        return Ok(());
+    };
+    if windows.iter().any(|window| window.join == 0) {
+        return Ok(());
+    }
+    let left = stream_qualifier(&from.relation, catalog);
+    let Some(join) = from.joins.first_mut() else {
+        return Ok(());
+    };
+    let (Some(left), Some(right)) = (left, stream_qualifier(&join.relation, catalog)) else {
+        return Ok(());
+    };
+    let constraint = match &mut join.join_operator {
+        JoinOperator::Join(constraint)
+        | JoinOperator::Inner(constraint)
+        | JoinOperator::Left(constraint)
+        | JoinOperator::LeftOuter(constraint)
+        | JoinOperator::Right(constraint)
+        | JoinOperator::RightOuter(constraint)
+        | JoinOperator::FullOuter(constraint) => constraint,
+        _ => return Ok(()),
+    };
+    let JoinConstraint::On(on) = constraint else {
+        return Ok(());
+    };
+    let sides = JoinSides { left, right };
+    let mut terms = Vec::new();
+    and_terms(on, &mut terms);
+    let mut window = RightMinusLeft::default();
+    let mut others = Vec::new();
+    for term in terms {
+        match sides.bounds_of(term) {
+            Some(bounds) => window.narrow(bounds),
+            None => others.push(term.clone()),
+        }
+    }
+    let (lower, upper) = match (window.lower, window.upper) {
+        (None, None) => return Ok(()),
+        (Some(lower), Some(upper)) => (lower, upper),
+        (lower, _) => {
+            return Err(PlanError::invalid(format!(
+                "a join of two streams without WITHIN bounds {right}.ROWTIME from below and above, as `{right}.ROWTIME BETWEEN {left}.ROWTIME - INTERVAL '1' HOUR AND {left}.ROWTIME`; its ON has only a bound from {}",
+                if lower.is_some() { "below" } else { "above" },
+                left = sides.left,
+                right = sides.right,
+            )));
+        }
+    };
+    if lower > 0 || upper < 0 {
+        return Err(PlanError::unsupported(format!(
+            "a join of two streams whose time bound leaves out rows of the same time ({right}.ROWTIME - {left}.ROWTIME between {lower} and {upper} ms)",
+            left = sides.left,
+            right = sides.right,
+        )));
+    }
+    *on = others
+        .into_iter()
+        .fold(within_marker(-lower, upper, None), and);
+    Ok(())
+}
+
+/// The name a relation of FROM is qualified by (its alias, else its name), if it is a stream.
+fn stream_qualifier(relation: &TableFactor, catalog: &Catalog) -> Option<String> {
+    match relation_of(relation, catalog)? {
+        (qualifier, Some(source)) if !source.is_table() => Some(fold(&qualifier)),
+        _ => None,
+    }
+}
+
+/// ksqlDB's synthetic key column of a join, `ROWKEY`, in the SELECT list of a push or
+/// persistent query: the key of the last join of FROM, as that join keys its rows. The left
+/// side of ON's equality for an INNER or LEFT join, the right for a RIGHT join, and
+/// `COALESCE(left, right)` for a FULL join, whose rows may have either side alone. Only when
+/// no source of the query has a column of that name, which it then means.
+pub(crate) fn resolve_rowkey(query: &mut Query, catalog: &Catalog) -> PlanResult<()> {
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(());
+    };
+    let [from] = select.from.as_slice() else {
+        return Ok(());
+    };
+    let Some(join) = from.joins.last() else {
+        return Ok(());
+    };
+    let names_rowkey =
+        |expr: &SqlExpr| matches!(expr, SqlExpr::Identifier(ident) if fold(ident) == ROWKEY);
+    let mut mentioned = false;
+    let _ = select.projection.visit(&mut ExprVisitor(|expr: &SqlExpr| {
+        mentioned |= names_rowkey(expr);
+    }));
+    if !mentioned {
+        return Ok(());
+    }
+    let relations =
+        std::iter::once(&from.relation).chain(from.joins.iter().map(|join| &join.relation));
+    let mut right = None;
+    for (position, relation) in relations.enumerate() {
+        let Some((qualifier, source)) = relation_of(relation, catalog) else {
+            return Ok(());
+        };
+        if source.is_some_and(|source| source.columns.iter().any(|column| column.name == ROWKEY)) {
+            return Ok(());
+        }
+        if position == from.joins.len() {
+            right = Some(fold(&qualifier));
+        }
+    }
+    let Some(right) = right else {
+        return Ok(());
+    };
+    let key = join_key_value(join, &right)?;
+    for item in &mut select.projection {
+        if let SelectItem::UnnamedExpr(expr) = item
+            && names_rowkey(expr)
+        {
+            *item = SelectItem::ExprWithAlias {
+                expr: key.clone(),
+                alias: Ident::new(ROWKEY.to_uppercase()),
+            };
+            continue;
+        }
+        let _ = visit_expressions_mut(item, |expr| {
+            if names_rowkey(expr) {
+                *expr = key.clone();
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    }
+    Ok(())
+}
+
+/// The value of `join`'s key (see [`resolve_rowkey`]) from its ON's one equality between a
+/// side of `right` (the joined relation's qualifier) and the rows before it.
+fn join_key_value(join: &SqlJoin, right: &str) -> PlanResult<SqlExpr> {
+    let (constraint, kind) = match &join.join_operator {
+        JoinOperator::Join(constraint) | JoinOperator::Inner(constraint) => {
+            (constraint, JoinKind::Inner)
+        }
+        JoinOperator::Left(constraint) | JoinOperator::LeftOuter(constraint) => {
+            (constraint, JoinKind::Left)
+        }
+        JoinOperator::Right(constraint) | JoinOperator::RightOuter(constraint) => {
+            (constraint, JoinKind::Right)
+        }
+        JoinOperator::FullOuter(constraint) => (constraint, JoinKind::Full),
+        _ => {
+            return Err(PlanError::unsupported(
+                "ROWKEY of a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
+            ));
+        }
+    };
+    let JoinConstraint::On(on) = constraint else {
+        return Err(PlanError::unsupported("ROWKEY of a join without ON"));
+    };
+    let mut terms = Vec::new();
+    and_terms(on, &mut terms);
+    let equalities: Vec<(&SqlExpr, &SqlExpr)> = terms
+        .into_iter()
+        .filter_map(|term| match term {
+            SqlExpr::BinaryOp {
+                left,
+                op: BinaryOperator::Eq,
+                right: other,
+            } => match (names_qualifier(left, right), names_qualifier(other, right)) {
+                (false, true) => Some((left.as_ref(), other.as_ref())),
+                (true, false) => Some((other.as_ref(), left.as_ref())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let [(left_side, right_side)] = equalities.as_slice() else {
+        return Err(PlanError::invalid(format!(
+            "ROWKEY is the key of a join ON one equality between the joined relation \"{right}\" and the rows before it; this ON has {}",
+            equalities.len()
+        )));
+    };
+    let (left_side, right_side) = ((*left_side).clone(), (*right_side).clone());
+    Ok(match kind {
+        JoinKind::Inner | JoinKind::Left => left_side,
+        JoinKind::Right => right_side,
+        JoinKind::Full => function_call(
+            "coalesce",
+            [left_side, right_side]
+                .into_iter()
+                .map(|side| FunctionArg::Unnamed(FunctionArgExpr::Expr(side)))
+                .collect(),
+        ),
+    })
+}
+
+/// Whether `expr` names a column qualified by `qualifier`.
+fn names_qualifier(expr: &SqlExpr, qualifier: &str) -> bool {
+    let mut found = false;
+    let _ = expr.visit(&mut ExprVisitor(|expr: &SqlExpr| {
+        if let SqlExpr::CompoundIdentifier(parts) = expr
+            && let [first, _, ..] = parts.as_slice()
+        {
+            found |= fold(first) == qualifier;
+        }
+    }));
+    found
+}
+
+/// Calls its function on every expression it visits.
+struct ExprVisitor<F>(F);
+
+impl<F: FnMut(&SqlExpr)> Visitor for ExprVisitor<F> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &SqlExpr) -> ControlFlow<()> {
+        (self.0)(expr);
+        ControlFlow::Continue(())
+    }
+}
+
+/// The terms of `expr`'s top-level ANDs, out of their parentheses.
+fn and_terms<'a>(expr: &'a SqlExpr, terms: &mut Vec<&'a SqlExpr>) {
+    match expr {
+        SqlExpr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => {
+            and_terms(left, terms);
+            and_terms(right, terms);
+        }
+        SqlExpr::Nested(inner) => and_terms(inner, terms),
+        _ => terms.push(expr),
+    }
+}
+
+/// Which stream of a join a ROWTIME belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Left,
+    Right,
+}
+
+/// The qualifiers of a join's two streams.
+struct JoinSides {
+    left: String,
+    right: String,
+}
+
+/// Bounds on the right row's ROWTIME less the left row's, in milliseconds, both included.
+#[derive(Default)]
+struct RightMinusLeft {
+    lower: Option<i64>,
+    upper: Option<i64>,
+}
+
+impl RightMinusLeft {
+    fn narrow(&mut self, other: RightMinusLeft) {
+        self.lower = self.lower.max(other.lower);
+        self.upper = match (self.upper, other.upper) {
+            (Some(mine), Some(theirs)) => Some(mine.min(theirs)),
+            (mine, theirs) => mine.or(theirs),
+        };
+    }
+}
+
+impl JoinSides {
+    /// The bounds a term of ON puts on the two rows' times, if it is a comparison of the two
+    /// sides' ROWTIMEs (each plus or minus a constant).
+    fn bounds_of(&self, term: &SqlExpr) -> Option<RightMinusLeft> {
+        match term {
+            SqlExpr::Nested(inner) => self.bounds_of(inner),
+            SqlExpr::BinaryOp { left, op, right } => {
+                self.compare(self.rowtime_term(left)?, op, self.rowtime_term(right)?)
+            }
+            SqlExpr::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } => {
+                let time = self.rowtime_term(expr)?;
+                let mut bounds =
+                    self.compare(time, &BinaryOperator::GtEq, self.rowtime_term(low)?)?;
+                bounds.narrow(self.compare(
+                    time,
+                    &BinaryOperator::LtEq,
+                    self.rowtime_term(high)?,
+                )?);
+                Some(bounds)
+            }
+            _ => None,
+        }
+    }
+
+    /// `(side + a) op (other side + b)` as a bound on right less left.
+    fn compare(
+        &self,
+        (side, a): (Side, i64),
+        op: &BinaryOperator,
+        (other_side, b): (Side, i64),
+    ) -> Option<RightMinusLeft> {
+        if side == other_side {
+            return None;
+        }
+        // right + a op left + b: right - left op b - a. left + a op right + b: right - left
+        // op' a - b, op' being op turned around.
+        let (op, value) = match side {
+            Side::Right => (op.clone(), b.checked_sub(a)?),
+            Side::Left => (turned_around(op)?, a.checked_sub(b)?),
+        };
+        let (lower, upper) = match op {
+            BinaryOperator::Lt => (None, Some(value.checked_sub(1)?)),
+            BinaryOperator::LtEq => (None, Some(value)),
+            BinaryOperator::Gt => (Some(value.checked_add(1)?), None),
+            BinaryOperator::GtEq => (Some(value), None),
+            BinaryOperator::Eq => (Some(value), Some(value)),
+            _ => return None,
+        };
+        Some(RightMinusLeft { lower, upper })
+    }
+
+    /// `q.ROWTIME`, plus or minus constants: its side and the sum of the constants.
+    fn rowtime_term(&self, expr: &SqlExpr) -> Option<(Side, i64)> {
+        match expr {
+            SqlExpr::Nested(inner) => self.rowtime_term(inner),
+            SqlExpr::CompoundIdentifier(parts) => match parts.as_slice() {
+                [qualifier, column] if fold(column) == ROWTIME => {
+                    let qualifier = fold(qualifier);
+                    if qualifier == self.left {
+                        Some((Side::Left, 0))
+                    } else if qualifier == self.right {
+                        Some((Side::Right, 0))
+                    } else {
+                        None
+                    }
+                }
+                _ => None,
+            },
+            SqlExpr::BinaryOp {
+                left,
+                op: op @ (BinaryOperator::Plus | BinaryOperator::Minus),
+                right,
+            } => match (self.rowtime_term(left), constant_ms(right)) {
+                (Some((side, offset)), Some(constant)) => match op {
+                    BinaryOperator::Plus => Some((side, offset.checked_add(constant)?)),
+                    _ => Some((side, offset.checked_sub(constant)?)),
+                },
+                _ if *op == BinaryOperator::Plus => {
+                    let (side, offset) = self.rowtime_term(right)?;
+                    Some((side, offset.checked_add(constant_ms(left)?)?))
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+/// `a op b` as `b op' a`.
+fn turned_around(op: &BinaryOperator) -> Option<BinaryOperator> {
+    Some(match op {
+        BinaryOperator::Lt => BinaryOperator::Gt,
+        BinaryOperator::LtEq => BinaryOperator::GtEq,
+        BinaryOperator::Gt => BinaryOperator::Lt,
+        BinaryOperator::GtEq => BinaryOperator::LtEq,
+        BinaryOperator::Eq => BinaryOperator::Eq,
+        _ => return None,
+    })
+}
+
+/// A constant span of time: an INTERVAL, or whole milliseconds (ROWTIME is a BIGINT of them).
+fn constant_ms(expr: &SqlExpr) -> Option<i64> {
+    match expr {
+        SqlExpr::Nested(inner) => constant_ms(inner),
+        SqlExpr::Value(value) => match &value.value {
+            SqlValue::Number(text, _) => text.parse().ok(),
+            _ => None,
+        },
+        other => constant_interval_ms(other),
+    }
 }
 
 /// What a `Join` node is, by the rows of its two sides.
@@ -119,8 +537,8 @@ pub(crate) struct TwoInputs {
     /// ON's terms, less the WITHIN.
     conjuncts: Vec<Expr>,
     window: Option<JoinTimeWindow>,
-    /// The left chain joined two tables already.
-    left_chain_joins: bool,
+    /// The last join of two tables of the left chain, if it has one.
+    left_chain_join: Option<Arc<JoinPlan>>,
     right_source: SourceDef,
 }
 
@@ -134,11 +552,12 @@ pub(crate) fn join_shape(
 ) -> PlanResult<JoinShape> {
     let mut conjuncts = on_conjuncts(join);
     let window = take_join_window(&mut conjuncts)?;
-    let left_joined_tables = steps
-        .iter()
-        .any(|step| matches!(step, Step::Join(plan) if plan.window.is_none()));
+    let left_chain_join = steps.iter().rev().find_map(|step| match step {
+        Step::Join(plan) if plan.window.is_none() => Some(plan.clone()),
+        _ => None,
+    });
     // A chain that joined two tables carries their changes; any other its source's rows.
-    let left_changes = left_source.is_table() || left_joined_tables;
+    let left_changes = left_source.is_table() || left_chain_join.is_some();
     let right_source = scanned_source(&join.right)
         .and_then(|name| catalog.source_required(&name).ok())
         .cloned();
@@ -146,7 +565,7 @@ pub(crate) fn join_shape(
         Ok(JoinShape::TwoInputs(Box::new(TwoInputs {
             conjuncts,
             window,
-            left_chain_joins: left_joined_tables,
+            left_chain_join,
             right_source,
         })))
     };
@@ -209,7 +628,7 @@ pub(crate) fn lower_two_input_join(
     let TwoInputs {
         conjuncts,
         window,
-        left_chain_joins,
+        left_chain_join,
         right_source,
     } = *shape;
     let right_source = &right_source;
@@ -219,12 +638,6 @@ pub(crate) fn lower_two_input_join(
         join_words(join.join_type),
         right_source.name
     );
-    if left_chain_joins && window.is_none() {
-        return Err(PlanError::unsupported(format!(
-            "a join of a third table (\"{}\") with a join of two tables in a push or persistent query",
-            right_source.name
-        )));
-    }
     if window.is_none() && (left_source.window.is_some() || right_source.window.is_some()) {
         return Err(PlanError::UnsupportedJoin {
             message: format!(
@@ -260,9 +673,14 @@ pub(crate) fn lower_two_input_join(
             ),
         });
     }
-    let (result_key, left_identity, right_identity) = match window {
-        Some(_) => (stream_result_key(kind, &equalities), Vec::new(), Vec::new()),
-        None => table_result_key(join, kind, &equalities, left_source, right_source, order)?,
+    let (result_key, left_identity, right_identity) = match (window, &left_chain_join) {
+        (Some(_), _) => (stream_result_key(kind, &equalities), Vec::new(), Vec::new()),
+        (None, None) => {
+            table_result_key(join, kind, &equalities, left_source, right_source, order)?
+        }
+        (None, Some(chain)) => {
+            chained_result_key(join, kind, &equalities, chain, right_source, order)?
+        }
     };
     let mut compiled_left = Vec::with_capacity(equalities.len());
     let mut compiled_right = Vec::with_capacity(equalities.len());
@@ -289,6 +707,16 @@ pub(crate) fn lower_two_input_join(
         Some(condition) => Some(compile(&condition, &join.schema)?),
         None => None,
     };
+    let result_key_values = result_key
+        .iter()
+        .map(|column| {
+            let value = column.value.as_ref().or(column.candidates.first());
+            let value = value.ok_or_else(|| PlanError::Internal {
+                message: "a join's result key column has no candidate".into(),
+            })?;
+            compile(value, &join.schema)
+        })
+        .collect::<PlanResult<Vec<_>>>()?;
     Ok(JoinPlan {
         kind,
         left_keys: compiled_left,
@@ -304,6 +732,7 @@ pub(crate) fn lower_two_input_join(
             steps: right_steps,
         },
         result_key,
+        result_key_values,
         window,
     })
 }
@@ -335,18 +764,7 @@ fn table_result_key(
         .map(Expr::Column)
         .collect();
     let right_keys = key_columns_in(right_source, right_schema)?;
-    // Per key column of the right table, the left expression ON equates it with.
-    let right_pinned_by: Option<Vec<Expr>> = right_keys
-        .iter()
-        .map(|key| {
-            equalities
-                .iter()
-                .find_map(|(left, right)| match key_column_of(right) {
-                    Some((column, true)) if column.name == key.name => Some(left.clone()),
-                    _ => None,
-                })
-        })
-        .collect();
+    let right_pinned_by = pinned_by(&right_keys, equalities);
     // Each key column of the left table equals one of the right's: a primary-key join.
     let primary_key_join = right_pinned_by.as_ref().is_some_and(|by_left| {
         by_left.len() == left_key_exprs.len()
@@ -361,36 +779,17 @@ fn table_result_key(
             })
             .collect(),
         Some(_) => {
-            if kind.keeps_unmatched_right() {
-                return Err(PlanError::UnsupportedJoin {
-                    message: format!(
-                        "Invalid join type: {} is not supported for foreign-key table-table joins; only [INNER] JOIN and LEFT [OUTER] JOIN. Got {order}.",
-                        join_words(join.join_type)
-                    ),
-                });
-            }
+            check_foreign_key_kind(join, kind, order)?;
             left_key_exprs
                 .iter()
                 .map(|left_key| ResultKeyColumn {
                     candidates: vec![left_key.clone()],
                     value: None,
+                    never_null: vec![left_key.clone()],
                 })
                 .collect()
         }
-        None => {
-            let written: Vec<String> = equalities
-                .iter()
-                .map(|(left, right)| {
-                    format!("{} = {}", left.human_display(), right.human_display())
-                })
-                .collect();
-            return Err(PlanError::UnsupportedJoin {
-                message: format!(
-                    "Invalid join condition: table-table joins require to join on the primary key of the right source, either primary-key to primary-key or foreign-key to primary-key. Got {}.",
-                    written.join(" AND ")
-                ),
-            });
-        }
+        None => return Err(not_on_right_key(equalities)),
     };
     let right_key_exprs: Vec<Expr> = right_keys.into_iter().map(Expr::Column).collect();
     Ok((
@@ -398,6 +797,154 @@ fn table_result_key(
         positions_of(&left_key_exprs, left_schema)?,
         positions_of(&right_key_exprs, right_schema)?,
     ))
+}
+
+/// The result key of a join of a table with a join of tables, `chain` (an N-way join), and
+/// the positions of each side's rows' names in its rows: a chain's row is named by the
+/// PRIMARY KEYs of every table in it, which NULL-padded rows keep apart. Where ON equates the
+/// right table's key with the chain's key where that is never NULL, a primary-key join keyed
+/// by the join key; else a foreign-key join (INNER, LEFT), keyed by the chain's key.
+fn chained_result_key(
+    join: &Join,
+    kind: JoinKind,
+    equalities: &[(Expr, Expr)],
+    chain: &JoinPlan,
+    right_source: &SourceDef,
+    order: &str,
+) -> PlanResult<(Vec<ResultKeyColumn>, Vec<usize>, Vec<usize>)> {
+    let left_schema = join.left.schema();
+    let right_schema = join.right.schema();
+    if left_schema.as_arrow().fields() != chain.schema.fields() {
+        return Err(PlanError::unsupported(format!(
+            "a join of table \"{}\" with a join of tables whose columns are changed between the two joins",
+            right_source.name
+        )));
+    }
+    let chain_left_width = chain.left_schema.fields().len();
+    let left_identity = chain
+        .left_identity
+        .iter()
+        .copied()
+        .chain(
+            chain
+                .right_identity
+                .iter()
+                .map(|position| position + chain_left_width),
+        )
+        .collect();
+    let right_keys = key_columns_in(right_source, right_schema)?;
+    let Some(by_left) = pinned_by(&right_keys, equalities) else {
+        return Err(not_on_right_key(equalities));
+    };
+    // Per key column of the chain, the right key column ON equates with the key's value: a
+    // candidate never NULL, or the value itself (`COALESCE(a.id, b.id)` after a FULL join).
+    let pinned: Option<Vec<usize>> = chain
+        .result_key
+        .iter()
+        .map(|column| {
+            by_left.iter().position(|left| {
+                column.never_null.contains(left) || column.value.as_ref() == Some(left)
+            })
+        })
+        .collect();
+    let result_key = match pinned {
+        Some(pinned) if pinned.len() == right_keys.len() && is_permutation(&pinned) => chain
+            .result_key
+            .iter()
+            .zip(pinned)
+            .map(|(column, right_position)| {
+                let right_key = Expr::Column(right_keys[right_position].clone());
+                let chain_key = by_left[right_position].clone();
+                let mut candidates = column.candidates.clone();
+                match kind {
+                    JoinKind::Right => candidates.insert(0, right_key.clone()),
+                    _ => candidates.push(right_key.clone()),
+                }
+                let (value, never_null) = match kind {
+                    JoinKind::Inner => {
+                        let mut never_null = column.never_null.clone();
+                        never_null.push(right_key);
+                        (column.value.clone(), never_null)
+                    }
+                    JoinKind::Left => (
+                        Some(coalesce(vec![chain_key, right_key])),
+                        column.never_null.clone(),
+                    ),
+                    JoinKind::Right => (
+                        Some(coalesce(vec![chain_key, right_key.clone()])),
+                        vec![right_key],
+                    ),
+                    JoinKind::Full => (Some(coalesce(vec![chain_key, right_key])), Vec::new()),
+                };
+                ResultKeyColumn {
+                    candidates,
+                    value,
+                    never_null,
+                }
+            })
+            .collect(),
+        _ => {
+            check_foreign_key_kind(join, kind, order)?;
+            chain.result_key.clone()
+        }
+    };
+    let right_key_exprs: Vec<Expr> = right_keys.into_iter().map(Expr::Column).collect();
+    Ok((
+        result_key,
+        left_identity,
+        positions_of(&right_key_exprs, right_schema)?,
+    ))
+}
+
+/// Whether `positions` names each of `0..positions.len()` once.
+fn is_permutation(positions: &[usize]) -> bool {
+    let mut sorted = positions.to_vec();
+    sorted.sort_unstable();
+    sorted.iter().copied().eq(0..positions.len())
+}
+
+/// Per key column of the right table, the left expression ON equates it with; None unless
+/// ON equates every one.
+fn pinned_by(right_keys: &[Column], equalities: &[(Expr, Expr)]) -> Option<Vec<Expr>> {
+    right_keys
+        .iter()
+        .map(|key| {
+            equalities
+                .iter()
+                .find_map(|(left, right)| match key_column_of(right) {
+                    Some((column, true)) if column.name == key.name => Some(left.clone()),
+                    _ => None,
+                })
+        })
+        .collect()
+}
+
+/// ksqlDB's message for a join of tables whose ON leaves out the right table's key.
+fn not_on_right_key(equalities: &[(Expr, Expr)]) -> PlanError {
+    let written: Vec<String> = equalities
+        .iter()
+        .map(|(left, right)| format!("{} = {}", left.human_display(), right.human_display()))
+        .collect();
+    PlanError::UnsupportedJoin {
+        message: format!(
+            "Invalid join condition: table-table joins require to join on the primary key of the right source, either primary-key to primary-key or foreign-key to primary-key. Got {}.",
+            written.join(" AND ")
+        ),
+    }
+}
+
+/// A foreign-key join keeps no right row without a left one: its result is keyed by the
+/// left side's key. ksqlDB's message otherwise.
+fn check_foreign_key_kind(join: &Join, kind: JoinKind, order: &str) -> PlanResult<()> {
+    match kind.keeps_unmatched_right() {
+        false => Ok(()),
+        true => Err(PlanError::UnsupportedJoin {
+            message: format!(
+                "Invalid join type: {} is not supported for foreign-key table-table joins; only [INNER] JOIN and LEFT [OUTER] JOIN. Got {order}.",
+                join_words(join.join_type)
+            ),
+        }),
+    }
 }
 
 /// A key column of a primary-key join's result: the join key, which either table's key
@@ -411,7 +958,16 @@ fn primary_key_column(kind: JoinKind, left_key: &Expr, right_key: &Expr) -> Resu
         JoinKind::Inner => None,
         _ => Some(coalesce(vec![left_key.clone(), right_key.clone()])),
     };
-    ResultKeyColumn { candidates, value }
+    let never_null = match kind {
+        JoinKind::Inner => candidates.clone(),
+        JoinKind::Left | JoinKind::Right => candidates[..1].to_vec(),
+        JoinKind::Full => Vec::new(),
+    };
+    ResultKeyColumn {
+        candidates,
+        value,
+        never_null,
+    }
 }
 
 /// The PRIMARY KEY columns of `source` as `schema` (its rows, as a join input) names them.

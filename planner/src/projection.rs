@@ -168,7 +168,7 @@ fn rewrite_factor(factor: &mut TableFactor, catalog: &Catalog) {
 }
 
 /// The qualifier a FROM item is referred to by, and its catalog source if it is one.
-fn relation_of<'a>(
+pub(crate) fn relation_of<'a>(
     factor: &TableFactor,
     catalog: &'a Catalog,
 ) -> Option<(Ident, Option<&'a SourceDef>)> {

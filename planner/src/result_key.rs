@@ -270,10 +270,16 @@ pub(crate) fn join_result_layout(
     let mut key_values = Vec::new();
     let mut missing = Vec::new();
     for key in &join.result_key {
-        let found = key.candidates.iter().find_map(|candidate| {
-            let positions = positions_computing(&projection.expr, candidate);
-            (!positions.is_empty()).then_some((candidate, positions))
-        });
+        // The key's value itself (ksqlDB's ROWKEY of a FULL join) carries it as well as a
+        // candidate column does.
+        let found = key
+            .candidates
+            .iter()
+            .chain(&key.value)
+            .find_map(|candidate| {
+                let positions = positions_computing(&projection.expr, candidate);
+                (!positions.is_empty()).then_some((candidate, positions))
+            });
         match found {
             Some((_, positions)) if positions.len() == 1 => {
                 let position = positions[0];

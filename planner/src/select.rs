@@ -16,13 +16,13 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::DFSchema;
 use datafusion::logical_expr::ExprSchemable;
 use datafusion::logical_expr::LogicalPlan;
-use eddy_parser::sqlparser::ast::{GroupByExpr, SetExpr};
+use eddy_parser::sqlparser::ast::{GroupByExpr, Query, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::join::attach_join_windows;
+use crate::join::{attach_interval_bounds, attach_join_windows, resolve_rowkey};
 use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
     PartitionBy, ResultLayout, join_result_layout, join_stream_layout, stream_layout, table_layout,
@@ -133,6 +133,9 @@ impl SqlPlanner {
             ));
         }
         attach_join_windows(&mut query, &select.join_windows)?;
+        if select.emit.is_some() {
+            self.prepare_joins(&mut query, select)?;
+        }
         match (&select.window, tvf_window) {
             (None, None) => return self.plan_query(&query).await,
             (_, Some(tvf_window)) => tvf_window.prepare(&mut query, self.state(), false)?,
@@ -206,6 +209,7 @@ impl SqlPlanner {
             }
         };
         attach_join_windows(&mut query, &select.join_windows)?;
+        self.prepare_joins(&mut query, select)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         if joined
             && (!clock_comparisons.is_empty() || select.window.is_some() || tvf_window.is_some())
@@ -372,6 +376,14 @@ impl SqlPlanner {
             }
             compile(&expr, schema)
         })
+    }
+
+    /// What a push or persistent query's joins take from ksqlDB and Flink before DataFusion
+    /// plans them: [`attach_interval_bounds`] and [`resolve_rowkey`].
+    fn prepare_joins(&self, query: &mut Query, select: &SelectStatement) -> PlanResult<()> {
+        let catalog = self.read_catalog();
+        attach_interval_bounds(query, &select.join_windows, &catalog)?;
+        resolve_rowkey(query, &catalog)
     }
 
     /// The source a join's FROM starts with: the stream a stream-table join reads, whose

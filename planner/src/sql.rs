@@ -32,9 +32,9 @@ use datafusion::physical_expr::{PhysicalExpr, create_physical_expr};
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
 use eddy_parser::sqlparser::ast::{
-    AccessExpr, BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgOperator,
-    FunctionArgumentList, FunctionArguments, Ident, LambdaFunction, LambdaFunctionParameter,
-    LambdaSyntax, ObjectName, ObjectNamePart, OneOrManyWithParens, Query,
+    AccessExpr, BinaryOperator, DateTimeField, Expr, Function, FunctionArg, FunctionArgExpr,
+    FunctionArgOperator, FunctionArgumentList, FunctionArguments, Ident, LambdaFunction,
+    LambdaFunctionParameter, LambdaSyntax, ObjectName, ObjectNamePart, OneOrManyWithParens, Query,
     Statement as SqlStatement, Value, ValueWithSpan, Visit, VisitMut, Visitor,
     visit_expressions_mut,
 };
@@ -380,6 +380,30 @@ pub(crate) fn function_call(name: &str, args: Vec<FunctionArg>) -> Expr {
         over: None,
         within_group: Vec::new(),
     })
+}
+
+/// A constant `INTERVAL '1' MINUTE` or `INTERVAL '90 seconds'` in milliseconds: whole
+/// milliseconds, seconds, minutes, hours or days (never months or years, whose length
+/// varies); None for anything else.
+pub(crate) fn constant_interval_ms(expr: &Expr) -> Option<i64> {
+    let Expr::Interval(interval) = expr else {
+        return None;
+    };
+    let Expr::Value(value) = interval.value.as_ref() else {
+        return None;
+    };
+    let (Value::SingleQuotedString(text) | Value::Number(text, _)) = &value.value else {
+        return None;
+    };
+    let text = match (&interval.leading_field, &interval.last_field) {
+        (Some(field), None) if !matches!(field, DateTimeField::Month | DateTimeField::Year) => {
+            format!("{text} {field}")
+        }
+        (None, None) => text.clone(),
+        _ => return None,
+    };
+    let duration = eddy_parser::parse_duration_text(&text)?;
+    i64::try_from(duration.as_millis()).ok()
 }
 
 /// In ksqlDB's `DATEADD(DAYS, 5, d)` and the other functions that take a unit first

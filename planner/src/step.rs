@@ -112,6 +112,9 @@ pub struct JoinPlan {
     pub right: JoinInput,
     /// Per key column of the result, in key order: the columns that may carry it.
     pub result_key: Vec<ResultKeyColumn>,
+    /// Per key column of the result, its value, compiled against the joined rows: what
+    /// tells a change of a joined row from a delete and an insert (a push query's client).
+    pub result_key_values: Vec<Arc<dyn PhysicalExpr>>,
     /// For a join of two streams, the times rows join within; None for two tables.
     pub window: Option<JoinTimeWindow>,
 }
@@ -140,4 +143,6 @@ pub struct ResultKeyColumn {
     /// The key's value over the joined rows, where a candidate can be NULL on a row kept
     /// without a match (an outer join's padded side); None: every candidate holds it.
     pub value: Option<Expr>,
+    /// The candidates that hold the key on every row, never NULL.
+    pub never_null: Vec<Expr>,
 }

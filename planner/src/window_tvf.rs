@@ -20,9 +20,9 @@ use std::ops::ControlFlow;
 
 use datafusion::execution::context::SessionState;
 use eddy_parser::sqlparser::ast::{
-    DateTimeField, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident,
-    ObjectName, ObjectNamePart, Query, SelectItem, SetExpr, TableAlias, TableFactor, Value, Visit,
-    Visitor, visit_expressions_mut,
+    Expr, FunctionArg, FunctionArgExpr, FunctionArguments, GroupByExpr, Ident, ObjectName,
+    ObjectNamePart, Query, SelectItem, SetExpr, TableAlias, TableFactor, Visit, Visitor,
+    visit_expressions_mut,
 };
 use eddy_parser::sqlparser::dialect::GenericDialect;
 use eddy_parser::sqlparser::parser::Parser;
@@ -32,6 +32,7 @@ use crate::catalog::{Catalog, PSEUDO_COLUMNS, ROWTIME, SourceKind};
 use crate::error::{PlanError, PlanResult};
 use crate::grouping::aggregate_called;
 use crate::names::{fold, object_name_last};
+use crate::sql::constant_interval_ms;
 use crate::window::{self, WindowBound, WindowKind, WindowPlan, cumulate_start_sql};
 
 /// The column a window TVF adds for its windows' starts.
@@ -441,30 +442,7 @@ fn window_kind(name: TvfName, durations: &[Expr]) -> PlanResult<WindowKind> {
 
 /// `INTERVAL '1' MINUTE` or `INTERVAL '90 seconds'` in milliseconds, above zero.
 fn interval_ms(expr: &Expr, name: TvfName, label: &str) -> PlanResult<i64> {
-    let text = match expr {
-        Expr::Interval(interval) => {
-            let value = match interval.value.as_ref() {
-                Expr::Value(value) => match &value.value {
-                    Value::SingleQuotedString(text) | Value::Number(text, _) => Some(text.clone()),
-                    _ => None,
-                },
-                _ => None,
-            };
-            match (value, &interval.leading_field, &interval.last_field) {
-                (Some(value), Some(field), None)
-                    if !matches!(field, DateTimeField::Month | DateTimeField::Year) =>
-                {
-                    Some(format!("{value} {field}"))
-                }
-                (Some(value), None, None) => Some(value),
-                _ => None,
-            }
-        }
-        _ => None,
-    };
-    let duration = text.as_deref().and_then(eddy_parser::parse_duration_text);
-    let millis = duration.and_then(|duration| i64::try_from(duration.as_millis()).ok());
-    match millis {
+    match constant_interval_ms(expr) {
         Some(millis) if millis > 0 => Ok(millis),
         Some(_) => Err(PlanError::invalid(format!(
             "The {label} of {} must be greater than zero",

@@ -55,6 +55,38 @@ INSERT INTO rights (k, w, rowtime) VALUES (0, 'r11', 11000), (0, 'r15', 15000);
 -- @settle
 SELECT k, v, w, rowtime FROM asymmetric;
 
+-- Flink's spelling of the same window, a bound between the two ROWTIMEs in ON, is the same
+-- join: BETWEEN, or two comparisons, with INTERVALs or milliseconds (ROWTIME is a BIGINT).
+CREATE STREAM asymmetric_between AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r
+    ON l.k = r.k AND r.ROWTIME BETWEEN l.ROWTIME - INTERVAL '11' SECOND AND l.ROWTIME + INTERVAL '10' SECOND;
+CREATE STREAM asymmetric_comparisons AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r
+    ON l.ROWTIME <= r.ROWTIME + 11000 AND l.k = r.k AND (l.ROWTIME + 10000 >= r.ROWTIME);
+-- A strict bound leaves out its edge: r11 is exactly 2 s before l13.
+CREATE STREAM strictly_before AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r
+    ON l.k = r.k AND r.ROWTIME > l.ROWTIME - INTERVAL '2' SECONDS AND r.ROWTIME <= l.ROWTIME;
+-- @settle
+SELECT k, v, w, rowtime FROM asymmetric_between;
+SELECT k, v, w, rowtime FROM asymmetric_comparisons;
+SELECT k, v, w, rowtime FROM strictly_before;
+-- In a pull query the bound is an ordinary condition of a batch join.
+SELECT l.k, v, w FROM lefts l JOIN rights r ON l.k = r.k AND r.ROWTIME BETWEEN l.ROWTIME - 2000 AND l.ROWTIME;
+-- A bound from one side only is no window, and a window must hold the rows' own time.
+CREATE STREAM half_bounded AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r ON l.k = r.k AND r.ROWTIME >= l.ROWTIME;
+CREATE STREAM only_later AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r
+    ON l.k = r.k AND r.ROWTIME BETWEEN l.ROWTIME + INTERVAL '1' SECOND AND l.ROWTIME + INTERVAL '2' SECOND;
+
+-- A join on expressions is keyed by ksqlDB's synthetic key, ROWKEY: the left expression.
+CREATE STREAM expression_key AS
+    SELECT ROWKEY, v, w FROM lefts l JOIN rights r WITHIN 1 MINUTE ON l.k + 1 = r.k + 1;
+DESCRIBE expression_key;
+-- @settle
+SELECT rowkey, v, w FROM expression_key;
+
 -- Beyond ksqlDB: more terms in ON, and a self-join.
 CREATE STREAM same_ad_other_url AS
     SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 1 HOUR ON i.id = c.id AND length(c.url) > 6;

@@ -112,9 +112,63 @@ UPDATE customers SET name = 'bobby' WHERE id = 2;
 -- @settle
 SELECT * FROM orders_per_name;
 
--- What stays unsupported says so.
-CREATE TABLE three AS SELECT l.id, lv, rv, c.name FROM l JOIN r ON l.id = r.id JOIN customers c ON l.id = c.id;
+-- N-way joins: a join of tables goes on with more tables, each on the key of the rows so far
+-- (keyed by it) or on a foreign key (keyed as the rows so far), in any mix of INNER and outer
+-- joins (ksqlDB allows one FULL per query); a change of any of the tables follows through.
+CREATE TABLE notes (id BIGINT PRIMARY KEY, note STRING);
+CREATE TABLE three AS
+    SELECT l.id, lv, rv, n.note FROM l JOIN r ON l.id = r.id LEFT JOIN notes n ON r.id = n.id;
+-- After a FULL join the key is the first of its columns that is not NULL.
+CREATE TABLE three_full AS
+    SELECT l.id, lv, rv, n.note FROM l FULL JOIN r ON l.id = r.id
+    FULL JOIN notes n ON COALESCE(l.id, r.id) = n.id;
+CREATE TABLE order_details AS
+    SELECT o.order_id, o.amount, c.name, n.note FROM orders o LEFT JOIN customers c ON o.customer_id = c.id
+    LEFT JOIN notes n ON c.credit = n.id;
+DESCRIBE three_full;
+INSERT INTO notes (id, note) VALUES (4, 'four'), (5, 'five'), (0, 'no credit'), (7, 'seven'), (1000, 'big credit');
+-- @settle
+SELECT * FROM three;
+SELECT * FROM three_full;
+SELECT * FROM order_details;
+UPDATE notes SET note = 'FIVE' WHERE id = 5;
+DELETE FROM r WHERE id = 4;
+UPDATE customers SET credit = 1000 WHERE id = 3;
+INSERT INTO l (id, lv) VALUES (7, 'l7');
+-- @settle
+-- @restart
+DELETE FROM notes WHERE id = 0;
+INSERT INTO r (id, rv) VALUES (7, 'r7');
+-- @settle
+SELECT * FROM three;
+SELECT * FROM three_full;
+SELECT * FROM order_details;
+
+-- ksqlDB's synthetic key of a FULL join, ROWKEY: the first of the two join keys that is not
+-- NULL (as COALESCE(l.id, r.id), which works too).
+CREATE TABLE full_rowkey AS SELECT ROWKEY, lv, rv FROM l FULL OUTER JOIN r ON l.id = r.id;
+CREATE TABLE full_rowkey_named AS SELECT ROWKEY AS id, lv, rv FROM l FULL OUTER JOIN r ON l.id = r.id;
+CREATE TABLE full_coalesced AS SELECT COALESCE(l.id, r.id) AS id, lv, rv FROM l FULL OUTER JOIN r ON l.id = r.id;
+-- @settle
+DESCRIBE full_rowkey;
+SELECT * FROM full_rowkey;
+SELECT * FROM full_rowkey_named EXCEPT SELECT * FROM full_coalesced;
+SELECT COUNT(*) FROM full_coalesced;
+
+-- A push query over a join of tables: each change of either table after it starts, joined
+-- with the tables' rows as they stand (also those from before it started), as the joined
+-- row's new value (upsert) or its departure (delete).
+-- @push 4
+SELECT l.id, lv, rv FROM l LEFT JOIN r ON l.id = r.id EMIT CHANGES;
+UPDATE l SET lv = 'l2 pushed' WHERE id = 2;
+INSERT INTO r (id, rv) VALUES (2, 'r2');
+DELETE FROM l WHERE id = 3;
+INSERT INTO l (id, lv) VALUES (8, 'l8');
+-- @await-push
+
+-- What stays unsupported says so. After a FULL join, l.id is NULL on the rows only r has.
+CREATE TABLE full_then_side AS
+    SELECT l.id, lv, rv, n.note FROM l FULL JOIN r ON l.id = r.id FULL JOIN notes n ON l.id = n.id;
 CREATE TABLE fk_right AS SELECT o.order_id, c.name FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id;
 CREATE TABLE not_on_key AS SELECT o.order_id, c.id FROM orders o JOIN customers c ON o.amount = c.credit;
 CREATE TABLE no_key AS SELECT lv, rv FROM l JOIN r ON l.id = r.id;
-SELECT * FROM l JOIN r ON l.id = r.id EMIT CHANGES;

@@ -49,6 +49,9 @@ pub(crate) struct Join {
     plan: Arc<JoinPlan>,
     /// The left side (input 0) and the right side (input 1).
     sides: [Side; 2],
+    /// Whether its output's rows are paired by result key ([`Changes::pairing`]), for a sink
+    /// that tells a key's update from its delete (a push query's client).
+    pairs_output: bool,
 }
 
 /// One input of a join: its rows by join key.
@@ -95,12 +98,14 @@ struct OutputRow {
 }
 
 impl Join {
-    /// The join numbered `number` among its query's joins (it names the join's state).
+    /// The join numbered `number` among its query's joins (it names the join's state);
+    /// `pairs_output` as [`Join::pairs_output`] says.
     pub fn new(
         plan: Arc<JoinPlan>,
         query_id: &str,
         number: usize,
         budget: Arc<CacheBudget>,
+        pairs_output: bool,
     ) -> Self {
         let keys = OperatorStateKeys::of(query_id);
         let side = |letter: char,
@@ -135,7 +140,11 @@ impl Join {
                 plan.kind.keeps_unmatched_right(),
             ),
         ];
-        Join { plan, sides }
+        Join {
+            plan,
+            sides,
+            pairs_output,
+        }
     }
 
     /// Makes sure the rows of `keys` on both sides are among the touched ones.
@@ -231,9 +240,25 @@ impl Join {
             }
         }
         let joined = RecordBatch::try_new(self.plan.schema.clone(), columns)?;
+        let result_keys = match self.pairs_output {
+            true => {
+                let key_columns = self
+                    .plan
+                    .result_key_values
+                    .iter()
+                    .map(|expr| evaluate_column(expr.as_ref(), &joined))
+                    .collect::<EngineResult<Vec<_>>>()?;
+                Some(encode_keys(&key_columns, joined.num_rows())?)
+            }
+            false => None,
+        };
         let weights = Int64Array::from_iter_values(rows.iter().map(|row| row.weight));
         let rowtimes = Int64Array::from_iter_values(rows.iter().map(|row| row.rowtime));
-        Changes::new(ChangeBatch::try_new(joined, Some(weights))?, rowtimes, None)
+        let changes = Changes::new(ChangeBatch::try_new(joined, Some(weights))?, rowtimes, None)?;
+        match result_keys {
+            Some(keys) => changes.paired_by_keys(&keys),
+            None => Ok(changes),
+        }
     }
 }
 

@@ -109,7 +109,7 @@ fn operators(dataflow: &Dataflow, budget: usize) -> (Box<dyn Operator>, Steps) {
             0,
             budget,
         )),
-        None => Box::new(Join::new(join.clone(), "randomized", 0, budget)),
+        None => Box::new(Join::new(join.clone(), "randomized", 0, budget, false)),
     };
     (join, Steps::new(after.to_vec()))
 }

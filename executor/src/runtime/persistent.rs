@@ -164,6 +164,7 @@ impl Runner {
             cache_budget: env.operator_cache.clone(),
             bad_input_rows: BadInputRows::SetAside,
             tables: None,
+            pairs_keyed_changes: false,
         };
         let pipeline = Pipeline::build(dataflow, build, |changed| {
             let sink: Box<dyn Sink> = match (sink_def.is_table(), changed) {

@@ -45,6 +45,9 @@ pub(crate) struct BuildContext {
     /// The store whose tables' current rows stream-table joins read, when the epoch's
     /// state is not it (a push query's operator state is its own); None: the epoch's.
     pub tables: Option<Arc<dyn StateStore>>,
+    /// The sink tells a key's update from its delete by the changes' pairing (a push
+    /// query's client): joins of tables pair the rows they emit by result key.
+    pub pairs_keyed_changes: bool,
 }
 
 /// What a pipeline does with an input row an operator fails on (a division by zero, a
@@ -167,7 +170,13 @@ impl<'a> Graph<'a> {
                             number,
                             budget,
                         )),
-                        None => Box::new(Join::new(join, &self.cx.query_id, number, budget)),
+                        None => Box::new(Join::new(
+                            join,
+                            &self.cx.query_id,
+                            number,
+                            budget,
+                            self.cx.pairs_keyed_changes,
+                        )),
                     };
                     feed = self.add(feed, operator, 0);
                     let Feed::Operator(join_at) = feed else {
@@ -434,6 +443,7 @@ mod tests {
             cache_budget: Arc::new(CacheBudget::new(1 << 20)),
             bad_input_rows,
             tables: None,
+            pairs_keyed_changes: true,
         };
         Pipeline::build(dataflow, build, |_| Ok(Box::new(sink))).expect("builds")
     }

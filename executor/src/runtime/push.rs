@@ -1,12 +1,15 @@
 //! Push queries: a dataflow whose sink is the client's connection. Its task reads its
-//! sources' logs (one, or two for a join of streams) from where the query started, runs each round of what is durable through
-//! the pipeline as one epoch, hands the rows to the client's bounded queue, and waits on the
-//! log's end-offset notification. It reads the log itself, so a slow client only delays its
-//! own rows; it never holds back a persistent query or another client.
+//! sources' logs (one per input of its dataflow) from where the query started, runs each
+//! round of what is durable through the pipeline as one epoch, hands the rows to the client's
+//! bounded queue, and waits on the log's end-offset notification. It reads the log itself,
+//! so a slow client only delays its own rows; it never holds back a persistent query or
+//! another client.
 //!
 //! Over a table (or with GROUP BY), the client sees each change of a key with a last column
-//! `op` (`sinks/client.rs`). A GROUP BY keeps its state in memory for as long as the query
-//! runs, within the engine's memory budget for operator state.
+//! `op` (`sinks/client.rs`). A GROUP BY, or a join of tables, keeps its state in memory for
+//! as long as the query runs, within the engine's memory budget for operator state. A join
+//! of tables first reads the tables' rows from before the query started, sending nothing,
+//! so that each later change joins the other tables' rows as they stand.
 //!
 //! Once it has read all of its input, the task also runs rounds by the clock, as a
 //! persistent query does (`idle.rs`): windows with an `IDLE TIMEOUT` close while input is
@@ -15,10 +18,9 @@
 //! Never: keep a push query's task alive after its `RowStream` is dropped, or let its state
 //! outgrow the memory budget.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{RecordBatch, UInt32Array};
+use arrow::array::RecordBatch;
 use eddy_planner::{Dataflow, SourceDef};
 use eddy_storage::{MemoryStateStore, Offset, StateBatch, StateStore};
 use futures::StreamExt;
@@ -46,16 +48,10 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,
     };
-    if dataflow
+    let joins_tables = dataflow
         .two_input_joins()
         .iter()
-        .any(|join| join.window.is_none())
-    {
-        return Err(eddy_planner::PlanError::unsupported(
-            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
-        )
-        .into());
-    }
+        .any(|join| join.window.is_none());
     let sources = {
         let catalog = env.read_catalog();
         dataflow
@@ -82,6 +78,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         cache_budget: env.operator_cache.clone(),
         bad_input_rows: BadInputRows::Fail,
         tables: Some(env.store.state().clone()),
+        pairs_keyed_changes: true,
     };
     let pipeline = Pipeline::build(dataflow, build, |_| Ok(Box::new(sink)))?;
     // An aggregate over a table starts from the table's rows: its changelog from the
@@ -89,9 +86,16 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
     let from_earliest = from_earliest || (keyed && source.is_table() && has_groups);
     // Start offsets are taken now, not in the task: every row acknowledged after this
     // statement returns reaches the subscriber.
+    let beginning = vec![Offset(0); inputs.partition_count() as usize];
     let start_offsets = match from_earliest {
-        true => vec![Offset(0); inputs.partition_count() as usize],
+        true => beginning.clone(),
         false => inputs.end_offsets(),
+    };
+    // A join of tables joins each change with the other tables' rows as they stand, so it
+    // reads the tables from their beginning; what that joins before the start is not sent.
+    let (read_from, quiet_until) = match joins_tables && !from_earliest {
+        true => (beginning, Some(start_offsets)),
+        false => (start_offsets, None),
     };
     // A table's changes reach the client paired by key, so it can tell an update from a
     // delete.
@@ -100,13 +104,14 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
     let subscription = Subscription {
         inputs,
         paired_table,
+        quiet_until,
         pipeline,
         state: TransientState::new(env.operator_cache.clone()),
         rows_left: limit,
         sender,
         clock: env.clock.clone(),
     };
-    let task = tokio::spawn(subscription.run(start_offsets));
+    let task = tokio::spawn(subscription.run(read_from));
     let guard = AbortOnDrop(task);
     let batches = ReceiverStream::new(receiver).map(move |item| {
         // The stream owns the guard: dropping the stream ends the push query's task.
@@ -152,7 +157,7 @@ impl TransientState {
         if bytes > self.reserved {
             if !self.budget.try_reserve(bytes - self.reserved) {
                 return Err(EngineError::OutOfMemory(format!(
-                    "a push query's GROUP BY holds {bytes} bytes of state, more than the memory budget for operator state (--memory) has left; keep the aggregate with CREATE TABLE .. AS SELECT and subscribe to that table"
+                    "a push query's GROUP BY or join holds {bytes} bytes of state, more than the memory budget for operator state (--memory) has left; keep its result with CREATE TABLE .. AS SELECT and subscribe to that table"
                 )));
             }
         } else {
@@ -174,6 +179,9 @@ struct Subscription {
     inputs: Inputs,
     /// The table whose changes are paired by key before the pipeline (a query of one table).
     paired_table: Option<SourceDef>,
+    /// Offsets up to which input is read for the state it builds, its output not sent: a
+    /// join of tables catching up with the tables' rows from before the query started.
+    quiet_until: Option<Vec<Offset>>,
     pipeline: Pipeline,
     state: TransientState,
     /// Rows still to send, for a query with a LIMIT.
@@ -270,6 +278,15 @@ impl Subscription {
             .zip(offsets.iter())
             .map(|(end, start)| Offset(end.0.min(start.0 + PUSH_READ_ROWS_MAX as u64).max(start.0)))
             .collect();
+        let quiet = self.quiet_until.take();
+        let targets = match &quiet {
+            Some(quiet_until) => targets
+                .iter()
+                .zip(quiet_until)
+                .map(|(target, until)| *target.min(until))
+                .collect(),
+            None => targets,
+        };
         if targets == offsets {
             return Ok(None);
         }
@@ -295,8 +312,16 @@ impl Subscription {
             pipeline.apply(at.input, changes, &mut cx)
         })?;
         offsets.copy_from_slice(&targets);
-        self.end_round(now_ms, None, &mut state_changes, &mut bad_rows)
-            .map(Some)
+        let rows = self.end_round(now_ms, None, &mut state_changes, &mut bad_rows)?;
+        match quiet {
+            Some(quiet_until) => {
+                if offsets != quiet_until.as_slice() {
+                    self.quiet_until = Some(quiet_until);
+                }
+                Ok(Some(Vec::new()))
+            }
+            None => Ok(Some(rows)),
+        }
     }
 
     /// Ends a round: the windows' stream time moved to `stream_time` first (an idle query's),
@@ -350,13 +375,5 @@ impl Subscription {
 /// one number, so the client sink can tell an update from a delete.
 fn paired_by_key(table: &SourceDef, changes: Changes) -> EngineResult<Changes> {
     let keys = primary_keys(table, changes.rows())?;
-    let mut number_of_key: HashMap<&[u8], u32> = HashMap::with_capacity(keys.len());
-    let pairing: UInt32Array = keys
-        .iter()
-        .map(|key| {
-            let next = number_of_key.len() as u32;
-            *number_of_key.entry(key).or_insert(next)
-        })
-        .collect();
-    changes.with_pairing(pairing)
+    changes.paired_by_keys(&keys)
 }
