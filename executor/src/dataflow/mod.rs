@@ -27,8 +27,6 @@ pub(crate) mod harness;
 mod incremental_tests;
 pub(crate) mod interval_join;
 pub(crate) mod join;
-#[cfg(test)]
-mod join_tests;
 pub(crate) mod lookup_join;
 pub(crate) mod steps;
 pub(crate) mod temporal_filter;

@@ -16,6 +16,8 @@ use crate::state::operator_cache::CacheBudget;
 
 pub(crate) mod epoch_writer;
 pub(crate) mod idle;
+#[cfg(test)]
+mod join_tests;
 pub(crate) mod persistent;
 pub(crate) mod pipeline;
 pub(crate) mod progress;

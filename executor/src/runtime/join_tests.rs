@@ -1,28 +1,31 @@
-//! Randomized: a join of two tables run incrementally holds exactly what DataFusion answers
-//! for the same SELECT over both tables' final rows, for every kind of join (primary key,
-//! foreign key, with more terms in ON, on an expression); a join of two streams within a
-//! window emits exactly DataFusion's interval join of all their rows (inner, and outer with
-//! GRACE PERIOD once every window has closed). Both however the two sides' changes
-//! interleave and are cut into epochs, whichever commits are still in flight while the next
-//! epoch runs, and wherever a crash loses the commits in flight and the operator restarts
-//! over the committed state with the lost epochs' input read again.
+//! Randomized: a join of tables run incrementally holds exactly what DataFusion answers for
+//! the same SELECT over the tables' final rows, for every kind of join (primary key, foreign
+//! key, with more terms in ON, on an expression, N-way chains of them); a join of two
+//! streams within a window emits exactly DataFusion's interval join of all their rows
+//! (inner, and outer with GRACE PERIOD once every window has closed). All however the
+//! inputs' changes interleave and are cut into epochs, whichever commits are still in flight
+//! while the next epoch runs, and wherever a crash loses the commits in flight and the
+//! pipeline restarts over the committed state with the lost epochs' input read again. The
+//! joins run in the pipeline a query runs (`Pipeline::build`), into a sink that keeps what
+//! reaches it.
 //!
 //! Each seed drives a different history; a failure names its seed and both answers.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use eddy_planner::{Dataflow, SourceDef, Step};
+use arrow::array::RecordBatch;
+use eddy_planner::{Dataflow, SourceDef};
 use eddy_storage::{MemoryStateStore, StateBatch, StateStore};
 
 use crate::changes::Changes;
-use crate::dataflow::Operator;
+use crate::dataflow::EpochContext;
 use crate::dataflow::harness::{
     batch_answer_over, changes, dataflow, in_epoch, push_dataflow, source, text_of,
 };
-use crate::dataflow::interval_join::IntervalJoin;
-use crate::dataflow::join::Join;
-use crate::dataflow::steps::Steps;
+use crate::error::EngineResult;
+use crate::runtime::pipeline::{BadInputRows, BuildContext, Pipeline};
+use crate::sinks::Sink;
 use crate::state::operator_cache::CacheBudget;
 
 const QUERIES: &[&str] = &[
@@ -92,64 +95,73 @@ struct InFlight {
     state_changes: StateBatch,
 }
 
-/// The join and the steps after it, as `Pipeline::build` makes them.
-fn operators(dataflow: &Dataflow, budget: usize) -> (Box<dyn Operator>, Steps) {
-    let Dataflow::Stateless(plan) = dataflow else {
-        panic!("a join without GROUP BY is stateless upstream of its join");
-    };
-    let [Step::Join(join), after @ ..] = plan.steps.as_slice() else {
-        panic!("the join comes first: {:?}", plan.steps);
-    };
-    let budget = Arc::new(CacheBudget::new(budget));
-    let join: Box<dyn Operator> = match join.window {
-        Some(window) => Box::new(IntervalJoin::new(
-            join.clone(),
-            window,
-            "randomized",
-            0,
-            budget,
-        )),
-        None => Box::new(Join::new(join.clone(), "randomized", 0, budget, false)),
-    };
-    (join, Steps::new(after.to_vec()))
+/// A sink that keeps the changes that reach it, for the epoch to take.
+struct Kept(Arc<Mutex<Vec<Changes>>>);
+
+impl Sink for Kept {
+    fn apply(&mut self, changes: Changes, _cx: &mut EpochContext<'_>) -> EngineResult<()> {
+        self.0.lock().expect("a test's own lock").push(changes);
+        Ok(())
+    }
+
+    fn finish_epoch(
+        &mut self,
+        _cx: &mut EpochContext<'_>,
+    ) -> EngineResult<Vec<(u32, RecordBatch)>> {
+        Ok(Vec::new())
+    }
 }
 
-async fn check_seed(seed: u64, sources: &[SourceDef; 2], select: &str) {
+/// The pipeline of `dataflow`, as a query builds it, and what reaches its sink.
+fn build_pipeline(dataflow: &Dataflow, budget: usize) -> (Pipeline, Arc<Mutex<Vec<Changes>>>) {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let build = BuildContext {
+        query_id: "randomized".into(),
+        input_is_append_only: false,
+        source_schema: dataflow.output_schema().clone(),
+        cache_budget: Arc::new(CacheBudget::new(budget)),
+        bad_input_rows: BadInputRows::Fail,
+        tables: None,
+        pairs_keyed_changes: false,
+    };
+    let sink = Kept(kept.clone());
+    let pipeline =
+        Pipeline::build(dataflow.clone(), build, |_| Ok(Box::new(sink))).expect("builds");
+    (pipeline, kept)
+}
+
+async fn check_seed(seed: u64, sources: &[SourceDef], select: &str) {
     let dataflow = dataflow(sources, select).await;
     let mut random = fastrand::Rng::with_seed(seed);
-    let (left_history, left_rows) = random_history(&mut random);
-    let (right_history, right_rows) = random_history(&mut random);
-    // The two sides' batches interleaved at random, each side in its own order.
+    let (histories, final_rows): (Vec<_>, Vec<_>) =
+        sources.iter().map(|_| random_history(&mut random)).unzip();
+    // The inputs' batches interleaved at random, each input's in its own order.
     let mut unread: VecDeque<(usize, Changes)> = VecDeque::new();
-    let mut histories = [
-        left_history.iter().peekable(),
-        right_history.iter().peekable(),
-    ];
+    let mut histories: Vec<_> = histories.iter().map(|history| history.iter()).collect();
     loop {
-        let has_more = [histories[0].peek().is_some(), histories[1].peek().is_some()];
-        let side = match has_more {
-            [false, false] => break,
-            [true, false] => 0,
-            [false, true] => 1,
-            [true, true] => random.usize(..2),
+        let pending: Vec<usize> = (0..histories.len())
+            .filter(|&input| histories[input].len() > 0)
+            .collect();
+        let Some(&input) = random.choice(&pending) else {
+            break;
         };
-        let Some(lines) = histories[side].next() else {
+        let Some(lines) = histories[input].next() else {
             break;
         };
         let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-        unread.push_back((side, changes(&sources[side], &lines)));
+        unread.push_back((input, changes(&sources[input], &lines)));
     }
     let (appended, crashes) = run_history(&mut random, &dataflow, unread);
-    let left_rows: Vec<&str> = left_rows.iter().map(String::as_str).collect();
-    let right_rows: Vec<&str> = right_rows.iter().map(String::as_str).collect();
-    let batch = batch_answer_over(
-        &[
-            (&sources[0], &changes(&sources[0], &left_rows)),
-            (&sources[1], &changes(&sources[1], &right_rows)),
-        ],
-        select,
-    )
-    .await;
+    let final_changes: Vec<Changes> = sources
+        .iter()
+        .zip(&final_rows)
+        .map(|(source, rows)| {
+            let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+            changes(source, &rows)
+        })
+        .collect();
+    let inputs: Vec<(&SourceDef, &Changes)> = sources.iter().zip(&final_changes).collect();
+    let batch = batch_answer_over(&inputs, select).await;
     assert_eq!(
         text_of(&appended),
         batch,
@@ -157,7 +169,7 @@ async fn check_seed(seed: u64, sources: &[SourceDef; 2], select: &str) {
     );
 }
 
-/// Runs the batches of `unread` (each with its input) through the join of `dataflow` in
+/// Runs the batches of `unread` (each with its input) through the pipeline of `dataflow` in
 /// random epochs, with commits in flight and crashes: what was appended, and how many
 /// crashes.
 fn run_history(
@@ -168,7 +180,7 @@ fn run_history(
     // A cache of one byte is trimmed after every epoch: rows are read back from the store.
     let budget = *random.choice(&[1, 1 << 20]).expect("a budget");
     let state = MemoryStateStore::default();
-    let (mut join, mut steps) = operators(dataflow, budget);
+    let (mut pipeline, mut kept) = build_pipeline(dataflow, budget);
     let mut appended = Vec::new();
     let mut in_flight: VecDeque<InFlight> = VecDeque::new();
     let mut crashes = 0;
@@ -177,17 +189,11 @@ fn run_history(
             .map_while(|_| unread.pop_front())
             .collect();
         let (output, state_changes, _) = in_epoch(&state, |cx| {
-            let mut joined = Vec::new();
-            for (side, changes) in &input {
-                join.apply(*side, changes.clone(), &mut joined, cx)
-                    .expect("joins");
+            for (input, changes) in &input {
+                pipeline.apply(*input, changes.clone(), cx).expect("joins");
             }
-            join.end_epoch(&mut joined, cx).expect("ends");
-            let mut output = Vec::new();
-            for changes in joined {
-                steps.apply(0, changes, &mut output, cx).expect("steps");
-            }
-            output
+            pipeline.finish_epoch(cx).expect("ends the epoch");
+            std::mem::take(&mut *kept.lock().expect("a test's own lock"))
         });
         in_flight.push_back(InFlight {
             input,
@@ -209,7 +215,7 @@ fn run_history(
                     unread.push_front(changes);
                 }
             }
-            (join, steps) = operators(dataflow, budget);
+            (pipeline, kept) = build_pipeline(dataflow, budget);
         }
     }
     while let Some(epoch) = in_flight.pop_front() {
@@ -234,6 +240,33 @@ async fn a_join_of_two_tables_equals_the_batch_join_across_epochs_and_crashes() 
     ];
     for select in QUERIES {
         for seed in 1..=30 {
+            check_seed(seed, &sources, select).await;
+        }
+    }
+}
+
+/// Joins of three tables: on the key of the rows so far (where it is never NULL, or its
+/// value after a FULL join) and on foreign keys, with INNER and outer joins mixed.
+const THREE_TABLE_QUERIES: &[&str] = &[
+    "SELECT a.id, a.v, b.v, c.v FROM a JOIN b ON a.id = b.id LEFT JOIN c ON a.id = c.id",
+    "SELECT a.id, b.id, c.id, a.v, b.v, c.v FROM a FULL JOIN b ON a.id = b.id \
+     FULL JOIN c ON COALESCE(a.id, b.id) = c.id",
+    "SELECT a.id, b.id, c.id, a.v, c.v FROM a LEFT JOIN b ON a.k = b.id LEFT JOIN c ON b.k = c.id",
+    "SELECT a.id, b.id, c.id, b.v FROM a RIGHT JOIN b ON a.id = b.id JOIN c ON b.id = c.id",
+    "SELECT a.id, c.id, a.v, b.v, c.v FROM a LEFT JOIN b ON a.id = b.id \
+     RIGHT JOIN c ON a.id = c.id AND a.v <> c.v",
+    "SELECT a.id, b.id, c.id FROM a JOIN b ON a.k = b.id JOIN c ON a.id = c.id WHERE c.v > 1",
+];
+
+#[tokio::test]
+async fn a_join_of_three_tables_equals_the_batch_join_across_epochs_and_crashes() {
+    let sources = [
+        source("table a (id BIGINT KEY, k BIGINT, v BIGINT)"),
+        source("table b (id BIGINT KEY, k BIGINT, v BIGINT)"),
+        source("table c (id BIGINT KEY, k BIGINT, v BIGINT)"),
+    ];
+    for select in THREE_TABLE_QUERIES {
+        for seed in 1..=20 {
             check_seed(seed, &sources, select).await;
         }
     }
