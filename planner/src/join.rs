@@ -22,9 +22,12 @@
 //! A join of tables may go on with more tables (N-way), each joined with the rows of the
 //! joins before it, on its key or on a foreign key.
 //!
-//! Never: accept a join whose result key could repeat or be NULL (a many-to-many join, a
-//! RIGHT or FULL foreign-key join), a windowed table, or a join of two streams without a
-//! WITHIN.
+//! Beyond ksqlDB, an INNER join of tables may leave out the right table's key (many to
+//! many): keyed by both sides' keys.
+//!
+//! Never: accept a join whose result key could repeat or be NULL (an outer many-to-many
+//! join, a RIGHT or FULL foreign-key join), a windowed table, or a join of two streams
+//! without a WITHIN.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -789,7 +792,17 @@ fn table_result_key(
                 })
                 .collect()
         }
-        None => return Err(not_on_right_key(equalities)),
+        None => {
+            let left_key = left_key_exprs
+                .iter()
+                .map(|key| ResultKeyColumn {
+                    candidates: vec![key.clone()],
+                    value: None,
+                    never_null: vec![key.clone()],
+                })
+                .collect();
+            many_to_many_key(kind, left_key, &right_keys, equalities)?
+        }
     };
     let right_key_exprs: Vec<Expr> = right_keys.into_iter().map(Expr::Column).collect();
     Ok((
@@ -834,7 +847,13 @@ fn chained_result_key(
         .collect();
     let right_keys = key_columns_in(right_source, right_schema)?;
     let Some(by_left) = pinned_by(&right_keys, equalities) else {
-        return Err(not_on_right_key(equalities));
+        let result_key = many_to_many_key(kind, chain.result_key.clone(), &right_keys, equalities)?;
+        let right_key_exprs: Vec<Expr> = right_keys.into_iter().map(Expr::Column).collect();
+        return Ok((
+            result_key,
+            left_identity,
+            positions_of(&right_key_exprs, right_schema)?,
+        ));
     };
     // Per key column of the chain, the right key column ON equates with the key's value: a
     // candidate never NULL, or the value itself (`COALESCE(a.id, b.id)` after a FULL join).
@@ -896,6 +915,40 @@ fn chained_result_key(
     ))
 }
 
+/// The result key of a join of tables whose ON leaves out the right table's PRIMARY KEY
+/// (many-to-many, beyond ksqlDB): a joined row is one pair, named by the left rows' key and
+/// the right table's PRIMARY KEY together. INNER only: a NULL-padded row's key would be NULL.
+fn many_to_many_key(
+    kind: JoinKind,
+    left_key: Vec<ResultKeyColumn>,
+    right_keys: &[Column],
+    equalities: &[(Expr, Expr)],
+) -> PlanResult<Vec<ResultKeyColumn>> {
+    if kind != JoinKind::Inner {
+        let written: Vec<String> = equalities
+            .iter()
+            .map(|(left, right)| format!("{} = {}", left.human_display(), right.human_display()))
+            .collect();
+        return Err(PlanError::UnsupportedJoin {
+            message: format!(
+                "Invalid join condition: table-table joins require to join on the primary key of the right source, either primary-key to primary-key or foreign-key to primary-key. Got {}. Other joins of tables are INNER only, keyed by both tables' PRIMARY KEYs.",
+                written.join(" AND ")
+            ),
+        });
+    }
+    Ok(left_key
+        .into_iter()
+        .chain(right_keys.iter().map(|key| {
+            let key = Expr::Column(key.clone());
+            ResultKeyColumn {
+                candidates: vec![key.clone()],
+                value: None,
+                never_null: vec![key],
+            }
+        }))
+        .collect())
+}
+
 /// Whether `positions` names each of `0..positions.len()` once.
 fn is_permutation(positions: &[usize]) -> bool {
     let mut sorted = positions.to_vec();
@@ -917,20 +970,6 @@ fn pinned_by(right_keys: &[Column], equalities: &[(Expr, Expr)]) -> Option<Vec<E
                 })
         })
         .collect()
-}
-
-/// ksqlDB's message for a join of tables whose ON leaves out the right table's key.
-fn not_on_right_key(equalities: &[(Expr, Expr)]) -> PlanError {
-    let written: Vec<String> = equalities
-        .iter()
-        .map(|(left, right)| format!("{} = {}", left.human_display(), right.human_display()))
-        .collect();
-    PlanError::UnsupportedJoin {
-        message: format!(
-            "Invalid join condition: table-table joins require to join on the primary key of the right source, either primary-key to primary-key or foreign-key to primary-key. Got {}.",
-            written.join(" AND ")
-        ),
-    }
 }
 
 /// A foreign-key join keeps no right row without a left one: its result is keyed by the

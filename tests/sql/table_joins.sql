@@ -166,9 +166,25 @@ DELETE FROM l WHERE id = 3;
 INSERT INTO l (id, lv) VALUES (8, 'l8');
 -- @await-push
 
+-- Beyond ksqlDB, a join of tables on other columns than the right table's key (many to
+-- many): INNER, keyed by both tables' PRIMARY KEYs, which the SELECT list passes through.
+CREATE TABLE same_amount AS
+    SELECT o.order_id, c.id AS customer, o.amount FROM orders o JOIN customers c ON o.amount = c.credit;
+UPDATE orders SET amount = 1000 WHERE order_id IN (10, 12);
+-- @settle
+SELECT * FROM same_amount;
+UPDATE customers SET credit = 1000 WHERE id = 2;
+-- @settle
+SELECT * FROM same_amount;
+DELETE FROM orders WHERE order_id = 12;
+-- @settle
+SELECT * FROM same_amount;
+CREATE TABLE same_amount_no_key AS
+    SELECT o.order_id, o.amount FROM orders o JOIN customers c ON o.amount = c.credit;
+
 -- What stays unsupported says so. After a FULL join, l.id is NULL on the rows only r has.
 CREATE TABLE full_then_side AS
     SELECT l.id, lv, rv, n.note FROM l FULL JOIN r ON l.id = r.id FULL JOIN notes n ON l.id = n.id;
 CREATE TABLE fk_right AS SELECT o.order_id, c.name FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id;
-CREATE TABLE not_on_key AS SELECT o.order_id, c.id FROM orders o JOIN customers c ON o.amount = c.credit;
+CREATE TABLE not_on_key AS SELECT o.order_id, c.id FROM orders o LEFT JOIN customers c ON o.amount = c.credit;
 CREATE TABLE no_key AS SELECT lv, rv FROM l JOIN r ON l.id = r.id;

@@ -1,6 +1,6 @@
 //! Randomized: a join of tables run incrementally holds exactly what DataFusion answers for
 //! the same SELECT over the tables' final rows, for every kind of join (primary key, foreign
-//! key, with more terms in ON, on an expression, N-way chains of them); a join of two
+//! key, many to many, with more terms in ON, on an expression, N-way chains of them); a join of two
 //! streams within a window emits exactly DataFusion's interval join of all their rows
 //! (inner, and outer with GRACE PERIOD once every window has closed). All however the
 //! inputs' changes interleave and are cut into epochs, whichever commits are still in flight
@@ -38,6 +38,8 @@ const QUERIES: &[&str] = &[
     "SELECT l.id, l.v, r.id, r.v FROM l LEFT JOIN r ON l.k = r.id AND l.v < r.v",
     "SELECT l.id, l.v, r.id, r.v FROM l FULL JOIN r ON l.id = r.id AND l.v <> r.v",
     "SELECT l.id, r.id, l.v + r.v AS total FROM l JOIN r ON l.k + 1 = r.id WHERE r.v > 2",
+    "SELECT l.id, r.id, l.v, r.v FROM l JOIN r ON l.k = r.k",
+    "SELECT l.id, r.id, l.v, r.v FROM l JOIN r ON l.k = r.k AND l.v < r.v",
 ];
 
 /// A random row `(id, k, v)` of either table, NULLs in `k` and `v` included.
@@ -246,7 +248,8 @@ async fn a_join_of_two_tables_equals_the_batch_join_across_epochs_and_crashes() 
 }
 
 /// Joins of three tables: on the key of the rows so far (where it is never NULL, or its
-/// value after a FULL join) and on foreign keys, with INNER and outer joins mixed.
+/// value after a FULL join), on foreign keys and on other columns, with INNER and outer
+/// joins mixed.
 const THREE_TABLE_QUERIES: &[&str] = &[
     "SELECT a.id, a.v, b.v, c.v FROM a JOIN b ON a.id = b.id LEFT JOIN c ON a.id = c.id",
     "SELECT a.id, b.id, c.id, a.v, b.v, c.v FROM a FULL JOIN b ON a.id = b.id \
@@ -256,6 +259,7 @@ const THREE_TABLE_QUERIES: &[&str] = &[
     "SELECT a.id, c.id, a.v, b.v, c.v FROM a LEFT JOIN b ON a.id = b.id \
      RIGHT JOIN c ON a.id = c.id AND a.v <> c.v",
     "SELECT a.id, b.id, c.id FROM a JOIN b ON a.k = b.id JOIN c ON a.id = c.id WHERE c.v > 1",
+    "SELECT a.id, b.id, c.id, a.v FROM a LEFT JOIN b ON a.id = b.id JOIN c ON a.k = c.k",
 ];
 
 #[tokio::test]
