@@ -104,6 +104,29 @@ INSERT INTO impressions (id, ad, rowtime) VALUES (7, 'scarf', 50000);
 INSERT INTO clicks (id, url, rowtime) VALUES (7, '/scarf', 52000), (8, '/nothing', 53000), (7, '/scarf/red', 55000);
 -- @await-push
 
+-- N-way: a join of streams goes on with another stream, each join WITHIN its own window, or
+-- with a table as it stands when the row is processed.
+CREATE STREAM purchases (id BIGINT KEY, amount BIGINT) WITH (PARTITIONS = 2);
+CREATE TABLE advertisers (id BIGINT PRIMARY KEY, advertiser STRING);
+CREATE STREAM funnel AS
+    SELECT i.id, ad, url, amount FROM impressions i
+    LEFT JOIN clicks c WITHIN 10 SECONDS GRACE PERIOD 0 SECONDS ON i.id = c.id
+    FULL JOIN purchases p WITHIN 10 SECONDS GRACE PERIOD 0 SECONDS ON i.id = p.id;
+CREATE STREAM clicked_by AS
+    SELECT i.id, ad, url, a.advertiser FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id
+    LEFT JOIN advertisers a ON i.id = a.id;
+INSERT INTO advertisers (id, advertiser) VALUES (20, 'acme');
+INSERT INTO impressions (id, ad, rowtime) VALUES (20, 'boots', 100000), (21, 'belts', 100000);
+INSERT INTO clicks (id, url, rowtime) VALUES (20, '/boots', 101000), (21, '/belts', 101500);
+INSERT INTO purchases (id, amount, rowtime) VALUES (20, 99, 102000), (22, 5, 102500);
+-- Stream time moves past every window of those rows.
+INSERT INTO impressions (id, ad, rowtime) VALUES (23, 'later', 200000);
+INSERT INTO clicks (id, url, rowtime) VALUES (23, '/later', 200000);
+INSERT INTO purchases (id, amount, rowtime) VALUES (23, 1, 200000);
+-- @settle
+SELECT id, ad, url, amount, rowtime FROM funnel WHERE id BETWEEN 20 AND 22;
+SELECT id, ad, url, advertiser FROM clicked_by WHERE id BETWEEN 20 AND 22;
+
 -- What is refused says so.
 CREATE STREAM no_within AS SELECT i.id, ad, url FROM impressions i JOIN clicks c ON i.id = c.id;
 CREATE TABLE ads (id BIGINT PRIMARY KEY, name STRING);
