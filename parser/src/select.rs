@@ -132,6 +132,10 @@ fn cut_ksql_clauses(
             return Err(ParseError::unsupported(
                 "FOR SYSTEM_TIME AS OF other than PROCTIME() (an event-time temporal join)",
             ));
+        } else if is_word(&token.token, "ASOF")
+            && next.is_some_and(|t| is_word(t, "JOIN") || is_word(t, "LEFT"))
+        {
+            return Err(ParseError::unsupported("ASOF JOIN"));
         } else if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
             let Some(join) = joins_seen.checked_sub(1) else {
                 return Err(clause_error(
@@ -694,6 +698,22 @@ mod tests {
                 "FOR SYSTEM_TIME AS OF other than PROCTIME() (an event-time temporal join)"
             ))
         );
+    }
+
+    #[test]
+    fn asof_joins_are_refused_in_every_spelling() {
+        for sql in [
+            "SELECT * FROM s ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
+            "SELECT * FROM s ASOF JOIN t ON s.k = t.k AND t.ts <= s.ts",
+            "SELECT * FROM s ASOF LEFT JOIN t ON s.k = t.k AND t.ts <= s.ts",
+            "SELECT * FROM s LEFT ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
+        ] {
+            assert_eq!(
+                parse(sql).err(),
+                Some(ParseError::unsupported("ASOF JOIN")),
+                "{sql}"
+            );
+        }
     }
 
     #[test]
