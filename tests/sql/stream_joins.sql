@@ -127,6 +127,16 @@ INSERT INTO purchases (id, amount, rowtime) VALUES (23, 1, 200000);
 SELECT id, ad, url, amount, rowtime FROM funnel WHERE id BETWEEN 20 AND 22;
 SELECT id, ad, url, advertiser FROM clicked_by WHERE id BETWEEN 20 AND 22;
 
+-- A pair whose ON fails (a division by zero) does not match and goes to the processing log;
+-- the query goes on with the other pairs.
+CREATE STREAM divided AS
+    SELECT l.k, v, w FROM lefts l JOIN rights r WITHIN 1 MINUTE ON l.k = r.k AND 10 / (LEN(w) - 3) > 0;
+INSERT INTO lefts (k, v, rowtime) VALUES (5, 'l5', 300000);
+INSERT INTO rights (k, w, rowtime) VALUES (5, 'bad', 300500), (5, 'good', 301000);
+-- @settle
+SELECT k, v, w FROM divided WHERE k = 5;
+SELECT message, record FROM eddy_processing_log WHERE query_id LIKE 'CSAS_DIVIDED%';
+
 -- What is refused says so.
 CREATE STREAM no_within AS SELECT i.id, ad, url FROM impressions i JOIN clicks c ON i.id = c.id;
 CREATE TABLE ads (id BIGINT PRIMARY KEY, name STRING);

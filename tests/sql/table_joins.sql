@@ -155,6 +155,16 @@ SELECT * FROM full_rowkey;
 SELECT * FROM full_rowkey_named EXCEPT SELECT * FROM full_coalesced;
 SELECT COUNT(*) FROM full_coalesced;
 
+-- A pair whose ON fails (a division by zero) does not match, and goes to the processing log;
+-- its rows stay in the join's state, so later changes join them as they should.
+CREATE TABLE divided AS SELECT l.id, lv, rv FROM l LEFT JOIN r ON l.id = r.id AND 10 / (LEN(rv) - 2) > 0;
+-- @settle
+SELECT * FROM divided;
+UPDATE r SET rv = 'r5 again' WHERE id = 5;
+-- @settle
+SELECT * FROM divided WHERE id = 5;
+SELECT DISTINCT message FROM eddy_processing_log WHERE query_id LIKE 'CTAS_DIVIDED%';
+
 -- A push query over a join of tables: each change of either table after it starts, joined
 -- with the tables' rows as they stand (also those from before it started), as the joined
 -- row's new value (upsert) or its departure (delete).

@@ -36,10 +36,10 @@ use datafusion::physical_expr::PhysicalExpr;
 use eddy_planner::{JoinPlan, JoinTimeWindow};
 use eddy_storage::ChangeBatch;
 
-use crate::batches::{evaluate_column, evaluate_condition};
+use crate::batches::evaluate_column;
 use crate::changes::Changes;
 use crate::dataflow::window::late_error;
-use crate::dataflow::{EpochContext, Operator};
+use crate::dataflow::{EpochContext, Operator, pairs_matching};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::{decode_rows, encode_keys, encode_rows};
 use crate::state::keys::OperatorStateKeys;
@@ -402,8 +402,7 @@ impl Operator for IntervalJoin {
                 let left_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.0));
                 let right_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.1));
                 let joined = self.joined(&all_rows, &left_at, &right_at)?;
-                let holds = evaluate_condition(condition.as_ref(), &joined)?;
-                (0..pairs.len()).map(|index| holds.value(index)).collect()
+                pairs_matching(condition.as_ref(), &joined, cx.bad_rows)?
             }
             Some(_) => Vec::new(),
         };

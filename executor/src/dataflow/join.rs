@@ -33,9 +33,9 @@ use datafusion::physical_expr::PhysicalExpr;
 use eddy_planner::JoinPlan;
 use eddy_storage::ChangeBatch;
 
-use crate::batches::{evaluate_column, evaluate_condition};
+use crate::batches::evaluate_column;
 use crate::changes::Changes;
-use crate::dataflow::{EpochContext, Operator};
+use crate::dataflow::{BadRows, EpochContext, Operator, pairs_matching};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::{decode_rows, encode_keys, encode_rows};
 use crate::state::keys::OperatorStateKeys;
@@ -174,6 +174,7 @@ impl Join {
         own_rows: &RecordBatch,
         other_rows: &RecordBatch,
         pairs: &[(u32, u32)],
+        bad_rows: &mut BadRows,
     ) -> EngineResult<Option<HashMap<(u32, u32), bool>>> {
         let Some(condition) = &self.plan.condition else {
             return Ok(None);
@@ -195,14 +196,8 @@ impl Join {
             columns.push(take(column, right_at, None)?);
         }
         let joined = RecordBatch::try_new(self.plan.schema.clone(), columns)?;
-        let holds = evaluate_condition(condition.as_ref(), &joined)?;
-        Ok(Some(
-            pairs
-                .iter()
-                .enumerate()
-                .map(|(index, pair)| (*pair, holds.value(index)))
-                .collect(),
-        ))
+        let holds = pairs_matching(condition.as_ref(), &joined, bad_rows)?;
+        Ok(Some(pairs.iter().copied().zip(holds).collect()))
     }
 
     /// The output rows as changes: the left columns, then the right ones (NULL for a padded
@@ -365,7 +360,7 @@ impl Operator for Join {
                 }
             }
         }
-        let holds = self.condition_holds(own_side, &own_rows, &other_rows, &pairs)?;
+        let holds = self.condition_holds(own_side, &own_rows, &other_rows, &pairs, cx.bad_rows)?;
         let matches = |own_at: u32, other_at: u32| {
             holds
                 .as_ref()

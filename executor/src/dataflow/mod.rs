@@ -14,8 +14,10 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::SchemaRef;
+use datafusion::physical_expr::PhysicalExpr;
 use eddy_storage::{StateBatch, StateStore};
 
+use crate::batches::evaluate_condition;
 use crate::changes::Changes;
 use crate::error::{EngineError, EngineResult};
 
@@ -139,6 +141,33 @@ pub(crate) fn apply_or_set_aside(
             Ok(())
         }
         result => result,
+    }
+}
+
+/// A join's condition on each of its candidate pairs, `joined` (NULL as false). A pair the
+/// condition fails on (a division by zero) does not match, and is set aside with its error,
+/// so that one bad pair neither stops the query nor keeps its rows out of the join's state.
+pub(crate) fn pairs_matching(
+    condition: &dyn PhysicalExpr,
+    joined: &RecordBatch,
+    bad_rows: &mut BadRows,
+) -> EngineResult<Vec<bool>> {
+    match evaluate_condition(condition, joined) {
+        Ok(holds) => Ok((0..holds.len()).map(|pair| holds.value(pair)).collect()),
+        Err(error) if is_row_error(&error) => (0..joined.num_rows())
+            .map(|pair| {
+                let single = joined.slice(pair, 1);
+                match evaluate_condition(condition, &single) {
+                    Ok(holds) => Ok(holds.value(0)),
+                    Err(error) if is_row_error(&error) => {
+                        bad_rows.push(&single, &error);
+                        Ok(false)
+                    }
+                    Err(error) => Err(error),
+                }
+            })
+            .collect(),
+        Err(error) => Err(error),
     }
 }
 
