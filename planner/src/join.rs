@@ -76,19 +76,10 @@ pub(crate) fn attach_join_windows(query: &mut Query, windows: &[JoinWindow]) -> 
         let join = joins.get_mut(window.join).ok_or_else(|| {
             PlanError::invalid("WITHIN belongs to a JOIN, after the joined stream")
         })?;
-        let constraint = match &mut join.join_operator {
-            JoinOperator::Join(constraint)
-            | JoinOperator::Inner(constraint)
-            | JoinOperator::Left(constraint)
-            | JoinOperator::LeftOuter(constraint)
-            | JoinOperator::Right(constraint)
-            | JoinOperator::RightOuter(constraint)
-            | JoinOperator::FullOuter(constraint) => constraint,
-            _ => {
-                return Err(PlanError::unsupported(
-                    "WITHIN on a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
-                ));
-            }
+        let Some((_, constraint)) = kind_and_constraint(&mut join.join_operator) else {
+            return Err(PlanError::unsupported(
+                "WITHIN on a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
+            ));
         };
         let JoinConstraint::On(on) = constraint else {
             return Err(PlanError::invalid(
@@ -161,15 +152,8 @@ pub(crate) fn attach_interval_bounds(
     let (Some(left), Some(right)) = (left, stream_qualifier(&join.relation, catalog)) else {
         return Ok(());
     };
-    let constraint = match &mut join.join_operator {
-        JoinOperator::Join(constraint)
-        | JoinOperator::Inner(constraint)
-        | JoinOperator::Left(constraint)
-        | JoinOperator::LeftOuter(constraint)
-        | JoinOperator::Right(constraint)
-        | JoinOperator::RightOuter(constraint)
-        | JoinOperator::FullOuter(constraint) => constraint,
-        _ => return Ok(()),
+    let Some((_, constraint)) = kind_and_constraint(&mut join.join_operator) else {
+        return Ok(());
     };
     let JoinConstraint::On(on) = constraint else {
         return Ok(());
@@ -283,22 +267,11 @@ pub(crate) fn resolve_rowkey(query: &mut Query, catalog: &Catalog) -> PlanResult
 /// The value of `join`'s key (see [`resolve_rowkey`]) from its ON's one equality between a
 /// side of `right` (the joined relation's qualifier) and the rows before it.
 fn join_key_value(join: &SqlJoin, right: &str) -> PlanResult<SqlExpr> {
-    let (constraint, kind) = match &join.join_operator {
-        JoinOperator::Join(constraint) | JoinOperator::Inner(constraint) => {
-            (constraint, JoinKind::Inner)
-        }
-        JoinOperator::Left(constraint) | JoinOperator::LeftOuter(constraint) => {
-            (constraint, JoinKind::Left)
-        }
-        JoinOperator::Right(constraint) | JoinOperator::RightOuter(constraint) => {
-            (constraint, JoinKind::Right)
-        }
-        JoinOperator::FullOuter(constraint) => (constraint, JoinKind::Full),
-        _ => {
-            return Err(PlanError::unsupported(
-                "ROWKEY of a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
-            ));
-        }
+    let mut operator = join.join_operator.clone();
+    let Some((kind, constraint)) = kind_and_constraint(&mut operator) else {
+        return Err(PlanError::unsupported(
+            "ROWKEY of a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
+        ));
     };
     let JoinConstraint::On(on) = constraint else {
         return Err(PlanError::unsupported("ROWKEY of a join without ON"));
@@ -338,6 +311,23 @@ fn join_key_value(join: &SqlJoin, right: &str) -> PlanResult<SqlExpr> {
                 .collect(),
         ),
     })
+}
+
+/// The kind of a join of SQL's four kinds, and its constraint; None for any other join.
+fn kind_and_constraint(operator: &mut JoinOperator) -> Option<(JoinKind, &mut JoinConstraint)> {
+    match operator {
+        JoinOperator::Join(constraint) | JoinOperator::Inner(constraint) => {
+            Some((JoinKind::Inner, constraint))
+        }
+        JoinOperator::Left(constraint) | JoinOperator::LeftOuter(constraint) => {
+            Some((JoinKind::Left, constraint))
+        }
+        JoinOperator::Right(constraint) | JoinOperator::RightOuter(constraint) => {
+            Some((JoinKind::Right, constraint))
+        }
+        JoinOperator::FullOuter(constraint) => Some((JoinKind::Full, constraint)),
+        _ => None,
+    }
 }
 
 /// Whether `expr` names a column qualified by `qualifier`.

@@ -83,8 +83,8 @@ CREATE STREAM only_later AS
 -- A join on expressions is keyed by ksqlDB's synthetic key, ROWKEY: the left expression.
 CREATE STREAM expression_key AS
     SELECT ROWKEY, v, w FROM lefts l JOIN rights r WITHIN 1 MINUTE ON l.k + 1 = r.k + 1;
-DESCRIBE expression_key;
 -- @settle
+DESCRIBE expression_key;
 SELECT rowkey, v, w FROM expression_key;
 
 -- Beyond ksqlDB: more terms in ON, and a self-join.

@@ -125,9 +125,9 @@ CREATE TABLE three_full AS
 CREATE TABLE order_details AS
     SELECT o.order_id, o.amount, c.name, n.note FROM orders o LEFT JOIN customers c ON o.customer_id = c.id
     LEFT JOIN notes n ON c.credit = n.id;
-DESCRIBE three_full;
 INSERT INTO notes (id, note) VALUES (4, 'four'), (5, 'five'), (0, 'no credit'), (7, 'seven'), (1000, 'big credit');
 -- @settle
+DESCRIBE three_full;
 SELECT * FROM three;
 SELECT * FROM three_full;
 SELECT * FROM order_details;
