@@ -135,7 +135,7 @@ INSERT INTO lefts (k, v, rowtime) VALUES (5, 'l5', 300000);
 INSERT INTO rights (k, w, rowtime) VALUES (5, 'bad', 300500), (5, 'good', 301000);
 -- @settle
 SELECT k, v, w FROM divided WHERE k = 5;
-SELECT message, record FROM eddy_processing_log WHERE query_id LIKE 'CSAS_DIVIDED%';
+SELECT message, record FROM eddy_processing_log WHERE query_id LIKE 'CSAS_DIVIDED%' ORDER BY record;
 
 -- What is refused says so.
 CREATE STREAM no_within AS SELECT i.id, ad, url FROM impressions i JOIN clicks c ON i.id = c.id;

@@ -402,7 +402,8 @@ impl Operator for IntervalJoin {
                 let left_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.0));
                 let right_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.1));
                 let joined = self.joined(&all_rows, &left_at, &right_at)?;
-                pairs_matching(condition.as_ref(), &joined, cx.bad_rows)?
+                // Every pair has a row of this epoch: each is evaluated once.
+                pairs_matching(condition.as_ref(), &joined, |_| true, cx.bad_rows)?
             }
             Some(_) => Vec::new(),
         };

@@ -167,11 +167,12 @@ impl Join {
 
     /// The pairs of (changing side's row, other side's row) the rest of ON holds for, over
     /// every pair of the keys a batch touches; None when ON has nothing else (every pair of
-    /// a key matches).
+    /// a key matches). `inserted` says which of the changing side's rows the batch inserts:
+    /// only their pairs are new, others were evaluated when their rows came.
     fn condition_holds(
         &self,
         own_side: usize,
-        own_rows: &RecordBatch,
+        (own_rows, inserted): (&RecordBatch, impl Fn(u32) -> bool),
         other_rows: &RecordBatch,
         pairs: &[(u32, u32)],
         bad_rows: &mut BadRows,
@@ -196,7 +197,8 @@ impl Join {
             columns.push(take(column, right_at, None)?);
         }
         let joined = RecordBatch::try_new(self.plan.schema.clone(), columns)?;
-        let holds = pairs_matching(condition.as_ref(), &joined, bad_rows)?;
+        let first_seen = |pair: usize| inserted(pairs[pair].0);
+        let holds = pairs_matching(condition.as_ref(), &joined, first_seen, bad_rows)?;
         Ok(Some(pairs.iter().copied().zip(holds).collect()))
     }
 
@@ -360,7 +362,18 @@ impl Operator for Join {
                 }
             }
         }
-        let holds = self.condition_holds(own_side, &own_rows, &other_rows, &pairs, cx.bad_rows)?;
+        let weights = changes.weights();
+        let inserted = |own_at: u32| {
+            let row = own_at as usize;
+            row < row_count && weights.is_none_or(|weights| weights.value(row) > 0)
+        };
+        let holds = self.condition_holds(
+            own_side,
+            (&own_rows, inserted),
+            &other_rows,
+            &pairs,
+            cx.bad_rows,
+        )?;
         let matches = |own_at: u32, other_at: u32| {
             holds
                 .as_ref()
@@ -368,7 +381,6 @@ impl Operator for Join {
         };
 
         let rowtimes = changes.rowtimes();
-        let weights = changes.weights();
         let own_keeps_unmatched = self.sides[own_side].keeps_unmatched;
         let other_keeps_unmatched = self.sides[other_side].keeps_unmatched;
         let pair = |own: RowRef, other: Option<RowRef>| match own_side {

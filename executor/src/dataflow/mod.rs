@@ -145,11 +145,14 @@ pub(crate) fn apply_or_set_aside(
 }
 
 /// A join's condition on each of its candidate pairs, `joined` (NULL as false). A pair the
-/// condition fails on (a division by zero) does not match, and is set aside with its error,
-/// so that one bad pair neither stops the query nor keeps its rows out of the join's state.
+/// condition fails on (a division by zero) does not match, and is set aside with its error
+/// if `first_seen` says this is its first evaluation (a pair of kept rows is evaluated
+/// again whenever its key changes), so that one bad pair neither stops the query nor keeps
+/// its rows out of the join's state.
 pub(crate) fn pairs_matching(
     condition: &dyn PhysicalExpr,
     joined: &RecordBatch,
+    first_seen: impl Fn(usize) -> bool,
     bad_rows: &mut BadRows,
 ) -> EngineResult<Vec<bool>> {
     match evaluate_condition(condition, joined) {
@@ -160,7 +163,9 @@ pub(crate) fn pairs_matching(
                 match evaluate_condition(condition, &single) {
                     Ok(holds) => Ok(holds.value(0)),
                     Err(error) if is_row_error(&error) => {
-                        bad_rows.push(&single, &error);
+                        if first_seen(pair) {
+                            bad_rows.push(&single, &error);
+                        }
                         Ok(false)
                     }
                     Err(error) => Err(error),
