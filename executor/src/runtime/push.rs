@@ -46,16 +46,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         Dataflow::Stateless(plan) => plan.limit,
         Dataflow::Aggregate(_) => None,
     };
-    if dataflow
-        .two_input_joins()
-        .iter()
-        .any(|join| join.window.is_none())
-    {
-        return Err(eddy_planner::PlanError::unsupported(
-            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
-        )
-        .into());
-    }
+    check_pushable(&dataflow)?;
     let sources = {
         let catalog = env.read_catalog();
         dataflow
@@ -114,6 +105,21 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
         item
     });
     Ok(RowStream::from_stream(schema, true, batches.boxed()))
+}
+
+/// Refuses a dataflow a push query cannot run.
+pub fn check_pushable(dataflow: &Dataflow) -> EngineResult<()> {
+    if dataflow
+        .two_input_joins()
+        .iter()
+        .any(|join| join.window.is_none())
+    {
+        return Err(eddy_planner::PlanError::unsupported(
+            "a push query (EMIT CHANGES) over a join of two tables (make the join a table with CREATE TABLE .. AS SELECT, and subscribe to it)",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Aborts a task when dropped.
