@@ -30,8 +30,8 @@
 //!   changes, not their current values. A pull query that fails prints its error and runs no
 //!   other way. Functions are tested so (`functions_*.sql`).
 //!
-//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST or DESCRIBE. A
-//! `rows_per_second` value (SHOW QUERIES) shows as `~`: it depends on timing.
+//! Rows are sorted unless the statement has ORDER BY or is a SHOW, LIST, DESCRIBE or
+//! EXPLAIN. A `rows_per_second` value (SHOW QUERIES) shows as `~`: it depends on timing.
 //! Waits are bounded by `WAIT_MAX`; nothing asserts on time.
 
 use std::net::SocketAddr;
@@ -70,6 +70,7 @@ sql_scripts!(
     create_stream,
     errors,
     event_time,
+    explain,
     functions_aggregate,
     functions_bytes,
     functions_collections,
@@ -622,11 +623,11 @@ impl Runner {
 }
 
 /// True when the statement defines its rows' order: ORDER BY, and Eddy's own listings
-/// (SHOW, LIST, DESCRIBE), whose order is part of their output.
+/// (SHOW, LIST, DESCRIBE) and plans (EXPLAIN), whose order is part of their output.
 fn has_order_by(sql: &str) -> bool {
     let listing = matches!(
         words_of(sql).first().map(String::as_str),
-        Some("SHOW" | "LIST" | "DESCRIBE")
+        Some("SHOW" | "LIST" | "DESCRIBE" | "EXPLAIN")
     );
     listing || has_clause(sql, "ORDER", "BY")
 }

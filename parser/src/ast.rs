@@ -94,6 +94,25 @@ pub enum Statement {
     Grant(Grant),
     /// `REVOKE ... FROM user`, the privileges and objects spelled as GRANT's.
     Revoke(Grant),
+    /// `EXPLAIN [ANALYZE] statement | query_id`, and Postgres' `EXPLAIN (ANALYZE [bool])
+    /// statement`.
+    Explain(Explain),
+}
+
+/// What `EXPLAIN` shows: a statement's plan, without running it, or a running query's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explain {
+    /// `ANALYZE`: what running gave (rows and state per operator), not only the plan.
+    pub analyze: bool,
+    pub target: ExplainTarget,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExplainTarget {
+    /// A SELECT, a CREATE STREAM|TABLE .. AS SELECT or an INSERT INTO .. SELECT.
+    Statement(Box<Statement>),
+    /// A persistent query by id, folded to lower case as TERMINATE's (ksqlDB's form).
+    Query(String),
 }
 
 /// The options of `CREATE USER` and `ALTER USER`: each is None where the statement does not

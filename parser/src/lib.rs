@@ -61,10 +61,10 @@ pub use sqlparser;
 
 pub use ast::{
     ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect,
-    CreateSource, DeleteStatement, DiscardTarget, Emit, Grant, GrantTarget, InsertSelect,
-    InsertValues, JoinWindow, KeyKind, ParsedStatement, Password, Privilege, Property,
-    PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget, TransactionStatement,
-    UnsetSpelling, UpdateStatement, UserOptions, WindowSpec,
+    CreateSource, DeleteStatement, DiscardTarget, Emit, Explain, ExplainTarget, Grant, GrantTarget,
+    InsertSelect, InsertValues, JoinWindow, KeyKind, ParsedStatement, Password, Privilege,
+    Property, PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget,
+    TransactionStatement, UnsetSpelling, UpdateStatement, UserOptions, WindowSpec,
 };
 pub use error::ParseError;
 pub use lambdas::LAMBDA_FUNCTION;

@@ -8,7 +8,10 @@
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
 use crate::access::{parse_alter, parse_grant};
-use crate::ast::{DiscardTarget, Statement, TerminateTarget, TransactionStatement, UnsetSpelling};
+use crate::ast::{
+    DiscardTarget, Explain, ExplainTarget, Statement, TerminateTarget, TransactionStatement,
+    UnsetSpelling,
+};
 use crate::cursor::{Cursor, fold_identifier};
 use crate::ddl::{parse_create, parse_drop};
 use crate::dml::{parse_copy, parse_delete, parse_insert, parse_update};
@@ -25,7 +28,6 @@ const UNSUPPORTED_STATEMENTS: &[&str] = &[
     "UNDEFINE",
     "RUN",
     "PRINT",
-    "EXPLAIN",
     "ASSERT",
     "MERGE",
     "TRUNCATE",
@@ -70,6 +72,9 @@ pub(crate) fn parse_statement(
         return Err(ParseError::unsupported(keyword));
     }
     cursor.advance();
+    if keyword == "EXPLAIN" {
+        return parse_explain(source, &mut cursor, end);
+    }
     let statement = match keyword.as_str() {
         "CREATE" => parse_create(&mut cursor)?,
         "DROP" => parse_drop(&mut cursor)?,
@@ -180,6 +185,122 @@ fn parse_describe(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     let extended = matches!(cursor.peek_at(1), Token::Word(_)) && cursor.take_word("EXTENDED");
     let name = cursor.identifier()?;
     Ok(Statement::Describe { name, extended })
+}
+
+/// Postgres' EXPLAIN options; only ANALYZE (and FORMAT TEXT, what Eddy prints) change
+/// what Eddy answers, the others are refused by name.
+const EXPLAIN_OPTIONS: &[&str] = &[
+    "ANALYZE",
+    "VERBOSE",
+    "COSTS",
+    "SETTINGS",
+    "GENERIC_PLAN",
+    "BUFFERS",
+    "SERIALIZE",
+    "WAL",
+    "TIMING",
+    "SUMMARY",
+    "MEMORY",
+    "FORMAT",
+];
+
+/// Words that start the statements EXPLAIN takes: after EXPLAIN, a lone word that is not
+/// one of them is a query id.
+const EXPLAINED_STATEMENTS: &[&str] = &["SELECT", "WITH", "VALUES", "CREATE", "INSERT"];
+
+/// After `EXPLAIN`: `[ANALYZE] query_id` (ksqlDB), `[ANALYZE] statement`, or Postgres'
+/// `(option [value], ..) statement`.
+fn parse_explain(
+    source: &Source<'_>,
+    cursor: &mut Cursor<'_>,
+    end: Location,
+) -> Result<Statement, ParseError> {
+    let options_follow = cursor.peek() == &Token::LParen
+        && EXPLAIN_OPTIONS
+            .iter()
+            .any(|option| cursor.peek_word_at(1, option));
+    let analyze = match options_follow {
+        true => parse_explain_options(cursor)?,
+        false => cursor.take_word("ANALYZE"),
+    };
+    if cursor.peek_word("VERBOSE") {
+        return Err(ParseError::unsupported("EXPLAIN VERBOSE"));
+    }
+    if let (Token::Word(word), Token::EOF) = (cursor.peek(), cursor.peek_at(1))
+        && !EXPLAINED_STATEMENTS.contains(&word.value.to_ascii_uppercase().as_str())
+    {
+        let query_id = word.value.to_ascii_lowercase();
+        cursor.advance();
+        return Ok(Statement::Explain(Explain {
+            analyze,
+            target: ExplainTarget::Query(query_id),
+        }));
+    }
+    let Some(keyword) = cursor.peek_keyword() else {
+        if cursor.peek() == &Token::LParen {
+            let statement = parse_statement(source, cursor.rest(), end)?;
+            return Ok(explained(analyze, statement));
+        }
+        return Err(cursor.expected("a statement or a query id"));
+    };
+    if !EXPLAINED_STATEMENTS.contains(&keyword.as_str()) {
+        return Err(ParseError::unsupported(format!("EXPLAIN {keyword}")));
+    }
+    let statement = parse_statement(source, cursor.rest(), end)?;
+    match statement {
+        Statement::Select(_) | Statement::CreateAsSelect(_) | Statement::InsertSelect(_) => {
+            Ok(explained(analyze, statement))
+        }
+        _ => Err(ParseError::unsupported(format!(
+            "EXPLAIN {keyword} without a query"
+        ))),
+    }
+}
+
+fn explained(analyze: bool, statement: Statement) -> Statement {
+    Statement::Explain(Explain {
+        analyze,
+        target: ExplainTarget::Statement(Box::new(statement)),
+    })
+}
+
+/// Postgres' `(ANALYZE [true|false|on|off|1|0], FORMAT TEXT)`: whether to analyze.
+fn parse_explain_options(cursor: &mut Cursor<'_>) -> Result<bool, ParseError> {
+    let options = cursor.parenthesized_list(|option| {
+        if option.take_word("ANALYZE") {
+            return parse_explain_flag(option);
+        }
+        if option.take_word("FORMAT") {
+            if option.take_word("TEXT") {
+                return Ok(None);
+            }
+            return Err(ParseError::unsupported("EXPLAIN formats other than TEXT"));
+        }
+        match option.peek_keyword() {
+            Some(name) if EXPLAIN_OPTIONS.contains(&name.as_str()) => {
+                Err(ParseError::unsupported(format!("EXPLAIN option {name}")))
+            }
+            _ => Err(option.expected("an EXPLAIN option")),
+        }
+    })?;
+    Ok(options.into_iter().flatten().next_back().unwrap_or(false))
+}
+
+/// An option's boolean, true when it has none (`ANALYZE`, `ANALYZE false`).
+fn parse_explain_flag(cursor: &mut Cursor<'_>) -> Result<Option<bool>, ParseError> {
+    let value = match cursor.peek() {
+        Token::Comma | Token::EOF => return Ok(Some(true)),
+        Token::Number(digits, _) if digits == "1" => true,
+        Token::Number(digits, _) if digits == "0" => false,
+        Token::Word(word) => match word.value.to_ascii_uppercase().as_str() {
+            "TRUE" | "ON" => true,
+            "FALSE" | "OFF" => false,
+            _ => return Err(cursor.expected("a boolean")),
+        },
+        _ => return Err(cursor.expected("a boolean")),
+    };
+    cursor.advance();
+    Ok(Some(value))
 }
 
 /// After `TERMINATE`: a query id (case-insensitive, so always folded) or `ALL`.
@@ -636,11 +757,66 @@ mod tests {
     }
 
     #[test]
-    fn known_but_unsupported_and_unknown_statements() {
+    fn explain_takes_a_query_id_or_a_statement_with_ksqldb_or_postgres_options() {
+        let explain = |analyze, target| Ok(Statement::Explain(Explain { analyze, target }));
+        let query = |id: &str| ExplainTarget::Query(id.into());
         assert_eq!(
-            parse_one("EXPLAIN SELECT 1"),
-            Err(ParseError::unsupported("EXPLAIN"))
+            parse_one("EXPLAIN CTAS_Clicks_1"),
+            explain(false, query("ctas_clicks_1"))
         );
+        assert_eq!(
+            parse_one("explain analyze INSERTQUERY_3"),
+            explain(true, query("insertquery_3"))
+        );
+        let statement = |sql: &str| {
+            let parsed = parse_one(sql).expect("the statement parses");
+            ExplainTarget::Statement(Box::new(parsed))
+        };
+        assert_eq!(
+            parse_one("EXPLAIN SELECT a FROM s EMIT CHANGES"),
+            explain(false, statement("SELECT a FROM s EMIT CHANGES"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN CREATE TABLE t AS SELECT a, COUNT(*) FROM s GROUP BY a"),
+            explain(
+                false,
+                statement("CREATE TABLE t AS SELECT a, COUNT(*) FROM s GROUP BY a")
+            )
+        );
+        assert_eq!(
+            parse_one("EXPLAIN (ANALYZE, FORMAT TEXT) SELECT 1"),
+            explain(true, statement("SELECT 1"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN (analyze off) SELECT 1"),
+            explain(false, statement("SELECT 1"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN (SELECT 1)"),
+            explain(false, statement("(SELECT 1)"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN (COSTS false) SELECT 1"),
+            Err(ParseError::unsupported("EXPLAIN option COSTS"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN VERBOSE SELECT 1"),
+            Err(ParseError::unsupported("EXPLAIN VERBOSE"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN DROP TABLE t"),
+            Err(ParseError::unsupported("EXPLAIN DROP"))
+        );
+        assert_eq!(
+            parse_one("EXPLAIN CREATE STREAM s (a INT)"),
+            Err(ParseError::unsupported("EXPLAIN CREATE without a query"))
+        );
+        assert!(message("EXPLAIN SELECT").contains("at end of input"));
+        assert!(message("EXPLAIN").contains("expected a statement or a query id"));
+    }
+
+    #[test]
+    fn known_but_unsupported_and_unknown_statements() {
         assert_eq!(parse_one("pause q1"), Err(ParseError::unsupported("PAUSE")));
         assert_eq!(
             parse_one("SELEC 1"),

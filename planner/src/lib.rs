@@ -52,4 +52,4 @@ pub use step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn};
 pub use temporal::TemporalFilter;
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};
-pub use window::{WINDOW_END, WINDOW_START, WindowBound, WindowKind, WindowPlan};
+pub use window::{DurationText, WINDOW_END, WINDOW_START, WindowBound, WindowKind, WindowPlan};

@@ -109,7 +109,7 @@ impl std::fmt::Display for WindowKind {
 }
 
 /// Milliseconds in the largest unit that holds them whole: `90 SECONDS`, `1 DAY`.
-struct DurationText(i64);
+pub struct DurationText(pub i64);
 
 impl std::fmt::Display for DurationText {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

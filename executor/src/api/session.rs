@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::scalar::ScalarValue;
-use eddy_parser::{ParsedStatement, Statement};
+use eddy_parser::{Explain, ExplainTarget, ParsedStatement, Statement};
 
 use crate::access::Principal;
 use crate::engine::EngineCore;
@@ -20,7 +20,7 @@ use crate::output::{CommandComplete, QueryOutput};
 use crate::session_properties::SessionProperties;
 use crate::statements::select::{self as query, PlannedPull};
 use crate::statements::{access_check, users};
-use crate::statements::{copy, ddl, insert, properties, show, table_dml, types};
+use crate::statements::{copy, ddl, explain, insert, properties, show, table_dml, types};
 
 /// One client's connection to the engine.
 pub struct Session {
@@ -238,6 +238,36 @@ impl Session {
             | Statement::Revoke(_) => {
                 users::run_access_statement(&engine, &self.principal, &parsed.statement).await
             }
+            Statement::Explain(explain) => self.explain(&engine, explain).await,
+        }
+    }
+
+    /// EXPLAIN: each statement family plans its own statement, as it would to run it.
+    async fn explain(&self, engine: &EngineCore, explain: &Explain) -> EngineResult<QueryOutput> {
+        let statement = match &explain.target {
+            ExplainTarget::Query(id) => {
+                return explain::explain_query(engine, id, explain.analyze);
+            }
+            ExplainTarget::Statement(statement) => statement.as_ref(),
+        };
+        let properties = &self.properties;
+        match statement {
+            Statement::Select(select) => {
+                explain::explain_select(engine, properties, select, explain.analyze).await
+            }
+            _ if explain.analyze => Err(explain::refuse_analyze()),
+            Statement::CreateAsSelect(create) => {
+                ddl::explain_create_as_select(engine, create, properties).await
+            }
+            Statement::InsertSelect(insert) if table_dml::inserts_into_table(engine, insert) => {
+                table_dml::explain_insert_select()
+            }
+            Statement::InsertSelect(insert) => {
+                ddl::explain_insert_select(engine, insert, properties).await
+            }
+            _ => Err(EngineError::Internal(format!(
+                "EXPLAIN of a statement without a query: {statement:?}"
+            ))),
         }
     }
 
@@ -282,6 +312,7 @@ impl Session {
             Statement::ShowVariable { name } => {
                 (Vec::new(), Some(properties::variable_schema(name)))
             }
+            Statement::Explain(_) => (Vec::new(), Some(crate::runtime::explain::schema())),
             _ => (Vec::new(), None),
         })
     }

@@ -27,6 +27,7 @@ use crate::ingest::writer::{RoundRobin, SourceWriter};
 use crate::pull::provider::StoreProviders;
 use crate::runtime::QueryEnv;
 use crate::runtime::persistent;
+use crate::runtime::profile::PipelineProfile;
 use crate::runtime::progress::{QueryProgress, RunningQuery, late_rows, rows_processed};
 use crate::runtime::retention::{self, RetentionReport};
 use crate::state::operator_cache::CacheBudget;
@@ -286,6 +287,14 @@ impl EngineCore {
             rows_appending: 0,
             stalled_for: None,
         })
+    }
+
+    /// The operators of a running query and their counters since its task started; None
+    /// for a query whose task does not run.
+    pub fn query_profile(&self, id: &str) -> Option<Arc<PipelineProfile>> {
+        self.lock_running()
+            .get(id)
+            .map(|running| running.profile.clone())
     }
 
     /// Input rows a query has processed and committed, over all its runs.

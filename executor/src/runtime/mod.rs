@@ -15,11 +15,13 @@ use crate::error::{EngineError, EngineResult};
 use crate::state::operator_cache::CacheBudget;
 
 pub(crate) mod epoch_writer;
+pub(crate) mod explain;
 pub(crate) mod idle;
 #[cfg(test)]
 mod join_tests;
 pub(crate) mod persistent;
 pub(crate) mod pipeline;
+pub(crate) mod profile;
 pub(crate) mod progress;
 pub(crate) mod push;
 pub(crate) mod retention;

@@ -59,6 +59,7 @@ pub async fn start(
     cancel: CancellationToken,
 ) -> EngineResult<RunningQuery> {
     let runner = Runner::plan(env, query).await?;
+    let profile = runner.pipeline.profile();
     let progress = Arc::new(QueryProgress::default());
     let run = AssertUnwindSafe(runner.run(cancel.clone(), progress.clone())).catch_unwind();
     let query_id = query.id.clone();
@@ -77,6 +78,7 @@ pub async fn start(
         cancel,
         task,
         progress,
+        profile,
     })
 }
 

@@ -8,10 +8,14 @@
 //! kept in an order where each comes after every operator that feeds it, so ending them in
 //! that order flushes what each holds back through all that follow.
 //!
+//! Each operator is added with its description (`profile.rs`), and the dispatch counts the
+//! rows into and out of each operator once per batch, for EXPLAIN ANALYZE.
+//!
 //! Never: pass a batch on after an operator failed on it, or end an epoch without ending
 //! every operator's.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -27,6 +31,9 @@ use crate::dataflow::steps::Steps;
 use crate::dataflow::temporal_filter::TemporalFilterOperator;
 use crate::dataflow::{EpochContext, Operator, apply_or_set_aside};
 use crate::error::{EngineError, EngineResult};
+use crate::runtime::profile::{
+    self, Feeder, InputProfile, OperatorDescription, OperatorProfile, PipelineProfile,
+};
 use crate::sinks::Sink;
 use crate::state::operator_cache::CacheBudget;
 
@@ -79,6 +86,8 @@ pub(crate) struct Pipeline {
     entries: Vec<Option<Port>>,
     sink: Box<dyn Sink>,
     bad_input_rows: BadInputRows,
+    /// Each operator's description and counters, shared with whoever explains the query.
+    profile: Arc<PipelineProfile>,
 }
 
 /// An input of an operator.
@@ -99,6 +108,7 @@ enum Feed {
 /// The operators of a dataflow being built, linked as they feed each other.
 struct Graph<'a> {
     operators: Vec<Box<dyn Operator>>,
+    descriptions: Vec<OperatorDescription>,
     downstream: Vec<Option<Port>>,
     entries: Vec<Option<Port>>,
     cx: &'a BuildContext,
@@ -110,6 +120,7 @@ impl<'a> Graph<'a> {
     fn new(inputs: usize, cx: &'a BuildContext) -> Self {
         Graph {
             operators: Vec::new(),
+            descriptions: Vec::new(),
             downstream: Vec::new(),
             entries: vec![None; inputs],
             cx,
@@ -117,10 +128,18 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Adds `operator` on input `input`, fed by `feed`; it feeds what follows.
-    fn add(&mut self, feed: Feed, operator: Box<dyn Operator>, input: usize) -> Feed {
+    /// Adds `operator`, described by `description`, on input `input`, fed by `feed`; it
+    /// feeds what follows.
+    fn add(
+        &mut self,
+        feed: Feed,
+        operator: Box<dyn Operator>,
+        description: OperatorDescription,
+        input: usize,
+    ) -> Feed {
         let position = self.operators.len();
         self.operators.push(operator);
+        self.descriptions.push(description);
         self.downstream.push(None);
         self.link(
             feed,
@@ -152,8 +171,9 @@ impl<'a> Graph<'a> {
             match step {
                 Step::LookupJoin(join) => {
                     feed = self.flush(feed, &mut run);
+                    let description = profile::describe_lookup_join(&join);
                     let operator = LookupJoin::new(join, self.cx.tables.clone());
-                    feed = self.add(feed, Box::new(operator), 0);
+                    feed = self.add(feed, Box::new(operator), description, 0);
                 }
                 Step::Join(join) => {
                     feed = self.flush(feed, &mut run);
@@ -162,6 +182,7 @@ impl<'a> Graph<'a> {
                     self.joins += 1;
                     let second = self.chain(join.right.steps.clone(), Feed::Input(second_input))?;
                     let budget = self.cx.cache_budget.clone();
+                    let description = profile::describe_join(&join, number, &self.cx.query_id);
                     let operator: Box<dyn Operator> = match join.window {
                         Some(window) => Box::new(IntervalJoin::new(
                             join,
@@ -178,7 +199,7 @@ impl<'a> Graph<'a> {
                             self.cx.pairs_keyed_changes,
                         )),
                     };
-                    feed = self.add(feed, operator, 0);
+                    feed = self.add(feed, operator, description, 0);
                     let Feed::Operator(join_at) = feed else {
                         return Err(EngineError::Internal("a join was not added".into()));
                     };
@@ -200,7 +221,11 @@ impl<'a> Graph<'a> {
     fn flush(&mut self, feed: Feed, run: &mut Vec<Step>) -> Feed {
         match run.is_empty() {
             true => feed,
-            false => self.add(feed, Box::new(Steps::new(std::mem::take(run))), 0),
+            false => {
+                let description = profile::describe_steps(run);
+                let operator = Box::new(Steps::new(std::mem::take(run)));
+                self.add(feed, operator, description, 0)
+            }
         }
     }
 }
@@ -219,13 +244,14 @@ impl Pipeline {
         // A temporal filter comes first, on the source's rows; rows it lets pass may leave
         // later, so what follows it no longer sees only insertions.
         if let Some(filter) = dataflow.temporal_filter().cloned() {
+            let description = profile::describe_temporal_filter(&filter, &cx.query_id);
             let operator = TemporalFilterOperator::new(
                 filter,
                 cx.source_schema.clone(),
                 &cx.query_id,
                 cx.cache_budget.clone(),
             );
-            feed = graph.add(feed, Box::new(operator), 0);
+            feed = graph.add(feed, Box::new(operator), description, 0);
         }
         let append_only = cx.input_is_append_only
             && dataflow.temporal_filter().is_none()
@@ -233,6 +259,19 @@ impl Pipeline {
                 .two_input_joins()
                 .iter()
                 .all(|join| join.window.is_some());
+        let result_retracts = !cx.input_is_append_only
+            || dataflow
+                .temporal_filter()
+                .is_some_and(|filter| filter.expires_rows())
+            || dataflow
+                .two_input_joins()
+                .iter()
+                .any(|join| join.window.is_none());
+        let window_retention_ms = match &dataflow {
+            Dataflow::Aggregate(plan) => plan.window.map(|window| window.retention_ms),
+            Dataflow::Stateless(_) => None,
+        };
+        let sources: Vec<String> = dataflow.sources().into_iter().map(String::from).collect();
         let changed = match dataflow {
             Dataflow::Stateless(plan) => {
                 graph.chain(plan.steps, feed)?;
@@ -245,27 +284,69 @@ impl Pipeline {
                 if plan.input_steps.iter().any(Step::is_join) {
                     feed = graph.chain(std::mem::take(&mut plan.input_steps), feed)?;
                 }
+                let description = profile::describe_group_by(&plan, &cx.query_id, result_retracts);
                 let group_by =
                     GroupBy::new(plan, &cx.query_id, append_only, cx.cache_budget.clone())?;
-                feed = graph.add(feed, Box::new(group_by), 0);
+                feed = graph.add(feed, Box::new(group_by), description, 0);
                 graph.chain(output_steps, feed)?;
                 Changed::Groups
             }
         };
         let Graph {
             operators,
+            descriptions,
             downstream,
             entries,
             ..
         } = graph;
         // The last operator of the main chain feeds the sink: its `downstream` stays None.
+        let profile = Arc::new(PipelineProfile {
+            sink_reads: feeders_of(None, &downstream, &entries),
+            operators: descriptions
+                .into_iter()
+                .enumerate()
+                .map(|(position, description)| {
+                    let reads = (0..2)
+                        .flat_map(|input| {
+                            let port = Port {
+                                operator: position,
+                                input,
+                            };
+                            feeders_of(Some(port), &downstream, &entries)
+                        })
+                        .collect();
+                    OperatorProfile {
+                        description,
+                        reads,
+                        rows_in: AtomicU64::new(0),
+                        rows_out: AtomicU64::new(0),
+                    }
+                })
+                .collect(),
+            inputs: sources
+                .into_iter()
+                .map(|source| InputProfile {
+                    source,
+                    rows: AtomicU64::new(0),
+                })
+                .collect(),
+            sink_rows: AtomicU64::new(0),
+            result_retracts,
+            window_retention_ms,
+        });
         Ok(Pipeline {
             operators,
             downstream,
             entries,
             sink: make_sink(changed)?,
             bad_input_rows,
+            profile,
         })
+    }
+
+    /// What the pipeline runs, and its counters so far.
+    pub fn profile(&self) -> Arc<PipelineProfile> {
+        self.profile.clone()
     }
 
     /// One batch of input `input` through the operators and into the sink. A batch an
@@ -286,6 +367,7 @@ impl Pipeline {
                 self.entries.len()
             ))
         })?;
+        profile::count(&self.profile.inputs[input].rows, changes.num_rows());
         self.push_into(entry, vec![changes], set_aside, cx)
     }
 
@@ -298,6 +380,8 @@ impl Pipeline {
         for position in 0..self.operators.len() {
             let mut emitted = Vec::new();
             self.operators[position].end_epoch(&mut emitted, cx)?;
+            let counters = &self.profile.operators[position];
+            profile::count(&counters.rows_out, rows_of(&emitted));
             if !emitted.is_empty() {
                 let downstream = self.downstream[position];
                 self.push_into(downstream, emitted, SetAside::Nothing, cx)?;
@@ -377,6 +461,8 @@ impl Pipeline {
     ) -> EngineResult<()> {
         while let Some(port) = to {
             let operator = &mut self.operators[port.operator];
+            let counters = &self.profile.operators[port.operator];
+            profile::count(&counters.rows_in, rows_of(&batches));
             let mut emitted = Vec::new();
             for changes in batches {
                 let mut apply = |changes, cx: &mut EpochContext<'_>| {
@@ -387,12 +473,14 @@ impl Pipeline {
                     SetAside::Nothing => apply(changes, cx)?,
                 }
             }
+            profile::count(&counters.rows_out, rows_of(&emitted));
             if emitted.is_empty() {
                 return Ok(());
             }
             batches = emitted;
             to = self.downstream[port.operator];
         }
+        profile::count(&self.profile.sink_rows, rows_of(&batches));
         for changes in batches {
             let sink = &mut self.sink;
             match set_aside {
@@ -404,6 +492,27 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// The rows of a list of batches.
+fn rows_of(batches: &[Changes]) -> usize {
+    batches.iter().map(Changes::num_rows).sum()
+}
+
+/// What feeds `port` (the sink for None): the inputs that enter there and the operators
+/// whose output goes there.
+fn feeders_of(
+    port: Option<Port>,
+    downstream: &[Option<Port>],
+    entries: &[Option<Port>],
+) -> Vec<Feeder> {
+    let inputs = (0..entries.len())
+        .filter(|input| entries[*input] == port)
+        .map(Feeder::Input);
+    let operators = (0..downstream.len())
+        .filter(|operator| downstream[*operator] == port)
+        .map(Feeder::Operator);
+    inputs.chain(operators).collect()
 }
 
 /// What to do with rows an operator fails on.
@@ -425,6 +534,7 @@ mod tests {
 
     use super::*;
     use crate::dataflow::harness::{changes, dataflow, in_epoch, source};
+    use crate::runtime::profile::StateBound;
     use crate::sinks::client::ClientSink;
 
     /// The pipeline of `sql` over `sources` into a client sink, as a push query builds it.
@@ -518,6 +628,58 @@ mod tests {
         assert_eq!(
             epoch(&["- 2 7"]),
             "+---+---+--------+\n| g | n | op     |\n+---+---+--------+\n| 7 | 2 | delete |\n+---+---+--------+"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_profile_describes_each_operator_and_counts_its_rows_per_batch() {
+        let events = source("stream events (id BIGINT, g BIGINT)");
+        let sql = "SELECT g, COUNT(*) AS n FROM events WHERE id > 1 GROUP BY g HAVING COUNT(*) > 0";
+        let mut pipeline =
+            client_pipeline(std::slice::from_ref(&events), sql, BadInputRows::SetAside).await;
+        let profile = pipeline.profile();
+        let group_by = &profile.operators[0];
+        assert_eq!(group_by.description.name, "GROUP BY");
+        assert_eq!(group_by.reads, [Feeder::Input(0)]);
+        let state = group_by
+            .description
+            .state
+            .as_ref()
+            .expect("a GROUP BY keeps state");
+        assert!(
+            matches!(state.bound, StateBound::Unbounded(_)),
+            "a group per key of a stream, for ever: {state:?}"
+        );
+        assert_eq!(state.prefixes, [b"q/test/g/".to_vec()]);
+        assert_eq!(profile.operators[1].reads, [Feeder::Operator(0)]);
+        assert_eq!(profile.sink_reads, [Feeder::Operator(1)]);
+        let state = MemoryStateStore::default();
+        in_epoch(&state, |cx| {
+            let batch = changes(&events, &["+ 1 7", "+ 2 7", "+ 3 8"]);
+            pipeline.apply(0, batch, cx).expect("applies");
+            pipeline.finish_epoch(cx).expect("ends")
+        });
+        let read = |counter| profile::read(counter);
+        assert_eq!(read(&profile.inputs[0].rows), 3);
+        // The GROUP BY filters its own input: 3 rows in, one row per group out.
+        assert_eq!(read(&group_by.rows_in), 3);
+        assert_eq!(read(&group_by.rows_out), 2);
+        assert_eq!(read(&profile.operators[1].rows_in), 2);
+        assert_eq!(read(&profile.sink_rows), 2);
+
+        // Over a table, a group goes with its last row: bounded.
+        let items = source("table items (id BIGINT KEY, g BIGINT)");
+        let sql = "SELECT g, COUNT(*) AS n FROM items GROUP BY g";
+        let pipeline =
+            client_pipeline(std::slice::from_ref(&items), sql, BadInputRows::SetAside).await;
+        let profile = pipeline.profile();
+        let state = profile.operators[0].description.state.as_ref();
+        assert!(
+            matches!(
+                state.map(|state| &state.bound),
+                Some(StateBound::Bounded(_))
+            ),
+            "{state:?}"
         );
     }
 

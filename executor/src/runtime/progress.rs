@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::EngineResult;
+use crate::runtime::profile::PipelineProfile;
 use crate::state::keys::{QueryProgressKeys, decode_u64};
 
 /// A persistent query's task and what it reports.
@@ -22,6 +23,8 @@ pub(crate) struct RunningQuery {
     pub cancel: CancellationToken,
     pub task: JoinHandle<()>,
     pub progress: std::sync::Arc<QueryProgress>,
+    /// Its operators and their counters, for EXPLAIN.
+    pub profile: std::sync::Arc<PipelineProfile>,
 }
 
 /// What SHOW QUERIES reports of a running query: how its task ended, if it failed, and how

@@ -9,7 +9,7 @@
 //!
 //! Never: let a statement through because its sources could not be worked out.
 
-use eddy_parser::{SelectStatement, Statement};
+use eddy_parser::{ExplainTarget, SelectStatement, Statement};
 
 use crate::access::Principal;
 use crate::engine::EngineCore;
@@ -102,6 +102,12 @@ fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
         | Statement::DropUser { .. }
         | Statement::Grant(_)
         | Statement::Revoke(_) => Vec::new(),
+        // EXPLAIN needs what its statement needs: it plans it, and with ANALYZE a pull
+        // query runs.
+        Statement::Explain(explain) => match &explain.target {
+            ExplainTarget::Statement(statement) => needs(engine, statement),
+            ExplainTarget::Query(_) => Vec::new(),
+        },
     }
 }
 

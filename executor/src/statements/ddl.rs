@@ -14,9 +14,9 @@ use eddy_parser::{
     CreateAsSelect, CreateSource, InsertSelect, KeyKind, Property, PropertyValue, TerminateTarget,
 };
 use eddy_planner::{
-    Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentSink, PlanError, QueryDef, QueryStatus,
-    SourceKind, TimestampColumn, WINDOW_END, WINDOW_START, WindowKind, check_column_name,
-    check_key_type,
+    Catalog, Column, ObjectKind, PROCESSING_LOG, PersistentQuery, PersistentSink, PlanError,
+    QueryDef, QueryStatus, SourceDef, SourceKind, TimestampColumn, WINDOW_END, WINDOW_START,
+    WindowKind, check_column_name, check_key_type, plural,
 };
 use tracing::info;
 
@@ -25,6 +25,7 @@ use crate::error::{EngineError, EngineResult};
 use crate::ingest::rowtime::ChronoFormat;
 use crate::limits::PARTITIONS_MAX;
 use crate::output::{CommandComplete, QueryOutput};
+use crate::runtime::explain;
 use crate::session_properties::SessionProperties;
 
 /// WITH properties Eddy accepts. The Kafka-facing ones are recorded and shown by DESCRIBE so
@@ -83,22 +84,7 @@ pub async fn create_as_select(
     if exists(change.catalog(), &create.name, create.if_not_exists)? {
         return Ok(created(kind));
     }
-    let planned = engine
-        .planner()
-        .plan_persistent(&create.select, PersistentSink::Create(kind, &create.name))
-        .await?;
-    let mut settings = parse_properties(
-        &create.properties,
-        kind,
-        &planned.columns,
-        Some(planned.input_partitions),
-    )?;
-    if settings.window.is_some() {
-        return Err(invalid(
-            "WINDOW_TYPE declares the windows of a source's rows; a query's result is windowed by its WINDOW clause".to_string(),
-        ));
-    }
-    settings.window = planned.window;
+    let (planned, settings) = plan_create_as_select(engine, create).await?;
     let number = change.allocate_number();
     let prefix = match kind {
         SourceKind::Stream => "CSAS",
@@ -125,20 +111,100 @@ pub async fn create_as_select(
     start_new_query(engine, change, query, created_tag(kind)).await
 }
 
-pub async fn insert_select(
+/// CREATE .. AS SELECT's query, planned, and the settings of the source it creates.
+async fn plan_create_as_select(
     engine: &EngineCore,
-    insert: &InsertSelect,
-    sql: &str,
+    create: &CreateAsSelect,
+) -> EngineResult<(PersistentQuery, SourceSettings)> {
+    let kind: SourceKind = create.kind.into();
+    let planned = engine
+        .planner()
+        .plan_persistent(&create.select, PersistentSink::Create(kind, &create.name))
+        .await?;
+    let mut settings = parse_properties(
+        &create.properties,
+        kind,
+        &planned.columns,
+        Some(planned.input_partitions),
+    )?;
+    if settings.window.is_some() {
+        return Err(invalid(
+            "WINDOW_TYPE declares the windows of a source's rows; a query's result is windowed by its WINDOW clause".to_string(),
+        ));
+    }
+    settings.window = planned.window;
+    Ok((planned, settings))
+}
+
+/// EXPLAIN of CREATE .. AS SELECT: the dataflow of the query it would start, planned as
+/// the statement plans it; nothing is created.
+pub async fn explain_create_as_select(
+    engine: &EngineCore,
+    create: &CreateAsSelect,
     properties: &SessionProperties,
 ) -> EngineResult<QueryOutput> {
+    let creates = {
+        let catalog = engine.read_catalog();
+        reject_or_replace(create.or_replace)?;
+        !exists(&catalog, &create.name, create.if_not_exists)?
+    };
+    if !creates {
+        return explain::plan_rows(vec![format!(
+            "Nothing to run: \"{}\" exists, and IF NOT EXISTS leaves it",
+            create.name
+        )]);
+    }
+    let (planned, settings) = plan_create_as_select(engine, create).await?;
+    let kind: SourceKind = create.kind.into();
+    let partitions = settings.partitions.unwrap_or(planned.input_partitions);
+    let mut lines = vec![format!(
+        "Persistent query creating {} {} ({}); EXPLAIN creates nothing",
+        kind.noun(),
+        create.name,
+        plural(partitions as usize, "partition")
+    )];
+    let dataflow = planned
+        .dataflow
+        .with_default_idle_timeout(properties.window_idle_timeout_ms());
+    let sink = explain::Sink::New {
+        kind,
+        name: &create.name,
+    };
+    explain::describe(engine.query_env(), dataflow, &sink, &mut lines)?;
+    explain::plan_rows(lines)
+}
+
+/// EXPLAIN of INSERT INTO a stream .. SELECT: the dataflow of the query it would start.
+pub async fn explain_insert_select(
+    engine: &EngineCore,
+    insert: &InsertSelect,
+    properties: &SessionProperties,
+) -> EngineResult<QueryOutput> {
+    let target = insert_target(&engine.read_catalog(), insert)?;
+    let dataflow = engine
+        .planner()
+        .plan_persistent(&insert.select, PersistentSink::InsertInto(&target))
+        .await?
+        .into_dataflow_for(&target)?
+        .with_default_idle_timeout(properties.window_idle_timeout_ms());
+    let mut lines = vec![format!(
+        "Persistent query inserting into stream {}; EXPLAIN starts nothing",
+        target.name
+    )];
+    let sink = explain::Sink::Source(&target);
+    explain::describe(engine.query_env(), dataflow, &sink, &mut lines)?;
+    explain::plan_rows(lines)
+}
+
+/// The stream INSERT INTO .. SELECT writes, checked as the statement checks it.
+fn insert_target(catalog: &Catalog, insert: &InsertSelect) -> EngineResult<SourceDef> {
     if !insert.properties.is_empty() {
         return Err(PlanError::Unsupported {
             feature: "WITH properties on INSERT INTO .. SELECT".into(),
         }
         .into());
     }
-    let mut change = engine.change_catalog().await;
-    let target = change.catalog().source_required(&insert.target)?.clone();
+    let target = catalog.source_required(&insert.target)?.clone();
     target.check_writable()?;
     if target.kind != SourceKind::Stream {
         // A table's INSERT .. SELECT runs once (`table_dml`); this one was dispatched while
@@ -151,6 +217,17 @@ pub async fn insert_select(
         }
         .into());
     }
+    Ok(target)
+}
+
+pub async fn insert_select(
+    engine: &EngineCore,
+    insert: &InsertSelect,
+    sql: &str,
+    properties: &SessionProperties,
+) -> EngineResult<QueryOutput> {
+    let mut change = engine.change_catalog().await;
+    let target = insert_target(change.catalog(), insert)?;
     let planned = engine
         .planner()
         .plan_persistent(&insert.select, PersistentSink::InsertInto(&target))

@@ -7,6 +7,7 @@
 pub(crate) mod access_check;
 pub(crate) mod copy;
 pub(crate) mod ddl;
+pub(crate) mod explain;
 pub(crate) mod insert;
 pub(crate) mod properties;
 pub(crate) mod select;

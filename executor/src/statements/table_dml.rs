@@ -37,6 +37,15 @@ pub fn inserts_into_table(engine: &EngineCore, insert: &InsertSelect) -> bool {
         .is_some_and(SourceDef::is_table)
 }
 
+/// EXPLAIN of INSERT INTO a table .. SELECT: refused, since it runs once, as a pull query
+/// whose SELECT EXPLAIN shows.
+pub fn explain_insert_select() -> EngineResult<QueryOutput> {
+    Err(PlanError::unsupported(
+        "EXPLAIN of INSERT INTO a table .. SELECT (it runs once, as a pull query: EXPLAIN its SELECT)",
+    )
+    .into())
+}
+
 pub async fn update(
     engine: &EngineCore,
     update: &UpdateStatement,
