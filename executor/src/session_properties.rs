@@ -146,6 +146,7 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("transaction_read_only", "off"),
     ("default_transaction_read_only", "off"),
     ("in_hot_standby", "off"),
+    ("default_table_access_method", "heap"),
     ("lc_collate", "C"),
     ("lc_ctype", "C"),
 ];

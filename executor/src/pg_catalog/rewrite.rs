@@ -81,6 +81,12 @@ fn rewrite_expr(expr: &mut Expr, state: &SessionState) -> Result<(), PlanError> 
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
         }
+        Expr::Function(function)
+            if matches!(function.args, FunctionArguments::None)
+                && is_user_keyword(&function.name.to_string()) =>
+        {
+            *expr = user_call(&function.name.to_string());
+        }
         Expr::Function(function) => {
             strip_pg_catalog(&mut function.name);
             if let Some(array) = array_of_subquery(function) {
@@ -90,7 +96,7 @@ fn rewrite_expr(expr: &mut Expr, state: &SessionState) -> Result<(), PlanError> 
             }
         }
         Expr::Identifier(ident) if ident.quote_style.is_none() && is_user_keyword(&ident.value) => {
-            *expr = call("current_user", Vec::new());
+            *expr = user_call(&ident.value);
         }
         Expr::CompoundFieldAccess { root, access_chain } => {
             if let Some(rows) = expanded_array_field(root, access_chain) {
@@ -239,11 +245,20 @@ fn plain_item_name(item: &SelectItem) -> Option<String> {
 }
 
 /// `user`, `current_user`, `session_user` and `current_role` written without parentheses,
-/// which Postgres reads as calls (no catalog relation has a column of those names).
+/// which Postgres reads as calls (sqlparser as calls without arguments or identifiers; no
+/// catalog relation has a column of those names).
 fn is_user_keyword(name: &str) -> bool {
     ["user", "current_user", "session_user", "current_role"]
         .iter()
         .any(|keyword| name.eq_ignore_ascii_case(keyword))
+}
+
+/// The call a user keyword stands for (`user` is `current_user`).
+fn user_call(keyword: &str) -> Expr {
+    match keyword.to_lowercase().as_str() {
+        "user" => call("current_user", Vec::new()),
+        other => call(other, Vec::new()),
+    }
 }
 
 /// `generate_subscripts(a, 1)` as `unnest(eddy_subscripts(a))`, and
