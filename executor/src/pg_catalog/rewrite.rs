@@ -162,6 +162,10 @@ impl VisitorMut for FunctionsInFrom<'_> {
             return ControlFlow::Continue(());
         };
         let function = function.value.to_lowercase();
+        // `unnest` is DataFusion's own syntax, not a registered table function.
+        if function == "unnest" {
+            return ControlFlow::Continue(());
+        }
         if self.state.table_functions().contains_key(&function) {
             if alias.columns.is_empty() && ONE_COLUMN_TABLE_FUNCTIONS.contains(&function.as_str()) {
                 alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
@@ -186,7 +190,7 @@ impl VisitorMut for FunctionsInFrom<'_> {
 }
 
 /// DataFusion's table functions that return one column (named `value`).
-const ONE_COLUMN_TABLE_FUNCTIONS: [&str; 3] = ["generate_series", "range", "unnest"];
+const ONE_COLUMN_TABLE_FUNCTIONS: [&str; 2] = ["generate_series", "range"];
 
 /// What follows a column's name in the alias that keeps it apart from another of the same
 /// name: a NUL, which no Postgres identifier holds, then the item's position.
