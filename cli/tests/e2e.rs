@@ -1,6 +1,7 @@
 //! End-to-end tests of the `eddy` binary: restarts, kill -9 recovery of acknowledged rows and
 //! of running persistent queries, push queries across connections, cancel, and real clients
-//! (psql, psycopg) against a real server process.
+//! (psql, drivers, ORMs; `e2e/clients.rs` for the client matrix) against a real server
+//! process.
 //!
 //! Every server listens on 127.0.0.1 on a port chosen at run time and is stopped by its test.
 //! No test asserts on time: each waits for an event, with a generous bound that only turns a
@@ -19,6 +20,11 @@ const WAIT_MAX: Duration = Duration::from_secs(60);
 /// psql's describe commands and tab completion over Eddy's catalog.
 #[path = "e2e/psql_catalog.rs"]
 mod psql_catalog;
+
+/// Drivers, ORMs and BI tools: psycopg 3 and 2, SQLAlchemy, node-postgres, pgjdbc,
+/// tokio-postgres, and the queries of Grafana, DBeaver and Metabase.
+#[path = "e2e/clients.rs"]
+mod clients;
 
 /// Windowed tables killed with SIGKILL while their windows are open, on this file's server.
 #[path = "e2e/windows_kill9.rs"]

@@ -21,7 +21,31 @@ pub struct SessionProperties {
     /// What the client's startup packet set (`application_name`): the session's defaults,
     /// which RESET and DISCARD ALL return to, as in Postgres.
     startup: BTreeMap<String, String>,
+    /// Who runs the session's statements, as of the statement running.
+    identity: Identity,
 }
+
+/// The role a session runs as, as `session_authorization`, `is_superuser`, `current_user`
+/// and the catalog's privilege functions report it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user: String,
+    pub superuser: bool,
+}
+
+impl Default for Identity {
+    /// An in-process session: the owner of every object, who may do everything.
+    fn default() -> Self {
+        Identity {
+            user: OWNER_NAME.to_string(),
+            superuser: true,
+        }
+    }
+}
+
+/// The role that owns every object (Postgres' bootstrap superuser), which a session let in
+/// without a password runs as.
+pub const OWNER_NAME: &str = "eddy";
 
 impl SessionProperties {
     /// The value of a property, if set (by SET, or else by the startup packet).
@@ -55,6 +79,14 @@ impl SessionProperties {
         self.get(WINDOW_IDLE_TIMEOUT)
             .and_then(eddy_parser::parse_duration_text)
             .and_then(|timeout| i64::try_from(timeout.as_millis()).ok())
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    pub fn set_identity(&mut self, identity: Identity) {
+        self.identity = identity;
     }
 
     /// The names of the properties set, in order.
@@ -99,7 +131,7 @@ fn client_setting_default(name: &str) -> Option<&'static str> {
 }
 
 /// Read-only server facts clients ask for with SHOW, with Postgres' values for what Eddy
-/// is (UTF-8 only, UTC only, one isolation level, every user may do everything).
+/// is (UTF-8 only, UTC only, one isolation level).
 const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("server_version", eddy_planner::postgres::SERVER_VERSION),
     (
@@ -114,7 +146,7 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("transaction_read_only", "off"),
     ("default_transaction_read_only", "off"),
     ("in_hot_standby", "off"),
-    ("is_superuser", "on"),
+    ("default_table_access_method", "heap"),
     ("lc_collate", "C"),
     ("lc_ctype", "C"),
 ];
@@ -139,8 +171,22 @@ fn server_setting(name: &str) -> Option<&'static str> {
         .map(|(_, value)| *value)
 }
 
+/// Read-only settings that say who the session runs as.
+const IDENTITY_SETTINGS: [&str; 2] = ["is_superuser", "session_authorization"];
+
+fn identity_setting(identity: &Identity, name: &str) -> Option<String> {
+    match name {
+        "is_superuser" => Some(if identity.superuser { "on" } else { "off" }.to_string()),
+        "session_authorization" => Some(identity.user.clone()),
+        _ => None,
+    }
+}
+
 /// The value SHOW gives a setting: the session's own, else the server's or the default.
 pub(crate) fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
+    if let Some(value) = identity_setting(&properties.identity, name) {
+        return Some(value);
+    }
     properties
         .get(name)
         .or_else(|| server_setting(name))
@@ -157,6 +203,7 @@ pub(crate) fn all_settings(properties: &SessionProperties) -> Vec<(String, Strin
         .iter()
         .map(|(name, _)| *name)
         .chain(CLIENT_SETTINGS.iter().map(|(name, _)| *name))
+        .chain(IDENTITY_SETTINGS)
         .map(str::to_string)
         .chain([AUTO_OFFSET_RESET.to_string()])
         .chain(properties.names().cloned())

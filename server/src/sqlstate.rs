@@ -187,10 +187,10 @@ fn is_missing_table(message: &str) -> bool {
         || message.starts_with("relation \"") && message.ends_with("\" does not exist")
 }
 
-/// The catalog's system functions report an unknown type, schema or setting in Postgres'
-/// words (`'x'::regtype`, `current_setting('x')`).
+/// The catalog's system functions report an unknown type, schema, role or setting in
+/// Postgres' words (`'x'::regtype`, `current_setting('x')`, `has_table_privilege('x', ..)`).
 fn is_undefined_catalog_object(message: &str) -> bool {
-    ["type \"", "schema \""]
+    ["type \"", "schema \"", "role \""]
         .iter()
         .any(|start| message.starts_with(start) && message.ends_with("\" does not exist"))
         || message.starts_with("unrecognized configuration parameter \"")

@@ -219,6 +219,123 @@ async fn passwords_and_privileges_hold_and_survive_a_restart() {
     server.stop();
 }
 
+/// The first value of the first row of a simple query, as text.
+async fn value(client: &Client, sql: &str) -> String {
+    let rows = client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+    rows.into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => {
+                Some(row.get(0).unwrap_or("NULL").to_owned())
+            }
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{sql}: no rows"))
+}
+
+/// psql, logged in as `admin`, running one backslash command.
+fn psql_as_admin(server: &Server, command: &str) -> String {
+    let output = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-p", &server.port().to_string()])
+        .args(["-U", "admin", "-d", "eddy", "-X", "-v", "ON_ERROR_STOP=1"])
+        .args(["-P", "pager=off", "-c", command])
+        .env("PGPASSWORD", ADMIN_PASSWORD)
+        .output()
+        .expect("psql runs (install postgresql-client)");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stderr.is_empty(),
+        "{command}: {stderr}"
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Users and grants as clients read them: psql's `\du` and `\dp`, `has_table_privilege`,
+/// `is_superuser` and `current_user` per session; and a DROP revokes its source's grants,
+/// so a source created again under the name starts without them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_and_grants_show_in_the_catalog_and_go_with_their_source() {
+    let data = tempfile::tempdir().expect("temporary directory");
+    let server = start_with_admin(data.path(), &[]);
+    let admin = login_as(&server, "admin", ADMIN_PASSWORD).await;
+    execute(
+        &admin,
+        &format!(
+            "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner STRING); \
+             CREATE STREAM audit (id BIGINT KEY, note STRING); \
+             CREATE USER alice WITH PASSWORD '{ALICE_PASSWORD}'; \
+             CREATE USER bob; \
+             GRANT SELECT, INSERT ON accounts TO alice; \
+             GRANT SELECT ON audit TO alice"
+        ),
+    )
+    .await;
+    insta::assert_snapshot!("catalog_du", psql_as_admin(&server, "\\du"), "\\du");
+    insta::assert_snapshot!("catalog_dp", psql_as_admin(&server, "\\dp"), "\\dp");
+    assert_eq!(value(&admin, "SHOW is_superuser").await, "on");
+
+    let alice = login_as(&server, "alice", ALICE_PASSWORD).await;
+    for (sql, expected) in [
+        ("SHOW is_superuser", "off"),
+        ("SELECT current_setting('is_superuser')", "off"),
+        ("SHOW session_authorization", "alice"),
+        ("SELECT current_user", "alice"),
+        ("SELECT has_table_privilege('accounts', 'SELECT')", "t"),
+        ("SELECT has_table_privilege('accounts', 'UPDATE')", "t"),
+        ("SELECT has_table_privilege('audit', 'INSERT')", "f"),
+        ("SELECT has_table_privilege('audit', 'select, insert')", "t"),
+        (
+            "SELECT has_table_privilege('bob', 'accounts', 'SELECT')",
+            "f",
+        ),
+        (
+            "SELECT has_table_privilege('admin', 'audit', 'INSERT')",
+            "t",
+        ),
+        (
+            "SELECT has_table_privilege('pg_catalog.pg_class', 'SELECT')",
+            "t",
+        ),
+    ] {
+        assert_eq!(value(&alice, sql).await, expected, "{sql}");
+    }
+    assert_eq!(
+        outcome(
+            &alice,
+            "SELECT has_table_privilege('nobody', 'audit', 'SELECT')"
+        )
+        .await
+        .as_deref(),
+        Some("42704")
+    );
+    assert_eq!(
+        outcome(&alice, "SELECT has_table_privilege('missing', 'SELECT')")
+            .await
+            .as_deref(),
+        Some("42P01")
+    );
+
+    execute(
+        &admin,
+        "DROP STREAM audit; CREATE STREAM audit (id BIGINT KEY, note STRING)",
+    )
+    .await;
+    assert_eq!(
+        value(&alice, "SELECT has_table_privilege('audit', 'SELECT')").await,
+        "f",
+        "a new source of a dropped one's name has none of its grants"
+    );
+    assert_eq!(
+        outcome(&alice, "SELECT * FROM audit").await.as_deref(),
+        Some("42501")
+    );
+    drop(alice);
+    drop(admin);
+    server.stop();
+}
+
 #[test]
 fn serve_refuses_to_listen_beyond_loopback_without_a_user() {
     let data = tempfile::tempdir().expect("temporary directory");

@@ -76,17 +76,24 @@ pub(crate) struct AccessControl {
 }
 
 impl AccessControl {
-    /// The users found among the pairs of the catalog keyspace.
-    pub(crate) fn load(entries: &[(Vec<u8>, Vec<u8>)]) -> EngineResult<AccessControl> {
+    /// The users found among the pairs of the catalog keyspace, without grants on sources
+    /// that no longer exist (`source_exists`): a data directory from before DROP revoked
+    /// them may hold some, and they must not pass to a new source of the same name.
+    pub(crate) fn load(
+        entries: &[(Vec<u8>, Vec<u8>)],
+        source_exists: impl Fn(&str) -> bool,
+    ) -> EngineResult<AccessControl> {
         let mut users = BTreeMap::new();
         for (key, value) in entries {
             if key.starts_with(USER_PREFIX.as_bytes()) {
-                let user: UserRecord = serde_json::from_slice(value).map_err(|error| {
+                let mut user: UserRecord = serde_json::from_slice(value).map_err(|error| {
                     EngineError::Internal(format!(
                         "stored user {} does not decode: {error}",
                         String::from_utf8_lossy(key)
                     ))
                 })?;
+                user.select.retain(|source| source_exists(source));
+                user.insert.retain(|source| source_exists(source));
                 users.insert(user.name.clone(), user);
             }
         }
@@ -125,6 +132,38 @@ impl AccessControl {
         self.read().get(name).cloned()
     }
 
+    /// Every user, in name order.
+    pub(crate) fn users(&self) -> Vec<UserRecord> {
+        self.read().values().cloned().collect()
+    }
+
+    /// Revokes every grant on a dropped source, durably, in one commit.
+    pub(crate) async fn forget_source(&self, store: &Store, source: &str) -> EngineResult<()> {
+        let _serialized = self.changes.lock().await;
+        let mut changed = Vec::new();
+        for user in self.read().values() {
+            if user.select.contains(source) || user.insert.contains(source) {
+                let mut user = user.clone();
+                user.select.remove(source);
+                user.insert.remove(source);
+                changed.push(user);
+            }
+        }
+        if changed.is_empty() {
+            return Ok(());
+        }
+        let mut batch = StateBatch::default();
+        for user in &changed {
+            batch.put(Keyspace::Catalog, user_key(&user.name), encode(user)?);
+        }
+        commit_state(store, batch).await?;
+        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        for user in changed {
+            users.insert(user.name.clone(), user);
+        }
+        Ok(())
+    }
+
     /// Changes one user (`change` gets the stored record, or None, and returns the new one,
     /// or None to delete it), durably, then makes it visible.
     pub(crate) async fn change_user(
@@ -135,15 +174,10 @@ impl AccessControl {
     ) -> EngineResult<()> {
         let _serialized = self.changes.lock().await;
         let changed = change(self.user(name)).map_err(EngineError::Access)?;
-        let key = format!("{USER_PREFIX}{name}").into_bytes();
+        let key = user_key(name);
         let mut batch = StateBatch::default();
         match &changed {
-            Some(user) => {
-                let value = serde_json::to_vec(user).map_err(|error| {
-                    EngineError::Internal(format!("user does not encode: {error}"))
-                })?;
-                batch.put(Keyspace::Catalog, key, value);
-            }
+            Some(user) => batch.put(Keyspace::Catalog, key, encode(user)?),
             None => batch.delete(Keyspace::Catalog, key),
         }
         commit_state(store, batch).await?;
@@ -153,5 +187,34 @@ impl AccessControl {
             None => users.remove(name),
         };
         Ok(())
+    }
+}
+
+fn user_key(name: &str) -> Vec<u8> {
+    format!("{USER_PREFIX}{name}").into_bytes()
+}
+
+fn encode(user: &UserRecord) -> EngineResult<Vec<u8>> {
+    serde_json::to_vec(user)
+        .map_err(|error| EngineError::Internal(format!("user does not encode: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grants_on_sources_that_are_gone_are_not_loaded() {
+        let stored = UserRecord {
+            name: "alice".into(),
+            select: ["clicks".to_string(), "dropped".to_string()].into(),
+            insert: ["dropped".to_string()].into(),
+            ..UserRecord::default()
+        };
+        let entries = vec![(user_key("alice"), encode(&stored).expect("encodes"))];
+        let access = AccessControl::load(&entries, |source| source == "clicks").expect("loads");
+        let alice = access.user("alice").expect("alice is loaded");
+        assert_eq!(alice.select, BTreeSet::from(["clicks".to_string()]));
+        assert!(alice.insert.is_empty());
     }
 }

@@ -16,7 +16,7 @@ use eddy_storage::Durability;
 use eddy_storage::limits::SEGMENT_BYTES_MAX_DEFAULT;
 use tracing::info;
 
-use crate::access::ScramVerifier;
+use crate::access::{Principal, ScramVerifier};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{CoreConfig, EngineCore, SourceSettings};
 use crate::error::EngineResult;
@@ -104,6 +104,12 @@ impl Engine {
     /// Whether any user exists: then every login needs a password.
     pub fn has_users(&self) -> bool {
         self.core.access().has_users()
+    }
+
+    /// Whether `principal` may do everything (trusted, or a superuser), as the
+    /// `is_superuser` a client is told at login says.
+    pub fn is_superuser(&self, principal: &Principal) -> bool {
+        self.core.access().is_superuser(principal)
     }
 
     /// The SCRAM-SHA-256 verifier to check `user`'s login against; None for an unknown user

@@ -174,6 +174,12 @@ WHERE c.oid = 'OID';",
 FROM pg_catalog.pg_attribute a
 WHERE a.attrelid = 'OID' AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum;",
+        "SELECT c2.relname, i.indisprimary, i.indisunique, i.indisclustered, i.indisvalid, pg_catalog.pg_get_indexdef(i.indexrelid, 0, true),
+  pg_catalog.pg_get_constraintdef(con.oid, true), contype, condeferrable, condeferred, i.indisreplident, c2.reltablespace
+FROM pg_catalog.pg_class c, pg_catalog.pg_class c2, pg_catalog.pg_index i
+  LEFT JOIN pg_catalog.pg_constraint con ON (conrelid = i.indrelid AND conindid = i.indexrelid AND contype IN ('p','u','x'))
+WHERE c.oid = 'OID' AND c.oid = i.indrelid AND i.indexrelid = c2.oid
+ORDER BY i.indisprimary DESC, c2.relname;",
         "SELECT pol.polname, pol.polpermissive,
   CASE WHEN pol.polroles = '{0}' THEN NULL ELSE pg_catalog.array_to_string(array(select rolname from pg_catalog.pg_roles where oid = any (pol.polroles) order by 1),',') END,
   pg_catalog.pg_get_expr(pol.polqual, pol.polrelid),
@@ -265,7 +271,11 @@ async fn psqls_describe_of_a_table_answers_every_query() {
         "{}",
         answers[0]
     );
-    assert!(answers[1].contains("| 0 | r | false"), "{}", answers[1]);
+    assert!(
+        answers[1].contains("| 0 | r | true |"),
+        "a table has an index, its primary key's: {}",
+        answers[1]
+    );
     assert!(answers[1].contains("heap"), "{}", answers[1]);
     let columns = &answers[2];
     assert!(columns.contains("| id | bigint |"), "{columns}");
@@ -277,7 +287,16 @@ async fn psqls_describe_of_a_table_answers_every_query() {
         1,
         "only the key is NOT NULL: {columns}"
     );
-    for empty in &answers[3..answers.len() - 1] {
+    let indexes = &answers[3];
+    assert!(
+        indexes.contains(
+            "| users_pkey | true | true | false | true | \
+             CREATE UNIQUE INDEX users_pkey ON public.users USING btree (id) | \
+             PRIMARY KEY (id) | p |"
+        ),
+        "{indexes}"
+    );
+    for empty in &answers[4..answers.len() - 1] {
         assert_eq!(row_count(empty), 0, "no rows: {empty}");
     }
     assert!(
@@ -457,11 +476,7 @@ async fn drivers_functions_and_casts_answer_as_postgres_does() {
 
 #[test]
 fn relations_read_as_always_empty_have_no_rows() {
-    let context = crate::pg_catalog::CatalogContext {
-        catalog: Default::default(),
-        function_names: Default::default(),
-        settings: Default::default(),
-    };
+    let context = crate::pg_catalog::CatalogContext::default();
     for name in crate::pg_catalog::rewrite::ALWAYS_EMPTY {
         let table = all_tables()
             .find(|table| table.name == name)
@@ -524,6 +539,7 @@ fn rows_set_only_declared_columns() {
             window: vec!["rank".into()],
         }),
         settings: Arc::new(vec![("search_path".into(), "public".into())]),
+        ..Default::default()
     };
     let catalog = eddy_planner::Catalog::default();
     let snapshot = crate::pg_catalog::tables::Snapshot {
@@ -542,4 +558,71 @@ fn rows_set_only_declared_columns() {
         }
         table.batch(&context).expect("builds");
     }
+}
+
+#[tokio::test]
+async fn a_select_list_may_name_a_column_twice_as_dbeaver_does() {
+    let (_directory, engine, _) = open_with_source(SOURCES, "users").await;
+    let mut session = engine.session();
+    let mut statements = session
+        .parse(
+            "SELECT n.oid,n.*,d.description FROM pg_catalog.pg_namespace n \
+             LEFT OUTER JOIN pg_catalog.pg_description d ON d.objoid=n.oid AND d.objsubid=0 \
+             AND d.classoid='pg_namespace'::regclass ORDER BY nspname",
+        )
+        .expect("parses");
+    let QueryOutput::Rows(rows) = session.execute(&statements.remove(0)).await.expect("runs")
+    else {
+        panic!("rows");
+    };
+    let names: Vec<String> = rows
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| field.name().clone())
+        .collect();
+    assert_eq!(
+        names,
+        ["oid", "oid", "nspname", "nspowner", "nspacl", "description"]
+    );
+    let batches: Vec<_> = rows.try_collect().await.expect("rows");
+    assert_eq!(
+        batches.iter().map(|batch| batch.num_rows()).sum::<usize>(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn primary_keys_are_constraints_with_indexes() {
+    let (_directory, engine, _) = open_with_source(SOURCES, "users").await;
+    let keys = rows(
+        &engine,
+        "SELECT c.relname, con.conname, con.contype, ic.relname AS index, ic.relkind, \
+         i.indisprimary, i.indkey, con.conkey \
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid \
+         JOIN pg_index i ON i.indexrelid = con.conindid JOIN pg_class ic ON ic.oid = i.indexrelid \
+         ORDER BY 1",
+    )
+    .await;
+    assert!(
+        keys.contains("| clicks_per_user | clicks_per_user_pkey | p | clicks_per_user_pkey | i | true | [1] | [1] |"),
+        "{keys}"
+    );
+    assert!(
+        keys.contains("| users | users_pkey | p | users_pkey | i | true | [1] | [1] |"),
+        "{keys}"
+    );
+    assert_eq!(
+        row_count(&keys),
+        2,
+        "a stream has no key constraint: {keys}"
+    );
+    let indexed = rows(
+        &engine,
+        "SELECT relname, relhasindex FROM pg_class WHERE relnamespace = 2200 AND relkind <> 'i' \
+         ORDER BY 1",
+    )
+    .await;
+    assert!(indexed.contains("| clicks | false |"), "{indexed}");
+    assert!(indexed.contains("| users | true |"), "{indexed}");
 }

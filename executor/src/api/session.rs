@@ -17,7 +17,7 @@ use crate::access::Principal;
 use crate::engine::EngineCore;
 use crate::error::{EngineError, EngineResult};
 use crate::output::{CommandComplete, QueryOutput};
-use crate::session_properties::SessionProperties;
+use crate::session_properties::{Identity, OWNER_NAME, SessionProperties};
 use crate::statements::select::{self as query, PlannedPull};
 use crate::statements::{access_check, users};
 use crate::statements::{copy, ddl, explain, insert, properties, show, table_dml, types};
@@ -77,6 +77,18 @@ impl Session {
         self.principal = principal;
     }
 
+    /// Who the session runs as now (an ALTER USER in another session may have changed it).
+    fn identity(&self) -> Identity {
+        let user = match &self.principal {
+            Principal::Trusted => OWNER_NAME.to_string(),
+            Principal::User(name) => name.clone(),
+        };
+        Identity {
+            user,
+            superuser: self.engine.access().is_superuser(&self.principal),
+        }
+    }
+
     /// Sets a setting from the client's startup packet (`application_name`): the session's
     /// default, which SHOW reports and RESET and DISCARD ALL return to. Settings Eddy does
     /// not take from a startup packet are ignored, as the packet's other parameters are.
@@ -89,7 +101,9 @@ impl Session {
 
     /// A setting's value as SHOW gives it; None for a setting Eddy does not know.
     pub fn setting(&self, name: &str) -> Option<String> {
-        crate::session_properties::setting_value(&self.properties, &name.to_lowercase())
+        let mut properties = self.properties.clone();
+        properties.set_identity(self.identity());
+        crate::session_properties::setting_value(&properties, &name.to_lowercase())
     }
 
     /// Splits a query string into its statements (none for an empty string).
@@ -120,7 +134,7 @@ impl Session {
         let pull_plan = match statement.as_ref().map(|parsed| &parsed.statement) {
             Some(Statement::Select(select)) if select.emit.is_none() => {
                 let version = self.engine.catalog_version();
-                let plan = query::plan_pull(&self.engine, select).await?;
+                let plan = query::plan_pull(&self.engine, &self.identity(), select).await?;
                 Some((version, Arc::new(plan)))
             }
             _ => None,
@@ -174,6 +188,7 @@ impl Session {
         }
         let engine = self.engine.clone();
         access_check::check_statement(&engine, &self.principal, &parsed.statement)?;
+        self.properties.set_identity(self.identity());
         match &parsed.statement {
             Statement::InsertSelect(insert) if table_dml::inserts_into_table(&engine, insert) => {
                 table_dml::insert_select(&engine, insert, parameters).await
@@ -278,10 +293,16 @@ impl Session {
     ) -> EngineResult<(Vec<DataType>, Option<SchemaRef>)> {
         Ok(match statement {
             Statement::Select(select) => {
-                let (types, schema) = query::describe(&self.engine, select).await?;
+                let (types, schema) =
+                    query::describe(&self.engine, &self.identity(), select).await?;
                 (types, Some(schema))
             }
-            Statement::Copy(select) => (query::describe(&self.engine, select).await?.0, None),
+            Statement::Copy(select) => (
+                query::describe(&self.engine, &self.identity(), select)
+                    .await?
+                    .0,
+                None,
+            ),
             Statement::CopyFrom(copy) => {
                 // Checked when prepared, as Postgres does: drivers prepare a COPY first.
                 copy::open(&self.engine, copy)?;

@@ -95,7 +95,7 @@ impl EngineCore {
             .map_err(|error| EngineError::Internal(format!("store open task failed: {error}")))??;
         let entries = store.state().scan_prefix(Keyspace::Catalog, b"")?;
         let catalog = Catalog::load(&entries)?;
-        let access = AccessControl::load(&entries)?;
+        let access = AccessControl::load(&entries, |name| catalog.source(name).is_some())?;
         remove_orphan_topics(&store, &catalog)?;
         for table in catalog
             .sources()

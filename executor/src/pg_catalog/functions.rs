@@ -1,9 +1,9 @@
-//! Postgres' system functions that catalog queries call, as Eddy answers them: visibility
-//! and privileges are always granted (one schema, one role, every user may read
-//! everything), descriptions and view definitions come from the catalog when called, type
-//! names from `oids`, settings from the session. Those for objects Eddy has none of
-//! (indexes, constraints, column defaults, statistics) answer NULL, as Postgres does for an
-//! object without one. The `eddy_reg*` functions are the casts to `regclass`, `regtype`,
+//! Postgres' system functions that catalog queries call, as Eddy answers them: what is in
+//! `public` and `pg_catalog` is visible (the search path), table privileges are the user's grants (`roles`),
+//! descriptions, view definitions and primary keys come from the catalog when called, type
+//! names from `oids`, settings and the current user from the session. Those for objects
+//! Eddy has none of (column defaults, statistics, triggers) answer NULL, as Postgres does
+//! for an object without one. The `eddy_reg*` functions are the casts to `regclass`, `regtype`,
 //! `regnamespace` and `regproc` (and back to text) that `rewrite` turns those casts into.
 //!
 //! Never: answer for an object by guessing; an unknown name in a reg cast is an error, as
@@ -14,11 +14,12 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, ListBuilder, StringArray,
-    StringBuilder,
+    Array, ArrayRef, AsArray, BooleanArray, Int32Array, Int64Array, Int64Builder, ListArray,
+    ListBuilder, StringArray, StringBuilder, StructArray,
 };
+use arrow::buffer::OffsetBuffer;
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Field};
+use arrow::datatypes::{DataType, Field, Fields};
 use datafusion::common::{Result, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
@@ -28,6 +29,7 @@ use datafusion::logical_expr::{
 use super::CatalogContext;
 use super::oids;
 use super::relations;
+use super::roles::{self, Relation};
 use super::system_tables::UTF8_ENCODING;
 
 type Body = fn(&CatalogContext, &[ArrayRef], usize) -> Result<ArrayRef>;
@@ -37,14 +39,20 @@ fn definitions() -> Vec<(&'static str, usize, usize, DataType, Body)> {
     use DataType::{Boolean, Int32, Int64, Utf8};
     let text_list = DataType::new_list(Utf8, true);
     vec![
-        ("pg_table_is_visible", 1, 1, Boolean, always_true),
+        ("pg_table_is_visible", 1, 1, Boolean, table_is_visible),
         ("pg_function_is_visible", 1, 1, Boolean, always_true),
         ("pg_type_is_visible", 1, 1, Boolean, always_true),
         ("pg_collation_is_visible", 1, 1, Boolean, always_true),
-        ("has_table_privilege", 2, 3, Boolean, always_true),
+        ("has_table_privilege", 2, 3, Boolean, has_table_privilege),
         ("has_schema_privilege", 2, 3, Boolean, always_true),
-        ("has_any_column_privilege", 2, 3, Boolean, always_true),
-        ("has_column_privilege", 3, 4, Boolean, always_true),
+        (
+            "has_any_column_privilege",
+            2,
+            3,
+            Boolean,
+            has_table_privilege,
+        ),
+        ("has_column_privilege", 3, 4, Boolean, has_column_privilege),
         ("has_database_privilege", 2, 3, Boolean, always_true),
         ("has_function_privilege", 2, 3, Boolean, always_true),
         ("pg_relation_is_publishable", 1, 1, Boolean, always_false),
@@ -55,8 +63,8 @@ fn definitions() -> Vec<(&'static str, usize, usize, DataType, Body)> {
         ("obj_description", 1, 2, Utf8, object_description),
         ("col_description", 2, 2, Utf8, no_text),
         ("shobj_description", 2, 2, Utf8, no_text),
-        ("pg_get_indexdef", 1, 3, Utf8, no_text),
-        ("pg_get_constraintdef", 1, 2, Utf8, no_text),
+        ("pg_get_indexdef", 1, 3, Utf8, index_definition),
+        ("pg_get_constraintdef", 1, 2, Utf8, constraint_definition),
         ("pg_get_triggerdef", 1, 2, Utf8, no_text),
         ("pg_get_statisticsobjdef_columns", 1, 1, Utf8, no_text),
         ("pg_get_partkeydef", 1, 1, Utf8, no_text),
@@ -71,19 +79,30 @@ fn definitions() -> Vec<(&'static str, usize, usize, DataType, Body)> {
         ("current_user", 0, 0, Utf8, current_user),
         ("session_user", 0, 0, Utf8, current_user),
         ("current_role", 0, 0, Utf8, current_user),
-        ("current_schemas", 1, 1, text_list, current_schemas),
+        ("current_schemas", 1, 1, text_list.clone(), current_schemas),
         ("quote_ident", 1, 1, Utf8, quote_ident),
+        ("parse_ident", 1, 2, text_list, parse_ident),
         ("to_regtype", 1, 1, Int64, to_regtype),
         ("to_regclass", 1, 1, Int64, to_regclass),
         ("to_regnamespace", 1, 1, Int64, to_regnamespace),
-        ("array_upper", 2, 2, Int32, array_upper),
-        ("array_lower", 2, 2, Int32, array_lower),
+        // BIGINT, not Postgres' integer: DataFusion's generate_series, which clients call
+        // with them (`generate_series(1, array_upper(a, 1))`), takes only BIGINT.
+        ("array_upper", 2, 2, Int64, array_upper),
+        ("array_lower", 2, 2, Int64, array_lower),
         ("pg_backend_pid", 0, 0, Int32, backend_pid),
         ("pg_table_size", 1, 1, Int64, no_size),
         ("pg_relation_size", 1, 2, Int64, no_size),
         ("pg_total_relation_size", 1, 1, Int64, no_size),
         ("pg_indexes_size", 1, 1, Int64, no_size),
         ("pg_size_pretty", 1, 1, Utf8, size_pretty),
+        (
+            SUBSCRIPTS,
+            1,
+            1,
+            DataType::new_list(Int64, true),
+            subscripts,
+        ),
+        (EXPAND_ARRAY, 1, 1, expanded_array_type(), expand_array),
         (REGCLASS, 1, 1, Int64, regclass),
         (REGTYPE, 1, 1, Int64, regtype),
         (REGNAMESPACE, 1, 1, Int64, regnamespace),
@@ -109,6 +128,12 @@ pub fn system_functions(context: &CatalogContext) -> Vec<Arc<ScalarUDF>> {
         })
         .collect()
 }
+
+/// The functions `rewrite` turns `generate_subscripts` and `_pg_expandarray` into: an
+/// array's subscripts (1 to its length), and its elements with their subscripts, as
+/// `(x, n)` pairs.
+pub const SUBSCRIPTS: &str = "eddy_subscripts";
+pub const EXPAND_ARRAY: &str = "eddy_expand_array";
 
 /// The functions `rewrite` turns casts to reg types into, and their `::text` forms.
 pub const REGCLASS: &str = "eddy_regclass";
@@ -235,6 +260,22 @@ fn always_true(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayR
     Ok(Arc::new(BooleanArray::from(vec![true; rows])))
 }
 
+/// Whether a relation is found by its bare name: those of `public` and `pg_catalog` are
+/// (the search path), `information_schema`'s are not, as in Postgres.
+fn table_is_visible(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let relation_oids = ints(&args[0])?;
+    let values: Vec<Option<bool>> = (0..rows)
+        .map(|index| {
+            int_at(&relation_oids, index).map(|oid| {
+                !super::tables::all_tables().any(|table| {
+                    table.oid == oid && table.schema == super::tables::INFORMATION_SCHEMA
+                })
+            })
+        })
+        .collect();
+    Ok(Arc::new(BooleanArray::from(values)))
+}
+
 fn always_false(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     Ok(Arc::new(BooleanArray::from(vec![false; rows])))
 }
@@ -252,12 +293,146 @@ fn first_as_text(_: &CatalogContext, args: &[ArrayRef], _: usize) -> Result<Arra
 }
 
 /// Postgres' answer for an OID that names no role: "unknown (OID=n)".
-fn user_by_id(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+fn user_by_id(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let ids = ints(&args[0])?;
     text_rows(rows, |index| {
-        Ok(int_at(&ids, index).map(|id| match id {
-            oids::OWNER => oids::OWNER_NAME.to_string(),
-            id => format!("unknown (OID={id})"),
+        Ok(
+            int_at(&ids, index).map(|id| match roles::role_by_oid(context, id) {
+                Some(role) => role.name,
+                None => format!("unknown (OID={id})"),
+            }),
+        )
+    })
+}
+
+/// `has_table_privilege([user,] table, privileges)` (and `has_any_column_privilege`, the
+/// same for Eddy, whose grants are per relation): the user's grants, by role name or OID,
+/// the table by name or OID. An unknown role or relation name is an error, an unknown OID
+/// NULL, as in Postgres.
+fn has_table_privilege(
+    context: &CatalogContext,
+    args: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
+    let (role, relation, privilege) = match args {
+        [relation, privilege] => (None, relation, privilege),
+        [role, relation, privilege] => (Some(role), relation, privilege),
+        _ => return plan_err!("has_table_privilege takes 2 or 3 arguments"),
+    };
+    privilege_rows(context, role, relation, privilege, rows)
+}
+
+/// `has_column_privilege([user,] table, column, privileges)`: a relation's privilege, since
+/// Eddy grants whole relations.
+fn has_column_privilege(
+    context: &CatalogContext,
+    args: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
+    let (role, relation, privilege) = match args {
+        [relation, _, privilege] => (None, relation, privilege),
+        [role, relation, _, privilege] => (Some(role), relation, privilege),
+        _ => return plan_err!("has_column_privilege takes 3 or 4 arguments"),
+    };
+    privilege_rows(context, role, relation, privilege, rows)
+}
+
+fn privilege_rows(
+    context: &CatalogContext,
+    role: Option<&ArrayRef>,
+    relation: &ArrayRef,
+    privilege: &ArrayRef,
+    rows: usize,
+) -> Result<ArrayRef> {
+    let catalog = read_catalog(context)?;
+    let privileges = texts(privilege)?;
+    let role_names = role.filter(|role| is_text(role)).map(texts).transpose()?;
+    let role_oids = role.filter(|role| !is_text(role)).map(ints).transpose()?;
+    let relation_names = is_text(relation).then(|| texts(relation)).transpose()?;
+    let relation_oids = (!is_text(relation)).then(|| ints(relation)).transpose()?;
+    let values = (0..rows)
+        .map(|index| {
+            let role = match (&role_names, &role_oids) {
+                (Some(names), _) => match text_at(names, index) {
+                    Some(name) => roles::role_by_name(context, name)?,
+                    None => return Ok(None),
+                },
+                (_, Some(oids)) => {
+                    match int_at(oids, index).and_then(|oid| roles::role_by_oid(context, oid)) {
+                        Some(role) => role,
+                        None => return Ok(None),
+                    }
+                }
+                _ => roles::current_role(context)?,
+            };
+            let oid = match (&relation_names, &relation_oids) {
+                (Some(names), _) => match text_at(names, index) {
+                    Some(name) => match relations::relation_oid_by_name(&catalog, name) {
+                        Some(oid) => oid,
+                        None => return plan_err!("relation \"{name}\" does not exist"),
+                    },
+                    None => return Ok(None),
+                },
+                (_, Some(oids)) => match int_at(oids, index) {
+                    Some(oid) => oid,
+                    None => return Ok(None),
+                },
+                _ => return Ok(None),
+            };
+            let Some(privilege) = text_at(&privileges, index) else {
+                return Ok(None);
+            };
+            let relation = match relations::source_by_oid(&catalog, oid) {
+                Some(source) => Relation::Source(source),
+                None if relations::relation_name_by_oid(&catalog, oid).is_some() => {
+                    Relation::Catalog
+                }
+                None => return Ok(None),
+            };
+            roles::has_privilege(&role, &relation, privilege).map(Some)
+        })
+        .collect::<Result<Vec<Option<bool>>>>()?;
+    Ok(Arc::new(BooleanArray::from(values)))
+}
+
+/// `pg_get_indexdef(index)`: a primary key's index as Postgres writes it.
+fn index_definition(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    primary_key_text(context, args, rows, |key| {
+        (key.index_oid, key.index_definition())
+    })
+}
+
+/// `pg_get_constraintdef(constraint)`: `PRIMARY KEY (id)`.
+fn constraint_definition(
+    context: &CatalogContext,
+    args: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
+    primary_key_text(context, args, rows, |key| {
+        (key.constraint_oid, key.constraint_definition())
+    })
+}
+
+/// For each OID, the text of the primary key whose `oid_and_text` OID it is; NULL for any
+/// other object.
+fn primary_key_text(
+    context: &CatalogContext,
+    args: &[ArrayRef],
+    rows: usize,
+    oid_and_text: fn(&relations::PrimaryKey<'_>) -> (i64, String),
+) -> Result<ArrayRef> {
+    let object_oids = ints(&args[0])?;
+    let catalog = read_catalog(context)?;
+    let user_relations = relations::user_relations(&catalog);
+    let keys: Vec<(i64, String)> = relations::primary_keys(&user_relations)
+        .iter()
+        .map(oid_and_text)
+        .collect();
+    text_rows(rows, |index| {
+        Ok(int_at(&object_oids, index).and_then(|oid| {
+            keys.iter()
+                .find(|(key_oid, _)| *key_oid == oid)
+                .map(|(_, text)| text.clone())
         }))
     })
 }
@@ -362,8 +537,8 @@ fn current_database(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<A
     Ok(constant_text(rows, oids::DATABASE_NAME))
 }
 
-fn current_user(_: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
-    Ok(constant_text(rows, oids::OWNER_NAME))
+fn current_user(context: &CatalogContext, _: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    Ok(constant_text(rows, &context.identity.user))
 }
 
 /// The search path, with `pg_catalog` (searched first, implicitly) when asked for.
@@ -409,6 +584,65 @@ fn quote_ident(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<Arr
             }
         }))
     })
+}
+
+/// `parse_ident('a."B c"')`: a qualified name's parts, unquoted ones folded to lower case;
+/// a malformed name is an error, as in Postgres.
+fn parse_ident(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    let mut builder = ListBuilder::new(StringBuilder::new()).with_field(Arc::new(Field::new(
+        "item",
+        DataType::Utf8,
+        true,
+    )));
+    for index in 0..rows {
+        match text_at(&names, index) {
+            Some(name) => {
+                for part in identifier_parts(name)? {
+                    builder.values().append_value(part);
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+fn identifier_parts(name: &str) -> Result<Vec<String>> {
+    let mut parts = Vec::new();
+    let mut characters = name.trim().chars().peekable();
+    loop {
+        let mut part = String::new();
+        if characters.peek() == Some(&'"') {
+            characters.next();
+            loop {
+                match characters.next() {
+                    Some('"') if characters.peek() == Some(&'"') => {
+                        characters.next();
+                        part.push('"');
+                    }
+                    Some('"') => break,
+                    Some(character) => part.push(character),
+                    None => return plan_err!("string is not a valid identifier: \"{name}\""),
+                }
+            }
+        } else {
+            while let Some(character) = characters.next_if(|character| *character != '.') {
+                part.push(character);
+            }
+            part = part.trim().to_lowercase();
+        }
+        if part.is_empty() {
+            return plan_err!("string is not a valid identifier: \"{name}\"");
+        }
+        parts.push(part);
+        match characters.next() {
+            None => return Ok(parts),
+            Some('.') => {}
+            Some(_) => return plan_err!("string is not a valid identifier: \"{name}\""),
+        }
+    }
 }
 
 /// Postgres' reserved key words (which `quote_ident` must quote).
@@ -532,33 +766,110 @@ fn array_lower(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<Arr
 
 fn array_bound(args: &[ArrayRef], rows: usize, upper: bool) -> Result<ArrayRef> {
     let dimensions = ints(&args[1])?;
-    let lengths: Vec<Option<i64>> = match args[0].data_type() {
-        DataType::List(_) => {
-            let lists = args[0].as_list::<i32>();
-            (0..rows)
-                .map(|index| {
-                    lists
-                        .is_valid(index)
-                        .then(|| i64::from(lists.value_length(index)))
-                })
-                .collect()
-        }
-        _ => vec![None; rows],
-    };
-    let bounds: Vec<Option<i32>> = (0..rows)
+    let lengths = list_lengths(&args[0], rows);
+    let bounds: Vec<Option<i64>> = (0..rows)
         .map(|index| {
             let length = lengths[index].filter(|length| *length > 0)?;
             if int_at(&dimensions, index) != Some(1) {
                 return None;
             }
             Some(if upper {
-                i32::try_from(length).unwrap_or(i32::MAX)
+                i64::try_from(length).unwrap_or(i64::MAX)
             } else {
                 1
             })
         })
         .collect();
-    Ok(Arc::new(Int32Array::from(bounds)))
+    Ok(Arc::new(Int64Array::from(bounds)))
+}
+
+fn expanded_array_type() -> DataType {
+    let pair = Fields::from(vec![
+        Field::new("x", DataType::Int64, true),
+        Field::new("n", DataType::Int64, false),
+    ]);
+    DataType::new_list(DataType::Struct(pair), true)
+}
+
+/// The lengths of a one-dimensional array argument, row by row (None for NULL or a value
+/// that is not an array).
+fn list_lengths(array: &ArrayRef, rows: usize) -> Vec<Option<usize>> {
+    match array.data_type() {
+        DataType::List(_) => {
+            let lists = array.as_list::<i32>();
+            (0..rows)
+                .map(|index| {
+                    lists
+                        .is_valid(index)
+                        .then(|| usize::try_from(lists.value_length(index)).unwrap_or(0))
+                })
+                .collect()
+        }
+        _ => vec![None; rows],
+    }
+}
+
+/// `eddy_subscripts(a)`: `[1, 2, .., len(a)]`.
+fn subscripts(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let mut builder = ListBuilder::new(Int64Builder::new());
+    for length in list_lengths(&args[0], rows) {
+        match length {
+            Some(length) => {
+                for subscript in 1..=length {
+                    builder
+                        .values()
+                        .append_value(i64::try_from(subscript).unwrap_or(i64::MAX));
+                }
+                builder.append(true);
+            }
+            None => builder.append(false),
+        }
+    }
+    Ok(Arc::new(builder.finish()))
+}
+
+/// `eddy_expand_array(a)`: `[(a[1], 1), (a[2], 2), ..]`, elements as BIGINT (the arrays
+/// `_pg_expandarray` is called on are of column numbers and OIDs).
+fn expand_array(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let lengths = list_lengths(&args[0], rows);
+    let DataType::List(pair_field) = expanded_array_type() else {
+        return plan_err!("eddy_expand_array returns a list");
+    };
+    let DataType::Struct(pair) = pair_field.data_type().clone() else {
+        return plan_err!("eddy_expand_array returns a list of pairs");
+    };
+    let mut elements = Vec::new();
+    let mut numbers = Vec::new();
+    let mut offsets = vec![0_i32];
+    let mut valid = Vec::with_capacity(rows);
+    let lists = matches!(args[0].data_type(), DataType::List(_)).then(|| args[0].as_list::<i32>());
+    for (index, length) in lengths.iter().enumerate() {
+        if let (Some(length), Some(lists)) = (length, lists) {
+            let values = ints(&lists.value(index))?;
+            for position in 0..*length {
+                elements.push(int_at(&values, position));
+                numbers.push(i64::try_from(position).unwrap_or(i64::MAX - 1) + 1);
+            }
+        }
+        valid.push(length.is_some());
+        let end = i32::try_from(elements.len())
+            .map_err(|_| datafusion::error::DataFusionError::Internal("array too long".into()))?;
+        offsets.push(end);
+    }
+    let pairs = StructArray::try_new(
+        pair,
+        vec![
+            Arc::new(Int64Array::from(elements)) as ArrayRef,
+            Arc::new(Int64Array::from(numbers)) as ArrayRef,
+        ],
+        None,
+    )?;
+    Ok(Arc::new(ListArray::try_new(
+        pair_field,
+        OffsetBuffer::new(offsets.into()),
+        Arc::new(pairs),
+        Some(valid.into()),
+    )?))
 }
 
 /// A relation's size on disk, which Eddy does not track per relation (its logs and state

@@ -7,7 +7,7 @@
 //! Never: list a relation or column that `pg_class` / `pg_attribute` do not.
 
 use super::oids;
-use super::relations::{self, UserRelation};
+use super::relations;
 use super::system_tables::{int, null, text};
 use super::tables::Kind::{Int4, Text};
 use super::tables::{INFORMATION_SCHEMA, Kind, PG_CATALOG, Row, Snapshot, TableDef};
@@ -319,32 +319,18 @@ fn views_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
         .collect()
 }
 
-/// Tables with key columns: each has a primary key named `<table>_pkey`, as Postgres names it.
-fn tables_with_keys<'a>(snapshot: &Snapshot<'a>) -> Vec<UserRelation<'a>> {
-    relations::user_relations(snapshot.catalog)
-        .into_iter()
-        .filter(|relation| relation.source.is_table() && !relation.source.key_indices().is_empty())
-        .collect()
-}
-
-fn constraint_name(table: &str) -> String {
-    format!("{table}_pkey")
-}
-
 fn table_constraints_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
-    tables_with_keys(snapshot)
+    let relations = relations::user_relations(snapshot.catalog);
+    relations::primary_keys(&relations)
         .into_iter()
-        .map(|relation| {
+        .map(|key| {
             vec![
                 ("constraint_catalog", text(oids::DATABASE_NAME)),
                 ("constraint_schema", text("public")),
-                (
-                    "constraint_name",
-                    text(constraint_name(&relation.source.name)),
-                ),
+                ("constraint_name", text(key.name.as_str())),
                 ("table_catalog", text(oids::DATABASE_NAME)),
                 ("table_schema", text("public")),
-                ("table_name", text(relation.source.name.as_str())),
+                ("table_name", text(key.relation.source.name.as_str())),
                 ("constraint_type", text("PRIMARY KEY")),
                 ("is_deferrable", text("NO")),
                 ("initially_deferred", text("NO")),
@@ -355,21 +341,18 @@ fn table_constraints_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
 }
 
 fn key_column_usage_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    let relations = relations::user_relations(snapshot.catalog);
     let mut rows = Vec::new();
-    for relation in tables_with_keys(snapshot) {
-        let keys = relation.source.columns.iter().filter(|column| column.key);
-        for (position, column) in keys.enumerate() {
+    for key in relations::primary_keys(&relations) {
+        for (position, (_, column)) in key.columns.iter().enumerate() {
             rows.push(vec![
                 ("constraint_catalog", text(oids::DATABASE_NAME)),
                 ("constraint_schema", text("public")),
-                (
-                    "constraint_name",
-                    text(constraint_name(&relation.source.name)),
-                ),
+                ("constraint_name", text(key.name.as_str())),
                 ("table_catalog", text(oids::DATABASE_NAME)),
                 ("table_schema", text("public")),
-                ("table_name", text(relation.source.name.as_str())),
-                ("column_name", text(column.name.as_str())),
+                ("table_name", text(key.relation.source.name.as_str())),
+                ("column_name", text(*column)),
                 (
                     "ordinal_position",
                     int(i64::try_from(position).unwrap_or(i64::MAX - 1) + 1),

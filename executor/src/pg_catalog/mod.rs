@@ -14,6 +14,8 @@
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::catalog::{CatalogProvider, MemoryCatalogProvider};
 use datafusion::common::ScalarValue;
 use datafusion::execution::SessionStateBuilder;
@@ -22,30 +24,38 @@ use datafusion::logical_expr::{LogicalPlan, LogicalPlanBuilder, lit};
 use datafusion::physical_plan::execute_stream;
 use datafusion::prelude::SessionConfig;
 use datafusion::sql::parser::Statement as DfStatement;
-use eddy_parser::sqlparser::ast::{ObjectName, Query, Statement as SqlStatement, Visit, Visitor};
+use eddy_parser::sqlparser::ast::{
+    Expr, ObjectName, Query, Statement as SqlStatement, Value, Visit, Visitor, visit_expressions,
+};
 use eddy_planner::SharedCatalog;
 use futures::StreamExt;
 
-use crate::error::{EngineError, EngineResult};
+use crate::access::UserRecord;
+use crate::error::EngineResult;
 use crate::output::RowStream;
+use crate::session_properties::Identity;
 
 mod functions;
 mod information_schema;
 mod oids;
 mod relations;
 pub(crate) mod rewrite;
+mod roles;
 mod system_tables;
 pub(crate) mod tables;
 
 use self::tables::{INFORMATION_SCHEMA, PG_CATALOG};
 
 /// What the catalog session reads when it answers: the catalog, the names of the functions
-/// Eddy has (`pg_proc`), and the session's settings (`current_setting`, `pg_settings`).
-#[derive(Debug, Clone)]
+/// Eddy has (`pg_proc`), the session's settings (`current_setting`, `pg_settings`), who
+/// the session runs as, and the users with their grants (roles, ACLs, privileges).
+#[derive(Debug, Clone, Default)]
 pub struct CatalogContext {
     pub catalog: SharedCatalog,
     pub function_names: Arc<FunctionNames>,
     pub settings: Arc<Vec<(String, String)>>,
+    pub identity: Identity,
+    pub(crate) users: Arc<Vec<UserRecord>>,
 }
 
 /// The functions a user can call, by kind, as `pg_proc` lists them.
@@ -77,19 +87,78 @@ impl FunctionNames {
 pub struct CatalogQuery {
     state: SessionState,
     plan: LogicalPlan,
+    /// The columns as the client sees them: the plan's, named as Postgres names them (the
+    /// rewrite may have aliased some apart; Postgres lets a name repeat).
+    schema: SchemaRef,
+    /// How many parameters (`$1` ..) the query as sent has: the rewrite may have dropped
+    /// some with the subqueries it answers itself, but the client binds them all.
+    parameters: usize,
 }
 
 impl CatalogQuery {
+    fn new(state: SessionState, plan: LogicalPlan, parameters: usize) -> CatalogQuery {
+        let planned = plan.schema().as_arrow();
+        let fields: Vec<Field> = planned
+            .fields()
+            .iter()
+            .map(|field| {
+                field
+                    .as_ref()
+                    .clone()
+                    .with_name(rewrite::client_column_name(field.name()))
+            })
+            .collect();
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            planned.metadata().clone(),
+        ));
+        CatalogQuery {
+            state,
+            plan,
+            schema,
+            parameters,
+        }
+    }
+
     pub fn plan(&self) -> &LogicalPlan {
         &self.plan
+    }
+
+    /// The types of the parameters `$1` .. of the query as sent: as planned, text for one
+    /// the plan no longer has.
+    pub fn parameter_types(&self) -> EngineResult<Vec<DataType>> {
+        let planned = self.plan.get_parameter_types()?;
+        Ok((1..=self.parameters)
+            .map(|position| {
+                planned
+                    .get(&format!("${position}"))
+                    .cloned()
+                    .flatten()
+                    .unwrap_or(DataType::Utf8)
+            })
+            .collect())
+    }
+
+    /// The columns of the rows the query returns.
+    pub fn schema(&self) -> SchemaRef {
+        self.schema.clone()
     }
 
     /// Runs the query with `plan` (this query's plan with its parameters bound).
     pub async fn run(&self, plan: &LogicalPlan) -> EngineResult<RowStream> {
         let physical = self.state.create_physical_plan(plan).await?;
         let stream = execute_stream(physical, self.state.task_ctx())?;
-        let schema = stream.schema();
-        let batches = stream.map(|batch| batch.map_err(EngineError::from));
+        let schema = self.schema.clone();
+        let renamed = schema.clone();
+        let batches = stream.map(move |batch| -> EngineResult<RecordBatch> {
+            let batch = batch?;
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+            Ok(RecordBatch::try_new_with_options(
+                renamed.clone(),
+                batch.columns().to_vec(),
+                &options,
+            )?)
+        });
         Ok(RowStream::from_stream(schema, false, batches.boxed()))
     }
 }
@@ -146,7 +215,22 @@ pub async fn plan(context: CatalogContext, query: &Query) -> EngineResult<Catalo
             None => return Err(error.into()),
         },
     };
-    Ok(CatalogQuery { state, plan })
+    Ok(CatalogQuery::new(state, plan, parameter_count(query)))
+}
+
+/// The highest parameter number (`$n`) a query names.
+fn parameter_count(query: &Query) -> usize {
+    let mut highest = 0;
+    let _ = visit_expressions(query, |expr| {
+        if let Expr::Value(value) = expr
+            && let Value::Placeholder(name) = &value.value
+            && let Ok(position) = name.trim_start_matches('$').parse::<usize>()
+        {
+            highest = highest.max(position);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    highest
 }
 
 /// No rows, with text columns of these names.

@@ -3,8 +3,9 @@
 //! OIDs must not change across restarts (clients cache them, psql passes them from one
 //! query to the next). So: a stream's or table's OID is 16384 (Postgres' first user OID)
 //! plus the object number its storage topic was created with, which the catalog persists
-//! and never hands out twice; a function's is a stable hash of its name (FNV-1a, kept above
-//! user relations); types, namespaces and system relations use Postgres' own fixed OIDs.
+//! and never hands out twice; a function's, a role's and a primary key's are stable hashes
+//! of a name (FNV-1a, kept above user relations); types, namespaces and system relations
+//! use Postgres' own fixed OIDs.
 //!
 //! The type of a column follows the server's wire mapping (`server/src/types.rs`): the
 //! type a client reads in `pg_attribute` is the type the column's values arrive as.
@@ -20,16 +21,18 @@ pub const PG_CATALOG_NAMESPACE: i64 = 11;
 pub const PUBLIC_NAMESPACE: i64 = 2200;
 pub const INFORMATION_SCHEMA_NAMESPACE: i64 = 13000;
 
-/// The one role and database (the bootstrap superuser's OID in Postgres is 10).
+/// The role that owns every object (the bootstrap superuser's OID in Postgres is 10), and
+/// the one database.
 pub const OWNER: i64 = 10;
-pub const OWNER_NAME: &str = "eddy";
+pub const OWNER_NAME: &str = crate::session_properties::OWNER_NAME;
 pub const DATABASE: i64 = 16383;
 pub const DATABASE_NAME: &str = "eddy";
 
 /// `pg_class`'s own OID: the `classoid` of a relation's description.
 pub const PG_CLASS: i64 = 1259;
-/// Postgres' `heap` access method, which psql's `\d+` names.
+/// Postgres' `heap` access method, which psql's `\d+` names, and `btree`, a primary key's.
 pub const HEAP_ACCESS_METHOD: i64 = 2;
+pub const BTREE_ACCESS_METHOD: i64 = 403;
 /// `pg_default`, every relation's tablespace.
 pub const DEFAULT_TABLESPACE: i64 = 1663;
 /// Postgres' first OID for user objects.
@@ -48,6 +51,27 @@ pub fn relation_oid(source: &SourceDef) -> i64 {
     match digits.parse::<i64>() {
         Ok(number) if number < FUNCTION_OIDS_START - FIRST_USER_OID => FIRST_USER_OID + number,
         _ => name_oid(&source.name),
+    }
+}
+
+/// The OIDs of a table's primary key index and constraint: hashes of its storage topic,
+/// which is unique to each table ever created, so a table re-created under the same name
+/// gets new ones, as in Postgres.
+pub fn primary_key_index_oid(source: &SourceDef) -> i64 {
+    name_oid(&format!("pkey index {}", source.topic))
+}
+
+pub fn primary_key_constraint_oid(source: &SourceDef) -> i64 {
+    name_oid(&format!("pkey constraint {}", source.topic))
+}
+
+/// A role's OID: the owner's is Postgres' bootstrap superuser's, a user's a stable hash of
+/// its name (kept apart from functions' by a prefix).
+pub fn role_oid(name: &str) -> i64 {
+    if name == OWNER_NAME {
+        OWNER
+    } else {
+        name_oid(&format!("role {name}"))
     }
 }
 

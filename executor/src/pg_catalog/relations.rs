@@ -8,6 +8,11 @@
 //! or a table is in its description ("stream" / "table", then the queries writing it, with
 //! their text), which `\d+` and `obj_description` show.
 //!
+//! A table's PRIMARY KEY is a constraint with its index (`<table>_pkey`, unique, btree), as
+//! Postgres makes one: in `pg_constraint`, `pg_index`, `pg_class` (relkind 'i') and
+//! `information_schema`, so tools find the key where they look for it. A stream's keys
+//! partition it but need not be unique: a stream has no constraint.
+//!
 //! Never: describe an object the catalog does not hold.
 
 use eddy_planner::{Catalog, QueryStatus, SourceDef, SourceKind};
@@ -46,6 +51,65 @@ pub fn user_relations(catalog: &Catalog) -> Vec<UserRelation<'_>> {
         .collect()
 }
 
+/// A table's primary key, as a constraint and its index.
+pub struct PrimaryKey<'a> {
+    pub relation: &'a UserRelation<'a>,
+    /// `<table>_pkey`, the name of both the constraint and the index.
+    pub name: String,
+    pub index_oid: i64,
+    pub constraint_oid: i64,
+    /// The key columns in key order: their numbers (`attnum`) and names.
+    pub columns: Vec<(i64, &'a str)>,
+}
+
+impl PrimaryKey<'_> {
+    /// `pg_get_constraintdef`: `PRIMARY KEY (id, region)`.
+    pub fn constraint_definition(&self) -> String {
+        format!("PRIMARY KEY ({})", self.column_list())
+    }
+
+    /// `pg_get_indexdef`: `CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)`.
+    pub fn index_definition(&self) -> String {
+        format!(
+            "CREATE UNIQUE INDEX {} ON public.{} USING btree ({})",
+            self.name,
+            self.relation.source.name,
+            self.column_list()
+        )
+    }
+
+    fn column_list(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(_, name)| *name).collect();
+        names.join(", ")
+    }
+}
+
+/// The primary key of each table that has key columns.
+pub fn primary_keys<'a>(relations: &'a [UserRelation<'a>]) -> Vec<PrimaryKey<'a>> {
+    relations
+        .iter()
+        .filter(|relation| relation.source.is_table())
+        .filter_map(|relation| {
+            let columns: Vec<(i64, &str)> = relation
+                .source
+                .key_indices()
+                .into_iter()
+                .map(|index| {
+                    let number = i64::try_from(index).unwrap_or(i64::MAX - 1) + 1;
+                    (number, relation.source.columns[index].name.as_str())
+                })
+                .collect();
+            (!columns.is_empty()).then(|| PrimaryKey {
+                relation,
+                name: format!("{}_pkey", relation.source.name),
+                index_oid: oids::primary_key_index_oid(relation.source),
+                constraint_oid: oids::primary_key_constraint_oid(relation.source),
+                columns,
+            })
+        })
+        .collect()
+}
+
 /// "stream" or "table", then each running query that writes it: "; query ID: SQL".
 fn description(catalog: &Catalog, source: &SourceDef) -> String {
     let mut text = match source.kind {
@@ -73,6 +137,14 @@ pub fn relation_oid_by_name(catalog: &Catalog, name: &str) -> Option<i64> {
     super::tables::all_tables()
         .find(|table| table.name == name && schema.as_deref().is_none_or(|s| s == table.schema))
         .map(|table| table.oid)
+}
+
+/// The name of the stream or table with this OID.
+pub fn source_by_oid(catalog: &Catalog, oid: i64) -> Option<&str> {
+    catalog
+        .sources()
+        .find(|source| oids::relation_oid(source) == oid)
+        .map(|source| source.name.as_str())
 }
 
 /// A relation's name by OID, as `::regclass::text` shows it.

@@ -8,10 +8,19 @@
 //! - casts to `regclass`, `regtype`, `regnamespace`, `regproc` (and their `::text`) become
 //!   the `eddy_reg*` functions, which look names up; casts to `oid`, `name`, `"char"`,
 //!   `pg_catalog.text` .. become the types Arrow holds them as;
+//! - a function in FROM reads as in Postgres (`FunctionsInFrom`);
 //! - `ARRAY(SELECT e ..)` becomes `(SELECT array_agg(e) ..)`; a scalar subquery
 //!   `(SELECT e ..)` without an aggregate becomes `(SELECT first_value(e) ..)`, since
 //!   DataFusion refuses a correlated one that might return several rows;
-//! - `= ANY('{a,b}')` compares with the array literal's elements.
+//! - `= ANY('{a,b}')` compares with the array literal's elements;
+//! - `user` (a keyword in Postgres, `CURRENT_USER`) becomes `current_user()`, and
+//!   `(composite).field` becomes `get_field(composite, 'field')`;
+//! - the set-returning `generate_subscripts(a, 1)` and `information_schema._pg_expandarray(a)`
+//!   (SQLAlchemy's and pgjdbc's primary key queries) become `unnest` of the subscripts, of
+//!   `(x, n)` pairs, or (for `(_pg_expandarray(a)).x` and `.n`) of one of the two;
+//! - a SELECT list that names a column twice (`SELECT n.oid, n.*`, as DBeaver sends), which
+//!   Postgres allows and DataFusion does not, gets its plain items aliased apart; the client
+//!   sees the names Postgres gives them (`client_column_name`).
 //!
 //! Queries of psql's `\d NAME` footers (policies, extended statistics, publications)
 //! compare arrays in ways DataFusion cannot plan; they read relations that are always empty
@@ -23,21 +32,29 @@ use std::ops::ControlFlow;
 
 use datafusion::execution::context::SessionState;
 use eddy_parser::sqlparser::ast::{
-    ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function, FunctionArg, FunctionArgExpr,
-    FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, JoinOperator, ObjectName,
-    ObjectNamePart, Query, Select, SelectItem, SetExpr, TableFactor, TableWithJoins, Value,
-    visit_expressions, visit_expressions_mut, visit_relations_mut,
+    AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function, FunctionArg,
+    FunctionArgExpr, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, JoinOperator,
+    ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, TableAliasColumnDef,
+    TableFactor, TableWithJoins, Value, VisitMut, VisitorMut, visit_expressions,
+    visit_expressions_mut, visit_relations_mut,
 };
+use eddy_parser::sqlparser::dialect::PostgreSqlDialect;
+use eddy_parser::sqlparser::parser::Parser;
 use eddy_planner::PlanError;
 
 use super::functions::{
-    self, REGCLASS, REGCLASS_TEXT, REGNAMESPACE, REGNAMESPACE_TEXT, REGPROC, REGTYPE, REGTYPE_TEXT,
+    self, EXPAND_ARRAY, REGCLASS, REGCLASS_TEXT, REGNAMESPACE, REGNAMESPACE_TEXT, REGPROC, REGTYPE,
+    REGTYPE_TEXT, SUBSCRIPTS,
 };
 use super::tables::PG_CATALOG;
 use crate::error::EngineResult;
 
 /// Rewrites a catalog query for DataFusion (see the module's header).
 pub fn rewrite(query: &mut Query, state: &SessionState) -> EngineResult<()> {
+    if let SetExpr::Select(select) = query.body.as_mut() {
+        alias_columns_apart(&mut select.projection);
+    }
+    let _ = query.visit(&mut FunctionsInFrom { state });
     let _ = visit_relations_mut(query, |relation| {
         if !is_catalog_relation_name(relation) {
             strip_pg_catalog(relation);
@@ -64,10 +81,32 @@ fn rewrite_expr(expr: &mut Expr, state: &SessionState) -> Result<(), PlanError> 
         Expr::Collate { expr: inner, .. } => {
             *expr = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
         }
+        Expr::Function(function)
+            if matches!(function.args, FunctionArguments::None)
+                && is_user_keyword(&function.name.to_string()) =>
+        {
+            *expr = user_call(&function.name.to_string());
+        }
         Expr::Function(function) => {
             strip_pg_catalog(&mut function.name);
             if let Some(array) = array_of_subquery(function) {
                 *expr = array;
+            } else if let Some(rows) = set_returning_over_array(function) {
+                *expr = rows;
+            }
+        }
+        Expr::Identifier(ident) if ident.quote_style.is_none() && is_user_keyword(&ident.value) => {
+            *expr = user_call(&ident.value);
+        }
+        Expr::CompoundFieldAccess { root, access_chain } => {
+            if let Some(rows) = expanded_array_field(root, access_chain) {
+                *expr = rows;
+            } else if let (Expr::Nested(composite), [AccessExpr::Dot(Expr::Identifier(field))]) =
+                (root.as_ref(), access_chain.as_slice())
+            {
+                // `(composite).field`, which DataFusion reads only as `get_field`.
+                let name = Expr::value(Value::SingleQuotedString(field.value.to_lowercase()));
+                *expr = call("get_field", vec![composite.as_ref().clone(), name]);
             }
         }
         Expr::Cast {
@@ -96,6 +135,204 @@ fn rewrite_expr(expr: &mut Expr, state: &SessionState) -> Result<(), PlanError> 
         _ => {}
     }
     Ok(())
+}
+
+/// Functions in FROM as Postgres reads them: a set-returning one with an alias but no
+/// column names (`generate_series(1, 3) AS i`) names its one column by the alias too, and
+/// one that returns a single value (`string_to_array(x, ',') s`) is one row, its column
+/// named by the alias (Grafana's search-path subquery reads both so).
+struct FunctionsInFrom<'a> {
+    state: &'a SessionState,
+}
+
+impl VisitorMut for FunctionsInFrom<'_> {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        let TableFactor::Table {
+            name,
+            alias: Some(alias),
+            args: Some(args),
+            ..
+        } = factor
+        else {
+            return ControlFlow::Continue(());
+        };
+        let Some(function) = name.0.last().and_then(ObjectNamePart::as_ident) else {
+            return ControlFlow::Continue(());
+        };
+        let function = function.value.to_lowercase();
+        // `unnest` is DataFusion's own syntax, not a registered table function.
+        if function == "unnest" {
+            return ControlFlow::Continue(());
+        }
+        if self.state.table_functions().contains_key(&function) {
+            if alias.columns.is_empty() && ONE_COLUMN_TABLE_FUNCTIONS.contains(&function.as_str()) {
+                alias.columns = vec![TableAliasColumnDef::from_name(alias.name.value.clone())];
+            }
+            return ControlFlow::Continue(());
+        }
+        let arguments: Vec<String> = args.args.iter().map(ToString::to_string).collect();
+        let sql = format!("SELECT {name}({}) AS {}", arguments.join(", "), alias.name);
+        let parsed = Parser::new(&PostgreSqlDialect {})
+            .try_with_sql(&sql)
+            .and_then(|mut parser| parser.parse_query());
+        if let Ok(subquery) = parsed {
+            *factor = TableFactor::Derived {
+                lateral: false,
+                subquery,
+                alias: Some(alias.clone()),
+                sample: None,
+            };
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// DataFusion's table functions that return one column (named `value`).
+const ONE_COLUMN_TABLE_FUNCTIONS: [&str; 2] = ["generate_series", "range"];
+
+/// What follows a column's name in the alias that keeps it apart from another of the same
+/// name: a NUL, which no Postgres identifier holds, then the item's position.
+const APART: char = '\0';
+
+/// The name a client sees for a column of a rewritten query.
+pub fn client_column_name(name: &str) -> &str {
+    name.split(APART).next().unwrap_or(name)
+}
+
+/// When a SELECT list mixes `*` with other items, or names a column twice, each plain item
+/// (a column or call without an alias) gets an alias of its Postgres name and position, so
+/// DataFusion sees distinct names.
+fn alias_columns_apart(items: &mut [SelectItem]) {
+    let wildcard = items.iter().any(|item| {
+        matches!(
+            item,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    });
+    let names: Vec<Option<String>> = items.iter().map(plain_item_name).collect();
+    let repeated = names
+        .iter()
+        .enumerate()
+        .any(|(index, name)| name.is_some() && names[..index].contains(name));
+    if !wildcard && !repeated {
+        return;
+    }
+    for (index, item) in items.iter_mut().enumerate() {
+        let (SelectItem::UnnamedExpr(expr), Some(name)) = (&*item, &names[index]) else {
+            continue;
+        };
+        *item = SelectItem::ExprWithAlias {
+            expr: expr.clone(),
+            alias: Ident::with_quote('"', format!("{name}{APART}{index}")),
+        };
+    }
+}
+
+/// The name Postgres gives an unaliased column or function call.
+fn plain_item_name(item: &SelectItem) -> Option<String> {
+    let SelectItem::UnnamedExpr(expr) = item else {
+        return None;
+    };
+    match expr {
+        Expr::Identifier(ident) => Some(ident.value.clone()),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|part| part.value.clone()),
+        Expr::Function(function) => function
+            .name
+            .0
+            .last()
+            .and_then(ObjectNamePart::as_ident)
+            .map(|ident| ident.value.clone()),
+        _ => None,
+    }
+}
+
+/// `user`, `current_user`, `session_user` and `current_role` written without parentheses,
+/// which Postgres reads as calls (sqlparser as calls without arguments or identifiers; no
+/// catalog relation has a column of those names).
+fn is_user_keyword(name: &str) -> bool {
+    ["user", "current_user", "session_user", "current_role"]
+        .iter()
+        .any(|keyword| name.eq_ignore_ascii_case(keyword))
+}
+
+/// The call a user keyword stands for (`user` is `current_user`).
+fn user_call(keyword: &str) -> Expr {
+    match keyword.to_lowercase().as_str() {
+        "user" => call("current_user", Vec::new()),
+        other => call(other, Vec::new()),
+    }
+}
+
+/// `generate_subscripts(a, 1)` as `unnest(eddy_subscripts(a))`, and
+/// `information_schema._pg_expandarray(a)` as `unnest(eddy_expand_array(a))`: the rows of
+/// a set-returning function in a SELECT list, which DataFusion unnests in step with each
+/// other, as Postgres runs them.
+fn set_returning_over_array(function: &Function) -> Option<Expr> {
+    let name = function_name_parts(function);
+    let inner = match name
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["generate_subscripts"] => SUBSCRIPTS,
+        ["_pg_expandarray"] | ["information_schema", "_pg_expandarray"] => EXPAND_ARRAY,
+        _ => return None,
+    };
+    let array = first_argument(function)?;
+    Some(call("unnest", vec![call(inner, vec![array])]))
+}
+
+/// `(_pg_expandarray(a)).n` as `unnest(eddy_subscripts(a))` and `.x` as `unnest(a)` (the
+/// function itself was rewritten first, to `unnest(eddy_expand_array(a))`).
+fn expanded_array_field(root: &Expr, access_chain: &[AccessExpr]) -> Option<Expr> {
+    let [AccessExpr::Dot(Expr::Identifier(field))] = access_chain else {
+        return None;
+    };
+    let mut root = root;
+    while let Expr::Nested(inner) = root {
+        root = inner;
+    }
+    let Expr::Function(unnest) = root else {
+        return None;
+    };
+    if function_name_parts(unnest) != ["unnest"] {
+        return None;
+    }
+    let Expr::Function(expand) = first_argument(unnest)? else {
+        return None;
+    };
+    if function_name_parts(&expand) != [EXPAND_ARRAY] {
+        return None;
+    }
+    let array = first_argument(&expand)?;
+    match field.value.to_lowercase().as_str() {
+        "n" => Some(call("unnest", vec![call(SUBSCRIPTS, vec![array])])),
+        "x" => Some(call("unnest", vec![array])),
+        _ => None,
+    }
+}
+
+fn function_name_parts(function: &Function) -> Vec<String> {
+    function
+        .name
+        .0
+        .iter()
+        .filter_map(ObjectNamePart::as_ident)
+        .map(|ident| ident.value.to_lowercase())
+        .collect()
+}
+
+fn first_argument(function: &Function) -> Option<Expr> {
+    let FunctionArguments::List(list) = &function.args else {
+        return None;
+    };
+    match list.args.first()? {
+        FunctionArg::Unnamed(FunctionArgExpr::Expr(expr)) => Some(expr.clone()),
+        _ => None,
+    }
 }
 
 /// Whether a name in FROM is a `pg_catalog` relation's (kept qualified, as columns may name
@@ -411,14 +648,14 @@ pub fn uses_postgres_system_sql(query: &Query) -> bool {
 }
 
 /// Relations Eddy never has rows in (it has no policies, statistics, publications,
-/// inheritance, triggers, rules, column defaults, collations, role memberships, indexes or
-/// constraints), which psql's `\d NAME` and `\du` read.
+/// inheritance, triggers, rules, column defaults, sequences, operator classes, collations
+/// or role memberships), which psql's `\d NAME` and `\du` and SQLAlchemy's `get_columns` read.
 pub const ALWAYS_EMPTY: [&str; 14] = [
     "pg_attrdef",
+    "pg_opclass",
+    "pg_sequence",
     "pg_collation",
     "pg_auth_members",
-    "pg_index",
-    "pg_constraint",
     "pg_enum",
     "pg_policy",
     "pg_statistic_ext",

@@ -1,8 +1,8 @@
 //! The relations of `pg_catalog`: those with Eddy's rows (`pg_namespace`, `pg_class`,
 //! `pg_attribute`, `pg_type`, `pg_database`, `pg_proc`, `pg_description`, `pg_roles`,
-//! `pg_settings`, `pg_am`, `pg_tables`, `pg_matviews` ..) and those clients only need to
-//! exist, empty, because Eddy has no indexes, constraints, triggers, policies, inheritance,
-//! extensions or publications. Columns are Postgres 15's that clients read (psql 15's
+//! `pg_settings`, `pg_am`, `pg_index` and `pg_constraint` with primary keys, `pg_tables`,
+//! `pg_matviews` ..) and those clients only need to exist, empty, because Eddy has no other
+//! indexes or constraints, no triggers, policies, inheritance, extensions or publications. Columns are Postgres 15's that clients read (psql 15's
 //! describe queries, pgjdbc, SQLAlchemy, Npgsql, DBeaver), not every one Postgres has.
 //!
 //! Never: list a column under a name Postgres does not use, or rows Eddy does not have.
@@ -11,6 +11,7 @@ use datafusion::common::ScalarValue;
 
 use super::oids::{self, PgType};
 use super::relations::{self, UserRelation};
+use super::roles::{self, Role};
 use super::tables::Kind::{
     Bool, Char, Float4, Int2, Int2Array, Int4, Int8, Oid, OidArray, Text, TextArray,
 };
@@ -34,6 +35,24 @@ pub fn character(value: char) -> ScalarValue {
 
 pub fn null() -> ScalarValue {
     ScalarValue::Null
+}
+
+/// A text array (`relacl`).
+fn text_array(values: Vec<String>) -> ScalarValue {
+    let values: Vec<ScalarValue> = values.into_iter().map(text).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(
+        &values,
+        &arrow::datatypes::DataType::Utf8,
+    ))
+}
+
+/// An integer array (`indkey`, `conkey`), cast to the column's element type when built.
+fn int_array(values: &[i64]) -> ScalarValue {
+    let values: Vec<ScalarValue> = values.iter().map(|value| int(*value)).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(
+        &values,
+        &arrow::datatypes::DataType::Int64,
+    ))
 }
 
 const fn table(
@@ -68,7 +87,7 @@ fn no_rows(_: &Snapshot<'_>) -> Vec<Row> {
     Vec::new()
 }
 
-pub static TABLES: [TableDef; 36] = [
+pub static TABLES: [TableDef; 38] = [
     table(
         "pg_namespace",
         2615,
@@ -103,6 +122,7 @@ pub static TABLES: [TableDef; 36] = [
         no_rows,
     ),
     view("pg_roles", 12001, PG_ROLES_COLUMNS, role_rows),
+    table("pg_authid", 1260, PG_AUTHID_COLUMNS, authid_rows),
     view(
         "pg_user",
         12002,
@@ -155,8 +175,13 @@ pub static TABLES: [TableDef; 36] = [
         ],
         tablespace_rows,
     ),
-    table("pg_index", 2610, PG_INDEX_COLUMNS, no_rows),
-    table("pg_constraint", 2606, PG_CONSTRAINT_COLUMNS, no_rows),
+    table("pg_index", 2610, PG_INDEX_COLUMNS, index_rows),
+    table(
+        "pg_constraint",
+        2606,
+        PG_CONSTRAINT_COLUMNS,
+        constraint_rows,
+    ),
     table(
         "pg_inherits",
         2611,
@@ -213,6 +238,22 @@ pub static TABLES: [TableDef; 36] = [
         no_rows,
     ),
     table("pg_trigger", 2620, PG_TRIGGER_COLUMNS, no_rows),
+    table(
+        "pg_opclass",
+        2616,
+        &[
+            ("oid", Oid),
+            ("opcmethod", Oid),
+            ("opcname", Text),
+            ("opcnamespace", Oid),
+            ("opcowner", Oid),
+            ("opcfamily", Oid),
+            ("opcintype", Oid),
+            ("opcdefault", Bool),
+            ("opckeytype", Oid),
+        ],
+        no_rows,
+    ),
     table(
         "pg_policy",
         3256,
@@ -585,6 +626,23 @@ const PG_ROLES_COLUMNS: &[(&str, Kind)] = &[
     ("oid", Oid),
 ];
 
+/// `pg_roles`' columns but `rolpassword` last and unmasked in Postgres; here NULL, since
+/// Eddy never shows a verifier.
+const PG_AUTHID_COLUMNS: &[(&str, Kind)] = &[
+    ("oid", Oid),
+    ("rolname", Text),
+    ("rolsuper", Bool),
+    ("rolinherit", Bool),
+    ("rolcreaterole", Bool),
+    ("rolcreatedb", Bool),
+    ("rolcanlogin", Bool),
+    ("rolreplication", Bool),
+    ("rolbypassrls", Bool),
+    ("rolconnlimit", Int4),
+    ("rolpassword", Text),
+    ("rolvaliduntil", Text),
+];
+
 const PG_SETTINGS_COLUMNS: &[(&str, Kind)] = &[
     ("name", Text),
     ("setting", Text),
@@ -693,20 +751,37 @@ fn namespace_rows(_: &Snapshot<'_>) -> Vec<Row> {
         .collect()
 }
 
-/// Every relation: Eddy's streams and tables, then the catalog's own.
+/// Every relation: Eddy's streams and tables (with their ACLs, once a user is granted
+/// something), their primary keys' indexes, then the catalog's own.
 fn class_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
-    let user = relations::user_relations(snapshot.catalog)
-        .into_iter()
-        .map(|relation| {
-            class_row(
-                relation.oid,
-                &relation.source.name,
-                oids::PUBLIC_NAMESPACE,
-                relation.relkind,
-                relation.source.queryable_schema().fields().len(),
-            )
-        });
-    let system = super::tables::all_tables().map(|table| {
+    let relations = relations::user_relations(snapshot.catalog);
+    let keys = relations::primary_keys(&relations);
+    let mut rows = Vec::new();
+    for relation in &relations {
+        let mut row = class_row(
+            relation.oid,
+            &relation.source.name,
+            oids::PUBLIC_NAMESPACE,
+            relation.relkind,
+            relation.source.queryable_schema().fields().len(),
+        );
+        let indexed = keys.iter().any(|key| key.relation.oid == relation.oid);
+        row.push(("relhasindex", boolean(indexed)));
+        if let Some(acl) = roles::relation_acl(snapshot.context, &relation.source.name) {
+            row.push(("relacl", text_array(acl)));
+        }
+        rows.push(row);
+    }
+    for key in &keys {
+        rows.push(class_row(
+            key.index_oid,
+            &key.name,
+            oids::PUBLIC_NAMESPACE,
+            'i',
+            key.columns.len(),
+        ));
+    }
+    rows.extend(super::tables::all_tables().map(|table| {
         class_row(
             table.oid,
             table.name,
@@ -714,15 +789,15 @@ fn class_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
             if table.view { 'v' } else { 'r' },
             table.columns.len(),
         )
-    });
-    user.chain(system).collect()
+    }));
+    rows
 }
 
 fn class_row(oid: i64, name: &str, namespace: i64, relkind: char, columns: usize) -> Row {
-    let access_method = if relkind == 'v' {
-        0
-    } else {
-        oids::HEAP_ACCESS_METHOD
+    let access_method = match relkind {
+        'v' => 0,
+        'i' => oids::BTREE_ACCESS_METHOD,
+        _ => oids::HEAP_ACCESS_METHOD,
     };
     vec![
         ("oid", int(oid)),
@@ -773,6 +848,21 @@ fn attribute_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
                 type_oid,
                 typmod,
                 (key && is_table) || number < 0,
+            ));
+        }
+    }
+    let relations = relations::user_relations(snapshot.catalog);
+    for key in relations::primary_keys(&relations) {
+        for (position, (number, name)) in key.columns.iter().enumerate() {
+            let column = &key.relation.source.columns[usize::try_from(*number - 1).unwrap_or(0)];
+            let (type_oid, typmod) = oids::column_type(&column.data_type);
+            rows.push(attribute_row(
+                key.index_oid,
+                name,
+                i64::try_from(position).unwrap_or(i64::MAX - 1) + 1,
+                type_oid,
+                typmod,
+                true,
             ));
         }
     }
@@ -959,36 +1049,127 @@ fn description_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
         .collect()
 }
 
-fn role_rows(_: &Snapshot<'_>) -> Vec<Row> {
-    let all = ["rolsuper", "rolinherit", "rolcreaterole", "rolcreatedb"];
-    let mut row: Row = all.iter().map(|name| (*name, boolean(true))).collect();
-    row.extend([
-        ("rolname", text(oids::OWNER_NAME)),
-        ("rolcanlogin", boolean(true)),
+/// A role's row as `pg_roles` and `pg_authid` share it (Postgres' CREATEROLE is a
+/// superuser's in Eddy, which alone manages users).
+fn role_row(role: &Role) -> Row {
+    vec![
+        ("oid", int(role.oid)),
+        ("rolname", text(role.name.as_str())),
+        ("rolsuper", boolean(role.superuser)),
+        ("rolinherit", boolean(true)),
+        ("rolcreaterole", boolean(role.superuser)),
+        ("rolcreatedb", boolean(role.create)),
+        ("rolcanlogin", boolean(role.can_login)),
+        ("rolbypassrls", boolean(role.superuser)),
         ("rolconnlimit", int(-1)),
-        ("rolpassword", text("********")),
-        ("oid", int(oids::OWNER)),
-    ]);
-    vec![row]
+    ]
 }
 
-fn user_rows(_: &Snapshot<'_>) -> Vec<Row> {
-    vec![vec![
-        ("usename", text(oids::OWNER_NAME)),
-        ("usesysid", int(oids::OWNER)),
-        ("usecreatedb", boolean(true)),
-        ("usesuper", boolean(true)),
-        ("passwd", text("********")),
-    ]]
+fn role_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    roles::roles(snapshot.context)
+        .iter()
+        .map(|role| {
+            let mut row = role_row(role);
+            if role.has_password {
+                row.push(("rolpassword", text("********")));
+            }
+            row
+        })
+        .collect()
+}
+
+fn authid_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    roles::roles(snapshot.context)
+        .iter()
+        .map(role_row)
+        .collect()
+}
+
+/// The roles that can log in, as Postgres' `pg_user` lists them.
+fn user_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    roles::roles(snapshot.context)
+        .into_iter()
+        .filter(|role| role.can_login)
+        .map(|role| {
+            vec![
+                ("usename", text(role.name.as_str())),
+                ("usesysid", int(role.oid)),
+                ("usecreatedb", boolean(role.create)),
+                ("usesuper", boolean(role.superuser)),
+                ("usebypassrls", boolean(role.superuser)),
+                ("passwd", text("********")),
+            ]
+        })
+        .collect()
+}
+
+/// Each primary key's index (see `relations`).
+fn index_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    let relations = relations::user_relations(snapshot.catalog);
+    relations::primary_keys(&relations)
+        .iter()
+        .map(|key| {
+            let count = i64::try_from(key.columns.len()).unwrap_or(i64::MAX);
+            let numbers: Vec<i64> = key.columns.iter().map(|(number, _)| *number).collect();
+            let zeros = vec![0; key.columns.len()];
+            vec![
+                ("indexrelid", int(key.index_oid)),
+                ("indrelid", int(key.relation.oid)),
+                ("indnatts", int(count)),
+                ("indnkeyatts", int(count)),
+                ("indisunique", boolean(true)),
+                ("indisprimary", boolean(true)),
+                ("indimmediate", boolean(true)),
+                ("indisvalid", boolean(true)),
+                ("indisready", boolean(true)),
+                ("indislive", boolean(true)),
+                ("indkey", int_array(&numbers)),
+                ("indcollation", int_array(&zeros)),
+                ("indclass", int_array(&zeros)),
+                ("indoption", int_array(&zeros)),
+            ]
+        })
+        .collect()
+}
+
+/// Each primary key as a constraint (see `relations`).
+fn constraint_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
+    let relations = relations::user_relations(snapshot.catalog);
+    relations::primary_keys(&relations)
+        .iter()
+        .map(|key| {
+            let numbers: Vec<i64> = key.columns.iter().map(|(number, _)| *number).collect();
+            vec![
+                ("oid", int(key.constraint_oid)),
+                ("conname", text(key.name.as_str())),
+                ("connamespace", int(oids::PUBLIC_NAMESPACE)),
+                ("contype", character('p')),
+                ("convalidated", boolean(true)),
+                ("conrelid", int(key.relation.oid)),
+                ("conindid", int(key.index_oid)),
+                ("conislocal", boolean(true)),
+                ("connoinherit", boolean(true)),
+                ("conkey", int_array(&numbers)),
+            ]
+        })
+        .collect()
 }
 
 fn access_method_rows(_: &Snapshot<'_>) -> Vec<Row> {
-    vec![vec![
-        ("oid", int(oids::HEAP_ACCESS_METHOD)),
-        ("amname", text("heap")),
-        ("amhandler", text("heap_tableam_handler")),
-        ("amtype", character('t')),
-    ]]
+    vec![
+        vec![
+            ("oid", int(oids::HEAP_ACCESS_METHOD)),
+            ("amname", text("heap")),
+            ("amhandler", text("heap_tableam_handler")),
+            ("amtype", character('t')),
+        ],
+        vec![
+            ("oid", int(oids::BTREE_ACCESS_METHOD)),
+            ("amname", text("btree")),
+            ("amhandler", text("bthandler")),
+            ("amtype", character('i')),
+        ],
+    ]
 }
 
 /// The settings SHOW answers, with the session's values.

@@ -322,6 +322,12 @@ pub async fn drop_source(
         change.remove_query(id);
     }
     change.remove_source(name);
+    // Revoked under the catalog lock, before the drop: a source created later under this
+    // name starts without grants, and a crash in between leaves fewer privileges, not more.
+    engine
+        .access()
+        .forget_source(&engine.query_env().store, name)
+        .await?;
     change.publish().await?;
     for id in &dead {
         engine.forget_query(id).await?;

@@ -209,9 +209,11 @@ fn setting_description(name: &str) -> &'static str {
             "Sets the maximum allowed idle time between queries, when in a transaction."
         }
         "in_hot_standby" => "Shows whether hot standby is currently active.",
+        "default_table_access_method" => "Sets the default table access method for new tables.",
         "integer_datetimes" => "Shows whether datetimes are integer based.",
         "intervalstyle" => "Sets the display format for interval values.",
         "is_superuser" => "Shows whether the current user is a superuser.",
+        "session_authorization" => "Shows the user the session runs as.",
         "lc_collate" => "Shows the collation order locale.",
         "lc_ctype" => "Shows the character classification and case conversion locale.",
         "lock_timeout" => "Sets the maximum allowed duration of any wait for a lock.",

@@ -20,7 +20,7 @@ use crate::pg_catalog::{self, CatalogContext, CatalogQuery, FunctionNames};
 use crate::pull::key_lookup::KeyLookup;
 use crate::pull::query;
 use crate::runtime::push::push;
-use crate::session_properties::{AUTO_OFFSET_RESET, SessionProperties, all_settings};
+use crate::session_properties::{AUTO_OFFSET_RESET, Identity, SessionProperties, all_settings};
 
 pub async fn select(
     engine: &EngineCore,
@@ -58,6 +58,8 @@ async fn plan_catalog_query(
         catalog: engine.query_env().catalog.clone(),
         function_names: Arc::new(FunctionNames::of(engine.planner().state())),
         settings: Arc::new(all_settings(properties)),
+        identity: properties.identity().clone(),
+        users: Arc::new(engine.access().users()),
     };
     Ok(Some(pg_catalog::plan(context, &select.query).await?))
 }
@@ -72,9 +74,14 @@ pub struct PlannedPull {
 }
 
 /// The plan of a pull query, to keep with a prepared statement. A catalog query reads the
-/// default settings (a prepared statement outlives the settings it was planned under).
-pub async fn plan_pull(engine: &EngineCore, select: &SelectStatement) -> EngineResult<PlannedPull> {
-    let defaults = SessionProperties::default();
+/// default settings (a prepared statement outlives the settings it was planned under) and
+/// the session's identity.
+pub async fn plan_pull(
+    engine: &EngineCore,
+    identity: &Identity,
+    select: &SelectStatement,
+) -> EngineResult<PlannedPull> {
+    let defaults = defaults_for(identity);
     if let Some(catalog_query) = plan_catalog_query(engine, &defaults, select).await? {
         return Ok(PlannedPull {
             plan: catalog_query.plan().clone(),
@@ -117,15 +124,25 @@ pub async fn pull_planned(
 /// Parameter types and result columns of a SELECT, for the extended protocol's Describe.
 pub async fn describe(
     engine: &EngineCore,
+    identity: &Identity,
     select: &SelectStatement,
 ) -> EngineResult<(Vec<DataType>, SchemaRef)> {
-    let defaults = SessionProperties::default();
-    let plan = match plan_catalog_query(engine, &defaults, select).await? {
-        Some(catalog_query) => catalog_query.plan().clone(),
-        None => engine.planner().plan_select(select).await?,
-    };
-    let types = query::parameter_types(&plan)?;
-    Ok((types, Arc::new(plan.schema().as_arrow().clone())))
+    let defaults = defaults_for(identity);
+    match plan_catalog_query(engine, &defaults, select).await? {
+        Some(catalog_query) => Ok((catalog_query.parameter_types()?, catalog_query.schema())),
+        None => {
+            let plan = engine.planner().plan_select(select).await?;
+            let schema = Arc::new(plan.schema().as_arrow().clone());
+            Ok((query::parameter_types(&plan)?, schema))
+        }
+    }
+}
+
+/// The default settings, for a session running as `identity`.
+fn defaults_for(identity: &Identity) -> SessionProperties {
+    let mut defaults = SessionProperties::default();
+    defaults.set_identity(identity.clone());
+    defaults
 }
 
 #[cfg(test)]
@@ -149,7 +166,9 @@ mod tests {
         let Statement::Select(select) = statement else {
             panic!("{sql} is a SELECT");
         };
-        plan_pull(engine, &select).await.expect("plans")
+        plan_pull(engine, &Identity::default(), &select)
+            .await
+            .expect("plans")
     }
 
     #[tokio::test]

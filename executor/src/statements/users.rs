@@ -167,10 +167,12 @@ async fn drop_user(engine: &EngineCore, name: &str, if_exists: bool) -> EngineRe
 }
 
 async fn change_privileges(engine: &EngineCore, grant: &Grant, granting: bool) -> EngineResult<()> {
+    // Held to the end: no DROP between the check that a source exists and the grant on it
+    // (a DROP revokes its source's grants once it holds this lock).
+    let change = engine.change_catalog().await;
     if let GrantTarget::Sources(names) = &grant.target {
-        let catalog = engine.read_catalog();
         for name in names {
-            catalog.source_required(name)?;
+            change.catalog().source_required(name)?;
         }
     }
     engine
@@ -181,6 +183,7 @@ async fn change_privileges(engine: &EngineCore, grant: &Grant, granting: bool) -
             Ok(Some(user))
         })
         .await?;
+    drop(change);
     info!(user = %grant.user, privileges = ?grant.privileges, granting, "privileges changed");
     Ok(())
 }

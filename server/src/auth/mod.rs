@@ -74,7 +74,7 @@ impl Security {
 
 /// The ParameterStatus values sent once a client is in: pgwire's defaults, with a
 /// `server_version` that is Postgres 15 compatible and names Eddy's version (pgwire's own,
-/// 16.6-pgwire, makes psql 15 warn).
+/// 16.6-pgwire, makes psql 15 warn); `admit` sets `is_superuser` per user.
 fn server_parameters() -> DefaultServerParameterProvider {
     let mut parameters = DefaultServerParameterProvider::default();
     parameters.server_version = eddy_executor::SERVER_VERSION.to_string();
@@ -84,7 +84,6 @@ fn server_parameters() -> DefaultServerParameterProvider {
 /// The server's one startup handler, shared by all connections.
 pub(crate) struct Startup {
     registry: ConnectionRegistry,
-    parameters: DefaultServerParameterProvider,
     engine: Arc<Engine>,
     trust_remote: bool,
     /// Runs a connection's SCRAM exchange; its per-connection state lives in the
@@ -101,7 +100,6 @@ impl Startup {
     ) -> Self {
         Self {
             registry: ConnectionRegistry::new(connections),
-            parameters: server_parameters(),
             scram: scram::scram_auth(engine.clone()),
             engine,
             trust_remote: security.trust_remote,
@@ -119,8 +117,10 @@ impl Startup {
     {
         let pid = self.registry.register(client);
         debug!(pid, peer = %client.socket_addr(), ?principal, "client connected");
+        let mut parameters = server_parameters();
+        parameters.is_superuser = self.engine.is_superuser(&principal);
         client.session_extensions().insert(principal);
-        finish_authentication(client, &self.parameters).await
+        finish_authentication(client, &parameters).await
     }
 }
 
