@@ -304,6 +304,22 @@ const WINDOW_QUERIES: &[(&str, Windows, Option<i64>)] = &[
         Windows::Time { advance: 4 },
         None,
     ),
+    // Hopping windows of whole panes (the size a multiple of the advance) are kept as panes.
+    (
+        "events WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 5 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
+        Windows::Time { advance: 5 },
+        None,
+    ),
+    (
+        "events WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 2 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
+        Windows::Time { advance: 2 },
+        None,
+    ),
+    (
+        "events WINDOW HOPPING (SIZE 10 MILLISECONDS, ADVANCE BY 1 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS, RETENTION 30 MILLISECONDS) GROUP BY",
+        Windows::Time { advance: 1 },
+        Some(30),
+    ),
     (
         "events WINDOW SESSION (10 MILLISECONDS, GRACE PERIOD 5 MILLISECONDS) GROUP BY",
         Windows::Session,

@@ -133,6 +133,28 @@ pub(crate) struct Windowing {
     /// `latest_start` as the store holds it.
     saved_latest_start: Option<i64>,
     latest_start_key: Vec<u8>,
+    /// Hopping windows kept as panes of the advance (`use_panes`): states are keyed by pane
+    /// start, and a window's result is merged from its panes.
+    panes: bool,
+}
+
+/// The pane `from` of a row every window holding its pane takes.
+pub(crate) const EVERY_WINDOW: i64 = i64::MIN;
+
+/// Which panes take which rows of a batch (hopping windows kept as panes).
+pub(crate) struct PaneAssignment {
+    /// The rows some window takes, in order.
+    pub rows: UInt32Array,
+    /// Each taken row's pane start.
+    pub panes: Vec<i64>,
+    /// Each taken row's first window start: `EVERY_WINDOW` when every window holding its
+    /// pane takes it, else the first window still open when it came (the windows before
+    /// had closed).
+    pub froms: Vec<i64>,
+    /// Rows no window took, with why.
+    pub late: Vec<(usize, String)>,
+    /// Stream time after the batch.
+    pub stream_time: Option<i64>,
 }
 
 /// Which windows take which rows of a batch.
@@ -179,7 +201,88 @@ impl Windowing {
             latest_start: None,
             saved_latest_start: None,
             latest_start_key: OperatorStateKeys::of(query_id).latest_window_start(),
+            panes: false,
         })
+    }
+
+    /// Whether hopping windows could be kept as panes of the advance: each window is a whole
+    /// number (more than one) of them.
+    pub fn can_use_panes(&self) -> bool {
+        self.cumulate_step_ms.is_none()
+            && self.advance_ms > 0
+            && self.size_ms > self.advance_ms
+            && self.size_ms % self.advance_ms == 0
+    }
+
+    /// Keeps the windows as panes from now on (see `can_use_panes`).
+    pub fn use_panes(&mut self) {
+        self.panes = self.can_use_panes();
+    }
+
+    pub fn uses_panes(&self) -> bool {
+        self.panes
+    }
+
+    /// A pane's width (the advance).
+    pub fn pane_ms(&self) -> i64 {
+        self.advance_ms
+    }
+
+    /// The first window (by start) holding the pane starting at `pane`: windows never start
+    /// below 0.
+    pub fn first_window_of(&self, pane: i64) -> i64 {
+        pane.saturating_sub(self.size_ms)
+            .saturating_add(self.advance_ms)
+            .max(0)
+    }
+
+    /// The panes (and, with `use_panes`, the stored states) holding rows of the window
+    /// starting at `start`: `start` and those up to this many ms after it.
+    pub fn pane_reach_ms(&self) -> i64 {
+        match self.panes {
+            true => self.size_ms - self.advance_ms,
+            false => 0,
+        }
+    }
+
+    /// As `assign`, by panes: each row's pane and the first window that takes it, judged row
+    /// by row as stream time moves. A row is taken by the windows holding its pane that
+    /// are still open, which are the latest ones (windows close in start order).
+    pub fn assign_panes(&self, rowtimes: &[i64]) -> PaneAssignment {
+        let mut rows = Vec::with_capacity(rowtimes.len());
+        let mut panes = Vec::with_capacity(rowtimes.len());
+        let mut froms = Vec::with_capacity(rowtimes.len());
+        let mut late = Vec::new();
+        let (stream_times, stream_time) = self.stream_time.through(rowtimes);
+        for (row, (&rowtime, &now)) in rowtimes.iter().zip(&stream_times).enumerate() {
+            let pane = rowtime - rowtime.rem_euclid(self.advance_ms);
+            let first = self.first_window_of(pane);
+            // The first window start whose close is after `now`.
+            let open_from = now
+                .saturating_sub(self.size_ms)
+                .saturating_sub(self.plan.grace_ms)
+                .div_euclid(self.advance_ms)
+                .saturating_mul(self.advance_ms)
+                .saturating_add(self.advance_ms);
+            let from = first.max(open_from);
+            if from > pane {
+                late.push((row, self.late_reason(rowtime, pane, now)));
+                continue;
+            }
+            rows.push(row as u32);
+            panes.push(pane);
+            froms.push(match from == first {
+                true => EVERY_WINDOW,
+                false => from,
+            });
+        }
+        PaneAssignment {
+            rows: UInt32Array::from(rows),
+            panes,
+            froms,
+            late,
+            stream_time,
+        }
     }
 
     pub fn emits_final(&self) -> bool {
@@ -278,8 +381,8 @@ impl Windowing {
     }
 
     /// Keeps the stream time a batch that was added reached.
-    pub fn accept(&mut self, assignment: &Assignment) {
-        self.stream_time.set(assignment.stream_time);
+    pub fn accept(&mut self, stream_time: Option<i64>) {
+        self.stream_time.set(stream_time);
     }
 
     pub fn stream_time(&self) -> Option<i64> {
@@ -301,6 +404,11 @@ impl Windowing {
         self.expiries.passed(start)
     }
 
+    /// Whether the window starting at `start` passed its retention in this epoch's sweep.
+    pub fn expired_now(&self, start: i64) -> bool {
+        self.expiries.newly_passed(start)
+    }
+
     /// The keys of stored windows that closed since the last epoch (EMIT FINAL emits them).
     pub fn newly_closed(
         &mut self,
@@ -308,7 +416,9 @@ impl Windowing {
         states: &OperatorCache,
     ) -> EngineResult<Vec<Vec<u8>>> {
         let bound = self.stream_time.get().map(|time| self.close_bound(time));
-        self.closes.advance(bound, state, states, &self.recent)
+        let reach = self.pane_reach_ms();
+        self.closes
+            .advance(bound, reach, state, states, &self.recent)
     }
 
     /// The keys of stored windows that passed their retention since the last epoch.
@@ -318,7 +428,9 @@ impl Windowing {
         states: &OperatorCache,
     ) -> EngineResult<Vec<Vec<u8>>> {
         let bound = self.stream_time.get().map(|time| self.expiry_bound(time));
-        self.expiries.advance(bound, state, states, &self.recent)
+        let reach = self.pane_reach_ms();
+        self.expiries
+            .advance(bound, reach, state, states, &self.recent)
     }
 
     /// Ends the epoch's bookkeeping: the states it created (for the next sweeps), and its
@@ -394,10 +506,12 @@ impl Sweep {
         self.before = through;
     }
 
-    /// Moves the bound to `bound`: the keys of the states that passed it now.
+    /// Moves the bound to `bound`: the keys of the states that passed it now, and of those
+    /// up to `reach` after it (a window's later panes).
     pub fn advance(
         &mut self,
         bound: Option<i64>,
+        reach: i64,
         state: &dyn StateStore,
         states: &OperatorCache,
         recent: &[Vec<u8>],
@@ -409,7 +523,7 @@ impl Sweep {
         if self.through.is_some_and(|through| through >= bound) {
             return Ok(Vec::new());
         }
-        let to = start_key(bound.saturating_add(1))?;
+        let to = start_key(bound.saturating_add(reach).saturating_add(1))?;
         let from = match self.through {
             Some(through) => start_key(through.saturating_add(1))?,
             None => Vec::new(),
@@ -515,7 +629,7 @@ mod tests {
             pairs(&first),
             [(0, -20), (0, -10), (0, 0), (1, 0), (2, 20), (2, 30)]
         );
-        cumulating.accept(&first);
+        cumulating.accept(first.stream_time);
         // Stream time 40: [30,40) has closed, [30,50) and [30,60) still take rows.
         let second = cumulating.assign(&[35, 29]);
         assert_eq!(pairs(&second), [(0, 20), (0, 30)]);
@@ -569,6 +683,82 @@ mod tests {
         }
     }
 
+    /// A row goes to its pane for the windows holding it that are still open: all of them,
+    /// or only the later ones once the earlier have closed.
+    #[test]
+    fn a_row_goes_to_its_pane_for_the_windows_still_open() {
+        let mut hopping = windowing(
+            WindowKind::Hopping {
+                size_ms: 10,
+                advance_ms: 2,
+            },
+            5,
+        );
+        hopping.use_panes();
+        assert!(hopping.uses_panes());
+        let assignment = hopping.assign_panes(&[3, 30, 16, 3]);
+        assert_eq!(assignment.rows.values(), &[0, 1, 2]);
+        assert_eq!(assignment.panes, [2, 30, 16]);
+        // At stream time 30, window [14, 24) has closed (at 29) and [16, 26) is open.
+        assert_eq!(assignment.froms, [EVERY_WINDOW, EVERY_WINDOW, 16]);
+        assert_eq!(
+            assignment.late,
+            [(
+                3,
+                "late row: ROWTIME 3 is past the grace period of its window [2, 12): the window closed at 17, and stream time is 30".to_string()
+            )]
+        );
+    }
+
+    /// Property: the windows a pane assignment gives each row (`from`, or the first holding
+    /// its pane, through its pane) are those `assign` gives it, and late rows are the same.
+    #[test]
+    fn panes_give_each_row_the_windows_assign_gives_it() {
+        let mut random = fastrand::Rng::with_seed(15);
+        for (size_ms, advance_ms) in [(10, 2), (10, 5), (6, 1), (30, 10)] {
+            for grace_ms in [0, 3, 20] {
+                let kind = WindowKind::Hopping {
+                    size_ms,
+                    advance_ms,
+                };
+                let mut by_window = windowing(kind, grace_ms);
+                let mut by_pane = windowing(kind, grace_ms);
+                by_pane.use_panes();
+                for _ in 0..20 {
+                    let times: Vec<i64> = (0..random.usize(1..30))
+                        .map(|_| random.i64(-5..200))
+                        .collect();
+                    let windows = by_window.assign(&times);
+                    let panes = by_pane.assign_panes(&times);
+                    let mut expanded = Vec::new();
+                    for ((&row, &pane), &from) in panes
+                        .rows
+                        .values()
+                        .iter()
+                        .zip(&panes.panes)
+                        .zip(&panes.froms)
+                    {
+                        let mut start = match from {
+                            EVERY_WINDOW => by_pane.first_window_of(pane),
+                            from => from,
+                        };
+                        while start <= pane {
+                            expanded.push((row, start));
+                            start += advance_ms;
+                        }
+                    }
+                    let context = format!(
+                        "size {size_ms}, advance {advance_ms}, grace {grace_ms}, times {times:?}"
+                    );
+                    assert_eq!(expanded, pairs(&windows), "{context}");
+                    assert_eq!(panes.late, windows.late, "{context}");
+                    by_window.accept(windows.stream_time);
+                    by_pane.accept(panes.stream_time);
+                }
+            }
+        }
+    }
+
     /// qtt/tumbling-windows.json "out of order - explicit grace period": stream time is
     /// shared by every key, and a window closes at exactly its end plus grace.
     #[test]
@@ -576,7 +766,7 @@ mod tests {
         let mut tumbling = windowing(WindowKind::Tumbling { size_ms: 30_000 }, 60_000);
         let first = tumbling.assign(&[0, 89_999, 10_000]);
         assert_eq!(pairs(&first), [(0, 0), (1, 60_000), (2, 0)]);
-        tumbling.accept(&first);
+        tumbling.accept(first.stream_time);
         let second = tumbling.assign(&[90_000, 10_009]);
         assert_eq!(pairs(&second), [(0, 90_000)]);
         assert_eq!(second.late.len(), 1);

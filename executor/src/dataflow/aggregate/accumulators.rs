@@ -193,8 +193,8 @@ impl GroupStates for CountStates {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (count, from) = merge_pair(&mut self.counts, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (count, from) = merge_pair(&mut self.counts, into, from, keep_from);
         add_weight(count, from, self.function)
     }
 }
@@ -323,8 +323,8 @@ impl GroupStates for IntSumStates {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (total, from) = merge_pair(&mut self.totals, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from, keep_from);
         total.sum = total
             .sum
             .checked_add(from.sum)
@@ -518,8 +518,8 @@ impl GroupStates for FloatSumStates {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (total, from) = merge_pair(&mut self.totals, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from, keep_from);
         total.merge(&from, self.function)
     }
 }
@@ -642,8 +642,8 @@ impl GroupStates for DecimalSumStates {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (total, from) = merge_pair(&mut self.totals, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (total, from) = merge_pair(&mut self.totals, into, from, keep_from);
         total.sum = total
             .sum
             .checked_add(from.sum)

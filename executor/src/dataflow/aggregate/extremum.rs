@@ -142,8 +142,8 @@ impl<K: ValueKind> GroupStates for ExtremumStates<K> {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (kept, from) = merge_pair(&mut self.groups, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (kept, from) = merge_pair(&mut self.groups, into, from, keep_from);
         match from {
             Some((value, copies)) => {
                 fold::<K>(self.function, self.keeps, kept, value.borrow(), copies)

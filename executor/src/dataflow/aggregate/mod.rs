@@ -191,6 +191,21 @@ impl AggregateFunction {
         }
     }
 
+    /// Whether merging two groups' states over `input` gives the bits one group given every
+    /// row gives: float sums (compensated) and the running moments round differently when
+    /// combined, so a result built from parts (a hopping window from its panes) could differ
+    /// in the last bits from the one built row by row.
+    pub fn merges_exactly(&self, input: Option<&DataType>) -> bool {
+        match self {
+            AggregateFunction::StddevSamp | AggregateFunction::Correlation => false,
+            AggregateFunction::Sum | AggregateFunction::Avg => !matches!(
+                input,
+                Some(DataType::Float16 | DataType::Float32 | DataType::Float64)
+            ),
+            _ => true,
+        }
+    }
+
     /// How many of a call's arguments are value columns: CORRELATION's two come to its
     /// accumulator as one struct column of the pair.
     pub fn value_arguments(&self) -> usize {
@@ -377,8 +392,9 @@ trait GroupStates: Send {
         decoder: &mut encoding::Decoder<'_>,
     ) -> Result<(), AggregateError>;
     /// Adds group `from`'s rows to group `into` (never the same group), as if `update` had
-    /// given them to `into`; `from`'s state is left unspecified.
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError>;
+    /// given them to `into`; `from`'s state is copied when `keep_from`, else left
+    /// unspecified.
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError>;
 }
 
 /// The error for more copies of one value than a count holds.
@@ -433,11 +449,20 @@ fn grow_to_group<T: Default>(states: &mut Vec<T>, group: usize) -> &mut T {
     &mut states[group]
 }
 
-/// For a merge: `into`'s state (its slot grown to fit) and `from`'s, taken out of its slot
-/// (empty past the end), so the two can be combined without aliasing.
-fn merge_pair<T: Default>(states: &mut Vec<T>, into: usize, from: usize) -> (&mut T, T) {
-    let from = states.get_mut(from).map(std::mem::take).unwrap_or_default();
-    (grow_to_group(states, into), from)
+/// For a merge: `into`'s state (its slot grown to fit) and `from`'s (empty past the end),
+/// copied when `keep_from`, else taken out of its slot, so the two can be combined without
+/// aliasing.
+fn merge_pair<T: Default + Clone>(
+    states: &mut Vec<T>,
+    into: usize,
+    from: usize,
+    keep_from: bool,
+) -> (&mut T, T) {
+    let from = match keep_from {
+        true => states.get(from).cloned(),
+        false => states.get_mut(from).map(std::mem::take),
+    };
+    (grow_to_group(states, into), from.unwrap_or_default())
 }
 
 /// All states of one aggregate of one query, indexed by dense group index (memory grows
@@ -646,7 +671,20 @@ impl Accumulator {
         if into == from {
             return Err(self.invariant(format!("group {into} merged into itself")));
         }
-        self.states.merge(into, from)
+        self.states.merge(into, from, false)
+    }
+
+    /// As [`Accumulator::merge`] for each `(into, from)` pair in order, leaving every `from`
+    /// as it was: one group's state can go into several others (a pane into each window
+    /// that holds it).
+    pub fn merge_kept(&mut self, pairs: &[(usize, usize)]) -> Result<(), AggregateError> {
+        for &(into, from) in pairs {
+            if into == from {
+                return Err(self.invariant(format!("group {into} merged into itself")));
+            }
+            self.states.merge(into, from, true)?;
+        }
+        Ok(())
     }
 
     fn invariant(&self, detail: String) -> AggregateError {
@@ -909,7 +947,8 @@ pub(super) mod test_support {
 
     /// Property: over random rows split at random between two groups (either may be empty,
     /// and each is updated in place or loaded from bytes another accumulator saved), with
-    /// copies retracted from either side unless `append_only`, `merge(into, from)` leaves
+    /// copies retracted from either side unless `append_only`, `merge(into, from)` (or
+    /// `merge_kept`, which leaves `from` as it was) leaves
     /// `into` evaluating as one group given every row in sequence order. It stays so
     /// afterwards: for further retractions (or, append-only, further rows) and a save/load.
     pub fn assert_merges_as_one_group(
@@ -976,7 +1015,18 @@ pub(super) mod test_support {
                         .unwrap();
                 }
             }
-            merged.merge(into, from).unwrap();
+            // `merge_kept` must leave the group merged from as it was.
+            let from_before = merged.save(from, Vec::new());
+            if random.bool() {
+                merged.merge_kept(&[(into, from)]).unwrap();
+                assert_eq!(
+                    merged.save(from, Vec::new()),
+                    from_before,
+                    "{context}: merge_kept changed the group merged from"
+                );
+            } else {
+                merged.merge(into, from).unwrap();
+            }
             let merged_result = merged.evaluate(&[into]).unwrap();
             assert_same(
                 exactness,

@@ -218,8 +218,8 @@ impl<S: RunningSums> GroupStates for RunningStates<S> {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (sums, from) = merge_pair(&mut self.groups, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (sums, from) = merge_pair(&mut self.groups, into, from, keep_from);
         // The planner adds counts unchecked; no input reaches 2^63 rows, but saved state may
         // claim it.
         if sums.count().checked_add(from.count()).is_none() {

@@ -273,8 +273,8 @@ impl<K: ValueKind> GroupStates for MultisetStates<K> {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (values, mut from) = merge_pair(&mut self.groups, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (values, mut from) = merge_pair(&mut self.groups, into, from, keep_from);
         // Addition is symmetric: walk the smaller multiset, insert into the larger.
         if from.len() > values.len() {
             std::mem::swap(values, &mut from);

@@ -50,6 +50,7 @@ pub(super) fn new_sequenced_states(
 }
 
 /// The occurrences of one group's values.
+#[derive(Clone)]
 struct Occurrences<V> {
     /// (sequence, value) → copies (positive), in sequence order.
     by_sequence: BTreeMap<(u64, Option<V>), u64>,
@@ -407,8 +408,8 @@ impl<K: ValueKind> GroupStates for SequencedStates<K> {
         Ok(())
     }
 
-    fn merge(&mut self, into: usize, from: usize) -> Result<(), AggregateError> {
-        let (occurrences, from) = merge_pair(&mut self.groups, into, from);
+    fn merge(&mut self, into: usize, from: usize, keep_from: bool) -> Result<(), AggregateError> {
+        let (occurrences, from) = merge_pair(&mut self.groups, into, from, keep_from);
         if !occurrences.merge(from) {
             return Err(too_many_copies(self.function));
         }

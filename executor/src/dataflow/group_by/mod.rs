@@ -39,8 +39,10 @@ use crate::dataflow::aggregate::{Accumulator, AggregateError, AggregateFunction}
 use crate::dataflow::steps::apply_steps_tracked;
 use crate::dataflow::window::{Windowing, late_error};
 
+use self::panes::PaneRows;
 use self::sessions::Sessions;
 
+mod panes;
 mod sessions;
 use crate::dataflow::{BadRows, EpochContext, Operator};
 use crate::error::{DataError, EngineError, EngineResult};
@@ -113,6 +115,8 @@ struct Pending {
     /// Over sessions: each row's stream time, its input row, and the input, for judging
     /// and setting aside late rows at the epoch's end.
     session_rows: Option<SessionRows>,
+    /// Over hopping windows kept as panes: each row's pane.
+    panes: Option<PaneRows>,
 }
 
 /// What a session aggregation keeps of a batch's rows until the epoch ends.
@@ -157,7 +161,7 @@ impl GroupBy {
             Some(_) => "time",
             None => "ROWTIME",
         };
-        let windows = match plan.window {
+        let mut windows = match plan.window {
             None => None,
             Some(window) => Some(match window.kind {
                 WindowKind::Session { gap_ms } => Windows::Session(Sessions::new(
@@ -170,20 +174,6 @@ impl GroupBy {
                 _ => Windows::Time(Windowing::new(window, time_name, query_id)?),
             }),
         };
-        let window_field = match windows {
-            Some(Windows::Time(_)) => Some(Field::new(WINDOW_START_COLUMN, DataType::Int64, false)),
-            _ => None,
-        };
-        let group_schema = Arc::new(Schema::new(
-            window_field
-                .into_iter()
-                .chain(
-                    plan.aggregate_schema.fields()[..group_count]
-                        .iter()
-                        .map(|field| field.as_ref().clone().with_nullable(true)),
-                )
-                .collect::<Vec<Field>>(),
-        ));
         let mut specs = Vec::new();
         let mut spec_calls = Vec::new();
         let mut result_columns = Vec::with_capacity(plan.aggregates.len());
@@ -201,6 +191,32 @@ impl GroupBy {
         for spec in &specs {
             Accumulator::new(spec.function, spec.input_type.clone()).map_err(plan_error)?;
         }
+        // Hopping windows are kept as panes when a window merged from its panes is exactly
+        // the window built row by row: rows only come, and every aggregate merges exactly.
+        if let Some(Windows::Time(windowing)) = &mut windows
+            && append_only
+            && specs
+                .iter()
+                .all(|spec| spec.function.merges_exactly(spec.input_type.as_ref()))
+        {
+            windowing.use_panes();
+        }
+        let window_field = match &windows {
+            Some(Windows::Time(windowing)) if !windowing.uses_panes() => {
+                Some(Field::new(WINDOW_START_COLUMN, DataType::Int64, false))
+            }
+            _ => None,
+        };
+        let group_schema = Arc::new(Schema::new(
+            window_field
+                .into_iter()
+                .chain(
+                    plan.aggregate_schema.fields()[..group_count]
+                        .iter()
+                        .map(|field| field.as_ref().clone().with_nullable(true)),
+                )
+                .collect::<Vec<Field>>(),
+        ));
         Ok(GroupBy {
             plan,
             specs,
@@ -311,8 +327,46 @@ impl GroupBy {
                 .clone(),
             None => rowtimes.clone(),
         };
+        let mut pane_rows = None;
         let (keys, args, sources, rowtimes, assignment) = match &self.windows {
             None | Some(Windows::Session(_)) => (keys, args, sources.clone(), rowtimes, None),
+            Some(Windows::Time(windowing)) if windowing.uses_panes() => {
+                let assignment = windowing.assign_panes(window_times.values());
+                let taken = &assignment.rows;
+                let pick = |column: &ArrayRef| -> EngineResult<ArrayRef> {
+                    Ok(match taken.len() == column.len() {
+                        true => column.clone(),
+                        false => take(column, taken, None)?,
+                    })
+                };
+                let keys = keys.iter().map(pick).collect::<EngineResult<Vec<_>>>()?;
+                let args = args
+                    .iter()
+                    .map(|arg| arg.as_ref().map(pick).transpose())
+                    .collect::<EngineResult<Vec<_>>>()?;
+                let late = assignment
+                    .late
+                    .iter()
+                    .map(|(row, reason)| (sources.value(*row) as usize, reason.clone()))
+                    .collect::<Vec<_>>();
+                let sources = take(sources, taken, None)?
+                    .as_primitive::<arrow::datatypes::UInt32Type>()
+                    .clone();
+                let rowtimes = take(&rowtimes, taken, None)?
+                    .as_primitive::<Int64Type>()
+                    .clone();
+                pane_rows = Some(PaneRows {
+                    starts: assignment.panes,
+                    froms: assignment.froms,
+                });
+                (
+                    keys,
+                    args,
+                    sources,
+                    rowtimes,
+                    Some((assignment.stream_time, late)),
+                )
+            }
             Some(Windows::Time(windowing)) => {
                 let assignment = windowing.assign(window_times.values());
                 let pairs = &assignment.rows;
@@ -340,7 +394,7 @@ impl GroupBy {
                     args,
                     sources,
                     rowtimes,
-                    Some((assignment, late)),
+                    Some((assignment.stream_time, late)),
                 )
             }
         };
@@ -396,10 +450,11 @@ impl GroupBy {
             sequences,
             rowtimes,
             session_rows,
+            panes: pane_rows,
         });
         match (&mut self.windows, assignment, session_stream_time) {
-            (Some(Windows::Time(windowing)), Some((assignment, late)), _) => {
-                windowing.accept(&assignment);
+            (Some(Windows::Time(windowing)), Some((stream_time, late)), _) => {
+                windowing.accept(stream_time);
                 for (row, reason) in late {
                     bad_rows.push(changes.row(row).rows(), &late_error(reason));
                 }
@@ -425,8 +480,14 @@ impl GroupBy {
             Some(epoch) => epoch,
             None => self.begin_epoch()?,
         };
-        if let Some(Windows::Session(_)) = self.windows {
-            return self.finish_sessions(epoch, state, state_changes, bad_rows);
+        match &self.windows {
+            Some(Windows::Session(_)) => {
+                return self.finish_sessions(epoch, state, state_changes, bad_rows);
+            }
+            Some(Windows::Time(windowing)) if windowing.uses_panes() => {
+                return self.finish_panes(epoch, state, state_changes);
+            }
+            _ => {}
         }
         // The groups the epoch's rows touched are numbered first; over windows, the stored
         // windows that closed (EMIT FINAL emits them) or expired since the last epoch follow.

@@ -137,14 +137,14 @@ impl Sessions {
     fn newly_closed(&mut self, state: &dyn StateStore) -> EngineResult<Vec<Vec<u8>>> {
         let bound = self.stream_time.get().map(|time| self.close_bound(time));
         self.closes
-            .advance(bound, state, &self.closes_index, &self.recent)
+            .advance(bound, 0, state, &self.closes_index, &self.recent)
     }
 
     /// The index entries of sessions that expired since the last epoch.
     fn newly_expired(&mut self, state: &dyn StateStore) -> EngineResult<Vec<Vec<u8>>> {
         let bound = self.stream_time.get().map(|time| self.expiry_bound(time));
         self.expiries
-            .advance(bound, state, &self.closes_index, &self.recent)
+            .advance(bound, 0, state, &self.closes_index, &self.recent)
     }
 }
 
