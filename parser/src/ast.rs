@@ -73,6 +73,9 @@ pub enum Statement {
     Transaction(TransactionStatement),
     /// `DISCARD ALL | PLANS | SEQUENCES | TEMP`: what connection pools send between clients.
     Discard(DiscardTarget),
+    /// `DEALLOCATE [PREPARE] name | ALL`: drops a statement the client prepared (None: all
+    /// of them), as drivers' statement caches send it. The server holds prepared statements.
+    Deallocate(Option<String>),
     /// `CREATE TYPE [IF NOT EXISTS] name AS type`: a name for a type (ksqlDB's custom type).
     CreateType {
         name: String,

@@ -22,23 +22,8 @@ use crate::source::Source;
 /// Statements recognized and refused: ksqlDB's that Eddy lacks, and Postgres' that clients
 /// may send. The feature named in the error is the keyword.
 const UNSUPPORTED_STATEMENTS: &[&str] = &[
-    "PAUSE",
-    "RESUME",
-    "DEFINE",
-    "UNDEFINE",
-    "RUN",
-    "PRINT",
-    "ASSERT",
-    "MERGE",
-    "TRUNCATE",
-    "PREPARE",
-    "EXECUTE",
-    "DEALLOCATE",
-    "LISTEN",
-    "UNLISTEN",
-    "NOTIFY",
-    "VACUUM",
-    "ANALYZE",
+    "PAUSE", "RESUME", "DEFINE", "UNDEFINE", "RUN", "PRINT", "ASSERT", "MERGE", "TRUNCATE",
+    "PREPARE", "EXECUTE", "LISTEN", "UNLISTEN", "NOTIFY", "VACUUM", "ANALYZE",
 ];
 
 /// ksqlDB's SHOW/LIST targets that Eddy does not have yet.
@@ -93,6 +78,7 @@ pub(crate) fn parse_statement(
             parse_transaction(&keyword, &mut cursor)?
         }
         "DISCARD" => parse_discard(&mut cursor)?,
+        "DEALLOCATE" => parse_deallocate(&mut cursor)?,
         "ALTER" => parse_alter(&mut cursor)?,
         "GRANT" => parse_grant(&mut cursor, true)?,
         "REVOKE" => parse_grant(&mut cursor, false)?,
@@ -442,6 +428,20 @@ fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement
         }
     };
     Ok(Statement::Transaction(transaction))
+}
+
+/// After `DEALLOCATE`: `[PREPARE] name | ALL`, the name folded as Postgres folds it.
+fn parse_deallocate(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
+    cursor.take_word("PREPARE");
+    if cursor.take_word("ALL") {
+        return Ok(Statement::Deallocate(None));
+    }
+    let Token::Word(word) = cursor.peek() else {
+        return Err(cursor.expected("a prepared statement's name or ALL"));
+    };
+    let name = fold_identifier(word);
+    cursor.advance();
+    Ok(Statement::Deallocate(Some(name)))
 }
 
 /// After `DISCARD`.

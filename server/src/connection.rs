@@ -112,8 +112,47 @@ impl ConnectionHandler {
         session
     }
 
+    /// DEALLOCATE of a statement the client has not prepared fails as Postgres' does, before
+    /// it runs.
+    fn check_deallocate(&self, statement: &Statement) -> PgWireResult<()> {
+        let Statement::Deallocate(Some(name)) = statement else {
+            return Ok(());
+        };
+        let prepared = self
+            .statement_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(name);
+        match prepared {
+            true => Ok(()),
+            false => Err(server_error(ServerError::NoSuchPreparedStatement {
+                name: name.clone(),
+            })),
+        }
+    }
+
+    /// Drops the prepared statement `name`, or all of them.
+    fn drop_prepared<C>(&self, client: &mut C, name: Option<&str>)
+    where
+        C: ClientPortalStore,
+        C::PortalStore: PortalStore,
+    {
+        let mut names = self
+            .statement_names
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let dropped = match name {
+            Some(name) => names.take(name).into_iter().collect(),
+            None => std::mem::take(&mut *names),
+        };
+        for name in dropped {
+            client.portal_store().rm_statement(&name);
+        }
+    }
+
     /// What a statement that ran leaves to the connection: DISCARD ALL drops the prepared
-    /// statements and portals, and the reported settings it changed go to the client.
+    /// statements and portals, DEALLOCATE a prepared statement, and the reported settings it
+    /// changed go to the client.
     async fn after_statement<C>(&self, client: &mut C, statement: &Statement) -> PgWireResult<()>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -121,17 +160,13 @@ impl ConnectionHandler {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        if matches!(statement, Statement::Discard(DiscardTarget::All)) {
-            let names = std::mem::take(
-                &mut *self
-                    .statement_names
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner),
-            );
-            for name in names {
-                client.portal_store().rm_statement(&name);
+        match statement {
+            Statement::Discard(DiscardTarget::All) => {
+                self.drop_prepared(client, None);
+                client.portal_store().clear_portals();
             }
-            client.portal_store().clear_portals();
+            Statement::Deallocate(name) => self.drop_prepared(client, name.as_deref()),
+            _ => {}
         }
         let changed = reported::changed_by(statement);
         if changed.is_empty() {
@@ -243,6 +278,7 @@ impl SimpleQueryHandler for ConnectionHandler {
         for (index, statement) in statements.iter().enumerate() {
             check_statement(client.transaction_status(), &statement.statement)
                 .map_err(server_error)?;
+            self.check_deallocate(&statement.statement)?;
             let output = self
                 .session(client)
                 .await
@@ -489,6 +525,7 @@ impl ExtendedQueryHandler for ConnectionHandler {
         if let Some(parsed) = prepared.statement() {
             check_statement(client.transaction_status(), &parsed.statement)
                 .map_err(server_error)?;
+            self.check_deallocate(&parsed.statement)?;
         }
         let parameters = decode_parameters(
             &portal.parameters,

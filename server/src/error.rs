@@ -54,6 +54,9 @@ pub enum ServerError {
     /// A statement that must not run inside a transaction block (`DISCARD ALL`).
     #[error("{statement} cannot run inside a transaction block")]
     InsideTransactionBlock { statement: &'static str },
+    /// DEALLOCATE of a statement the client has not prepared.
+    #[error("prepared statement \"{name}\" does not exist")]
+    NoSuchPreparedStatement { name: String },
     /// RELEASE or ROLLBACK TO of a savepoint the block does not have.
     #[error("savepoint \"{name}\" does not exist")]
     NoSuchSavepoint { name: String },

@@ -254,6 +254,7 @@ pub(crate) fn server_sqlstate(error: &ServerError) -> &'static str {
         ServerError::NotInTransactionBlock { .. } => "25P01",
         ServerError::InsideTransactionBlock { .. } => "25001",
         ServerError::NoSuchSavepoint { .. } => "3B001",
+        ServerError::NoSuchPreparedStatement { .. } => "26000",
         ServerError::TransactionAborted => "25P02",
         ServerError::BatchColumnCount { .. } => "XX000",
     }

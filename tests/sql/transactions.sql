@@ -38,6 +38,12 @@ BEGIN;
 BEGIN;
 COMMIT;
 COMMIT;
+
+-- DEALLOCATE drops a statement the client prepared (psycopg 3 sends it); one it never
+-- prepared is an error, as in Postgres.
+DEALLOCATE PREPARE never_prepared;
+DEALLOCATE ALL;
+
 -- DISCARD ALL (connection pools) resets the session's settings; not inside a block.
 SET application_name = 'pooled';
 SET 'auto.offset.reset' = 'earliest';

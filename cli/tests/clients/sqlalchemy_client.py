@@ -26,12 +26,9 @@ class User(Base):
 
 port = sys.argv[1]
 for driver, first_id in (("psycopg2", 10), ("psycopg", 20)):
-    # psycopg 3 sends DEALLOCATE when its cache of prepared statements turns over, which
-    # Eddy does not support yet: without server-side preparing it never does.
-    connect_args = {"prepare_threshold": None} if driver == "psycopg" else {}
-    engine = sa.create_engine(
-        f"postgresql+{driver}://eddy@127.0.0.1:{port}/eddy", connect_args=connect_args
-    )
+    # psycopg 3 prepares statements on the server and sends DEALLOCATE when its cache of
+    # them turns over, as reflection's many queries make it.
+    engine = sa.create_engine(f"postgresql+{driver}://eddy@127.0.0.1:{port}/eddy")
     with engine.connect() as conn:
         assert conn.dialect.server_version_info[0] == 15, conn.dialect.server_version_info
         assert conn.execute(sa.text("SELECT 1 + :n"), {"n": 1}).scalar_one() == 2

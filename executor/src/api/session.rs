@@ -246,6 +246,13 @@ impl Session {
                 Ok(QueryOutput::Transaction(transaction.clone()))
             }
             Statement::Discard(target) => Ok(properties::discard(&mut self.properties, *target)),
+            // The server drops the prepared statement: it holds them.
+            Statement::Deallocate(name) => {
+                Ok(QueryOutput::Command(CommandComplete::new(match name {
+                    Some(_) => "DEALLOCATE",
+                    None => "DEALLOCATE ALL",
+                })))
+            }
             Statement::CreateUser(_)
             | Statement::AlterUser(_)
             | Statement::DropUser { .. }

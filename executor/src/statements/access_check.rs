@@ -97,6 +97,7 @@ fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
         | Statement::Unset { .. }
         | Statement::Transaction(_)
         | Statement::Discard(_)
+        | Statement::Deallocate(_)
         | Statement::CreateUser(_)
         | Statement::AlterUser(_)
         | Statement::DropUser { .. }
