@@ -148,6 +148,39 @@ struct AggregateChanges {
     pub discarded: Option<(RecordBatch, Int64Array)>,
 }
 
+impl AggregateChanges {
+    /// An epoch's changes: the old rows of the groups (or windows) `before` retracted, then
+    /// the new rows of `after` inserted, each group's two paired, ascending within each sign;
+    /// EMIT FINAL's rows are each a window of their own, in window order.
+    fn retracting(
+        schema: &SchemaRef,
+        (before, before_rows, before_rowtimes): (&[usize], &RecordBatch, Vec<i64>),
+        (after, after_rows, after_rowtimes): (&[usize], &RecordBatch, Vec<i64>),
+        emits_final: bool,
+        discarded: Option<(RecordBatch, Int64Array)>,
+    ) -> EngineResult<AggregateChanges> {
+        let rows = concat_batches(schema, [before_rows, after_rows])?;
+        let weights: Int64Array = std::iter::repeat_n(-1, before.len())
+            .chain(std::iter::repeat_n(1, after.len()))
+            .collect();
+        let rowtimes =
+            Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
+        let groups = match emits_final {
+            true => UInt32Array::from_iter_values(0..after.len() as u32),
+            false => {
+                UInt32Array::from_iter_values(before.iter().chain(after).map(|&group| group as u32))
+            }
+        };
+        Ok(AggregateChanges {
+            rows,
+            weights,
+            rowtimes,
+            groups,
+            discarded,
+        })
+    }
+}
+
 impl GroupBy {
     pub fn new(
         plan: AggregatePlan,
@@ -663,27 +696,13 @@ impl GroupBy {
         if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.end_epoch(created, latest_created, state_changes);
         }
-        let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
-        let weights: Int64Array = std::iter::repeat_n(-1, before.len())
-            .chain(std::iter::repeat_n(1, after.len()))
-            .collect();
-        let rowtimes =
-            Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
-        // Pairs a group's old and new rows, ascending within each sign; EMIT FINAL's rows are
-        // each a window of their own, in window order.
-        let groups = match emits_final {
-            true => UInt32Array::from_iter_values(0..after.len() as u32),
-            false => UInt32Array::from_iter_values(
-                before.iter().chain(&after).map(|&group| group as u32),
-            ),
-        };
-        Ok(AggregateChanges {
-            rows,
-            weights,
-            rowtimes,
-            groups,
+        AggregateChanges::retracting(
+            &self.plan.aggregate_schema,
+            (&before, &before_rows, before_rowtimes),
+            (&after, &after_rows, after_rowtimes),
+            emits_final,
             discarded,
-        })
+        )
     }
 
     /// A row counter and the aggregates' accumulators, without groups.

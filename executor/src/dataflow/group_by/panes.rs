@@ -22,7 +22,7 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Int64Array, UInt32Array};
-use arrow::compute::{concat_batches, take};
+use arrow::compute::take;
 use arrow::datatypes::{DataType, Int64Type};
 use datafusion::common::HashMap;
 use datafusion::logical_expr::EmitTo;
@@ -485,25 +485,13 @@ impl GroupBy {
         if let Some(Windows::Time(windowing)) = &mut self.windows {
             windowing.end_epoch(created, latest_created, state_changes);
         }
-        let rows = concat_batches(&self.plan.aggregate_schema, [&before_rows, &after_rows])?;
-        let weights: Int64Array = std::iter::repeat_n(-1, before.len())
-            .chain(std::iter::repeat_n(1, after.len()))
-            .collect();
-        let rowtimes =
-            Int64Array::from_iter_values(before_rowtimes.into_iter().chain(after_rowtimes));
-        let groups = match emits_final {
-            true => UInt32Array::from_iter_values(0..after.len() as u32),
-            false => UInt32Array::from_iter_values(
-                before.iter().chain(&after).map(|&window| window as u32),
-            ),
-        };
-        Ok(AggregateChanges {
-            rows,
-            weights,
-            rowtimes,
-            groups,
+        AggregateChanges::retracting(
+            &self.plan.aggregate_schema,
+            (&before, &before_rows, before_rowtimes),
+            (&after, &after_rows, after_rowtimes),
+            emits_final,
             discarded,
-        })
+        )
     }
 
     /// The aggregate's rows of `chosen` windows: their group keys and bounds, and each
