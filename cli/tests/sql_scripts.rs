@@ -98,6 +98,7 @@ sql_scripts!(
     source_only,
     stream_joins,
     stream_table_joins,
+    subquery_aggregates,
     table,
     table_joins,
     table_dml,

@@ -68,6 +68,9 @@ fn cut_ksql_clauses(
     let mut depth: usize = 0;
     let mut from_seen = false;
     let mut joins_seen: usize = 0;
+    // Per depth of parentheses, the number of the last JOIN written there: a WITHIN belongs
+    // to it, also after the joined subquery's own joins.
+    let mut last_join_by_depth: Vec<Option<usize>> = vec![None];
     let mut index = 0;
     while let Some(token) = tokens.get(index) {
         let next = tokens.get(index + 1).map(|next| &next.token);
@@ -77,6 +80,40 @@ fn cut_ksql_clauses(
             Token::RParen => depth = depth.saturating_sub(1),
             _ => {}
         }
+        last_join_by_depth.resize(depth + 1, None);
+        let clause_error = |message: &str| source.error_at(token.span.start, message.to_string());
+        // A join's WITHIN is cut at any depth (a join inside a subquery): joins are counted
+        // in written order, as the planner finds them again.
+        if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
+            let Some(join) = last_join_by_depth[depth] else {
+                return Err(clause_error(
+                    "WITHIN belongs to a JOIN, after the joined stream",
+                ));
+            };
+            if clauses
+                .join_windows
+                .iter()
+                .any(|window| window.join == join)
+            {
+                return Err(clause_error("WITHIN is given twice for one JOIN"));
+            }
+            // The clause ends where ON begins (or the query ends).
+            let on_index = (index + 1..tokens.len())
+                .find(|&at| is_word(&tokens[at].token, "ON"))
+                .unwrap_or(tokens.len());
+            let inner = tokens.get(index + 1..on_index).unwrap_or(&[]);
+            let inner_end = tokens.get(on_index).map_or(end, |on| on.span.start);
+            let mut cursor = Cursor::new(source, inner, inner_end);
+            clauses
+                .join_windows
+                .push(parse_join_window(join, &mut cursor)?);
+            index = on_index;
+            continue;
+        }
+        if is_word(&token.token, "JOIN") {
+            last_join_by_depth[depth] = Some(joins_seen);
+            joins_seen += 1;
+        }
         if !at_depth_zero {
             if !is_window_tvf_table_keyword(tokens, index) {
                 clauses.standard_tokens.push(token.clone());
@@ -84,7 +121,6 @@ fn cut_ksql_clauses(
             index += 1;
             continue;
         }
-        let clause_error = |message: &str| source.error_at(token.span.start, message.to_string());
         if let Some((emit, emit_tokens)) = emit_clause(tokens, index) {
             if clauses.emit.is_some() {
                 return Err(clause_error("EMIT is given twice"));
@@ -136,33 +172,8 @@ fn cut_ksql_clauses(
             && next.is_some_and(|t| is_word(t, "JOIN") || is_word(t, "LEFT"))
         {
             return Err(ParseError::unsupported("ASOF JOIN"));
-        } else if is_word(&token.token, "WITHIN") && !next.is_some_and(|t| is_word(t, "GROUP")) {
-            let Some(join) = joins_seen.checked_sub(1) else {
-                return Err(clause_error(
-                    "WITHIN belongs to a JOIN, after the joined stream",
-                ));
-            };
-            if clauses
-                .join_windows
-                .iter()
-                .any(|window| window.join == join)
-            {
-                return Err(clause_error("WITHIN is given twice for one JOIN"));
-            }
-            // The clause ends where ON begins (or the query ends).
-            let on_index = (index + 1..tokens.len())
-                .find(|&at| is_word(&tokens[at].token, "ON"))
-                .unwrap_or(tokens.len());
-            let inner = tokens.get(index + 1..on_index).unwrap_or(&[]);
-            let inner_end = tokens.get(on_index).map_or(end, |on| on.span.start);
-            let mut cursor = Cursor::new(source, inner, inner_end);
-            clauses
-                .join_windows
-                .push(parse_join_window(join, &mut cursor)?);
-            index = on_index;
         } else {
             from_seen |= is_word(&token.token, "FROM");
-            joins_seen += usize::from(is_word(&token.token, "JOIN"));
             clauses.standard_tokens.push(token.clone());
             index += 1;
         }
@@ -740,6 +751,20 @@ mod tests {
                 after: Duration::from_secs(2),
                 grace: Some(Duration::from_millis(3)),
             }]
+        );
+        // Joins are numbered in written order, also inside a subquery.
+        let nested = parse(
+            "SELECT * FROM x JOIN (SELECT * FROM a JOIN b WITHIN 5 SECONDS ON a.k = b.k) s WITHIN 1 SECOND ON x.k = s.k",
+        )
+        .expect("parses");
+        let windows: Vec<(usize, Duration)> = nested
+            .join_windows
+            .iter()
+            .map(|window| (window.join, window.before))
+            .collect();
+        assert_eq!(
+            windows,
+            [(1, Duration::from_secs(5)), (0, Duration::from_secs(1))]
         );
         assert!(parse("SELECT * FROM a WITHIN 1 HOUR").is_err());
         assert!(parse("SELECT * FROM a JOIN b WITHIN 1 HOUR GRACE ON a.k = b.k").is_err());

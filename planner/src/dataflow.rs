@@ -19,9 +19,12 @@
 //! with its own steps: the dataflow is then a graph whose inputs [`Dataflow::sources`]
 //! numbers.
 //!
-//! Never: accept a plan node it cannot run incrementally. Joins of two streams, window functions
-//! (OVER), sorts and DISTINCT answer `Unsupported` until their operators exist, never a wrong
-//! answer.
+//! An aggregation below the query's own (a subquery's) is a step too ([`Step::Aggregate`]),
+//! windowed when its subquery reads a window TVF (`window_tvf::SubqueryWindow`, found by the
+//! subquery's alias).
+//!
+//! Never: accept a plan node it cannot run incrementally. Window functions (OVER), sorts and
+//! DISTINCT answer `Unsupported` until their operators exist, never a wrong answer.
 
 use std::sync::Arc;
 
@@ -44,6 +47,7 @@ use crate::sql::compile;
 pub use crate::step::{JoinPlan, Step, UnnestColumn};
 use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
+use crate::window_tvf::SubqueryWindow;
 
 /// A query over one source without state: filters and projections.
 #[derive(Debug, Clone)]
@@ -158,6 +162,18 @@ impl Dataflow {
             .collect()
     }
 
+    /// The GROUP BYs inside the query on its main chain (subqueries'), nearest its source
+    /// first.
+    pub fn nested_aggregates(&self) -> Vec<&AggregatePlan> {
+        self.main_steps()
+            .into_iter()
+            .filter_map(|step| match step {
+                Step::Aggregate(plan) => Some(plan.as_ref()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The sources whose rows the dataflow reads, numbered as its inputs: the main chain's
     /// source first, then each join's second input, in the order of the steps (a second
     /// input's own joins right after it).
@@ -223,26 +239,9 @@ impl Dataflow {
                 "WINDOW clause requires a GROUP BY clause.",
             ));
         };
-        let window_time = match time_column {
-            None => None,
-            Some(name) => {
-                let schema = DFSchema::try_from(plan.input_schema.as_ref().clone())?;
-                let column = Expr::Column(datafusion::common::Column::from_name(name));
-                let time_type = column.get_type(&schema)?;
-                if !matches!(
-                    time_type,
-                    arrow::datatypes::DataType::Int64 | arrow::datatypes::DataType::Timestamp(..)
-                ) {
-                    return Err(PlanError::TypeMismatch {
-                        message: format!(
-                            "a window's time column must be a BIGINT of epoch milliseconds or a TIMESTAMP, and \"{name}\" is {}",
-                            crate::types::type_name(&time_type)
-                        ),
-                    });
-                }
-                Some(compile(&column, &schema)?)
-            }
-        };
+        let window_time = time_column
+            .map(|name| window_time_column(&plan.input_schema, name))
+            .transpose()?;
         Ok(Dataflow::Aggregate(AggregatePlan {
             window: Some(window),
             window_time,
@@ -322,21 +321,99 @@ impl Dataflow {
     }
 }
 
+/// Column `name` of an aggregation's input rows, as the time its windows are computed on:
+/// a BIGINT of epoch milliseconds or a TIMESTAMP.
+fn window_time_column(input_schema: &Schema, name: &str) -> PlanResult<Arc<dyn PhysicalExpr>> {
+    let schema = DFSchema::try_from(input_schema.clone())?;
+    let column = Expr::Column(datafusion::common::Column::from_name(name));
+    let time_type = column.get_type(&schema)?;
+    if !matches!(
+        time_type,
+        arrow::datatypes::DataType::Int64 | arrow::datatypes::DataType::Timestamp(..)
+    ) {
+        return Err(PlanError::TypeMismatch {
+            message: format!(
+                "a window's time column must be a BIGINT of epoch milliseconds or a TIMESTAMP, and \"{name}\" is {}",
+                crate::types::type_name(&time_type)
+            ),
+        });
+    }
+    compile(&column, &schema)
+}
+
+/// Makes the aggregation among `steps` (a subquery's, lowered) the windowed one `window`
+/// says.
+fn window_subquery_aggregate(steps: &mut [Step], window: &SubqueryWindow) -> PlanResult<()> {
+    let mut aggregates = steps.iter_mut().filter_map(|step| match step {
+        Step::Aggregate(plan) => Some(plan),
+        _ => None,
+    });
+    let (Some(plan), None) = (aggregates.next(), aggregates.next()) else {
+        return Err(PlanError::Internal {
+            message: format!(
+                "subquery {} with a window TVF does not lower to one aggregation",
+                window.alias
+            ),
+        });
+    };
+    let plan = Arc::make_mut(plan);
+    plan.window_time = Some(window_time_column(
+        &plan.input_schema,
+        &window.window.time_column,
+    )?);
+    plan.window = Some(window.window.plan);
+    Ok(())
+}
+
 /// Lowers a logical plan (after the analyzer) to a dataflow: an aggregation if it has one,
 /// else a stateless plan (see `lower_stateless`). Joins are refused: see [`lower_over`].
 pub fn lower(plan: &LogicalPlan) -> PlanResult<Dataflow> {
-    lower_with(plan, None)
+    lower_with(plan, &Lowering::without_catalog())
 }
 
 /// [`lower`], with stream-table joins lowered against the sources of `catalog`.
 pub fn lower_over(plan: &LogicalPlan, catalog: &Catalog) -> PlanResult<Dataflow> {
-    lower_with(plan, Some(catalog))
+    lower_with(plan, &Lowering::over(catalog, &[]))
 }
 
-fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataflow> {
+/// [`lower_over`], with the windowed aggregations of subqueries that read window TVFs.
+pub(crate) fn lower_with_subquery_windows(
+    plan: &LogicalPlan,
+    catalog: &Catalog,
+    subquery_windows: &[SubqueryWindow],
+) -> PlanResult<Dataflow> {
+    lower_with(plan, &Lowering::over(catalog, subquery_windows))
+}
+
+/// What lowering reads besides the plan.
+#[derive(Clone, Copy)]
+struct Lowering<'a> {
+    /// The sources joins read; None: joins are refused.
+    catalog: Option<&'a Catalog>,
+    /// The windows of subqueries' aggregations, by the subqueries' aliases.
+    subquery_windows: &'a [SubqueryWindow],
+}
+
+impl<'a> Lowering<'a> {
+    fn over(catalog: &'a Catalog, subquery_windows: &'a [SubqueryWindow]) -> Self {
+        Lowering {
+            catalog: Some(catalog),
+            subquery_windows,
+        }
+    }
+
+    fn without_catalog() -> Self {
+        Lowering {
+            catalog: None,
+            subquery_windows: &[],
+        }
+    }
+}
+
+fn lower_with(plan: &LogicalPlan, cx: &Lowering<'_>) -> PlanResult<Dataflow> {
     let mut output_steps = Vec::new();
     let Some(aggregate) = lower_above_aggregate(plan, &mut output_steps)? else {
-        return lower_stateless_with(plan, catalog).map(Dataflow::Stateless);
+        return lower_stateless_with(plan, cx).map(Dataflow::Stateless);
     };
     if matches!(plan, LogicalPlan::Limit(_)) {
         return Err(PlanError::unsupported(
@@ -344,7 +421,21 @@ fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataf
         ));
     }
     let mut input_steps = Vec::new();
-    let source = lower_node(&aggregate.input, &mut input_steps, catalog)?;
+    let source = lower_node(&aggregate.input, &mut input_steps, cx)?;
+    let output_schema = Arc::new(plan.schema().as_arrow().clone());
+    aggregate_plan(aggregate, source, input_steps, output_steps, output_schema)
+        .map(Dataflow::Aggregate)
+}
+
+/// The plan of `aggregate` over `source`'s rows through `input_steps`, its rows then through
+/// `output_steps` (giving `output_schema`).
+fn aggregate_plan(
+    aggregate: &Aggregate,
+    source: String,
+    input_steps: Vec<Step>,
+    output_steps: Vec<Step>,
+    output_schema: SchemaRef,
+) -> PlanResult<AggregatePlan> {
     let input_schema = aggregate.input.schema();
     let group_exprs = aggregate
         .group_expr
@@ -376,8 +467,7 @@ fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataf
         })
         .collect::<PlanResult<Vec<_>>>()?;
     let aggregate_schema = Arc::new(aggregate.schema.as_arrow().clone());
-    let output_schema = Arc::new(plan.schema().as_arrow().clone());
-    Ok(Dataflow::Aggregate(AggregatePlan {
+    Ok(AggregatePlan {
         source,
         input_steps,
         input_schema: Arc::new(input_schema.as_arrow().clone()),
@@ -389,7 +479,7 @@ fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataf
         window: None,
         window_time: None,
         temporal_filter: None,
-    }))
+    })
 }
 
 /// ksqlDB refuses a GROUP BY that names one expression twice (`GROUP BY data, t.data`): the
@@ -490,13 +580,10 @@ fn aggregate_call(
 /// Lowers a logical plan (after the analyzer) to a stateless dataflow. Event time is not a
 /// column of it: each row's `rowtime` travels beside the row (the executor's `Changes`).
 pub fn lower_stateless(plan: &LogicalPlan) -> PlanResult<StatelessPlan> {
-    lower_stateless_with(plan, None)
+    lower_stateless_with(plan, &Lowering::without_catalog())
 }
 
-fn lower_stateless_with(
-    plan: &LogicalPlan,
-    catalog: Option<&Catalog>,
-) -> PlanResult<StatelessPlan> {
+fn lower_stateless_with(plan: &LogicalPlan, cx: &Lowering<'_>) -> PlanResult<StatelessPlan> {
     let (plan, limit) = match plan {
         LogicalPlan::Limit(limit) => {
             let fetch = match limit.get_fetch_type()? {
@@ -521,7 +608,7 @@ fn lower_stateless_with(
         other => (other, None),
     };
     let mut steps = Vec::new();
-    let source = lower_node(plan, &mut steps, catalog)?;
+    let source = lower_node(plan, &mut steps, cx)?;
     let output_schema = Arc::new(plan.schema().as_arrow().clone());
     Ok(StatelessPlan {
         source,
@@ -533,12 +620,8 @@ fn lower_stateless_with(
 }
 
 /// Appends the steps of `plan` to `steps` and returns the source it reads; joins only with
-/// a `catalog` to read their sources from.
-fn lower_node(
-    plan: &LogicalPlan,
-    steps: &mut Vec<Step>,
-    catalog: Option<&Catalog>,
-) -> PlanResult<String> {
+/// a catalog to read their sources from.
+fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>, cx: &Lowering<'_>) -> PlanResult<String> {
     match plan {
         LogicalPlan::TableScan(scan) => {
             let scan_schema = scan.source.schema();
@@ -565,40 +648,55 @@ fn lower_node(
             Ok(scan.table_name.table().to_string())
         }
         LogicalPlan::Filter(filter) => {
-            let source = lower_node(&filter.input, steps, catalog)?;
+            let source = lower_node(&filter.input, steps, cx)?;
             steps.push(filter_step(filter)?);
             Ok(source)
         }
         LogicalPlan::Projection(projection) => {
-            let source = lower_node(&projection.input, steps, catalog)?;
+            let source = lower_node(&projection.input, steps, cx)?;
             steps.push(project_step(projection)?);
             Ok(source)
         }
-        LogicalPlan::SubqueryAlias(alias) => lower_node(&alias.input, steps, catalog),
+        LogicalPlan::SubqueryAlias(alias) => {
+            let first_step = steps.len();
+            let source = lower_node(&alias.input, steps, cx)?;
+            let window = cx
+                .subquery_windows
+                .iter()
+                .find(|window| window.alias == alias.alias.table());
+            if let Some(window) = window {
+                window_subquery_aggregate(&mut steps[first_step..], window)?;
+            }
+            Ok(source)
+        }
         LogicalPlan::Unnest(unnest) => {
-            let source = lower_node(&unnest.input, steps, catalog)?;
+            let source = lower_node(&unnest.input, steps, cx)?;
             steps.push(unnest_step(unnest)?);
             Ok(source)
         }
-        LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(
-            "an aggregation over the result of another aggregation in a push or persistent query",
-        )),
+        LogicalPlan::Aggregate(aggregate) => {
+            let source = lower_node(&aggregate.input, steps, cx)?;
+            let rows = Arc::clone(aggregate.schema.inner());
+            let plan = aggregate_plan(aggregate, source.clone(), Vec::new(), Vec::new(), rows)?;
+            steps.push(Step::Aggregate(Arc::new(plan)));
+            Ok(source)
+        }
         LogicalPlan::Join(join) => {
-            let Some(catalog) = catalog else {
+            let Some(catalog) = cx.catalog else {
                 return Err(PlanError::unsupported(
                     "a join in a push or persistent query",
                 ));
             };
-            let source = lower_node(&join.left, steps, Some(catalog))?;
+            let source = lower_node(&join.left, steps, cx)?;
             let left_source = catalog.source_required(&source)?;
-            match join_shape(join, left_source, steps, catalog)? {
+            match join_shape(join, left_source, steps, catalog, cx.subquery_windows)? {
                 JoinShape::Lookup => {
                     let lookup = lower_join(join, left_source, catalog)?;
                     steps.push(Step::LookupJoin(Arc::new(lookup)));
                 }
                 JoinShape::TwoInputs(shape) => {
                     let mut right_steps = Vec::new();
-                    lower_node(&join.right, &mut right_steps, Some(catalog))?;
+                    lower_node(&join.right, &mut right_steps, cx)?;
                     let plan = lower_two_input_join(join, shape, left_source, right_steps)?;
                     steps.push(Step::Join(Arc::new(plan)));
                 }

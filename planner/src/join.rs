@@ -36,7 +36,7 @@ use datafusion::common::{Column, DFSchema};
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType};
+use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType, LogicalPlan};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
@@ -53,6 +53,10 @@ use crate::projection::relation_of;
 use crate::scalar::JOIN_WITHIN_FUNCTION;
 use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
+use crate::window_tvf::SubqueryWindow;
+
+/// Why a join of a subquery's GROUP BY is refused, unless its windows are emitted once each.
+const SUBQUERY_AGGREGATE_JOIN: &str = "a join with a subquery that aggregates, other than over a window TVF's windows (its rows change as a table's; join the table a CREATE TABLE .. AS SELECT makes)";
 
 /// ksqlDB's grace period of a join without GRACE PERIOD: a day, less the window.
 const DEFAULT_JOIN_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -64,38 +68,75 @@ pub(crate) fn attach_join_windows(query: &mut Query, windows: &[JoinWindow]) -> 
     if windows.is_empty() {
         return Ok(());
     }
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return Err(PlanError::invalid("WITHIN belongs to a JOIN of a SELECT"));
-    };
-    let mut joins: Vec<&mut SqlJoin> = select
-        .from
-        .iter_mut()
-        .flat_map(|from| from.joins.iter_mut())
-        .collect();
-    for window in windows {
-        let join = joins.get_mut(window.join).ok_or_else(|| {
-            PlanError::invalid("WITHIN belongs to a JOIN, after the joined stream")
-        })?;
-        let Some((_, constraint)) = kind_and_constraint(&mut join.join_operator) else {
-            return Err(PlanError::unsupported(
-                "WITHIN on a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
-            ));
-        };
-        let JoinConstraint::On(on) = constraint else {
-            return Err(PlanError::invalid(
-                "a join of two streams (WITHIN) needs an ON condition",
-            ));
-        };
-        let millis =
-            |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        let marker = within_marker(
-            millis(window.before),
-            millis(window.after),
-            window.grace.map(millis),
-        );
-        let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
-        *on = and(marker, written);
+    let mut joins_seen = 0;
+    for_each_join(query, &mut joins_seen, &mut |number, join| match windows
+        .iter()
+        .find(|window| window.join == number)
+    {
+        Some(window) => attach_join_window(join, window),
+        None => Ok(()),
+    })?;
+    if windows.iter().any(|window| window.join >= joins_seen) {
+        return Err(PlanError::invalid(
+            "WITHIN belongs to a JOIN, after the joined stream",
+        ));
     }
+    Ok(())
+}
+
+/// Calls `visit` on each join of `query`'s FROM clauses, also those inside subqueries of
+/// FROM, numbered in written order (the order of their JOIN keywords), from `*joins_seen`.
+fn for_each_join(
+    query: &mut Query,
+    joins_seen: &mut usize,
+    visit: &mut impl FnMut(usize, &mut SqlJoin) -> PlanResult<()>,
+) -> PlanResult<()> {
+    fn in_relation(
+        relation: &mut TableFactor,
+        joins_seen: &mut usize,
+        visit: &mut impl FnMut(usize, &mut SqlJoin) -> PlanResult<()>,
+    ) -> PlanResult<()> {
+        match relation {
+            TableFactor::Derived { subquery, .. } => for_each_join(subquery, joins_seen, visit),
+            _ => Ok(()),
+        }
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(());
+    };
+    for from in &mut select.from {
+        in_relation(&mut from.relation, joins_seen, visit)?;
+        for join in &mut from.joins {
+            let number = *joins_seen;
+            *joins_seen += 1;
+            visit(number, join)?;
+            in_relation(&mut join.relation, joins_seen, visit)?;
+        }
+    }
+    Ok(())
+}
+
+/// Puts `window` into `join`'s ON.
+fn attach_join_window(join: &mut SqlJoin, window: &JoinWindow) -> PlanResult<()> {
+    let Some((_, constraint)) = kind_and_constraint(&mut join.join_operator) else {
+        return Err(PlanError::unsupported(
+            "WITHIN on a join other than [INNER], LEFT, RIGHT or FULL [OUTER] JOIN",
+        ));
+    };
+    let JoinConstraint::On(on) = constraint else {
+        return Err(PlanError::invalid(
+            "a join of two streams (WITHIN) needs an ON condition",
+        ));
+    };
+    let millis =
+        |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    let marker = within_marker(
+        millis(window.before),
+        millis(window.after),
+        window.grace.map(millis),
+    );
+    let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
+    *on = and(marker, written);
     Ok(())
 }
 
@@ -542,7 +583,15 @@ pub(crate) fn join_shape(
     left_source: &SourceDef,
     steps: &[Step],
     catalog: &Catalog,
+    subquery_windows: &[SubqueryWindow],
 ) -> PlanResult<JoinShape> {
+    // A GROUP BY's rows change as a table's do, unless its windows are each emitted once.
+    let left_aggregates_changes = steps.iter().any(|step| {
+        matches!(step, Step::Aggregate(plan) if !plan.window.is_some_and(|window| window.emit_final))
+    });
+    if left_aggregates_changes {
+        return Err(PlanError::unsupported(SUBQUERY_AGGREGATE_JOIN));
+    }
     let mut conjuncts = on_conjuncts(join);
     let window = take_join_window(&mut conjuncts)?;
     let left_chain_join = steps.iter().rev().find_map(|step| match step {
@@ -551,9 +600,10 @@ pub(crate) fn join_shape(
     });
     // A chain that joined two tables carries their changes; any other its source's rows.
     let left_changes = left_source.is_table() || left_chain_join.is_some();
-    let right_source = scanned_source(&join.right)
-        .and_then(|name| catalog.source_required(&name).ok())
-        .cloned();
+    let right_source = match scanned_source(&join.right) {
+        Some(name) => catalog.source_required(&name).ok().cloned(),
+        None => subquery_source(&join.right, catalog, subquery_windows, false)?.cloned(),
+    };
     let two_inputs = |right_source: SourceDef| {
         Ok(JoinShape::TwoInputs(Box::new(TwoInputs {
             conjuncts,
@@ -575,6 +625,38 @@ pub(crate) fn join_shape(
         (true, Some(right), None) if right.is_table() => two_inputs(right),
         (false, Some(right), Some(_)) => two_inputs(right),
         _ => Ok(JoinShape::Lookup),
+    }
+}
+
+/// The catalog source a subquery joined as a second input reads, when its rows are that
+/// source's kind: filters and projections of its rows, or a window TVF's aggregation of a
+/// stream's (`in_windows`: under one), whose windows, each emitted once as it closes, are a
+/// stream. None for any other subquery.
+fn subquery_source<'a>(
+    plan: &LogicalPlan,
+    catalog: &'a Catalog,
+    subquery_windows: &[SubqueryWindow],
+    in_windows: bool,
+) -> PlanResult<Option<&'a SourceDef>> {
+    match plan {
+        LogicalPlan::TableScan(scan) => Ok(catalog.source(scan.table_name.table())),
+        LogicalPlan::Projection(projection) => {
+            subquery_source(&projection.input, catalog, subquery_windows, in_windows)
+        }
+        LogicalPlan::Filter(filter) => {
+            subquery_source(&filter.input, catalog, subquery_windows, in_windows)
+        }
+        LogicalPlan::SubqueryAlias(alias) => {
+            let windowed = subquery_windows
+                .iter()
+                .any(|window| window.alias == alias.alias.table());
+            subquery_source(&alias.input, catalog, subquery_windows, windowed)
+        }
+        LogicalPlan::Aggregate(aggregate) if in_windows => {
+            subquery_source(&aggregate.input, catalog, subquery_windows, false)
+        }
+        LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(SUBQUERY_AGGREGATE_JOIN)),
+        _ => Ok(None),
     }
 }
 

@@ -417,13 +417,32 @@ pub(crate) fn input_relations(query: &Query, catalog: &Catalog) -> Option<Vec<(I
         .collect()
 }
 
-/// The catalog source a SELECT's FROM starts with, when it joins others to it.
+/// The catalog source a SELECT's FROM starts with, when it joins others to it, also when
+/// the join is inside the one subquery the SELECT reads (an aggregation over a join's).
 pub(crate) fn join_input<'a>(query: &Query, catalog: &'a Catalog) -> Option<&'a SourceDef> {
     let SetExpr::Select(select) = query.body.as_ref() else {
         return None;
     };
     match select.from.as_slice() {
-        [from] if !from.joins.is_empty() => relation_of(&from.relation, catalog)?.1,
+        [from] if !from.joins.is_empty() => first_source(&from.relation, catalog),
+        [from] => match &from.relation {
+            TableFactor::Derived { subquery, .. } => join_input(subquery, catalog),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The catalog source `factor` reads: itself, or the one source of a subquery.
+fn first_source<'a>(factor: &TableFactor, catalog: &'a Catalog) -> Option<&'a SourceDef> {
+    let TableFactor::Derived { subquery, .. } = factor else {
+        return relation_of(factor, catalog)?.1;
+    };
+    let SetExpr::Select(select) = subquery.body.as_ref() else {
+        return None;
+    };
+    match select.from.as_slice() {
+        [from] if from.joins.is_empty() => first_source(&from.relation, catalog),
         _ => None,
     }
 }

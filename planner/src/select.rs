@@ -20,7 +20,7 @@ use eddy_parser::sqlparser::ast::{GroupByExpr, Query, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
-use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
+use crate::dataflow::{Dataflow, StatelessPlan, lower_with_subquery_windows};
 use crate::error::{PlanError, PlanResult, plural};
 use crate::join::{attach_interval_bounds, attach_join_windows, resolve_rowkey};
 use crate::projection::{input_relations, join_input, single_input};
@@ -32,7 +32,7 @@ use crate::sql::compile;
 use crate::temporal::{self, TemporalFilter};
 use crate::types::{arrow_type, check_key_type, storable_type, type_name};
 use crate::window::{self, WindowKind, WindowPlan};
-use crate::window_tvf::{self, WindowTvf};
+use crate::window_tvf::{self, SubqueryWindow, WindowTvf};
 
 /// Where a persistent query writes.
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +135,7 @@ impl SqlPlanner {
         attach_join_windows(&mut query, &select.join_windows)?;
         if select.emit.is_some() {
             self.prepare_joins(&mut query, select)?;
+            self.subquery_windows(&mut query)?;
         }
         match (&select.window, tvf_window) {
             (None, None) => return self.plan_query(&query).await,
@@ -150,7 +151,8 @@ impl SqlPlanner {
 
     /// The dataflow of a push query planned by [`SqlPlanner::plan_select`].
     pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
-        let dataflow = lower_over(plan, &self.read_catalog())?;
+        let subquery_windows = self.subquery_windows(&mut select.query.as_ref().clone())?;
+        let dataflow = lower_with_subquery_windows(plan, &self.read_catalog(), &subquery_windows)?;
         if let Some(WindowTvf {
             window: Some(tvf_window),
             ..
@@ -162,6 +164,12 @@ impl SqlPlanner {
             None => Ok(dataflow),
             Some(spec) => dataflow.with_window(WindowPlan::of(spec, select.emit)?),
         }
+    }
+
+    /// Rewrites the subqueries of `query` that read window TVFs over their streams, and
+    /// returns the windowed aggregations among them (see `window_tvf::rewrite_subqueries`).
+    fn subquery_windows(&self, query: &mut Query) -> PlanResult<Vec<SubqueryWindow>> {
+        window_tvf::rewrite_subqueries(query, &self.read_catalog(), self.state())
     }
 
     /// `select` over the stream its window TVF reads (`FROM TUMBLE(s, ..)`), if it has one.
@@ -182,11 +190,14 @@ impl SqlPlanner {
             None => (select, None),
         };
         check_window_clauses(select, tvf_window.is_some())?;
-        let inputs = self.relations(&select.query);
+        // A subquery's window TVF names its stream once rewritten.
+        let mut rewritten = select.query.as_ref().clone();
+        self.subquery_windows(&mut rewritten)?;
+        let inputs = self.relations(&rewritten);
         let joined = inputs.len() > 1;
         let input = match joined {
             false => self.single_input(&inputs)?,
-            true => self.join_input(&select.query)?,
+            true => self.join_input(&rewritten)?,
         };
         let mut query = select.query.as_ref().clone();
         let partition_by = match (sink, &select.partition_by) {
@@ -210,6 +221,7 @@ impl SqlPlanner {
         };
         attach_join_windows(&mut query, &select.join_windows)?;
         self.prepare_joins(&mut query, select)?;
+        let subquery_windows = self.subquery_windows(&mut query)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         if joined
             && (!clock_comparisons.is_empty() || select.window.is_some() || tvf_window.is_some())
@@ -232,7 +244,8 @@ impl SqlPlanner {
             (None, None) => None,
         };
         let plan = self.plan_query(&query).await?;
-        let mut dataflow = lower_over(&plan, &self.read_catalog())?;
+        let mut dataflow =
+            lower_with_subquery_windows(&plan, &self.read_catalog(), &subquery_windows)?;
         if let Some(window) = window {
             let time_column = tvf_window.map(|tvf_window| tvf_window.time_column.as_str());
             dataflow = dataflow.with_window_on(window, time_column)?;

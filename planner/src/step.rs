@@ -1,6 +1,7 @@
 //! The steps of a dataflow's chains: what one operator of a chain does to its rows, and the
 //! plan of a join of two inputs, which carries its second input's chain of steps (so the
-//! two are defined together; `join.rs` lowers joins to them).
+//! two are defined together; `join.rs` lowers joins to them). A GROUP BY inside the query
+//! (a subquery's) is a step too.
 //!
 //! Never: name a step the executor has no operator for.
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_expr::PhysicalExpr;
 
+use crate::dataflow::AggregatePlan;
 use crate::lookup_join::LookupJoinPlan;
 use datafusion::logical_expr::Expr;
 
@@ -37,12 +39,20 @@ pub enum Step {
     /// the executor feeds the second input's rows, through its own steps, to the join's
     /// second input.
     Join(Arc<JoinPlan>),
+    /// A GROUP BY over the rows so far (a subquery's, read by another GROUP BY or a join):
+    /// the executor runs it as an operator of its own, whose rows are its groups' changes.
+    /// The plan's own input and output steps are empty: the chain holds them.
+    Aggregate(Arc<AggregatePlan>),
 }
 
 impl Step {
-    /// Whether the step joins its rows with another source's.
-    pub fn is_join(&self) -> bool {
-        matches!(self, Step::LookupJoin(_) | Step::Join(_))
+    /// Whether the step runs as an operator of its own (a join, a GROUP BY), not in a run
+    /// of filters and projections.
+    pub fn is_operator(&self) -> bool {
+        matches!(
+            self,
+            Step::LookupJoin(_) | Step::Join(_) | Step::Aggregate(_)
+        )
     }
 }
 

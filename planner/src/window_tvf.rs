@@ -252,6 +252,81 @@ pub(crate) fn rewrite(
     }))
 }
 
+/// A window TVF's windowed aggregation inside a subquery of FROM (`JOIN (SELECT .. FROM
+/// TUMBLE(s, ..) GROUP BY window_start, window_end) m`), which lowering finds again by the
+/// subquery's alias. It emits each window once, when it closes, as Flink's window
+/// aggregations do: its rows are a stream, which a join of streams can read.
+#[derive(Debug, Clone)]
+pub(crate) struct SubqueryWindow {
+    pub alias: String,
+    pub window: TvfWindow,
+}
+
+/// Rewrites each subquery of `query`'s FROM clauses (at any depth) that reads a window TVF
+/// over its stream, as [`rewrite`] does a whole statement's, and returns the windowed
+/// aggregations among them.
+pub(crate) fn rewrite_subqueries(
+    query: &mut Query,
+    catalog: &Catalog,
+    state: &SessionState,
+) -> PlanResult<Vec<SubqueryWindow>> {
+    let mut windows = Vec::new();
+    rewrite_subqueries_into(query, catalog, state, &mut windows)?;
+    Ok(windows)
+}
+
+fn rewrite_subqueries_into(
+    query: &mut Query,
+    catalog: &Catalog,
+    state: &SessionState,
+    windows: &mut Vec<SubqueryWindow>,
+) -> PlanResult<()> {
+    let SetExpr::Select(body) = query.body.as_mut() else {
+        return Ok(());
+    };
+    let relations = body.from.iter_mut().flat_map(|from| {
+        std::iter::once(&mut from.relation)
+            .chain(from.joins.iter_mut().map(|join| &mut join.relation))
+    });
+    for relation in relations {
+        let TableFactor::Derived {
+            subquery, alias, ..
+        } = relation
+        else {
+            continue;
+        };
+        rewrite_subqueries_into(subquery, catalog, state, windows)?;
+        let select = SelectStatement {
+            query: subquery.clone(),
+            emit: Some(Emit::Final),
+            partition_by: None,
+            window: None,
+            join_windows: Vec::new(),
+        };
+        let Some(tvf) = rewrite(&select, catalog, state)? else {
+            continue;
+        };
+        *subquery = tvf.select.query;
+        let Some(mut window) = tvf.window else {
+            continue;
+        };
+        let alias = alias.as_ref().ok_or_else(|| {
+            PlanError::invalid(format!(
+                "a subquery aggregating over {} needs a name: (SELECT ..) AS name",
+                window.function
+            ))
+        })?;
+        window.prepare(subquery, state, false)?;
+        // Nothing reads a window's row after it is emitted: its state goes at its close.
+        window.plan.retention_ms = window.plan.kind.extent_ms();
+        windows.push(SubqueryWindow {
+            alias: fold(&alias.name),
+            window,
+        });
+    }
+    Ok(())
+}
+
 /// A TVF window closes at its end (grace 0), keeps its row as a WINDOW clause's does, and
 /// with EMIT FINAL (or EMIT ON WINDOW CLOSE) emits once then.
 fn tvf_window_plan(kind: WindowKind, emit: Option<Emit>) -> WindowPlan {

@@ -103,9 +103,9 @@ fn run_steps(steps: &[Step], mut batch: RecordBatch) -> EngineResult<(RecordBatc
                 });
                 exploded
             }
-            Step::LookupJoin(_) | Step::Join(_) => {
+            Step::LookupJoin(_) | Step::Join(_) | Step::Aggregate(_) => {
                 return Err(EngineError::Internal(
-                    "a join runs as an operator of its own, not as a step".into(),
+                    "a join or GROUP BY runs as an operator of its own, not as a step".into(),
                 ));
             }
         };

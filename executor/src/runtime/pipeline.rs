@@ -35,6 +35,7 @@ use crate::runtime::profile::{
     self, Feeder, InputProfile, OperatorDescription, OperatorProfile, PipelineProfile,
 };
 use crate::sinks::Sink;
+use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::CacheBudget;
 
 /// What building a pipeline needs besides its plan.
@@ -114,6 +115,9 @@ struct Graph<'a> {
     cx: &'a BuildContext,
     /// Joins of two inputs so far: the next one's number names its state.
     joins: usize,
+    /// GROUP BYs inside the query so far (subqueries'): the next one's number names its
+    /// state.
+    nested_aggregates: usize,
 }
 
 impl<'a> Graph<'a> {
@@ -125,6 +129,7 @@ impl<'a> Graph<'a> {
             entries: vec![None; inputs],
             cx,
             joins: 0,
+            nested_aggregates: 0,
         }
     }
 
@@ -211,6 +216,24 @@ impl<'a> Graph<'a> {
                         },
                     );
                 }
+                Step::Aggregate(plan) => {
+                    feed = self.flush(feed, &mut run);
+                    let state_id = OperatorStateKeys::of(&self.cx.query_id)
+                        .nested_aggregate_id(self.nested_aggregates);
+                    self.nested_aggregates += 1;
+                    // Its input's kind is not tracked this deep into the query: it keeps
+                    // what a GROUP BY over a table keeps, which is right for a stream too.
+                    let input_retracts = true;
+                    let description = profile::describe_group_by(&plan, &state_id, input_retracts);
+                    let group_by = GroupBy::new(
+                        plan.as_ref().clone(),
+                        &state_id,
+                        !input_retracts,
+                        self.cx.cache_budget.clone(),
+                    )?
+                    .feeding_an_operator();
+                    feed = self.add(feed, Box::new(group_by), description, 0);
+                }
                 step => run.push(step),
             }
         }
@@ -255,6 +278,7 @@ impl Pipeline {
         }
         let append_only = cx.input_is_append_only
             && dataflow.temporal_filter().is_none()
+            && dataflow.nested_aggregates().is_empty()
             && dataflow
                 .two_input_joins()
                 .iter()
@@ -263,6 +287,7 @@ impl Pipeline {
             || dataflow
                 .temporal_filter()
                 .is_some_and(|filter| filter.expires_rows())
+            || !dataflow.nested_aggregates().is_empty()
             || dataflow
                 .two_input_joins()
                 .iter()
@@ -281,7 +306,7 @@ impl Pipeline {
                 let output_steps = std::mem::take(&mut plan.output_steps);
                 // A join feeding the GROUP BY runs before it; the GROUP BY then takes the
                 // joined rows as they are. Otherwise it runs its input steps itself.
-                if plan.input_steps.iter().any(Step::is_join) {
+                if plan.input_steps.iter().any(Step::is_operator) {
                     feed = graph.chain(std::mem::take(&mut plan.input_steps), feed)?;
                 }
                 let description = profile::describe_group_by(&plan, &cx.query_id, result_retracts);

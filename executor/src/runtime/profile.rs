@@ -146,6 +146,10 @@ fn describe_step(step: &Step) -> (&'static str, String) {
         }
         Step::LookupJoin(join) => ("Join", format!("join: {}", join.table.name)),
         Step::Join(join) => ("Join", format!("join: {}", join.right.source)),
+        Step::Aggregate(plan) => (
+            "GroupBy",
+            format!("group by: {}", expr_list(&plan.group_exprs)),
+        ),
     }
 }
 
@@ -312,7 +316,7 @@ pub(crate) fn describe_group_by(
     let mut details: Vec<String> = plan
         .input_steps
         .iter()
-        .filter(|step| !step.is_join())
+        .filter(|step| !step.is_operator())
         .map(|step| format!("first, {}", describe_step(step).1))
         .collect();
     if !plan.group_exprs.is_empty() {

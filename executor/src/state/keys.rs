@@ -13,6 +13,8 @@
 //! | `Offsets` | `table/<topic>/rows`                  | rows the table holds (u64 BE)           |
 //! | `State`   | `t/<topic>/<encoded key>`             | a table's current row (row codec)       |
 //! | `State`   | `q/<id>/g/<encoded group key>`        | a GROUP BY group's state                |
+//! | `State`   | `q/<id>/a<n>/...`                     | GROUP BY number n inside the query (a   |
+//! |           |                                       | subquery's): keys as a query's own      |
 //!
 //! Partitions are written as 10 decimal digits, so keys sort by partition.
 //!
@@ -125,6 +127,13 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/j{join}{side}/", self.query_id).into_bytes()
     }
 
+    /// The id whose keys hold the state of the query's GROUP BY numbered `number` among
+    /// those inside it (a subquery's, feeding a join or another GROUP BY): under the
+    /// query's prefix, laid out as the query's own GROUP BY's.
+    pub(crate) fn nested_aggregate_id(&self, number: usize) -> String {
+        format!("{}/a{number}", self.query_id)
+    }
+
     /// A windowed GROUP BY's latest window start with a state, committed with its states.
     pub(crate) fn latest_window_start(&self) -> Vec<u8> {
         format!("q/{}/w", self.query_id).into_bytes()
@@ -233,6 +242,11 @@ mod tests {
         assert_eq!(operator.latest_window_start(), b"q/CTAS_T_3/w");
         assert_eq!(operator.session_close_prefix(), b"q/CTAS_T_3/c/");
         assert_eq!(operator.temporal_schedule_prefix(), b"q/CTAS_T_3/f/");
+        let nested = operator.nested_aggregate_id(1);
+        assert_eq!(
+            OperatorStateKeys::of(&nested).group_prefix(),
+            b"q/CTAS_T_3/a1/g/"
+        );
         let table = TableKeys::of_topic("000004-users");
         assert_eq!(table.rows_prefix(), b"t/000004-users/");
         assert_eq!(table.row(b"\x01k"), b"t/000004-users/\x01k");

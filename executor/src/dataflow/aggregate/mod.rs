@@ -98,6 +98,17 @@ fn k_of(
 }
 
 impl AggregateFunction {
+    /// Whether the function orders its values by their input position (a source row's
+    /// offset): LATEST_BY_OFFSET, EARLIEST_BY_OFFSET and COLLECT_LIST.
+    pub fn orders_by_sequence(self) -> bool {
+        matches!(
+            self,
+            AggregateFunction::LatestByOffset(_)
+                | AggregateFunction::EarliestByOffset(_)
+                | AggregateFunction::CollectList
+        )
+    }
+
     /// The function a call names: `name` case-insensitively (ksqlDB names, plus DataFusion's
     /// `mean` and `array_agg`), `arity` its number of arguments, `constants` the arguments
     /// that are constants, by position (TOPK's k, LATEST_BY_OFFSET's n and ignore_nulls).
@@ -599,13 +610,7 @@ impl Accumulator {
             }
             (Some(_), None) => return Err(self.invariant("no values for the argument".into())),
         };
-        let uses_sequences = matches!(
-            self.function,
-            AggregateFunction::LatestByOffset(_)
-                | AggregateFunction::EarliestByOffset(_)
-                | AggregateFunction::CollectList
-        );
-        if uses_sequences && sequences.len() != rows {
+        if self.function.orders_by_sequence() && sequences.len() != rows {
             return Err(self.invariant(format!(
                 "{rows} group indices but {} sequences",
                 sequences.len()

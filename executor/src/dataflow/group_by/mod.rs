@@ -22,9 +22,11 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array, RecordBatch, StructArray, UInt32Array};
+use arrow::array::{
+    Array, ArrayRef, AsArray, Int32Array, Int64Array, RecordBatch, StructArray, UInt32Array,
+};
 use arrow::compute::{cast, concat_batches, filter, take};
-use arrow::datatypes::{DataType, Field, Fields, Int64Type, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Fields, Int32Type, Int64Type, Schema, SchemaRef};
 use datafusion::logical_expr::EmitTo;
 use datafusion::physical_plan::aggregates::group_values::{GroupValues, new_group_values};
 use datafusion::physical_plan::aggregates::order::GroupOrdering;
@@ -98,6 +100,10 @@ pub struct GroupBy {
     windows: Option<Windows>,
     /// The input is a stream: rows are only ever inserted, so states keep less.
     append_only: bool,
+    /// Whether the rows of windows past their retention go on, to be discarded from the
+    /// query's table: only the GROUP BY that writes the table passes them (one inside the
+    /// query feeds an operator, which has no table to discard them from).
+    passes_discarded: bool,
     group_schema: SchemaRef,
     /// The groups' states, by encoded group key.
     states: OperatorCache,
@@ -220,6 +226,23 @@ impl GroupBy {
                 }
             }
         }
+        // Rows reach the GROUP BY as its source gives them (it runs its input steps itself),
+        // or as its input steps give them: then they are in source order only if they
+        // carry their offsets (not another GROUP BY's rows).
+        let rows_have_positions =
+            !plan.input_steps.is_empty() || plan.input_schema.field_with_name(ROWOFFSET).is_ok();
+        if let Some(spec) = specs
+            .iter()
+            .find(|spec| spec.function.orders_by_sequence() && !rows_have_positions)
+        {
+            return Err(PlanError::Unsupported {
+                feature: format!(
+                    "{} over the rows of another GROUP BY (they have no offsets to order them by)",
+                    spec.function.name()
+                ),
+            }
+            .into());
+        }
         // Surfaces an unsupported argument type now, at CREATE, not at the first row.
         for spec in &specs {
             Accumulator::new(spec.function, spec.input_type.clone()).map_err(plan_error)?;
@@ -257,6 +280,7 @@ impl GroupBy {
             result_columns,
             windows,
             append_only,
+            passes_discarded: true,
             group_schema,
             states: OperatorCache::new(
                 OperatorStateKeys::KEYSPACE,
@@ -265,6 +289,13 @@ impl GroupBy {
             ),
             epoch: None,
         })
+    }
+
+    /// The same GROUP BY feeding another operator of its query (a subquery's, read by a join
+    /// or another GROUP BY): it passes no discarded rows on.
+    pub fn feeding_an_operator(mut self) -> Self {
+        self.passes_discarded = false;
+        self
     }
 
     #[cfg(test)]
@@ -285,12 +316,7 @@ impl GroupBy {
     fn add(&mut self, changes: &Changes, bad_rows: &mut BadRows) -> EngineResult<()> {
         let queryable = changes.rows().clone();
         let weights = changes.weights();
-        let offsets = int64_column(&queryable, ROWOFFSET)?;
-        let partitions = queryable
-            .column_by_name(ROWPARTITION)
-            .and_then(|column| column.as_primitive_opt::<arrow::datatypes::Int32Type>())
-            .ok_or_else(|| EngineError::Internal("input rows lack rowpartition".into()))?
-            .clone();
+        let positions = input_positions(&queryable)?;
         let (rows, provenance) = apply_steps_tracked(&self.plan.input_steps, queryable)?;
         if rows.num_rows() == 0 {
             return Ok(());
@@ -454,15 +480,19 @@ impl GroupBy {
             .map(|&row| weights.map_or(1, |weights| weights.value(row as usize)))
             .collect();
         // An input position that orders rows for LATEST_BY_OFFSET and COLLECT_LIST: the
-        // offset, then the partition (at most 256 partitions fit in the low byte).
-        let sequences = sources
-            .values()
-            .iter()
-            .map(|&row| {
-                let row = row as usize;
-                ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
-            })
-            .collect();
+        // offset, then the partition (at most 256 partitions fit in the low byte). Rows of
+        // another GROUP BY have none, and no such function reads them (`new` refuses it).
+        let sequences = match &positions {
+            Some((offsets, partitions)) => sources
+                .values()
+                .iter()
+                .map(|&row| {
+                    let row = row as usize;
+                    ((offsets.value(row) as u64) << 8) | (partitions.value(row) as u64 & 0xff)
+                })
+                .collect(),
+            None => vec![0; sources.len()],
+        };
         let (session_rows, session_stream_time) = match &self.windows {
             Some(Windows::Session(sessions)) => {
                 let (stream_times, stream_time) = sessions.stream_times(window_times.values());
@@ -827,7 +857,7 @@ impl Operator for GroupBy {
                 Some(changes.groups),
             )?);
         }
-        if let Some((rows, rowtimes)) = changes.discarded {
+        if let Some((rows, rowtimes)) = changes.discarded.filter(|_| self.passes_discarded) {
             output.push(
                 Changes::new(ChangeBatch::try_new(rows, None)?, rowtimes, None)?.discarding(),
             );
@@ -978,12 +1008,23 @@ fn data_error(error: AggregateError) -> EngineError {
     crate::error::DataError::OutOfRange(error.to_string()).into()
 }
 
-fn int64_column(batch: &RecordBatch, name: &str) -> EngineResult<Int64Array> {
-    batch
-        .column_by_name(name)
-        .and_then(|column| column.as_primitive_opt::<Int64Type>())
-        .cloned()
-        .ok_or_else(|| EngineError::Internal(format!("input rows lack {name}")))
+/// Each input row's offset and partition in its source, or None for rows that come from
+/// another GROUP BY, which have no position in a source.
+fn input_positions(rows: &RecordBatch) -> EngineResult<Option<(Int64Array, Int32Array)>> {
+    let Some(offsets) = rows.column_by_name(ROWOFFSET) else {
+        return Ok(None);
+    };
+    let offsets = offsets.as_primitive_opt::<Int64Type>().cloned();
+    let partitions = rows
+        .column_by_name(ROWPARTITION)
+        .and_then(|column| column.as_primitive_opt::<Int32Type>())
+        .cloned();
+    match (offsets, partitions) {
+        (Some(offsets), Some(partitions)) => Ok(Some((offsets, partitions))),
+        _ => Err(EngineError::Internal(
+            "input rows' rowoffset or rowpartition is not an integer column".into(),
+        )),
+    }
 }
 
 /// Input rows whose window time is NULL, into the processing log: no window can take them.
