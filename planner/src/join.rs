@@ -36,7 +36,9 @@ use datafusion::common::{Column, DFSchema};
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType, LogicalPlan};
+use datafusion::logical_expr::{
+    Aggregate, Cast, Expr, ExprSchemable, Join, JoinType, LogicalPlan, Projection,
+};
 use datafusion::scalar::ScalarValue;
 use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
@@ -45,7 +47,7 @@ use eddy_parser::sqlparser::ast::{
     Visit, Visitor, visit_expressions_mut,
 };
 
-use crate::catalog::{Catalog, ROWKEY, ROWTIME, SourceDef};
+use crate::catalog::{Catalog, Column as CatalogColumn, ROWKEY, ROWTIME, SourceDef, SourceKind};
 use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
 use crate::names::fold;
@@ -55,8 +57,8 @@ use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
 use crate::window_tvf::SubqueryWindow;
 
-/// Why a join of a subquery's GROUP BY is refused, unless its windows are emitted once each.
-const SUBQUERY_AGGREGATE_JOIN: &str = "a join with a subquery that aggregates, other than over a window TVF's windows (its rows change as a table's; join the table a CREATE TABLE .. AS SELECT makes)";
+/// Why a join whose left input is a subquery's GROUP BY (not over a window TVF) is refused.
+const SUBQUERY_AGGREGATE_JOIN: &str = "a join whose left input is a subquery's GROUP BY, other than over a window TVF's windows (its rows change as a table's): write the subquery on the right of the join, or join the table a CREATE TABLE .. AS SELECT makes";
 
 /// ksqlDB's grace period of a join without GRACE PERIOD: a day, less the window.
 const DEFAULT_JOIN_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -602,7 +604,7 @@ pub(crate) fn join_shape(
     let left_changes = left_source.is_table() || left_chain_join.is_some();
     let right_source = match scanned_source(&join.right) {
         Some(name) => catalog.source_required(&name).ok().cloned(),
-        None => subquery_source(&join.right, catalog, subquery_windows, false)?.cloned(),
+        None => subquery_source(&join.right, catalog, subquery_windows, false)?,
     };
     let two_inputs = |right_source: SourceDef| {
         Ok(JoinShape::TwoInputs(Box::new(TwoInputs {
@@ -628,21 +630,26 @@ pub(crate) fn join_shape(
     }
 }
 
-/// The catalog source a subquery joined as a second input reads, when its rows are that
-/// source's kind: filters and projections of its rows, or a window TVF's aggregation of a
-/// stream's (`in_windows`: under one), whose windows, each emitted once as it closes, are a
-/// stream. None for any other subquery.
-fn subquery_source<'a>(
+/// The source a subquery joined as a second input reads, as the join sees its rows: the
+/// catalog source itself for filters and projections of its rows, or for a window TVF's
+/// aggregation of a stream's (`in_windows`: under one), whose windows, each emitted once as
+/// it closes, are a stream; for any other GROUP BY, a table of the subquery's columns keyed
+/// by its GROUP BY columns (its rows change as a table's do), named as the catalog source it
+/// reads, which feeds it. None for any other subquery.
+fn subquery_source(
     plan: &LogicalPlan,
-    catalog: &'a Catalog,
+    catalog: &Catalog,
     subquery_windows: &[SubqueryWindow],
     in_windows: bool,
-) -> PlanResult<Option<&'a SourceDef>> {
+) -> PlanResult<Option<SourceDef>> {
     match plan {
-        LogicalPlan::TableScan(scan) => Ok(catalog.source(scan.table_name.table())),
-        LogicalPlan::Projection(projection) => {
-            subquery_source(&projection.input, catalog, subquery_windows, in_windows)
-        }
+        LogicalPlan::TableScan(scan) => Ok(catalog.source(scan.table_name.table()).cloned()),
+        LogicalPlan::Projection(projection) => match aggregate_below(&projection.input) {
+            Some(aggregate) if !in_windows => {
+                grouped_source(projection, aggregate, catalog, subquery_windows)
+            }
+            _ => subquery_source(&projection.input, catalog, subquery_windows, in_windows),
+        },
         LogicalPlan::Filter(filter) => {
             subquery_source(&filter.input, catalog, subquery_windows, in_windows)
         }
@@ -655,9 +662,65 @@ fn subquery_source<'a>(
         LogicalPlan::Aggregate(aggregate) if in_windows => {
             subquery_source(&aggregate.input, catalog, subquery_windows, false)
         }
-        LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(SUBQUERY_AGGREGATE_JOIN)),
+        LogicalPlan::Aggregate(_) => Err(PlanError::unsupported(
+            "a join with a subquery that aggregates without a SELECT list of its own",
+        )),
         _ => Ok(None),
     }
+}
+
+/// The aggregation right under a subquery's SELECT list, through its HAVING.
+fn aggregate_below(plan: &LogicalPlan) -> Option<&Aggregate> {
+    match plan {
+        LogicalPlan::Aggregate(aggregate) => Some(aggregate),
+        LogicalPlan::Filter(filter) => aggregate_below(&filter.input),
+        _ => None,
+    }
+}
+
+/// The rows of a subquery's GROUP BY (`aggregate`, under its SELECT list `projection`) as a
+/// table keyed by the GROUP BY columns, which the SELECT list must pass through.
+fn grouped_source(
+    projection: &Projection,
+    aggregate: &Aggregate,
+    catalog: &Catalog,
+    subquery_windows: &[SubqueryWindow],
+) -> PlanResult<Option<SourceDef>> {
+    let Some(input) = subquery_source(&aggregate.input, catalog, subquery_windows, false)? else {
+        return Ok(None);
+    };
+    let group_columns: Vec<Column> = (0..aggregate.group_expr.len())
+        .map(|position| Column::from(aggregate.schema.qualified_field(position)))
+        .collect();
+    let mut keys_found = 0;
+    let columns = projection
+        .expr
+        .iter()
+        .zip(projection.schema.fields())
+        .map(|(expr, field)| {
+            let key = matches!(
+                expr.clone().unalias(),
+                Expr::Column(column) if group_columns.contains(&column)
+            );
+            keys_found += usize::from(key);
+            CatalogColumn {
+                name: field.name().clone(),
+                data_type: field.data_type().clone(),
+                key,
+            }
+        })
+        .collect();
+    if keys_found < group_columns.len() {
+        return Err(PlanError::unsupported(
+            "a join with a subquery that aggregates, whose SELECT list leaves out a GROUP BY column (its rows are named by them)",
+        ));
+    }
+    Ok(Some(SourceDef {
+        kind: SourceKind::Table,
+        columns,
+        window: None,
+        ..input
+    }))
 }
 
 /// Takes the WITHIN (`ksql_join_within(..)`) out of ON's terms.

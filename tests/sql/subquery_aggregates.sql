@@ -51,6 +51,14 @@ CREATE STREAM new_sellers AS
         GROUP BY seller, window_start, window_end
     ) a WITHIN 10 SECONDS GRACE PERIOD 10 SECONDS
     ON p.id = a.seller AND p.window_start = a.window_start;
+-- A subquery's GROUP BY joined with a table: its rows are a table keyed by its GROUP BY
+-- columns, changing as bids come.
+CREATE TABLE auction_levels (id BIGINT PRIMARY KEY, level STRING) WITH (PARTITIONS = 1);
+CREATE TABLE bid_counts AS
+    SELECT l.id, l.level, c.bids, c.top_price
+    FROM auction_levels l
+    LEFT JOIN (SELECT auction, COUNT(*) AS bids, MAX(price) AS top_price FROM bids GROUP BY auction) c
+    ON l.id = c.auction;
 DESCRIBE highest_bids;
 DESCRIBE new_sellers;
 EXPLAIN SELECT top_price, COUNT(*) AS auctions
@@ -64,9 +72,11 @@ INSERT INTO bids (auction, bidder, price, date_time) VALUES
     (1, 100, 10, 1000), (2, 101, 30, 3000), (1, 102, 20, 4000), (2, 103, 5, 6000);
 INSERT INTO bids (auction, bidder, price, date_time) VALUES
     (3, 100, 50, 13000), (4, 104, 50, 15000), (3, 105, 40, 19000);
+INSERT INTO auction_levels (id, level) VALUES (1, 'gold'), (2, 'silver'), (9, 'none');
 -- @settle
 SELECT * FROM auctions_per_top_price ORDER BY top_price;
 SELECT * FROM average_closing_price ORDER BY category;
+SELECT * FROM bid_counts ORDER BY id;
 -- Stream time is 19000: only the first window of bids has closed.
 SELECT auction, bidder, price, date_time FROM highest_bids;
 SELECT id, name, window_start FROM new_sellers;
@@ -76,9 +86,12 @@ SELECT id, name, window_start FROM new_sellers;
 INSERT INTO bids (auction, bidder, price, date_time) VALUES (1, 106, 60, 4500), (3, 107, 1, 25000);
 INSERT INTO persons (id, name, date_time) VALUES (4, 'dee', 40000);
 INSERT INTO auctions (id, seller, category, date_time, expires) VALUES (5, 4, 12, 40000, 50000);
+DELETE FROM auction_levels WHERE id = 2;
+INSERT INTO auction_levels (id, level) VALUES (3, 'bronze');
 -- @settle
 -- Auction 1's highest price is now 60: it leaves the group of 20.
 SELECT * FROM auctions_per_top_price ORDER BY top_price;
+SELECT * FROM bid_counts ORDER BY id;
 SELECT * FROM average_closing_price ORDER BY category;
 -- The bid at 4500 came after its window closed: it is late for the window, and no row of
 -- [0, 10 s) changes. The window [10 s, 20 s) closed at 25000 with two bids of 50.
@@ -91,10 +104,21 @@ CREATE TABLE latest_top AS
     SELECT top_price, LATEST_BY_OFFSET(auction) AS auction
     FROM (SELECT auction, MAX(price) AS top_price FROM bids GROUP BY auction) tops
     GROUP BY top_price;
-CREATE TABLE counted_bids AS
+-- A stream joins a table by looking its rows up: a subquery's GROUP BY has none to look up.
+CREATE STREAM counted_bids AS
     SELECT b.auction, b.price, c.bids
     FROM bids b JOIN (SELECT auction, COUNT(*) AS bids FROM bids GROUP BY auction) c
-    WITHIN 1 HOUR ON b.auction = c.auction;
+    ON b.auction = c.auction;
+-- A GROUP BY's rows are named by its GROUP BY columns: the SELECT list must keep them.
+CREATE TABLE unnamed_counts AS
+    SELECT l.id, c.bids
+    FROM auction_levels l JOIN (SELECT COUNT(*) AS bids FROM bids GROUP BY auction) c
+    ON l.id = c.bids;
+-- A GROUP BY's changing rows on the left of a join are not yet joined.
+CREATE TABLE counts_first AS
+    SELECT c.auction, c.bids, l.level
+    FROM (SELECT auction, COUNT(*) AS bids FROM bids GROUP BY auction) c
+    JOIN auction_levels l ON c.auction = l.id;
 CREATE STREAM unnamed AS
     SELECT b.auction FROM bids b
     JOIN (SELECT MAX(price) AS top_price, window_start, window_end
