@@ -40,7 +40,7 @@ use datafusion::scalar::ScalarValue;
 
 use crate::catalog::Catalog;
 use crate::error::{PlanError, PlanResult};
-use crate::join::{JoinShape, join_shape, lower_two_input_join};
+use crate::join::{JoinShape, join_shape, left_input_source, lower_two_input_join};
 use crate::lookup_join::LookupJoinPlan;
 use crate::lookup_join::lower_join;
 use crate::sql::compile;
@@ -688,7 +688,11 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>, cx: &Lowering<'_>) -> P
                 ));
             };
             let source = lower_node(&join.left, steps, cx)?;
-            let left_source = catalog.source_required(&source)?;
+            let subquery_source = left_input_source(join, catalog, cx.subquery_windows)?;
+            let left_source = match &subquery_source {
+                Some(source) => source,
+                None => catalog.source_required(&source)?,
+            };
             match join_shape(join, left_source, steps, catalog, cx.subquery_windows)? {
                 JoinShape::Lookup => {
                     let lookup = lower_join(join, left_source, catalog)?;

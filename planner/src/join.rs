@@ -57,8 +57,9 @@ use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
 use crate::window_tvf::SubqueryWindow;
 
-/// Why a join whose left input is a subquery's GROUP BY (not over a window TVF) is refused.
-const SUBQUERY_AGGREGATE_JOIN: &str = "a join whose left input is a subquery's GROUP BY, other than over a window TVF's windows (its rows change as a table's): write the subquery on the right of the join, or join the table a CREATE TABLE .. AS SELECT makes";
+/// Why a join whose left input is a GROUP BY's changing rows, not named as a table's, is
+/// refused.
+const SUBQUERY_AGGREGATE_JOIN: &str = "a join whose left input is the changing rows of a GROUP BY inside the query, other than a subquery's that keeps its GROUP BY columns (its rows change as a table's): join the table a CREATE TABLE .. AS SELECT makes";
 
 /// ksqlDB's grace period of a join without GRACE PERIOD: a day, less the window.
 const DEFAULT_JOIN_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -587,19 +588,20 @@ pub(crate) fn join_shape(
     catalog: &Catalog,
     subquery_windows: &[SubqueryWindow],
 ) -> PlanResult<JoinShape> {
-    // A GROUP BY's rows change as a table's do, unless its windows are each emitted once.
-    let left_aggregates_changes = steps.iter().any(|step| {
-        matches!(step, Step::Aggregate(plan) if !plan.window.is_some_and(|window| window.emit_final))
-    });
-    if left_aggregates_changes {
-        return Err(PlanError::unsupported(SUBQUERY_AGGREGATE_JOIN));
-    }
     let mut conjuncts = on_conjuncts(join);
     let window = take_join_window(&mut conjuncts)?;
     let left_chain_join = steps.iter().rev().find_map(|step| match step {
         Step::Join(plan) if plan.window.is_none() => Some(plan.clone()),
         _ => None,
     });
+    // A GROUP BY's rows change as a table's do, unless its windows are each emitted once:
+    // the left input must then be a table (`left_input_source`) or a join of tables.
+    let left_aggregates_changes = steps.iter().any(|step| {
+        matches!(step, Step::Aggregate(plan) if !plan.window.is_some_and(|window| window.emit_final))
+    });
+    if left_aggregates_changes && !left_source.is_table() && left_chain_join.is_none() {
+        return Err(PlanError::unsupported(SUBQUERY_AGGREGATE_JOIN));
+    }
     // A chain that joined two tables carries their changes; any other its source's rows.
     let left_changes = left_source.is_table() || left_chain_join.is_some();
     let right_source = match scanned_source(&join.right) {
@@ -627,6 +629,19 @@ pub(crate) fn join_shape(
         (true, Some(right), None) if right.is_table() => two_inputs(right),
         (false, Some(right), Some(_)) => two_inputs(right),
         _ => Ok(JoinShape::Lookup),
+    }
+}
+
+/// The source a join's left input reads when it is a subquery (see `subquery_source`): a
+/// GROUP BY's rows as a table keyed by its group. None: the catalog source it scans.
+pub(crate) fn left_input_source(
+    join: &Join,
+    catalog: &Catalog,
+    subquery_windows: &[SubqueryWindow],
+) -> PlanResult<Option<SourceDef>> {
+    match scanned_source(&join.left) {
+        Some(_) => Ok(None),
+        None => subquery_source(&join.left, catalog, subquery_windows, false),
     }
 }
 

@@ -468,16 +468,25 @@ pub fn check_column_name(name: &str, advice: &str) -> PlanResult<()> {
 /// A query's result is a stream when it passes events of a stream through, a table when it
 /// aggregates or reads a table (ksqlDB's rule): the sink must be of that kind.
 fn check_result_kind(sink: SourceKind, dataflow: &Dataflow, input: &SourceDef) -> PlanResult<()> {
+    // A subquery's GROUP BY changes its rows as a table's, unless its windows emit once.
+    let reads_changing_groups = dataflow
+        .nested_aggregates()
+        .iter()
+        .any(|plan| !plan.window.is_some_and(|window| window.emit_final));
     let result = match (dataflow, input.kind) {
-        (Dataflow::Stateless(_), SourceKind::Stream) => SourceKind::Stream,
-        (Dataflow::Aggregate(_), _) | (Dataflow::Stateless(_), SourceKind::Table) => {
-            SourceKind::Table
+        (Dataflow::Stateless(_), SourceKind::Stream) if !reads_changing_groups => {
+            SourceKind::Stream
         }
+        _ => SourceKind::Table,
     };
     match (sink, result) {
         (SourceKind::Stream, SourceKind::Table) => Err(PlanError::invalid(match dataflow {
             Dataflow::Aggregate(_) => {
                 "this SELECT aggregates, so its result is a table: use CREATE TABLE .. AS SELECT"
+                    .into()
+            }
+            Dataflow::Stateless(_) if reads_changing_groups => {
+                "this SELECT reads the rows of a subquery's GROUP BY, which change as a table's, so its result is a table: use CREATE TABLE .. AS SELECT"
                     .into()
             }
             Dataflow::Stateless(_) => format!(

@@ -114,11 +114,13 @@ CREATE TABLE unnamed_counts AS
     SELECT l.id, c.bids
     FROM auction_levels l JOIN (SELECT COUNT(*) AS bids FROM bids GROUP BY auction) c
     ON l.id = c.bids;
--- A GROUP BY's changing rows on the left of a join are not yet joined.
+-- On the left of a join too, a subquery's GROUP BY is a table keyed by its group.
 CREATE TABLE counts_first AS
     SELECT c.auction, c.bids, l.level
     FROM (SELECT auction, COUNT(*) AS bids FROM bids GROUP BY auction) c
-    JOIN auction_levels l ON c.auction = l.id;
+    LEFT JOIN auction_levels l ON c.auction = l.id;
+-- @settle
+SELECT * FROM counts_first ORDER BY auction;
 CREATE STREAM unnamed AS
     SELECT b.auction FROM bids b
     JOIN (SELECT MAX(price) AS top_price, window_start, window_end

@@ -53,8 +53,38 @@ pub(crate) fn describe(
     sink: &Sink<'_>,
     lines: &mut Vec<String>,
 ) -> EngineResult<()> {
+    let pipeline = build_unstarted(env, dataflow, sink)?;
     let catalog = env.read_catalog();
-    let input = catalog.source_required(dataflow.source())?.clone();
+    let profile = pipeline.profile();
+    let explained = Explained {
+        catalog: &catalog,
+        profile: &profile,
+        query_id: match sink {
+            Sink::Client => None,
+            Sink::New { .. } | Sink::Source(_) => Some(UNCREATED_QUERY_ID),
+        },
+        state: None,
+    };
+    explained.dataflow_lines(lines, sink)
+}
+
+/// Builds the operators of a persistent query about to be created, and drops them: what
+/// only fails when they are built (an aggregate a GROUP BY cannot run over its input) fails
+/// before the query is in the catalog.
+pub(crate) fn check_builds(
+    env: &QueryEnv,
+    dataflow: Dataflow,
+    sink: &Sink<'_>,
+) -> EngineResult<()> {
+    build_unstarted(env, dataflow, sink).map(drop)
+}
+
+/// The pipeline of `dataflow` as it would run into `sink`, not started.
+fn build_unstarted(env: &QueryEnv, dataflow: Dataflow, sink: &Sink<'_>) -> EngineResult<Pipeline> {
+    let input = env
+        .read_catalog()
+        .source_required(dataflow.source())?
+        .clone();
     let query_id = match sink {
         Sink::Client => "push",
         Sink::New { .. } | Sink::Source(_) => UNCREATED_QUERY_ID,
@@ -68,20 +98,9 @@ pub(crate) fn describe(
         tables: None,
         pairs_keyed_changes: matches!(sink, Sink::Client),
     };
-    // The pipeline is only looked at: a client sink stands for whichever sink it would have.
+    // A client sink stands for whichever sink the query would have.
     let client = ClientSink::new(dataflow.output_schema(), false);
-    let pipeline = Pipeline::build(dataflow, build, |_| Ok(Box::new(client)))?;
-    let profile = pipeline.profile();
-    let explained = Explained {
-        catalog: &catalog,
-        profile: &profile,
-        query_id: match sink {
-            Sink::Client => None,
-            Sink::New { .. } | Sink::Source(_) => Some(UNCREATED_QUERY_ID),
-        },
-        state: None,
-    };
-    explained.dataflow_lines(lines, sink)
+    Pipeline::build(dataflow, build, |_| Ok(Box::new(client)))
 }
 
 /// Where a dataflow's rows go.

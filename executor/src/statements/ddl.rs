@@ -85,6 +85,14 @@ pub async fn create_as_select(
         return Ok(created(kind));
     }
     let (planned, settings) = plan_create_as_select(engine, create).await?;
+    explain::check_builds(
+        engine.query_env(),
+        planned.dataflow.clone(),
+        &explain::Sink::New {
+            kind,
+            name: &create.name,
+        },
+    )?;
     let number = change.allocate_number();
     let prefix = match kind {
         SourceKind::Stream => "CSAS",
@@ -232,6 +240,11 @@ pub async fn insert_select(
         .planner()
         .plan_persistent(&insert.select, PersistentSink::InsertInto(&target))
         .await?;
+    explain::check_builds(
+        engine.query_env(),
+        planned.dataflow.clone(),
+        &explain::Sink::Source(&target),
+    )?;
     let number = change.allocate_number();
     let query = QueryDef {
         id: format!("INSERTQUERY_{number}"),
