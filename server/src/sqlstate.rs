@@ -168,6 +168,8 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
         DataFusionError::Configuration(_) => "22023",
+        DataFusionError::Execution(message) if message == NULL_IDENTIFIER => "22004",
+        DataFusionError::Execution(message) if is_bad_format(message) => "22023",
         // A function refusing the values it was given (ksqlDB's functions report a bad
         // argument so): the data is at fault, not Eddy.
         DataFusionError::Execution(_) => "22000",
@@ -194,6 +196,17 @@ fn is_undefined_catalog_object(message: &str) -> bool {
         .iter()
         .any(|start| message.starts_with(start) && message.ends_with("\" does not exist"))
         || message.starts_with("unrecognized configuration parameter \"")
+}
+
+/// `format('%I', NULL)` in Postgres' words (null_value_not_allowed).
+const NULL_IDENTIFIER: &str = "null values cannot be formatted as an SQL identifier";
+
+/// The catalog's `format()` reports a format string that does not fit its arguments in
+/// Postgres' words (invalid_parameter_value).
+fn is_bad_format(message: &str) -> bool {
+    message.contains("format()")
+        || message.starts_with("format specifies argument 0")
+        || message.starts_with("width argument position must be ended by")
 }
 
 /// Eddy's type planner reports an unknown named type (`CAST(x AS nope)`) in a plan error
@@ -443,6 +456,10 @@ mod tests {
             "22012"
         );
 
+        let null_name = DataFusionError::Execution(NULL_IDENTIFIER.into());
+        assert_eq!(code_of(EngineError::DataFusion(null_name)), "22004");
+        let bad_format = DataFusionError::Execution("too few arguments for format()".into());
+        assert_eq!(code_of(EngineError::DataFusion(bad_format)), "22023");
         let refused = DataFusionError::Execution("SPLIT_TO_MAP: a bad delimiter".into());
         assert_eq!(code_of(EngineError::DataFusion(refused)), "22000");
         let broken = DataFusionError::Internal("an operator broke an invariant".into());
