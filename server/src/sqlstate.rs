@@ -88,6 +88,7 @@ pub(crate) fn engine_sqlstate(error: &EngineError) -> &'static str {
         EngineError::ShuttingDown => "57P01",
         EngineError::OutOfMemory(_) => "53200",
         EngineError::Access(error) => access_sqlstate(error),
+        EngineError::ReadOnlyTransaction(_) => "25006",
     }
 }
 
@@ -507,6 +508,7 @@ mod tests {
             "42704"
         );
         assert_eq!(code_of(EngineError::Internal("bug".into())), "XX000");
+        assert_eq!(code_of(EngineError::ReadOnlyTransaction("INSERT")), "25006");
         assert_eq!(code_of(DataError::InvalidValue("v".into()).into()), "22P02");
         assert_eq!(
             code_of(DataError::NullNotAllowed("v".into()).into()),

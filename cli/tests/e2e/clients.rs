@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tokio_postgres::error::SqlState;
 use tokio_postgres::types::{FromSql, Type};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
@@ -261,6 +262,17 @@ async fn text_rows(client: &Client, sql: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The SQLSTATE of a simple query that must fail.
+async fn error_code(client: &Client, sql: &str) -> SqlState {
+    let Err(error) = client.simple_query(sql).await else {
+        panic!("{sql} must fail");
+    };
+    error
+        .code()
+        .cloned()
+        .unwrap_or_else(|| panic!("{sql} fails with a SQLSTATE: {error}"))
+}
+
 /// The column names of a simple query's answer, in order.
 async fn column_names(client: &Client, sql: &str) -> Vec<String> {
     let messages = client
@@ -506,8 +518,9 @@ async fn dbeavers_navigation_queries_answer() {
     server.stop();
 }
 
-/// Metabase's sync (through pgjdbc): its session commands, schema list, table privileges,
-/// table list with descriptions and row estimates, and field sync (which calls `format()`).
+/// Metabase's sync (through pgjdbc): its session commands (the isolation level it sets,
+/// pgjdbc's read-only mode), schema list, table privileges, table list with descriptions
+/// and row estimates, and field sync (which calls `format()`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metabases_sync_queries_answer() {
     let data = tempfile::tempdir().unwrap();
@@ -525,6 +538,51 @@ async fn metabases_sync_queries_answer() {
         [["read committed"]]
     );
     assert_eq!(text_rows(&client, "show timezone").await, [["UTC"]]);
+    for (level, shown) in [
+        ("READ UNCOMMITTED", "read uncommitted"),
+        ("READ COMMITTED", "read committed"),
+    ] {
+        execute(
+            &client,
+            &format!("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL {level}"),
+        )
+        .await;
+        assert_eq!(
+            text_rows(&client, "SHOW TRANSACTION ISOLATION LEVEL").await,
+            [[shown]]
+        );
+    }
+    assert_eq!(
+        error_code(
+            &client,
+            "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE"
+        )
+        .await,
+        SqlState::FEATURE_NOT_SUPPORTED
+    );
+    // pgjdbc's setReadOnly(true) with readOnlyMode=always: writes are refused until READ WRITE.
+    execute(
+        &client,
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    )
+    .await;
+    assert_eq!(
+        text_rows(&client, "SHOW transaction_read_only").await,
+        [["on"]]
+    );
+    assert_eq!(
+        error_code(
+            &client,
+            "INSERT INTO sensors (id, room) VALUES (3, 'attic')"
+        )
+        .await,
+        SqlState::READ_ONLY_SQL_TRANSACTION
+    );
+    execute(
+        &client,
+        "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    )
+    .await;
     let schemas = text_rows(
         &client,
         r#"SELECT nspname AS "TABLE_SCHEM", current_database() AS "TABLE_CATALOG" FROM pg_catalog.pg_namespace  WHERE nspname <> 'pg_toast' AND (nspname !~ '^pg_temp_'  OR nspname = (pg_catalog.current_schemas(true))[1]) AND (nspname !~ '^pg_toast_temp_'  OR nspname = replace((pg_catalog.current_schemas(true))[1], 'pg_temp_', 'pg_toast_temp_'))  ORDER BY "TABLE_SCHEM""#,
