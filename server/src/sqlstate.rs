@@ -165,6 +165,7 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         DataFusionError::Plan(message) if message.contains(NO_MATCHING_FUNCTION) => "42883",
         DataFusionError::Plan(message) if message.starts_with("Invalid function '") => "42883",
         DataFusionError::Plan(message) if is_undefined_catalog_object(message) => "42704",
+        DataFusionError::Plan(message) if is_unsupported_subquery(message) => "0A000",
         DataFusionError::Plan(_) | DataFusionError::SQL(_, _) => "42601",
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
@@ -197,6 +198,13 @@ fn is_undefined_catalog_object(message: &str) -> bool {
         .iter()
         .any(|start| message.starts_with(start) && message.ends_with("\" does not exist"))
         || message.starts_with("unrecognized configuration parameter \"")
+}
+
+/// DataFusion plans a subquery only in some places and shapes (a correlated one in an
+/// ORDER BY, one that is not aggregated): a feature Eddy lacks, not a syntax error.
+fn is_unsupported_subquery(message: &str) -> bool {
+    message.contains("subquery can only be used in")
+        || message.starts_with("Correlated scalar subquery must be aggregated")
 }
 
 /// `format('%I', NULL)` in Postgres' words (null_value_not_allowed).
@@ -439,6 +447,11 @@ mod tests {
             "42P01"
         );
 
+        let subquery = DataFusionError::Plan(
+            "Correlated scalar subquery can only be used in Projection, Filter, Aggregate plan nodes"
+                .into(),
+        );
+        assert_eq!(code_of(EngineError::DataFusion(subquery)), "0A000");
         let bad_plan = DataFusionError::Plan("Projections require unique expression names".into());
         assert_eq!(code_of(EngineError::DataFusion(bad_plan)), "42601");
 

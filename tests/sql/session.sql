@@ -50,3 +50,8 @@ SELECT word FROM pg_get_keywords() WHERE word <> ALL ('{a,abort,absolute}'::text
 
 -- IN (subquery) in a SELECT list and an ORDER BY, with Postgres' NULLs (Grafana's pickers).
 SELECT nspname, nspname IN (SELECT 'public' UNION ALL SELECT NULL) AS listed, nspname NOT IN (SELECT 'public') AS unlisted FROM pg_namespace ORDER BY CASE WHEN nspname IN (SELECT 'public') THEN 0 ELSE 1 END, nspname;
+-- Correlated too, in a SELECT list; where DataFusion cannot run one (a correlated subquery
+-- in ORDER BY), the error says it is not supported.
+SELECT nspname, 'pg_class' IN (SELECT relname FROM pg_class c WHERE c.relnamespace = n.oid) AS has_pg_class FROM pg_namespace n ORDER BY nspname;
+SELECT nspname FROM pg_namespace n ORDER BY 'pg_class' IN (SELECT relname FROM pg_class c WHERE c.relnamespace = n.oid), nspname;
+SELECT * FROM pg_get_keywords(1);

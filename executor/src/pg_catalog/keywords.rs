@@ -25,7 +25,13 @@ pub struct KeywordsFunction;
 impl TableFunctionImpl for KeywordsFunction {
     fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
         if !args.exprs().is_empty() {
-            return plan_err!("function {PG_GET_KEYWORDS} takes no arguments");
+            // Worded as DataFusion words a call no signature fits, which is 42883, as
+            // Postgres answers `pg_get_keywords(1)`.
+            return plan_err!(
+                "No function matches the given name and argument types \
+                 '{PG_GET_KEYWORDS}' with {} arguments: it takes none",
+                args.exprs().len()
+            );
         }
         let schema = Arc::new(Schema::new(vec![
             Field::new("word", DataType::Utf8, false),

@@ -59,7 +59,7 @@ pub fn rewrite(query: &mut Query, state: &SessionState) -> EngineResult<()> {
         alias_columns_apart(&mut select.projection);
     }
     let _ = query.visit(&mut FunctionsInFrom { state });
-    let _ = query.visit(&mut MembershipOutsideFilters);
+    let _ = query.visit(&mut MembershipOutsideFilters { state });
     let _ = visit_relations_mut(query, |relation| {
         if !is_catalog_relation_name(relation) {
             strip_pg_catalog(relation);
@@ -202,23 +202,29 @@ impl VisitorMut for FunctionsInFrom<'_> {
 /// `x [NOT] IN (SELECT ..)` in a SELECT list or an ORDER BY, which DataFusion plans but
 /// cannot run (it runs them only in WHERE and ON), as `eddy_member_of` of the subquery's
 /// rows gathered in an array: Postgres' answer, NULLs included (see `MEMBER_OF`).
-struct MembershipOutsideFilters;
+struct MembershipOutsideFilters<'a> {
+    state: &'a SessionState,
+}
 
-impl VisitorMut for MembershipOutsideFilters {
+impl VisitorMut for MembershipOutsideFilters<'_> {
     type Break = ();
 
     fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        let _ = visit_expressions_mut(&mut query.order_by, membership_as_call);
+        let _ = visit_expressions_mut(&mut query.order_by, |expr| {
+            membership_as_call(expr, self.state)
+        });
         ControlFlow::Continue(())
     }
 
     fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
-        let _ = visit_expressions_mut(&mut select.projection, membership_as_call);
+        let _ = visit_expressions_mut(&mut select.projection, |expr| {
+            membership_as_call(expr, self.state)
+        });
         ControlFlow::Continue(())
     }
 }
 
-fn membership_as_call(expr: &mut Expr) -> ControlFlow<()> {
+fn membership_as_call(expr: &mut Expr, state: &SessionState) -> ControlFlow<()> {
     let Expr::InSubquery {
         expr: needle,
         subquery,
@@ -227,7 +233,7 @@ fn membership_as_call(expr: &mut Expr) -> ControlFlow<()> {
     else {
         return ControlFlow::Continue(());
     };
-    let Some(members) = gathered_rows(subquery.as_ref().clone()) else {
+    let Some(members) = gathered_rows(subquery.as_ref().clone(), state) else {
         return ControlFlow::Continue(());
     };
     let member = call(
@@ -245,9 +251,16 @@ fn membership_as_call(expr: &mut Expr) -> ControlFlow<()> {
     ControlFlow::Continue(())
 }
 
-/// `SELECT array_agg(m) FROM (subquery) AS members(m)`: a subquery's one column's values
-/// in one array (NULL for no rows).
-fn gathered_rows(subquery: Query) -> Option<Query> {
+/// A subquery's one column's values in one array (NULL for no rows): `SELECT array_agg(e)
+/// ..` of a plain `SELECT e ..` (which may be correlated, as an aggregate DataFusion
+/// decorrelates), else `SELECT array_agg(m) FROM (subquery) AS members(m)`.
+fn gathered_rows(mut subquery: Query, state: &SessionState) -> Option<Query> {
+    if let Some(select) = plain_single_select(&mut subquery, state)
+        && wrap_single_item(select, "array_agg").is_some()
+    {
+        subquery.order_by = None;
+        return Some(subquery);
+    }
     let mut gathered = Parser::new(&PostgreSqlDialect {})
         .try_with_sql(
             "SELECT array_agg(eddy_member) FROM (SELECT NULL) AS eddy_members(eddy_member)",
