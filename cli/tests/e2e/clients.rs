@@ -737,9 +737,10 @@ async fn npgsqls_type_loading_answers_with_eddys_types() {
     server.stop();
 }
 
-/// The batch Npgsql 8 sends (`SELECT version();` then `GenerateLoadTypesQuery` with ranges
-/// and multiranges, `GenerateLoadCompositeTypesQuery` and `GenerateLoadEnumFieldsQuery`,
-/// table composites not loaded), each appended with a newline.
+/// The batch Npgsql sends (`PostgresDatabaseInfo.cs` of its main branch: `SELECT version();`
+/// then `GenerateLoadTypesQuery` with ranges and multiranges, as for a server of version 14
+/// or later, `GenerateLoadCompositeTypesQuery` and `GenerateLoadEnumFieldsQuery`, table
+/// composites not loaded), each appended with a newline.
 const NPGSQL_LOAD_TYPES: &str = "SELECT version();
 
 SELECT ns.nspname, t.oid, t.typname, t.typtype, t.typnotnull, t.elemtypoid

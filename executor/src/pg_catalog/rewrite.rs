@@ -14,9 +14,9 @@
 //!   DataFusion refuses a correlated one that might return several rows;
 //! - `= ANY('{a,b}')` compares with the array literal's elements, and `'{a,b}'::text[]`
 //!   is the array of them (DataFusion would read the text as one element);
-//! - `x IN (SELECT ..)` in a SELECT list or ORDER BY, where DataFusion runs no subquery
-//!   of that kind, becomes `eddy_member_of(x, (SELECT array_agg(..) FROM (SELECT ..)))`,
-//!   the same answer (Grafana's table picker orders by one);
+//! - `x IN (SELECT e ..)` in a SELECT list or ORDER BY, where DataFusion runs no subquery
+//!   of that kind, becomes `eddy_member_of(x, (SELECT array_agg(e) ..))`, the same answer
+//!   from the subquery's rows gathered in an array (Grafana's table picker orders by one);
 //! - `user` (a keyword in Postgres, `CURRENT_USER`) becomes `current_user()`, and
 //!   `(composite).field` becomes `get_field(composite, 'field')`;
 //! - the set-returning `generate_subscripts(a, 1)` and `information_schema._pg_expandarray(a)`
