@@ -245,21 +245,7 @@ async fn tokio_postgres_reads_eddy_types_it_does_not_know() {
 
 /// Each row of a simple query's answer, its columns as text (NULL as "NULL").
 async fn text_rows(client: &Client, sql: &str) -> Vec<Vec<String>> {
-    let messages = client
-        .simple_query(sql)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}\nfails: {error}"));
-    messages
-        .into_iter()
-        .filter_map(|message| match message {
-            SimpleQueryMessage::Row(row) => Some(
-                (0..row.len())
-                    .map(|index| row.get(index).unwrap_or("NULL").to_string())
-                    .collect(),
-            ),
-            _ => None,
-        })
-        .collect()
+    result_sets(client, sql).await.concat()
 }
 
 /// The SQLSTATE of a simple query that must fail.
