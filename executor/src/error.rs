@@ -41,6 +41,10 @@ pub enum EngineError {
     /// A user or privilege statement that failed, or a statement the user may not run.
     #[error(transparent)]
     Access(AccessError),
+    /// A statement that writes, in a session whose transactions are read only
+    /// (`SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`), named by its command.
+    #[error("cannot execute {0} in a read-only transaction")]
+    ReadOnlyTransaction(&'static str),
 }
 
 /// Why a user or privilege statement failed, or a statement was refused.

@@ -93,7 +93,26 @@ impl SessionProperties {
     pub fn names(&self) -> impl Iterator<Item = &String> {
         self.values.keys()
     }
+
+    /// Whether the session's transactions are read only (`default_transaction_read_only`).
+    pub fn read_only(&self) -> bool {
+        self.get(DEFAULT_READ_ONLY) == Some("on")
+    }
 }
+
+/// The session's defaults for new transactions, which `SET SESSION CHARACTERISTICS AS
+/// TRANSACTION ..` sets (`statements/properties.rs` checks their values).
+pub(crate) const DEFAULT_ISOLATION: &str = "default_transaction_isolation";
+pub(crate) const DEFAULT_READ_ONLY: &str = "default_transaction_read_only";
+pub(crate) const DEFAULT_DEFERRABLE: &str = "default_transaction_deferrable";
+
+/// Each setting of the current transaction and the default it has: each of Eddy's
+/// statements is its own transaction, so the current one's modes are the defaults.
+const CURRENT_TRANSACTION_SETTINGS: [(&str, &str); 3] = [
+    ("transaction_isolation", DEFAULT_ISOLATION),
+    ("transaction_read_only", DEFAULT_READ_ONLY),
+    ("transaction_deferrable", DEFAULT_DEFERRABLE),
+];
 
 /// Settings Postgres drivers and psql set or read, with the values Eddy works with.
 /// `None`: any value is accepted and reported back (it has no effect on results).
@@ -116,6 +135,9 @@ pub(crate) const CLIENT_SETTINGS: &[(&str, Option<&[&str]>)] = &[
         Some(&["utc", "etc/utc", "gmt", "z", "+00", "00:00", "+00:00"]),
     ),
     ("standard_conforming_strings", Some(&["on"])),
+    (DEFAULT_ISOLATION, None),
+    (DEFAULT_READ_ONLY, None),
+    (DEFAULT_DEFERRABLE, None),
 ];
 
 /// What SHOW answers for a client setting the session has not set: Postgres' default.
@@ -126,12 +148,14 @@ fn client_setting_default(name: &str) -> Option<&'static str> {
         "search_path" => "\"$user\", public",
         "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => "0",
         "client_min_messages" => "notice",
+        DEFAULT_ISOLATION => "read committed",
+        DEFAULT_READ_ONLY | DEFAULT_DEFERRABLE => "off",
         _ => return None,
     })
 }
 
 /// Read-only server facts clients ask for with SHOW, with Postgres' values for what Eddy
-/// is (UTF-8 only, UTC only, one isolation level).
+/// is (UTF-8 only, UTC only).
 const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("server_version", eddy_planner::postgres::SERVER_VERSION),
     (
@@ -141,10 +165,6 @@ const SERVER_SETTINGS: &[(&str, &str)] = &[
     ("server_encoding", "UTF8"),
     ("integer_datetimes", "on"),
     ("max_identifier_length", "63"),
-    ("transaction_isolation", "read committed"),
-    ("default_transaction_isolation", "read committed"),
-    ("transaction_read_only", "off"),
-    ("default_transaction_read_only", "off"),
     ("in_hot_standby", "off"),
     ("default_table_access_method", "heap"),
     ("lc_collate", "C"),
@@ -187,6 +207,10 @@ pub(crate) fn setting_value(properties: &SessionProperties, name: &str) -> Optio
     if let Some(value) = identity_setting(&properties.identity, name) {
         return Some(value);
     }
+    let name = CURRENT_TRANSACTION_SETTINGS
+        .iter()
+        .find(|(current, _)| *current == name)
+        .map_or(name, |(_, default)| default);
     properties
         .get(name)
         .or_else(|| server_setting(name))
@@ -204,6 +228,7 @@ pub(crate) fn all_settings(properties: &SessionProperties) -> Vec<(String, Strin
         .map(|(name, _)| *name)
         .chain(CLIENT_SETTINGS.iter().map(|(name, _)| *name))
         .chain(IDENTITY_SETTINGS)
+        .chain(CURRENT_TRANSACTION_SETTINGS.map(|(current, _)| current))
         .map(str::to_string)
         .chain([AUTO_OFFSET_RESET.to_string()])
         .chain(properties.names().cloned())

@@ -63,6 +63,10 @@ pub enum Statement {
     /// ksqlDB `SET 'k' = 'v'`; Postgres `SET [SESSION|LOCAL] k {=|TO} v`. The name of the
     /// ksqlDB form is kept as written; the Postgres form's name is folded to lower case.
     Set { name: String, value: String },
+    /// Postgres `SET SESSION CHARACTERISTICS AS TRANSACTION modes`: the settings the modes
+    /// set, as Postgres documents them (`default_transaction_isolation`,
+    /// `default_transaction_read_only`, `default_transaction_deferrable`), with their values.
+    SetSessionCharacteristics { settings: Vec<(String, String)> },
     /// ksqlDB `UNSET 'k'`; Postgres `RESET k` (`RESET ALL` has the name `all`) and
     /// `SET k TO DEFAULT`.
     Unset {

@@ -311,7 +311,13 @@ fn parse_set(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
         return parse_set_value(cursor, name.clone());
     }
     if cursor.take_words(&["SESSION", "CHARACTERISTICS"]) {
-        return Err(ParseError::unsupported("SET SESSION CHARACTERISTICS"));
+        cursor.expect_word("AS")?;
+        cursor.expect_word("TRANSACTION")?;
+        let settings = parse_transaction_modes(cursor)?;
+        if settings.is_empty() {
+            return Err(cursor.expected("a transaction mode"));
+        }
+        return Ok(Statement::SetSessionCharacteristics { settings });
     }
     let _ = cursor.take_word("SESSION") || cursor.take_word("LOCAL");
     if cursor.take_words(&["TIME", "ZONE"]) {
@@ -393,18 +399,18 @@ fn parse_unset(cursor: &mut Cursor<'_>, spelling: UnsetSpelling) -> Result<State
     Ok(Statement::Unset { name, spelling })
 }
 
-/// After BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE. Transaction
-/// modes are read and dropped.
+/// After BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE. A BEGIN's
+/// transaction modes are read and dropped.
 fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     let transaction = match keyword {
         "BEGIN" => {
             let _ = cursor.take_word("WORK") || cursor.take_word("TRANSACTION");
-            parse_transaction_modes(cursor)?;
+            let _modes = parse_transaction_modes(cursor)?;
             TransactionStatement::Begin
         }
         "START" => {
             cursor.expect_word("TRANSACTION")?;
-            parse_transaction_modes(cursor)?;
+            let _modes = parse_transaction_modes(cursor)?;
             TransactionStatement::Begin
         }
         "COMMIT" | "END" => {
@@ -472,25 +478,43 @@ fn parse_transaction_end(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// Postgres' transaction modes, separated by optional commas.
-fn parse_transaction_modes(cursor: &mut Cursor<'_>) -> Result<(), ParseError> {
+/// Postgres' transaction modes, separated by optional commas, as the settings they stand
+/// for: `ISOLATION LEVEL ..` is `default_transaction_isolation` (the level in lower case),
+/// `READ ONLY`/`READ WRITE` `default_transaction_read_only` (`on`/`off`), `[NOT]
+/// DEFERRABLE` `default_transaction_deferrable`.
+fn parse_transaction_modes(cursor: &mut Cursor<'_>) -> Result<Vec<(String, String)>, ParseError> {
+    const LEVELS: [&[&str]; 4] = [
+        &["READ", "UNCOMMITTED"],
+        &["READ", "COMMITTED"],
+        &["REPEATABLE", "READ"],
+        &["SERIALIZABLE"],
+    ];
+    const MODES: [(&[&str], &str, &str); 4] = [
+        (&["READ", "ONLY"], "default_transaction_read_only", "on"),
+        (&["READ", "WRITE"], "default_transaction_read_only", "off"),
+        (&["DEFERRABLE"], "default_transaction_deferrable", "on"),
+        (
+            &["NOT", "DEFERRABLE"],
+            "default_transaction_deferrable",
+            "off",
+        ),
+    ];
+    let mut settings = Vec::new();
     loop {
         if cursor.take_words(&["ISOLATION", "LEVEL"]) {
-            let level_read = cursor.take_words(&["READ", "UNCOMMITTED"])
-                || cursor.take_words(&["READ", "COMMITTED"])
-                || cursor.take_words(&["REPEATABLE", "READ"])
-                || cursor.take_word("SERIALIZABLE");
-            if !level_read {
+            let Some(level) = LEVELS.iter().find(|level| cursor.take_words(level)) else {
                 return Err(cursor.expected("an isolation level"));
-            }
+            };
+            settings.push((
+                "default_transaction_isolation".to_string(),
+                level.join(" ").to_lowercase(),
+            ));
         } else {
-            let mode_read = cursor.take_words(&["READ", "ONLY"])
-                || cursor.take_words(&["READ", "WRITE"])
-                || cursor.take_word("DEFERRABLE")
-                || cursor.take_words(&["NOT", "DEFERRABLE"]);
-            if !mode_read {
-                return Ok(());
-            }
+            let Some((_, name, value)) = MODES.iter().find(|(words, ..)| cursor.take_words(words))
+            else {
+                return Ok(settings);
+            };
+            settings.push(((*name).to_string(), (*value).to_string()));
         }
         let _ = cursor.take_token(&Token::Comma);
     }
@@ -652,9 +676,27 @@ mod tests {
         );
         assert!(message("SET x 3").contains("expected \"=\" or TO"));
         assert!(message("SET x =").contains("at end of input"));
+        let setting = |name: &str, value: &str| (name.to_string(), value.to_string());
         assert_eq!(
-            parse_one("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY"),
-            Err(ParseError::unsupported("SET SESSION CHARACTERISTICS"))
+            parse_one(
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED, \
+                 READ ONLY NOT DEFERRABLE"
+            ),
+            Ok(Statement::SetSessionCharacteristics {
+                settings: vec![
+                    setting("default_transaction_isolation", "read uncommitted"),
+                    setting("default_transaction_read_only", "on"),
+                    setting("default_transaction_deferrable", "off"),
+                ]
+            })
+        );
+        assert!(
+            message("SET SESSION CHARACTERISTICS AS TRANSACTION")
+                .contains("expected a transaction mode")
+        );
+        assert!(
+            message("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ")
+                .contains("expected an isolation level")
         );
     }
 

@@ -12,6 +12,10 @@ const REPORTED: &[(&str, &str)] = &[
     ("application_name", "application_name"),
     ("client_encoding", "client_encoding"),
     ("datestyle", "DateStyle"),
+    (
+        "default_transaction_read_only",
+        "default_transaction_read_only",
+    ),
     ("intervalstyle", "IntervalStyle"),
     ("standard_conforming_strings", "standard_conforming_strings"),
     ("timezone", "TimeZone"),
@@ -19,17 +23,20 @@ const REPORTED: &[(&str, &str)] = &[
 
 /// The reported settings `statement` may have changed, as (name, ParameterStatus name).
 pub(crate) fn changed_by(statement: &Statement) -> Vec<(&'static str, &'static str)> {
-    let name = match statement {
-        Statement::Set { name, .. } | Statement::Unset { name, .. } => name,
+    let names: Vec<&str> = match statement {
+        Statement::Set { name, .. } | Statement::Unset { name, .. } => vec![name.as_str()],
+        Statement::SetSessionCharacteristics { settings } => {
+            settings.iter().map(|(name, _)| name.as_str()).collect()
+        }
         Statement::Discard(DiscardTarget::All) => return REPORTED.to_vec(),
         _ => return Vec::new(),
     };
-    if name.eq_ignore_ascii_case("all") {
+    if names.iter().any(|name| name.eq_ignore_ascii_case("all")) {
         return REPORTED.to_vec();
     }
     REPORTED
         .iter()
-        .filter(|(setting, _)| name.eq_ignore_ascii_case(setting))
+        .filter(|(setting, _)| names.iter().any(|name| name.eq_ignore_ascii_case(setting)))
         .copied()
         .collect()
 }

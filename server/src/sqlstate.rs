@@ -88,6 +88,7 @@ pub(crate) fn engine_sqlstate(error: &EngineError) -> &'static str {
         EngineError::ShuttingDown => "57P01",
         EngineError::OutOfMemory(_) => "53200",
         EngineError::Access(error) => access_sqlstate(error),
+        EngineError::ReadOnlyTransaction(_) => "25006",
     }
 }
 
@@ -164,10 +165,13 @@ fn datafusion_sqlstate(error: &DataFusionError) -> &'static str {
         DataFusionError::Plan(message) if message.contains(NO_MATCHING_FUNCTION) => "42883",
         DataFusionError::Plan(message) if message.starts_with("Invalid function '") => "42883",
         DataFusionError::Plan(message) if is_undefined_catalog_object(message) => "42704",
+        DataFusionError::Plan(message) if is_unsupported_subquery(message) => "0A000",
         DataFusionError::Plan(_) | DataFusionError::SQL(_, _) => "42601",
         DataFusionError::NotImplemented(_) => "0A000",
         DataFusionError::ArrowError(error, _) => arrow_sqlstate(error),
         DataFusionError::Configuration(_) => "22023",
+        DataFusionError::Execution(message) if message == NULL_IDENTIFIER => "22004",
+        DataFusionError::Execution(message) if is_bad_format(message) => "22023",
         // A function refusing the values it was given (ksqlDB's functions report a bad
         // argument so): the data is at fault, not Eddy.
         DataFusionError::Execution(_) => "22000",
@@ -194,6 +198,24 @@ fn is_undefined_catalog_object(message: &str) -> bool {
         .iter()
         .any(|start| message.starts_with(start) && message.ends_with("\" does not exist"))
         || message.starts_with("unrecognized configuration parameter \"")
+}
+
+/// DataFusion plans a subquery only in some places and shapes (a correlated one in an
+/// ORDER BY, one that is not aggregated): a feature Eddy lacks, not a syntax error.
+fn is_unsupported_subquery(message: &str) -> bool {
+    message.contains("subquery can only be used in")
+        || message.starts_with("Correlated scalar subquery must be aggregated")
+}
+
+/// `format('%I', NULL)` in Postgres' words (null_value_not_allowed).
+const NULL_IDENTIFIER: &str = "null values cannot be formatted as an SQL identifier";
+
+/// The catalog's `format()` reports a format string that does not fit its arguments in
+/// Postgres' words (invalid_parameter_value).
+fn is_bad_format(message: &str) -> bool {
+    message.contains("format()")
+        || message.starts_with("format specifies argument 0")
+        || message.starts_with("width argument position must be ended by")
 }
 
 /// Eddy's type planner reports an unknown named type (`CAST(x AS nope)`) in a plan error
@@ -425,6 +447,11 @@ mod tests {
             "42P01"
         );
 
+        let subquery = DataFusionError::Plan(
+            "Correlated scalar subquery can only be used in Projection, Filter, Aggregate plan nodes"
+                .into(),
+        );
+        assert_eq!(code_of(EngineError::DataFusion(subquery)), "0A000");
         let bad_plan = DataFusionError::Plan("Projections require unique expression names".into());
         assert_eq!(code_of(EngineError::DataFusion(bad_plan)), "42601");
 
@@ -443,6 +470,10 @@ mod tests {
             "22012"
         );
 
+        let null_name = DataFusionError::Execution(NULL_IDENTIFIER.into());
+        assert_eq!(code_of(EngineError::DataFusion(null_name)), "22004");
+        let bad_format = DataFusionError::Execution("too few arguments for format()".into());
+        assert_eq!(code_of(EngineError::DataFusion(bad_format)), "22023");
         let refused = DataFusionError::Execution("SPLIT_TO_MAP: a bad delimiter".into());
         assert_eq!(code_of(EngineError::DataFusion(refused)), "22000");
         let broken = DataFusionError::Internal("an operator broke an invariant".into());
@@ -490,6 +521,7 @@ mod tests {
             "42704"
         );
         assert_eq!(code_of(EngineError::Internal("bug".into())), "XX000");
+        assert_eq!(code_of(EngineError::ReadOnlyTransaction("INSERT")), "25006");
         assert_eq!(code_of(DataError::InvalidValue("v".into()).into()), "22P02");
         assert_eq!(
             code_of(DataError::NullNotAllowed("v".into()).into()),

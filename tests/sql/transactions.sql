@@ -60,6 +60,28 @@ DISCARD TEMP;
 SET application_name = 'again';
 RESET ALL;
 SHOW application_name;
+-- SET SESSION CHARACTERISTICS (Metabase, pgjdbc's setReadOnly) sets the defaults of the
+-- transactions to come, which SHOW reports. Eddy's statements read what is committed when
+-- they start: READ COMMITTED (and READ UNCOMMITTED, which Postgres runs as it) are honoured,
+-- REPEATABLE READ and SERIALIZABLE refused; READ ONLY refuses every statement that writes.
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ UNCOMMITTED;
+SHOW transaction_isolation;
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;
+SHOW TRANSACTION ISOLATION LEVEL;
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE, ISOLATION LEVEL REPEATABLE READ;
+SHOW default_transaction_isolation;
+SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY, NOT DEFERRABLE;
+SHOW transaction_read_only;
+SHOW default_transaction_deferrable;
+INSERT INTO events VALUES (3, 'refused');
+CREATE STREAM refused (id BIGINT);
+SELECT id, note FROM events;
+SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE;
+SHOW transaction_read_only;
+INSERT INTO events VALUES (3, 'written');
+SET default_transaction_read_only = 'maybe';
+SET SESSION CHARACTERISTICS AS TRANSACTION;
 -- A query of only comments or semicolons is empty (pgx pings with "-- ping").
 ;
 /* nothing */;

@@ -188,6 +188,7 @@ impl Session {
         }
         let engine = self.engine.clone();
         access_check::check_statement(&engine, &self.principal, &parsed.statement)?;
+        access_check::check_read_only(&self.properties, &parsed.statement)?;
         self.properties.set_identity(self.identity());
         match &parsed.statement {
             Statement::InsertSelect(insert) if table_dml::inserts_into_table(&engine, insert) => {
@@ -239,6 +240,9 @@ impl Session {
             Statement::ShowVariable { name } => properties::show_variable(&self.properties, name),
             Statement::Describe { name, .. } => show::describe(&engine, name),
             Statement::Set { name, value } => properties::set(&mut self.properties, name, value),
+            Statement::SetSessionCharacteristics { settings } => {
+                properties::set_session_characteristics(&mut self.properties, settings)
+            }
             Statement::Unset { name, spelling } => {
                 properties::unset(&mut self.properties, name, *spelling)
             }

@@ -4,7 +4,9 @@
 //! names from `oids`, settings and the current user from the session. Those for objects
 //! Eddy has none of (column defaults, statistics, triggers) answer NULL, as Postgres does
 //! for an object without one. The `eddy_reg*` functions are the casts to `regclass`, `regtype`,
-//! `regnamespace` and `regproc` (and back to text) that `rewrite` turns those casts into.
+//! `regnamespace` and `regproc` (and back to text) that `rewrite` turns those casts into,
+//! and `eddy_member_of` is `x IN (subquery)` where DataFusion cannot run a subquery.
+//! `format` is Postgres' `format()`, with its errors.
 //!
 //! Never: answer for an object by guessing; an unknown name in a reg cast is an error, as
 //! in Postgres (42P01, 42704).
@@ -20,13 +22,14 @@ use arrow::array::{
 use arrow::buffer::OffsetBuffer;
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Fields};
-use datafusion::common::{Result, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
     Volatility,
 };
 
 use super::CatalogContext;
+use super::keywords;
 use super::oids;
 use super::relations;
 use super::roles::{self, Relation};
@@ -107,20 +110,46 @@ fn definitions() -> Vec<(&'static str, usize, usize, DataType, Body)> {
         (REGTYPE, 1, 1, Int64, regtype),
         (REGNAMESPACE, 1, 1, Int64, regnamespace),
         (REGPROC, 1, 1, Utf8, regproc),
+        (REGPROC_OID, 1, 1, Int64, regproc_oid),
         (REGCLASS_TEXT, 1, 1, Utf8, regclass_text),
         (REGTYPE_TEXT, 1, 1, Utf8, regtype_text),
         (REGNAMESPACE_TEXT, 1, 1, Utf8, regnamespace_text),
     ]
 }
 
+/// The system functions whose arguments are not a number of values of any type: each
+/// with its signature, result type and body.
+fn typed_definitions() -> Vec<(&'static str, Signature, DataType, Body)> {
+    vec![
+        (
+            "format",
+            Signature::variadic_any(Volatility::Stable),
+            DataType::Utf8,
+            format,
+        ),
+        (
+            MEMBER_OF,
+            Signature::element_and_array(Volatility::Immutable),
+            DataType::Boolean,
+            member_of,
+        ),
+    ]
+}
+
 /// Every system function, reading `context` when called.
 pub fn system_functions(context: &CatalogContext) -> Vec<Arc<ScalarUDF>> {
-    definitions()
-        .into_iter()
-        .map(|(name, arguments_min, arguments_max, return_type, body)| {
+    let counted =
+        definitions()
+            .into_iter()
+            .map(|(name, arguments_min, arguments_max, return_type, body)| {
+                (name, arity(arguments_min, arguments_max), return_type, body)
+            });
+    counted
+        .chain(typed_definitions())
+        .map(|(name, signature, return_type, body)| {
             Arc::new(ScalarUDF::new_from_impl(SystemFunction {
                 name,
-                signature: arity(arguments_min, arguments_max),
+                signature,
                 return_type,
                 body,
                 context: context.clone(),
@@ -140,13 +169,22 @@ pub const REGCLASS: &str = "eddy_regclass";
 pub const REGTYPE: &str = "eddy_regtype";
 pub const REGNAMESPACE: &str = "eddy_regnamespace";
 pub const REGPROC: &str = "eddy_regproc";
+/// A regproc column's function name as its OID, where it is compared with one (`regproc`).
+pub const REGPROC_OID: &str = "eddy_regproc_oid";
 pub const REGCLASS_TEXT: &str = "eddy_regclass_text";
 pub const REGTYPE_TEXT: &str = "eddy_regtype_text";
 pub const REGNAMESPACE_TEXT: &str = "eddy_regnamespace_text";
 
+/// The function `rewrite` turns `x IN (subquery)` into where DataFusion cannot run the
+/// subquery: `eddy_member_of(x, (SELECT array_agg(..) ..))`.
+pub const MEMBER_OF: &str = "eddy_member_of";
+
 /// Whether a query calling `name` needs the catalog session (a system function only it has).
 pub fn is_system_function(name: &str) -> bool {
     definitions().iter().any(|(function, ..)| *function == name)
+        || typed_definitions()
+            .iter()
+            .any(|(function, ..)| *function == name)
 }
 
 fn arity(arguments_min: usize, arguments_max: usize) -> Signature {
@@ -560,30 +598,271 @@ fn current_schemas(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result
     Ok(Arc::new(builder.finish()))
 }
 
-/// Postgres quotes an identifier unless it is lower case letters, digits, `_` and `$`,
-/// not starting with a digit or `$`, and not a keyword.
+/// `quote_ident(name)`: the name as Postgres writes an identifier (`quote_identifier`).
 fn quote_ident(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let names = texts(&args[0])?;
     text_rows(rows, |index| {
-        Ok(text_at(&names, index).map(|name| {
-            let plain = name
-                .chars()
-                .next()
-                .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
-                && name.chars().all(|character| {
-                    character.is_ascii_lowercase()
-                        || character.is_ascii_digit()
-                        || character == '_'
-                        || character == '$'
-                })
-                && !is_reserved_word(name);
-            if plain {
-                name.to_string()
-            } else {
-                format!("\"{}\"", name.replace('"', "\"\""))
-            }
-        }))
+        Ok(text_at(&names, index).map(quote_identifier))
     })
+}
+
+/// Postgres quotes an identifier unless it is lower case letters, digits, `_` and `$`,
+/// not starting with a digit or `$`, and not a key word other than an unreserved one.
+fn quote_identifier(name: &str) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|first| first.is_ascii_lowercase() || first == '_')
+        && name.chars().all(|character| {
+            character.is_ascii_lowercase()
+                || character.is_ascii_digit()
+                || character == '_'
+                || character == '$'
+        })
+        && !keywords::needs_quotes(name);
+    if plain {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+}
+
+/// `format(formatstr, value ..)`, as Postgres' `format()`: a NULL format is NULL.
+fn format(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let formats = texts(&args[0])?;
+    let values = args[1..]
+        .iter()
+        .map(argument_texts)
+        .collect::<Result<Vec<StringArray>>>()?;
+    text_rows(rows, |index| {
+        let Some(format) = text_at(&formats, index) else {
+            return Ok(None);
+        };
+        let row: Vec<Option<&str>> = values.iter().map(|value| text_at(value, index)).collect();
+        match format_row(format, &row) {
+            Ok(text) => Ok(Some(text)),
+            Err(message) => exec_err!("{message}"),
+        }
+    })
+}
+
+/// A `format()` argument as Postgres writes its value in text (a boolean is `t` or `f`).
+fn argument_texts(array: &ArrayRef) -> Result<StringArray> {
+    if let DataType::Boolean = array.data_type() {
+        let flags = array.as_boolean();
+        return Ok((0..flags.len())
+            .map(|index| {
+                flags
+                    .is_valid(index)
+                    .then(|| if flags.value(index) { "t" } else { "f" })
+            })
+            .collect());
+    }
+    texts(array)
+}
+
+/// One row of `format()`: `%[n$][-][width]type`, where the width is digits, `*` (the next
+/// argument) or `*m$`, and the type is `s` (the value; NULL as nothing), `I` (quoted as an
+/// identifier; NULL is an error) or `L` (quoted as a literal; NULL as `NULL`); `%%` is `%`.
+/// An argument without a position is the one after the last one used. The errors are
+/// Postgres' messages.
+fn format_row(format: &str, arguments: &[Option<&str>]) -> std::result::Result<String, String> {
+    let mut output = String::with_capacity(format.len());
+    let mut characters = format.chars().peekable();
+    let mut next_argument = 0;
+    while let Some(character) = characters.next() {
+        if character != '%' {
+            output.push(character);
+            continue;
+        }
+        if characters.next_if_eq(&'%').is_some() {
+            output.push('%');
+            continue;
+        }
+        let specifier = parse_specifier(&mut characters)?;
+        let mut left_align = specifier.left_align;
+        let width = match specifier.width {
+            Width::None => 0,
+            Width::Fixed(width) => width,
+            Width::FromArgument(position) => {
+                let index = argument_index(position, &mut next_argument, arguments.len())?;
+                let width = match arguments[index] {
+                    // Postgres treats a NULL width as zero.
+                    None => 0,
+                    Some(text) => text.trim().parse::<i64>().map_err(|_| {
+                        format!("invalid input syntax for type integer: \"{text}\"")
+                    })?,
+                };
+                if width < 0 {
+                    left_align = true;
+                }
+                usize::try_from(width.unsigned_abs()).map_err(|_| "number is out of range")?
+            }
+        };
+        let index = argument_index(specifier.position, &mut next_argument, arguments.len())?;
+        let value = arguments[index];
+        let text = match specifier.kind {
+            's' => value.unwrap_or_default().to_string(),
+            'I' => match value {
+                Some(name) => quote_identifier(name),
+                None => return Err("null values cannot be formatted as an SQL identifier".into()),
+            },
+            'L' => value.map_or_else(|| "NULL".to_string(), quote_literal),
+            other => return Err(format!("unrecognized format() type specifier \"{other}\"")),
+        };
+        let padding = width.saturating_sub(text.chars().count());
+        if left_align {
+            output.push_str(&text);
+            output.extend(std::iter::repeat_n(' ', padding));
+        } else {
+            output.extend(std::iter::repeat_n(' ', padding));
+            output.push_str(&text);
+        }
+    }
+    Ok(output)
+}
+
+/// A `format()` specifier after its `%`.
+struct Specifier {
+    /// The argument's position (from 1), if given.
+    position: Option<usize>,
+    left_align: bool,
+    width: Width,
+    kind: char,
+}
+
+enum Width {
+    None,
+    Fixed(usize),
+    /// `*` (the next argument) or `*n$`.
+    FromArgument(Option<usize>),
+}
+
+fn parse_specifier(
+    characters: &mut std::iter::Peekable<std::str::Chars<'_>>,
+) -> std::result::Result<Specifier, String> {
+    let unterminated = || "unterminated format() type specifier".to_string();
+    let mut position = None;
+    let mut width = Width::None;
+    if let Some(number) = parse_number(characters)? {
+        if characters.next_if_eq(&'$').is_some() {
+            position = Some(argument_position(number)?);
+        } else {
+            width = Width::Fixed(number);
+        }
+    }
+    let mut left_align = false;
+    if matches!(width, Width::None) {
+        while characters.next_if_eq(&'-').is_some() {
+            left_align = true;
+        }
+        if characters.next_if_eq(&'*').is_some() {
+            let from = match parse_number(characters)? {
+                Some(number) => {
+                    if characters.next_if_eq(&'$').is_none() {
+                        return Err("width argument position must be ended by \"$\"".into());
+                    }
+                    Some(argument_position(number)?)
+                }
+                None => None,
+            };
+            width = Width::FromArgument(from);
+        } else if let Some(number) = parse_number(characters)? {
+            width = Width::Fixed(number);
+        }
+    }
+    let kind = characters.next().ok_or_else(unterminated)?;
+    Ok(Specifier {
+        position,
+        left_align,
+        width,
+        kind,
+    })
+}
+
+fn parse_number(
+    characters: &mut std::iter::Peekable<std::str::Chars<'_>>,
+) -> std::result::Result<Option<usize>, String> {
+    let mut digits = String::new();
+    while let Some(digit) = characters.next_if(char::is_ascii_digit) {
+        digits.push(digit);
+    }
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    digits
+        .parse::<i32>()
+        .ok()
+        .and_then(|number| usize::try_from(number).ok())
+        .map(Some)
+        .ok_or_else(|| "number is out of range".to_string())
+}
+
+fn argument_position(number: usize) -> std::result::Result<usize, String> {
+    if number == 0 {
+        return Err("format specifies argument 0, but arguments are numbered from 1".into());
+    }
+    Ok(number)
+}
+
+/// The index of the argument a specifier uses (its position, or the one after the last
+/// used), moving on past it.
+fn argument_index(
+    position: Option<usize>,
+    next_argument: &mut usize,
+    count: usize,
+) -> std::result::Result<usize, String> {
+    let index = position.map_or(*next_argument, |position| position - 1);
+    if index >= count {
+        return Err("too few arguments for format()".into());
+    }
+    *next_argument = index + 1;
+    Ok(index)
+}
+
+/// Postgres' `quote_literal`: in single quotes, each doubled, and with an `E` prefix and
+/// backslashes doubled when there is one.
+fn quote_literal(value: &str) -> String {
+    let quoted = value.replace('\'', "''");
+    if value.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+/// `eddy_member_of(x, set)`: `x IN (subquery)` as Postgres answers it, the subquery's rows
+/// gathered in an array: true if an element equals `x`; NULL if none does but `x` or an
+/// element is NULL; false for no rows (an empty or NULL array).
+fn member_of(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let (needles, sets) = (&args[0], &args[1]);
+    let DataType::List(_) = sets.data_type() else {
+        return plan_err!("{MEMBER_OF} takes a value and an array");
+    };
+    let sets = sets.as_list::<i32>();
+    let values = (0..rows)
+        .map(|index| {
+            if sets.is_null(index) {
+                return Ok(Some(false));
+            }
+            let elements = sets.value(index);
+            if elements.is_empty() {
+                return Ok(Some(false));
+            }
+            let needle = ScalarValue::try_from_array(needles, index)?;
+            let mut unknown = needle.is_null();
+            for position in 0..elements.len() {
+                let element = ScalarValue::try_from_array(&elements, position)?;
+                if element.is_null() {
+                    unknown = true;
+                } else if !needle.is_null() && element == needle {
+                    return Ok(Some(true));
+                }
+            }
+            Ok((!unknown).then_some(false))
+        })
+        .collect::<Result<Vec<Option<bool>>>>()?;
+    Ok(Arc::new(BooleanArray::from(values)))
 }
 
 /// `parse_ident('a."B c"')`: a qualified name's parts, unquoted ones folded to lower case;
@@ -643,90 +922,6 @@ fn identifier_parts(name: &str) -> Result<Vec<String>> {
             Some(_) => return plan_err!("string is not a valid identifier: \"{name}\""),
         }
     }
-}
-
-/// Postgres' reserved key words (which `quote_ident` must quote).
-fn is_reserved_word(name: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "all",
-        "analyse",
-        "analyze",
-        "and",
-        "any",
-        "array",
-        "as",
-        "asc",
-        "asymmetric",
-        "both",
-        "case",
-        "cast",
-        "check",
-        "collate",
-        "column",
-        "constraint",
-        "create",
-        "current_catalog",
-        "current_date",
-        "current_role",
-        "current_time",
-        "current_timestamp",
-        "current_user",
-        "default",
-        "deferrable",
-        "desc",
-        "distinct",
-        "do",
-        "else",
-        "end",
-        "except",
-        "false",
-        "fetch",
-        "for",
-        "foreign",
-        "from",
-        "grant",
-        "group",
-        "having",
-        "in",
-        "initially",
-        "intersect",
-        "into",
-        "lateral",
-        "leading",
-        "limit",
-        "localtime",
-        "localtimestamp",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "only",
-        "or",
-        "order",
-        "placing",
-        "primary",
-        "references",
-        "returning",
-        "select",
-        "session_user",
-        "some",
-        "symmetric",
-        "table",
-        "then",
-        "to",
-        "trailing",
-        "true",
-        "union",
-        "unique",
-        "user",
-        "using",
-        "variadic",
-        "when",
-        "where",
-        "window",
-        "with",
-    ];
-    RESERVED.contains(&name)
 }
 
 fn to_regtype(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
@@ -984,6 +1179,15 @@ fn regproc(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<A
     })
 }
 
+/// A function's name (as a regproc column holds it) to the OID `pg_proc` gives it.
+fn regproc_oid(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+    let names = texts(&args[0])?;
+    oid_rows(rows, |index| {
+        Ok(text_at(&names, index)
+            .map(|name| oids::function_oid(name.strip_prefix("pg_catalog.").unwrap_or(name))))
+    })
+}
+
 /// `x::regclass::text`: the relation's name (its OID when none has it, as Postgres shows).
 fn regclass_text(context: &CatalogContext, args: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     if is_text(&args[0]) {
@@ -1021,4 +1225,166 @@ fn regnamespace_text(_: &CatalogContext, args: &[ArrayRef], rows: usize) -> Resu
                 .map_or_else(|| oid.to_string(), |(_, name)| name.to_string())
         }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_texts(format_text: Option<&str>, values: Vec<ArrayRef>) -> Result<Option<String>> {
+        let mut args: Vec<ArrayRef> = vec![Arc::new(StringArray::from(vec![format_text]))];
+        args.extend(values);
+        let result = format(&CatalogContext::default(), &args, 1)?;
+        Ok(text_at(&texts(&result)?, 0).map(str::to_string))
+    }
+
+    fn text_value(value: Option<&str>) -> ArrayRef {
+        Arc::new(StringArray::from(vec![value]))
+    }
+
+    fn formatted(format_text: &str, arguments: &[Option<&str>]) -> String {
+        format_row(format_text, arguments).unwrap_or_else(|error| panic!("{format_text}: {error}"))
+    }
+
+    // Each expectation is what Postgres 15 answers.
+    #[test]
+    fn s_writes_the_value_and_nothing_for_null() {
+        assert_eq!(
+            formatted("Hello %s, %s", &[Some("World"), Some("1")]),
+            "Hello World, 1"
+        );
+        assert_eq!(formatted("%s|", &[None]), "|");
+        assert_eq!(formatted("x", &[]), "x");
+    }
+
+    #[test]
+    fn i_quotes_identifiers_as_quote_ident_and_refuses_null() {
+        assert_eq!(formatted("%I", &[Some("Foo bar")]), "\"Foo bar\"");
+        assert_eq!(formatted("%I", &[Some("users")]), "users");
+        assert_eq!(formatted("%I", &[Some("user")]), "\"user\"");
+        assert_eq!(
+            formatted("%I.%I", &[Some("public"), Some("Clicks")]),
+            "public.\"Clicks\""
+        );
+        assert_eq!(
+            format_row("%I", &[None]),
+            Err("null values cannot be formatted as an SQL identifier".into())
+        );
+    }
+
+    #[test]
+    fn l_quotes_literals_and_writes_null_bare() {
+        assert_eq!(formatted("%L", &[Some("O'Reilly")]), "'O''Reilly'");
+        assert_eq!(formatted("%L", &[Some("a\\b")]), "E'a\\\\b'");
+        assert_eq!(formatted("%L", &[None]), "NULL");
+        assert_eq!(formatted("%L", &[Some("42")]), "'42'");
+    }
+
+    #[test]
+    fn percent_percent_is_a_percent_sign() {
+        assert_eq!(formatted("100%%", &[]), "100%");
+    }
+
+    #[test]
+    fn positions_widths_and_flags() {
+        assert_eq!(formatted("%2$s %1$s %s", &[Some("a"), Some("b")]), "b a b");
+        assert_eq!(
+            formatted("|%10s|%-10s|", &[Some("right"), Some("left")]),
+            "|     right|left      |"
+        );
+        assert_eq!(formatted("|%*s|", &[Some("6"), Some("x")]), "|     x|");
+        assert_eq!(formatted("|%*s|", &[Some("-6"), Some("x")]), "|x     |");
+        assert_eq!(formatted("|%-*s|", &[Some("6"), Some("x")]), "|x     |");
+        assert_eq!(formatted("|%*s|", &[None, Some("x")]), "|x|");
+    }
+
+    #[test]
+    fn malformed_formats_are_postgres_errors() {
+        for (format_text, arguments, message) in [
+            ("%s %s", vec![Some("a")], "too few arguments for format()"),
+            (
+                "|%*2$s|",
+                vec![Some("x"), Some("4")],
+                "too few arguments for format()",
+            ),
+            (
+                "%x",
+                vec![Some("1")],
+                "unrecognized format() type specifier \"x\"",
+            ),
+            (
+                "%0$s",
+                vec![Some("1")],
+                "format specifies argument 0, but arguments are numbered from 1",
+            ),
+            ("%", vec![Some("1")], "unterminated format() type specifier"),
+            (
+                "%1",
+                vec![Some("1")],
+                "unterminated format() type specifier",
+            ),
+            (
+                "%*1s",
+                vec![Some("1")],
+                "width argument position must be ended by \"$\"",
+            ),
+        ] {
+            assert_eq!(
+                format_row(format_text, &arguments),
+                Err(message.to_string()),
+                "{format_text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_null_format_is_null_and_values_are_written_as_postgres_writes_them() {
+        assert_eq!(
+            format_texts(None, vec![text_value(Some("a"))]).ok(),
+            Some(None)
+        );
+        let flag: ArrayRef = Arc::new(BooleanArray::from(vec![true]));
+        let number: ArrayRef = Arc::new(Int64Array::from(vec![7]));
+        assert_eq!(
+            format_texts(Some("%s %s"), vec![flag, number]).ok(),
+            Some(Some("t 7".to_string()))
+        );
+        assert!(format_texts(Some("%I"), vec![text_value(None)]).is_err());
+    }
+
+    #[test]
+    fn member_of_answers_in_as_postgres() {
+        let set = |values: Option<Vec<Option<&str>>>| -> ArrayRef {
+            let mut builder = ListBuilder::new(StringBuilder::new());
+            match values {
+                Some(values) => {
+                    for value in values {
+                        builder.values().append_option(value);
+                    }
+                    builder.append(true);
+                }
+                None => builder.append(false),
+            }
+            Arc::new(builder.finish())
+        };
+        let member = |needle: Option<&str>, values: Option<Vec<Option<&str>>>| {
+            let result = member_of(
+                &CatalogContext::default(),
+                &[text_value(needle), set(values)],
+                1,
+            )
+            .expect("member_of answers");
+            let flags = result.as_boolean();
+            flags.is_valid(0).then(|| flags.value(0))
+        };
+        assert_eq!(
+            member(Some("a"), Some(vec![Some("b"), Some("a")])),
+            Some(true)
+        );
+        assert_eq!(member(Some("a"), Some(vec![Some("b")])), Some(false));
+        assert_eq!(member(Some("a"), Some(vec![Some("b"), None])), None);
+        assert_eq!(member(None, Some(vec![Some("b")])), None);
+        assert_eq!(member(None, Some(vec![])), Some(false));
+        assert_eq!(member(None, None), Some(false));
+    }
 }

@@ -31,13 +31,15 @@ use eddy_planner::SharedCatalog;
 use futures::StreamExt;
 
 use crate::access::UserRecord;
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
 use crate::output::RowStream;
 use crate::session_properties::Identity;
 
 mod functions;
 mod information_schema;
+mod keywords;
 mod oids;
+mod regproc;
 mod relations;
 pub(crate) mod rewrite;
 mod roles;
@@ -242,7 +244,9 @@ fn empty_result(columns: &[String]) -> EngineResult<LogicalPlan> {
 }
 
 /// A DataFusion session whose default schema is `pg_catalog` (so `pg_class` resolves
-/// unqualified), with `information_schema` beside it and Postgres' system functions.
+/// unqualified), with `information_schema` beside it and Postgres' system functions
+/// (`pg_get_keywords()` among its table functions), whose regproc columns compare as OIDs
+/// (`regproc`).
 fn session(context: CatalogContext) -> EngineResult<SessionState> {
     let mut config = SessionConfig::new()
         .with_target_partitions(1)
@@ -255,7 +259,17 @@ fn session(context: CatalogContext) -> EngineResult<SessionState> {
     let udfs = builder.scalar_functions().get_or_insert_with(Vec::new);
     udfs.push(eddy_planner::postgres::version());
     udfs.extend(functions::system_functions(&context));
-    let state = builder.build();
+    let mut state = builder.build();
+    state.register_udtf(
+        keywords::PG_GET_KEYWORDS,
+        Arc::new(keywords::KeywordsFunction),
+    );
+    let oid_of = state
+        .scalar_functions()
+        .get(functions::REGPROC_OID)
+        .cloned()
+        .ok_or_else(|| EngineError::Internal("eddy_regproc_oid is not registered".into()))?;
+    state.add_analyzer_rule(Arc::new(regproc::RegprocAsOid { oid_of }));
     let catalog = MemoryCatalogProvider::new();
     catalog.register_schema(PG_CATALOG, tables::schema(PG_CATALOG, &context))?;
     catalog.register_schema(

@@ -12,7 +12,11 @@
 //! - `ARRAY(SELECT e ..)` becomes `(SELECT array_agg(e) ..)`; a scalar subquery
 //!   `(SELECT e ..)` without an aggregate becomes `(SELECT first_value(e) ..)`, since
 //!   DataFusion refuses a correlated one that might return several rows;
-//! - `= ANY('{a,b}')` compares with the array literal's elements;
+//! - `= ANY('{a,b}')` compares with the array literal's elements, and `'{a,b}'::text[]`
+//!   is the array of them (DataFusion would read the text as one element);
+//! - `x IN (SELECT e ..)` in a SELECT list or ORDER BY, where DataFusion runs no subquery
+//!   of that kind, becomes `eddy_member_of(x, (SELECT array_agg(e) ..))`, the same answer
+//!   from the subquery's rows gathered in an array (Grafana's table picker orders by one);
 //! - `user` (a keyword in Postgres, `CURRENT_USER`) becomes `current_user()`, and
 //!   `(composite).field` becomes `get_field(composite, 'field')`;
 //! - the set-returning `generate_subscripts(a, 1)` and `information_schema._pg_expandarray(a)`
@@ -35,7 +39,7 @@ use eddy_parser::sqlparser::ast::{
     AccessExpr, ArrayElemTypeDef, BinaryOperator, DataType, Expr, Function, FunctionArg,
     FunctionArgExpr, FunctionArgumentList, FunctionArguments, GroupByExpr, Ident, JoinOperator,
     ObjectName, ObjectNamePart, Query, Select, SelectItem, SetExpr, TableAliasColumnDef,
-    TableFactor, TableWithJoins, Value, VisitMut, VisitorMut, visit_expressions,
+    TableFactor, TableWithJoins, UnaryOperator, Value, VisitMut, VisitorMut, visit_expressions,
     visit_expressions_mut, visit_relations_mut,
 };
 use eddy_parser::sqlparser::dialect::PostgreSqlDialect;
@@ -43,8 +47,8 @@ use eddy_parser::sqlparser::parser::Parser;
 use eddy_planner::PlanError;
 
 use super::functions::{
-    self, EXPAND_ARRAY, REGCLASS, REGCLASS_TEXT, REGNAMESPACE, REGNAMESPACE_TEXT, REGPROC, REGTYPE,
-    REGTYPE_TEXT, SUBSCRIPTS,
+    self, EXPAND_ARRAY, MEMBER_OF, REGCLASS, REGCLASS_TEXT, REGNAMESPACE, REGNAMESPACE_TEXT,
+    REGPROC, REGTYPE, REGTYPE_TEXT, SUBSCRIPTS,
 };
 use super::tables::PG_CATALOG;
 use crate::error::EngineResult;
@@ -55,6 +59,7 @@ pub fn rewrite(query: &mut Query, state: &SessionState) -> EngineResult<()> {
         alias_columns_apart(&mut select.projection);
     }
     let _ = query.visit(&mut FunctionsInFrom { state });
+    let _ = query.visit(&mut MembershipOutsideFilters { state });
     let _ = visit_relations_mut(query, |relation| {
         if !is_catalog_relation_name(relation) {
             strip_pg_catalog(relation);
@@ -114,6 +119,11 @@ fn rewrite_expr(expr: &mut Expr, state: &SessionState) -> Result<(), PlanError> 
             data_type,
             ..
         } => {
+            if let (DataType::Array(_), Some(elements)) =
+                (&*data_type, array_literal_elements(inner))
+            {
+                **inner = call("make_array", elements);
+            }
             if let Some(call) = reg_cast(inner, data_type) {
                 *expr = call;
             } else if let Some(arrow_held) = arrow_held_type(data_type) {
@@ -187,6 +197,84 @@ impl VisitorMut for FunctionsInFrom<'_> {
         }
         ControlFlow::Continue(())
     }
+}
+
+/// `x [NOT] IN (SELECT ..)` in a SELECT list or an ORDER BY, which DataFusion plans but
+/// cannot run (it runs them only in WHERE and ON), as `eddy_member_of` of the subquery's
+/// rows gathered in an array: Postgres' answer, NULLs included (see `MEMBER_OF`).
+struct MembershipOutsideFilters<'a> {
+    state: &'a SessionState,
+}
+
+impl VisitorMut for MembershipOutsideFilters<'_> {
+    type Break = ();
+
+    fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        let _ = visit_expressions_mut(&mut query.order_by, |expr| {
+            membership_as_call(expr, self.state)
+        });
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_select(&mut self, select: &mut Select) -> ControlFlow<()> {
+        let _ = visit_expressions_mut(&mut select.projection, |expr| {
+            membership_as_call(expr, self.state)
+        });
+        ControlFlow::Continue(())
+    }
+}
+
+fn membership_as_call(expr: &mut Expr, state: &SessionState) -> ControlFlow<()> {
+    let Expr::InSubquery {
+        expr: needle,
+        subquery,
+        negated,
+    } = expr
+    else {
+        return ControlFlow::Continue(());
+    };
+    let Some(members) = gathered_rows(subquery.as_ref().clone(), state) else {
+        return ControlFlow::Continue(());
+    };
+    let member = call(
+        MEMBER_OF,
+        vec![needle.as_ref().clone(), Expr::Subquery(Box::new(members))],
+    );
+    *expr = if *negated {
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr: Box::new(Expr::Nested(Box::new(member))),
+        }
+    } else {
+        member
+    };
+    ControlFlow::Continue(())
+}
+
+/// A subquery's one column's values in one array (NULL for no rows): `SELECT array_agg(e)
+/// ..` of a plain `SELECT e ..` (which may be correlated, as an aggregate DataFusion
+/// decorrelates), else `SELECT array_agg(m) FROM (subquery) AS members(m)`.
+fn gathered_rows(mut subquery: Query, state: &SessionState) -> Option<Query> {
+    if let Some(select) = plain_single_select(&mut subquery, state)
+        && wrap_single_item(select, "array_agg").is_some()
+    {
+        subquery.order_by = None;
+        return Some(subquery);
+    }
+    let mut gathered = Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(
+            "SELECT array_agg(eddy_member) FROM (SELECT NULL) AS eddy_members(eddy_member)",
+        )
+        .and_then(|mut parser| parser.parse_query())
+        .ok()?;
+    let SetExpr::Select(select) = gathered.body.as_mut() else {
+        return None;
+    };
+    let TableFactor::Derived { subquery: slot, .. } = &mut select.from.first_mut()?.relation else {
+        return None;
+    };
+    **slot = subquery;
+    Some(*gathered)
 }
 
 /// DataFusion's table functions that return one column (named `value`).

@@ -13,7 +13,7 @@ use super::oids::{self, PgType};
 use super::relations::{self, UserRelation};
 use super::roles::{self, Role};
 use super::tables::Kind::{
-    Bool, Char, Float4, Int2, Int2Array, Int4, Int8, Oid, OidArray, Text, TextArray,
+    Bool, Char, Float4, Int2, Int2Array, Int4, Int8, Oid, OidArray, RegProc, Text, TextArray,
 };
 use super::tables::{Kind, PG_CATALOG, Row, Snapshot, TableDef};
 
@@ -538,13 +538,13 @@ const PG_TYPE_COLUMNS: &[(&str, Kind)] = &[
     ("typsubscript", Text),
     ("typelem", Oid),
     ("typarray", Oid),
-    ("typinput", Text),
-    ("typoutput", Text),
-    ("typreceive", Text),
-    ("typsend", Text),
-    ("typmodin", Text),
-    ("typmodout", Text),
-    ("typanalyze", Text),
+    ("typinput", RegProc),
+    ("typoutput", RegProc),
+    ("typreceive", RegProc),
+    ("typsend", RegProc),
+    ("typmodin", RegProc),
+    ("typmodout", RegProc),
+    ("typanalyze", RegProc),
     ("typalign", Char),
     ("typstorage", Char),
     ("typnotnull", Bool),
@@ -586,7 +586,7 @@ const PG_PROC_COLUMNS: &[(&str, Kind)] = &[
     ("procost", Float4),
     ("prorows", Float4),
     ("provariadic", Oid),
-    ("prosupport", Text),
+    ("prosupport", RegProc),
     ("prokind", Char),
     ("prosecdef", Bool),
     ("proleakproof", Bool),
@@ -944,20 +944,7 @@ fn type_row(pg_type: &PgType, array_of: Option<&PgType>) -> Row {
             0,
         ),
     };
-    let (input, output, receive, send) = match array_of {
-        Some(_) => (
-            "array_in".to_string(),
-            "array_out".to_string(),
-            "array_recv".to_string(),
-            "array_send".to_string(),
-        ),
-        None => (
-            format!("{}in", pg_type.name),
-            format!("{}out", pg_type.name),
-            format!("{}recv", pg_type.name),
-            format!("{}send", pg_type.name),
-        ),
-    };
+    let [input, output, receive, send] = io_functions(pg_type, array_of.is_some());
     let collatable = category == 'S' && pg_type.oid != oids::CHAR.oid;
     vec![
         ("oid", int(oid)),
@@ -983,6 +970,16 @@ fn type_row(pg_type: &PgType, array_of: Option<&PgType>) -> Row {
     ]
 }
 
+/// The input, output, receive and send functions of a type (`boolin` ..), or of its array
+/// type (`array_in` ..): `pg_type` names them and `pg_proc` lists them.
+fn io_functions(pg_type: &PgType, array: bool) -> [String; 4] {
+    if array {
+        ["array_in", "array_out", "array_recv", "array_send"].map(str::to_string)
+    } else {
+        ["in", "out", "recv", "send"].map(|suffix| format!("{}{suffix}", pg_type.name))
+    }
+}
+
 fn database_rows(_: &Snapshot<'_>) -> Vec<Row> {
     vec![vec![
         ("oid", int(oids::DATABASE)),
@@ -1002,13 +999,22 @@ fn database_rows(_: &Snapshot<'_>) -> Vec<Row> {
 pub const UTF8_ENCODING: i64 = 6;
 
 /// Every function Eddy has, in `pg_catalog` as Postgres' built-in functions are (so `\df`
-/// lists none, and `\dfS` all of them).
+/// lists none, and `\dfS` all of them), and its types' input, output, receive and send
+/// functions, which `pg_type` refers to (Npgsql tells arrays apart by `array_recv`).
 fn proc_rows(snapshot: &Snapshot<'_>) -> Vec<Row> {
     let names = &snapshot.context.function_names;
+    let mut io_names: Vec<String> = oids::TYPES
+        .iter()
+        .flat_map(|pg_type| [io_functions(pg_type, false), io_functions(pg_type, true)])
+        .flatten()
+        .collect();
+    io_names.sort();
+    io_names.dedup();
     let kinds = [
         (&names.scalar, 'f'),
         (&names.aggregate, 'a'),
         (&names.window, 'w'),
+        (&io_names, 'f'),
     ];
     let mut rows = Vec::new();
     for (names, kind) in kinds {

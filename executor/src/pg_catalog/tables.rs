@@ -22,7 +22,7 @@ use eddy_parser::sqlparser::ast::{ObjectName, ObjectNamePart};
 use eddy_planner::Catalog;
 
 use super::CatalogContext;
-use super::{information_schema, system_tables};
+use super::{information_schema, keywords, regproc, system_tables};
 
 pub const PG_CATALOG: &str = "pg_catalog";
 pub const INFORMATION_SCHEMA: &str = "information_schema";
@@ -32,6 +32,8 @@ pub const INFORMATION_SCHEMA: &str = "information_schema";
 pub enum Kind {
     Oid,
     Text,
+    /// A function, by name, that compares as its OID (`regproc`).
+    RegProc,
     /// Postgres' one-byte `"char"` (`relkind`, `typtype`).
     Char,
     Bool,
@@ -49,7 +51,7 @@ impl Kind {
         let list = |element: DataType| DataType::new_list(element, true);
         match self {
             Kind::Oid | Kind::Int8 => DataType::Int64,
-            Kind::Text | Kind::Char => DataType::Utf8,
+            Kind::Text | Kind::RegProc | Kind::Char => DataType::Utf8,
             Kind::Bool => DataType::Boolean,
             Kind::Int2 => DataType::Int16,
             Kind::Int4 => DataType::Int32,
@@ -99,7 +101,10 @@ impl TableDef {
         let fields: Vec<Field> = self
             .columns
             .iter()
-            .map(|(name, kind)| Field::new(*name, kind.data_type(), true))
+            .map(|(name, kind)| match kind {
+                Kind::RegProc => regproc::regproc_field(name),
+                _ => Field::new(*name, kind.data_type(), true),
+            })
             .collect();
         Arc::new(Schema::new(fields))
     }
@@ -153,7 +158,7 @@ fn find_table(schema: &str, name: &str) -> Option<&'static TableDef> {
 
 /// Whether a relation a query names is a catalog relation: qualified with `pg_catalog` or
 /// `information_schema` (a name unknown there too), or the unqualified name of a
-/// `pg_catalog` relation.
+/// `pg_catalog` relation or set-returning function (`pg_get_keywords()`).
 pub fn is_catalog_relation(relation: &ObjectName) -> bool {
     let parts: Vec<String> = relation
         .0
@@ -165,7 +170,7 @@ pub fn is_catalog_relation(relation: &ObjectName) -> bool {
         })
         .collect();
     match parts.as_slice() {
-        [name] => find_table(PG_CATALOG, name).is_some(),
+        [name] => find_table(PG_CATALOG, name).is_some() || name == keywords::PG_GET_KEYWORDS,
         [.., schema, _] => schema == PG_CATALOG || schema == INFORMATION_SCHEMA,
         [] => false,
     }

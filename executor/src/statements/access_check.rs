@@ -7,13 +7,19 @@
 //! Privileges are read at each statement, so a REVOKE holds for sessions already open. A
 //! refusal is logged (user, privilege, object) and answered with SQLSTATE 42501.
 //!
+//! A session whose transactions are read only (`default_transaction_read_only`, set by
+//! `SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY`) runs no statement that writes a
+//! source, the catalog or the users, as a Postgres read-only transaction (SQLSTATE 25006):
+//! each of Eddy's statements is its own transaction.
+//!
 //! Never: let a statement through because its sources could not be worked out.
 
-use eddy_parser::{ExplainTarget, SelectStatement, Statement};
+use eddy_parser::{ExplainTarget, SelectStatement, SourceKind, Statement};
 
 use crate::access::Principal;
 use crate::engine::EngineCore;
-use crate::error::EngineResult;
+use crate::error::{EngineError, EngineResult};
+use crate::session_properties::SessionProperties;
 
 /// One thing a statement needs.
 #[derive(Debug, PartialEq, Eq)]
@@ -58,6 +64,67 @@ pub(crate) fn check_statement(
     Ok(())
 }
 
+/// Refuses a statement that writes when the session's transactions are read only.
+pub(crate) fn check_read_only(
+    properties: &SessionProperties,
+    statement: &Statement,
+) -> EngineResult<()> {
+    if !properties.read_only() {
+        return Ok(());
+    }
+    match writes(statement) {
+        Some(command) => Err(EngineError::ReadOnlyTransaction(command)),
+        None => Ok(()),
+    }
+}
+
+/// The command a statement that writes is named by in Postgres' refusal; None for one that
+/// only reads or changes the session.
+fn writes(statement: &Statement) -> Option<&'static str> {
+    let create_or_drop = |kind: &SourceKind, create: bool| match (kind, create) {
+        (SourceKind::Stream, true) => "CREATE STREAM",
+        (SourceKind::Table, true) => "CREATE TABLE",
+        (SourceKind::Stream, false) => "DROP STREAM",
+        (SourceKind::Table, false) => "DROP TABLE",
+    };
+    Some(match statement {
+        Statement::CreateSource(create) => create_or_drop(&create.kind, true),
+        Statement::CreateAsSelect(create) => create_or_drop(&create.kind, true),
+        Statement::Drop { kind, .. } => create_or_drop(kind, false),
+        Statement::InsertSelect(_) | Statement::InsertValues(_) => "INSERT",
+        Statement::CopyFrom(_) => "COPY FROM",
+        Statement::Delete(_) => "DELETE",
+        Statement::Update(_) => "UPDATE",
+        Statement::Terminate(_) => "TERMINATE",
+        Statement::CreateType { .. } => "CREATE TYPE",
+        Statement::DropType { .. } => "DROP TYPE",
+        Statement::CreateUser(_) => "CREATE ROLE",
+        Statement::AlterUser(_) => "ALTER ROLE",
+        Statement::DropUser { .. } => "DROP ROLE",
+        Statement::Grant(_) => "GRANT",
+        Statement::Revoke(_) => "REVOKE",
+        Statement::Explain(explain) => match &explain.target {
+            ExplainTarget::Statement(statement) if explain.analyze => writes(statement)?,
+            _ => return None,
+        },
+        Statement::Select(_)
+        | Statement::Copy(_)
+        | Statement::ShowStreams { .. }
+        | Statement::ShowTables { .. }
+        | Statement::ShowQueries { .. }
+        | Statement::ShowProperties
+        | Statement::ShowVariable { .. }
+        | Statement::ShowTypes
+        | Statement::Describe { .. }
+        | Statement::Set { .. }
+        | Statement::SetSessionCharacteristics { .. }
+        | Statement::Unset { .. }
+        | Statement::Transaction(_)
+        | Statement::Discard(_)
+        | Statement::Deallocate(_) => return None,
+    })
+}
+
 fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
     match statement {
         Statement::Select(select) | Statement::Copy(select) => reads(engine, select),
@@ -94,6 +161,7 @@ fn needs(engine: &EngineCore, statement: &Statement) -> Vec<Needed> {
         | Statement::ShowTypes
         | Statement::Describe { .. }
         | Statement::Set { .. }
+        | Statement::SetSessionCharacteristics { .. }
         | Statement::Unset { .. }
         | Statement::Transaction(_)
         | Statement::Discard(_)

@@ -16,8 +16,8 @@ use eddy_planner::PlanError;
 use crate::error::EngineResult;
 use crate::output::{CommandComplete, QueryOutput, RowStream};
 use crate::session_properties::{
-    AUTO_OFFSET_RESET, CLIENT_SETTINGS, SessionProperties, WINDOW_IDLE_TIMEOUT, all_settings,
-    fixed_client_setting, setting_value,
+    AUTO_OFFSET_RESET, CLIENT_SETTINGS, DEFAULT_DEFERRABLE, DEFAULT_ISOLATION, DEFAULT_READ_ONLY,
+    SessionProperties, WINDOW_IDLE_TIMEOUT, all_settings, fixed_client_setting, setting_value,
 };
 
 /// ksqlDB's delivery guarantee. Eddy's persistent queries are always exactly once, which
@@ -91,6 +91,10 @@ pub fn set(
                 .with_notice("Eddy's persistent queries always process every row exactly once"),
         ));
     }
+    if let Some(value) = transaction_default(&name, &value)? {
+        properties.set(name, value);
+        return Ok(QueryOutput::Command(CommandComplete::new("SET")));
+    }
     let Some((_, allowed)) = CLIENT_SETTINGS.iter().find(|(setting, _)| *setting == name) else {
         return Err(PlanError::UnknownSetting { name }.into());
     };
@@ -111,6 +115,60 @@ pub fn set(
     let value = fixed_client_setting(&name).map_or(value, str::to_owned);
     properties.set(name, value);
     Ok(QueryOutput::Command(CommandComplete::new("SET")))
+}
+
+/// `SET SESSION CHARACTERISTICS AS TRANSACTION ..`: SET of each setting its modes stand
+/// for, all of them or (on an error) none.
+pub fn set_session_characteristics(
+    properties: &mut SessionProperties,
+    settings: &[(String, String)],
+) -> EngineResult<QueryOutput> {
+    let mut changed = properties.clone();
+    for (name, value) in settings {
+        set(&mut changed, name, value)?;
+    }
+    *properties = changed;
+    Ok(QueryOutput::Command(CommandComplete::new("SET")))
+}
+
+/// The value a default for new transactions is set to, None for another setting.
+///
+/// What Eddy honours: each statement commits on its own and reads what was committed
+/// when it started, which is READ COMMITTED (and so READ UNCOMMITTED, which Postgres runs
+/// as READ COMMITTED too). REPEATABLE READ and SERIALIZABLE promise that a transaction's
+/// statements see one snapshot, which Eddy's transaction blocks do not give: refused
+/// (0A000). READ ONLY is enforced (`access_check::check_read_only`). DEFERRABLE changes
+/// only SERIALIZABLE READ ONLY transactions in Postgres, so either value is true of Eddy.
+fn transaction_default(name: &str, value: &str) -> EngineResult<Option<String>> {
+    let lowered = value.trim_matches('\'').trim().to_lowercase();
+    match name {
+        DEFAULT_ISOLATION => match lowered.as_str() {
+            "read uncommitted" | "read committed" => Ok(Some(lowered)),
+            "repeatable read" | "serializable" => Err(PlanError::Unsupported {
+                feature: format!(
+                    "isolation level {lowered} (each of Eddy's statements commits on its own \
+                     and reads what is committed when it starts: read committed)"
+                ),
+            }
+            .into()),
+            _ => Err(PlanError::Invalid {
+                message: format!(
+                    "invalid value for parameter \"{name}\": \"{value}\" (available values: \
+                     read committed, read uncommitted)"
+                ),
+            }
+            .into()),
+        },
+        DEFAULT_READ_ONLY | DEFAULT_DEFERRABLE => match lowered.as_str() {
+            "on" | "true" | "yes" | "1" | "t" | "y" => Ok(Some("on".to_string())),
+            "off" | "false" | "no" | "0" | "f" | "n" => Ok(Some("off".to_string())),
+            _ => Err(PlanError::Invalid {
+                message: format!("parameter \"{name}\" requires a Boolean value"),
+            }
+            .into()),
+        },
+        _ => Ok(None),
+    }
 }
 
 pub fn unset(
@@ -204,6 +262,12 @@ fn setting_description(name: &str) -> &'static str {
             "Sets the transaction isolation level of each new transaction."
         }
         "default_transaction_read_only" => "Sets the default read-only status of new transactions.",
+        "default_transaction_deferrable" => {
+            "Sets the default deferrable status of new transactions."
+        }
+        "transaction_deferrable" => {
+            "Whether to defer a read-only serializable transaction until it can be executed with no possible serialization failures."
+        }
         "extra_float_digits" => "Sets the number of digits displayed for floating-point values.",
         "idle_in_transaction_session_timeout" => {
             "Sets the maximum allowed idle time between queries, when in a transaction."

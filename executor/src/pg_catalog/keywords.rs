@@ -1,0 +1,612 @@
+//! Postgres 15's SQL key words, as `pg_get_keywords()` lists them (its `kwlist.h`): each
+//! word's category and whether it can be a column label without AS. `quote_ident` and
+//! `format('%I')` quote the words that are not unreserved, as Postgres does, and
+//! `pg_get_keywords()` returns them to clients that build their own quoting (DBeaver,
+//! pgjdbc's `getSQLKeywords`).
+//!
+//! Never: list a word under another category than Postgres 15 gives it: clients decide
+//! from it what they must quote.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use datafusion::catalog::{TableFunctionArgs, TableFunctionImpl, TableProvider};
+use datafusion::common::{Result, plan_err};
+use datafusion::datasource::MemTable;
+
+/// The set-returning function's name (`SELECT * FROM pg_get_keywords()`).
+pub const PG_GET_KEYWORDS: &str = "pg_get_keywords";
+
+/// `pg_get_keywords()`: a row per key word, with Postgres' columns.
+#[derive(Debug)]
+pub struct KeywordsFunction;
+
+impl TableFunctionImpl for KeywordsFunction {
+    fn call_with_args(&self, args: TableFunctionArgs) -> Result<Arc<dyn TableProvider>> {
+        if !args.exprs().is_empty() {
+            // Worded as DataFusion words a call no signature fits, which is 42883, as
+            // Postgres answers `pg_get_keywords(1)`.
+            return plan_err!(
+                "No function matches the given name and argument types \
+                 '{PG_GET_KEYWORDS}' with {} arguments: it takes none",
+                args.exprs().len()
+            );
+        }
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("word", DataType::Utf8, false),
+            Field::new("catcode", DataType::Utf8, false),
+            Field::new("barelabel", DataType::Boolean, false),
+            Field::new("catdesc", DataType::Utf8, false),
+            Field::new("baredesc", DataType::Utf8, false),
+        ]));
+        let column = |value: fn(&Keyword) -> &'static str| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(KEYWORDS.iter().map(value)))
+        };
+        let columns = vec![
+            column(|keyword| keyword.word),
+            column(|keyword| keyword.category.code()),
+            Arc::new(BooleanArray::from_iter(
+                KEYWORDS.iter().map(|keyword| Some(keyword.bare_label)),
+            )) as ArrayRef,
+            column(|keyword| keyword.category.description()),
+            column(|keyword| bare_label_description(keyword.bare_label)),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), columns)?;
+        Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+    }
+}
+
+/// A key word's category, as `pg_get_keywords().catcode` codes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Category {
+    /// `U`: usable as any name.
+    Unreserved,
+    /// `C`: usable as a column name, not as a function or type name.
+    ColumnName,
+    /// `T`: usable as a function or type name, not as a column name.
+    TypeOrFunctionName,
+    /// `R`: never a name unless quoted.
+    Reserved,
+}
+
+impl Category {
+    pub fn code(self) -> &'static str {
+        match self {
+            Category::Unreserved => "U",
+            Category::ColumnName => "C",
+            Category::TypeOrFunctionName => "T",
+            Category::Reserved => "R",
+        }
+    }
+
+    /// `catdesc`, in Postgres' words.
+    pub fn description(self) -> &'static str {
+        match self {
+            Category::Unreserved => "unreserved",
+            Category::ColumnName => "unreserved (cannot be function or type name)",
+            Category::TypeOrFunctionName => "reserved (can be function or type name)",
+            Category::Reserved => "reserved",
+        }
+    }
+}
+
+/// One key word: the word (lower case), its category, and whether it can be a bare column
+/// label (`SELECT 1 word`).
+#[derive(Debug, Clone, Copy)]
+pub struct Keyword {
+    pub word: &'static str,
+    pub category: Category,
+    pub bare_label: bool,
+}
+
+/// `baredesc`, in Postgres' words.
+pub fn bare_label_description(bare_label: bool) -> &'static str {
+    if bare_label {
+        "can be bare label"
+    } else {
+        "requires AS"
+    }
+}
+
+/// Whether Postgres quotes this identifier when it writes it: a key word that is not
+/// unreserved (`quote_ident('user')` is `"user"`, `quote_ident('abort')` is `abort`).
+pub fn needs_quotes(name: &str) -> bool {
+    KEYWORDS
+        .binary_search_by(|keyword| keyword.word.cmp(name))
+        .is_ok_and(|index| KEYWORDS[index].category != Category::Unreserved)
+}
+
+const fn keyword(word: &'static str, category: Category, bare_label: bool) -> Keyword {
+    Keyword {
+        word,
+        category,
+        bare_label,
+    }
+}
+
+use Category::{ColumnName, Reserved, TypeOrFunctionName, Unreserved};
+
+/// Sorted by word (bytewise), as Postgres keeps them, so a lookup is a binary search.
+pub static KEYWORDS: [Keyword; 460] = [
+    keyword("abort", Unreserved, true),
+    keyword("absolute", Unreserved, true),
+    keyword("access", Unreserved, true),
+    keyword("action", Unreserved, true),
+    keyword("add", Unreserved, true),
+    keyword("admin", Unreserved, true),
+    keyword("after", Unreserved, true),
+    keyword("aggregate", Unreserved, true),
+    keyword("all", Reserved, true),
+    keyword("also", Unreserved, true),
+    keyword("alter", Unreserved, true),
+    keyword("always", Unreserved, true),
+    keyword("analyse", Reserved, true),
+    keyword("analyze", Reserved, true),
+    keyword("and", Reserved, true),
+    keyword("any", Reserved, true),
+    keyword("array", Reserved, false),
+    keyword("as", Reserved, false),
+    keyword("asc", Reserved, true),
+    keyword("asensitive", Unreserved, true),
+    keyword("assertion", Unreserved, true),
+    keyword("assignment", Unreserved, true),
+    keyword("asymmetric", Reserved, true),
+    keyword("at", Unreserved, true),
+    keyword("atomic", Unreserved, true),
+    keyword("attach", Unreserved, true),
+    keyword("attribute", Unreserved, true),
+    keyword("authorization", TypeOrFunctionName, true),
+    keyword("backward", Unreserved, true),
+    keyword("before", Unreserved, true),
+    keyword("begin", Unreserved, true),
+    keyword("between", ColumnName, true),
+    keyword("bigint", ColumnName, true),
+    keyword("binary", TypeOrFunctionName, true),
+    keyword("bit", ColumnName, true),
+    keyword("boolean", ColumnName, true),
+    keyword("both", Reserved, true),
+    keyword("breadth", Unreserved, true),
+    keyword("by", Unreserved, true),
+    keyword("cache", Unreserved, true),
+    keyword("call", Unreserved, true),
+    keyword("called", Unreserved, true),
+    keyword("cascade", Unreserved, true),
+    keyword("cascaded", Unreserved, true),
+    keyword("case", Reserved, true),
+    keyword("cast", Reserved, true),
+    keyword("catalog", Unreserved, true),
+    keyword("chain", Unreserved, true),
+    keyword("char", ColumnName, false),
+    keyword("character", ColumnName, false),
+    keyword("characteristics", Unreserved, true),
+    keyword("check", Reserved, true),
+    keyword("checkpoint", Unreserved, true),
+    keyword("class", Unreserved, true),
+    keyword("close", Unreserved, true),
+    keyword("cluster", Unreserved, true),
+    keyword("coalesce", ColumnName, true),
+    keyword("collate", Reserved, true),
+    keyword("collation", TypeOrFunctionName, true),
+    keyword("column", Reserved, true),
+    keyword("columns", Unreserved, true),
+    keyword("comment", Unreserved, true),
+    keyword("comments", Unreserved, true),
+    keyword("commit", Unreserved, true),
+    keyword("committed", Unreserved, true),
+    keyword("compression", Unreserved, true),
+    keyword("concurrently", TypeOrFunctionName, true),
+    keyword("configuration", Unreserved, true),
+    keyword("conflict", Unreserved, true),
+    keyword("connection", Unreserved, true),
+    keyword("constraint", Reserved, true),
+    keyword("constraints", Unreserved, true),
+    keyword("content", Unreserved, true),
+    keyword("continue", Unreserved, true),
+    keyword("conversion", Unreserved, true),
+    keyword("copy", Unreserved, true),
+    keyword("cost", Unreserved, true),
+    keyword("create", Reserved, false),
+    keyword("cross", TypeOrFunctionName, true),
+    keyword("csv", Unreserved, true),
+    keyword("cube", Unreserved, true),
+    keyword("current", Unreserved, true),
+    keyword("current_catalog", Reserved, true),
+    keyword("current_date", Reserved, true),
+    keyword("current_role", Reserved, true),
+    keyword("current_schema", TypeOrFunctionName, true),
+    keyword("current_time", Reserved, true),
+    keyword("current_timestamp", Reserved, true),
+    keyword("current_user", Reserved, true),
+    keyword("cursor", Unreserved, true),
+    keyword("cycle", Unreserved, true),
+    keyword("data", Unreserved, true),
+    keyword("database", Unreserved, true),
+    keyword("day", Unreserved, false),
+    keyword("deallocate", Unreserved, true),
+    keyword("dec", ColumnName, true),
+    keyword("decimal", ColumnName, true),
+    keyword("declare", Unreserved, true),
+    keyword("default", Reserved, true),
+    keyword("defaults", Unreserved, true),
+    keyword("deferrable", Reserved, true),
+    keyword("deferred", Unreserved, true),
+    keyword("definer", Unreserved, true),
+    keyword("delete", Unreserved, true),
+    keyword("delimiter", Unreserved, true),
+    keyword("delimiters", Unreserved, true),
+    keyword("depends", Unreserved, true),
+    keyword("depth", Unreserved, true),
+    keyword("desc", Reserved, true),
+    keyword("detach", Unreserved, true),
+    keyword("dictionary", Unreserved, true),
+    keyword("disable", Unreserved, true),
+    keyword("discard", Unreserved, true),
+    keyword("distinct", Reserved, true),
+    keyword("do", Reserved, true),
+    keyword("document", Unreserved, true),
+    keyword("domain", Unreserved, true),
+    keyword("double", Unreserved, true),
+    keyword("drop", Unreserved, true),
+    keyword("each", Unreserved, true),
+    keyword("else", Reserved, true),
+    keyword("enable", Unreserved, true),
+    keyword("encoding", Unreserved, true),
+    keyword("encrypted", Unreserved, true),
+    keyword("end", Reserved, true),
+    keyword("enum", Unreserved, true),
+    keyword("escape", Unreserved, true),
+    keyword("event", Unreserved, true),
+    keyword("except", Reserved, false),
+    keyword("exclude", Unreserved, true),
+    keyword("excluding", Unreserved, true),
+    keyword("exclusive", Unreserved, true),
+    keyword("execute", Unreserved, true),
+    keyword("exists", ColumnName, true),
+    keyword("explain", Unreserved, true),
+    keyword("expression", Unreserved, true),
+    keyword("extension", Unreserved, true),
+    keyword("external", Unreserved, true),
+    keyword("extract", ColumnName, true),
+    keyword("false", Reserved, true),
+    keyword("family", Unreserved, true),
+    keyword("fetch", Reserved, false),
+    keyword("filter", Unreserved, false),
+    keyword("finalize", Unreserved, true),
+    keyword("first", Unreserved, true),
+    keyword("float", ColumnName, true),
+    keyword("following", Unreserved, true),
+    keyword("for", Reserved, false),
+    keyword("force", Unreserved, true),
+    keyword("foreign", Reserved, true),
+    keyword("forward", Unreserved, true),
+    keyword("freeze", TypeOrFunctionName, true),
+    keyword("from", Reserved, false),
+    keyword("full", TypeOrFunctionName, true),
+    keyword("function", Unreserved, true),
+    keyword("functions", Unreserved, true),
+    keyword("generated", Unreserved, true),
+    keyword("global", Unreserved, true),
+    keyword("grant", Reserved, false),
+    keyword("granted", Unreserved, true),
+    keyword("greatest", ColumnName, true),
+    keyword("group", Reserved, false),
+    keyword("grouping", ColumnName, true),
+    keyword("groups", Unreserved, true),
+    keyword("handler", Unreserved, true),
+    keyword("having", Reserved, false),
+    keyword("header", Unreserved, true),
+    keyword("hold", Unreserved, true),
+    keyword("hour", Unreserved, false),
+    keyword("identity", Unreserved, true),
+    keyword("if", Unreserved, true),
+    keyword("ilike", TypeOrFunctionName, true),
+    keyword("immediate", Unreserved, true),
+    keyword("immutable", Unreserved, true),
+    keyword("implicit", Unreserved, true),
+    keyword("import", Unreserved, true),
+    keyword("in", Reserved, true),
+    keyword("include", Unreserved, true),
+    keyword("including", Unreserved, true),
+    keyword("increment", Unreserved, true),
+    keyword("index", Unreserved, true),
+    keyword("indexes", Unreserved, true),
+    keyword("inherit", Unreserved, true),
+    keyword("inherits", Unreserved, true),
+    keyword("initially", Reserved, true),
+    keyword("inline", Unreserved, true),
+    keyword("inner", TypeOrFunctionName, true),
+    keyword("inout", ColumnName, true),
+    keyword("input", Unreserved, true),
+    keyword("insensitive", Unreserved, true),
+    keyword("insert", Unreserved, true),
+    keyword("instead", Unreserved, true),
+    keyword("int", ColumnName, true),
+    keyword("integer", ColumnName, true),
+    keyword("intersect", Reserved, false),
+    keyword("interval", ColumnName, true),
+    keyword("into", Reserved, false),
+    keyword("invoker", Unreserved, true),
+    keyword("is", TypeOrFunctionName, true),
+    keyword("isnull", TypeOrFunctionName, false),
+    keyword("isolation", Unreserved, true),
+    keyword("join", TypeOrFunctionName, true),
+    keyword("key", Unreserved, true),
+    keyword("label", Unreserved, true),
+    keyword("language", Unreserved, true),
+    keyword("large", Unreserved, true),
+    keyword("last", Unreserved, true),
+    keyword("lateral", Reserved, true),
+    keyword("leading", Reserved, true),
+    keyword("leakproof", Unreserved, true),
+    keyword("least", ColumnName, true),
+    keyword("left", TypeOrFunctionName, true),
+    keyword("level", Unreserved, true),
+    keyword("like", TypeOrFunctionName, true),
+    keyword("limit", Reserved, false),
+    keyword("listen", Unreserved, true),
+    keyword("load", Unreserved, true),
+    keyword("local", Unreserved, true),
+    keyword("localtime", Reserved, true),
+    keyword("localtimestamp", Reserved, true),
+    keyword("location", Unreserved, true),
+    keyword("lock", Unreserved, true),
+    keyword("locked", Unreserved, true),
+    keyword("logged", Unreserved, true),
+    keyword("mapping", Unreserved, true),
+    keyword("match", Unreserved, true),
+    keyword("matched", Unreserved, true),
+    keyword("materialized", Unreserved, true),
+    keyword("maxvalue", Unreserved, true),
+    keyword("merge", Unreserved, true),
+    keyword("method", Unreserved, true),
+    keyword("minute", Unreserved, false),
+    keyword("minvalue", Unreserved, true),
+    keyword("mode", Unreserved, true),
+    keyword("month", Unreserved, false),
+    keyword("move", Unreserved, true),
+    keyword("name", Unreserved, true),
+    keyword("names", Unreserved, true),
+    keyword("national", ColumnName, true),
+    keyword("natural", TypeOrFunctionName, true),
+    keyword("nchar", ColumnName, true),
+    keyword("new", Unreserved, true),
+    keyword("next", Unreserved, true),
+    keyword("nfc", Unreserved, true),
+    keyword("nfd", Unreserved, true),
+    keyword("nfkc", Unreserved, true),
+    keyword("nfkd", Unreserved, true),
+    keyword("no", Unreserved, true),
+    keyword("none", ColumnName, true),
+    keyword("normalize", ColumnName, true),
+    keyword("normalized", Unreserved, true),
+    keyword("not", Reserved, true),
+    keyword("nothing", Unreserved, true),
+    keyword("notify", Unreserved, true),
+    keyword("notnull", TypeOrFunctionName, false),
+    keyword("nowait", Unreserved, true),
+    keyword("null", Reserved, true),
+    keyword("nullif", ColumnName, true),
+    keyword("nulls", Unreserved, true),
+    keyword("numeric", ColumnName, true),
+    keyword("object", Unreserved, true),
+    keyword("of", Unreserved, true),
+    keyword("off", Unreserved, true),
+    keyword("offset", Reserved, false),
+    keyword("oids", Unreserved, true),
+    keyword("old", Unreserved, true),
+    keyword("on", Reserved, false),
+    keyword("only", Reserved, true),
+    keyword("operator", Unreserved, true),
+    keyword("option", Unreserved, true),
+    keyword("options", Unreserved, true),
+    keyword("or", Reserved, true),
+    keyword("order", Reserved, false),
+    keyword("ordinality", Unreserved, true),
+    keyword("others", Unreserved, true),
+    keyword("out", ColumnName, true),
+    keyword("outer", TypeOrFunctionName, true),
+    keyword("over", Unreserved, false),
+    keyword("overlaps", TypeOrFunctionName, false),
+    keyword("overlay", ColumnName, true),
+    keyword("overriding", Unreserved, true),
+    keyword("owned", Unreserved, true),
+    keyword("owner", Unreserved, true),
+    keyword("parallel", Unreserved, true),
+    keyword("parameter", Unreserved, true),
+    keyword("parser", Unreserved, true),
+    keyword("partial", Unreserved, true),
+    keyword("partition", Unreserved, true),
+    keyword("passing", Unreserved, true),
+    keyword("password", Unreserved, true),
+    keyword("placing", Reserved, true),
+    keyword("plans", Unreserved, true),
+    keyword("policy", Unreserved, true),
+    keyword("position", ColumnName, true),
+    keyword("preceding", Unreserved, true),
+    keyword("precision", ColumnName, false),
+    keyword("prepare", Unreserved, true),
+    keyword("prepared", Unreserved, true),
+    keyword("preserve", Unreserved, true),
+    keyword("primary", Reserved, true),
+    keyword("prior", Unreserved, true),
+    keyword("privileges", Unreserved, true),
+    keyword("procedural", Unreserved, true),
+    keyword("procedure", Unreserved, true),
+    keyword("procedures", Unreserved, true),
+    keyword("program", Unreserved, true),
+    keyword("publication", Unreserved, true),
+    keyword("quote", Unreserved, true),
+    keyword("range", Unreserved, true),
+    keyword("read", Unreserved, true),
+    keyword("real", ColumnName, true),
+    keyword("reassign", Unreserved, true),
+    keyword("recheck", Unreserved, true),
+    keyword("recursive", Unreserved, true),
+    keyword("ref", Unreserved, true),
+    keyword("references", Reserved, true),
+    keyword("referencing", Unreserved, true),
+    keyword("refresh", Unreserved, true),
+    keyword("reindex", Unreserved, true),
+    keyword("relative", Unreserved, true),
+    keyword("release", Unreserved, true),
+    keyword("rename", Unreserved, true),
+    keyword("repeatable", Unreserved, true),
+    keyword("replace", Unreserved, true),
+    keyword("replica", Unreserved, true),
+    keyword("reset", Unreserved, true),
+    keyword("restart", Unreserved, true),
+    keyword("restrict", Unreserved, true),
+    keyword("return", Unreserved, true),
+    keyword("returning", Reserved, false),
+    keyword("returns", Unreserved, true),
+    keyword("revoke", Unreserved, true),
+    keyword("right", TypeOrFunctionName, true),
+    keyword("role", Unreserved, true),
+    keyword("rollback", Unreserved, true),
+    keyword("rollup", Unreserved, true),
+    keyword("routine", Unreserved, true),
+    keyword("routines", Unreserved, true),
+    keyword("row", ColumnName, true),
+    keyword("rows", Unreserved, true),
+    keyword("rule", Unreserved, true),
+    keyword("savepoint", Unreserved, true),
+    keyword("schema", Unreserved, true),
+    keyword("schemas", Unreserved, true),
+    keyword("scroll", Unreserved, true),
+    keyword("search", Unreserved, true),
+    keyword("second", Unreserved, false),
+    keyword("security", Unreserved, true),
+    keyword("select", Reserved, true),
+    keyword("sequence", Unreserved, true),
+    keyword("sequences", Unreserved, true),
+    keyword("serializable", Unreserved, true),
+    keyword("server", Unreserved, true),
+    keyword("session", Unreserved, true),
+    keyword("session_user", Reserved, true),
+    keyword("set", Unreserved, true),
+    keyword("setof", ColumnName, true),
+    keyword("sets", Unreserved, true),
+    keyword("share", Unreserved, true),
+    keyword("show", Unreserved, true),
+    keyword("similar", TypeOrFunctionName, true),
+    keyword("simple", Unreserved, true),
+    keyword("skip", Unreserved, true),
+    keyword("smallint", ColumnName, true),
+    keyword("snapshot", Unreserved, true),
+    keyword("some", Reserved, true),
+    keyword("sql", Unreserved, true),
+    keyword("stable", Unreserved, true),
+    keyword("standalone", Unreserved, true),
+    keyword("start", Unreserved, true),
+    keyword("statement", Unreserved, true),
+    keyword("statistics", Unreserved, true),
+    keyword("stdin", Unreserved, true),
+    keyword("stdout", Unreserved, true),
+    keyword("storage", Unreserved, true),
+    keyword("stored", Unreserved, true),
+    keyword("strict", Unreserved, true),
+    keyword("strip", Unreserved, true),
+    keyword("subscription", Unreserved, true),
+    keyword("substring", ColumnName, true),
+    keyword("support", Unreserved, true),
+    keyword("symmetric", Reserved, true),
+    keyword("sysid", Unreserved, true),
+    keyword("system", Unreserved, true),
+    keyword("table", Reserved, true),
+    keyword("tables", Unreserved, true),
+    keyword("tablesample", TypeOrFunctionName, true),
+    keyword("tablespace", Unreserved, true),
+    keyword("temp", Unreserved, true),
+    keyword("template", Unreserved, true),
+    keyword("temporary", Unreserved, true),
+    keyword("text", Unreserved, true),
+    keyword("then", Reserved, true),
+    keyword("ties", Unreserved, true),
+    keyword("time", ColumnName, true),
+    keyword("timestamp", ColumnName, true),
+    keyword("to", Reserved, false),
+    keyword("trailing", Reserved, true),
+    keyword("transaction", Unreserved, true),
+    keyword("transform", Unreserved, true),
+    keyword("treat", ColumnName, true),
+    keyword("trigger", Unreserved, true),
+    keyword("trim", ColumnName, true),
+    keyword("true", Reserved, true),
+    keyword("truncate", Unreserved, true),
+    keyword("trusted", Unreserved, true),
+    keyword("type", Unreserved, true),
+    keyword("types", Unreserved, true),
+    keyword("uescape", Unreserved, true),
+    keyword("unbounded", Unreserved, true),
+    keyword("uncommitted", Unreserved, true),
+    keyword("unencrypted", Unreserved, true),
+    keyword("union", Reserved, false),
+    keyword("unique", Reserved, true),
+    keyword("unknown", Unreserved, true),
+    keyword("unlisten", Unreserved, true),
+    keyword("unlogged", Unreserved, true),
+    keyword("until", Unreserved, true),
+    keyword("update", Unreserved, true),
+    keyword("user", Reserved, true),
+    keyword("using", Reserved, true),
+    keyword("vacuum", Unreserved, true),
+    keyword("valid", Unreserved, true),
+    keyword("validate", Unreserved, true),
+    keyword("validator", Unreserved, true),
+    keyword("value", Unreserved, true),
+    keyword("values", ColumnName, true),
+    keyword("varchar", ColumnName, true),
+    keyword("variadic", Reserved, true),
+    keyword("varying", Unreserved, false),
+    keyword("verbose", TypeOrFunctionName, true),
+    keyword("version", Unreserved, true),
+    keyword("view", Unreserved, true),
+    keyword("views", Unreserved, true),
+    keyword("volatile", Unreserved, true),
+    keyword("when", Reserved, true),
+    keyword("where", Reserved, false),
+    keyword("whitespace", Unreserved, true),
+    keyword("window", Reserved, false),
+    keyword("with", Reserved, false),
+    keyword("within", Unreserved, false),
+    keyword("without", Unreserved, false),
+    keyword("work", Unreserved, true),
+    keyword("wrapper", Unreserved, true),
+    keyword("write", Unreserved, true),
+    keyword("xml", Unreserved, true),
+    keyword("xmlattributes", ColumnName, true),
+    keyword("xmlconcat", ColumnName, true),
+    keyword("xmlelement", ColumnName, true),
+    keyword("xmlexists", ColumnName, true),
+    keyword("xmlforest", ColumnName, true),
+    keyword("xmlnamespaces", ColumnName, true),
+    keyword("xmlparse", ColumnName, true),
+    keyword("xmlpi", ColumnName, true),
+    keyword("xmlroot", ColumnName, true),
+    keyword("xmlserialize", ColumnName, true),
+    keyword("xmltable", ColumnName, true),
+    keyword("year", Unreserved, false),
+    keyword("yes", Unreserved, true),
+    keyword("zone", Unreserved, true),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_is_sorted_for_binary_search() {
+        assert!(KEYWORDS.windows(2).all(|pair| pair[0].word < pair[1].word));
+    }
+
+    #[test]
+    fn only_words_that_are_not_unreserved_need_quotes() {
+        for word in ["user", "select", "between", "int", "left"] {
+            assert!(needs_quotes(word), "{word}");
+        }
+        for word in ["abort", "name", "clicks", "Select"] {
+            assert!(!needs_quotes(word), "{word}");
+        }
+    }
+}
