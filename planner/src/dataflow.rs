@@ -139,39 +139,39 @@ impl Dataflow {
         }
     }
 
+    /// What `pick` finds among the steps of the dataflow's main chain, nearest its source
+    /// first.
+    fn on_main_chain<'a, T: ?Sized>(
+        &'a self,
+        pick: impl Fn(&'a Step) -> Option<&'a T>,
+    ) -> Vec<&'a T> {
+        self.main_steps().into_iter().filter_map(pick).collect()
+    }
+
     /// The stream-table joins of the dataflow, nearest its source first.
     pub fn lookup_joins(&self) -> Vec<&LookupJoinPlan> {
-        self.main_steps()
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::LookupJoin(join) => Some(join.as_ref()),
-                _ => None,
-            })
-            .collect()
+        self.on_main_chain(|step| match step {
+            Step::LookupJoin(join) => Some(join.as_ref()),
+            _ => None,
+        })
     }
 
     /// The joins of two inputs (two tables or two streams) on the dataflow's main chain,
     /// nearest its source first.
     pub fn two_input_joins(&self) -> Vec<&JoinPlan> {
-        self.main_steps()
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::Join(join) => Some(join.as_ref()),
-                _ => None,
-            })
-            .collect()
+        self.on_main_chain(|step| match step {
+            Step::Join(join) => Some(join.as_ref()),
+            _ => None,
+        })
     }
 
     /// The GROUP BYs inside the query on its main chain (subqueries'), nearest its source
     /// first.
     pub fn nested_aggregates(&self) -> Vec<&AggregatePlan> {
-        self.main_steps()
-            .into_iter()
-            .filter_map(|step| match step {
-                Step::Aggregate(plan) => Some(plan.as_ref()),
-                _ => None,
-            })
-            .collect()
+        self.on_main_chain(|step| match step {
+            Step::Aggregate(plan) => Some(plan.as_ref()),
+            _ => None,
+        })
     }
 
     /// The sources whose rows the dataflow reads, numbered as its inputs: the main chain's
