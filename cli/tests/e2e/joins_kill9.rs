@@ -2,7 +2,8 @@
 //! directory, a foreign-key LEFT join and a primary-key FULL join of tables equal the batch
 //! join of the tables' final rows, computed here, and a stream-stream join's output stream
 //! holds every pair within its window exactly once: no pair lost, none repeated by the epochs
-//! recomputed after each kill.
+//! recomputed after each kill. A GROUP BY over a subquery's GROUP BY (customers per bucket of
+//! their orders' total) equals the same over the final rows too.
 //!
 //! Each round upserts and deletes random keys of three tables and appends rows to two
 //! streams, from one connection, so the final rows of each table are known here.
@@ -31,6 +32,9 @@ const SETUP: &str = "
         FROM orders o LEFT JOIN customers c ON o.customer = c.id;
     CREATE TABLE customer_points AS SELECT c.id, c.tier, p.points
         FROM customers c FULL OUTER JOIN points p ON c.id = p.id;
+    CREATE TABLE total_buckets AS SELECT bucket, COUNT(*) AS customers, SUM(customer) AS customer_sum
+        FROM (SELECT customer, SUM(amount) / 1000 AS bucket FROM orders GROUP BY customer) totals
+        GROUP BY bucket;
     CREATE STREAM clicks (uid BIGINT KEY, page BIGINT) WITH (PARTITIONS = 2);
     CREATE STREAM views (uid BIGINT KEY, item BIGINT) WITH (PARTITIONS = 3);
     CREATE STREAM click_views AS SELECT c.uid, c.page, v.item
@@ -199,6 +203,27 @@ impl Model {
         )
     }
 
+    /// Per bucket of a customer's orders' total amount (thousands), its customers' count and
+    /// the sum of their ids.
+    fn total_buckets(&self) -> Vec<String> {
+        let mut totals: BTreeMap<i64, i64> = BTreeMap::new();
+        for (customer, amount) in self.orders.values() {
+            *totals.entry(*customer).or_default() += amount;
+        }
+        let mut buckets: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+        for (customer, total) in totals {
+            let bucket = buckets.entry(total / 1000).or_default();
+            bucket.0 += 1;
+            bucket.1 += customer;
+        }
+        sorted(
+            buckets
+                .into_iter()
+                .map(|(bucket, (customers, sum))| format!("{bucket}|{customers}|{sum}"))
+                .collect(),
+        )
+    }
+
     /// Every click and view of one user at most `WITHIN_MS` apart. No row is late: the
     /// stream time never runs a day ahead of a row.
     fn click_views(&self) -> Vec<String> {
@@ -274,6 +299,17 @@ async fn joins_killed_while_behind_equal_the_batch_join() {
         rows(&client, "SELECT id, tier, points FROM customer_points").await,
         customer_points,
         "the primary-key FULL join equals the batch join of the final tables"
+    );
+    let total_buckets = model.total_buckets();
+    assert!(total_buckets.len() > 1, "customers fall in several buckets");
+    assert_eq!(
+        rows(
+            &client,
+            "SELECT bucket, customers, customer_sum FROM total_buckets"
+        )
+        .await,
+        total_buckets,
+        "the GROUP BY over a GROUP BY equals the same over the final orders"
     );
     let click_views = model.click_views();
     assert!(click_views.len() > 100, "the streams join often");
