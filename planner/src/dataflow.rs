@@ -345,6 +345,7 @@ fn lower_with(plan: &LogicalPlan, catalog: Option<&Catalog>) -> PlanResult<Dataf
     }
     let mut input_steps = Vec::new();
     let source = lower_node(&aggregate.input, &mut input_steps, catalog)?;
+    crate::asof_join::asof_into_table(&mut input_steps);
     let input_schema = aggregate.input.schema();
     let group_exprs = aggregate
         .group_expr

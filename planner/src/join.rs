@@ -45,6 +45,7 @@ use eddy_parser::sqlparser::ast::{
     Visit, Visitor, visit_expressions_mut,
 };
 
+use crate::asof_join::{AsofMark, lower_asof, take_asof_mark};
 use crate::catalog::{Catalog, ROWKEY, ROWTIME, SourceDef};
 use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
@@ -113,7 +114,7 @@ fn within_marker(before_ms: i64, after_ms: i64, grace_ms: Option<i64>) -> SqlExp
     function_call(JOIN_WITHIN_FUNCTION, arguments)
 }
 
-fn and(left: SqlExpr, right: SqlExpr) -> SqlExpr {
+pub(crate) fn and(left: SqlExpr, right: SqlExpr) -> SqlExpr {
     SqlExpr::BinaryOp {
         left: Box::new(left),
         op: BinaryOperator::And,
@@ -314,7 +315,9 @@ fn join_key_value(join: &SqlJoin, right: &str) -> PlanResult<SqlExpr> {
 }
 
 /// The kind of a join of SQL's four kinds, and its constraint; None for any other join.
-fn kind_and_constraint(operator: &mut JoinOperator) -> Option<(JoinKind, &mut JoinConstraint)> {
+pub(crate) fn kind_and_constraint(
+    operator: &mut JoinOperator,
+) -> Option<(JoinKind, &mut JoinConstraint)> {
     match operator {
         JoinOperator::Join(constraint) | JoinOperator::Inner(constraint) => {
             Some((JoinKind::Inner, constraint))
@@ -527,9 +530,10 @@ pub(crate) enum JoinShape {
 
 /// What deciding a join of two inputs found out.
 pub(crate) struct TwoInputs {
-    /// ON's terms, less the WITHIN.
+    /// ON's terms, less the WITHIN or the ASOF mark.
     conjuncts: Vec<Expr>,
     window: Option<JoinTimeWindow>,
+    asof: Option<AsofMark>,
     /// The last join of two tables of the left chain, if it has one.
     left_chain_join: Option<Arc<JoinPlan>>,
     right_source: SourceDef,
@@ -545,8 +549,9 @@ pub(crate) fn join_shape(
 ) -> PlanResult<JoinShape> {
     let mut conjuncts = on_conjuncts(join);
     let window = take_join_window(&mut conjuncts)?;
+    let asof = take_asof_mark(&mut conjuncts)?;
     let left_chain_join = steps.iter().rev().find_map(|step| match step {
-        Step::Join(plan) if plan.window.is_none() => Some(plan.clone()),
+        Step::Join(plan) if plan.window.is_none() && plan.asof.is_none() => Some(plan.clone()),
         _ => None,
     });
     // A chain that joined two tables carries their changes; any other its source's rows.
@@ -558,10 +563,25 @@ pub(crate) fn join_shape(
         Ok(JoinShape::TwoInputs(Box::new(TwoInputs {
             conjuncts,
             window,
+            asof,
             left_chain_join,
             right_source,
         })))
     };
+    if asof.is_some() {
+        return match (left_changes, right_source, window) {
+            (_, _, Some(_)) => Err(PlanError::UnsupportedJoin {
+                message: "An ASOF JOIN takes no WITHIN: it matches each left row with the latest right row at or before its time.".into(),
+            }),
+            (true, _, None) => Err(PlanError::UnsupportedJoin {
+                message: "Invalid ASOF join: its left side is the stream of rows that look up the right side; a table (or a join of tables) on the left is not supported.".into(),
+            }),
+            (false, Some(right), None) => two_inputs(right),
+            (false, None, None) => Err(PlanError::unsupported(
+                "an ASOF JOIN with a subquery on its right side",
+            )),
+        };
+    }
     match (left_changes, right_source, window) {
         (false, Some(right), None) if !right.is_table() => Err(PlanError::UnsupportedJoin {
             message: "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/#stream-stream-joins".into(),
@@ -621,6 +641,7 @@ pub(crate) fn lower_two_input_join(
     let TwoInputs {
         conjuncts,
         window,
+        asof,
         left_chain_join,
         right_source,
     } = *shape;
@@ -631,6 +652,12 @@ pub(crate) fn lower_two_input_join(
         join_words(join.join_type),
         right_source.name
     );
+    if asof.is_some() && right_source.window.is_some() {
+        return Err(PlanError::unsupported(format!(
+            "an ASOF JOIN with windowed table {}",
+            right_source.name
+        )));
+    }
     if window.is_none() && (left_source.window.is_some() || right_source.window.is_some()) {
         return Err(PlanError::UnsupportedJoin {
             message: format!(
@@ -659,6 +686,20 @@ pub(crate) fn lower_two_input_join(
             None => residual.push(conjunct),
         }
     }
+    let asof = match asof {
+        Some(mark) => {
+            let others = std::mem::take(&mut residual);
+            let schemas = (left_schema.as_ref(), right_schema.as_ref());
+            Some(lower_asof(
+                mark,
+                others,
+                schemas,
+                right_source.is_table(),
+                order,
+            )?)
+        }
+        None => None,
+    };
     if equalities.is_empty() {
         return Err(PlanError::UnsupportedJoin {
             message: format!(
@@ -666,12 +707,29 @@ pub(crate) fn lower_two_input_join(
             ),
         });
     }
-    let (result_key, left_identity, right_identity) = match (window, &left_chain_join) {
-        (Some(_), _) => (stream_result_key(kind, &equalities), Vec::new(), Vec::new()),
-        (None, None) => {
+    let of_streams = window.is_some() || asof.is_some();
+    let (result_key, left_identity, right_identity) = match (of_streams, &left_chain_join) {
+        (true, _) => {
+            // An ASOF join's table rows are named by their PRIMARY KEY, so that a change
+            // takes out the row it replaces.
+            let right_identity = match &asof {
+                Some(asof) if asof.build_is_table => {
+                    let keys = key_columns_in(right_source, right_schema)?;
+                    let keys: Vec<Expr> = keys.into_iter().map(Expr::Column).collect();
+                    positions_of(&keys, right_schema)?
+                }
+                _ => Vec::new(),
+            };
+            (
+                stream_result_key(kind, &equalities),
+                Vec::new(),
+                right_identity,
+            )
+        }
+        (false, None) => {
             table_result_key(join, kind, &equalities, left_source, right_source, order)?
         }
-        (None, Some(chain)) => {
+        (false, Some(chain)) => {
             chained_result_key(join, kind, &equalities, chain, right_source, order)?
         }
     };
@@ -727,6 +785,7 @@ pub(crate) fn lower_two_input_join(
         result_key,
         result_key_values,
         window,
+        asof,
     })
 }
 

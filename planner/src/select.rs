@@ -19,6 +19,7 @@ use datafusion::logical_expr::LogicalPlan;
 use eddy_parser::sqlparser::ast::{GroupByExpr, Query, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
+use crate::asof_join::attach_asof_joins;
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
@@ -132,7 +133,13 @@ impl SqlPlanner {
                 "Pull queries don't support joins of streams (WITHIN): add EMIT CHANGES",
             ));
         }
+        if !select.asof_joins.is_empty() && select.emit.is_none() {
+            return Err(PlanError::unsupported(
+                "ASOF JOIN in a pull query (it matches rows as they arrive: add EMIT CHANGES, or CREATE STREAM .. AS SELECT)",
+            ));
+        }
         attach_join_windows(&mut query, &select.join_windows)?;
+        attach_asof_joins(&mut query, &select.asof_joins)?;
         if select.emit.is_some() {
             self.prepare_joins(&mut query, select)?;
         }
@@ -151,6 +158,18 @@ impl SqlPlanner {
     /// The dataflow of a push query planned by [`SqlPlanner::plan_select`].
     pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
         let dataflow = lower_over(plan, &self.read_catalog())?;
+        // A push query reads its streams from its start; a table on an ASOF join's right
+        // would need its rows from before, and the left rows waiting then.
+        if let Some(join) = dataflow
+            .two_input_joins()
+            .iter()
+            .find(|join| join.asof.as_ref().is_some_and(|asof| asof.build_is_table))
+        {
+            return Err(PlanError::unsupported(format!(
+                "a push query over an ASOF JOIN with table {} on the right (CREATE STREAM .. AS SELECT runs it)",
+                join.right.source
+            )));
+        }
         if let Some(WindowTvf {
             window: Some(tvf_window),
             ..
@@ -209,6 +228,7 @@ impl SqlPlanner {
             }
         };
         attach_join_windows(&mut query, &select.join_windows)?;
+        attach_asof_joins(&mut query, &select.asof_joins)?;
         self.prepare_joins(&mut query, select)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         if joined
@@ -382,7 +402,10 @@ impl SqlPlanner {
     /// plans them: [`attach_interval_bounds`] and [`resolve_rowkey`].
     fn prepare_joins(&self, query: &mut Query, select: &SelectStatement) -> PlanResult<()> {
         let catalog = self.read_catalog();
-        attach_interval_bounds(query, &select.join_windows, &catalog)?;
+        // An ASOF join's comparison of times is its own, not a Flink interval.
+        if !select.asof_joins.iter().any(|asof| asof.join == 0) {
+            attach_interval_bounds(query, &select.join_windows, &catalog)?;
+        }
         resolve_rowkey(query, &catalog)
     }
 

@@ -115,7 +115,10 @@ impl Sink for Kept {
 }
 
 /// The pipeline of `dataflow`, as a query builds it, and what reaches its sink.
-fn build_pipeline(dataflow: &Dataflow, budget: usize) -> (Pipeline, Arc<Mutex<Vec<Changes>>>) {
+pub(super) fn build_pipeline(
+    dataflow: &Dataflow,
+    budget: usize,
+) -> (Pipeline, Arc<Mutex<Vec<Changes>>>) {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let build = BuildContext {
         query_id: "randomized".into(),
@@ -174,7 +177,7 @@ async fn check_seed(seed: u64, sources: &[SourceDef], select: &str) {
 /// Runs the batches of `unread` (each with its input) through the pipeline of `dataflow` in
 /// random epochs, with commits in flight and crashes: what was appended, and how many
 /// crashes.
-fn run_history(
+pub(super) fn run_history(
     random: &mut fastrand::Rng,
     dataflow: &Dataflow,
     mut unread: VecDeque<(usize, Changes)>,
