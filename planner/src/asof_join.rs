@@ -1,8 +1,8 @@
 //! ASOF joins (RisingWave's `s ASOF [LEFT] JOIN t ON s.k = t.k AND t.ts <= s.ts`, Feldera's
 //! and Snowflake's `s [LEFT] ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k`): each
 //! left (probe) row joins the right (build) row of its key with the latest time at or before
-//! its own. The parser leaves a plain join and an [`AsofJoin`]; [`attach_asof_joins`] puts a
-//! mark, `ksql_join_asof(grace)`, and the MATCH_CONDITION into that join's ON, so the `Join`
+//! its own. The parser leaves a plain join and an `AsofJoin`; `join::attach_asof_joins` puts
+//! a mark, `ksql_join_asof(grace)`, and the MATCH_CONDITION into that join's ON, so the `Join`
 //! node DataFusion plans carries them to lowering, which takes them out again
 //! ([`take_asof_mark`], [`lower_asof`]) into an [`AsofJoinPlan`].
 //!
@@ -20,76 +20,17 @@ use datafusion::common::DFSchema;
 use datafusion::logical_expr::{BinaryExpr, Cast, Expr, ExprSchemable, Operator};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::scalar::ScalarValue;
-use eddy_parser::AsofJoin;
-use eddy_parser::sqlparser::ast::{
-    Expr as SqlExpr, FunctionArg, FunctionArgExpr, JoinConstraint, Query, SetExpr,
-    Value as SqlValue,
-};
 
 use crate::error::{PlanError, PlanResult};
-use crate::join::{and, kind_and_constraint};
 use crate::scalar::JOIN_ASOF_FUNCTION;
-use crate::sql::{compile, function_call};
-use crate::step::{AsofJoinPlan, AsofMode, JoinKind, Step};
+use crate::sql::compile;
+use crate::step::{AsofJoinPlan, AsofMode, Step};
 use crate::types::type_name;
 
 /// What the mark of an ASOF join carries to lowering.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AsofMark {
     pub grace_ms: Option<i64>,
-}
-
-/// Puts each ASOF join's mark and MATCH_CONDITION into its join's ON; only an INNER or
-/// LEFT join (as the parser left it) can be one.
-pub(crate) fn attach_asof_joins(query: &mut Query, asof_joins: &[AsofJoin]) -> PlanResult<()> {
-    if asof_joins.is_empty() {
-        return Ok(());
-    }
-    let SetExpr::Select(select) = query.body.as_mut() else {
-        return Err(PlanError::invalid(
-            "ASOF JOIN belongs to the FROM of a SELECT",
-        ));
-    };
-    let mut joins: Vec<_> = select
-        .from
-        .iter_mut()
-        .flat_map(|from| from.joins.iter_mut())
-        .collect();
-    for asof in asof_joins {
-        let join = joins
-            .get_mut(asof.join)
-            .ok_or_else(|| PlanError::invalid("ASOF belongs to a JOIN of the FROM clause"))?;
-        let constraint = match kind_and_constraint(&mut join.join_operator) {
-            Some((JoinKind::Inner | JoinKind::Left, constraint)) => constraint,
-            _ => {
-                return Err(PlanError::UnsupportedJoin {
-                    message: "Invalid join type: an ASOF JOIN is INNER (ASOF JOIN) or LEFT (ASOF LEFT JOIN, LEFT ASOF JOIN).".into(),
-                });
-            }
-        };
-        let JoinConstraint::On(on) = constraint else {
-            return Err(PlanError::invalid(
-                "an ASOF JOIN needs an ON condition with the equalities of its keys",
-            ));
-        };
-        let millis =
-            |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        let grace = match asof.grace.map(millis) {
-            Some(grace) => SqlExpr::Value(SqlValue::Number(grace.to_string(), false).into()),
-            None => SqlExpr::Value(SqlValue::Null.into()),
-        };
-        let mark = function_call(
-            JOIN_ASOF_FUNCTION,
-            vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(grace))],
-        );
-        let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
-        let written = match &asof.match_condition {
-            Some(condition) => and(condition.clone(), written),
-            None => written,
-        };
-        *on = and(mark, written);
-    }
-    Ok(())
 }
 
 /// Takes an ASOF join's mark out of ON's terms, if it has one.

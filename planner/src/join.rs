@@ -11,7 +11,8 @@
 //! `ksql_join_within(before, after, grace)` (`scalar/join_within.rs`) to its join's ON
 //! before DataFusion plans the query, and lowering takes it out again. Flink's spelling, a
 //! bound between the two streams' ROWTIMEs in ON, becomes the same call
-//! ([`attach_interval_bounds`]).
+//! ([`attach_interval_bounds`]). An ASOF join's mark travels the same way
+//! ([`attach_asof_joins`]); `asof_join.rs` lowers it.
 //!
 //! ON equates the right table's PRIMARY KEY with left expressions: with the left table's
 //! PRIMARY KEY too, a primary-key join (INNER, LEFT, RIGHT, FULL), keyed by the join key;
@@ -27,7 +28,7 @@
 //!
 //! Never: accept a join whose result key could repeat or be NULL (an outer many-to-many
 //! join, a RIGHT or FULL foreign-key join), a windowed table, or a join of two streams
-//! without a WITHIN.
+//! without a WITHIN or ASOF.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -38,12 +39,12 @@ use datafusion::logical_expr::type_coercion::binary::comparison_coercion;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{Cast, Expr, ExprSchemable, Join, JoinType};
 use datafusion::scalar::ScalarValue;
-use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
     BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, Ident, Join as SqlJoin,
     JoinConstraint, JoinOperator, Query, SelectItem, SetExpr, TableFactor, Value as SqlValue,
     Visit, Visitor, visit_expressions_mut,
 };
+use eddy_parser::{AsofJoin, JoinWindow};
 
 use crate::asof_join::{AsofMark, lower_asof, take_asof_mark};
 use crate::catalog::{Catalog, ROWKEY, ROWTIME, SourceDef};
@@ -51,7 +52,7 @@ use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
 use crate::names::fold;
 use crate::projection::relation_of;
-use crate::scalar::JOIN_WITHIN_FUNCTION;
+use crate::scalar::{JOIN_ASOF_FUNCTION, JOIN_WITHIN_FUNCTION};
 use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
 
@@ -100,6 +101,59 @@ pub(crate) fn attach_join_windows(query: &mut Query, windows: &[JoinWindow]) -> 
     Ok(())
 }
 
+/// Puts each ASOF join's mark and MATCH_CONDITION into its join's ON; only an INNER or
+/// LEFT join (as the parser left it) can be one.
+pub(crate) fn attach_asof_joins(query: &mut Query, asof_joins: &[AsofJoin]) -> PlanResult<()> {
+    if asof_joins.is_empty() {
+        return Ok(());
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(PlanError::invalid(
+            "ASOF JOIN belongs to the FROM of a SELECT",
+        ));
+    };
+    let mut joins: Vec<_> = select
+        .from
+        .iter_mut()
+        .flat_map(|from| from.joins.iter_mut())
+        .collect();
+    for asof in asof_joins {
+        let join = joins
+            .get_mut(asof.join)
+            .ok_or_else(|| PlanError::invalid("ASOF belongs to a JOIN of the FROM clause"))?;
+        let constraint = match kind_and_constraint(&mut join.join_operator) {
+            Some((JoinKind::Inner | JoinKind::Left, constraint)) => constraint,
+            _ => {
+                return Err(PlanError::UnsupportedJoin {
+                    message: "Invalid join type: an ASOF JOIN is INNER (ASOF JOIN) or LEFT (ASOF LEFT JOIN, LEFT ASOF JOIN).".into(),
+                });
+            }
+        };
+        let JoinConstraint::On(on) = constraint else {
+            return Err(PlanError::invalid(
+                "an ASOF JOIN needs an ON condition with the equalities of its keys",
+            ));
+        };
+        let millis =
+            |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        let grace = match asof.grace.map(millis) {
+            Some(grace) => SqlExpr::Value(SqlValue::Number(grace.to_string(), false).into()),
+            None => SqlExpr::Value(SqlValue::Null.into()),
+        };
+        let mark = function_call(
+            JOIN_ASOF_FUNCTION,
+            vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(grace))],
+        );
+        let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
+        let written = match &asof.match_condition {
+            Some(condition) => and(condition.clone(), written),
+            None => written,
+        };
+        *on = and(mark, written);
+    }
+    Ok(())
+}
+
 /// The call of [`JOIN_WITHIN_FUNCTION`] that carries a join's time window through planning.
 fn within_marker(before_ms: i64, after_ms: i64, grace_ms: Option<i64>) -> SqlExpr {
     let number = |value: i64| SqlExpr::Value(SqlValue::Number(value.to_string(), false).into());
@@ -114,7 +168,7 @@ fn within_marker(before_ms: i64, after_ms: i64, grace_ms: Option<i64>) -> SqlExp
     function_call(JOIN_WITHIN_FUNCTION, arguments)
 }
 
-pub(crate) fn and(left: SqlExpr, right: SqlExpr) -> SqlExpr {
+fn and(left: SqlExpr, right: SqlExpr) -> SqlExpr {
     SqlExpr::BinaryOp {
         left: Box::new(left),
         op: BinaryOperator::And,
@@ -315,9 +369,7 @@ fn join_key_value(join: &SqlJoin, right: &str) -> PlanResult<SqlExpr> {
 }
 
 /// The kind of a join of SQL's four kinds, and its constraint; None for any other join.
-pub(crate) fn kind_and_constraint(
-    operator: &mut JoinOperator,
-) -> Option<(JoinKind, &mut JoinConstraint)> {
+fn kind_and_constraint(operator: &mut JoinOperator) -> Option<(JoinKind, &mut JoinConstraint)> {
     match operator {
         JoinOperator::Join(constraint) | JoinOperator::Inner(constraint) => {
             Some((JoinKind::Inner, constraint))

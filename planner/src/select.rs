@@ -19,11 +19,10 @@ use datafusion::logical_expr::LogicalPlan;
 use eddy_parser::sqlparser::ast::{GroupByExpr, Query, SetExpr};
 use eddy_parser::{Emit, SelectStatement};
 
-use crate::asof_join::attach_asof_joins;
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_over};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::join::{attach_interval_bounds, attach_join_windows, resolve_rowkey};
+use crate::join::{attach_asof_joins, attach_interval_bounds, attach_join_windows, resolve_rowkey};
 use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
     PartitionBy, ResultLayout, join_result_layout, join_stream_layout, stream_layout, table_layout,

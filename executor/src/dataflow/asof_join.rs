@@ -71,8 +71,9 @@ pub(crate) struct AsofJoin {
     clock: OperatorCache,
     /// The stream times, once read from the state.
     stream_times: Option<[Option<i64>; 2]>,
-    /// The epoch's changes of each side.
-    pending: [Vec<Changes>; 2],
+    /// The epoch's changes of each side, with each row's join key and time, evaluated as
+    /// they came (so that a row whose key cannot be evaluated is set aside alone).
+    pending: [Vec<Pending>; 2],
 }
 
 /// A row of one side during an epoch's end: where its columns are among the side's rows
@@ -104,6 +105,13 @@ struct EpochSide {
     encoded: Vec<Vec<u8>>,
     /// Per row: its key, time and weight; None for a row that does not join.
     joins: Vec<Option<(Vec<u8>, i64, i64)>>,
+}
+
+/// A batch of one side's changes, with each row's encoded join key and time.
+struct Pending {
+    changes: Changes,
+    keys: EncodedJoinKeys,
+    times: Int64Array,
 }
 
 /// One row of the output.
@@ -198,22 +206,24 @@ impl AsofJoin {
             PROBE => &self.plan.left_schema,
             _ => &self.plan.right_schema,
         };
-        let changes = Changes::concat(schema, &pending)?;
+        let mut parts = Vec::with_capacity(pending.len());
+        let mut keys: EncodedJoinKeys = Vec::new();
+        let mut time_parts = Vec::with_capacity(pending.len());
+        for part in pending {
+            parts.push(part.changes);
+            keys.extend(part.keys);
+            time_parts.push(part.times);
+        }
+        let changes = Changes::concat(schema, &parts)?;
         let rows = changes.rows().clone();
-        let key_exprs = match side {
-            PROBE => &self.plan.left_keys,
-            _ => &self.plan.right_keys,
-        };
-        let keys: EncodedJoinKeys = encoded_join_keys(key_exprs, &rows)?;
-        let times = self.times(side, &rows)?;
+        let times: Vec<Option<i64>> = time_parts.iter().flat_map(|part| part.iter()).collect();
         let weight_of = |row: usize| changes.weights().map_or(1, |weights| weights.value(row));
         let mut joins = Vec::with_capacity(rows.num_rows());
-        for (row, key) in keys.into_iter().enumerate() {
-            let (Some(key), true) = (key, times.is_valid(row)) else {
+        for (row, (key, time)) in keys.into_iter().zip(times).enumerate() {
+            let (Some(key), Some(time)) = (key, time) else {
                 joins.push(None);
                 continue;
             };
-            let time = times.value(row);
             let weight = weight_of(row);
             if side == PROBE && weight < 0 {
                 return Err(EngineError::Internal(
@@ -387,7 +397,18 @@ impl Operator for AsofJoin {
         _output: &mut Vec<Changes>,
         _cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
-        self.pending[input.min(1)].push(changes);
+        let side = input.min(1);
+        let key_exprs = match side {
+            PROBE => &self.plan.left_keys,
+            _ => &self.plan.right_keys,
+        };
+        let keys = encoded_join_keys(key_exprs, changes.rows())?;
+        let times = self.times(side, changes.rows())?;
+        self.pending[side].push(Pending {
+            changes,
+            keys,
+            times,
+        });
         Ok(())
     }
 

@@ -6,16 +6,18 @@
 //!
 //! Each seed drives a different history; a failure names its seed and both answers.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use eddy_planner::{AsofMode, Dataflow, SourceDef, Step};
+use eddy_planner::{AsofMode, Dataflow, SourceDef, Step, lower_over};
 use eddy_storage::{MemoryStateStore, StateStore};
 
 use crate::changes::Changes;
-use crate::dataflow::harness::{changes, in_epoch, push_dataflow, source, text_of};
+use crate::dataflow::harness::{
+    catalog, changes, in_epoch, planner, select_statement, source, text_of,
+};
 use crate::dataflow::interval_join::decode_entry;
-use crate::runtime::join_tests::{build_pipeline, run_history};
+use crate::runtime::join_tests::{build_pipeline, random_stream_history, run_history};
 use crate::runtime::pipeline::Pipeline;
 use crate::state::keys::OperatorStateKeys;
 
@@ -29,7 +31,7 @@ struct Run {
 
 impl Run {
     async fn new(sources: [SourceDef; 2], sql: &str, mode: AsofMode) -> Run {
-        let dataflow = with_mode(push_dataflow(&sources, sql).await, mode);
+        let dataflow = with_mode(asof_dataflow(&sources, sql).await, mode);
         let (pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
         Run {
             pipeline,
@@ -66,6 +68,16 @@ impl Run {
             .map(|(_, value)| decode_entry(value).expect("decodes").len())
             .sum()
     }
+}
+
+/// The dataflow of `sql` (with EMIT CHANGES) as a persistent query into a stream would run
+/// it: a push query refuses a table on an ASOF join's right.
+async fn asof_dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
+    let plan = planner(sources)
+        .plan_select(&select_statement(sql))
+        .await
+        .expect("plans");
+    lower_over(&plan, &catalog(sources)).expect("lowers")
 }
 
 /// `dataflow` with its ASOF join in `mode` (a GROUP BY over it would make it incremental).
@@ -207,7 +219,9 @@ async fn a_table_on_the_right_is_its_current_rows() {
     );
 }
 
-/// The ASOF join of all the rows, as `+ left id, left key, right id` lines: each left row
+/// The ASOF join of all the rows (`join_tests::random_stream_history`'s: times grow by 3 ms a
+/// row with up to 20 ms of disorder, within the grace period, so none is late), as `+ left
+/// id, left key, right id` lines: each left row
 /// with a key joins the right row of its key with the latest time at or before its own
 /// (`strict`: before it), the last of them to come on a tie; `left` keeps those without one.
 fn brute_force(rows: &[Vec<String>; 2], strict: bool, left: bool) -> Vec<String> {
@@ -250,44 +264,6 @@ fn brute_force(rows: &[Vec<String>; 2], strict: bool, left: bool) -> Vec<String>
     lines
 }
 
-/// Rows of two streams in arrival order, batches of one side each: times grow by 3 ms a row
-/// with up to 20 ms of disorder, within the grace period; ties are common. A last row of
-/// each side, of a key no other row has, moves stream time past every row.
-fn random_history(
-    random: &mut fastrand::Rng,
-    sources: &[SourceDef; 2],
-) -> (VecDeque<(usize, Changes)>, [Vec<String>; 2]) {
-    let mut all: [Vec<String>; 2] = [Vec::new(), Vec::new()];
-    let mut batches: Vec<(usize, Vec<String>)> = Vec::new();
-    for step in 0..random.usize(10..80) {
-        let side = random.usize(..2);
-        let time = (step as i64 * 3 + random.i64(0..20)) / 4 * 4;
-        let key = match random.u8(..10) {
-            0 => "NULL".to_string(),
-            _ => random.u8(..4).to_string(),
-        };
-        let line = format!("+ {step} {key} 0 @{time}");
-        all[side].push(line.clone());
-        match batches.last_mut() {
-            Some((last_side, lines)) if *last_side == side && random.bool() => lines.push(line),
-            _ => batches.push((side, vec![line])),
-        }
-    }
-    for (side, rows) in all.iter_mut().enumerate() {
-        let line = format!("+ {} 99 0 @100000", 1000 + side);
-        rows.push(line.clone());
-        batches.push((side, vec![line]));
-    }
-    let unread = batches
-        .into_iter()
-        .map(|(side, lines)| {
-            let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-            (side, changes(&sources[side], &lines))
-        })
-        .collect();
-    (unread, all)
-}
-
 #[tokio::test]
 async fn an_asof_join_equals_the_brute_force_answer_across_epochs_and_crashes() {
     let sources = streams();
@@ -303,10 +279,10 @@ async fn an_asof_join_equals_the_brute_force_answer_across_epochs_and_crashes() 
                 "SELECT l.id, l.k, r.id FROM l {join} r GRACE PERIOD 30 MILLISECONDS \
                  ON l.k = r.k AND {comparison} EMIT CHANGES"
             );
-            let dataflow = with_mode(push_dataflow(&sources, &sql).await, mode);
+            let dataflow = with_mode(asof_dataflow(&sources, &sql).await, mode);
             for seed in 1..=30 {
                 let mut random = fastrand::Rng::with_seed(seed);
-                let (unread, rows) = random_history(&mut random, &sources);
+                let (unread, rows) = random_stream_history(&mut random, &sources);
                 let (appended, crashes) = run_history(&mut random, &dataflow, unread);
                 let incremental: Vec<String> = text_of(&appended)
                     .into_iter()

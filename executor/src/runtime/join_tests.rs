@@ -306,7 +306,7 @@ const STREAM_QUERIES: &[(&str, &str)] = &[
 /// Rows of two streams in arrival order, as batches of one side each: times grow by 3 ms a
 /// row with up to 20 ms of disorder; a last row of each side, of a key no other row has,
 /// moves stream time past every window. Also each side's rows.
-fn random_stream_history(
+pub(super) fn random_stream_history(
     random: &mut fastrand::Rng,
     sources: &[SourceDef; 2],
 ) -> (VecDeque<(usize, Changes)>, [Vec<String>; 2]) {
