@@ -114,6 +114,28 @@ INSERT INTO prices (sym, price, rowtime) VALUES ('T', 2, 101000);
 -- @settle
 SELECT sym, qty, price FROM priced_by_table;
 
+-- Under a GROUP BY, a table on the right is incremental: a price row that changes re-prices
+-- the trades it now precedes (the state keeps every trade: EXPLAIN says unbounded).
+CREATE TABLE table_notional AS
+    SELECT t.sym, SUM(qty * price) AS total FROM trades t
+    ASOF JOIN prices p ON t.sym = p.sym AND p.rowtime <= t.rowtime
+    WHERE t.sym IN ('T', 'U') GROUP BY t.sym;
+-- @settle
+SELECT sym, total FROM table_notional;
+INSERT INTO prices (sym, price, rowtime) VALUES ('U', 5, 100200), ('T', 7, 100400);
+-- @settle
+SELECT sym, total FROM table_notional;
+EXPLAIN CTAS_TABLE_NOTIONAL_21;
+
+-- INSERT INTO .. SELECT runs it as CREATE STREAM .. AS SELECT does. Lateness is judged
+-- against stream time as each epoch starts: this query reads both streams from their start in
+-- one epoch, so the quote at 3200 and the trade at 2500, late for `priced`, are on time here.
+CREATE STREAM fills (sym STRING KEY, qty BIGINT, price BIGINT);
+INSERT INTO fills SELECT t.sym, qty, price FROM trades t
+    ASOF JOIN quotes q ON t.sym = q.sym AND q.rowtime <= t.rowtime;
+-- @settle
+SELECT sym, qty, price FROM fills WHERE sym = 'A';
+
 -- A push query over an ASOF join: final, as a persistent query into a stream.
 -- @push 2
 SELECT t.sym, qty, price FROM trades t ASOF JOIN quotes q ON t.sym = q.sym AND q.rowtime <= t.rowtime EMIT CHANGES;

@@ -338,7 +338,7 @@ fn describe_asof(
                 .to_string(),
         ),
         (true, AsofMode::Incremental) => StateBound::Unbounded(
-            "every left row is kept, since any change of the right table may re-match it; a right stream instead of a table bounds it".to_string(),
+            "keeps every left row, since any change of the right table may re-match it; a right stream instead of a table bounds it".to_string(),
         ),
     };
     (
