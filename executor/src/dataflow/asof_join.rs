@@ -86,10 +86,11 @@ struct Held {
 }
 
 /// The rows of one key as read, and as they become.
-#[derive(Default)]
 struct KeyRows {
-    probes_before: Vec<Held>,
-    builds_before: Vec<Held>,
+    /// How many of `probes` were stored: the others came in this epoch.
+    stored_probes: usize,
+    /// The build rows as read: each one's time and `at`.
+    builds_before: Vec<(i64, u32)>,
     /// The key's index entries as read: for its probe rows, for its build rows.
     due_before: [Option<i64>; 2],
     probes: Vec<Held>,
@@ -364,19 +365,16 @@ impl AsofJoin {
                     })
                     .collect()
             };
-            let probes_before = held(PROBE, probes);
-            let builds_before = held(BUILD, builds);
-            let due_before = [
-                self.probe_due(&probes_before),
-                self.build_due(&builds_before),
-            ];
+            let probes = held(PROBE, probes);
+            let builds = held(BUILD, builds);
+            let due_before = [self.probe_due(&probes), self.build_due(&builds)];
             touched.insert(
                 key.clone(),
                 KeyRows {
-                    probes: probes_before.clone(),
-                    builds: builds_before.clone(),
-                    probes_before,
-                    builds_before,
+                    stored_probes: probes.len(),
+                    builds_before: builds.iter().map(|build| (build.time, build.at)).collect(),
+                    probes,
+                    builds,
                     due_before,
                     builds_changed: false,
                 },
@@ -519,12 +517,16 @@ impl Operator for AsofJoin {
             }
         }
         self.write_state(keys, touched, cx);
-        for side in [PROBE, BUILD] {
-            if let Some(time) = times[side]
-                && times[side] != times_before[side]
-            {
-                write_stream_time(&mut self.clock, CLOCK_KEYS[side], time, cx);
+        if times != times_before {
+            self.clock.begin_writes();
+            for side in [PROBE, BUILD] {
+                if let Some(time) = times[side]
+                    && times[side] != times_before[side]
+                {
+                    write_stream_time(&mut self.clock, CLOCK_KEYS[side], time, cx);
+                }
             }
+            self.clock.end_writes();
         }
         self.stream_times = Some(times);
         if !out.is_empty() {
@@ -545,7 +547,7 @@ impl AsofJoin {
         let Some(waterline) = waterline else {
             return;
         };
-        let index = build_index(&key_rows.builds);
+        let index = build_index(key_rows.builds.iter().map(|build| build.time));
         let mut released: Vec<&Held> = key_rows
             .probes
             .iter()
@@ -565,13 +567,13 @@ impl AsofJoin {
     /// each kept probe row whose match moved is retracted with the old one and emitted with
     /// the new.
     fn rematch(&self, key_rows: &mut KeyRows, out: &mut Vec<OutputRow>) {
-        let after = build_index(&key_rows.builds);
-        let kept = key_rows.probes_before.len();
+        let after = build_index(key_rows.builds.iter().map(|build| build.time));
+        let (stored, new_probes) = key_rows.probes.split_at(key_rows.stored_probes);
         if key_rows.builds_changed {
-            let before = build_index(&key_rows.builds_before);
-            for probe in &key_rows.probes_before {
+            let before = build_index(key_rows.builds_before.iter().map(|(time, _)| *time));
+            for probe in stored {
                 let bound = self.bound(probe.time);
-                let old = matching(&before, bound).map(|at| key_rows.builds_before[at].at);
+                let old = matching(&before, bound).map(|at| key_rows.builds_before[at].1);
                 let new = matching(&after, bound).map(|at| key_rows.builds[at].at);
                 if old != new {
                     self.emit(probe, old, -1, out);
@@ -579,7 +581,7 @@ impl AsofJoin {
                 }
             }
         }
-        for probe in &key_rows.probes[kept..] {
+        for probe in new_probes {
             let new = matching(&after, self.bound(probe.time)).map(|at| key_rows.builds[at].at);
             self.emit(probe, new, 1, out);
         }
@@ -684,11 +686,10 @@ fn apply_build(builds: &mut Vec<Held>, held: Held, weight: i64, identity_of: &[&
 
 /// The build rows' (time, position) in order of time, then of arrival: the last entry at or
 /// before a time is its match.
-fn build_index(builds: &[Held]) -> Vec<(i64, usize)> {
-    let mut index: Vec<(i64, usize)> = builds
-        .iter()
+fn build_index(times: impl Iterator<Item = i64>) -> Vec<(i64, usize)> {
+    let mut index: Vec<(i64, usize)> = times
         .enumerate()
-        .map(|(position, build)| (build.time, position))
+        .map(|(position, time)| (time, position))
         .collect();
     index.sort_unstable();
     index
@@ -704,7 +705,7 @@ fn matching(index: &[(i64, usize)], bound: i64) -> Option<usize> {
 /// line can match) except the newest of them (the last of the latest time): a probe row that
 /// is not late can only match it or one after.
 fn trim_builds(builds: &mut Vec<Held>, latest_bound: i64) {
-    let index = build_index(builds);
+    let index = build_index(builds.iter().map(|build| build.time));
     let Some(newest_before) = matching(&index, latest_bound) else {
         return;
     };

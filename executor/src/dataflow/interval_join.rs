@@ -256,20 +256,19 @@ pub(crate) fn read_stream_time(
     Ok(stream_time)
 }
 
-/// Stores `stream_time` in `clock` under `key`, with the epoch's state changes.
+/// Stores `stream_time` in `clock` under `key`, with the epoch's state changes (between the
+/// epoch's `begin_writes` and `end_writes` of `clock`).
 pub(crate) fn write_stream_time(
     clock: &mut OperatorCache,
     key: &[u8],
     stream_time: i64,
     cx: &mut EpochContext<'_>,
 ) {
-    clock.begin_writes();
     clock.write(
         key.to_vec(),
         Some(stream_time.to_be_bytes().to_vec()),
         cx.state_changes,
     );
-    clock.end_writes();
 }
 
 impl Operator for IntervalJoin {
@@ -546,7 +545,9 @@ impl Operator for IntervalJoin {
         self.due.end_writes();
         self.recent_due = written_due;
         if Some(stream_time) != stream_time_before {
+            self.clock.begin_writes();
             write_stream_time(&mut self.clock, STREAM_TIME_KEY, stream_time, cx);
+            self.clock.end_writes();
             self.stream_time = Some(Some(stream_time));
         }
         if !out.is_empty() {
