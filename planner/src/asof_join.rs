@@ -76,14 +76,17 @@ pub(crate) fn lower_asof(
                 "it has more than equalities and one comparison of times: {}",
                 others
                     .iter()
-                    .map(ToString::to_string)
+                    .map(|term| term.human_display().to_string())
                     .collect::<Vec<_>>()
                     .join(" AND ")
             )),
         });
     };
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = comparison else {
-        return Err(refused(format!("{comparison} is no comparison of times")));
+        return Err(refused(format!(
+            "{} is no comparison of times",
+            comparison.human_display()
+        )));
     };
     let only_in = |expr: &Expr, schema: &DFSchema| {
         let columns = expr.column_refs();
@@ -93,13 +96,17 @@ pub(crate) fn lower_asof(
     let (probe, op, build) = if only_in(left, left_schema) && only_in(right, right_schema) {
         (left, *op, right)
     } else if only_in(right, left_schema) && only_in(left, right_schema) {
-        let swapped = op
-            .swap()
-            .ok_or_else(|| refused(format!("{comparison} is no comparison of times")))?;
+        let swapped = op.swap().ok_or_else(|| {
+            refused(format!(
+                "{} is no comparison of times",
+                comparison.human_display()
+            ))
+        })?;
         (right, swapped, left)
     } else {
         return Err(refused(format!(
-            "{comparison} does not compare a time of each side"
+            "{} does not compare a time of each side",
+            comparison.human_display()
         )));
     };
     let strict = match op {
@@ -107,10 +114,16 @@ pub(crate) fn lower_asof(
         Operator::Gt => true,
         Operator::Lt | Operator::LtEq => {
             return Err(refused(format!(
-                "{comparison} matches right rows after the left row's time; an ASOF JOIN matches the latest one at or before it"
+                "{} matches right rows after the left row's time; an ASOF JOIN matches the latest one at or before it",
+                comparison.human_display()
             )));
         }
-        _ => return Err(refused(format!("{comparison} is no comparison of times"))),
+        _ => {
+            return Err(refused(format!(
+                "{} is no comparison of times",
+                comparison.human_display()
+            )));
+        }
     };
     Ok(AsofJoinPlan {
         probe_time: time_ms(probe, left_schema)?,
@@ -146,7 +159,8 @@ fn time_ms(expr: &Expr, schema: &DFSchema) -> PlanResult<Arc<dyn PhysicalExpr>> 
         other => {
             return Err(PlanError::TypeMismatch {
                 message: format!(
-                    "an ASOF JOIN compares times: ROWTIME, a BIGINT of epoch milliseconds or a TIMESTAMP, and {expr} is {}",
+                    "an ASOF JOIN compares times: ROWTIME, a BIGINT of epoch milliseconds or a TIMESTAMP, and {} is {}",
+                    expr.human_display(),
                     type_name(&other)
                 ),
             });

@@ -698,12 +698,12 @@ pub(crate) fn lower_two_input_join(
         right_source,
     } = *shape;
     let right_source = &right_source;
-    let order = &format!(
-        "{} {} {}",
-        left_source.name,
-        join_words(join.join_type),
-        right_source.name
-    );
+    let words = match (asof.is_some(), join.join_type) {
+        (true, JoinType::Left) => "ASOF LEFT JOIN",
+        (true, _) => "ASOF JOIN",
+        (false, join_type) => join_words(join_type),
+    };
+    let order = &format!("{} {words} {}", left_source.name, right_source.name);
     if asof.is_some() && right_source.window.is_some() {
         return Err(PlanError::unsupported(format!(
             "an ASOF JOIN with windowed table {}",
