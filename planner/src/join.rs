@@ -121,36 +121,42 @@ pub(crate) fn attach_asof_joins(query: &mut Query, asof_joins: &[AsofJoin]) -> P
         let join = joins
             .get_mut(asof.join)
             .ok_or_else(|| PlanError::invalid("ASOF belongs to a JOIN of the FROM clause"))?;
-        let constraint = match kind_and_constraint(&mut join.join_operator) {
-            Some((JoinKind::Inner | JoinKind::Left, constraint)) => constraint,
-            _ => {
-                return Err(PlanError::UnsupportedJoin {
-                    message: "Invalid join type: an ASOF JOIN is INNER (ASOF JOIN) or LEFT (ASOF LEFT JOIN, LEFT ASOF JOIN).".into(),
-                });
-            }
-        };
-        let JoinConstraint::On(on) = constraint else {
-            return Err(PlanError::invalid(
-                "an ASOF JOIN needs an ON condition with the equalities of its keys",
-            ));
-        };
-        let millis =
-            |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        let grace = match asof.grace.map(millis) {
-            Some(grace) => SqlExpr::Value(SqlValue::Number(grace.to_string(), false).into()),
-            None => SqlExpr::Value(SqlValue::Null.into()),
-        };
-        let mark = function_call(
-            JOIN_ASOF_FUNCTION,
-            vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(grace))],
-        );
-        let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
-        let written = match &asof.match_condition {
-            Some(condition) => and(condition.clone(), written),
-            None => written,
-        };
-        *on = and(mark, written);
+        attach_asof_join(join, asof)?;
     }
+    Ok(())
+}
+
+/// Puts `asof`'s mark and MATCH_CONDITION into `join`'s ON.
+fn attach_asof_join(join: &mut SqlJoin, asof: &AsofJoin) -> PlanResult<()> {
+    let constraint = match kind_and_constraint(&mut join.join_operator) {
+        Some((JoinKind::Inner | JoinKind::Left, constraint)) => constraint,
+        _ => {
+            return Err(PlanError::UnsupportedJoin {
+                message: "Invalid join type: an ASOF JOIN is INNER (ASOF JOIN) or LEFT (ASOF LEFT JOIN, LEFT ASOF JOIN).".into(),
+            });
+        }
+    };
+    let JoinConstraint::On(on) = constraint else {
+        return Err(PlanError::invalid(
+            "an ASOF JOIN needs an ON condition with the equalities of its keys",
+        ));
+    };
+    let millis =
+        |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    let grace = match asof.grace.map(millis) {
+        Some(grace) => SqlExpr::Value(SqlValue::Number(grace.to_string(), false).into()),
+        None => SqlExpr::Value(SqlValue::Null.into()),
+    };
+    let mark = function_call(
+        JOIN_ASOF_FUNCTION,
+        vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(grace))],
+    );
+    let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
+    let written = match &asof.match_condition {
+        Some(condition) => and(condition.clone(), written),
+        None => written,
+    };
+    *on = and(mark, written);
     Ok(())
 }
 
