@@ -66,6 +66,7 @@ macro_rules! sql_scripts {
 
 sql_scripts!(
     aggregate,
+    asof_joins,
     catalog,
     create_stream,
     errors,

@@ -382,6 +382,21 @@ pub struct SelectStatement {
     pub window: Option<WindowSpec>,
     /// The `WITHIN` of each join of two streams, in FROM order.
     pub join_windows: Vec<JoinWindow>,
+    /// Each ASOF join, in FROM order; its join is left in `query` as a plain join.
+    pub asof_joins: Vec<AsofJoin>,
+}
+
+/// An ASOF join (`s ASOF [LEFT] JOIN t ON ..`, `s [LEFT] ASOF JOIN t MATCH_CONDITION(..) ON
+/// ..`), cut out of the join it marks: that join stays in the query as `[LEFT] JOIN t ON ..`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsofJoin {
+    /// Which join of the FROM clause it is, from 0 in written order.
+    pub join: usize,
+    /// The comparison of the two sides' times of `MATCH_CONDITION(..)`, if written so (else
+    /// it is a term of ON).
+    pub match_condition: Option<Expr>,
+    /// `GRACE PERIOD n unit`, written between the joined relation and ON.
+    pub grace: Option<Duration>,
 }
 
 /// ksqlDB's `JOIN s WITHIN n unit` or `WITHIN (before unit, after unit)`, with an optional

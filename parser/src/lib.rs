@@ -60,10 +60,10 @@ mod test_support {
 pub use sqlparser;
 
 pub use ast::{
-    ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions, CreateAsSelect,
-    CreateSource, DeleteStatement, DiscardTarget, Emit, Explain, ExplainTarget, Grant, GrantTarget,
-    InsertSelect, InsertValues, JoinWindow, KeyKind, ParsedStatement, Password, Privilege,
-    Property, PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget,
+    AsofJoin, ColumnAssignment, ColumnDef, ColumnType, CopyFormat, CopyFrom, CopyOptions,
+    CreateAsSelect, CreateSource, DeleteStatement, DiscardTarget, Emit, Explain, ExplainTarget,
+    Grant, GrantTarget, InsertSelect, InsertValues, JoinWindow, KeyKind, ParsedStatement, Password,
+    Privilege, Property, PropertyValue, SelectStatement, SourceKind, Statement, TerminateTarget,
     TransactionStatement, UnsetSpelling, UpdateStatement, UserOptions, WindowSpec,
 };
 pub use error::ParseError;

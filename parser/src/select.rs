@@ -7,7 +7,10 @@
 //! argument: that `TABLE` is dropped, and the planner reads the rest. Flink's and
 //! RisingWave's lookup join, `JOIN t FOR SYSTEM_TIME AS OF PROCTIME()`, is a stream-table
 //! join as ksqlDB writes it: the clause is cut. A join of two streams' `WITHIN .. [GRACE
-//! PERIOD ..]` is cut too, and kept with the number of the join it follows.
+//! PERIOD ..]` is cut too, and kept with the number of the join it follows. So is an ASOF
+//! join's `ASOF`, `MATCH_CONDITION(..)` and `GRACE PERIOD ..` (RisingWave's `ASOF [LEFT]
+//! JOIN`, Feldera's and Snowflake's `[LEFT] ASOF JOIN .. MATCH_CONDITION(..)`): the join
+//! stays a plain one, and the planner reads the rest from [`AsofJoin`].
 //!
 //! Never: hand sqlparser's query back without checking that it consumed every token.
 
@@ -16,7 +19,7 @@ use std::time::Duration;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Location, Token, TokenWithSpan};
 
-use crate::ast::{Emit, JoinWindow, SelectStatement, WindowSpec};
+use crate::ast::{AsofJoin, Emit, JoinWindow, SelectStatement, WindowSpec};
 use crate::cursor::{Cursor, is_word, matching_close_parenthesis, run_sqlparser};
 use crate::error::ParseError;
 use crate::source::Source;
@@ -41,6 +44,7 @@ pub(crate) fn parse_select(
         partition_by: clauses.partition_by,
         window: clauses.window,
         join_windows: clauses.join_windows,
+        asof_joins: clauses.asof_joins,
     })
 }
 
@@ -51,6 +55,7 @@ struct KsqlClauses {
     partition_by: Option<Vec<sqlparser::ast::Expr>>,
     window: Option<WindowSpec>,
     join_windows: Vec<JoinWindow>,
+    asof_joins: Vec<AsofJoin>,
 }
 
 fn cut_ksql_clauses(
@@ -64,6 +69,7 @@ fn cut_ksql_clauses(
         partition_by: None,
         window: None,
         join_windows: Vec::new(),
+        asof_joins: Vec::new(),
     };
     let mut depth: usize = 0;
     let mut from_seen = false;
@@ -171,7 +177,62 @@ fn cut_ksql_clauses(
         } else if is_word(&token.token, "ASOF")
             && next.is_some_and(|t| is_word(t, "JOIN") || is_word(t, "LEFT"))
         {
-            return Err(ParseError::unsupported("ASOF JOIN"));
+            // `ASOF JOIN`, `ASOF LEFT JOIN` and `LEFT ASOF JOIN` all leave a plain join.
+            clauses.asof_joins.push(AsofJoin {
+                join: joins_seen,
+                match_condition: None,
+                grace: None,
+            });
+            index += 1;
+        } else if is_word(&token.token, "MATCH_CONDITION") && next == Some(&Token::LParen) {
+            let asof = last_asof_join(&mut clauses.asof_joins, joins_seen).ok_or_else(|| {
+                clause_error("MATCH_CONDITION belongs to an ASOF JOIN, after the joined relation")
+            })?;
+            if asof.match_condition.is_some() {
+                return Err(clause_error(
+                    "MATCH_CONDITION is given twice for one ASOF JOIN",
+                ));
+            }
+            let Some(close_index) = matching_close_parenthesis(tokens, index + 1) else {
+                return Err(source.syntax_error(end, Some("\")\"")));
+            };
+            let inner = tokens.get(index + 2..close_index).unwrap_or(&[]).to_vec();
+            let close_location = tokens
+                .get(close_index)
+                .map_or(end, |close| close.span.start);
+            let (condition, consumed) =
+                run_sqlparser(source, inner.clone(), close_location, |parser| {
+                    parser.parse_expr()
+                })?;
+            if let Some(leftover) = inner.get(consumed) {
+                return Err(source.syntax_error(leftover.span.start, Some("\")\"")));
+            }
+            asof.match_condition = Some(condition);
+            index = close_index + 1;
+        } else if is_word(&token.token, "GRACE") && next.is_some_and(|t| is_word(t, "PERIOD")) {
+            let asof = last_asof_join(&mut clauses.asof_joins, joins_seen).ok_or_else(|| {
+                clause_error("GRACE PERIOD belongs to a WINDOW, a WITHIN or an ASOF JOIN")
+            })?;
+            if asof.grace.is_some() {
+                return Err(clause_error(
+                    "GRACE PERIOD is given twice for one ASOF JOIN",
+                ));
+            }
+            // The clause ends where ON or MATCH_CONDITION begins (or the query ends).
+            let clause_end = (index + 2..tokens.len())
+                .find(|&at| {
+                    is_word(&tokens[at].token, "ON")
+                        || is_word(&tokens[at].token, "MATCH_CONDITION")
+                })
+                .unwrap_or(tokens.len());
+            let inner = tokens.get(index + 2..clause_end).unwrap_or(&[]);
+            let inner_end = tokens.get(clause_end).map_or(end, |on| on.span.start);
+            let mut cursor = Cursor::new(source, inner, inner_end);
+            asof.grace = Some(parse_duration(&mut cursor)?);
+            if !cursor.is_at_end() {
+                return Err(cursor.expected("ON or MATCH_CONDITION"));
+            }
+            index = clause_end;
         } else {
             from_seen |= is_word(&token.token, "FROM");
             clauses.standard_tokens.push(token.clone());
@@ -179,6 +240,13 @@ fn cut_ksql_clauses(
         }
     }
     Ok(clauses)
+}
+
+/// The ASOF join that the last JOIN seen (`joins_seen` of them) is, if it is one: a
+/// MATCH_CONDITION or GRACE PERIOD follows its joined relation.
+fn last_asof_join(asof_joins: &mut [AsofJoin], joins_seen: usize) -> Option<&mut AsofJoin> {
+    let join = joins_seen.checked_sub(1)?;
+    asof_joins.last_mut().filter(|asof| asof.join == join)
 }
 
 /// The inside of `WITHIN n unit [GRACE PERIOD n unit]` or `WITHIN (before unit, after
@@ -712,18 +780,75 @@ mod tests {
     }
 
     #[test]
-    fn asof_joins_are_refused_in_every_spelling() {
-        for sql in [
-            "SELECT * FROM s ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
-            "SELECT * FROM s ASOF JOIN t ON s.k = t.k AND t.ts <= s.ts",
-            "SELECT * FROM s ASOF LEFT JOIN t ON s.k = t.k AND t.ts <= s.ts",
-            "SELECT * FROM s LEFT ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
+    fn asof_joins_leave_a_plain_join_in_every_spelling() {
+        let plain = |sql: &str| {
+            let select = parse(sql).expect("parses");
+            (select.query.to_string(), select.asof_joins)
+        };
+        let asof = |match_condition: Option<&str>, grace: Option<Duration>| AsofJoin {
+            join: 0,
+            match_condition: match_condition.map(|sql| {
+                Parser::new(&sqlparser::dialect::GenericDialect {})
+                    .try_with_sql(sql)
+                    .and_then(|mut parser| parser.parse_expr())
+                    .expect("an expression")
+            }),
+            grace,
+        };
+        assert_eq!(
+            plain("SELECT * FROM s ASOF JOIN t ON s.k = t.k AND t.ts <= s.ts"),
+            (
+                "SELECT * FROM s JOIN t ON s.k = t.k AND t.ts <= s.ts".to_string(),
+                vec![asof(None, None)]
+            )
+        );
+        assert_eq!(
+            plain("SELECT * FROM s ASOF LEFT JOIN t ON s.k = t.k AND t.ts <= s.ts"),
+            (
+                "SELECT * FROM s LEFT JOIN t ON s.k = t.k AND t.ts <= s.ts".to_string(),
+                vec![asof(None, None)]
+            )
+        );
+        assert_eq!(
+            plain("SELECT * FROM s ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k"),
+            (
+                "SELECT * FROM s JOIN t ON s.k = t.k".to_string(),
+                vec![asof(Some("s.ts >= t.ts"), None)]
+            )
+        );
+        assert_eq!(
+            plain(
+                "SELECT * FROM s LEFT ASOF JOIN t x MATCH_CONDITION(s.ts > x.ts) GRACE PERIOD 2 SECONDS ON s.k = x.k EMIT CHANGES"
+            ),
+            (
+                "SELECT * FROM s LEFT JOIN t x ON s.k = x.k".to_string(),
+                vec![asof(Some("s.ts > x.ts"), Some(Duration::from_secs(2)))]
+            )
+        );
+        let second =
+            parse("SELECT * FROM a JOIN b ON a.k = b.k ASOF JOIN c ON a.k = c.k AND c.ts <= a.ts")
+                .expect("parses");
+        assert_eq!(second.asof_joins[0].join, 1);
+        for (sql, message) in [
+            (
+                "SELECT * FROM s JOIN t MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
+                "MATCH_CONDITION belongs to an ASOF JOIN",
+            ),
+            (
+                "SELECT * FROM s JOIN t GRACE PERIOD 1 SECOND ON s.k = t.k",
+                "GRACE PERIOD belongs to a WINDOW, a WITHIN or an ASOF JOIN",
+            ),
+            (
+                "SELECT * FROM s ASOF JOIN t MATCH_CONDITION(s.ts >= t.ts) MATCH_CONDITION(s.ts >= t.ts) ON s.k = t.k",
+                "MATCH_CONDITION is given twice",
+            ),
+            (
+                "SELECT * FROM s ASOF JOIN t GRACE PERIOD 1 SECOND x ON s.k = t.k",
+                "expected ON or MATCH_CONDITION",
+            ),
         ] {
-            assert_eq!(
-                parse(sql).err(),
-                Some(ParseError::unsupported("ASOF JOIN")),
-                "{sql}"
-            );
+            let error = parse(sql).expect_err(sql).to_string();
+            assert!(error.contains(message), "{sql}: {error}");
         }
     }
 

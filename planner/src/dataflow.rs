@@ -422,6 +422,7 @@ fn lower_with(plan: &LogicalPlan, cx: &Lowering<'_>) -> PlanResult<Dataflow> {
     }
     let mut input_steps = Vec::new();
     let source = lower_node(&aggregate.input, &mut input_steps, cx)?;
+    crate::asof_join::asof_into_table(&mut input_steps);
     let output_schema = Arc::new(plan.schema().as_arrow().clone());
     aggregate_plan(aggregate, source, input_steps, output_steps, output_schema)
         .map(Dataflow::Aggregate)
@@ -676,6 +677,7 @@ fn lower_node(plan: &LogicalPlan, steps: &mut Vec<Step>, cx: &Lowering<'_>) -> P
         }
         LogicalPlan::Aggregate(aggregate) => {
             let source = lower_node(&aggregate.input, steps, cx)?;
+            crate::asof_join::asof_into_table(steps);
             let rows = Arc::clone(aggregate.schema.inner());
             let plan = aggregate_plan(aggregate, source.clone(), Vec::new(), Vec::new(), rows)?;
             steps.push(Step::Aggregate(Arc::new(plan)));

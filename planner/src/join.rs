@@ -11,7 +11,8 @@
 //! `ksql_join_within(before, after, grace)` (`scalar/join_within.rs`) to its join's ON
 //! before DataFusion plans the query, and lowering takes it out again. Flink's spelling, a
 //! bound between the two streams' ROWTIMEs in ON, becomes the same call
-//! ([`attach_interval_bounds`]).
+//! ([`attach_interval_bounds`]). An ASOF join's mark travels the same way
+//! ([`attach_asof_joins`]); `asof_join.rs` lowers it.
 //!
 //! ON equates the right table's PRIMARY KEY with left expressions: with the left table's
 //! PRIMARY KEY too, a primary-key join (INNER, LEFT, RIGHT, FULL), keyed by the join key;
@@ -27,7 +28,7 @@
 //!
 //! Never: accept a join whose result key could repeat or be NULL (an outer many-to-many
 //! join, a RIGHT or FULL foreign-key join), a windowed table, or a join of two streams
-//! without a WITHIN.
+//! without a WITHIN or ASOF.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -40,19 +41,20 @@ use datafusion::logical_expr::{
     Aggregate, Cast, Expr, ExprSchemable, Join, JoinType, LogicalPlan, Projection,
 };
 use datafusion::scalar::ScalarValue;
-use eddy_parser::JoinWindow;
 use eddy_parser::sqlparser::ast::{
     BinaryOperator, Expr as SqlExpr, FunctionArg, FunctionArgExpr, Ident, Join as SqlJoin,
     JoinConstraint, JoinOperator, Query, SelectItem, SetExpr, TableFactor, Value as SqlValue,
     Visit, Visitor, visit_expressions_mut,
 };
+use eddy_parser::{AsofJoin, JoinWindow};
 
+use crate::asof_join::{AsofMark, lower_asof, take_asof_mark};
 use crate::catalog::{Catalog, Column as CatalogColumn, ROWKEY, ROWTIME, SourceDef, SourceKind};
 use crate::error::{PlanError, PlanResult};
 use crate::lookup_join::{equality_sides, join_words, key_column_of, on_conjuncts, scanned_source};
 use crate::names::fold;
 use crate::projection::relation_of;
-use crate::scalar::JOIN_WITHIN_FUNCTION;
+use crate::scalar::{JOIN_ASOF_FUNCTION, JOIN_WITHIN_FUNCTION};
 use crate::sql::{compile, constant_interval_ms, function_call};
 use crate::step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn, Step};
 use crate::window_tvf::SubqueryWindow;
@@ -140,6 +142,63 @@ fn attach_join_window(join: &mut SqlJoin, window: &JoinWindow) -> PlanResult<()>
     );
     let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
     *on = and(marker, written);
+    Ok(())
+}
+
+/// Puts each ASOF join's mark and MATCH_CONDITION into its join's ON; only an INNER or
+/// LEFT join (as the parser left it) can be one. Joins are numbered as the parser numbers
+/// them (`for_each_join`).
+pub(crate) fn attach_asof_joins(query: &mut Query, asof_joins: &[AsofJoin]) -> PlanResult<()> {
+    if asof_joins.is_empty() {
+        return Ok(());
+    }
+    let mut joins_seen = 0;
+    for_each_join(query, &mut joins_seen, &mut |number, join| match asof_joins
+        .iter()
+        .find(|asof| asof.join == number)
+    {
+        Some(asof) => attach_asof_join(join, asof),
+        None => Ok(()),
+    })?;
+    if asof_joins.iter().any(|asof| asof.join >= joins_seen) {
+        return Err(PlanError::invalid(
+            "ASOF belongs to a JOIN of the FROM clause",
+        ));
+    }
+    Ok(())
+}
+
+/// Puts `asof`'s mark and MATCH_CONDITION into `join`'s ON.
+fn attach_asof_join(join: &mut SqlJoin, asof: &AsofJoin) -> PlanResult<()> {
+    let constraint = match kind_and_constraint(&mut join.join_operator) {
+        Some((JoinKind::Inner | JoinKind::Left, constraint)) => constraint,
+        _ => {
+            return Err(PlanError::UnsupportedJoin {
+                message: "Invalid join type: an ASOF JOIN is INNER (ASOF JOIN) or LEFT (ASOF LEFT JOIN, LEFT ASOF JOIN).".into(),
+            });
+        }
+    };
+    let JoinConstraint::On(on) = constraint else {
+        return Err(PlanError::invalid(
+            "an ASOF JOIN needs an ON condition with the equalities of its keys",
+        ));
+    };
+    let millis =
+        |duration: std::time::Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    let grace = match asof.grace.map(millis) {
+        Some(grace) => SqlExpr::Value(SqlValue::Number(grace.to_string(), false).into()),
+        None => SqlExpr::Value(SqlValue::Null.into()),
+    };
+    let mark = function_call(
+        JOIN_ASOF_FUNCTION,
+        vec![FunctionArg::Unnamed(FunctionArgExpr::Expr(grace))],
+    );
+    let written = std::mem::replace(on, SqlExpr::Value(SqlValue::Null.into()));
+    let written = match &asof.match_condition {
+        Some(condition) => and(condition.clone(), written),
+        None => written,
+    };
+    *on = and(mark, written);
     Ok(())
 }
 
@@ -571,9 +630,10 @@ pub(crate) enum JoinShape {
 
 /// What deciding a join of two inputs found out.
 pub(crate) struct TwoInputs {
-    /// ON's terms, less the WITHIN.
+    /// ON's terms, less the WITHIN or the ASOF mark.
     conjuncts: Vec<Expr>,
     window: Option<JoinTimeWindow>,
+    asof: Option<AsofMark>,
     /// The last join of two tables of the left chain, if it has one.
     left_chain_join: Option<Arc<JoinPlan>>,
     right_source: SourceDef,
@@ -590,8 +650,9 @@ pub(crate) fn join_shape(
 ) -> PlanResult<JoinShape> {
     let mut conjuncts = on_conjuncts(join);
     let window = take_join_window(&mut conjuncts)?;
+    let asof = take_asof_mark(&mut conjuncts)?;
     let left_chain_join = steps.iter().rev().find_map(|step| match step {
-        Step::Join(plan) if plan.window.is_none() => Some(plan.clone()),
+        Step::Join(plan) if plan.window.is_none() && plan.asof.is_none() => Some(plan.clone()),
         _ => None,
     });
     // A GROUP BY's rows change as a table's do, unless its windows are each emitted once:
@@ -612,10 +673,25 @@ pub(crate) fn join_shape(
         Ok(JoinShape::TwoInputs(Box::new(TwoInputs {
             conjuncts,
             window,
+            asof,
             left_chain_join,
             right_source,
         })))
     };
+    if asof.is_some() {
+        return match (left_changes, right_source, window) {
+            (_, _, Some(_)) => Err(PlanError::UnsupportedJoin {
+                message: "An ASOF JOIN takes no WITHIN: it matches each left row with the latest right row at or before its time.".into(),
+            }),
+            (true, _, None) => Err(PlanError::UnsupportedJoin {
+                message: "Invalid ASOF join: its left side is the stream of rows that look up the right side; a table (or a join of tables) on the left is not supported.".into(),
+            }),
+            (false, Some(right), None) => two_inputs(right),
+            (false, None, None) => Err(PlanError::unsupported(
+                "an ASOF JOIN with a subquery on its right side",
+            )),
+        };
+    }
     match (left_changes, right_source, window) {
         (false, Some(right), None) if !right.is_table() => Err(PlanError::UnsupportedJoin {
             message: "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.ksqldb.io/en/latest/developer-guide/ksqldb-reference/select-push-query/#stream-stream-joins".into(),
@@ -781,16 +857,23 @@ pub(crate) fn lower_two_input_join(
     let TwoInputs {
         conjuncts,
         window,
+        asof,
         left_chain_join,
         right_source,
     } = *shape;
     let right_source = &right_source;
-    let order = &format!(
-        "{} {} {}",
-        left_source.name,
-        join_words(join.join_type),
-        right_source.name
-    );
+    let words = match (asof.is_some(), join.join_type) {
+        (true, JoinType::Left) => "ASOF LEFT JOIN",
+        (true, _) => "ASOF JOIN",
+        (false, join_type) => join_words(join_type),
+    };
+    let order = &format!("{} {words} {}", left_source.name, right_source.name);
+    if asof.is_some() && right_source.window.is_some() {
+        return Err(PlanError::unsupported(format!(
+            "an ASOF JOIN with windowed table {}",
+            right_source.name
+        )));
+    }
     if window.is_none() && (left_source.window.is_some() || right_source.window.is_some()) {
         return Err(PlanError::UnsupportedJoin {
             message: format!(
@@ -819,6 +902,20 @@ pub(crate) fn lower_two_input_join(
             None => residual.push(conjunct),
         }
     }
+    let asof = match asof {
+        Some(mark) => {
+            let others = std::mem::take(&mut residual);
+            let schemas = (left_schema.as_ref(), right_schema.as_ref());
+            Some(lower_asof(
+                mark,
+                others,
+                schemas,
+                right_source.is_table(),
+                order,
+            )?)
+        }
+        None => None,
+    };
     if equalities.is_empty() {
         return Err(PlanError::UnsupportedJoin {
             message: format!(
@@ -826,12 +923,29 @@ pub(crate) fn lower_two_input_join(
             ),
         });
     }
-    let (result_key, left_identity, right_identity) = match (window, &left_chain_join) {
-        (Some(_), _) => (stream_result_key(kind, &equalities), Vec::new(), Vec::new()),
-        (None, None) => {
+    let of_streams = window.is_some() || asof.is_some();
+    let (result_key, left_identity, right_identity) = match (of_streams, &left_chain_join) {
+        (true, _) => {
+            // An ASOF join's table rows are named by their PRIMARY KEY, so that a change
+            // takes out the row it replaces.
+            let right_identity = match &asof {
+                Some(asof) if asof.build_is_table => {
+                    let keys = key_columns_in(right_source, right_schema)?;
+                    let keys: Vec<Expr> = keys.into_iter().map(Expr::Column).collect();
+                    positions_of(&keys, right_schema)?
+                }
+                _ => Vec::new(),
+            };
+            (
+                stream_result_key(kind, &equalities),
+                Vec::new(),
+                right_identity,
+            )
+        }
+        (false, None) => {
             table_result_key(join, kind, &equalities, left_source, right_source, order)?
         }
-        (None, Some(chain)) => {
+        (false, Some(chain)) => {
             chained_result_key(join, kind, &equalities, chain, right_source, order)?
         }
     };
@@ -887,6 +1001,7 @@ pub(crate) fn lower_two_input_join(
         result_key,
         result_key_values,
         window,
+        asof,
     })
 }
 

@@ -9,6 +9,7 @@
 //!
 //! Never: read files, spawn tasks, or know about the wire protocol.
 
+mod asof_join;
 pub mod casts;
 pub mod catalog;
 pub mod dataflow;
@@ -48,7 +49,9 @@ pub use error::{ObjectKind, PlanError, PlanResult, plural};
 pub use lookup_join::{JoinKeyColumn, LookupJoinKind, LookupJoinPlan};
 pub use select::{PersistentQuery, PersistentSink, check_column_name};
 pub use sql::{SourceProviders, SqlPlanner, compile};
-pub use step::{JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn};
+pub use step::{
+    AsofJoinPlan, AsofMode, JoinInput, JoinKind, JoinPlan, JoinTimeWindow, ResultKeyColumn,
+};
 pub use temporal::TemporalFilter;
 pub use type_planner::select_uses_type;
 pub use types::{arrow_type, check_key_type, storable_type, type_name};

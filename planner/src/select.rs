@@ -22,7 +22,7 @@ use eddy_parser::{Emit, SelectStatement};
 use crate::catalog::{Column, PSEUDO_COLUMNS, SourceDef, SourceKind};
 use crate::dataflow::{Dataflow, StatelessPlan, lower_with_subquery_windows};
 use crate::error::{PlanError, PlanResult, plural};
-use crate::join::{attach_interval_bounds, attach_join_windows, resolve_rowkey};
+use crate::join::{attach_asof_joins, attach_interval_bounds, attach_join_windows, resolve_rowkey};
 use crate::projection::{input_relations, join_input, single_input};
 use crate::result_key::{
     PartitionBy, ResultLayout, join_result_layout, join_stream_layout, stream_layout, table_layout,
@@ -132,7 +132,13 @@ impl SqlPlanner {
                 "Pull queries don't support joins of streams (WITHIN): add EMIT CHANGES",
             ));
         }
+        if !select.asof_joins.is_empty() && select.emit.is_none() {
+            return Err(PlanError::unsupported(
+                "ASOF JOIN in a pull query (it matches rows as they arrive: add EMIT CHANGES, or CREATE STREAM .. AS SELECT)",
+            ));
+        }
         attach_join_windows(&mut query, &select.join_windows)?;
+        attach_asof_joins(&mut query, &select.asof_joins)?;
         if select.emit.is_some() {
             self.prepare_joins(&mut query, select)?;
             self.subquery_windows(&mut query)?;
@@ -153,6 +159,18 @@ impl SqlPlanner {
     pub fn lower_push(&self, plan: &LogicalPlan, select: &SelectStatement) -> PlanResult<Dataflow> {
         let subquery_windows = self.subquery_windows(&mut select.query.as_ref().clone())?;
         let dataflow = lower_with_subquery_windows(plan, &self.read_catalog(), &subquery_windows)?;
+        // A push query reads its streams from its start; a table on an ASOF join's right
+        // would need its rows from before, and the left rows waiting then.
+        if let Some(join) = dataflow
+            .two_input_joins()
+            .iter()
+            .find(|join| join.asof.as_ref().is_some_and(|asof| asof.build_is_table))
+        {
+            return Err(PlanError::unsupported(format!(
+                "a push query over an ASOF JOIN with table {} on the right (CREATE STREAM .. AS SELECT runs it)",
+                join.right.source
+            )));
+        }
         if let Some(WindowTvf {
             window: Some(tvf_window),
             ..
@@ -220,6 +238,7 @@ impl SqlPlanner {
             }
         };
         attach_join_windows(&mut query, &select.join_windows)?;
+        attach_asof_joins(&mut query, &select.asof_joins)?;
         self.prepare_joins(&mut query, select)?;
         let subquery_windows = self.subquery_windows(&mut query)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
@@ -395,7 +414,10 @@ impl SqlPlanner {
     /// plans them: [`attach_interval_bounds`] and [`resolve_rowkey`].
     fn prepare_joins(&self, query: &mut Query, select: &SelectStatement) -> PlanResult<()> {
         let catalog = self.read_catalog();
-        attach_interval_bounds(query, &select.join_windows, &catalog)?;
+        // An ASOF join's comparison of times is its own, not a Flink interval.
+        if !select.asof_joins.iter().any(|asof| asof.join == 0) {
+            attach_interval_bounds(query, &select.join_windows, &catalog)?;
+        }
         resolve_rowkey(query, &catalog)
     }
 

@@ -127,6 +127,53 @@ pub struct JoinPlan {
     pub result_key_values: Vec<Arc<dyn PhysicalExpr>>,
     /// For a join of two streams, the times rows join within; None for two tables.
     pub window: Option<JoinTimeWindow>,
+    /// For an ASOF join, how its left rows find their right row; None for other joins.
+    pub asof: Option<AsofJoinPlan>,
+}
+
+impl JoinPlan {
+    /// Whether the join only ever inserts rows: a join of two streams, or an ASOF join into
+    /// a stream.
+    pub fn emits_only_insertions(&self) -> bool {
+        self.window.is_some()
+            || self
+                .asof
+                .as_ref()
+                .is_some_and(|asof| asof.mode == AsofMode::Final)
+    }
+}
+
+/// An ASOF join: each left (probe) row joins the one right (build) row of its key with the
+/// latest time at or before its own (before it, when `strict`); ties go to the right row
+/// that reached the join last. INNER drops a probe row without one, LEFT pads it with NULLs.
+#[derive(Debug, Clone)]
+pub struct AsofJoinPlan {
+    /// The probe row's time, compiled against the left rows: a BIGINT of epoch milliseconds.
+    pub probe_time: Arc<dyn PhysicalExpr>,
+    /// The build row's time, compiled against the right rows, in the same unit.
+    pub build_time: Arc<dyn PhysicalExpr>,
+    /// Whether the build time must be strictly before the probe time (`<`, `>`).
+    pub strict: bool,
+    /// How far behind the build side's stream time a build row may still arrive: the GRACE
+    /// PERIOD, else 0.
+    pub grace_ms: i64,
+    pub grace_given: bool,
+    pub mode: AsofMode,
+    /// Whether the build side is a table: its rows are then replaced and deleted, never late,
+    /// and kept as long as the table keeps them.
+    pub build_is_table: bool,
+}
+
+/// How an ASOF join emits (the windows-and-joins reference, §5.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsofMode {
+    /// Into a stream: a probe row waits until the build side's stream time less the grace
+    /// period has passed its time, then joins once and is never retracted (Flink's
+    /// event-time temporal join).
+    Final,
+    /// Into a table (the join feeds a GROUP BY): a probe row joins at once, and a build row
+    /// that comes later re-matches it, −old +new (Feldera's ASOF join).
+    Incremental,
 }
 
 /// When two streams' rows join: a right row whose time is in `[left time − before, left time

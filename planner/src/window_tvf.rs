@@ -302,6 +302,7 @@ fn rewrite_subqueries_into(
             partition_by: None,
             window: None,
             join_windows: Vec::new(),
+            asof_joins: Vec::new(),
         };
         let Some(tvf) = rewrite(&select, catalog, state)? else {
             continue;

@@ -143,5 +143,3 @@ CREATE TABLE ads (id BIGINT PRIMARY KEY, name STRING);
 CREATE STREAM windowed_lookup AS SELECT i.id, ad, name FROM impressions i JOIN ads a WITHIN 1 HOUR ON i.id = a.id;
 SELECT i.id, ad, url FROM impressions i JOIN clicks c WITHIN 10 SECONDS ON i.id = c.id;
 SELECT * FROM impressions WITHIN 10 SECONDS;
-CREATE STREAM latest_click AS
-    SELECT i.id, ad, url FROM impressions i ASOF JOIN clicks c ON i.id = c.id AND c.ROWTIME <= i.ROWTIME;

@@ -90,7 +90,7 @@ pub fn planner(sources: &[SourceDef]) -> SqlPlanner {
     )
 }
 
-fn catalog(sources: &[SourceDef]) -> Catalog {
+pub fn catalog(sources: &[SourceDef]) -> Catalog {
     let mut catalog = Catalog::default();
     for source in sources {
         catalog.put_source(source.clone());
@@ -151,7 +151,7 @@ pub async fn table_dataflow(sources: &[SourceDef], sql: &str) -> Dataflow {
 }
 
 /// The one SELECT statement `sql` holds.
-fn select_statement(sql: &str) -> eddy_parser::SelectStatement {
+pub fn select_statement(sql: &str) -> eddy_parser::SelectStatement {
     let parsed = eddy_parser::parse_sql(sql)
         .expect("parses")
         .pop()

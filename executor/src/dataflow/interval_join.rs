@@ -51,7 +51,7 @@ const ENTRY_FORMAT_V1: u8 = 1;
 const MATCHED: u8 = 1;
 const PADDED: u8 = 2;
 /// The key of the stream time among the join's own values.
-const STREAM_TIME_KEY: &[u8] = b"stream_time";
+pub(crate) const STREAM_TIME_KEY: &[u8] = b"stream_time";
 
 /// Two streams joined within a time window.
 pub(crate) struct IntervalJoin {
@@ -82,13 +82,13 @@ struct Side {
     pending: Vec<(Changes, EncodedJoinKeys)>,
 }
 
-/// A kept row of one side.
+/// A kept row of one side (also an ASOF join's, `asof_join.rs`).
 #[derive(Debug, Clone, PartialEq)]
-struct KeptRow {
-    rowtime: i64,
-    flags: u8,
+pub(crate) struct KeptRow {
+    pub rowtime: i64,
+    pub flags: u8,
     /// Its columns, encoded by the row codec.
-    row: Vec<u8>,
+    pub row: Vec<u8>,
 }
 
 /// A side's rows of one key during an epoch's end, each with where its columns are among
@@ -100,7 +100,7 @@ struct KeyRows {
 }
 
 /// Each row's encoded join key (None: NULL), in a batch's order.
-type EncodedJoinKeys = Vec<Option<Vec<u8>>>;
+pub(crate) type EncodedJoinKeys = Vec<Option<Vec<u8>>>;
 
 /// One row of the join's output: where its left and right halves are (None: NULL-padded).
 struct OutputRow {
@@ -167,15 +167,7 @@ impl IntervalJoin {
         if let Some(stream_time) = self.stream_time {
             return Ok(stream_time);
         }
-        let mut stream_time = None;
-        self.clock
-            .read(cx.state, &[STREAM_TIME_KEY.to_vec()], |_, bytes| {
-                let bytes: [u8; 8] = bytes
-                    .try_into()
-                    .map_err(|_| corrupt("a stream time is not 8 bytes"))?;
-                stream_time = Some(i64::from_be_bytes(bytes));
-                Ok(())
-            })?;
+        let stream_time = read_stream_time(&mut self.clock, STREAM_TIME_KEY, cx)?;
         self.stream_time = Some(stream_time);
         Ok(stream_time)
     }
@@ -203,24 +195,80 @@ impl IntervalJoin {
     fn key_due(&self, side: usize, rows: &[(KeptRow, u32)]) -> Option<i64> {
         rows.iter().map(|(row, _)| self.row_due(side, row)).min()
     }
+}
 
-    /// The keys (side and join key) whose attention is due before `stream_time`.
-    fn due_keys(
-        &self,
-        cx: &EpochContext<'_>,
-        stream_time: i64,
-    ) -> EngineResult<Vec<(usize, Vec<u8>)>> {
-        let from = due_key(i64::MIN, 0, &[]);
-        let to = due_time_bytes(stream_time).to_vec();
-        let mut keys = self.due.committed_keys_between(cx.state, &from, &to)?;
-        keys.extend(self.recent_due.range(from.clone()..to.clone()).cloned());
-        keys.into_iter()
-            .map(|key| {
-                let side = usize::from(*key.get(8).ok_or_else(|| corrupt("a due key is short"))?);
-                Ok((side.min(1), key[9..].to_vec()))
-            })
-            .collect()
-    }
+/// Each row's join key (`keys` over `rows`), encoded; None where a part of it is NULL.
+pub(crate) fn encoded_join_keys(
+    keys: &[Arc<dyn PhysicalExpr>],
+    rows: &RecordBatch,
+) -> EngineResult<EncodedJoinKeys> {
+    let key_columns = keys
+        .iter()
+        .map(|expr| evaluate_column(expr.as_ref(), rows))
+        .collect::<EngineResult<Vec<_>>>()?;
+    let encoded = encode_keys(&key_columns, rows.num_rows())?;
+    Ok(encoded
+        .iter()
+        .enumerate()
+        .map(|(row, key)| {
+            key_columns
+                .iter()
+                .all(|column| column.is_valid(row))
+                .then(|| key.to_vec())
+        })
+        .collect())
+}
+
+/// The keys (side and join key) of index `due` whose attention is due before
+/// `stream_time`; `recent` holds the entries the last epoch wrote, maybe not yet committed.
+pub(crate) fn keys_due(
+    due: &OperatorCache,
+    recent: &BTreeSet<Vec<u8>>,
+    cx: &EpochContext<'_>,
+    stream_time: i64,
+) -> EngineResult<Vec<(usize, Vec<u8>)>> {
+    let from = due_key(i64::MIN, 0, &[]);
+    let to = due_time_bytes(stream_time).to_vec();
+    let mut keys = due.committed_keys_between(cx.state, &from, &to)?;
+    keys.extend(recent.range(from.clone()..to.clone()).cloned());
+    keys.into_iter()
+        .map(|key| {
+            let side = usize::from(*key.get(8).ok_or_else(|| corrupt("a due key is short"))?);
+            Ok((side.min(1), key[9..].to_vec()))
+        })
+        .collect()
+}
+
+/// The stream time stored in `clock` under `key` (None before the first row).
+pub(crate) fn read_stream_time(
+    clock: &mut OperatorCache,
+    key: &[u8],
+    cx: &EpochContext<'_>,
+) -> EngineResult<Option<i64>> {
+    let mut stream_time = None;
+    clock.read(cx.state, &[key.to_vec()], |_, bytes| {
+        let bytes: [u8; 8] = bytes
+            .try_into()
+            .map_err(|_| corrupt("a stream time is not 8 bytes"))?;
+        stream_time = Some(i64::from_be_bytes(bytes));
+        Ok(())
+    })?;
+    Ok(stream_time)
+}
+
+/// Stores `stream_time` in `clock` under `key`, with the epoch's state changes (between the
+/// epoch's `begin_writes` and `end_writes` of `clock`).
+pub(crate) fn write_stream_time(
+    clock: &mut OperatorCache,
+    key: &[u8],
+    stream_time: i64,
+    cx: &mut EpochContext<'_>,
+) {
+    clock.write(
+        key.to_vec(),
+        Some(stream_time.to_be_bytes().to_vec()),
+        cx.state_changes,
+    );
 }
 
 impl Operator for IntervalJoin {
@@ -232,23 +280,7 @@ impl Operator for IntervalJoin {
         _cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
         let side = &mut self.sides[input.min(1)];
-        let rows = changes.rows();
-        let key_columns = side
-            .keys
-            .iter()
-            .map(|expr| evaluate_column(expr.as_ref(), rows))
-            .collect::<EngineResult<Vec<_>>>()?;
-        let encoded = encode_keys(&key_columns, rows.num_rows())?;
-        let keys = encoded
-            .iter()
-            .enumerate()
-            .map(|(row, key)| {
-                key_columns
-                    .iter()
-                    .all(|column| column.is_valid(row))
-                    .then(|| key.to_vec())
-            })
-            .collect();
+        let keys = encoded_join_keys(&side.keys, changes.rows())?;
         side.pending.push((changes, keys));
         Ok(())
     }
@@ -301,7 +333,8 @@ impl Operator for IntervalJoin {
         };
 
         // Every key the epoch touches or whose attention is due, with both sides' rows.
-        let mut touched: Vec<(usize, Vec<u8>)> = self.due_keys(cx, stream_time)?;
+        let mut touched: Vec<(usize, Vec<u8>)> =
+            keys_due(&self.due, &self.recent_due, cx, stream_time)?;
         for (side, keys) in epoch_keys.iter().enumerate() {
             touched.extend(keys.iter().flatten().map(|key| (side, key.clone())));
         }
@@ -513,11 +546,7 @@ impl Operator for IntervalJoin {
         self.recent_due = written_due;
         if Some(stream_time) != stream_time_before {
             self.clock.begin_writes();
-            self.clock.write(
-                STREAM_TIME_KEY.to_vec(),
-                Some(stream_time.to_be_bytes().to_vec()),
-                cx.state_changes,
-            );
+            write_stream_time(&mut self.clock, STREAM_TIME_KEY, stream_time, cx);
             self.clock.end_writes();
             self.stream_time = Some(Some(stream_time));
         }
@@ -541,19 +570,7 @@ impl IntervalJoin {
         left_at: &UInt32Array,
         right_at: &UInt32Array,
     ) -> EngineResult<RecordBatch> {
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.schema.fields().len());
-        for (side_rows, at) in rows.iter().zip([left_at, right_at]) {
-            for (position, column) in side_rows.columns().iter().enumerate() {
-                match at.null_count() == at.len() {
-                    true => columns.push(new_null_array(
-                        side_rows.schema().field(position).data_type(),
-                        at.len(),
-                    )),
-                    false => columns.push(take(column, at, None)?),
-                }
-            }
-        }
-        Ok(RecordBatch::try_new(self.plan.schema.clone(), columns)?)
+        joined_rows(&self.plan.schema, rows, left_at, right_at)
     }
 
     fn output(&self, rows: &[RecordBatch], out: &[OutputRow]) -> EngineResult<Changes> {
@@ -563,6 +580,29 @@ impl IntervalJoin {
         let rowtimes = Int64Array::from_iter_values(out.iter().map(|row| row.rowtime));
         Changes::new(ChangeBatch::try_new(joined, None)?, rowtimes, None)
     }
+}
+
+/// The joined rows (`schema`) of pairs of rows of each side's `rows`: left at `left_at`,
+/// right at `right_at` (NULL for a NULL index).
+pub(crate) fn joined_rows(
+    schema: &SchemaRef,
+    rows: &[RecordBatch],
+    left_at: &UInt32Array,
+    right_at: &UInt32Array,
+) -> EngineResult<RecordBatch> {
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+    for (side_rows, at) in rows.iter().zip([left_at, right_at]) {
+        for (position, column) in side_rows.columns().iter().enumerate() {
+            match at.null_count() == at.len() {
+                true => columns.push(new_null_array(
+                    side_rows.schema().field(position).data_type(),
+                    at.len(),
+                )),
+                false => columns.push(take(column, at, None)?),
+            }
+        }
+    }
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
 /// The NULL-padded output row of row `at` of side `side`, at its own time.
@@ -582,12 +622,12 @@ fn padded(side: usize, at: u32, rowtime: i64) -> OutputRow {
 }
 
 /// A time as 8 bytes that order as the times do.
-fn due_time_bytes(time: i64) -> [u8; 8] {
+pub(crate) fn due_time_bytes(time: i64) -> [u8; 8] {
     ((time as u64) ^ (1 << 63)).to_be_bytes()
 }
 
 /// The index key of side `side`'s rows of `key`, due at `due`.
-fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
+pub(crate) fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(9 + key.len());
     bytes.extend_from_slice(&due_time_bytes(due));
     bytes.push(side as u8);
@@ -597,7 +637,7 @@ fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
 
 /// A key's rows of one side, as stored: a version byte, then per row its time, its flags,
 /// and its encoded columns' length and bytes.
-fn encode_entry(rows: &[KeptRow]) -> Vec<u8> {
+pub(crate) fn encode_entry(rows: &[KeptRow]) -> Vec<u8> {
     let size: usize = rows.iter().map(|row| 13 + row.row.len()).sum();
     let mut bytes = Vec::with_capacity(1 + size);
     bytes.push(ENTRY_FORMAT_V1);
@@ -611,7 +651,7 @@ fn encode_entry(rows: &[KeptRow]) -> Vec<u8> {
 }
 
 /// The rows of a stored entry (`encode_entry`); corrupt bytes are an error, never a panic.
-fn decode_entry(bytes: &[u8]) -> EngineResult<Vec<KeptRow>> {
+pub(crate) fn decode_entry(bytes: &[u8]) -> EngineResult<Vec<KeptRow>> {
     let (&version, mut rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;
     if version != ENTRY_FORMAT_V1 {
         return Err(corrupt(&format!("unknown version {version}")));

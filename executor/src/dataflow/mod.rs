@@ -22,6 +22,7 @@ use crate::changes::Changes;
 use crate::error::{EngineError, EngineResult};
 
 pub(crate) mod aggregate;
+pub(crate) mod asof_join;
 pub(crate) mod group_by;
 #[cfg(test)]
 pub(crate) mod harness;

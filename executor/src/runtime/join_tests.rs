@@ -116,7 +116,10 @@ impl Sink for Kept {
 }
 
 /// The pipeline of `dataflow`, as a query builds it, and what reaches its sink.
-fn build_pipeline(dataflow: &Dataflow, budget: usize) -> (Pipeline, Arc<Mutex<Vec<Changes>>>) {
+pub(super) fn build_pipeline(
+    dataflow: &Dataflow,
+    budget: usize,
+) -> (Pipeline, Arc<Mutex<Vec<Changes>>>) {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let build = BuildContext {
         query_id: "randomized".into(),
@@ -175,7 +178,7 @@ async fn check_seed(seed: u64, sources: &[SourceDef], select: &str) {
 /// Runs the batches of `unread` (each with its input) through the pipeline of `dataflow` in
 /// random epochs, with commits in flight and crashes: what was appended, and how many
 /// crashes.
-fn run_history(
+pub(super) fn run_history(
     random: &mut fastrand::Rng,
     dataflow: &Dataflow,
     mut unread: VecDeque<(usize, Changes)>,
@@ -352,7 +355,7 @@ const STREAM_QUERIES: &[(&str, &str)] = &[
 /// Rows of two streams in arrival order, as batches of one side each: times grow by 3 ms a
 /// row with up to 20 ms of disorder; a last row of each side, of a key no other row has,
 /// moves stream time past every window. Also each side's rows.
-fn random_stream_history(
+pub(super) fn random_stream_history(
     random: &mut fastrand::Rng,
     sources: &[SourceDef; 2],
 ) -> (VecDeque<(usize, Changes)>, [Vec<String>; 2]) {

@@ -14,6 +14,8 @@ use crate::clock::Clock;
 use crate::error::{EngineError, EngineResult};
 use crate::state::operator_cache::CacheBudget;
 
+#[cfg(test)]
+mod asof_join_tests;
 pub(crate) mod epoch_writer;
 pub(crate) mod explain;
 pub(crate) mod idle;

@@ -23,6 +23,7 @@ use eddy_planner::{Dataflow, Step};
 use eddy_storage::StateStore;
 
 use crate::changes::Changes;
+use crate::dataflow::asof_join::AsofJoin;
 use crate::dataflow::group_by::GroupBy;
 use crate::dataflow::interval_join::IntervalJoin;
 use crate::dataflow::join::Join;
@@ -189,6 +190,9 @@ impl<'a> Graph<'a> {
                     let budget = self.cx.cache_budget.clone();
                     let description = profile::describe_join(&join, number, &self.cx.query_id);
                     let operator: Box<dyn Operator> = match join.window {
+                        None if let Some(asof) = join.asof.clone() => {
+                            Box::new(AsofJoin::new(join, asof, &self.cx.query_id, number, budget))
+                        }
                         Some(window) => Box::new(IntervalJoin::new(
                             join,
                             window,
@@ -282,7 +286,7 @@ impl Pipeline {
             && dataflow
                 .two_input_joins()
                 .iter()
-                .all(|join| join.window.is_some());
+                .all(|join| join.emits_only_insertions());
         let result_retracts = !cx.input_is_append_only
             || dataflow
                 .temporal_filter()
@@ -291,7 +295,7 @@ impl Pipeline {
             || dataflow
                 .two_input_joins()
                 .iter()
-                .any(|join| join.window.is_none());
+                .any(|join| !join.emits_only_insertions());
         let window_retention_ms = match &dataflow {
             Dataflow::Aggregate(plan) => plan.window.map(|window| window.retention_ms),
             Dataflow::Stateless(_) => None,

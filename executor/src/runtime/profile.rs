@@ -15,8 +15,8 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column;
 use datafusion::physical_expr_common::physical_expr::fmt_sql;
 use eddy_planner::{
-    AggregatePlan, DurationText, JoinKind, JoinPlan, JoinTimeWindow, LookupJoinKind,
-    LookupJoinPlan, Step, TemporalFilter, UnnestColumn, WindowKind,
+    AggregatePlan, AsofJoinPlan, AsofMode, DurationText, JoinKind, JoinPlan, JoinTimeWindow,
+    LookupJoinKind, LookupJoinPlan, Step, TemporalFilter, UnnestColumn, WindowKind,
 };
 
 use crate::state::keys::OperatorStateKeys;
@@ -254,6 +254,12 @@ pub(crate) fn describe_join(join: &JoinPlan, number: usize, query_id: &str) -> O
     }
     let sides = vec![keys.join_prefix(number, 'l'), keys.join_prefix(number, 'r')];
     let (name, state) = match join.window {
+        None if let Some(asof) = &join.asof => {
+            let mut prefixes = sides;
+            prefixes.push(keys.join_prefix(number, 'd'));
+            prefixes.push(keys.join_prefix(number, 't'));
+            describe_asof(asof, kind, &mut details, prefixes)
+        }
         None => (
             format!("{kind} JOIN of two tables"),
             StateDescription {
@@ -292,6 +298,61 @@ pub(crate) fn describe_join(join: &JoinPlan, number: usize, query_id: &str) -> O
         details,
         state: Some(state),
     }
+}
+
+/// An ASOF join's name and state: `details` gets its time comparison, mode and grace.
+fn describe_asof(
+    asof: &AsofJoinPlan,
+    kind: &str,
+    details: &mut Vec<String>,
+    prefixes: Vec<Vec<u8>>,
+) -> (String, StateDescription) {
+    details.push(format!(
+        "match: the latest right row with right {} {} left {}; ties: the right row that came last",
+        sql(&asof.build_time),
+        if asof.strict { "<" } else { "<=" },
+        sql(&asof.probe_time)
+    ));
+    let grace = match asof.grace_given {
+        true => format!("GRACE PERIOD {}", DurationText(asof.grace_ms)),
+        false => format!("grace {} (the default)", DurationText(asof.grace_ms)),
+    };
+    let (mode, what) = match asof.mode {
+        AsofMode::Final => (
+            "final: a left row waits until the right side's stream time less grace passes its time, joins once, is never retracted",
+            "the left rows waiting, the right rows, by join key; the keys by when they are due; the right side's stream time",
+        ),
+        AsofMode::Incremental => (
+            "incremental: a right row that comes later re-matches the left rows after it (-old +new)",
+            "both sides' rows by join key; the keys by when they are due; the right side's stream time",
+        ),
+    };
+    details.push(format!("mode: {mode}, {grace}"));
+    let bound = match (asof.build_is_table, asof.mode) {
+        (false, AsofMode::Final) => StateBound::Bounded(format!(
+            "per key, the right rows within {} (grace) of stream time and the newest before; the left rows until they are joined",
+            DurationText(asof.grace_ms)
+        )),
+        (false, AsofMode::Incremental) => StateBound::Bounded(format!(
+            "per key, the rows within {} (grace) of stream time and the newest right row before",
+            DurationText(asof.grace_ms)
+        )),
+        (true, AsofMode::Final) => StateBound::Bounded(
+            "the right table's current rows; the left rows until the table's stream time less grace passes them"
+                .to_string(),
+        ),
+        (true, AsofMode::Incremental) => StateBound::Unbounded(
+            "keeps every left row, since any change of the right table may re-match it; a right stream instead of a table bounds it".to_string(),
+        ),
+    };
+    (
+        format!("ASOF {kind} JOIN"),
+        StateDescription {
+            what: what.to_string(),
+            prefixes,
+            bound,
+        },
+    )
 }
 
 fn join_window(window: &JoinTimeWindow) -> String {

@@ -51,7 +51,7 @@ pub fn push(env: &QueryEnv, dataflow: Dataflow, from_earliest: bool) -> EngineRe
     let joins_tables = dataflow
         .two_input_joins()
         .iter()
-        .any(|join| join.window.is_none());
+        .any(|join| join.window.is_none() && join.asof.is_none());
     let sources = {
         let catalog = env.read_catalog();
         dataflow

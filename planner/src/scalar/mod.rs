@@ -24,7 +24,7 @@ mod higher_order;
 mod java_regex;
 mod java_uri;
 mod join_within;
-pub(crate) use join_within::JOIN_WITHIN_FUNCTION;
+pub(crate) use join_within::{JOIN_ASOF_FUNCTION, JOIN_WITHIN_FUNCTION};
 mod json;
 mod json_path;
 mod json_text;
@@ -61,6 +61,7 @@ pub(crate) fn ksql_scalar_functions() -> Vec<Arc<ScalarUDF>> {
     functions.push(cube::cube_explode());
     functions.push(as_value::as_value());
     functions.push(join_within::join_within_function());
+    functions.push(join_within::join_asof_function());
     functions.extend(datetime_text::datetime_text_functions());
     functions.extend(datetime_arith::datetime_arith_functions());
     functions.extend(datetime_days::datetime_days_functions());
