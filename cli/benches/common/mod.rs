@@ -87,6 +87,14 @@ impl Drop for Server {
 
 /// Rows processed so far by the query whose id starts with `id_prefix` (SHOW QUERIES).
 pub async fn rows_processed(client: &Client, id_prefix: &str) -> usize {
+    query_field(client, id_prefix, "rows_processed")
+        .await
+        .and_then(|rows| rows.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A column of the row in SHOW QUERIES of the query whose id starts with `id_prefix`.
+pub async fn query_field(client: &Client, id_prefix: &str, column: &str) -> Option<String> {
     for message in client
         .simple_query("SHOW QUERIES")
         .await
@@ -97,11 +105,8 @@ pub async fn rows_processed(client: &Client, id_prefix: &str) -> usize {
                 .get("query_id")
                 .is_some_and(|id| id.starts_with(id_prefix))
         {
-            return row
-                .get("rows_processed")
-                .and_then(|rows| rows.parse().ok())
-                .unwrap_or(0);
+            return row.get(column).map(str::to_string);
         }
     }
-    0
+    None
 }
