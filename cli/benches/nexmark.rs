@@ -44,9 +44,10 @@
 //!      p.id = a.seller` with both rows in the same 10-second window (`p.ROWTIME / 10000 =
 //!      a.ROWTIME / 10000`): a row per person and auction of theirs, where Flink's q8 first
 //!      takes each person and each seller once per window (two windowed GROUP BYs inside the
-//!      join) and has a row per person. The bench checks both counts. Eddy cannot yet put an
-//!      aggregate inside a join's input, which Flink's q8 and q7 (highest bid per window,
-//!      joined back to the bids) need; both are left out until it can.
+//!      join) and has a row per person. The bench checks both counts. Flink's q8 and q7
+//!      (highest bid per window, joined back to the bids) are window TVF subqueries in a join,
+//!      whose windows close with grace 0: on this load, out of event-time order (below), they
+//!      would close before most of their rows came, so they are left out.
 //!
 //!    The joins of streams keep ksqlDB's default grace (a day less the window), so their state
 //!    holds every row of the run, as Flink's q4 does. A short GRACE PERIOD would bound it,
