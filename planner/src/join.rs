@@ -70,21 +70,37 @@ const DEFAULT_JOIN_RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
 /// (before, after and grace in milliseconds; grace NULL when not given), so that the plan
 /// DataFusion makes carries it to lowering.
 pub(crate) fn attach_join_windows(query: &mut Query, windows: &[JoinWindow]) -> PlanResult<()> {
-    if windows.is_empty() {
+    attach_to_joins(
+        query,
+        windows,
+        |window| window.join,
+        attach_join_window,
+        "WITHIN belongs to a JOIN, after the joined stream",
+    )
+}
+
+/// Attaches each of `clauses` (cut by the parser, each naming its join's number) to its
+/// join with `attach`; `misplaced` says why one that names no join is wrong.
+fn attach_to_joins<T>(
+    query: &mut Query,
+    clauses: &[T],
+    join_of: impl Fn(&T) -> usize,
+    attach: impl Fn(&mut SqlJoin, &T) -> PlanResult<()>,
+    misplaced: &str,
+) -> PlanResult<()> {
+    if clauses.is_empty() {
         return Ok(());
     }
     let mut joins_seen = 0;
-    for_each_join(query, &mut joins_seen, &mut |number, join| match windows
+    for_each_join(query, &mut joins_seen, &mut |number, join| match clauses
         .iter()
-        .find(|window| window.join == number)
+        .find(|clause| join_of(clause) == number)
     {
-        Some(window) => attach_join_window(join, window),
+        Some(clause) => attach(join, clause),
         None => Ok(()),
     })?;
-    if windows.iter().any(|window| window.join >= joins_seen) {
-        return Err(PlanError::invalid(
-            "WITHIN belongs to a JOIN, after the joined stream",
-        ));
+    if clauses.iter().any(|clause| join_of(clause) >= joins_seen) {
+        return Err(PlanError::invalid(misplaced));
     }
     Ok(())
 }
@@ -149,23 +165,13 @@ fn attach_join_window(join: &mut SqlJoin, window: &JoinWindow) -> PlanResult<()>
 /// LEFT join (as the parser left it) can be one. Joins are numbered as the parser numbers
 /// them (`for_each_join`).
 pub(crate) fn attach_asof_joins(query: &mut Query, asof_joins: &[AsofJoin]) -> PlanResult<()> {
-    if asof_joins.is_empty() {
-        return Ok(());
-    }
-    let mut joins_seen = 0;
-    for_each_join(query, &mut joins_seen, &mut |number, join| match asof_joins
-        .iter()
-        .find(|asof| asof.join == number)
-    {
-        Some(asof) => attach_asof_join(join, asof),
-        None => Ok(()),
-    })?;
-    if asof_joins.iter().any(|asof| asof.join >= joins_seen) {
-        return Err(PlanError::invalid(
-            "ASOF belongs to a JOIN of the FROM clause",
-        ));
-    }
-    Ok(())
+    attach_to_joins(
+        query,
+        asof_joins,
+        |asof| asof.join,
+        attach_asof_join,
+        "ASOF belongs to a JOIN of the FROM clause",
+    )
 }
 
 /// Puts `asof`'s mark and MATCH_CONDITION into `join`'s ON.
