@@ -64,5 +64,7 @@ CREATE STREAM divided AS SELECT id, numerator / denominator AS ratio FROM ratios
 INSERT INTO ratios (id, numerator, denominator, rowtime) VALUES (1, 10, 2, 1000), (2, 1, 0, 2000), (3, 9, 3, 3000);
 -- @wait-rows divided 2
 SELECT id, ratio FROM divided;
+-- The log's row is appended after the epoch's output: wait for it too.
+-- @wait-rows eddy_processing_log 1
 SELECT query_id, message, record FROM eddy_processing_log;
 DROP STREAM eddy_processing_log;
