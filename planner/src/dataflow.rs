@@ -44,7 +44,7 @@ use crate::join::{JoinShape, join_shape, left_input_source, lower_two_input_join
 use crate::lookup_join::LookupJoinPlan;
 use crate::lookup_join::lower_join;
 use crate::sql::compile;
-pub use crate::step::{JoinPlan, Step, UnnestColumn};
+pub use crate::step::{AggregateCall, AggregatePlan, JoinPlan, Step, UnnestColumn};
 use crate::temporal::TemporalFilter;
 use crate::window::WindowPlan;
 use crate::window_tvf::SubqueryWindow;
@@ -60,49 +60,6 @@ pub struct StatelessPlan {
     pub output_schema: SchemaRef,
     /// `LIMIT n` of a push query.
     pub limit: Option<usize>,
-    /// A temporal filter (`ROWTIME > NOW() - ..`), applied to the source's rows first.
-    pub temporal_filter: Option<TemporalFilter>,
-}
-
-/// One aggregate function call of an aggregation.
-#[derive(Debug, Clone)]
-pub struct AggregateCall {
-    /// The function's name, lower case (`count`, `sum`, `collect_list`, ...).
-    pub function: String,
-    /// `COUNT(DISTINCT x)` and the like.
-    pub distinct: bool,
-    /// Arguments, compiled against the aggregate's input rows. Empty for `COUNT(*)`.
-    pub args: Vec<Arc<dyn PhysicalExpr>>,
-    /// Arguments that are constants (the `k` of `TOPK(x, k)`), by position.
-    pub constant_args: Vec<Option<ScalarValue>>,
-    /// The result's name and type, as DataFusion typed it.
-    pub output: Field,
-}
-
-/// A query with a GROUP BY (or aggregates over all rows) over one source.
-#[derive(Debug, Clone)]
-pub struct AggregatePlan {
-    /// The catalog source it reads.
-    pub source: String,
-    /// Applied in order to batches with the source's queryable schema.
-    pub input_steps: Vec<Step>,
-    /// The rows `input_steps` produce.
-    pub input_schema: SchemaRef,
-    /// The GROUP BY expressions, compiled against the rows `input_steps` produce.
-    pub group_exprs: Vec<Arc<dyn PhysicalExpr>>,
-    pub aggregates: Vec<AggregateCall>,
-    /// The aggregate's rows: group keys, then one column per aggregate call.
-    pub aggregate_schema: SchemaRef,
-    /// Applied to the aggregate's rows: HAVING, then the SELECT list.
-    pub output_steps: Vec<Step>,
-    /// The columns the user selected.
-    pub output_schema: SchemaRef,
-    /// A windowed aggregation's windows: each group is then a group key in one window, and
-    /// the calls of `ksql_windowstart()`/`ksql_windowend()` answer the window's bounds.
-    pub window: Option<WindowPlan>,
-    /// The time windows are computed on, compiled against the rows `input_steps` produce (a
-    /// BIGINT of epoch milliseconds or a TIMESTAMP column: a window TVF's); None: ROWTIME.
-    pub window_time: Option<Arc<dyn PhysicalExpr>>,
     /// A temporal filter (`ROWTIME > NOW() - ..`), applied to the source's rows first.
     pub temporal_filter: Option<TemporalFilter>,
 }

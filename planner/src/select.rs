@@ -208,16 +208,15 @@ impl SqlPlanner {
             None => (select, None),
         };
         check_window_clauses(select, tvf_window.is_some())?;
-        // A subquery's window TVF names its stream once rewritten.
-        let mut rewritten = select.query.as_ref().clone();
-        self.subquery_windows(&mut rewritten)?;
-        let inputs = self.relations(&rewritten);
+        // Subqueries over window TVFs first: each then names its stream.
+        let mut query = select.query.as_ref().clone();
+        let subquery_windows = self.subquery_windows(&mut query)?;
+        let inputs = self.relations(&query);
         let joined = inputs.len() > 1;
         let input = match joined {
             false => self.single_input(&inputs)?,
-            true => self.join_input(&rewritten)?,
+            true => self.join_input(&query)?,
         };
-        let mut query = select.query.as_ref().clone();
         let partition_by = match (sink, &select.partition_by) {
             (_, None) => None,
             (PersistentSink::InsertInto(_), Some(_)) => {
@@ -240,7 +239,6 @@ impl SqlPlanner {
         attach_join_windows(&mut query, &select.join_windows)?;
         attach_asof_joins(&mut query, &select.asof_joins)?;
         self.prepare_joins(&mut query, select)?;
-        let subquery_windows = self.subquery_windows(&mut query)?;
         let clock_comparisons = temporal::take_clock_comparisons(&mut query)?;
         if joined
             && (!clock_comparisons.is_empty() || select.window.is_some() || tvf_window.is_some())

@@ -1,18 +1,21 @@
 //! The steps of a dataflow's chains: what one operator of a chain does to its rows, and the
 //! plan of a join of two inputs, which carries its second input's chain of steps (so the
-//! two are defined together; `join.rs` lowers joins to them). A GROUP BY inside the query
-//! (a subquery's) is a step too.
+//! two are defined together; `join.rs` lowers joins to them). A GROUP BY's plan is here
+//! too: a GROUP BY inside the query (a subquery's) is a step, and a query's GROUP BY takes
+//! its input and output as steps (`dataflow.rs` lowers both).
 //!
 //! Never: name a step the executor has no operator for.
 
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
-use datafusion::physical_expr::PhysicalExpr;
-
-use crate::dataflow::AggregatePlan;
-use crate::lookup_join::LookupJoinPlan;
+use arrow::datatypes::{Field, SchemaRef};
 use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::scalar::ScalarValue;
+
+use crate::lookup_join::LookupJoinPlan;
+use crate::temporal::TemporalFilter;
+use crate::window::WindowPlan;
 
 /// One operator of a chain.
 #[derive(Debug, Clone)]
@@ -202,4 +205,47 @@ pub struct ResultKeyColumn {
     pub value: Option<Expr>,
     /// The candidates that hold the key on every row, never NULL.
     pub never_null: Vec<Expr>,
+}
+
+/// One aggregate function call of an aggregation.
+#[derive(Debug, Clone)]
+pub struct AggregateCall {
+    /// The function's name, lower case (`count`, `sum`, `collect_list`, ...).
+    pub function: String,
+    /// `COUNT(DISTINCT x)` and the like.
+    pub distinct: bool,
+    /// Arguments, compiled against the aggregate's input rows. Empty for `COUNT(*)`.
+    pub args: Vec<Arc<dyn PhysicalExpr>>,
+    /// Arguments that are constants (the `k` of `TOPK(x, k)`), by position.
+    pub constant_args: Vec<Option<ScalarValue>>,
+    /// The result's name and type, as DataFusion typed it.
+    pub output: Field,
+}
+
+/// A query with a GROUP BY (or aggregates over all rows) over one source.
+#[derive(Debug, Clone)]
+pub struct AggregatePlan {
+    /// The catalog source it reads.
+    pub source: String,
+    /// Applied in order to batches with the source's queryable schema.
+    pub input_steps: Vec<Step>,
+    /// The rows `input_steps` produce.
+    pub input_schema: SchemaRef,
+    /// The GROUP BY expressions, compiled against the rows `input_steps` produce.
+    pub group_exprs: Vec<Arc<dyn PhysicalExpr>>,
+    pub aggregates: Vec<AggregateCall>,
+    /// The aggregate's rows: group keys, then one column per aggregate call.
+    pub aggregate_schema: SchemaRef,
+    /// Applied to the aggregate's rows: HAVING, then the SELECT list.
+    pub output_steps: Vec<Step>,
+    /// The columns the user selected.
+    pub output_schema: SchemaRef,
+    /// A windowed aggregation's windows: each group is then a group key in one window, and
+    /// the calls of `ksql_windowstart()`/`ksql_windowend()` answer the window's bounds.
+    pub window: Option<WindowPlan>,
+    /// The time windows are computed on, compiled against the rows `input_steps` produce (a
+    /// BIGINT of epoch milliseconds or a TIMESTAMP column: a window TVF's); None: ROWTIME.
+    pub window_time: Option<Arc<dyn PhysicalExpr>>,
+    /// A temporal filter (`ROWTIME > NOW() - ..`), applied to the source's rows first.
+    pub temporal_filter: Option<TemporalFilter>,
 }
