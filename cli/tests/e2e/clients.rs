@@ -304,6 +304,25 @@ const BI_SOURCES: &str = "
         (1, 20.0, '2024-01-01 00:00:10'), (1, 22.0, '2024-01-01 00:00:50'),
         (2, 30.0, '2024-01-01 00:01:30'), (2, 99.0, '2024-01-01 07:00:00');";
 
+/// A server holding `BI_SOURCES` and a session on it; with `pgjdbc`, set up as a tool on
+/// pgjdbc sets its sessions up (its `extra_float_digits`, then its application name).
+async fn bi_tool_session(data: &Path, pgjdbc: Option<(u8, &str)>) -> (Server, Client) {
+    let server = Server::start(data, &[]);
+    let client = server.connect().await;
+    execute(&client, BI_SOURCES).await;
+    if let Some((float_digits, application)) = pgjdbc {
+        execute(
+            &client,
+            &format!(
+                "SET extra_float_digits = {float_digits};
+                 SET application_name = '{application}'"
+            ),
+        )
+        .await;
+    }
+    (server, client)
+}
+
 /// Grafana's PostgreSQL data source: its version and TimescaleDB probes, the schema picker,
 /// the table picker with a schema chosen and without (tables on the search path first, by
 /// bare name, ordered by `IN (subquery)`), the column picker for a bare and a qualified
@@ -312,9 +331,7 @@ const BI_SOURCES: &str = "
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grafanas_pickers_and_a_time_filtered_panel_query_answer() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[]);
-    let client = server.connect().await;
-    execute(&client, BI_SOURCES).await;
+    let (server, client) = bi_tool_session(data.path(), None).await;
     assert_eq!(
         text_rows(
             &client,
@@ -423,15 +440,8 @@ ORDER BY 1",
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dbeavers_navigation_queries_answer() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[]);
-    let client = server.connect().await;
-    execute(&client, BI_SOURCES).await;
-    execute(
-        &client,
-        "SET extra_float_digits = 3;
-         SET application_name = 'DBeaver 25.1.5 - Main <eddy>'",
-    )
-    .await;
+    let (server, client) =
+        bi_tool_session(data.path(), Some((3, "DBeaver 25.1.5 - Main <eddy>"))).await;
     assert_eq!(
         text_rows(&client, "SELECT current_schema(),session_user").await,
         [["public", "eddy"]]
@@ -510,13 +520,9 @@ async fn dbeavers_navigation_queries_answer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metabases_sync_queries_answer() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), &[]);
-    let client = server.connect().await;
-    execute(&client, BI_SOURCES).await;
-    execute(
-        &client,
-        "SET extra_float_digits = 2;
-         SET application_name = 'Metabase v0.55.1 [f8f63fdf-d8f8-4573-86ea-4fe4a9548041]'",
+    let (server, client) = bi_tool_session(
+        data.path(),
+        Some((2, "Metabase v0.55.1 [f8f63fdf-d8f8-4573-86ea-4fe4a9548041]")),
     )
     .await;
     assert_eq!(
