@@ -219,14 +219,15 @@ impl Inputs {
             .collect()
     }
 
-    /// Calls `each` with the changes of rows [from, to) of each partition of each input, in
-    /// the inputs' numbering (see `LogCursor::read_range`).
+    /// Calls `each` with the changes of rows [from, to) of each partition of each input, and
+    /// where they were read: the partition, and its position in the inputs' numbering (see
+    /// `LogCursor::read_range`).
     pub fn read_range(
         &self,
         from: &[Offset],
         to: &[Offset],
         rows_max: usize,
-        mut each: impl FnMut(InputPartition, Changes) -> EngineResult<()>,
+        mut each: impl FnMut(InputPartition, usize, Changes) -> EngineResult<()>,
     ) -> EngineResult<()> {
         let mut first = 0;
         for (input, cursor) in self.cursors.iter().enumerate() {
@@ -239,7 +240,11 @@ impl Inputs {
                 )));
             };
             cursor.read_range(from, to, rows_max, |partition, changes| {
-                each(InputPartition { input, partition }, changes)
+                each(
+                    InputPartition { input, partition },
+                    first + partition as usize,
+                    changes,
+                )
             })?;
             first += cursor.partition_count() as usize;
         }
@@ -262,6 +267,17 @@ impl Inputs {
                 .collect(),
         }
     }
+}
+
+/// The positions of the partitions (in the inputs' numbering) whose rows go on past where an
+/// epoch stops reading them (`targets`), given where they end (`ends`).
+pub fn partitions_behind(ends: &[Offset], targets: &[Offset]) -> Vec<usize> {
+    ends.iter()
+        .zip(targets)
+        .enumerate()
+        .filter(|(_, (end, target))| end > target)
+        .map(|(position, _)| position)
+        .collect()
 }
 
 /// Rows of a partition that retention deleted before a reader got to them.
@@ -367,15 +383,19 @@ mod tests {
         let from = [Offset(1), Offset(0), Offset(1)];
         let to = inputs.end_offsets();
         inputs
-            .read_range(&from, &to, 100, |at, changes| {
+            .read_range(&from, &to, 100, |at, position, changes| {
                 let ids = changes.rows().column(0).as_primitive::<Int64Type>();
-                read.push((at.input, at.partition, ids.values().to_vec()));
+                read.push((at.input, at.partition, position, ids.values().to_vec()));
                 Ok(())
             })
             .expect("reads");
         assert_eq!(
             read,
-            [(0, 0, vec![2]), (0, 1, vec![3]), (1, 0, vec![11, 12]),]
+            [
+                (0, 0, 0, vec![2]),
+                (0, 1, 1, vec![3]),
+                (1, 0, 2, vec![11, 12])
+            ]
         );
 
         // One wait covers every input: the second one growing ends it.
@@ -386,7 +406,7 @@ mod tests {
             .await
             .expect("the wait ends when any input grows")
             .expect("the logs are there");
-        let too_short = inputs.read_range(&from[..2], &to[..2], 100, |_, _| Ok(()));
+        let too_short = inputs.read_range(&from[..2], &to[..2], 100, |_, _, _| Ok(()));
         assert!(too_short.is_err(), "a range must cover every input");
     }
 
@@ -430,7 +450,7 @@ mod tests {
         let read_ids = |from: u64, to: u64| {
             let mut ids = Vec::new();
             inputs
-                .read_range(&[Offset(from)], &[Offset(to)], 100, |_, changes| {
+                .read_range(&[Offset(from)], &[Offset(to)], 100, |_, _, changes| {
                     let column = changes.rows().column(0).as_primitive::<Int64Type>();
                     ids.extend(column.values().iter().copied());
                     Ok(())

@@ -8,40 +8,21 @@
 //! Never: sleep to let time pass; the clock is a `ManualClock`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use eddy_executor::{Clock, Engine, EngineConfig, ManualClock, RetentionReport, Session};
+use eddy_executor::{Clock, Engine, EngineConfig, ManualClock, RetentionReport};
 
 mod common;
 
-use common::{rows, run};
+use common::{rows, run, wait_for};
 
 const NOW_MS: i64 = 1_700_000_000_000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
-const WAIT_MAX: Duration = Duration::from_secs(30);
 
 async fn open(data: &std::path::Path, clock: &Arc<ManualClock>) -> Arc<Engine> {
     let mut config = EngineConfig::new(data);
     config.clock = clock.clone();
     config.segment_bytes_max = 1;
     Engine::open(config).await.expect("engine opens")
-}
-
-/// Waits until `sql` (a query of one column) answers `expected`, a persistent query being
-/// asynchronous.
-async fn wait_for(session: &mut Session, sql: &str, expected: &str) {
-    let deadline = Instant::now() + WAIT_MAX;
-    loop {
-        let answer = rows(session, sql).await;
-        if answer == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{sql} answered\n{answer}\nnot\n{expected}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 fn ids(ids: &[i64]) -> String {

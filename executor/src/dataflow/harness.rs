@@ -346,6 +346,8 @@ pub fn in_epoch<R>(
         state_changes: &mut state_changes,
         bad_rows: &mut bad_rows,
         input_partition: 0,
+        read_from: None,
+        behind: &[],
         now_ms: 0,
     };
     let result = work(&mut cx);

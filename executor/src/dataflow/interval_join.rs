@@ -8,7 +8,9 @@
 //! Z-set rule ΔL⋈R + L⋈ΔR + ΔL⋈ΔR), whatever order the rows came in, so the output does not
 //! depend on how inputs interleave within an epoch.
 //!
-//! Stream time is the largest row time the join has taken, committed with its state. A row
+//! Stream time is the largest row time the join has taken, per input partition of either
+//! side (`stream_time.rs`: as an epoch ends it waits for the partitions the epoch did not read
+//! to their end), committed with its state. A row
 //! whose window has passed (its time plus its side's extent plus the grace period is below
 //! stream time as the epoch starts) is late: set aside to the processing log. Kept rows are
 //! dropped once no row that is not late could join them (time + before + after + grace below
@@ -38,6 +40,7 @@ use eddy_storage::ChangeBatch;
 
 use crate::batches::evaluate_column;
 use crate::changes::Changes;
+use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator, pairs_matching};
 use crate::error::{EngineError, EngineResult};
@@ -52,6 +55,8 @@ const MATCHED: u8 = 1;
 const PADDED: u8 = 2;
 /// The key of the stream time among the join's own values.
 pub(crate) const STREAM_TIME_KEY: &[u8] = b"stream_time";
+/// The key of each input partition's stream time (`PartitionTimes`) among them.
+const PARTITION_TIMES_KEY: &[u8] = b"stream_time_partitions";
 
 /// Two streams joined within a time window.
 pub(crate) struct IntervalJoin {
@@ -68,6 +73,8 @@ pub(crate) struct IntervalJoin {
     clock: OperatorCache,
     /// The stream time, once read from the state.
     stream_time: Option<Option<i64>>,
+    /// Each input partition's stream time, read from the state with `stream_time`.
+    partition_times: PartitionTimes,
 }
 
 /// One input of the join.
@@ -78,8 +85,9 @@ struct Side {
     /// How far after a row's time a row of the other side may join it.
     extent_ms: i64,
     states: OperatorCache,
-    /// The epoch's rows, with each one's encoded join key (None: NULL).
-    pending: Vec<(Changes, EncodedJoinKeys)>,
+    /// The epoch's rows, with each one's encoded join key (None: NULL) and where they were
+    /// read (`EpochContext::read_from`).
+    pending: Vec<(Changes, EncodedJoinKeys, Option<usize>)>,
 }
 
 /// A kept row of one side (also an ASOF join's, `asof_join.rs`).
@@ -158,6 +166,7 @@ impl IntervalJoin {
             recent_due: BTreeSet::new(),
             clock: cache('t'),
             stream_time: None,
+            partition_times: PartitionTimes::default(),
             plan,
         }
     }
@@ -168,6 +177,14 @@ impl IntervalJoin {
             return Ok(stream_time);
         }
         let stream_time = read_stream_time(&mut self.clock, STREAM_TIME_KEY, cx)?;
+        let mut partition_times = None;
+        self.clock
+            .read(cx.state, &[PARTITION_TIMES_KEY.to_vec()], |_, bytes| {
+                partition_times = Some(PartitionTimes::decode(bytes)?);
+                Ok(())
+            })?;
+        // A join stored before partitions had their own has none.
+        self.partition_times = partition_times.unwrap_or_default();
         self.stream_time = Some(stream_time);
         Ok(stream_time)
     }
@@ -277,11 +294,11 @@ impl Operator for IntervalJoin {
         input: usize,
         changes: Changes,
         _output: &mut Vec<Changes>,
-        _cx: &mut EpochContext<'_>,
+        cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
         let side = &mut self.sides[input.min(1)];
         let keys = encoded_join_keys(&side.keys, changes.rows())?;
-        side.pending.push((changes, keys));
+        side.pending.push((changes, keys, cx.read_from));
         Ok(())
     }
 
@@ -295,11 +312,20 @@ impl Operator for IntervalJoin {
         let mut epoch_rows: Vec<RecordBatch> = Vec::with_capacity(2);
         let mut epoch_times: Vec<Vec<i64>> = Vec::with_capacity(2);
         let mut epoch_keys: Vec<EncodedJoinKeys> = Vec::with_capacity(2);
-        let mut latest = stream_time_before;
         for side in 0..2 {
             let pending = std::mem::take(&mut self.sides[side].pending);
             let schema = self.sides[side].schema.clone();
-            let (parts, keys): (Vec<Changes>, Vec<EncodedJoinKeys>) = pending.into_iter().unzip();
+            // Where each row was read, for its partition's stream time.
+            let read_from: Vec<Option<usize>> = pending
+                .iter()
+                .flat_map(|(changes, _, read_from)| {
+                    std::iter::repeat_n(*read_from, changes.num_rows())
+                })
+                .collect();
+            let (parts, keys): (Vec<Changes>, Vec<EncodedJoinKeys>) = pending
+                .into_iter()
+                .map(|(changes, keys, _)| (changes, keys))
+                .unzip();
             let changes = Changes::concat(&schema, &parts)?;
             let mut keys: Vec<Option<Vec<u8>>> = keys.into_iter().flatten().collect();
             let times = changes.rowtimes().values().to_vec();
@@ -322,13 +348,15 @@ impl Operator for IntervalJoin {
                     *key = None;
                     continue;
                 }
-                latest = latest.max(Some(times[row]));
+                self.partition_times.take(read_from[row], times[row]);
             }
             epoch_rows.push(changes.rows().clone());
             epoch_times.push(times);
             epoch_keys.push(keys);
         }
-        let Some(stream_time) = latest else {
+        // Stream time waits for the partitions the epoch did not read to their end.
+        let settled = self.partition_times.settled(cx.behind);
+        let Some(stream_time) = stream_time_before.max(settled) else {
             return Ok(());
         };
 
@@ -544,9 +572,14 @@ impl Operator for IntervalJoin {
         }
         self.due.end_writes();
         self.recent_due = written_due;
-        if Some(stream_time) != stream_time_before {
+        let partition_times = self.partition_times.encode_if_changed();
+        if Some(stream_time) != stream_time_before || partition_times.is_some() {
             self.clock.begin_writes();
             write_stream_time(&mut self.clock, STREAM_TIME_KEY, stream_time, cx);
+            if let Some(bytes) = partition_times {
+                self.clock
+                    .write(PARTITION_TIMES_KEY.to_vec(), Some(bytes), cx.state_changes);
+            }
             self.clock.end_writes();
             self.stream_time = Some(Some(stream_time));
         }

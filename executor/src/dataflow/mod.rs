@@ -32,6 +32,7 @@ pub(crate) mod interval_join;
 pub(crate) mod join;
 pub(crate) mod lookup_join;
 pub(crate) mod steps;
+pub(crate) mod stream_time;
 pub(crate) mod temporal_filter;
 pub(crate) mod window;
 
@@ -116,6 +117,12 @@ pub(crate) struct EpochContext<'a> {
     pub bad_rows: &'a mut BadRows,
     /// The input partition of the batch being applied.
     pub input_partition: u32,
+    /// Where the batch being applied was read: the position of its input partition among
+    /// the query's (`Inputs`); None for rows an operator emits as the epoch ends.
+    pub read_from: Option<usize>,
+    /// The input partitions (positions, as `read_from`) that still had rows to read when the
+    /// epoch was cut: a query catching up. Stream time waits for them (`StreamTime::settle`).
+    pub behind: &'a [usize],
     /// The clock's time for the epoch (milliseconds since the Unix epoch), sampled once by
     /// the runner: operators never read the clock themselves.
     pub now_ms: i64,

@@ -215,6 +215,8 @@ mod tests {
             state_changes: &mut state_changes,
             bad_rows: &mut bad_rows,
             input_partition: 0,
+            read_from: None,
+            behind: &[],
             now_ms: 0,
         };
         let input = changes(&prices, &["-2 1 20 @7", "+ 2 30 @9"]);

@@ -1,16 +1,17 @@
 //! Time windows of a windowed GROUP BY (tumbling and hopping, and Flink's cumulating), under
 //! ksqlDB's rules: the windows a row falls in (`[start, start + size)`, starts at multiples
 //! of the advance, never below 0; cumulating: `[start, start + k·step)`, starts at multiples
-//! of the size), the stream time that judges it (the largest ROWTIME the aggregation has taken,
-//! shared by every key, moved by each row before that row is judged), which rows are late (a
+//! of the size), the stream time that judges it (`stream_time.rs`: shared by every key, per
+//! input partition, moved by each row before that row is judged), which rows are late (a
 //! window takes a row while `end + grace > stream time`; a row no window takes is late), and
-//! which windows have closed (`stream time ≥ end + grace`).
+//! which windows have closed (`stream time ≥ end + grace`, as the epoch ends).
 //!
 //! The GROUP BY keys each window's state by (window start, group key), encoded by the row
 //! codec, so states sort by window start and closing is a range read of the states below a
 //! bound. Cumulating windows share starts, so each is keyed by its end minus the size (the
 //! "start" the GROUP BY reports): keys then order windows by when they close, as starts do
-//! for the others, and the planner computes the real start from the end. Stream time is saved in each epoch's commit, so a restart never reopens a window.
+//! for the others, and the planner computes the real start from the end. Stream time is
+//! saved in each epoch's commit, so a restart never reopens a window.
 //!
 //! Never: read the clock, or let a window that has closed take a row.
 
@@ -18,95 +19,11 @@ use arrow::array::{Int64Array, UInt32Array};
 use eddy_planner::{WindowKind, WindowPlan};
 use eddy_storage::{StateBatch, StateStore};
 
+use crate::dataflow::stream_time::StreamTime;
 use crate::error::{DataError, EngineError, EngineResult};
 use crate::row_codec::encode_keys;
 use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::OperatorCache;
-
-/// A windowed aggregation's stream time: the largest ROWTIME it has taken, kept in the
-/// state store with each epoch's commit.
-pub(crate) struct StreamTime {
-    /// None before the first row. Read from the state store before the first batch.
-    time: Option<i64>,
-    loaded: bool,
-    /// What the store holds as of the last epoch's commit.
-    saved: Option<i64>,
-    key: Vec<u8>,
-}
-
-impl StreamTime {
-    pub fn new(query_id: &str) -> StreamTime {
-        StreamTime {
-            time: None,
-            loaded: false,
-            saved: None,
-            key: OperatorStateKeys::of(query_id).stream_time(),
-        }
-    }
-
-    pub fn get(&self) -> Option<i64> {
-        self.time
-    }
-
-    /// Reads the stream time a restarted query had reached, once, before its first batch
-    /// (nothing of the operator's is in flight then). True when it was read now.
-    pub fn load(&mut self, state: &dyn StateStore) -> EngineResult<bool> {
-        if self.loaded {
-            return Ok(false);
-        }
-        let stored = state.get(OperatorStateKeys::KEYSPACE, &self.key)?;
-        self.time = stored
-            .map(|bytes| {
-                let bytes: [u8; 8] = bytes.as_slice().try_into().map_err(|_| {
-                    EngineError::Internal("a stored stream time is not 8 bytes".into())
-                })?;
-                Ok::<_, EngineError>(i64::from_be_bytes(bytes))
-            })
-            .transpose()?;
-        self.saved = self.time;
-        self.loaded = true;
-        Ok(true)
-    }
-
-    /// Each row's stream time as rows of `rowtimes` are taken in order (the row's own
-    /// rowtime counts), and the stream time after them. Changes nothing.
-    pub fn through(&self, rowtimes: &[i64]) -> (Vec<i64>, Option<i64>) {
-        let mut time = self.time;
-        let each = rowtimes
-            .iter()
-            .map(|&rowtime| {
-                let now = time.map_or(rowtime, |time| time.max(rowtime));
-                time = Some(now);
-                now
-            })
-            .collect();
-        (each, time)
-    }
-
-    /// Keeps the stream time a batch that was added reached.
-    pub fn set(&mut self, time: Option<i64>) {
-        self.time = time;
-    }
-
-    /// Moves stream time to `time` if it is behind.
-    pub fn advance_to(&mut self, time: i64) {
-        self.time = Some(self.time.map_or(time, |now| now.max(time)));
-    }
-
-    /// Puts a changed stream time into the epoch's commit.
-    pub fn save(&mut self, state_changes: &mut StateBatch) {
-        if self.time != self.saved
-            && let Some(time) = self.time
-        {
-            state_changes.put(
-                OperatorStateKeys::KEYSPACE,
-                self.key.clone(),
-                time.to_be_bytes().to_vec(),
-            );
-            self.saved = self.time;
-        }
-    }
-}
 
 /// The windows of one windowed GROUP BY, and the stream time that moves them.
 pub(crate) struct Windowing {
@@ -153,7 +70,7 @@ pub(crate) struct PaneAssignment {
     pub froms: Vec<i64>,
     /// Rows no window took, with why.
     pub late: Vec<(usize, String)>,
-    /// Stream time after the batch.
+    /// The stream time of the batch's partition after it.
     pub stream_time: Option<i64>,
 }
 
@@ -165,7 +82,7 @@ pub(crate) struct Assignment {
     pub starts: Int64Array,
     /// Rows no window took, with why.
     pub late: Vec<(usize, String)>,
-    /// Stream time after the batch.
+    /// The stream time of the batch's partition after it.
     pub stream_time: Option<i64>,
 }
 
@@ -248,12 +165,12 @@ impl Windowing {
     /// As `assign`, by panes: each row's pane and the first window that takes it, judged row
     /// by row as stream time moves. A row is taken by the windows holding its pane that
     /// are still open, which are the latest ones (windows close in start order).
-    pub fn assign_panes(&self, rowtimes: &[i64]) -> PaneAssignment {
+    pub fn assign_panes(&self, rowtimes: &[i64], partition: Option<usize>) -> PaneAssignment {
         let mut rows = Vec::with_capacity(rowtimes.len());
         let mut panes = Vec::with_capacity(rowtimes.len());
         let mut froms = Vec::with_capacity(rowtimes.len());
         let mut late = Vec::new();
-        let (stream_times, stream_time) = self.stream_time.through(rowtimes);
+        let (stream_times, stream_time) = self.stream_time.through(rowtimes, partition);
         for (row, (&rowtime, &now)) in rowtimes.iter().zip(&stream_times).enumerate() {
             let pane = rowtime - rowtime.rem_euclid(self.advance_ms);
             let first = self.first_window_of(pane);
@@ -332,11 +249,11 @@ impl Windowing {
 
     /// The windows that take each row of `rowtimes` (in input order), judged row by row as
     /// stream time moves. Changes nothing: `accept` keeps the stream time it reached.
-    pub fn assign(&self, rowtimes: &[i64]) -> Assignment {
+    pub fn assign(&self, rowtimes: &[i64], partition: Option<usize>) -> Assignment {
         let mut rows = Vec::with_capacity(rowtimes.len());
         let mut starts = Vec::with_capacity(rowtimes.len());
         let mut late = Vec::new();
-        let (stream_times, stream_time) = self.stream_time.through(rowtimes);
+        let (stream_times, stream_time) = self.stream_time.through(rowtimes, partition);
         for (row, (&rowtime, &now)) in rowtimes.iter().zip(&stream_times).enumerate() {
             let (first_key, last_key, step) = self.keys_taking(rowtime);
             let mut taken = false;
@@ -380,9 +297,14 @@ impl Windowing {
         }
     }
 
-    /// Keeps the stream time a batch that was added reached.
-    pub fn accept(&mut self, stream_time: Option<i64>) {
-        self.stream_time.set(stream_time);
+    /// Keeps the stream time a batch read from `partition` reached.
+    pub fn accept(&mut self, partition: Option<usize>, stream_time: Option<i64>) {
+        self.stream_time.take(partition, stream_time);
+    }
+
+    /// Moves stream time as the epoch ends (`StreamTime::settle`), before windows close.
+    pub fn settle(&mut self, behind: &[usize]) {
+        self.stream_time.settle(behind);
     }
 
     pub fn stream_time(&self) -> Option<i64> {
@@ -580,7 +502,7 @@ mod tests {
             idle_timeout_ms: None,
         };
         let mut windowing = Windowing::new(plan, "ROWTIME", "test").expect("a time window");
-        windowing.stream_time.loaded = true;
+        windowing.stream_time = StreamTime::started("test");
         windowing
     }
 
@@ -603,7 +525,7 @@ mod tests {
             },
             0,
         );
-        let assignment = hopping.assign(&[0, 12_000]);
+        let assignment = hopping.assign(&[0, 12_000], Some(0));
         assert_eq!(
             pairs(&assignment),
             [(0, 0), (1, 0), (1, 5_000), (1, 10_000)]
@@ -624,14 +546,14 @@ mod tests {
         );
         // Row 0 at 0: [0,10), [0,20), [0,30). Row 1 at 25: [0,30). Row 2 at 40: [30,50),
         // [30,60). Keys are end − 30.
-        let first = cumulating.assign(&[0, 25, 40]);
+        let first = cumulating.assign(&[0, 25, 40], Some(0));
         assert_eq!(
             pairs(&first),
             [(0, -20), (0, -10), (0, 0), (1, 0), (2, 20), (2, 30)]
         );
-        cumulating.accept(first.stream_time);
+        cumulating.accept(Some(0), first.stream_time);
         // Stream time 40: [30,40) has closed, [30,50) and [30,60) still take rows.
-        let second = cumulating.assign(&[35, 29]);
+        let second = cumulating.assign(&[35, 29], Some(0));
         assert_eq!(pairs(&second), [(0, 20), (0, 30)]);
         assert_eq!(
             second.late,
@@ -674,7 +596,7 @@ mod tests {
             let windowing = windowing(kind, 1_000);
             assert_eq!(windowing.windows_per_row(), expected, "{kind:?}");
             let times: Vec<i64> = (100..200).collect();
-            let assignment = windowing.assign(&times);
+            let assignment = windowing.assign(&times, Some(0));
             let mut per_row = vec![0; times.len()];
             for &row in assignment.rows.values() {
                 per_row[row as usize] += 1;
@@ -696,7 +618,7 @@ mod tests {
         );
         hopping.use_panes();
         assert!(hopping.uses_panes());
-        let assignment = hopping.assign_panes(&[3, 30, 16, 3]);
+        let assignment = hopping.assign_panes(&[3, 30, 16, 3], Some(0));
         assert_eq!(assignment.rows.values(), &[0, 1, 2]);
         assert_eq!(assignment.panes, [2, 30, 16]);
         // At stream time 30, window [14, 24) has closed (at 29) and [16, 26) is open.
@@ -728,8 +650,8 @@ mod tests {
                     let times: Vec<i64> = (0..random.usize(1..30))
                         .map(|_| random.i64(-5..200))
                         .collect();
-                    let windows = by_window.assign(&times);
-                    let panes = by_pane.assign_panes(&times);
+                    let windows = by_window.assign(&times, Some(0));
+                    let panes = by_pane.assign_panes(&times, Some(0));
                     let mut expanded = Vec::new();
                     for ((&row, &pane), &from) in panes
                         .rows
@@ -752,8 +674,8 @@ mod tests {
                     );
                     assert_eq!(expanded, pairs(&windows), "{context}");
                     assert_eq!(panes.late, windows.late, "{context}");
-                    by_window.accept(windows.stream_time);
-                    by_pane.accept(panes.stream_time);
+                    by_window.accept(Some(0), windows.stream_time);
+                    by_pane.accept(Some(0), panes.stream_time);
                 }
             }
         }
@@ -764,10 +686,10 @@ mod tests {
     #[test]
     fn a_row_is_late_once_stream_time_reaches_its_windows_end_plus_grace() {
         let mut tumbling = windowing(WindowKind::Tumbling { size_ms: 30_000 }, 60_000);
-        let first = tumbling.assign(&[0, 89_999, 10_000]);
+        let first = tumbling.assign(&[0, 89_999, 10_000], Some(0));
         assert_eq!(pairs(&first), [(0, 0), (1, 60_000), (2, 0)]);
-        tumbling.accept(first.stream_time);
-        let second = tumbling.assign(&[90_000, 10_009]);
+        tumbling.accept(Some(0), first.stream_time);
+        let second = tumbling.assign(&[90_000, 10_009], Some(0));
         assert_eq!(pairs(&second), [(0, 90_000)]);
         assert_eq!(second.late.len(), 1);
         assert_eq!(
@@ -777,5 +699,29 @@ mod tests {
                 "late row: ROWTIME 10009 is past the grace period of its window [0, 30000): the window closed at 90000, and stream time is 90000".to_string()
             )
         );
+    }
+
+    /// Rows in order within their partitions are not late because another partition's rows
+    /// of the same epoch came first: each is judged against its own partition's stream
+    /// time and the epoch's start, as a merge of the partitions by time would judge it.
+    #[test]
+    fn an_epochs_rows_are_judged_by_their_own_partitions_stream_time() {
+        let mut tumbling = windowing(WindowKind::Tumbling { size_ms: 1_000 }, 0);
+        let first = tumbling.assign(&[0, 1_500, 3_500], Some(0));
+        tumbling.accept(Some(0), first.stream_time);
+        let second = tumbling.assign(&[500, 2_500, 1_200], Some(1));
+        assert_eq!(pairs(&second), [(0, 0), (1, 2_000)]);
+        assert_eq!(
+            second.late.len(),
+            1,
+            "1200 is late within its own partition"
+        );
+        tumbling.accept(Some(1), second.stream_time);
+        tumbling.settle(&[]);
+        assert_eq!(tumbling.stream_time(), Some(3_500));
+        tumbling.stream_time.save(&mut StateBatch::default());
+        // The next epoch judges every row against the stream time the last one ended at.
+        let third = tumbling.assign(&[2_900], Some(1));
+        assert_eq!(third.late.len(), 1);
     }
 }

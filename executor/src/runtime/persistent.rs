@@ -39,7 +39,7 @@ use crate::background::run_in_background_if;
 use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult, panic_message};
-use crate::input::{EndWatch, Inputs, LogCursor};
+use crate::input::{EndWatch, Inputs, LogCursor, partitions_behind};
 use crate::limits::{BACKGROUND_EPOCH_ROWS_MIN, PUSH_READ_ROWS_MAX, epoch_rows_per_partition};
 use crate::runtime::QueryEnv;
 use crate::runtime::epoch_writer::{EpochOutput, EpochWriter, Writing, finish_writing};
@@ -235,7 +235,7 @@ impl Runner {
         if epoch > 0 {
             // The last committed epoch may not have reached the sink before a crash.
             let output = match self.pipeline.has_state() {
-                false => self.compute_epoch(&from, &offsets, None)?,
+                false => self.compute_epoch(&from, &offsets, None, &[])?,
                 true => self.writer.load_pending()?,
             };
             progress.appending(
@@ -271,10 +271,9 @@ impl Runner {
                     "retention deleted input rows the query had not read; going on from the first kept row"
                 );
             }
-            let targets: Vec<Offset> = self
-                .inputs
-                .end_offsets()
-                .into_iter()
+            let ends = self.inputs.end_offsets();
+            let targets: Vec<Offset> = ends
+                .iter()
                 .zip(&offsets)
                 .map(|(end, start)| {
                     Offset(end.0.min(start.0 + epoch_rows_per_partition).max(start.0))
@@ -286,7 +285,7 @@ impl Runner {
                 match idle.caught_up(&mut self.pipeline, state.as_ref())? {
                     CaughtUp::Epoch { stream_time } => {
                         // An epoch without input rows: the clock alone moves the query on.
-                        let output = self.compute_epoch(&offsets, &offsets, stream_time)?;
+                        let output = self.compute_epoch(&offsets, &offsets, stream_time, &[])?;
                         epoch += 1;
                         let writer = self.writer.clone();
                         let progress = progress.clone();
@@ -309,7 +308,8 @@ impl Runner {
             if self.pipeline.reads_own_writes() {
                 finish_writing(writing).await?;
             }
-            let output = self.compute_epoch(&offsets, &targets, None)?;
+            let behind = partitions_behind(&ends, &targets);
+            let output = self.compute_epoch(&offsets, &targets, None, &behind)?;
             idle.input_came(&mut self.pipeline, self.writer.store.state().as_ref())?;
             progress.active();
             finish_writing(writing).await?;
@@ -331,11 +331,12 @@ impl Runner {
         from: &[Offset],
         to: &[Offset],
         stream_time: Option<i64>,
+        behind: &[usize],
     ) -> EngineResult<EpochOutput> {
         let rows: u64 = from.iter().zip(to).map(|(from, to)| to.0 - from.0).sum();
         let started = Instant::now();
         let output = run_in_background_if(rows >= BACKGROUND_EPOCH_ROWS_MIN, || {
-            self.compute(from, to, stream_time)
+            self.compute(from, to, stream_time, behind)
         })?;
         debug!(
             query_id = %self.writer.id,
@@ -349,12 +350,14 @@ impl Runner {
     }
 
     /// The epoch's output for input rows [from, to) of each partition of its inputs, with
-    /// the windows' stream time moved to `stream_time` (an idle query's) before it ends.
+    /// the windows' stream time moved to `stream_time` (an idle query's) before it ends;
+    /// `behind`: the partitions with rows past `to`.
     fn compute(
         &mut self,
         from: &[Offset],
         to: &[Offset],
         stream_time: Option<i64>,
+        behind: &[usize],
     ) -> EngineResult<EpochOutput> {
         let store_state = self.writer.store.state().clone();
         let mut state = StateBatch::default();
@@ -362,12 +365,14 @@ impl Runner {
         let now_ms = self.clock.now_ms();
         let pipeline = &mut self.pipeline;
         self.inputs
-            .read_range(from, to, PUSH_READ_ROWS_MAX, |at, changes| {
+            .read_range(from, to, PUSH_READ_ROWS_MAX, |at, position, changes| {
                 let mut cx = EpochContext {
                     state: store_state.as_ref(),
                     state_changes: &mut state,
                     bad_rows: &mut bad_rows,
                     input_partition: at.partition,
+                    read_from: Some(position),
+                    behind,
                     now_ms,
                 };
                 pipeline.apply(at.input, changes, &mut cx)
@@ -377,6 +382,8 @@ impl Runner {
             state_changes: &mut state,
             bad_rows: &mut bad_rows,
             input_partition: 0,
+            read_from: None,
+            behind,
             now_ms,
         };
         if let Some(stream_time) = stream_time {

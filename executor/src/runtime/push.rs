@@ -31,7 +31,7 @@ use crate::changes::Changes;
 use crate::clock::Clock;
 use crate::dataflow::{BadRows, EpochContext};
 use crate::error::{EngineError, EngineResult};
-use crate::input::{Inputs, LogCursor};
+use crate::input::{Inputs, LogCursor, partitions_behind};
 use crate::limits::{PUSH_QUEUE_BATCHES_MAX, PUSH_READ_ROWS_MAX};
 use crate::output::RowStream;
 use crate::runtime::QueryEnv;
@@ -256,7 +256,7 @@ impl Subscription {
                 let mut state_changes = StateBatch::default();
                 let mut bad_rows = BadRows::default();
                 let now_ms = self.clock.now_ms();
-                self.end_round(now_ms, stream_time, &mut state_changes, &mut bad_rows)
+                self.end_round(now_ms, stream_time, &[], &mut state_changes, &mut bad_rows)
                     .map(Round::Rows)
             }
             CaughtUp::Wait { until_ms } => Ok(Round::Wait { until_ms }),
@@ -271,10 +271,9 @@ impl Subscription {
         let mut state_changes = StateBatch::default();
         let mut bad_rows = BadRows::default();
         let now_ms = self.clock.now_ms();
-        let targets: Vec<Offset> = self
-            .inputs
-            .end_offsets()
-            .into_iter()
+        let ends = self.inputs.end_offsets();
+        let targets: Vec<Offset> = ends
+            .iter()
             .zip(offsets.iter())
             .map(|(end, start)| Offset(end.0.min(start.0 + PUSH_READ_ROWS_MAX as u64).max(start.0)))
             .collect();
@@ -297,22 +296,30 @@ impl Subscription {
             state,
             ..
         } = self;
-        inputs.read_range(offsets, &targets, PUSH_READ_ROWS_MAX, |at, changes| {
-            let changes = match paired_table {
-                Some(table) => paired_by_key(table, changes)?,
-                None => changes,
-            };
-            let mut cx = EpochContext {
-                state: &state.store,
-                state_changes: &mut state_changes,
-                bad_rows: &mut bad_rows,
-                input_partition: at.partition,
-                now_ms,
-            };
-            pipeline.apply(at.input, changes, &mut cx)
-        })?;
+        let behind = partitions_behind(&ends, &targets);
+        inputs.read_range(
+            offsets,
+            &targets,
+            PUSH_READ_ROWS_MAX,
+            |at, position, changes| {
+                let changes = match paired_table {
+                    Some(table) => paired_by_key(table, changes)?,
+                    None => changes,
+                };
+                let mut cx = EpochContext {
+                    state: &state.store,
+                    state_changes: &mut state_changes,
+                    bad_rows: &mut bad_rows,
+                    input_partition: at.partition,
+                    read_from: Some(position),
+                    behind: &behind,
+                    now_ms,
+                };
+                pipeline.apply(at.input, changes, &mut cx)
+            },
+        )?;
         offsets.copy_from_slice(&targets);
-        let rows = self.end_round(now_ms, None, &mut state_changes, &mut bad_rows)?;
+        let rows = self.end_round(now_ms, None, &behind, &mut state_changes, &mut bad_rows)?;
         match quiet {
             Some(quiet_until) => {
                 if offsets != quiet_until.as_slice() {
@@ -325,11 +332,13 @@ impl Subscription {
     }
 
     /// Ends a round: the windows' stream time moved to `stream_time` first (an idle query's),
-    /// the rows for the client, the round's state changes applied.
+    /// the rows for the client, the round's state changes applied. `behind`: the partitions
+    /// with rows past the round's.
     fn end_round(
         &mut self,
         now_ms: i64,
         stream_time: Option<i64>,
+        behind: &[usize],
         state_changes: &mut StateBatch,
         bad_rows: &mut BadRows,
     ) -> EngineResult<Vec<RecordBatch>> {
@@ -338,6 +347,8 @@ impl Subscription {
             state_changes,
             bad_rows,
             input_partition: 0,
+            read_from: None,
+            behind,
             now_ms,
         };
         if let Some(stream_time) = stream_time {

@@ -143,6 +143,11 @@ impl<'a> OperatorStateKeys<'a> {
     pub(crate) fn stream_time(&self) -> Vec<u8> {
         format!("q/{}/t", self.query_id).into_bytes()
     }
+
+    /// A windowed GROUP BY's stream time of each input partition (`StreamTime`).
+    pub(crate) fn partition_stream_times(&self) -> Vec<u8> {
+        format!("q/{}/tp", self.query_id).into_bytes()
+    }
 }
 
 /// A table's current rows (`State`) and its writer's bookkeeping (`Offsets`).
@@ -239,6 +244,7 @@ mod tests {
         assert_eq!(operator.prefix(), b"q/CTAS_T_3/");
         assert_eq!(operator.group_prefix(), b"q/CTAS_T_3/g/");
         assert_eq!(operator.stream_time(), b"q/CTAS_T_3/t");
+        assert_eq!(operator.partition_stream_times(), b"q/CTAS_T_3/tp");
         assert_eq!(operator.latest_window_start(), b"q/CTAS_T_3/w");
         assert_eq!(operator.session_close_prefix(), b"q/CTAS_T_3/c/");
         assert_eq!(operator.temporal_schedule_prefix(), b"q/CTAS_T_3/f/");

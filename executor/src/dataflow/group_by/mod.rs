@@ -313,7 +313,12 @@ impl GroupBy {
     /// Adds a batch of input changes (rows of the source's queryable schema) to the epoch.
     /// Rows whose group key has a NULL are dropped, as in ksqlDB; over windows, late rows go
     /// to `bad_rows`. Nothing changes unless every row can be added.
-    fn add(&mut self, changes: &Changes, bad_rows: &mut BadRows) -> EngineResult<()> {
+    fn add(
+        &mut self,
+        changes: &Changes,
+        read_from: Option<usize>,
+        bad_rows: &mut BadRows,
+    ) -> EngineResult<()> {
         let queryable = changes.rows().clone();
         let weights = changes.weights();
         let positions = input_positions(&queryable)?;
@@ -390,7 +395,7 @@ impl GroupBy {
         let (keys, args, sources, rowtimes, assignment) = match &self.windows {
             None | Some(Windows::Session(_)) => (keys, args, sources.clone(), rowtimes, None),
             Some(Windows::Time(windowing)) if windowing.uses_panes() => {
-                let assignment = windowing.assign_panes(window_times.values());
+                let assignment = windowing.assign_panes(window_times.values(), read_from);
                 let taken = &assignment.rows;
                 let pick = |column: &ArrayRef| -> EngineResult<ArrayRef> {
                     Ok(match taken.len() == column.len() {
@@ -427,7 +432,7 @@ impl GroupBy {
                 )
             }
             Some(Windows::Time(windowing)) => {
-                let assignment = windowing.assign(window_times.values());
+                let assignment = windowing.assign(window_times.values(), read_from);
                 let pairs = &assignment.rows;
                 let mut windowed_keys: Vec<ArrayRef> = vec![Arc::new(assignment.starts.clone())];
                 for key in &keys {
@@ -495,7 +500,8 @@ impl GroupBy {
         };
         let (session_rows, session_stream_time) = match &self.windows {
             Some(Windows::Session(sessions)) => {
-                let (stream_times, stream_time) = sessions.stream_times(window_times.values());
+                let (stream_times, stream_time) =
+                    sessions.stream_times(window_times.values(), read_from);
                 let rows = SessionRows {
                     times: window_times,
                     stream_times,
@@ -517,13 +523,13 @@ impl GroupBy {
         });
         match (&mut self.windows, assignment, session_stream_time) {
             (Some(Windows::Time(windowing)), Some((stream_time, late)), _) => {
-                windowing.accept(stream_time);
+                windowing.accept(read_from, stream_time);
                 for (row, reason) in late {
                     bad_rows.push(changes.row(row).rows(), &late_error(reason));
                 }
             }
             (Some(Windows::Session(sessions)), _, Some(stream_time)) => {
-                sessions.accept(stream_time);
+                sessions.accept(read_from, stream_time);
             }
             _ => {}
         }
@@ -841,7 +847,7 @@ impl Operator for GroupBy {
             Some(Windows::Session(sessions)) => sessions.load(cx.state)?,
             None => {}
         }
-        self.add(&changes, cx.bad_rows)
+        self.add(&changes, cx.read_from, cx.bad_rows)
     }
 
     fn end_epoch(
@@ -849,6 +855,17 @@ impl Operator for GroupBy {
         output: &mut Vec<Changes>,
         cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
+        match &mut self.windows {
+            Some(Windows::Time(windowing)) => {
+                windowing.load(cx.state)?;
+                windowing.settle(cx.behind);
+            }
+            Some(Windows::Session(sessions)) => {
+                sessions.load(cx.state)?;
+                sessions.settle(cx.behind);
+            }
+            None => {}
+        }
         let changes = self.finish_epoch(cx.state, cx.state_changes, cx.bad_rows)?;
         if changes.rows.num_rows() > 0 {
             output.push(Changes::new(

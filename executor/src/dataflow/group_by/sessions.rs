@@ -26,7 +26,8 @@ use eddy_storage::{StateBatch, StateStore};
 
 use super::{AggregateChanges, Epoch, GroupBy, Windows, data_error, load_group, save_group};
 use crate::dataflow::BadRows;
-use crate::dataflow::window::{StreamTime, Sweep, late_error, start_key};
+use crate::dataflow::stream_time::StreamTime;
+use crate::dataflow::window::{Sweep, late_error, start_key};
 use crate::error::{EngineError, EngineResult};
 use crate::row_codec::{decode_keys, encode_keys};
 use crate::state::keys::OperatorStateKeys;
@@ -96,15 +97,24 @@ impl Sessions {
         Ok(())
     }
 
-    /// Each row's stream time as the rows of `rowtimes` are taken, and the stream time after
-    /// them.
-    pub fn stream_times(&self, rowtimes: &[i64]) -> (Vec<i64>, Option<i64>) {
-        self.stream_time.through(rowtimes)
+    /// Each row's stream time as the rows of `rowtimes`, read from `partition`, are taken, and
+    /// the partition's stream time after them (`StreamTime::through`).
+    pub fn stream_times(
+        &self,
+        rowtimes: &[i64],
+        partition: Option<usize>,
+    ) -> (Vec<i64>, Option<i64>) {
+        self.stream_time.through(rowtimes, partition)
     }
 
-    /// Keeps the stream time a batch that was added reached.
-    pub fn accept(&mut self, time: Option<i64>) {
-        self.stream_time.set(time);
+    /// Keeps the stream time a batch read from `partition` reached.
+    pub fn accept(&mut self, partition: Option<usize>, time: Option<i64>) {
+        self.stream_time.take(partition, time);
+    }
+
+    /// Moves stream time as the epoch ends (`StreamTime::settle`), before sessions close.
+    pub fn settle(&mut self, behind: &[usize]) {
+        self.stream_time.settle(behind);
     }
 
     pub fn stream_time(&self) -> Option<i64> {
