@@ -182,6 +182,14 @@ impl Inputs {
         Inputs { cursors }
     }
 
+    /// The sources read, in input order: one read twice (joined with itself) is named twice.
+    pub fn source_names(&self) -> Vec<String> {
+        self.cursors
+            .iter()
+            .map(|cursor| cursor.source.name.clone())
+            .collect()
+    }
+
     /// The partitions of every input.
     pub fn partition_count(&self) -> u32 {
         self.cursors.iter().map(LogCursor::partition_count).sum()

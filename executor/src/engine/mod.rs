@@ -56,6 +56,9 @@ pub(crate) struct QueryReport {
     pub rows_appending: u64,
     /// How long its running task has shown no sign of life, past `STALL_AFTER`.
     pub stalled_for: Option<Duration>,
+    /// The sources its running task reads, once per read (a source joined with itself is
+    /// named twice); empty unless its task runs.
+    pub inputs: Vec<String>,
 }
 
 pub(crate) struct EngineCore {
@@ -278,6 +281,7 @@ impl EngineCore {
                 rows_per_second: Some(running.progress.rows_per_second()),
                 rows_appending: running.progress.rows_appending(),
                 stalled_for: running.progress.stalled_for(Instant::now()),
+                inputs: running.inputs.clone(),
                 error,
             });
         }
@@ -286,6 +290,7 @@ impl EngineCore {
             rows_per_second: None,
             rows_appending: 0,
             stalled_for: None,
+            inputs: Vec::new(),
         })
     }
 

@@ -60,6 +60,7 @@ pub async fn start(
 ) -> EngineResult<RunningQuery> {
     let runner = Runner::plan(env, query).await?;
     let profile = runner.pipeline.profile();
+    let inputs = runner.inputs.source_names();
     let progress = Arc::new(QueryProgress::default());
     let run = AssertUnwindSafe(runner.run(cancel.clone(), progress.clone())).catch_unwind();
     let query_id = query.id.clone();
@@ -79,6 +80,7 @@ pub async fn start(
         task,
         progress,
         profile,
+        inputs,
     })
 }
 

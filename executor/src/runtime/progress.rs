@@ -25,6 +25,8 @@ pub(crate) struct RunningQuery {
     pub progress: std::sync::Arc<QueryProgress>,
     /// Its operators and their counters, for EXPLAIN.
     pub profile: std::sync::Arc<PipelineProfile>,
+    /// The sources it reads, once per read: its input rows are theirs.
+    pub inputs: Vec<String>,
 }
 
 /// What SHOW QUERIES reports of a running query: how its task ended, if it failed, and how

@@ -103,8 +103,11 @@ pub fn show_queries(engine: &EngineCore) -> EngineResult<QueryOutput> {
         let report = engine.query_report(&query.id);
         let error = report.as_ref().and_then(|report| report.error.clone());
         let rows_processed = engine.rows_processed(&query.id)?;
-        let input_rows: u64 = query
-            .sources
+        // Its input rows are those of each source it reads, as many times as it reads it.
+        let read = report
+            .as_ref()
+            .map_or(&[][..], |report| report.inputs.as_slice());
+        let input_rows: u64 = read
             .iter()
             .filter(|name| !query.lookups.contains(name))
             .filter_map(|name| catalog.source(name))
