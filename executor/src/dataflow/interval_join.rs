@@ -31,7 +31,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, Int64Array, RecordBatch, UInt32Array, new_null_array};
+use arrow::array::{
+    Array, ArrayRef, Int64Array, RecordBatch, UInt32Array, UInt32Builder, new_null_array,
+};
 use arrow::compute::{concat_batches, take};
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_expr::PhysicalExpr;
@@ -100,11 +102,69 @@ pub(crate) struct KeptRow {
 }
 
 /// A side's rows of one key during an epoch's end, each with where its columns are among
-/// the side's rows of the epoch (`at`).
+/// the side's rows of the epoch (`at`, in `SideRows`).
 struct KeyRows {
     /// When the key needed attention as it was read (its index entry), if it had rows.
     due_before: Option<i64>,
     rows: Vec<(KeptRow, u32)>,
+    /// Whether the rows differ from the stored entry: a row came, left or changed flags.
+    changed: bool,
+}
+
+/// One side's rows as pairs and output rows name them (`at`): the epoch's rows, then the
+/// kept rows read from the store, numbered after them. A kept row's columns are decoded
+/// only when a pair or an output row names it: most kept rows of a key the epoch touches
+/// join nothing new.
+struct SideRows {
+    schema: SchemaRef,
+    epoch: RecordBatch,
+    /// The kept rows' encoded columns, by `at` less the epoch's row count.
+    stored: Vec<Vec<u8>>,
+}
+
+impl SideRows {
+    /// The rows `ats` name (None: none), as a batch of the epoch's rows and the named kept
+    /// rows decoded after them, and `ats` as indexes into it.
+    fn named(
+        &self,
+        ats: impl Iterator<Item = Option<u32>>,
+    ) -> EngineResult<(RecordBatch, UInt32Array)> {
+        let first_stored = self.epoch.num_rows() as u32;
+        let mut decoded_at: HashMap<u32, u32> = HashMap::new();
+        let mut to_decode: Vec<&[u8]> = Vec::new();
+        let mut indexes = UInt32Builder::new();
+        for at in ats {
+            let index = match at {
+                Some(at) if at >= first_stored => {
+                    let next = first_stored + to_decode.len() as u32;
+                    let index = *decoded_at.entry(at).or_insert(next);
+                    if index == next {
+                        let stored =
+                            self.stored
+                                .get((at - first_stored) as usize)
+                                .ok_or_else(|| {
+                                    EngineError::Internal(format!(
+                                        "a join names kept row {at}, which it did not read"
+                                    ))
+                                })?;
+                        to_decode.push(stored);
+                    }
+                    Some(index)
+                }
+                at => at,
+            };
+            indexes.append_option(index);
+        }
+        let indexes = indexes.finish();
+        let rows = match to_decode.is_empty() {
+            true => self.epoch.clone(),
+            false => concat_batches(
+                &self.schema,
+                [&self.epoch, &decode_rows(&self.schema, &to_decode)?],
+            )?,
+        };
+        Ok((rows, indexes))
+    }
 }
 
 /// Each row's encoded join key (None: NULL), in a batch's order.
@@ -370,7 +430,7 @@ impl Operator for IntervalJoin {
         distinct.sort_unstable();
         distinct.dedup();
         let mut kept: [HashMap<Vec<u8>, KeyRows>; 2] = [HashMap::new(), HashMap::new()];
-        let mut all_rows: Vec<RecordBatch> = Vec::with_capacity(2);
+        let mut all_rows: Vec<SideRows> = Vec::with_capacity(2);
         for side in 0..2 {
             let mut found: Vec<Vec<KeptRow>> = vec![Vec::new(); distinct.len()];
             self.sides[side]
@@ -391,15 +451,19 @@ impl Operator for IntervalJoin {
                     })
                     .collect();
                 let due_before = self.key_due(side, &rows);
-                kept[side].insert(key.clone(), KeyRows { due_before, rows });
+                kept[side].insert(
+                    key.clone(),
+                    KeyRows {
+                        due_before,
+                        rows,
+                        changed: false,
+                    },
+                );
             }
-            let schema = &self.sides[side].schema;
-            all_rows.push(match stored_bytes.is_empty() {
-                true => epoch_rows[side].clone(),
-                false => concat_batches(
-                    schema,
-                    [&epoch_rows[side], &decode_rows(schema, &stored_bytes)?],
-                )?,
+            all_rows.push(SideRows {
+                schema: self.sides[side].schema.clone(),
+                epoch: epoch_rows[side].clone(),
+                stored: stored_bytes,
             });
         }
 
@@ -460,9 +524,9 @@ impl Operator for IntervalJoin {
         let holds = match &self.plan.condition {
             None => vec![true; pairs.len()],
             Some(condition) if !pairs.is_empty() => {
-                let left_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.0));
-                let right_at = UInt32Array::from_iter_values(pairs.iter().map(|pair| pair.1));
-                let joined = self.joined(&all_rows, &left_at, &right_at)?;
+                let left_at = pairs.iter().map(|pair| Some(pair.0));
+                let right_at = pairs.iter().map(|pair| Some(pair.1));
+                let joined = self.joined(&all_rows, left_at, right_at)?;
                 // Every pair has a row of this epoch: each is evaluated once.
                 pairs_matching(condition.as_ref(), &joined, |_| true, cx.bad_rows)?
             }
@@ -489,8 +553,9 @@ impl Operator for IntervalJoin {
             let eager = self.sides[side].keeps_unmatched && !self.window.grace_given;
             for rows in kept[side].values_mut() {
                 for (row, at) in &mut rows.rows {
-                    if matched[side].contains(at) {
+                    if matched[side].contains(at) && row.flags & MATCHED == 0 {
                         row.flags |= MATCHED;
+                        rows.changed = true;
                     }
                 }
             }
@@ -508,6 +573,7 @@ impl Operator for IntervalJoin {
                     out.push(padded(side, at, epoch_times[side][row]));
                 }
                 if let Some(rows) = kept[side].get_mut(key) {
+                    rows.changed = true;
                     rows.rows.push((
                         KeptRow {
                             rowtime: epoch_times[side][row],
@@ -529,17 +595,23 @@ impl Operator for IntervalJoin {
             let grace = self.window.grace_ms;
             let mut emitted = Vec::new();
             for rows in kept_of_side.values_mut() {
+                let mut changed = false;
                 rows.rows.retain_mut(|(row, at)| {
                     let closes = row.rowtime.saturating_add(extent).saturating_add(grace);
                     if deferred && row.flags & (MATCHED | PADDED) == 0 && closes < stream_time {
                         row.flags |= PADDED;
                         emitted.push(padded(side, *at, row.rowtime));
+                        changed = true;
                     }
-                    row.rowtime
+                    let keeps = row
+                        .rowtime
                         .saturating_add(expiry_span)
                         .saturating_add(grace)
-                        >= stream_time
+                        >= stream_time;
+                    changed |= !keeps;
+                    keeps
                 });
+                rows.changed |= changed;
             }
             out.extend(emitted);
         }
@@ -551,6 +623,10 @@ impl Operator for IntervalJoin {
             self.sides[side].states.begin_writes();
             let entries: Vec<(Vec<u8>, KeyRows)> = kept_of_side.drain().collect();
             for (key, rows) in entries {
+                // A key whose rows are as they were read keeps its entry and index entry.
+                if !rows.changed {
+                    continue;
+                }
                 let due_after = self.key_due(side, &rows.rows);
                 if rows.due_before != due_after {
                     if let Some(due) = rows.due_before {
@@ -599,17 +675,24 @@ impl IntervalJoin {
     /// NULL index) of each side's rows.
     fn joined(
         &self,
-        rows: &[RecordBatch],
-        left_at: &UInt32Array,
-        right_at: &UInt32Array,
+        rows: &[SideRows],
+        left_at: impl Iterator<Item = Option<u32>>,
+        right_at: impl Iterator<Item = Option<u32>>,
     ) -> EngineResult<RecordBatch> {
-        joined_rows(&self.plan.schema, rows, left_at, right_at)
+        let (left_rows, left_at) = rows[0].named(left_at)?;
+        let (right_rows, right_at) = rows[1].named(right_at)?;
+        joined_rows(
+            &self.plan.schema,
+            &[left_rows, right_rows],
+            &left_at,
+            &right_at,
+        )
     }
 
-    fn output(&self, rows: &[RecordBatch], out: &[OutputRow]) -> EngineResult<Changes> {
-        let left_at: UInt32Array = out.iter().map(|row| row.left).collect();
-        let right_at: UInt32Array = out.iter().map(|row| row.right).collect();
-        let joined = self.joined(rows, &left_at, &right_at)?;
+    fn output(&self, rows: &[SideRows], out: &[OutputRow]) -> EngineResult<Changes> {
+        let left_at = out.iter().map(|row| row.left);
+        let right_at = out.iter().map(|row| row.right);
+        let joined = self.joined(rows, left_at, right_at)?;
         let rowtimes = Int64Array::from_iter_values(out.iter().map(|row| row.rowtime));
         Changes::new(ChangeBatch::try_new(joined, None)?, rowtimes, None)
     }
