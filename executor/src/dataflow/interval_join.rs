@@ -442,6 +442,11 @@ impl Operator for IntervalJoin {
             let mut stored_bytes: Vec<Vec<u8>> = Vec::new();
             let first_stored = epoch_rows[side].num_rows();
             for (key, rows) in distinct.iter().zip(found) {
+                // A side without rows of the key has none to pair or keep: its entry comes
+                // with the epoch's first row of the key, if any.
+                if rows.is_empty() {
+                    continue;
+                }
                 let rows: Vec<(KeptRow, u32)> = rows
                     .into_iter()
                     .map(|row| {
@@ -498,8 +503,8 @@ impl Operator for IntervalJoin {
             if epoch_left.is_empty() && epoch_right.is_empty() {
                 continue;
             }
-            let kept_left = &kept[0][key].rows;
-            let kept_right = &kept[1][key].rows;
+            let kept_of = |side: usize| kept[side].get(key).map_or(&[][..], |rows| &rows.rows[..]);
+            let (kept_left, kept_right) = (kept_of(0), kept_of(1));
             let lefts = epoch_left
                 .iter()
                 .map(|&at| (at, time_of(0, at), true))
@@ -572,17 +577,20 @@ impl Operator for IntervalJoin {
                     flags |= PADDED;
                     out.push(padded(side, at, epoch_times[side][row]));
                 }
-                if let Some(rows) = kept[side].get_mut(key) {
-                    rows.changed = true;
-                    rows.rows.push((
-                        KeptRow {
-                            rowtime: epoch_times[side][row],
-                            flags,
-                            row: bytes.to_vec(),
-                        },
-                        at,
-                    ));
-                }
+                let rows = kept[side].entry(key.clone()).or_insert_with(|| KeyRows {
+                    due_before: None,
+                    rows: Vec::new(),
+                    changed: false,
+                });
+                rows.changed = true;
+                rows.rows.push((
+                    KeptRow {
+                        rowtime: epoch_times[side][row],
+                        flags,
+                        row: bytes.to_vec(),
+                    },
+                    at,
+                ));
             }
         }
 
