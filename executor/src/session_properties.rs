@@ -23,6 +23,15 @@ pub struct SessionProperties {
     startup: BTreeMap<String, String>,
     /// Who runs the session's statements, as of the statement running.
     identity: Identity,
+    /// The open transaction block's modes: None outside a block.
+    block: Option<BlockModes>,
+}
+
+/// What `BEGIN` or `SET TRANSACTION` set for the open block.
+#[derive(Debug, Default, Clone, Copy)]
+struct BlockModes {
+    /// READ ONLY (true) or READ WRITE (false); None: the session's default holds.
+    read_only: Option<bool>,
 }
 
 /// The role a session runs as, as `session_authorization`, `is_superuser`, `current_user`
@@ -94,9 +103,40 @@ impl SessionProperties {
         self.values.keys()
     }
 
-    /// Whether the session's transactions are read only (`default_transaction_read_only`).
+    /// Whether the current transaction is read only: the open block's mode if it set one
+    /// (`BEGIN READ ONLY`), else the session's default (`default_transaction_read_only`).
     pub fn read_only(&self) -> bool {
-        self.get(DEFAULT_READ_ONLY) == Some("on")
+        self.block
+            .and_then(|block| block.read_only)
+            .unwrap_or(self.get(DEFAULT_READ_ONLY) == Some("on"))
+    }
+
+    /// A transaction block opens (`BEGIN`), READ ONLY or READ WRITE if `read_only` says.
+    /// Inside a block, nothing changes, as Postgres ignores a second BEGIN.
+    pub(crate) fn begin_block(&mut self, read_only: Option<bool>) {
+        if self.block.is_none() {
+            self.block = Some(BlockModes { read_only });
+        }
+    }
+
+    /// Whether a transaction block is open.
+    pub(crate) fn in_block(&self) -> bool {
+        self.block.is_some()
+    }
+
+    /// `SET TRANSACTION`: the open block's READ ONLY or READ WRITE; outside a block,
+    /// nothing (Postgres warns).
+    pub(crate) fn set_block_read_only(&mut self, read_only: Option<bool>) {
+        if let Some(block) = &mut self.block
+            && read_only.is_some()
+        {
+            block.read_only = read_only;
+        }
+    }
+
+    /// The block ends (`COMMIT`, `ROLLBACK`): the session's defaults hold again.
+    pub(crate) fn end_block(&mut self) {
+        self.block = None;
     }
 }
 
@@ -206,6 +246,9 @@ fn identity_setting(identity: &Identity, name: &str) -> Option<String> {
 pub(crate) fn setting_value(properties: &SessionProperties, name: &str) -> Option<String> {
     if let Some(value) = identity_setting(&properties.identity, name) {
         return Some(value);
+    }
+    if name == "transaction_read_only" {
+        return Some(if properties.read_only() { "on" } else { "off" }.to_string());
     }
     let name = CURRENT_TRANSACTION_SETTINGS
         .iter()

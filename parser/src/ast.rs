@@ -187,7 +187,11 @@ pub enum TerminateTarget {
 /// names are folded like any name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TransactionStatement {
-    Begin,
+    /// `BEGIN` or `START TRANSACTION`, with the settings its modes stand for (as
+    /// `SetSessionCharacteristics` has them), for the block it opens.
+    Begin(Vec<(String, String)>),
+    /// `SET TRANSACTION modes`: the settings they stand for, for the open block.
+    SetModes(Vec<(String, String)>),
     Commit,
     Rollback,
     /// `SAVEPOINT name`

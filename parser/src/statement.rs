@@ -319,6 +319,15 @@ fn parse_set(cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
         }
         return Ok(Statement::SetSessionCharacteristics { settings });
     }
+    if cursor.take_word("TRANSACTION") {
+        let settings = parse_transaction_modes(cursor)?;
+        if settings.is_empty() {
+            return Err(cursor.expected("a transaction mode"));
+        }
+        return Ok(Statement::Transaction(TransactionStatement::SetModes(
+            settings,
+        )));
+    }
     let _ = cursor.take_word("SESSION") || cursor.take_word("LOCAL");
     if cursor.take_words(&["TIME", "ZONE"]) {
         if cursor.take_word("LOCAL") || cursor.take_word("DEFAULT") {
@@ -400,18 +409,16 @@ fn parse_unset(cursor: &mut Cursor<'_>, spelling: UnsetSpelling) -> Result<State
 }
 
 /// After BEGIN, START, COMMIT, END, ROLLBACK, ABORT, SAVEPOINT or RELEASE. A BEGIN's
-/// transaction modes are read and dropped.
+/// transaction modes are the settings they stand for, as SET SESSION CHARACTERISTICS'.
 fn parse_transaction(keyword: &str, cursor: &mut Cursor<'_>) -> Result<Statement, ParseError> {
     let transaction = match keyword {
         "BEGIN" => {
             let _ = cursor.take_word("WORK") || cursor.take_word("TRANSACTION");
-            let _modes = parse_transaction_modes(cursor)?;
-            TransactionStatement::Begin
+            TransactionStatement::Begin(parse_transaction_modes(cursor)?)
         }
         "START" => {
             cursor.expect_word("TRANSACTION")?;
-            let _modes = parse_transaction_modes(cursor)?;
-            TransactionStatement::Begin
+            TransactionStatement::Begin(parse_transaction_modes(cursor)?)
         }
         "COMMIT" | "END" => {
             parse_transaction_end(cursor)?;
@@ -720,17 +727,38 @@ mod tests {
 
     #[test]
     fn transaction_statements() {
-        let begin = Ok(Statement::Transaction(TransactionStatement::Begin));
+        let begin = |modes: &[(&str, &str)]| {
+            let modes = modes
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+                .collect();
+            Ok(Statement::Transaction(TransactionStatement::Begin(modes)))
+        };
         let commit = Ok(Statement::Transaction(TransactionStatement::Commit));
         let rollback = Ok(Statement::Transaction(TransactionStatement::Rollback));
-        for sql in [
-            "BEGIN",
-            "BEGIN WORK",
-            "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
-            "START TRANSACTION READ WRITE NOT DEFERRABLE",
-        ] {
-            assert_eq!(parse_one(sql), begin, "{sql}");
+        for sql in ["BEGIN", "BEGIN WORK", "START TRANSACTION"] {
+            assert_eq!(parse_one(sql), begin(&[]), "{sql}");
         }
+        assert_eq!(
+            parse_one("BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+            begin(&[
+                ("default_transaction_isolation", "repeatable read"),
+                ("default_transaction_read_only", "on")
+            ])
+        );
+        assert_eq!(
+            parse_one("START TRANSACTION READ WRITE NOT DEFERRABLE"),
+            begin(&[
+                ("default_transaction_read_only", "off"),
+                ("default_transaction_deferrable", "off")
+            ])
+        );
+        assert_eq!(
+            parse_one("SET TRANSACTION READ ONLY"),
+            Ok(Statement::Transaction(TransactionStatement::SetModes(
+                vec![("default_transaction_read_only".into(), "on".into())]
+            )))
+        );
         for sql in [
             "COMMIT",
             "COMMIT WORK",

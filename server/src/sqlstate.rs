@@ -62,6 +62,12 @@ pub(crate) fn already_in_transaction_warning() -> NoticeResponse {
 }
 
 /// Postgres' warning for COMMIT or ROLLBACK outside a transaction block.
+/// Postgres' warning for `SET TRANSACTION` outside a block, which changes nothing.
+pub(crate) fn set_transaction_outside_block_warning() -> NoticeResponse {
+    let message = "SET TRANSACTION can only be used in transaction blocks".to_owned();
+    ErrorInfo::new(SEVERITY_WARNING.to_owned(), "25P01".to_owned(), message).into()
+}
+
 pub(crate) fn no_transaction_warning() -> NoticeResponse {
     let message = "there is no transaction in progress".to_owned();
     ErrorInfo::new(SEVERITY_WARNING.to_owned(), "25P01".to_owned(), message).into()

@@ -16,7 +16,10 @@ use eddy_executor::{DiscardTarget, Statement, TransactionStatement};
 use pgwire::messages::response::{NoticeResponse, TransactionStatus};
 
 use crate::error::{ServerError, ServerResult};
-use crate::sqlstate::{already_in_transaction_warning, no_transaction_warning, notice};
+use crate::sqlstate::{
+    already_in_transaction_warning, no_transaction_warning, notice,
+    set_transaction_outside_block_warning,
+};
 
 /// The savepoints of a connection's open block, oldest first. A name may repeat; the
 /// newest one with a name is the one RELEASE and ROLLBACK TO mean, as in Postgres.
@@ -98,9 +101,13 @@ fn answer(
         status,
     };
     Ok(match statement {
-        TransactionStatement::Begin => {
+        TransactionStatement::Begin(_) => {
             let warning = in_block.then(already_in_transaction_warning);
             answer("BEGIN", warning, status.to_in_transaction_state())
+        }
+        TransactionStatement::SetModes(_) => {
+            let warning = (!in_block).then(set_transaction_outside_block_warning);
+            answer("SET", warning, status)
         }
         TransactionStatement::Commit | TransactionStatement::Rollback => {
             savepoints.clear();
@@ -221,7 +228,7 @@ mod tests {
         let answers = run(
             Idle,
             &[
-                TransactionStatement::Begin,
+                TransactionStatement::Begin(Vec::new()),
                 savepoint("a"),
                 savepoint("b"),
                 savepoint("a"),
@@ -276,7 +283,7 @@ mod tests {
 
     #[test]
     fn a_failed_block_refuses_all_but_its_exits_and_discard_all_needs_no_block() {
-        let begin = Statement::Transaction(TransactionStatement::Begin);
+        let begin = Statement::Transaction(TransactionStatement::Begin(Vec::new()));
         let release = Statement::Transaction(release("a"));
         let discard_all = Statement::Discard(DiscardTarget::All);
         for refused in [&begin, &release, &discard_all] {

@@ -39,6 +39,39 @@ BEGIN;
 COMMIT;
 COMMIT;
 
+-- A block's modes, as SET SESSION CHARACTERISTICS' are: READ ONLY refuses writes until the
+-- block ends; READ COMMITTED is what each statement gives; REPEATABLE READ and
+-- SERIALIZABLE, which a block's statements would need one snapshot for, are refused.
+BEGIN READ ONLY;
+SHOW transaction_read_only;
+INSERT INTO events VALUES (3, 'refused');
+ROLLBACK;
+SHOW transaction_read_only;
+START TRANSACTION ISOLATION LEVEL READ COMMITTED, READ WRITE;
+INSERT INTO events VALUES (3, 'written');
+COMMIT;
+BEGIN ISOLATION LEVEL SERIALIZABLE;
+START TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+-- SET TRANSACTION changes the open block; outside one it warns and changes nothing.
+BEGIN;
+SET TRANSACTION READ ONLY;
+DELETE FROM events WHERE id = 3;
+COMMIT;
+SET TRANSACTION READ ONLY;
+INSERT INTO events VALUES (4, 'written');
+SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+BEGIN;
+SET TRANSACTION ISOLATION LEVEL SERIALIZABLE;
+ROLLBACK;
+-- A session that is read only by default can open a block that writes.
+SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY;
+BEGIN READ WRITE;
+INSERT INTO events VALUES (5, 'written');
+COMMIT;
+INSERT INTO events VALUES (6, 'refused');
+SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE;
+SELECT id, note FROM events;
+
 -- DEALLOCATE drops a statement the client prepared (psycopg 3 sends it); one it never
 -- prepared is an error, as in Postgres.
 DEALLOCATE PREPARE never_prepared;

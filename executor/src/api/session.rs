@@ -247,6 +247,7 @@ impl Session {
                 properties::unset(&mut self.properties, name, *spelling)
             }
             Statement::Transaction(transaction) => {
+                properties::transaction(&mut self.properties, transaction)?;
                 Ok(QueryOutput::Transaction(transaction.clone()))
             }
             Statement::Discard(target) => Ok(properties::discard(&mut self.properties, *target)),

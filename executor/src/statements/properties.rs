@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use eddy_parser::{DiscardTarget, UnsetSpelling};
+use eddy_parser::{DiscardTarget, TransactionStatement, UnsetSpelling};
 use eddy_planner::PlanError;
 
 use crate::error::EngineResult;
@@ -129,6 +129,39 @@ pub fn set_session_characteristics(
     }
     *properties = changed;
     Ok(QueryOutput::Command(CommandComplete::new("SET")))
+}
+
+/// A transaction statement's effect on the session: `BEGIN` opens a block with its modes,
+/// `SET TRANSACTION` changes the open block's, `COMMIT` and `ROLLBACK` end it. Modes are
+/// checked as SET SESSION CHARACTERISTICS checks them: an isolation level Eddy does not
+/// give is refused (0A000), READ ONLY is enforced for the block.
+pub fn transaction(
+    properties: &mut SessionProperties,
+    statement: &TransactionStatement,
+) -> EngineResult<()> {
+    let read_only_of = |modes: &[(String, String)]| -> EngineResult<Option<bool>> {
+        let mut read_only = None;
+        for (name, value) in modes {
+            let value = transaction_default(name, value)?;
+            if name == DEFAULT_READ_ONLY {
+                read_only = value.map(|value| value == "on");
+            }
+        }
+        Ok(read_only)
+    };
+    match statement {
+        TransactionStatement::Begin(modes) => properties.begin_block(read_only_of(modes)?),
+        // Outside a block SET TRANSACTION changes nothing (the server warns), as in Postgres.
+        TransactionStatement::SetModes(modes) if properties.in_block() => {
+            properties.set_block_read_only(read_only_of(modes)?)
+        }
+        TransactionStatement::SetModes(_) => {}
+        TransactionStatement::Commit | TransactionStatement::Rollback => properties.end_block(),
+        TransactionStatement::Savepoint(_)
+        | TransactionStatement::Release(_)
+        | TransactionStatement::RollbackTo(_) => {}
+    }
+    Ok(())
 }
 
 /// The value a default for new transactions is set to, None for another setting.
