@@ -2,8 +2,8 @@
 //! whose partitions run at different rates reads as many rows of each per epoch, so an
 //! epoch's rows of one partition can be far ahead in time of another's. No row that came in
 //! order within its partition may be set aside as late for it: every window closes with
-//! exactly the rows that fall in it, and a join of two streams with no grace finds every
-//! pair.
+//! exactly the rows that fall in it, a join of two streams with no grace finds every pair,
+//! and an ASOF join releases each row with the match it has once every row is read.
 //!
 //! Never: sleep to let a query catch up; every wait is for an answer, bounded.
 
@@ -186,4 +186,89 @@ async fn a_join_catching_up_over_inputs_of_different_rates_finds_every_pair() {
         pairs, QUIET_ROWS as usize,
         "each buy joins the view at its time"
     );
+}
+
+/// The quotes of one symbol come every millisecond, of the other every 10: the first round
+/// of this push query reads 8 seconds of the first and all 20 of the second. A trade is
+/// released only once the quotes' stream time has passed it, so it joins its own
+/// millisecond's quote, never an older one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asof_join_catching_up_over_partitions_of_different_rates_matches_each_row_finally() {
+    const SPAN_MS: i64 = 20_000;
+    const TRADE_EVERY_MS: i64 = 100;
+    let (_data, _engine, mut session) = open(
+        "CREATE STREAM quotes (sym BIGINT KEY, ts BIGINT) WITH (PARTITIONS = 2, TIMESTAMP = 'ts');
+         CREATE STREAM trades (sym BIGINT KEY, ts BIGINT) WITH (PARTITIONS = 1, TIMESTAMP = 'ts');",
+    )
+    .await;
+    let mut quotes: Vec<(i64, i64)> = (0..SPAN_MS)
+        .map(|ts| (1, ts))
+        .chain((0..SPAN_MS / 10).map(|i| (2, i * 10)))
+        .collect();
+    quotes.sort_by_key(|&(sym, ts)| (ts, sym));
+    let quotes: Vec<String> = quotes
+        .iter()
+        .map(|(sym, ts)| format!("({sym}, {ts})"))
+        .collect();
+    insert_values(&mut session, "quotes", "sym, ts", &quotes).await;
+    assert_eq!(
+        rows(
+            &mut session,
+            "SELECT sym, ROWPARTITION FROM quotes WHERE ts = 0 ORDER BY sym"
+        )
+        .await,
+        "+-----+--------------+\n\
+         | sym | rowpartition |\n\
+         +-----+--------------+\n\
+         | 1   | 1            |\n\
+         | 2   | 0            |\n\
+         +-----+--------------+",
+        "the two symbols' quotes are in partitions of their own"
+    );
+    let trades: Vec<String> = (0..SPAN_MS / TRADE_EVERY_MS)
+        .flat_map(|i| [1, 2].map(|sym| format!("({sym}, {})", i * TRADE_EVERY_MS)))
+        .collect();
+    insert_values(&mut session, "trades", "sym, ts", &trades).await;
+
+    let mut outputs = run(
+        &mut session,
+        "SET 'auto.offset.reset' = 'earliest';
+         SELECT t.sym, t.ts AS traded, q.ts AS quoted FROM trades t
+             ASOF JOIN quotes q GRACE PERIOD 0 SECONDS ON t.sym = q.sym AND q.ts <= t.ts
+             EMIT CHANGES;",
+    )
+    .await
+    .expect("subscribes");
+    let Some(QueryOutput::Rows(mut changes)) = outputs.pop() else {
+        panic!("a push query streams rows")
+    };
+    let mut matched = 0;
+    let deadline = Instant::now() + WAIT_MAX;
+    while matched < trades.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let batch = tokio::time::timeout(left, changes.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {matched} of {} trades came", trades.len()))
+            .expect("the push query goes on")
+            .expect("a batch");
+        let column = |index: usize| {
+            batch
+                .column(index)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .expect("a BIGINT column")
+                .clone()
+        };
+        let (traded, quoted) = (column(1), column(2));
+        for row in 0..batch.num_rows() {
+            assert_eq!(
+                quoted.value(row),
+                traded.value(row),
+                "the trade at {} joins the quote of its own millisecond",
+                traded.value(row)
+            );
+        }
+        matched += batch.num_rows();
+    }
+    assert_eq!(matched, trades.len());
 }

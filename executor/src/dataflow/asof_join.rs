@@ -12,7 +12,9 @@
 //! new) for each whose match moved (the output is the ASOF join of the two sides as they
 //! stand, a Z-set, epoch by epoch).
 //!
-//! Each side has a stream time (its largest time), and the grace period bounds the state
+//! Each side has a stream time (its largest time, per input partition as `stream_time.rs`
+//! keeps it: as an epoch ends it waits for the side's partitions the epoch did not read to
+//! their end), and the grace period bounds the state
 //! when the build side is a stream: a row behind its own side's stream time less grace is
 //! late (processing log). No build row that is not late can then change the match of a
 //! probe row behind the build side's line (its stream time less grace): an incremental join
@@ -45,6 +47,7 @@ use crate::dataflow::interval_join::{
     EncodedJoinKeys, KeptRow, STREAM_TIME_KEY, decode_entry, due_key, encode_entry,
     encoded_join_keys, joined_rows, keys_due, read_stream_time, write_stream_time,
 };
+use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator};
 use crate::error::{EngineError, EngineResult};
@@ -56,6 +59,9 @@ const PROBE: usize = 0;
 const BUILD: usize = 1;
 /// The keys of each side's stream time among the join's own values.
 const CLOCK_KEYS: [&[u8]; 2] = [b"probe_stream_time", STREAM_TIME_KEY];
+/// Each side's stream time of each input partition (`PartitionTimes`), by side.
+const PARTITION_CLOCK_KEYS: [&[u8]; 2] =
+    [b"probe_stream_time_partitions", b"stream_time_partitions"];
 
 /// A stream joined with the latest row of a stream or table at or before each of its rows.
 pub(crate) struct AsofJoin {
@@ -71,6 +77,8 @@ pub(crate) struct AsofJoin {
     clock: OperatorCache,
     /// The stream times, once read from the state.
     stream_times: Option<[Option<i64>; 2]>,
+    /// Each side's stream time of each input partition, read with `stream_times`.
+    partition_times: [PartitionTimes; 2],
     /// The epoch's changes of each side, with each row's join key and time, evaluated as
     /// they came (so that a row whose key cannot be evaluated is set aside alone).
     pending: [Vec<Pending>; 2],
@@ -106,6 +114,8 @@ struct EpochSide {
     encoded: Vec<Vec<u8>>,
     /// Per row: its key, time and weight; None for a row that does not join.
     joins: Vec<Option<(Vec<u8>, i64, i64)>>,
+    /// Per row: where it was read (`EpochContext::read_from`).
+    read_from: Vec<Option<usize>>,
 }
 
 /// A batch of one side's changes, with each row's encoded join key and time.
@@ -113,6 +123,7 @@ struct Pending {
     changes: Changes,
     keys: EncodedJoinKeys,
     times: Int64Array,
+    read_from: Option<usize>,
 }
 
 /// One row of the output.
@@ -147,6 +158,7 @@ impl AsofJoin {
             recent_due: BTreeSet::new(),
             clock: cache('t'),
             stream_times: None,
+            partition_times: Default::default(),
             pending: [Vec::new(), Vec::new()],
             plan,
         }
@@ -210,7 +222,9 @@ impl AsofJoin {
         let mut parts = Vec::with_capacity(pending.len());
         let mut keys: EncodedJoinKeys = Vec::new();
         let mut time_parts = Vec::with_capacity(pending.len());
+        let mut read_from = Vec::new();
         for part in pending {
+            read_from.extend(std::iter::repeat_n(part.read_from, part.changes.num_rows()));
             parts.push(part.changes);
             keys.extend(part.keys);
             time_parts.push(part.times);
@@ -255,6 +269,7 @@ impl AsofJoin {
             rows,
             encoded,
             joins,
+            read_from,
         })
     }
 
@@ -281,6 +296,19 @@ impl AsofJoin {
             read_stream_time(&mut self.clock, CLOCK_KEYS[PROBE], cx)?,
             read_stream_time(&mut self.clock, CLOCK_KEYS[BUILD], cx)?,
         ];
+        for side in [PROBE, BUILD] {
+            let mut stored = None;
+            self.clock.read(
+                cx.state,
+                &[PARTITION_CLOCK_KEYS[side].to_vec()],
+                |_, bytes| {
+                    stored = Some(PartitionTimes::decode(bytes)?);
+                    Ok(())
+                },
+            )?;
+            // A join stored before partitions had their own has none.
+            self.partition_times[side] = stored.unwrap_or_default();
+        }
         self.stream_times = Some(stream_times);
         Ok(stream_times)
     }
@@ -393,7 +421,7 @@ impl Operator for AsofJoin {
         input: usize,
         changes: Changes,
         _output: &mut Vec<Changes>,
-        _cx: &mut EpochContext<'_>,
+        cx: &mut EpochContext<'_>,
     ) -> EngineResult<()> {
         let side = input.min(1);
         let key_exprs = match side {
@@ -406,6 +434,7 @@ impl Operator for AsofJoin {
             changes,
             keys,
             times,
+            read_from: cx.read_from,
         });
         Ok(())
     }
@@ -424,16 +453,18 @@ impl Operator for AsofJoin {
             self.epoch_side(PROBE, times_before[PROBE], cx)?,
             self.epoch_side(BUILD, times_before[BUILD], cx)?,
         ];
+        // Each side's stream time waits for its partitions the epoch did not read to their
+        // end (`stream_time.rs`).
         let mut times = times_before;
         for (side, rows) in epoch.iter().enumerate() {
-            let latest = rows
-                .joins
-                .iter()
-                .flatten()
-                .filter(|(_, _, weight)| *weight > 0)
-                .map(|(_, time, _)| *time)
-                .max();
-            times[side] = times[side].max(latest);
+            for (join, read_from) in rows.joins.iter().zip(&rows.read_from) {
+                if let Some((_, time, weight)) = join
+                    && *weight > 0
+                {
+                    self.partition_times[side].take(*read_from, *time);
+                }
+            }
+            times[side] = times[side].max(self.partition_times[side].settled(cx.behind));
         }
         // A probe row's match is final once the build side's line has passed it; build
         // rows are cut below the lower line, which no probe row that is not late is behind.
@@ -517,13 +548,26 @@ impl Operator for AsofJoin {
             }
         }
         self.write_state(keys, touched, cx);
-        if times != times_before {
+        let partition_times = [
+            self.partition_times[PROBE].encode_if_changed(),
+            self.partition_times[BUILD].encode_if_changed(),
+        ];
+        if times != times_before || partition_times.iter().any(Option::is_some) {
             self.clock.begin_writes();
             for side in [PROBE, BUILD] {
                 if let Some(time) = times[side]
                     && times[side] != times_before[side]
                 {
                     write_stream_time(&mut self.clock, CLOCK_KEYS[side], time, cx);
+                }
+            }
+            for (side, bytes) in partition_times.into_iter().enumerate() {
+                if let Some(bytes) = bytes {
+                    self.clock.write(
+                        PARTITION_CLOCK_KEYS[side].to_vec(),
+                        Some(bytes),
+                        cx.state_changes,
+                    );
                 }
             }
             self.clock.end_writes();
