@@ -10,6 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arrow::array::RecordBatch;
 use eddy_executor::{Engine, EngineConfig, QueryOutput, Session};
 use futures::StreamExt;
 
@@ -36,6 +37,34 @@ async fn open(ddl: &str) -> (tempfile::TempDir, Arc<Engine>, Session) {
     let mut session = engine.session();
     run(&mut session, ddl).await.expect("creates");
     (data, engine, session)
+}
+
+/// The first `count` rows of push query `sql` from the earliest offset, in the batches they
+/// came in; fails if they do not come within `WAIT_MAX`.
+async fn push_rows(session: &mut Session, sql: &str, count: usize) -> Vec<RecordBatch> {
+    let mut outputs = run(
+        session,
+        &format!("SET 'auto.offset.reset' = 'earliest'; {sql}"),
+    )
+    .await
+    .expect("subscribes");
+    let Some(QueryOutput::Rows(mut changes)) = outputs.pop() else {
+        panic!("a push query streams rows")
+    };
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    let deadline = Instant::now() + WAIT_MAX;
+    while rows < count {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let batch = tokio::time::timeout(left, changes.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {rows} of {count} rows came: {sql}"))
+            .expect("the push query goes on")
+            .expect("a batch");
+        rows += batch.num_rows();
+        batches.push(batch);
+    }
+    batches
 }
 
 async fn insert_values(session: &mut Session, stream: &str, columns: &str, rows: &[String]) {
@@ -160,28 +189,14 @@ async fn a_join_catching_up_over_inputs_of_different_rates_finds_every_pair() {
     insert_values(&mut session, "buys", "id, ts", &buys).await;
     insert_values(&mut session, "views", "id, ts", &views).await;
 
-    let mut outputs = run(
+    let batches = push_rows(
         &mut session,
-        "SET 'auto.offset.reset' = 'earliest';
-         SELECT v.ts AS viewed, b.ts AS bought FROM views v JOIN buys b
+        "SELECT v.ts AS viewed, b.ts AS bought FROM views v JOIN buys b
              WITHIN 0 SECONDS GRACE PERIOD 0 SECONDS ON v.id = b.id EMIT CHANGES;",
+        QUIET_ROWS as usize,
     )
-    .await
-    .expect("subscribes");
-    let Some(QueryOutput::Rows(mut changes)) = outputs.pop() else {
-        panic!("a push query streams rows")
-    };
-    let mut pairs = 0;
-    let deadline = Instant::now() + WAIT_MAX;
-    while pairs < QUIET_ROWS as usize {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let batch = tokio::time::timeout(left, changes.next())
-            .await
-            .unwrap_or_else(|_| panic!("only {pairs} of {QUIET_ROWS} pairs came"))
-            .expect("the push query goes on")
-            .expect("a batch");
-        pairs += batch.num_rows();
-    }
+    .await;
+    let pairs: usize = batches.iter().map(RecordBatch::num_rows).sum();
     assert_eq!(
         pairs, QUIET_ROWS as usize,
         "each buy joins the view at its time"
@@ -230,27 +245,16 @@ async fn an_asof_join_catching_up_over_partitions_of_different_rates_matches_eac
         .collect();
     insert_values(&mut session, "trades", "sym, ts", &trades).await;
 
-    let mut outputs = run(
+    let batches = push_rows(
         &mut session,
-        "SET 'auto.offset.reset' = 'earliest';
-         SELECT t.sym, t.ts AS traded, q.ts AS quoted FROM trades t
+        "SELECT t.sym, t.ts AS traded, q.ts AS quoted FROM trades t
              ASOF JOIN quotes q GRACE PERIOD 0 SECONDS ON t.sym = q.sym AND q.ts <= t.ts
              EMIT CHANGES;",
+        trades.len(),
     )
-    .await
-    .expect("subscribes");
-    let Some(QueryOutput::Rows(mut changes)) = outputs.pop() else {
-        panic!("a push query streams rows")
-    };
+    .await;
     let mut matched = 0;
-    let deadline = Instant::now() + WAIT_MAX;
-    while matched < trades.len() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let batch = tokio::time::timeout(left, changes.next())
-            .await
-            .unwrap_or_else(|_| panic!("only {matched} of {} trades came", trades.len()))
-            .expect("the push query goes on")
-            .expect("a batch");
+    for batch in &batches {
         let column = |index: usize| {
             batch
                 .column(index)

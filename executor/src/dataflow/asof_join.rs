@@ -45,7 +45,8 @@ use crate::batches::evaluate_column;
 use crate::changes::Changes;
 use crate::dataflow::interval_join::{
     EncodedJoinKeys, KeptRow, STREAM_TIME_KEY, decode_entry, due_key, encode_entry,
-    encoded_join_keys, joined_rows, keys_due, read_stream_time, write_stream_time,
+    encoded_join_keys, joined_rows, keys_due, read_partition_times, read_stream_time,
+    write_stream_time,
 };
 use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
@@ -297,17 +298,8 @@ impl AsofJoin {
             read_stream_time(&mut self.clock, CLOCK_KEYS[BUILD], cx)?,
         ];
         for side in [PROBE, BUILD] {
-            let mut stored = None;
-            self.clock.read(
-                cx.state,
-                &[PARTITION_CLOCK_KEYS[side].to_vec()],
-                |_, bytes| {
-                    stored = Some(PartitionTimes::decode(bytes)?);
-                    Ok(())
-                },
-            )?;
-            // A join stored before partitions had their own has none.
-            self.partition_times[side] = stored.unwrap_or_default();
+            self.partition_times[side] =
+                read_partition_times(&mut self.clock, PARTITION_CLOCK_KEYS[side], cx)?;
         }
         self.stream_times = Some(stream_times);
         Ok(stream_times)

@@ -237,14 +237,7 @@ impl IntervalJoin {
             return Ok(stream_time);
         }
         let stream_time = read_stream_time(&mut self.clock, STREAM_TIME_KEY, cx)?;
-        let mut partition_times = None;
-        self.clock
-            .read(cx.state, &[PARTITION_TIMES_KEY.to_vec()], |_, bytes| {
-                partition_times = Some(PartitionTimes::decode(bytes)?);
-                Ok(())
-            })?;
-        // A join stored before partitions had their own has none.
-        self.partition_times = partition_times.unwrap_or_default();
+        self.partition_times = read_partition_times(&mut self.clock, PARTITION_TIMES_KEY, cx)?;
         self.stream_time = Some(stream_time);
         Ok(stream_time)
     }
@@ -331,6 +324,21 @@ pub(crate) fn read_stream_time(
         Ok(())
     })?;
     Ok(stream_time)
+}
+
+/// Each input partition's stream time stored in `clock` under `key`: none before the first
+/// row, or for a join stored before partitions had their own.
+pub(crate) fn read_partition_times(
+    clock: &mut OperatorCache,
+    key: &[u8],
+    cx: &EpochContext<'_>,
+) -> EngineResult<PartitionTimes> {
+    let mut stored = None;
+    clock.read(cx.state, &[key.to_vec()], |_, bytes| {
+        stored = Some(PartitionTimes::decode(bytes)?);
+        Ok(())
+    })?;
+    Ok(stored.unwrap_or_default())
 }
 
 /// Stores `stream_time` in `clock` under `key`, with the epoch's state changes (between the
