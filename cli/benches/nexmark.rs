@@ -61,7 +61,8 @@
 //!    time), and a grace below that sets rows aside as late.
 //!
 //! Run: `cargo bench --workspace --bench nexmark`, or `.. --bench nexmark -- windows` (or
-//! `joins`) for part 4 (or 5) alone. `EDDY_BENCH_ROWS` sets the number of bids, and of events
+//! `joins`) for part 4 (or 5) alone; `.. -- joins q4 q7` runs those queries of part 5 only
+//! (q3, q4, q7, q8, flink_q8). `EDDY_BENCH_ROWS` sets the number of bids, and of events
 //! in part 5 (default 4,000,000), `EDDY_BENCH_KEYS` the size of the table of part 3 (0 skips
 //! it).
 //! The bids of parts 1 to 4 follow Nexmark's bid shape (reference/nexmark.md), with hot
@@ -969,11 +970,26 @@ async fn joins(count: usize) {
         facts.auctions.len(),
         facts.bids
     );
-    q3(&events).await;
-    q4(&events).await;
-    q7(&events).await;
-    q8(&events).await;
-    flink_q8(&events).await;
+    // The queries named on the command line, or all.
+    let named: Vec<String> = std::env::args()
+        .filter(|arg| arg.starts_with('q') || arg.starts_with("flink_"))
+        .collect();
+    let runs = |query: &str| named.is_empty() || named.iter().any(|name| name == query);
+    if runs("q3") {
+        q3(&events).await;
+    }
+    if runs("q4") {
+        q4(&events).await;
+    }
+    if runs("q7") {
+        q7(&events).await;
+    }
+    if runs("q8") {
+        q8(&events).await;
+    }
+    if runs("flink_q8") {
+        flink_q8(&events).await;
+    }
 }
 
 async fn q3(events: &Events) {

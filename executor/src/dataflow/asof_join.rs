@@ -44,10 +44,10 @@ use eddy_storage::ChangeBatch;
 use crate::batches::evaluate_column;
 use crate::changes::Changes;
 use crate::dataflow::interval_join::{
-    EncodedJoinKeys, KeptRow, STREAM_TIME_KEY, decode_entry, due_key, encode_entry,
-    encoded_join_keys, joined_rows, keys_due, read_partition_times, read_stream_time,
-    write_stream_time,
+    EncodedJoinKeys, KeptRow, STREAM_TIME_KEY, decode_entry, encode_entry, encoded_join_keys,
+    joined_rows, read_partition_times, read_stream_time, write_stream_time,
 };
+use crate::dataflow::schedule::due_time_bytes;
 use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator};
@@ -341,7 +341,7 @@ impl AsofJoin {
         for side in [PROBE, BUILD] {
             let mut found: Vec<Vec<KeptRow>> = vec![Vec::new(); keys.len()];
             self.states[side].read(cx.state, keys, |index, bytes| {
-                found[index] = decode_entry(bytes)?;
+                found[index] = decode_entry(bytes)?.1;
                 Ok(())
             })?;
             let bytes: Vec<&[u8]> = found
@@ -696,6 +696,38 @@ impl AsofJoin {
 /// A build change of weight `weight`: an insertion adds the row (as many times), a
 /// retraction takes out the latest row of the same PRIMARY KEY (`identity_of`, by position
 /// among the build rows: a table's replaced or deleted row), or else the latest equal row.
+/// The keys (side and join key) of index `due` whose attention is due before
+/// `stream_time`; `recent` holds the entries the last epoch wrote, maybe not yet committed.
+fn keys_due(
+    due: &OperatorCache,
+    recent: &BTreeSet<Vec<u8>>,
+    cx: &EpochContext<'_>,
+    stream_time: i64,
+) -> EngineResult<Vec<(usize, Vec<u8>)>> {
+    let from = due_key(i64::MIN, 0, &[]);
+    let to = due_time_bytes(stream_time).to_vec();
+    let mut keys = due.committed_keys_between(cx.state, &from, &to)?;
+    keys.extend(recent.range(from.clone()..to.clone()).cloned());
+    keys.into_iter()
+        .map(|key| {
+            let side =
+                usize::from(*key.get(8).ok_or_else(|| {
+                    EngineError::Internal("an ASOF join's due key is short".into())
+                })?);
+            Ok((side.min(1), key[9..].to_vec()))
+        })
+        .collect()
+}
+
+/// The index key of side `side`'s rows of `key`, due at `due`.
+fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(9 + key.len());
+    bytes.extend_from_slice(&due_time_bytes(due));
+    bytes.push(side as u8);
+    bytes.extend_from_slice(key);
+    bytes
+}
+
 fn apply_build(builds: &mut Vec<Held>, held: Held, weight: i64, identity_of: &[&[u8]]) {
     if weight > 0 {
         for _ in 1..weight {

@@ -31,6 +31,7 @@ mod incremental_tests;
 pub(crate) mod interval_join;
 pub(crate) mod join;
 pub(crate) mod lookup_join;
+pub(crate) mod schedule;
 pub(crate) mod steps;
 pub(crate) mod stream_time;
 pub(crate) mod temporal_filter;

@@ -65,7 +65,7 @@ impl Run {
             .scan_prefix(OperatorStateKeys::KEYSPACE, &prefix)
             .expect("scans")
             .iter()
-            .map(|(_, value)| decode_entry(value).expect("decodes").len())
+            .map(|(_, value)| decode_entry(value).expect("decodes").1.len())
             .sum()
     }
 }

@@ -17,16 +17,20 @@ use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use eddy_planner::{Dataflow, SourceDef};
-use eddy_storage::{MemoryStateStore, StateBatch, StateStore};
+use eddy_storage::{Keyspace, MemoryStateStore, StateBatch, StateStore};
 
 use crate::changes::Changes;
 use crate::dataflow::EpochContext;
 use crate::dataflow::harness::{
     batch_answer_over, changes, dataflow, in_epoch, push_dataflow, source, text_of,
 };
+use crate::dataflow::interval_join::{KeptRow, STREAM_TIME_KEY, encode_entry};
+use crate::dataflow::schedule::due_time_bytes;
 use crate::error::EngineResult;
+use crate::row_codec::{encode_keys, encode_rows};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Pipeline};
 use crate::sinks::Sink;
+use crate::state::keys::OperatorStateKeys;
 use crate::state::operator_cache::CacheBudget;
 
 const QUERIES: &[&str] = &[
@@ -431,4 +435,126 @@ async fn a_join_of_two_streams_equals_the_batch_interval_join_across_epochs_and_
             );
         }
     }
+}
+
+/// How many keys of the stream join's state (query "randomized", join 0) start with the
+/// prefix of `part`: `l` or `r` (a side's rows by key), `s` (its schedule), `d` (the index
+/// of keys a join stored before it had a schedule).
+fn stream_join_state_keys(state: &dyn StateStore, part: char) -> u64 {
+    let prefix = OperatorStateKeys::of("randomized").join_prefix(0, part);
+    state
+        .count_prefix(Keyspace::State, &prefix)
+        .expect("counts")
+}
+
+/// One epoch of `batches` (each with its input) through `pipeline`, committed: what reached
+/// the sink, as text.
+fn run_committed_epoch(
+    state: &dyn StateStore,
+    pipeline: &mut Pipeline,
+    kept: &Arc<Mutex<Vec<Changes>>>,
+    batches: Vec<(usize, Changes)>,
+) -> Vec<String> {
+    let (output, state_changes, _) = in_epoch(state, |cx| {
+        for (input, changes) in batches {
+            pipeline.apply(input, changes, cx).expect("joins");
+        }
+        pipeline.finish_epoch(cx).expect("ends the epoch");
+        std::mem::take(&mut *kept.lock().expect("a test's own lock"))
+    });
+    state.commit(state_changes).expect("commits");
+    text_of(&output)
+}
+
+/// A join whose keys are all distinct (Nexmark q7 joins on a price) keeps an entry per key,
+/// and lists of when keys need attention rather than an entry per key for that; once
+/// stream time passes every window, it keeps nothing of those rows.
+#[tokio::test]
+async fn a_stream_join_schedules_its_keys_in_lists_and_forgets_expired_rows() {
+    let sources = [
+        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
+        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
+    ];
+    let dataflow = push_dataflow(
+        &sources,
+        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 SECOND GRACE PERIOD 0 SECONDS \
+         ON l.k = r.k EMIT CHANGES",
+    )
+    .await;
+    let state = MemoryStateStore::default();
+    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    let lines: Vec<String> = (0..1000)
+        .map(|row| format!("+ {row} {row} 0 @{row}"))
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let left = changes(&sources[0], &lines);
+    assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
+    assert_eq!(stream_join_state_keys(&state, 'l'), 1000);
+    let lists = stream_join_state_keys(&state, 's');
+    assert!(
+        (1..=2).contains(&lists),
+        "1000 keys due within a second are registered in {lists} lists"
+    );
+
+    // A right row of key 999 joins the left row of that key, and another moves stream time
+    // to 2999: no right row that is not late can join a left row before 999 any more.
+    let right = changes(&sources[1], &["+ 7 999 0 @1999", "+ 8 5000 0 @2999"]);
+    let joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
+    assert_eq!(joined, ["+ 999 7"]);
+    assert_eq!(
+        stream_join_state_keys(&state, 'l'),
+        1,
+        "only the left row of key 999 can still join"
+    );
+    assert_eq!(stream_join_state_keys(&state, 'r'), 2);
+    let lists = stream_join_state_keys(&state, 's');
+    assert!((1..=2).contains(&lists), "3 keys in {lists} lists");
+    assert_eq!(stream_join_state_keys(&state, 'd'), 0);
+}
+
+/// A LEFT JOIN's state as stored before joins had a schedule (entries without a
+/// registration, and an index entry per key by due time) is moved into the schedule at the
+/// first epoch: an unmatched row still comes out NULL-padded when its window closes.
+#[tokio::test]
+async fn a_stream_join_moves_its_index_of_keys_into_the_schedule() {
+    let sources = [
+        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
+        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
+    ];
+    let dataflow = push_dataflow(
+        &sources,
+        "SELECT l.id, r.id FROM l LEFT JOIN r WITHIN 1 SECOND GRACE PERIOD 0 SECONDS \
+         ON l.k = r.k EMIT CHANGES",
+    )
+    .await;
+    // The left row (7, 7, 0) at 5, unmatched: its window closes at 1005.
+    let state = MemoryStateStore::default();
+    let left = changes(&sources[0], &["+ 7 7 0 @5"]);
+    let row = encode_rows(left.rows()).expect("encodes");
+    let key = encode_keys(&[left.rows().column(1).clone()], 1).expect("encodes");
+    let entry = encode_entry(&[KeptRow {
+        rowtime: 5,
+        flags: 0,
+        row: row.iter().next().expect("a row").to_vec(),
+    }]);
+    let keys = OperatorStateKeys::of("randomized");
+    let stored = |part: char, key: &[u8]| [keys.join_prefix(0, part).as_slice(), key].concat();
+    let join_key = key.iter().next().expect("a key").to_vec();
+    let mut legacy = StateBatch::default();
+    legacy.put(Keyspace::State, stored('l', &join_key), entry);
+    let index_key = [&due_time_bytes(1005)[..], &[0], &join_key].concat();
+    legacy.put(Keyspace::State, stored('d', &index_key), Vec::new());
+    legacy.put(
+        Keyspace::State,
+        stored('t', STREAM_TIME_KEY),
+        5i64.to_be_bytes().to_vec(),
+    );
+    state.commit(legacy).expect("commits");
+
+    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    let right = changes(&sources[1], &["+ 8 1 0 @3000"]);
+    let output = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
+    assert_eq!(output, ["+ 7 NULL"]);
+    assert_eq!(stream_join_state_keys(&state, 'd'), 0);
+    assert_eq!(stream_join_state_keys(&state, 'l'), 0);
 }
