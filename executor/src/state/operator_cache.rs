@@ -24,6 +24,8 @@ use crate::error::EngineResult;
 pub struct CacheBudget {
     limit: usize,
     used: AtomicUsize,
+    /// The operator caches that draw on the budget.
+    caches: AtomicUsize,
 }
 
 impl CacheBudget {
@@ -31,12 +33,13 @@ impl CacheBudget {
         CacheBudget {
             limit,
             used: AtomicUsize::new(0),
+            caches: AtomicUsize::new(0),
         }
     }
 
-    /// Bytes taken from the budget; returns whether it is now over its limit.
-    fn take(&self, bytes: usize) -> bool {
-        self.used.fetch_add(bytes, Ordering::Relaxed) + bytes > self.limit
+    /// Bytes taken from the budget; returns what is used now.
+    fn take(&self, bytes: usize) -> usize {
+        self.used.fetch_add(bytes, Ordering::Relaxed) + bytes
     }
 
     /// Bytes given back to the budget; returns what is used now.
@@ -46,7 +49,7 @@ impl CacheBudget {
 
     /// Reserves `bytes` if the budget has them.
     pub fn try_reserve(&self, bytes: usize) -> bool {
-        if self.take(bytes) {
+        if self.take(bytes) > self.limit {
             self.give_back(bytes);
             return false;
         }
@@ -103,6 +106,7 @@ impl CachedState {
 
 impl OperatorCache {
     pub fn new(keyspace: Keyspace, prefix: Vec<u8>, budget: Arc<CacheBudget>) -> Self {
+        budget.caches.fetch_add(1, Ordering::Relaxed);
         OperatorCache {
             keyspace,
             prefix,
@@ -234,16 +238,20 @@ impl OperatorCache {
         }
     }
 
-    /// Ends the epoch's writes: over budget, the cache keeps only this epoch's states (its
-    /// commit may not be done when the next epoch reads; every older one is).
+    /// Ends the epoch's writes: over budget, a cache holding at least its share of what all
+    /// caches hold keeps only this epoch's states (its commit may not be done when the next
+    /// epoch reads; every older one is). One below its share keeps its states: the larger
+    /// ones bring the budget back, and a small cache beside a large one (the small side of a
+    /// join) stays complete, so a key it lacks costs no read of the store.
     pub fn end_writes(&mut self) {
         let before = self.cache_bytes_before_epoch;
-        let over_budget = if self.cache_bytes >= before {
+        let used = if self.cache_bytes >= before {
             self.budget.take(self.cache_bytes - before)
         } else {
-            self.budget.give_back(before - self.cache_bytes) > self.budget.limit
+            self.budget.give_back(before - self.cache_bytes)
         };
-        if !over_budget {
+        let caches = self.budget.caches.load(Ordering::Relaxed).max(1);
+        if used <= self.budget.limit || self.cache_bytes < used / caches {
             return;
         }
         let epoch = self.epochs;
@@ -269,6 +277,7 @@ impl OperatorCache {
 impl Drop for OperatorCache {
     fn drop(&mut self) {
         self.budget.give_back(self.cache_bytes);
+        self.budget.caches.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -304,5 +313,34 @@ mod tests {
             budget.try_reserve(64 << 10),
             "the cache gave its bytes back"
         );
+    }
+
+    /// Over budget, the cache of a join's large side gives its states back, and the small
+    /// side's cache keeps all of its own: it stays complete.
+    #[test]
+    fn a_cache_below_its_share_keeps_its_states_over_budget() {
+        let budget = Arc::new(CacheBudget::new(64 << 10));
+        let mut large = OperatorCache::new(Keyspace::State, b"q/test/l/".to_vec(), budget.clone());
+        let mut small = OperatorCache::new(Keyspace::State, b"q/test/r/".to_vec(), budget.clone());
+        let mut changes = StateBatch::default();
+        for epoch in 0..3u64 {
+            large.begin_writes();
+            for key in 0..1000u64 {
+                let key = (epoch * 1000 + key).to_be_bytes().to_vec();
+                large.write(key, Some(vec![1; 8]), &mut changes);
+            }
+            large.end_writes();
+            small.begin_writes();
+            small.write(epoch.to_be_bytes().to_vec(), Some(vec![1; 8]), &mut changes);
+            small.end_writes();
+        }
+        assert_eq!(
+            large.cache.len(),
+            1000,
+            "the large cache keeps its last epoch's"
+        );
+        assert_eq!(small.cache.len(), 3, "the small cache keeps every state");
+        assert_ne!(small.complete, Some(false));
+        assert_eq!(large.complete, Some(false));
     }
 }
