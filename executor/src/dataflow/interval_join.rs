@@ -441,8 +441,7 @@ impl Operator for IntervalJoin {
 
         // Every key the epoch touches or whose attention is due, with both sides' rows.
         self.move_legacy_index(cx)?;
-        let due = self.schedule.take_due(stream_time, cx)?;
-        let mut distinct: Vec<Vec<u8>> = due.into_iter().map(|due| due.key).collect();
+        let mut distinct: Vec<Vec<u8>> = self.schedule.take_due(stream_time, cx)?;
         for keys in &epoch_keys {
             distinct.extend(keys.iter().flatten().cloned());
         }

@@ -30,9 +30,9 @@ const MIN_LIST_SPAN_MS: i64 = 1000;
 
 /// A key of an operator that needs attention once stream time passes `due`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Registration {
-    pub due: i64,
-    pub key: Vec<u8>,
+struct Registration {
+    due: i64,
+    key: Vec<u8>,
 }
 
 /// The schedule of one operator, in its state under one prefix.
@@ -67,15 +67,14 @@ impl Schedule {
         self.pending.push(Registration { due, key });
     }
 
-    /// The registrations due before `stream_time`, taken off the schedule (with those made
-    /// this epoch so far); lists that fire carry their registrations that are not due yet
-    /// into this epoch's.
+    /// The keys of the registrations due before `stream_time` (a key may come more than
+    /// once), taken off the schedule with those made this epoch so far; lists that fire
+    /// carry their registrations that are not due yet into this epoch's.
     pub fn take_due(
         &mut self,
         stream_time: i64,
         cx: &EpochContext<'_>,
-    ) -> EngineResult<Vec<Registration>> {
-        self.number_lists(cx)?;
+    ) -> EngineResult<Vec<Vec<u8>>> {
         let to = due_time_bytes(stream_time);
         let mut firing = self.lists.committed_keys_between(cx.state, &[], &to)?;
         firing.extend(self.recent.range(..to.to_vec()).cloned());
@@ -88,7 +87,7 @@ impl Schedule {
         })?;
         for registration in registrations {
             match registration.due < stream_time {
-                true => due.push(registration),
+                true => due.push(registration.key),
                 false => self.pending.push(registration),
             }
         }

@@ -17,7 +17,7 @@ use crate::dataflow::harness::{
     catalog, changes, in_epoch, planner, select_statement, source, text_of,
 };
 use crate::dataflow::interval_join::decode_entry;
-use crate::runtime::join_tests::{build_pipeline, random_stream_history, run_history};
+use crate::runtime::join_tests::{build_pipeline, random_stream_history, run_history, streams};
 use crate::runtime::pipeline::Pipeline;
 use crate::state::keys::OperatorStateKeys;
 
@@ -92,13 +92,6 @@ fn with_mode(mut dataflow: Dataflow, mode: AsofMode) -> Dataflow {
         }
     }
     dataflow
-}
-
-fn streams() -> [SourceDef; 2] {
-    [
-        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
-        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
-    ]
 }
 
 const INNER: &str =

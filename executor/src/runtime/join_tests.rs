@@ -356,6 +356,14 @@ const STREAM_QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
+/// Two streams, l and r, of rows (id, k, v).
+pub(super) fn streams() -> [SourceDef; 2] {
+    [
+        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
+        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
+    ]
+}
+
 /// Rows of two streams in arrival order, as batches of one side each: times grow by 3 ms a
 /// row with up to 20 ms of disorder; a last row of each side, of a key no other row has,
 /// moves stream time past every window. Also each side's rows.
@@ -397,10 +405,7 @@ pub(super) fn random_stream_history(
 
 #[tokio::test]
 async fn a_join_of_two_streams_equals_the_batch_interval_join_across_epochs_and_crashes() {
-    let sources = [
-        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
-        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
-    ];
+    let sources = streams();
     for (select, batch_select) in STREAM_QUERIES {
         let dataflow = push_dataflow(&sources, select).await;
         for seed in 1..=30 {
@@ -471,10 +476,7 @@ fn run_committed_epoch(
 /// stream time passes every window, it keeps nothing of those rows.
 #[tokio::test]
 async fn a_stream_join_schedules_its_keys_in_lists_and_forgets_expired_rows() {
-    let sources = [
-        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
-        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
-    ];
+    let sources = streams();
     let dataflow = push_dataflow(
         &sources,
         "SELECT l.id, r.id FROM l JOIN r WITHIN 1 SECOND GRACE PERIOD 0 SECONDS \
@@ -517,10 +519,7 @@ async fn a_stream_join_schedules_its_keys_in_lists_and_forgets_expired_rows() {
 /// first epoch: an unmatched row still comes out NULL-padded when its window closes.
 #[tokio::test]
 async fn a_stream_join_moves_its_index_of_keys_into_the_schedule() {
-    let sources = [
-        source("stream l (id BIGINT, k BIGINT, v BIGINT)"),
-        source("stream r (id BIGINT, k BIGINT, v BIGINT)"),
-    ];
+    let sources = streams();
     let dataflow = push_dataflow(
         &sources,
         "SELECT l.id, r.id FROM l LEFT JOIN r WITHIN 1 SECOND GRACE PERIOD 0 SECONDS \
