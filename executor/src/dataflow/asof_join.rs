@@ -47,7 +47,6 @@ use crate::dataflow::interval_join::{
     EncodedJoinKeys, KeptRow, STREAM_TIME_KEY, decode_entry, encode_entry, encoded_join_keys,
     joined_rows, read_partition_times, read_stream_time, write_stream_time,
 };
-use crate::dataflow::schedule::due_time_bytes;
 use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator};
@@ -693,9 +692,6 @@ impl AsofJoin {
     }
 }
 
-/// A build change of weight `weight`: an insertion adds the row (as many times), a
-/// retraction takes out the latest row of the same PRIMARY KEY (`identity_of`, by position
-/// among the build rows: a table's replaced or deleted row), or else the latest equal row.
 /// The keys (side and join key) of index `due` whose attention is due before
 /// `stream_time`; `recent` holds the entries the last epoch wrote, maybe not yet committed.
 fn keys_due(
@@ -719,6 +715,11 @@ fn keys_due(
         .collect()
 }
 
+/// A time as 8 bytes that order as the times do.
+fn due_time_bytes(time: i64) -> [u8; 8] {
+    ((time as u64) ^ (1 << 63)).to_be_bytes()
+}
+
 /// The index key of side `side`'s rows of `key`, due at `due`.
 fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(9 + key.len());
@@ -728,6 +729,9 @@ fn due_key(due: i64, side: usize, key: &[u8]) -> Vec<u8> {
     bytes
 }
 
+/// A build change of weight `weight`: an insertion adds the row (as many times), a
+/// retraction takes out the latest row of the same PRIMARY KEY (`identity_of`, by position
+/// among the build rows: a table's replaced or deleted row), or else the latest equal row.
 fn apply_build(builds: &mut Vec<Held>, held: Held, weight: i64, identity_of: &[&[u8]]) {
     if weight > 0 {
         for _ in 1..weight {

@@ -14,17 +14,17 @@
 //! whose window has passed (its time plus its side's extent plus the grace period is below
 //! stream time as the epoch starts) is late: set aside to the processing log. Kept rows are
 //! dropped once no row that is not late could join them (time + before + after + grace below
-//! stream time), found through the join's schedule of keys by when they next need attention
-//! (`schedule.rs`).
+//! stream time), a chunk of rows at a time.
 //!
 //! Outer joins (ksqlDB's two modes): without GRACE PERIOD a row that finds no match in its
 //! epoch is emitted NULL-padded at once, and a later match is emitted too; with GRACE PERIOD
 //! a row still without a match when its window closes (time + its side's extent + grace
 //! below stream time) is emitted NULL-padded then, with its own time.
 //!
-//! State: per side and join key, its rows and the earliest registration the schedule holds
-//! for them (`encode_scheduled_entry`); the schedule's lists; the stream time. Bounded by the
-//! rows of before + after + grace of stream time.
+//! State: each side's rows as runs of an epoch's rows sorted by join key, in chunks read
+//! only by the probes they may answer and deleted whole once no row can join theirs
+//! (`join_runs.rs`); the stream time. Bounded by the rows of before + after + grace of
+//! stream time.
 //!
 //! Never: emit a row twice, join a row with a NULL key, or emit a NULL-padded row for a row
 //! that found a match before its window closed (with GRACE PERIOD).
@@ -44,7 +44,7 @@ use eddy_storage::ChangeBatch;
 
 use crate::batches::evaluate_column;
 use crate::changes::Changes;
-use crate::dataflow::schedule::{Schedule, time_of_due_bytes};
+use crate::dataflow::join_runs::{Chunk, MATCHED, NewRow, PADDED, SideRuns};
 use crate::dataflow::stream_time::PartitionTimes;
 use crate::dataflow::window::late_error;
 use crate::dataflow::{EpochContext, Operator, pairs_matching};
@@ -55,12 +55,9 @@ use crate::state::operator_cache::{CacheBudget, OperatorCache};
 
 /// Version byte of a stored entry of a side's rows of one key (`encode_entry`).
 const ENTRY_FORMAT_V1: u8 = 1;
-/// Version byte of an entry that also holds the key's earliest registration in the
-/// schedule (`encode_scheduled_entry`).
+/// Version byte of an entry a join stored with the time its key was due, before it kept
+/// runs (`move_keyed_entries`).
 const ENTRY_FORMAT_V2: u8 = 2;
-/// Flags of a kept row.
-const MATCHED: u8 = 1;
-const PADDED: u8 = 2;
 /// The key of the stream time among the join's own values.
 pub(crate) const STREAM_TIME_KEY: &[u8] = b"stream_time";
 /// The key of each input partition's stream time (`PartitionTimes`) among them.
@@ -72,17 +69,23 @@ pub(crate) struct IntervalJoin {
     window: JoinTimeWindow,
     /// The left side (input 0) and the right side (input 1).
     sides: [Side; 2],
-    /// Keys with rows, by when they next need attention.
-    schedule: Schedule,
-    /// The index a join stored before it had a schedule (an entry per key, `due_key`),
-    /// until its first epoch moves it into the schedule.
-    legacy_due: Option<OperatorCache>,
+    /// Where a join stored its rows before it kept runs (an entry per side and key, and
+    /// the index of keys by when they were due), until its first epoch moves them.
+    keyed_entries: Option<KeyedEntries>,
     /// The stream time, under `STREAM_TIME_KEY`.
     clock: OperatorCache,
     /// The stream time, once read from the state.
     stream_time: Option<Option<i64>>,
     /// Each input partition's stream time, read from the state with `stream_time`.
     partition_times: PartitionTimes,
+}
+
+/// The prefixes of a join's state as stored before it kept runs.
+struct KeyedEntries {
+    /// Each side's rows by join key.
+    sides: [Vec<u8>; 2],
+    /// The keys by when they were due: a list per epoch, or an entry per key.
+    schedules: [Vec<u8>; 2],
 }
 
 /// One input of the join.
@@ -92,7 +95,7 @@ struct Side {
     keeps_unmatched: bool,
     /// How far after a row's time a row of the other side may join it.
     extent_ms: i64,
-    states: OperatorCache,
+    runs: SideRuns,
     /// The epoch's rows, with each one's encoded join key (None: NULL) and where they were
     /// read (`EpochContext::read_from`).
     pending: Vec<(Changes, EncodedJoinKeys, Option<usize>)>,
@@ -107,30 +110,29 @@ pub(crate) struct KeptRow {
     pub row: Vec<u8>,
 }
 
-/// A side's rows of one key during an epoch's end, each with where its columns are among
-/// the side's rows of the epoch (`at`, in `SideRows`).
-struct KeyRows {
-    /// The earliest registration of the key's rows in the schedule.
-    registered: Option<i64>,
-    rows: Vec<(KeptRow, u32)>,
-    /// Whether the rows differ from the stored entry: a row came, left or changed flags.
-    changed: bool,
+/// A stored row of one side that an epoch's row of the other may join, or that owes its
+/// NULL-padded row: where it is among the side's rows (`at`, in `SideRows`) and in the
+/// chunks the epoch read.
+struct ReadRow {
+    at: u32,
+    rowtime: i64,
+    chunk: usize,
+    row: usize,
 }
 
 /// One side's rows as pairs and output rows name them (`at`): the epoch's rows, then the
-/// kept rows read from the store, numbered after them. A kept row's columns are decoded
-/// only when a pair or an output row names it: most kept rows of a key the epoch touches
-/// join nothing new.
-struct SideRows {
+/// stored rows read, numbered after them. A stored row's columns are decoded only when a
+/// pair or an output row names it: most rows of a chunk a probe reads join nothing.
+struct SideRows<'a> {
     schema: SchemaRef,
     epoch: RecordBatch,
-    /// The kept rows' encoded columns, by `at` less the epoch's row count.
-    stored: Vec<Vec<u8>>,
+    /// The stored rows' encoded columns, by `at` less the epoch's row count.
+    stored: Vec<&'a [u8]>,
 }
 
-impl SideRows {
-    /// The rows `ats` name (None: none), as a batch of the epoch's rows and the named kept
-    /// rows decoded after them, and `ats` as indexes into it.
+impl SideRows<'_> {
+    /// The rows `ats` name (None: none), as a batch of the epoch's rows and the named
+    /// stored rows decoded after them, and `ats` as indexes into it.
     fn named(
         &self,
         ats: impl Iterator<Item = Option<u32>>,
@@ -201,24 +203,30 @@ impl IntervalJoin {
             )
         };
         let side =
-            |letter, schema: &SchemaRef, exprs: &[Arc<dyn PhysicalExpr>], keeps, extent_ms| Side {
-                schema: schema.clone(),
-                keys: exprs.to_vec(),
-                keeps_unmatched: keeps,
-                extent_ms,
-                states: cache(letter),
-                pending: Vec::new(),
+            |letter, schema: &SchemaRef, exprs: &[Arc<dyn PhysicalExpr>], keeps, extent_ms| {
+                // Only a side whose unmatched rows wait for their window to close needs to know,
+                // then, whether they matched.
+                let tracks_flags = keeps && window.grace_given;
+                let close_after_ms = i64::saturating_add(extent_ms, window.grace_ms);
+                Side {
+                    schema: schema.clone(),
+                    keys: exprs.to_vec(),
+                    keeps_unmatched: keeps,
+                    extent_ms,
+                    runs: SideRuns::new(cache(letter), tracks_flags, close_after_ms),
+                    pending: Vec::new(),
+                }
             };
         let sides = [
             side(
-                'l',
+                'L',
                 &plan.left_schema,
                 &plan.left_keys,
                 plan.kind.keeps_unmatched_left(),
                 window.after_ms,
             ),
             side(
-                'r',
+                'R',
                 &plan.right_schema,
                 &plan.right_keys,
                 plan.kind.keeps_unmatched_right(),
@@ -228,8 +236,10 @@ impl IntervalJoin {
         IntervalJoin {
             window,
             sides,
-            schedule: Schedule::new(cache('s')),
-            legacy_due: Some(cache('d')),
+            keyed_entries: Some(KeyedEntries {
+                sides: [keys.join_prefix(number, 'l'), keys.join_prefix(number, 'r')],
+                schedules: [keys.join_prefix(number, 's'), keys.join_prefix(number, 'd')],
+            }),
             clock: cache('t'),
             stream_time: None,
             partition_times: PartitionTimes::default(),
@@ -248,53 +258,56 @@ impl IntervalJoin {
         Ok(stream_time)
     }
 
-    /// When a row of side `side` next needs attention: its window's close, for a row an
-    /// outer join may still emit NULL-padded, else when it can no longer join.
-    fn row_due(&self, side: usize, row: &KeptRow) -> i64 {
-        let grace = self.window.grace_ms;
-        let waits_for_close = self.window.grace_given
-            && self.sides[side].keeps_unmatched
-            && row.flags & (MATCHED | PADDED) == 0;
-        match waits_for_close {
-            true => row
-                .rowtime
-                .saturating_add(self.sides[side].extent_ms)
-                .saturating_add(grace),
-            false => row
-                .rowtime
-                .saturating_add(self.window.before_ms)
-                .saturating_add(self.window.after_ms)
-                .saturating_add(grace),
-        }
-    }
-
-    /// Moves the index of keys by due time that a join stored before it had a schedule
-    /// into the schedule, once: its keys are registered at their due times, and its
-    /// entries deleted with the epoch's state.
-    fn move_legacy_index(&mut self, cx: &mut EpochContext<'_>) -> EngineResult<()> {
-        let Some(mut legacy) = self.legacy_due.take() else {
+    /// Moves the rows a join stored before it kept runs (an entry per side and key) into a
+    /// run of each side, once, and deletes those entries and the index of when keys were
+    /// due: a join stored by an older server goes on joining, expiring and padding its rows.
+    fn move_keyed_entries(&mut self, cx: &mut EpochContext<'_>) -> EngineResult<()> {
+        let Some(stored) = self.keyed_entries.take() else {
             return Ok(());
         };
-        let keys = legacy.committed_keys_between(cx.state, &[], &[u8::MAX; 9])?;
-        if keys.is_empty() {
-            return Ok(());
+        for (side, prefix) in stored.sides.iter().enumerate() {
+            let mut entries: Vec<(Vec<u8>, Vec<KeptRow>)> = Vec::new();
+            for pair in cx.state.iter_prefix(OperatorStateKeys::KEYSPACE, prefix) {
+                let (key, bytes) = pair?;
+                entries.push((key[prefix.len()..].to_vec(), decode_entry(&bytes)?.1));
+                cx.state_changes.delete(OperatorStateKeys::KEYSPACE, key);
+            }
+            let tracks_flags = self.sides[side].runs.tracks_flags();
+            // Stored in key order, a key's rows in the order they came: a run's order.
+            let rows: Vec<NewRow<'_>> = entries
+                .iter()
+                .flat_map(|(key, rows)| {
+                    rows.iter().map(move |row| NewRow {
+                        key,
+                        rowtime: row.rowtime,
+                        flags: match tracks_flags {
+                            true => row.flags & (MATCHED | PADDED),
+                            false => 0,
+                        },
+                        row: &row.row,
+                    })
+                })
+                .collect();
+            self.sides[side].runs.write_run(&rows, cx);
         }
-        legacy.begin_writes();
-        for index_key in keys {
-            // The index key: the due time, the side, the join key.
-            let (Some(due), Some(key)) = (index_key.first_chunk::<8>(), index_key.get(9..)) else {
-                return Err(corrupt("a due key is short"));
-            };
-            self.schedule
-                .register(time_of_due_bytes(*due), key.to_vec());
-            legacy.write(index_key, None, cx.state_changes);
+        for prefix in &stored.schedules {
+            for pair in cx.state.iter_prefix(OperatorStateKeys::KEYSPACE, prefix) {
+                let (key, _) = pair?;
+                cx.state_changes.delete(OperatorStateKeys::KEYSPACE, key);
+            }
         }
-        legacy.end_writes();
         Ok(())
     }
 
-    fn key_due(&self, side: usize, rows: &[(KeptRow, u32)]) -> Option<i64> {
-        rows.iter().map(|(row, _)| self.row_due(side, row)).min()
+    /// The times of the rows of side `side` that a row of the other side at a time in
+    /// `from..=to` may join.
+    fn joinable_times(&self, side: usize, from: i64, to: i64) -> (i64, i64) {
+        let (before, after) = (self.window.before_ms, self.window.after_ms);
+        match side {
+            // A left row at l joins right rows in [l − before, l + after].
+            0 => (from.saturating_sub(after), to.saturating_add(before)),
+            _ => (from.saturating_sub(before), to.saturating_add(after)),
+        }
     }
 }
 
@@ -439,60 +452,14 @@ impl Operator for IntervalJoin {
             return Ok(());
         };
 
-        // Every key the epoch touches or whose attention is due, with both sides' rows.
-        self.move_legacy_index(cx)?;
-        let mut distinct: Vec<Vec<u8>> = self.schedule.take_due(stream_time, cx)?;
-        for keys in &epoch_keys {
-            distinct.extend(keys.iter().flatten().cloned());
+        for side in &mut self.sides {
+            side.runs.begin_epoch(cx)?;
         }
-        distinct.sort_unstable();
-        distinct.dedup();
-        let mut kept: [HashMap<Vec<u8>, KeyRows>; 2] = [HashMap::new(), HashMap::new()];
-        let mut all_rows: Vec<SideRows> = Vec::with_capacity(2);
-        for side in 0..2 {
-            let mut found: Vec<(Option<i64>, Vec<KeptRow>)> =
-                vec![(None, Vec::new()); distinct.len()];
-            self.sides[side]
-                .states
-                .read(cx.state, &distinct, |index, bytes| {
-                    found[index] = decode_entry(bytes)?;
-                    Ok(())
-                })?;
-            let mut stored_bytes: Vec<Vec<u8>> = Vec::new();
-            let first_stored = epoch_rows[side].num_rows();
-            for (key, (registered, rows)) in distinct.iter().zip(found) {
-                // A side without rows of the key has none to pair or keep: its entry comes
-                // with the epoch's first row of the key, if any.
-                if rows.is_empty() {
-                    continue;
-                }
-                let rows: Vec<(KeptRow, u32)> = rows
-                    .into_iter()
-                    .map(|row| {
-                        stored_bytes.push(row.row.clone());
-                        let at = (first_stored + stored_bytes.len() - 1) as u32;
-                        (row, at)
-                    })
-                    .collect();
-                kept[side].insert(
-                    key.clone(),
-                    KeyRows {
-                        registered,
-                        rows,
-                        changed: false,
-                    },
-                );
-            }
-            all_rows.push(SideRows {
-                schema: self.sides[side].schema.clone(),
-                epoch: epoch_rows[side].clone(),
-                stored: stored_bytes,
-            });
-        }
+        self.move_keyed_entries(cx)?;
 
-        // The pairs that join: the epoch's left rows with every right row of their key, and
-        // the kept left rows with the epoch's right rows.
+        // Each side's epoch rows by key, its keys in order, and the span of their times.
         let mut epoch_of_key: [HashMap<&[u8], Vec<u32>>; 2] = [HashMap::new(), HashMap::new()];
+        let mut spans: [Option<(i64, i64)>; 2] = [None, None];
         for (side, keys) in epoch_keys.iter().enumerate() {
             for (row, key) in keys.iter().enumerate() {
                 if let Some(key) = key {
@@ -500,9 +467,79 @@ impl Operator for IntervalJoin {
                         .entry(key.as_slice())
                         .or_default()
                         .push(row as u32);
+                    let time = epoch_times[side][row];
+                    spans[side] = Some(
+                        spans[side]
+                            .map_or((time, time), |(from, to)| (from.min(time), to.max(time))),
+                    );
                 }
             }
         }
+        let sorted_keys = |side: usize| -> Vec<&[u8]> {
+            let mut keys: Vec<&[u8]> = epoch_of_key[side].keys().copied().collect();
+            keys.sort_unstable();
+            keys
+        };
+        let epoch_keys_sorted = [sorted_keys(0), sorted_keys(1)];
+
+        // The stored rows of each side that the other side's epoch rows may join (chunks
+        // that may hold their keys in their time span), and those owing NULL-padded rows.
+        let mut chunks: [Vec<Chunk>; 2] = [Vec::new(), Vec::new()];
+        let mut positions: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        let mut probed: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        let mut owing: [Vec<usize>; 2] = [Vec::new(), Vec::new()];
+        for side in 0..2 {
+            let other = 1 - side;
+            if let Some((from, to)) = spans[other] {
+                let (from, to) = self.joinable_times(side, from, to);
+                probed[side] =
+                    self.sides[side]
+                        .runs
+                        .candidates(&epoch_keys_sorted[other], from, to);
+            }
+            owing[side] = self.sides[side].runs.owing_padding(stream_time);
+            let mut wanted: Vec<usize> = probed[side].iter().chain(&owing[side]).copied().collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            chunks[side] = self.sides[side].runs.read(&wanted, cx)?;
+            positions[side] = wanted;
+        }
+        let chunk_of = |side: usize, position: usize| -> usize {
+            // `positions` is sorted and holds every position probed or owing.
+            positions[side].partition_point(|&at| at < position)
+        };
+        let mut kept: [HashMap<&[u8], Vec<ReadRow>>; 2] = [HashMap::new(), HashMap::new()];
+        let mut stored: [Vec<&[u8]>; 2] = [Vec::new(), Vec::new()];
+        for side in 0..2 {
+            let first_stored = epoch_rows[side].num_rows();
+            // Chunks in the order their rows came, so a key's rows stay in that order.
+            for &position in &probed[side] {
+                let chunk_index = chunk_of(side, position);
+                let chunk = &chunks[side][chunk_index];
+                for &key in chunk.keys_within(&epoch_keys_sorted[1 - side]) {
+                    let rows = chunk.rows_of(key);
+                    if rows.is_empty() {
+                        continue;
+                    }
+                    let kept_of_key = kept[side].entry(key).or_default();
+                    for row in rows {
+                        kept_of_key.push(ReadRow {
+                            at: (first_stored + stored[side].len()) as u32,
+                            rowtime: chunk.rowtime(row),
+                            chunk: chunk_index,
+                            row,
+                        });
+                        stored[side].push(chunk.row(row));
+                    }
+                }
+            }
+        }
+
+        // The pairs that join: the epoch's left rows with every right row of their key, and
+        // the kept left rows with the epoch's right rows, key by key.
+        let mut distinct: Vec<&[u8]> = epoch_keys_sorted.concat();
+        distinct.sort_unstable();
+        distinct.dedup();
         let time_of = |side: usize, at: u32| -> i64 {
             let at = at as usize;
             match epoch_times[side].get(at) {
@@ -512,26 +549,19 @@ impl Operator for IntervalJoin {
         };
         let mut pairs: Vec<(u32, u32, i64, i64)> = Vec::new();
         for key in &distinct {
-            let epoch_left = epoch_of_key[0]
-                .get(key.as_slice())
-                .map_or(&[][..], Vec::as_slice);
-            let epoch_right = epoch_of_key[1]
-                .get(key.as_slice())
-                .map_or(&[][..], Vec::as_slice);
-            if epoch_left.is_empty() && epoch_right.is_empty() {
-                continue;
-            }
-            let kept_of = |side: usize| kept[side].get(key).map_or(&[][..], |rows| &rows.rows[..]);
+            let epoch_left = epoch_of_key[0].get(key).map_or(&[][..], Vec::as_slice);
+            let epoch_right = epoch_of_key[1].get(key).map_or(&[][..], Vec::as_slice);
+            let kept_of = |side: usize| kept[side].get(key).map_or(&[][..], Vec::as_slice);
             let (kept_left, kept_right) = (kept_of(0), kept_of(1));
             let lefts = epoch_left
                 .iter()
                 .map(|&at| (at, time_of(0, at), true))
-                .chain(kept_left.iter().map(|(row, at)| (*at, row.rowtime, false)));
+                .chain(kept_left.iter().map(|row| (row.at, row.rowtime, false)));
             for (left_at, left_time, left_new) in lefts {
                 let rights = epoch_right
                     .iter()
                     .map(|&at| (at, time_of(1, at), true))
-                    .chain(kept_right.iter().map(|(row, at)| (*at, row.rowtime, false)));
+                    .chain(kept_right.iter().map(|row| (row.at, row.rowtime, false)));
                 for (right_at, right_time, right_new) in rights {
                     if !left_new && !right_new {
                         continue;
@@ -544,6 +574,13 @@ impl Operator for IntervalJoin {
                 }
             }
         }
+        let all_rows: Vec<SideRows<'_>> = (0..2)
+            .map(|side| SideRows {
+                schema: self.sides[side].schema.clone(),
+                epoch: epoch_rows[side].clone(),
+                stored: std::mem::take(&mut stored[side]),
+            })
+            .collect();
         let holds = match &self.plan.condition {
             None => vec![true; pairs.len()],
             Some(condition) if !pairs.is_empty() => {
@@ -570,106 +607,98 @@ impl Operator for IntervalJoin {
             matched[1].insert(right_at);
         }
 
-        // Kept rows that matched now are marked; the epoch's rows join the kept ones, and an
-        // outer join without GRACE PERIOD emits the unmatched ones NULL-padded at once.
+        // Stored rows that matched now are marked, where a side pads rows when windows
+        // close; stored rows whose window closed without a match are emitted NULL-padded.
+        let mut extra_stored: [Vec<&[u8]>; 2] = [Vec::new(), Vec::new()];
         for side in 0..2 {
-            let eager = self.sides[side].keeps_unmatched && !self.window.grace_given;
-            for rows in kept[side].values_mut() {
-                for (row, at) in &mut rows.rows {
-                    if matched[side].contains(at) && row.flags & MATCHED == 0 {
-                        row.flags |= MATCHED;
-                        rows.changed = true;
+            let runs = &mut self.sides[side].runs;
+            if !runs.tracks_flags() {
+                continue;
+            }
+            for rows in kept[side].values() {
+                for row in rows.iter().filter(|row| matched[side].contains(&row.at)) {
+                    let position = positions[side][row.chunk];
+                    runs.add_flags(position, &chunks[side][row.chunk], row.row, MATCHED);
+                }
+            }
+            let first_extra = epoch_rows[side].num_rows() + all_rows[side].stored.len();
+            for &position in &owing[side] {
+                let chunk_index = chunk_of(side, position);
+                let chunk = &chunks[side][chunk_index];
+                for row in 0..chunk.row_count() {
+                    let rowtime = chunk.rowtime(row);
+                    let closes = rowtime.saturating_add(self.sides[side].extent_ms);
+                    if runs.flags(position, row) == 0
+                        && closes.saturating_add(self.window.grace_ms) < stream_time
+                    {
+                        let at = (first_extra + extra_stored[side].len()) as u32;
+                        extra_stored[side].push(chunk.row(row));
+                        out.push(padded(side, at, rowtime));
+                        runs.add_flags(position, chunk, row, PADDED);
                     }
                 }
             }
+        }
+        let all_rows: Vec<SideRows<'_>> = all_rows
+            .into_iter()
+            .zip(extra_stored)
+            .map(|(mut rows, extra)| {
+                rows.stored.extend(extra);
+                rows
+            })
+            .collect();
+
+        // The epoch's rows are kept as a run of each side, but those no row can join any
+        // more and that owe no NULL-padded row. An outer join without GRACE PERIOD emits
+        // the unmatched ones NULL-padded at once; with it, those whose window closed in
+        // this epoch.
+        let span = self
+            .window
+            .before_ms
+            .saturating_add(self.window.after_ms)
+            .saturating_add(self.window.grace_ms);
+        // The latest row time no row that is not late can join any more.
+        let expires = stream_time.saturating_sub(span).saturating_sub(1);
+        for side in 0..2 {
+            let eager = self.sides[side].keeps_unmatched && !self.window.grace_given;
+            let tracks_flags = self.sides[side].runs.tracks_flags();
+            let close_after = self.sides[side]
+                .extent_ms
+                .saturating_add(self.window.grace_ms);
             let encoded = encode_rows(&epoch_rows[side])?;
+            let mut new_rows: Vec<NewRow<'_>> = Vec::with_capacity(epoch_rows[side].num_rows());
             for ((row, key), bytes) in epoch_keys[side].iter().enumerate().zip(encoded.iter()) {
                 let Some(key) = key else {
                     continue;
                 };
                 let at = row as u32;
+                let rowtime = epoch_times[side][row];
                 let mut flags = 0;
+                let closed = tracks_flags && rowtime.saturating_add(close_after) < stream_time;
                 if matched[side].contains(&at) {
                     flags |= MATCHED;
-                } else if eager {
+                } else if eager || closed {
                     flags |= PADDED;
-                    out.push(padded(side, at, epoch_times[side][row]));
+                    out.push(padded(side, at, rowtime));
                 }
-                let rows = kept[side].entry(key.clone()).or_insert_with(|| KeyRows {
-                    registered: None,
-                    rows: Vec::new(),
-                    changed: false,
-                });
-                rows.changed = true;
-                rows.rows.push((
-                    KeptRow {
-                        rowtime: epoch_times[side][row],
-                        flags,
-                        row: bytes.to_vec(),
-                    },
-                    at,
-                ));
-            }
-        }
-
-        // Stream time moves on: windows that closed emit their unmatched rows (with GRACE
-        // PERIOD), and rows no row could join any more leave.
-        for (side, kept_of_side) in kept.iter_mut().enumerate() {
-            let deferred = self.sides[side].keeps_unmatched && self.window.grace_given;
-            let extent = self.sides[side].extent_ms;
-            let expiry_span = self.window.before_ms + self.window.after_ms;
-            let grace = self.window.grace_ms;
-            let mut emitted = Vec::new();
-            for rows in kept_of_side.values_mut() {
-                let mut changed = false;
-                rows.rows.retain_mut(|(row, at)| {
-                    let closes = row.rowtime.saturating_add(extent).saturating_add(grace);
-                    if deferred && row.flags & (MATCHED | PADDED) == 0 && closes < stream_time {
-                        row.flags |= PADDED;
-                        emitted.push(padded(side, *at, row.rowtime));
-                        changed = true;
-                    }
-                    let keeps = row
-                        .rowtime
-                        .saturating_add(expiry_span)
-                        .saturating_add(grace)
-                        >= stream_time;
-                    changed |= !keeps;
-                    keeps
-                });
-                rows.changed |= changed;
-            }
-            out.extend(emitted);
-        }
-
-        // The state: each touched key's rows, registered again in the schedule when the
-        // registration it had fired this epoch or comes too late for its rows, and the
-        // stream time.
-        for (side, kept_of_side) in kept.iter_mut().enumerate() {
-            self.sides[side].states.begin_writes();
-            let entries: Vec<(Vec<u8>, KeyRows)> = kept_of_side.drain().collect();
-            for (key, mut rows) in entries {
-                if let Some(due) = self.key_due(side, &rows.rows) {
-                    let pending = rows.registered.filter(|&time| time >= stream_time);
-                    if pending.is_none_or(|time| due < time) {
-                        self.schedule.register(due, key.clone());
-                        rows.registered = Some(due);
-                        rows.changed = true;
-                    }
-                }
-                // A key whose rows are as they were read keeps its entry.
-                if !rows.changed {
+                let owes_padding = tracks_flags && flags == 0;
+                if rowtime <= expires && !owes_padding {
                     continue;
                 }
-                let kept_rows: Vec<KeptRow> = rows.rows.into_iter().map(|(row, _)| row).collect();
-                let state = (!kept_rows.is_empty())
-                    .then(|| encode_scheduled_entry(rows.registered, &kept_rows));
-                self.sides[side].states.write(key, state, cx.state_changes);
+                new_rows.push(NewRow {
+                    key,
+                    rowtime,
+                    flags,
+                    row: bytes,
+                });
             }
-            self.sides[side].states.end_writes();
+            // Stable: a key's rows stay in the order they came.
+            new_rows.sort_by(|left, right| left.key.cmp(right.key));
+            let runs = &mut self.sides[side].runs;
+            runs.write_run(&new_rows, cx);
+            runs.end_epoch(expires, cx);
         }
-        let moved = stream_time.saturating_sub(stream_time_before.unwrap_or(stream_time));
-        self.schedule.end_epoch(moved, cx)?;
+
         let partition_times = self.partition_times.encode_if_changed();
         if Some(stream_time) != stream_time_before || partition_times.is_some() {
             self.clock.begin_writes();
@@ -691,11 +720,10 @@ impl Operator for IntervalJoin {
         true
     }
 
-    /// A row the join takes is kept as an entry of its key until no row can join it, so an
-    /// epoch holds, per row, its encoded columns, its key and its entry, and writes the entry
-    /// to the store: several times what a row costs a GROUP BY. Epochs of an eighth of the
-    /// rows halve the server's peak memory in Nexmark q4 and q7 (1.28 GiB to 0.64 and 0.79)
-    /// at the same speed.
+    /// An epoch holds, per row the join takes, its key, its encoded columns and their copy
+    /// in its run's chunk, besides the stored rows its probes read: several times what a
+    /// row costs a GROUP BY. Epochs of an eighth of the rows halved the server's peak memory
+    /// in Nexmark q4 and q7 when rows were kept by key (1.28 GiB to 0.64 and 0.79).
     fn rows_per_input_row(&self) -> usize {
         8
     }
@@ -777,18 +805,6 @@ pub(crate) fn encode_entry(rows: &[KeptRow]) -> Vec<u8> {
     bytes
 }
 
-/// A key's rows of one side, as an interval join stores them: as `encode_entry`, after the
-/// time of the key's earliest registration in the schedule (a marker byte, 0 for none, and
-/// the time).
-fn encode_scheduled_entry(registered: Option<i64>, rows: &[KeptRow]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(10 + rows_size(rows));
-    bytes.push(ENTRY_FORMAT_V2);
-    bytes.push(u8::from(registered.is_some()));
-    bytes.extend_from_slice(&registered.unwrap_or(0).to_be_bytes());
-    encode_rows_of_entry(rows, &mut bytes);
-    bytes
-}
-
 fn rows_size(rows: &[KeptRow]) -> usize {
     rows.iter().map(|row| 13 + row.row.len()).sum()
 }
@@ -802,8 +818,9 @@ fn encode_rows_of_entry(rows: &[KeptRow], bytes: &mut Vec<u8>) {
     }
 }
 
-/// The earliest registration and the rows of a stored entry (`encode_entry`, with no
-/// registration, or `encode_scheduled_entry`); corrupt bytes are an error, never a panic.
+/// The rows of a stored entry (`encode_entry`), after the time its key was due where the
+/// entry was stored with one (format 2, before joins kept runs); corrupt bytes are an error,
+/// never a panic.
 pub(crate) fn decode_entry(bytes: &[u8]) -> EngineResult<(Option<i64>, Vec<KeptRow>)> {
     let (&version, rest) = bytes.split_first().ok_or_else(|| corrupt("empty"))?;
     let (registered, mut rest) = match version {

@@ -25,7 +25,6 @@ use crate::dataflow::harness::{
     batch_answer_over, changes, dataflow, in_epoch, push_dataflow, source, text_of,
 };
 use crate::dataflow::interval_join::{KeptRow, STREAM_TIME_KEY, encode_entry};
-use crate::dataflow::schedule::due_time_bytes;
 use crate::error::EngineResult;
 use crate::row_codec::{encode_keys, encode_rows};
 use crate::runtime::pipeline::{BadInputRows, BuildContext, Pipeline};
@@ -443,8 +442,8 @@ async fn a_join_of_two_streams_equals_the_batch_interval_join_across_epochs_and_
 }
 
 /// How many keys of the stream join's state (query "randomized", join 0) start with the
-/// prefix of `part`: `l` or `r` (a side's rows by key), `s` (its schedule), `d` (the index
-/// of keys a join stored before it had a schedule).
+/// prefix of `part`: `L` or `R` (a side's runs: chunks and their summaries); `l`, `r`, `s`
+/// and `d` as a join stored them before it kept runs (rows by key, and when keys were due).
 fn stream_join_state_keys(state: &dyn StateStore, part: char) -> u64 {
     let prefix = OperatorStateKeys::of("randomized").join_prefix(0, part);
     state
@@ -471,11 +470,10 @@ fn run_committed_epoch(
     text_of(&output)
 }
 
-/// A join whose keys are all distinct (Nexmark q7 joins on a price) keeps an entry per key,
-/// and lists of when keys need attention rather than an entry per key for that; once
-/// stream time passes every window, it keeps nothing of those rows.
+/// A join whose keys are all distinct (Nexmark q7 joins on a price) keeps an epoch's rows
+/// as one chunk, not an entry per key; the chunk goes once no row can join its latest row.
 #[tokio::test]
-async fn a_stream_join_schedules_its_keys_in_lists_and_forgets_expired_rows() {
+async fn a_stream_join_keeps_an_epochs_rows_in_a_chunk_until_none_can_join() {
     let sources = streams();
     let dataflow = push_dataflow(
         &sources,
@@ -491,34 +489,70 @@ async fn a_stream_join_schedules_its_keys_in_lists_and_forgets_expired_rows() {
     let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
     let left = changes(&sources[0], &lines);
     assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
-    assert_eq!(stream_join_state_keys(&state, 'l'), 1000);
-    let lists = stream_join_state_keys(&state, 's');
-    assert!(
-        (1..=2).contains(&lists),
-        "1000 keys due within a second are registered in {lists} lists"
+    assert_eq!(
+        stream_join_state_keys(&state, 'L'),
+        2,
+        "1000 rows make one chunk and its summary"
     );
 
     // A right row of key 999 joins the left row of that key, and another moves stream time
-    // to 2999: no right row that is not late can join a left row before 999 any more.
+    // to 2999: the left rows before 999 can join nothing any more, but 999 still can.
     let right = changes(&sources[1], &["+ 7 999 0 @1999", "+ 8 5000 0 @2999"]);
     let joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
     assert_eq!(joined, ["+ 999 7"]);
+    assert_eq!(stream_join_state_keys(&state, 'L'), 2);
+    assert_eq!(stream_join_state_keys(&state, 'R'), 2);
+
+    // Stream time 4000: no row can join a left row any more, nor the right row at 1999.
+    let right = changes(&sources[1], &["+ 9 999 0 @4000"]);
+    assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]).is_empty());
+    assert_eq!(stream_join_state_keys(&state, 'L'), 0);
     assert_eq!(
-        stream_join_state_keys(&state, 'l'),
-        1,
-        "only the left row of key 999 can still join"
+        stream_join_state_keys(&state, 'R'),
+        4,
+        "the chunk of the rows at 1999 and 2999 stays for the latter"
     );
-    assert_eq!(stream_join_state_keys(&state, 'r'), 2);
-    let lists = stream_join_state_keys(&state, 's');
-    assert!((1..=2).contains(&lists), "3 keys in {lists} lists");
-    assert_eq!(stream_join_state_keys(&state, 'd'), 0);
 }
 
-/// A LEFT JOIN's state as stored before joins had a schedule (entries without a
-/// registration, and an index entry per key by due time) is moved into the schedule at the
-/// first epoch: an unmatched row still comes out NULL-padded when its window closes.
+/// A key's rows of one epoch may fill several chunks of its run, and a probe reads every
+/// chunk that holds its key: a right row joins all 1,000 left rows of its key among 3,000.
 #[tokio::test]
-async fn a_stream_join_moves_its_index_of_keys_into_the_schedule() {
+async fn a_probe_finds_its_keys_rows_across_the_chunks_of_a_run() {
+    let sources = streams();
+    let dataflow = push_dataflow(
+        &sources,
+        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES",
+    )
+    .await;
+    let state = MemoryStateStore::default();
+    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    let lines: Vec<String> = (0..3000)
+        .map(|row| format!("+ {row} {} 0 @{row}", row % 3))
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let left = changes(&sources[0], &lines);
+    assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
+    assert_eq!(
+        stream_join_state_keys(&state, 'L'),
+        6,
+        "3,000 rows make three chunks, each with its summary"
+    );
+    let right = changes(&sources[1], &["+ 7 1 0 @3000"]);
+    let mut joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
+    joined.sort();
+    let mut expected: Vec<String> = (0..3000)
+        .filter(|row| row % 3 == 1)
+        .map(|row| format!("+ {row} 7"))
+        .collect();
+    expected.sort();
+    assert_eq!(joined, expected);
+}
+
+/// A LEFT JOIN's state as stored before joins kept runs (an entry per key, and an index
+/// entry per key by due time) is moved into a run at the first epoch: an unmatched row
+/// still comes out NULL-padded when its window closes, and the old entries are gone.
+#[tokio::test]
+async fn a_stream_join_moves_its_entries_by_key_into_a_run() {
     let sources = streams();
     let dataflow = push_dataflow(
         &sources,
@@ -541,7 +575,7 @@ async fn a_stream_join_moves_its_index_of_keys_into_the_schedule() {
     let join_key = key.iter().next().expect("a key").to_vec();
     let mut legacy = StateBatch::default();
     legacy.put(Keyspace::State, stored('l', &join_key), entry);
-    let index_key = [&due_time_bytes(1005)[..], &[0], &join_key].concat();
+    let index_key = [&1005i64.to_be_bytes()[..], &[0], &join_key].concat();
     legacy.put(Keyspace::State, stored('d', &index_key), Vec::new());
     legacy.put(
         Keyspace::State,
@@ -556,4 +590,9 @@ async fn a_stream_join_moves_its_index_of_keys_into_the_schedule() {
     assert_eq!(output, ["+ 7 NULL"]);
     assert_eq!(stream_join_state_keys(&state, 'd'), 0);
     assert_eq!(stream_join_state_keys(&state, 'l'), 0);
+    assert_eq!(
+        stream_join_state_keys(&state, 'L'),
+        0,
+        "the moved row was padded, and no row can join it any more"
+    );
 }

@@ -272,9 +272,11 @@ pub(crate) fn describe_join(join: &JoinPlan, number: usize, query_id: &str) -> O
         ),
         Some(window) => {
             details.push(join_window(&window));
-            let mut prefixes = sides;
-            prefixes.push(keys.join_prefix(number, 'd'));
-            prefixes.push(keys.join_prefix(number, 't'));
+            let prefixes = vec![
+                keys.join_prefix(number, 'L'),
+                keys.join_prefix(number, 'R'),
+                keys.join_prefix(number, 't'),
+            ];
             let reach_ms = window
                 .before_ms
                 .saturating_add(window.after_ms)
@@ -282,7 +284,7 @@ pub(crate) fn describe_join(join: &JoinPlan, number: usize, query_id: &str) -> O
             (
                 format!("{kind} JOIN of two streams"),
                 StateDescription {
-                    what: "each side's rows by join key, the keys by when they expire, the stream time"
+                    what: "each side's rows, an epoch's at a time sorted by join key, and the stream time"
                         .to_string(),
                     prefixes,
                     bound: StateBound::Bounded(format!(

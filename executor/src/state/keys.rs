@@ -121,8 +121,9 @@ impl<'a> OperatorStateKeys<'a> {
         format!("q/{}/f/", self.query_id).into_bytes()
     }
 
-    /// The rows of one side (`l` or `r`) of the query's join numbered `join`, by join key;
-    /// the join key, encoded by the row codec, follows.
+    /// One part of the state of the query's join numbered `join`, named by a letter: a
+    /// side's rows (`l` and `r` by join key; a stream join's runs under `L` and `R`), the
+    /// stream time (`t`), an index of keys by when they are due (`d`).
     pub(crate) fn join_prefix(&self, join: usize, side: char) -> Vec<u8> {
         format!("q/{}/j{join}{side}/", self.query_id).into_bytes()
     }
