@@ -64,7 +64,7 @@
 //! `joins`) for part 4 (or 5) alone; `.. -- joins q4 q7` runs those queries of part 5 only
 //! (q3, q4, q7, q8, flink_q8). `EDDY_BENCH_ROWS` sets the number of bids, and of events
 //! in part 5 (default 4,000,000), `EDDY_BENCH_KEYS` the size of the table of part 3 (0 skips
-//! it).
+//! it), `EDDY_BENCH_MEMORY` the servers' `--memory` where a part sets none (default 256MiB).
 //! The bids of parts 1 to 4 follow Nexmark's bid shape (reference/nexmark.md), with hot
 //! auctions: most bids go to a small set of recent auctions. Part 5's events follow Nexmark's
 //! generator: its proportions, ids, field shapes and hot sellers, bidders and auctions.

@@ -15,12 +15,18 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `eddy serve` on `data_dir` with `extra_args` (`--durability os`, ...).
+    /// Starts `eddy serve` on `data_dir` with `extra_args` (`--durability os`, ...), and
+    /// with `--memory $EDDY_BENCH_MEMORY` where that is set and `extra_args` set none.
     pub fn start(data_dir: &Path, extra_args: &[&str]) -> Server {
+        let memory: Vec<String> = match std::env::var("EDDY_BENCH_MEMORY") {
+            Ok(size) if !extra_args.contains(&"--memory") => vec!["--memory".into(), size],
+            _ => Vec::new(),
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_eddy"))
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .args(extra_args)
+            .args(&memory)
             // The server logs to the benchmark's stderr: warnings, or what RUST_LOG asks for.
             .env(
                 "RUST_LOG",
