@@ -451,6 +451,16 @@ fn stream_join_state_keys(state: &dyn StateStore, part: char) -> u64 {
         .expect("counts")
 }
 
+/// Rows of ids 0 to `count` − 1 of `source` (a stream of `streams()`), each at its id in
+/// milliseconds, with the key `key_of` gives its id.
+fn rows_at_their_ids(source: &SourceDef, count: usize, key_of: impl Fn(usize) -> usize) -> Changes {
+    let lines: Vec<String> = (0..count)
+        .map(|id| format!("+ {id} {} 0 @{id}", key_of(id)))
+        .collect();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    changes(source, &lines)
+}
+
 /// One epoch of `batches` (each with its input) through `pipeline`, committed: what reached
 /// the sink, as text.
 fn run_committed_epoch(
@@ -483,11 +493,7 @@ async fn a_stream_join_keeps_an_epochs_rows_in_a_chunk_until_none_can_join() {
     .await;
     let state = MemoryStateStore::default();
     let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
-    let lines: Vec<String> = (0..1000)
-        .map(|row| format!("+ {row} {row} 0 @{row}"))
-        .collect();
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let left = changes(&sources[0], &lines);
+    let left = rows_at_their_ids(&sources[0], 1000, |id| id);
     assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
     assert_eq!(
         stream_join_state_keys(&state, 'L'),
@@ -526,11 +532,7 @@ async fn a_probe_finds_its_keys_rows_across_the_chunks_of_a_run() {
     .await;
     let state = MemoryStateStore::default();
     let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
-    let lines: Vec<String> = (0..3000)
-        .map(|row| format!("+ {row} {} 0 @{row}", row % 3))
-        .collect();
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    let left = changes(&sources[0], &lines);
+    let left = rows_at_their_ids(&sources[0], 3000, |id| id % 3);
     assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
     assert_eq!(
         stream_join_state_keys(&state, 'L'),
