@@ -692,6 +692,25 @@ impl Operator for IntervalJoin {
                     row: bytes,
                 });
             }
+            // The last chunk, if not full, joins the run: its rows came before the epoch's.
+            let tail = match new_rows.is_empty() {
+                true => None,
+                false => self.sides[side].runs.take_partial_tail(cx)?,
+            };
+            if let Some((chunk, flags)) = &tail {
+                let kept_rows = (0..chunk.row_count()).filter_map(|row| {
+                    let flags = flags.get(row).copied().unwrap_or(0);
+                    let rowtime = chunk.rowtime(row);
+                    let owes_padding = tracks_flags && flags == 0;
+                    (rowtime > expires || owes_padding).then(|| NewRow {
+                        key: chunk.key(row),
+                        rowtime,
+                        flags,
+                        row: chunk.row(row),
+                    })
+                });
+                new_rows.splice(0..0, kept_rows);
+            }
             // Stable: a key's rows stay in the order they came.
             new_rows.sort_by(|left, right| left.key.cmp(right.key));
             let runs = &mut self.sides[side].runs;

@@ -52,6 +52,7 @@ struct ChunkSummary {
     /// The chunk's run and its place in it: `run` then `index`, big-endian, so that chunks
     /// sort in the order their rows came.
     id: [u8; 12],
+    rows: u32,
     first_key: Vec<u8>,
     last_key: Vec<u8>,
     min_time: i64,
@@ -136,7 +137,8 @@ impl Chunk {
         ])
     }
 
-    fn key(&self, row: usize) -> &[u8] {
+    /// Row `row`'s encoded join key.
+    pub fn key(&self, row: usize) -> &[u8] {
         let start = match row {
             0 => 0,
             _ => self.ends(row - 1).0,
@@ -326,6 +328,29 @@ impl SideRuns {
             .min();
     }
 
+    /// Takes the last chunk off the side when it holds fewer than `CHUNK_ROWS` rows, with
+    /// its rows' flags, and deletes it with the epoch's state: the epoch's run takes its rows
+    /// in, so that epochs of a few rows (a query keeping up) fill chunks rather than each
+    /// leaving one of its own for every probe to weigh.
+    pub fn take_partial_tail(
+        &mut self,
+        cx: &mut EpochContext<'_>,
+    ) -> EngineResult<Option<(Chunk, Vec<u8>)>> {
+        let position = match self.summaries().last() {
+            Some(last) if (last.rows as usize) < CHUNK_ROWS => self.summaries().len() - 1,
+            _ => return Ok(None),
+        };
+        let chunk = self.read(&[position], cx)?.pop();
+        let Some(summary) = self.summaries.as_mut().and_then(Vec::pop) else {
+            return Ok(None);
+        };
+        self.entries
+            .write(chunk_key(&summary.id), None, cx.state_changes);
+        self.entries
+            .write(summary_key(&summary.id), None, cx.state_changes);
+        Ok(chunk.map(|chunk| (chunk, summary.flags)))
+    }
+
     /// Keeps `rows` (sorted by key, a key's rows in the order they came) as a new run,
     /// written with the epoch's state; its chunks can be read at once.
     pub fn write_run(&mut self, rows: &[NewRow<'_>], cx: &mut EpochContext<'_>) {
@@ -388,6 +413,7 @@ impl SideRuns {
         };
         ChunkSummary {
             id,
+            rows: rows.len() as u32,
             first_key: rows.first().map(|row| row.key.to_vec()).unwrap_or_default(),
             last_key: rows.last().map(|row| row.key.to_vec()).unwrap_or_default(),
             min_time: rows.iter().map(|row| row.rowtime).min().unwrap_or(i64::MIN),
@@ -436,7 +462,8 @@ fn encode_chunk(rows: &[NewRow<'_>]) -> Vec<u8> {
     bytes
 }
 
-/// A summary as stored: a version byte, the first and last keys (each after its length),
+/// A summary as stored: a version byte, the row count, the first and last keys (each after
+/// its length),
 /// the least and greatest row times, the pending close (a marker byte, 0 for none, and the
 /// time), and the rows' flags (after their count).
 fn encode_summary(summary: &ChunkSummary) -> Vec<u8> {
@@ -444,6 +471,7 @@ fn encode_summary(summary: &ChunkSummary) -> Vec<u8> {
         35 + summary.first_key.len() + summary.last_key.len() + summary.flags.len(),
     );
     bytes.push(FORMAT_V1);
+    bytes.extend_from_slice(&summary.rows.to_be_bytes());
     for key in [&summary.first_key, &summary.last_key] {
         bytes.extend_from_slice(&(key.len() as u32).to_be_bytes());
         bytes.extend_from_slice(key);
@@ -468,6 +496,8 @@ fn decode_summary(key: &[u8], bytes: &[u8]) -> EngineResult<ChunkSummary> {
     if reader.take(1)? != [FORMAT_V1] {
         return Err(corrupt("unknown summary version"));
     }
+    let rows = reader.take(4)?;
+    let rows = u32::from_be_bytes(rows.try_into().map_err(|_| corrupt("a row count"))?);
     let first_key = reader.counted()?.to_vec();
     let last_key = reader.counted()?.to_vec();
     let min_time = reader.time()?;
@@ -477,6 +507,7 @@ fn decode_summary(key: &[u8], bytes: &[u8]) -> EngineResult<ChunkSummary> {
     let flags = reader.counted()?.to_vec();
     Ok(ChunkSummary {
         id,
+        rows,
         first_key,
         last_key,
         min_time,
@@ -565,6 +596,7 @@ mod tests {
     fn a_summary_reads_back_as_written() {
         let summary = ChunkSummary {
             id: [7; 12],
+            rows: 3,
             first_key: b"first".to_vec(),
             last_key: b"last".to_vec(),
             min_time: -5,
@@ -578,12 +610,13 @@ mod tests {
         assert_eq!(
             (
                 read.id,
+                read.rows,
                 read.first_key,
                 read.last_key,
                 read.min_time,
                 read.max_time
             ),
-            (summary.id, summary.first_key, summary.last_key, -5, 99)
+            (summary.id, 3, summary.first_key, summary.last_key, -5, 99)
         );
         assert_eq!(
             (read.flags, read.pending_close),

@@ -515,9 +515,41 @@ async fn a_stream_join_keeps_an_epochs_rows_in_a_chunk_until_none_can_join() {
     assert_eq!(stream_join_state_keys(&state, 'L'), 0);
     assert_eq!(
         stream_join_state_keys(&state, 'R'),
-        4,
-        "the chunk of the rows at 1999 and 2999 stays for the latter"
+        2,
+        "the new run takes in the rows at 2999 and 4000, and leaves the one at 1999 out"
     );
+}
+
+/// A query that keeps up takes a few rows per epoch: each epoch's run takes in the last
+/// chunk while it is not full, so 50 epochs of a row make one chunk, not 50, and a probe
+/// still finds every row. (`text_of` sorts what it reads.)
+#[tokio::test]
+async fn epochs_of_a_few_rows_fill_one_chunk() {
+    let sources = streams();
+    let dataflow = push_dataflow(
+        &sources,
+        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES",
+    )
+    .await;
+    let state = MemoryStateStore::default();
+    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    for id in 0..50 {
+        let left = changes(&sources[0], &[&format!("+ {id} {} 0 @{id}", id % 2)]);
+        assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
+    }
+    assert_eq!(
+        stream_join_state_keys(&state, 'L'),
+        2,
+        "one chunk and its summary"
+    );
+    let right = changes(&sources[1], &["+ 7 1 0 @100"]);
+    let joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
+    let mut expected: Vec<String> = (0..50)
+        .filter(|id| id % 2 == 1)
+        .map(|id| format!("+ {id} 7"))
+        .collect();
+    expected.sort();
+    assert_eq!(joined, expected);
 }
 
 /// A key's rows of one epoch may fill several chunks of its run, and a probe reads every
