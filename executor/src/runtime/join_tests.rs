@@ -461,6 +461,34 @@ fn rows_at_their_ids(source: &SourceDef, count: usize, key_of: impl Fn(usize) ->
     changes(source, &lines)
 }
 
+/// An inner join of `streams()` on `k` within an hour, on an empty state.
+async fn join_within_an_hour() -> (
+    [SourceDef; 2],
+    MemoryStateStore,
+    Pipeline,
+    Arc<Mutex<Vec<Changes>>>,
+) {
+    let sources = streams();
+    let dataflow = push_dataflow(
+        &sources,
+        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES",
+    )
+    .await;
+    let (pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    (sources, MemoryStateStore::default(), pipeline, kept)
+}
+
+/// What a right row of id 7 and key 1 joins among left rows of ids 0 to `count` − 1 keyed
+/// by `key_of` (`rows_at_their_ids`), as `text_of` reads it: sorted.
+fn joined_by_right_row_7(count: usize, key_of: impl Fn(usize) -> usize) -> Vec<String> {
+    let mut lines: Vec<String> = (0..count)
+        .filter(|&id| key_of(id) == 1)
+        .map(|id| format!("+ {id} 7"))
+        .collect();
+    lines.sort();
+    lines
+}
+
 /// One epoch of `batches` (each with its input) through `pipeline`, committed: what reached
 /// the sink, as text.
 fn run_committed_epoch(
@@ -525,14 +553,7 @@ async fn a_stream_join_keeps_an_epochs_rows_in_a_chunk_until_none_can_join() {
 /// still finds every row. (`text_of` sorts what it reads.)
 #[tokio::test]
 async fn epochs_of_a_few_rows_fill_one_chunk() {
-    let sources = streams();
-    let dataflow = push_dataflow(
-        &sources,
-        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES",
-    )
-    .await;
-    let state = MemoryStateStore::default();
-    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    let (sources, state, mut pipeline, kept) = join_within_an_hour().await;
     for id in 0..50 {
         let left = changes(&sources[0], &[&format!("+ {id} {} 0 @{id}", id % 2)]);
         assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
@@ -544,26 +565,14 @@ async fn epochs_of_a_few_rows_fill_one_chunk() {
     );
     let right = changes(&sources[1], &["+ 7 1 0 @100"]);
     let joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
-    let mut expected: Vec<String> = (0..50)
-        .filter(|id| id % 2 == 1)
-        .map(|id| format!("+ {id} 7"))
-        .collect();
-    expected.sort();
-    assert_eq!(joined, expected);
+    assert_eq!(joined, joined_by_right_row_7(50, |id| id % 2));
 }
 
 /// A key's rows of one epoch may fill several chunks of its run, and a probe reads every
 /// chunk that holds its key: a right row joins all 1,000 left rows of its key among 3,000.
 #[tokio::test]
 async fn a_probe_finds_its_keys_rows_across_the_chunks_of_a_run() {
-    let sources = streams();
-    let dataflow = push_dataflow(
-        &sources,
-        "SELECT l.id, r.id FROM l JOIN r WITHIN 1 HOUR ON l.k = r.k EMIT CHANGES",
-    )
-    .await;
-    let state = MemoryStateStore::default();
-    let (mut pipeline, kept) = build_pipeline(&dataflow, 1 << 20);
+    let (sources, state, mut pipeline, kept) = join_within_an_hour().await;
     let left = rows_at_their_ids(&sources[0], 3000, |id| id % 3);
     assert!(run_committed_epoch(&state, &mut pipeline, &kept, vec![(0, left)]).is_empty());
     assert_eq!(
@@ -572,14 +581,8 @@ async fn a_probe_finds_its_keys_rows_across_the_chunks_of_a_run() {
         "3,000 rows make three chunks, each with its summary"
     );
     let right = changes(&sources[1], &["+ 7 1 0 @3000"]);
-    let mut joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
-    joined.sort();
-    let mut expected: Vec<String> = (0..3000)
-        .filter(|row| row % 3 == 1)
-        .map(|row| format!("+ {row} 7"))
-        .collect();
-    expected.sort();
-    assert_eq!(joined, expected);
+    let joined = run_committed_epoch(&state, &mut pipeline, &kept, vec![(1, right)]);
+    assert_eq!(joined, joined_by_right_row_7(3000, |id| id % 3));
 }
 
 /// A LEFT JOIN's state as stored before joins kept runs (an entry per key, and an index
