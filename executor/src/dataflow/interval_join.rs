@@ -627,10 +627,7 @@ impl Operator for IntervalJoin {
                 let chunk = &chunks[side][chunk_index];
                 for row in 0..chunk.row_count() {
                     let rowtime = chunk.rowtime(row);
-                    let closes = rowtime.saturating_add(self.sides[side].extent_ms);
-                    if runs.flags(position, row) == 0
-                        && closes.saturating_add(self.window.grace_ms) < stream_time
-                    {
+                    if runs.flags(position, row) == 0 && runs.has_closed(rowtime, stream_time) {
                         let at = (first_extra + extra_stored[side].len()) as u32;
                         extra_stored[side].push(chunk.row(row));
                         out.push(padded(side, at, rowtime));
@@ -662,9 +659,9 @@ impl Operator for IntervalJoin {
         for side in 0..2 {
             let eager = self.sides[side].keeps_unmatched && !self.window.grace_given;
             let tracks_flags = self.sides[side].runs.tracks_flags();
-            let close_after = self.sides[side]
-                .extent_ms
-                .saturating_add(self.window.grace_ms);
+            // A row stays while a row can still join it, or while it owes a NULL-padded row.
+            let still_needed =
+                |rowtime: i64, flags: u8| rowtime > expires || (tracks_flags && flags == 0);
             let encoded = encode_rows(&epoch_rows[side])?;
             let mut new_rows: Vec<NewRow<'_>> = Vec::with_capacity(epoch_rows[side].num_rows());
             for ((row, key), bytes) in epoch_keys[side].iter().enumerate().zip(encoded.iter()) {
@@ -674,15 +671,14 @@ impl Operator for IntervalJoin {
                 let at = row as u32;
                 let rowtime = epoch_times[side][row];
                 let mut flags = 0;
-                let closed = tracks_flags && rowtime.saturating_add(close_after) < stream_time;
+                let closed = tracks_flags && self.sides[side].runs.has_closed(rowtime, stream_time);
                 if matched[side].contains(&at) {
                     flags |= MATCHED;
                 } else if eager || closed {
                     flags |= PADDED;
                     out.push(padded(side, at, rowtime));
                 }
-                let owes_padding = tracks_flags && flags == 0;
-                if rowtime <= expires && !owes_padding {
+                if !still_needed(rowtime, flags) {
                     continue;
                 }
                 new_rows.push(NewRow {
@@ -701,8 +697,7 @@ impl Operator for IntervalJoin {
                 let kept_rows = (0..chunk.row_count()).filter_map(|row| {
                     let flags = flags.get(row).copied().unwrap_or(0);
                     let rowtime = chunk.rowtime(row);
-                    let owes_padding = tracks_flags && flags == 0;
-                    (rowtime > expires || owes_padding).then(|| NewRow {
+                    still_needed(rowtime, flags).then(|| NewRow {
                         key: chunk.key(row),
                         rowtime,
                         flags,

@@ -221,6 +221,12 @@ impl SideRuns {
         self.tracks_flags
     }
 
+    /// Whether the window of a row at `rowtime` has closed once stream time is
+    /// `stream_time`: its time plus the side's extent plus grace is below it.
+    pub fn has_closed(&self, rowtime: i64, stream_time: i64) -> bool {
+        rowtime.saturating_add(self.close_after_ms) < stream_time
+    }
+
     /// Starts the epoch's writes; reads the stored summaries the first time, since the
     /// operator writes every later one itself.
     pub fn begin_epoch(&mut self, cx: &EpochContext<'_>) -> EngineResult<()> {
